@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { reportAndExit } from "./run-command.js";
+
+// One line per command module; each exports `register(program)` and stays thin.
+const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+];
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command();
+  program
+    .name("polarity")
+    .description("End-to-end MLOps for text sentiment analysis: data, features, models, tracking, serving.")
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const load of commandModules) (await load()).register(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    // commander already printed its message for usage errors and --help/--version.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 1 ? 2 : err.exitCode);
+    reportAndExit(err);
+  }
+}
+
+await main();

@@ -1,0 +1,28 @@
+import type { CsrMatrix } from "../features/csr.js";
+
+/** A class label: any string or number. Classes are kept sorted (numbers before strings, each ascending) and recorded in the model. */
+export type Label = string | number;
+
+/**
+ * The one estimator shape (STYLE.md §2): hyperparameters at construction, `fit` learns
+ * state, the rest use it. Every classifier in src/models implements this.
+ */
+export interface Classifier<Json = unknown> {
+  /** Learns from X (n × d) and labels y (length n). Returns this. */
+  fit(X: CsrMatrix, y: readonly Label[]): this;
+  /** Class labels in the order of predictProba's columns. */
+  readonly classes: readonly Label[];
+  predict(X: CsrMatrix): Label[];
+  /** n × k probabilities, row-major (k = classes.length). */
+  predictProba(X: CsrMatrix): Float64Array;
+  /** Binary: n scores for classes[1]. Multi-class: n × k row-major. */
+  decisionFunction(X: CsrMatrix): Float64Array;
+  toJSON(): Json;
+}
+
+/** What a fit reports, for logs and tracking. */
+export interface FitReport {
+  iterations: number;
+  converged: boolean;
+  objective?: number;
+}
