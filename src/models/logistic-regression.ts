@@ -1,0 +1,306 @@
+import { csrMatMulDense, csrMatVec, csrTransposeMatMulDense, csrTransposeMatVec, type CsrMatrix } from "../features/csr.js";
+import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
+import type { FitReport, Label } from "./estimator.js";
+import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
+import { LinearClassifierBase, binaryProba, sigmoid, softmaxRows, type ModelJson } from "./linear.js";
+import { minimizeLbfgs, type ObjectiveFn, type OptimResult } from "./optim/lbfgs.js";
+import { minimizeOwlqn } from "./optim/owlqn.js";
+
+export interface LogisticRegressionOptions {
+  /** 'l2' (L-BFGS), 'l1' (OWL-QN) or 'none'. Default 'l2'. */
+  penalty?: "l2" | "l1" | "none";
+  /** Inverse regularisation strength. Default 1. */
+  C?: number;
+  fitIntercept?: boolean;
+  classWeight?: ClassWeight;
+  /** Stopping tolerance on the max-abs (pseudo-)gradient of the scaled objective (see below). Default 1e-4. */
+  tol?: number;
+  maxIter?: number;
+  /** 'auto' = binary for 2 classes, multinomial otherwise. Default 'auto'. */
+  multiClass?: "auto" | "multinomial" | "ovr";
+  onProgress?: (iteration: number, objective: number) => void;
+  onWarning?: (message: string) => void;
+}
+
+const KNOWN = ["penalty", "C", "fitIntercept", "classWeight", "tol", "maxIter", "multiClass", "onProgress", "onWarning"] as const;
+
+/** The hyperparameters as stored in toJSON (callbacks are not). */
+export interface LogisticRegressionParams {
+  penalty: "l2" | "l1" | "none";
+  C: number;
+  fitIntercept: boolean;
+  classWeight: ClassWeight;
+  tol: number;
+  maxIter: number;
+  multiClass: "auto" | "multinomial" | "ovr";
+}
+
+/**
+ * One optimisation problem: a smooth objective in the scaled form sklearn minimises,
+ *   F(w, b) = (1/S)·Σ s_i·loss_i + (1/(2·C·S))·‖w‖²   (S = Σ s_i),
+ * which has the same minimiser as C·Σ s_i·loss_i + ½‖w‖²; the tolerance applies to F's
+ * gradient (as sklearn's gtol). `scale` = C·S converts F back to the unscaled objective.
+ */
+interface Problem {
+  fg: ObjectiveFn;
+  nParams: number;
+  /** Parameters carrying the penalty: the first nPenalized (the intercepts come last). */
+  nPenalized: number;
+  /** The L1 weight in the scaled objective (0 for L2 / none). */
+  l1: number;
+  scale: number;
+}
+
+/**
+ * Binary logistic loss with labels ±1. Parameters: w (d) then b (if fitIntercept).
+ * Buffers z and r are allocated once per problem, not per evaluation.
+ */
+function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: LogisticRegressionParams): Problem {
+  const n = X.rows;
+  const d = X.cols;
+  let S = 0;
+  for (let i = 0; i < n; i++) S += sw[i];
+  const invS = 1 / S;
+  const scale = p.penalty === "none" ? S : p.C * S;
+  const l2 = p.penalty === "l2" ? 1 / (p.C * S) : 0;
+  const z = new Float64Array(n);
+  const r = new Float64Array(n);
+  const fitIntercept = p.fitIntercept;
+  const fg: ObjectiveFn = (x, grad) => {
+    const b = fitIntercept ? x[d] : 0;
+    // x has d (+1) entries; csrMatVec reads only indices < d.
+    csrMatVec(X, x, z, b);
+    let loss = 0;
+    let sumR = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = ySign[i];
+      const m = yi * z[i];
+      let li: number;
+      let sig: number; // σ(-m)
+      if (m > 0) {
+        const e = Math.exp(-m);
+        li = Math.log1p(e);
+        sig = e / (1 + e);
+      } else {
+        const e = Math.exp(m);
+        li = -m + Math.log1p(e);
+        sig = 1 / (1 + e);
+      }
+      const si = sw[i];
+      loss += si * li;
+      const ri = -si * yi * sig * invS;
+      r[i] = ri;
+      sumR += ri;
+    }
+    csrTransposeMatVec(X, r, grad);
+    let reg = 0;
+    if (l2 !== 0) {
+      for (let j = 0; j < d; j++) {
+        const wj = x[j];
+        grad[j] += l2 * wj;
+        reg += wj * wj;
+      }
+    }
+    if (fitIntercept) grad[d] = sumR;
+    return loss * invS + 0.5 * l2 * reg;
+  };
+  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale };
+}
+
+/**
+ * Multinomial (softmax) loss with k weight vectors, all penalised (sklearn's symmetric
+ * parameterisation). Parameters: W as d × k row-major, then k intercepts.
+ */
+function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Float64Array, p: LogisticRegressionParams): Problem {
+  const n = X.rows;
+  const d = X.cols;
+  let S = 0;
+  for (let i = 0; i < n; i++) S += sw[i];
+  const invS = 1 / S;
+  const scale = p.penalty === "none" ? S : p.C * S;
+  const l2 = p.penalty === "l2" ? 1 / (p.C * S) : 0;
+  const Z = new Float64Array(n * k);
+  const G = new Float64Array(n * k);
+  const fitIntercept = p.fitIntercept;
+  const dk = d * k;
+  const fg: ObjectiveFn = (x, grad) => {
+    csrMatMulDense(X, x, k, Z);
+    let loss = 0;
+    if (fitIntercept) for (let c = 0; c < k; c++) grad[dk + c] = 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * k;
+      let max = -Infinity;
+      for (let c = 0; c < k; c++) {
+        const v = Z[o + c] + (fitIntercept ? x[dk + c] : 0);
+        Z[o + c] = v;
+        if (v > max) max = v;
+      }
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        const e = Math.exp(Z[o + c] - max);
+        G[o + c] = e;
+        sum += e;
+      }
+      const lse = max + Math.log(sum);
+      const yi = codes[i];
+      const si = sw[i];
+      loss += si * (lse - Z[o + yi]);
+      const f = (si * invS) / sum;
+      for (let c = 0; c < k; c++) G[o + c] *= f;
+      G[o + yi] -= si * invS;
+    }
+    csrTransposeMatMulDense(X, G, k, grad);
+    if (fitIntercept) {
+      for (let i = 0; i < n; i++) {
+        const o = i * k;
+        for (let c = 0; c < k; c++) grad[dk + c] += G[o + c];
+      }
+    }
+    let reg = 0;
+    if (l2 !== 0) {
+      for (let j = 0; j < dk; j++) {
+        const wj = x[j];
+        grad[j] += l2 * wj;
+        reg += wj * wj;
+      }
+    }
+    return loss * invS + 0.5 * l2 * reg;
+  };
+  return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale };
+}
+
+/**
+ * Logistic regression with sklearn's lbfgs objective: minimise C·Σ s_i·loss_i + ½‖w‖²
+ * (L2), C·Σ s_i·loss_i + ‖w‖₁ (L1, via OWL-QN) or Σ s_i·loss_i (none); the intercept is
+ * never penalised; s_i is the class weight of sample i.
+ *
+ * Binary problems use one weight vector (score for classes[1]). Multinomial uses k vectors;
+ * for k = 2 with multiClass 'multinomial' the fitted symmetric pair is stored as the single
+ * row w₁ − w₀ (the true log-odds, i.e. twice sklearn's coef_ in that case).
+ */
+export class LogisticRegression extends LinearClassifierBase {
+  readonly probabilistic = true;
+  protected readonly name = "LogisticRegression";
+  readonly params: LogisticRegressionParams;
+  private readonly onProgress?: (iteration: number, objective: number) => void;
+  private readonly onWarning?: (message: string) => void;
+
+  constructor(options: LogisticRegressionOptions = {}) {
+    super();
+    rejectUnknownOptions("LogisticRegression", options, KNOWN);
+    this.params = {
+      penalty: requireOneOf("penalty", options.penalty ?? "l2", ["l2", "l1", "none"] as const),
+      C: requirePositive("C", options.C ?? 1),
+      fitIntercept: requireBoolean("fitIntercept", options.fitIntercept ?? true),
+      classWeight: validateClassWeight("LogisticRegression", options.classWeight),
+      tol: requirePositive("tol", options.tol ?? 1e-4),
+      maxIter: requireInteger("maxIter", options.maxIter ?? 100, 1),
+      multiClass: requireOneOf("multiClass", options.multiClass ?? "auto", ["auto", "multinomial", "ovr"] as const),
+    };
+    this.onProgress = options.onProgress;
+    this.onWarning = options.onWarning;
+  }
+
+  /** 'binary' | 'multinomial' | 'ovr' for k classes. */
+  private mode(k: number): "binary" | "multinomial" | "ovr" {
+    if (this.params.multiClass === "multinomial") return "multinomial";
+    if (k === 2) return "binary";
+    return this.params.multiClass === "ovr" ? "ovr" : "multinomial";
+  }
+
+  fit(X: CsrMatrix, y: readonly Label[]): this {
+    checkFitInput(X, y, "LogisticRegression");
+    const { classes, codes, counts } = encodeLabels(y);
+    const k = classes.length;
+    const cw = resolveClassWeights(this.params.classWeight, classes, counts);
+    const n = X.rows;
+    const d = X.cols;
+    const sw = new Float64Array(n);
+    for (let i = 0; i < n; i++) sw[i] = cw[codes[i]];
+    const mode = this.mode(k);
+    this.warnings = [];
+
+    if (mode === "multinomial") {
+      const problem = multinomialProblem(X, codes, k, sw, this.params);
+      const res = this.solve(problem);
+      const coef = new Float64Array(k * d);
+      for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) coef[c * d + j] = res.x[j * k + c];
+      const intercept = new Float64Array(k);
+      if (this.params.fitIntercept) for (let c = 0; c < k; c++) intercept[c] = res.x[d * k + c];
+      if (k === 2) {
+        const diff = new Float64Array(d);
+        for (let j = 0; j < d; j++) diff[j] = coef[d + j] - coef[j];
+        this.setState(classes, diff, Float64Array.of(intercept[1] - intercept[0]), d, [res], [problem]);
+      } else {
+        this.setState(classes, coef, intercept, d, [res], [problem]);
+      }
+      return this;
+    }
+
+    const targets = mode === "binary" ? [1] : classes.map((_, c) => c);
+    const coef = new Float64Array(targets.length * d);
+    const intercept = new Float64Array(targets.length);
+    const results: OptimResult[] = [];
+    const problems: Problem[] = [];
+    const ySign = new Float64Array(n);
+    targets.forEach((target, row) => {
+      for (let i = 0; i < n; i++) ySign[i] = codes[i] === target ? 1 : -1;
+      const problem = binaryProblem(X, ySign, sw, this.params);
+      const res = this.solve(problem);
+      coef.set(res.x.subarray(0, d), row * d);
+      if (this.params.fitIntercept) intercept[row] = res.x[d];
+      results.push(res);
+      problems.push(problem);
+    });
+    this.setState(classes, coef, intercept, d, results, problems);
+    return this;
+  }
+
+  private solve(problem: Problem): OptimResult {
+    const x0 = new Float64Array(problem.nParams);
+    const onIteration = this.onProgress ? (it: number, f: number) => this.onProgress?.(it, f * problem.scale) : undefined;
+    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration };
+    return this.params.penalty === "l1"
+      ? minimizeOwlqn(problem.fg, x0, problem.l1, problem.nPenalized, opts)
+      : minimizeLbfgs(problem.fg, x0, opts);
+  }
+
+  private setState(classes: Label[], coef: Float64Array, intercept: Float64Array, d: number, results: OptimResult[], problems: Problem[]): void {
+    const report: FitReport = {
+      iterations: results.reduce((s, r) => s + r.iterations, 0),
+      converged: results.every((r) => r.converged),
+      objective: results.reduce((s, r, i) => s + r.f * problems[i].scale, 0),
+    };
+    this.restoreState(classes, coef, intercept, d, report);
+    for (const r of results) {
+      if (!r.converged) {
+        const why = r.reason === "maxIter" ? `did not converge within maxIter=${this.params.maxIter} iterations` : "stopped: the line search found no further decrease";
+        this.warn(`LogisticRegression ${why} (max |gradient| ${r.gradMaxAbs.toExponential(2)} > tol ${this.params.tol}); increase maxIter or scale the features`, this.onWarning);
+      }
+    }
+  }
+
+  predictProba(X: CsrMatrix): Float64Array {
+    const k = this.classes.length;
+    const raw = this.rawScores(X, "predictProba");
+    if (this.coefRows === 1) return binaryProba(raw);
+    if (this.mode(k) === "ovr") {
+      // sklearn's OvR probabilities: each class's sigmoid, normalised to sum to 1.
+      for (let i = 0; i < X.rows; i++) {
+        let sum = 0;
+        for (let c = 0; c < k; c++) {
+          const p = sigmoid(raw[i * k + c]);
+          raw[i * k + c] = p;
+          sum += p;
+        }
+        for (let c = 0; c < k; c++) raw[i * k + c] /= sum;
+      }
+      return raw;
+    }
+    return softmaxRows(raw, k);
+  }
+
+  toJSON(): ModelJson {
+    return this.baseJson("logreg", { ...this.params });
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Limited-memory BFGS (Nocedal & Wright, "Numerical Optimization", 2nd ed., Alg. 7.4/7.5)
+ * with a line search satisfying the strong Wolfe conditions (Alg. 3.5/3.6, cubic
+ * interpolation in the zoom). Stopping follows scipy's L-BFGS-B as sklearn calls it:
+ * max |g_i| <= gtol ("pgtol"), or relative objective decrease
+ * (f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol.
+ *
+ * All buffers are allocated once per call; the iteration allocates nothing.
+ */
+
+/** Writes the gradient at x into grad and returns the objective. */
+export type ObjectiveFn = (x: Float64Array, grad: Float64Array) => number;
+
+export interface LbfgsOptions {
+  maxIter: number;
+  /** Stop when max |g_i| <= gtol. */
+  gtol: number;
+  /** Stop when the relative decrease of f is <= ftol (sklearn passes 64·eps). */
+  ftol?: number;
+  /** History size. */
+  m?: number;
+  /** Maximum objective evaluations per line search (scipy/sklearn: 50). */
+  maxLineSearch?: number;
+  onIteration?: (iteration: number, f: number) => void;
+}
+
+export type StopReason = "gtol" | "ftol" | "maxIter" | "lineSearch";
+
+export interface OptimResult {
+  x: Float64Array;
+  f: number;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+  reason: StopReason;
+  /** max |g_i| (for OWL-QN: of the pseudo-gradient) at x. */
+  gradMaxAbs: number;
+}
+
+export const FTOL_SKLEARN = 64 * Number.EPSILON;
+
+export function maxAbs(v: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = Math.abs(v[i]);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+export function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * The curvature pairs of the last m steps and the two-loop recursion: d = -H·g.
+ * Shared by L-BFGS and OWL-QN.
+ */
+export class LbfgsMemory {
+  private readonly s: Float64Array[];
+  private readonly y: Float64Array[];
+  private readonly rho: Float64Array;
+  private readonly alpha: Float64Array;
+  private count = 0;
+  private head = 0;
+
+  constructor(
+    readonly n: number,
+    readonly m: number,
+  ) {
+    this.s = Array.from({ length: m }, () => new Float64Array(n));
+    this.y = Array.from({ length: m }, () => new Float64Array(n));
+    this.rho = new Float64Array(m);
+    this.alpha = new Float64Array(m);
+  }
+
+  /** Stores s = xNew - xOld, y = gNew - gOld; skips the pair when the curvature sᵀy is not positive enough. */
+  push(xNew: Float64Array, xOld: Float64Array, gNew: Float64Array, gOld: Float64Array): boolean {
+    const s = this.s[this.head];
+    const y = this.y[this.head];
+    let sy = 0;
+    let yy = 0;
+    for (let i = 0; i < this.n; i++) {
+      const si = xNew[i] - xOld[i];
+      const yi = gNew[i] - gOld[i];
+      s[i] = si;
+      y[i] = yi;
+      sy += si * yi;
+      yy += yi * yi;
+    }
+    if (!(sy > 1e-12 * yy) || yy === 0) return false;
+    this.rho[this.head] = 1 / sy;
+    this.head = (this.head + 1) % this.m;
+    if (this.count < this.m) this.count++;
+    return true;
+  }
+
+  /** out = -H·g by the two-loop recursion, H0 = (sᵀy / yᵀy)·I from the newest pair. */
+  direction(g: Float64Array, out: Float64Array): void {
+    const n = this.n;
+    for (let i = 0; i < n; i++) out[i] = -g[i];
+    if (this.count === 0) return;
+    let idx = this.head;
+    for (let j = 0; j < this.count; j++) {
+      idx = (idx - 1 + this.m) % this.m;
+      const a = this.rho[idx] * dot(this.s[idx], out);
+      this.alpha[idx] = a;
+      const y = this.y[idx];
+      for (let i = 0; i < n; i++) out[i] -= a * y[i];
+    }
+    const newest = (this.head - 1 + this.m) % this.m;
+    const yNew = this.y[newest];
+    const gamma = 1 / (this.rho[newest] * dot(yNew, yNew));
+    for (let i = 0; i < n; i++) out[i] *= gamma;
+    for (let j = 0; j < this.count; j++) {
+      const b = this.rho[idx] * dot(this.y[idx], out);
+      const s = this.s[idx];
+      const coef = this.alpha[idx] - b;
+      for (let i = 0; i < n; i++) out[i] += coef * s[i];
+      idx = (idx + 1) % this.m;
+    }
+  }
+}
+
+/** Minimiser of the cubic through (a, fa, ga) and (b, fb, gb); NaN when it has none. */
+function cubicMinimizer(a: number, fa: number, ga: number, b: number, fb: number, gb: number): number {
+  const d1 = ga + gb - (3 * (fa - fb)) / (a - b);
+  const disc = d1 * d1 - ga * gb;
+  if (!(disc >= 0)) return NaN;
+  const d2 = Math.sign(b - a) * Math.sqrt(disc);
+  return b - ((b - a) * (gb + d2 - d1)) / (gb - ga + 2 * d2);
+}
+
+/**
+ * Minimises f from x0 (which is not modified). Returns the solution in a new array.
+ */
+export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsOptions): OptimResult {
+  const n = x0.length;
+  const m = options.m ?? 10;
+  const ftol = options.ftol ?? FTOL_SKLEARN;
+  const maxLs = options.maxLineSearch ?? 50;
+  const c1 = 1e-4;
+  const c2 = 0.9;
+
+  let x = Float64Array.from(x0);
+  let g = new Float64Array(n);
+  let xNew = new Float64Array(n);
+  let gNew = new Float64Array(n);
+  const d = new Float64Array(n);
+  const memory = new LbfgsMemory(n, m);
+  let evaluations = 0;
+
+  let f = fg(x, g);
+  evaluations++;
+  let gmax = maxAbs(g);
+  if (gmax <= options.gtol) return { x, f, iterations: 0, evaluations, converged: true, reason: "gtol", gradMaxAbs: gmax };
+
+  // φ(α) = f(x + α·d), evaluated into xNew/gNew.
+  let lastAlpha = NaN;
+  const phi = (alpha: number): number => {
+    for (let i = 0; i < n; i++) xNew[i] = x[i] + alpha * d[i];
+    lastAlpha = alpha;
+    evaluations++;
+    return fg(xNew, gNew);
+  };
+
+  let iterations = 0;
+  let reason: StopReason = "maxIter";
+  while (iterations < options.maxIter) {
+    memory.direction(g, d);
+    let dg0 = dot(g, d);
+    if (!(dg0 < 0)) {
+      // Not a descent direction (numerical trouble): restart from steepest descent.
+      for (let i = 0; i < n; i++) d[i] = -g[i];
+      dg0 = dot(g, d);
+    }
+    const alpha0 = iterations === 0 ? Math.min(1, 1 / Math.sqrt(-dg0)) : 1;
+
+    // Strong Wolfe line search: bracketing phase, then zoom.
+    let accepted = NaN;
+    let fAcc = NaN;
+    let aPrev = 0;
+    let fPrev = f;
+    let dgPrev = dg0;
+    let a = alpha0;
+    let lo = NaN, fLo = NaN, dgLo = NaN, hi = NaN, fHi = NaN, dgHi = NaN;
+    let evals = 0;
+    while (evals < maxLs) {
+      const fa = phi(a);
+      evals++;
+      const dga = dot(gNew, d);
+      if (!Number.isFinite(fa) || fa > f + c1 * a * dg0 || (evals > 1 && fa >= fPrev)) {
+        lo = aPrev; fLo = fPrev; dgLo = dgPrev; hi = a; fHi = fa; dgHi = dga;
+        break;
+      }
+      if (Math.abs(dga) <= -c2 * dg0) {
+        accepted = a; fAcc = fa;
+        break;
+      }
+      if (dga >= 0) {
+        lo = a; fLo = fa; dgLo = dga; hi = aPrev; fHi = fPrev; dgHi = dgPrev;
+        break;
+      }
+      aPrev = a; fPrev = fa; dgPrev = dga;
+      a *= 4;
+    }
+    if (Number.isNaN(accepted) && !Number.isNaN(lo)) {
+      while (evals < maxLs) {
+        const width = Math.abs(hi - lo);
+        if (width <= 1e-16 * Math.max(1, Math.abs(lo))) break;
+        let aj = Number.isFinite(fHi) ? cubicMinimizer(lo, fLo, dgLo, hi, fHi, dgHi) : NaN;
+        const left = Math.min(lo, hi);
+        const right = Math.max(lo, hi);
+        if (!(aj > left + 0.1 * width && aj < right - 0.1 * width)) aj = 0.5 * (lo + hi);
+        const fj = phi(aj);
+        evals++;
+        const dgj = dot(gNew, d);
+        if (!Number.isFinite(fj) || fj > f + c1 * aj * dg0 || fj >= fLo) {
+          hi = aj; fHi = fj; dgHi = dgj;
+        } else {
+          if (Math.abs(dgj) <= -c2 * dg0) {
+            accepted = aj; fAcc = fj;
+            break;
+          }
+          if (dgj * (hi - lo) >= 0) {
+            hi = lo; fHi = fLo; dgHi = dgLo;
+          }
+          lo = aj; fLo = fj; dgLo = dgj;
+        }
+      }
+      // Wolfe not reached within the budget: take the best sufficient-decrease point found, if any.
+      if (Number.isNaN(accepted) && lo > 0 && fLo < f) {
+        accepted = lo;
+        fAcc = lastAlpha === lo ? fLo : phi(lo);
+      }
+    }
+    if (Number.isNaN(accepted)) {
+      reason = "lineSearch";
+      break;
+    }
+    if (lastAlpha !== accepted) fAcc = phi(accepted);
+
+    iterations++;
+    memory.push(xNew, x, gNew, g);
+    const fOld = f;
+    // Swap current and new buffers instead of copying.
+    let tmp = x; x = xNew; xNew = tmp;
+    tmp = g; g = gNew; gNew = tmp;
+    f = fAcc;
+    gmax = maxAbs(g);
+    options.onIteration?.(iterations, f);
+    if (gmax <= options.gtol) {
+      reason = "gtol";
+      break;
+    }
+    if ((fOld - f) / Math.max(Math.abs(fOld), Math.abs(f), 1) <= ftol) {
+      reason = "ftol";
+      break;
+    }
+  }
+  return { x, f, iterations, evaluations, converged: reason === "gtol" || reason === "ftol", reason, gradMaxAbs: gmax };
+}
