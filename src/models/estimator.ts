@@ -18,6 +18,11 @@ export interface Classifier<Json = unknown> {
   /** Binary: n scores for classes[1]. Multi-class: n × k row-major. */
   decisionFunction(X: CsrMatrix): Float64Array;
   toJSON(): Json;
+  /**
+   * False for models whose predictProba is not a calibrated probability (LinearSVC): evaluation
+   * then ranks by decisionFunction and skips the log loss. Absent means true.
+   */
+  readonly probabilistic?: boolean;
 }
 
 /** What a fit reports, for logs and tracking. */
