@@ -1,0 +1,15 @@
+export * from "./csr.js";
+export {
+  CountVectorizer,
+  TfidfVectorizer,
+  vectorizerFromJSON,
+  type CountVectorizerOptions,
+  type DocFrequencyBound,
+  type ResolvedCountOptions,
+  type ResolvedTfidfOptions,
+  type TfidfVectorizerOptions,
+  type VectorizerDocument,
+  type VectorizerJson,
+} from "./vectorizer.js";
+export { TfidfTransformer, computeIdf, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
+export { DEFAULT_TOKEN_PATTERN, compileTokenPattern } from "./token-pattern.js";

@@ -1,0 +1,609 @@
+import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
+import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
+import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
+import type { CsrMatrix } from "./csr.js";
+import { NgramIndex, compareCodePoints, growFloat64, growInt32, sortIds, sortRowPairs } from "./ngram-index.js";
+import { TFIDF_OPTION_KEYS, applyTfidfInPlace, computeIdf, resolveTfidfOptions, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
+import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
+
+/**
+ * A document: raw text, or tokens already produced by `preprocess` (string[]), which are
+ * used as they are — no lowercasing, no token pattern — so a pipeline never tokenises twice.
+ */
+export type VectorizerDocument = string | readonly string[];
+
+/**
+ * A document-frequency bound. A plain number follows scikit-learn's int/float rule as far
+ * as JavaScript can: an integer >= 1 is a document COUNT, anything in [0, 1) is a
+ * PROPORTION of the documents. JavaScript has no int/float distinction, so plain `1` is
+ * ambiguous; it means what scikit-learn's default means for each bound: minDf 1 = count 1
+ * (sklearn's default int 1), maxDf 1 = proportion 1.0 (sklearn's default float 1.0, i.e. no
+ * bound — also what `max_df: 1.0` in a YAML params file parses to). Say `{count: 1}` or
+ * `{proportion: 1}` to choose explicitly.
+ */
+export type DocFrequencyBound = number | { count: number } | { proportion: number };
+
+/** scikit-learn's CountVectorizer options, with its defaults. */
+export interface CountVectorizerOptions {
+  /** [minN, maxN] word n-grams, joined by one space. Default [1, 1]. */
+  ngramRange?: readonly [number, number];
+  /** Drop terms in fewer documents than this. Default 1 (count). */
+  minDf?: DocFrequencyBound;
+  /** Drop terms in more documents than this. Default 1.0 (proportion: keep all). */
+  maxDf?: DocFrequencyBound;
+  /** Keep only the N terms with the highest corpus frequency (after min/max df; ties → the term that sorts first). Default null. */
+  maxFeatures?: number | null;
+  /** Counts become 1/0. Default false. */
+  binary?: boolean;
+  /** Lowercase raw-string documents before the token pattern (ignored for token arrays and with `preprocess`). Default true. */
+  lowercase?: boolean;
+  /** Python-style regex for raw-string documents. Default "(?u)\\b\\w\\w+\\b" (words of 2+ characters). */
+  tokenPattern?: string;
+  /** If set, raw-string documents are tokenised by `preprocess(text, this)` instead of lowercase + tokenPattern. Default null. */
+  preprocess?: Partial<PreprocessConfig> | null;
+  /** A fixed vocabulary: terms in column order, or term → column. min/max df and maxFeatures are then ignored. Default null. */
+  vocabulary?: readonly string[] | Readonly<Record<string, number>> | null;
+}
+
+export interface TfidfVectorizerOptions extends CountVectorizerOptions, TfidfTransformerOptions {}
+
+type ResolvedBound = { count: number } | { proportion: number };
+
+/** The resolved, JSON-serialisable options (what toJSON writes). */
+export interface ResolvedCountOptions {
+  ngramRange: [number, number];
+  minDf: ResolvedBound;
+  maxDf: ResolvedBound;
+  maxFeatures: number | null;
+  binary: boolean;
+  lowercase: boolean;
+  tokenPattern: string;
+  preprocess: PreprocessConfig | null;
+}
+
+export interface ResolvedTfidfOptions extends ResolvedCountOptions {
+  norm: TfidfNorm;
+  useIdf: boolean;
+  smoothIdf: boolean;
+  sublinearTf: boolean;
+}
+
+export interface VectorizerJson {
+  format: "polarity.vectorizer";
+  version: 1;
+  kind: "count" | "tfidf";
+  options: ResolvedCountOptions | ResolvedTfidfOptions;
+  /** Terms in column order. */
+  vocabulary: string[];
+  /** tfidf with useIdf only: idf per column. */
+  idf?: number[];
+}
+
+const COUNT_OPTION_KEYS = ["ngramRange", "minDf", "maxDf", "maxFeatures", "binary", "lowercase", "tokenPattern", "preprocess", "vocabulary"] as const;
+
+function resolveBound(where: string, name: string, value: DocFrequencyBound | undefined, plainOneIsCount: boolean): ResolvedBound {
+  if (value === undefined) return plainOneIsCount ? { count: 1 } : { proportion: 1 };
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new InvalidParameterError(`${where}: ${name} must be a finite number, got ${String(value)}`);
+    if (value === 1) return plainOneIsCount ? { count: 1 } : { proportion: 1 };
+    if (Number.isInteger(value) && value > 1) return { count: value };
+    if (value >= 0 && value < 1) return { proportion: value };
+    throw new InvalidParameterError(`${where}: ${name} must be an integer document count >= 1 or a proportion in [0, 1], got ${value}`);
+  }
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === "count") {
+      return { count: requireInteger(`${where}: ${name}.count`, (value as { count: number }).count, 0) };
+    }
+    if (keys.length === 1 && keys[0] === "proportion") {
+      const p = (value as { proportion: number }).proportion;
+      if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 1) {
+        throw new InvalidParameterError(`${where}: ${name}.proportion must be a number in [0, 1], got ${String(p)}`);
+      }
+      return { proportion: p };
+    }
+  }
+  throw new InvalidParameterError(`${where}: ${name} must be a number, {count: n} or {proportion: p}, got ${JSON.stringify(value)}`);
+}
+
+function boundToCount(b: ResolvedBound, nDocs: number): number {
+  return "count" in b ? b.count : b.proportion * nDocs;
+}
+
+function resolveCountOptions(where: string, o: CountVectorizerOptions): ResolvedCountOptions {
+  const range = o.ngramRange ?? [1, 1];
+  if (!Array.isArray(range) || range.length !== 2) throw new InvalidParameterError(`${where}: ngramRange must be [minN, maxN], got ${JSON.stringify(range)}`);
+  const minN = requireInteger(`${where}: ngramRange[0]`, range[0], 1, 255);
+  const maxN = requireInteger(`${where}: ngramRange[1]`, range[1], 1, 255);
+  if (minN > maxN) throw new InvalidParameterError(`${where}: invalid ngramRange [${minN}, ${maxN}]: the lower bound is larger than the upper bound`);
+  const bool = (key: "binary" | "lowercase", dflt: boolean): boolean => {
+    const v = o[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "boolean") throw new InvalidParameterError(`${where}: ${key} must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  let maxFeatures: number | null = null;
+  if (o.maxFeatures !== undefined && o.maxFeatures !== null) maxFeatures = requireInteger(`${where}: maxFeatures`, o.maxFeatures, 1);
+  const tokenPattern = o.tokenPattern ?? DEFAULT_TOKEN_PATTERN;
+  if (typeof tokenPattern !== "string") throw new InvalidParameterError(`${where}: tokenPattern must be a string, got ${JSON.stringify(tokenPattern)}`);
+  return {
+    ngramRange: [minN, maxN],
+    minDf: resolveBound(where, "minDf", o.minDf, true),
+    maxDf: resolveBound(where, "maxDf", o.maxDf, false),
+    maxFeatures,
+    binary: bool("binary", false),
+    lowercase: bool("lowercase", true),
+    tokenPattern,
+    preprocess: o.preprocess === undefined || o.preprocess === null ? null : { ...resolvePreprocessConfig(o.preprocess) },
+  };
+}
+
+/** Validates a fixed vocabulary (scikit-learn's rules) and returns the terms in column order. */
+function resolveFixedVocabulary(where: string, v: readonly string[] | Readonly<Record<string, number>>): string[] {
+  let terms: string[];
+  if (Array.isArray(v)) {
+    terms = v.slice();
+    const seen = new Set<string>();
+    for (const t of terms) {
+      if (typeof t !== "string") throw new InvalidParameterError(`${where}: vocabulary terms must be strings, got ${JSON.stringify(t)}`);
+      if (seen.has(t)) throw new InvalidParameterError(`${where}: duplicate term in vocabulary: ${JSON.stringify(t)}`);
+      seen.add(t);
+    }
+  } else if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v);
+    terms = new Array<string>(entries.length);
+    for (const [t, j] of entries) {
+      if (!Number.isInteger(j) || j < 0 || j >= entries.length) {
+        throw new InvalidParameterError(`${where}: vocabulary of size ${entries.length} maps ${JSON.stringify(t)} to ${JSON.stringify(j)}; columns must be 0..${entries.length - 1}`);
+      }
+      if (terms[j] !== undefined) throw new InvalidParameterError(`${where}: vocabulary maps both ${JSON.stringify(terms[j])} and ${JSON.stringify(t)} to column ${j}`);
+      terms[j] = t;
+    }
+  } else {
+    throw new InvalidParameterError(`${where}: vocabulary must be an array of terms or an object term → column, got ${JSON.stringify(v)}`);
+  }
+  if (terms.length === 0) throw new InvalidParameterError(`${where}: empty vocabulary passed to fit`);
+  return terms;
+}
+
+/** Growable CSR under construction: one row at a time, typed arrays doubled as needed. */
+class CsrBuilder {
+  indptr: Int32Array;
+  indices: Int32Array;
+  data: Float64Array;
+  nnz = 0;
+  row = 0;
+  constructor(rows: number, capacity: number) {
+    this.indptr = new Int32Array(rows + 1);
+    this.indices = new Int32Array(Math.max(16, capacity));
+    this.data = new Float64Array(Math.max(16, capacity));
+  }
+  /** Appends a row from ids[0..n) (unsorted, with repeats): sorted, repeats merged into counts. */
+  pushRow(ids: Int32Array, n: number, binary: boolean): void {
+    sortIds(ids, n);
+    if (this.nnz + n > this.indices.length) {
+      const cap = Math.max(this.nnz + n, this.indices.length * 2);
+      if (cap > 0x7fffffff) throw new DataError("the matrix would have more than 2^31 non-zeros");
+      this.indices = growInt32(this.indices, cap);
+      this.data = growFloat64(this.data, cap);
+    }
+    let q = this.nnz - 1;
+    let prev = -1;
+    for (let p = 0; p < n; p++) {
+      const id = ids[p];
+      if (id === prev) {
+        if (!binary) this.data[q] += 1;
+      } else {
+        q++;
+        this.indices[q] = id;
+        this.data[q] = 1;
+        prev = id;
+      }
+    }
+    this.nnz = q + 1;
+    this.indptr[++this.row] = this.nnz;
+  }
+  build(cols: number): CsrMatrix {
+    // Trim to size so the matrix does not pin the doubling slack.
+    const indices = this.nnz === this.indices.length ? this.indices : this.indices.slice(0, this.nnz);
+    const data = this.nnz === this.data.length ? this.data : this.data.slice(0, this.nnz);
+    return { rows: this.row, cols, indptr: this.indptr, indices, data };
+  }
+}
+
+/**
+ * scikit-learn's CountVectorizer: learns a vocabulary of word n-grams and turns documents
+ * into a sparse count matrix. Columns are the terms in sorted (code point) order, as
+ * sklearn orders them; with a fixed vocabulary, in the order given.
+ */
+export class CountVectorizer {
+  readonly options: Readonly<ResolvedCountOptions>;
+  protected readonly fixedVocabulary: string[] | null;
+  private readonly tokenize: Tokenizer;
+  private terms: string[] | null = null;
+  // Lookup trie over the fitted vocabulary: gram id → column (-1 for prefixes that are not terms).
+  private lookup: NgramIndex | null = null;
+  private columnOfGram = new Int32Array(0);
+  // Scratch buffers reused across documents (no allocation per document).
+  private scratchIds = new Int32Array(256);
+  private levelA = new Int32Array(64);
+  private levelB = new Int32Array(64);
+  private atomIds = new Int32Array(64);
+
+  constructor(options: CountVectorizerOptions = {}, where = "CountVectorizer", extraKeys: readonly string[] = []) {
+    rejectUnknownOptions(where, options, [...COUNT_OPTION_KEYS, ...extraKeys]);
+    this.options = Object.freeze(resolveCountOptions(where, options));
+    this.fixedVocabulary = options.vocabulary === undefined || options.vocabulary === null ? null : resolveFixedVocabulary(where, options.vocabulary);
+    this.tokenize = compileTokenPattern(this.options.tokenPattern);
+  }
+
+  /** Learns the vocabulary. Returns this. */
+  fit(docs: readonly VectorizerDocument[]): this {
+    this.fitTransform(docs);
+    return this;
+  }
+
+  /** Learns the vocabulary and returns the count matrix of `docs` (one pass over the corpus). */
+  fitTransform(docs: readonly VectorizerDocument[]): CsrMatrix {
+    checkCorpus(docs);
+    if (this.fixedVocabulary !== null) {
+      this.setVocabulary(this.fixedVocabulary);
+      return this.transform(docs);
+    }
+    const [minN, maxN] = this.options.ngramRange;
+    const index = new NgramIndex();
+    const builder = new CsrBuilder(docs.length, estimateNnz(docs, minN, maxN));
+    for (let d = 0; d < docs.length; d++) {
+      const n = this.collectGrams(this.analyze(docs[d], d), index, true);
+      builder.pushRow(this.scratchIds, n, this.options.binary);
+    }
+    const X = builder.build(index.size);
+    if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
+    const kept = this.selectTerms(X, index);
+    this.setVocabulary(kept.terms);
+    return remapColumns(X, kept.columnOfGram, kept.terms.length);
+  }
+
+  /** The count matrix of `docs` over the fitted vocabulary; unseen terms are ignored. */
+  transform(docs: readonly VectorizerDocument[]): CsrMatrix {
+    const lookup = this.requireFitted();
+    checkCorpus(docs, false);
+    const builder = new CsrBuilder(docs.length, estimateNnz(docs, this.options.ngramRange[0], this.options.ngramRange[1]));
+    const cols = this.columnOfGram;
+    for (let d = 0; d < docs.length; d++) {
+      const n = this.collectGrams(this.analyze(docs[d], d), lookup, false);
+      // Map gram ids to columns in place, dropping prefixes that are not terms.
+      let m = 0;
+      for (let p = 0; p < n; p++) {
+        const c = cols[this.scratchIds[p]];
+        if (c >= 0) this.scratchIds[m++] = c;
+      }
+      builder.pushRow(this.scratchIds, m, this.options.binary);
+    }
+    return builder.build(this.terms!.length);
+  }
+
+  /** Terms in column order (scikit-learn's get_feature_names_out). */
+  getFeatureNames(): string[] {
+    this.requireFitted();
+    return this.terms!.slice();
+  }
+
+  /** term → column. */
+  get vocabulary(): Map<string, number> {
+    this.requireFitted();
+    return new Map(this.terms!.map((t, j) => [t, j]));
+  }
+
+  get nFeatures(): number {
+    this.requireFitted();
+    return this.terms!.length;
+  }
+
+  get isFitted(): boolean {
+    return this.terms !== null;
+  }
+
+  toJSON(): VectorizerJson {
+    this.requireFitted();
+    return { format: "polarity.vectorizer", version: 1, kind: "count", options: { ...this.options }, vocabulary: this.terms!.slice() };
+  }
+
+  /** Tokens of one document: token arrays as they are; strings via preprocess or lowercase + tokenPattern. */
+  protected analyze(doc: VectorizerDocument, d: number): readonly string[] {
+    if (typeof doc === "string") {
+      if (this.options.preprocess !== null) return preprocess(doc, this.resolvedPreprocess());
+      return this.tokenize(this.options.lowercase ? doc.toLowerCase() : doc);
+    }
+    if (Array.isArray(doc)) return doc;
+    throw new DataError(`document ${d} must be a string or an array of tokens, got ${doc === null ? "null" : typeof doc}`);
+  }
+
+  private preprocessConfig: Readonly<PreprocessConfig> | null = null;
+  private resolvedPreprocess(): Readonly<PreprocessConfig> {
+    if (this.preprocessConfig === null) this.preprocessConfig = resolvePreprocessConfig(this.options.preprocess);
+    return this.preprocessConfig;
+  }
+
+  /**
+   * Writes the gram ids of every n-gram of `tokens` with n in ngramRange into scratchIds
+   * and returns how many. Level k holds the ids of the k-grams starting at each position;
+   * level k+1 extends each by the next token. With `intern` false, unknown grams are -1
+   * and are skipped (and so is every longer gram that would extend them).
+   */
+  private collectGrams(tokens: readonly string[], index: NgramIndex, intern: boolean): number {
+    const [minN, maxN] = this.options.ngramRange;
+    const len = tokens.length;
+    if (len > this.atomIds.length) {
+      const cap = Math.max(len, this.atomIds.length * 2);
+      this.atomIds = new Int32Array(cap);
+      this.levelA = new Int32Array(cap);
+      this.levelB = new Int32Array(cap);
+    }
+    const maxCount = countGrams(len, minN, maxN);
+    if (maxCount > this.scratchIds.length) this.scratchIds = new Int32Array(Math.max(maxCount, this.scratchIds.length * 2));
+    const atomIds = this.atomIds;
+    const ids = this.scratchIds;
+    let n = 0;
+    for (let j = 0; j < len; j++) {
+      const t = tokens[j];
+      let a = index.atom(t, false);
+      if (a < 0 && intern) {
+        if (maxN > 1 && typeof t === "string" && t.indexOf(" ") >= 0) {
+          throw new DataError(`token ${JSON.stringify(t)} contains a space, which separates the words of an n-gram; such tokens are only allowed when ngramRange's upper bound is 1`);
+        }
+        a = index.atom(t, true);
+      }
+      atomIds[j] = a;
+      if (minN === 1 && a >= 0) ids[n++] = a;
+    }
+    let prev = atomIds;
+    let cur = this.levelA;
+    for (let k = 2; k <= maxN; k++) {
+      const count = len - k + 1;
+      if (count <= 0) break;
+      for (let j = 0; j < count; j++) {
+        const p = prev[j];
+        const a = atomIds[j + k - 1];
+        const g = p < 0 || a < 0 ? -1 : index.chain(p, a, intern);
+        cur[j] = g;
+        if (k >= minN && g >= 0) ids[n++] = g;
+      }
+      prev = cur;
+      cur = cur === this.levelA ? this.levelB : this.levelA;
+    }
+    return n;
+  }
+
+  /** Applies max_df/min_df, then maxFeatures, exactly in scikit-learn's order; returns the sorted terms. */
+  private selectTerms(X: CsrMatrix, index: NgramIndex): { terms: string[]; columnOfGram: Int32Array } {
+    const nGrams = index.size;
+    const df = new Float64Array(nGrams);
+    const tf = new Float64Array(nGrams);
+    const nnz = X.indptr[X.rows];
+    for (let p = 0; p < nnz; p++) {
+      df[X.indices[p]] += 1;
+      tf[X.indices[p]] += X.data[p];
+    }
+    const high = boundToCount(this.options.maxDf, X.rows);
+    const low = boundToCount(this.options.minDf, X.rows);
+    if (high < low) throw new InvalidParameterError("maxDf corresponds to fewer documents than minDf");
+    const [minN] = this.options.ngramRange;
+    const candidates: number[] = [];
+    let anyTerm = false;
+    for (let g = 0; g < nGrams; g++) {
+      if (df[g] === 0 || index.gramLength(g) < minN) continue; // a prefix or an unused atom, not a term
+      anyTerm = true;
+      if (df[g] <= high && df[g] >= low) candidates.push(g);
+    }
+    if (!anyTerm) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
+    if (candidates.length === 0) throw new DataError("after pruning, no terms remain; try a lower minDf or a higher maxDf");
+    const allStrings = index.termStrings();
+    const sorted = sortByTerm(candidates, allStrings);
+    let keep = sorted;
+    const limit = this.options.maxFeatures;
+    if (limit !== null && sorted.length > limit) {
+      // sklearn sorts the vocabulary first, then keeps the `limit` largest total counts;
+      // a stable sort breaks ties by that term order.
+      const rank = new Int32Array(nGrams);
+      for (let r = 0; r < sorted.length; r++) rank[sorted[r]] = r;
+      const byCount = sorted.slice().sort((a, b) => tf[b] - tf[a] || rank[a] - rank[b]);
+      const chosen = new Uint8Array(nGrams);
+      for (let r = 0; r < limit; r++) chosen[byCount[r]] = 1;
+      keep = sorted.filter((g) => chosen[g] === 1);
+    }
+    const columnOfGram = new Int32Array(nGrams).fill(-1);
+    const terms = new Array<string>(keep.length);
+    for (let j = 0; j < keep.length; j++) {
+      columnOfGram[keep[j]] = j;
+      terms[j] = allStrings[keep[j]];
+    }
+    return { terms, columnOfGram };
+  }
+
+  /** Restores fitted state: the vocabulary, terms in column order (used by vectorizerFromJSON). */
+  restore(terms: readonly string[]): this {
+    this.setVocabulary(terms);
+    return this;
+  }
+
+  /** Installs a vocabulary (terms in column order) and builds the lookup trie used by transform. */
+  protected setVocabulary(terms: readonly string[]): void {
+    const lookup = new NgramIndex();
+    const columnOfGram: number[] = [];
+    const split = this.options.ngramRange[1] > 1;
+    for (let j = 0; j < terms.length; j++) {
+      const words = split ? terms[j].split(" ") : [terms[j]];
+      let g = lookup.atom(words[0], true);
+      for (let w = 1; w < words.length; w++) g = lookup.chain(g, lookup.atom(words[w], true), true);
+      while (columnOfGram.length < lookup.size) columnOfGram.push(-1);
+      columnOfGram[g] = j;
+    }
+    this.lookup = lookup;
+    this.columnOfGram = Int32Array.from(columnOfGram);
+    this.terms = terms.slice();
+  }
+
+  protected requireFitted(): NgramIndex {
+    if (this.lookup === null) throw new PolarityError("BAD_REQUEST", `${this.constructor.name} is not fitted yet; call fit() first`);
+    return this.lookup;
+  }
+}
+
+/**
+ * scikit-learn's TfidfVectorizer: CountVectorizer followed by TfidfTransformer (sublinear
+ * tf, idf, row norm), with the same options and defaults.
+ */
+export class TfidfVectorizer extends CountVectorizer {
+  readonly tfidfOptions: Readonly<Required<TfidfTransformerOptions>>;
+  private idfValues: Float64Array | null = null;
+
+  constructor(options: TfidfVectorizerOptions = {}) {
+    super(options, "TfidfVectorizer", TFIDF_OPTION_KEYS);
+    const { norm, useIdf, smoothIdf, sublinearTf } = options;
+    this.tfidfOptions = Object.freeze(resolveTfidfOptions({ norm, useIdf, smoothIdf, sublinearTf }, "TfidfVectorizer"));
+  }
+
+  override fitTransform(docs: readonly VectorizerDocument[]): CsrMatrix {
+    const X = super.fitTransform(docs);
+    this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf) : null;
+    applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
+    return X;
+  }
+
+  override transform(docs: readonly VectorizerDocument[]): CsrMatrix {
+    const X = super.transform(docs);
+    applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
+    return X;
+  }
+
+  /** idf per column (a copy), or null when useIdf is false. */
+  get idf(): Float64Array | null {
+    this.requireFitted();
+    return this.idfValues === null ? null : this.idfValues.slice();
+  }
+
+  override toJSON(): VectorizerJson {
+    const base = super.toJSON();
+    const json: VectorizerJson = { ...base, kind: "tfidf", options: { ...this.options, ...this.tfidfOptions } };
+    if (this.idfValues !== null) json.idf = Array.from(this.idfValues);
+    return json;
+  }
+
+  /** Restores fitted state (used by vectorizerFromJSON). */
+  override restore(terms: readonly string[], idf: Float64Array | null = null): this {
+    if (this.tfidfOptions.useIdf && (idf === null || idf.length !== terms.length)) throw new DataError(`idf must have ${terms.length} values when useIdf is true`);
+    this.setVocabulary(terms);
+    this.idfValues = idf;
+    return this;
+  }
+}
+
+/** Rebuilds a fitted vectorizer from toJSON() output, validating it; transform after restore equals transform before. */
+export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVectorizer {
+  const where = "vectorizer JSON";
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new DataError(`${where}: expected an object`);
+  const j = json as Record<string, unknown>;
+  if (j.format !== "polarity.vectorizer") throw new DataError(`${where}: format must be "polarity.vectorizer", got ${JSON.stringify(j.format)}`);
+  if (j.version !== 1) throw new DataError(`${where}: unsupported version ${JSON.stringify(j.version)} (this build reads version 1)`);
+  if (j.kind !== "count" && j.kind !== "tfidf") throw new DataError(`${where}: kind must be "count" or "tfidf", got ${JSON.stringify(j.kind)}`);
+  if (j.options === null || typeof j.options !== "object" || Array.isArray(j.options)) throw new DataError(`${where}: options must be an object`);
+  const vocab = j.vocabulary;
+  if (!Array.isArray(vocab) || vocab.length === 0) throw new DataError(`${where}: vocabulary must be a non-empty array of terms`);
+  const seen = new Set<string>();
+  for (const t of vocab) {
+    if (typeof t !== "string") throw new DataError(`${where}: vocabulary terms must be strings, got ${JSON.stringify(t)}`);
+    if (seen.has(t)) throw new DataError(`${where}: duplicate vocabulary term ${JSON.stringify(t)}`);
+    seen.add(t);
+  }
+  const terms = vocab as string[];
+  let v: CountVectorizer | TfidfVectorizer;
+  try {
+    v = j.kind === "count" ? new CountVectorizer(j.options as CountVectorizerOptions) : new TfidfVectorizer(j.options as TfidfVectorizerOptions);
+  } catch (err) {
+    throw new DataError(`${where}: bad options: ${(err as Error).message}`, { cause: err });
+  }
+  if (v instanceof TfidfVectorizer) {
+    let idf: Float64Array | null = null;
+    if (v.tfidfOptions.useIdf) {
+      if (!Array.isArray(j.idf) || j.idf.length !== terms.length) {
+        throw new DataError(`${where}: idf must be an array of ${terms.length} numbers (one per vocabulary term), got ${Array.isArray(j.idf) ? j.idf.length + " values" : JSON.stringify(j.idf)}`);
+      }
+      idf = new Float64Array(terms.length);
+      for (let k = 0; k < terms.length; k++) {
+        const x = j.idf[k];
+        if (typeof x !== "number" || !Number.isFinite(x) || x < 1) throw new DataError(`${where}: idf[${k}] must be a finite number >= 1, got ${JSON.stringify(x)}`);
+        idf[k] = x;
+      }
+    } else if (j.idf !== undefined) {
+      throw new DataError(`${where}: idf given but useIdf is false`);
+    }
+    return v.restore(terms, idf);
+  }
+  if (j.idf !== undefined) throw new DataError(`${where}: a count vectorizer has no idf`);
+  return v.restore(terms);
+}
+
+function checkCorpus(docs: readonly VectorizerDocument[], nonEmpty = true): void {
+  if (typeof docs === "string") throw new DataError("expected an array of documents, got a single string");
+  if (!Array.isArray(docs)) throw new DataError(`expected an array of documents, got ${docs === null ? "null" : typeof docs}`);
+  if (nonEmpty && docs.length === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words (the corpus is empty)");
+}
+
+function countGrams(len: number, minN: number, maxN: number): number {
+  let c = 0;
+  for (let k = minN; k <= maxN; k++) c += Math.max(0, len - k + 1);
+  return c;
+}
+
+/** Upper bound on non-zeros when every document is a token array (exact before merging repeats); a guess otherwise. */
+function estimateNnz(docs: readonly VectorizerDocument[], minN: number, maxN: number): number {
+  let total = 0;
+  for (let d = 0; d < docs.length; d++) {
+    const doc = docs[d];
+    total += Array.isArray(doc) ? countGrams(doc.length, minN, maxN) : 16 * (maxN - minN + 1);
+  }
+  return Math.min(total, 0x7fffffff);
+}
+
+/** Sorts gram ids by their term string in code-point order (Python's sorted()). */
+function sortByTerm(grams: number[], strings: string[]): number[] {
+  const keyed = grams.map((g) => strings[g]);
+  let surrogates = false;
+  for (const s of keyed) {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0xd800) {
+        surrogates = true;
+        break;
+      }
+    }
+    if (surrogates) break;
+  }
+  const order = grams.map((_, i) => i);
+  // UTF-16 order equals code-point order unless a string has a unit >= U+D800.
+  if (surrogates) order.sort((a, b) => compareCodePoints(keyed[a], keyed[b]));
+  else order.sort((a, b) => (keyed[a] < keyed[b] ? -1 : keyed[a] > keyed[b] ? 1 : 0));
+  return order.map((i) => grams[i]);
+}
+
+/** Renumbers columns (gram id → final column, -1 = dropped), keeping each row sorted. */
+function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number): CsrMatrix {
+  const { rows, indptr, indices, data } = X;
+  const outIndptr = new Int32Array(rows + 1);
+  let q = 0;
+  for (let i = 0; i < rows; i++) {
+    const start = q;
+    const end = indptr[i + 1];
+    for (let p = indptr[i]; p < end; p++) {
+      const c = columnOfGram[indices[p]];
+      if (c < 0) continue;
+      indices[q] = c; // in place: q <= p always
+      data[q] = data[p];
+      q++;
+    }
+    sortRowPairs(indices, data, start, q);
+    outIndptr[i + 1] = q;
+  }
+  return { rows, cols, indptr: outIndptr, indices: indices.slice(0, q), data: data.slice(0, q) };
+}

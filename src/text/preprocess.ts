@@ -1,0 +1,426 @@
+import { DataError, InvalidParameterError } from "../util/errors.js";
+import { rejectUnknownOptions, requireInteger, requireOneOf } from "../util/validate.js";
+import { APOSTROPHELESS_NT, ENGLISH_STOP_WORDS, IRREGULAR_NT_STEMS, NEGATION_WORDS } from "./stopwords.js";
+import { lemmatize, porterStem } from "./word-forms.js";
+
+/**
+ * Text preprocessing: ONE pure, deterministic function from a raw text to its tokens, used
+ * by training and by serving alike, so both always see the same features.
+ *
+ * Order of the steps (each switchable):
+ *   1. `nfkc`        Unicode NFKC normalisation (skipped for pure-ASCII text, which it cannot change).
+ *   2. `lowercase`   String.prototype.toLowerCase.
+ *   3. `stripHtml`   tags `<...>` (a `<` followed by a letter, `/` or `!`) become a space — IMDB
+ *                    sentences contain `<br />` — then entities are decoded: `&amp; &lt; &gt; &quot;
+ *                    &apos; &nbsp;`, a few typographic ones, and numeric `&#39; &#x27;`.
+ *   4. `removeUrls`  `https?://\S+` and `www\.\S+` (case-insensitive) become a space.
+ *   5. One scan over char codes that does the rest, slicing tokens out of the string:
+ *      - whitespace separates tokens (runs collapse: no empty tokens, ever);
+ *      - `emoticons`: `:) :-) =) :] :( :-( :[ :D ;) ;-) :P :p :/ :| :O :'( <3 </3` …
+ *        become one canonical token: the nose is dropped, `=` eyes become `:`, `]`/`[`
+ *        become `)`/`(`, letter mouths are upper-cased (`:)`, `:(`, `:D`, `;)`, `:P`, `:/`,
+ *        `:|`, `:O`, `:'(`, `<3`, `</3`). A letter mouth (`:D`) must not touch a letter or
+ *        digit on either side ("re:Design" is not an emoticon); `:/` must not be followed by `/`.
+ *        When off, their characters are ordinary punctuation;
+ *      - `emoji`: each pictographic character (Unicode Extended_Pictographic) is a token by
+ *        itself, e.g. "😀"; joiners, variation selectors and skin-tone modifiers are dropped,
+ *        so a ZWJ sequence yields its component emoji. When off, emoji are dropped;
+ *      - words are runs of letters, combining marks and digits; an apostrophe (' or ’) between
+ *        two word characters stays inside the word;
+ *      - `removeDigits`: digits separate tokens instead of belonging to words ("mp3" → "mp");
+ *      - `removePunctuation`: any other character (punctuation, symbols, `_`) separates
+ *        tokens; when off, each such character is a token by itself ("wow!!" → wow ! !).
+ *   6. Per word:
+ *      - `expandNegations`: "Xn't" becomes two tokens X + "not" ("don't" → do not,
+ *        "isn't" → is not, "can't" → can not, "won't" → will not, "ain't" → is not), and so
+ *        do the apostrophe-less spellings "dont", "didnt", "cant", "wont" …; when off they
+ *        are kept as one token with the apostrophe removed ("don't" → dont). Other
+ *        apostrophes are always removed, joining the word ("it's" → its, "i'm" → im);
+ *      - `minTokenLength`: shorter words are dropped (negation words, emoticons, emoji and
+ *        punctuation tokens are kept);
+ *      - `removeStopwords`: scikit-learn's English list minus negations (see stopwords.ts);
+ *        matched on the lowercased word; negation words are never removed;
+ *      - `wordForm`: "porter" (Porter stemmer) or "lemma" (WordNet lemma) or "none".
+ *        Negation words are left as they are;
+ *      - `negationScope`: after a negation word (not, no, never, nor, cannot, nothing, …,
+ *        including the "not" of an expanded n't) every following word gets a `not_` prefix
+ *        until the next clause punctuation `. , ; : ! ?` (seen in the raw text, before
+ *        punctuation is removed), an emoticon, or the end of the text. The negation word
+ *        itself is not prefixed; a new negation word restarts the scope. Emoji and
+ *        punctuation tokens are never prefixed. Stopwords inside a scope are removed before
+ *        prefixing. Example: "not good at all. great" → not not_good not_at not_all great.
+ */
+export interface PreprocessConfig {
+  /** Unicode NFKC normalisation (full-width letters, ligatures, "①" → "1"). Default true. */
+  nfkc: boolean;
+  /** Lowercase the text. Default true. */
+  lowercase: boolean;
+  /** Replace HTML tags with a space and decode HTML entities. Default true. */
+  stripHtml: boolean;
+  /** Replace URLs (`https?://…`, `www.…`) with a space. Default true. */
+  removeUrls: boolean;
+  /** Treat digits as separators instead of word characters. Default false. */
+  removeDigits: boolean;
+  /** Punctuation and symbols separate tokens (true) or are kept as one-character tokens (false). Default true. */
+  removePunctuation: boolean;
+  /** "don't" → do + not, "dont" → do + not. Default true. */
+  expandNegations: boolean;
+  /** Remove English stopwords (negation words kept). Default false. */
+  removeStopwords: boolean;
+  /** Reduce words to a base form: "none", "porter" stemming or "lemma" (WordNet lemmatisation). Default "none". */
+  wordForm: WordForm;
+  /** Prefix words in a negated clause with `not_`. Default false. */
+  negationScope: boolean;
+  /** Keep emoticons as canonical tokens like `:)`. Default true. */
+  emoticons: boolean;
+  /** Keep each emoji as a token (true) or drop it (false). Default true. */
+  emoji: boolean;
+  /** Drop words shorter than this many UTF-16 code units (1 keeps "i" and "a"). Default 1. */
+  minTokenLength: number;
+}
+
+export type WordForm = "none" | "porter" | "lemma";
+const WORD_FORMS: readonly WordForm[] = ["none", "porter", "lemma"];
+
+export const DEFAULT_PREPROCESS_CONFIG: Readonly<PreprocessConfig> = Object.freeze({
+  nfkc: true,
+  lowercase: true,
+  stripHtml: true,
+  removeUrls: true,
+  removeDigits: false,
+  removePunctuation: true,
+  expandNegations: true,
+  removeStopwords: false,
+  wordForm: "none",
+  negationScope: false,
+  emoticons: true,
+  emoji: true,
+  minTokenLength: 1,
+});
+
+const CONFIG_KEYS = Object.keys(DEFAULT_PREPROCESS_CONFIG) as (keyof PreprocessConfig)[];
+const BOOLEAN_KEYS = CONFIG_KEYS.filter((k) => typeof DEFAULT_PREPROCESS_CONFIG[k] === "boolean");
+
+// Configs that went through resolvePreprocessConfig, so preprocess() can skip re-validation.
+const resolvedConfigs = new WeakSet<object>();
+
+/** Validates a partial config (unknown keys and wrong types are InvalidParameterErrors) and fills defaults. Returns a frozen object. */
+export function resolvePreprocessConfig(partial?: Partial<PreprocessConfig> | null): Readonly<PreprocessConfig> {
+  if (partial === undefined || partial === null) return DEFAULT_PREPROCESS_CONFIG;
+  if (resolvedConfigs.has(partial)) return partial as Readonly<PreprocessConfig>;
+  if (typeof partial !== "object" || Array.isArray(partial)) {
+    throw new InvalidParameterError(`preprocess config must be an object, got ${JSON.stringify(partial)}`);
+  }
+  rejectUnknownOptions("preprocess config", partial, CONFIG_KEYS);
+  const cfg: PreprocessConfig = { ...DEFAULT_PREPROCESS_CONFIG };
+  for (const key of BOOLEAN_KEYS) {
+    const v = partial[key];
+    if (v === undefined) continue;
+    if (typeof v !== "boolean") throw new InvalidParameterError(`preprocess config: ${key} must be true or false, got ${JSON.stringify(v)}`);
+    (cfg as unknown as Record<string, boolean>)[key] = v;
+  }
+  if (partial.wordForm !== undefined) cfg.wordForm = requireOneOf("preprocess config: wordForm", partial.wordForm, WORD_FORMS);
+  if (partial.minTokenLength !== undefined) cfg.minTokenLength = requireInteger("preprocess config: minTokenLength", partial.minTokenLength, 1, 1000);
+  const frozen = Object.freeze(cfg);
+  resolvedConfigs.add(frozen);
+  return frozen;
+}
+resolvedConfigs.add(DEFAULT_PREPROCESS_CONFIG);
+
+// ---- character classes --------------------------------------------------------------
+
+const C_OTHER = 0; // punctuation, symbols: separators (or tokens if punctuation is kept)
+const C_LETTER = 1; // letters and combining marks
+const C_DIGIT = 2;
+const C_SPACE = 3;
+const C_EMOJI = 4;
+const C_IGNORE = 5; // ZWJ, variation selectors, skin-tone modifiers, BOM
+const C_UNKNOWN = 255;
+
+const RE_LETTER = /^[\p{L}\p{M}]$/u;
+const RE_DIGIT = /^\p{N}$/u;
+const RE_SPACE = /^\s$/u;
+const RE_EMOJI = /^\p{Extended_Pictographic}$/u;
+
+function classifyCodePoint(cp: number): number {
+  if (cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0x1f3fb && cp <= 0x1f3ff) || cp === 0xfeff || cp === 0x200b || cp === 0x20e3) return C_IGNORE;
+  const ch = String.fromCodePoint(cp);
+  // Extended_Pictographic includes © and ®; only treat them as emoji above ASCII-adjacent Latin-1.
+  if (cp > 0xff && RE_EMOJI.test(ch)) return C_EMOJI;
+  if (RE_LETTER.test(ch)) return C_LETTER;
+  if (RE_DIGIT.test(ch)) return C_DIGIT;
+  if (RE_SPACE.test(ch)) return C_SPACE;
+  return C_OTHER;
+}
+
+// Lazily filled table for the BMP: one regex test per distinct character, ever.
+const BMP_CLASS = new Uint8Array(0x10000).fill(C_UNKNOWN);
+for (let c = 0; c < 128; c++) {
+  BMP_CLASS[c] =
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ? C_LETTER : c >= 48 && c <= 57 ? C_DIGIT : c <= 32 || c === 127 ? C_SPACE : C_OTHER;
+}
+
+function bmpClass(c: number): number {
+  let k = BMP_CLASS[c];
+  if (k === C_UNKNOWN) k = BMP_CLASS[c] = classifyCodePoint(c);
+  return k;
+}
+
+// ---- steps done with native string methods --------------------------------------------
+
+const TAG_RE = /<[a-zA-Z/!][^<>]*>/g;
+const ENTITY_RE = /&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});/g;
+const NAMED_ENTITIES: Readonly<Record<string, string>> = {
+  amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", hellip: "…",
+  lsquo: "‘", rsquo: "’", ldquo: "“", rdquo: "”", laquo: "«", raquo: "»", eacute: "é", egrave: "è", copy: "©",
+};
+const URL_RE = /https?:\/\/\S+|www\.\S+/gi;
+const URL_HINT_RE = /https?:\/\/|www\./i;
+
+function decodeEntity(match: string, body: string): string {
+  if (body.charCodeAt(0) === 35 /* # */) {
+    const cp = body.charCodeAt(1) === 120 || body.charCodeAt(1) === 88 ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+    return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : " ";
+  }
+  return NAMED_ENTITIES[body.toLowerCase()] ?? match;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+// ---- emoticons ------------------------------------------------------------------------
+
+const NOT_PREFIX = "not_";
+
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * If an emoticon starts at s[i], returns its canonical token and sets `emoticonLength`;
+ * otherwise returns null. Written as char-code tests: it runs on every ':' ';' '=' '<'.
+ */
+let emoticonLength = 0;
+function matchEmoticon(s: string, i: number): string | null {
+  const c0 = s.charCodeAt(i);
+  if (c0 === 60 /* < */) {
+    if (s.charCodeAt(i + 1) === 51 /* 3 */ && !isAsciiAlnum(s.charCodeAt(i + 2))) {
+      emoticonLength = 2;
+      return "<3";
+    }
+    if (s.charCodeAt(i + 1) === 47 /* / */ && s.charCodeAt(i + 2) === 51 && !isAsciiAlnum(s.charCodeAt(i + 3))) {
+      emoticonLength = 3;
+      return "</3";
+    }
+    return null;
+  }
+  const wink = c0 === 59; /* ; */
+  let j = i + 1;
+  let c = s.charCodeAt(j);
+  let tear = false;
+  if (c === 45 /* - */) c = s.charCodeAt(++j);
+  else if (c === 39 /* ' */ && !wink) {
+    tear = true;
+    c = s.charCodeAt(++j);
+  }
+  const next = s.charCodeAt(j + 1);
+  let mouth: string | null = null;
+  switch (c) {
+    case 41: case 93: mouth = ")"; break; // ) ]
+    case 40: case 91: mouth = "("; break; // ( [
+    case 47: if (next !== 47) mouth = "/"; break; // / but not //
+    case 124: mouth = "|"; break;
+    case 68: case 100: case 80: case 112: case 79: case 111: {
+      // Letter mouths must stand alone: not "re:Design", not "a:p".
+      const prev = i > 0 ? s.charCodeAt(i - 1) : 32;
+      if (!isAsciiAlnum(prev) && !isAsciiAlnum(next)) mouth = c === 68 || c === 100 ? "D" : c === 80 || c === 112 ? "P" : "O";
+      break;
+    }
+  }
+  if (mouth === null) return null;
+  if (tear && mouth !== "(" && mouth !== ")") return null;
+  if (wink && mouth !== ")" && mouth !== "D" && mouth !== "P") return null;
+  if (c0 === 61 /* = */ && mouth !== ")" && mouth !== "(" && mouth !== "D" && mouth !== "P") return null;
+  emoticonLength = j + 1 - i;
+  return (wink ? ";" : ":") + (tear ? "'" : "") + mouth;
+}
+
+// ---- the scanner ----------------------------------------------------------------------
+
+const CLAUSE_END = new Uint8Array(128);
+for (const ch of ".,;:!?") CLAUSE_END[ch.charCodeAt(0)] = 1;
+
+/**
+ * Turns raw text into tokens with the given config (a partial config is validated and
+ * completed with DEFAULT_PREPROCESS_CONFIG). Pure and deterministic: the same input and
+ * config always give the same tokens, in training and in serving.
+ */
+export function preprocess(text: string, config?: Partial<PreprocessConfig> | null): string[] {
+  if (typeof text !== "string") throw new DataError(`preprocess: document must be a string, got ${text === null ? "null" : typeof text}`);
+  return preprocessResolved(text, resolvePreprocessConfig(config));
+}
+
+/** Tokens joined by single spaces: the cleaned text, for display and debugging. */
+export function preprocessToString(text: string, config?: Partial<PreprocessConfig> | null): string {
+  return preprocess(text, config).join(" ");
+}
+
+/** preprocess() over many texts with one config resolution. Throws DataError naming the index of a non-string. */
+export function preprocessMany(texts: readonly string[], config?: Partial<PreprocessConfig> | null): string[][] {
+  const cfg = resolvePreprocessConfig(config);
+  const out = new Array<string[]>(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (typeof t !== "string") throw new DataError(`preprocess: document ${i} must be a string, got ${t === null ? "null" : typeof t}`);
+    out[i] = preprocessResolved(t, cfg);
+  }
+  return out;
+}
+
+/** A reusable `(text) => tokens` with the config resolved once, for hot loops. */
+export function createPreprocessor(config?: Partial<PreprocessConfig> | null): (text: string) => string[] {
+  const cfg = resolvePreprocessConfig(config);
+  return (text: string) => preprocess(text, cfg);
+}
+
+function preprocessResolved(text: string, cfg: Readonly<PreprocessConfig>): string[] {
+  let s = text;
+  const ascii = isAscii(s);
+  if (cfg.nfkc && !ascii) s = s.normalize("NFKC");
+  if (cfg.lowercase) s = s.toLowerCase();
+  if (cfg.stripHtml) {
+    if (s.indexOf("<") >= 0) s = s.replace(TAG_RE, " ");
+    if (s.indexOf("&") >= 0) s = s.replace(ENTITY_RE, decodeEntity);
+  }
+  if (cfg.removeUrls && URL_HINT_RE.test(s)) s = s.replace(URL_RE, " ");
+  return scan(s, cfg);
+}
+
+function scan(s: string, cfg: Readonly<PreprocessConfig>): string[] {
+  const tokens: string[] = [];
+  const n = s.length;
+  const keepDigits = !cfg.removeDigits;
+  const keepPunct = !cfg.removePunctuation;
+  const scoping = cfg.negationScope;
+  let negating = false;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    let k: number;
+    let cp = c;
+    let width = 1;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      cp = s.codePointAt(i) as number;
+      width = cp > 0xffff ? 2 : 1;
+      k = width === 2 ? classifyCodePoint(cp) : C_OTHER;
+    } else {
+      k = c < 128 ? BMP_CLASS[c] : bmpClass(c);
+    }
+
+    if (k === C_LETTER || (k === C_DIGIT && keepDigits)) {
+      // A word: letters/marks/digits, with apostrophes allowed between word characters.
+      const start = i;
+      let apostrophe = false;
+      i += width;
+      while (i < n) {
+        const d = s.charCodeAt(i);
+        let kd: number;
+        let w = 1;
+        if (d >= 0xd800 && d <= 0xdbff && i + 1 < n) {
+          const dcp = s.codePointAt(i) as number;
+          w = dcp > 0xffff ? 2 : 1;
+          kd = w === 2 ? classifyCodePoint(dcp) : C_OTHER;
+        } else {
+          kd = d < 128 ? BMP_CLASS[d] : bmpClass(d);
+        }
+        if (kd === C_LETTER || (kd === C_DIGIT && keepDigits)) {
+          i += w;
+        } else if ((d === 39 || d === 0x2019) && i + 1 < n && isWordCode(s.charCodeAt(i + 1), keepDigits)) {
+          apostrophe = true;
+          i++;
+        } else {
+          break;
+        }
+      }
+      negating = emitWord(s.slice(start, i), apostrophe, cfg, tokens, negating);
+      continue;
+    }
+    if (k === C_SPACE || k === C_IGNORE || k === C_DIGIT) {
+      i += width;
+      continue;
+    }
+    if (k === C_EMOJI) {
+      if (cfg.emoji) tokens.push(width === 1 ? s[i] : s.slice(i, i + 2));
+      i += width;
+      continue;
+    }
+    // Punctuation or symbol.
+    if (cfg.emoticons && (c === 58 || c === 59 || c === 61 || c === 60)) {
+      const emoticon = matchEmoticon(s, i);
+      if (emoticon !== null) {
+        tokens.push(emoticon);
+        negating = false;
+        i += emoticonLength;
+        continue;
+      }
+    }
+    if (scoping && c < 128 && CLAUSE_END[c] === 1) negating = false;
+    if (keepPunct) tokens.push(width === 1 ? s[i] : s.slice(i, i + 2));
+    i += width;
+  }
+  return tokens;
+}
+
+function isWordCode(c: number, keepDigits: boolean): boolean {
+  if (c >= 0xd800 && c <= 0xdfff) return false;
+  const k = c < 128 ? BMP_CLASS[c] : bmpClass(c);
+  return k === C_LETTER || (k === C_DIGIT && keepDigits);
+}
+
+/** Applies the per-word steps and pushes 0–2 tokens. Returns the new negation state. */
+function emitWord(raw: string, apostrophe: boolean, cfg: Readonly<PreprocessConfig>, tokens: string[], negating: boolean): boolean {
+  let word = raw;
+  let negatedStem: string | null = null;
+  if (apostrophe) {
+    const len = word.length;
+    const c3 = word.charCodeAt(len - 3);
+    const c2 = word.charCodeAt(len - 2);
+    const c1 = word.charCodeAt(len - 1);
+    if (cfg.expandNegations && (c3 === 110 || c3 === 78) && (c2 === 39 || c2 === 0x2019) && (c1 === 116 || c1 === 84)) {
+      // "Xn't" → X + not
+      const stem = word.slice(0, len - 3);
+      negatedStem = IRREGULAR_NT_STEMS.get(stem.toLowerCase()) ?? stem;
+      word = "";
+    }
+    if (negatedStem !== null) negatedStem = negatedStem.replace(/['’]/g, "");
+    else word = word.replace(/['’]/g, "");
+  } else if (cfg.expandNegations && (word.charCodeAt(word.length - 1) | 32) === 116 /* t */ && word.length >= 4) {
+    const stem = APOSTROPHELESS_NT.get(cfg.lowercase ? word : word.toLowerCase());
+    if (stem !== undefined) {
+      negatedStem = stem;
+      word = "";
+    }
+  }
+  if (negatedStem !== null) {
+    if (negatedStem.length > 0) negating = emitPlainWord(negatedStem, cfg, tokens, negating);
+    return emitPlainWord("not", cfg, tokens, negating);
+  }
+  return emitPlainWord(word, cfg, tokens, negating);
+}
+
+function emitPlainWord(word: string, cfg: Readonly<PreprocessConfig>, tokens: string[], negating: boolean): boolean {
+  const lower = cfg.lowercase ? word : word.toLowerCase();
+  if (NEGATION_WORDS.has(lower)) {
+    tokens.push(word);
+    return cfg.negationScope;
+  }
+  if (word.length < cfg.minTokenLength) return negating;
+  if (cfg.removeStopwords && ENGLISH_STOP_WORDS.has(lower)) return negating;
+  let form = word;
+  if (cfg.wordForm === "porter") form = porterStem(lower);
+  else if (cfg.wordForm === "lemma") form = lemmatize(lower);
+  tokens.push(negating ? NOT_PREFIX + form : form);
+  return negating;
+}
