@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import Papa from "papaparse";
+import { DataError, NotFoundError } from "../util/errors.js";
+import { numericIfAll, type Label } from "./clean.js";
+
+/**
+ * Files the pipeline stages exchange, written atomically (temp file or directory + rename)
+ * so a crash or a failing stage never leaves a half-written output behind.
+ *
+ * Labelled-text CSV (data/raw/*.csv, data/interim/*.csv): UTF-8, header `text,label`,
+ * RFC 4180 quoting, "\n" line ends. Labels that are all integer literals read back as numbers.
+ */
+
+export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * Builds a directory's content in a sibling temp directory and swaps it into place only when
+ * `fill` succeeds, so `dir` is either the old complete output or the new complete output.
+ */
+export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await fill(tmp);
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export function formatDatasetCsv(texts: readonly string[], labels: readonly Label[]): string {
+  const rows: Array<[string, Label]> = new Array(texts.length);
+  for (let i = 0; i < texts.length; i++) rows[i] = [texts[i], labels[i]];
+  return Papa.unparse({ fields: ["text", "label"], data: rows }, { newline: "\n", quotes: false }) + "\n";
+}
+
+export interface LabelledTexts {
+  texts: string[];
+  labels: Label[];
+}
+
+export async function readDatasetCsv(path: string): Promise<LabelledTexts> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${path} not found; run the earlier pipeline stages first (polarity repro)`);
+    throw err;
+  }
+  const result = Papa.parse<string[]>(text, { header: false, skipEmptyLines: "greedy" });
+  if (result.errors.length > 0) throw new DataError(`${path}: malformed CSV: ${result.errors[0].message} (row ${(result.errors[0].row ?? 0) + 1})`);
+  const [header, ...body] = result.data;
+  if (!header || header[0] !== "text" || header[1] !== "label") throw new DataError(`${path}: expected header text,label, got ${header?.join(",") ?? "nothing"}`);
+  const texts: string[] = new Array(body.length);
+  const labels: Label[] = new Array(body.length);
+  for (let i = 0; i < body.length; i++) {
+    if (body[i].length !== 2) throw new DataError(`${path}: row ${i + 2} has ${body[i].length} fields, expected 2`);
+    texts[i] = body[i][0];
+    labels[i] = body[i][1];
+  }
+  return { texts, labels: numericIfAll(labels) };
+}
+
+export async function readJsonFile<T = unknown>(path: string, hint = "run the earlier pipeline stages first (polarity repro)"): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${path} not found; ${hint}`);
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new DataError(`${path}: malformed JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,51 @@
+import { stratifiedTrainTestSplit } from "../evaluation/splits.js";
+import { cleanLabelledData, type Label } from "./clean.js";
+import { assertUsable, buildValidationReport, type ValidationReport } from "./report.js";
+import { loadSource, type SourceInfo, type SourceOptions } from "./sources.js";
+
+/**
+ * Ingestion as one library call: load a source, clean and map labels, check the data are
+ * usable, split stratified and seeded, and describe it all in a validation report. No files
+ * are written here (the `ingest` stage does that), so a failure leaves nothing behind.
+ */
+
+export interface IngestOptions extends SourceOptions {
+  textColumn: string;
+  labelColumn: string;
+  labelMap: Record<string, Label> | null;
+  /** Fraction of rows (0 < x < 1) or a row count (integer ≥ 1) for the held-out split. */
+  testSize: number;
+  seed: number;
+  minRows: number;
+}
+
+export interface IngestResult {
+  train: { texts: string[]; labels: Label[] };
+  test: { texts: string[]; labels: Label[] };
+  report: ValidationReport;
+  source: SourceInfo;
+}
+
+export async function ingestDataset(opts: IngestOptions, log: (line: string) => void = () => {}): Promise<IngestResult> {
+  log(`reading ${opts.source}`);
+  const { table, info } = await loadSource(opts);
+  log(`read ${table.rows.length} rows (${info.format}, ${info.bytes} bytes, sha256 ${info.sha256.slice(0, 12)}…); columns: ${table.columns.join(", ")}`);
+  const where = info.type === "builtin" ? info.uri : opts.source;
+  const clean = cleanLabelledData(table, { textColumn: opts.textColumn, labelColumn: opts.labelColumn, labelMap: opts.labelMap, where });
+  const s = clean.stats;
+  log(
+    `kept ${s.rowsKept} rows; dropped ${s.emptyText} empty text, ${s.missingLabel} missing label, ${s.otherLabelRows} other label` +
+      (s.otherLabelRows ? ` (${Object.entries(s.otherLabels).map(([l, n]) => `${l}: ${n}`).join(", ")})` : "") +
+      `, ${s.duplicates} duplicate`,
+  );
+  assertUsable(clean.texts, clean.labels, s, { minRows: opts.minRows, minRowsPerClass: 2 }, where);
+
+  const split = stratifiedTrainTestSplit(clean.labels, { testSize: opts.testSize, seed: opts.seed });
+  const pick = (idx: Int32Array) => ({ texts: Array.from(idx, (i) => clean.texts[i]), labels: Array.from(idx, (i) => clean.labels[i]) });
+  const train = pick(split.train);
+  const test = pick(split.test);
+  const report = buildValidationReport({ source: { ...info }, stats: s, train, test, split: { testSize: opts.testSize, seed: opts.seed } });
+  log(`split ${train.texts.length} train / ${test.texts.length} test (test_size ${opts.testSize}, seed ${opts.seed}); classes ${JSON.stringify(report.classCounts)}`);
+  for (const w of report.warnings) log(`warning: ${w}`);
+  return { train, test, report, source: info };
+}

@@ -1,0 +1,63 @@
+import { join } from "node:path";
+import { formatDatasetCsv, readDatasetCsv, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../data/files.js";
+import { createPreprocessor, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
+import { InvalidParameterError, PolarityError } from "../util/errors.js";
+import type { StageContext } from "./context.js";
+import { LAYOUT, projectPath } from "./layout.js";
+
+/**
+ * Stage 2: data/raw → data/interim/{train,test}.csv (the `text` column holds the tokens of
+ * the shared preprocess() joined by single spaces; tokens never contain spaces) and
+ * data/interim/preprocess.json, the resolved config, which travels on into the model bundle
+ * so serving preprocesses exactly as training did.
+ */
+export async function runPreprocessStage(ctx: StageContext): Promise<{ config: Readonly<PreprocessConfig>; emptyTrain: number; emptyTest: number }> {
+  const config = resolvePreprocessParams(ctx.params.preprocess);
+  const tokenize = createPreprocessor(config);
+  const out: Record<"train" | "test", { texts: string[]; labels: (string | number)[]; empty: number }> = {
+    train: { texts: [], labels: [], empty: 0 },
+    test: { texts: [], labels: [], empty: 0 },
+  };
+  let tokenCount = 0;
+  for (const split of ["train", "test"] as const) {
+    const data = await readDatasetCsv(projectPath(ctx.dir, split === "train" ? "rawTrain" : "rawTest"));
+    const n = data.texts.length;
+    const texts: string[] = new Array(n);
+    const step = Math.max(1, Math.ceil(n / 20));
+    for (let i = 0; i < n; i++) {
+      const tokens = tokenize(data.texts[i]);
+      if (tokens.length === 0) out[split].empty++;
+      tokenCount += tokens.length;
+      texts[i] = tokens.join(" ");
+      if ((i + 1) % step === 0 || i + 1 === n) ctx.reporter.progress(`preprocessing ${split}`, i + 1, n);
+    }
+    out[split].texts = texts;
+    out[split].labels = data.labels;
+  }
+  await writeDirAtomic(projectPath(ctx.dir, "interimDir"), async (tmp) => {
+    await writeFileAtomic(join(tmp, "train.csv"), formatDatasetCsv(out.train.texts, out.train.labels));
+    await writeFileAtomic(join(tmp, "test.csv"), formatDatasetCsv(out.test.texts, out.test.labels));
+    await writeJsonAtomic(join(tmp, "preprocess.json"), { format: "polarity.preprocess-config", version: 1, config });
+  });
+  const total = out.train.texts.length + out.test.texts.length;
+  ctx.reporter.log(
+    `preprocessed ${out.train.texts.length} train + ${out.test.texts.length} test texts → ${tokenCount} tokens (${(tokenCount / Math.max(1, total)).toFixed(1)} per text); ` +
+      `empty after preprocessing: ${out.train.empty} train, ${out.test.empty} test; wrote ${LAYOUT.interimDir}/`,
+  );
+  return { config, emptyTrain: out.train.empty, emptyTest: out.test.empty };
+}
+
+const camelToSnake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** resolvePreprocessConfig with errors phrased in params.yaml's snake_case keys. */
+export function resolvePreprocessParams(camel: Record<string, unknown>): Readonly<PreprocessConfig> {
+  try {
+    return resolvePreprocessConfig(camel as Partial<PreprocessConfig>);
+  } catch (err) {
+    if (err instanceof PolarityError) {
+      const msg = err.message.replace(/^preprocess config:?\s*/, "").replace(/\b[a-z]+(?:[A-Z][a-z0-9]*)+\b/g, camelToSnake);
+      throw new InvalidParameterError(`params.yaml: preprocess: ${msg}`);
+    }
+    throw err;
+  }
+}
