@@ -1,0 +1,104 @@
+import { createRequire } from "node:module";
+import swagger from "@fastify/swagger";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
+import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
+import { ServingContext } from "./context.js";
+import { installErrorHandling, installJsonParser } from "./http.js";
+import { ServingMetrics } from "./metrics.js";
+import { ModelHolder } from "./model-holder.js";
+import type { ModelSource } from "./model-source.js";
+import { Predictor } from "./predictor.js";
+import { mlflowRoutes } from "./routes/mlflow.js";
+import { opsRoutes } from "./routes/ops.js";
+import { predictRoutes } from "./routes/predict.js";
+import { v2Routes } from "./routes/v2.js";
+import { ErrorBody } from "./schemas.js";
+
+export const SERVER_VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+
+export interface BuildServerOptions {
+  /** Where the model comes from (see createModelSource). */
+  source: ModelSource;
+  /** Limits, logging, etc.; unset fields come from the environment, then the defaults. */
+  config?: ServeConfigInput | ServeConfig;
+  /** A pino logger instance to use instead of building one from config.logLevel (tests pass a silent one). */
+  logger?: import("fastify").FastifyBaseLogger;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    polarity: ServingContext;
+  }
+}
+
+/**
+ * Builds the model server (not listening, model not loaded): the caller runs
+ * `await app.polarity.holder.loadInitial()` and `app.listen(...)`, or uses startServing().
+ * Each server has its own metrics registry and model holder.
+ */
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const config = resolveServeConfig(options.config ?? {});
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] } }),
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: "x-request-id",
+    // Per-request "incoming/completed" lines only with --access-log; errors are always logged.
+    logController: new LogController({ disableRequestLogging: !config.accessLog }),
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+
+  const metrics = new ServingMetrics();
+  const holder = new ModelHolder(options.source, app.log, {
+    onSwap: (next, previous) => metrics.modelSwapped(next, previous),
+    onLoadFailure: () => metrics.modelLoadFailed(),
+  });
+  const ctx = new ServingContext(config, holder, metrics, new Predictor(metrics), SERVER_VERSION);
+  app.decorate("polarity", ctx);
+
+  installJsonParser(app);
+  installErrorHandling(app);
+  app.addSchema(ErrorBody);
+
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.header("x-request-id", request.id);
+    done();
+  });
+  app.addHook("onResponse", (request, reply, done) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? "<unmatched>", reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  app.addHook("onClose", (_instance, done) => {
+    holder.stopPolling();
+    done();
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Polarity model server",
+        version: SERVER_VERSION,
+        description:
+          "Sentiment predictions over JSON, MLflow's scoring protocol and the Open Inference Protocol V2, plus health, readiness and Prometheus metrics. Errors are JSON {error_code, message}.",
+      },
+      tags: [
+        { name: "predict", description: "Polarity's JSON API" },
+        { name: "mlflow", description: "MLflow scoring protocol" },
+        { name: "kserve-v2", description: "Open Inference Protocol V2" },
+        { name: "operations", description: "Health, readiness, metrics" },
+        { name: "page", description: "The web page" },
+      ],
+    },
+  });
+
+  // Each protocol is an encapsulated plugin so its extra body parsers (form, CSV) stay on its routes.
+  await app.register(async (scope) => predictRoutes(scope, ctx));
+  await app.register(async (scope) => mlflowRoutes(scope, ctx));
+  await app.register(async (scope) => v2Routes(scope, ctx));
+  await app.register(async (scope) => opsRoutes(scope, ctx));
+  return app;
+}

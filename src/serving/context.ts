@@ -1,0 +1,44 @@
+import type { ServeConfig } from "./config.js";
+import { HttpError } from "./http.js";
+import type { ServingMetrics } from "./metrics.js";
+import type { ModelHolder } from "./model-holder.js";
+import type { LoadedModel } from "./model-types.js";
+import type { Predictor } from "./predictor.js";
+
+export interface ModelRefBody {
+  name: string;
+  version: string;
+  alias?: string;
+}
+
+/** What every route needs; built once per server by buildServer. */
+export class ServingContext {
+  /** True once shutdown has begun: /readyz answers 503 so load balancers stop sending traffic. */
+  draining = false;
+  private readonly refs = new WeakMap<LoadedModel, ModelRefBody>();
+
+  constructor(
+    readonly config: ServeConfig,
+    readonly holder: ModelHolder,
+    readonly metrics: ServingMetrics,
+    readonly predictor: Predictor,
+    readonly serverVersion: string,
+  ) {}
+
+  /** The model to use for this whole request (read once: a swap mid-request cannot mix models). */
+  requireModel(): LoadedModel {
+    const loaded = this.holder.current;
+    if (!loaded) throw new HttpError(503, "TEMPORARILY_UNAVAILABLE", "no model is loaded yet; retry when /readyz answers 200");
+    return loaded;
+  }
+
+  /** `{name, version, alias?}` for responses, built once per loaded model. */
+  modelRef(loaded: LoadedModel): ModelRefBody {
+    let ref = this.refs.get(loaded);
+    if (!ref) {
+      ref = loaded.alias !== undefined ? { name: loaded.name, version: loaded.version, alias: loaded.alias } : { name: loaded.name, version: loaded.version };
+      this.refs.set(loaded, ref);
+    }
+    return ref;
+  }
+}

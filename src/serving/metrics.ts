@@ -1,0 +1,151 @@
+import cluster from "node:cluster";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { LoadedModel } from "./model-types.js";
+
+/** Latency buckets (seconds): finer than prometheus_client's defaults because predictions take well under 1 ms. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const PROBABILITY_BUCKETS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1];
+const INPUT_LENGTH_BUCKETS = [0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768];
+
+/**
+ * The server's Prometheus metrics, in a registry of its own (not prom-client's global one),
+ * so that several servers in one process (tests) do not collide.
+ *
+ * Names kept from the seed's Flask app for dashboard compatibility:
+ * `app_request_count_total{method,endpoint}`, `app_request_latency_seconds{endpoint}`,
+ * `model_prediction_count_total{prediction}`. `endpoint` is the route pattern
+ * (`/v2/models/:name/infer`), never the raw URL, and `<unmatched>` for 404s, so label
+ * cardinality stays bounded whatever clients send.
+ *
+ * Label children are cached per route/label so the per-request cost is a Map lookup and
+ * two increments.
+ */
+export class ServingMetrics {
+  readonly registry = new Registry();
+  private readonly requestCount: Counter<"method" | "endpoint">;
+  private readonly requestLatency: Histogram<"endpoint">;
+  private readonly predictionCount: Counter<"prediction">;
+  private readonly predictionProbability: Histogram<string>;
+  private readonly inputLength: Histogram<string>;
+  private readonly errorCount: Counter<"status_code">;
+  private readonly reloads: Counter<"result">;
+  private readonly modelInfo: Gauge<"name" | "version" | "alias">;
+  private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  private readonly predictionChildren = new Map<string, { inc(n?: number): void }>();
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requestCount = new Counter({ name: "app_request_count_total", help: "Total number of HTTP requests, by method and route pattern.", labelNames: ["method", "endpoint"], registers });
+    this.requestLatency = new Histogram({ name: "app_request_latency_seconds", help: "HTTP request latency in seconds, by route pattern.", labelNames: ["endpoint"], buckets: LATENCY_BUCKETS, registers });
+    this.predictionCount = new Counter({ name: "model_prediction_count_total", help: "Number of predictions, by predicted label.", labelNames: ["prediction"], registers });
+    this.predictionProbability = new Histogram({ name: "model_prediction_probability", help: "Probability of the predicted label.", buckets: PROBABILITY_BUCKETS, registers });
+    this.inputLength = new Histogram({ name: "model_input_length_chars", help: "Length of each input text in UTF-16 code units.", buckets: INPUT_LENGTH_BUCKETS, registers });
+    this.errorCount = new Counter({ name: "app_error_count_total", help: "HTTP responses with status >= 400, by status code.", labelNames: ["status_code"], registers });
+    this.reloads = new Counter({ name: "model_reload_total", help: "Model loads, by result (success, failure).", labelNames: ["result"], registers });
+    // `max` so that a cluster's aggregated /metrics shows 1, not the number of workers.
+    this.modelInfo = new Gauge({ name: "model_info", help: "The model being served (value 1).", labelNames: ["name", "version", "alias"], registers, aggregator: "max" });
+    this.reloads.inc({ result: "success" }, 0);
+    this.reloads.inc({ result: "failure" }, 0);
+  }
+
+  observeRequest(method: string, endpoint: string, statusCode: number, seconds: number): void {
+    const key = `${method} ${endpoint}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = { count: this.requestCount.labels(method, endpoint), latency: this.requestLatency.labels(endpoint) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.latency.observe(seconds);
+    if (statusCode >= 400) this.errorCount.labels(String(statusCode)).inc();
+  }
+
+  /** Records one prediction: its label, the probability of that label and the input's length. */
+  observePrediction(label: string, probability: number, inputLength: number): void {
+    let child = this.predictionChildren.get(label);
+    if (!child) {
+      child = this.predictionCount.labels(label);
+      this.predictionChildren.set(label, child);
+    }
+    child.inc();
+    this.predictionProbability.observe(probability);
+    this.inputLength.observe(inputLength);
+  }
+
+  modelSwapped(next: LoadedModel, previous: LoadedModel | null): void {
+    if (previous) this.modelInfo.remove(previous.name, previous.version, previous.alias ?? "");
+    this.modelInfo.set({ name: next.name, version: next.version, alias: next.alias ?? "" }, 1);
+    this.reloads.inc({ result: "success" });
+  }
+
+  modelLoadFailed(): void {
+    this.reloads.inc({ result: "failure" });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** This process's metrics, or, in a cluster worker, the sum over all workers (see clusterMetricsText). */
+  async text(): Promise<string> {
+    if (cluster.isWorker && process.send) return requestClusterMetrics();
+    return this.registry.metrics();
+  }
+}
+
+// ---- cluster aggregation ----------------------------------------------------------------
+// In cluster mode each worker has its own registry. prom-client's AggregatorRegistry lives
+// in the primary and collects every worker's registry over IPC. A worker asked for
+// /metrics forwards the request to the primary and serves the aggregated text, so any
+// worker reports the cluster-wide sums (counters and histograms summed, model_info max).
+
+const METRICS_REQ = "polarity:cluster-metrics-req";
+const METRICS_RES = "polarity:cluster-metrics-res";
+let nextRequestId = 0;
+const pending = new Map<number, { resolve(text: string): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
+let workerListenerInstalled = false;
+
+/** Call in each worker with its registry: makes the worker answer the primary's aggregation requests. */
+export function registerWorkerMetrics(metrics: ServingMetrics): void {
+  // Constructing an AggregatorRegistry in a worker installs prom-client's IPC responder.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  if (workerListenerInstalled) return;
+  workerListenerInstalled = true;
+  process.on("message", (message: unknown) => {
+    const m = message as { type?: string; id?: number; text?: string; error?: string };
+    if (m?.type !== METRICS_RES || typeof m.id !== "number") return;
+    const waiter = pending.get(m.id);
+    if (!waiter) return;
+    pending.delete(m.id);
+    clearTimeout(waiter.timer);
+    if (m.error) waiter.reject(new Error(m.error));
+    else waiter.resolve(m.text ?? "");
+  });
+}
+
+function requestClusterMetrics(): Promise<string> {
+  const id = nextRequestId++;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new Error("the cluster primary did not answer the metrics request within 5 s"));
+    }, 5000);
+    pending.set(id, { resolve, reject, timer });
+    process.send!({ type: METRICS_REQ, id });
+  });
+}
+
+/** Call once in the primary: answers workers' /metrics requests with the aggregated text. */
+export function serveClusterMetricsFromPrimary(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on("message", (worker, message: unknown) => {
+    const m = message as { type?: string; id?: number };
+    if (m?.type !== METRICS_REQ || typeof m.id !== "number") return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, text }),
+      (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, error: err.message }),
+    );
+  });
+}

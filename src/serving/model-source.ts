@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import { readFile, readdir, stat } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import { DataError, NotFoundError, errorMessage } from "../util/errors.js";
+import type { ServableModel } from "./model-types.js";
+
+/**
+ * Where the server's model comes from. `resolve()` is cheap and is called on every poll:
+ * it says which version is current without loading it; `load()` does the expensive part
+ * and is only called when the version differs from the one being served.
+ */
+export interface ModelSource {
+  describe(): string;
+  resolve(): Promise<ResolvedModel>;
+}
+
+export interface ResolvedModel {
+  name: string;
+  version: string;
+  alias?: string;
+  /** Extra words for logs, e.g. "alias production not set; fell back to staging". */
+  note?: string;
+  load(): Promise<ServableModel>;
+}
+
+/** Turns a parsed model JSON document into a servable model (SentimentModel.fromJSON in production). */
+export type ModelParser = (json: unknown) => ServableModel;
+
+/** File names tried, in order, when a model path is a directory (an MLflow-style artifact folder). */
+export const MODEL_FILE_NAMES = ["model.json", "sentiment-model.json"];
+
+/**
+ * Finds the model document under `path`: the path itself if it is a file, else one of
+ * MODEL_FILE_NAMES inside it, else the only `*.json` file inside it.
+ */
+export async function findModelFile(path: string): Promise<string> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new NotFoundError(`model path ${path} does not exist`);
+  }
+  if (info.isFile()) return path;
+  if (!info.isDirectory()) throw new DataError(`model path ${path} is neither a file nor a directory`);
+  const entries = await readdir(path);
+  for (const name of MODEL_FILE_NAMES) if (entries.includes(name)) return join(path, name);
+  const jsons = entries.filter((e) => e.endsWith(".json"));
+  if (jsons.length === 1) return join(path, jsons[0]);
+  throw new NotFoundError(
+    `no model file in directory ${path}: expected ${MODEL_FILE_NAMES.join(" or ")}${jsons.length > 1 ? ` (found several .json files: ${jsons.join(", ")})` : ""}`,
+  );
+}
+
+/** Parses model bytes with a clear error naming the file when they are not valid JSON or not a model. */
+export function parseModelBytes(bytes: Buffer, where: string, parse: ModelParser): ServableModel {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    throw new DataError(`model file ${where} is not valid JSON: ${errorMessage(err)}`);
+  }
+  try {
+    return parse(json);
+  } catch (err) {
+    throw new DataError(`model file ${where} is not a valid model: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * A model file (or artifact directory) on local disk. The version is the first 12 hex
+ * digits of the file's SHA-256, so replacing the file (atomically: write a temp file, then
+ * rename over it) is seen by the next poll; an unchanged file is not re-read (stat check).
+ */
+export class LocalFileModelSource implements ModelSource {
+  private lastStat: { key: string; resolved: ResolvedModel } | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly parse: ModelParser,
+  ) {}
+
+  describe(): string {
+    return `file ${this.path}`;
+  }
+
+  async resolve(): Promise<ResolvedModel> {
+    const file = await findModelFile(this.path);
+    const info = await stat(file);
+    const key = `${file}:${info.ino}:${info.size}:${info.mtimeMs}`;
+    if (this.lastStat?.key === key) return this.lastStat.resolved;
+    const bytes = await readFile(file);
+    const version = createHash("sha256").update(bytes).digest("hex").slice(0, 12);
+    const name = basename(file, extname(file)) === "model" ? basename(this.path, extname(this.path)) : basename(file, extname(file));
+    const resolved: ResolvedModel = {
+      name: name || "model",
+      version,
+      // The bytes hashed are the bytes parsed: a file replaced between resolve and load cannot mix versions.
+      load: async () => this.parseAndName(bytes, file),
+    };
+    this.lastStat = { key, resolved };
+    return resolved;
+  }
+
+  private parseAndName(bytes: Buffer, file: string): ServableModel {
+    return parseModelBytes(bytes, file, this.parse);
+  }
+}

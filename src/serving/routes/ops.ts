@@ -1,0 +1,77 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import type { ServingContext } from "../context.js";
+import { HealthBody, ReadyBody } from "../schemas.js";
+
+/** Kubernetes-style health, Prometheus metrics and the API docs. */
+export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
+  const tags = ["operations"];
+
+  app.get("/healthz", { schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({ status: "ok" }));
+
+  app.get(
+    "/readyz",
+    { schema: { summary: "Readiness: a model is loaded and the server is not shutting down", tags, response: { 200: ReadyBody, 503: ReadyBody } } },
+    async (_request, reply) => {
+      const loaded = ctx.holder.current;
+      if (ctx.draining) return reply.code(503).send({ status: "draining" });
+      if (!loaded) return reply.code(503).send({ status: "loading" });
+      return {
+        status: "ready",
+        model: {
+          name: loaded.name,
+          version: loaded.version,
+          ...(loaded.alias !== undefined ? { alias: loaded.alias } : {}),
+          source: loaded.source,
+          loaded_at: loaded.loadedAt.toISOString(),
+        },
+      };
+    },
+  );
+
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics (text exposition format); in cluster mode, summed over all workers",
+        tags,
+        produces: ["text/plain"],
+        response: { 200: Type.String() },
+      },
+    },
+    async (_request, reply) => {
+      const text = await ctx.metrics.text();
+      return reply.type(ctx.metrics.contentType).send(text);
+    },
+  );
+
+  app.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/docs", { schema: { hide: true } }, async (_request, reply) => reply.type("text/html; charset=utf-8").send(DOCS_PAGE));
+}
+
+/** A small self-contained reader for the OpenAPI document (no CDN: the page must work offline). */
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Polarity model server — API</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem;color:#1d2430}
+.op{border:1px solid #e1e4e8;border-radius:8px;margin:.6rem 0;padding:.5rem .8rem}
+.m{display:inline-block;min-width:4.5rem;font-weight:700;font-family:monospace}.get{color:#1a7f37}.post{color:#2f6fed}
+code{background:#f3f4f6;padding:0 .25rem;border-radius:4px}pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:.8rem}
+details summary{cursor:pointer;color:#5b6472}
+</style></head>
+<body><h1>Polarity model server — API</h1>
+<p>Generated from the route schemas. Raw OpenAPI 3 document: <a href="/docs/json"><code>/docs/json</code></a>.</p>
+<div id="ops">Loading…</div>
+<script>
+fetch('/docs/json').then(function(r){return r.json();}).then(function(doc){
+  var root=document.getElementById('ops');root.textContent='';
+  Object.keys(doc.paths).forEach(function(path){var item=doc.paths[path];Object.keys(item).forEach(function(method){
+    var op=item[method],d=document.createElement('div');d.className='op';
+    var m=document.createElement('span');m.className='m '+method;m.textContent=method.toUpperCase();d.appendChild(m);
+    var c=document.createElement('code');c.textContent=path;d.appendChild(c);
+    var p=document.createElement('p');p.textContent=(op.summary||'')+(op.description?' — '+op.description:'');d.appendChild(p);
+    var det=document.createElement('details'),s=document.createElement('summary');s.textContent='schemas';det.appendChild(s);
+    var pre=document.createElement('pre');pre.textContent=JSON.stringify({requestBody:op.requestBody,parameters:op.parameters,responses:op.responses},null,2);det.appendChild(pre);d.appendChild(det);
+    root.appendChild(d);});});
+}).catch(function(e){document.getElementById('ops').textContent='Could not load /docs/json: '+e;});
+</script></body></html>`;

@@ -1,0 +1,94 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import type { ServingContext } from "../context.js";
+import { badRequest, installFormParser } from "../http.js";
+import { renderPage } from "../page.js";
+import { errorResponses, predictSchemas, type PredictBody } from "../schemas.js";
+import { DEFAULT_TOP_K, type PredictionView } from "../predictor.js";
+
+/** `GET /` (the page) and `POST /predict` (JSON API, and the page's no-JavaScript form post). */
+export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
+  const { config, holder, predictor } = ctx;
+  const schemas = predictSchemas(config);
+  const formBody = Type.Object({ text: Type.String({ maxLength: config.maxTextLength }) }, { additionalProperties: true });
+  // The JSON answer is either one prediction (for `text`) or `predictions` (for `texts`); one
+  // schema with optional fields serialises both without a slow anyOf.
+  const responseSchema = Type.Object({
+    label: Type.Optional(schemas.single.properties.label),
+    score: Type.Optional(Type.Number()),
+    probabilities: Type.Optional(schemas.single.properties.probabilities),
+    towards: Type.Optional(schemas.single.properties.label),
+    contributions: schemas.single.properties.contributions,
+    predictions: Type.Optional(schemas.batch.properties.predictions),
+    model: schemas.single.properties.model,
+  });
+
+  // Form posts only on this route (content-type parsers are scoped to this plugin).
+  installFormParser(app);
+
+  app.get(
+    "/",
+    {
+      schema: {
+        summary: "The web page: a form that predicts and highlights the words that pushed the decision",
+        tags: ["page"],
+        produces: ["text/html"],
+        response: { 200: Type.String({ description: "text/html page" }) },
+      },
+    },
+    async (_request, reply) => {
+      return reply.type("text/html; charset=utf-8").send(renderPage({ model: holder.current, maxTextLength: config.maxTextLength }));
+    },
+  );
+
+  app.post(
+    "/predict",
+    {
+      schema: {
+        summary: "Predict the sentiment of one text or a batch",
+        description:
+          "JSON `{text}` → one prediction; `{texts: [...]}` → `predictions`. `explain: true` adds per-token contributions. A form post (`text=...`) answers with the HTML page.",
+        tags: ["predict"],
+        body: {
+          content: {
+            "application/json": { schema: schemas.body },
+            "application/x-www-form-urlencoded": { schema: formBody },
+          },
+        },
+        response: { 200: responseSchema, ...errorResponses(400, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      const loaded = ctx.requireModel();
+      const model = ctx.modelRef(loaded);
+
+      if (request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded")) {
+        // The seed's path: an HTML form without JavaScript.
+        const text = (request.body as { text: string }).text;
+        const page = text.trim() === ""
+          ? renderPage({ model: loaded, text, error: "Please enter some text.", maxTextLength: config.maxTextLength })
+          : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, DEFAULT_TOP_K), maxTextLength: config.maxTextLength });
+        return reply.type("text/html; charset=utf-8").send(page);
+      }
+
+      const body = request.body as PredictBody;
+      const hasText = body.text !== undefined;
+      const hasTexts = body.texts !== undefined;
+      if (hasText === hasTexts) throw badRequest('send exactly one of "text" (a string) or "texts" (an array of strings)');
+      const topK = body.top_k ?? DEFAULT_TOP_K;
+
+      if (hasText) {
+        const view = body.explain ? predictor.explain(loaded, body.text!, topK) : predictor.predict(loaded, [body.text!])[0];
+        return withModel(view, model);
+      }
+      const texts = body.texts!;
+      const predictions = body.explain ? texts.map((t) => predictor.explain(loaded, t, topK)) : predictor.predict(loaded, texts);
+      return { predictions, model };
+    },
+  );
+}
+
+function withModel(view: PredictionView, model: { name: string; version: string; alias?: string }): PredictionView & { model: typeof model } {
+  (view as PredictionView & { model: typeof model }).model = model;
+  return view as PredictionView & { model: typeof model };
+}

@@ -1,0 +1,126 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import type { ServingContext } from "../context.js";
+import { HttpError, badRequest } from "../http.js";
+import { checkTexts } from "./mlflow.js";
+import { ModelNameParams, errorResponses, v2Schemas } from "../schemas.js";
+
+/**
+ * Open Inference Protocol V2 (KServe): server/model metadata, health, and infer with one
+ * BYTES input tensor of texts. Outputs: `label` (BYTES, [n]) and `probabilities`
+ * (FP64, [n, k], columns in the model's class order, listed in the model metadata).
+ */
+export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
+  const { config, predictor } = ctx;
+  const schemas = v2Schemas(config);
+  const tags = ["kserve-v2"];
+
+  app.get("/v2", { schema: { summary: "Server metadata", tags, response: { 200: schemas.serverMetadata } } }, async () => ({
+    name: "polarity",
+    version: ctx.serverVersion,
+    extensions: [],
+  }));
+  app.get("/v2/health/live", { schema: { summary: "Liveness", tags, response: { 200: Type.Object({ live: Type.Boolean() }) } } }, async () => ({ live: true }));
+  app.get(
+    "/v2/health/ready",
+    { schema: { summary: "Readiness: 200 when a model is loaded", tags, response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) } } },
+    async (_request, reply) => {
+      const ready = ctx.holder.ready && !ctx.draining;
+      return reply.code(ready ? 200 : 503).send({ ready });
+    },
+  );
+
+  const modelFor = (name: string) => {
+    const loaded = ctx.requireModel();
+    if (name !== loaded.name) throw new HttpError(404, "RESOURCE_DOES_NOT_EXIST", `model "${name}" is not served here; this server serves "${loaded.name}"`);
+    return loaded;
+  };
+
+  app.get(
+    "/v2/models/:name",
+    { schema: { summary: "Model metadata", tags, params: ModelNameParams, response: { 200: schemas.modelMetadata, ...errorResponses(404, 503) } } },
+    async (request) => {
+      const loaded = modelFor((request.params as { name: string }).name);
+      const k = loaded.model.classes.length;
+      return {
+        name: loaded.name,
+        versions: [loaded.version],
+        platform: "polarity",
+        inputs: [{ name: "text", datatype: "BYTES", shape: [-1] }],
+        outputs: [
+          { name: "label", datatype: "BYTES", shape: [-1] },
+          { name: "probabilities", datatype: "FP64", shape: [-1, k] },
+        ],
+      };
+    },
+  );
+
+  app.get(
+    "/v2/models/:name/ready",
+    { schema: { summary: "Model readiness", tags, params: ModelNameParams, response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), ...errorResponses(404, 503) } } },
+    async (request) => ({ name: modelFor((request.params as { name: string }).name).name, ready: true }),
+  );
+
+  app.post(
+    "/v2/models/:name/infer",
+    {
+      schema: {
+        summary: "Inference: one BYTES input tensor of texts",
+        tags,
+        params: ModelNameParams,
+        body: schemas.inferBody,
+        response: { 200: schemas.inferResponse, ...errorResponses(400, 404, 413, 415, 503) },
+      },
+    },
+    async (request) => {
+      const loaded = modelFor((request.params as { name: string }).name);
+      const body = request.body as {
+        id?: string;
+        inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }>;
+        outputs?: Array<{ name: string }>;
+      };
+      const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
+      if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.map((t) => `"${t.name}"`).join(", ")}`);
+      if (input.datatype !== "BYTES") throw badRequest(`input "${input.name}" has datatype ${input.datatype}; texts are sent as BYTES`);
+      const texts = flattenTexts(input.data, input.name);
+      const expected = input.shape.reduce((a, b) => a * b, 1);
+      if (expected !== texts.length) throw badRequest(`input "${input.name}" has shape [${input.shape.join(", ")}] (${expected} elements) but ${texts.length} data values`);
+      checkTexts(texts, config.maxTextLength, config.maxBatchSize);
+
+      const wanted = body.outputs?.map((o) => o.name) ?? ["label", "probabilities"];
+      for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output "${w}"; this model has outputs "label" and "probabilities"`);
+
+      const predictions = predictor.predictRaw(loaded, texts);
+      const classes = loaded.model.classes;
+      const k = classes.length;
+      const outputs = [];
+      for (const name of wanted) {
+        if (name === "label") {
+          const data = new Array<string>(predictions.length);
+          for (let i = 0; i < predictions.length; i++) data[i] = String(predictions[i].label);
+          outputs.push({ name: "label", shape: [predictions.length], datatype: "BYTES", data });
+        } else {
+          const data = new Array<number>(predictions.length * k);
+          for (let i = 0; i < predictions.length; i++) {
+            const probs = predictions[i].probabilities;
+            for (let j = 0; j < k; j++) data[i * k + j] = probs[String(classes[j])];
+          }
+          outputs.push({ name: "probabilities", shape: [predictions.length, k], datatype: "FP64", data });
+        }
+      }
+      return { model_name: loaded.name, model_version: loaded.version, ...(body.id !== undefined ? { id: body.id } : {}), outputs };
+    },
+  );
+}
+
+/** V2 sends tensors flattened row-major or nested per shape; both give the texts in order. */
+function flattenTexts(data: unknown[], name: string): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (typeof v === "string") out.push(v);
+    else throw badRequest(`input "${name}" element ${path} must be a string, got ${v === null ? "null" : typeof v}`);
+  };
+  data.forEach((v, i) => walk(v, `[${i}]`));
+  return out;
+}

@@ -1,0 +1,158 @@
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+/**
+ * Route schemas, one declaration each for validation, OpenAPI (/docs) and response
+ * serialisation (fast-json-stringify). Limits are part of the schemas, so they are built
+ * per server from its configuration.
+ */
+
+export const ErrorBody = Type.Object(
+  {
+    error_code: Type.String({ description: "Stable code, MLflow-style: BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE, ..." }),
+    message: Type.String(),
+    error: Type.Optional(Type.String({ description: "Open Inference Protocol V2 routes also carry the message here." })),
+  },
+  { $id: "ErrorBody", description: "Every error response" },
+);
+
+export const LabelSchema = Type.Union([Type.String(), Type.Number()], { description: "A class of the model, as it was trained (string or number)" });
+
+export const ModelRef = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  alias: Type.Optional(Type.String()),
+});
+
+export const Contribution = Type.Object({
+  token: Type.String({ description: "Feature (word or n-gram) after preprocessing" }),
+  start: Type.Integer({ description: "Offset in the original text (UTF-16 code units)" }),
+  end: Type.Integer(),
+  weight: Type.Number({ description: "Contribution to the decision; > 0 pushes towards `towards`" }),
+});
+
+export const PredictionOut = Type.Object({
+  label: LabelSchema,
+  score: Type.Number({ description: "Probability of the predicted label" }),
+  probabilities: Type.Record(Type.String(), Type.Number(), { description: "Probability per class, keyed by String(class)" }),
+  towards: Type.Optional(LabelSchema),
+  contributions: Type.Optional(Type.Array(Contribution)),
+});
+export type PredictionOutT = Static<typeof PredictionOut>;
+
+export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: number }) {
+  const text = Type.String({ maxLength: limits.maxTextLength, description: `One text, at most ${limits.maxTextLength} characters` });
+  const body = Type.Object(
+    {
+      text: Type.Optional(text),
+      texts: Type.Optional(Type.Array(text, { minItems: 1, maxItems: limits.maxBatchSize, description: `At most ${limits.maxBatchSize} texts` })),
+      explain: Type.Optional(Type.Boolean({ description: "Add per-token contributions (the words that pushed the decision)" })),
+      top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many contributions to return per text (default 20)" })),
+    },
+    { additionalProperties: false, description: 'Exactly one of `text` or `texts`. The same route takes an HTML form (`text=...`) and answers with the page, as the seed did.' },
+  );
+  const single = Type.Object({
+    label: LabelSchema,
+    score: Type.Number(),
+    probabilities: Type.Record(Type.String(), Type.Number()),
+    towards: Type.Optional(LabelSchema),
+    contributions: Type.Optional(Type.Array(Contribution)),
+    model: ModelRef,
+  });
+  const batch = Type.Object({ predictions: Type.Array(PredictionOut), model: ModelRef });
+  return { body, single, batch };
+}
+export type PredictBody = { text?: string; texts?: string[]; explain?: boolean; top_k?: number };
+
+// ---- MLflow scoring protocol --------------------------------------------------------------
+
+export function invocationsSchemas(limits: { maxBatchSize: number }) {
+  const rows = { maxItems: limits.maxBatchSize };
+  const body = Type.Object(
+    {
+      dataframe_split: Type.Optional(
+        Type.Object({
+          columns: Type.Optional(Type.Array(Type.String())),
+          index: Type.Optional(Type.Array(Type.Unknown())),
+          data: Type.Array(Type.Unknown(), rows),
+        }),
+      ),
+      dataframe_records: Type.Optional(Type.Array(Type.Unknown(), rows)),
+      instances: Type.Optional(Type.Union([Type.Array(Type.Unknown(), rows), Type.Record(Type.String(), Type.Unknown())])),
+      inputs: Type.Optional(Type.Union([Type.Array(Type.Unknown(), rows), Type.Record(Type.String(), Type.Unknown())])),
+      params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    },
+    {
+      description:
+        'MLflow scoring protocol: exactly one of dataframe_split, dataframe_records, instances, inputs. The text column is "text" (or "review", or the only column). Also accepts text/csv with a header row.',
+    },
+  );
+  const response = Type.Object({ predictions: Type.Array(LabelSchema) });
+  return { body, response };
+}
+
+// ---- Open Inference Protocol V2 (KServe) ---------------------------------------------------
+
+export const V2Tensor = Type.Object({
+  name: Type.String(),
+  shape: Type.Array(Type.Integer({ minimum: 0 })),
+  datatype: Type.String(),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  data: Type.Array(Type.Unknown()),
+});
+
+export function v2Schemas(limits: { maxBatchSize: number }) {
+  const inferBody = Type.Object({
+    id: Type.Optional(Type.String()),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    inputs: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        shape: Type.Array(Type.Integer({ minimum: 0 })),
+        datatype: Type.String(),
+        parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        data: Type.Array(Type.Unknown(), { maxItems: limits.maxBatchSize }),
+      }),
+      { minItems: 1 },
+    ),
+    outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }))),
+  });
+  const outTensor = Type.Object({
+    name: Type.String(),
+    shape: Type.Array(Type.Integer()),
+    datatype: Type.String(),
+    data: Type.Array(Type.Union([Type.String(), Type.Number()])),
+  });
+  const inferResponse = Type.Object({
+    model_name: Type.String(),
+    model_version: Type.String(),
+    id: Type.Optional(Type.String()),
+    outputs: Type.Array(outTensor),
+  });
+  const tensorMeta = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+  const modelMetadata = Type.Object({
+    name: Type.String(),
+    versions: Type.Array(Type.String()),
+    platform: Type.String(),
+    inputs: Type.Array(tensorMeta),
+    outputs: Type.Array(tensorMeta),
+  });
+  const serverMetadata = Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) });
+  return { inferBody, inferResponse, modelMetadata, serverMetadata };
+}
+
+export const ModelNameParams = Type.Object({ name: Type.String({ maxLength: 256 }) });
+
+// ---- health -------------------------------------------------------------------------------
+
+export const HealthBody = Type.Object({ status: Type.String() });
+export const ReadyBody = Type.Object({
+  status: Type.String({ description: "ready, loading or draining" }),
+  model: Type.Optional(Type.Object({ name: Type.String(), version: Type.String(), alias: Type.Optional(Type.String()), source: Type.String(), loaded_at: Type.String() })),
+});
+
+/** `response` entries for the error statuses a route can answer with. */
+export function errorResponses(...codes: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  for (const c of codes) out[c] = Type.Unsafe({ $ref: "ErrorBody#" });
+  return out;
+}
