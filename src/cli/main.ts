@@ -4,6 +4,13 @@ import { reportAndExit } from "./run-command.js";
 
 // One line per command module; each exports `register(program)` and stays thin.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import("./repro.js"),
+  () => import("./status.js"),
+  () => import("./dag.js"),
+  () => import("./params.js"),
+  () => import("./metrics.js"),
+  () => import("./plots.js"),
+  () => import("./data.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -1,0 +1,107 @@
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** A sibling temp name: same directory, so the final rename is atomic on one filesystem. */
+export function tempSibling(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/** Writes a file atomically (temp file + fsync + rename): readers see the old or the new content, never half. */
+export function writeFileAtomic(target: string, content: string | Buffer): void {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempSibling(target);
+  const fd = fs.openSync(tmp, "w", 0o644);
+  try {
+    fs.writeFileSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Copies a file to `dest` atomically; tries a reflink first (COPYFILE_FICLONE falls back to a plain copy). */
+export async function copyFileAtomic(src: string, dest: string, mode: number): Promise<void> {
+  await fsp.mkdir(path.dirname(dest), { recursive: true });
+  const tmp = tempSibling(dest);
+  try {
+    await fsp.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE);
+    await fsp.chmod(tmp, mode);
+    await fsp.rename(tmp, dest);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Lists regular files under `dir` (following symlinks to files), as posix relpaths, sorted. */
+export async function listFilesRecursive(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(abs: string, rel: string): Promise<void> {
+    const entries = await fsp.readdir(abs, { withFileTypes: true });
+    for (const e of entries) {
+      const childAbs = path.join(abs, e.name);
+      const childRel = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(childAbs, childRel);
+      else if (e.isFile()) out.push(childRel);
+      else if (e.isSymbolicLink()) {
+        const st = await fsp.stat(childAbs).catch(() => null);
+        if (st?.isFile()) out.push(childRel);
+        else if (st?.isDirectory()) await walk(childAbs, childRel);
+      }
+    }
+  }
+  await walk(dir, "");
+  return out.sort(comparePython);
+}
+
+/**
+ * Orders strings by code point, as Python's sorted() does (JS's default compares UTF-16 units,
+ * which differs only for characters outside the BMP). DVC sorts manifest entries this way.
+ */
+export function comparePython(a: string, b: string): number {
+  if (a === b) return 0;
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done) return y.done ? 0 : -1;
+    if (y.done) return 1;
+    const cx = x.value.codePointAt(0)!;
+    const cy = y.value.codePointAt(0)!;
+    if (cx !== cy) return cx - cy;
+  }
+}
+
+export function toPosix(p: string): string {
+  return p.split(path.sep).join("/");
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, preserving result order. */
+export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number, worker: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(w: number): Promise<void> {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      results[i] = await fn(items[i], i, w);
+    }
+  }
+  const workers: Promise<void>[] = [];
+  for (let w = 0; w < Math.min(limit, items.length); w++) workers.push(worker(w));
+  await Promise.all(workers);
+  return results;
+}
+
+export function exists(p: string): boolean {
+  return fs.existsSync(p);
+}

@@ -1,0 +1,71 @@
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { DataError, NotFoundError } from "../util/errors.js";
+
+export const DEFAULT_PARAMS_FILE = "params.yaml";
+
+export type ParamValue = unknown;
+export type ParamsTree = Record<string, unknown>;
+
+/** Parses a params file's text (YAML or JSON by extension). `label` names it in errors. */
+export function parseParamsText(text: string, label: string): ParamsTree {
+  const ext = path.extname(label).toLowerCase();
+  let data: unknown;
+  try {
+    if (ext === ".json") data = JSON.parse(text);
+    else if (ext === ".yaml" || ext === ".yml") data = YAML.parse(text);
+    else throw new DataError(`${label}: unsupported params file type '${ext || "(none)"}' (use .yaml, .yml or .json)`);
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError(`${label}: cannot parse: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== "object" || Array.isArray(data)) throw new DataError(`${label}: expected a mapping at the top level`);
+  return data as ParamsTree;
+}
+
+export function loadParamsFile(file: string, label = file): ParamsTree {
+  if (!fs.existsSync(file)) throw new NotFoundError(`params file '${label}' does not exist`);
+  return parseParamsText(fs.readFileSync(file, "utf8"), label);
+}
+
+/** Looks up `a.b.c` (and `list.0`) in a params tree; `undefined` when absent. */
+export function getParam(tree: unknown, key: string): ParamValue | undefined {
+  let cur: unknown = tree;
+  for (const part of key.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    if (Array.isArray(cur)) {
+      const i = Number(part);
+      if (!Number.isInteger(i)) return undefined;
+      cur = cur[i];
+    } else {
+      if (!Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
+      cur = (cur as Record<string, unknown>)[part];
+    }
+  }
+  return cur;
+}
+
+/** Flattens nested mappings to dotted keys (lists stay values), for diffs and tables. */
+export function flattenParams(tree: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (tree !== null && typeof tree === "object" && !Array.isArray(tree)) {
+    for (const [k, v] of Object.entries(tree as Record<string, unknown>)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) flattenParams(v, key, out);
+      else out[key] = v;
+    }
+  } else if (prefix) out[prefix] = tree;
+  return out;
+}
+
+/** Structural equality for param values (YAML scalars, lists, mappings). */
+export function paramsEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => paramsEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
