@@ -1,0 +1,146 @@
+import { createReadStream, createWriteStream, existsSync, type ReadStream } from "node:fs";
+import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { randomUUID } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { InvalidParameterError, NotFoundError } from "../util/errors.js";
+import type { FileInfo } from "./types.js";
+
+/**
+ * Checks an artifact path the way MLflow's validate_path_is_safe does, and stricter: no `..`
+ * segment (also after another round of percent-decoding, for doubly-encoded `%252e%252e`), no
+ * absolute or drive paths, no backslashes, no NUL, no `#`.
+ */
+export function assertSafeArtifactPath(path: string): string {
+  const invalid = () => new InvalidParameterError(`Invalid artifact path '${path}': it must be a relative path inside the artifact root`);
+  if (path.includes("\0") || path.includes("\\") || path.includes("#")) throw invalid();
+  if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw invalid();
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // not percent-encoded; the raw check below is what matters
+  }
+  for (const candidate of [path, decoded]) {
+    if (candidate.split("/").some((seg) => seg === "..") || candidate.startsWith("/")) throw invalid();
+  }
+  return path.replace(/^\.\/+/, "").replace(/\/+$/, "");
+}
+
+/**
+ * A directory-backed artifact store: `relPath`s are POSIX paths under `root`. Every access
+ * resolves symlinks and refuses anything that ends up outside the real root.
+ */
+export class LocalArtifactStore {
+  constructor(readonly root: string) {}
+
+  /** Absolute path for `relPath`, after checking it (and every symlink on the way) stays inside the root. */
+  async resolve(relPath: string): Promise<string> {
+    const clean = assertSafeArtifactPath(relPath);
+    await mkdir(this.root, { recursive: true });
+    const realRoot = await realpath(this.root);
+    const outside = () => new InvalidParameterError(`Invalid artifact path '${relPath}': it resolves outside the artifact root`);
+    let current = realRoot;
+    for (const seg of clean.split("/")) {
+      if (seg === "" || seg === ".") continue;
+      const next = join(current, seg);
+      const st = await lstat(next).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        const real = await realpath(next).catch(() => {
+          throw outside();
+        });
+        const rel = relative(realRoot, real);
+        if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw outside();
+        current = real;
+      } else {
+        current = next;
+      }
+    }
+    return current;
+  }
+
+  /** Entries directly under `relDir`, paths relative to `relDir`'s parent base given by `prefix`. */
+  async list(relDir: string, prefix = relDir): Promise<FileInfo[]> {
+    const abs = await this.resolve(relDir);
+    const st = await stat(abs).catch(() => undefined);
+    if (!st || !st.isDirectory()) return [];
+    const entries = await readdir(abs, { withFileTypes: true });
+    const out: FileInfo[] = [];
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith(".polarity-tmp-")) continue;
+      const path = prefix ? `${prefix}/${e.name}` : e.name;
+      const full = join(abs, e.name);
+      const est = await stat(full).catch(() => undefined);
+      if (!est) continue;
+      if (est.isDirectory()) out.push({ path, is_dir: true });
+      else out.push({ path, is_dir: false, file_size: est.size });
+    }
+    return out;
+  }
+
+  /** Writes a stream atomically: temp file in the destination directory, then rename. */
+  async write(relPath: string, body: Readable | Buffer): Promise<void> {
+    if (assertSafeArtifactPath(relPath) === "") throw new InvalidParameterError("Artifact path must name a file");
+    const abs = await this.resolve(relPath);
+    await mkdir(dirname(abs), { recursive: true });
+    // Re-check after mkdir: a directory created through a symlink must still be inside.
+    await this.resolve(relPath);
+    const tmp = join(dirname(abs), `.polarity-tmp-${randomUUID()}`);
+    try {
+      const out = createWriteStream(tmp);
+      if (Buffer.isBuffer(body)) {
+        await new Promise<void>((resolve, reject) => {
+          out.on("error", reject);
+          out.end(body, () => resolve());
+        });
+      } else {
+        await pipeline(body, out);
+      }
+      await rename(tmp, abs);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async copyIn(localFile: string, relPath: string): Promise<void> {
+    const abs = await this.resolve(relPath);
+    await mkdir(dirname(abs), { recursive: true });
+    await this.resolve(relPath);
+    const tmp = join(dirname(abs), `.polarity-tmp-${randomUUID()}`);
+    await copyFile(localFile, tmp);
+    await rename(tmp, abs);
+  }
+
+  async openRead(relPath: string): Promise<{ stream: ReadStream; size: number }> {
+    const abs = await this.resolve(relPath);
+    const st = await stat(abs).catch(() => undefined);
+    if (!st || !st.isFile()) throw new NotFoundError(`Artifact '${relPath}' not found`);
+    return { stream: createReadStream(abs), size: st.size };
+  }
+
+  async isDirectory(relPath: string): Promise<boolean> {
+    const abs = await this.resolve(relPath);
+    return (await stat(abs).catch(() => undefined))?.isDirectory() ?? false;
+  }
+
+  async delete(relPath: string): Promise<void> {
+    if (assertSafeArtifactPath(relPath) === "") throw new InvalidParameterError("Refusing to delete the artifact root");
+    const abs = await this.resolve(relPath);
+    if (!existsSync(abs)) throw new NotFoundError(`Artifact '${relPath}' not found`);
+    await rm(abs, { recursive: true, force: true });
+  }
+}
+
+/** Relative path inside the artifacts root for `mlflow-artifacts:/x/y` or `mlflow-artifacts://host:port/x/y`. */
+export function mlflowArtifactsPath(uri: string): string | undefined {
+  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
+  return m ? m[1].replace(/\/+$/, "") : undefined;
+}
+
+/** Local path for `file:///abs` or `file:/abs` URIs. */
+export function fileUriPath(uri: string): string | undefined {
+  if (!uri.startsWith("file:")) return undefined;
+  return decodeURIComponent(uri.replace(/^file:(\/\/)?/, "")).replace(/\/+$/, "") || sep;
+}

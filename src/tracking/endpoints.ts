@@ -1,0 +1,134 @@
+import { Type as T, type TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { ValueErrorType } from "@sinclair/typebox/errors";
+import { Value } from "@sinclair/typebox/value";
+import { InvalidParameterError } from "../util/errors.js";
+
+/**
+ * MLflow's REST endpoints (paths and HTTP methods from service.proto and model_registry.proto)
+ * with one JSON schema each. The table drives the fastify routes, the HTTP transport and the
+ * in-process transport alike, so all three agree on names, methods and validation.
+ */
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+export interface EndpointDef {
+  method: HttpMethod;
+  path: string;
+  schema: TSchema;
+}
+
+const Str = T.String();
+const Int = T.Integer();
+const KV = T.Object({ key: T.String(), value: T.String() });
+const Tags = T.Array(KV);
+const ViewType = T.Union([T.Literal("ACTIVE_ONLY"), T.Literal("DELETED_ONLY"), T.Literal("ALL")]);
+const MetricValue = T.Union([T.Number(), T.Literal("NaN"), T.Literal("Infinity"), T.Literal("-Infinity")]);
+const MetricSchema = T.Object({ key: Str, value: MetricValue, timestamp: Int, step: T.Optional(Int) });
+const DatasetSchema = T.Object({
+  name: Str,
+  digest: Str,
+  source_type: Str,
+  source: Str,
+  schema: T.Optional(Str),
+  profile: T.Optional(Str),
+});
+const Search = {
+  max_results: T.Optional(Int),
+  page_token: T.Optional(Str),
+  filter: T.Optional(Str),
+  order_by: T.Optional(T.Array(Str)),
+};
+
+const ep = (method: HttpMethod, path: string, props: Record<string, TSchema>): EndpointDef => ({ method, path, schema: T.Object(props) });
+
+export const ENDPOINTS = {
+  createExperiment: ep("POST", "experiments/create", { name: Str, artifact_location: T.Optional(Str), tags: T.Optional(Tags) }),
+  getExperiment: ep("GET", "experiments/get", { experiment_id: Str }),
+  getExperimentByName: ep("GET", "experiments/get-by-name", { experiment_name: Str }),
+  searchExperiments: ep("POST", "experiments/search", { ...Search, view_type: T.Optional(ViewType) }),
+  deleteExperiment: ep("POST", "experiments/delete", { experiment_id: Str }),
+  restoreExperiment: ep("POST", "experiments/restore", { experiment_id: Str }),
+  updateExperiment: ep("POST", "experiments/update", { experiment_id: Str, new_name: T.Optional(Str) }),
+  setExperimentTag: ep("POST", "experiments/set-experiment-tag", { experiment_id: Str, key: Str, value: Str }),
+
+  createRun: ep("POST", "runs/create", { experiment_id: Str, user_id: T.Optional(Str), run_name: T.Optional(Str), start_time: T.Optional(Int), tags: T.Optional(Tags) }),
+  getRun: ep("GET", "runs/get", { run_id: T.Optional(Str), run_uuid: T.Optional(Str) }),
+  updateRun: ep("POST", "runs/update", {
+    run_id: T.Optional(Str),
+    run_uuid: T.Optional(Str),
+    status: T.Optional(T.Union([T.Literal("RUNNING"), T.Literal("SCHEDULED"), T.Literal("FINISHED"), T.Literal("FAILED"), T.Literal("KILLED")])),
+    end_time: T.Optional(Int),
+    run_name: T.Optional(Str),
+  }),
+  deleteRun: ep("POST", "runs/delete", { run_id: Str }),
+  restoreRun: ep("POST", "runs/restore", { run_id: Str }),
+  searchRuns: ep("POST", "runs/search", { ...Search, experiment_ids: T.Optional(T.Array(Str)), run_view_type: T.Optional(ViewType) }),
+  logMetric: ep("POST", "runs/log-metric", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: MetricValue, timestamp: Int, step: T.Optional(Int) }),
+  logParam: ep("POST", "runs/log-parameter", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
+  setTag: ep("POST", "runs/set-tag", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
+  deleteTag: ep("POST", "runs/delete-tag", { run_id: Str, key: Str }),
+  logBatch: ep("POST", "runs/log-batch", { run_id: Str, metrics: T.Optional(T.Array(MetricSchema)), params: T.Optional(Tags), tags: T.Optional(Tags) }),
+  logInputs: ep("POST", "runs/log-inputs", { run_id: Str, datasets: T.Optional(T.Array(T.Object({ tags: T.Optional(Tags), dataset: DatasetSchema }))) }),
+  getMetricHistory: ep("GET", "metrics/get-history", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), metric_key: Str, page_token: T.Optional(Str), max_results: T.Optional(Int) }),
+  listArtifacts: ep("GET", "artifacts/list", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), path: T.Optional(Str), page_token: T.Optional(Str) }),
+
+  createRegisteredModel: ep("POST", "registered-models/create", { name: Str, tags: T.Optional(Tags), description: T.Optional(Str) }),
+  getRegisteredModel: ep("GET", "registered-models/get", { name: Str }),
+  searchRegisteredModels: ep("GET", "registered-models/search", Search),
+  renameRegisteredModel: ep("POST", "registered-models/rename", { name: Str, new_name: Str }),
+  updateRegisteredModel: ep("PATCH", "registered-models/update", { name: Str, description: T.Optional(Str) }),
+  deleteRegisteredModel: ep("DELETE", "registered-models/delete", { name: Str }),
+  setRegisteredModelTag: ep("POST", "registered-models/set-tag", { name: Str, key: Str, value: Str }),
+  deleteRegisteredModelTag: ep("DELETE", "registered-models/delete-tag", { name: Str, key: Str }),
+  getLatestVersions: ep("POST", "registered-models/get-latest-versions", { name: Str, stages: T.Optional(T.Array(Str)) }),
+  setRegisteredModelAlias: ep("POST", "registered-models/alias", { name: Str, alias: Str, version: Str }),
+  deleteRegisteredModelAlias: ep("DELETE", "registered-models/alias", { name: Str, alias: Str }),
+  getModelVersionByAlias: ep("GET", "registered-models/alias", { name: Str, alias: Str }),
+
+  createModelVersion: ep("POST", "model-versions/create", { name: Str, source: Str, run_id: T.Optional(Str), tags: T.Optional(Tags), run_link: T.Optional(Str), description: T.Optional(Str) }),
+  getModelVersion: ep("GET", "model-versions/get", { name: Str, version: Str }),
+  searchModelVersions: ep("GET", "model-versions/search", Search),
+  updateModelVersion: ep("PATCH", "model-versions/update", { name: Str, version: Str, description: T.Optional(Str) }),
+  deleteModelVersion: ep("DELETE", "model-versions/delete", { name: Str, version: Str }),
+  transitionModelVersionStage: ep("POST", "model-versions/transition-stage", { name: Str, version: Str, stage: Str, archive_existing_versions: T.Optional(T.Boolean()) }),
+  getModelVersionDownloadUri: ep("GET", "model-versions/get-download-uri", { name: Str, version: Str }),
+  setModelVersionTag: ep("POST", "model-versions/set-tag", { name: Str, version: Str, key: Str, value: Str }),
+  deleteModelVersionTag: ep("DELETE", "model-versions/delete-tag", { name: Str, version: Str, key: Str }),
+} satisfies Record<string, EndpointDef>;
+
+export type EndpointName = keyof typeof ENDPOINTS;
+
+/** MLflow also answers these GET-able calls with the other method (its clients use both). */
+export const EXTRA_METHODS: Partial<Record<EndpointName, HttpMethod[]>> = {
+  searchExperiments: ["GET"],
+  getLatestVersions: ["GET"],
+};
+
+export const API_PREFIX = "/api/2.0/mlflow/";
+export const ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts";
+
+const checkers = new Map<TSchema, TypeCheck<TSchema>>();
+
+/**
+ * Validates and coerces one request message (query args arrive as strings: "5" → 5, one value
+ * → [value]). Errors read like MLflow's: missing required parameter, or invalid value.
+ */
+export function validateRequest(schema: TSchema, raw: unknown): Record<string, unknown> {
+  let checker = checkers.get(schema);
+  if (!checker) checkers.set(schema, (checker = TypeCompiler.Compile(schema)));
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new InvalidParameterError("Request body must be a JSON object");
+  const input: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  const props = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
+  for (const [k, s] of Object.entries(props)) {
+    if ((s as { type?: string }).type === "array" && input[k] !== undefined && !Array.isArray(input[k])) input[k] = [input[k]];
+  }
+  const converted = Value.Convert(schema, input);
+  if (checker.Check(converted)) return converted as Record<string, unknown>;
+  const err = checker.Errors(converted).First()!;
+  const field = err.path.replace(/^\//, "").replace(/\//g, ".");
+  if (err.type === ValueErrorType.ObjectRequiredProperty) throw new InvalidParameterError(`Missing value for required parameter '${field}'.`);
+  if (err.type === ValueErrorType.ObjectAdditionalProperties) throw new InvalidParameterError(`Unknown parameter '${field}'.`);
+  throw new InvalidParameterError(`Invalid value ${JSON.stringify(err.value)} for parameter '${field}' supplied: ${err.message}`);
+}
