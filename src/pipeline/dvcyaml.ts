@@ -199,7 +199,10 @@ function buildStage(name: string, defIn: Record<string, unknown>, ctxIn: Context
   } else if (Array.isArray(cmd)) {
     if (cmd.length === 0) throw new DataError(`${where}: cmd: must not be an empty list`);
     cmd.forEach((c, i) => {
-      if (typeof c !== "string" || !c.trim()) throw new DataError(`${where}: cmd[${i}]: expected a non-empty command string`);
+      if (typeof c !== "string" || !c.trim()) {
+        const hint = c !== null && typeof c === "object" ? " (YAML read it as a mapping: quote a command that contains ': ')" : "";
+        throw new DataError(`${where}: cmd[${i}]: expected a non-empty command string${hint}`);
+      }
     });
   } else if (cmd === undefined) {
     throw new DataError(`${where}: cmd: missing (every stage needs a command)`);
