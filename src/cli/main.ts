@@ -4,6 +4,10 @@ import { reportAndExit } from "./run-command.js";
 
 // One line per command module; each exports `register(program)` and stays thin.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import("./server.js"),
+  () => import("./runs.js"),
+  () => import("./models.js"),
+  () => import("./cv.js"),
   () => import("./repro.js"),
   () => import("./status.js"),
   () => import("./dag.js"),
@@ -11,6 +15,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./metrics.js"),
   () => import("./plots.js"),
   () => import("./data.js"),
+  () => import("./stage.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -1,0 +1,97 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { SentimentModel } from "../../src/models/sentiment-model.js";
+import { DataError, InvalidParameterError } from "../../src/util/errors.js";
+
+const texts = [
+  "I love this phone, it is great",
+  "great battery and a great screen",
+  "excellent value, I love it",
+  "works great, very happy",
+  "terrible, it broke after a day",
+  "I hate this, awful quality",
+  "awful battery, terrible screen",
+  "very disappointed, it does not work",
+];
+const labels = ["pos", "pos", "pos", "pos", "neg", "neg", "neg", "neg"];
+
+function trainSmall(): SentimentModel {
+  return SentimentModel.train(texts, labels, { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 10 } });
+}
+
+test("a trained model predicts the classes of clear examples with probabilities that sum to 1", () => {
+  const model = trainSmall();
+  assert.deepEqual(model.classes, ["neg", "pos"]);
+  const preds = model.predict(["I love it, great", "awful and terrible"]);
+  assert.equal(preds[0].label, "pos");
+  assert.equal(preds[1].label, "neg");
+  for (const p of preds) assert.ok(Math.abs(p.probabilities.neg + p.probabilities.pos - 1) < 1e-12);
+});
+
+test("toJSON → JSON text → fromJSON reproduces predictions exactly", () => {
+  const model = trainSmall();
+  const copy = SentimentModel.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
+  const probe = ["I love this", "it broke", "nothing in the vocabulary zzz", ""];
+  assert.deepEqual(Array.from(copy.predictProba(probe)), Array.from(model.predictProba(probe)));
+  assert.deepEqual(copy.preprocessConfig, model.preprocessConfig);
+});
+
+test("the bundle carries the preprocessing config, so serving preprocesses exactly as training did", () => {
+  const model = SentimentModel.train(texts, labels, {
+    preprocess: { wordForm: "porter", negationScope: true },
+    features: { kind: "bow" },
+    model: { kind: "nb" },
+  });
+  const json = model.toJSON();
+  assert.equal(json.preprocess.wordForm, "porter");
+  assert.equal(json.vectorizer.options.preprocess?.negationScope, true);
+  // "loving" stems to "love", a training feature: the restored model must see it too.
+  const restored = SentimentModel.fromJSON(json);
+  assert.ok(restored.vectorize(["loving"]).indptr[1] > 0);
+});
+
+test("explain: term weights plus intercept equal the decision score, and word offsets point into the text", () => {
+  const model = trainSmall();
+  const text = "I love this, but the battery is awful";
+  const e = model.explain(text, 100);
+  assert.equal(e.towards, "pos");
+  const score = model.classifier.decisionFunction(model.vectorize([text]))[0];
+  const sum = e.terms.reduce((s, t) => s + t.weight, e.intercept);
+  assert.ok(Math.abs(sum - score) < 1e-9, `${sum} vs ${score}`);
+  for (const w of e.words) assert.equal(text.slice(w.start, w.end), w.token);
+  const love = e.words.find((w) => w.token === "love");
+  const awful = e.words.find((w) => w.token === "awful");
+  assert.ok(love && love.weight > 0, "love pushes towards pos");
+  assert.ok(awful && awful.weight < 0, "awful pushes away from pos");
+  assert.equal(model.explain(text, 2).terms.length, 2);
+});
+
+test("fromJSON rejects other formats, versions and mismatched parts with specific messages", () => {
+  const json = trainSmall().toJSON();
+  assert.throws(() => SentimentModel.fromJSON({ ...json, format: "other" }), (e: unknown) => e instanceof DataError && /format must be 'polarity.sentiment-model'/.test(e.message));
+  assert.throws(() => SentimentModel.fromJSON({ ...json, version: 2 }), /unsupported version 2/);
+  const other = SentimentModel.train(["a b c d", "e f g h"], [0, 1], { features: { kind: "bow" }, model: { kind: "nb" } }).toJSON();
+  assert.throws(() => SentimentModel.fromJSON({ ...json, vectorizer: other.vectorizer }), /features but the classifier expects/);
+  assert.throws(() => SentimentModel.fromJSON(null), /expected a JSON object/);
+});
+
+test("train rejects bad options and data with clear errors", () => {
+  assert.throws(() => SentimentModel.train(texts, labels.slice(1), { features: { kind: "bow" }, model: { kind: "nb" } }), /8 texts but 7 labels/);
+  assert.throws(
+    () => SentimentModel.train(texts, labels, { features: { kind: "bow", sublinearTf: true }, model: { kind: "nb" } }),
+    (e: unknown) => e instanceof InvalidParameterError && /sublinearTf applies to kind 'tfidf' only/.test(e.message),
+  );
+  assert.throws(() => SentimentModel.train(texts, labels, { features: { kind: "word2vec" as never }, model: { kind: "nb" } }), /features.kind must be 'bow' or 'tfidf'/);
+  assert.throws(() => SentimentModel.train(texts, labels, { features: { kind: "bow", maxFeature: 3 } as never, model: { kind: "nb" } }), /unknown option 'maxFeature'/);
+  assert.throws(() => SentimentModel.train(texts, labels, { features: { kind: "bow" }, model: { kind: "forest" as never } }), /unknown classifier kind/);
+  assert.throws(() => SentimentModel.train(texts, ["x", "x", "x", "x", "x", "x", "x", "x"], { features: { kind: "bow" }, model: { kind: "logreg" } }), /at least 2 classes/);
+});
+
+test("multi-class: three labels train, predict and explain towards the predicted class", () => {
+  const t = ["happy joy fun", "joy happy smile", "sad tears cry", "cry sad gloom", "angry rage mad", "mad rage fury"];
+  const y = ["joy", "joy", "sadness", "sadness", "anger", "anger"];
+  const model = SentimentModel.train(t, y, { features: { kind: "tfidf" }, model: { kind: "logreg", C: 10 } });
+  assert.deepEqual(model.classes, ["anger", "joy", "sadness"]);
+  assert.deepEqual(model.predict(["tears and gloom", "rage"]).map((p) => p.label), ["sadness", "anger"]);
+  assert.equal(model.explain("tears and gloom").towards, "sadness");
+});
