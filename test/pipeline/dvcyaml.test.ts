@@ -106,7 +106,7 @@ stages:
       ["stages:\n  train:\n    deps: [a]\n", /dvc\.yaml: stage 'train': cmd: missing/],
       ["stages:\n  train:\n    cmd: x\n    outz: [a]\n", /dvc\.yaml: stage 'train': unknown field 'outz'/],
       ["stages:\n  train:\n    cmd: x\n    frozen: yes please\n", /dvc\.yaml: stage 'train': frozen: expected true or false/],
-      ["stages:\n  train:\n    cmd: echo \${nope.x}\n", /dvc\.yaml: stage 'train': cmd: could not find 'nope\.x'/],
+      ["stages:\n  train:\n    cmd: echo ${nope.x}\n", /dvc\.yaml: stage 'train': cmd: could not find 'nope\.x'/],
       ["stages:\n  train:\n    cmd: x\n    outs:\n      - m.bin:\n          cache: maybe\n", /stage 'train': outs\[0\]: 'm\.bin': cache: expected true or false/],
       ["stages:\n  train:\n    cmd: x\n    deps: [../outside]\n", /stage 'train': deps\[0\]: '\.\.\/outside' is outside the project/],
     ];

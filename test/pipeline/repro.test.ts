@@ -147,7 +147,7 @@ describe("repro decides per stage as DVC does", () => {
     assert.match(res.stages.find((s) => s.name === "one")!.error!, /stage 'one': command '.*' failed with exit code 3/);
     const after = read(dir, "dvc.lock");
     // only three's entry changed
-    const entry = (text: string, name: string) => text.split(/\n  (?=\w+:\n)/).find((b) => b.startsWith(`${name}:`));
+    const entry = (text: string, name: string) => text.split(/\n {2}(?=\w+:\n)/).find((b) => b.startsWith(`${name}:`));
     assert.equal(entry(after, "one"), entry(lock, "one"));
     assert.equal(entry(after, "two"), entry(lock, "two"));
     assert.notEqual(entry(after, "three"), entry(lock, "three"));
