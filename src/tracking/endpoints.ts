@@ -119,7 +119,9 @@ export function validateRequest(schema: TSchema, raw: unknown): Record<string, u
   if (!checker) checkers.set(schema, (checker = TypeCompiler.Compile(schema)));
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== "object" || Array.isArray(raw)) throw new InvalidParameterError("Request body must be a JSON object");
-  const input: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  // Drop undefined members: TypeBox's Convert would turn an undefined array into [undefined].
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (v !== undefined) input[k] = v;
   const props = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
   for (const [k, s] of Object.entries(props)) {
     if ((s as { type?: string }).type === "array" && input[k] !== undefined && !Array.isArray(input[k])) input[k] = [input[k]];

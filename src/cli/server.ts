@@ -1,0 +1,29 @@
+import type { Command } from "commander";
+import { action } from "./run-command.js";
+import { resolveServerAuth, startTrackingServer } from "../tracking/server.js";
+import { requireInteger } from "../util/validate.js";
+
+export function register(program: Command): void {
+  program
+    .command("server")
+    .description("Run the MLflow-compatible tracking and model-registry server")
+    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option("--port <port>", "port (0 picks a free one)", "5000")
+    .option("--backend-store-uri <uri>", "SQLite store: sqlite:///relative.db or sqlite:////absolute.db", "sqlite:///mlruns.db")
+    .option("--artifacts-destination <dir>", "directory behind mlflow-artifacts:/ URIs", "./mlartifacts")
+    .option("--auth <user:password>", "require HTTP Basic credentials (or POLARITY_SERVER_USERNAME/POLARITY_SERVER_PASSWORD)")
+    .option("--auth-token <token>", "require Authorization: Bearer <token> (or POLARITY_SERVER_TOKEN)")
+    .action(
+      action(async (o: { host: string; port: string; backendStoreUri: string; artifactsDestination: string; auth?: string; authToken?: string }) => {
+        const port = requireInteger("--port", Number(o.port), 0, 65535);
+        const auth = resolveServerAuth({ auth: o.auth, authToken: o.authToken });
+        const server = await startTrackingServer({ host: o.host, port, backendStoreUri: o.backendStoreUri, artifactsDestination: o.artifactsDestination, auth });
+        process.stdout.write(`Polarity tracking server listening on ${server.url}${auth ? " (authentication required)" : ""}\n`);
+        const stop = () => {
+          void server.close().then(() => process.exit(0));
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      }),
+    );
+}
