@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./plots.js"),
   () => import("./data.js"),
   () => import("./stage.js"),
+  () => import("./serve.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {

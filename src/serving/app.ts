@@ -71,9 +71,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     metrics.observeRequest(request.method, request.routeOptions.url ?? "<unmatched>", reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.addHook("onClose", (_instance, done) => {
+  app.addHook("onClose", async () => {
     holder.stopPolling();
-    done();
+    await options.source.close?.();
   });
 
   await app.register(swagger, {

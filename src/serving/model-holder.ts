@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger } from "fastify";
 import { errorMessage } from "../util/errors.js";
 import type { LoadedModel } from "./model-types.js";
@@ -23,18 +24,24 @@ export interface ModelHolderEvents {
  * ever sees a half-loaded model. A version that fails to load is refused and remembered, so
  * the old model keeps serving and the bad version is not retried on every poll (a new
  * version, or the alias moving back and forth, is tried again).
+ *
+ * Emits `swap` (next, previous) and `refused` (version, error) after each outcome, so
+ * callers (and tests) can wait for a reload without polling.
  */
-export class ModelHolder {
+export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel | null]; refused: [string, unknown] }> {
   private currentModel: LoadedModel | null = null;
   private knownBad: { version: string; error: string } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<ReloadOutcome> | null = null;
+  private lastNote: string | undefined;
 
   constructor(
     readonly source: ModelSource,
     private readonly log: FastifyBaseLogger | Pick<Console, "info" | "warn" | "error">,
     private readonly events: ModelHolderEvents = {},
-  ) {}
+  ) {
+    super();
+  }
 
   get current(): LoadedModel | null {
     return this.currentModel;
@@ -90,6 +97,11 @@ export class ModelHolder {
       this.log.warn({ source: this.source.describe(), err: error }, "model source could not be resolved; keeping the current model");
       return { kind: "resolve-failed", error };
     }
+    if (resolved.note !== undefined && resolved.note !== this.lastNote) {
+      // Which version the source chose, and why (e.g. a fallback from @production to @staging).
+      this.lastNote = resolved.note;
+      this.log.info({ source: this.source.describe(), version: resolved.version, alias: resolved.alias }, resolved.note);
+    }
     const previous = this.currentModel;
     if (previous && previous.version === resolved.version && previous.name === resolved.name) {
       if (previous.alias !== resolved.alias) this.currentModel = { ...previous, ...(resolved.alias !== undefined ? { alias: resolved.alias } : { alias: undefined }) };
@@ -111,10 +123,11 @@ export class ModelHolder {
       this.currentModel = next;
       this.knownBad = null;
       this.log.info(
-        { model: next.name, version: next.version, alias: next.alias, previous: previous?.version, note: resolved.note },
+        { model: next.name, version: next.version, alias: next.alias, previous: previous?.version },
         previous ? `model swapped: ${next.name} version ${previous.version} -> ${next.version}` : `model loaded: ${next.name} version ${next.version}`,
       );
       this.events.onSwap?.(next, previous);
+      this.emit("swap", next, previous);
       return previous ? { kind: "swapped", from: previous.version, to: next.version } : { kind: "swapped", to: next.version };
     } catch (err) {
       const error = errorMessage(err);
@@ -124,6 +137,7 @@ export class ModelHolder {
         `model version ${resolved.version} failed to load and was refused${previous ? `; still serving version ${previous.version}` : ""}`,
       );
       this.events.onLoadFailure?.(resolved.version, err);
+      this.emit("refused", resolved.version, err);
       return { kind: "refused", version: resolved.version, error };
     }
   }

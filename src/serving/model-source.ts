@@ -12,6 +12,8 @@ import type { ServableModel } from "./model-types.js";
 export interface ModelSource {
   describe(): string;
   resolve(): Promise<ResolvedModel>;
+  /** Releases connections (registry clients); called when the server closes. */
+  close?(): Promise<void>;
 }
 
 export interface ResolvedModel {

@@ -11,7 +11,7 @@ export interface Prediction {
   probabilities: Record<string, number>;
 }
 
-/** Offsets into the ORIGINAL text; weight > 0 pushes towards classes[1] (binary) / the predicted class (multi-class). */
+/** A word of the ORIGINAL text (UTF-16 offsets); weight > 0 pushes towards `towards`. */
 export interface TokenContribution {
   token: string;
   start: number;
@@ -19,11 +19,27 @@ export interface TokenContribution {
   weight: number;
 }
 
+/** A feature (word or n-gram after preprocessing) and its value × coefficient. */
+export interface TermContribution {
+  term: string;
+  weight: number;
+}
+
+export interface Explanation {
+  prediction: Prediction;
+  /** The class weights refer to: classes[1] for binary models, the predicted class otherwise. */
+  towards: Label;
+  /** Words of the text, in order, with non-zero weight. */
+  words: TokenContribution[];
+  /** The strongest terms by |weight|, at most topK. */
+  terms: TermContribution[];
+}
+
 export interface ServableModel {
   readonly classes: readonly Label[];
   readonly metadata: Record<string, unknown>;
   predict(texts: string[]): Prediction[];
-  explain(text: string, topK?: number): { prediction: Prediction; contributions: TokenContribution[] };
+  explain(text: string, topK?: number): Explanation;
 }
 
 /** A model plus where it came from: what the server holds and reports. */

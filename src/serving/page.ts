@@ -78,14 +78,14 @@ export function renderResult(text: string, r: PredictionView): string {
         return `<mark class="${w > 0 ? "up" : "down"}" style="--a:${alpha}" title="${s.weight.toFixed(3)}">${piece}</mark>`;
       })
       .join("");
-    table = r.contributions
-      .map((c) => `<tr><td>${escapeHtml(c.token)}</td><td class="${c.weight * flip > 0 ? "up" : "down"}">${c.weight.toFixed(3)}</td></tr>`)
+    table = (r.terms ?? [])
+      .map((c) => `<tr><td>${escapeHtml(c.term)}</td><td class="${c.weight * flip > 0 ? "up" : "down"}">${c.weight.toFixed(3)}</td></tr>`)
       .join("");
   }
   return `<h2 class="label ${cls}" id="label">${escapeHtml(headline(r.label))}</h2>
 <div class="bar" id="bar" role="meter" aria-valuemin="0" aria-valuemax="1" aria-valuenow="${r.score.toFixed(4)}"><span style="width:${pct}%"></span></div>
 <p class="prob">Probability <b id="probability">${pct}%</b> (label <code>${escapeHtml(String(r.label))}</code>)</p>
-${r.contributions ? `<p class="highlight" id="highlight">${highlighted}</p><table class="contrib"><thead><tr><th>word</th><th>weight</th></tr></thead><tbody>${table}</tbody></table>` : ""}`;
+${r.contributions ? `<p class="highlight" id="highlight">${highlighted}</p><table class="contrib"><thead><tr><th>term</th><th>weight</th></tr></thead><tbody>${table}</tbody></table>` : ""}`;
 }
 
 const CSS = `
@@ -123,8 +123,8 @@ var p=el('p',{'class':'prob'});p.appendChild(document.createTextNode('Probabilit
 if(r.contributions){var flip=sent(r.towards)==='negative'?-1:1,segs=segments(text.length,r.contributions),max=0;segs.forEach(function(s){max=Math.max(max,Math.abs(s.weight));});
 var h=el('p',{'class':'highlight',id:'highlight'});segs.forEach(function(s){var piece=text.slice(s.start,s.end);if(s.weight===0||max===0){h.appendChild(document.createTextNode(piece));return;}
 var w=s.weight*flip,m=el('mark',{'class':w>0?'up':'down',title:s.weight.toFixed(3)},piece);m.style.setProperty('--a',(0.15+0.6*Math.abs(w)/max).toFixed(2));h.appendChild(m);});out.appendChild(h);
-var t=el('table',{'class':'contrib'}),hd=el('thead'),tr=el('tr');tr.appendChild(el('th',{},'word'));tr.appendChild(el('th',{},'weight'));hd.appendChild(tr);t.appendChild(hd);var tb=el('tbody');
-r.contributions.forEach(function(c){var row=el('tr');row.appendChild(el('td',{},c.token));row.appendChild(el('td',{'class':c.weight*flip>0?'up':'down'},c.weight.toFixed(3)));tb.appendChild(row);});t.appendChild(tb);out.appendChild(t);}}
+var t=el('table',{'class':'contrib'}),hd=el('thead'),tr=el('tr');tr.appendChild(el('th',{},'term'));tr.appendChild(el('th',{},'weight'));hd.appendChild(tr);t.appendChild(hd);var tb=el('tbody');
+(r.terms||[]).forEach(function(c){var row=el('tr');row.appendChild(el('td',{},c.term));row.appendChild(el('td',{'class':c.weight*flip>0?'up':'down'},c.weight.toFixed(3)));tb.appendChild(row);});t.appendChild(tb);out.appendChild(t);}}
 form.addEventListener('submit',function(ev){ev.preventDefault();var text=ta.value;btn.disabled=true;
 fetch('/predict',{method:'POST',headers:{'content-type':'application/json',accept:'application/json'},body:JSON.stringify({text:text,explain:true})})
 .then(function(res){return res.json().then(function(b){if(!res.ok)throw new Error(b.message||('HTTP '+res.status));return b;});})

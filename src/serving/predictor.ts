@@ -1,4 +1,4 @@
-import type { Label, LoadedModel, Prediction, TokenContribution } from "./model-types.js";
+import type { Label, LoadedModel, Prediction, TermContribution, TokenContribution } from "./model-types.js";
 import type { ServingMetrics } from "./metrics.js";
 
 /**
@@ -13,6 +13,7 @@ export interface PredictionView {
   probabilities: Record<string, number>;
   towards?: Label;
   contributions?: TokenContribution[];
+  terms?: TermContribution[];
 }
 
 export const DEFAULT_TOP_K = 20;
@@ -39,13 +40,13 @@ export class Predictor {
     return predictions;
   }
 
-  /** One text with its per-token contributions: the words that pushed the decision. */
+  /** One text with the words that pushed the decision (`contributions`) and the strongest terms. */
   explain(loaded: LoadedModel, text: string, topK = DEFAULT_TOP_K): PredictionView {
-    const { prediction, contributions } = loaded.model.explain(text, topK);
+    const { prediction, towards, words, terms } = loaded.model.explain(text, topK);
     const view = this.view(prediction, text.length);
-    const classes = loaded.model.classes;
-    view.towards = classes.length === 2 ? classes[1] : prediction.label;
-    view.contributions = contributions;
+    view.towards = towards;
+    view.contributions = words;
+    view.terms = terms;
     return view;
   }
 

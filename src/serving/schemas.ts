@@ -24,10 +24,15 @@ export const ModelRef = Type.Object({
 });
 
 export const Contribution = Type.Object({
-  token: Type.String({ description: "Feature (word or n-gram) after preprocessing" }),
+  token: Type.String({ description: "A word of the original text (text.slice(start, end))" }),
   start: Type.Integer({ description: "Offset in the original text (UTF-16 code units)" }),
   end: Type.Integer(),
   weight: Type.Number({ description: "Contribution to the decision; > 0 pushes towards `towards`" }),
+});
+
+export const Term = Type.Object({
+  term: Type.String({ description: "A feature (word or n-gram) after preprocessing" }),
+  weight: Type.Number({ description: "value × coefficient; > 0 pushes towards `towards`" }),
 });
 
 export const PredictionOut = Type.Object({
@@ -35,7 +40,8 @@ export const PredictionOut = Type.Object({
   score: Type.Number({ description: "Probability of the predicted label" }),
   probabilities: Type.Record(Type.String(), Type.Number(), { description: "Probability per class, keyed by String(class)" }),
   towards: Type.Optional(LabelSchema),
-  contributions: Type.Optional(Type.Array(Contribution)),
+  contributions: Type.Optional(Type.Array(Contribution, { description: "explain: the words of the text that pushed the decision, in order" })),
+  terms: Type.Optional(Type.Array(Term, { description: "explain: the strongest features, at most top_k" })),
 });
 export type PredictionOutT = Static<typeof PredictionOut>;
 
@@ -46,7 +52,7 @@ export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: nu
       text: Type.Optional(text),
       texts: Type.Optional(Type.Array(text, { minItems: 1, maxItems: limits.maxBatchSize, description: `At most ${limits.maxBatchSize} texts` })),
       explain: Type.Optional(Type.Boolean({ description: "Add per-token contributions (the words that pushed the decision)" })),
-      top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many contributions to return per text (default 20)" })),
+      top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many strongest terms to return per text (default 20)" })),
     },
     { additionalProperties: false, description: 'Exactly one of `text` or `texts`. The same route takes an HTML form (`text=...`) and answers with the page, as the seed did.' },
   );
@@ -55,7 +61,8 @@ export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: nu
     score: Type.Number(),
     probabilities: Type.Record(Type.String(), Type.Number()),
     towards: Type.Optional(LabelSchema),
-    contributions: Type.Optional(Type.Array(Contribution)),
+    contributions: PredictionOut.properties.contributions,
+    terms: PredictionOut.properties.terms,
     model: ModelRef,
   });
   const batch = Type.Object({ predictions: Type.Array(PredictionOut), model: ModelRef });
@@ -144,7 +151,7 @@ export const ModelNameParams = Type.Object({ name: Type.String({ maxLength: 256 
 
 // ---- health -------------------------------------------------------------------------------
 
-export const HealthBody = Type.Object({ status: Type.String() });
+export const HealthBody = Type.Object({ status: Type.String(), pid: Type.Integer({ description: "Process id (tells cluster workers apart)" }) });
 export const ReadyBody = Type.Object({
   status: Type.String({ description: "ready, loading or draining" }),
   model: Type.Optional(Type.Object({ name: Type.String(), version: Type.String(), alias: Type.Optional(Type.String()), source: Type.String(), loaded_at: Type.String() })),

@@ -7,7 +7,8 @@ import { HealthBody, ReadyBody } from "../schemas.js";
 export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
   const tags = ["operations"];
 
-  app.get("/healthz", { schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({ status: "ok" }));
+  // `pid` tells cluster workers apart (useful behind one port).
+  app.get("/healthz", { schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({ status: "ok", pid: process.pid }));
 
   app.get(
     "/readyz",

@@ -19,6 +19,7 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
     probabilities: Type.Optional(schemas.single.properties.probabilities),
     towards: Type.Optional(schemas.single.properties.label),
     contributions: schemas.single.properties.contributions,
+    terms: schemas.single.properties.terms,
     predictions: Type.Optional(schemas.batch.properties.predictions),
     model: schemas.single.properties.model,
   });

@@ -1,0 +1,143 @@
+import cluster, { type Worker } from "node:cluster";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
+import { serveClusterMetricsFromPrimary } from "./metrics.js";
+import { startServing } from "./server.js";
+
+/**
+ * Cluster mode (`--workers N`, N > 1): the primary forks N worker processes that each load
+ * the model and listen on the same port (node:cluster shares the socket; on Linux the
+ * primary accepts connections and hands them round-robin to workers). The primary serves
+ * no HTTP itself; it:
+ * - aggregates metrics: a worker's /metrics asks the primary, which collects every
+ *   worker's registry with prom-client's AggregatorRegistry, so /metrics on any worker
+ *   reports cluster-wide sums (counters, histograms); `model_info` uses max. Per-process
+ *   default metrics (memory, CPU, event loop) are summed or averaged as prom-client defines.
+ * - restarts a worker that dies unexpectedly (at most once per second);
+ * - on SIGTERM/SIGINT, forwards SIGTERM to every worker (each drains its in-flight
+ *   requests), waits for them, and exits 0 if all drained cleanly, 1 otherwise.
+ * Hot reload runs independently in each worker (each polls the source); during a swap
+ * different workers may briefly serve different versions.
+ */
+
+const CONFIG_ENV = "POLARITY_SERVE_CONFIG";
+export const WORKER_READY = "polarity:worker-ready";
+export const WORKER_FAILED = "polarity:worker-failed";
+
+export interface ClusterHandle {
+  /** Resolves once every worker is listening, with the URL they share. */
+  ready: Promise<string>;
+  /** Resolves with the exit code once the cluster has shut down. */
+  exited: Promise<number>;
+  shutdown(): void;
+}
+
+/**
+ * Runs the model server: in this process when `workers` is 1, else as a cluster. Resolves
+ * once serving; the process then lives until SIGTERM/SIGINT.
+ */
+export async function serve(options: ServeConfigInput): Promise<{ url: string; workers: number }> {
+  const config = resolveServeConfig(options);
+  if (config.workers <= 1) {
+    const server = await startServing(config);
+    return { url: server.url, workers: 1 };
+  }
+  const handle = startCluster(config);
+  handle.exited.then((code) => process.exit(code));
+  const url = await handle.ready;
+  return { url, workers: config.workers };
+}
+
+export function startCluster(config: ServeConfig): ClusterHandle {
+  if (!cluster.isPrimary) throw new Error("startCluster must run in the cluster primary");
+  const log = pino({ level: config.logLevel }).child({ role: "primary" });
+  const workerConfig: ServeConfig = { ...config, workers: 1 };
+  const here = fileURLToPath(import.meta.url);
+  cluster.setupPrimary({ exec: fileURLToPath(new URL(`./worker-entry${extname(here)}`, import.meta.url)), execArgv: process.execArgv });
+  serveClusterMetricsFromPrimary();
+
+  let shuttingDown = false;
+  let startedCount = 0;
+  let failedExit = false;
+  let lastRestart = 0;
+  let resolveReady!: (url: string) => void;
+  let rejectReady!: (err: Error) => void;
+  const ready = new Promise<string>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  let resolveExited!: (code: number) => void;
+  const exited = new Promise<number>((res) => (resolveExited = res));
+  let startupDone = false;
+  let sharedUrl = "";
+  // All workers must share one port: with port 0 the first worker picks it and the rest reuse it.
+  let port = config.port;
+
+  const fork = (): Worker => {
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify({ ...workerConfig, port }) });
+    worker.on("message", (message: { type?: string; url?: string; port?: number; error?: string }) => {
+      if (message?.type === WORKER_READY) {
+        if (!startupDone) {
+          startedCount++;
+          if (startedCount === 1 && config.port === 0 && typeof message.port === "number") {
+            port = message.port;
+            for (let i = 1; i < config.workers; i++) fork();
+          }
+          sharedUrl = message.url ?? sharedUrl;
+          if (startedCount === config.workers) {
+            startupDone = true;
+            log.info({ url: sharedUrl, workers: config.workers }, `serving on ${sharedUrl} with ${config.workers} workers`);
+            resolveReady(sharedUrl);
+          }
+        }
+      } else if (message?.type === WORKER_FAILED && !startupDone) {
+        shuttingDown = true;
+        rejectReady(new Error(message.error ?? "a worker failed to start"));
+        stopAll();
+      }
+    });
+    return worker;
+  };
+
+  const stopAll = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
+    const timer = setTimeout(() => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGKILL");
+    }, config.shutdownTimeoutMs + 2000);
+    timer.unref();
+  };
+
+  cluster.on("exit", (worker, code, signal) => {
+    if (code !== 0) failedExit = true;
+    if (shuttingDown) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        log.info({ failedExit }, "all workers stopped");
+        resolveExited(failedExit || !startupDone ? 1 : 0);
+      }
+      return;
+    }
+    log.error({ pid: worker.process.pid, code, signal }, "worker died unexpectedly; starting a new one");
+    const wait = Math.max(0, 1000 - (Date.now() - lastRestart));
+    lastRestart = Date.now() + wait;
+    setTimeout(() => {
+      if (!shuttingDown) fork();
+    }, wait);
+  });
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, `received ${signal}: stopping ${Object.keys(cluster.workers ?? {}).length} workers`);
+    stopAll();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  // With a fixed port every worker can start at once; with port 0 the rest wait for the first's port.
+  const initial = config.port === 0 ? 1 : config.workers;
+  for (let i = 0; i < initial; i++) fork();
+
+  return { ready, exited, shutdown: () => onSignal("SIGTERM") };
+}

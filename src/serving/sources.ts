@@ -1,0 +1,24 @@
+import type { ServeConfig } from "./config.js";
+import { LocalFileModelSource, type ModelParser, type ModelSource } from "./model-source.js";
+
+/** `SentimentModel.fromJSON`, loaded lazily so that importing the server does not load the ML core twice. */
+export async function sentimentModelParser(): Promise<ModelParser> {
+  const { SentimentModel } = await import("../models/sentiment-model.js");
+  return (json: unknown) => SentimentModel.fromJSON(json);
+}
+
+/** True for registry/run URIs (`models:/name@alias`, `models:/name/3`, `runs:/id/path`); anything else is a local path. */
+export function isRegistryUri(uri: string): boolean {
+  return uri.startsWith("models:/") || uri.startsWith("runs:/");
+}
+
+/** The model source named by the configuration: a registry URI or a local file/directory. */
+export async function createModelSource(config: Pick<ServeConfig, "modelUri" | "trackingUri">, parse?: ModelParser): Promise<ModelSource> {
+  const parser = parse ?? (await sentimentModelParser());
+  if (isRegistryUri(config.modelUri)) {
+    const { RegistryModelSource } = await import("./registry-source.js");
+    return RegistryModelSource.create(config.modelUri, parser, config.trackingUri);
+  }
+  const path = config.modelUri.startsWith("file://") ? new URL(config.modelUri).pathname : config.modelUri;
+  return new LocalFileModelSource(path, parser);
+}
