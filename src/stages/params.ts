@@ -203,9 +203,9 @@ export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams 
     from: r.alias(proRaw, "promote.from", "staging"),
     to: r.alias(proRaw, "promote.to", "production"),
     stage: r.stage(proRaw, "promote.stage", "Production"),
-    minAccuracy: r.unit(proRaw, "promote.min_accuracy", 0.78),
-    minF1: r.unit(proRaw, "promote.min_f1", 0.78),
-    minRocAuc: r.unit(proRaw, "promote.min_roc_auc", 0.85),
+    minAccuracy: r.unit(proRaw, "promote.min_accuracy", 0.82),
+    minF1: r.unit(proRaw, "promote.min_f1", 0.82),
+    minRocAuc: r.unit(proRaw, "promote.min_roc_auc", 0.90),
     maxRegression: r.unit(proRaw, "promote.max_regression", 0.02),
     positiveExamples: r.strList(proRaw, "promote.positive_examples", DEFAULT_POSITIVE_EXAMPLES),
     negativeExamples: r.strList(proRaw, "promote.negative_examples", DEFAULT_NEGATIVE_EXAMPLES),
@@ -421,4 +421,27 @@ class Reader {
     }
     return block;
   }
+}
+
+const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
+
+/** Nested snake_case copy of a typed params object (keys like `C` stay as they are). */
+export function snakeKeys(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k.length > 1 ? toSnake(k) : k] = snakeKeys(v);
+  return out;
+}
+
+/**
+ * The params that shape a trained model, resolved (defaults filled) and in params.yaml's
+ * snake_case — what the train stage records in the bundle and evaluate logs to the run.
+ */
+export function modelParamsSnapshot(p: PipelineParams, preprocess: object): Record<string, unknown> {
+  return {
+    ingest: snakeKeys(p.ingest),
+    preprocess: snakeKeys(preprocess),
+    featurize: snakeKeys(p.featurize),
+    train: { model: p.train.model, [p.train.model]: p.train.blocks[p.train.model] },
+  };
 }

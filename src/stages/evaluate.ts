@@ -1,0 +1,190 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Label } from "../data/clean.js";
+import { readDatasetCsv, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../data/files.js";
+import type { ValidationReport } from "../data/report.js";
+import { evaluateClassifier, precisionRecallCurve, rocCurve, type EvaluationSummary } from "../evaluation/metrics.js";
+import { predictionsFromProba, SentimentModel } from "../models/sentiment-model.js";
+import type { StageContext } from "./context.js";
+import { LAYOUT, projectPath } from "./layout.js";
+import { flattenParams } from "./params.js";
+import { formatDuration } from "./progress.js";
+import { gitCommit, withTracking } from "./tracking.js";
+
+/**
+ * Stage 5: the model bundle on the held-out raw texts (through the same code path serving
+ * uses) → reports/metrics.json (DVC metrics), ROC / precision-recall / confusion plot data,
+ * and one tracked run holding every param, the metrics, the model and reports as artifacts
+ * and the training data as a dataset input; reports/run.json names that run.
+ */
+
+export interface HeldOutMetrics {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  roc_auc: number | null;
+  log_loss: number | null;
+  f1_macro: number;
+  f1_weighted: number;
+  n_test: number;
+  /** "binary" (positive class = classes[1]) for two classes, "macro" otherwise; multi-class AUC is one-vs-rest macro. */
+  average: "binary" | "macro";
+  pos_label: Label | null;
+}
+
+export interface RunRecord {
+  run_id: string;
+  experiment_id: string;
+  experiment_name: string;
+  tracking_uri: string;
+  model_uri: string;
+  model_md5: string;
+  metrics: HeldOutMetrics;
+}
+
+export interface ModelEvaluation {
+  summary: EvaluationSummary;
+  metrics: HeldOutMetrics;
+  predictions: Label[];
+  proba: Float64Array;
+}
+
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+
+/** Scores a model bundle on raw texts: one predictProba pass, then sklearn-compatible metrics. */
+export function evaluateModelOn(model: SentimentModel, texts: readonly string[], labels: readonly Label[]): ModelEvaluation {
+  const proba = model.predictProba(texts);
+  const predictions = predictionsFromProba(proba, model.classes).map((p) => p.label);
+  const summary = evaluateClassifier(labels, predictions, proba, model.classes);
+  const metrics: HeldOutMetrics = {
+    accuracy: round6(summary.accuracy),
+    precision: round6(summary.precision),
+    recall: round6(summary.recall),
+    f1: round6(summary.f1),
+    roc_auc: summary.rocAuc === null ? null : round6(summary.rocAuc),
+    log_loss: summary.logLoss === null ? null : round6(summary.logLoss),
+    f1_macro: round6(summary.f1Macro),
+    f1_weighted: round6(summary.f1Weighted),
+    n_test: texts.length,
+    average: summary.average,
+    pos_label: summary.posLabel,
+  };
+  return { summary, metrics, predictions, proba };
+}
+
+export async function loadModelFile(path: string): Promise<SentimentModel> {
+  return SentimentModel.fromJSON(await readJsonFile(path));
+}
+
+/** DVC plot data: curves as lists of points (one series per class for multi-class, one-vs-rest), the confusion matrix as (actual, predicted) rows. */
+function plotData(model: SentimentModel, labels: readonly Label[], ev: ModelEvaluation) {
+  const k = model.classes.length;
+  const finite = (t: number): number | null => (Number.isFinite(t) ? round6(t) : null);
+  const curveClasses = k === 2 ? [1] : model.classes.map((_, c) => c);
+  const roc: Array<Record<string, unknown>> = [];
+  const pr: Array<Record<string, unknown>> = [];
+  for (const c of curveClasses) {
+    const cls = model.classes[c];
+    if (!labels.includes(cls)) continue;
+    const scores = new Float64Array(labels.length);
+    for (let i = 0; i < labels.length; i++) scores[i] = ev.proba[i * k + c];
+    const binary = labels.map((l) => (l === cls ? 1 : 0));
+    if (binary.every((b) => b === 1)) continue;
+    const r = rocCurve(binary, scores, { posLabel: 1 });
+    for (let i = 0; i < r.fpr.length; i++) roc.push({ ...(k > 2 ? { class: String(cls) } : {}), fpr: round6(r.fpr[i]), tpr: round6(r.tpr[i]), threshold: finite(r.thresholds[i]) });
+    const p = precisionRecallCurve(binary, scores, { posLabel: 1 });
+    for (let i = 0; i < p.precision.length; i++) {
+      pr.push({ ...(k > 2 ? { class: String(cls) } : {}), precision: round6(p.precision[i]), recall: round6(p.recall[i]), threshold: i < p.thresholds.length ? finite(p.thresholds[i]) : null });
+    }
+  }
+  const confusion = labels.map((actual, i) => ({ actual: String(actual), predicted: String(ev.predictions[i]) }));
+  return { roc: { roc }, pr: { precision_recall: pr }, confusion: { confusion } };
+}
+
+export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
+  const log = (line: string) => ctx.reporter.log(line);
+  const modelPath = projectPath(ctx.dir, "model");
+  const modelBytes = await readFile(modelPath);
+  const model = SentimentModel.fromJSON(JSON.parse(modelBytes.toString("utf8")));
+  const test = await readDatasetCsv(projectPath(ctx.dir, "rawTest"));
+  const t0 = performance.now();
+  const ev = evaluateModelOn(model, test.texts, test.labels);
+  const m = ev.metrics;
+  log(
+    `held-out (${m.n_test} texts, ${m.average}${m.pos_label !== null ? `, positive class ${JSON.stringify(m.pos_label)}` : ""}) in ${formatDuration(performance.now() - t0)}: ` +
+      `accuracy ${m.accuracy.toFixed(4)}, precision ${m.precision.toFixed(4)}, recall ${m.recall.toFixed(4)}, F1 ${m.f1.toFixed(4)}, ` +
+      `ROC AUC ${m.roc_auc === null ? "n/a" : m.roc_auc.toFixed(4)}, log loss ${m.log_loss === null ? "n/a" : m.log_loss.toFixed(4)}`,
+  );
+  await writeJsonAtomic(projectPath(ctx.dir, "metrics"), m);
+  const plots = plotData(model, test.labels, ev);
+  await writeJsonAtomic(projectPath(ctx.dir, "rocPlot"), plots.roc);
+  await writeJsonAtomic(projectPath(ctx.dir, "prPlot"), plots.pr);
+  await writeJsonAtomic(projectPath(ctx.dir, "confusionPlot"), plots.confusion);
+  log(`wrote ${LAYOUT.metrics}, ${LAYOUT.rocPlot}, ${LAYOUT.prPlot}, ${LAYOUT.confusionPlot}`);
+
+  const validation = await readJsonFile<ValidationReport>(projectPath(ctx.dir, "validationReport"));
+  const trainCsv = await readFile(projectPath(ctx.dir, "rawTrain"));
+  const testCsv = await readFile(projectPath(ctx.dir, "rawTest"));
+  const md5 = (b: Buffer): string => createHash("md5").update(b).digest("hex");
+  const modelMd5 = md5(modelBytes);
+  const git = await gitCommit(ctx.dir);
+  const source = validation.source as { name?: string; uri?: string; type?: string; sha256?: string };
+  const schema = JSON.stringify({ mlflow_colspec: [{ type: "string", name: "text" }, { type: typeof test.labels[0] === "number" ? "long" : "string", name: "label" }] });
+
+  const record = await withTracking(ctx.params.tracking, async (client) => {
+    const name = ctx.params.tracking.experimentName;
+    const experimentId = await client.getOrCreateExperiment(name);
+    return client.withRun(
+      { experimentId },
+      async (run) => {
+        const modelParams = (model.metadata.params ?? {}) as Record<string, unknown>;
+        await run.logParams({ ...flattenParams(modelParams), "tracking.experiment_name": name });
+        const numeric: Record<string, number> = {};
+        for (const [k, v] of Object.entries(m)) if (typeof v === "number") numeric[k] = v;
+        await run.logMetrics(numeric);
+        const fit = model.metadata.fitReport as { iterations?: number } | null | undefined;
+        if (typeof fit?.iterations === "number") await run.logMetric("train_iterations", fit.iterations);
+        const tags: Record<string, string> = {
+          "mlflow.source.name": "polarity stage evaluate",
+          "mlflow.source.type": "LOCAL",
+          "polarity.model_md5": modelMd5,
+          "polarity.classes": JSON.stringify(model.classes),
+          "polarity.dataset.source": String(source.uri ?? ""),
+        };
+        if (git) {
+          tags["mlflow.source.git.commit"] = git.commit;
+          tags["polarity.git.dirty"] = String(git.dirty);
+        }
+        await run.setTags(tags);
+        const profile = (rows: number, counts: Record<string, number>) => JSON.stringify({ num_rows: rows, class_counts: counts });
+        await run.logDatasetInput(
+          { name: String(source.name ?? "data"), digest: md5(trainCsv), source_type: String(source.type ?? "local"), source: JSON.stringify({ uri: source.uri, sha256: source.sha256, path: LAYOUT.rawTrain }), schema, profile: profile(validation.train.rows, validation.train.classCounts) },
+          "training",
+        );
+        await run.logDatasetInput(
+          { name: `${String(source.name ?? "data")}-test`, digest: md5(testCsv), source_type: String(source.type ?? "local"), source: JSON.stringify({ uri: source.uri, sha256: source.sha256, path: LAYOUT.rawTest }), schema, profile: profile(validation.test.rows, validation.test.classCounts) },
+          "evaluation",
+        );
+        await run.logArtifact(modelPath, "model");
+        for (const key of ["metrics", "validationReport"] as const) await run.logArtifact(projectPath(ctx.dir, key), "reports");
+        await run.logArtifacts(join(ctx.dir, LAYOUT.plotsDir), "reports/plots");
+        const rec: RunRecord = {
+          run_id: run.runId,
+          experiment_id: experimentId,
+          experiment_name: name,
+          tracking_uri: client.trackingUri,
+          model_uri: run.artifactUri("model"),
+          model_md5: modelMd5,
+          metrics: m,
+        };
+        return rec;
+      },
+      { runName: `evaluate-${modelMd5.slice(0, 8)}` },
+    );
+  });
+  await writeFileAtomic(projectPath(ctx.dir, "run"), JSON.stringify(record, null, 2) + "\n");
+  log(`logged run ${record.run_id} in experiment '${record.experiment_name}' (${record.tracking_uri}); wrote ${LAYOUT.run}`);
+  return record;
+}

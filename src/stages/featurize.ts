@@ -1,0 +1,133 @@
+import { join } from "node:path";
+import { readDatasetCsv, readJsonFile, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../data/files.js";
+import type { Label } from "../data/clean.js";
+import { sortClasses } from "../data/report.js";
+import type { CsrMatrix } from "../features/csr.js";
+import { encodeCsrNpz } from "../features/npz.js";
+import { CountVectorizer, TfidfVectorizer, type VectorizerJson } from "../features/vectorizer.js";
+import type { PreprocessConfig } from "../text/preprocess.js";
+import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
+import type { StageContext } from "./context.js";
+import { LAYOUT, projectPath } from "./layout.js";
+import type { FeaturizeParams } from "./params.js";
+import { formatDuration } from "./progress.js";
+import { resolvePreprocessParams } from "./preprocess.js";
+
+/**
+ * Stage 3: data/interim → data/processed/{train,test}.npz (scipy CSR, see features/npz.ts),
+ * data/processed/labels.json, and models/featurizer.json: the preprocessing config the tokens
+ * were made with plus the fitted vectorizer — everything needed to turn raw text into the
+ * model's columns.
+ */
+
+export interface FeaturizerJson {
+  format: "polarity.featurizer";
+  version: 1;
+  preprocess: PreprocessConfig;
+  vectorizer: VectorizerJson;
+}
+
+export interface ProcessedLabels {
+  format: "polarity.labels";
+  version: 1;
+  classes: Label[];
+  train: Label[];
+  test: Label[];
+}
+
+/** Rows per transform call, so long corpora report progress. */
+const CHUNK = 20000;
+
+/**
+ * The vectorizer carries the preprocess config: fitted here on the token arrays of
+ * data/interim (used as they are), it preprocesses raw text identically at serving time.
+ */
+export function createVectorizer(p: FeaturizeParams, preprocess: Readonly<PreprocessConfig>): CountVectorizer | TfidfVectorizer {
+  try {
+    const common = { ngramRange: p.ngramRange, minDf: p.minDf, maxDf: p.maxDf, maxFeatures: p.maxFeatures, binary: p.binary, preprocess: { ...preprocess } };
+    return p.kind === "tfidf" ? new TfidfVectorizer({ ...common, sublinearTf: p.sublinearTf }) : new CountVectorizer(common);
+  } catch (err) {
+    if (err instanceof PolarityError) throw new InvalidParameterError(`params.yaml: featurize: ${err.message}`);
+    throw err;
+  }
+}
+
+export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: number; trainNnz: number; testNnz: number }> {
+  const p = ctx.params.featurize;
+  const log = (line: string) => ctx.reporter.log(line);
+  const interim = await readJsonFile<{ config: unknown }>(join(ctx.dir, LAYOUT.interimDir, "preprocess.json"));
+  const preprocess = resolvePreprocessParams((interim.config ?? {}) as Record<string, unknown>);
+  const train = await readDatasetCsv(projectPath(ctx.dir, "interimTrain"));
+  const test = await readDatasetCsv(projectPath(ctx.dir, "interimTest"));
+  const toDocs = (texts: string[]): string[][] => texts.map((t) => (t.length === 0 ? [] : t.split(" ")));
+  const trainDocs = toDocs(train.texts);
+  const testDocs = toDocs(test.texts);
+  if (p.kind === "bow" && p.sublinearTf) log("note: featurize.sublinear_tf applies to tfidf only; ignored for bow");
+
+  const vectorizer = createVectorizer(p, preprocess);
+  const t0 = performance.now();
+  log(`fitting ${p.kind === "tfidf" ? "TF-IDF" : "bag-of-words"} ${p.ngramRange[0]}–${p.ngramRange[1]}-grams on ${trainDocs.length} documents`);
+  let Xtrain: CsrMatrix;
+  try {
+    Xtrain = vectorizer.fitTransform(trainDocs);
+  } catch (err) {
+    if (err instanceof DataError) throw new DataError(`featurize: ${err.message} (check featurize.min_df / max_df / max_features and the preprocess settings)`);
+    throw err;
+  }
+  ctx.reporter.progress("vectorizing", trainDocs.length, trainDocs.length + testDocs.length);
+  const Xtest = transformInChunks(vectorizer, testDocs, (done) => ctx.reporter.progress("vectorizing", trainDocs.length + done, trainDocs.length + testDocs.length));
+  const features = vectorizer.nFeatures;
+  log(
+    `vocabulary ${features} terms; train ${Xtrain.rows}×${Xtrain.cols} (${Xtrain.indptr[Xtrain.rows]} non-zeros), test ${Xtest.rows}×${Xtest.cols} (${Xtest.indptr[Xtest.rows]} non-zeros) in ${formatDuration(performance.now() - t0)}`,
+  );
+
+  const labels: ProcessedLabels = { format: "polarity.labels", version: 1, classes: sortClasses([...train.labels, ...test.labels]), train: train.labels, test: test.labels };
+  await writeDirAtomic(projectPath(ctx.dir, "processedDir"), async (tmp) => {
+    await writeFileAtomic(join(tmp, "train.npz"), encodeCsrNpz(Xtrain));
+    await writeFileAtomic(join(tmp, "test.npz"), encodeCsrNpz(Xtest));
+    await writeJsonAtomic(join(tmp, "labels.json"), labels);
+  });
+  const featurizer: FeaturizerJson = { format: "polarity.featurizer", version: 1, preprocess: { ...preprocess }, vectorizer: vectorizer.toJSON() };
+  await writeFileAtomic(projectPath(ctx.dir, "featurizer"), JSON.stringify(featurizer) + "\n");
+  log(`wrote ${LAYOUT.processedTrain}, ${LAYOUT.processedTest}, ${LAYOUT.processedLabels}, ${LAYOUT.featurizer}`);
+  return { features, trainNnz: Xtrain.indptr[Xtrain.rows], testNnz: Xtest.indptr[Xtest.rows] };
+}
+
+function transformInChunks(vectorizer: CountVectorizer, docs: string[][], onProgress: (done: number) => void): CsrMatrix {
+  if (docs.length <= CHUNK) {
+    const X = vectorizer.transform(docs);
+    onProgress(docs.length);
+    return X;
+  }
+  const parts: CsrMatrix[] = [];
+  for (let start = 0; start < docs.length; start += CHUNK) {
+    parts.push(vectorizer.transform(docs.slice(start, start + CHUNK)));
+    onProgress(Math.min(docs.length, start + CHUNK));
+  }
+  return csrVStack(parts);
+}
+
+/** Stacks CSR matrices with the same column count vertically. */
+export function csrVStack(parts: readonly CsrMatrix[]): CsrMatrix {
+  const cols = parts[0].cols;
+  let rows = 0;
+  let nnz = 0;
+  for (const P of parts) {
+    rows += P.rows;
+    nnz += P.indptr[P.rows];
+  }
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(nnz);
+  const data = new Float64Array(nnz);
+  let r = 0;
+  let offset = 0;
+  for (const P of parts) {
+    const pn = P.indptr[P.rows];
+    indices.set(P.indices.subarray(0, pn), offset);
+    data.set(P.data.subarray(0, pn), offset);
+    for (let i = 0; i < P.rows; i++) indptr[r + i + 1] = offset + P.indptr[i + 1];
+    r += P.rows;
+    offset += pn;
+  }
+  return { rows, cols, indptr, indices, data };
+}
