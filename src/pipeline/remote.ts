@@ -58,7 +58,13 @@ export class S3Remote implements Remote {
     this.bucket = m[1];
     this.prefix = m[2].replace(/\/+$/, "");
     const endpoint = options.get("endpointurl");
-    const cfg: S3ClientConfig = { region: options.get("region") ?? process.env.AWS_REGION ?? "us-east-1" };
+    const cfg: S3ClientConfig = {
+      region: options.get("region") ?? process.env.AWS_REGION ?? "us-east-1",
+      // The SDK's default (since 3.729) streams uploads as aws-chunked with a CRC32 trailer, which many
+      // S3-compatible servers store verbatim (s3rver did: the objects came back with chunk framing).
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    };
     if (endpoint) {
       cfg.endpoint = endpoint;
       cfg.forcePathStyle = true; // MinIO and most S3-compatible servers want path-style addressing
