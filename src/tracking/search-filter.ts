@@ -342,14 +342,3 @@ export function parseOrderBy(clause: string, dialect: FilterDialect): OrderByCla
   }
   return { ...ident, ascending };
 }
-
-/** SQL LIKE semantics for in-memory matching (`%` any run, `_` one character). */
-export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  let re = "";
-  for (const ch of pattern) {
-    if (ch === "%") re += "[\\s\\S]*";
-    else if (ch === "_") re += "[\\s\\S]";
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`, caseInsensitive ? "i" : "");
-}
