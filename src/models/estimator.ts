@@ -30,4 +30,6 @@ export interface FitReport {
   iterations: number;
   converged: boolean;
   objective?: number;
+  /** Objective/gradient evaluations (iterations plus extra line-search steps), for profiling. */
+  evaluations?: number;
 }

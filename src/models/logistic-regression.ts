@@ -1,4 +1,4 @@
-import { csrMatMulDense, csrMatVec, csrTransposeMatMulDense, csrTransposeMatVec, type CsrMatrix } from "../features/csr.js";
+import type { CsrMatrix } from "../features/csr.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
@@ -49,6 +49,33 @@ interface Problem {
   /** The L1 weight in the scaled objective (0 for L2 / none). */
   l1: number;
   scale: number;
+  /** Inverse of the Hessian's diagonal at w = 0, the optimiser's preconditioner. */
+  precond: Float64Array;
+}
+
+/**
+ * Inverse diagonal of the scaled objective's Hessian at w = 0: for feature j,
+ * l2 + (1/S)·Σ_i s_i·v·x_ij² with v the loss curvature at 0 (¼ for the logistic loss,
+ * (k−1)/k² per class for softmax). Text features' frequencies differ by orders of
+ * magnitude, so this diagonal scaling is what makes L-BFGS competitive with liblinear's
+ * Newton method (measured in bench/models.ts). `reps` copies each value (one per class).
+ */
+function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curvature: number, l2: number, reps: number, fitIntercept: boolean): Float64Array {
+  const d = X.cols;
+  const h = new Float64Array(d);
+  const { indptr, indices, data } = X;
+  for (let i = 0; i < X.rows; i++) {
+    const wi = (sw[i] * curvature) / S;
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) h[indices[p]] += wi * data[p] * data[p];
+  }
+  const out = new Float64Array(d * reps + (fitIntercept ? reps : 0));
+  for (let j = 0; j < d; j++) {
+    const hj = h[j] + l2;
+    const inv = hj > 0 ? 1 / hj : 1;
+    for (let c = 0; c < reps; c++) out[j * reps + c] = inv;
+  }
+  if (fitIntercept) for (let c = 0; c < reps; c++) out[d * reps + c] = 1 / curvature;
+  return out;
 }
 
 /**
@@ -63,18 +90,23 @@ function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: L
   const invS = 1 / S;
   const scale = p.penalty === "none" ? S : p.C * S;
   const l2 = p.penalty === "l2" ? 1 / (p.C * S) : 0;
-  const z = new Float64Array(n);
-  const r = new Float64Array(n);
   const fitIntercept = p.fitIntercept;
+  const { indptr, indices, data } = X;
+  // One fused pass per evaluation: each row's margin, loss and residual, then its scatter into
+  // the gradient while the row is still in cache (the separate X·w and Xᵀ·r passes read X twice;
+  // the benchmark showed that memory traffic dominates).
   const fg: ObjectiveFn = (x, grad) => {
     const b = fitIntercept ? x[d] : 0;
-    // x has d (+1) entries; csrMatVec reads only indices < d.
-    csrMatVec(X, x, z, b);
+    grad.fill(0);
     let loss = 0;
     let sumR = 0;
     for (let i = 0; i < n; i++) {
+      const start = indptr[i];
+      const end = indptr[i + 1];
+      let z = b;
+      for (let p = start; p < end; p++) z += data[p] * x[indices[p]];
       const yi = ySign[i];
-      const m = yi * z[i];
+      const m = yi * z;
       let li: number;
       let sig: number; // σ(-m)
       if (m > 0) {
@@ -89,10 +121,9 @@ function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: L
       const si = sw[i];
       loss += si * li;
       const ri = -si * yi * sig * invS;
-      r[i] = ri;
       sumR += ri;
+      for (let p = start; p < end; p++) grad[indices[p]] += ri * data[p];
     }
-    csrTransposeMatVec(X, r, grad);
     let reg = 0;
     if (l2 !== 0) {
       for (let j = 0; j < d; j++) {
@@ -104,7 +135,8 @@ function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: L
     if (fitIntercept) grad[d] = sumR;
     return loss * invS + 0.5 * l2 * reg;
   };
-  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale };
+  const precond = inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
+  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale, precond };
 }
 
 /**
@@ -119,42 +151,44 @@ function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Floa
   const invS = 1 / S;
   const scale = p.penalty === "none" ? S : p.C * S;
   const l2 = p.penalty === "l2" ? 1 / (p.C * S) : 0;
-  const Z = new Float64Array(n * k);
-  const G = new Float64Array(n * k);
+  const G = new Float64Array(k);
   const fitIntercept = p.fitIntercept;
   const dk = d * k;
+  const { indptr, indices, data } = X;
+  const z = new Float64Array(k);
+  // Fused like the binary case: per row, the k scores, the softmax residuals, then the scatter.
   const fg: ObjectiveFn = (x, grad) => {
-    csrMatMulDense(X, x, k, Z);
+    grad.fill(0);
     let loss = 0;
-    if (fitIntercept) for (let c = 0; c < k; c++) grad[dk + c] = 0;
     for (let i = 0; i < n; i++) {
-      const o = i * k;
-      let max = -Infinity;
-      for (let c = 0; c < k; c++) {
-        const v = Z[o + c] + (fitIntercept ? x[dk + c] : 0);
-        Z[o + c] = v;
-        if (v > max) max = v;
+      const start = indptr[i];
+      const end = indptr[i + 1];
+      for (let c = 0; c < k; c++) z[c] = fitIntercept ? x[dk + c] : 0;
+      for (let p = start; p < end; p++) {
+        const v = data[p];
+        const base = indices[p] * k;
+        for (let c = 0; c < k; c++) z[c] += v * x[base + c];
       }
+      let max = -Infinity;
+      for (let c = 0; c < k; c++) if (z[c] > max) max = z[c];
       let sum = 0;
       for (let c = 0; c < k; c++) {
-        const e = Math.exp(Z[o + c] - max);
-        G[o + c] = e;
+        const e = Math.exp(z[c] - max);
+        G[c] = e;
         sum += e;
       }
-      const lse = max + Math.log(sum);
       const yi = codes[i];
       const si = sw[i];
-      loss += si * (lse - Z[o + yi]);
+      loss += si * (max + Math.log(sum) - z[yi]);
       const f = (si * invS) / sum;
-      for (let c = 0; c < k; c++) G[o + c] *= f;
-      G[o + yi] -= si * invS;
-    }
-    csrTransposeMatMulDense(X, G, k, grad);
-    if (fitIntercept) {
-      for (let i = 0; i < n; i++) {
-        const o = i * k;
-        for (let c = 0; c < k; c++) grad[dk + c] += G[o + c];
+      for (let c = 0; c < k; c++) G[c] *= f;
+      G[yi] -= si * invS;
+      for (let p = start; p < end; p++) {
+        const v = data[p];
+        const base = indices[p] * k;
+        for (let c = 0; c < k; c++) grad[base + c] += v * G[c];
       }
+      if (fitIntercept) for (let c = 0; c < k; c++) grad[dk + c] += G[c];
     }
     let reg = 0;
     if (l2 !== 0) {
@@ -166,7 +200,8 @@ function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Floa
     }
     return loss * invS + 0.5 * l2 * reg;
   };
-  return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale };
+  const precond = inverseHessianDiagonal(X, sw, S, (k - 1) / (k * k), l2, k, fitIntercept);
+  return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale, precond };
 }
 
 /**
@@ -259,7 +294,7 @@ export class LogisticRegression extends LinearClassifierBase {
   private solve(problem: Problem): OptimResult {
     const x0 = new Float64Array(problem.nParams);
     const onIteration = this.onProgress ? (it: number, f: number) => this.onProgress?.(it, f * problem.scale) : undefined;
-    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration };
+    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration, preconditioner: problem.precond };
     return this.params.penalty === "l1"
       ? minimizeOwlqn(problem.fg, x0, problem.l1, problem.nPenalized, opts)
       : minimizeLbfgs(problem.fg, x0, opts);
@@ -270,6 +305,7 @@ export class LogisticRegression extends LinearClassifierBase {
       iterations: results.reduce((s, r) => s + r.iterations, 0),
       converged: results.every((r) => r.converged),
       objective: results.reduce((s, r, i) => s + r.f * problems[i].scale, 0),
+      evaluations: results.reduce((s, r) => s + r.evaluations, 0),
     };
     this.restoreState(classes, coef, intercept, d, report);
     for (const r of results) {

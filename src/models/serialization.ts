@@ -48,6 +48,7 @@ function parseFitReport(value: unknown): FitReport | undefined {
   }
   const out: FitReport = { iterations: r.iterations, converged: r.converged };
   if (typeof r.objective === "number") out.objective = r.objective;
+  if (typeof r.evaluations === "number") out.evaluations = r.evaluations;
   return out;
 }
 

@@ -13,6 +13,8 @@ export interface OwlqnOptions {
   ftol?: number;
   m?: number;
   maxLineSearch?: number;
+  /** Diagonal preconditioner, as for L-BFGS. */
+  preconditioner?: Float64Array;
   onIteration?: (iteration: number, f: number) => void;
 }
 
@@ -48,7 +50,7 @@ export function minimizeOwlqn(fg: ObjectiveFn, x0: Float64Array, lambda: number,
   let gNew = new Float64Array(n);
   const pg = new Float64Array(n);
   const d = new Float64Array(n);
-  const memory = new LbfgsMemory(n, m);
+  const memory = new LbfgsMemory(n, m, options.preconditioner ?? null);
   let evaluations = 1;
 
   let F = fg(x, g) + lambda * l1Norm(x, nPenalized);
@@ -65,7 +67,7 @@ export function minimizeOwlqn(fg: ObjectiveFn, x0: Float64Array, lambda: number,
     if (dot(d, pg) >= 0) {
       for (let j = 0; j < n; j++) d[j] = -pg[j];
     }
-    let alpha = iterations === 0 ? Math.min(1, 1 / Math.sqrt(dot(pg, pg))) : 1;
+    let alpha = iterations === 0 && !options.preconditioner ? Math.min(1, 1 / Math.sqrt(dot(pg, pg))) : 1;
     let FNew = NaN;
     let ok = false;
     for (let ls = 0; ls < maxLs; ls++) {
