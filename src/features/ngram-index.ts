@@ -3,18 +3,78 @@ import { DataError } from "../util/errors.js";
 /**
  * Integer ids for tokens ("atoms") and word n-grams without building n-gram strings while
  * counting. A token is interned once in a Map<string, id>; an n-gram is the pair
- * (id of its (n-1)-gram prefix, id of its last token), interned in a Map<number, id> under
- * the numeric key prefixId·2^26 + tokenId. Atoms and n-grams share one id space, so an
- * n-gram id is a "node" of a trie whose edges are tokens. Strings are built only at the end,
- * once per distinct n-gram (`termStrings`).
+ * (id of its (n-1)-gram prefix, id of its last token), interned in a typed-array hash
+ * table. Atoms and n-grams share one id space, so an n-gram id is a "node" of a trie whose
+ * edges are tokens. Strings are built only when asked for (`termString`), and sorting by
+ * term needs none (`sortByTerm`).
  *
- * Memory: per distinct gram, 9 bytes in typed arrays + one Map entry (~40-80 bytes in V8).
+ * Memory: per distinct gram, 9 bytes of gram arrays + 12-24 bytes of hash table; per distinct
+ * token, one Map entry and its string.
  */
-const KEY_BASE = 2 ** 26; // ids < 2^26 keep prefix·2^26 + token below 2^52 (exact in a double)
+const MAX_GRAMS = 2 ** 30;
+
+/**
+ * Open-addressing hash map from an int pair (prefix gram, token) to a gram id, on typed
+ * arrays. A JS Map keyed by prefix·2^k + token would box every key above 2^31 as a heap
+ * number (one allocation per lookup); this does none. Linear probing, load factor <= 1/2.
+ */
+class PairTable {
+  private keyP: Int32Array;
+  private keyA: Int32Array;
+  private val: Int32Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(capacity = 1024) {
+    this.keyP = new Int32Array(capacity);
+    this.keyA = new Int32Array(capacity);
+    this.val = new Int32Array(capacity).fill(-1);
+    this.mask = capacity - 1;
+  }
+
+  private static slot(p: number, a: number, mask: number): number {
+    let h = Math.imul(p, 0x9e3779b1) ^ Math.imul(a + 0x7f4a7c15, 0x85ebca77);
+    h ^= h >>> 15;
+    return h & mask;
+  }
+
+  get(p: number, a: number): number {
+    const { keyP, keyA, val, mask } = this;
+    let i = PairTable.slot(p, a, mask);
+    for (;;) {
+      const v = val[i];
+      if (v < 0 || (keyP[i] === p && keyA[i] === a)) return v;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Inserts a key known to be absent. */
+  insert(p: number, a: number, v: number): void {
+    if (2 * (this.count + 1) > this.val.length) this.grow();
+    const { keyP, keyA, val, mask } = this;
+    let i = PairTable.slot(p, a, mask);
+    while (val[i] >= 0) i = (i + 1) & mask;
+    keyP[i] = p;
+    keyA[i] = a;
+    val[i] = v;
+    this.count++;
+  }
+
+  private grow(): void {
+    const { keyP, keyA, val } = this;
+    const cap = val.length * 2;
+    this.keyP = new Int32Array(cap);
+    this.keyA = new Int32Array(cap);
+    this.val = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    this.count = 0;
+    for (let i = 0; i < val.length; i++) if (val[i] >= 0) this.insert(keyP[i], keyA[i], val[i]);
+  }
+}
 
 export class NgramIndex {
   private readonly atoms = new Map<string, number>();
-  private readonly chains = new Map<number, number>();
+  private readonly chains = new PairTable();
   private atomStrings: string[] = [];
   private prefix: Int32Array = new Int32Array(1024);
   private last: Int32Array = new Int32Array(1024);
@@ -36,12 +96,10 @@ export class NgramIndex {
 
   /** Id of the n-gram (prefix gram, last token); -1 if unknown and not interning. */
   chain(prefixId: number, atomId: number, intern: boolean): number {
-    const key = prefixId * KEY_BASE + atomId;
-    let id = this.chains.get(key);
-    if (id === undefined) {
-      if (!intern) return -1;
+    let id = this.chains.get(prefixId, atomId);
+    if (id < 0 && intern) {
       id = this.newGram(prefixId, atomId, this.length[prefixId] + 1);
-      this.chains.set(key, id);
+      this.chains.insert(prefixId, atomId, id);
     }
     return id;
   }
@@ -50,19 +108,75 @@ export class NgramIndex {
     return this.length[id];
   }
 
-  /** The space-joined string of every gram (index = gram id), as scikit-learn names n-grams. */
-  termStrings(): string[] {
-    const out = new Array<string>(this.size);
-    for (let g = 0; g < this.size; g++) {
-      // A prefix is always created before the grams that extend it, so out[prefix] is ready.
-      out[g] = this.length[g] === 1 ? this.atomStrings[g] : out[this.prefix[g]] + " " + this.atomStrings[this.last[g]];
+  /** The space-joined string of one gram, as scikit-learn names n-grams. */
+  termString(id: number): string {
+    return this.length[id] === 1 ? this.atomStrings[id] : this.termString(this.prefix[id]) + " " + this.atomStrings[this.last[id]];
+  }
+
+  /**
+   * Sorts gram ids by their term strings in Python's order (code points) without building
+   * the strings: distinct tokens are sorted once, then grams are radix-sorted by the ranks
+   * of their tokens, last position first. That equals string order because every token
+   * character is above the joining space; if some token has a character <= U+0020, the
+   * strings are built and compared instead.
+   */
+  sortByTerm(grams: Int32Array): Int32Array {
+    const atomIds: number[] = [];
+    const atomText: string[] = [];
+    let lowChar = false;
+    let surrogate = false;
+    for (const [text, id] of this.atoms) {
+      atomIds.push(id);
+      atomText.push(text);
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c <= 0x20) lowChar = true;
+        else if (c >= 0xd800) surrogate = true;
+      }
     }
-    return out;
+    if (lowChar) {
+      const strings = Array.from(grams, (g) => this.termString(g));
+      const order = Array.from(strings.keys()).sort((a, b) => compareCodePoints(strings[a], strings[b]));
+      return Int32Array.from(order, (i) => grams[i]);
+    }
+    const order = Array.from(atomText.keys());
+    if (surrogate) order.sort((a, b) => compareCodePoints(atomText[a], atomText[b]));
+    else order.sort((a, b) => (atomText[a] < atomText[b] ? -1 : atomText[a] > atomText[b] ? 1 : 0));
+    // digit 0 = "no token here" (shorter grams first), digits 1..V = token rank + 1.
+    const rank = new Int32Array(this.size);
+    for (let r = 0; r < order.length; r++) rank[atomIds[order[r]]] = r + 1;
+    let maxLen = 0;
+    for (let c = 0; c < grams.length; c++) maxLen = Math.max(maxLen, this.length[grams[c]]);
+    const buckets = atomIds.length + 1;
+    const digits = new Int32Array(grams.length);
+    const counts = new Int32Array(buckets + 1);
+    let cur = grams.slice();
+    let next = new Int32Array(grams.length);
+    for (let pos = maxLen - 1; pos >= 0; pos--) {
+      for (let c = 0; c < cur.length; c++) {
+        let g = cur[c];
+        const len = this.length[g];
+        if (pos >= len) {
+          digits[c] = 0;
+          continue;
+        }
+        for (let up = len - 1; up > pos; up--) g = this.prefix[g];
+        digits[c] = rank[this.length[g] === 1 ? g : this.last[g]];
+      }
+      counts.fill(0);
+      for (let c = 0; c < cur.length; c++) counts[digits[c] + 1]++;
+      for (let b = 1; b <= buckets; b++) counts[b] += counts[b - 1];
+      for (let c = 0; c < cur.length; c++) next[counts[digits[c]]++] = cur[c];
+      const t = cur;
+      cur = next;
+      next = t;
+    }
+    return cur;
   }
 
   private newGram(prefixId: number, atomId: number, len: number): number {
     const id = this.size;
-    if (id >= KEY_BASE) throw new DataError(`more than ${KEY_BASE} distinct n-grams; use a smaller ngramRange or prune the corpus`);
+    if (id >= MAX_GRAMS) throw new DataError(`more than ${MAX_GRAMS} distinct n-grams; use a smaller ngramRange or prune the corpus`);
     if (len > 255) throw new DataError("n-grams longer than 255 tokens are not supported");
     if (id === this.prefix.length) {
       const cap = id * 2;

@@ -2,7 +2,7 @@ import { DataError, InvalidParameterError, PolarityError } from "../util/errors.
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
-import { NgramIndex, compareCodePoints, growFloat64, growInt32, sortIds, sortRowPairs } from "./ngram-index.js";
+import { NgramIndex, growFloat64, growInt32, sortIds, sortRowPairs } from "./ngram-index.js";
 import { TFIDF_OPTION_KEYS, applyTfidfInPlace, computeIdf, resolveTfidfOptions, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
 import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
 
@@ -220,10 +220,13 @@ export class CountVectorizer {
   readonly options: Readonly<ResolvedCountOptions>;
   protected readonly fixedVocabulary: string[] | null;
   private readonly tokenize: Tokenizer;
-  private terms: string[] | null = null;
-  // Lookup trie over the fitted vocabulary: gram id → column (-1 for prefixes that are not terms).
+  // Lookup trie over the fitted vocabulary: gram id → column (-1 for prefixes and pruned grams).
   private lookup: NgramIndex | null = null;
-  private columnOfGram = new Int32Array(0);
+  private columnOfGram: Int32Array = new Int32Array(0);
+  private gramOfColumn: Int32Array = new Int32Array(0);
+  private nTerms = 0;
+  // Term strings, built on first request (a fit on 10^6 documents need not build millions of strings).
+  private terms: string[] | null = null;
   // Scratch buffers reused across documents (no allocation per document).
   private scratchIds = new Int32Array(256);
   private levelA = new Int32Array(64);
@@ -259,9 +262,14 @@ export class CountVectorizer {
     }
     const X = builder.build(index.size);
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
-    const kept = this.selectTerms(X, index);
-    this.setVocabulary(kept.terms);
-    return remapColumns(X, kept.columnOfGram, kept.terms.length);
+    const { gramOfColumn, columnOfGram } = this.selectTerms(X, index);
+    // The counting index doubles as the transform lookup: gram → column, -1 if pruned.
+    this.lookup = index;
+    this.columnOfGram = columnOfGram;
+    this.gramOfColumn = gramOfColumn;
+    this.terms = null;
+    this.nTerms = gramOfColumn.length;
+    return remapColumns(X, columnOfGram, gramOfColumn.length);
   }
 
   /** The count matrix of `docs` over the fitted vocabulary; unseen terms are ignored. */
@@ -280,33 +288,36 @@ export class CountVectorizer {
       }
       builder.pushRow(this.scratchIds, m, this.options.binary);
     }
-    return builder.build(this.terms!.length);
+    return builder.build(this.nTerms);
   }
 
   /** Terms in column order (scikit-learn's get_feature_names_out). */
   getFeatureNames(): string[] {
-    this.requireFitted();
-    return this.terms!.slice();
+    return this.termList().slice();
   }
 
   /** term → column. */
   get vocabulary(): Map<string, number> {
-    this.requireFitted();
-    return new Map(this.terms!.map((t, j) => [t, j]));
+    return new Map(this.termList().map((t, j) => [t, j]));
   }
 
   get nFeatures(): number {
     this.requireFitted();
-    return this.terms!.length;
+    return this.nTerms;
   }
 
   get isFitted(): boolean {
-    return this.terms !== null;
+    return this.lookup !== null;
   }
 
   toJSON(): VectorizerJson {
-    this.requireFitted();
-    return { format: "polarity.vectorizer", version: 1, kind: "count", options: { ...this.options }, vocabulary: this.terms!.slice() };
+    return { format: "polarity.vectorizer", version: 1, kind: "count", options: { ...this.options }, vocabulary: this.termList().slice() };
+  }
+
+  private termList(): string[] {
+    const lookup = this.requireFitted();
+    if (this.terms === null) this.terms = Array.from(this.gramOfColumn, (g) => lookup.termString(g));
+    return this.terms;
   }
 
   /** Tokens of one document: token arrays as they are; strings via preprocess or lowercase + tokenPattern. */
@@ -375,8 +386,11 @@ export class CountVectorizer {
     return n;
   }
 
-  /** Applies max_df/min_df, then maxFeatures, exactly in scikit-learn's order; returns the sorted terms. */
-  private selectTerms(X: CsrMatrix, index: NgramIndex): { terms: string[]; columnOfGram: Int32Array } {
+  /**
+   * Applies maxDf/minDf, then maxFeatures, in scikit-learn's order; returns the kept gram
+   * ids in term order (= column order) and the gram → column map.
+   */
+  private selectTerms(X: CsrMatrix, index: NgramIndex): { gramOfColumn: Int32Array; columnOfGram: Int32Array } {
     const nGrams = index.size;
     const df = new Float64Array(nGrams);
     const tf = new Float64Array(nGrams);
@@ -389,36 +403,23 @@ export class CountVectorizer {
     const low = boundToCount(this.options.minDf, X.rows);
     if (high < low) throw new InvalidParameterError("maxDf corresponds to fewer documents than minDf");
     const [minN] = this.options.ngramRange;
-    const candidates: number[] = [];
+    const candidates = new Int32Array(nGrams);
+    let nCandidates = 0;
     let anyTerm = false;
     for (let g = 0; g < nGrams; g++) {
-      if (df[g] === 0 || index.gramLength(g) < minN) continue; // a prefix or an unused atom, not a term
+      if (df[g] === 0 || index.gramLength(g) < minN) continue; // a prefix or an unused token, not a term
       anyTerm = true;
-      if (df[g] <= high && df[g] >= low) candidates.push(g);
+      if (df[g] <= high && df[g] >= low) candidates[nCandidates++] = g;
     }
     if (!anyTerm) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
-    if (candidates.length === 0) throw new DataError("after pruning, no terms remain; try a lower minDf or a higher maxDf");
-    const allStrings = index.termStrings();
-    const sorted = sortByTerm(candidates, allStrings);
+    if (nCandidates === 0) throw new DataError("after pruning, no terms remain; try a lower minDf or a higher maxDf");
+    const sorted = index.sortByTerm(candidates.subarray(0, nCandidates));
     let keep = sorted;
     const limit = this.options.maxFeatures;
-    if (limit !== null && sorted.length > limit) {
-      // sklearn sorts the vocabulary first, then keeps the `limit` largest total counts;
-      // a stable sort breaks ties by that term order.
-      const rank = new Int32Array(nGrams);
-      for (let r = 0; r < sorted.length; r++) rank[sorted[r]] = r;
-      const byCount = sorted.slice().sort((a, b) => tf[b] - tf[a] || rank[a] - rank[b]);
-      const chosen = new Uint8Array(nGrams);
-      for (let r = 0; r < limit; r++) chosen[byCount[r]] = 1;
-      keep = sorted.filter((g) => chosen[g] === 1);
-    }
+    if (limit !== null && sorted.length > limit) keep = topByCount(sorted, tf, limit);
     const columnOfGram = new Int32Array(nGrams).fill(-1);
-    const terms = new Array<string>(keep.length);
-    for (let j = 0; j < keep.length; j++) {
-      columnOfGram[keep[j]] = j;
-      terms[j] = allStrings[keep[j]];
-    }
-    return { terms, columnOfGram };
+    for (let j = 0; j < keep.length; j++) columnOfGram[keep[j]] = j;
+    return { gramOfColumn: keep, columnOfGram };
   }
 
   /** Restores fitted state: the vocabulary, terms in column order (used by vectorizerFromJSON). */
@@ -441,7 +442,9 @@ export class CountVectorizer {
     }
     this.lookup = lookup;
     this.columnOfGram = Int32Array.from(columnOfGram);
+    this.gramOfColumn = new Int32Array(0);
     this.terms = terms.slice();
+    this.nTerms = terms.length;
   }
 
   protected requireFitted(): NgramIndex {
@@ -566,25 +569,30 @@ function estimateNnz(docs: readonly VectorizerDocument[], minN: number, maxN: nu
   return Math.min(total, 0x7fffffff);
 }
 
-/** Sorts gram ids by their term string in code-point order (Python's sorted()). */
-function sortByTerm(grams: number[], strings: string[]): number[] {
-  const keyed = grams.map((g) => strings[g]);
-  let surrogates = false;
-  for (const s of keyed) {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0xd800) {
-        surrogates = true;
-        break;
-      }
-    }
-    if (surrogates) break;
+/**
+ * The `limit` grams with the largest total count, ties broken by term order (their
+ * position in `sorted`), returned in term order. scikit-learn ranks with numpy's default
+ * (unstable) argsort; a stable order is what it gives on small inputs and is deterministic.
+ */
+function topByCount(sorted: Int32Array, tf: Float64Array, limit: number): Int32Array {
+  const n = sorted.length;
+  let maxTf = 0;
+  for (let r = 0; r < n; r++) maxTf = Math.max(maxTf, tf[sorted[r]]);
+  const chosen = new Uint8Array(n);
+  if ((maxTf + 1) * n < 2 ** 53) {
+    // One numeric key per term: (maxTf - tf)·n + rank, sorted natively.
+    const keys = new Float64Array(n);
+    for (let r = 0; r < n; r++) keys[r] = (maxTf - tf[sorted[r]]) * n + r;
+    keys.sort();
+    for (let k = 0; k < limit; k++) chosen[keys[k] % n] = 1;
+  } else {
+    const order = Array.from(sorted.keys()).sort((a, b) => tf[sorted[b]] - tf[sorted[a]] || a - b);
+    for (let k = 0; k < limit; k++) chosen[order[k]] = 1;
   }
-  const order = grams.map((_, i) => i);
-  // UTF-16 order equals code-point order unless a string has a unit >= U+D800.
-  if (surrogates) order.sort((a, b) => compareCodePoints(keyed[a], keyed[b]));
-  else order.sort((a, b) => (keyed[a] < keyed[b] ? -1 : keyed[a] > keyed[b] ? 1 : 0));
-  return order.map((i) => grams[i]);
+  const keep = new Int32Array(limit);
+  let j = 0;
+  for (let r = 0; r < n; r++) if (chosen[r] === 1) keep[j++] = sorted[r];
+  return keep;
 }
 
 /** Renumbers columns (gram id → final column, -1 = dropped), keeping each row sorted. */
