@@ -67,6 +67,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     reply.header("x-request-id", request.id);
     done();
   });
+  // While draining, close each connection after its response so kept-alive clients reconnect
+  // elsewhere and close() is not held open by idle keep-alive sockets.
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (ctx.draining) reply.header("connection", "close");
+    done(null, payload);
+  });
   app.addHook("onResponse", (request, reply, done) => {
     metrics.observeRequest(request.method, request.routeOptions.url ?? "<unmatched>", reply.statusCode, reply.elapsedTime / 1000);
     done();

@@ -72,19 +72,15 @@ export function startCluster(config: ServeConfig): ClusterHandle {
   const exited = new Promise<number>((res) => (resolveExited = res));
   let startupDone = false;
   let sharedUrl = "";
-  // All workers must share one port: with port 0 the first worker picks it and the rest reuse it.
-  let port = config.port;
 
+  // Workers listen through the primary, which keeps one socket per address:port it was asked
+  // for, so with port 0 all workers still share one (randomly chosen) port.
   const fork = (): Worker => {
-    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify({ ...workerConfig, port }) });
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(workerConfig) });
     worker.on("message", (message: { type?: string; url?: string; port?: number; error?: string }) => {
       if (message?.type === WORKER_READY) {
         if (!startupDone) {
           startedCount++;
-          if (startedCount === 1 && config.port === 0 && typeof message.port === "number") {
-            port = message.port;
-            for (let i = 1; i < config.workers; i++) fork();
-          }
           sharedUrl = message.url ?? sharedUrl;
           if (startedCount === config.workers) {
             startupDone = true;
@@ -135,9 +131,7 @@ export function startCluster(config: ServeConfig): ClusterHandle {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
 
-  // With a fixed port every worker can start at once; with port 0 the rest wait for the first's port.
-  const initial = config.port === 0 ? 1 : config.workers;
-  for (let i = 0; i < initial; i++) fork();
+  for (let i = 0; i < config.workers; i++) fork();
 
   return { ready, exited, shutdown: () => onSignal("SIGTERM") };
 }

@@ -1,0 +1,167 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
+
+/** `polarity serve ...` as a real subprocess, with its log lines (pino JSON) readable as they come. */
+class ServeProcess {
+  readonly child: ChildProcess;
+  private readonly lines: Array<Record<string, unknown>> = [];
+  private readonly waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  readonly exited: Promise<number | null>;
+  stderr = "";
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info" } });
+    this.exited = once(this.child, "exit").then(([code]) => code as number | null);
+    this.child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
+    createInterface({ input: this.child.stdout! }).on("line", (line) => {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        parsed = { msg: line };
+      }
+      this.lines.push(parsed);
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i].match(parsed)) this.waiters.splice(i, 1)[0].resolve(parsed);
+      }
+    });
+  }
+
+  /** Resolves with the first log line (past or future) matching; rejects if the process exits first. */
+  waitForLog(match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+    const seen = this.lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ match, resolve });
+      this.exited.then((code) => reject(new Error(`serve exited (${code}) before the expected log line; stderr: ${this.stderr}`)));
+    });
+  }
+
+  async url(): Promise<string> {
+    const line = await this.waitForLog((l) => typeof l.msg === "string" && /^serving .* on http/.test(l.msg));
+    return String(line.url);
+  }
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // agent: false → a fresh connection per request (so the cluster balances them).
+    httpRequest(url, { agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+/** Opens a connection and sends a /predict request whose body is cut short: the request stays in flight. */
+async function startSlowRequest(url: string, requestId: string): Promise<{ socket: Socket; finish(): void; response: Promise<string> }> {
+  const { hostname, port } = new URL(url);
+  const body = JSON.stringify({ text: "I love this wonderful film" });
+  const socket = connect(Number(port), hostname);
+  await once(socket, "connect");
+  let received = "";
+  socket.on("data", (d: Buffer) => (received += d.toString()));
+  const response = once(socket, "close").then(() => received);
+  socket.write(`POST /predict HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${body.slice(0, 5)}`);
+  return { socket, response, finish: () => socket.write(body.slice(5)) };
+}
+
+describe("the serve process: graceful shutdown and cluster mode", () => {
+  const dir = tempDir();
+  const model = join(dir.path, "model.json");
+  before(() => writeJsonAtomic(model, trainModelJson()));
+  after(() => dir.cleanup());
+
+  test("SIGTERM stops accepting, lets the in-flight request finish, and exits 0", async () => {
+    const proc = new ServeProcess(["--model", model, "--port", "0", "--access-log", "--shutdown-timeout", "20000"]);
+    try {
+      const url = await proc.url();
+      const slow = await startSlowRequest(url, "in-flight-1");
+      // The server has the request (headers parsed, body pending) once it logs it.
+      await proc.waitForLog((l) => l.reqId === "in-flight-1" && l.msg === "incoming request");
+      proc.child.kill("SIGTERM");
+      await proc.waitForLog((l) => typeof l.msg === "string" && l.msg.startsWith("received SIGTERM"));
+
+      // New requests are no longer served: refused, or 503 on the way out.
+      const fresh = await get(`${url}/predict`).catch((err: NodeJS.ErrnoException) => ({ status: 0, body: err.code ?? "" }));
+      assert.ok(fresh.status === 0 || fresh.status === 503, `new request after SIGTERM got ${fresh.status}`);
+      assert.notEqual(await Promise.race([proc.exited.then(() => "exited"), Promise.resolve("running")]), "exited");
+
+      slow.finish();
+      const raw = await slow.response;
+      assert.match(raw, /^HTTP\/1\.1 200 /);
+      assert.match(raw, /"label":/);
+      assert.equal(await proc.exited, 0);
+      await proc.waitForLog((l) => l.msg === "server closed: all in-flight requests finished");
+    } finally {
+      proc.child.kill("SIGKILL");
+    }
+  });
+
+  test("a request that never finishes cannot hold shutdown past --shutdown-timeout (exit 1)", async () => {
+    const proc = new ServeProcess(["--model", model, "--port", "0", "--access-log", "--shutdown-timeout", "300"]);
+    try {
+      const url = await proc.url();
+      const stuck = await startSlowRequest(url, "stuck-1");
+      await proc.waitForLog((l) => l.reqId === "stuck-1" && l.msg === "incoming request");
+      proc.child.kill("SIGTERM");
+      assert.equal(await proc.exited, 1);
+      await proc.waitForLog((l) => typeof l.msg === "string" && l.msg.includes("shutdown did not finish cleanly"));
+      stuck.socket.destroy();
+    } finally {
+      proc.child.kill("SIGKILL");
+    }
+  });
+
+  test("a model that cannot be loaded fails at startup with one clear line and a non-zero exit", async () => {
+    const proc = new ServeProcess(["--model", join(dir.path, "missing.json"), "--port", "0"]);
+    const code = await proc.exited;
+    assert.notEqual(code, 0);
+    assert.match(proc.stderr, /^error: cannot load a model from file .*missing\.json: model path .* does not exist\n$/);
+  });
+
+  test("--workers 2: both workers serve one port, /metrics on any worker reports the cluster-wide sum", async () => {
+    const proc = new ServeProcess(["--model", model, "--port", "0", "--workers", "2"]);
+    try {
+      const line = await proc.waitForLog((l) => typeof l.msg === "string" && /^serving on http.* with 2 workers$/.test(l.msg));
+      const url = String(line.url);
+      const pids = new Set<number>();
+      for (let i = 0; i < 20 && pids.size < 2; i++) pids.add((JSON.parse((await get(`${url}/healthz`)).body) as { pid: number }).pid);
+      assert.equal(pids.size, 2, "new connections are spread over both workers");
+
+      const n = 24;
+      for (let i = 0; i < n; i++) {
+        const res = await new Promise<number>((resolve, reject) => {
+          const req = httpRequest(`${url}/predict`, { method: "POST", agent: false, headers: { "content-type": "application/json" } }, (r) => {
+            r.resume();
+            r.on("end", () => resolve(r.statusCode ?? 0));
+          });
+          req.on("error", reject);
+          req.end(JSON.stringify({ text: i % 2 ? "great, I love it" : "awful and boring" }));
+        });
+        assert.equal(res, 200);
+      }
+      for (let i = 0; i < 2; i++) {
+        const metrics = (await get(`${url}/metrics`)).body;
+        assert.match(metrics, new RegExp(`^app_request_count_total\\{method="POST",endpoint="/predict"\\} ${n}$`, "m"));
+        const predictions = [...metrics.matchAll(/^model_prediction_count_total\{prediction="[^"]+"\} (\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+        assert.equal(predictions, n);
+        assert.match(metrics, /^model_info\{name="model",version="[0-9a-f]{12}",alias=""\} 1$/m);
+      }
+      proc.child.kill("SIGTERM");
+      assert.equal(await proc.exited, 0);
+    } finally {
+      proc.child.kill("SIGKILL");
+    }
+  });
+});
