@@ -107,9 +107,13 @@ td.up{color:#1a7f37}td.down{color:#cf222e}.error{color:#cf222e;font-weight:600}
 footer{margin-top:1.5rem;font-size:.8rem;color:#5b6472}footer a{color:#2f6fed}
 `;
 
+/** How many strongest terms the page lists. */
+export const PAGE_TOP_K = 10;
+
 // Mirrors renderResult/highlightSegments for the JSON answer; DOM building uses textContent only.
 const SCRIPT = `
 (function(){
+var PAGE_TOP_K=${PAGE_TOP_K};
 var form=document.getElementById('form'),ta=document.getElementById('text'),out=document.getElementById('result'),btn=document.getElementById('predict');
 var POS={'1':1,'pos':1,'positive':1,'+1':1,'true':1,'yes':1},NEG={'0':1,'-1':1,'neg':1,'negative':1,'false':1,'no':1};
 function sent(l){if(l===undefined||l===null)return null;var s=String(l).trim().toLowerCase();return POS[s]?'positive':NEG[s]?'negative':null;}
@@ -126,7 +130,7 @@ var w=s.weight*flip,m=el('mark',{'class':w>0?'up':'down',title:s.weight.toFixed(
 var t=el('table',{'class':'contrib'}),hd=el('thead'),tr=el('tr');tr.appendChild(el('th',{},'term'));tr.appendChild(el('th',{},'weight'));hd.appendChild(tr);t.appendChild(hd);var tb=el('tbody');
 (r.terms||[]).forEach(function(c){var row=el('tr');row.appendChild(el('td',{},c.term));row.appendChild(el('td',{'class':c.weight*flip>0?'up':'down'},c.weight.toFixed(3)));tb.appendChild(row);});t.appendChild(tb);out.appendChild(t);}}
 form.addEventListener('submit',function(ev){ev.preventDefault();var text=ta.value;btn.disabled=true;
-fetch('/predict',{method:'POST',headers:{'content-type':'application/json',accept:'application/json'},body:JSON.stringify({text:text,explain:true})})
+fetch('/predict',{method:'POST',headers:{'content-type':'application/json',accept:'application/json'},body:JSON.stringify({text:text,explain:true,top_k:PAGE_TOP_K})})
 .then(function(res){return res.json().then(function(b){if(!res.ok)throw new Error(b.message||('HTTP '+res.status));return b;});})
 .then(function(b){render(text,b);if(b.model){var m=document.getElementById('model');m.textContent='Model '+b.model.name+' version '+b.model.version+(b.model.alias?' (alias '+b.model.alias+')':'');}})
 .catch(function(e){out.textContent='';out.appendChild(el('p',{'class':'error',id:'error'},String(e.message||e)));})

@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
 import { badRequest, installFormParser } from "../http.js";
-import { renderPage } from "../page.js";
+import { PAGE_TOP_K, renderPage } from "../page.js";
 import { errorResponses, predictSchemas, type PredictBody } from "../schemas.js";
 import { DEFAULT_TOP_K, type PredictionView } from "../predictor.js";
 
@@ -68,7 +68,7 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
         const text = (request.body as { text: string }).text;
         const page = text.trim() === ""
           ? renderPage({ model: loaded, text, error: "Please enter some text.", maxTextLength: config.maxTextLength })
-          : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, DEFAULT_TOP_K), maxTextLength: config.maxTextLength });
+          : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, PAGE_TOP_K), maxTextLength: config.maxTextLength });
         return reply.type("text/html; charset=utf-8").send(page);
       }
 
