@@ -8,7 +8,8 @@ test("a server started with a token requires Authorization: Bearer on every requ
   const h = await httpHarness({ token: "s3cret" });
   try {
     const url = `${h.server!.url}/api/2.0/mlflow/experiments/search`;
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic " + Buffer.from("u:s3cret").toString("base64") }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer wrong" }, { authorization: "Basic " + Buffer.from("u:s3cret").toString("base64") }];
+    for (const headers of attempts) {
       const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" });
       assert.equal(res.status, 401);
       assert.match(res.headers.get("www-authenticate") ?? "", /Bearer/);

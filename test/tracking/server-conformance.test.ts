@@ -56,7 +56,7 @@ function expectError(r: Reply, status: number, code: string, mention?: string): 
 function expectKeys(obj: unknown, types: Record<string, string>): void {
   assert.ok(obj && typeof obj === "object", `expected an object, got ${JSON.stringify(obj)}`);
   for (const [k, t] of Object.entries(types)) {
-    const v = (obj as Record<string, unknown>)[k];
+    const v: unknown = (obj as Record<string, unknown>)[k];
     assert.equal(Array.isArray(v) ? "array" : typeof v, t, `field ${k} of ${JSON.stringify(obj)}`);
   }
 }
