@@ -174,6 +174,26 @@ export class NgramIndex {
     return cur;
   }
 
+  /**
+   * A new index holding only `grams` (given in column order) and their prefixes, with the
+   * column map for it: what transform needs after min/max df pruning dropped most grams.
+   */
+  compact(grams: Int32Array): { index: NgramIndex; columnOfGram: Int32Array; gramOfColumn: Int32Array } {
+    const out = new NgramIndex();
+    const newId = new Int32Array(this.size).fill(-1);
+    const copy = (g: number): number => {
+      if (newId[g] >= 0) return newId[g];
+      const id = this.length[g] === 1 ? out.atom(this.atomStrings[g], true) : out.chain(copy(this.prefix[g]), copy(this.last[g]), true);
+      newId[g] = id;
+      return id;
+    };
+    const gramOfColumn = new Int32Array(grams.length);
+    for (let j = 0; j < grams.length; j++) gramOfColumn[j] = copy(grams[j]);
+    const columnOfGram = new Int32Array(out.size).fill(-1);
+    for (let j = 0; j < grams.length; j++) columnOfGram[gramOfColumn[j]] = j;
+    return { index: out, columnOfGram, gramOfColumn };
+  }
+
   private newGram(prefixId: number, atomId: number, len: number): number {
     const id = this.size;
     if (id >= MAX_GRAMS) throw new DataError(`more than ${MAX_GRAMS} distinct n-grams; use a smaller ngramRange or prune the corpus`);

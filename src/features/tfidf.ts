@@ -58,19 +58,22 @@ export function computeIdf(X: CsrMatrix, smoothIdf: boolean): Float64Array {
  */
 export function applyTfidfInPlace(X: CsrMatrix, idf: Float64Array | null, opts: Required<TfidfTransformerOptions>): void {
   const { rows, indptr, indices, data } = X;
+  const sublinear = opts.sublinearTf;
+  const l2 = opts.norm === "l2";
+  const l1 = opts.norm === "l1";
+  const nnz = indptr[rows];
+  // Weighting first, in one flat pass (options hoisted: this runs over every non-zero).
+  if (sublinear) for (let p = 0; p < nnz; p++) if (data[p] !== 0) data[p] = Math.log(data[p]) + 1;
+  if (idf !== null) for (let p = 0; p < nnz; p++) data[p] *= idf[indices[p]];
+  if (!l1 && !l2) return;
   for (let i = 0; i < rows; i++) {
     const start = indptr[i];
     const end = indptr[i + 1];
     let norm = 0;
-    for (let p = start; p < end; p++) {
-      let v = data[p];
-      if (opts.sublinearTf && v !== 0) v = Math.log(v) + 1;
-      if (idf !== null) v *= idf[indices[p]];
-      data[p] = v;
-      norm += opts.norm === "l2" ? v * v : Math.abs(v);
-    }
-    if (opts.norm === null || norm === 0) continue;
-    const scale = 1 / (opts.norm === "l2" ? Math.sqrt(norm) : norm);
+    if (l2) for (let p = start; p < end; p++) norm += data[p] * data[p];
+    else for (let p = start; p < end; p++) norm += Math.abs(data[p]);
+    if (norm === 0) continue;
+    const scale = 1 / (l2 ? Math.sqrt(norm) : norm);
     for (let p = start; p < end; p++) data[p] *= scale;
   }
 }

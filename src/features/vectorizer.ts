@@ -263,13 +263,22 @@ export class CountVectorizer {
     const X = builder.build(index.size);
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
     const { gramOfColumn, columnOfGram } = this.selectTerms(X, index);
-    // The counting index doubles as the transform lookup: gram → column, -1 if pruned.
-    this.lookup = index;
-    this.columnOfGram = columnOfGram;
-    this.gramOfColumn = gramOfColumn;
+    const out = remapColumns(X, columnOfGram, gramOfColumn.length);
+    if (2 * gramOfColumn.length < index.size) {
+      // Heavy pruning: a compact lookup of the kept terms only is smaller and faster to probe.
+      const compact = index.compact(gramOfColumn);
+      this.lookup = compact.index;
+      this.columnOfGram = compact.columnOfGram;
+      this.gramOfColumn = compact.gramOfColumn;
+    } else {
+      // The counting index doubles as the transform lookup: gram → column, -1 if pruned.
+      this.lookup = index;
+      this.columnOfGram = columnOfGram;
+      this.gramOfColumn = gramOfColumn;
+    }
     this.terms = null;
     this.nTerms = gramOfColumn.length;
-    return remapColumns(X, columnOfGram, gramOfColumn.length);
+    return out;
   }
 
   /** The count matrix of `docs` over the fitted vocabulary; unseen terms are ignored. */
@@ -613,5 +622,7 @@ function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number): Csr
     sortRowPairs(indices, data, start, q);
     outIndptr[i + 1] = q;
   }
+  // Nothing pruned: keep the arrays rather than copying them.
+  if (q === indices.length) return { rows, cols, indptr: outIndptr, indices, data };
   return { rows, cols, indptr: outIndptr, indices: indices.slice(0, q), data: data.slice(0, q) };
 }

@@ -86,6 +86,15 @@ describe("CountVectorizer", () => {
     assert.deepEqual(new CountVectorizer({ maxDf: 2 }).fit(DOCS).getFeatureNames(), ["cat", "dog", "ran", "sat", "the"]);
     assert.deepEqual(new CountVectorizer({ minDf: { proportion: 0.5 }, maxDf: { proportion: 0.7 } }).fit(DOCS).getFeatureNames(), ["cat", "ran", "the"]);
   });
+  it("transform after heavy pruning counts only the kept n-grams", () => {
+    const v = new CountVectorizer({ ngramRange: [1, 2], minDf: 2 });
+    const X = v.fitTransform(DOCS);
+    assert.deepEqual(v.getFeatureNames(), ["cat", "ran", "the", "the cat"]);
+    const expected = [[1, 0, 1, 1], [2, 1, 1, 1], [0, 1, 0, 0]];
+    assert.deepEqual(csrToDense(X), expected);
+    assert.deepEqual(csrToDense(v.transform(DOCS)), expected);
+    assert.deepEqual(csrToDense(v.transform(["cat sat the cat ran"])), [[2, 1, 1, 1]]);
+  });
   it("pruning that leaves nothing, or maxDf below minDf, is an error", () => {
     assert.throws(() => new CountVectorizer({ minDf: { proportion: 1 } }).fit(DOCS), (e: unknown) => e instanceof DataError && /no terms remain/.test(e.message));
     assert.throws(() => new CountVectorizer({ minDf: 3, maxDf: 2 }).fit(DOCS), /maxDf corresponds to fewer documents than minDf/);
