@@ -49,7 +49,7 @@ describe("the web page in Chromium", () => {
     const probability = (await page.textContent("#probability"))!;
     const pct = Number(probability.replace("%", ""));
     assert.ok(pct > 50 && pct <= 100, probability);
-    const barWidth = await page.$eval("#bar span", (el) => (el as HTMLElement).style.width);
+    const barWidth = await page.$eval("#bar span", (el) => (el as unknown as { style: { width: string } }).style.width);
     assert.equal(barWidth, `${pct}%`);
     // The text is shown whole, with the words that pushed the decision highlighted.
     assert.equal(await page.textContent("#highlight"), sentence);
@@ -62,7 +62,8 @@ describe("the web page in Chromium", () => {
 
     await page.fill("#text", "Terrible service, the food was cold and I hated every minute.");
     await page.click("#predict");
-    await page.waitForFunction(() => document.querySelector("#label")?.textContent === "Negative Sentiment");
+    // A string is evaluated in the page (this project's TS config has no DOM types).
+    await page.waitForFunction('document.querySelector("#label")?.textContent === "Negative Sentiment"');
     assert.ok((await page.$$("#highlight mark.down")).length > 0);
     await page.screenshot({ path: join(SCREENSHOTS, "serving-page-negative.png"), fullPage: true });
     await page.close();
