@@ -38,17 +38,31 @@ export function summarizeFolds(folds: FoldMetrics[]): CrossValidationResult {
   return { folds, mean, sd };
 }
 
+function foldsFor(labels: readonly Label[], options: CrossValidateByOptions): Split[] {
+  return stratifiedKFold(labels, { k: options.folds, shuffle: options.shuffle ?? options.seed !== undefined, seed: options.seed ?? 0 });
+}
+
 /**
  * Stratified k-fold cross-validation around any fit-and-score function. This is the form to
  * use on raw text: the callback fits the vectorizer on the training rows only (no leakage of
  * the test fold's vocabulary or IDF), then the model, and scores the test rows.
  */
-export async function crossValidateBy(
+export function crossValidateBy(
   labels: readonly Label[],
   options: CrossValidateByOptions,
-  fitAndScore: (train: Int32Array, test: Int32Array, foldIndex: number) => FoldMetrics | Promise<FoldMetrics>,
+  fitAndScore: (train: Int32Array, test: Int32Array, foldIndex: number) => FoldMetrics,
+): CrossValidationResult {
+  const splits = foldsFor(labels, options);
+  return summarizeFolds(splits.map((s, f) => fitAndScore(s.train, s.test, f)));
+}
+
+/** crossValidateBy for callbacks that return a promise (folds still run one after another). */
+export async function crossValidateByAsync(
+  labels: readonly Label[],
+  options: CrossValidateByOptions,
+  fitAndScore: (train: Int32Array, test: Int32Array, foldIndex: number) => Promise<FoldMetrics>,
 ): Promise<CrossValidationResult> {
-  const splits: Split[] = stratifiedKFold(labels, { k: options.folds, shuffle: options.shuffle ?? options.seed !== undefined, seed: options.seed ?? 0 });
+  const splits = foldsFor(labels, options);
   const folds: FoldMetrics[] = [];
   for (let f = 0; f < splits.length; f++) folds.push(await fitAndScore(splits[f].train, splits[f].test, f));
   return summarizeFolds(folds);
@@ -75,7 +89,7 @@ export interface CrossValidateOptions {
  */
 export function crossValidate(X: CsrMatrix, y: readonly Label[], makeClassifier: () => Classifier, options: CrossValidateOptions): CrossValidationResult {
   if (X.rows !== y.length) throw new DataError(`crossValidate: X has ${X.rows} rows but y has ${y.length} labels`);
-  const splits = stratifiedKFold(y, { k: options.folds, shuffle: options.shuffle ?? options.seed !== undefined, seed: options.seed ?? 0 });
+  const splits = foldsFor(y, options);
   const folds: FoldMetrics[] = [];
   splits.forEach((split, f) => {
     const model = makeClassifier();

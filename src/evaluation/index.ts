@@ -18,4 +18,4 @@ export {
   type RocCurve,
 } from "./metrics.js";
 export { stratifiedKFold, stratifiedTrainTestSplit, type KFoldOptions, type Split, type TrainTestSplitOptions } from "./splits.js";
-export { crossValidate, crossValidateBy, headlineMetrics, summarizeFolds, type CrossValidationResult, type FoldMetrics } from "./cross-validate.js";
+export { crossValidate, crossValidateBy, crossValidateByAsync, headlineMetrics, summarizeFolds, type CrossValidationResult, type FoldMetrics } from "./cross-validate.js";

@@ -67,6 +67,10 @@ export function checkFitInput(X: CsrMatrix, y: readonly Label[], where: string):
   if (X.rows !== y.length) throw new DataError(`${where}.fit: X has ${X.rows} rows but y has ${y.length} labels`);
   if (X.rows === 0) throw new DataError(`${where}.fit: no samples`);
   if (X.cols === 0) throw new DataError(`${where}.fit: X has no features`);
+  const nnz = X.indptr[X.rows];
+  for (let p = 0; p < nnz; p++) {
+    if (!Number.isFinite(X.data[p])) throw new DataError(`${where}.fit: X has a non-finite value (${X.data[p]}) at stored entry ${p}`);
+  }
 }
 
 /** Fails when X's feature count differs from what the model was fitted on. */

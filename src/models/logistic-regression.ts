@@ -1,4 +1,5 @@
 import type { CsrMatrix } from "../features/csr.js";
+import { DataError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
@@ -251,7 +252,9 @@ export class LogisticRegression extends LinearClassifierBase {
     const n = X.rows;
     const d = X.cols;
     const sw = new Float64Array(n);
-    for (let i = 0; i < n; i++) sw[i] = cw[codes[i]];
+    let totalWeight = 0;
+    for (let i = 0; i < n; i++) totalWeight += sw[i] = cw[codes[i]];
+    if (!(totalWeight > 0)) throw new DataError("LogisticRegression.fit: every sample has weight 0 (check classWeight)");
     const mode = this.mode(k);
     this.warnings = [];
 

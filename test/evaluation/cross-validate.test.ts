@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { csrSelectRows } from "../../src/features/csr.js";
-import { crossValidate, crossValidateBy, summarizeFolds } from "../../src/evaluation/cross-validate.js";
+import { crossValidate, crossValidateBy, crossValidateByAsync, summarizeFolds } from "../../src/evaluation/cross-validate.js";
 import { accuracy } from "../../src/evaluation/metrics.js";
 import { LinearSVC } from "../../src/models/linear-svc.js";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
@@ -44,10 +44,10 @@ test("crossValidate with a non-probabilistic model ranks by decision values and 
   assert.ok(nb.mean.logLoss > 0);
 });
 
-test("crossValidateBy hands disjoint, covering train/test indices to the callback", async () => {
+test("crossValidateBy hands disjoint, covering train/test indices to the callback", () => {
   const { X, y } = randomProblem(33, 120, 10, 4);
   const tested = new Array<number>(120).fill(0);
-  const r = await crossValidateBy(y, { folds: 4, seed: 3 }, (train, testIdx, foldIndex) => {
+  const r = crossValidateBy(y, { folds: 4, seed: 3 }, (train, testIdx, foldIndex) => {
     assert.equal(train.length + testIdx.length, 120);
     for (const i of testIdx) tested[i]++;
     const model = new LogisticRegression().fit(csrSelectRows(X, train), Array.from(train, (i) => y[i]));
@@ -57,4 +57,17 @@ test("crossValidateBy hands disjoint, covering train/test indices to the callbac
   assert.ok(tested.every((c) => c === 1));
   assert.deepEqual(r.folds.map((f) => f.fold), [0, 1, 2, 3]);
   assert.ok(r.mean.accuracy > 0.6);
+});
+
+test("crossValidateByAsync awaits each fold in order and gives the same folds as the sync form", async () => {
+  const y = randomProblem(34, 60, 5, 2).y;
+  const order: number[] = [];
+  const asyncResult = await crossValidateByAsync(y, { folds: 3, seed: 5 }, async (_train, testIdx, f) => {
+    await Promise.resolve();
+    order.push(f);
+    return { first: testIdx[0] };
+  });
+  const syncResult = crossValidateBy(y, { folds: 3, seed: 5 }, (_train, testIdx) => ({ first: testIdx[0] }));
+  assert.deepEqual(order, [0, 1, 2]);
+  assert.deepEqual(asyncResult, syncResult);
 });

@@ -210,4 +210,6 @@ test("bad input is rejected with specific errors", () => {
   assert.throws(() => m.predict(csrFromDense([[1, 0, 0]])), (e: unknown) => e instanceof DataError && /3 features but the model was fitted with 2/.test(e.message));
   assert.throws(() => new LogisticRegression().predict(X), DataError);
   assert.throws(() => new LogisticRegression({ classWeight: { c: 1 } }).fit(X, ["a", "b", "a"]), /classWeight names labels not in the data: 'c'/);
+  assert.throws(() => new LogisticRegression({ classWeight: { a: 0, b: 0 } }).fit(X, ["a", "b", "a"]), /every sample has weight 0/);
+  assert.throws(() => new LogisticRegression().fit(csrFromDense([[1, NaN], [0, 1]]), ["a", "b"]), (e: unknown) => e instanceof DataError && /non-finite value \(NaN\)/.test(e.message));
 });
