@@ -172,7 +172,7 @@ export interface TransferResult {
 export async function pushData(opts: { root?: string; remote?: string; targets?: string[]; log?: (l: string) => void } = {}): Promise<TransferResult> {
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("push");
-    const remote = openRemote(repo.root, opts.remote);
+    const remote = await openRemote(repo.root, opts.remote);
     const { ids } = objectsFor(repo, filterTargets(repo.root, await trackedItems(repo.root), opts.targets));
     const local = ids.filter((id) => repo.cache.has(id));
     const missing = ids.filter((id) => !repo.cache.has(id));
@@ -235,7 +235,7 @@ async function fetchInto(repo: Repo, remote: Remote, items: TrackedItem[]): Prom
 export async function fetchData(opts: { root?: string; remote?: string; targets?: string[]; log?: (l: string) => void } = {}): Promise<TransferResult> {
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("fetch");
-    const remote = openRemote(repo.root, opts.remote);
+    const remote = await openRemote(repo.root, opts.remote);
     const res = await fetchInto(repo, remote, filterTargets(repo.root, await trackedItems(repo.root), opts.targets));
     opts.log?.(`${res.transferred} file${res.transferred === 1 ? "" : "s"} fetched from '${remote.name}'`);
     if (res.missing.length) throw new NotFoundError(`${res.missing.length} object(s) are not on remote '${remote.name}': ${res.missing.slice(0, 5).join(", ")}${res.missing.length > 5 ? ", ..." : ""}`);
@@ -247,7 +247,7 @@ export async function fetchData(opts: { root?: string; remote?: string; targets?
 export async function pullData(opts: { root?: string; remote?: string; targets?: string[]; force?: boolean; log?: (l: string) => void } = {}): Promise<TransferResult & { checkout: CheckoutResult }> {
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("pull");
-    const remote = openRemote(repo.root, opts.remote);
+    const remote = await openRemote(repo.root, opts.remote);
     const items = filterTargets(repo.root, await trackedItems(repo.root), opts.targets);
     const res = await fetchInto(repo, remote, items);
     opts.log?.(`${res.transferred} file${res.transferred === 1 ? "" : "s"} fetched from '${remote.name}'`);

@@ -41,24 +41,31 @@ export async function copyFileAtomic(src: string, dest: string, mode: number): P
   }
 }
 
-/** Lists regular files under `dir` (following symlinks to files), as posix relpaths, sorted. */
-export async function listFilesRecursive(dir: string): Promise<string[]> {
+/**
+ * Lists regular files under `dir` (following symlinks), as posix relpaths sorted as DVC sorts them.
+ * Synchronous: for large trees, far fewer event-loop round trips than fs.promises (bench/pipeline.ts).
+ */
+export function listFilesSync(dir: string): string[] {
   const out: string[] = [];
-  async function walk(abs: string, rel: string): Promise<void> {
-    const entries = await fsp.readdir(abs, { withFileTypes: true });
-    for (const e of entries) {
+  const walk = (abs: string, rel: string): void => {
+    for (const e of fs.readdirSync(abs, { withFileTypes: true })) {
       const childAbs = path.join(abs, e.name);
       const childRel = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(childAbs, childRel);
+      if (e.isDirectory()) walk(childAbs, childRel);
       else if (e.isFile()) out.push(childRel);
       else if (e.isSymbolicLink()) {
-        const st = await fsp.stat(childAbs).catch(() => null);
+        let st: fs.Stats | null = null;
+        try {
+          st = fs.statSync(childAbs);
+        } catch {
+          st = null;
+        }
         if (st?.isFile()) out.push(childRel);
-        else if (st?.isDirectory()) await walk(childAbs, childRel);
+        else if (st?.isDirectory()) walk(childAbs, childRel);
       }
     }
-  }
-  await walk(dir, "");
+  };
+  walk(dir, "");
   return out.sort(comparePython);
 }
 

@@ -9,7 +9,7 @@ export { Repo, withRepo, findRoot, STATE_DB_RELPATH } from "./repo.js";
 export { acquireRepoLock, LOCK_RELPATH } from "./repo-lock.js";
 export { stageStatus, type StageStatus, type ChangeReason } from "./stage-state.js";
 export { addData, checkoutData, pushData, pullData, fetchData, gcCache, trackedItems, type AddResult, type CheckoutResult, type TransferResult, type GcResult } from "./data.js";
-export { openRemote, LocalRemote, S3Remote, type Remote } from "./remote.js";
+export { openRemote, LocalRemote, type Remote } from "./remote.js";
 export { loadConfig, parseConfig, remoteConfig } from "./config.js";
 export { showMetrics, diffMetrics, diffParams, metricsFiles, paramsFiles, formatTable, formatValue, type DiffRow } from "./metrics.js";
 export { renderPlotsHtml, plotSpecs } from "./plots.js";

@@ -79,8 +79,9 @@ function runShell(cmd: string, cwd: string, prefix: string, log: ReproLogger): P
   });
 }
 
-async function removeOutputs(stage: StageDecl): Promise<void> {
+async function removeOutputs(stage: StageDecl, hasher: Repo["hasher"]): Promise<void> {
   for (const o of stage.outs) {
+    hasher.forget(o.abs);
     if (o.persist) continue;
     await fsp.rm(o.abs, { recursive: true, force: true });
     await fsp.mkdir(path.dirname(o.abs), { recursive: true });
@@ -145,6 +146,7 @@ class Runner {
         for (const o of stage.outs) {
           const e = byPath.get(o.path);
           if (!e) throw new DataError(`run-cache entry for '${stage.name}' lacks output '${o.path}'`);
+          repo.hasher.forget(o.abs);
           await repo.cache.checkout(e.md5, o.abs);
         }
         writeLockStage(repo.root, stage.name, { ...partial, outs: hit.outs }, stageNames(this.pipeline));
@@ -154,7 +156,7 @@ class Runner {
     }
 
     log.info(`Running stage '${stage.name}'${reasons.length ? ` (${reasons.join("; ")})` : opts.force ? " (forced)" : ""}:`);
-    await removeOutputs(stage);
+    await removeOutputs(stage, repo.hasher);
     for (const cmd of Array.isArray(stage.cmd) ? stage.cmd : [stage.cmd]) {
       log.info(`[${stage.name}] > ${cmd}`);
       const code = await runShell(cmd, stage.wdir, `[${stage.name}] `, log);
@@ -175,6 +177,7 @@ export async function reproduce(opts: ReproOptions = {}): Promise<ReproResult> {
     const pipeline = loadPipeline(repo.root);
     const dag = buildDag(pipeline);
     const selected = selectStages(dag, opts.targets ?? [], { single: opts.single, downstream: opts.downstream });
+    repo.hasher.enableMemo();
     if (!opts.dry) await repo.lockForWrite(`repro ${(opts.targets ?? []).join(" ")}`.trim(), opts.wait, (m) => log.info(m));
     return schedule(new Runner(repo, pipeline, opts, log), dag, selected, Math.max(1, opts.jobs ?? 1), opts, log);
   });
@@ -256,6 +259,7 @@ export async function pipelineStatus(opts: { root?: string; targets?: string[]; 
     const pipeline = loadPipeline(repo.root);
     const dag = buildDag(pipeline);
     const selected = selectStages(dag, opts.targets ?? [], { single: opts.single });
+    repo.hasher.enableMemo();
     const lock = readLock(repo.root);
     const byName = new Map(pipeline.stages.map((s) => [s.name, s]));
     const stages: StageStatus[] = [];
