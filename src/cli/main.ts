@@ -16,6 +16,8 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./plots.js"),
   () => import("./data.js"),
   () => import("./stage.js"),
+  () => import("./promote.js"),
+  () => import("./start.js"),
   () => import("./serve.js"),
 ];
 

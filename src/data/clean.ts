@@ -30,7 +30,7 @@ export interface CleanStats {
   /** Rows dropped because their label is not in the mapping, by raw label. */
   otherLabels: Record<string, number>;
   otherLabelRows: number;
-  /** Later rows whose (whitespace-normalised) text was already seen; the first one is kept. */
+  /** Later rows whose text (whitespace-normalised, case-insensitive) was already seen; the first one is kept. */
   duplicates: number;
   /** Of those duplicates, how many carried a different label than the kept row. */
   conflictingDuplicates: number;
@@ -42,9 +42,13 @@ export interface CleanData {
   stats: CleanStats;
 }
 
-/** Text key for duplicate detection: trimmed, inner whitespace collapsed. Case is kept ("GOOD" ≠ "good" may carry tone). */
+/**
+ * Text key for duplicate detection: trimmed, inner whitespace collapsed, lowercased. Case is
+ * ignored because preprocessing lowercases by default: "Great phone!" in train and "great
+ * phone!" in test would be the same features on both sides of the split (leakage).
+ */
 export function duplicateKey(text: string): string {
-  return text.trim().replace(/\s+/g, " ");
+  return text.trim().replace(/\s+/g, " ").toLowerCase();
 }
 
 export function cleanLabelledData(table: Table, opts: CleanOptions): CleanData {

@@ -41,8 +41,8 @@ export interface ValidationReport {
   split: { testSize: number; seed: number };
   train: SplitSummary;
   test: SplitSummary;
-  /** Test texts whose whitespace-normalised form also occurs in train (0 after de-duplication), and case-insensitively. */
-  overlap: { exact: number; caseInsensitive: number };
+  /** Test texts that also occur in train: exactly (after trimming), and whitespace/case-normalised (both 0 after de-duplication). */
+  overlap: { exact: number; normalized: number };
   warnings: string[];
 }
 
@@ -149,21 +149,20 @@ export function buildValidationReport(args: {
 }): ValidationReport {
   const { stats, train, test } = args;
   const allLabels = [...train.labels, ...test.labels];
+  const trainExact = new Set(train.texts.map((t) => t.trim()));
   const trainKeys = new Set(train.texts.map(duplicateKey));
-  const trainLower = new Set(train.texts.map((t) => duplicateKey(t).toLowerCase()));
   let exact = 0;
-  let caseInsensitive = 0;
+  let normalized = 0;
   for (const t of test.texts) {
-    const k = duplicateKey(t);
-    if (trainKeys.has(k)) exact++;
-    if (trainLower.has(k.toLowerCase())) caseInsensitive++;
+    if (trainExact.has(t.trim())) exact++;
+    if (trainKeys.has(duplicateKey(t))) normalized++;
   }
   const classCounts = countClasses(allLabels);
   const warnings: string[] = [];
   const countsArr = Object.values(classCounts);
   const ratio = Math.max(...countsArr) / Math.min(...countsArr);
   if (ratio > 10) warnings.push(`classes are imbalanced ${ratio.toFixed(1)}:1 (${JSON.stringify(classCounts)}); consider class weights or resampling`);
-  if (caseInsensitive > 0) warnings.push(`${caseInsensitive} test text${caseInsensitive === 1 ? "" : "s"} also occur in train when case is ignored; held-out metrics may be optimistic`);
+  if (normalized > 0) warnings.push(`${normalized} test text${normalized === 1 ? "" : "s"} also occur in train; held-out metrics may be optimistic`);
   if (stats.conflictingDuplicates > 0) warnings.push(`${stats.conflictingDuplicates} duplicate text${stats.conflictingDuplicates === 1 ? " had" : "s had"} a different label than the first occurrence (kept the first)`);
   if (stats.rowsRead > 0 && stats.rowsKept / stats.rowsRead < 0.5) warnings.push(`only ${stats.rowsKept} of ${stats.rowsRead} rows were usable`);
   return {
@@ -185,7 +184,7 @@ export function buildValidationReport(args: {
     split: args.split,
     train: summarise(train.texts, train.labels),
     test: summarise(test.texts, test.labels),
-    overlap: { exact, caseInsensitive },
+    overlap: { exact, normalized },
     warnings,
   };
 }

@@ -73,6 +73,9 @@ export interface PromoteParams {
   maxRegression: number;
   positiveExamples: string[];
   negativeExamples: string[];
+  /** The labels the behavioural checks expect for clearly positive / negative texts; null = infer (1/0, positive/negative, pos/neg). */
+  positiveLabel: Label | null;
+  negativeLabel: Label | null;
   /** Neutral filler appended to each invariance example; predictions must keep their label. */
   filler: string;
   invarianceExamples: string[];
@@ -209,6 +212,8 @@ export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams 
     maxRegression: r.unit(proRaw, "promote.max_regression", 0.02),
     positiveExamples: r.strList(proRaw, "promote.positive_examples", DEFAULT_POSITIVE_EXAMPLES),
     negativeExamples: r.strList(proRaw, "promote.negative_examples", DEFAULT_NEGATIVE_EXAMPLES),
+    positiveLabel: r.labelOrNull(proRaw, "promote.positive_label"),
+    negativeLabel: r.labelOrNull(proRaw, "promote.negative_label"),
     filler: r.str(proRaw, "promote.filler", "The weather is mild."),
     invarianceExamples: r.strList(proRaw, "promote.invariance_examples", DEFAULT_INVARIANCE_EXAMPLES),
   };
@@ -222,6 +227,8 @@ export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams 
     "max_regression",
     "positive_examples",
     "negative_examples",
+    "positive_label",
+    "negative_label",
     "filler",
     "invariance_examples",
   ]);
@@ -392,6 +399,13 @@ class Reader {
     if (v === undefined || v === null) return def;
     if (!Array.isArray(v) || !v.every((s) => typeof s === "string" && s.trim().length > 0)) this.fail(path, "a list of non-empty strings", v);
     return v as string[];
+  }
+
+  labelOrNull(obj: Record<string, unknown>, path: string): Label | null {
+    const v = this.get(obj, path);
+    if (v === undefined || v === null) return null;
+    if (!(typeof v === "string" && v.length > 0) && !(typeof v === "number" && Number.isFinite(v))) this.fail(path, "a label (string or number) or null", v);
+    return v as Label;
   }
 
   labelMap(obj: Record<string, unknown>, path: string): Record<string, Label> | null {
