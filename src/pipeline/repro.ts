@@ -7,7 +7,7 @@ import { DataError, PolarityError } from "../util/errors.js";
 import { buildDag, type Dag, selectStages, topoOrder } from "./dag.js";
 import { loadPipeline, type Pipeline, type StageDecl } from "./dvcyaml.js";
 import { readLock, writeLockStage, LOCK_FILE } from "./lockfile.js";
-import { type Repo, withRepo } from "./repo.js";
+import { findRoot, type Repo, withRepo } from "./repo.js";
 import { canUseRunCache, RunCache } from "./run-cache.js";
 import { buildLockStage, hashDeps, resolveStageParams, stageStatus, type StageStatus } from "./stage-state.js";
 
@@ -173,9 +173,11 @@ class Runner {
  */
 export async function reproduce(opts: ReproOptions = {}): Promise<ReproResult> {
   const log = opts.log ?? consoleLogger;
-  return withRepo(opts.root, async (repo) => {
-    const pipeline = loadPipeline(repo.root);
-    const dag = buildDag(pipeline);
+  const root = opts.root ?? findRoot();
+  // Parse and validate before touching .dvc/: a bad dvc.yaml changes nothing on disk.
+  const pipeline = loadPipeline(root);
+  const dag = buildDag(pipeline);
+  return withRepo(root, async (repo) => {
     const selected = selectStages(dag, opts.targets ?? [], { single: opts.single, downstream: opts.downstream });
     repo.hasher.enableMemo();
     if (!opts.dry) await repo.lockForWrite(`repro ${(opts.targets ?? []).join(" ")}`.trim(), opts.wait, (m) => log.info(m));
@@ -255,9 +257,10 @@ export interface StatusReport {
 
 /** `status`: which stages are out of date and why (frozen stages are listed as such). Read-only. */
 export async function pipelineStatus(opts: { root?: string; targets?: string[]; single?: boolean } = {}): Promise<StatusReport> {
-  return withRepo(opts.root, async (repo) => {
-    const pipeline = loadPipeline(repo.root);
-    const dag = buildDag(pipeline);
+  const root = opts.root ?? findRoot();
+  const pipeline = loadPipeline(root);
+  const dag = buildDag(pipeline);
+  return withRepo(root, async (repo) => {
     const selected = selectStages(dag, opts.targets ?? [], { single: opts.single });
     repo.hasher.enableMemo();
     const lock = readLock(repo.root);

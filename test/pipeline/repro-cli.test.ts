@@ -59,6 +59,20 @@ describe("polarity repro (CLI)", () => {
     assert.equal(fs.existsSync(path.join(dir, ".dvc/tmp/polarity.lock")), false, "the lock is released");
   });
 
+  it("with --wait, a second repro waits for the first and then finds nothing to do", async () => {
+    const dir = blockingProject();
+    const first = cliStart(dir, ["repro"]);
+    await waitForOutput(first, "[slow] started");
+    const second = cliStart(dir, ["repro", "--wait"]);
+    let out = "";
+    second.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    await waitForOutput(second, "waiting for pid");
+    first.stdin!.end("go\n");
+    assert.equal(await exitOf(first), 0);
+    assert.equal(await exitOf(second), 0);
+    assert.match(out, /Stage 'slow' didn't change, skipping/);
+  });
+
   it("kill -9 in the middle of a stage, then repro completes correctly", async () => {
     const dir = blockingProject();
     const first = cliStart(dir, ["repro"]);

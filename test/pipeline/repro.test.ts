@@ -187,6 +187,27 @@ const iv = setInterval(() => {
   });
 });
 
+describe("stage options", () => {
+  it("runs commands in wdir, with paths relative to it", async () => {
+    const dir = makeProject({ "sub/in.txt": "inside\n", "sub/params.json": '{"k": {"v": 3}}', "dvc.yaml": "stages:\n  s:\n    wdir: sub\n    cmd: cat in.txt > out.txt && pwd > where.txt\n    deps: [in.txt]\n    params:\n      - params.json: [k.v]\n    outs: [out.txt, where.txt]\n" });
+    const res = await repro(dir);
+    assert.deepEqual(res.ran, ["s"]);
+    assert.equal(read(dir, "sub/out.txt"), "inside\n");
+    assert.equal(fs.realpathSync(read(dir, "sub/where.txt").trim()), fs.realpathSync(path.join(dir, "sub")));
+    assert.match(read(dir, "dvc.lock"), /params:\n {6}params\.json:\n {8}k\.v: 3\n/);
+    assert.match(read(dir, "dvc.lock"), /- path: in\.txt\n/);
+  });
+
+  it("always_changed stages run every time; {file: null} tracks every key of the file", async () => {
+    const dir = makeProject({ "p.yaml": "x: 1\ny: 2\n", "dvc.yaml": "stages:\n  tick:\n    cmd: date +%N >> ticks.txt\n    always_changed: true\n    outs:\n      - ticks.txt:\n          persist: true\n  all:\n    cmd: cat p.yaml > all.txt\n    params:\n      - p.yaml:\n    outs: [all.txt]\n" });
+    assert.deepEqual((await repro(dir)).ran, ["tick", "all"]);
+    assert.deepEqual((await repro(dir)).ran, ["tick"]);
+    assert.equal(read(dir, "ticks.txt").trim().split("\n").length, 2, "a persistent output is kept between runs");
+    fs.writeFileSync(path.join(dir, "p.yaml"), "x: 1\ny: 2\nz: 3\n");
+    assert.deepEqual((await repro(dir)).ran, ["tick", "all"]);
+  });
+});
+
 describe("dvc.lock", () => {
   it("matches DVC's schema 2.0 layout exactly, including a directory entry", async () => {
     const dir = makeProject({
