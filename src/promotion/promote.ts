@@ -1,9 +1,9 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readDatasetCsv, writeJsonAtomic } from "../data/files.js";
 import { SentimentModel } from "../models/sentiment-model.js";
-import { findModelFile } from "../serving/model-source.js";
 import type { TrackingClient } from "../tracking/client.js";
 import type { ModelVersion } from "../tracking/types.js";
 import { NotFoundError, PolarityError } from "../util/errors.js";
@@ -70,8 +70,11 @@ async function aliasVersion(client: TrackingClient, name: string, alias: string)
 async function downloadModel(client: TrackingClient, name: string, version: string): Promise<SentimentModel> {
   const tmp = await mkdtemp(join(tmpdir(), "polarity-promote-"));
   try {
+    // evaluate logs the bundle as <run>/model/model.json and registers runs:/<id>/model.
     const path = await client.downloadArtifacts(`models:/${name}/${version}`, tmp);
-    return await loadModelFile(await findModelFile(path));
+    const file = join(path, "model.json");
+    if (!existsSync(file)) throw new NotFoundError(`${name} v${version}: no model.json in its artifacts (${client.trackingUri}); was it registered by 'polarity stage register'?`);
+    return await loadModelFile(file);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
