@@ -54,6 +54,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const metrics = new ServingMetrics();
   const holder = new ModelHolder(options.source, app.log, {
     onSwap: (next, previous) => metrics.modelSwapped(next, previous),
+    onRelabel: (next, previous) => metrics.setModelInfo(next, previous),
     onLoadFailure: () => metrics.modelLoadFailed(),
   });
   const ctx = new ServingContext(config, holder, metrics, new Predictor(metrics), SERVER_VERSION);

@@ -74,9 +74,14 @@ export class ServingMetrics {
   }
 
   modelSwapped(next: LoadedModel, previous: LoadedModel | null): void {
+    this.setModelInfo(next, previous);
+    this.reloads.inc({ result: "success" });
+  }
+
+  /** model_info follows the served model: the previous series is removed, not left at 1. */
+  setModelInfo(next: LoadedModel, previous: LoadedModel | null): void {
     if (previous) this.modelInfo.remove(previous.name, previous.version, previous.alias ?? "");
     this.modelInfo.set({ name: next.name, version: next.version, alias: next.alias ?? "" }, 1);
-    this.reloads.inc({ result: "success" });
   }
 
   modelLoadFailed(): void {

@@ -13,6 +13,8 @@ export type ReloadOutcome =
 
 export interface ModelHolderEvents {
   onSwap?(next: LoadedModel, previous: LoadedModel | null): void;
+  /** Same model, new description (e.g. a second alias now points at the served version). */
+  onRelabel?(next: LoadedModel, previous: LoadedModel): void;
   onLoadFailure?(version: string, error: unknown): void;
 }
 
@@ -104,7 +106,12 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
     }
     const previous = this.currentModel;
     if (previous && previous.version === resolved.version && previous.name === resolved.name) {
-      if (previous.alias !== resolved.alias) this.currentModel = { ...previous, ...(resolved.alias !== undefined ? { alias: resolved.alias } : { alias: undefined }) };
+      if (previous.alias !== resolved.alias) {
+        const { alias: _old, ...rest } = previous;
+        const relabelled: LoadedModel = resolved.alias !== undefined ? { ...rest, alias: resolved.alias } : rest;
+        this.currentModel = relabelled;
+        this.events.onRelabel?.(relabelled, previous);
+      }
       return { kind: "unchanged", version: resolved.version };
     }
     if (this.knownBad?.version === `${resolved.name}/${resolved.version}`) {

@@ -67,6 +67,14 @@ describe("serving from the model registry (embedded SQLite tracking store)", () 
     const server = await serve("models:/fallback@production");
     try {
       assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "fallback", version: v1, alias: "staging" });
+      // @production set to the version already served: no reload, only the alias reported changes.
+      await client.setRegisteredModelAlias("fallback", "production", v1);
+      assert.equal((await server.app.polarity.holder.check()).kind, "unchanged");
+      assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "fallback", version: v1, alias: "production" });
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`^model_info\\{name="fallback",version="${v1}",alias="production"\\} 1$`, "m"));
+      assert.doesNotMatch(metrics, /alias="staging"/);
+      assert.match(metrics, /^model_reload_total\{result="success"\} 1$/m);
       await client.setRegisteredModelAlias("fallback", "production", v2);
       assert.equal((await server.app.polarity.holder.check()).kind, "swapped");
       assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "fallback", version: v2, alias: "production" });
