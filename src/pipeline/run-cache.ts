@@ -29,7 +29,8 @@ function sha256(s: string): string {
 
 /** A stage can use the run-cache when its result is a pure function of cmd + deps + params. */
 export function canUseRunCache(stage: StageDecl): boolean {
-  return stage.deps.length > 0 && stage.outs.length > 0 && !stage.alwaysChanged && !stage.outs.some((o) => o.persist);
+  // Params count as dependencies here, as in DVC (a stage with only params is still a pure function of them).
+  return stage.deps.length + stage.params.length > 0 && stage.outs.length > 0 && !stage.alwaysChanged && !stage.outs.some((o) => o.persist);
 }
 
 export function runCacheKey(entry: LockStage): string {

@@ -74,7 +74,7 @@ export async function stageStatus(hasher: Hasher, stage: StageDecl, locked: Lock
   const reasons: ChangeReason[] = [];
   if (stage.frozen) return { name: stage.name, frozen: true, changed: false, reasons };
   if (!locked) {
-    reasons.push({ kind: "no-lock", message: "no entry in dvc.lock (never run)" });
+    reasons.push({ kind: "no-lock", message: "never run: no entry in dvc.lock" });
     return { name: stage.name, frozen: false, changed: true, reasons };
   }
   if (stage.alwaysChanged) reasons.push({ kind: "always-changed", message: "always_changed is set" });

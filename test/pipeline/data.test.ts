@@ -1,12 +1,11 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
 import { addData, checkoutData, fetchData, gcCache, pullData, pushData } from "../../src/pipeline/data.js";
 import { reproduce } from "../../src/pipeline/repro.js";
-import { cli, makeProject, memoryLogger, read, writeFiles } from "./helpers.js";
+import { cli, makeProject, memoryLogger, read, tempDir, writeFiles } from "./helpers.js";
 
 function listTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -43,7 +42,7 @@ describe("data versioning: add, push, pull, checkout, gc", () => {
 
   it("round-trips a directory through a local remote: push, lose everything, pull", async () => {
     const dir = makeProject(DATASET);
-    const remote = fs.mkdtempSync(path.join(os.tmpdir(), "polarity-remote-"));
+    const remote = tempDir("polarity-remote-");
     withRemote(dir, remote);
     await addData({ root: dir, targets: [path.join(dir, "corpus")] });
     const pushed = await pushData({ root: dir });
@@ -84,7 +83,7 @@ describe("data versioning: add, push, pull, checkout, gc", () => {
 
   it("fetch rejects an object whose content on the remote does not match its hash", async () => {
     const dir = makeProject({ "f.txt": "payload\n" });
-    const remote = fs.mkdtempSync(path.join(os.tmpdir(), "polarity-remote-"));
+    const remote = tempDir("polarity-remote-");
     withRemote(dir, remote);
     const [added] = await addData({ root: dir, targets: [path.join(dir, "f.txt")] });
     await pushData({ root: dir });
@@ -134,7 +133,7 @@ describe("data versioning: add, push, pull, checkout, gc", () => {
 describe("S3 remote", () => {
   let server: S3rver;
   let endpoint = "";
-  const storage = fs.mkdtempSync(path.join(os.tmpdir(), "polarity-s3rver-"));
+  const storage = tempDir("polarity-s3rver-");
 
   before(async () => {
     server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: storage, configureBuckets: [{ name: "polarity-test" }] });

@@ -7,9 +7,21 @@ import type { ReproLogger } from "../../src/pipeline/repro.js";
 export const CLI = path.resolve(import.meta.dirname, "../../src/cli/main.ts");
 const TSX = import.meta.resolve("tsx");
 
-/** A fresh project directory with the given files (paths relative to it). */
+const created: string[] = [];
+process.on("exit", () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp directory removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** A fresh project directory with the given files (paths relative to it); removed when the test process exits. */
 export function makeProject(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "polarity-pipeline-"));
+  const dir = tempDir("polarity-pipeline-");
   fs.mkdirSync(path.join(dir, ".dvc"));
   writeFiles(dir, files);
   return dir;
