@@ -130,7 +130,7 @@ class Runner {
     if (opts.dry) {
       const why = opts.force ? "forced" : reasons.length ? reasons.join("; ") : "an upstream stage would run";
       log.info(`Would run stage '${stage.name}' (${why})`);
-      for (const c of Array.isArray(stage.cmd) ? stage.cmd : [stage.cmd]) log.info(`> ${c}`);
+      for (const c of Array.isArray(stage.cmd) ? stage.cmd : [stage.cmd]) for (const line of c.split("\n")) log.info(`> ${line}`);
       return { outcome: "would-run", reasons };
     }
     const deps = await hashDeps(repo.hasher, stage);
@@ -158,7 +158,7 @@ class Runner {
     log.info(`Running stage '${stage.name}'${reasons.length ? ` (${reasons.join("; ")})` : opts.force ? " (forced)" : ""}:`);
     await removeOutputs(stage, repo.hasher);
     for (const cmd of Array.isArray(stage.cmd) ? stage.cmd : [stage.cmd]) {
-      log.info(`[${stage.name}] > ${cmd}`);
+      for (const line of cmd.split("\n")) log.info(`[${stage.name}] > ${line}`);
       const code = await runShell(cmd, stage.wdir, `[${stage.name}] `, log);
       if (code !== 0) throw new StageFailedError(`stage '${stage.name}': command '${cmd}' failed with exit code ${code}`);
     }
