@@ -52,6 +52,7 @@ export interface ModelEvaluation {
 }
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Scores a model bundle on raw texts: one predictProba pass, then sklearn-compatible metrics. */
 export function evaluateModelOn(model: SentimentModel, texts: readonly string[], labels: readonly Label[]): ModelEvaluation {
@@ -146,6 +147,13 @@ export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
         await run.logMetrics(numeric);
         const fit = model.metadata.fitReport as { iterations?: number } | null | undefined;
         if (typeof fit?.iterations === "number") await run.logMetric("train_iterations", fit.iterations);
+        const cv = model.metadata.cv as { mean?: Record<string, number>; sd?: Record<string, number> } | null | undefined;
+        if (cv?.mean && cv.sd) {
+          const cvMetrics: Record<string, number> = {};
+          for (const [k, v] of Object.entries(cv.mean)) if (k !== "fitSeconds") cvMetrics[`cv_${snake(k)}_mean`] = round6(v);
+          for (const [k, v] of Object.entries(cv.sd)) if (k !== "fitSeconds") cvMetrics[`cv_${snake(k)}_sd`] = round6(v);
+          await run.logMetrics(cvMetrics);
+        }
         const tags: Record<string, string> = {
           "mlflow.source.name": "polarity stage evaluate",
           "mlflow.source.type": "LOCAL",

@@ -46,6 +46,9 @@ export interface TrainParams {
   hyperparameters: Record<string, unknown>;
   /** The blocks for every model as written (snake_case), logged for reference. */
   blocks: Record<ModelKind, Record<string, unknown>>;
+  /** Stratified k-fold cross-validation on the training split before the final fit (0 = off). */
+  cvFolds: number;
+  seed: number;
 }
 
 export interface TrackingParams {
@@ -183,8 +186,11 @@ export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams 
   const model = r.oneOf(trainRaw, "train.model", MODEL_KINDS, "logreg");
   const blocks = {} as Record<ModelKind, Record<string, unknown>>;
   for (const kind of MODEL_KINDS) blocks[kind] = r.hyperBlock(trainRaw, kind);
-  r.done(trainRaw, "train", ["model", ...MODEL_KINDS]);
-  const train: TrainParams = { model, hyperparameters: camelKeys(blocks[model]), blocks };
+  const cvFolds = r.int(trainRaw, "train.cv_folds", 5, 0);
+  if (cvFolds === 1) throw new InvalidParameterError(`${file}: train.cv_folds must be 0 (off) or at least 2, got 1`);
+  const seed = r.int(trainRaw, "train.seed", 42, 0);
+  r.done(trainRaw, "train", ["model", ...MODEL_KINDS, "cv_folds", "seed"]);
+  const train: TrainParams = { model, hyperparameters: camelKeys(blocks[model]), blocks, cvFolds, seed };
 
   const trackRaw = r.section(top, "tracking");
   const tracking: TrackingParams = {
@@ -456,6 +462,6 @@ export function modelParamsSnapshot(p: PipelineParams, preprocess: object): Reco
     ingest: snakeKeys(p.ingest),
     preprocess: snakeKeys(preprocess),
     featurize: snakeKeys(p.featurize),
-    train: { model: p.train.model, [p.train.model]: p.train.blocks[p.train.model] },
+    train: { model: p.train.model, [p.train.model]: p.train.blocks[p.train.model], cv_folds: p.train.cvFolds, seed: p.train.seed },
   };
 }

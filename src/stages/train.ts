@@ -1,6 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { readJsonFile, writeFileAtomic } from "../data/files.js";
+import type { Label } from "../data/clean.js";
+import { readDatasetCsv, readJsonFile, writeFileAtomic } from "../data/files.js";
+import { crossValidateBy, headlineMetrics, type CrossValidationResult } from "../evaluation/cross-validate.js";
+import { evaluateClassifier } from "../evaluation/metrics.js";
 import { decodeCsrNpz } from "../features/npz.js";
+import { CountVectorizer, TfidfVectorizer, type VectorizerJson } from "../features/vectorizer.js";
 import { createClassifier } from "../models/serialization.js";
 import { SentimentModel } from "../models/sentiment-model.js";
 import { DataError, InvalidParameterError, NotFoundError, PolarityError } from "../util/errors.js";
@@ -15,7 +19,10 @@ import { formatDuration } from "./progress.js";
  * (src/models/sentiment-model.ts): preprocessing config, fitted vectorizer and fitted
  * classifier in one versioned, self-describing JSON file that fully reproduces predictions.
  * The file is deterministic for the same inputs (no timestamps), so its hash in dvc.lock
- * only changes when the model does.
+ * only changes when the model does. With `train.cv_folds` ≥ 2 it first cross-validates on the
+ * training split (stratified, seeded; the vectorizer is refitted inside each fold on the
+ * fold's tokens from data/interim, so no vocabulary/IDF leaks from the held-out fold) and
+ * records the fold means and standard deviations in the bundle's metadata.
  */
 export async function runTrainStage(ctx: StageContext): Promise<{ classes: (string | number)[]; features: number; iterations: number | null; converged: boolean | null }> {
   const p = ctx.params.train;
@@ -25,6 +32,18 @@ export async function runTrainStage(ctx: StageContext): Promise<{ classes: (stri
   const labels = await readJsonFile<ProcessedLabels>(projectPath(ctx.dir, "processedLabels"));
   const X = decodeCsrNpz(await readNpz(projectPath(ctx.dir, "processedTrain")), LAYOUT.processedTrain);
   if (labels.train.length !== X.rows) throw new DataError(`${LAYOUT.processedLabels} has ${labels.train.length} training labels but ${LAYOUT.processedTrain} has ${X.rows} rows; rerun featurize`);
+
+  let cv: CrossValidationResult | null = null;
+  if (p.cvFolds >= 2) {
+    const interim = await readDatasetCsv(projectPath(ctx.dir, "interimTrain"));
+    if (interim.texts.length !== labels.train.length) throw new DataError(`${LAYOUT.interimTrain} has ${interim.texts.length} rows but ${LAYOUT.processedLabels} has ${labels.train.length} training labels; rerun featurize`);
+    const t0 = performance.now();
+    cv = crossValidateTokens(interim.texts, labels.train, featurizer.vectorizer, p.model, p.hyperparameters, p.cvFolds, p.seed, (done) =>
+      ctx.reporter.progress("cross-validating (folds)", done, p.cvFolds),
+    );
+    const show = (k: string): string => (cv && cv.mean[k] !== undefined ? `${cv.mean[k].toFixed(4)} ± ${cv.sd[k].toFixed(4)}` : "n/a");
+    log(`${p.cvFolds}-fold CV on the training split in ${formatDuration(performance.now() - t0)}: accuracy ${show("accuracy")}, F1 ${show("f1")}, ROC AUC ${show("rocAuc")}`);
+  }
 
   const maxIter = typeof p.hyperparameters.maxIter === "number" ? p.hyperparameters.maxIter : 1000;
   const hyper: Record<string, unknown> = { ...p.hyperparameters };
@@ -60,11 +79,40 @@ export async function runTrainStage(ctx: StageContext): Promise<{ classes: (stri
       trainingRows: X.rows,
       features: X.cols,
       fitReport: report ?? null,
+      cv: cv ? { folds: p.cvFolds, seed: p.seed, mean: cv.mean, sd: cv.sd } : null,
     },
   });
   await writeFileAtomic(projectPath(ctx.dir, "model"), JSON.stringify(model.toJSON()) + "\n");
   log(`wrote ${LAYOUT.model} (${model.classes.length} classes, ${X.cols} features)`);
   return { classes: [...model.classes], features: X.cols, iterations: report?.iterations ?? null, converged: report?.converged ?? null };
+}
+
+/** k-fold CV of vectorizer + classifier on pre-tokenised training texts (tokens joined by spaces). */
+function crossValidateTokens(
+  texts: readonly string[],
+  labels: readonly Label[],
+  vectorizer: VectorizerJson,
+  kind: "logreg" | "nb" | "svm",
+  hyperparameters: Record<string, unknown>,
+  folds: number,
+  seed: number,
+  onFold: (done: number) => void,
+): CrossValidationResult {
+  const docs = texts.map((t) => (t.length === 0 ? [] : t.split(" ")));
+  const pick = <T>(a: readonly T[], idx: Int32Array): T[] => Array.from(idx, (i) => a[i]);
+  let done = 0;
+  return crossValidateBy(labels, { folds, seed, shuffle: true }, (trainIdx, testIdx) => {
+    // A fresh, unfitted vectorizer with the featurizer's exact (resolved) options.
+    const options = { ...vectorizer.options } as Record<string, unknown>;
+    const v = vectorizer.kind === "tfidf" ? new TfidfVectorizer(options) : new CountVectorizer(options);
+    const X = v.fitTransform(pick(docs, trainIdx));
+    const clf = createClassifier(kind, { ...hyperparameters });
+    clf.fit(X, pick(labels, trainIdx));
+    const Xtest = v.transform(pick(docs, testIdx));
+    const summary = evaluateClassifier(pick(labels, testIdx), clf.predict(Xtest), clf.predictProba(Xtest), clf.classes, { probabilistic: clf.probabilistic });
+    onFold(++done);
+    return headlineMetrics(summary);
+  });
 }
 
 async function readNpz(path: string): Promise<Buffer> {
