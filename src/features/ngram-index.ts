@@ -229,14 +229,7 @@ export function growFloat64(a: Float64Array, capacity: number): Float64Array {
 /** Sorts cols[start..end) ascending, moving vals along (insertion sort: rows are short). */
 export function sortRowPairs(cols: Int32Array, vals: Float64Array, start: number, end: number): void {
   if (end - start > 48) {
-    // Long rows: sort a permutation instead of quadratic insertion.
-    const c = cols.slice(start, end);
-    const v = vals.slice(start, end);
-    const order = Array.from(c.keys()).sort((a, b) => c[a] - c[b]);
-    for (let k = 0; k < order.length; k++) {
-      cols[start + k] = c[order[k]];
-      vals[start + k] = v[order[k]];
-    }
+    sortLongRowPairs(cols, vals, start, end);
     return;
   }
   for (let p = start + 1; p < end; p++) {
@@ -250,6 +243,28 @@ export function sortRowPairs(cols: Int32Array, vals: Float64Array, start: number
     }
     cols[q + 1] = c;
     vals[q + 1] = v;
+  }
+}
+
+const SHELL_GAPS = [701, 301, 132, 57, 23, 10, 4, 1]; // Ciura's sequence
+
+/** Long rows: Shell sort in place (no allocation: this runs for every long document). */
+function sortLongRowPairs(cols: Int32Array, vals: Float64Array, start: number, end: number): void {
+  const n = end - start;
+  for (const gap of SHELL_GAPS) {
+    if (gap >= n) continue;
+    for (let p = start + gap; p < end; p++) {
+      const c = cols[p];
+      const v = vals[p];
+      let q = p;
+      while (q - gap >= start && cols[q - gap] > c) {
+        cols[q] = cols[q - gap];
+        vals[q] = vals[q - gap];
+        q -= gap;
+      }
+      cols[q] = c;
+      vals[q] = v;
+    }
   }
 }
 

@@ -37,9 +37,7 @@ export function resolveTfidfOptions(options: TfidfTransformerOptions = {}, where
  * plain:  idf = ln(n / df) + 1.
  */
 export function computeIdf(X: CsrMatrix, smoothIdf: boolean): Float64Array {
-  const df = new Float64Array(X.cols);
-  const nnz = X.indptr[X.rows];
-  for (let p = 0; p < nnz; p++) if (X.data[p] !== 0) df[X.indices[p]] += 1;
+  const df = documentFrequencies(X);
   const s = smoothIdf ? 1 : 0;
   const n = X.rows + s;
   const idf = new Float64Array(X.cols);
@@ -52,28 +50,50 @@ export function computeIdf(X: CsrMatrix, smoothIdf: boolean): Float64Array {
   return idf;
 }
 
+/** Number of rows with a non-zero in each column. */
+export function documentFrequencies(X: CsrMatrix): Int32Array {
+  const df = new Int32Array(X.cols);
+  const { indices, data } = X;
+  const nnz = X.indptr[X.rows];
+  for (let p = 0; p < nnz; p++) if (data[p] !== 0) df[indices[p]]++;
+  return df;
+}
+
 /**
  * Applies sublinear tf, idf weights and row normalisation to `data` in place. Zero rows
  * stay zero (scikit-learn's normalize leaves them alone).
  */
 export function applyTfidfInPlace(X: CsrMatrix, idf: Float64Array | null, opts: Required<TfidfTransformerOptions>): void {
-  const { rows, indptr, indices, data } = X;
-  const sublinear = opts.sublinearTf;
-  const l2 = opts.norm === "l2";
-  const l1 = opts.norm === "l1";
-  const nnz = indptr[rows];
-  // Weighting first, in one flat pass (options hoisted: this runs over every non-zero).
-  if (sublinear) for (let p = 0; p < nnz; p++) if (data[p] !== 0) data[p] = Math.log(data[p]) + 1;
-  if (idf !== null) for (let p = 0; p < nnz; p++) data[p] *= idf[indices[p]];
-  if (!l1 && !l2) return;
+  // One small kernel per step: each gets optimised on its own (a single function with
+  // several long loops deoptimises between them and boxes doubles meanwhile).
+  const nnz = X.indptr[X.rows];
+  if (opts.sublinearTf) sublinearTfInPlace(X.data, nnz);
+  if (idf !== null) scaleColumnsInPlace(X.indices, X.data, nnz, idf);
+  if (opts.norm !== null) normalizeRowsInPlace(X, opts.norm);
+}
+
+/** tf → 1 + ln(tf) for the stored (non-zero) entries. */
+function sublinearTfInPlace(data: Float64Array, nnz: number): void {
+  for (let p = 0; p < nnz; p++) if (data[p] !== 0) data[p] = Math.log(data[p]) + 1;
+}
+
+/** data[p] *= w[column of p]. */
+function scaleColumnsInPlace(indices: Int32Array, data: Float64Array, nnz: number, w: Float64Array): void {
+  for (let p = 0; p < nnz; p++) data[p] *= w[indices[p]];
+}
+
+/** Divides each row by its l2 or l1 norm; zero rows stay zero (as scikit-learn's normalize). */
+export function normalizeRowsInPlace(X: CsrMatrix, norm: "l1" | "l2"): void {
+  const { rows, indptr, data } = X;
+  const l2 = norm === "l2";
   for (let i = 0; i < rows; i++) {
     const start = indptr[i];
     const end = indptr[i + 1];
-    let norm = 0;
-    if (l2) for (let p = start; p < end; p++) norm += data[p] * data[p];
-    else for (let p = start; p < end; p++) norm += Math.abs(data[p]);
-    if (norm === 0) continue;
-    const scale = 1 / (l2 ? Math.sqrt(norm) : norm);
+    let s = 0;
+    if (l2) for (let p = start; p < end; p++) s += data[p] * data[p];
+    else for (let p = start; p < end; p++) s += Math.abs(data[p]);
+    if (s === 0) continue;
+    const scale = 1 / (l2 ? Math.sqrt(s) : s);
     for (let p = start; p < end; p++) data[p] *= scale;
   }
 }

@@ -3,7 +3,7 @@ import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
 import { NgramIndex, growFloat64, growInt32, sortIds, sortRowPairs } from "./ngram-index.js";
-import { TFIDF_OPTION_KEYS, applyTfidfInPlace, computeIdf, resolveTfidfOptions, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
+import { TFIDF_OPTION_KEYS, applyTfidfInPlace, computeIdf, documentFrequencies, resolveTfidfOptions, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
 import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
 
 /**
@@ -253,7 +253,8 @@ export class CountVectorizer {
       this.setVocabulary(this.fixedVocabulary);
       return this.transform(docs);
     }
-    const [minN, maxN] = this.options.ngramRange;
+    const minN = this.options.ngramRange[0];
+    const maxN = this.options.ngramRange[1];
     const index = new NgramIndex();
     const builder = new CsrBuilder(docs.length, estimateNnz(docs, minN, maxN));
     for (let d = 0; d < docs.length; d++) {
@@ -352,7 +353,8 @@ export class CountVectorizer {
    * and are skipped (and so is every longer gram that would extend them).
    */
   private collectGrams(tokens: readonly string[], index: NgramIndex, intern: boolean): number {
-    const [minN, maxN] = this.options.ngramRange;
+    const minN = this.options.ngramRange[0];
+    const maxN = this.options.ngramRange[1];
     const len = tokens.length;
     if (len > this.atomIds.length) {
       const cap = Math.max(len, this.atomIds.length * 2);
@@ -401,28 +403,15 @@ export class CountVectorizer {
    */
   private selectTerms(X: CsrMatrix, index: NgramIndex): { gramOfColumn: Int32Array; columnOfGram: Int32Array } {
     const nGrams = index.size;
-    const df = new Float64Array(nGrams);
-    const tf = new Float64Array(nGrams);
-    const nnz = X.indptr[X.rows];
-    for (let p = 0; p < nnz; p++) {
-      df[X.indices[p]] += 1;
-      tf[X.indices[p]] += X.data[p];
-    }
+    const df = documentFrequencies(X);
+    const tf = columnSums(X);
     const high = boundToCount(this.options.maxDf, X.rows);
     const low = boundToCount(this.options.minDf, X.rows);
     if (high < low) throw new InvalidParameterError("maxDf corresponds to fewer documents than minDf");
-    const [minN] = this.options.ngramRange;
-    const candidates = new Int32Array(nGrams);
-    let nCandidates = 0;
-    let anyTerm = false;
-    for (let g = 0; g < nGrams; g++) {
-      if (df[g] === 0 || index.gramLength(g) < minN) continue; // a prefix or an unused token, not a term
-      anyTerm = true;
-      if (df[g] <= high && df[g] >= low) candidates[nCandidates++] = g;
-    }
-    if (!anyTerm) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
-    if (nCandidates === 0) throw new DataError("after pruning, no terms remain; try a lower minDf or a higher maxDf");
-    const sorted = index.sortByTerm(candidates.subarray(0, nCandidates));
+    const candidates = filterByDocumentFrequency(df, index, this.options.ngramRange[0], low, high);
+    if (candidates === null) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
+    if (candidates.length === 0) throw new DataError("after pruning, no terms remain; try a lower minDf or a higher maxDf");
+    const sorted = index.sortByTerm(candidates);
     let keep = sorted;
     const limit = this.options.maxFeatures;
     if (limit !== null && sorted.length > limit) keep = topByCount(sorted, tf, limit);
@@ -578,6 +567,31 @@ function estimateNnz(docs: readonly VectorizerDocument[], minN: number, maxN: nu
   return Math.min(total, 0x7fffffff);
 }
 
+/** Per-column sum of values (total count of each term). */
+function columnSums(X: CsrMatrix): Float64Array {
+  const out = new Float64Array(X.cols);
+  const { indices, data } = X;
+  const nnz = X.indptr[X.rows];
+  for (let p = 0; p < nnz; p++) out[indices[p]] += data[p];
+  return out;
+}
+
+/**
+ * Grams that are terms (length >= minN, seen in some document) with low <= df <= high;
+ * null if there is no term at all (an empty vocabulary before pruning).
+ */
+function filterByDocumentFrequency(df: Int32Array, index: NgramIndex, minN: number, low: number, high: number): Int32Array | null {
+  const out = new Int32Array(df.length);
+  let n = 0;
+  let anyTerm = false;
+  for (let g = 0; g < df.length; g++) {
+    if (df[g] === 0 || index.gramLength(g) < minN) continue; // a prefix or an unused token, not a term
+    anyTerm = true;
+    if (df[g] <= high && df[g] >= low) out[n++] = g;
+  }
+  return anyTerm ? out.subarray(0, n) : null;
+}
+
 /**
  * The `limit` grams with the largest total count, ties broken by term order (their
  * position in `sorted`), returned in term order. scikit-learn ranks with numpy's default
@@ -609,20 +623,27 @@ function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number): Csr
   const { rows, indptr, indices, data } = X;
   const outIndptr = new Int32Array(rows + 1);
   let q = 0;
+  // The per-row work is its own small function so it is optimised early as a whole; as one
+  // long loop here it ran interpreted after a deopt, boxing every double (bench: 1e6 docs).
   for (let i = 0; i < rows; i++) {
-    const start = q;
-    const end = indptr[i + 1];
-    for (let p = indptr[i]; p < end; p++) {
-      const c = columnOfGram[indices[p]];
-      if (c < 0) continue;
-      indices[q] = c; // in place: q <= p always
-      data[q] = data[p];
-      q++;
-    }
-    sortRowPairs(indices, data, start, q);
+    q = remapRow(indices, data, columnOfGram, indptr[i], indptr[i + 1], q);
     outIndptr[i + 1] = q;
   }
   // Nothing pruned: keep the arrays rather than copying them.
   if (q === indices.length) return { rows, cols, indptr: outIndptr, indices, data };
   return { rows, cols, indptr: outIndptr, indices: indices.slice(0, q), data: data.slice(0, q) };
+}
+
+/** Moves row entries [start, end) to [q, ...) with new column ids, drops -1s, sorts; returns the new end. */
+function remapRow(indices: Int32Array, data: Float64Array, columnOfGram: Int32Array, start: number, end: number, q: number): number {
+  const rowStart = q;
+  for (let p = start; p < end; p++) {
+    const c = columnOfGram[indices[p]];
+    if (c < 0) continue;
+    indices[q] = c; // in place: q <= p always
+    data[q] = data[p];
+    q++;
+  }
+  sortRowPairs(indices, data, rowStart, q);
+  return q;
 }
