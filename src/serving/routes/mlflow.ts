@@ -1,6 +1,5 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import Papa from "papaparse";
 import type { ServingContext } from "../context.js";
 import { HttpError, badRequest, installCsvParser } from "../http.js";
 import { errorResponses, invocationsSchemas } from "../schemas.js";
@@ -43,7 +42,7 @@ export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): P
     },
     async (request) => {
       const loaded = ctx.requireModel();
-      const texts = typeof request.body === "string" ? textsFromCsv(request.body) : textsFromScoringJson(request.body as Record<string, unknown>);
+      const texts = typeof request.body === "string" ? await textsFromCsv(request.body) : textsFromScoringJson(request.body as Record<string, unknown>);
       checkTexts(texts, config.maxTextLength, config.maxBatchSize);
       const predictions = predictor.predictRaw(loaded, texts);
       const labels = new Array(predictions.length);
@@ -116,8 +115,9 @@ function recordsToTexts(records: unknown[], where: string): string[] {
   });
 }
 
-/** Texts from CSV with a header row (MLflow's text/csv input). */
-export function textsFromCsv(csv: string): string[] {
+/** Texts from CSV with a header row (MLflow's text/csv input). papaparse is loaded on first use (server start-up time). */
+export async function textsFromCsv(csv: string): Promise<string[]> {
+  const { default: Papa } = await import("papaparse");
   const parsed = Papa.parse<string[]>(csv, { skipEmptyLines: true, delimiter: "," });
   if (parsed.errors.length > 0) {
     const e = parsed.errors[0];
