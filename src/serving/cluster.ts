@@ -79,7 +79,8 @@ export function startCluster(config: ServeConfig): ClusterHandle {
     const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(workerConfig) });
     worker.on("message", (message: { type?: string; url?: string; port?: number; error?: string }) => {
       if (message?.type === WORKER_READY) {
-        if (!startupDone) {
+        if (startupDone) log.info({ pid: worker.process.pid }, "replacement worker ready");
+        else {
           startedCount++;
           sharedUrl = message.url ?? sharedUrl;
           if (startedCount === config.workers) {
@@ -106,8 +107,9 @@ export function startCluster(config: ServeConfig): ClusterHandle {
   };
 
   cluster.on("exit", (worker, code, signal) => {
-    if (code !== 0) failedExit = true;
     if (shuttingDown) {
+      // Exit 0 only if every worker drained cleanly.
+      if (code !== 0) failedExit = true;
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log.info({ failedExit }, "all workers stopped");
         resolveExited(failedExit || !startupDone ? 1 : 0);

@@ -130,7 +130,7 @@ describe("the serve process: graceful shutdown and cluster mode", () => {
     assert.match(proc.stderr, /^error: cannot load a model from file .*missing\.json: model path .* does not exist\n$/);
   });
 
-  test("--workers 2: both workers serve one port, /metrics on any worker reports the cluster-wide sum", async () => {
+  test("--workers 2: both workers serve one port, /metrics on any worker reports the cluster-wide sum, a dead worker is replaced", async () => {
     const proc = new ServeProcess(["--model", model, "--port", "0", "--workers", "2"]);
     try {
       const line = await proc.waitForLog((l) => typeof l.msg === "string" && /^serving on http.* with 2 workers$/.test(l.msg));
@@ -158,6 +158,16 @@ describe("the serve process: graceful shutdown and cluster mode", () => {
         assert.equal(predictions, n);
         assert.match(metrics, /^model_info\{name="model",version="[0-9a-f]{12}",alias=""\} 1$/m);
       }
+
+      // A worker that dies is replaced; the port keeps serving.
+      const victim = [...pids][0];
+      process.kill(victim, "SIGKILL");
+      await proc.waitForLog((l) => l.msg === "replacement worker ready");
+      const after = new Set<number>();
+      for (let i = 0; i < 20 && after.size < 2; i++) after.add((JSON.parse((await get(`${url}/healthz`)).body) as { pid: number }).pid);
+      assert.equal(after.size, 2);
+      assert.ok(!after.has(victim), "the killed worker is gone");
+
       proc.child.kill("SIGTERM");
       assert.equal(await proc.exited, 0);
     } finally {

@@ -63,7 +63,7 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
       const loaded = ctx.requireModel();
       const model = ctx.modelRef(loaded);
 
-      if (request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded")) {
+      if (request.headers["content-type"]?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
         // The seed's path: an HTML form without JavaScript.
         const text = (request.body as { text: string }).text;
         const page = text.trim() === ""
