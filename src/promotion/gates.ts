@@ -39,6 +39,8 @@ export interface GateInput {
   candidateMetrics: HeldOutMetrics;
   /** The current production version's metrics on the same test set; null when none. */
   production: { version: string; metrics: HeldOutMetrics } | null;
+  /** Why `production` is null although a production version exists (shown in the skipped no_regression gate). */
+  productionNote?: string;
   params: PromoteParams;
 }
 
@@ -134,7 +136,7 @@ export function runGates(input: GateInput): GateResult[] {
         : { name: "no_regression", passed: false, skipped: false, detail: `worse than production v${production.version}: ${drops.join(", ")}` },
     );
   } else {
-    results.push({ name: "no_regression", passed: true, skipped: true, detail: "no version in production yet" });
+    results.push({ name: "no_regression", passed: true, skipped: true, detail: input.productionNote ?? "no version in production yet" });
   }
   const probes = [...SIGNATURE_PROBES, ...p.positiveExamples, ...p.negativeExamples];
   results.push(checkSignature(candidate, probes));

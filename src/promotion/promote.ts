@@ -6,7 +6,7 @@ import { readDatasetCsv, writeJsonAtomic } from "../data/files.js";
 import { SentimentModel } from "../models/sentiment-model.js";
 import type { TrackingClient } from "../tracking/client.js";
 import type { ModelVersion } from "../tracking/types.js";
-import { NotFoundError, PolarityError } from "../util/errors.js";
+import { DataError, NotFoundError, PolarityError } from "../util/errors.js";
 import { evaluateModelOn, loadModelFile, type HeldOutMetrics } from "../stages/evaluate.js";
 import { LAYOUT, projectPath } from "../stages/layout.js";
 import type { PipelineParams, PromoteParams } from "../stages/params.js";
@@ -102,13 +102,26 @@ export async function promoteModel(opts: PromoteOptions): Promise<PromotionResul
     const test = await readDatasetCsv(projectPath(opts.dir, "rawTest"));
     log(`gating ${name} v${candidate.version} (alias '${from}') on ${test.texts.length} held-out texts from ${LAYOUT.rawTest}`);
     const model = await downloadModel(client, name, candidate.version);
-    const ev = evaluateModelOn(model, test.texts, test.labels);
+    let ev;
+    try {
+      ev = evaluateModelOn(model, test.texts, test.labels);
+    } catch (err) {
+      if (err instanceof DataError) throw new DataError(`cannot score ${name} v${candidate.version} on ${LAYOUT.rawTest} (was it trained on other labels? rerun 'polarity repro'): ${err.message}`);
+      throw err;
+    }
     let production: PromotionResult["production"] = null;
+    let productionNote: string | undefined;
     if (current) {
       const prodModel = await downloadModel(client, name, current.version);
-      production = { version: current.version, metrics: evaluateModelOn(prodModel, test.texts, test.labels).metrics };
+      try {
+        production = { version: current.version, metrics: evaluateModelOn(prodModel, test.texts, test.labels).metrics };
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        // E.g. the label set changed: the old production model cannot be scored on the new test set.
+        productionNote = `production v${current.version} cannot be scored on this test set (${err.message}); not comparable`;
+      }
     }
-    const gates = runGates({ candidate: model, candidateMetrics: ev.metrics, production, params: p });
+    const gates = runGates({ candidate: model, candidateMetrics: ev.metrics, production, params: p, productionNote });
     for (const g of gates) log(`  ${g.skipped ? "SKIP" : g.passed ? "PASS" : "FAIL"} ${g.name}: ${g.detail}`);
     const failed = gates.filter((g) => !g.passed);
     const result: PromotionResult = {
