@@ -21,6 +21,7 @@ export interface SourceOptions {
   /** CSV/TSV: whether the first row holds column names. */
   header: boolean;
   encoding: "utf-8" | "latin1";
+  /** Download guards; maxBytes and sha256 also apply to local files. */
   http: { timeoutMs: number; maxBytes: number; sha256: string | null };
   baseDir: string;
 }
@@ -75,12 +76,16 @@ export async function loadSource(opts: SourceOptions): Promise<LoadedSource> {
     throw new DataError(`ingest.source: ${opts.source} is ${formatBytes(size)}, over the ${formatBytes(opts.http.maxBytes)} cap (raise ingest.http.max_bytes)`);
   }
   const bytes = await readFile(path);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (opts.http.sha256 && opts.http.sha256.toLowerCase() !== sha256) {
+    throw new DataError(`checksum mismatch for ${opts.source}: expected sha256 ${opts.http.sha256.toLowerCase()}, got ${sha256} (the file changed, or ingest.http.sha256 is wrong)`);
+  }
   const text = decodeText(bytes, opts.encoding, opts.source);
   const format = opts.format !== "auto" ? opts.format : (formatFromName(path) ?? sniffFormat(text));
   const table = parseTable(text, { format, header: opts.header, where: opts.source });
   return {
     table,
-    info: { type: "local", name: basename(path), uri: opts.source, format, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") },
+    info: { type: "local", name: basename(path), uri: opts.source, format, bytes: bytes.length, sha256 },
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -208,5 +209,14 @@ describe("dataset files and statistics", () => {
 
   test("length statistics use numpy's linear-interpolation percentiles", () => {
     assert.deepEqual(lengthStats(Float64Array.from([1, 2, 3, 4, 10])), { min: 1, max: 10, mean: 4, median: 3, p95: 8.8 });
+  });
+});
+
+describe("pinning a local file", () => {
+  test("an expected sha256 that matches passes; a stale one fails naming both digests", async () => {
+    const good = createHash("sha256").update(await readFile(join(FIXTURES, "emotions.jsonl"))).digest("hex");
+    const base = options({ source: "emotions.jsonl", labelColumn: "emotion" });
+    await ingestDataset({ ...base, http: { ...base.http, sha256: good } });
+    await assert.rejects(ingestDataset({ ...base, http: { ...base.http, sha256: "f".repeat(64) } }), new RegExp(`expected sha256 f{64}, got ${good}`));
   });
 });
