@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { StageContext } from "../stages/context.js";
 import { InvalidParameterError } from "../util/errors.js";
 import { action } from "./run-command.js";
 
@@ -6,7 +7,7 @@ import { action } from "./run-command.js";
  * `polarity stage <name>`: runs one step of the sentiment pipeline in the current directory
  * (the commands the repo's dvc.yaml declares; `polarity repro` runs them in order).
  */
-type StageFn = (ctx: import("../stages/context.js").StageContext) => Promise<unknown>;
+type StageFn = (ctx: StageContext) => Promise<unknown>;
 
 const STAGES: Record<string, { desc: string; load: () => Promise<StageFn> }> = {
   ingest: { desc: "read the source, clean, validate, split → data/raw, reports/data_validation.json", load: async () => (await import("../stages/ingest.js")).runIngestStage },
