@@ -1,6 +1,6 @@
 import cluster from "node:cluster";
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { LoadedModel } from "./model-types.js";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import type { LoadedModel, Prediction } from "./model-types.js";
 
 /** Latency buckets (seconds): finer than prometheus_client's defaults because predictions take well under 1 ms. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -25,8 +25,8 @@ export class ServingMetrics {
   private readonly requestCount: Counter<"method" | "endpoint">;
   private readonly requestLatency: Histogram<"endpoint">;
   private readonly predictionCount: Counter<"prediction">;
-  private readonly predictionProbability: Histogram<string>;
-  private readonly inputLength: Histogram<string>;
+  private readonly predictionProbability: TypedHistogram;
+  private readonly inputLength: TypedHistogram;
   private readonly errorCount: Counter<"status_code">;
   private readonly reloads: Counter<"result">;
   private readonly modelInfo: Gauge<"name" | "version" | "alias">;
@@ -39,8 +39,10 @@ export class ServingMetrics {
     this.requestCount = new Counter({ name: "app_request_count_total", help: "Total number of HTTP requests, by method and route pattern.", labelNames: ["method", "endpoint"], registers });
     this.requestLatency = new Histogram({ name: "app_request_latency_seconds", help: "HTTP request latency in seconds, by route pattern.", labelNames: ["endpoint"], buckets: LATENCY_BUCKETS, registers });
     this.predictionCount = new Counter({ name: "model_prediction_count_total", help: "Number of predictions, by predicted label.", labelNames: ["prediction"], registers });
-    this.predictionProbability = new Histogram({ name: "model_prediction_probability", help: "Probability of the predicted label.", buckets: PROBABILITY_BUCKETS, registers });
-    this.inputLength = new Histogram({ name: "model_input_length_chars", help: "Length of each input text in UTF-16 code units.", buckets: INPUT_LENGTH_BUCKETS, registers });
+    this.predictionProbability = new TypedHistogram("model_prediction_probability", "Probability of the predicted label.", PROBABILITY_BUCKETS);
+    this.inputLength = new TypedHistogram("model_input_length_chars", "Length of each input text in UTF-16 code units.", INPUT_LENGTH_BUCKETS);
+    this.registry.registerMetric(this.predictionProbability as unknown as Metric);
+    this.registry.registerMetric(this.inputLength as unknown as Metric);
     this.errorCount = new Counter({ name: "app_error_count_total", help: "HTTP responses with status >= 400, by status code.", labelNames: ["status_code"], registers });
     this.reloads = new Counter({ name: "model_reload_total", help: "Model loads, by result (success, failure).", labelNames: ["result"], registers });
     // `max` so that a cluster's aggregated /metrics shows 1, not the number of workers.
@@ -61,16 +63,38 @@ export class ServingMetrics {
     if (statusCode >= 400) this.errorCount.labels(String(statusCode)).inc();
   }
 
-  /** Records one prediction: its label, the probability of that label and the input's length. */
-  observePrediction(label: string, probability: number, inputLength: number): void {
+  /**
+   * Records a batch of predictions: label counts (one increment per label, not per text),
+   * the probability of each predicted label and each input's length.
+   */
+  observePredictions(predictions: readonly Prediction[], texts: readonly string[]): void {
+    let firstKey = "";
+    let firstCount = 0;
+    let others: Map<string, number> | null = null;
+    for (let i = 0; i < predictions.length; i++) {
+      const p = predictions[i];
+      const key = typeof p.label === "string" ? p.label : String(p.label);
+      this.predictionProbability.observe(p.probabilities[key]);
+      this.inputLength.observe(texts[i].length);
+      if (firstCount === 0 || key === firstKey) {
+        firstKey = key;
+        firstCount++;
+      } else {
+        others ??= new Map();
+        others.set(key, (others.get(key) ?? 0) + 1);
+      }
+    }
+    if (firstCount > 0) this.predictionChild(firstKey).inc(firstCount);
+    if (others) for (const [key, n] of others) this.predictionChild(key).inc(n);
+  }
+
+  private predictionChild(label: string): { inc(n?: number): void } {
     let child = this.predictionChildren.get(label);
     if (!child) {
       child = this.predictionCount.labels(label);
       this.predictionChildren.set(label, child);
     }
-    child.inc();
-    this.predictionProbability.observe(probability);
-    this.inputLength.observe(inputLength);
+    return child;
   }
 
   modelSwapped(next: LoadedModel, previous: LoadedModel | null): void {
@@ -96,6 +120,51 @@ export class ServingMetrics {
   async text(): Promise<string> {
     if (cluster.isWorker && process.send) return requestClusterMetrics();
     return this.registry.metrics();
+  }
+}
+
+/**
+ * A label-less histogram over a Float64Array, for the per-text histograms: observe() is a
+ * bound scan and two additions. prom-client's Histogram.observe (label hashing, a closure
+ * per call) was ~6% of the CPU of a 1,000-text batch in a profile. It speaks the same
+ * get() contract as prom-client's metrics, so the registry prints it and the cluster
+ * AggregatorRegistry sums it like any histogram.
+ */
+export class TypedHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    if (i < bounds.length) this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> }> {
+    const values = [];
+    let cumulative = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      cumulative += this.counts[i];
+      values.push({ labels: { le: this.bounds[i] }, value: cumulative, metricName: `${this.name}_bucket` });
+    }
+    values.push({ labels: { le: "+Inf" }, value: this.count, metricName: `${this.name}_bucket` });
+    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }
 

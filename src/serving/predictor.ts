@@ -24,38 +24,34 @@ export class Predictor {
   /** Batch path: one model call for all texts. */
   predict(loaded: LoadedModel, texts: string[]): PredictionView[] {
     const predictions = loaded.model.predict(texts);
+    this.metrics.observePredictions(predictions, texts);
     const out = new Array<PredictionView>(predictions.length);
-    for (let i = 0; i < predictions.length; i++) out[i] = this.view(predictions[i], texts[i].length);
+    for (let i = 0; i < predictions.length; i++) out[i] = view(predictions[i]);
     return out;
   }
 
   /** Labels only (MLflow /invocations, V2 `label` output), counted like every prediction. */
   predictRaw(loaded: LoadedModel, texts: string[]): Prediction[] {
     const predictions = loaded.model.predict(texts);
-    for (let i = 0; i < predictions.length; i++) {
-      const p = predictions[i];
-      const key = String(p.label);
-      this.metrics.observePrediction(key, p.probabilities[key], texts[i].length);
-    }
+    this.metrics.observePredictions(predictions, texts);
     return predictions;
   }
 
   /** One text with the words that pushed the decision (`contributions`) and the strongest terms. */
   explain(loaded: LoadedModel, text: string, topK = DEFAULT_TOP_K): PredictionView {
     const { prediction, towards, words, terms } = loaded.model.explain(text, topK);
-    const view = this.view(prediction, text.length);
-    view.towards = towards;
-    view.contributions = words;
-    view.terms = terms;
-    return view;
+    this.metrics.observePredictions([prediction], [text]);
+    const v = view(prediction);
+    v.towards = towards;
+    v.contributions = words;
+    v.terms = terms;
+    return v;
   }
+}
 
-  private view(p: Prediction, inputLength: number): PredictionView {
-    const key = String(p.label);
-    const score = p.probabilities[key];
-    this.metrics.observePrediction(key, score, inputLength);
-    return { label: p.label, score, probabilities: p.probabilities };
-  }
+function view(p: Prediction): PredictionView {
+  const key = typeof p.label === "string" ? p.label : String(p.label);
+  return { label: p.label, score: p.probabilities[key], probabilities: p.probabilities };
 }
 
 const POSITIVE = new Set(["1", "pos", "positive", "+1", "true", "yes"]);
