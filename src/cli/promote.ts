@@ -14,11 +14,12 @@ export function register(program: Command): void {
     .option("--min-f1 <x>", "override promote.min_f1")
     .option("--min-roc-auc <x>", "override promote.min_roc_auc")
     .option("--max-regression <x>", "override promote.max_regression")
+    .option("--dry-run", "run and print the gates without moving the alias or logging to the run (exit 4 if a gate fails)")
     .option("--params <file>", "params file", "params.yaml")
     .option("-C, --dir <dir>", "project directory", ".")
     .option("--json", "print the gate results as JSON")
     .action(
-      action(async (o: { model?: string; from?: string; to?: string; minAccuracy?: string; minF1?: string; minRocAuc?: string; maxRegression?: string; params: string; dir: string; json?: boolean }) => {
+      action(async (o: { model?: string; from?: string; to?: string; minAccuracy?: string; minF1?: string; minRocAuc?: string; maxRegression?: string; dryRun?: boolean; params: string; dir: string; json?: boolean }) => {
         const { resolve } = await import("node:path");
         const { loadStageContext } = await import("../stages/context.js");
         const { createReporter } = await import("../stages/progress.js");
@@ -41,7 +42,7 @@ export function register(program: Command): void {
         const dir = resolve(o.dir);
         const ctx = await loadStageContext(dir, { paramsFile: o.params, reporter });
         try {
-          const result = await promoteModel({ dir, params: ctx.params, modelName: o.model, from: o.from, to: o.to, overrides, reporter });
+          const result = await promoteModel({ dir, params: ctx.params, modelName: o.model, from: o.from, to: o.to, overrides, dryRun: o.dryRun, reporter });
           if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
         } catch (err) {
           if (o.json && err instanceof PromotionRefusedError) process.stdout.write(JSON.stringify(err.result, null, 2) + "\n");

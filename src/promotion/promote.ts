@@ -42,8 +42,8 @@ export interface PromotionResult {
   candidate: { version: string; run_id: string | null; metrics: HeldOutMetrics | null };
   production: { version: string; metrics: HeldOutMetrics } | null;
   gates: GateResult[];
-  /** "promoted", "refused", or "unchanged" when the candidate already holds the target alias. */
-  outcome: "promoted" | "refused" | "unchanged";
+  /** "promoted", "refused", "unchanged" when the candidate already holds the target alias, "checked" for a dry run that passed. */
+  outcome: "promoted" | "refused" | "unchanged" | "checked";
   stage: string | null;
 }
 
@@ -55,6 +55,8 @@ export interface PromoteOptions {
   to?: string;
   /** Overrides of the params' gate settings (CLI flags). */
   overrides?: Partial<PromoteParams>;
+  /** Run and report the gates, but move nothing and log nothing to the run. */
+  dryRun?: boolean;
   reporter: Reporter;
 }
 
@@ -132,11 +134,15 @@ export async function promoteModel(opts: PromoteOptions): Promise<PromotionResul
       outcome: failed.length === 0 ? "promoted" : "refused",
     };
 
-    if (candidate.run_id) await logGates(client, candidate.run_id, result);
+    if (candidate.run_id && !opts.dryRun) await logGates(client, candidate.run_id, result);
     if (failed.length > 0) {
       await writeJsonAtomic(projectPath(opts.dir, "promotion"), result);
       const where = current ? `'${to}' stays on v${current.version}` : `'${to}' is not set`;
       throw new PromotionRefusedError(`promotion of ${name} v${candidate.version} refused, ${where}: ${failed.length} gate${failed.length > 1 ? "s" : ""} failed: ${failed.map((g) => `${g.name} (${g.detail})`).join("; ")}`, result);
+    }
+    if (opts.dryRun) {
+      log(`dry run: ${name} v${candidate.version} passes every gate; alias '${to}' not moved`);
+      return { ...result, outcome: "checked" };
     }
     await client.setRegisteredModelAlias(name, to, candidate.version);
     if (p.stage) await client.transitionModelVersionStage(name, candidate.version, p.stage, true);

@@ -118,6 +118,7 @@ export function formatSummary(s: MainJobSummary, dir: string): string {
     const p = s.promotion;
     if (p.outcome === "promoted") lines.push(`promotion: v${p.candidate.version} passed ${p.gates.length} gates and now has alias '${p.to}'`);
     else if (p.outcome === "unchanged") lines.push(`promotion: v${p.candidate.version} already has alias '${p.to}'`);
+    else if (p.outcome === "checked") lines.push(`promotion (dry run): v${p.candidate.version} passed ${p.gates.length} gates; alias '${p.to}' not moved`);
     else lines.push(`promotion REFUSED for v${p.candidate.version}: ${p.gates.filter((g) => !g.passed).map((g) => g.name).join(", ")} (see ${LAYOUT.promotion})`);
   }
   const rel = (p: string | null): string => (p === null ? "" : relative(dir, p) || ".");
