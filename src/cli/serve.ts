@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option("--tracking-uri <uri>", "tracking store or server holding the registry (env MLFLOW_TRACKING_URI)")
     .option("--poll-interval <ms>", `how often to check the registry for a moved alias, in ms; 0 disables hot reload (env MODEL_POLL_INTERVAL_MS; default ${DEFAULT_SERVE_CONFIG.pollIntervalMs})`)
     .option("-w, --workers <n>", "worker processes sharing the port (node:cluster); /metrics on any worker reports the sum (env WEB_CONCURRENCY; default 1)")
-    .option("--max-text-length <n>", `longest text accepted, in characters (env MAX_TEXT_LENGTH; default ${DEFAULT_SERVE_CONFIG.maxTextLength})`)
+    .option("--max-text-length <n>", `longest text accepted, in UTF-16 code units (String.length; env MAX_TEXT_LENGTH; default ${DEFAULT_SERVE_CONFIG.maxTextLength})`)
     .option("--max-batch-size <n>", `most texts per request (env MAX_BATCH_SIZE; default ${DEFAULT_SERVE_CONFIG.maxBatchSize})`)
     .option("--body-limit <bytes>", `largest request body (env BODY_LIMIT_BYTES; default ${DEFAULT_SERVE_CONFIG.bodyLimitBytes})`)
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL; default info)")

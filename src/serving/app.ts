@@ -48,7 +48,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
     return503OnClosing: true,
     forceCloseConnections: "idle",
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // unicode: false → maxLength counts UTF-16 code units (String.length), like every other
+    // length limit here, instead of a per-character scan of each text.
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, unicode: false } },
   });
 
   const metrics = new ServingMetrics();

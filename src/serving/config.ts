@@ -13,7 +13,7 @@ import { requireInteger } from "../util/validate.js";
  * | trackingUri        | --tracking-uri        | MLFLOW_TRACKING_URI         | the tracking client's default    |
  * | pollIntervalMs     | --poll-interval       | MODEL_POLL_INTERVAL_MS      | 30000 (0 = never poll)           |
  * | workers            | --workers             | WEB_CONCURRENCY             | 1 (node:cluster when > 1)        |
- * | maxTextLength      | --max-text-length     | MAX_TEXT_LENGTH             | 20000 characters per text        |
+ * | maxTextLength      | --max-text-length     | MAX_TEXT_LENGTH             | 20000 UTF-16 code units per text |
  * | maxBatchSize       | --max-batch-size      | MAX_BATCH_SIZE              | 10000 texts per request          |
  * | bodyLimitBytes     | --body-limit          | BODY_LIMIT_BYTES            | 4 MiB                            |
  * | logLevel           | --log-level           | LOG_LEVEL                   | info                             |

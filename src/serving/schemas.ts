@@ -47,7 +47,7 @@ export const PredictionOut = Type.Object({
 export type PredictionOutT = Static<typeof PredictionOut>;
 
 export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: number }) {
-  const text = Type.String({ maxLength: limits.maxTextLength, description: `One text, at most ${limits.maxTextLength} characters` });
+  const text = Type.String({ maxLength: limits.maxTextLength, description: `One text, at most ${limits.maxTextLength} UTF-16 code units` });
   const body = Type.Object(
     {
       text: Type.Optional(text),

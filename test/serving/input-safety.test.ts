@@ -61,6 +61,14 @@ describe("input safety: every bad input gets a clear JSON error, never a 500 or 
     assert.equal(form.status, 413);
   });
 
+  test("text length is counted in UTF-16 code units (String.length) on every route", async () => {
+    const emoji = "😀".repeat(250); // 250 characters, 500 code units: exactly the limit
+    assert.equal((await postJson(`${base}/predict`, { text: emoji })).status, 200);
+    assert.equal((await postJson(`${base}/invocations`, { inputs: [emoji] })).status, 200);
+    expectError(await postJson(`${base}/predict`, { text: `${emoji}!` }), 413, "PAYLOAD_TOO_LARGE");
+    expectError(await postJson(`${base}/invocations`, { inputs: [`${emoji}!`] }), 413, "PAYLOAD_TOO_LARGE", /501 characters/);
+  });
+
   test("a batch over maxBatchSize is 413", async () => {
     const texts = Array.from({ length: 21 }, (_, i) => `text ${i}`);
     expectError(await postJson(`${base}/predict`, { texts }), 413, "PAYLOAD_TOO_LARGE", /20/);
