@@ -102,6 +102,14 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", () => {
     assert.equal(featurizer.vectorizer.vocabulary.length, 3000);
   });
 
+  test("promote --dry-run reports the gates for v2 and moves nothing", async () => {
+    const r = await runCli(["promote", "--dry-run", "--json"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { outcome: string; candidate: { version: string }; production: { version: string } };
+    assert.deepEqual([result.outcome, result.candidate.version, result.production.version], ["checked", "2", "1"]);
+    assert.equal((await client.getModelVersionByAlias("sentiment", "production")).version, "1");
+  });
+
   test("promote with an impossible threshold refuses, names the failed gate and leaves production on v1", async () => {
     const r = await runCli(["promote", "--min-accuracy", "0.999"], dir);
     assert.equal(r.code, 4, r.stderr);
