@@ -1,21 +1,22 @@
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { Random } from "../util/random.js";
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
-import { preprocess } from "../text/preprocess.js";
+import { LIGHT_PREPROCESS_CONFIG, preprocess } from "../text/preprocess.js";
 import { loadUciSentences, type LabelledCorpus } from "./builtin.js";
 
 /**
  * A synthetic labelled corpus of any size, for benchmarks and scale tests. It imitates
  * the built-in UCI sentences:
- *   - words come from the real sentences' vocabulary (tokens of `preprocess` with its
- *     defaults), drawn from CLASS-CONDITIONAL unigram distributions estimated on the real
+ *   - words come from the real sentences' vocabulary (tokens of `preprocess` with
+ *     LIGHT_PREPROCESS_CONFIG: words as written, lowercased), drawn from CLASS-CONDITIONAL unigram distributions estimated on the real
  *     labelled data, so the label is learnable the way real sentiment is (by word choice);
  *   - each word is, with probability `mixing`, drawn from the class-independent
  *     distribution instead (neutral filler), which makes the task harder;
  *   - document lengths (in tokens) are drawn from the real sentences' empirical length
  *     distribution (mean ≈ 12 tokens, 1–73);
  *   - finally each label is flipped with probability `labelNoise`.
- * Texts are the words joined by single spaces, so `preprocess(text)` gives back the words.
+ * Texts are the words joined by single spaces, so `preprocess(text, LIGHT_PREPROCESS_CONFIG)`
+ * gives back the words.
  * Deterministic: the same options and seed give the same corpus.
  */
 export interface SyntheticCorpusOptions {
@@ -95,7 +96,7 @@ function sourceModel(): SourceModel {
   const counts: [number[], number[]] = [[], []];
   const lengths = new Int32Array(data.texts.length);
   data.texts.forEach((text, d) => {
-    const tokens = preprocess(text);
+    const tokens = preprocess(text, LIGHT_PREPROCESS_CONFIG);
     lengths[d] = tokens.length;
     const y = data.labels[d];
     for (const t of tokens) {

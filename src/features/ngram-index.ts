@@ -14,22 +14,26 @@ import { DataError } from "../util/errors.js";
 const MAX_GRAMS = 2 ** 30;
 
 /**
- * Open-addressing hash map from an int pair (prefix gram, token) to a gram id, on typed
- * arrays. A JS Map keyed by prefix·2^k + token would box every key above 2^31 as a heap
- * number (one allocation per lookup); this does none. Linear probing, load factor <= 1/2.
+ * Open-addressing hash map from an int pair (prefix gram, token) to a gram id, on one
+ * typed array of [prefix, token, id] triples (one cache line per probe: the table is far
+ * larger than the caches on big corpora, so probes are memory-bound). A JS Map keyed by
+ * prefix·2^k + token would box every key above 2^31 as a heap number. Linear probing,
+ * load factor <= 1/2.
  */
 class PairTable {
-  private keyP: Int32Array;
-  private keyA: Int32Array;
-  private val: Int32Array;
+  private slots: Int32Array;
   private mask: number;
   private count = 0;
 
   constructor(capacity = 1024) {
-    this.keyP = new Int32Array(capacity);
-    this.keyA = new Int32Array(capacity);
-    this.val = new Int32Array(capacity).fill(-1);
+    this.slots = PairTable.emptySlots(capacity);
     this.mask = capacity - 1;
+  }
+
+  private static emptySlots(capacity: number): Int32Array {
+    const slots = new Int32Array(capacity * 3);
+    for (let i = 2; i < slots.length; i += 3) slots[i] = -1;
+    return slots;
   }
 
   private static slot(p: number, a: number, mask: number): number {
@@ -39,36 +43,36 @@ class PairTable {
   }
 
   get(p: number, a: number): number {
-    const { keyP, keyA, val, mask } = this;
+    const { slots, mask } = this;
     let i = PairTable.slot(p, a, mask);
     for (;;) {
-      const v = val[i];
-      if (v < 0 || (keyP[i] === p && keyA[i] === a)) return v;
+      const k = i * 3;
+      const v = slots[k + 2];
+      if (v < 0 || (slots[k] === p && slots[k + 1] === a)) return v;
       i = (i + 1) & mask;
     }
   }
 
   /** Inserts a key known to be absent. */
   insert(p: number, a: number, v: number): void {
-    if (2 * (this.count + 1) > this.val.length) this.grow();
-    const { keyP, keyA, val, mask } = this;
+    if (2 * (this.count + 1) > this.mask + 1) this.grow();
+    const { slots, mask } = this;
     let i = PairTable.slot(p, a, mask);
-    while (val[i] >= 0) i = (i + 1) & mask;
-    keyP[i] = p;
-    keyA[i] = a;
-    val[i] = v;
+    while (slots[i * 3 + 2] >= 0) i = (i + 1) & mask;
+    const k = i * 3;
+    slots[k] = p;
+    slots[k + 1] = a;
+    slots[k + 2] = v;
     this.count++;
   }
 
   private grow(): void {
-    const { keyP, keyA, val } = this;
-    const cap = val.length * 2;
-    this.keyP = new Int32Array(cap);
-    this.keyA = new Int32Array(cap);
-    this.val = new Int32Array(cap).fill(-1);
+    const old = this.slots;
+    const cap = (this.mask + 1) * 2;
+    this.slots = PairTable.emptySlots(cap);
     this.mask = cap - 1;
     this.count = 0;
-    for (let i = 0; i < val.length; i++) if (val[i] >= 0) this.insert(keyP[i], keyA[i], val[i]);
+    for (let k = 0; k < old.length; k += 3) if (old[k + 2] >= 0) this.insert(old[k], old[k + 1], old[k + 2]);
   }
 }
 

@@ -204,9 +204,11 @@ class CsrBuilder {
     this.indptr[++this.row] = this.nnz;
   }
   build(cols: number): CsrMatrix {
-    // Trim to size so the matrix does not pin the doubling slack.
-    const indices = this.nnz === this.indices.length ? this.indices : this.indices.slice(0, this.nnz);
-    const data = this.nnz === this.data.length ? this.data : this.data.slice(0, this.nnz);
+    // Exact-length arrays: a view when the slack is small (token-array input, where the
+    // capacity is exact up to merged repeats), a trimmed copy when it is not.
+    const small = this.indices.length - this.nnz <= (this.nnz >> 3);
+    const indices = small ? this.indices.subarray(0, this.nnz) : this.indices.slice(0, this.nnz);
+    const data = small ? this.data.subarray(0, this.nnz) : this.data.slice(0, this.nnz);
     return { rows: this.row, cols, indptr: this.indptr, indices, data };
   }
 }

@@ -1,5 +1,6 @@
 export {
   DEFAULT_PREPROCESS_CONFIG,
+  LIGHT_PREPROCESS_CONFIG,
   createPreprocessor,
   preprocess,
   preprocessMany,

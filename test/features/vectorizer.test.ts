@@ -125,9 +125,11 @@ describe("CountVectorizer", () => {
     assert.deepEqual(csrToDense(X), [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]);
   });
   it("tokenises raw strings with preprocess() when given a preprocess config", () => {
-    const v = new CountVectorizer({ preprocess: { negationScope: true } });
+    const v = new CountVectorizer({ preprocess: { wordForm: "none", removeStopwords: false, negationScope: true } });
     v.fit(["I didn't like it.", "Liked it :)"]);
     assert.deepEqual(v.getFeatureNames(), [":)", "did", "i", "it", "liked", "not", "not_it", "not_like"]);
+    // The default config: stopwords out, stems, negation scope.
+    assert.deepEqual(new CountVectorizer({ preprocess: {} }).fit(["I didn't like it.", "Liked it :)"]).getFeatureNames(), [":)", "did", "like", "not", "not_like"]);
   });
   it("sorts terms by code point like Python, also for astral characters and control characters", () => {
     assert.deepEqual(new CountVectorizer().fit([["😀", "\uFF01", "z"]]).getFeatureNames(), ["z", "\uFF01", "😀"]);
