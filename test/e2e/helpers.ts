@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,4 +64,37 @@ export async function editParams(dir: string, edit: (params: Record<string, Reco
 
 export async function readJson<T = Record<string, unknown>>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, "utf8")) as T;
+}
+
+/**
+ * Starts a long-running CLI command (e.g. `start`, which ends by serving) and resolves once a
+ * stdout line matches `ready`, with the match; rejects if the process exits first.
+ */
+export function spawnCliUntil(args: string[], cwd: string, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: "", POLARITY_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const m = out.match(ready);
+      if (m) {
+        child.stdout?.off("data", onData);
+        child.off("exit", onExit);
+        resolve({ child, match: m, output: () => out });
+      }
+    };
+    const onExit = (code: number | null): void => reject(new Error(`polarity ${args.join(" ")} exited with ${code} before ${ready}:\n${out}`));
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+    child.once("exit", onExit);
+  });
+}
+
+/** Sends SIGTERM and waits for the process to exit; resolves with its exit code. */
+export function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { TrackingClient } from "../../src/tracking/client.js";
-import { editParams, makeProject, polarityBinDir, readJson, runCli, type CliResult } from "./helpers.js";
+import { editParams, makeProject, polarityBinDir, readJson, runCli, spawnCliUntil, stop, type CliResult } from "./helpers.js";
 
 /**
  * The main job end to end, through the real CLI in a temp copy of the repo's dvc.yaml and
@@ -83,6 +83,18 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", () => {
     assert.equal(summary.promotion.outcome, "unchanged");
     assert.equal(summary.model.versions.length, 1);
     assert.doesNotMatch(r.stderr, /Running stage/);
+  });
+
+  test("npm start ends by serving the production model", async () => {
+    const { child, match } = await spawnCliUntil(["start", "--port", "0"], dir, /serving (models:\/\S+) on (http:\/\/[\d.:]+)/);
+    try {
+      assert.equal(match[1], "models:/sentiment@production");
+      const res = await fetch(`${match[2]}/invocations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: ["I love this phone, it works great.", "Awful, it broke after a day."] }) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { predictions: [1, 0] });
+    } finally {
+      assert.equal(await stop(child), 0);
+    }
   });
 
   test("changing featurize.max_features reruns exactly featurize → train → evaluate → register and puts v2 in staging", async () => {
