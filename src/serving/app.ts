@@ -16,6 +16,14 @@ import { ErrorBody } from "./schemas.js";
 
 export const SERVER_VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
+const AJV_LOGGER = {
+  log: (...args: unknown[]) => console.log(...args),
+  warn: (...args: unknown[]) => {
+    if (!(args[0] === "DEPRECATED: option unicode." || String(args[0]).startsWith("DEPRECATED: option unicode"))) console.warn(...args);
+  },
+  error: (...args: unknown[]) => console.error(...args),
+};
+
 export interface BuildServerOptions {
   /** Where the model comes from (see createModelSource). */
   source: ModelSource;
@@ -50,7 +58,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     forceCloseConnections: "idle",
     // unicode: false → maxLength counts UTF-16 code units (String.length), like every other
     // length limit here, instead of a per-character scan of each text.
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, unicode: false } },
+    // Ajv 8 still honours `unicode` but warns it is deprecated; only that warning is dropped.
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, unicode: false, logger: AJV_LOGGER } },
   });
 
   const metrics = new ServingMetrics();
