@@ -82,4 +82,14 @@ for (const n of sizes) {
   console.log(`synthetic generate                    ${rate(n, gw, gc)}`);
   benchCorpus(`synthetic n=${n.toLocaleString("en-US")}`, corpus.texts, 1);
 }
+{
+  // Serving: a vectorizer fitted on the built-in sentences (default preprocess config)
+  // turning unseen raw texts into TF-IDF rows, the per-request work before scoring.
+  const served = new TfidfVectorizer({ ngramRange: [1, 2], preprocess: {} }).fit(uci.texts);
+  const { texts } = generateSyntheticCorpus({ n: 200_000, seed: 99 });
+  served.transform(texts.slice(0, 20_000)); // warm-up
+  const [, w, c] = time(() => served.transform(texts));
+  console.log(`serving: fitted on uci-sentences (${served.nFeatures.toLocaleString("en-US")} features), 200,000 unseen raw texts`);
+  console.log(`  preprocess + transform (raw)        ${rate(texts.length, w, c)}`);
+}
 console.log(`peak RSS ${peakRssMb().toFixed(0)} MB`);

@@ -428,7 +428,9 @@ function emitWord(raw: string, apostrophe: boolean, cfg: Readonly<PreprocessConf
 
 function emitPlainWord(word: string, cfg: Readonly<PreprocessConfig>, tokens: string[], negating: boolean): boolean {
   const lower = cfg.lowercase ? word : word.toLowerCase();
-  if (NEGATION_WORDS.has(lower)) {
+  // Every negation word starts with 'n' or 'c': skip the Set lookup for the rest (hot path).
+  const c0 = lower.charCodeAt(0);
+  if ((c0 === 110 || c0 === 99) && NEGATION_WORDS.has(lower)) {
     tokens.push(word);
     return cfg.negationScope;
   }

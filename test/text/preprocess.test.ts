@@ -109,6 +109,9 @@ describe("negation scope", () => {
     assert.deepEqual(pp("I didn't like it, but loved the end", scoped), ["i", "did", "not", "not_like", "not_it", "but", "loved", "the", "end"]);
     assert.deepEqual(pp("never again! fine; no way? ok: yes", scoped), ["never", "not_again", "fine", "no", "not_way", "ok", "yes"]);
   });
+  it("opens a scope after every negation word", () => {
+    for (const w of NEGATION_WORDS) assert.deepEqual(pp(`${w} good`, { negationScope: true }), [w, "not_good"], w);
+  });
   it("ends at an emoticon and restarts at a new negation word", () => {
     assert.deepEqual(pp("not bad :) good", scoped), ["not", "not_bad", ":)", "good"]);
     assert.deepEqual(pp("no plot no acting", scoped), ["no", "not_plot", "no", "not_acting"]);
