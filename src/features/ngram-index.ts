@@ -78,12 +78,22 @@ class PairTable {
 
 export class NgramIndex {
   private readonly atoms = new Map<string, number>();
-  private readonly chains = new PairTable();
+  private readonly chains: PairTable;
   private atomStrings: string[] = [];
   private prefix: Int32Array = new Int32Array(1024);
   private last: Int32Array = new Int32Array(1024);
   private length: Uint8Array = new Uint8Array(1024);
   size = 0;
+
+  /**
+   * `expectedNgrams` pre-sizes the n-gram hash table (a guess is fine: it still grows),
+   * saving the rehash chain and the garbage of its smaller generations on big corpora.
+   */
+  constructor(expectedNgrams = 0) {
+    let capacity = 1024;
+    while (capacity < 2 * expectedNgrams && capacity < 1 << 23) capacity *= 2;
+    this.chains = new PairTable(capacity);
+  }
 
   /** Id of a token, interned if `intern`; -1 if unknown and not interning. */
   atom(token: string, intern: boolean): number {
