@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { LocalArtifactStore, assertSafeArtifactPath } from "../../src/tracking/artifact-store.js";
 import { startTrackingServer } from "../../src/tracking/server.js";
@@ -70,6 +71,20 @@ test("the server refuses a symlink escape through the artifacts proxy", async ()
     assert.equal(write.status, 400);
     await write.body?.cancel();
     assert.ok(!existsSync(join(dir, "outside", "planted.txt")));
+
+    // MLflow's Python client uploads with no Content-Type at all; chunked bodies work too
+    const url = new URL(server.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: "PUT", path: "/api/2.0/mlflow-artifacts/artifacts/plain/raw.bin", headers: { "transfer-encoding": "chunked" } }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode!));
+      });
+      req.on("error", reject);
+      req.write("raw ");
+      req.end("bytes");
+    });
+    assert.equal(status, 200);
+    assert.equal(readFileSync(join(art, "plain", "raw.bin"), "utf8"), "raw bytes");
   } finally {
     await server.close();
     cleanup();
