@@ -272,6 +272,20 @@ for (const [name, makeHarness] of transports) {
       await rejectsWith(c.listArtifacts(info.run_id, "../../etc"), "INVALID_PARAMETER_VALUE");
     });
 
+    test("artifacts: an experiment with a file: artifact location stores run artifacts there", async () => {
+      const location = join(h.dir, "custom-root");
+      const exp = await c.createExperiment("file-location", { artifactLocation: `file://${location}` });
+      const { info } = await c.createRun(exp);
+      assert.equal(info.artifact_uri, `file://${location}/${info.run_id}/artifacts`);
+      const f = join(h.dir, "report.txt");
+      writeFileSync(f, "metrics");
+      await c.logArtifact(info.run_id, f, "reports");
+      assert.equal(readFileSync(join(location, info.run_id, "artifacts", "reports", "report.txt"), "utf8"), "metrics");
+      assert.deepEqual(await c.listArtifacts(info.run_id, "reports"), [{ path: "reports/report.txt", is_dir: false, file_size: 7 }]);
+      const back = await c.downloadArtifacts(`runs:/${info.run_id}/reports/report.txt`, join(h.dir, "file-dl"));
+      assert.equal(readFileSync(back, "utf8"), "metrics");
+    });
+
     test("registry: versions number 1, 2, … and compare as numbers; aliases, stages and model URIs resolve to files", async () => {
       const exp = await c.createExperiment("registry");
       const sources: string[] = [];
