@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { TrackingClient } from "../../src/tracking/client.js";
+import { startTrackingServer } from "../../src/tracking/server.js";
 import { startServing, type RunningServer } from "../../src/serving/server.js";
 import { postJson, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
 
@@ -80,6 +81,24 @@ describe("serving from the model registry (embedded SQLite tracking store)", () 
       assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "fallback", version: v2, alias: "production" });
     } finally {
       await server.close();
+    }
+  });
+
+  test("the same registry served over HTTP by `polarity server`: alias moves are picked up", async () => {
+    const v1 = await registerVersion("remote", trainModelJson(0));
+    const v2 = await registerVersion("remote", trainModelJson(1));
+    await client.setRegisteredModelAlias("remote", "production", v1);
+    const tracking = await startTrackingServer({ backendStoreUri: join(dir.path, "mlruns.db"), artifactsDestination: join(dir.path, "mlartifacts"), port: 0 });
+    const server = await startServing({ modelUri: "models:/remote@production", trackingUri: tracking.url, host: "127.0.0.1", port: 0, pollIntervalMs: 0, logLevel: "silent", handleSignals: false });
+    try {
+      assert.match(server.app.polarity.holder.source.describe(), /tracking http:\/\/127\.0\.0\.1:\d+/);
+      assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "remote", version: v1, alias: "production" });
+      await client.setRegisteredModelAlias("remote", "production", v2);
+      assert.equal((await server.app.polarity.holder.check()).kind, "swapped");
+      assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "remote", version: v2, alias: "production" });
+    } finally {
+      await server.close();
+      await tracking.close();
     }
   });
 
