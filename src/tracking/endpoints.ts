@@ -118,10 +118,28 @@ export function validateRequest(schema: TSchema, raw: unknown): Record<string, u
   let checker = checkers.get(schema);
   if (!checker) checkers.set(schema, (checker = TypeCompiler.Compile(schema)));
   if (raw === null || raw === undefined) raw = {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new InvalidParameterError("Request body must be a JSON object");
-  // Drop undefined members: TypeBox's Convert would turn an undefined array into [undefined].
+  // Older MLflow clients post their JSON double-encoded as a string (handlers.py decodes it twice too).
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw new InvalidParameterError("Request body must be a JSON object");
+    }
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InvalidParameterError("Request body must be a JSON object");
+  // Drop undefined members (TypeBox's Convert would turn an undefined array into [undefined]);
+  // query keys written `ids[]=a` or `ids[0]=a`, as MLflow's JS client sends them, become `ids`.
   const input: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (v !== undefined) input[k] = v;
+  for (const [key, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    const bracket = /^(.+?)\[\d*\]$/.exec(key);
+    if (!bracket) input[key] = v;
+    else {
+      const k = bracket[1];
+      const prev = input[k];
+      input[k] = [...(prev === undefined ? [] : Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])];
+    }
+  }
   const props = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
   for (const [k, s] of Object.entries(props)) {
     if ((s as { type?: string }).type === "array" && input[k] !== undefined && !Array.isArray(input[k])) input[k] = [input[k]];
@@ -130,7 +148,8 @@ export function validateRequest(schema: TSchema, raw: unknown): Record<string, u
   if (checker.Check(converted)) return converted as Record<string, unknown>;
   const err = checker.Errors(converted).First()!;
   const field = err.path.replace(/^\//, "").replace(/\//g, ".");
-  if (err.type === ValueErrorType.ObjectRequiredProperty) throw new InvalidParameterError(`Missing value for required parameter '${field}'.`);
-  if (err.type === ValueErrorType.ObjectAdditionalProperties) throw new InvalidParameterError(`Unknown parameter '${field}'.`);
-  throw new InvalidParameterError(`Invalid value ${JSON.stringify(err.value)} for parameter '${field}' supplied: ${err.message}`);
+  const docs = "See the API docs for more information about request parameters.";
+  if (err.type === ValueErrorType.ObjectRequiredProperty) throw new InvalidParameterError(`Missing value for required parameter '${field}'. ${docs}`);
+  const type = err.value === null ? "null" : Array.isArray(err.value) ? "array" : typeof err.value;
+  throw new InvalidParameterError(`Invalid value ${JSON.stringify(err.value)} for parameter '${field}' supplied (${err.message}). Hint: Value was of type '${type}'. ${docs}`);
 }

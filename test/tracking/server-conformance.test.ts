@@ -287,3 +287,18 @@ test("artifact paths cannot escape the root: .., absolute, %2e%2e-encoded", asyn
   const listAbs = await call("GET", `${base}?path=/etc`);
   expectError(listAbs, 400, "INVALID_PARAMETER_VALUE");
 });
+
+test("request variants MLflow's own clients send: bracketed query arrays and double-encoded JSON bodies", async () => {
+  const exp = (await post("experiments/create", JSON.stringify(JSON.stringify({ name: "double-encoded" })))).body.experiment_id as string;
+  assert.equal(((await get("experiments/get", { experiment_id: exp })).body.experiment as { name: string }).name, "double-encoded");
+  await post("registered-models/create", { name: "brackets" });
+  await post("model-versions/create", { name: "brackets", source: "s" });
+  await post("model-versions/transition-stage", { name: "brackets", version: "1", stage: "Staging" });
+  for (const key of ["stages[]", "stages[0]"]) {
+    const r = await call("GET", `${API}/registered-models/get-latest-versions?name=brackets&${encodeURIComponent(key)}=Staging`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual((r.body.model_versions as Array<{ version: string }>).map((v) => v.version), ["1"]);
+  }
+  const missing = await get("model-versions/get", { name: "brackets" });
+  expectError(missing, 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'version'");
+});
