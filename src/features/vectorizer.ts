@@ -261,7 +261,8 @@ export class CountVectorizer {
     checkCorpus(docs);
     if (this.fixedVocabulary !== null) {
       this.setVocabulary(this.fixedVocabulary);
-      return this.transform(docs);
+      // The raw counts: not this.transform, which a subclass (tf-idf) overrides.
+      return this.countMatrix(docs);
     }
     const minN = this.options.ngramRange[0];
     const maxN = this.options.ngramRange[1];
@@ -296,6 +297,11 @@ export class CountVectorizer {
 
   /** The count matrix of `docs` over the fitted vocabulary; unseen terms are ignored. */
   transform(docs: readonly VectorizerDocument[]): CsrMatrix {
+    return this.countMatrix(docs);
+  }
+
+  /** Counts over the fitted vocabulary (what transform returns here; TfidfVectorizer weights them). */
+  protected countMatrix(docs: readonly VectorizerDocument[]): CsrMatrix {
     const lookup = this.requireFitted();
     checkCorpus(docs, false);
     const builder = new CsrBuilder(docs.length, estimateNnz(docs, this.options.ngramRange[0], this.options.ngramRange[1]));
@@ -485,7 +491,7 @@ export class TfidfVectorizer extends CountVectorizer {
   }
 
   override transform(docs: readonly VectorizerDocument[]): CsrMatrix {
-    const X = super.transform(docs);
+    const X = this.countMatrix(docs);
     applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
     return X;
   }

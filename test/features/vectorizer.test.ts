@@ -208,6 +208,14 @@ describe("TfidfVectorizer", () => {
     const bin = COUNTS.map((r) => r.map((x) => (x > 0 ? 1 : 0)));
     assertClose(csrToDense(new TfidfVectorizer({ binary: true, norm: null }).fitTransform(DOCS)), weight(bin, smoothIdf));
   });
+  it("with a fixed vocabulary, fitTransform weights once and equals transform", () => {
+    const v = new TfidfVectorizer({ vocabulary: ["the", "cat"], sublinearTf: true, norm: null });
+    const docs = ["the cat cat", "cat"];
+    // df: the 1, cat 2; n = 2 → idf = ln(3/2) + 1, ln(3/3) + 1
+    const expected = [[Math.log(1.5) + 1, (1 + Math.log(2)) * 1], [0, 1]];
+    assertClose(csrToDense(v.fitTransform(docs)), expected);
+    assertClose(csrToDense(v.transform(docs)), expected);
+  });
   it("an empty document is an all-zero row", () => {
     const X = new TfidfVectorizer().fit(DOCS).transform(["", "unknown words only"]);
     assert.deepEqual(Array.from(X.indptr), [0, 0, 0]);
