@@ -9,7 +9,8 @@
  * 1,000 metrics (MLflow's per-request limit). HTTP: a `polarity server` child process on
  * 127.0.0.1 and a TrackingClient in this process, 1 and 4 batches in flight. Search: 10,000
  * runs, each with 3 metrics, 2 params and a tag; query = metric filter + param filter +
- * `metrics.acc DESC`, median of 25 after 3 warm-ups, page sizes 100 and 1,000.
+ * `metrics.acc DESC`, median of 25 after 3 warm-ups, page sizes 100 and 1,000, in-process and
+ * through a `polarity server` child process on the same database.
  * Targets from the issue: ≥ 50,000 metrics/s in-process, ≥ 20,000 metrics/s over HTTP,
  * search < 100 ms.
  */
@@ -63,9 +64,9 @@ async function logThroughput(client: TrackingClient, inFlight: number): Promise<
   return TOTAL_METRICS / seconds;
 }
 
-async function startServerProcess(dir: string): Promise<{ url: string; child: ChildProcess }> {
+async function startServerProcess(dir: string, dbPath = join(dir, "server.db")): Promise<{ url: string; child: ChildProcess }> {
   const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", main, "server", "--port", "0", "--backend-store-uri", `sqlite:///${join(dir, "server.db")}`, "--artifacts-destination", join(dir, "art")], {
+  const child = spawn(process.execPath, ["--import", "tsx", main, "server", "--port", "0", "--backend-store-uri", `sqlite:///${dbPath}`, "--artifacts-destination", join(dir, "art")], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log("note: other processes share these cores; figures taken under that load.\n");
   let server: ChildProcess | undefined;
+  let searchServerChild: ChildProcess | undefined;
   try {
     const local = TrackingClient.open({ trackingUri: `sqlite:///${join(dir, "local.db")}` });
     const inProc = await logThroughput(local, 1);
@@ -153,10 +155,19 @@ async function main(): Promise<void> {
     }
     await searchClient.close();
     await local.close();
+
+    const searchServer = await startServerProcess(dir, searchDb);
+    searchServerChild = searchServer.child;
+    const searchRemote = TrackingClient.open({ trackingUri: searchServer.url, maxRetries: 0 });
+    for (const maxResults of [100, 1000]) {
+      const r = await searchLatency(searchRemote, exp, maxResults);
+      console.log(`search over HTTP, same query, max_results ${maxResults}: median ${r.medianMs.toFixed(1)} ms (${r.hits} runs returned)`);
+    }
   } finally {
-    if (server) {
-      const exited = new Promise((r) => server!.on("exit", r));
-      server.kill("SIGTERM");
+    for (const child of [server, searchServerChild]) {
+      if (!child) continue;
+      const exited = new Promise((r) => child.on("exit", r));
+      child.kill("SIGTERM");
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
