@@ -111,6 +111,18 @@ describe("input safety: every bad input gets a clear JSON error, never a 500 or 
     expectError(await postJson(`${base}/v2/models/${name}/infer`, { inputs: "x" }), 400, "BAD_REQUEST", /inputs must be array/);
   });
 
+  test("deeply nested JSON is a 400, not a stack overflow", async () => {
+    const name = server.app.polarity.holder.current!.name;
+    const deep = (n: number) => `${"[".repeat(n)}"x"${"]".repeat(n)}`;
+    for (const n of [3, 5000]) {
+      const body = `{"inputs":[{"name":"text","shape":[1,1],"datatype":"BYTES","data":[${deep(n)}]}]}`;
+      expectError(await postJson(`${base}/v2/models/${name}/infer`, body), 400, "BAD_REQUEST", /nested deeper than its shape allows/);
+      expectError(await postJson(`${base}/invocations`, `{"inputs":[${deep(n)}]}`), 400, "BAD_REQUEST", /must be a string/);
+    }
+    const nested = await postJson(`${base}/v2/models/${name}/infer`, { inputs: [{ name: "text", shape: [2, 1], datatype: "BYTES", data: [["good"], ["bad"]] }] });
+    assert.equal(nested.status, 200);
+  });
+
   test("JSON prototype-poisoning payloads are refused", async () => {
     expectError(await postJson(`${base}/predict`, '{"text":"a","__proto__":{"polluted":true}}'), 400, "BAD_REQUEST");
     assert.equal(({} as { polluted?: boolean }).polluted, undefined);

@@ -82,7 +82,7 @@ export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promi
       const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
       if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.map((t) => `"${t.name}"`).join(", ")}`);
       if (input.datatype !== "BYTES") throw badRequest(`input "${input.name}" has datatype ${input.datatype}; texts are sent as BYTES`);
-      const texts = flattenTexts(input.data, input.name);
+      const texts = flattenTexts(input.data, input.name, input.shape.length);
       const expected = input.shape.reduce((a, b) => a * b, 1);
       if (expected !== texts.length) throw badRequest(`input "${input.name}" has shape [${input.shape.join(", ")}] (${expected} elements) but ${texts.length} data values`);
       checkTexts(texts, config.maxTextLength, config.maxBatchSize);
@@ -113,14 +113,29 @@ export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promi
   );
 }
 
-/** V2 sends tensors flattened row-major or nested per shape; both give the texts in order. */
-function flattenTexts(data: unknown[], name: string): string[] {
+/**
+ * V2 sends tensors flattened row-major or nested per shape; both give the texts in order.
+ * Iterative, and nesting deeper than the tensor's rank is refused: a hostile body of a
+ * million nested arrays must be a 400, not a stack overflow.
+ */
+function flattenTexts(data: unknown[], name: string, rank: number): string[] {
   const out: string[] = [];
-  const walk = (v: unknown, path: string): void => {
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
-    else if (typeof v === "string") out.push(v);
-    else throw badRequest(`input "${name}" element ${path} must be a string, got ${v === null ? "null" : typeof v}`);
-  };
-  data.forEach((v, i) => walk(v, `[${i}]`));
+  const maxDepth = Math.max(1, rank);
+  const stack: Array<{ items: unknown[]; next: number; path: string }> = [{ items: data, next: 0, path: "" }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const i = top.next++;
+    const v = top.items[i];
+    const path = `${top.path}[${i}]`;
+    if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) {
+      if (stack.length >= maxDepth) throw badRequest(`input "${name}" is nested deeper than its shape allows (rank ${rank}) at ${path}`);
+      stack.push({ items: v, next: 0, path });
+    } else throw badRequest(`input "${name}" element ${path} must be a string, got ${v === null ? "null" : typeof v}`);
+  }
   return out;
 }
