@@ -124,14 +124,19 @@ export class TrackingClient {
 
   /** Id of the named experiment, creating it if needed (safe against a concurrent creator). */
   async getOrCreateExperiment(name: string): Promise<string> {
-    const found = await this.getExperimentByName(name);
-    if (found) return found.experiment_id;
-    try {
-      return await this.createExperiment(name);
-    } catch (err) {
-      if (err instanceof AlreadyExistsError || (err instanceof PolarityError && err.code === "RESOURCE_ALREADY_EXISTS")) return (await this.getExperimentByName(name))!.experiment_id;
-      throw err;
+    let found = await this.getExperimentByName(name);
+    if (!found) {
+      try {
+        return await this.createExperiment(name);
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError || (err instanceof PolarityError && err.code === "RESOURCE_ALREADY_EXISTS"))) throw err;
+        found = (await this.getExperimentByName(name))!;
+      }
     }
+    if (found.lifecycle_stage === "deleted") {
+      throw new InvalidParameterError(`Experiment '${name}' (id ${found.experiment_id}) is deleted; restore it or use another name`);
+    }
+    return found.experiment_id;
   }
 
   async searchExperiments(opts: SearchOptions & { viewType?: ViewType } = {}): Promise<{ experiments: Experiment[]; nextPageToken?: string }> {
@@ -300,7 +305,8 @@ export class TrackingClient {
     try {
       result = await fn(active);
     } catch (err) {
-      await this.endRun(run.info.run_id, "FAILED");
+      // The body's error is the one to report, even if marking the run FAILED fails too.
+      await this.endRun(run.info.run_id, "FAILED").catch(() => undefined);
       throw err;
     }
     await this.endRun(run.info.run_id, "FINISHED");

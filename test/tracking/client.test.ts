@@ -176,6 +176,8 @@ for (const [name, makeHarness] of transports) {
       const failed = await c.getRun(failedId);
       assert.equal(failed.info.status, "FAILED");
       assert.equal((await c.getExperiment(failed.info.experiment_id)).name, "scoped-by-name");
+      await c.deleteExperiment(failed.info.experiment_id);
+      await rejectsWith(c.withRun({ experimentName: "scoped-by-name" }, async () => 1), "INVALID_PARAMETER_VALUE", /is deleted; restore it/);
     });
 
     test("search runs: metric/param/tag/attribute/dataset filters, order_by and page tokens", async () => {
