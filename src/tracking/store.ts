@@ -1,10 +1,8 @@
 import type {
-  Dataset,
   DatasetInput,
   Experiment,
   KeyValue,
   Metric,
-  ModelStage,
   ModelVersion,
   Page,
   RegisteredModel,
@@ -75,4 +73,3 @@ export interface SearchQuery {
   viewType?: ViewType;
 }
 
-export type { Dataset, ModelStage };
