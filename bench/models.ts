@@ -18,13 +18,11 @@
  * (its wall time minus `liblinear-predict`'s time on the same file, which estimates the cost of
  * parsing the text file).
  */
-import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import type { CsrMatrix } from "../src/features/csr.js";
 import { LogisticRegression } from "../src/models/logistic-regression.js";
 import { Random } from "../src/util/random.js";
+import { compareWithLiblinear, describeComparison, ensureLiblinear, seconds } from "./lib/liblinear.js";
 
 interface Args {
   rows: number[];
@@ -91,80 +89,6 @@ function makeProblem(n: number, d: number, nnzPerRow: number, seed: number): { X
   return { X: { rows: n, cols: d, indptr, indices: indices.subarray(0, nnz), data: data.subarray(0, nnz) }, y };
 }
 
-/** X with a trailing constant-1 column (liblinear's -B 1 bias feature). */
-function withBiasColumn(X: CsrMatrix): CsrMatrix {
-  const nnz = X.indptr[X.rows] + X.rows;
-  const indptr = new Int32Array(X.rows + 1);
-  const indices = new Int32Array(nnz);
-  const data = new Float64Array(nnz);
-  let q = 0;
-  for (let i = 0; i < X.rows; i++) {
-    for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++, q++) {
-      indices[q] = X.indices[p];
-      data[q] = X.data[p];
-    }
-    indices[q] = X.cols;
-    data[q] = 1;
-    q++;
-    indptr[i + 1] = q;
-  }
-  return { rows: X.rows, cols: X.cols + 1, indptr, indices, data };
-}
-
-/** J(w) = C·Σ log(1 + exp(−y·w·x)) + ½‖w‖² (no separate intercept). */
-function objective(X: CsrMatrix, y: Int8Array, w: Float64Array, C: number): number {
-  let loss = 0;
-  for (let i = 0; i < X.rows; i++) {
-    let z = 0;
-    for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) z += X.data[p] * w[X.indices[p]];
-    const m = y[i] * z;
-    loss += m > 0 ? Math.log1p(Math.exp(-m)) : -m + Math.log1p(Math.exp(m));
-  }
-  let reg = 0;
-  for (let j = 0; j < w.length; j++) reg += w[j] * w[j];
-  return C * loss + 0.5 * reg;
-}
-
-function writeLibsvm(path: string, X: CsrMatrix, y: Int8Array): void {
-  const fd = openSync(path, "w");
-  let chunk: string[] = [];
-  for (let i = 0; i < X.rows; i++) {
-    let line = y[i] > 0 ? "+1" : "-1";
-    for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) line += ` ${X.indices[p] + 1}:${X.data[p]}`;
-    chunk.push(line);
-    if (chunk.length === 10_000) {
-      writeSync(fd, chunk.join("\n") + "\n");
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) writeSync(fd, chunk.join("\n") + "\n");
-  closeSync(fd);
-}
-
-/** Reads liblinear's model file: weights oriented so that w·x > 0 means label +1. */
-function readLiblinearModel(path: string, d: number): Float64Array {
-  const lines = readFileSync(path, "utf8").split("\n");
-  const labelLine = lines.find((l) => l.startsWith("label "));
-  if (!labelLine) throw new Error("liblinear model without a label line");
-  const sign = Number(labelLine.split(" ")[1]) === 1 ? 1 : -1;
-  const start = lines.indexOf("w") + 1;
-  const w = new Float64Array(d);
-  for (let j = 0; j < d; j++) w[j] = sign * Number(lines[start + j]);
-  return w;
-}
-
-function ensureLiblinear(): boolean {
-  if (spawnSync("sh", ["-c", "command -v liblinear-train"]).status === 0) return true;
-  if (process.getuid?.() !== 0) return false;
-  console.log("installing liblinear-tools (apt-get)…");
-  spawnSync("sh", ["-c", "apt-get install -y -qq liblinear-tools >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq liblinear-tools) >/dev/null 2>&1"], { stdio: "inherit" });
-  return spawnSync("sh", ["-c", "command -v liblinear-train"]).status === 0;
-}
-
-function seconds(t0: number): number {
-  return (performance.now() - t0) / 1000;
-}
-
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
@@ -188,51 +112,7 @@ function main(): void {
     console.log(`ours (L2, C=1, tol=1e-4, unpenalised intercept): ${model.fitReport?.iterations} iterations, objective ${model.fitReport?.objective?.toFixed(4)}, converged ${model.fitReport?.converged}, fit ${fitS.toFixed(2)} s, predict ${Math.round(n / predS).toLocaleString("en-US")} rows/s, train accuracy ${(correct / n).toFixed(4)}`);
 
     if (!haveLiblinear) continue;
-    const dir = mkdtempSync(join(tmpdir(), "polarity-bench-"));
-    try {
-      const data = join(dir, "train.txt");
-      const modelPath = join(dir, "model.txt");
-      t = performance.now();
-      writeLibsvm(data, X, y);
-      console.log(`wrote liblinear file in ${seconds(t).toFixed(1)} s`);
-      t = performance.now();
-      const train = spawnSync("liblinear-train", ["-s", "0", "-c", String(C), "-B", "1", "-q", data, modelPath], { encoding: "utf8" });
-      const llWall = seconds(t);
-      if (train.status !== 0) throw new Error(`liblinear-train failed: ${train.stderr}`);
-      t = performance.now();
-      spawnSync("liblinear-predict", [data, modelPath, join(dir, "pred.txt")], { encoding: "utf8" });
-      const llParse = seconds(t);
-      const llTrain = Math.max(llWall - llParse, 1e-3);
-      const Xb = withBiasColumn(X);
-      const wLib = readLiblinearModel(modelPath, Xb.cols);
-      const jLib = objective(Xb, y, wLib, C);
-
-      // Ours on the identical objective (bias as a regularised feature); record when we first reach liblinear's J.
-      let reachedAt = NaN;
-      let reachedIter = 0;
-      t = performance.now();
-      const ours = new LogisticRegression({
-        C,
-        fitIntercept: false,
-        // Tight tolerance so the run goes past liblinear's objective; the time that counts is when it gets there.
-        tol: 1e-9,
-        maxIter: 300,
-        onProgress: (it, f) => {
-          if (Number.isNaN(reachedAt) && f <= jLib) {
-            reachedAt = seconds(t);
-            reachedIter = it;
-          }
-        },
-      }).fit(Xb, labels);
-      const oursS = seconds(t);
-      const jOurs = objective(Xb, y, ours.coef, C);
-      console.log(`liblinear -s 0 -B 1 (default eps 0.01): objective ${jLib.toFixed(4)}, wall ${llWall.toFixed(2)} s, of which ~${llParse.toFixed(2)} s is parsing (liblinear-predict on the same file) → train ~${llTrain.toFixed(2)} s`);
-      console.log(`ours, same objective (bias column, fitIntercept=false, tol=1e-9): objective ${jOurs.toFixed(4)} (${jOurs <= jLib ? "≤" : ">"} liblinear's, rel. diff ${((jOurs - jLib) / jLib).toExponential(2)}), ${ours.fitReport?.iterations} iterations, ${oursS.toFixed(2)} s`);
-      if (Number.isNaN(reachedAt)) console.log("ours never reached liblinear's objective within 300 iterations");
-      else console.log(`ours reached liblinear's objective at iteration ${reachedIter} after ${reachedAt.toFixed(2)} s → ratio ours/liblinear-train ${(reachedAt / llTrain).toFixed(2)} (vs liblinear wall incl. parsing: ${(reachedAt / llWall).toFixed(2)})`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    for (const line of describeComparison(compareWithLiblinear(X, y, C))) console.log(line);
   }
 }
 
