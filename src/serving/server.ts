@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { PolarityError, errorMessage } from "../util/errors.js";
 import { buildServer } from "./app.js";
 import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
 import { createModelSource } from "./sources.js";
@@ -39,8 +40,15 @@ export async function startServing(options: StartServingOptions = {}): Promise<R
     await app.close();
     throw err;
   }
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EADDRINUSE" ? "the port is already in use (choose another with --port / PORT)" : code === "EACCES" ? "permission denied" : errorMessage(err);
+    throw new PolarityError("IO_ERROR", `cannot listen on ${config.host}:${config.port}: ${why}`, { cause: err });
+  }
   ctx.holder.startPolling(config.pollIntervalMs);
-  await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;

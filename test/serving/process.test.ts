@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { request as httpRequest } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
@@ -128,6 +128,19 @@ describe("the serve process: graceful shutdown and cluster mode", () => {
     const code = await proc.exited;
     assert.notEqual(code, 0);
     assert.match(proc.stderr, /^error: cannot load a model from file .*missing\.json: model path .* does not exist\n$/);
+  });
+
+  test("a port already in use fails with one clear line", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const proc = new ServeProcess(["--model", model, "--port", String(port)]);
+      assert.notEqual(await proc.exited, 0);
+      assert.match(proc.stderr, new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(choose another with --port / PORT\\)\\n$`));
+    } finally {
+      blocker.close();
+    }
   });
 
   test("--workers 2: both workers serve one port, /metrics on any worker reports the cluster-wide sum, a dead worker is replaced", async () => {
