@@ -116,6 +116,15 @@ export function startCluster(config: ServeConfig): ClusterHandle {
       }
       return;
     }
+    if (!startupDone) {
+      // A worker that dies before serving would die again: give up with its exit status.
+      shuttingDown = true;
+      failedExit = true;
+      rejectReady(new Error(`a worker exited during start-up (code ${code}, signal ${signal})`));
+      stopAll();
+      if (Object.keys(cluster.workers ?? {}).length === 0) resolveExited(1);
+      return;
+    }
     log.error({ pid: worker.process.pid, code, signal }, "worker died unexpectedly; starting a new one");
     const wait = Math.max(0, 1000 - (Date.now() - lastRestart));
     lastRestart = Date.now() + wait;

@@ -14,7 +14,10 @@ async function runWorker(): Promise<void> {
 
 runWorker().catch((err: unknown) => {
   const message = errorMessage(err);
-  console.error(`error: ${message}`);
+  // The primary prints the one error line for the whole server.
   if (process.send) process.send({ type: WORKER_FAILED, error: message }, () => process.exit(1));
-  else process.exit(1);
+  else {
+    console.error(`error: ${message}`);
+    process.exit(1);
+  }
 });

@@ -130,6 +130,14 @@ describe("the serve process: graceful shutdown and cluster mode", () => {
     assert.match(proc.stderr, /^error: cannot load a model from file .*missing\.json: model path .* does not exist\n$/);
   });
 
+  test("--workers 2 with a model that cannot be loaded: one clear line, non-zero exit, no restart loop", async () => {
+    const bad = join(dir.path, "bad.json");
+    writeJsonAtomic(bad, { format: "polarity.sentiment-model", version: 1 });
+    const proc = new ServeProcess(["--model", bad, "--port", "0", "--workers", "2", "--log-level", "silent"]);
+    assert.notEqual(await proc.exited, 0);
+    assert.match(proc.stderr, /^error: cannot load a model from file .*bad\.json: model file .*bad\.json is not a valid model: .*\n$/);
+  });
+
   test("a port already in use fails with one clear line", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
