@@ -15,7 +15,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const SCREENSHOTS = resolve("artifacts", "screenshots");
 
-describe("the web page in Chromium", () => {
+describe("the web page in Chromium", { timeout: 120_000 }, () => {
   const dir = tempDir();
   let server: RunningServer;
   let browser: Browser;

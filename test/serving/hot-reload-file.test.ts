@@ -10,7 +10,7 @@ const metricValue = (text: string, series: string): number => {
   return line ? Number(line.slice(series.length + 1)) : NaN;
 };
 
-describe("hot reload from a local model file", () => {
+describe("hot reload from a local model file", { timeout: 120_000 }, () => {
   const dir = tempDir();
   const file = join(dir.path, "model.json");
   let server: RunningServer;

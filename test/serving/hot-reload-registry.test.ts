@@ -17,7 +17,7 @@ const metricValue = (text: string, series: string): number => {
  * The hot-reload story against a REAL tracking store: the embedded SQLite store and artifact
  * directory in a temp dir, written through the TrackingClient as the pipeline does.
  */
-describe("serving from the model registry (embedded SQLite tracking store)", () => {
+describe("serving from the model registry (embedded SQLite tracking store)", { timeout: 120_000 }, () => {
   const dir = tempDir("polarity-serving-registry-");
   const trackingUri = dir.path;
   let client: TrackingClient;

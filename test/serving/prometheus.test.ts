@@ -30,7 +30,7 @@ interface QueryResult {
   data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 }
 
-describe("Prometheus scrapes the model server", () => {
+describe("Prometheus scrapes the model server", { timeout: 120_000 }, () => {
   const dir = tempDir("polarity-prometheus-");
   let server: RunningServer;
   let prometheus: ChildProcess;
