@@ -149,6 +149,7 @@ export function v2Schemas(limits: { maxBatchSize: number }) {
 }
 
 export const ModelNameParams = Type.Object({ name: Type.String({ maxLength: 256 }) });
+export const ModelVersionParams = Type.Object({ name: Type.String({ maxLength: 256 }), version: Type.String({ maxLength: 256 }) });
 
 // ---- health -------------------------------------------------------------------------------
 

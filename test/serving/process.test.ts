@@ -44,6 +44,10 @@ class ServeProcess {
     });
   }
 
+  allLogText(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join("\n") + this.stderr;
+  }
+
   async url(): Promise<string> {
     const line = await this.waitForLog((l) => typeof l.msg === "string" && /^serving .* on http/.test(l.msg));
     return String(line.url);
@@ -103,6 +107,10 @@ describe("the serve process: graceful shutdown and cluster mode", { timeout: 120
       assert.match(raw, /"label":/);
       assert.equal(await proc.exited, 0);
       await proc.waitForLog((l) => l.msg === "server closed: all in-flight requests finished");
+      // The access log has the request (with its id) but never its body.
+      const logged = await proc.waitForLog((l) => l.reqId === "in-flight-1" && l.msg === "request completed");
+      assert.equal((logged.res as { statusCode: number }).statusCode, 200);
+      assert.ok(!proc.allLogText().includes("wonderful film"), "request bodies are not logged");
     } finally {
       proc.child.kill("SIGKILL");
     }

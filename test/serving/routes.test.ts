@@ -182,6 +182,14 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     const onlyLabel = await postJson(`${base}/v2/models/${modelName}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }], outputs: [{ name: "label" }] });
     assert.deepEqual(onlyLabel.body.outputs.map((o: { name: string }) => o.name), ["label"]);
 
+    const version = server.app.polarity.holder.current!.version;
+    const pinned = await postJson(`${base}/v2/models/${modelName}/versions/${version}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }] });
+    assert.equal(pinned.status, 200);
+    assert.equal(pinned.body.model_version, version);
+    const otherVersion = await postJson(`${base}/v2/models/${modelName}/versions/0/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }] });
+    assert.equal(otherVersion.status, 404);
+    assert.match(otherVersion.body.error, /version "0" is not served here/);
+
     const unknown = await postJson(`${base}/v2/models/other/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: ["x"] }] });
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.error, /not served here/);

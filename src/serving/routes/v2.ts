@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
 import { HttpError, badRequest } from "../http.js";
 import { checkTexts } from "./mlflow.js";
-import { ModelNameParams, errorResponses, v2Schemas } from "../schemas.js";
+import type { LoadedModel } from "../model-types.js";
+import { ModelNameParams, ModelVersionParams, errorResponses, v2Schemas } from "../schemas.js";
 
 /**
  * Open Inference Protocol V2 (KServe): server/model metadata, health, and infer with one
@@ -61,56 +62,56 @@ export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promi
     async (request) => ({ name: modelFor((request.params as { name: string }).name).name, ready: true }),
   );
 
-  app.post(
-    "/v2/models/:name/infer",
-    {
-      schema: {
-        summary: "Inference: one BYTES input tensor of texts",
-        tags,
-        params: ModelNameParams,
-        body: schemas.inferBody,
-        response: { 200: schemas.inferResponse, ...errorResponses(400, 404, 413, 415, 503) },
-      },
-    },
-    async (request) => {
-      const loaded = modelFor((request.params as { name: string }).name);
-      const body = request.body as {
-        id?: string;
-        inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }>;
-        outputs?: Array<{ name: string }>;
-      };
-      const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
-      if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.map((t) => `"${t.name}"`).join(", ")}`);
-      if (input.datatype !== "BYTES") throw badRequest(`input "${input.name}" has datatype ${input.datatype}; texts are sent as BYTES`);
-      const texts = flattenTexts(input.data, input.name, input.shape.length);
-      const expected = input.shape.reduce((a, b) => a * b, 1);
-      if (expected !== texts.length) throw badRequest(`input "${input.name}" has shape [${input.shape.join(", ")}] (${expected} elements) but ${texts.length} data values`);
-      checkTexts(texts, config.maxTextLength, config.maxBatchSize);
-
-      const wanted = body.outputs?.map((o) => o.name) ?? ["label", "probabilities"];
-      for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output "${w}"; this model has outputs "label" and "probabilities"`);
-
-      const predictions = predictor.predictRaw(loaded, texts);
-      const classes = loaded.model.classes;
-      const k = classes.length;
-      const outputs = [];
-      for (const name of wanted) {
-        if (name === "label") {
-          const data = new Array<string>(predictions.length);
-          for (let i = 0; i < predictions.length; i++) data[i] = String(predictions[i].label);
-          outputs.push({ name: "label", shape: [predictions.length], datatype: "BYTES", data });
-        } else {
-          const data = new Array<number>(predictions.length * k);
-          for (let i = 0; i < predictions.length; i++) {
-            const probs = predictions[i].probabilities;
-            for (let j = 0; j < k; j++) data[i * k + j] = probs[String(classes[j])];
-          }
-          outputs.push({ name: "probabilities", shape: [predictions.length, k], datatype: "FP64", data });
-        }
-      }
-      return { model_name: loaded.name, model_version: loaded.version, ...(body.id !== undefined ? { id: body.id } : {}), outputs };
-    },
+  const inferSchema = (params: typeof ModelNameParams | typeof ModelVersionParams, summary: string) => ({
+    schema: { summary, tags, params, body: schemas.inferBody, response: { 200: schemas.inferResponse, ...errorResponses(400, 404, 413, 415, 503) } },
+  });
+  app.post("/v2/models/:name/infer", inferSchema(ModelNameParams, "Inference: one BYTES input tensor of texts"), async (request) =>
+    infer(modelFor((request.params as { name: string }).name), request.body),
   );
+  app.post("/v2/models/:name/versions/:version/infer", inferSchema(ModelVersionParams, "Inference on a named version (only the version being served)"), async (request) => {
+    const { name, version } = request.params as { name: string; version: string };
+    const loaded = modelFor(name);
+    if (version !== loaded.version) throw new HttpError(404, "RESOURCE_DOES_NOT_EXIST", `model "${name}" version "${version}" is not served here; the served version is "${loaded.version}"`);
+    return infer(loaded, request.body);
+  });
+
+  function infer(loaded: LoadedModel, rawBody: unknown) {
+    const body = rawBody as {
+      id?: string;
+      inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }>;
+      outputs?: Array<{ name: string }>;
+    };
+    const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
+    if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.map((t) => `"${t.name}"`).join(", ")}`);
+    if (input.datatype !== "BYTES") throw badRequest(`input "${input.name}" has datatype ${input.datatype}; texts are sent as BYTES`);
+    const texts = flattenTexts(input.data, input.name, input.shape.length);
+    const expected = input.shape.reduce((a, b) => a * b, 1);
+    if (expected !== texts.length) throw badRequest(`input "${input.name}" has shape [${input.shape.join(", ")}] (${expected} elements) but ${texts.length} data values`);
+    checkTexts(texts, config.maxTextLength, config.maxBatchSize);
+
+    const wanted = body.outputs?.map((o) => o.name) ?? ["label", "probabilities"];
+    for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output "${w}"; this model has outputs "label" and "probabilities"`);
+
+    const predictions = predictor.predictRaw(loaded, texts);
+    const keys = loaded.model.classes.map(String);
+    const k = keys.length;
+    const outputs = [];
+    for (const name of wanted) {
+      if (name === "label") {
+        const data = new Array<string>(predictions.length);
+        for (let i = 0; i < predictions.length; i++) data[i] = String(predictions[i].label);
+        outputs.push({ name: "label", shape: [predictions.length], datatype: "BYTES", data });
+      } else {
+        const data = new Array<number>(predictions.length * k);
+        for (let i = 0; i < predictions.length; i++) {
+          const probs = predictions[i].probabilities;
+          for (let j = 0; j < k; j++) data[i * k + j] = probs[keys[j]];
+        }
+        outputs.push({ name: "probabilities", shape: [predictions.length, k], datatype: "FP64", data });
+      }
+    }
+    return { model_name: loaded.name, model_version: loaded.version, ...(body.id !== undefined ? { id: body.id } : {}), outputs };
+  }
 }
 
 /**
