@@ -38,7 +38,7 @@ export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {})
     execFile(
       process.execPath,
       ["--import", TSX, MAIN, ...args],
-      { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: "", POLARITY_DEBUG: "", ...env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: "", POLARITY_DEBUG: "", ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
         resolve({ code, stdout, stderr });

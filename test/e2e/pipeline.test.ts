@@ -12,7 +12,7 @@ import { editParams, makeProject, polarityBinDir, readJson, runCli, spawnCliUnti
  * The main job end to end, through the real CLI in a temp copy of the repo's dvc.yaml and
  * params.yaml on the built-in uci-sentences data. The steps build on each other, in order.
  */
-describe("npm start on a fresh copy of the repo (uci-sentences)", () => {
+describe("npm start on a fresh copy of the repo (uci-sentences)", { timeout: 300_000 }, () => {
   let dir: string;
   let path: string;
   let client: TrackingClient;

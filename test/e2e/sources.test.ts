@@ -13,7 +13,7 @@ import { FIXTURES, makeProject, polarityBinDir, readJson, runCli } from "./helpe
  * malformed CSV (clear errors, no partial outputs), and a three-class data set. Independent
  * projects, so the tests run concurrently.
  */
-describe("pipeline sources through the CLI", { concurrency: true }, () => {
+describe("pipeline sources through the CLI", { concurrency: true, timeout: 300_000 }, () => {
   let server: Server;
   let base: string;
   let path: string;
