@@ -2,7 +2,7 @@ import { DataError, InvalidParameterError, PolarityError } from "../util/errors.
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
-import { NgramIndex, growFloat64, growInt32, sortIds, sortRowPairs } from "./ngram-index.js";
+import { NgramIndex, sortIds, sortRowPairs } from "./ngram-index.js";
 import { TFIDF_OPTION_KEYS, applyTfidfInPlace, computeIdf, documentFrequencies, resolveTfidfOptions, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
 import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
 
@@ -166,6 +166,20 @@ function resolveFixedVocabulary(where: string, v: readonly string[] | Readonly<R
   return terms;
 }
 
+/**
+ * Matrices at least this large are built in SharedArrayBuffer memory, so LogisticRegression's
+ * worker thread reads them without a copy (bench/core.ts: a copy cost 130 MB at 10^6 documents).
+ */
+const SHARED_MIN_NNZ = 1 << 20;
+
+function newInt32(length: number, shared: boolean): Int32Array {
+  return shared ? new Int32Array(new SharedArrayBuffer(length * 4)) : new Int32Array(length);
+}
+
+function newFloat64(length: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+}
+
 /** Growable CSR under construction: one row at a time, typed arrays doubled as needed. */
 class CsrBuilder {
   indptr: Int32Array;
@@ -173,10 +187,12 @@ class CsrBuilder {
   data: Float64Array;
   nnz = 0;
   row = 0;
+  private readonly shared: boolean;
   constructor(rows: number, capacity: number) {
-    this.indptr = new Int32Array(rows + 1);
-    this.indices = new Int32Array(Math.max(16, capacity));
-    this.data = new Float64Array(Math.max(16, capacity));
+    this.shared = capacity >= SHARED_MIN_NNZ;
+    this.indptr = newInt32(rows + 1, this.shared);
+    this.indices = newInt32(Math.max(16, capacity), this.shared);
+    this.data = newFloat64(Math.max(16, capacity), this.shared);
   }
   /** Appends a row from ids[0..n) (unsorted, with repeats): sorted, repeats merged into counts. */
   pushRow(ids: Int32Array, n: number, binary: boolean): void {
@@ -184,8 +200,12 @@ class CsrBuilder {
     if (this.nnz + n > this.indices.length) {
       const cap = Math.max(this.nnz + n, this.indices.length * 2);
       if (cap > 0x7fffffff) throw new DataError("the matrix would have more than 2^31 non-zeros");
-      this.indices = growInt32(this.indices, cap);
-      this.data = growFloat64(this.data, cap);
+      const indices = newInt32(cap, this.shared);
+      indices.set(this.indices);
+      this.indices = indices;
+      const data = newFloat64(cap, this.shared);
+      data.set(this.data);
+      this.data = data;
     }
     let q = this.nnz - 1;
     let prev = -1;
@@ -206,7 +226,9 @@ class CsrBuilder {
   build(cols: number): CsrMatrix {
     // Exact-length arrays: a view when the slack is small (token-array input, where the
     // capacity is exact up to merged repeats), a trimmed copy when it is not.
-    const small = this.indices.length - this.nnz <= (this.nnz >> 3);
+    // A large (shared) builder's slack was never written, so it is virtual memory only: a view
+    // costs no RSS, while a trimmed copy would briefly double the matrix (bench/core.ts, 10^6 docs).
+    const small = this.shared || this.indices.length - this.nnz <= (this.nnz >> 3);
     const indices = small ? this.indices.subarray(0, this.nnz) : this.indices.slice(0, this.nnz);
     const data = small ? this.data.subarray(0, this.nnz) : this.data.slice(0, this.nnz);
     return { rows: this.row, cols, indptr: this.indptr, indices, data };
@@ -639,7 +661,7 @@ function topByCount(sorted: Int32Array, tf: Float64Array, limit: number): Int32A
 /** Renumbers columns (gram id → final column, -1 = dropped), keeping each row sorted. */
 function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number): CsrMatrix {
   const { rows, indptr, indices, data } = X;
-  const outIndptr = new Int32Array(rows + 1);
+  const outIndptr = newInt32(rows + 1, indices.buffer instanceof SharedArrayBuffer);
   let q = 0;
   // The per-row work is its own small function so it is optimised early as a whole; as one
   // long loop here it ran interpreted after a deopt, boxing every double (bench: 1e6 docs).
