@@ -62,6 +62,8 @@ interface Problem {
   precond: Float64Array;
   /** Releases worker threads, if any. */
   close?: () => void;
+  /** Allocator for the optimiser's iterates (shared memory when a worker reads them). */
+  allocate?: (length: number) => Float64Array;
 }
 
 /**
@@ -124,7 +126,8 @@ function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: L
   };
   const precond = inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
   const close = split !== null ? () => split.close() : undefined;
-  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale, precond, close };
+  const allocate = split !== null ? (length: number) => split.allocateVector(length) : undefined;
+  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale, precond, close, allocate };
 }
 
 /** grad[j] += l2·x[j] for j < d; returns ‖x[0..d)‖². */
@@ -306,7 +309,7 @@ export class LogisticRegression extends LinearClassifierBase {
   private solve(problem: Problem): OptimResult {
     const x0 = new Float64Array(problem.nParams);
     const onIteration = this.onProgress ? (it: number, f: number) => this.onProgress?.(it, f * problem.scale) : undefined;
-    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration, preconditioner: problem.precond };
+    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration, preconditioner: problem.precond, allocate: problem.allocate };
     return this.params.penalty === "l1"
       ? minimizeOwlqn(problem.fg, x0, problem.l1, problem.nPenalized, opts)
       : minimizeLbfgs(problem.fg, x0, opts);

@@ -28,6 +28,11 @@ export interface LbfgsOptions {
    */
   preconditioner?: Float64Array;
   onIteration?: (iteration: number, f: number) => void;
+  /**
+   * Allocates the two iterate buffers (x and the trial point), e.g. in shared memory so a
+   * worker thread evaluating the objective reads them without a copy. Default: Float64Array.
+   */
+  allocate?: (length: number) => Float64Array;
 }
 
 export type StopReason = "gtol" | "ftol" | "maxIter" | "lineSearch";
@@ -162,9 +167,11 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   const c1 = 1e-4;
   const c2 = 0.9;
 
-  let x = Float64Array.from(x0);
+  const allocate = options.allocate ?? ((length: number) => new Float64Array(length));
+  let x = allocate(n);
+  x.set(x0);
   let g = new Float64Array(n);
-  let xNew = new Float64Array(n);
+  let xNew = allocate(n);
   let gNew = new Float64Array(n);
   const d = new Float64Array(n);
   const memory = new LbfgsMemory(n, m, options.preconditioner ?? null);
@@ -265,8 +272,8 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
     memory.push(xNew, x, gNew, g);
     const fOld = f;
     // Swap current and new buffers instead of copying.
-    let tmp = x; x = xNew; xNew = tmp;
-    tmp = g; g = gNew; gNew = tmp;
+    const tmpX = x; x = xNew; xNew = tmpX;
+    const tmpG = g; g = gNew; gNew = tmpG;
     f = fAcc;
     gmax = maxAbs(g);
     options.onIteration?.(iterations, f);

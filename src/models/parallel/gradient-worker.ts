@@ -8,6 +8,7 @@
  * whenever the main thread bumps the request counter. Everything it touches lives in
  * SharedArrayBuffers handed over once in workerData; the handshake is Atomics only.
  */
+import type { MessagePort } from "node:worker_threads";
 import { binaryLossGradientRows, type BinaryLogisticData } from "./binary-logistic-kernel.js";
 
 /** Slots of the control Int32Array. */
@@ -20,12 +21,15 @@ export const STATE_FAILED = 2;
 export const STOP = -1;
 
 export interface GradientWorkerData extends BinaryLogisticData {
-  /** The weights, copied in by the main thread before each request. */
-  x: Float64Array;
+  /**
+   * Receives, in order, every shared weight vector the main thread will evaluate at (the
+   * optimiser's own iterate buffers, or a copy buffer); scalars[3] names the one to read.
+   */
+  port: MessagePort;
   /** The worker's partial gradient (its rows only). */
   grad: Float64Array;
   control: Int32Array;
-  /** [0] intercept b (in), [1] loss (out), [2] Σ residuals (out). */
+  /** [0] intercept b (in), [1] loss (out), [2] Σ residuals (out), [3] index of the weight vector (in). */
   scalars: Float64Array;
   start: number;
   end: number;
@@ -33,10 +37,12 @@ export interface GradientWorkerData extends BinaryLogisticData {
 }
 
 type Kernel = typeof binaryLossGradientRows;
+type Receive = (port: MessagePort) => { message: unknown } | undefined;
 
 /** The worker's loop. Self-contained (it is serialised with toString): it may use only its arguments. */
-function gradientWorkerMain(w: GradientWorkerData, kernel: Kernel): void {
-  const { control, scalars, x, grad, start, end, protocol: P } = w;
+function gradientWorkerMain(w: GradientWorkerData, kernel: Kernel, receive: Receive): void {
+  const { control, scalars, grad, start, end, port, protocol: P } = w;
+  const vectors: Float64Array[] = [];
   const sumR = new Float64Array(1);
   Atomics.store(control, P.state, P.ready);
   Atomics.notify(control, P.state);
@@ -48,8 +54,14 @@ function gradientWorkerMain(w: GradientWorkerData, kernel: Kernel): void {
     if (request === seen) continue;
     seen = request;
     try {
+      const k = scalars[3];
+      while (vectors.length <= k) {
+        const m = receive(port);
+        if (m === undefined) throw new Error("weight vector not received");
+        vectors.push(m.message as Float64Array);
+      }
       grad.fill(0);
-      scalars[1] = kernel(w, x, scalars[0], grad, start, end, sumR);
+      scalars[1] = kernel(w, vectors[k], scalars[0], grad, start, end, sumR);
       scalars[2] = sumR[0];
     } catch {
       Atomics.store(control, P.state, P.failed);
@@ -63,5 +75,5 @@ export const PROTOCOL: GradientWorkerData["protocol"] = { request: CTRL_REQUEST,
 
 /** CommonJS source of the worker: the loop above applied to workerData and the shared kernel. */
 export function gradientWorkerSource(): string {
-  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${binaryLossGradientRows.toString()});\n`;
+  return `"use strict";\nconst { workerData, receiveMessageOnPort } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${binaryLossGradientRows.toString()}, receiveMessageOnPort);\n`;
 }

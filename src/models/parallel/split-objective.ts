@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { binaryLossGradientRows, type BinaryLogisticData } from "./binary-logistic-kernel.js";
 import { CTRL_DONE, CTRL_REQUEST, CTRL_STATE, PROTOCOL, STATE_BOOTING, STATE_FAILED, STATE_READY, STOP, gradientWorkerSource, type GradientWorkerData } from "./gradient-worker.js";
 
@@ -53,7 +53,10 @@ export class SplitBinaryObjective {
   private readonly data: BinaryLogisticData;
   private readonly mid: number;
   private readonly n: number;
-  private readonly x: Float64Array;
+  /** Shared weight vectors the worker has been sent, in order (it reads scalars[3]-th). */
+  private readonly vectors: Float64Array[] = [];
+  private copyBuffer: Float64Array | null = null;
+  private readonly port: MessagePort;
   private readonly workerGrad: Float64Array;
   private readonly control: Int32Array;
   private readonly scalars: Float64Array;
@@ -76,13 +79,15 @@ export class SplitBinaryObjective {
       sw: sharedFloat64(data.sw),
       invS: data.invS,
     };
-    this.x = new Float64Array(new SharedArrayBuffer(nParams * 8));
     this.workerGrad = new Float64Array(new SharedArrayBuffer(nParams * 8));
     this.control = new Int32Array(new SharedArrayBuffer(16));
     this.scalars = new Float64Array(new SharedArrayBuffer(32));
-    const workerData: GradientWorkerData = { ...this.data, x: this.x, grad: this.workerGrad, control: this.control, scalars: this.scalars, start: mid, end: rows, protocol: PROTOCOL };
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.port.unref();
+    const workerData: GradientWorkerData = { ...this.data, port: channel.port2, grad: this.workerGrad, control: this.control, scalars: this.scalars, start: mid, end: rows, protocol: PROTOCOL };
     try {
-      this.worker = new Worker(gradientWorkerSource(), { eval: true, workerData, execArgv: [] });
+      this.worker = new Worker(gradientWorkerSource(), { eval: true, workerData, transferList: [channel.port2], execArgv: [] });
       this.worker.unref();
       // An error is only delivered through the event loop, which a synchronous fit blocks;
       // the state flag below is what the main thread actually relies on.
@@ -90,6 +95,31 @@ export class SplitBinaryObjective {
     } catch {
       this.worker = null;
     }
+  }
+
+  /**
+   * A weight vector in shared memory: an optimiser that keeps its iterates in these spares
+   * the per-evaluation copy (and the d-sized copy buffer) when the worker reads them.
+   */
+  allocateVector(length: number): Float64Array {
+    return new Float64Array(new SharedArrayBuffer(length * 8));
+  }
+
+  /** Index (for the worker) of the shared vector holding x: x itself if shared, else a copy. */
+  private vectorIndex(x: Float64Array): number {
+    let v = x;
+    if (!(x.buffer instanceof SharedArrayBuffer)) {
+      if (this.copyBuffer === null || this.copyBuffer.length !== x.length) this.copyBuffer = this.allocateVector(x.length);
+      this.copyBuffer.set(x);
+      v = this.copyBuffer;
+    }
+    let k = this.vectors.indexOf(v);
+    if (k < 0) {
+      k = this.vectors.length;
+      this.vectors.push(v);
+      this.port.postMessage(v);
+    }
+    return k;
   }
 
   /** Whether the worker is (still) in use. */
@@ -106,7 +136,7 @@ export class SplitBinaryObjective {
     const d = grad.length;
     let asked = false;
     if (this.worker !== null && this.waitReady()) {
-      this.x.set(d === x.length ? x : x.subarray(0, d));
+      this.scalars[3] = this.vectorIndex(x);
       this.scalars[0] = b;
       this.request++;
       Atomics.store(this.control, CTRL_REQUEST, this.request);
@@ -164,6 +194,7 @@ export class SplitBinaryObjective {
     Atomics.notify(this.control, CTRL_REQUEST);
     void this.worker.terminate();
     this.worker = null;
+    this.port.close();
   }
 
   /** Stops the worker. Idempotent. */
