@@ -68,12 +68,19 @@ export function dot(a: Float64Array, b: Float64Array): number {
 /**
  * The curvature pairs of the last m steps and the two-loop recursion: d = -H·g.
  * Shared by L-BFGS and OWL-QN.
+ *
+ * The recursion is memory-bound on big problems (10^6 documents: 2.3 M parameters, 20 history
+ * vectors of 18.7 MB), so each pass over `out` does two things: the update of one step and the
+ * dot product the next step needs, on the values just written. Every sum is still taken over
+ * i ascending on the same values, so the result is bit-identical to the textbook two loops.
  */
 export class LbfgsMemory {
   private readonly s: Float64Array[];
   private readonly y: Float64Array[];
   private readonly rho: Float64Array;
   private readonly alpha: Float64Array;
+  /** yᵀ·M·y (yᵀy without a preconditioner) of each stored pair, for the initial scaling. */
+  private readonly yMy: Float64Array;
   private count = 0;
   private head = 0;
 
@@ -86,24 +93,41 @@ export class LbfgsMemory {
     this.y = Array.from({ length: m }, () => new Float64Array(n));
     this.rho = new Float64Array(m);
     this.alpha = new Float64Array(m);
+    this.yMy = new Float64Array(m);
   }
 
   /** Stores s = xNew - xOld, y = gNew - gOld; skips the pair when the curvature sᵀy is not positive enough. */
   push(xNew: Float64Array, xOld: Float64Array, gNew: Float64Array, gOld: Float64Array): boolean {
     const s = this.s[this.head];
     const y = this.y[this.head];
+    const M = this.precond;
     let sy = 0;
     let yy = 0;
-    for (let i = 0; i < this.n; i++) {
-      const si = xNew[i] - xOld[i];
-      const yi = gNew[i] - gOld[i];
-      s[i] = si;
-      y[i] = yi;
-      sy += si * yi;
-      yy += yi * yi;
+    let yMy = 0;
+    if (M) {
+      for (let i = 0; i < this.n; i++) {
+        const si = xNew[i] - xOld[i];
+        const yi = gNew[i] - gOld[i];
+        s[i] = si;
+        y[i] = yi;
+        sy += si * yi;
+        yy += yi * yi;
+        yMy += yi * yi * M[i];
+      }
+    } else {
+      for (let i = 0; i < this.n; i++) {
+        const si = xNew[i] - xOld[i];
+        const yi = gNew[i] - gOld[i];
+        s[i] = si;
+        y[i] = yi;
+        sy += si * yi;
+        yy += yi * yi;
+      }
+      yMy = yy;
     }
     if (!(sy > 1e-12 * yy) || yy === 0) return false;
     this.rho[this.head] = 1 / sy;
+    this.yMy[this.head] = yMy;
     this.head = (this.head + 1) % this.m;
     if (this.count < this.m) this.count++;
     return true;
@@ -113,38 +137,83 @@ export class LbfgsMemory {
   direction(g: Float64Array, out: Float64Array): void {
     const n = this.n;
     const M = this.precond;
-    for (let i = 0; i < n; i++) out[i] = -g[i];
     if (this.count === 0) {
-      if (M) for (let i = 0; i < n; i++) out[i] *= M[i];
+      if (M) for (let i = 0; i < n; i++) out[i] = -g[i] * M[i];
+      else for (let i = 0; i < n; i++) out[i] = -g[i];
       return;
     }
-    let idx = this.head;
+    const m = this.m;
+    const newest = (this.head - 1 + m) % m;
+    // First loop, newest pair to oldest: α_j = ρ_j·s_jᵀq, q -= α_j·y_j.
+    let idx = newest;
+    let dotS = negateWithDot(g, this.s[idx], out);
     for (let j = 0; j < this.count; j++) {
-      idx = (idx - 1 + this.m) % this.m;
-      const a = this.rho[idx] * dot(this.s[idx], out);
+      const a = this.rho[idx] * dotS;
       this.alpha[idx] = a;
-      const y = this.y[idx];
-      for (let i = 0; i < n; i++) out[i] -= a * y[i];
+      const next = (idx - 1 + m) % m;
+      // The last update carries no dot product (the next pair would be a stale slot).
+      dotS = j + 1 < this.count ? axpyThenDot(-a, this.y[idx], out, this.s[next]) : axpyThenDot(-a, this.y[idx], out, null);
+      idx = next;
     }
-    const newest = (this.head - 1 + this.m) % this.m;
-    const yNew = this.y[newest];
-    if (M) {
-      let yMy = 0;
-      for (let i = 0; i < n; i++) yMy += yNew[i] * yNew[i] * M[i];
-      const gamma = 1 / (this.rho[newest] * yMy);
-      for (let i = 0; i < n; i++) out[i] *= gamma * M[i];
-    } else {
-      const gamma = 1 / (this.rho[newest] * dot(yNew, yNew));
-      for (let i = 0; i < n; i++) out[i] *= gamma;
-    }
+    // idx is now one before the oldest pair: step forward to it.
+    idx = (idx + 1) % m;
+    const gamma = 1 / (this.rho[newest] * this.yMy[newest]);
+    let dotY = scaleWithDot(out, gamma, M, this.y[idx]);
+    // Second loop, oldest pair to newest: β_j = ρ_j·y_jᵀr, r += (α_j − β_j)·s_j.
     for (let j = 0; j < this.count; j++) {
-      const b = this.rho[idx] * dot(this.y[idx], out);
-      const s = this.s[idx];
+      const b = this.rho[idx] * dotY;
       const coef = this.alpha[idx] - b;
-      for (let i = 0; i < n; i++) out[i] += coef * s[i];
-      idx = (idx + 1) % this.m;
+      const next = (idx + 1) % m;
+      dotY = j + 1 < this.count ? axpyThenDot(coef, this.s[idx], out, this.y[next]) : axpyThenDot(coef, this.s[idx], out, null);
+      idx = next;
     }
   }
+}
+
+/** out = -g; returns vᵀout. */
+function negateWithDot(g: Float64Array, v: Float64Array, out: Float64Array): number {
+  let acc = 0;
+  for (let i = 0; i < g.length; i++) {
+    const o = -g[i];
+    out[i] = o;
+    acc += v[i] * o;
+  }
+  return acc;
+}
+
+/** out += a·u; returns vᵀout on the updated values (0 when v is null). */
+function axpyThenDot(a: number, u: Float64Array, out: Float64Array, v: Float64Array | null): number {
+  const n = out.length;
+  if (v === null) {
+    for (let i = 0; i < n; i++) out[i] += a * u[i];
+    return 0;
+  }
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const o = out[i] + a * u[i];
+    out[i] = o;
+    acc += v[i] * o;
+  }
+  return acc;
+}
+
+/** out *= γ·M (γ without M); returns vᵀout on the scaled values. */
+function scaleWithDot(out: Float64Array, gamma: number, M: Float64Array | null, v: Float64Array): number {
+  let acc = 0;
+  if (M) {
+    for (let i = 0; i < out.length; i++) {
+      const o = out[i] * (gamma * M[i]);
+      out[i] = o;
+      acc += v[i] * o;
+    }
+  } else {
+    for (let i = 0; i < out.length; i++) {
+      const o = out[i] * gamma;
+      out[i] = o;
+      acc += v[i] * o;
+    }
+  }
+  return acc;
 }
 
 /** Minimiser of the cubic through (a, fa, ga) and (b, fb, gb); NaN when it has none. */
