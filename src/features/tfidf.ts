@@ -35,9 +35,9 @@ export function resolveTfidfOptions(options: TfidfTransformerOptions = {}, where
  * Inverse document frequencies from a count matrix, as scikit-learn computes them:
  * smooth: idf = ln((1 + n) / (1 + df)) + 1 ("one extra document containing every term");
  * plain:  idf = ln(n / df) + 1.
+ * `df` (per column) may be passed when already known, saving a pass over X.
  */
-export function computeIdf(X: CsrMatrix, smoothIdf: boolean): Float64Array {
-  const df = documentFrequencies(X);
+export function computeIdf(X: CsrMatrix, smoothIdf: boolean, df: Int32Array = documentFrequencies(X)): Float64Array {
   const s = smoothIdf ? 1 : 0;
   const n = X.rows + s;
   const idf = new Float64Array(X.cols);

@@ -261,6 +261,10 @@ export class CountVectorizer {
   private terms: string[] | null = null;
   // Scratch buffers reused across documents (no allocation per document).
   private scratchIds = new Int32Array(256);
+  /** Per-column document frequencies of the matrix the last fitTransform returned (null with a fixed vocabulary). */
+  protected fitDocumentFrequencies: Int32Array | null = null;
+  /** Set by subclasses that read fitDocumentFrequencies (tf-idf's idf), so plain counting keeps no such array. */
+  protected wantsFitDocumentFrequencies = false;
   private levelA = new Int32Array(64);
   private levelB = new Int32Array(64);
   private atomIds = new Int32Array(64);
@@ -281,6 +285,7 @@ export class CountVectorizer {
   /** Learns the vocabulary and returns the count matrix of `docs` (one pass over the corpus). */
   fitTransform(docs: readonly VectorizerDocument[]): CsrMatrix {
     checkCorpus(docs);
+    this.fitDocumentFrequencies = null;
     if (this.fixedVocabulary !== null) {
       this.setVocabulary(this.fixedVocabulary);
       // The raw counts: not this.transform, which a subclass (tf-idf) overrides.
@@ -298,7 +303,9 @@ export class CountVectorizer {
     }
     const X = builder.build(index.size);
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
-    const { gramOfColumn, columnOfGram } = this.selectTerms(X, index);
+    const { gramOfColumn, columnOfGram, df } = this.selectTerms(X, index);
+    // Remapping keeps each row's distinct grams distinct, so a column's document frequency is its gram's.
+    if (this.wantsFitDocumentFrequencies) this.fitDocumentFrequencies = Int32Array.from(gramOfColumn, (g) => df[g]);
     const out = remapColumns(X, columnOfGram, gramOfColumn.length);
     if (2 * gramOfColumn.length < index.size) {
       // Heavy pruning: a compact lookup of the kept terms only is smaller and faster to probe.
@@ -441,10 +448,9 @@ export class CountVectorizer {
    * Applies maxDf/minDf, then maxFeatures, in scikit-learn's order; returns the kept gram
    * ids in term order (= column order) and the gram → column map.
    */
-  private selectTerms(X: CsrMatrix, index: NgramIndex): { gramOfColumn: Int32Array; columnOfGram: Int32Array } {
+  private selectTerms(X: CsrMatrix, index: NgramIndex): { gramOfColumn: Int32Array; columnOfGram: Int32Array; df: Int32Array } {
     const nGrams = index.size;
     const df = documentFrequencies(X);
-    const tf = columnSums(X);
     const high = boundToCount(this.options.maxDf, X.rows);
     const low = boundToCount(this.options.minDf, X.rows);
     if (high < low) throw new InvalidParameterError("maxDf corresponds to fewer documents than minDf");
@@ -454,10 +460,10 @@ export class CountVectorizer {
     const sorted = index.sortByTerm(candidates);
     let keep = sorted;
     const limit = this.options.maxFeatures;
-    if (limit !== null && sorted.length > limit) keep = topByCount(sorted, tf, limit);
+    if (limit !== null && sorted.length > limit) keep = topByCount(sorted, columnSums(X), limit);
     const columnOfGram = new Int32Array(nGrams).fill(-1);
     for (let j = 0; j < keep.length; j++) columnOfGram[keep[j]] = j;
-    return { gramOfColumn: keep, columnOfGram };
+    return { gramOfColumn: keep, columnOfGram, df };
   }
 
   /** Restores fitted state: the vocabulary, terms in column order (used by vectorizerFromJSON). */
@@ -501,13 +507,16 @@ export class TfidfVectorizer extends CountVectorizer {
 
   constructor(options: TfidfVectorizerOptions = {}) {
     super(options, "TfidfVectorizer", TFIDF_OPTION_KEYS);
+    this.wantsFitDocumentFrequencies = true;
     const { norm, useIdf, smoothIdf, sublinearTf } = options;
     this.tfidfOptions = Object.freeze(resolveTfidfOptions({ norm, useIdf, smoothIdf, sublinearTf }, "TfidfVectorizer"));
   }
 
   override fitTransform(docs: readonly VectorizerDocument[]): CsrMatrix {
     const X = super.fitTransform(docs);
-    this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf) : null;
+    const df = this.fitDocumentFrequencies ?? undefined;
+    this.fitDocumentFrequencies = null;
+    this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf, df) : null;
     applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
     return X;
   }
