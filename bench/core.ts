@@ -10,6 +10,8 @@
  *   npm run bench -- --corpora uci,100000 --no-liblinear
  *
  * Each measurement runs in its own child process, so every peak RSS is that step's alone.
+ * LR fits use the default threads ('auto': a worker thread for the loss/gradient pass from
+ * PARALLEL_MIN_NNZ non-zeros); the "1 thread" line refits the same matrix single-threaded.
  * Rates are wall-clock; the load average is printed because the machine has 2 cores.
  */
 import { spawnSync } from "node:child_process";
@@ -20,6 +22,7 @@ import { generateSyntheticCorpus } from "../src/data/synthetic.js";
 import { TfidfVectorizer } from "../src/features/vectorizer.js";
 import type { Label } from "../src/models/estimator.js";
 import { LogisticRegression } from "../src/models/logistic-regression.js";
+import { PARALLEL_MIN_NNZ, resolveThreads } from "../src/models/parallel/split-objective.js";
 import { SentimentModel } from "../src/models/sentiment-model.js";
 import { DEFAULT_PREPROCESS_CONFIG, preprocessMany } from "../src/text/preprocess.js";
 import { compareWithLiblinear, describeComparison, ensureLiblinear, seconds } from "./lib/liblinear.js";
@@ -59,6 +62,10 @@ function child(mode: Mode, name: string): Record<string, number | string> {
     t = performance.now();
     lr.predictProba(X);
     const scoreS = seconds(t);
+    // The same fit on one thread: what the worker thread of the 'auto' default buys.
+    t = performance.now();
+    const serial = new LogisticRegression({ C: 1, threads: 1 }).fit(X, labels);
+    const fitSerialS = seconds(t);
     return {
       n,
       tokensPerDoc,
@@ -68,6 +75,9 @@ function child(mode: Mode, name: string): Record<string, number | string> {
       vectorizeDocsPerS: n / vectorizeS,
       fitDocsPerS: n / fitS,
       fitS,
+      fitSerialS,
+      serialObjective: serial.fitReport?.objective ?? NaN,
+      threads: resolveThreads("auto", X.indptr[X.rows]),
       iterations: lr.fitReport?.iterations ?? 0,
       objective: lr.fitReport?.objective ?? NaN,
       scoreRowsPerS: n / scoreS,
@@ -117,7 +127,7 @@ function main(): void {
     else throw new Error(`unknown argument ${argv[i]} (known: --corpora uci,100000,..., --no-liblinear)`);
   }
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
-  console.log(`pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); single thread per process\n`);
+  console.log(`pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); LR's loss/gradient on 2 threads (main + 1 worker) from ${fmt(PARALLEL_MIN_NNZ)} non-zeros, everything else single-threaded\n`);
   const haveLiblinear = liblinear && ensureLiblinear();
   for (const name of corpora) {
     const steps = runChild("steps", name);
@@ -127,6 +137,7 @@ function main(): void {
     console.log(`  preprocess              ${fmt(Number(steps.preprocessDocsPerS)).padStart(11)} docs/s`);
     console.log(`  vectorize (fit, tokens) ${fmt(Number(steps.vectorizeDocsPerS)).padStart(11)} docs/s`);
     console.log(`  LR fit                  ${fmt(Number(steps.fitDocsPerS)).padStart(11)} docs/s  (${Number(steps.fitS).toFixed(2)} s, ${steps.iterations} iterations, objective ${Number(steps.objective).toFixed(4)})`);
+    console.log(`  LR fit, 1 thread        ${fmt(n / Number(steps.fitSerialS)).padStart(11)} docs/s  (${Number(steps.fitSerialS).toFixed(2)} s, objective ${Number(steps.serialObjective).toFixed(4)}; the line above used ${steps.threads} thread${Number(steps.threads) > 1 ? "s" : ""})`);
     console.log(`  LR score (matrix)       ${fmt(Number(steps.scoreRowsPerS)).padStart(11)} rows/s`);
     console.log(`  end-to-end fit          ${Number(e2e.e2eS).toFixed(2).padStart(11)} s       (raw texts → preprocess + TF-IDF + LR), peak RSS ${fmt(Number(e2e.rssFitMb))} MB (corpus alone ${fmt(Number(e2e.rssBeforeMb))} MB)`);
     console.log(`  batch prediction        ${fmt(Number(e2e.predictTextsPerS)).padStart(11)} texts/s (preprocess + vectorize + score, ${fmt(PREDICT_BATCH)} unseen texts)`);

@@ -4,9 +4,11 @@ import { binaryLossGradientRows, type BinaryLogisticData } from "./binary-logist
 import { CTRL_DONE, CTRL_REQUEST, CTRL_STATE, PROTOCOL, STATE_BOOTING, STATE_FAILED, STATE_READY, STOP, gradientWorkerSource, type GradientWorkerData } from "./gradient-worker.js";
 
 /**
- * Below this many non-zeros a fit stays on one thread: starting a worker (tens of ms from
- * dist/, a few hundred under tsx) costs more than half the gradient passes it would take.
- * bench/core.ts, 2 cores: 10^6 documents (10.8 M non-zeros) gain ~2× per gradient pass.
+ * Below this many non-zeros a fit stays on one thread. Measured on the 2-core bench machine
+ * (bench/core.ts): 10^6 documents (10.8 M non-zeros) fit in ~6 s instead of ~9.3 s; 10^5
+ * documents (1.1 M non-zeros) were no faster on two threads (the worker itself starts in
+ * ~20 ms, but the two cores share memory bandwidth, so the random-access gradient pass
+ * scales well below 2×).
  */
 export const PARALLEL_MIN_NNZ = 4_000_000;
 
