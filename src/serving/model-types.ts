@@ -3,37 +3,11 @@
  * (src/models/sentiment-model.ts). Typed structurally so that serving depends on the
  * behaviour, not on how the bundle is built.
  */
-export type Label = string | number;
+import type { Label } from "../models/estimator.js";
+import type { Explanation, Prediction } from "../models/sentiment-model.js";
 
-export interface Prediction {
-  label: Label;
-  /** Keys are String(class), in the model's class order. */
-  probabilities: Record<string, number>;
-}
-
-/** A word of the ORIGINAL text (UTF-16 offsets); weight > 0 pushes towards `towards`. */
-export interface TokenContribution {
-  token: string;
-  start: number;
-  end: number;
-  weight: number;
-}
-
-/** A feature (word or n-gram after preprocessing) and its value × coefficient. */
-export interface TermContribution {
-  term: string;
-  weight: number;
-}
-
-export interface Explanation {
-  prediction: Prediction;
-  /** The class weights refer to: classes[1] for binary models, the predicted class otherwise. */
-  towards: Label;
-  /** Words of the text, in order, with non-zero weight. */
-  words: TokenContribution[];
-  /** The strongest terms by |weight|, at most topK. */
-  terms: TermContribution[];
-}
+export type { Label } from "../models/estimator.js";
+export type { Explanation, Prediction, TermContribution, TokenContribution } from "../models/sentiment-model.js";
 
 export interface ServableModel {
   readonly classes: readonly Label[];
