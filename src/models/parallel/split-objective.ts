@@ -5,12 +5,13 @@ import { CTRL_DONE, CTRL_REQUEST, CTRL_STATE, PROTOCOL, STATE_BOOTING, STATE_FAI
 
 /**
  * Below this many non-zeros a fit stays on one thread. Measured on the 2-core bench machine
- * (bench/core.ts): 10^6 documents (10.8 M non-zeros) fit in ~6 s instead of ~9.3 s; 10^5
- * documents (1.1 M non-zeros) were no faster on two threads (the worker itself starts in
- * ~20 ms, but the two cores share memory bandwidth, so the random-access gradient pass
- * scales well below 2×).
+ * (synthetic TF-IDF 1–2-grams, tol 1e-6, 4 alternating runs): 10^5 documents (1.08 M
+ * non-zeros) ~0.75 s on two threads vs ~1.05 s on one; 3·10^4 documents (0.32 M) ~0.2 s
+ * either way, slightly worse on two. 10^6 documents (10.8 M): ~5.6 s vs ~8.4 s. The worker
+ * starts in ~20 ms, but the two cores share memory bandwidth, so the random-access gradient
+ * pass scales well below 2×.
  */
-export const PARALLEL_MIN_NNZ = 4_000_000;
+export const PARALLEL_MIN_NNZ = 1_000_000;
 
 /** How long to wait for a worker to start before computing its rows on the main thread instead. */
 const WORKER_START_TIMEOUT_MS = 30_000;
