@@ -30,18 +30,15 @@ before(async () => {
   uri = `sqlite:///${join(dir, "cli.db")}`;
   const c = TrackingClient.open({ trackingUri: uri });
   const exp = await c.createExperiment("cli-exp");
+  // Distinct start times: runs list's default order is start_time DESC (ties would fall back to run_id).
+  const t0 = Date.now() - 10_000;
   for (let i = 0; i < 3; i++) {
-    runIds.push(
-      await c.withRun(
-        { experimentId: exp },
-        async (run) => {
-          await run.logParams({ C: i, model: "logreg" });
-          await run.logMetrics({ acc: 0.6 + i / 10 });
-          return run.runId;
-        },
-        { runName: `cli-${i}`, tags: {} },
-      ),
-    );
+    const run = await c.createRun(exp, { runName: `cli-${i}`, startTime: t0 + i * 1000 });
+    const runId = run.info.run_id;
+    await c.logParams(runId, { C: i, model: "logreg" });
+    await c.logMetrics(runId, { acc: 0.6 + i / 10 });
+    await c.endRun(runId);
+    runIds.push(runId);
   }
   await c.registerModel(`runs:/${runIds[2]}/model`, "clf");
   await c.registerModel(`runs:/${runIds[1]}/model`, "clf");
