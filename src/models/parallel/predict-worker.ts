@@ -1,0 +1,55 @@
+/**
+ * The worker of PredictionPool: rebuilds the model once from the JSON in workerData, then
+ * answers each request by running the same `SentimentModel.predictProba` as the main thread
+ * on its chunk of texts and writing the rows straight into the shared output array.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { SentimentModel, type SentimentModelJSON } from "../sentiment-model.js";
+import { PolarityError } from "../../util/errors.js";
+
+export interface PredictWorkerData {
+  model: SentimentModelJSON;
+}
+
+export interface PredictRequest {
+  id: number;
+  texts: string[];
+  /** The whole n × k output (shared); this chunk's rows start at row `offset`. */
+  out: Float64Array;
+  offset: number;
+}
+
+export interface WorkerFailure {
+  name: string;
+  code: string | null;
+  message: string;
+}
+
+export type PredictReply = { type: "ready" } | { type: "done"; id: number } | { type: "failed"; id: number | null; error: WorkerFailure };
+
+function failure(e: unknown): WorkerFailure {
+  if (e instanceof PolarityError) return { name: e.name, code: e.code, message: e.message };
+  if (e instanceof Error) return { name: e.name, code: null, message: e.message };
+  return { name: "Error", code: null, message: String(e) };
+}
+
+const port = parentPort;
+if (port === null) throw new Error("predict-worker must run in a worker thread (started by PredictionPool)");
+let model: SentimentModel | null = null;
+try {
+  model = SentimentModel.fromJSON((workerData as PredictWorkerData).model);
+  port.postMessage({ type: "ready" } satisfies PredictReply);
+} catch (e) {
+  port.postMessage({ type: "failed", id: null, error: failure(e) } satisfies PredictReply);
+}
+
+port.on("message", (req: PredictRequest) => {
+  try {
+    if (model === null) throw new Error("the model could not be loaded");
+    const proba = model.predictProba(req.texts);
+    req.out.set(proba, req.offset * model.classes.length);
+    port.postMessage({ type: "done", id: req.id } satisfies PredictReply);
+  } catch (e) {
+    port.postMessage({ type: "failed", id: req.id, error: failure(e) } satisfies PredictReply);
+  }
+});
