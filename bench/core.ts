@@ -12,7 +12,10 @@
  * Each measurement runs in its own child process, so every peak RSS is that step's alone.
  * LR fits use the default threads ('auto': a worker thread for the loss/gradient pass from
  * PARALLEL_MIN_NNZ non-zeros); the "1 thread" line refits the same matrix single-threaded.
- * Rates are wall-clock; the load average is printed because the machine has 2 cores.
+ * The "batch prediction, …" lines score the same batch with PredictionPool: main thread +
+ * 1 worker (its default), and 2 workers with the main thread idle; start-up (workers
+ * rebuilding the model from JSON) is timed separately. Rates are wall-clock; the load average is printed because the machine
+ * has 2 cores.
  */
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -22,6 +25,7 @@ import { generateSyntheticCorpus } from "../src/data/synthetic.js";
 import { TfidfVectorizer } from "../src/features/vectorizer.js";
 import type { Label } from "../src/models/estimator.js";
 import { LogisticRegression } from "../src/models/logistic-regression.js";
+import { PredictionPool } from "../src/models/parallel/predict-pool.js";
 import { PARALLEL_MIN_NNZ, resolveThreads } from "../src/models/parallel/split-objective.js";
 import { SentimentModel } from "../src/models/sentiment-model.js";
 import { DEFAULT_PREPROCESS_CONFIG, preprocessMany } from "../src/text/preprocess.js";
@@ -45,7 +49,7 @@ function heldOut(name: string): string[] {
 
 const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 
-function child(mode: Mode, name: string): Record<string, number | string> {
+async function child(mode: Mode, name: string): Promise<Record<string, number | string>> {
   const { texts, labels } = corpus(name);
   const n = texts.length;
   if (mode === "steps") {
@@ -95,7 +99,20 @@ function child(mode: Mode, name: string): Record<string, number | string> {
     t = performance.now();
     model.predictProba(batch);
     const predictS = seconds(t);
-    return { n, e2eS, rssBeforeMb: rssBefore, rssFitMb: rssFit, predictTextsPerS: batch.length / predictS, rssMb: peakRssMb() };
+    // The same batch with PredictionPool: main thread + 1 worker (the default), then 2 workers
+    // with an idle main thread. Each worker rebuilds the model from its JSON at start-up.
+    const parallel: Record<string, number> = {};
+    for (const [key, options] of [["main1w", { workers: 1 }], ["w2", { workers: 2, useCallingThread: false }]] as const) {
+      t = performance.now();
+      const pool = await PredictionPool.create(model, options);
+      parallel[`${key}StartS`] = seconds(t);
+      await pool.predictProba(batch.slice(0, 5000));
+      t = performance.now();
+      await pool.predictProba(batch);
+      parallel[`${key}TextsPerS`] = batch.length / seconds(t);
+      await pool.close();
+    }
+    return { n, e2eS, rssBeforeMb: rssBefore, rssFitMb: rssFit, predictTextsPerS: batch.length / predictS, ...parallel, rssMb: peakRssMb() };
   }
   const X = new TfidfVectorizer({ ngramRange: NGRAMS, preprocess: DEFAULT_PREPROCESS_CONFIG }).fitTransform(texts);
   const y = Int8Array.from(labels, (l) => (Number(l) === 1 ? 1 : -1));
@@ -113,10 +130,10 @@ function runChild(mode: Mode, name: string): Record<string, number | string> {
 
 const fmt = (v: number, digits = 0): string => v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function main(): void {
+async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "--child") {
-    console.log(JSON.stringify(child(argv[1] as Mode, argv[2])));
+    console.log(JSON.stringify(await child(argv[1] as Mode, argv[2])));
     return;
   }
   let corpora = ["uci", "100000", "1000000"];
@@ -141,6 +158,8 @@ function main(): void {
     console.log(`  LR score (matrix)       ${fmt(Number(steps.scoreRowsPerS)).padStart(11)} rows/s`);
     console.log(`  end-to-end fit          ${Number(e2e.e2eS).toFixed(2).padStart(11)} s       (raw texts → preprocess + TF-IDF + LR), peak RSS ${fmt(Number(e2e.rssFitMb))} MB (corpus alone ${fmt(Number(e2e.rssBeforeMb))} MB)`);
     console.log(`  batch prediction        ${fmt(Number(e2e.predictTextsPerS)).padStart(11)} texts/s (preprocess + vectorize + score, ${fmt(PREDICT_BATCH)} unseen texts)`);
+    console.log(`  batch prediction, main + 1 worker ${fmt(Number(e2e.main1wTextsPerS)).padStart(9)} texts/s (same batch, PredictionPool default; start-up ${Number(e2e.main1wStartS).toFixed(2)} s, not included)`);
+    console.log(`  batch prediction, 2 workers       ${fmt(Number(e2e.w2TextsPerS)).padStart(9)} texts/s (same batch, main thread idle; start-up ${Number(e2e.w2StartS).toFixed(2)} s, not included)`);
     if (haveLiblinear && name !== "uci") {
       const cmp = runChild("liblinear", name);
       console.log(String(cmp.report).replace(/^/gm, "  "));
@@ -150,4 +169,4 @@ function main(): void {
   if (liblinear && !haveLiblinear) console.log("liblinear-train not available (needs root for apt-get install liblinear-tools): comparison skipped");
 }
 
-main();
+await main();

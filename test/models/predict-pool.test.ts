@@ -8,7 +8,10 @@ import { DataError, InvalidParameterError } from "../../src/util/errors.js";
 import { Random } from "../../src/util/random.js";
 
 let model: SentimentModel;
+/** Default pool: calling thread + 1 worker. */
 let pool: PredictionPool;
+/** Two workers, idle calling thread. */
+let workersOnly: PredictionPool;
 /** A few thousand texts the model has not seen: built-in sentences with words shuffled (seeded). */
 let unseen: string[];
 
@@ -24,11 +27,13 @@ before(async () => {
     }
     return words.join(" ");
   });
-  pool = await PredictionPool.create(model, { workers: 2 });
+  pool = await PredictionPool.create(model);
+  workersOnly = await PredictionPool.create(model, { workers: 2, useCallingThread: false });
 });
 
 after(async () => {
   await pool.close();
+  await workersOnly.close();
 });
 
 test("parallel probabilities equal the serial model's exactly, in input order", async () => {
@@ -36,6 +41,7 @@ test("parallel probabilities equal the serial model's exactly, in input order", 
   const parallel = await pool.predictProba(unseen);
   assert.equal(parallel.length, unseen.length * model.classes.length);
   assert.deepEqual(Array.from(parallel), Array.from(serial));
+  assert.deepEqual(Array.from(await workersOnly.predictProba(unseen)), Array.from(serial));
   // Order: the same texts reversed give the rows reversed.
   const reversed = await pool.predictProba([...unseen].reverse());
   const k = model.classes.length;
@@ -92,6 +98,7 @@ test("a closed pool rejects with a clear error; closing twice is harmless", asyn
 test("invalid pool options and a malformed model JSON are rejected at creation", async () => {
   await assert.rejects(PredictionPool.create(model, { workers: 0 }), InvalidParameterError);
   await assert.rejects(PredictionPool.create(model, { threads: 2 } as never), InvalidParameterError);
+  await assert.rejects(PredictionPool.create(model, { useCallingThread: "yes" } as never), InvalidParameterError);
   const broken = { ...model.toJSON(), version: 7 } as unknown as ReturnType<SentimentModel["toJSON"]>;
   await assert.rejects(PredictionPool.create(broken, { workers: 1 }), (e: unknown) => e instanceof DataError && /unsupported version 7/.test(e.message));
 });
