@@ -119,3 +119,18 @@ test("an idle pool that is never closed does not keep the process alive, and an 
   assert.equal(r.status, 0);
   assert.equal(r.stdout.trim(), "rows 3000");
 });
+
+test("a worker that dies makes the batch in flight and later batches reject with a clear error", async () => {
+  const p = await PredictionPool.create(model, { workers: 2, useCallingThread: false });
+  try {
+    // Simulates a crash (e.g. out of memory) of one worker from outside.
+    const workers = (p as unknown as { workers: { terminate(): Promise<number> }[] }).workers;
+    const stopped = workers[1].terminate();
+    const inFlight = p.predictProba(unseen);
+    await stopped;
+    await assert.rejects(inFlight, /prediction worker exited unexpectedly/);
+    await assert.rejects(p.predictProba(unseen), /prediction worker exited unexpectedly/);
+  } finally {
+    await p.close();
+  }
+});
