@@ -93,6 +93,18 @@ function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curva
 }
 
 /**
+ * The scaled objective's constants: S = Σ s_i, the data term's 1/S, `scale` = C·S (S without
+ * a penalty) that converts the scaled objective back to C·Σ s_i·loss_i + ½‖w‖², and the L2
+ * and L1 weights 1/(C·S) (each 0 unless it is the penalty).
+ */
+function objectiveScaling(sw: Float64Array, p: LogisticRegressionParams): { S: number; invS: number; scale: number; l2: number; l1: number } {
+  let S = 0;
+  for (let i = 0; i < sw.length; i++) S += sw[i];
+  const penaltyWeight = 1 / (p.C * S);
+  return { S, invS: 1 / S, scale: p.penalty === "none" ? S : p.C * S, l2: p.penalty === "l2" ? penaltyWeight : 0, l1: p.penalty === "l1" ? penaltyWeight : 0 };
+}
+
+/**
  * Binary logistic loss with labels ±1. Parameters: w (d) then b (if fitIntercept).
  * With threads = 2 the loss/gradient pass is split over the main thread and one worker
  * (SplitBinaryObjective: same kernel per half, fixed summation order, so deterministic);
@@ -101,11 +113,7 @@ function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curva
 function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: LogisticRegressionParams, threads: number): Problem {
   const n = X.rows;
   const d = X.cols;
-  let S = 0;
-  for (let i = 0; i < n; i++) S += sw[i];
-  const invS = 1 / S;
-  const scale = p.penalty === "none" ? S : p.C * S;
-  const l2 = p.penalty === "l2" ? 1 / (p.C * S) : 0;
+  const { S, invS, scale, l2, l1 } = objectiveScaling(sw, p);
   const fitIntercept = p.fitIntercept;
   const kernelData: BinaryLogisticData = { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
   const split = threads > 1 ? new SplitBinaryObjective(kernelData, n, d) : null;
@@ -127,7 +135,7 @@ function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: L
   const precond = inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
   const close = split !== null ? () => split.close() : undefined;
   const allocate = split !== null ? (length: number) => split.allocateVector(length) : undefined;
-  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale, precond, close, allocate };
+  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond, close, allocate };
 }
 
 /** grad[j] += l2·x[j] for j < d; returns ‖x[0..d)‖². */
@@ -148,11 +156,7 @@ function addL2Gradient(x: Float64Array, grad: Float64Array, d: number, l2: numbe
 function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Float64Array, p: LogisticRegressionParams): Problem {
   const n = X.rows;
   const d = X.cols;
-  let S = 0;
-  for (let i = 0; i < n; i++) S += sw[i];
-  const invS = 1 / S;
-  const scale = p.penalty === "none" ? S : p.C * S;
-  const l2 = p.penalty === "l2" ? 1 / (p.C * S) : 0;
+  const { S, invS, scale, l2, l1 } = objectiveScaling(sw, p);
   const G = new Float64Array(k);
   const fitIntercept = p.fitIntercept;
   const dk = d * k;
@@ -203,7 +207,7 @@ function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Floa
     return loss * invS + 0.5 * l2 * reg;
   };
   const precond = inverseHessianDiagonal(X, sw, S, (k - 1) / (k * k), l2, k, fitIntercept);
-  return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1: p.penalty === "l1" ? 1 / (p.C * S) : 0, scale, precond };
+  return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1, scale, precond };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { FTOL_SKLEARN, LbfgsMemory, dot, maxAbs, type ObjectiveFn, type OptimResult, type StopReason } from "./lbfgs.js";
+import { FTOL_SKLEARN, LbfgsMemory, dot, maxAbs, type LbfgsOptions, type ObjectiveFn, type OptimResult, type StopReason } from "./lbfgs.js";
 
 /**
  * OWL-QN (Andrew & Gao 2007, "Scalable training of L1-regularized log-linear models"):
@@ -7,16 +7,8 @@ import { FTOL_SKLEARN, LbfgsMemory, dot, maxAbs, type ObjectiveFn, type OptimRes
  * constrained to its orthant, and a backtracking line search projected onto the orthant.
  * Stops when max |pseudo-gradient| <= gtol or on relative decrease <= ftol.
  */
-export interface OwlqnOptions {
-  maxIter: number;
-  gtol: number;
-  ftol?: number;
-  m?: number;
-  maxLineSearch?: number;
-  /** Diagonal preconditioner, as for L-BFGS. */
-  preconditioner?: Float64Array;
-  onIteration?: (iteration: number, f: number) => void;
-}
+/** The options of L-BFGS (gtol applies to the pseudo-gradient; the preconditioner is used as there). */
+export type OwlqnOptions = Omit<LbfgsOptions, "allocate">;
 
 function l1Norm(x: Float64Array, nPen: number): number {
   let s = 0;
