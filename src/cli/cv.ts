@@ -1,8 +1,4 @@
 import type { Command } from "commander";
-import { loadUciSentences } from "../data/builtin.js";
-import { cleanLabelledData } from "../data/clean.js";
-import { loadSource } from "../data/sources.js";
-import { crossValidateTexts } from "../evaluation/cross-validate-text.js";
 import type { Label } from "../models/estimator.js";
 import type { ClassifierKind } from "../models/serialization.js";
 import { formatTable } from "../pipeline/metrics.js";
@@ -42,6 +38,7 @@ export function parseNgram(value: string): [number, number] {
 }
 
 async function loadDataset(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
+  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([import("../data/builtin.js"), import("../data/sources.js"), import("../data/clean.js")]);
   if (dataset === "uci-sentences") return loadUciSentences();
   const loaded = await loadSource({
     source: dataset,
@@ -98,6 +95,7 @@ export function register(program: Command): void {
         const data = await loadDataset(o.dataset, o.textColumn, o.labelColumn);
         reporter.log(`cv: ${data.texts.length} texts from ${o.dataset}; ${features} ${ngramRange.join("-")}-grams + ${kind}; ${folds} stratified folds (seed ${seed})`);
         const t0 = performance.now();
+        const { crossValidateTexts } = await import("../evaluation/cross-validate-text.js");
         const result = await crossValidateTexts(data.texts, data.labels, { features: featureOptions as never, model }, {
           folds,
           seed,

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
 import { reproduce, StageFailedError } from "../pipeline/repro.js";
+import { findRoot } from "../pipeline/repo.js";
+import { ensurePolarityOnPath } from "../stages/self-command.js";
 import { requireInteger } from "../util/validate.js";
 
 export function register(program: Command): void {
@@ -20,7 +22,12 @@ export function register(program: Command): void {
     .action(action(async (targets: string[], o: { force?: boolean; singleItem?: boolean; downstream?: boolean; dry?: boolean; keepGoing?: boolean; jobs: string; wait?: boolean; runCache: boolean; json?: boolean }) => {
       const jobs = requireInteger("--jobs", Number(o.jobs), 1, 256);
       const quiet = { info: (l: string) => process.stderr.write(l + "\n"), output: (l: string) => process.stderr.write(l + "\n") };
+      const root = findRoot();
+      // Stages written as `polarity …` (like this repo's dvc.yaml) must find this very CLI even
+      // when it is not installed globally: put a shim for it first on the stages' PATH.
+      if (!o.dry) await ensurePolarityOnPath(root);
       const res = await reproduce({
+        root,
         targets,
         force: o.force,
         single: o.singleItem,

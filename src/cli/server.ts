@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
-import { resolveServerAuth, startTrackingServer } from "../tracking/server.js";
 import { requireInteger } from "../util/validate.js";
 
 export function register(program: Command): void {
@@ -16,6 +15,8 @@ export function register(program: Command): void {
     .action(
       action(async (o: { host: string; port: string; backendStoreUri: string; artifactsDestination: string; auth?: string; authToken?: string }) => {
         const port = requireInteger("--port", Number(o.port), 0, 65535);
+        // Loaded on use: fastify is the heaviest import, and every other command would pay for it.
+        const { resolveServerAuth, startTrackingServer } = await import("../tracking/server.js");
         const auth = resolveServerAuth({ auth: o.auth, authToken: o.authToken });
         const server = await startTrackingServer({ host: o.host, port, backendStoreUri: o.backendStoreUri, artifactsDestination: o.artifactsDestination, auth });
         process.stdout.write(`Polarity tracking server listening on ${server.url}${auth ? " (authentication required)" : ""}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { TrackingClient } from "../tracking/client.js";
+import type { TrackingClient } from "../tracking/client.js";
 
 /** Shared by `polarity runs` and `polarity models`: the tracking options and table output. */
 
@@ -15,6 +15,8 @@ export function addTrackingOptions(cmd: Command): Command {
 }
 
 export async function withClient<T>(o: TrackingCliOptions, fn: (client: TrackingClient) => Promise<T>): Promise<T> {
+  // Loaded on use, so that listing the CLI or running another command does not load the store.
+  const { TrackingClient } = await import("../tracking/client.js");
   const client = TrackingClient.open({ trackingUri: o.trackingUri });
   try {
     return await fn(client);

@@ -4,7 +4,7 @@ import { delimiter, join, resolve } from "node:path";
 /**
  * The repo's dvc.yaml runs stages as `polarity stage <name>`, as a DVC user would write it.
  * On a fresh clone `polarity` is not on PATH (npm links a package's bin for its dependents,
- * not for itself), so before running the pipeline `polarity start` writes a tiny shell shim
+ * not for itself), so before running the pipeline `polarity start` and `polarity repro` write a tiny shell shim
  * that re-invokes THIS process's CLI — same node binary, same loader flags (tsx in
  * development), same entry file — into `<project>/.dvc/tmp/bin/polarity` and puts that
  * directory first on PATH for the child processes. `.dvc/tmp` is git-ignored by DVC's
@@ -24,7 +24,7 @@ export async function ensurePolarityOnPath(projectDir: string): Promise<string> 
     if (/^(--(import|require|loader|experimental-loader)|-r)$/.test(a) && i + 1 < argv.length) flags.push(a, argv[++i]);
     else if (/^--(import|require|loader|experimental-loader)=/.test(a)) flags.push(a);
   }
-  const script = `#!/bin/sh\n# Written by 'polarity start': runs the same polarity CLI as the parent process.\nexec ${[process.execPath, ...flags, resolve(entry)].map(quote).join(" ")} "$@"\n`;
+  const script = `#!/bin/sh\n# Written by 'polarity start' / 'polarity repro': runs the same polarity CLI as the parent process.\nexec ${[process.execPath, ...flags, resolve(entry)].map(quote).join(" ")} "$@"\n`;
   const shim = join(binDir, "polarity");
   const tmp = `${shim}.${process.pid}.tmp`;
   await writeFile(tmp, script, { mode: 0o755 });

@@ -36,6 +36,14 @@ describe("polarity repro (CLI)", () => {
     assert.deepEqual(Object.keys(JSON.parse(st.stdout)), ["hello"]);
   });
 
+  it("stages whose cmd calls `polarity` find this CLI without a global install", () => {
+    const dir = makeProject({ "dvc.yaml": "stages:\n  version:\n    cmd: polarity --version > v.txt\n    outs: [v.txt]\n" });
+    const r = cli(dir, ["repro"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(read(dir, "v.txt"), "0.1.0\n");
+    assert.ok(fs.existsSync(path.join(dir, ".dvc/tmp/bin/polarity")), "the shim lives in .dvc/tmp/bin");
+  });
+
   it("bad input gets one clear error line, no stack trace", () => {
     const dir = makeProject({ "dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [1]\n" });
     const r = cli(dir, ["repro", "-j", "0"]);
