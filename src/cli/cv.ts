@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { Label } from "../models/estimator.js";
 import type { ClassifierKind } from "../models/serialization.js";
 import { formatTable } from "../pipeline/metrics.js";
-import { createReporter } from "../stages/progress.js";
+import { createReporter } from "../util/progress.js";
 import { InvalidParameterError } from "../util/errors.js";
 import { requireFinite, requireInteger, requireOneOf } from "../util/validate.js";
 import { action } from "./run-command.js";

@@ -22,7 +22,7 @@ export function register(program: Command): void {
       action(async (o: { model?: string; from?: string; to?: string; minAccuracy?: string; minF1?: string; minRocAuc?: string; maxRegression?: string; dryRun?: boolean; params: string; dir: string; json?: boolean }) => {
         const { resolve } = await import("node:path");
         const { loadStageContext } = await import("../stages/context.js");
-        const { createReporter } = await import("../stages/progress.js");
+        const { createReporter } = await import("../util/progress.js");
         const { promoteModel, PromotionRefusedError } = await import("../promotion/promote.js");
         const unit = (flag: string, v: string | undefined): number | undefined => {
           if (v === undefined) return undefined;

@@ -31,7 +31,7 @@ export function register(program: Command): void {
         const stage = STAGES[name];
         if (!stage) throw new InvalidParameterError(`unknown stage ${JSON.stringify(name)} (stages: ${Object.keys(STAGES).join(", ")})`);
         const { loadStageContext } = await import("../stages/context.js");
-        const { createReporter } = await import("../stages/progress.js");
+        const { createReporter } = await import("../util/progress.js");
         const { resolve } = await import("node:path");
         const reporter = createReporter({ stream: opts.json ? process.stderr : process.stdout });
         const ctx = await loadStageContext(resolve(opts.dir), { paramsFile: opts.params, reporter });

@@ -19,7 +19,7 @@ export function register(program: Command): void {
       action(async (o: { dir: string; params: string; serve: boolean; host?: string; port?: string; json?: boolean }) => {
         const { resolve } = await import("node:path");
         const { runMainJob, formatSummary } = await import("../stages/main-job.js");
-        const { createReporter } = await import("../stages/progress.js");
+        const { createReporter } = await import("../util/progress.js");
         const { PromotionRefusedError } = await import("../promotion/promote.js");
         const dir = resolve(o.dir);
         const out = o.json ? process.stderr : process.stdout;

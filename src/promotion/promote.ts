@@ -10,7 +10,7 @@ import { DataError, NotFoundError, PolarityError } from "../util/errors.js";
 import { evaluateModelOn, loadModelFile, type HeldOutMetrics } from "../stages/evaluate.js";
 import { LAYOUT, projectPath } from "../stages/layout.js";
 import type { PipelineParams, PromoteParams } from "../stages/params.js";
-import type { Reporter } from "../stages/progress.js";
+import type { Reporter } from "../util/progress.js";
 import { withTracking } from "../stages/tracking.js";
 import { runGates, type GateResult } from "./gates.js";
 

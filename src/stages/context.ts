@@ -1,5 +1,5 @@
 import { loadParams, type PipelineParams } from "./params.js";
-import { createReporter, type Reporter } from "./progress.js";
+import { createReporter, type Reporter } from "../util/progress.js";
 import { resolve } from "node:path";
 
 /** What every stage function gets: the project directory, the parsed params and a reporter. */

@@ -9,7 +9,7 @@ import { predictionsFromProba, SentimentModel } from "../models/sentiment-model.
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import { flattenParams } from "./params.js";
-import { formatDuration } from "./progress.js";
+import { formatDuration } from "../util/progress.js";
 import { gitCommit, withTracking } from "./tracking.js";
 
 /**

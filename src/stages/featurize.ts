@@ -10,7 +10,7 @@ import { DataError, InvalidParameterError, PolarityError } from "../util/errors.
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import type { FeaturizeParams } from "./params.js";
-import { formatDuration } from "./progress.js";
+import { formatDuration } from "../util/progress.js";
 import { resolvePreprocessParams } from "./preprocess.js";
 
 /**

@@ -9,7 +9,7 @@ import { PolarityError } from "../util/errors.js";
 import type { HeldOutMetrics } from "./evaluate.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import { loadParams, type PipelineParams } from "./params.js";
-import type { Reporter } from "./progress.js";
+import type { Reporter } from "../util/progress.js";
 import { ensurePolarityOnPath } from "./self-command.js";
 import { withTracking } from "./tracking.js";
 

@@ -12,7 +12,7 @@ import type { StageContext } from "./context.js";
 import type { FeaturizerJson, ProcessedLabels } from "./featurize.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import { modelParamsSnapshot } from "./params.js";
-import { formatDuration } from "./progress.js";
+import { formatDuration } from "../util/progress.js";
 
 /**
  * Stage 4: data/processed + models/featurizer.json → models/model.json, the model bundle

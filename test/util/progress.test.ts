@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
-import { createReporter } from "../../src/stages/progress.js";
+import { createReporter } from "../../src/util/progress.js";
 
 /** A stream that records what is written; `tty` makes it look like a terminal to cli-progress. */
 function capture(tty = false): { stream: NodeJS.WriteStream; text: () => string } {
