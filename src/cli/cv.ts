@@ -40,14 +40,9 @@ export function parseNgram(value: string): [number, number] {
 async function loadDataset(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
   const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([import("../data/builtin.js"), import("../data/sources.js"), import("../data/clean.js")]);
   if (dataset === "uci-sentences") return loadUciSentences();
-  const loaded = await loadSource({
-    source: dataset,
-    format: "auto",
-    header: true,
-    encoding: "utf-8",
-    http: { timeoutMs: 30_000, maxBytes: 512 * 1024 * 1024, sha256: null },
-    baseDir: process.cwd(),
-  });
+  // The same source defaults (format sniffing, size cap, timeout) as the pipeline's ingest stage.
+  const { parseParams } = await import("../stages/params.js");
+  const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
   const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset });
   return { texts: clean.texts, labels: clean.labels };
 }

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import type { Label } from "../data/clean.js";
-import { TABLE_FORMATS, type TableFormat } from "../data/table.js";
+import type { IngestOptions } from "../data/ingest.js";
+import { TABLE_FORMATS } from "../data/table.js";
 import { InvalidParameterError, NotFoundError } from "../util/errors.js";
 
 /**
@@ -16,19 +17,8 @@ import { InvalidParameterError, NotFoundError } from "../util/errors.js";
 export type ModelKind = "logreg" | "nb" | "svm";
 export const MODEL_KINDS: readonly ModelKind[] = ["logreg", "nb", "svm"];
 
-export interface IngestParams {
-  source: string;
-  format: TableFormat | "auto";
-  header: boolean;
-  encoding: "utf-8" | "latin1";
-  textColumn: string;
-  labelColumn: string;
-  labelMap: Record<string, Label> | null;
-  testSize: number;
-  seed: number;
-  minRows: number;
-  http: { timeoutMs: number; maxBytes: number; sha256: string | null };
-}
+/** The ingest section is the ingestion options, less `baseDir` (the project directory, known at run time). */
+export type IngestParams = Omit<IngestOptions, "baseDir">;
 
 export interface FeaturizeParams {
   kind: "bow" | "tfidf";
