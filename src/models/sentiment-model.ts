@@ -121,6 +121,9 @@ function createVectorizer(features: FeatureOptions, preprocessConfig: Preprocess
 }
 
 export class SentimentModel {
+  // Column → term, built on the first explain(): getFeatureNames() copies the vocabulary each call.
+  private featureNames: string[] | null = null;
+
   private constructor(
     readonly vectorizer: CountVectorizer | TfidfVectorizer,
     readonly classifier: AnyClassifier,
@@ -221,7 +224,7 @@ export class SentimentModel {
     const end = X.indptr[1];
     const indices = X.indices.subarray(start, end);
     const contrib = this.classifier.linearContributions(indices, X.data.subarray(start, end));
-    const names = this.vectorizer.getFeatureNames();
+    const names = (this.featureNames ??= this.vectorizer.getFeatureNames());
     const terms: TermContribution[] = [];
     const tokenWeight = new Map<string, number>();
     for (let p = 0; p < indices.length; p++) {
