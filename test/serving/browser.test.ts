@@ -5,17 +5,18 @@ import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import type { RunningServer } from "../../src/serving/server.js";
 import { startLocal, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
+import { skipUnless, systemBinary } from "../support/system-binaries.js";
 
 /**
  * The page in a real browser: Debian's Chromium (installed by .ci/run) driven by
  * playwright-core. Playwright gives each launch a fresh temporary profile
  * (user-data-dir); it refuses a --user-data-dir argument with chromium.launch.
  */
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = systemBinary("chromium") ?? "";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const SCREENSHOTS = resolve("artifacts", "screenshots");
 
-describe("the web page in Chromium", { timeout: 120_000 }, () => {
+describe("the web page in Chromium", { timeout: 120_000, skip: skipUnless("chromium") }, () => {
   const dir = tempDir();
   let server: RunningServer;
   let browser: Browser;

@@ -7,12 +7,13 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/serving/server.js";
 import { postJson, startLocal, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
+import { skipUnless, systemBinary } from "../support/system-binaries.js";
 
 /**
  * A real Prometheus (Debian's `prometheus`, installed by .ci/run) scrapes the server and
  * the seed's dashboard query works through Prometheus's HTTP API.
  */
-const PROMETHEUS = "/usr/bin/prometheus";
+const PROMETHEUS = systemBinary("prometheus") ?? "";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -30,7 +31,7 @@ interface QueryResult {
   data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 }
 
-describe("Prometheus scrapes the model server", { timeout: 120_000 }, () => {
+describe("Prometheus scrapes the model server", { timeout: 120_000, skip: skipUnless("prometheus") }, () => {
   const dir = tempDir("polarity-prometheus-");
   let server: RunningServer;
   let prometheus: ChildProcess;
