@@ -7,7 +7,7 @@ import { checkPredictInput } from "./labels.js";
 export interface ModelJson {
   format: "polarity.model";
   version: 1;
-  kind: "logreg" | "multinomial_nb" | "linear_svc";
+  kind: "logreg" | "multinomial_nb" | "linear_svc" | "nbsvm";
   options: Record<string, unknown>;
   classes: Label[];
   /** Row-major rows × nFeatures: one row for a binary linear model, one per class otherwise. */

@@ -5,14 +5,16 @@ import { LinearClassifierBase, type Contributions, type ModelJson } from "./line
 import { LinearSVC, type LinearSVCOptions } from "./linear-svc.js";
 import { LogisticRegression, type LogisticRegressionOptions } from "./logistic-regression.js";
 import { MultinomialNB, type MultinomialNBOptions } from "./naive-bayes.js";
+import { NBSVM, type NBSVMOptions } from "./nbsvm.js";
 
-export type AnyClassifier = LogisticRegression | MultinomialNB | LinearSVC;
-export type ClassifierKind = "logreg" | "nb" | "svm";
+export type AnyClassifier = LogisticRegression | MultinomialNB | LinearSVC | NBSVM;
+export type ClassifierKind = "logreg" | "nb" | "svm" | "nbsvm";
 
 /** The CLI's factory: 'logreg' → LogisticRegression, 'nb' → MultinomialNB, 'svm' → LinearSVC. */
 export function createClassifier(kind: "logreg", options?: LogisticRegressionOptions): LogisticRegression;
 export function createClassifier(kind: "nb", options?: MultinomialNBOptions): MultinomialNB;
 export function createClassifier(kind: "svm", options?: LinearSVCOptions): LinearSVC;
+export function createClassifier(kind: "nbsvm", options?: NBSVMOptions): NBSVM;
 export function createClassifier(kind: ClassifierKind, options?: Record<string, unknown>): AnyClassifier;
 export function createClassifier(kind: ClassifierKind, options: object = {}): AnyClassifier {
   switch (kind) {
@@ -22,8 +24,10 @@ export function createClassifier(kind: ClassifierKind, options: object = {}): An
       return new MultinomialNB(options as MultinomialNBOptions);
     case "svm":
       return new LinearSVC(options as LinearSVCOptions);
+    case "nbsvm":
+      return new NBSVM(options as NBSVMOptions);
     default:
-      throw new InvalidParameterError(`unknown classifier kind ${JSON.stringify(kind)} (known: 'logreg', 'nb', 'svm')`);
+      throw new InvalidParameterError(`unknown classifier kind ${JSON.stringify(kind)} (known: 'logreg', 'nb', 'svm', 'nbsvm')`);
   }
 }
 
@@ -61,8 +65,8 @@ export function classifierFromJSON(json: unknown): AnyClassifier {
   const j = json as Partial<ModelJson> & Record<string, unknown>;
   if (j.format !== "polarity.model") throw new DataError(`model JSON: format must be "polarity.model", got ${JSON.stringify(j.format)}`);
   if (j.version !== 1) throw new DataError(`model JSON: unsupported version ${JSON.stringify(j.version)} (this build reads version 1)`);
-  const kinds = { logreg: "logreg", multinomial_nb: "nb", linear_svc: "svm" } as const;
-  if (typeof j.kind !== "string" || !(j.kind in kinds)) throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: logreg, multinomial_nb, linear_svc)`);
+  const kinds = { logreg: "logreg", multinomial_nb: "nb", linear_svc: "svm", nbsvm: "nbsvm" } as const;
+  if (typeof j.kind !== "string" || !(j.kind in kinds)) throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: ${Object.keys(kinds).join(", ")})`);
   if (typeof j.options !== "object" || j.options === null || Array.isArray(j.options)) throw new DataError("model JSON: options must be an object");
   const classes = parseClasses(j.classes, "model JSON");
   const d = j.nFeatures;
