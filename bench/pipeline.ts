@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { hashFileMd5 } from "../src/pipeline/hashing.js";
+import { hashFileMd5 } from "../src/pipeline/objects/hashing.js";
 import { reproduce } from "../src/pipeline/repro.js";
 import { STATE_DB_RELPATH } from "../src/pipeline/repo.js";
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Label } from "../models/estimator.js";
 import type { ClassifierKind } from "../models/serialization.js";
-import { formatTable } from "../pipeline/metrics.js";
+import { formatTable } from "../pipeline/metrics-files.js";
 import { createReporter } from "../util/progress.js";
 import { InvalidParameterError } from "../util/errors.js";
 import { requireFinite, requireInteger, requireOneOf } from "../util/validate.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
-import { addData, checkoutData, fetchData, gcCache, pullData, pushData } from "../pipeline/data.js";
+import { addData, checkoutData, fetchData, gcCache, pullData, pushData } from "../pipeline/data-versioning.js";
 
 const say = (json?: boolean) => (line: string): void => {
   (json ? process.stderr : process.stdout).write(line + "\n");

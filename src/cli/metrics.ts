@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
-import { diffMetrics, formatTable, formatValue, showMetrics } from "../pipeline/metrics.js";
+import { diffMetrics, formatTable, formatValue, showMetrics } from "../pipeline/metrics-files.js";
 import { findRoot } from "../pipeline/repo.js";
 
 export function register(program: Command): void {

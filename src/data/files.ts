@@ -1,50 +1,15 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
 import Papa from "papaparse";
 import { DataError, NotFoundError } from "../util/errors.js";
 import { numericIfAll, type Label } from "./clean.js";
 
 /**
- * Files the pipeline stages exchange, written atomically (temp file or directory + rename)
- * so a crash or a failing stage never leaves a half-written output behind.
+ * Files the pipeline stages exchange, written atomically (src/util/atomic-write.ts) so a crash
+ * or a failing stage never leaves a half-written output behind.
  *
  * Labelled-text CSV (data/raw/*.csv, data/interim/*.csv): UTF-8, header `text,label`,
  * RFC 4180 quoting, "\n" line ends. Labels that are all integer literals read back as numbers.
  */
-
-export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, content);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
-}
-
-/**
- * Builds a directory's content in a sibling temp directory and swaps it into place only when
- * `fill` succeeds, so `dir` is either the old complete output or the new complete output.
- */
-export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
-  const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  await mkdir(tmp, { recursive: true });
-  try {
-    await fill(tmp);
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-}
 
 export function formatDatasetCsv(texts: readonly string[], labels: readonly Label[]): string {
   const rows: Array<[string, Label]> = new Array(texts.length);

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DataError, NotFoundError } from "../util/errors.js";
+import { LocalRemote, type Remote } from "./objects/remote.js";
 
 /** `.dvc/config` merged with `.dvc/config.local`: section name → key → value. */
 export type DvcConfig = Map<string, Map<string, string>>;
@@ -61,4 +62,19 @@ export function remoteConfig(root: string, name?: string): RemoteConfig {
   const url = section.get("url");
   if (!url) throw new DataError(`.dvc/config: remote '${chosen}' has no url`);
   return { name: chosen, url, options: section };
+}
+
+/** Builds the remote named in `.dvc/config` (or the default one). Relative local paths are relative to `.dvc/`, as in DVC. */
+export async function openRemote(root: string, name?: string): Promise<Remote> {
+  const cfg: RemoteConfig = remoteConfig(root, name);
+  if (cfg.url.startsWith("s3://")) {
+    // Loaded on demand: the AWS SDK is large and most commands never talk to S3.
+    const { S3Remote } = await import("./objects/s3-remote.js");
+    return new S3Remote(cfg.name, cfg.url, cfg.options);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.url) && !cfg.url.startsWith("file://")) {
+    throw new DataError(`remote '${cfg.name}': unsupported url '${cfg.url}' (Polarity supports local directories and s3://)`);
+  }
+  const p = cfg.url.startsWith("file://") ? cfg.url.slice(7) : cfg.url;
+  return new LocalRemote(cfg.name, path.resolve(root, ".dvc", p));
 }

@@ -3,8 +3,8 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import YAML from "yaml";
 import { DataError } from "../util/errors.js";
-import { writeFileAtomic } from "./fsutil.js";
-import type { HashInfo } from "./hashing.js";
+import { writeFileAtomicSync } from "../util/atomic-write.js";
+import type { HashInfo } from "./objects/hashing.js";
 import { dumpYaml } from "./lockfile.js";
 
 /** One out of a `.dvc` pointer file. */
@@ -25,7 +25,7 @@ export function pointerYaml(relPath: string, h: HashInfo): string {
 }
 
 export function writePointer(file: string, relPath: string, h: HashInfo): void {
-  writeFileAtomic(file, pointerYaml(relPath, h));
+  writeFileAtomicSync(file, pointerYaml(relPath, h));
 }
 
 export function readPointer(file: string, label: string): PointerOut[] {
@@ -66,5 +66,5 @@ export function gitignoreTracked(abs: string): void {
   const line = `/${path.basename(abs)}`;
   const current = fs.existsSync(gi) ? fs.readFileSync(gi, "utf8") : "";
   if (current.split(/\r?\n/).includes(line)) return;
-  writeFileAtomic(gi, current + (current && !current.endsWith("\n") ? "\n" : "") + line + "\n");
+  writeFileAtomicSync(gi, current + (current && !current.endsWith("\n") ? "\n" : "") + line + "\n");
 }

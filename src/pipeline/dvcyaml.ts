@@ -3,7 +3,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { DataError, NotFoundError } from "../util/errors.js";
 import { type Context, interpolateDeep } from "./interpolate.js";
-import { DEFAULT_PARAMS_FILE, getParam, loadParamsFile, type ParamsTree } from "./params.js";
+import { DEFAULT_PARAMS_FILE, getParam, loadParamsFile, type ParamsTree } from "./params-files.js";
 
 export const PIPELINE_FILE = "dvc.yaml";
 

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { DataError } from "../util/errors.js";
-import { writeFileAtomic } from "./fsutil.js";
-import type { HashInfo } from "./hashing.js";
+import { writeFileAtomicSync } from "../util/atomic-write.js";
+import type { HashInfo } from "./objects/hashing.js";
 
 export const LOCK_FILE = "dvc.lock";
 
@@ -121,5 +121,5 @@ export function writeLockStage(root: string, name: string, entry: LockStage | nu
   names.sort((a, b) => rank(a) - rank(b));
   const stages: Record<string, LockStage> = {};
   for (const n of names) stages[n] = lock.stages[n];
-  writeFileAtomic(path.join(root, LOCK_FILE), dumpYaml({ schema: "2.0", stages }));
+  writeFileAtomicSync(path.join(root, LOCK_FILE), dumpYaml({ schema: "2.0", stages }));
 }

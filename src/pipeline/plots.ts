@@ -4,7 +4,7 @@ import Papa from "papaparse";
 import YAML from "yaml";
 import { DataError } from "../util/errors.js";
 import { loadPipeline, type Pipeline, type PlotProps, projectPath } from "./dvcyaml.js";
-import { writeFileAtomic } from "./fsutil.js";
+import { writeFileAtomicSync } from "../util/atomic-write.js";
 
 type Row = Record<string, unknown>;
 
@@ -197,6 +197,6 @@ export function renderPlotsHtml(root: string, outFile: string): { file: string; 
 ${sections.length ? sections.join("\n") : "<p>No plots declared in dvc.yaml.</p>"}
 </body></html>
 `;
-  writeFileAtomic(outFile, html);
+  writeFileAtomicSync(outFile, html);
   return { file: outFile, plots: specs.map((s) => s.id) };
 }

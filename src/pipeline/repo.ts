@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { ObjectCache } from "./cache.js";
-import { Hasher, StateDb } from "./hashing.js";
+import { ObjectCache } from "./objects/cache.js";
+import { Hasher, StateDb } from "./objects/hashing.js";
 import { acquireRepoLock, type RepoLock } from "./repo-lock.js";
 
 /** The project's state file (SQLite): hashes keyed by path + inode + mtime + size. */

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import YAML from "yaml";
-import type { ObjectCache } from "./cache.js";
+import type { ObjectCache } from "./objects/cache.js";
 import type { StageDecl } from "./dvcyaml.js";
-import { writeFileAtomic } from "./fsutil.js";
+import { writeFileAtomicSync } from "../util/atomic-write.js";
 import { dumpYaml, type LockStage, normalizeLockStage } from "./lockfile.js";
 
 /**
@@ -50,7 +50,7 @@ export class RunCache {
     const text = dumpYaml(e);
     const dir = this.dirOf(runCacheKey(e));
     const file = path.join(dir, sha256(text));
-    if (!fs.existsSync(file)) writeFileAtomic(file, text);
+    if (!fs.existsSync(file)) writeFileAtomicSync(file, text);
   }
 
   /** Most recent entry for this cmd + deps + params whose output objects are all in the cache. */

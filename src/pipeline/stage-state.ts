@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import { DataError } from "../util/errors.js";
 import type { StageDecl } from "./dvcyaml.js";
-import type { HashInfo, Hasher } from "./hashing.js";
+import type { HashInfo, Hasher } from "./objects/hashing.js";
 import { type LockEntry, type LockStage, lockEntry } from "./lockfile.js";
-import { getParam, loadParamsFile, paramsEqual } from "./params.js";
+import { getParam, loadParamsFile, paramsEqual } from "./params-files.js";
 
 /** Why a stage is out of date; `kind` is stable for --json, `message` is for people. */
 export interface ChangeReason {

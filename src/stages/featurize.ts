@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { readDatasetCsv, readJsonFile, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../data/files.js";
+import { readDatasetCsv, readJsonFile } from "../data/files.js";
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import type { Label } from "../data/clean.js";
 import { sortClasses } from "../data/report.js";
 import type { CsrMatrix } from "../features/csr.js";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { formatDatasetCsv, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../data/files.js";
+import { formatDatasetCsv } from "../data/files.js";
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import { ingestDataset } from "../data/ingest.js";
 import type { ValidationReport } from "../data/report.js";
 import type { StageContext } from "./context.js";

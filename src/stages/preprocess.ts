@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { formatDatasetCsv, readDatasetCsv, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../data/files.js";
+import { formatDatasetCsv, readDatasetCsv } from "../data/files.js";
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import { createPreprocessor, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import { InvalidParameterError, PolarityError } from "../util/errors.js";
 import type { StageContext } from "./context.js";

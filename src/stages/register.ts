@@ -1,4 +1,5 @@
-import { readJsonFile, writeFileAtomic } from "../data/files.js";
+import { readJsonFile } from "../data/files.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { DataError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import type { RunRecord } from "./evaluate.js";

@@ -1,5 +1,6 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { delimiter, join, resolve } from "node:path";
+import { writeFileAtomic } from "../util/atomic-write.js";
 
 /**
  * The repo's dvc.yaml runs stages as `polarity stage <name>`, as a DVC user would write it.
@@ -26,9 +27,7 @@ export async function ensurePolarityOnPath(projectDir: string): Promise<string> 
   }
   const script = `#!/bin/sh\n# Written by 'polarity start' / 'polarity repro': runs the same polarity CLI as the parent process.\nexec ${[process.execPath, ...flags, resolve(entry)].map(quote).join(" ")} "$@"\n`;
   const shim = join(binDir, "polarity");
-  const tmp = `${shim}.${process.pid}.tmp`;
-  await writeFile(tmp, script, { mode: 0o755 });
-  await rename(tmp, shim);
+  await writeFileAtomic(shim, script, 0o755);
   const path = [binDir, ...(process.env.PATH ?? "").split(delimiter).filter((p) => p && p !== binDir)].join(delimiter);
   process.env.PATH = path;
   return path;

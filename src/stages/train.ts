@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Label } from "../data/clean.js";
-import { readDatasetCsv, readJsonFile, writeFileAtomic } from "../data/files.js";
+import { readDatasetCsv, readJsonFile } from "../data/files.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { crossValidateBy, headlineMetrics, type CrossValidationResult } from "../evaluation/cross-validate.js";
 import { evaluateClassifier } from "../evaluation/metrics.js";
 import { decodeCsrNpz } from "../features/npz.js";

@@ -6,7 +6,8 @@ import { LocalArtifactStore, fileUriPath, mlflowArtifactsPath } from "./artifact
 import type { EndpointName } from "./endpoints.js";
 import { TrackingService, decodeMetricValue } from "./service.js";
 import { SqliteTrackingStore } from "./sqlite-store.js";
-import { HttpTransport, InProcessTransport, isDirectory, writeAtomically, type Transport } from "./transport.js";
+import { HttpTransport, InProcessTransport, isDirectory, type Transport } from "./transport.js";
+import { writeStreamAtomic } from "../util/atomic-write.js";
 import type { Dataset, DatasetInput, Experiment, FileInfo, KeyValue, Metric, ModelVersion, RegisteredModel, Run, RunInfo, RunStatus, ViewType } from "./types.js";
 import { parseModelUri, parseRunsUri, parseTrackingUri, resolveTrackingUri } from "./uri.js";
 import { LIMITS } from "./validation.js";
@@ -352,7 +353,7 @@ export class TrackingClient {
     if (proxied !== undefined) return this.transport.uploadProxied(proxied, localFile);
     const local = fileUriPath(uri) ?? (uri.startsWith("/") ? uri : undefined);
     if (local !== undefined) {
-      await writeAtomically(local, createReadStream(localFile));
+      await writeStreamAtomic(local, createReadStream(localFile));
       return;
     }
     throw new InvalidParameterError(`Cannot upload to artifact URI '${uri}': supported are mlflow-artifacts:/ (server-proxied) and file:/ locations`);

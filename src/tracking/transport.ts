@@ -1,9 +1,7 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
-import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { writeStreamAtomic } from "../util/atomic-write.js";
 import { PolarityError, errorMessage, type ErrorCode } from "../util/errors.js";
 import type { LocalArtifactStore } from "./artifact-store.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, type EndpointName } from "./endpoints.js";
@@ -50,7 +48,7 @@ export class InProcessTransport implements Transport {
 
   async downloadProxied(path: string, dstFile: string): Promise<void> {
     const { stream } = await this.artifacts().openRead(path);
-    await writeAtomically(dstFile, stream);
+    await writeStreamAtomic(dstFile, stream);
   }
 
   async close(): Promise<void> {
@@ -202,23 +200,10 @@ export class HttpTransport implements Transport {
   async downloadProxied(path: string, dstFile: string): Promise<void> {
     const res = await this.request("GET", this.artifactUrl(path));
     if (!res.body) throw new PolarityError("IO_ERROR", `empty response downloading ${path}`);
-    await writeAtomically(dstFile, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream));
+    await writeStreamAtomic(dstFile, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream));
   }
 
   async close(): Promise<void> {}
-}
-
-/** Stream into `dst` through a temp file and rename, so readers never see half a file. */
-export async function writeAtomically(dst: string, source: Readable): Promise<void> {
-  await mkdir(dirname(dst), { recursive: true });
-  const tmp = `${dst}.tmp-${randomUUID()}`;
-  try {
-    await pipeline(source, createWriteStream(tmp));
-    await rename(tmp, dst);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 export async function isDirectory(path: string): Promise<boolean> {

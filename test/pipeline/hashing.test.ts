@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { Hasher, StateDb, hashFileMd5, manifestHash, serializeManifest } from "../../src/pipeline/hashing.js";
+import { Hasher, StateDb, hashFileMd5, manifestHash, serializeManifest } from "../../src/pipeline/objects/hashing.js";
 import { makeProject } from "./helpers.js";
 
 describe("hashing", () => {

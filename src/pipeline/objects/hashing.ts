@@ -4,7 +4,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
 import { listFilesSync, mapPool } from "./fsutil.js";
-import { NotFoundError } from "../util/errors.js";
+import { NotFoundError } from "../../util/errors.js";
 
 /**
  * 4 MiB reads: large enough that the per-read overhead of the async fs API is negligible

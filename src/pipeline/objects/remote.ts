@@ -1,10 +1,9 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { DataError, NotFoundError } from "../util/errors.js";
+import { NotFoundError } from "../../util/errors.js";
 import { objectRelPath, listObjectIds } from "./cache.js";
-import { type RemoteConfig, remoteConfig } from "./config.js";
-import { copyFileAtomic } from "./fsutil.js";
+import { copyFileAtomic } from "../../util/atomic-write.js";
 
 /** Remote storage with the cache's layout (`files/md5/<2>/<30>`). */
 export interface Remote {
@@ -42,17 +41,3 @@ export class LocalRemote implements Remote {
   }
 }
 
-/** Builds the remote named in `.dvc/config` (or the default one). Relative local paths are relative to `.dvc/`, as in DVC. */
-export async function openRemote(root: string, name?: string): Promise<Remote> {
-  const cfg: RemoteConfig = remoteConfig(root, name);
-  if (cfg.url.startsWith("s3://")) {
-    // Loaded on demand: the AWS SDK is large and most commands never talk to S3.
-    const { S3Remote } = await import("./s3-remote.js");
-    return new S3Remote(cfg.name, cfg.url, cfg.options);
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.url) && !cfg.url.startsWith("file://")) {
-    throw new DataError(`remote '${cfg.name}': unsupported url '${cfg.url}' (Polarity supports local directories and s3://)`);
-  }
-  const p = cfg.url.startsWith("file://") ? cfg.url.slice(7) : cfg.url;
-  return new LocalRemote(cfg.name, path.resolve(root, ".dvc", p));
-}

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import S3rver from "s3rver";
-import { addData, checkoutData, fetchData, gcCache, pullData, pushData } from "../../src/pipeline/data.js";
+import { addData, checkoutData, fetchData, gcCache, pullData, pushData } from "../../src/pipeline/data-versioning.js";
 import { reproduce } from "../../src/pipeline/repro.js";
 import { cli, makeProject, memoryLogger, read, tempDir, writeFiles } from "./helpers.js";
 

@@ -1,45 +1,5 @@
 import fs from "node:fs";
-import fsp from "node:fs/promises";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
-
-/** A sibling temp name: same directory, so the final rename is atomic on one filesystem. */
-export function tempSibling(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-}
-
-/** Writes a file atomically (temp file + fsync + rename): readers see the old or the new content, never half. */
-export function writeFileAtomic(target: string, content: string | Buffer): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = tempSibling(target);
-  const fd = fs.openSync(tmp, "w", 0o644);
-  try {
-    fs.writeFileSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Copies a file to `dest` atomically; tries a reflink first (COPYFILE_FICLONE falls back to a plain copy). */
-export async function copyFileAtomic(src: string, dest: string, mode: number): Promise<void> {
-  await fsp.mkdir(path.dirname(dest), { recursive: true });
-  const tmp = tempSibling(dest);
-  try {
-    await fsp.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE);
-    await fsp.chmod(tmp, mode);
-    await fsp.rename(tmp, dest);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 /**
  * Lists regular files under `dir` (following symlinks), as posix relpaths sorted as DVC sorts them.

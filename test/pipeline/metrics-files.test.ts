@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { diffMetrics, diffParams, showMetrics } from "../../src/pipeline/metrics.js";
+import { diffMetrics, diffParams, showMetrics } from "../../src/pipeline/metrics-files.js";
 import { renderPlotsHtml } from "../../src/pipeline/plots.js";
 import { cli, git, makeProject, writeFiles } from "./helpers.js";
 

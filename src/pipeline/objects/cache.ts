@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { copyFileAtomic, mapPool, writeFileAtomic } from "./fsutil.js";
+import { mapPool } from "./fsutil.js";
+import { copyFileAtomic, writeFileAtomicSync } from "../../util/atomic-write.js";
 import { Hasher, HASH_CONCURRENCY, type HashInfo, type ManifestEntry, manifestHash, serializeManifest } from "./hashing.js";
-import { DataError, NotFoundError } from "../util/errors.js";
+import { DataError, NotFoundError } from "../../util/errors.js";
 
 const HEX32 = /^[0-9a-f]{32}(\.dir)?$/;
 
@@ -55,7 +56,7 @@ export class ObjectCache {
     const id = manifestHash(manifest);
     const dest = this.pathOf(id);
     if (!fs.existsSync(dest)) {
-      writeFileAtomic(dest, serializeManifest(manifest));
+      writeFileAtomicSync(dest, serializeManifest(manifest));
       fs.chmodSync(dest, 0o444);
     }
     return id;

@@ -3,7 +3,7 @@ import path from "node:path";
 import { DataError } from "../util/errors.js";
 import { loadPipeline, type Pipeline, PIPELINE_FILE, projectPath } from "./dvcyaml.js";
 import { gitShow } from "./git.js";
-import { DEFAULT_PARAMS_FILE, flattenParams, paramsEqual, parseParamsText } from "./params.js";
+import { DEFAULT_PARAMS_FILE, flattenParams, paramsEqual, parseParamsText } from "./params-files.js";
 
 /** Metrics files: stage `metrics` outs plus top-level `metrics`, project-relative. */
 export function metricsFiles(p: Pipeline): string[] {

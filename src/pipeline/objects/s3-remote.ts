@@ -3,7 +3,7 @@ import fsp from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { DataError, NotFoundError, PolarityError } from "../util/errors.js";
+import { DataError, NotFoundError, PolarityError } from "../../util/errors.js";
 import { objectRelPath } from "./cache.js";
 import type { Remote } from "./remote.js";
 
