@@ -3,7 +3,9 @@ import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
 import { ServingContext } from "./context.js";
-import { installErrorHandling, installJsonParser } from "./http.js";
+import { fastifyTimeoutOptions, installJsonParser } from "../http/limits.js";
+import { installAuth } from "./auth.js";
+import { installErrorHandling } from "./http.js";
 import { ServingMetrics } from "./metrics.js";
 import { ModelHolder } from "./model-holder.js";
 import type { ModelSource } from "./model-source.js";
@@ -12,7 +14,19 @@ import { mlflowRoutes } from "./routes/mlflow.js";
 import { opsRoutes } from "./routes/ops.js";
 import { predictRoutes } from "./routes/predict.js";
 import { v2Routes } from "./routes/v2.js";
+import { feedbackRoutes } from "./routes/feedback.js";
+import { resolveMonitoringConfig, type MonitoringInput } from "../monitoring/config.js";
+import { ModelMonitor } from "../monitoring/monitor.js";
 import { ErrorBody } from "./schemas.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+let nextRequestId = 0;
+
+function requestIdFrom(req: import("node:http").IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  if (typeof given === "string" && REQUEST_ID.test(given)) return given;
+  return `req-${(nextRequestId++).toString(36)}`;
+}
 
 export const SERVER_VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
@@ -31,6 +45,8 @@ export interface BuildServerOptions {
   config?: ServeConfigInput | ServeConfig;
   /** A pino logger instance to use instead of building one from config.logLevel (tests pass a silent one). */
   logger?: import("fastify").FastifyBaseLogger;
+  /** Drift / feedback monitoring settings (src/monitoring/config.ts); unset fields come from the environment. */
+  monitoring?: MonitoringInput;
 }
 
 declare module "fastify" {
@@ -51,11 +67,22 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       ? { loggerInstance: options.logger }
       : { logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] } }),
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: "x-request-id",
+    ...fastifyTimeoutOptions({
+      requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: Math.min(10_000, config.requestTimeoutMs || 10_000),
+      idleTimeoutMs: config.idleTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    }),
+    // x-request-id is honoured only when it is a short token (echoed in every response and
+    // log line); anything else gets a generated id.
+    requestIdHeader: false,
+    genReqId: requestIdFrom,
     // Per-request "incoming/completed" lines only with --access-log; errors are always logged.
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
-    return503OnClosing: true,
-    forceCloseConnections: "idle",
+    // Shutdown is driven by gracefulClose (server.ts): requests keep being served, with
+    // `Connection: close`, until every connection has drained.
+    return503OnClosing: false,
+    forceCloseConnections: false,
     // unicode: false → maxLength counts UTF-16 code units (String.length), like every other
     // length limit here, instead of a per-character scan of each text.
     // Ajv 8 still honours `unicode` but warns it is deprecated; only that warning is dropped.
@@ -63,12 +90,17 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
 
   const metrics = new ServingMetrics();
+  const monitoringConfig = resolveMonitoringConfig(options.monitoring);
+  const monitor = monitoringConfig.enabled ? new ModelMonitor(monitoringConfig, metrics.registry, (err) => app.log.warn({ err }, "monitoring")) : null;
   const holder = new ModelHolder(options.source, app.log, {
-    onSwap: (next, previous) => metrics.modelSwapped(next, previous),
+    onSwap: (next, previous) => {
+      metrics.modelSwapped(next, previous);
+      monitor?.modelChanged(next);
+    },
     onRelabel: (next, previous) => metrics.setModelInfo(next, previous),
     onLoadFailure: () => metrics.modelLoadFailed(),
   });
-  const ctx = new ServingContext(config, holder, metrics, new Predictor(metrics), SERVER_VERSION);
+  const ctx = new ServingContext(config, holder, metrics, new Predictor(metrics, monitor), SERVER_VERSION);
   app.decorate("polarity", ctx);
 
   installJsonParser(app);
@@ -77,8 +109,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    reply.header("x-content-type-options", "nosniff");
     done();
   });
+  installAuth(app, config);
   // While draining, close each connection after its response so kept-alive clients reconnect
   // elsewhere and close() is not held open by idle keep-alive sockets.
   app.addHook("onSend", (_request, reply, payload, done) => {
@@ -91,6 +125,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
   app.addHook("onClose", async () => {
     holder.stopPolling();
+    await monitor?.close();
     await options.source.close?.();
   });
 
@@ -118,5 +153,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(async (scope) => mlflowRoutes(scope, ctx));
   await app.register(async (scope) => v2Routes(scope, ctx));
   await app.register(async (scope) => opsRoutes(scope, ctx));
+  if (monitor) {
+    await app.register(async (scope) => feedbackRoutes(scope, ctx, monitor));
+    monitor.start();
+  }
   return app;
 }

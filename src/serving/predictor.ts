@@ -1,5 +1,6 @@
 import type { Label, LoadedModel, Prediction, TermContribution, TokenContribution } from "./model-types.js";
 import type { ServingMetrics } from "./metrics.js";
+import type { ModelMonitor } from "../monitoring/monitor.js";
 
 /**
  * Turns model predictions into API objects and records them in the metrics. Kept apart from
@@ -8,6 +9,7 @@ import type { ServingMetrics } from "./metrics.js";
  */
 
 export interface PredictionView {
+  id?: string;
   label: Label;
   score: number;
   probabilities: Record<string, number>;
@@ -19,14 +21,19 @@ export interface PredictionView {
 export const DEFAULT_TOP_K = 20;
 
 export class Predictor {
-  constructor(private readonly metrics: ServingMetrics) {}
+  constructor(
+    private readonly metrics: ServingMetrics,
+    /** Drift / feedback monitoring (src/monitoring): gives each prediction its id. */
+    private readonly monitor: ModelMonitor | null = null,
+  ) {}
 
   /** Batch path: one model call for all texts. */
   predict(loaded: LoadedModel, texts: string[]): PredictionView[] {
     const predictions = loaded.model.predict(texts);
     this.metrics.observePredictions(predictions, texts);
+    const ids = this.monitor?.record(loaded, predictions, texts);
     const out = new Array<PredictionView>(predictions.length);
-    for (let i = 0; i < predictions.length; i++) out[i] = view(predictions[i]);
+    for (let i = 0; i < predictions.length; i++) out[i] = view(predictions[i], ids?.[i]);
     return out;
   }
 
@@ -34,6 +41,7 @@ export class Predictor {
   predictRaw(loaded: LoadedModel, texts: string[]): Prediction[] {
     const predictions = loaded.model.predict(texts);
     this.metrics.observePredictions(predictions, texts);
+    this.monitor?.record(loaded, predictions, texts);
     return predictions;
   }
 
@@ -41,7 +49,7 @@ export class Predictor {
   explain(loaded: LoadedModel, text: string, topK = DEFAULT_TOP_K): PredictionView {
     const { prediction, towards, words, terms } = loaded.model.explain(text, topK);
     this.metrics.observePredictions([prediction], [text]);
-    const v = view(prediction);
+    const v = view(prediction, this.monitor?.record(loaded, [prediction], [text])[0]);
     v.towards = towards;
     v.contributions = words;
     v.terms = terms;
@@ -49,9 +57,9 @@ export class Predictor {
   }
 }
 
-function view(p: Prediction): PredictionView {
+function view(p: Prediction, id: string | undefined): PredictionView {
   const key = typeof p.label === "string" ? p.label : String(p.label);
-  return { label: p.label, score: p.probabilities[key], probabilities: p.probabilities };
+  return id === undefined ? { label: p.label, score: p.probabilities[key], probabilities: p.probabilities } : { id, label: p.label, score: p.probabilities[key], probabilities: p.probabilities };
 }
 
 const POSITIVE = new Set(["1", "pos", "positive", "+1", "true", "yes"]);

@@ -36,6 +36,7 @@ export const Term = Type.Object({
 });
 
 export const PredictionOut = Type.Object({
+  id: Type.Optional(Type.String({ description: "Prediction id (when monitoring is on): POST it to /feedback with the true label" })),
   label: LabelSchema,
   score: Type.Number({ description: "Probability of the predicted label" }),
   // additionalProperties (not a pattern Record) serialises faster and reads the same in OpenAPI.
@@ -58,6 +59,7 @@ export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: nu
     { additionalProperties: false, description: 'Exactly one of `text` or `texts`. The same route takes an HTML form (`text=...`) and answers with the page, as the seed did.' },
   );
   const single = Type.Object({
+    id: PredictionOut.properties.id,
     label: LabelSchema,
     score: Type.Number(),
     probabilities: PredictionOut.properties.probabilities,

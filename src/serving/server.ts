@@ -11,6 +11,8 @@ export interface StartServingOptions extends ServeConfigInput {
   /** Exit the process gracefully on SIGTERM/SIGINT (default true; tests that embed the server pass false). */
   handleSignals?: boolean;
   logger?: FastifyBaseLogger;
+  /** Drift / feedback monitoring settings (src/monitoring/config.ts). */
+  monitoring?: import("../monitoring/config.js").MonitoringInput;
 }
 
 export interface RunningServer {
@@ -29,10 +31,10 @@ export interface RunningServer {
  * This is what `polarity serve` runs in each process, and what `npm start` calls last.
  */
 export async function startServing(options: StartServingOptions = {}): Promise<RunningServer> {
-  const { source: givenSource, handleSignals = true, logger, ...configInput } = options;
+  const { source: givenSource, handleSignals = true, logger, monitoring, ...configInput } = options;
   const config = resolveServeConfig(configInput);
   const source = givenSource ?? (await createModelSource(config));
-  const app = await buildServer({ source, config, ...(logger ? { logger } : {}) });
+  const app = await buildServer({ source, config, ...(logger ? { logger } : {}), ...(monitoring ? { monitoring } : {}) });
   const ctx = app.polarity;
   try {
     await ctx.holder.loadInitial();
@@ -58,7 +60,7 @@ export async function startServing(options: StartServingOptions = {}): Promise<R
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
-    closing ??= gracefulClose(app, config.shutdownTimeoutMs);
+    closing ??= gracefulClose(app, config);
     return closing;
   };
   if (handleSignals) {
@@ -79,24 +81,47 @@ export async function startServing(options: StartServingOptions = {}): Promise<R
 }
 
 /**
- * Stop accepting, let in-flight requests finish, then resolve. fastify's close() stops the
- * listener, answers 503 to new requests on kept-alive connections and closes idle ones;
- * if requests are still running after `timeoutMs`, their connections are cut and the
- * promise rejects (the CLI then exits 1 instead of 0).
+ * Kubernetes-style shutdown (issue 9 item 8):
+ * 1. unready at once: /readyz and /v2/health/ready answer 503, so the endpoints controller
+ *    takes the pod out of rotation;
+ * 2. for `preStopDelayMs` keep listening and serving (traffic still routed here while the
+ *    endpoint removal propagates), every response with `Connection: close`, so kept-alive
+ *    clients reconnect elsewhere instead of finding a closed socket (ECONNRESET);
+ * 3. stop listening, and wait until every connection has ended: busy ones close themselves
+ *    after their response has been written out (Connection: close), idle kept-alive ones are
+ *    closed once no request is running on them. A response is never cut by the drain itself.
+ * 4. if connections remain after `shutdownTimeoutMs`, they are cut and the promise rejects
+ *    with how many (the CLI then exits 1, not 0).
  */
-async function gracefulClose(app: FastifyInstance, timeoutMs: number): Promise<void> {
-  app.polarity.draining = true;
-  app.polarity.holder.stopPolling();
+async function gracefulClose(app: FastifyInstance, config: Pick<ServeConfig, "preStopDelayMs" | "shutdownTimeoutMs">): Promise<void> {
+  const ctx = app.polarity;
+  ctx.draining = true;
+  ctx.holder.stopPolling();
+  if (config.preStopDelayMs > 0) {
+    app.log.info({ preStopDelayMs: config.preStopDelayMs }, `unready; still serving for ${config.preStopDelayMs} ms (pre-stop delay)`);
+    await new Promise((resolve) => setTimeout(resolve, config.preStopDelayMs));
+  }
+  const server = app.server;
+  const allClosed = new Promise<void>((resolve) => {
+    if (!server.listening) resolve();
+    else server.close(() => resolve());
+  });
+  // server.close() closes connections idle at that instant; later ones become idle when their
+  // response is done (those with Connection: close end themselves).
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    timer.unref();
+    timer = setTimeout(() => resolve("timeout"), config.shutdownTimeoutMs);
   });
-  const result = await Promise.race([app.close().then(() => "closed" as const), timeout]);
+  const result = await Promise.race([allClosed.then(() => "closed" as const), timeout]);
   clearTimeout(timer);
+  clearInterval(sweeper);
   if (result === "timeout") {
-    app.server.closeAllConnections();
-    throw new Error(`requests still in flight after ${timeoutMs} ms; connections closed`);
+    const open = await new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n ?? 0)));
+    server.closeAllConnections();
+    await app.close();
+    throw new Error(`${open} connection(s) still busy after ${config.shutdownTimeoutMs} ms (--shutdown-timeout); they were cut`);
   }
+  await app.close();
   app.log.info("server closed: all in-flight requests finished");
 }

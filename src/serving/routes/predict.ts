@@ -14,6 +14,7 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
   // The JSON answer is either one prediction (for `text`) or `predictions` (for `texts`); one
   // schema with optional fields serialises both without a slow anyOf.
   const responseSchema = Type.Object({
+    id: schemas.single.properties.id,
     label: Type.Optional(schemas.single.properties.label),
     score: Type.Optional(Type.Number()),
     probabilities: Type.Optional(schemas.single.properties.probabilities),
