@@ -163,3 +163,30 @@ export function csrToDense(X: CsrMatrix): number[][] {
   }
   return out;
 }
+
+/** Stacks CSR matrices with the same column count vertically (scipy's sparse.vstack). */
+export function csrVStack(parts: readonly CsrMatrix[]): CsrMatrix {
+  if (parts.length === 0) throw new DataError("csrVStack: no matrices to stack");
+  const cols = parts[0].cols;
+  let rows = 0;
+  let nnz = 0;
+  for (const P of parts) {
+    if (P.cols !== cols) throw new DataError(`csrVStack: matrices have ${cols} and ${P.cols} columns`);
+    rows += P.rows;
+    nnz += P.indptr[P.rows];
+  }
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(nnz);
+  const data = new Float64Array(nnz);
+  let r = 0;
+  let offset = 0;
+  for (const P of parts) {
+    const pn = P.indptr[P.rows];
+    indices.set(P.indices.subarray(0, pn), offset);
+    data.set(P.data.subarray(0, pn), offset);
+    for (let i = 0; i < P.rows; i++) indptr[r + i + 1] = offset + P.indptr[i + 1];
+    r += P.rows;
+    offset += pn;
+  }
+  return { rows, cols, indptr, indices, data };
+}

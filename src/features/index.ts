@@ -13,3 +13,4 @@ export {
 } from "./vectorizer.js";
 export { TfidfTransformer, computeIdf, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
 export { DEFAULT_TOKEN_PATTERN, compileTokenPattern } from "./token-pattern.js";
+export { createVectorizer, featureOptionsOf, type AnyVectorizer, type FeatureOptions } from "./factory.js";

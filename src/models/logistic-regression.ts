@@ -44,6 +44,17 @@ export interface LogisticRegressionParams {
   multiClass: "auto" | "multinomial" | "ovr";
 }
 
+/** scikit-learn's LogisticRegression defaults: the one place they are written (params.yaml's schema reads them). */
+export const LOGISTIC_REGRESSION_DEFAULTS: Readonly<LogisticRegressionParams> = Object.freeze({
+  penalty: "l2",
+  C: 1,
+  fitIntercept: true,
+  classWeight: null,
+  tol: 1e-4,
+  maxIter: 100,
+  multiClass: "auto",
+});
+
 /**
  * One optimisation problem: a smooth objective in the scaled form sklearn minimises,
  *   F(w, b) = (1/S)·Σ s_i·loss_i + (1/(2·C·S))·‖w‖²   (S = Σ s_i),
@@ -231,13 +242,13 @@ export class LogisticRegression extends LinearClassifierBase {
     super();
     rejectUnknownOptions("LogisticRegression", options, KNOWN);
     this.params = {
-      penalty: requireOneOf("penalty", options.penalty ?? "l2", ["l2", "l1", "none"] as const),
-      C: requirePositive("C", options.C ?? 1),
-      fitIntercept: requireBoolean("fitIntercept", options.fitIntercept ?? true),
+      penalty: requireOneOf("penalty", options.penalty ?? LOGISTIC_REGRESSION_DEFAULTS.penalty, ["l2", "l1", "none"] as const),
+      C: requirePositive("C", options.C ?? LOGISTIC_REGRESSION_DEFAULTS.C),
+      fitIntercept: requireBoolean("fitIntercept", options.fitIntercept ?? LOGISTIC_REGRESSION_DEFAULTS.fitIntercept),
       classWeight: validateClassWeight("LogisticRegression", options.classWeight),
-      tol: requirePositive("tol", options.tol ?? 1e-4),
-      maxIter: requireInteger("maxIter", options.maxIter ?? 100, 1),
-      multiClass: requireOneOf("multiClass", options.multiClass ?? "auto", ["auto", "multinomial", "ovr"] as const),
+      tol: requirePositive("tol", options.tol ?? LOGISTIC_REGRESSION_DEFAULTS.tol),
+      maxIter: requireInteger("maxIter", options.maxIter ?? LOGISTIC_REGRESSION_DEFAULTS.maxIter, 1),
+      multiClass: requireOneOf("multiClass", options.multiClass ?? LOGISTIC_REGRESSION_DEFAULTS.multiClass, ["auto", "multinomial", "ovr"] as const),
     };
     this.onProgress = options.onProgress;
     this.onWarning = options.onWarning;

@@ -1,11 +1,12 @@
 import type { CsrMatrix } from "../features/csr.js";
-import { CountVectorizer, TfidfVectorizer, vectorizerFromJSON, type DocFrequencyBound, type VectorizerJson } from "../features/vectorizer.js";
-import type { TfidfNorm } from "../features/tfidf.js";
+import { createVectorizer, type AnyVectorizer, type FeatureOptions } from "../features/factory.js";
+import { vectorizerFromJSON, type VectorizerDocument, type VectorizerJson } from "../features/vectorizer.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import type { Label } from "./estimator.js";
 import type { ModelJson } from "./linear.js";
+import { LOGISTIC_REGRESSION_DEFAULTS } from "./logistic-regression.js";
 import { classifierFromJSON, createClassifier, type AnyClassifier, type ClassifierKind } from "./serialization.js";
 
 /**
@@ -16,20 +17,7 @@ import { classifierFromJSON, createClassifier, type AnyClassifier, type Classifi
  * callers' job).
  */
 
-export interface FeatureOptions {
-  /** "bow" = CountVectorizer, "tfidf" = TfidfVectorizer. */
-  kind: "bow" | "tfidf";
-  ngramRange?: readonly [number, number];
-  minDf?: DocFrequencyBound;
-  maxDf?: DocFrequencyBound;
-  maxFeatures?: number | null;
-  binary?: boolean;
-  /** TF-IDF only. */
-  sublinearTf?: boolean;
-  norm?: TfidfNorm;
-  useIdf?: boolean;
-  smoothIdf?: boolean;
-}
+export type { FeatureOptions } from "../features/factory.js";
 
 export interface ClassifierOptions {
   kind: ClassifierKind;
@@ -50,6 +38,9 @@ export interface TrainOptions {
   onWarning?: (message: string) => void;
   metadata?: Record<string, unknown>;
 }
+
+/** SentimentModel.fit: the classifier part of training, on features a fitted vectorizer made. */
+export type FitOptions = Pick<TrainOptions, "model" | "onProgress" | "onWarning" | "metadata">;
 
 export interface SentimentModelJSON {
   format: "polarity.sentiment-model";
@@ -95,62 +86,61 @@ export interface Explanation {
   terms: TermContribution[];
 }
 
-const FEATURE_KEYS = ["kind", "ngramRange", "minDf", "maxDf", "maxFeatures", "binary", "sublinearTf", "norm", "useIdf", "smoothIdf"] as const;
 const TRAIN_KEYS = ["preprocess", "features", "model", "onProgress", "onWarning", "metadata"] as const;
-
-function createVectorizer(features: FeatureOptions, preprocessConfig: PreprocessConfig): CountVectorizer | TfidfVectorizer {
-  if (typeof features !== "object" || features === null) throw new InvalidParameterError("features options must be an object like {kind: 'tfidf'}");
-  rejectUnknownOptions("features", features, FEATURE_KEYS);
-  const { kind, sublinearTf, norm, useIdf, smoothIdf, ...common } = features;
-  const countOptions = { ...common, preprocess: preprocessConfig };
-  if (kind === "tfidf") {
-    const tfidf: Record<string, unknown> = { ...countOptions };
-    if (sublinearTf !== undefined) tfidf.sublinearTf = sublinearTf;
-    if (norm !== undefined) tfidf.norm = norm;
-    if (useIdf !== undefined) tfidf.useIdf = useIdf;
-    if (smoothIdf !== undefined) tfidf.smoothIdf = smoothIdf;
-    return new TfidfVectorizer(tfidf);
-  }
-  if (kind === "bow") {
-    for (const [k, v] of Object.entries({ sublinearTf, norm, useIdf, smoothIdf })) {
-      if (v !== undefined) throw new InvalidParameterError(`features.${k} applies to kind 'tfidf' only, not 'bow'`);
-    }
-    return new CountVectorizer(countOptions);
-  }
-  throw new InvalidParameterError(`features.kind must be 'bow' or 'tfidf', got ${JSON.stringify(kind)}`);
-}
+const FIT_KEYS = ["model", "onProgress", "onWarning", "metadata"] as const;
 
 export class SentimentModel {
   // Column → term, built on the first explain(): getFeatureNames() copies the vocabulary each call.
   private featureNames: string[] | null = null;
 
   private constructor(
-    readonly vectorizer: CountVectorizer | TfidfVectorizer,
+    readonly vectorizer: AnyVectorizer,
     readonly classifier: AnyClassifier,
     readonly metadata: Record<string, unknown>,
   ) {}
 
-  /** Fits vectorizer and classifier on raw texts. */
-  static train(texts: readonly string[], labels: readonly Label[], options: TrainOptions): SentimentModel {
+  /**
+   * Fits vectorizer and classifier. Documents are raw texts (preprocessed with
+   * `options.preprocess`) or token arrays that preprocessing already produced with that
+   * config (used as they are, so a corpus is never tokenised twice).
+   */
+  static train(docs: readonly VectorizerDocument[], labels: readonly Label[], options: TrainOptions): SentimentModel {
     rejectUnknownOptions("train options", options, TRAIN_KEYS);
-    if (texts.length !== labels.length) throw new DataError(`train: ${texts.length} texts but ${labels.length} labels`);
-    const preprocessConfig = { ...resolvePreprocessConfig(options.preprocess) };
-    const vectorizer = createVectorizer(options.features, preprocessConfig);
-    const { kind, ...hyper } = options.model ?? ({} as ClassifierOptions);
+    if (!Array.isArray(docs)) throw new DataError("train: expected an array of texts");
+    if (docs.length !== labels.length) throw new DataError(`train: ${docs.length} texts but ${labels.length} labels`);
+    const vectorizer = createVectorizer(options.features, resolvePreprocessConfig(options.preprocess));
+    // The classifier's options are checked before the (long) vectorising pass.
+    createClassifier(options.model?.kind, withoutKind(options.model));
+    options.onProgress?.({ phase: "vectorize", done: 0, total: docs.length });
+    const X = vectorizer.fitTransform(docs);
+    options.onProgress?.({ phase: "vectorize", done: docs.length, total: docs.length });
+    const { preprocess: _p, features: _f, ...fit } = options;
+    return SentimentModel.fit(vectorizer, X, labels, fit);
+  }
+
+  /**
+   * The classifier half of train(): fits the classifier on X, the matrix `vectorizer` (already
+   * fitted, carrying its preprocess config) made of the training documents, and composes the
+   * bundle. The pipeline's train stage calls this on the featurize stage's outputs.
+   */
+  static fit(vectorizer: AnyVectorizer, X: CsrMatrix, labels: readonly Label[], options: FitOptions): SentimentModel {
+    rejectUnknownOptions("fit options", options, FIT_KEYS);
+    if (vectorizer.options.preprocess === null) throw new InvalidParameterError("SentimentModel.fit: the vectorizer has no preprocess config (build it with createVectorizer)");
+    if (X.rows !== labels.length) throw new DataError(`train: ${X.rows} documents but ${labels.length} labels`);
+    if (X.cols !== vectorizer.nFeatures) throw new DataError(`train: the matrix has ${X.cols} columns but the vectorizer has ${vectorizer.nFeatures} features`);
+    const { kind } = options.model ?? ({} as ClassifierOptions);
+    const hyper = withoutKind(options.model);
     const progress = options.onProgress;
     const fitOptions: Record<string, unknown> = { ...hyper };
     if (kind === "logreg") {
-      const maxIter = typeof hyper.maxIter === "number" ? hyper.maxIter : 100;
+      const maxIter = typeof hyper.maxIter === "number" ? hyper.maxIter : LOGISTIC_REGRESSION_DEFAULTS.maxIter;
       if (progress) fitOptions.onProgress = (it: number) => progress({ phase: "fit", done: it, total: maxIter });
-      if (options.onWarning) fitOptions.onWarning = options.onWarning;
     }
     const classifier = createClassifier(kind, fitOptions);
-    progress?.({ phase: "vectorize", done: 0, total: texts.length });
-    const X = vectorizer.fitTransform(texts);
-    progress?.({ phase: "vectorize", done: texts.length, total: texts.length });
     classifier.fit(X, labels);
-    if (kind !== "logreg" && progress) progress({ phase: "fit", done: 1, total: 1 });
-    if (kind !== "logreg") for (const w of classifier.warnings) options.onWarning?.(w);
+    if (kind !== "logreg") progress?.({ phase: "fit", done: 1, total: 1 });
+    // Every estimator collects its fit's warnings (convergence, degenerate classes).
+    for (const w of (classifier as { warnings?: readonly string[] }).warnings ?? []) options.onWarning?.(w);
     return new SentimentModel(vectorizer, classifier, { ...(options.metadata ?? {}) });
   }
 
@@ -166,6 +156,17 @@ export class SentimentModel {
       throw new DataError(`sentiment model: the vectorizer has ${vectorizer.nFeatures} features but the classifier expects ${classifier.nFeatures}`);
     }
     if (vectorizer.options.preprocess === null) throw new DataError("sentiment model: the vectorizer has no preprocess config");
+    // The top-level copies are for readers of the file; an edit to one of them must not be
+    // silently ignored, so they must agree with what the model actually uses.
+    if (!sameJson(j.preprocess, vectorizer.options.preprocess)) {
+      throw new DataError(
+        `sentiment model: the top-level preprocess ${JSON.stringify(j.preprocess)} differs from the config the vectorizer was fitted with ${JSON.stringify(vectorizer.options.preprocess)}; ` +
+          "preprocessing cannot change without refitting (retrain the model)",
+      );
+    }
+    if (!sameJson(j.classes, classifier.classes)) {
+      throw new DataError(`sentiment model: the top-level classes ${JSON.stringify(j.classes)} differ from the classifier's ${JSON.stringify(classifier.classes)}`);
+    }
     const metadata = j.metadata ?? {};
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw new DataError("sentiment model: metadata must be an object");
     return new SentimentModel(vectorizer, classifier, metadata);
@@ -196,13 +197,13 @@ export class SentimentModel {
   }
 
   /** Preprocess + vectorize with the training config. */
-  vectorize(texts: readonly string[]): CsrMatrix {
+  vectorize(texts: readonly VectorizerDocument[]): CsrMatrix {
     if (!Array.isArray(texts)) throw new DataError("expected an array of texts");
     return this.vectorizer.transform(texts);
   }
 
   /** n × k row-major, columns in `classes` order. */
-  predictProba(texts: readonly string[]): Float64Array {
+  predictProba(texts: readonly VectorizerDocument[]): Float64Array {
     return this.classifier.predictProba(this.vectorize(texts));
   }
 
@@ -243,6 +244,23 @@ export class SentimentModel {
       terms: terms.slice(0, topK),
     };
   }
+}
+
+function withoutKind(model: ClassifierOptions | undefined): Record<string, unknown> {
+  if (typeof model !== "object" || model === null) throw new InvalidParameterError("model options must be an object like {kind: 'logreg'}");
+  const { kind: _kind, ...hyper } = model;
+  return hyper;
+}
+
+/** Deep equality of JSON values with object keys in any order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 export function predictionsFromProba(proba: Float64Array, classes: readonly Label[]): Prediction[] {

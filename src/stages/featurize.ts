@@ -3,9 +3,10 @@ import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import type { Label } from "../data/clean.js";
 import { sortClasses } from "../data/report.js";
-import type { CsrMatrix } from "../features/csr.js";
+import { csrVStack, type CsrMatrix } from "../features/csr.js";
+import { createVectorizer, type AnyVectorizer, type FeatureOptions } from "../features/factory.js";
 import { encodeCsrNpz } from "../features/npz.js";
-import { CountVectorizer, TfidfVectorizer, type VectorizerJson } from "../features/vectorizer.js";
+import type { VectorizerJson } from "../features/vectorizer.js";
 import type { PreprocessConfig } from "../text/preprocess.js";
 import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
@@ -39,18 +40,10 @@ export interface ProcessedLabels {
 /** Rows per transform call, so long corpora report progress. */
 const CHUNK = 20000;
 
-/**
- * The vectorizer carries the preprocess config: fitted here on the token arrays of
- * data/interim (used as they are), it preprocesses raw text identically at serving time.
- */
-export function createVectorizer(p: FeaturizeParams, preprocess: Readonly<PreprocessConfig>): CountVectorizer | TfidfVectorizer {
-  try {
-    const common = { ngramRange: p.ngramRange, minDf: p.minDf, maxDf: p.maxDf, maxFeatures: p.maxFeatures, binary: p.binary, preprocess: { ...preprocess } };
-    return p.kind === "tfidf" ? new TfidfVectorizer({ ...common, sublinearTf: p.sublinearTf }) : new CountVectorizer(common);
-  } catch (err) {
-    if (err instanceof PolarityError) throw new InvalidParameterError(`params.yaml: featurize: ${err.message}`);
-    throw err;
-  }
+/** featurize's params as the vectorizer factory's options (sublinear_tf applies to tfidf only). */
+export function featureOptionsFromParams(p: FeaturizeParams): FeatureOptions {
+  const common = { ngramRange: p.ngramRange, minDf: p.minDf, maxDf: p.maxDf, maxFeatures: p.maxFeatures, binary: p.binary };
+  return p.kind === "tfidf" ? { kind: "tfidf", ...common, sublinearTf: p.sublinearTf } : { kind: "bow", ...common };
 }
 
 export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: number; trainNnz: number; testNnz: number }> {
@@ -65,7 +58,15 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
   const testDocs = toDocs(test.texts);
   if (p.kind === "bow" && p.sublinearTf) log("note: featurize.sublinear_tf applies to tfidf only; ignored for bow");
 
-  const vectorizer = createVectorizer(p, preprocess);
+  // The vectorizer carries the preprocess config: fitted here on the token arrays of
+  // data/interim (used as they are), it preprocesses raw text identically at serving time.
+  let vectorizer: AnyVectorizer;
+  try {
+    vectorizer = createVectorizer(featureOptionsFromParams(p), preprocess);
+  } catch (err) {
+    if (err instanceof PolarityError) throw new InvalidParameterError(`params.yaml: featurize: ${err.message}`);
+    throw err;
+  }
   const t0 = performance.now();
   log(`fitting ${p.kind === "tfidf" ? "TF-IDF" : "bag-of-words"} ${p.ngramRange[0]}–${p.ngramRange[1]}-grams on ${trainDocs.length} documents`);
   let Xtrain: CsrMatrix;
@@ -94,7 +95,7 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
   return { features, trainNnz: Xtrain.indptr[Xtrain.rows], testNnz: Xtest.indptr[Xtest.rows] };
 }
 
-function transformInChunks(vectorizer: CountVectorizer, docs: string[][], onProgress: (done: number) => void): CsrMatrix {
+function transformInChunks(vectorizer: AnyVectorizer, docs: string[][], onProgress: (done: number) => void): CsrMatrix {
   if (docs.length <= CHUNK) {
     const X = vectorizer.transform(docs);
     onProgress(docs.length);
@@ -106,29 +107,4 @@ function transformInChunks(vectorizer: CountVectorizer, docs: string[][], onProg
     onProgress(Math.min(docs.length, start + CHUNK));
   }
   return csrVStack(parts);
-}
-
-/** Stacks CSR matrices with the same column count vertically. */
-export function csrVStack(parts: readonly CsrMatrix[]): CsrMatrix {
-  const cols = parts[0].cols;
-  let rows = 0;
-  let nnz = 0;
-  for (const P of parts) {
-    rows += P.rows;
-    nnz += P.indptr[P.rows];
-  }
-  const indptr = new Int32Array(rows + 1);
-  const indices = new Int32Array(nnz);
-  const data = new Float64Array(nnz);
-  let r = 0;
-  let offset = 0;
-  for (const P of parts) {
-    const pn = P.indptr[P.rows];
-    indices.set(P.indices.subarray(0, pn), offset);
-    data.set(P.data.subarray(0, pn), offset);
-    for (let i = 0; i < P.rows; i++) indptr[r + i + 1] = offset + P.indptr[i + 1];
-    r += P.rows;
-    offset += pn;
-  }
-  return { rows, cols, indptr, indices, data };
 }

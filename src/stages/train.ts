@@ -1,14 +1,13 @@
 import { readFile } from "node:fs/promises";
-import type { Label } from "../data/clean.js";
 import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { crossValidateBy, headlineMetrics, type CrossValidationResult } from "../evaluation/cross-validate.js";
-import { evaluateClassifier } from "../evaluation/metrics.js";
+import type { CrossValidationResult } from "../evaluation/cross-validate.js";
+import { crossValidateTexts } from "../evaluation/cross-validate-text.js";
+import { featureOptionsOf } from "../features/factory.js";
 import { decodeCsrNpz } from "../features/npz.js";
-import { CountVectorizer, TfidfVectorizer, type VectorizerJson } from "../features/vectorizer.js";
-import { createClassifier } from "../models/serialization.js";
-import { SentimentModel } from "../models/sentiment-model.js";
-import { DataError, InvalidParameterError, NotFoundError, PolarityError } from "../util/errors.js";
+import { vectorizerFromJSON } from "../features/vectorizer.js";
+import { SentimentModel, type ClassifierOptions } from "../models/sentiment-model.js";
+import { DataError, NotFoundError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import type { FeaturizerJson, ProcessedLabels } from "./featurize.js";
 import { LAYOUT, projectPath } from "./layout.js";
@@ -34,86 +33,54 @@ export async function runTrainStage(ctx: StageContext): Promise<{ classes: (stri
   const X = decodeCsrNpz(await readNpz(projectPath(ctx.dir, "processedTrain")), LAYOUT.processedTrain);
   if (labels.train.length !== X.rows) throw new DataError(`${LAYOUT.processedLabels} has ${labels.train.length} training labels but ${LAYOUT.processedTrain} has ${X.rows} rows; rerun featurize`);
 
+  const vectorizer = vectorizerFromJSON(featurizer.vectorizer);
+  const modelOptions: ClassifierOptions = { kind: p.model, ...p.hyperparameters };
   let cv: CrossValidationResult | null = null;
   if (p.cvFolds >= 2) {
     const interim = await readDatasetCsv(projectPath(ctx.dir, "interimTrain"));
     if (interim.texts.length !== labels.train.length) throw new DataError(`${LAYOUT.interimTrain} has ${interim.texts.length} rows but ${LAYOUT.processedLabels} has ${labels.train.length} training labels; rerun featurize`);
+    const tokens = interim.texts.map((t) => (t.length === 0 ? [] : t.split(" ")));
     const t0 = performance.now();
-    cv = crossValidateTokens(interim.texts, labels.train, featurizer.vectorizer, p.model, p.hyperparameters, p.cvFolds, p.seed, (done) =>
-      ctx.reporter.progress("cross-validating (folds)", done, p.cvFolds),
+    // Each fold refits a vectorizer with the featurizer's exact options on the fold's tokens,
+    // so no vocabulary/IDF leaks from the held-out fold.
+    cv = await crossValidateTexts(
+      tokens,
+      labels.train,
+      { preprocess: featurizer.preprocess, features: featureOptionsOf(vectorizer), model: modelOptions },
+      { folds: p.cvFolds, seed: p.seed, onFold: (f) => ctx.reporter.progress("cross-validating (folds)", f + 1, p.cvFolds) },
     );
     const show = (k: string): string => (cv && cv.mean[k] !== undefined ? `${cv.mean[k].toFixed(4)} ± ${cv.sd[k].toFixed(4)}` : "n/a");
     log(`${p.cvFolds}-fold CV on the training split in ${formatDuration(performance.now() - t0)}: accuracy ${show("accuracy")}, F1 ${show("f1")}, ROC AUC ${show("rocAuc")}`);
   }
 
-  const maxIter = typeof p.hyperparameters.maxIter === "number" ? p.hyperparameters.maxIter : 1000;
-  const hyper: Record<string, unknown> = { ...p.hyperparameters };
-  if (p.model === "logreg") hyper.onProgress = (iteration: number) => ctx.reporter.progress("fitting logistic regression (iterations)", iteration, maxIter);
   const warnings: string[] = [];
-  if (p.model !== "nb") hyper.onWarning = (m: string) => warnings.push(m);
-  let classifier;
-  try {
-    classifier = createClassifier(p.model, hyper);
-  } catch (err) {
-    if (err instanceof PolarityError) throw new InvalidParameterError(`params.yaml: train.${p.model}: ${err.message.replace(/\b([a-z]+[A-Z][A-Za-z]*)\b/g, (m) => m.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))}`);
-    throw err;
-  }
   log(`fitting ${p.model} (${JSON.stringify(p.blocks[p.model])}) on ${X.rows} × ${X.cols} features, classes ${JSON.stringify(labels.classes)}`);
   const t0 = performance.now();
-  classifier.fit(X, labels.train);
-  const report = classifier.fitReport;
+  const model = SentimentModel.fit(vectorizer, X, labels.train, {
+    model: modelOptions,
+    onProgress: (e) => {
+      if (e.phase === "fit" && p.model === "logreg") ctx.reporter.progress("fitting logistic regression (iterations)", e.done, e.total);
+    },
+    onWarning: (m) => warnings.push(m),
+    metadata: {
+      params: modelParamsSnapshot(ctx.params, featurizer.preprocess),
+      trainingRows: X.rows,
+      features: X.cols,
+    },
+  });
+  const report = model.classifier.fitReport ?? null;
+  model.metadata.fitReport = report;
+  // Timings stay out of the bundle: the file is deterministic for the same inputs.
+  const untimed = (m: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(m).filter(([k]) => k !== "fitSeconds"));
+  model.metadata.cv = cv ? { folds: p.cvFolds, seed: p.seed, mean: untimed(cv.mean), sd: untimed(cv.sd) } : null;
   log(
     `fitted in ${formatDuration(performance.now() - t0)}` +
       (report ? `: ${report.iterations} iterations, ${report.converged ? "converged" : "NOT converged (raise train.logreg.max_iter)"}` + (report.objective !== undefined ? `, objective ${report.objective.toFixed(6)}` : "") : ""),
   );
   for (const w of warnings) log(`warning: ${w}`);
-
-  const model = SentimentModel.fromJSON({
-    format: "polarity.sentiment-model",
-    version: 1,
-    preprocess: featurizer.preprocess,
-    vectorizer: featurizer.vectorizer,
-    classifier: classifier.toJSON(),
-    classes: [...classifier.classes],
-    metadata: {
-      params: modelParamsSnapshot(ctx.params, featurizer.preprocess),
-      trainingRows: X.rows,
-      features: X.cols,
-      fitReport: report ?? null,
-      cv: cv ? { folds: p.cvFolds, seed: p.seed, mean: cv.mean, sd: cv.sd } : null,
-    },
-  });
   await writeFileAtomic(projectPath(ctx.dir, "model"), JSON.stringify(model.toJSON()) + "\n");
   log(`wrote ${LAYOUT.model} (${model.classes.length} classes, ${X.cols} features)`);
   return { classes: [...model.classes], features: X.cols, iterations: report?.iterations ?? null, converged: report?.converged ?? null };
-}
-
-/** k-fold CV of vectorizer + classifier on pre-tokenised training texts (tokens joined by spaces). */
-function crossValidateTokens(
-  texts: readonly string[],
-  labels: readonly Label[],
-  vectorizer: VectorizerJson,
-  kind: "logreg" | "nb" | "svm",
-  hyperparameters: Record<string, unknown>,
-  folds: number,
-  seed: number,
-  onFold: (done: number) => void,
-): CrossValidationResult {
-  const docs = texts.map((t) => (t.length === 0 ? [] : t.split(" ")));
-  const pick = <T>(a: readonly T[], idx: Int32Array): T[] => Array.from(idx, (i) => a[i]);
-  let done = 0;
-  return crossValidateBy(labels, { folds, seed, shuffle: true }, (trainIdx, testIdx) => {
-    // A fresh, unfitted vectorizer with the featurizer's exact (resolved) options.
-    const options = { ...vectorizer.options } as Record<string, unknown>;
-    const v = vectorizer.kind === "tfidf" ? new TfidfVectorizer(options) : new CountVectorizer(options);
-    const X = v.fitTransform(pick(docs, trainIdx));
-    const clf = createClassifier(kind, { ...hyperparameters });
-    clf.fit(X, pick(labels, trainIdx));
-    const Xtest = v.transform(pick(docs, testIdx));
-    const summary = evaluateClassifier(pick(labels, testIdx), clf.predict(Xtest), clf.predictProba(Xtest), clf.classes, { probabilistic: clf.probabilistic });
-    onFold(++done);
-    return headlineMetrics(summary);
-  });
 }
 
 async function readNpz(path: string): Promise<Buffer> {

@@ -95,3 +95,43 @@ test("multi-class: three labels train, predict and explain towards the predicted
   assert.deepEqual(model.predict(["tears and gloom", "rage"]).map((p) => p.label), ["sadness", "anger"]);
   assert.equal(model.explain("tears and gloom").towards, "sadness");
 });
+
+test("an edited top-level preprocess or classes in the bundle is refused on load, not silently ignored", () => {
+  const json = trainSmall().toJSON();
+  const edited = JSON.parse(JSON.stringify(json)) as { preprocess: Record<string, unknown>; classes: unknown[] };
+  edited.preprocess.removeStopwords = !edited.preprocess.removeStopwords;
+  assert.throws(() => SentimentModel.fromJSON(edited), (e: unknown) => e instanceof DataError && /top-level preprocess .* differs from the config the vectorizer was fitted with/.test(e.message));
+  const relabelled = JSON.parse(JSON.stringify(json)) as { classes: unknown[] };
+  relabelled.classes = ["pos", "neg"];
+  assert.throws(() => SentimentModel.fromJSON(relabelled), (e: unknown) => e instanceof DataError && /top-level classes \["pos","neg"\] differ from the classifier's \["neg","pos"\]/.test(e.message));
+  const missing = JSON.parse(JSON.stringify(json)) as Record<string, unknown>;
+  delete missing.preprocess;
+  assert.throws(() => SentimentModel.fromJSON(missing), DataError);
+  // Key order does not matter; the untouched bundle loads.
+  const reordered = JSON.parse(JSON.stringify(json)) as { preprocess: Record<string, unknown> };
+  reordered.preprocess = Object.fromEntries(Object.entries(reordered.preprocess).reverse());
+  assert.deepEqual(SentimentModel.fromJSON(reordered).toJSON(), json);
+});
+
+test("train on pre-tokenised documents builds the same bundle as train on the raw texts", async () => {
+  const { preprocess } = await import("../../src/text/preprocess.js");
+  const options = { preprocess: { wordForm: "porter" as const }, features: { kind: "tfidf" as const, ngramRange: [1, 2] as const }, model: { kind: "logreg" as const, C: 10 } };
+  const fromText = SentimentModel.train(texts, labels, options);
+  const fromTokens = SentimentModel.train(texts.map((t) => preprocess(t, options.preprocess)), labels, options);
+  assert.deepEqual(fromTokens.toJSON(), fromText.toJSON());
+});
+
+test("SentimentModel.fit on a fitted vectorizer's matrix is the classifier half of train", async () => {
+  const { createVectorizer } = await import("../../src/features/factory.js");
+  const { resolvePreprocessConfig } = await import("../../src/text/preprocess.js");
+  const options = { features: { kind: "bow" as const, ngramRange: [1, 1] as const }, model: { kind: "nb" as const, alpha: 0.5 } };
+  const vectorizer = createVectorizer(options.features, resolvePreprocessConfig());
+  const X = vectorizer.fitTransform(texts);
+  const fitted = SentimentModel.fit(vectorizer, X, labels, { model: options.model, metadata: { note: "x" } });
+  const trained = SentimentModel.train(texts, labels, { ...options, metadata: { note: "x" } });
+  assert.deepEqual(fitted.toJSON(), trained.toJSON());
+  assert.throws(() => SentimentModel.fit(vectorizer, X, labels.slice(1), { model: options.model }), /8 documents but 7 labels/);
+  const other = createVectorizer(options.features, resolvePreprocessConfig());
+  other.fit(texts.slice(0, 2));
+  assert.throws(() => SentimentModel.fit(other, X, labels, { model: options.model }), /the matrix has \d+ columns but the vectorizer has \d+ features/);
+});
