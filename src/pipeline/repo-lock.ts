@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { tempSibling } from "../util/atomic-write.js";
 import { ConflictError } from "../util/errors.js";
 
 /**
@@ -15,6 +16,8 @@ export interface LockOwner {
   host: string;
   command: string;
   since: string;
+  /** process groups of the stage commands this owner is running (repro) */
+  stageGroups?: number[];
 }
 
 export const LOCK_RELPATH = ".dvc/tmp/polarity.lock";
@@ -41,6 +44,38 @@ function ownerAlive(owner: LockOwner): boolean {
   return !(owner.start && start && start !== owner.start);
 }
 
+/**
+ * A process group with at least one live (non-zombie) member: a stage left running by an
+ * owner that died. Reads /proc; elsewhere falls back to kill(-pgid, 0).
+ */
+export function groupAlive(pgid: number): boolean {
+  if (!Number.isSafeInteger(pgid) || pgid <= 1) return false;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // after "pid (comm) ": state ppid pgrp ...
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
+  }
+  return false;
+}
+
 function readOwner(file: string): LockOwner | null {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as LockOwner;
@@ -51,6 +86,8 @@ function readOwner(file: string): LockOwner | null {
 
 export interface RepoLock {
   release(): void;
+  /** records the process groups of the stages now running (rewritten atomically) */
+  setStageGroups(pgids: number[]): void;
 }
 
 export interface AcquireOptions {
@@ -72,6 +109,12 @@ export async function acquireRepoLock(root: string, opts: AcquireOptions): Promi
       fs.closeSync(fd);
       let released = false;
       return {
+        setStageGroups(pgids: number[]): void {
+          if (released) return;
+          const tmp = tempSibling(file);
+          fs.writeFileSync(tmp, JSON.stringify({ ...me, stageGroups: pgids }));
+          fs.renameSync(tmp, file);
+        },
         release(): void {
           if (released) return;
           released = true;
@@ -83,6 +126,17 @@ export async function acquireRepoLock(root: string, opts: AcquireOptions): Promi
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const owner = readOwner(file);
+    const orphans = owner && !ownerAlive(owner) ? (owner.stageGroups ?? []).filter(groupAlive) : [];
+    if (orphans.length > 0 && owner) {
+      // The owner died (kill -9) but a stage it started is still running: taking the lock now
+      // would race it on the same outputs.
+      const msg = `cannot lock the project: pid ${owner.pid} ('${owner.command}') died but its stage command is still running (process group ${orphans.join(", ")}); wait for it to end or stop it with 'kill -TERM -${orphans[0]}'`;
+      if (!opts.wait) throw new ConflictError(msg);
+      if (!warned) opts.onWait?.({ ...owner, command: `${owner.command} (orphaned stage, process group ${orphans.join(", ")})` });
+      warned = true;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
     if (owner === null || !ownerAlive(owner)) {
       // Stale (or half-written by a process killed between open and write): move it aside,
       // then make sure what we moved really was stale before retrying.

@@ -58,6 +58,11 @@ export class Repo {
     });
   }
 
+  /** Records in the project lock the process groups of the stage commands now running. */
+  setStageGroups(pgids: number[]): void {
+    this.lock?.setStageGroups(pgids);
+  }
+
   close(): void {
     this.lock?.release();
     this.lock = null;

@@ -1,12 +1,13 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { spawn } from "node:child_process";
-import readline from "node:readline";
+import { sweepStaleTemps } from "../util/atomic-write.js";
 import { DataError, PolarityError } from "../util/errors.js";
+import { CorruptedObjectError } from "./objects/cache.js";
+import { onGroupsChange, runStageCommand } from "./stage-process.js";
 import { buildDag, type Dag, selectStages, topoOrder } from "./dag.js";
 import { loadPipeline, type Pipeline, type StageDecl } from "./dvcyaml.js";
-import { readLock, writeLockStage, LOCK_FILE } from "./lockfile.js";
+import { readLock, writeLockStage, LOCK_FILE, type LockStage } from "./lockfile.js";
 import { findRoot, type Repo, withRepo } from "./repo.js";
 import { canUseRunCache, RunCache } from "./run-cache.js";
 import { buildLockStage, hashDeps, resolveStageParams, stageStatus, type StageStatus } from "./stage-state.js";
@@ -62,23 +63,6 @@ export class StageFailedError extends PolarityError {
   }
 }
 
-/** Runs one shell command in `cwd`, streaming each output line prefixed with `[stage] `. Resolves with the exit code. */
-function runShell(cmd: string, cwd: string, prefix: string, log: ReproLogger): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", cmd], { cwd, stdio: ["inherit", "pipe", "pipe"], env: process.env });
-    const done: Array<Promise<void>> = [];
-    for (const stream of ["stdout", "stderr"] as const) {
-      const rl = readline.createInterface({ input: child[stream], crlfDelay: Infinity });
-      rl.on("line", (line) => log.output(`${prefix}${line}`, stream));
-      done.push(new Promise((r) => rl.once("close", () => r())));
-    }
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      void Promise.all(done).then(() => resolve(code ?? (signal ? 128 : 1)));
-    });
-  });
-}
-
 async function removeOutputs(stage: StageDecl, hasher: Repo["hasher"]): Promise<void> {
   for (const o of stage.outs) {
     hasher.forget(o.abs);
@@ -115,6 +99,29 @@ class Runner {
     this.log.info(`Updated '${stage.name}' in ${LOCK_FILE}`);
   }
 
+  /**
+   * Checks a run-cache hit's outputs out of the cache. A corrupted object is treated as
+   * missing, as DVC does: it is removed from the cache with a loud warning and the stage
+   * runs instead (false); its output is then stored again from the fresh run.
+   */
+  private async restore(stage: StageDecl, hit: LockStage): Promise<boolean> {
+    const byPath = new Map((hit.outs ?? []).map((o) => [o.path, o]));
+    for (const o of stage.outs) {
+      const e = byPath.get(o.path);
+      if (!e) throw new DataError(`run-cache entry for '${stage.name}' lacks output '${o.path}'`);
+      this.repo.hasher.forget(o.abs);
+      try {
+        await this.repo.cache.checkout(e.md5, o.abs);
+      } catch (err) {
+        if (!(err instanceof CorruptedObjectError)) throw err;
+        this.repo.cache.remove(err.objectId);
+        this.log.info(`WARNING: ${err.message}; removed it from the cache and treating it as missing: stage '${stage.name}' will run`);
+        return false;
+      }
+    }
+    return true;
+  }
+
   async process(stage: StageDecl, upstreamChanged: boolean): Promise<{ outcome: StageOutcome; reasons?: string[] }> {
     const { repo, log, opts } = this;
     if (stage.frozen) {
@@ -141,14 +148,7 @@ class Runner {
     if (!opts.force && !opts.noRunCache && canUseRunCache(stage)) {
       const partial = buildLockStage(stage, deps, params, []);
       const hit = this.runCache.lookup(partial, stage.outs.map((o) => o.path), repo.cache);
-      if (hit) {
-        const byPath = new Map((hit.outs ?? []).map((o) => [o.path, o]));
-        for (const o of stage.outs) {
-          const e = byPath.get(o.path);
-          if (!e) throw new DataError(`run-cache entry for '${stage.name}' lacks output '${o.path}'`);
-          repo.hasher.forget(o.abs);
-          await repo.cache.checkout(e.md5, o.abs);
-        }
+      if (hit && (await this.restore(stage, hit))) {
         writeLockStage(repo.root, stage.name, { ...partial, outs: hit.outs }, stageNames(this.pipeline));
         log.info(`Stage '${stage.name}' is cached - skipping run, restored outputs from the run-cache`);
         return { outcome: "restored", reasons };
@@ -159,7 +159,7 @@ class Runner {
     await removeOutputs(stage, repo.hasher);
     for (const cmd of Array.isArray(stage.cmd) ? stage.cmd : [stage.cmd]) {
       for (const line of cmd.split("\n")) log.info(`[${stage.name}] > ${line}`);
-      const code = await runShell(cmd, stage.wdir, `[${stage.name}] `, log);
+      const code = await runStageCommand(cmd, stage.wdir, `[${stage.name}] `, (line, stream) => log.output(line, stream));
       if (code !== 0) throw new StageFailedError(`stage '${stage.name}': command '${cmd}' failed with exit code ${code}`);
     }
     await this.commit(stage, deps, params);
@@ -180,9 +180,29 @@ export async function reproduce(opts: ReproOptions = {}): Promise<ReproResult> {
   return withRepo(root, async (repo) => {
     const selected = selectStages(dag, opts.targets ?? [], { single: opts.single, downstream: opts.downstream });
     repo.hasher.enableMemo();
-    if (!opts.dry) await repo.lockForWrite(`repro ${(opts.targets ?? []).join(" ")}`.trim(), opts.wait, (m) => log.info(m));
-    return schedule(new Runner(repo, pipeline, opts, log), dag, selected, Math.max(1, opts.jobs ?? 1), opts, log);
+    if (opts.dry) return schedule(new Runner(repo, pipeline, opts, log), dag, selected, Math.max(1, opts.jobs ?? 1), opts, log);
+    await repo.lockForWrite(`repro ${(opts.targets ?? []).join(" ")}`.trim(), opts.wait, (m) => log.info(m));
+    sweepOutputTemps(pipeline, log);
+    const unsubscribe = onGroupsChange((pgids) => repo.setStageGroups(pgids));
+    try {
+      return await schedule(new Runner(repo, pipeline, opts, log), dag, selected, Math.max(1, opts.jobs ?? 1), opts, log);
+    } finally {
+      unsubscribe();
+    }
   });
+}
+
+/**
+ * Removes temp files that writers killed mid-write left beside stage outputs (e.g.
+ * `data/.processed.<pid>.<hex>.tmp` of a stage killed with its repro). Only files of dead
+ * pids are touched; we hold the project lock, so no live stage of ours is writing them.
+ */
+function sweepOutputTemps(pipeline: Pipeline, log: ReproLogger): void {
+  const dirs = new Set<string>([pipeline.root]);
+  for (const s of pipeline.stages) for (const o of s.outs) dirs.add(path.dirname(o.abs));
+  for (const dir of dirs) {
+    for (const name of sweepStaleTemps(dir)) log.info(`Removed '${path.relative(pipeline.root, path.join(dir, name))}', left by an interrupted process`);
+  }
 }
 
 async function schedule(runner: Runner, dag: Dag, selected: Set<string>, jobs: number, opts: ReproOptions, log: ReproLogger): Promise<ReproResult> {

@@ -2,9 +2,17 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { mapPool } from "./fsutil.js";
-import { copyFileAtomic, writeFileAtomicSync } from "../../util/atomic-write.js";
+import { copyFileAtomic, tempSibling, writeFileAtomicSync } from "../../util/atomic-write.js";
 import { Hasher, HASH_CONCURRENCY, type HashInfo, type ManifestEntry, manifestHash, serializeManifest } from "./hashing.js";
 import { DataError, NotFoundError } from "../../util/errors.js";
+
+/** A cache object whose content does not match its id. Callers treat it as missing (DVC does). */
+export class CorruptedObjectError extends DataError {
+  constructor(readonly objectId: string, file: string, detail: string) {
+    super(`corrupted cache object ${objectId}: ${detail} (${file})`);
+    this.name = "CorruptedObjectError";
+  }
+}
 
 const HEX32 = /^[0-9a-f]{32}(\.dir)?$/;
 
@@ -51,13 +59,25 @@ export class ObjectCache {
     await copyFileAtomic(src, dest, 0o444);
   }
 
-  /** Writes a directory manifest object and returns its `.dir` id. */
+  /** Removes an object (a corrupted one, so that it counts as missing and is stored again). */
+  remove(md5: string): void {
+    fs.rmSync(this.pathOf(md5), { force: true });
+  }
+
+  /** Writes a directory manifest object (replacing a corrupted copy) and returns its `.dir` id. */
   writeManifest(manifest: readonly ManifestEntry[]): string {
     const id = manifestHash(manifest);
     const dest = this.pathOf(id);
-    if (!fs.existsSync(dest)) {
-      writeFileAtomicSync(dest, serializeManifest(manifest));
-      fs.chmodSync(dest, 0o444);
+    const text = serializeManifest(manifest);
+    let current: string | null = null;
+    try {
+      current = fs.readFileSync(dest, "utf8");
+    } catch {
+      current = null;
+    }
+    if (current !== text) {
+      if (current !== null) fs.rmSync(dest, { force: true });
+      writeFileAtomicSync(dest, text, 0o444);
     }
     return id;
   }
@@ -80,13 +100,13 @@ export class ObjectCache {
     try {
       parsed = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch {
-      throw new DataError(`corrupted cache object ${id}: not a JSON manifest (${file})`);
+      throw new CorruptedObjectError(id, file, "not a JSON manifest");
     }
     if (!Array.isArray(parsed) || !parsed.every((e) => e && typeof e.md5 === "string" && typeof e.relpath === "string")) {
-      throw new DataError(`corrupted cache object ${id}: not a list of {md5, relpath} (${file})`);
+      throw new CorruptedObjectError(id, file, "not a list of {md5, relpath}");
     }
     const manifest = parsed.map((e: { md5: string; relpath: string }) => ({ md5: e.md5, relpath: e.relpath }));
-    if (manifestHash(manifest) !== id) throw new DataError(`corrupted cache object ${id}: manifest content does not match its hash (${file})`);
+    if (manifestHash(manifest) !== id) throw new CorruptedObjectError(id, file, "manifest content does not match its hash");
     return manifest;
   }
 
@@ -96,7 +116,7 @@ export class ObjectCache {
     if (!fs.existsSync(file)) throw new NotFoundError(`missing cache object ${md5}; run 'polarity pull' or 'polarity fetch'`);
     const actual = await this.hasher.hashFile(file);
     if (actual.md5 !== md5) {
-      throw new DataError(`corrupted cache object ${md5}: its content hashes to ${actual.md5} (${file}); delete it and run 'polarity fetch' to restore it`);
+      throw new CorruptedObjectError(md5, file, `its content hashes to ${actual.md5}`);
     }
   }
 
@@ -119,8 +139,7 @@ export class ObjectCache {
     }
     const manifest = this.readManifest(md5);
     await mapPool(manifest, HASH_CONCURRENCY, (e) => this.verify(e.md5));
-    const staging = `${dest}.polarity-checkout-${process.pid}`;
-    await fsp.rm(staging, { recursive: true, force: true });
+    const staging = tempSibling(dest);
     await fsp.mkdir(staging, { recursive: true });
     try {
       await mapPool(manifest, HASH_CONCURRENCY, (e) => copyFileAtomic(this.pathOf(e.md5), path.join(staging, e.relpath), 0o644));
