@@ -5,6 +5,7 @@ import { reportAndExit } from "./run-command.js";
 // One line per command module; each exports `register(program)` and stays thin.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import("./server.js"),
+  () => import("./ui.js"),
   () => import("./runs.js"),
   () => import("./models.js"),
   () => import("./cv.js"),

@@ -1,0 +1,156 @@
+/**
+ * The MLflow REST API, called as any client would (same endpoints, same auth). Credentials the
+ * user signs in with stay in this tab's sessionStorage and go out as the Authorization header.
+ */
+
+const AUTH_KEY = "polarity.authorization";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function authorization(): string | null {
+  return sessionStorage.getItem(AUTH_KEY);
+}
+
+export function signIn(opts: { token?: string; username?: string; password?: string }): void {
+  if (opts.token) sessionStorage.setItem(AUTH_KEY, `Bearer ${opts.token}`);
+  else if (opts.username) sessionStorage.setItem(AUTH_KEY, `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${opts.username}:${opts.password ?? ""}`)))}`);
+}
+
+export function signOut(): void {
+  sessionStorage.removeItem(AUTH_KEY);
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const auth = authorization();
+  return auth ? { ...extra, authorization: auth } : extra;
+}
+
+async function fail(res: Response): Promise<never> {
+  let code = `HTTP_${res.status}`;
+  let message = res.statusText || `HTTP ${res.status}`;
+  try {
+    const body = (await res.json()) as { error_code?: string; message?: string };
+    if (body.error_code) code = body.error_code;
+    if (body.message) message = body.message;
+  } catch {
+    // not JSON: keep the status line
+  }
+  if (res.status === 401) message = `${message} Sign in (top right) with the server's credentials.`;
+  throw new ApiError(res.status, code, message);
+}
+
+/** Listeners told about a 401 (the header shows the sign-in button prominently). */
+export const unauthorizedListeners = new Set<() => void>();
+
+async function request(path: string, init: RequestInit): Promise<Response> {
+  const res = await fetch(path, { ...init, headers: headers(init.headers as Record<string, string> | undefined), credentials: "same-origin" });
+  if (res.status === 401) for (const l of unauthorizedListeners) l();
+  if (!res.ok) await fail(res);
+  return res;
+}
+
+/** GET `/api/2.0/mlflow/<path>` with query parameters (arrays repeat the key). */
+export async function apiGet<T>(path: string, query: Record<string, string | number | string[] | undefined> = {}): Promise<T> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) q.append(k, x);
+    else q.set(k, String(v));
+  }
+  const s = q.toString();
+  return (await request(`/api/2.0/mlflow/${path}${s ? `?${s}` : ""}`, { method: "GET" })).json() as Promise<T>;
+}
+
+/** POST/PATCH/DELETE `/api/2.0/mlflow/<path>` with a JSON body. */
+export async function apiSend<T>(method: "POST" | "PATCH" | "DELETE", path: string, body: object): Promise<T> {
+  return (await request(`/api/2.0/mlflow/${path}`, { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } })).json() as Promise<T>;
+}
+
+/** A UI-only endpoint of this server (`/ui-api/…`, `/get-artifact`). */
+export async function uiGet(path: string): Promise<Response> {
+  return request(path, { method: "GET" });
+}
+
+// MLflow's message shapes (the subset the UI reads).
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+export interface Metric {
+  key: string;
+  value: number | string;
+  timestamp: number;
+  step: number;
+}
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  creation_time: number;
+  last_update_time: number;
+  tags?: KeyValue[];
+}
+export interface DatasetInput {
+  tags?: KeyValue[];
+  dataset: { name: string; digest: string; source_type: string; source: string; schema?: string; profile?: string };
+}
+export interface Run {
+  info: { run_id: string; run_name: string; experiment_id: string; user_id: string; status: string; start_time: number; end_time?: number; artifact_uri: string; lifecycle_stage: string };
+  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
+  inputs?: { dataset_inputs?: DatasetInput[] };
+}
+export interface FileInfo {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+export interface ModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp: number;
+  current_stage: string;
+  description?: string;
+  source: string;
+  run_id?: string;
+  status: string;
+  tags?: KeyValue[];
+  aliases?: string[];
+}
+export interface RegisteredModel {
+  name: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  description?: string;
+  latest_versions?: ModelVersion[];
+  aliases?: Array<{ alias: string; version: string }>;
+  tags?: KeyValue[];
+}
+
+export function tagOf(run: Run, key: string): string | undefined {
+  return run.data.tags?.find((t) => t.key === key)?.value;
+}
+
+export function metricValue(v: number | string): number {
+  return typeof v === "number" ? v : v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : Number(v);
+}
+
+/** Every point of a metric's history (the server pages at 25 M points; follow tokens anyway). */
+export async function metricHistory(runId: string, key: string): Promise<Metric[]> {
+  const out: Metric[] = [];
+  let token: string | undefined;
+  do {
+    const page = await apiGet<{ metrics?: Metric[]; next_page_token?: string }>("metrics/get-history", { run_id: runId, metric_key: key, max_results: 1_000_000, page_token: token });
+    if (page.metrics) for (const m of page.metrics) out.push(m);
+    token = page.next_page_token;
+  } while (token);
+  return out;
+}

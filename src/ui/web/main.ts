@@ -1,0 +1,116 @@
+import "./style.css";
+import { authorization, signIn, signOut, unauthorizedListeners } from "./api.js";
+import { disposeCharts } from "./charts.js";
+import { clear, field, h } from "./dom.js";
+import { renderExperiments } from "./pages/experiments.js";
+import { renderRuns } from "./pages/runs.js";
+import { renderRun } from "./pages/run.js";
+import { renderCompare } from "./pages/compare.js";
+import { renderModel, renderModels } from "./pages/registry.js";
+import { renderPipeline } from "./pages/pipeline.js";
+
+/** Hash routes, so any page (a run, a comparison, a filtered table) is a link that can be shared. */
+const ROUTES: Array<[RegExp, (main: HTMLElement, m: RegExpExecArray) => Promise<void>]> = [
+  [/^\/?$/, (main) => renderExperiments(main)],
+  [/^\/experiments\/?$/, (main) => renderExperiments(main)],
+  [/^\/experiments\/([^/]+)\/?$/, (main, m) => renderRuns(main, decodeURIComponent(m[1]))],
+  [/^\/runs\/([^/]+)\/?$/, (main, m) => renderRun(main, decodeURIComponent(m[1]))],
+  [/^\/compare\/?$/, (main) => renderCompare(main)],
+  [/^\/models\/?$/, (main) => renderModels(main)],
+  [/^\/models\/(.+?)\/?$/, (main, m) => renderModel(main, decodeURIComponent(m[1]))],
+  [/^\/pipeline\/?$/, (main) => renderPipeline(main)],
+];
+
+const NAV: Array<[string, string, RegExp]> = [
+  ["Experiments", "#/experiments", /^\/($|experiments|runs|compare)/],
+  ["Models", "#/models", /^\/models/],
+  ["Pipeline", "#/pipeline", /^\/pipeline/],
+];
+
+const main = h("main", { id: "main", tabindex: -1 });
+const nav = h("nav", { "aria-label": "Sections" });
+const authButton = h("button", { type: "button", class: "secondary", id: "auth-button" });
+const dialog = buildSignInDialog();
+
+function routePath(): string {
+  const raw = location.hash.replace(/^#/, "");
+  return raw.split("?")[0] || "/";
+}
+
+let generation = 0;
+async function route(): Promise<void> {
+  const path = routePath();
+  const gen = ++generation;
+  disposeCharts();
+  clear(main);
+  main.setAttribute("aria-busy", "true");
+  clear(nav);
+  for (const [label, href, re] of NAV) nav.append(h("a", { href, "aria-current": re.test(path) ? "page" : null }, label));
+  for (const [re, render] of ROUTES) {
+    const m = re.exec(path);
+    if (!m) continue;
+    try {
+      await render(main, m);
+    } catch (err) {
+      if (gen !== generation) return;
+      main.append(h("p", { class: "error", role: "alert" }, (err as Error).message));
+    }
+    if (gen === generation) {
+      main.setAttribute("aria-busy", "false");
+      const heading = main.querySelector("h1");
+      if (heading && document.activeElement === document.body) (heading as HTMLElement).focus({ preventScroll: true });
+    }
+    return;
+  }
+  main.append(h("h1", { tabindex: -1 }, "Not found"), h("p", {}, "No page at ", h("code", {}, path), ". ", h("a", { href: "#/experiments" }, "Experiments")));
+  main.setAttribute("aria-busy", "false");
+}
+
+function updateAuthButton(): void {
+  authButton.textContent = authorization() ? "Sign out" : "Sign in";
+}
+
+function buildSignInDialog(): HTMLDialogElement {
+  const token = h("input", { type: "password", autocomplete: "off" });
+  const user = h("input", { type: "text", autocomplete: "username" });
+  const pass = h("input", { type: "password", autocomplete: "current-password" });
+  const form = h(
+    "form",
+    { method: "dialog", class: "stack" },
+    h("h2", {}, "Sign in to this server"),
+    h("p", {}, "Use the credentials the server was started with (--auth-token, or --auth user:password). They stay in this browser tab only."),
+    field("Token", token),
+    h("p", { class: "muted" }, "or"),
+    field("Username", user),
+    field("Password", pass),
+    h("div", { class: "row" }, h("button", { type: "submit", value: "ok" }, "Sign in"), h("button", { type: "submit", value: "cancel", class: "secondary", formnovalidate: true }, "Cancel")),
+  );
+  const d = h("dialog", { "aria-label": "Sign in" }, form);
+  d.addEventListener("close", () => {
+    if (d.returnValue === "ok" && (token.value || user.value)) {
+      signIn({ token: token.value || undefined, username: user.value || undefined, password: pass.value });
+      token.value = pass.value = "";
+      updateAuthButton();
+      void route();
+    }
+  });
+  return d;
+}
+
+authButton.addEventListener("click", () => {
+  if (authorization()) {
+    signOut();
+    updateAuthButton();
+    void route();
+  } else dialog.showModal();
+});
+unauthorizedListeners.add(() => authButton.classList.add("attention"));
+
+document.body.append(
+  h("header", { class: "top" }, h("a", { href: "#/experiments", class: "brand" }, "Polarity"), nav, authButton),
+  main,
+  dialog,
+);
+updateAuthButton();
+window.addEventListener("hashchange", () => void route());
+void route();

@@ -1,0 +1,39 @@
+/**
+ * Headless Chromium for the UI tests, the screenshot script and bench/ui.ts: Debian's
+ * /usr/bin/chromium driven by playwright-core (no browser download), a fresh profile each launch.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.POLARITY_CHROMIUM ?? "/usr/bin/chromium";
+
+/** Why browser tests cannot run here (one line), or undefined when they can. */
+export function chromiumMissing(): string | undefined {
+  return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} not found: install it with 'apt-get install -y chromium' to run the browser tests`;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(opts: { width?: number; height?: number; httpCredentials?: { username: string; password: string } } = {}): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), "polarity-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    ...(opts.httpCredentials ? { httpCredentials: opts.httpCredentials } : {}),
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
