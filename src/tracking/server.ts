@@ -9,6 +9,7 @@ import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, EXTRA_METHODS, validateRequest
 import { TrackingService, wireReplacer } from "./service.js";
 import { SqliteTrackingStore, sqlitePathFromUri } from "./sqlite-store.js";
 import { LIMITS } from "./validation.js";
+import { trackingUi } from "../ui/plugin.js";
 
 export interface ServerAuth {
   username?: string;
@@ -85,7 +86,7 @@ export function buildTrackingApp(service: TrackingService, auth?: ServerAuth): F
   if (auth) {
     const challenge = [auth.username ? 'Basic realm="polarity"' : "", auth.token ? 'Bearer realm="polarity"' : ""].filter(Boolean).join(", ");
     app.addHook("onRequest", async (request, reply) => {
-      if (isAuthorized(request.headers.authorization, auth)) return;
+      if ((request.routeOptions.config as { public?: boolean }).public || isAuthorized(request.headers.authorization, auth)) return;
       reply.header("WWW-Authenticate", challenge);
       return sendJson(reply, 401, { error_code: "UNAUTHENTICATED", message: "You are not authenticated. Please provide valid credentials (Authorization: Bearer <token> or Basic)." });
     });
@@ -156,6 +157,7 @@ export function buildTrackingApp(service: TrackingService, auth?: ServerAuth): F
       return sendJson(reply, 200, {});
     });
   });
+  app.register(trackingUi, { service });
   return app;
 }
 
