@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TrackingClient } from "../src/tracking/client.js";
-import { SqliteTrackingStore } from "../src/tracking/sqlite-store.js";
+import { openSqliteStores } from "../src/tracking/store/open.js";
 import type { Metric } from "../src/tracking/types.js";
 
 function arg(name: string, fallback: number): number {
@@ -81,32 +81,30 @@ async function startServerProcess(dir: string, dbPath = join(dir, "server.db")):
   return { url, child };
 }
 
-function seedSearchRuns(dbPath: string): string {
-  const store = new SqliteTrackingStore(dbPath);
-  const exp = store.createExperiment("search-bench");
+async function seedSearchRuns(dbPath: string): Promise<string> {
+  const stores = openSqliteStores(dbPath);
+  const store = stores.tracking;
+  const exp = await store.createExperiment("search-bench");
   let seed = 42;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   const t0 = 1_700_000_000_000;
-  // one outer transaction; the store's own IMMEDIATE transactions nest as savepoints
-  store.db.transaction(() => {
-    for (let i = 0; i < SEARCH_RUNS; i++) {
-      const runId = store.createRun({ experimentId: exp, startTime: t0 + i, runName: `run-${i}`, tags: [{ key: "team", value: i % 3 ? "nlp" : "vision" }] }).info.run_id;
-      store.logBatch(
-        runId,
-        [
-          { key: "acc", value: rand(), timestamp: t0, step: 0 },
-          { key: "f1", value: rand(), timestamp: t0, step: 0 },
-          { key: "loss", value: rand() * 2, timestamp: t0, step: 0 },
-        ],
-        [
-          { key: "model", value: i % 2 ? "svm" : "logreg" },
-          { key: "C", value: String(i % 10) },
-        ],
-        [],
-      );
-    }
-  })();
-  store.close();
+  for (let i = 0; i < SEARCH_RUNS; i++) {
+    const runId = (await store.createRun({ experimentId: exp, startTime: t0 + i, runName: `run-${i}`, tags: [{ key: "team", value: i % 3 ? "nlp" : "vision" }] })).info.run_id;
+    await store.logBatch(
+      runId,
+      [
+        { key: "acc", value: rand(), timestamp: t0, step: 0 },
+        { key: "f1", value: rand(), timestamp: t0, step: 0 },
+        { key: "loss", value: rand() * 2, timestamp: t0, step: 0 },
+      ],
+      [
+        { key: "model", value: i % 2 ? "svm" : "logreg" },
+        { key: "C", value: String(i % 10) },
+      ],
+      [],
+    );
+  }
+  await stores.close();
   return exp;
 }
 
@@ -146,7 +144,7 @@ async function main(): Promise<void> {
 
     const seedStart = performance.now();
     const searchDb = join(dir, "search.db");
-    const exp = seedSearchRuns(searchDb);
+    const exp = await seedSearchRuns(searchDb);
     console.log(`\nseeded ${fmt(SEARCH_RUNS)} runs (3 metrics, 2 params, 1 tag + runName each) in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
     const searchClient = TrackingClient.open({ trackingUri: `sqlite:///${searchDb}` });
     for (const maxResults of [100, 1000]) {

@@ -5,7 +5,7 @@ import { AlreadyExistsError, InvalidParameterError, NotFoundError, PolarityError
 import { LocalArtifactStore, fileUriPath, mlflowArtifactsPath } from "./artifact-store.js";
 import type { EndpointName } from "./endpoints.js";
 import { TrackingService, decodeMetricValue } from "./service.js";
-import { SqliteTrackingStore } from "./sqlite-store.js";
+import { openStores } from "./store/open.js";
 import { HttpTransport, InProcessTransport, isDirectory, type Transport } from "./transport.js";
 import { writeStreamAtomic } from "../util/atomic-write.js";
 import type { Dataset, DatasetInput, Experiment, FileInfo, KeyValue, Metric, ModelVersion, RegisteredModel, Run, RunInfo, RunStatus, ViewType } from "./types.js";
@@ -80,8 +80,8 @@ export class TrackingClient {
         new HttpTransport({
           baseUrl: target.baseUrl,
           token: options.token ?? env.MLFLOW_TRACKING_TOKEN,
-          username: options.username ?? env.MLFLOW_TRACKING_USERNAME,
-          password: options.password ?? env.MLFLOW_TRACKING_PASSWORD,
+          username: options.username ?? env.MLFLOW_TRACKING_USERNAME ?? target.username,
+          password: options.password ?? env.MLFLOW_TRACKING_PASSWORD ?? target.password,
           timeoutMs: options.timeoutMs,
           maxRetries: options.maxRetries,
           backoffMs: options.backoffMs,
@@ -89,9 +89,9 @@ export class TrackingClient {
         uri,
       );
     }
-    const store = new SqliteTrackingStore(target.dbPath);
-    const service = new TrackingService(store, new LocalArtifactStore(target.artifactsDir));
-    return new TrackingClient(new InProcessTransport(service, () => store.close()), uri);
+    const stores = openStores(target);
+    const service = new TrackingService(stores, new LocalArtifactStore(target.artifactsDir));
+    return new TrackingClient(new InProcessTransport(service, () => stores.close()), uri);
   }
 
   async close(): Promise<void> {

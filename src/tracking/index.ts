@@ -1,11 +1,14 @@
 export * from "./types.js";
-export type { TrackingStore, SearchQuery } from "./store.js";
-export { SqliteTrackingStore, sqlitePathFromUri } from "./sqlite-store.js";
+export type { TrackingStore, SearchQuery } from "./store/tracking-store.js";
+export type { ModelRegistryStore } from "./store/registry-store.js";
+export { openStores, openSqliteStores, openSqlStores, type Stores } from "./store/open.js";
+export type { SqlDialect } from "./store/sql/dialect.js";
+export type { SqlDriver, SqlExecutor } from "./store/sql/driver.js";
 export { LocalArtifactStore, assertSafeArtifactPath } from "./artifact-store.js";
 export { TrackingService } from "./service.js";
 export { buildTrackingApp, startTrackingServer, resolveServerAuth, type RunningServer, type ServerAuth, type TrackingServerOptions } from "./server.js";
 export { TrackingClient, ActiveRun, type TrackingClientOptions, type ResolvedModel, type SearchRunsOptions } from "./client.js";
 export { HttpTransport, InProcessTransport, type Transport } from "./transport.js";
-export { resolveTrackingUri, parseTrackingUri, parseModelUri, parseRunsUri, DEFAULT_TRACKING_URI } from "./uri.js";
+export { resolveTrackingUri, parseTrackingUri, redactUri, parseModelUri, parseRunsUri, DEFAULT_TRACKING_URI } from "./uri.js";
 export { parseSearchFilter, parseOrderBy, RUN_FILTER } from "./search-filter.js";
 export { LIMITS } from "./validation.js";

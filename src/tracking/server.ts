@@ -7,7 +7,8 @@ import { PolarityError, errorMessage } from "../util/errors.js";
 import { LocalArtifactStore, assertSafeArtifactPath } from "./artifact-store.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, EXTRA_METHODS, validateRequest, type EndpointName } from "./endpoints.js";
 import { TrackingService, wireReplacer } from "./service.js";
-import { SqliteTrackingStore, sqlitePathFromUri } from "./sqlite-store.js";
+import { openStores } from "./store/open.js";
+import { DEFAULT_TRACKING_URI, parseTrackingUri, redactUri } from "./uri.js";
 import { LIMITS } from "./validation.js";
 import { trackingUi } from "../ui/plugin.js";
 
@@ -170,14 +171,22 @@ export interface RunningServer {
 
 /** Opens the store, builds the app and listens. Port 0 picks a free port (see `url`). */
 export async function startTrackingServer(opts: TrackingServerOptions & { host?: string; port?: number }): Promise<RunningServer> {
-  const dbPath = sqlitePathFromUri(opts.backendStoreUri ?? "sqlite:///mlruns.db");
-  const store = new SqliteTrackingStore(resolve(dbPath));
-  const service = new TrackingService(store, new LocalArtifactStore(resolve(opts.artifactsDestination ?? "mlartifacts")));
+  const uri = opts.backendStoreUri ?? DEFAULT_TRACKING_URI;
+  const target = parseTrackingUri(uri);
+  if (target.kind === "http") throw new PolarityError("INVALID_PARAMETER_VALUE", `--backend-store-uri '${redactUri(uri)}' is a server URL; a tracking server needs a database (sqlite:///path.db, postgresql://…)`);
+  const stores = openStores(target);
+  try {
+    await stores.ready;
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
+  const service = new TrackingService(stores, new LocalArtifactStore(resolve(opts.artifactsDestination ?? "mlartifacts")));
   const app = buildTrackingApp(service, opts.auth);
   try {
     await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 5000 });
   } catch (err) {
-    store.close();
+    await stores.close();
     throw new PolarityError("IO_ERROR", `cannot listen on ${opts.host ?? "127.0.0.1"}:${opts.port ?? 5000}: ${errorMessage(err)}`);
   }
   const address = app.server.address();
@@ -189,7 +198,7 @@ export async function startTrackingServer(opts: TrackingServerOptions & { host?:
     service,
     close: async () => {
       await app.close();
-      store.close();
+      await stores.close();
     },
   };
 }

@@ -1,7 +1,9 @@
 import { InvalidParameterError } from "../util/errors.js";
 import { LocalArtifactStore, fileUriPath, mlflowArtifactsPath } from "./artifact-store.js";
 import { ENDPOINTS, validateRequest, type EndpointName } from "./endpoints.js";
-import type { TrackingStore } from "./store.js";
+import type { ModelRegistryStore } from "./store/registry-store.js";
+import type { TrackingStore } from "./store/tracking-store.js";
+import { validateRunId } from "./validation.js";
 import type { DatasetInput, FileInfo, KeyValue, Metric, RunStatus, ViewType } from "./types.js";
 
 type Req = Record<string, unknown>;
@@ -15,31 +17,35 @@ type Handler = (req: Req) => Promise<object> | object;
 export class TrackingService {
   private readonly handlers: Record<EndpointName, Handler>;
 
+  readonly tracking: TrackingStore;
+  readonly registry: ModelRegistryStore;
+
   constructor(
-    readonly store: TrackingStore,
+    stores: { tracking: TrackingStore; registry: ModelRegistryStore },
     /** Root of the proxied `mlflow-artifacts:` store; undefined disables it. */
     readonly artifacts: LocalArtifactStore | undefined,
   ) {
-    const s = store;
+    const t = (this.tracking = stores.tracking);
+    const g = (this.registry = stores.registry);
     this.handlers = {
-      createExperiment: (r) => ({ experiment_id: s.createExperiment(r.name as string, (r.artifact_location as string) || undefined, tagsOf(r)) }),
-      getExperiment: (r) => ({ experiment: s.getExperiment(r.experiment_id as string) }),
-      getExperimentByName: (r) => ({ experiment: s.getExperimentByName(r.experiment_name as string) }),
-      searchExperiments: (r) => {
-        const p = s.searchExperiments({ ...searchArgs(r), viewType: r.view_type as ViewType | undefined });
+      createExperiment: async (r) => ({ experiment_id: await t.createExperiment(r.name as string, (r.artifact_location as string) || undefined, tagsOf(r)) }),
+      getExperiment: async (r) => ({ experiment: await t.getExperiment(r.experiment_id as string) }),
+      getExperimentByName: async (r) => ({ experiment: await t.getExperimentByName(r.experiment_name as string) }),
+      searchExperiments: async (r) => {
+        const p = await t.searchExperiments({ ...searchArgs(r), viewType: r.view_type as ViewType | undefined });
         return withToken({ experiments: p.items }, p.next_page_token);
       },
-      deleteExperiment: (r) => (s.deleteExperiment(r.experiment_id as string), {}),
-      restoreExperiment: (r) => (s.restoreExperiment(r.experiment_id as string), {}),
-      updateExperiment: (r) => {
-        if (r.new_name !== undefined) s.renameExperiment(r.experiment_id as string, r.new_name as string);
-        else s.getExperiment(r.experiment_id as string);
+      deleteExperiment: async (r) => (await t.deleteExperiment(r.experiment_id as string), {}),
+      restoreExperiment: async (r) => (await t.restoreExperiment(r.experiment_id as string), {}),
+      updateExperiment: async (r) => {
+        if (r.new_name !== undefined) await t.renameExperiment(r.experiment_id as string, r.new_name as string);
+        else await t.getExperiment(r.experiment_id as string);
         return {};
       },
-      setExperimentTag: (r) => (s.setExperimentTag(r.experiment_id as string, { key: r.key as string, value: r.value as string }), {}),
+      setExperimentTag: async (r) => (await t.setExperimentTag(r.experiment_id as string, { key: r.key as string, value: r.value as string }), {}),
 
-      createRun: (r) => ({
-        run: s.createRun({
+      createRun: async (r) => ({
+        run: await t.createRun({
           experimentId: r.experiment_id as string,
           userId: r.user_id as string | undefined,
           startTime: r.start_time as number | undefined,
@@ -47,81 +53,88 @@ export class TrackingService {
           tags: tagsOf(r),
         }),
       }),
-      getRun: (r) => ({ run: s.getRun(runIdOf(r)) }),
-      updateRun: (r) => ({ run_info: s.updateRun(runIdOf(r), { status: r.status as RunStatus | undefined, endTime: r.end_time as number | undefined, runName: r.run_name as string | undefined }) }),
-      deleteRun: (r) => (s.deleteRun(r.run_id as string), {}),
-      restoreRun: (r) => (s.restoreRun(r.run_id as string), {}),
-      searchRuns: (r) => {
-        const p = s.searchRuns({ ...searchArgs(r), experimentIds: (r.experiment_ids as string[] | undefined) ?? [], viewType: r.run_view_type as ViewType | undefined });
+      getRun: async (r) => ({ run: await t.getRun(runIdOf(r)) }),
+      updateRun: async (r) => ({
+        run_info: await t.updateRun(runIdOf(r), { status: r.status as RunStatus | undefined, endTime: r.end_time as number | undefined, runName: r.run_name as string | undefined }),
+      }),
+      deleteRun: async (r) => (await t.deleteRun(r.run_id as string), {}),
+      restoreRun: async (r) => (await t.restoreRun(r.run_id as string), {}),
+      searchRuns: async (r) => {
+        const p = await t.searchRuns({ ...searchArgs(r), experimentIds: (r.experiment_ids as string[] | undefined) ?? [], viewType: r.run_view_type as ViewType | undefined });
         return withToken({ runs: p.items }, p.next_page_token);
       },
-      logMetric: (r) => {
-        s.logBatch(runIdOf(r), [toMetric(r)], [], []);
-        return {};
-      },
-      logParam: (r) => (s.logBatch(runIdOf(r), [], [{ key: r.key as string, value: r.value as string }], []), {}),
-      setTag: (r) => (s.setTag(runIdOf(r), { key: r.key as string, value: r.value as string }), {}),
-      deleteTag: (r) => (s.deleteTag(r.run_id as string, r.key as string), {}),
-      logBatch: (r) => {
+      logMetric: async (r) => (await t.logBatch(runIdOf(r), [toMetric(r)], [], []), {}),
+      logParam: async (r) => (await t.logBatch(runIdOf(r), [], [{ key: r.key as string, value: r.value as string }], []), {}),
+      setTag: async (r) => (await t.setTag(runIdOf(r), { key: r.key as string, value: r.value as string }), {}),
+      deleteTag: async (r) => (await t.deleteTag(r.run_id as string, r.key as string), {}),
+      logBatch: async (r) => {
         const metrics = ((r.metrics as Req[] | undefined) ?? []).map(toMetric);
-        s.logBatch(r.run_id as string, metrics, (r.params as KeyValue[] | undefined) ?? [], (r.tags as KeyValue[] | undefined) ?? []);
+        await t.logBatch(r.run_id as string, metrics, (r.params as KeyValue[] | undefined) ?? [], (r.tags as KeyValue[] | undefined) ?? []);
         return {};
       },
-      logInputs: (r) => {
+      logInputs: async (r) => {
         const datasets = ((r.datasets as DatasetInput[] | undefined) ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset }));
-        s.logInputs(r.run_id as string, datasets);
+        await t.logInputs(r.run_id as string, datasets);
         return {};
       },
-      getMetricHistory: (r) => {
-        const p = s.getMetricHistory(runIdOf(r), r.metric_key as string, r.max_results as number | undefined, r.page_token as string | undefined);
+      getMetricHistory: async (r) => {
+        const p = await t.getMetricHistory(runIdOf(r), r.metric_key as string, r.max_results as number | undefined, r.page_token as string | undefined);
         return withToken({ metrics: p.items }, p.next_page_token);
       },
       listArtifacts: async (r) => {
-        const run = s.getRun(runIdOf(r));
+        const run = await t.getRun(runIdOf(r));
         const path = (r.path as string | undefined) ?? "";
         const files = await this.listRunArtifacts(run.info.artifact_uri, path);
         return { root_uri: run.info.artifact_uri, files };
       },
 
-      createRegisteredModel: (r) => ({ registered_model: s.createRegisteredModel(r.name as string, (r.description as string | undefined) ?? "", tagsOf(r)) }),
-      getRegisteredModel: (r) => ({ registered_model: s.getRegisteredModel(r.name as string) }),
-      searchRegisteredModels: (r) => {
-        const p = s.searchRegisteredModels(searchArgs(r));
+      createRegisteredModel: async (r) => ({ registered_model: await g.createRegisteredModel(r.name as string, (r.description as string | undefined) ?? "", tagsOf(r)) }),
+      getRegisteredModel: async (r) => ({ registered_model: await g.getRegisteredModel(r.name as string) }),
+      searchRegisteredModels: async (r) => {
+        const p = await g.searchRegisteredModels(searchArgs(r));
         return withToken({ registered_models: p.items }, p.next_page_token);
       },
-      renameRegisteredModel: (r) => ({ registered_model: s.renameRegisteredModel(r.name as string, r.new_name as string) }),
-      updateRegisteredModel: (r) => ({ registered_model: s.updateRegisteredModel(r.name as string, (r.description as string | undefined) ?? "") }),
-      deleteRegisteredModel: (r) => (s.deleteRegisteredModel(r.name as string), {}),
-      setRegisteredModelTag: (r) => (s.setRegisteredModelTag(r.name as string, { key: r.key as string, value: r.value as string }), {}),
-      deleteRegisteredModelTag: (r) => (s.deleteRegisteredModelTag(r.name as string, r.key as string), {}),
-      getLatestVersions: (r) => ({ model_versions: s.getLatestVersions(r.name as string, (r.stages as string[] | undefined) ?? []) }),
-      setRegisteredModelAlias: (r) => (s.setRegisteredModelAlias(r.name as string, r.alias as string, r.version as string), {}),
-      deleteRegisteredModelAlias: (r) => (s.deleteRegisteredModelAlias(r.name as string, r.alias as string), {}),
-      getModelVersionByAlias: (r) => ({ model_version: s.getModelVersionByAlias(r.name as string, r.alias as string) }),
+      renameRegisteredModel: async (r) => ({ registered_model: await g.renameRegisteredModel(r.name as string, r.new_name as string) }),
+      updateRegisteredModel: async (r) => ({ registered_model: await g.updateRegisteredModel(r.name as string, (r.description as string | undefined) ?? "") }),
+      deleteRegisteredModel: async (r) => (await g.deleteRegisteredModel(r.name as string), {}),
+      setRegisteredModelTag: async (r) => (await g.setRegisteredModelTag(r.name as string, { key: r.key as string, value: r.value as string }), {}),
+      deleteRegisteredModelTag: async (r) => (await g.deleteRegisteredModelTag(r.name as string, r.key as string), {}),
+      getLatestVersions: async (r) => ({ model_versions: await g.getLatestVersions(r.name as string, (r.stages as string[] | undefined) ?? []) }),
+      setRegisteredModelAlias: async (r) => (await g.setRegisteredModelAlias(r.name as string, r.alias as string, r.version as string), {}),
+      deleteRegisteredModelAlias: async (r) => (await g.deleteRegisteredModelAlias(r.name as string, r.alias as string), {}),
+      getModelVersionByAlias: async (r) => ({ model_version: await g.getModelVersionByAlias(r.name as string, r.alias as string) }),
 
-      createModelVersion: (r) => ({
-        model_version: s.createModelVersion({
-          name: r.name as string,
-          source: r.source as string,
-          runId: (r.run_id as string | undefined) || undefined,
-          tags: tagsOf(r),
-          runLink: r.run_link as string | undefined,
-          description: r.description as string | undefined,
-        }),
-      }),
-      getModelVersion: (r) => ({ model_version: s.getModelVersion(r.name as string, r.version as string) }),
-      searchModelVersions: (r) => {
-        const p = s.searchModelVersions(searchArgs(r));
+      createModelVersion: async (r) => {
+        const runId = (r.run_id as string | undefined) || undefined;
+        if (runId) {
+          validateRunId(runId);
+          await g.getRegisteredModel(r.name as string);
+          await t.getRun(runId);
+        }
+        return {
+          model_version: await g.createModelVersion({
+            name: r.name as string,
+            source: r.source as string,
+            runId,
+            tags: tagsOf(r),
+            runLink: r.run_link as string | undefined,
+            description: r.description as string | undefined,
+          }),
+        };
+      },
+      getModelVersion: async (r) => ({ model_version: await g.getModelVersion(r.name as string, r.version as string) }),
+      searchModelVersions: async (r) => {
+        const p = await g.searchModelVersions(searchArgs(r));
         return withToken({ model_versions: p.items }, p.next_page_token);
       },
-      updateModelVersion: (r) => ({ model_version: s.updateModelVersion(r.name as string, r.version as string, (r.description as string | undefined) ?? "") }),
-      deleteModelVersion: (r) => (s.deleteModelVersion(r.name as string, r.version as string), {}),
-      transitionModelVersionStage: (r) => ({
-        model_version: s.transitionModelVersionStage(r.name as string, r.version as string, r.stage as string, (r.archive_existing_versions as boolean | undefined) ?? false),
+      updateModelVersion: async (r) => ({ model_version: await g.updateModelVersion(r.name as string, r.version as string, (r.description as string | undefined) ?? "") }),
+      deleteModelVersion: async (r) => (await g.deleteModelVersion(r.name as string, r.version as string), {}),
+      transitionModelVersionStage: async (r) => ({
+        model_version: await g.transitionModelVersionStage(r.name as string, r.version as string, r.stage as string, (r.archive_existing_versions as boolean | undefined) ?? false),
       }),
-      getModelVersionDownloadUri: (r) => ({ artifact_uri: this.downloadUri(s.getModelVersion(r.name as string, r.version as string).source) }),
-      setModelVersionTag: (r) => (s.setModelVersionTag(r.name as string, r.version as string, { key: r.key as string, value: r.value as string }), {}),
-      deleteModelVersionTag: (r) => (s.deleteModelVersionTag(r.name as string, r.version as string, r.key as string), {}),
+      getModelVersionDownloadUri: async (r) => ({ artifact_uri: await this.downloadUri((await g.getModelVersion(r.name as string, r.version as string)).source) }),
+      setModelVersionTag: async (r) => (await g.setModelVersionTag(r.name as string, r.version as string, { key: r.key as string, value: r.value as string }), {}),
+      deleteModelVersionTag: async (r) => (await g.deleteModelVersionTag(r.name as string, r.version as string, r.key as string), {}),
     };
   }
 
@@ -136,10 +149,10 @@ export class TrackingService {
   }
 
   /** Where a model version's files are: `runs:/id/path` sources become the run's artifact URI + path. */
-  downloadUri(source: string): string {
+  async downloadUri(source: string): Promise<string> {
     const m = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
     if (!m) return source;
-    const run = this.store.getRun(m[1]);
+    const run = await this.tracking.getRun(m[1]);
     return m[2] ? `${run.info.artifact_uri}/${m[2]}` : run.info.artifact_uri;
   }
 

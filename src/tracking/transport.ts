@@ -26,7 +26,7 @@ export class InProcessTransport implements Transport {
   readonly kind = "in-process";
   constructor(
     readonly service: TrackingService,
-    private readonly onClose: () => void = () => {},
+    private readonly onClose: () => Promise<void> | void = () => {},
   ) {}
 
   async call(endpoint: EndpointName, request: object): Promise<unknown> {
@@ -52,7 +52,7 @@ export class InProcessTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    this.onClose();
+    await this.onClose();
   }
 }
 

@@ -11,27 +11,67 @@ export function resolveTrackingUri(explicit?: string, env: NodeJS.ProcessEnv = p
 }
 
 export type LocalTarget = { kind: "local"; dbPath: string; artifactsDir: string };
-export type HttpTarget = { kind: "http"; baseUrl: string };
+export type PostgresTarget = { kind: "postgresql"; url: string; artifactsDir: string };
+export type HttpTarget = { kind: "http"; baseUrl: string; username?: string; password?: string };
+export type StoreTarget = LocalTarget | PostgresTarget | HttpTarget;
+
+/** `scheme://user:secret@host` → `scheme://user:***@host`, for every message that shows a URI. */
+export function redactUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/*)([^/@:]*):([^/@]*)@/i, "$1$2:***@");
+}
 
 /**
- * `http(s)://…` → HTTP; `sqlite:///rel.db` / `sqlite:////abs.db` / a `*.db` path → that file;
- * any other local path (or `file:` URI) → a directory holding `mlruns.db` and `mlartifacts/`.
+ * The one parser for store and tracking URIs (server flags, MLFLOW_TRACKING_URI, params.yaml):
+ * - `http(s)://[user:password@]host…` → a remote server (userinfo becomes Basic credentials);
+ * - `sqlite:///rel.db` / `sqlite:////abs.db` / a `*.db` path → that SQLite file;
+ * - `postgresql://…` (also `postgres://`, `postgresql+driver://`) → a PostgreSQL store;
+ * - any other local path (or `file:` URI) → a directory holding `mlruns.db` and `mlartifacts/`;
+ * - any other scheme → a clear error (never a file named after the URI).
  * Local artifacts default to `mlartifacts/` beside the database file.
  */
-export function parseTrackingUri(uri: string, artifactsDir?: string): LocalTarget | HttpTarget {
-  if (/^https?:\/\//i.test(uri)) return { kind: "http", baseUrl: uri.replace(/\/+$/, "") };
+export function parseTrackingUri(uri: string, artifactsDir?: string): StoreTarget {
+  if (typeof uri !== "string" || uri.trim() === "") throw new InvalidParameterError("Empty tracking URI: use http(s)://host[:port], sqlite:///path.db or a local directory");
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === "http" || scheme === "https") return httpTarget(uri);
+  if (scheme === "postgresql" || scheme === "postgres" || scheme?.startsWith("postgresql+")) {
+    if (!/^[a-z0-9+]+:\/\/[^/]/i.test(uri)) throw new InvalidParameterError(`Invalid PostgreSQL URI '${redactUri(uri)}': expected postgresql://user:password@host:port/database`);
+    return { kind: "postgresql", url: uri.replace(/^postgres(ql)?(\+[a-z0-9]+)?:/i, "postgresql:"), artifactsDir: resolve(artifactsDir ?? DEFAULT_ARTIFACTS_DIR_NAME) };
+  }
   let dbPath: string;
-  if (uri.startsWith("sqlite:")) {
-    const m = /^sqlite:\/\/\/(.+)$/.exec(uri);
-    if (!m) throw new InvalidParameterError(`Invalid tracking URI '${uri}': expected sqlite:///relative.db or sqlite:////absolute.db`);
+  if (scheme === "sqlite") {
+    const m = /^sqlite:\/\/\/(.+)$/i.exec(uri);
+    if (!m) throw new InvalidParameterError(`Invalid tracking URI '${redactUri(uri)}': expected sqlite:///relative.db or sqlite:////absolute.db`);
     dbPath = resolve(m[1]);
-  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith("file:")) {
-    throw new InvalidParameterError(`Unsupported tracking URI '${uri}': use http(s)://host[:port], sqlite:///path.db or a local directory`);
+  } else if (scheme === "file") {
+    dbPath = localDbPath(resolve(uri.replace(/^file:(\/\/)?/i, "")));
+  } else if (scheme !== undefined && scheme.length > 1) {
+    throw new InvalidParameterError(`Unsupported tracking URI '${redactUri(uri)}': use http(s)://host[:port], sqlite:///path.db, postgresql://user:password@host/db or a local directory`);
   } else {
-    const path = resolve(uri.replace(/^file:(\/\/)?/, ""));
-    dbPath = /\.(db|sqlite3?)$/i.test(path) ? path : join(path, "mlruns.db");
+    dbPath = localDbPath(resolve(uri));
   }
   return { kind: "local", dbPath, artifactsDir: resolve(artifactsDir ?? join(dirname(dbPath), DEFAULT_ARTIFACTS_DIR_NAME)) };
+}
+
+function localDbPath(path: string): string {
+  return /\.(db|sqlite3?)$/i.test(path) ? path : join(path, "mlruns.db");
+}
+
+function httpTarget(uri: string): HttpTarget {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new InvalidParameterError(`Invalid tracking URI '${redactUri(uri)}': not a valid http(s) URL`);
+  }
+  const target: HttpTarget = { kind: "http", baseUrl: "" };
+  if (url.username || url.password) {
+    target.username = decodeURIComponent(url.username);
+    target.password = decodeURIComponent(url.password);
+    url.username = "";
+    url.password = "";
+  }
+  target.baseUrl = url.toString().replace(/[?#].*$/, "").replace(/\/+$/, "");
+  return target;
 }
 
 export type ModelUri =

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SqliteTrackingStore } from "../../src/tracking/sqlite-store.js";
+import { openSqliteStores } from "../../src/tracking/store/open.js";
 import { tempDir } from "./helpers.js";
 
 const WORKER = fileURLToPath(new URL("./fixtures/log-metrics-worker.ts", import.meta.url));
@@ -24,18 +24,18 @@ test(`${PROCESSES} processes logging ${PER_PROCESS} metrics each to one run lose
   const { dir, cleanup } = tempDir();
   try {
     const dbPath = join(dir, "shared.db");
-    const store = new SqliteTrackingStore(dbPath);
-    const runId = store.createRun({ experimentId: "0" }).info.run_id;
-    store.close();
+    const stores = openSqliteStores(dbPath);
+    const runId = (await stores.tracking.createRun({ experimentId: "0" })).info.run_id;
+    await stores.close();
 
     await Promise.all(Array.from({ length: PROCESSES }, (_, k) => runWorker(dbPath, runId, k)));
 
-    const check = new SqliteTrackingStore(dbPath);
+    const check = openSqliteStores(dbPath);
     try {
-      const total = check.db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_uuid = ?").get(runId) as { n: number };
+      const total = check.driver.db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_uuid = ?").get(runId) as { n: number };
       assert.equal(total.n, PROCESSES * PER_PROCESS);
       for (let k = 0; k < PROCESSES; k++) {
-        const history = check.getMetricHistory(runId, `worker_${k}`).items;
+        const history = (await check.tracking.getMetricHistory(runId, `worker_${k}`)).items;
         assert.equal(history.length, PER_PROCESS, `worker ${k}`);
         for (let i = 0; i < PER_PROCESS; i++) {
           const m = history[i];
@@ -44,11 +44,11 @@ test(`${PROCESSES} processes logging ${PER_PROCESS} metrics each to one run lose
           assert.equal(m.timestamp, 1_000 + i);
         }
       }
-      const latest = check.getRun(runId).data.metrics;
+      const latest = (await check.tracking.getRun(runId)).data.metrics;
       assert.equal(latest.length, PROCESSES);
       for (const m of latest) assert.equal(m.step, PER_PROCESS - 1, m.key);
     } finally {
-      check.close();
+      await check.close();
     }
   } finally {
     cleanup();

@@ -51,7 +51,7 @@ test("HTTP transport retries 503/429 and network timeouts, then succeeds", async
   const hang = () => {}; // never answers: the client's timeout must fire
   const s = await scripted([unavailable, limited, hang, experimentReply]);
   try {
-    const client = new TrackingClient(new HttpTransport({ baseUrl: s.url, maxRetries: 3, backoffMs: 1, timeoutMs: 300 }), s.url);
+    const client = new TrackingClient(new HttpTransport({ baseUrl: s.url, maxRetries: 3, backoffMs: 1, timeoutMs: 2000 }), s.url);
     const exp = await client.getExperiment("7");
     assert.deepEqual(exp, { experiment_id: "7", name: "e", artifact_location: "x", lifecycle_stage: "active", creation_time: 5, last_update_time: 6, tags: [] });
     assert.equal(s.seen.length, 4);

@@ -1,0 +1,57 @@
+/**
+ * What differs between the SQL databases behind the tracking and registry stores. The stores
+ * write their SQL once, with `?` placeholders and the helpers below; a dialect turns that
+ * into its database's SQL. See docs/tracking.md ("Adding a SQL backend").
+ */
+export interface SqlDialect {
+  readonly name: "sqlite" | "postgresql";
+  /** Column types used by the schema (migrations). */
+  readonly types: { text: string; int: string; bigint: string; double: string };
+  /** Appended to tables with a composite primary key and no other index need (SQLite: WITHOUT ROWID). */
+  readonly compactTable: string;
+  /** The metrics history table's insertion order column ("rowid" in SQLite; a BIGSERIAL elsewhere). */
+  readonly metricSeq: { column: string; definition: string };
+  /** Rewrites `?` placeholders into the driver's form (`$1, $2, …` for PostgreSQL). */
+  placeholders(sql: string): string;
+  /** `column IN (<list bound as one parameter>)`; `listArg` makes that parameter. */
+  inList(column: string, negate: boolean): string;
+  listArg(values: readonly (string | number)[]): unknown;
+  /** Case-insensitive LIKE against a bound pattern. LIKE itself must be case-sensitive (MLflow's semantics). */
+  ilike(column: string): string;
+  /** `INSERT … ON CONFLICT (key) DO UPDATE` (insert-or-replace of the non-key columns). */
+  upsert(table: string, columns: readonly string[], key: readonly string[]): string;
+  /** `INSERT … ON CONFLICT DO NOTHING`. */
+  insertIgnore(table: string, columns: readonly string[]): string;
+  /** `LIMIT ? OFFSET ?` (two bound parameters, limit first). */
+  readonly limitOffset: string;
+}
+
+function valuesList(columns: readonly string[]): string {
+  return columns.map(() => "?").join(", ");
+}
+
+/** Both SQLite (≥ 3.24) and PostgreSQL spell upserts this way. */
+export function standardUpsert(table: string, columns: readonly string[], key: readonly string[]): string {
+  const rest = columns.filter((c) => !key.includes(c));
+  const action = rest.length > 0 ? `DO UPDATE SET ${rest.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${valuesList(columns)}) ON CONFLICT (${key.join(", ")}) ${action}`;
+}
+
+export function standardInsertIgnore(table: string, columns: readonly string[]): string {
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${valuesList(columns)}) ON CONFLICT DO NOTHING`;
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: "sqlite",
+  types: { text: "TEXT", int: "INTEGER", bigint: "INTEGER", double: "REAL" },
+  compactTable: " WITHOUT ROWID",
+  metricSeq: { column: "rowid", definition: "" },
+  placeholders: (sql) => sql,
+  inList: (column, negate) => `${column} ${negate ? "NOT IN" : "IN"} (SELECT value FROM json_each(?))`,
+  listArg: (values) => JSON.stringify(values),
+  // The SQLite driver sets PRAGMA case_sensitive_like = ON (as MLflow's SQLite engine does).
+  ilike: (column) => `LOWER(${column}) LIKE LOWER(?)`,
+  upsert: standardUpsert,
+  insertIgnore: standardInsertIgnore,
+  limitOffset: "LIMIT ? OFFSET ?",
+};

@@ -1,0 +1,26 @@
+import type { SqlDialect } from "./dialect.js";
+
+/** Runs SQL written with `?` placeholders (the driver applies its dialect's `placeholders`). */
+export interface SqlExecutor {
+  all<T>(sql: string, args?: readonly unknown[]): Promise<T[]>;
+  get<T>(sql: string, args?: readonly unknown[]): Promise<T | undefined>;
+  run(sql: string, args?: readonly unknown[]): Promise<{ changes: number }>;
+  /** Several statements without parameters (schema migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * A connection (or pool) to one database. The SQL stores only ever talk to this interface,
+ * so a backend is a dialect plus an adapter implementing it.
+ */
+export interface SqlDriver extends SqlExecutor {
+  readonly dialect: SqlDialect;
+  /**
+   * Runs `fn` in one write transaction: committed when it resolves, rolled back when it
+   * throws. Statements inside must go through `tx`, never through the driver itself.
+   * Waiting for other writers (SQLite's busy timeout, PostgreSQL serialisation retries) is
+   * the driver's job; `fn` may be called again on a retry.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
