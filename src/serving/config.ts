@@ -1,3 +1,4 @@
+import { DEFAULT_HTTP_TIMEOUTS } from "../http/limits.js";
 import { InvalidParameterError } from "../util/errors.js";
 import { requireInteger } from "../util/validate.js";
 
@@ -19,6 +20,16 @@ import { requireInteger } from "../util/validate.js";
  * | logLevel           | --log-level           | LOG_LEVEL                   | info                             |
  * | accessLog          | --access-log          | ACCESS_LOG=1                | off (errors are always logged)   |
  * | shutdownTimeoutMs  | --shutdown-timeout    | SHUTDOWN_TIMEOUT_MS         | 10000                            |
+ * | preStopDelayMs     | --pre-stop-delay      | PRE_STOP_DELAY_MS           | 0 (ms unready but still serving after SIGTERM) |
+ * | requestTimeoutMs   | --request-timeout     | REQUEST_TIMEOUT_MS          | 30000 (whole request must arrive) |
+ * | idleTimeoutMs      | --idle-timeout        | IDLE_TIMEOUT_MS             | 60000 (silent socket closed)     |
+ * | keepAliveTimeoutMs | --keep-alive-timeout  | KEEP_ALIVE_TIMEOUT_MS       | 5000                             |
+ * | maxBatchChars      | --max-batch-chars     | MAX_BATCH_CHARS             | 2000000 characters per request   |
+ * | maxExplainTexts    | --max-explain-texts   | MAX_EXPLAIN_TEXTS           | 100 texts with explain: true     |
+ * | maxInflightChars   | --max-inflight-chars  | MAX_INFLIGHT_CHARS          | 8000000 (over it: 503 + Retry-After) |
+ * | maxModelBytes      | --max-model-bytes     | MAX_MODEL_BYTES             | 256 MiB (bigger versions refused)|
+ * | authToken          | --auth-token          | POLARITY_SERVE_TOKEN        | none (predictions open)          |
+ * | authBasic          | --auth (user:password)| POLARITY_SERVE_USERNAME/_PASSWORD | none                       |
  */
 export interface ServeConfig {
   host: string;
@@ -33,6 +44,17 @@ export interface ServeConfig {
   logLevel: LogLevel;
   accessLog: boolean;
   shutdownTimeoutMs: number;
+  preStopDelayMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxBatchChars: number;
+  maxExplainTexts: number;
+  maxInflightChars: number;
+  maxModelBytes: number;
+  authToken?: string;
+  /** `user:password` for HTTP Basic. */
+  authBasic?: string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -53,6 +75,14 @@ export const DEFAULT_SERVE_CONFIG: Readonly<ServeConfig> = Object.freeze({
   logLevel: "info",
   accessLog: false,
   shutdownTimeoutMs: 10_000,
+  preStopDelayMs: 0,
+  requestTimeoutMs: DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs,
+  idleTimeoutMs: DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs,
+  keepAliveTimeoutMs: DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs,
+  maxBatchChars: 2_000_000,
+  maxExplainTexts: 100,
+  maxInflightChars: 8_000_000,
+  maxModelBytes: 256 * 1024 * 1024,
 });
 
 type Env = Record<string, string | undefined>;
@@ -89,6 +119,12 @@ export function resolveServeConfig(options: ServeConfigInput = {}, env: Env = pr
   const accessLogRaw = pick("accessLog", "ACCESS_LOG");
   const accessLog = accessLogRaw === undefined ? DEFAULT_SERVE_CONFIG.accessLog : accessLogRaw === true || /^(1|true|yes|on)$/i.test(String(accessLogRaw));
   const trackingUri = pick("trackingUri", "MLFLOW_TRACKING_URI");
+  const authToken = pick("authToken", "POLARITY_SERVE_TOKEN");
+  let authBasic = pick("authBasic", "POLARITY_SERVE_AUTH");
+  if (authBasic === undefined && env.POLARITY_SERVE_USERNAME) authBasic = `${env.POLARITY_SERVE_USERNAME}:${env.POLARITY_SERVE_PASSWORD ?? ""}`;
+  if (authBasic !== undefined && !String(authBasic).includes(":")) {
+    throw new InvalidParameterError("authBasic (--auth / POLARITY_SERVE_USERNAME and POLARITY_SERVE_PASSWORD) must be user:password");
+  }
 
   return {
     host: String(pick("host", "HOST") ?? DEFAULT_SERVE_CONFIG.host),
@@ -103,10 +139,20 @@ export function resolveServeConfig(options: ServeConfigInput = {}, env: Env = pr
     logLevel: logLevel as LogLevel,
     accessLog,
     shutdownTimeoutMs: int("shutdownTimeoutMs", "SHUTDOWN_TIMEOUT_MS", 0),
+    preStopDelayMs: int("preStopDelayMs", "PRE_STOP_DELAY_MS", 0),
+    requestTimeoutMs: int("requestTimeoutMs", "REQUEST_TIMEOUT_MS", 0),
+    idleTimeoutMs: int("idleTimeoutMs", "IDLE_TIMEOUT_MS", 0),
+    keepAliveTimeoutMs: int("keepAliveTimeoutMs", "KEEP_ALIVE_TIMEOUT_MS", 1),
+    maxBatchChars: int("maxBatchChars", "MAX_BATCH_CHARS", 1),
+    maxExplainTexts: int("maxExplainTexts", "MAX_EXPLAIN_TEXTS", 1),
+    maxInflightChars: int("maxInflightChars", "MAX_INFLIGHT_CHARS", 1),
+    maxModelBytes: int("maxModelBytes", "MAX_MODEL_BYTES", 1024),
+    ...(authToken !== undefined ? { authToken: String(authToken) } : {}),
+    ...(authBasic !== undefined ? { authBasic: String(authBasic) } : {}),
   };
 }
 
 function kebab(name: string): string {
-  const special: Record<string, string> = { modelUri: "model", pollIntervalMs: "poll-interval", bodyLimitBytes: "body-limit", shutdownTimeoutMs: "shutdown-timeout" };
+  const special: Record<string, string> = { modelUri: "model", pollIntervalMs: "poll-interval", bodyLimitBytes: "body-limit", shutdownTimeoutMs: "shutdown-timeout", preStopDelayMs: "pre-stop-delay", requestTimeoutMs: "request-timeout", idleTimeoutMs: "idle-timeout", keepAliveTimeoutMs: "keep-alive-timeout", authBasic: "auth" };
   return special[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

@@ -1,5 +1,5 @@
 import type { ServeConfig } from "./config.js";
-import { HttpError } from "./http.js";
+import { UnavailableError } from "../util/errors.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import type { LoadedModel } from "./model-types.js";
@@ -28,7 +28,7 @@ export class ServingContext {
   /** The model to use for this whole request (read once: a swap mid-request cannot mix models). */
   requireModel(): LoadedModel {
     const loaded = this.holder.current;
-    if (!loaded) throw new HttpError(503, "TEMPORARILY_UNAVAILABLE", "no model is loaded yet; retry when /readyz answers 200");
+    if (!loaded) throw new UnavailableError("no model is loaded yet; retry when /readyz answers 200", { retryAfterSeconds: 1 });
     return loaded;
   }
 

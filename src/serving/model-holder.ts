@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger } from "fastify";
-import { errorMessage } from "../util/errors.js";
+import { UnavailableError, errorMessage } from "../util/errors.js";
 import type { LoadedModel } from "./model-types.js";
 import type { ModelSource, ResolvedModel } from "./model-source.js";
 
@@ -39,7 +39,7 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
 
   constructor(
     readonly source: ModelSource,
-    private readonly log: FastifyBaseLogger | Pick<Console, "info" | "warn" | "error">,
+    private readonly log: Pick<FastifyBaseLogger, "info" | "warn" | "error">,
     private readonly events: ModelHolderEvents = {},
   ) {
     super();
@@ -58,7 +58,7 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
     const outcome = await this.check();
     if (this.currentModel) return this.currentModel;
     const why = outcome.kind === "refused" || outcome.kind === "resolve-failed" ? outcome.error : outcome.kind;
-    throw new ModelUnavailableError(`cannot load a model from ${this.source.describe()}: ${why}`);
+    throw new UnavailableError(`cannot load a model from ${this.source.describe()}: ${why}`);
   }
 
   /**
@@ -147,12 +147,5 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
       this.emit("refused", resolved.version, err);
       return { kind: "refused", version: resolved.version, error };
     }
-  }
-}
-
-export class ModelUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ModelUnavailableError";
   }
 }

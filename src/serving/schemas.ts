@@ -71,7 +71,6 @@ export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: nu
   const batch = Type.Object({ predictions: Type.Array(PredictionOut), model: ModelRef });
   return { body, single, batch };
 }
-export type PredictBody = { text?: string; texts?: string[]; explain?: boolean; top_k?: number };
 
 // ---- MLflow scoring protocol --------------------------------------------------------------
 

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "UNSUPPORTED_MEDIA_TYPE"
   | "DATA_ERROR"
   | "IO_ERROR"
+  | "TEMPORARILY_UNAVAILABLE"
   | "INTERNAL_ERROR";
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -33,6 +34,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   DATA_ERROR: 400,
   IO_ERROR: 500,
+  TEMPORARILY_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
 
@@ -98,6 +100,27 @@ export class ConflictError extends PolarityError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("RESOURCE_CONFLICT", message, options);
     this.name = "ConflictError";
+  }
+}
+
+/**
+ * The service cannot answer now but may later: no model loaded yet, or a work budget is
+ * exhausted (load shedding). `retryAfterSeconds` becomes the HTTP `Retry-After` header.
+ */
+export class UnavailableError extends PolarityError {
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super("TEMPORARILY_UNAVAILABLE", message, options);
+    this.name = "UnavailableError";
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
+
+/** A request (body, batch, text, response) is over a configured size limit. */
+export class PayloadTooLargeError extends PolarityError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("PAYLOAD_TOO_LARGE", message, options);
+    this.name = "PayloadTooLargeError";
   }
 }
 

@@ -80,7 +80,7 @@ async function startSlowRequest(url: string, requestId: string): Promise<{ socke
   return { socket, response, finish: () => socket.write(body.slice(5)) };
 }
 
-describe("the serve process: graceful shutdown and cluster mode", { timeout: 120_000 }, () => {
+describe("the serve process: graceful shutdown and cluster mode", { timeout: 300_000 }, () => {
   const dir = tempDir();
   const model = join(dir.path, "model.json");
   before(() => writeJsonAtomic(model, trainModelJson()));

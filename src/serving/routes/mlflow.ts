@@ -1,7 +1,9 @@
-import { Type } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
-import { HttpError, badRequest, installCsvParser } from "../http.js";
+import { PayloadTooLargeError } from "../../util/errors.js";
+import { quoteClientString } from "../../http/errors.js";
+import { badRequest, installCsvParser } from "../http.js";
 import { errorResponses, invocationsSchemas } from "../schemas.js";
 
 /**
@@ -42,7 +44,7 @@ export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): P
     },
     async (request) => {
       const loaded = ctx.requireModel();
-      const texts = typeof request.body === "string" ? await textsFromCsv(request.body) : textsFromScoringJson(request.body as Record<string, unknown>);
+      const texts = typeof request.body === "string" ? await textsFromCsv(request.body) : textsFromScoringJson(request.body as Static<typeof schemas.body>);
       checkTexts(texts, config.maxTextLength, config.maxBatchSize);
       const predictions = predictor.predictRaw(loaded, texts);
       const labels = new Array(predictions.length);
@@ -61,7 +63,7 @@ function pickColumn(columns: readonly string[], where: string): number {
     if (i >= 0) return i;
   }
   if (columns.length === 1) return 0;
-  throw badRequest(`${where}: no text column: expected a column named ${TEXT_COLUMNS.map((c) => `"${c}"`).join(" or ")}, or exactly one column; got columns ${JSON.stringify(columns)}`);
+  throw badRequest(`${where}: no text column: expected a column named ${TEXT_COLUMNS.map((c) => `"${c}"`).join(" or ")}, or exactly one column; got columns ${columns.slice(0, 10).map((c) => quoteClientString(c, 40)).join(", ")}${columns.length > 10 ? ", …" : ""}`);
 }
 
 function asText(value: unknown, where: string): string {
@@ -100,8 +102,13 @@ export function textsFromScoringJson(body: Record<string, unknown>): string[] {
   const name = columns[pickColumn(columns, format)];
   const column = (value as Record<string, unknown>)[name];
   if (typeof column === "string") return [column];
-  if (!Array.isArray(column)) throw badRequest(`${format}.${name} must be a string or an array of strings`);
-  return column.map((v, i) => asText(v, `${format}.${name}[${i}]`));
+  if (!Array.isArray(column)) throw badRequest(`${format}.${fieldName(name)} must be a string or an array of strings`);
+  return column.map((v, i) => asText(v, `${format}.${fieldName(name)}[${i}]`));
+}
+
+/** A column name for a message: as is when it is a plain identifier, else quoted and clipped. */
+function fieldName(name: string): string {
+  return /^[A-Za-z_][\w]{0,63}$/.test(name) ? name : quoteClientString(name, 40);
 }
 
 function recordsToTexts(records: unknown[], where: string): string[] {
@@ -111,7 +118,7 @@ function recordsToTexts(records: unknown[], where: string): string[] {
   const key = Object.keys(first)[pickColumn(Object.keys(first), where)];
   return records.map((r, i) => {
     if (typeof r !== "object" || r === null || Array.isArray(r)) throw badRequest(`${where}[${i}] must be an object like {"text": "..."}`);
-    return asText((r as Record<string, unknown>)[key], `${where}[${i}].${key}`);
+    return asText((r as Record<string, unknown>)[key], `${where}[${i}].${fieldName(key)}`);
   });
 }
 
@@ -133,10 +140,10 @@ export async function textsFromCsv(csv: string): Promise<string[]> {
 
 export function checkTexts(texts: string[], maxTextLength: number, maxBatchSize: number): void {
   if (texts.length === 0) throw badRequest("no texts to score");
-  if (texts.length > maxBatchSize) throw new HttpError(413, "PAYLOAD_TOO_LARGE", `batch of ${texts.length} texts exceeds the limit of ${maxBatchSize} (maxBatchSize / MAX_BATCH_SIZE)`);
+  if (texts.length > maxBatchSize) throw new PayloadTooLargeError(`batch of ${texts.length} texts exceeds the limit of ${maxBatchSize} (maxBatchSize / MAX_BATCH_SIZE)`);
   for (let i = 0; i < texts.length; i++) {
     if (texts[i].length > maxTextLength) {
-      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `text ${i} has ${texts[i].length} characters, more than the limit of ${maxTextLength} (maxTextLength / MAX_TEXT_LENGTH)`);
+      throw new PayloadTooLargeError(`text ${i} has ${texts[i].length} characters, more than the limit of ${maxTextLength} (maxTextLength / MAX_TEXT_LENGTH)`);
     }
   }
 }

@@ -1,9 +1,9 @@
-import { Type } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
 import { badRequest, installFormParser } from "../http.js";
 import { PAGE_TOP_K, renderPage } from "../page.js";
-import { errorResponses, predictSchemas, type PredictBody } from "../schemas.js";
+import { errorResponses, predictSchemas } from "../schemas.js";
 import { DEFAULT_TOP_K, type PredictionView } from "../predictor.js";
 
 /** `GET /` (the page) and `POST /predict` (JSON API, and the page's no-JavaScript form post). */
@@ -64,16 +64,17 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
       const loaded = ctx.requireModel();
       const model = ctx.modelRef(loaded);
 
+      // Two content types, two body schemas (the type provider types a single `body` schema only).
       if (request.headers["content-type"]?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
         // The seed's path: an HTML form without JavaScript.
-        const text = (request.body as { text: string }).text;
+        const text = (request.body as Static<typeof formBody>).text;
         const page = text.trim() === ""
           ? renderPage({ model: loaded, text, error: "Please enter some text.", maxTextLength: config.maxTextLength })
           : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, PAGE_TOP_K), maxTextLength: config.maxTextLength });
         return reply.type("text/html; charset=utf-8").send(page);
       }
 
-      const body = request.body as PredictBody;
+      const body = request.body as Static<typeof schemas.body>;
       const hasText = body.text !== undefined;
       const hasTexts = body.texts !== undefined;
       if (hasText === hasTexts) throw badRequest('send exactly one of "text" (a string) or "texts" (an array of strings)');

@@ -1,7 +1,11 @@
 import { Type } from "@sinclair/typebox";
+import type { Static } from "@sinclair/typebox";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
-import { HttpError, badRequest } from "../http.js";
+import { NotFoundError } from "../../util/errors.js";
+import { quoteClientString } from "../../http/errors.js";
+import { badRequest } from "../http.js";
 import { checkTexts } from "./mlflow.js";
 import type { LoadedModel } from "../model-types.js";
 import { ModelNameParams, ModelVersionParams, errorResponses, v2Schemas } from "../schemas.js";
@@ -11,7 +15,8 @@ import { ModelNameParams, ModelVersionParams, errorResponses, v2Schemas } from "
  * BYTES input tensor of texts. Outputs: `label` (BYTES, [n]) and `probabilities`
  * (FP64, [n, k], columns in the model's class order, listed in the model metadata).
  */
-export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
+export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Promise<void> {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { config, predictor } = ctx;
   const schemas = v2Schemas(config);
   const tags = ["kserve-v2"];
@@ -33,7 +38,7 @@ export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promi
 
   const modelFor = (name: string) => {
     const loaded = ctx.requireModel();
-    if (name !== loaded.name) throw new HttpError(404, "RESOURCE_DOES_NOT_EXIST", `model "${name}" is not served here; this server serves "${loaded.name}"`);
+    if (name !== loaded.name) throw new NotFoundError(`model ${quoteClientString(name)} is not served here; this server serves "${loaded.name}"`);
     return loaded;
   };
 
@@ -41,7 +46,7 @@ export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promi
     "/v2/models/:name",
     { schema: { summary: "Model metadata", tags, params: ModelNameParams, response: { 200: schemas.modelMetadata, ...errorResponses(404, 503) } } },
     async (request) => {
-      const loaded = modelFor((request.params as { name: string }).name);
+      const loaded = modelFor(request.params.name);
       const k = loaded.model.classes.length;
       return {
         name: loaded.name,
@@ -59,38 +64,34 @@ export async function v2Routes(app: FastifyInstance, ctx: ServingContext): Promi
   app.get(
     "/v2/models/:name/ready",
     { schema: { summary: "Model readiness", tags, params: ModelNameParams, response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), ...errorResponses(404, 503) } } },
-    async (request) => ({ name: modelFor((request.params as { name: string }).name).name, ready: true }),
+    async (request) => ({ name: modelFor(request.params.name).name, ready: true }),
   );
 
-  const inferSchema = (params: typeof ModelNameParams | typeof ModelVersionParams, summary: string) => ({
-    schema: { summary, tags, params, body: schemas.inferBody, response: { 200: schemas.inferResponse, ...errorResponses(400, 404, 413, 415, 503) } },
-  });
-  app.post("/v2/models/:name/infer", inferSchema(ModelNameParams, "Inference: one BYTES input tensor of texts"), async (request) =>
-    infer(modelFor((request.params as { name: string }).name), request.body),
+  const inferResponses = { 200: schemas.inferResponse, ...errorResponses(400, 404, 413, 415, 503) };
+  app.post("/v2/models/:name/infer", { schema: { summary: "Inference: one BYTES input tensor of texts", tags, params: ModelNameParams, body: schemas.inferBody, response: inferResponses } }, async (request) =>
+    infer(modelFor(request.params.name), request.body),
   );
-  app.post("/v2/models/:name/versions/:version/infer", inferSchema(ModelVersionParams, "Inference on a named version (only the version being served)"), async (request) => {
-    const { name, version } = request.params as { name: string; version: string };
+  app.post(
+    "/v2/models/:name/versions/:version/infer",
+    { schema: { summary: "Inference on a named version (only the version being served)", tags, params: ModelVersionParams, body: schemas.inferBody, response: inferResponses } },
+    async (request) => {
+    const { name, version } = request.params;
     const loaded = modelFor(name);
-    if (version !== loaded.version) throw new HttpError(404, "RESOURCE_DOES_NOT_EXIST", `model "${name}" version "${version}" is not served here; the served version is "${loaded.version}"`);
+    if (version !== loaded.version) throw new NotFoundError(`model ${quoteClientString(name)} version ${quoteClientString(version)} is not served here; the served version is "${loaded.version}"`);
     return infer(loaded, request.body);
   });
 
-  function infer(loaded: LoadedModel, rawBody: unknown) {
-    const body = rawBody as {
-      id?: string;
-      inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }>;
-      outputs?: Array<{ name: string }>;
-    };
+  function infer(loaded: LoadedModel, body: Static<typeof schemas.inferBody>) {
     const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
-    if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.map((t) => `"${t.name}"`).join(", ")}`);
-    if (input.datatype !== "BYTES") throw badRequest(`input "${input.name}" has datatype ${input.datatype}; texts are sent as BYTES`);
+    if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.slice(0, 5).map((t) => quoteClientString(t.name, 40)).join(", ")}${body.inputs.length > 5 ? ", …" : ""}`);
+    if (input.datatype !== "BYTES") throw badRequest(`input ${quoteClientString(input.name)} has datatype ${quoteClientString(input.datatype, 20)}; texts are sent as BYTES`);
     const texts = flattenTexts(input.data, input.name, input.shape.length);
     const expected = input.shape.reduce((a, b) => a * b, 1);
-    if (expected !== texts.length) throw badRequest(`input "${input.name}" has shape [${input.shape.join(", ")}] (${expected} elements) but ${texts.length} data values`);
+    if (expected !== texts.length) throw badRequest(`input ${quoteClientString(input.name)} has shape [${input.shape.slice(0, 8).join(", ")}${input.shape.length > 8 ? ", …" : ""}] (${expected} elements) but ${texts.length} data values`);
     checkTexts(texts, config.maxTextLength, config.maxBatchSize);
 
     const wanted = body.outputs?.map((o) => o.name) ?? ["label", "probabilities"];
-    for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output "${w}"; this model has outputs "label" and "probabilities"`);
+    for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label" and "probabilities"`);
 
     const predictions = predictor.predictRaw(loaded, texts);
     const keys = loaded.model.classes.map(String);
@@ -134,9 +135,9 @@ function flattenTexts(data: unknown[], name: string, rank: number): string[] {
     const path = `${top.path}[${i}]`;
     if (typeof v === "string") out.push(v);
     else if (Array.isArray(v)) {
-      if (stack.length >= maxDepth) throw badRequest(`input "${name}" is nested deeper than its shape allows (rank ${rank}) at ${path}`);
+      if (stack.length >= maxDepth) throw badRequest(`input ${quoteClientString(name)} is nested deeper than its shape allows (rank ${rank}) at ${path}`);
       stack.push({ items: v, next: 0, path });
-    } else throw badRequest(`input "${name}" element ${path} must be a string, got ${v === null ? "null" : typeof v}`);
+    } else throw badRequest(`input ${quoteClientString(name)} element ${path} must be a string, got ${v === null ? "null" : typeof v}`);
   }
   return out;
 }
