@@ -7,10 +7,10 @@ import { checkPredictInput } from "./labels.js";
 export interface ModelJson {
   format: "polarity.model";
   version: 1;
-  kind: "logreg" | "multinomial_nb" | "linear_svc" | "nbsvm";
+  kind: "logreg" | "multinomial_nb" | "linear_svc" | "nbsvm" | "random_forest" | "gradient_boosting";
   options: Record<string, unknown>;
   classes: Label[];
-  /** Row-major rows × nFeatures: one row for a binary linear model, one per class otherwise. */
+  /** Row-major rows × nFeatures: one row for a binary linear model, one per class otherwise (empty for tree ensembles). */
   coef: number[];
   intercept: number[];
   nFeatures: number;

@@ -6,15 +6,18 @@ import { LinearSVC, type LinearSVCOptions } from "./linear-svc.js";
 import { LogisticRegression, type LogisticRegressionOptions } from "./logistic-regression.js";
 import { MultinomialNB, type MultinomialNBOptions } from "./naive-bayes.js";
 import { NBSVM, type NBSVMOptions } from "./nbsvm.js";
+import { GradientBoostingClassifier, RandomForestClassifier, TREE_KINDS, treeEnsembleFromJSON, type GradientBoostingOptions, type RandomForestOptions, type TreeEnsembleJson } from "./trees/index.js";
 
-export type AnyClassifier = LogisticRegression | MultinomialNB | LinearSVC | NBSVM;
-export type ClassifierKind = "logreg" | "nb" | "svm" | "nbsvm";
+export type AnyClassifier = LogisticRegression | MultinomialNB | LinearSVC | NBSVM | RandomForestClassifier | GradientBoostingClassifier;
+export type ClassifierKind = "logreg" | "nb" | "svm" | "nbsvm" | "rf" | "gbdt";
 
 /** The CLI's factory: 'logreg' → LogisticRegression, 'nb' → MultinomialNB, 'svm' → LinearSVC. */
 export function createClassifier(kind: "logreg", options?: LogisticRegressionOptions): LogisticRegression;
 export function createClassifier(kind: "nb", options?: MultinomialNBOptions): MultinomialNB;
 export function createClassifier(kind: "svm", options?: LinearSVCOptions): LinearSVC;
 export function createClassifier(kind: "nbsvm", options?: NBSVMOptions): NBSVM;
+export function createClassifier(kind: "rf", options?: RandomForestOptions): RandomForestClassifier;
+export function createClassifier(kind: "gbdt", options?: GradientBoostingOptions): GradientBoostingClassifier;
 export function createClassifier(kind: ClassifierKind, options?: Record<string, unknown>): AnyClassifier;
 export function createClassifier(kind: ClassifierKind, options: object = {}): AnyClassifier {
   switch (kind) {
@@ -26,8 +29,12 @@ export function createClassifier(kind: ClassifierKind, options: object = {}): An
       return new LinearSVC(options as LinearSVCOptions);
     case "nbsvm":
       return new NBSVM(options as NBSVMOptions);
+    case "rf":
+      return new RandomForestClassifier(options as RandomForestOptions);
+    case "gbdt":
+      return new GradientBoostingClassifier(options as GradientBoostingOptions);
     default:
-      throw new InvalidParameterError(`unknown classifier kind ${JSON.stringify(kind)} (known: 'logreg', 'nb', 'svm', 'nbsvm')`);
+      throw new InvalidParameterError(`unknown classifier kind ${JSON.stringify(kind)} (known: 'logreg', 'nb', 'svm', 'nbsvm', 'rf', 'gbdt')`);
   }
 }
 
@@ -65,8 +72,9 @@ export function classifierFromJSON(json: unknown): AnyClassifier {
   const j = json as Partial<ModelJson> & Record<string, unknown>;
   if (j.format !== "polarity.model") throw new DataError(`model JSON: format must be "polarity.model", got ${JSON.stringify(j.format)}`);
   if (j.version !== 1) throw new DataError(`model JSON: unsupported version ${JSON.stringify(j.version)} (this build reads version 1)`);
+  if ((TREE_KINDS as readonly unknown[]).includes(j.kind)) return treeEnsembleFromJSON(json as TreeEnsembleJson);
   const kinds = { logreg: "logreg", multinomial_nb: "nb", linear_svc: "svm", nbsvm: "nbsvm" } as const;
-  if (typeof j.kind !== "string" || !(j.kind in kinds)) throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: ${Object.keys(kinds).join(", ")})`);
+  if (typeof j.kind !== "string" || !(j.kind in kinds)) throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: ${[...Object.keys(kinds), ...TREE_KINDS].join(", ")})`);
   if (typeof j.options !== "object" || j.options === null || Array.isArray(j.options)) throw new DataError("model JSON: options must be an object");
   const classes = parseClasses(j.classes, "model JSON");
   const d = j.nFeatures;

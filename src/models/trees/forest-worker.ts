@@ -1,0 +1,56 @@
+/**
+ * The random forest's helper thread, started from source text (`eval: true`, no execArgv) so
+ * that it boots while the main thread is blocked in the synchronous fit and runs the same
+ * under tsx and from dist/ (the pattern of src/models/parallel/gradient-worker.ts).
+ *
+ * Both threads claim tree numbers from one shared counter (Atomics.add) until all are taken;
+ * tree t is grown from its own seed, so the forest does not depend on which thread grew
+ * which tree. The worker posts each tree on its port; the main thread reads them with
+ * receiveMessageOnPort once the shared "finished" counter says all trees are done.
+ */
+import type { MessagePort } from "node:worker_threads";
+import { growForestTree, growTree, rowBin, sumTo, treeRandom, type BinnedRows, type GrowParams } from "./grow.js";
+
+/** Slots of the control Int32Array. */
+export const CTRL_NEXT = 0; // next tree number to claim
+export const CTRL_FINISHED = 1; // trees finished by either thread
+export const CTRL_FAILED = 2; // 1 when the worker failed; CTRL_FAILED_TREE then names its unfinished tree (or −1)
+export const CTRL_FAILED_TREE = 3;
+
+export interface ForestWorkerData {
+  X: BinnedRows;
+  y: Int32Array;
+  k: number;
+  bootstrap: boolean;
+  params: Omit<GrowParams, "seed">;
+  seeds: Int32Array;
+  control: Int32Array;
+}
+
+/** The worker's loop. Self-contained (serialised with toString): uses only its arguments and the grow functions. */
+function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void {
+  const { X, y, k, bootstrap, params, seeds, control, port } = data;
+  let current = -1;
+  try {
+    for (;;) {
+      const t = Atomics.add(control, 0, 1);
+      if (t >= seeds.length) break;
+      current = t;
+      const tree = growForestTree(X, y, k, bootstrap, { ...params, seed: seeds[t] });
+      port.postMessage({ t, tree }, [tree.feature.buffer, tree.bin.buffer, tree.left.buffer, tree.right.buffer, tree.value.buffer, tree.improvement.buffer] as ArrayBuffer[]);
+      current = -1;
+      Atomics.add(control, 1, 1);
+      Atomics.notify(control, 1);
+    }
+  } catch {
+    Atomics.store(control, 3, current);
+    Atomics.store(control, 2, 1);
+    Atomics.notify(control, 1);
+  }
+}
+
+/** Worker source: the grow functions and the loop, with esbuild's __name helper stubbed (tsx keeps names). */
+export function forestWorkerSource(): string {
+  const parts = [treeRandom, rowBin, sumTo, growTree, growForestTree, forestWorkerMain].map((f) => f.toString());
+  return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\nconst { workerData } = require("node:worker_threads");\nforestWorkerMain(workerData);\n`;
+}

@@ -1,0 +1,325 @@
+/**
+ * Growing one decision tree on binned sparse rows: the kernel shared by the random forest
+ * and gradient boosting, on the main thread and in the forest's worker.
+ *
+ * SELF-CONTAINED: `growTree` and the functions it calls use only their arguments and typed
+ * arrays (no imports, no closures over module state), because the forest's worker is started
+ * from their source text (`fn.toString()`, see forest-worker.ts) so that it can boot while the
+ * main thread is blocked in a synchronous fit.
+ *
+ * Split finding is sparse-aware and histogram-based (as LightGBM's): each stored value has a
+ * bin code; a node's histogram is accumulated row-wise over the node's non-zeros only, for the
+ * features that occur in the node, and the zero bin's statistics are the node totals minus the
+ * stored entries. Work per tree level is therefore at most nnz, whatever the vocabulary size.
+ * Features absent from a node are constant there and never drawn, as in scikit-learn, whose
+ * `max_features` counts only non-constant features.
+ */
+
+/** The binned training matrix (CSR with a bin code per stored value). */
+export interface BinnedRows {
+  n: number;
+  d: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  codes: Uint8Array;
+  /** Bins of feature j: nBins[j]; the bin holding the value 0: zeroBin[j]; first histogram slot: binOffset[j]. */
+  nBins: Int32Array;
+  zeroBin: Int32Array;
+  binOffset: Int32Array;
+}
+
+/**
+ * What a tree fits. criterion 0 = Gini over `k` classes (random forest; class codes `y`,
+ * sample weights `w` = bootstrap counts). criterion 1 = Friedman MSE on residuals `r` with
+ * weights `w` (gradient boosting), leaf value Σw·r / Σw·h (one Newton step, sklearn's).
+ */
+export interface GrowTarget {
+  criterion: number;
+  k: number;
+  y: Int32Array;
+  w: Float64Array;
+  r: Float64Array;
+  h: Float64Array;
+}
+
+export interface GrowParams {
+  maxDepth: number;
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  /** Non-constant features to evaluate per node (0 = all). */
+  maxFeatures: number;
+  seed: number;
+}
+
+/**
+ * A grown tree, flat. Leaves have feature −1. `value` has `vdim` entries per node (class
+ * fractions for Gini, the Newton value for MSE), internal nodes included (explanations walk
+ * the path). `improvement` is the weighted impurity decrease of each split (importances).
+ */
+export interface GrownTree {
+  feature: Int32Array;
+  bin: Int32Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+  improvement: Float64Array;
+  vdim: number;
+}
+
+/** mulberry32 step on a 1-element Int32Array state; returns a float in [0, 1). */
+export function treeRandom(state: Int32Array): number {
+  let t = (state[0] = (state[0] + 0x6d2b79f5) | 0);
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** The bin of row i for feature j (binary search in the row's sorted indices). */
+export function rowBin(X: BinnedRows, i: number, j: number): number {
+  let lo = X.indptr[i];
+  let hi = X.indptr[i + 1] - 1;
+  const indices = X.indices;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = indices[mid];
+    if (c === j) return X.codes[mid];
+    if (c < j) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return X.zeroBin[j];
+}
+
+/**
+ * Grows one tree depth-first on the rows `rows` (sample ids; with Gini only those of weight
+ * > 0). Deterministic for a given seed.
+ */
+export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams): GrownTree {
+  const gini = target.criterion === 0;
+  const k = target.k;
+  // Histogram slot stride: Gini: k class weights + row count; MSE: Σw·r, Σw, row count.
+  const S = gini ? k + 1 : 3;
+  const totalBins = X.binOffset[X.d];
+  const hist = new Float64Array(totalBins * S);
+  const stamp = new Int32Array(X.d).fill(-1);
+  const touched = new Int32Array(X.d);
+  const binStats = new Float64Array(256 * S);
+  const tot = new Float64Array(S);
+  const leftStats = new Float64Array(S);
+  const rng = Int32Array.of(params.seed | 0);
+  const idx = Int32Array.from(rows);
+  const scratch = new Int32Array(idx.length);
+  const vdim = gini ? k : 1;
+  const { indptr, indices, codes, nBins, zeroBin, binOffset } = X;
+  const { y, w, r, h } = target;
+
+  const feature: number[] = [];
+  const bin: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const value: number[] = [];
+  const improvement: number[] = [];
+  // Explicit stack of [node id, start, end, depth].
+  const stack: number[] = [];
+  const newNode = (): number => {
+    feature.push(-1);
+    bin.push(0);
+    left.push(-1);
+    right.push(-1);
+    improvement.push(0);
+    for (let c = 0; c < vdim; c++) value.push(0);
+    return feature.length - 1;
+  };
+  stack.push(newNode(), 0, idx.length, 0);
+  let nodeCounter = 0;
+  let rootWeight = 0;
+
+  while (stack.length > 0) {
+    const depth = stack.pop() as number;
+    const end = stack.pop() as number;
+    const start = stack.pop() as number;
+    const node = stack.pop() as number;
+    const nodeStamp = nodeCounter++;
+    tot.fill(0);
+    let hSum = 0;
+    for (let q = start; q < end; q++) {
+      const i = idx[q];
+      const wi = w[i];
+      if (gini) tot[y[i]] += wi;
+      else {
+        tot[0] += wi * r[i];
+        tot[1] += wi;
+        hSum += wi * h[i];
+      }
+      tot[S - 1] += 1;
+    }
+    const count = end - start;
+    const weight = gini ? sumTo(tot, k) : tot[1];
+    if (node === 0) rootWeight = weight;
+    let pure = false;
+    if (gini) {
+      for (let c = 0; c < k; c++) {
+        value[node * vdim + c] = weight > 0 ? tot[c] / weight : 0;
+        if (tot[c] === weight) pure = true;
+      }
+    } else {
+      value[node] = hSum > 0 ? tot[0] / hSum : 0;
+    }
+    if (pure || count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth) continue;
+
+    // Histogram of the node's stored values, for the features present in the node.
+    let nTouched = 0;
+    for (let q = start; q < end; q++) {
+      const i = idx[q];
+      const wi = w[i];
+      const a = gini ? y[i] : 0;
+      const ra = gini ? 0 : wi * r[i];
+      for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+        const j = indices[p];
+        if (stamp[j] !== nodeStamp) {
+          stamp[j] = nodeStamp;
+          touched[nTouched++] = j;
+          // A plain loop: TypedArray.fill's call overhead dominated on these 2–6-slot ranges.
+          for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
+        }
+        const slot = (binOffset[j] + codes[p]) * S;
+        if (gini) hist[slot + a] += wi;
+        else {
+          hist[slot] += ra;
+          hist[slot + 1] += wi;
+        }
+        hist[slot + S - 1] += 1;
+      }
+    }
+
+    // Parent impurity (Gini) or Σr²-free proxy baseline (MSE).
+    let parentScore = 0;
+    if (gini) {
+      let s2 = 0;
+      for (let c = 0; c < k; c++) s2 += tot[c] * tot[c];
+      parentScore = s2 / weight;
+    }
+    let bestScore = -Infinity;
+    let bestFeature = -1;
+    let bestBin = -1;
+    let evaluated = 0;
+    const limit = params.maxFeatures > 0 ? params.maxFeatures : nTouched;
+    for (let t = 0; t < nTouched && evaluated < limit; t++) {
+      if (params.maxFeatures > 0 && params.maxFeatures < nTouched) {
+        // Partial Fisher–Yates: draw the next feature uniformly from the ones not drawn yet.
+        const pick = t + Math.floor(treeRandom(rng) * (nTouched - t));
+        const tmp = touched[t];
+        touched[t] = touched[pick];
+        touched[pick] = tmp;
+      }
+      const j = touched[t];
+      const nb = nBins[j];
+      const base = binOffset[j] * S;
+      // Per-bin statistics; the zero bin also gets the rows without a stored value.
+      for (let s = 0; s < S; s++) {
+        let stored = 0;
+        for (let b = 0; b < nb; b++) stored += binStats[b * S + s] = hist[base + b * S + s];
+        binStats[zeroBin[j] * S + s] += tot[s] - stored;
+      }
+      let nonEmpty = 0;
+      for (let b = 0; b < nb; b++) if (binStats[b * S + S - 1] > 0) nonEmpty++;
+      if (nonEmpty < 2) continue; // constant in this node: not counted (sklearn's rule)
+      leftStats.fill(0);
+      let found = false;
+      for (let b = 0; b < nb - 1; b++) {
+        for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
+        const nL = leftStats[S - 1];
+        const nR = count - nL;
+        if (nL < params.minSamplesLeaf) continue;
+        if (nR < params.minSamplesLeaf) break;
+        if (binStats[b * S + S - 1] === 0) continue; // same partition as the previous bin
+        let score: number;
+        if (gini) {
+          const wL = sumTo(leftStats, k);
+          const wR = weight - wL;
+          if (wL <= 0 || wR <= 0) continue;
+          let sL = 0;
+          let sR = 0;
+          for (let c = 0; c < k; c++) {
+            const lc = leftStats[c];
+            const rc = tot[c] - lc;
+            sL += lc * lc;
+            sR += rc * rc;
+          }
+          // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
+          score = sL / wL + sR / wR;
+        } else {
+          const wL = leftStats[1];
+          const wR = weight - wL;
+          if (wL <= 0 || wR <= 0) continue;
+          // sklearn's friedman_mse proxy: (Σr_L·w_R − Σr_R·w_L)² / (w_L·w_R).
+          const diff = leftStats[0] * wR - (tot[0] - leftStats[0]) * wL;
+          score = (diff * diff) / (wL * wR);
+        }
+        found = true;
+        if (score > bestScore) {
+          bestScore = score;
+          bestFeature = j;
+          bestBin = b;
+        }
+      }
+      if (found) evaluated++;
+    }
+    if (bestFeature < 0) continue;
+
+    // Partition the node's rows: bin ≤ bestBin to the left, order kept within each side.
+    let nl = 0;
+    let nr = 0;
+    for (let q = start; q < end; q++) {
+      const i = idx[q];
+      if (rowBin(X, i, bestFeature) <= bestBin) idx[start + nl++] = i;
+      else scratch[nr++] = i;
+    }
+    for (let q = 0; q < nr; q++) idx[start + nl + q] = scratch[q];
+    feature[node] = bestFeature;
+    bin[node] = bestBin;
+    // Weighted impurity decrease, normalised by the root weight as sklearn's importances.
+    improvement[node] = gini ? (bestScore - parentScore) / rootWeight : bestScore / (weight * rootWeight);
+    const l = newNode();
+    const rr = newNode();
+    left[node] = l;
+    right[node] = rr;
+    // Right first on the stack so the left subtree is grown (and numbered) first.
+    stack.push(rr, start + nl, end, depth + 1);
+    stack.push(l, start, start + nl, depth + 1);
+  }
+  return {
+    feature: Int32Array.from(feature),
+    bin: Int32Array.from(bin),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    value: Float64Array.from(value),
+    improvement: Float64Array.from(improvement),
+    vdim,
+  };
+}
+
+export function sumTo(a: Float64Array, k: number): number {
+  let s = 0;
+  for (let c = 0; c < k; c++) s += a[c];
+  return s;
+}
+
+/**
+ * One random-forest tree: a bootstrap sample of n rows drawn with replacement (weights =
+ * draw counts) from the tree's own seed, then growTree on the rows drawn at least once.
+ * Self-contained like growTree (runs in the forest worker).
+ */
+export function growForestTree(X: BinnedRows, y: Int32Array, k: number, bootstrap: boolean, params: GrowParams): GrownTree {
+  const n = X.n;
+  const w = new Float64Array(n);
+  const state = Int32Array.of((params.seed ^ 0x5bd1e995) | 0);
+  if (bootstrap) for (let t = 0; t < n; t++) w[Math.floor(treeRandom(state) * n)] += 1;
+  else w.fill(1);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (w[i] > 0) m++;
+  const rows = new Int32Array(m);
+  m = 0;
+  for (let i = 0; i < n; i++) if (w[i] > 0) rows[m++] = i;
+  const empty = new Float64Array(0);
+  return growTree(X, { criterion: 0, k, y, w, r: empty, h: empty }, rows, params);
+}
