@@ -26,8 +26,11 @@ ENV npm_config_nodedir=/usr/local \
     npm_config_audit=false
 COPY package.json package-lock.json ./
 # --ignore-scripts: the package's `prepare` (npm run build) needs src/, copied below;
-# the one native dependency is then built on its own.
-RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+# the one native dependency is then built on its own. Behind a TLS-inspecting proxy, pass its
+# CA bundle as a build secret: --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt
+RUN --mount=type=secret,id=ca_bundle,required=false \
+    if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi; \
+    npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && chmod 755 dist/cli/main.js
@@ -39,7 +42,8 @@ ARG BAKE_MODEL_URI=models:/sentiment@production
 ARG BAKE_TRACKING_URI=
 COPY dvc.yaml params.yaml ./project/
 COPY deploy/scripts/bake-model.sh deploy/scripts/fetch-model.mjs ./deploy/scripts/
-RUN --mount=type=secret,id=mlflow_token,required=false \
+RUN --mount=type=secret,id=mlflow_token,required=false --mount=type=secret,id=ca_bundle,required=false \
+    if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi; \
     MODEL_SOURCE="$MODEL_SOURCE" BAKE_MODEL_URI="$BAKE_MODEL_URI" BAKE_TRACKING_URI="$BAKE_TRACKING_URI" \
     sh deploy/scripts/bake-model.sh /model
 RUN npm prune --omit=dev --ignore-scripts

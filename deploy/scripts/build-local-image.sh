@@ -89,7 +89,12 @@ import_rootfs "$cache/rootfs-runtime" "$runtime_base"
 import_rootfs "$cache/rootfs-build" "$build_base"
 
 step "buildah bud the Dockerfile → $image"
-buildah "${store[@]}" bud --isolation chroot --network host --layers=false \
+# The machine's CA bundle goes in as a build secret: npm may reach its registry through a
+# TLS-inspecting proxy whose CA only this machine trusts.
+ca_bundle="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+secrets=()
+[ -s "$ca_bundle" ] && secrets+=(--secret "id=ca_bundle,src=$ca_bundle")
+buildah "${store[@]}" bud --isolation chroot --network host --layers=false "${secrets[@]}" \
   --build-arg BUILD_BASE="$build_base" --build-arg BASE="$runtime_base" \
   -f "$repo/Dockerfile" -t "$image" "$repo" >"$cache/build.log" 2>&1 \
   || { tail -40 "$cache/build.log" >&2; die "buildah bud failed (full log: $cache/build.log)"; }
