@@ -9,6 +9,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./runs.js"),
   () => import("./models.js"),
   () => import("./cv.js"),
+  () => import("./predict.js"),
   () => import("./repro.js"),
   () => import("./status.js"),
   () => import("./dag.js"),

@@ -92,6 +92,15 @@ export function rowBin(X: BinnedRows, i: number, j: number): number {
 /**
  * Grows one tree depth-first on the rows `rows` (sample ids; with Gini only those of weight
  * > 0). Deterministic for a given seed.
+ *
+ * Histogram subtraction (LightGBM's trick, kept sparse): after a split, only the child with
+ * fewer stored values is scanned; the other child's histogram is the parent's minus it,
+ * updated in place in the one histogram buffer, and that child is processed next. The
+ * smaller child waits on the stack and rebuilds from its rows when popped. Every row is thus
+ * scanned O(log n) times instead of once per level — what makes fully grown forests on text
+ * (peel-off splits, depth > 100) affordable. The list of features present in the current node
+ * keeps features that left with the other child (they then look constant and are skipped);
+ * it is compacted when it grows past twice the node's stored values.
  */
 export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams): GrownTree {
   const gini = target.criterion === 0;
@@ -100,8 +109,10 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
   const S = gini ? k + 1 : 3;
   const totalBins = X.binOffset[X.d];
   const hist = new Float64Array(totalBins * S);
-  const stamp = new Int32Array(X.d).fill(-1);
+  const present = new Uint8Array(X.d);
+  const featCount = new Int32Array(X.d);
   const touched = new Int32Array(X.d);
+  let nTouched = 0;
   const binStats = new Float64Array(256 * S);
   const tot = new Float64Array(S);
   const leftStats = new Float64Array(S);
@@ -118,8 +129,6 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
   const right: number[] = [];
   const value: number[] = [];
   const improvement: number[] = [];
-  // Explicit stack of [node id, start, end, depth].
-  const stack: number[] = [];
   const newNode = (): number => {
     feature.push(-1);
     bin.push(0);
@@ -129,163 +138,228 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
     for (let c = 0; c < vdim; c++) value.push(0);
     return feature.length - 1;
   };
-  stack.push(newNode(), 0, idx.length, 0);
-  let nodeCounter = 0;
-  let rootWeight = 0;
-
-  while (stack.length > 0) {
-    const depth = stack.pop() as number;
-    const end = stack.pop() as number;
-    const start = stack.pop() as number;
-    const node = stack.pop() as number;
-    const nodeStamp = nodeCounter++;
-    tot.fill(0);
-    let hSum = 0;
-    for (let q = start; q < end; q++) {
+  // Adds (sign = 1) or removes (sign = −1) rows idx[from..to) to the histogram.
+  const accumulate = (from: number, to: number, sign: number): void => {
+    for (let q = from; q < to; q++) {
       const i = idx[q];
-      const wi = w[i];
-      if (gini) tot[y[i]] += wi;
-      else {
-        tot[0] += wi * r[i];
-        tot[1] += wi;
-        hSum += wi * h[i];
-      }
-      tot[S - 1] += 1;
-    }
-    const count = end - start;
-    const weight = gini ? sumTo(tot, k) : tot[1];
-    if (node === 0) rootWeight = weight;
-    let pure = false;
-    if (gini) {
-      for (let c = 0; c < k; c++) {
-        value[node * vdim + c] = weight > 0 ? tot[c] / weight : 0;
-        if (tot[c] === weight) pure = true;
-      }
-    } else {
-      value[node] = hSum > 0 ? tot[0] / hSum : 0;
-    }
-    if (pure || count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth) continue;
-
-    // Histogram of the node's stored values, for the features present in the node.
-    let nTouched = 0;
-    for (let q = start; q < end; q++) {
-      const i = idx[q];
-      const wi = w[i];
+      const wi = sign * w[i];
       const a = gini ? y[i] : 0;
       const ra = gini ? 0 : wi * r[i];
       for (let p = indptr[i]; p < indptr[i + 1]; p++) {
         const j = indices[p];
-        if (stamp[j] !== nodeStamp) {
-          stamp[j] = nodeStamp;
+        if (present[j] === 0) {
+          present[j] = 1;
           touched[nTouched++] = j;
-          // A plain loop: TypedArray.fill's call overhead dominated on these 2–6-slot ranges.
-          for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
         }
+        featCount[j] += sign;
         const slot = (binOffset[j] + codes[p]) * S;
         if (gini) hist[slot + a] += wi;
         else {
           hist[slot] += ra;
           hist[slot + 1] += wi;
         }
-        hist[slot + S - 1] += 1;
+        hist[slot + S - 1] += sign;
       }
     }
-
-    // Parent impurity (Gini) or Σr²-free proxy baseline (MSE).
-    let parentScore = 0;
-    if (gini) {
-      let s2 = 0;
-      for (let c = 0; c < k; c++) s2 += tot[c] * tot[c];
-      parentScore = s2 / weight;
-    }
-    let bestScore = -Infinity;
-    let bestFeature = -1;
-    let bestBin = -1;
-    let evaluated = 0;
-    const limit = params.maxFeatures > 0 ? params.maxFeatures : nTouched;
-    for (let t = 0; t < nTouched && evaluated < limit; t++) {
-      if (params.maxFeatures > 0 && params.maxFeatures < nTouched) {
-        // Partial Fisher–Yates: draw the next feature uniformly from the ones not drawn yet.
-        const pick = t + Math.floor(treeRandom(rng) * (nTouched - t));
-        const tmp = touched[t];
-        touched[t] = touched[pick];
-        touched[pick] = tmp;
-      }
+  };
+  const clearHistogram = (): void => {
+    for (let t = 0; t < nTouched; t++) {
       const j = touched[t];
-      const nb = nBins[j];
-      const base = binOffset[j] * S;
-      // Per-bin statistics; the zero bin also gets the rows without a stored value.
-      for (let s = 0; s < S; s++) {
-        let stored = 0;
-        for (let b = 0; b < nb; b++) stored += binStats[b * S + s] = hist[base + b * S + s];
-        binStats[zeroBin[j] * S + s] += tot[s] - stored;
-      }
-      let nonEmpty = 0;
-      for (let b = 0; b < nb; b++) if (binStats[b * S + S - 1] > 0) nonEmpty++;
-      if (nonEmpty < 2) continue; // constant in this node: not counted (sklearn's rule)
-      leftStats.fill(0);
-      let found = false;
-      for (let b = 0; b < nb - 1; b++) {
-        for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
-        const nL = leftStats[S - 1];
-        const nR = count - nL;
-        if (nL < params.minSamplesLeaf) continue;
-        if (nR < params.minSamplesLeaf) break;
-        if (binStats[b * S + S - 1] === 0) continue; // same partition as the previous bin
-        let score: number;
-        if (gini) {
-          const wL = sumTo(leftStats, k);
-          const wR = weight - wL;
-          if (wL <= 0 || wR <= 0) continue;
-          let sL = 0;
-          let sR = 0;
-          for (let c = 0; c < k; c++) {
-            const lc = leftStats[c];
-            const rc = tot[c] - lc;
-            sL += lc * lc;
-            sR += rc * rc;
-          }
-          // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
-          score = sL / wL + sR / wR;
-        } else {
-          const wL = leftStats[1];
-          const wR = weight - wL;
-          if (wL <= 0 || wR <= 0) continue;
-          // sklearn's friedman_mse proxy: (Σr_L·w_R − Σr_R·w_L)² / (w_L·w_R).
-          const diff = leftStats[0] * wR - (tot[0] - leftStats[0]) * wL;
-          score = (diff * diff) / (wL * wR);
-        }
-        found = true;
-        if (score > bestScore) {
-          bestScore = score;
-          bestFeature = j;
-          bestBin = b;
-        }
-      }
-      if (found) evaluated++;
+      present[j] = 0;
+      featCount[j] = 0;
+      for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
     }
-    if (bestFeature < 0) continue;
+    nTouched = 0;
+  };
 
-    // Partition the node's rows: bin ≤ bestBin to the left, order kept within each side.
-    let nl = 0;
-    let nr = 0;
-    for (let q = start; q < end; q++) {
-      const i = idx[q];
-      if (rowBin(X, i, bestFeature) <= bestBin) idx[start + nl++] = i;
-      else scratch[nr++] = i;
+  // Explicit stack of [node id, start, end, depth] of nodes whose histogram must be rebuilt.
+  const stack: number[] = [newNode(), 0, idx.length, 0];
+  let rootWeight = 0;
+
+  while (stack.length > 0) {
+    let depth = stack.pop() as number;
+    let end = stack.pop() as number;
+    let start = stack.pop() as number;
+    let node = stack.pop() as number;
+    clearHistogram();
+    accumulate(start, end, 1);
+    // The chain: this node, then always its larger child, reusing the histogram.
+    for (;;) {
+      tot.fill(0);
+      let hSum = 0;
+      let nodeNnz = 0;
+      for (let q = start; q < end; q++) {
+        const i = idx[q];
+        const wi = w[i];
+        if (gini) tot[y[i]] += wi;
+        else {
+          tot[0] += wi * r[i];
+          tot[1] += wi;
+          hSum += wi * h[i];
+        }
+        nodeNnz += indptr[i + 1] - indptr[i];
+      }
+      const count = end - start;
+      tot[S - 1] = count;
+      const weight = gini ? sumTo(tot, k) : tot[1];
+      if (node === 0) rootWeight = weight;
+      let pure = false;
+      if (gini) {
+        for (let c = 0; c < k; c++) {
+          value[node * vdim + c] = weight > 0 ? tot[c] / weight : 0;
+          if (tot[c] === weight) pure = true;
+        }
+      } else {
+        value[node] = hSum > 0 ? tot[0] / hSum : 0;
+      }
+      if (pure || count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth) break;
+
+      if (nTouched > 2 * nodeNnz + 64) {
+        // Compact: drop features no row of this node has (their slots are already zero).
+        let m = 0;
+        for (let t = 0; t < nTouched; t++) {
+          const j = touched[t];
+          if (featCount[j] > 0) touched[m++] = j;
+          else present[j] = 0;
+        }
+        nTouched = m;
+      }
+
+      let parentScore = 0;
+      if (gini) {
+        let s2 = 0;
+        for (let c = 0; c < k; c++) s2 += tot[c] * tot[c];
+        parentScore = s2 / weight;
+      }
+      let bestScore = -Infinity;
+      let bestFeature = -1;
+      let bestBin = -1;
+      let evaluated = 0;
+      const sampling = params.maxFeatures > 0 && params.maxFeatures < nTouched;
+      const limit = params.maxFeatures > 0 ? params.maxFeatures : nTouched;
+      for (let t = 0; t < nTouched && evaluated < limit; t++) {
+        if (sampling) {
+          // Partial Fisher–Yates: draw the next feature uniformly from the ones not drawn yet.
+          const pick = t + Math.floor(treeRandom(rng) * (nTouched - t));
+          const tmp = touched[t];
+          touched[t] = touched[pick];
+          touched[pick] = tmp;
+        }
+        const j = touched[t];
+        const nStored = featCount[j];
+        if (nStored === 0) continue; // absent from this node: constant
+        const nb = nBins[j];
+        const base = binOffset[j] * S;
+        const zb = zeroBin[j];
+        if (nb === 2 && !gini) {
+          // Fast path for the commonest text feature (absent / one value): one candidate split.
+          const ob = (1 - zb) * S;
+          const nOther = hist[base + ob + 2];
+          if (nOther === 0 || nOther === count) continue;
+          const nL = zb === 0 ? count - nOther : nOther;
+          if (nL < params.minSamplesLeaf || count - nL < params.minSamplesLeaf) continue;
+          const otherW = hist[base + ob + 1];
+          const otherR = hist[base + ob];
+          const wL = zb === 0 ? weight - otherW : otherW;
+          const rL = zb === 0 ? tot[0] - otherR : otherR;
+          const wR = weight - wL;
+          evaluated++;
+          if (wL <= 0 || wR <= 0) continue;
+          const diff = rL * wR - (tot[0] - rL) * wL;
+          const score = (diff * diff) / (wL * wR);
+          if (score > bestScore) {
+            bestScore = score;
+            bestFeature = j;
+            bestBin = 0;
+          }
+          continue;
+        }
+        // Per-bin statistics; the zero bin holds the node totals minus every other bin (so the
+        // rows without a stored value too).
+        let nonEmpty = 0;
+        for (let b = 0; b < nb; b++) for (let s = 0; s < S; s++) binStats[b * S + s] = hist[base + b * S + s];
+        for (let s = 0; s < S; s++) binStats[zb * S + s] = tot[s];
+        for (let b = 0; b < nb; b++) if (b !== zb) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[b * S + s];
+        for (let b = 0; b < nb; b++) if (binStats[b * S + S - 1] > 0) nonEmpty++;
+        if (nonEmpty < 2) continue; // constant in this node: not counted (sklearn's rule)
+        for (let s = 0; s < S; s++) leftStats[s] = 0;
+        let found = false;
+        for (let b = 0; b < nb - 1; b++) {
+          for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
+          const nL = leftStats[S - 1];
+          const nR = count - nL;
+          if (nL < params.minSamplesLeaf) continue;
+          if (nR < params.minSamplesLeaf) break;
+          if (binStats[b * S + S - 1] === 0) continue; // same partition as the previous bin
+          let score: number;
+          if (gini) {
+            const wL = sumTo(leftStats, k);
+            const wR = weight - wL;
+            if (wL <= 0 || wR <= 0) continue;
+            let sL = 0;
+            let sR = 0;
+            for (let c = 0; c < k; c++) {
+              const lc = leftStats[c];
+              const rc = tot[c] - lc;
+              sL += lc * lc;
+              sR += rc * rc;
+            }
+            // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
+            score = sL / wL + sR / wR;
+          } else {
+            const wL = leftStats[1];
+            const wR = weight - wL;
+            if (wL <= 0 || wR <= 0) continue;
+            // sklearn's friedman_mse proxy: (Σr_L·w_R − Σr_R·w_L)² / (w_L·w_R).
+            const diff = leftStats[0] * wR - (tot[0] - leftStats[0]) * wL;
+            score = (diff * diff) / (wL * wR);
+          }
+          found = true;
+          if (score > bestScore) {
+            bestScore = score;
+            bestFeature = j;
+            bestBin = b;
+          }
+        }
+        if (found) evaluated++;
+      }
+      if (bestFeature < 0) break;
+
+      // Partition the node's rows: bin ≤ bestBin to the left, order kept within each side.
+      let nl = 0;
+      let nr = 0;
+      let nnzLeft = 0;
+      for (let q = start; q < end; q++) {
+        const i = idx[q];
+        if (rowBin(X, i, bestFeature) <= bestBin) {
+          idx[start + nl++] = i;
+          nnzLeft += indptr[i + 1] - indptr[i];
+        } else scratch[nr++] = i;
+      }
+      for (let q = 0; q < nr; q++) idx[start + nl + q] = scratch[q];
+      feature[node] = bestFeature;
+      bin[node] = bestBin;
+      // Weighted impurity decrease, normalised by the root weight as sklearn's importances.
+      improvement[node] = gini ? (bestScore - parentScore) / rootWeight : bestScore / (weight * rootWeight);
+      const l = newNode();
+      const rr = newNode();
+      left[node] = l;
+      right[node] = rr;
+      const mid = start + nl;
+      depth++;
+      if (nnzLeft <= nodeNnz - nnzLeft) {
+        // Left is smaller: it waits; continue with the right child (histogram minus the left rows).
+        stack.push(l, start, mid, depth);
+        accumulate(start, mid, -1);
+        node = rr;
+        start = mid;
+      } else {
+        stack.push(rr, mid, end, depth);
+        accumulate(mid, end, -1);
+        node = l;
+        end = mid;
+      }
     }
-    for (let q = 0; q < nr; q++) idx[start + nl + q] = scratch[q];
-    feature[node] = bestFeature;
-    bin[node] = bestBin;
-    // Weighted impurity decrease, normalised by the root weight as sklearn's importances.
-    improvement[node] = gini ? (bestScore - parentScore) / rootWeight : bestScore / (weight * rootWeight);
-    const l = newNode();
-    const rr = newNode();
-    left[node] = l;
-    right[node] = rr;
-    // Right first on the stack so the left subtree is grown (and numbered) first.
-    stack.push(rr, start + nl, end, depth + 1);
-    stack.push(l, start, start + nl, depth + 1);
   }
   return {
     feature: Int32Array.from(feature),
