@@ -7,13 +7,12 @@ import { csrVStack, type CsrMatrix } from "../features/csr.js";
 import { createVectorizer, type AnyVectorizer, type FeatureOptions } from "../features/factory.js";
 import { encodeCsrNpz } from "../features/npz.js";
 import type { VectorizerJson } from "../features/vectorizer.js";
-import type { PreprocessConfig } from "../text/preprocess.js";
+import { resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import type { FeaturizeParams } from "./params.js";
 import { formatDuration } from "../util/progress.js";
-import { resolvePreprocessParams } from "./preprocess.js";
 
 /**
  * Stage 3: data/interim → data/processed/{train,test}.npz (scipy CSR, see features/npz.ts),
@@ -50,7 +49,7 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
   const p = ctx.params.featurize;
   const log = (line: string) => ctx.reporter.log(line);
   const interim = await readJsonFile<{ config: unknown }>(join(ctx.dir, LAYOUT.interimDir, "preprocess.json"));
-  const preprocess = resolvePreprocessParams((interim.config ?? {}) as Record<string, unknown>);
+  const preprocess = resolvePreprocessConfig((interim.config ?? {}) as Partial<PreprocessConfig>);
   const train = await readDatasetCsv(projectPath(ctx.dir, "interimTrain"));
   const test = await readDatasetCsv(projectPath(ctx.dir, "interimTest"));
   const toDocs = (texts: string[]): string[][] => texts.map((t) => (t.length === 0 ? [] : t.split(" ")));

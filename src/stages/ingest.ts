@@ -3,6 +3,7 @@ import { formatDatasetCsv } from "../data/files.js";
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import { ingestDataset } from "../data/ingest.js";
 import type { ValidationReport } from "../data/report.js";
+import { InvalidParameterError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
 
@@ -30,6 +31,7 @@ export async function runIngestStage(ctx: StageContext): Promise<{ report: Valid
     },
     log,
   );
+  checkFoldsFit(ctx.params.train.cvFolds, result.report.train.classCounts);
   await writeDirAtomic(projectPath(ctx.dir, "rawDir"), async (tmp) => {
     await writeFileAtomic(join(tmp, "train.csv"), formatDatasetCsv(result.train.texts, result.train.labels));
     await writeFileAtomic(join(tmp, "test.csv"), formatDatasetCsv(result.test.texts, result.test.labels));
@@ -37,4 +39,19 @@ export async function runIngestStage(ctx: StageContext): Promise<{ report: Valid
   await writeJsonAtomic(projectPath(ctx.dir, "validationReport"), result.report);
   log(`wrote ${LAYOUT.rawTrain} (${result.train.texts.length} rows), ${LAYOUT.rawTest} (${result.test.texts.length} rows), ${LAYOUT.validationReport}`);
   return { report: result.report };
+}
+
+/**
+ * Stratified k-fold needs at least k rows of every class; ingest is the first stage that
+ * knows the training split, so a too-large train.cv_folds fails here, before preprocess,
+ * featurize and train have run.
+ */
+export function checkFoldsFit(folds: number, trainClassCounts: Record<string, number>): void {
+  if (folds < 2) return;
+  const [cls, n] = Object.entries(trainClassCounts).sort((a, b) => a[1] - b[1])[0] ?? ["", 0];
+  if (folds > n) {
+    throw new InvalidParameterError(
+      `params.yaml: train.cv_folds is ${folds}, but the training split has only ${n} rows of class ${JSON.stringify(cls)}; stratified k-fold needs at least k rows per class (set train.cv_folds <= ${n}, or 0 to skip CV)`,
+    );
+  }
 }

@@ -1,93 +1,57 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { Type, type Static, type TLiteral, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import { parse as parseYaml } from "yaml";
-import type { Label } from "../data/clean.js";
-import type { IngestOptions } from "../data/ingest.js";
-import { TABLE_FORMATS } from "../data/table.js";
+import { LOGISTIC_REGRESSION_DEFAULTS } from "../models/logistic-regression.js";
+import { DEFAULT_PREPROCESS_CONFIG, type PreprocessConfig } from "../text/preprocess.js";
 import { InvalidParameterError, NotFoundError } from "../util/errors.js";
 
 /**
- * params.yaml for the sentiment pipeline: one schema, parsed once at the edge into typed
- * objects with defaults filled in (STYLE.md §3). Every error names the file and the key
- * (e.g. "params.yaml: featurize.max_features must be an integer >= 1 or null, got 'many'"),
- * and unknown keys are rejected with the known ones listed, so typos cannot pass silently.
- * Keys are snake_case as DVC/Python users write them; sections the ML core validates itself
- * (preprocess, model hyperparameters) are converted to camelCase and handed over.
+ * params.yaml for the sentiment pipeline: ONE declarative TypeBox schema (PARAMS_SCHEMA)
+ * gives the TypeScript types (PipelineParams), the defaults, the errors and the table in
+ * docs/pipeline.md (renderParamsTable; a test checks the doc is current). Keys are
+ * snake_case as DVC/Python users write them; parsing renames them to camelCase for the code.
+ *
+ * The whole file is validated before any stage runs (every stage and `polarity start` load
+ * it first). Every error names the file and the key path, says what was expected and echoes
+ * what was written (`params.yaml: train.logreg.C must be a number > 0, got 0`); unknown keys
+ * are refused with the known ones listed. Every key is optional; an empty key (`ingest:`)
+ * means "the defaults".
  */
 
-export type ModelKind = "logreg" | "nb" | "svm";
-export const MODEL_KINDS: readonly ModelKind[] = ["logreg", "nb", "svm"];
+// ---------------------------------------------------------------------------------------
+// Schema building blocks. `expect` is the phrase errors use; `description` the docs' text.
 
-/** The ingest section is the ingestion options, less `baseDir` (the project directory, known at run time). */
-export type IngestParams = Omit<IngestOptions, "baseDir">;
-
-export interface FeaturizeParams {
-  kind: "bow" | "tfidf";
-  ngramRange: [number, number];
-  minDf: number;
-  maxDf: number;
-  maxFeatures: number | null;
-  sublinearTf: boolean;
-  binary: boolean;
+interface Doc {
+  /** What the key means (docs table). */
+  description: string;
 }
 
-export interface TrainParams {
-  model: ModelKind;
-  /** Hyperparameters of the chosen model, camelCased (C, maxIter, tol, alpha, ...); validated by the model. */
-  hyperparameters: Record<string, unknown>;
-  /** The blocks for every model as written (snake_case), logged for reference. */
-  blocks: Record<ModelKind, Record<string, unknown>>;
-  /** Stratified k-fold cross-validation on the training split before the final fit (0 = off). */
-  cvFolds: number;
-  seed: number;
+const Str = (def: string, d: Doc & { expect?: string; pattern?: string }) =>
+  Type.String({ minLength: 1, pattern: d.pattern ?? "\\S", default: def, description: d.description, expect: d.expect ?? "a non-empty string" });
+const Bool = (def: boolean, d: Doc) => Type.Boolean({ default: def, description: d.description, expect: "true or false" });
+const Int = (def: number, min: number, d: Doc) => Type.Integer({ minimum: min, default: def, description: d.description, expect: `an integer >= ${min}` });
+const Unit = (def: number, d: Doc) => Type.Number({ minimum: 0, maximum: 1, default: def, description: d.description, expect: "a number in [0, 1]" });
+function OneOf<const T extends readonly string[]>(values: T, def: T[number], d: Doc) {
+  const members = values.map((v) => Type.Literal(v)) as unknown as TLiteral<T[number]>[];
+  return Type.Union(members, { default: def, description: d.description, expect: `one of ${values.join(", ")}` });
 }
-
-export interface TrackingParams {
-  /** null: MLFLOW_TRACKING_URI, else the embedded store sqlite:///./mlruns.db with ./mlartifacts. */
-  uri: string | null;
-  experimentName: string;
-}
-
-export interface RegisterParams {
-  modelName: string;
-  alias: string;
-  /** Also move the new version to this MLflow stage (archiving the previous one there); null to skip. */
-  stage: "Staging" | "Production" | null;
-}
-
-export interface PromoteParams {
-  from: string;
-  to: string;
-  /** MLflow stage set on promotion (archiving the previous one there); null to skip stages. */
-  stage: "Staging" | "Production" | null;
-  minAccuracy: number;
-  minF1: number;
-  minRocAuc: number;
-  /** Allowed drop of accuracy/F1/AUC vs the current production version on the same test set. */
-  maxRegression: number;
-  positiveExamples: string[];
-  negativeExamples: string[];
-  /** The labels the behavioural checks expect for clearly positive / negative texts; null = infer (1/0, positive/negative, pos/neg). */
-  positiveLabel: Label | null;
-  negativeLabel: Label | null;
-  /** Neutral filler appended to each invariance example; predictions must keep their label. */
-  filler: string;
-  invarianceExamples: string[];
-}
-
-export interface PipelineParams {
-  ingest: IngestParams;
-  /** camelCased preprocess options, validated by resolvePreprocessConfig. */
-  preprocess: Record<string, unknown>;
-  featurize: FeaturizeParams;
-  train: TrainParams;
-  tracking: TrackingParams;
-  register: RegisterParams;
-  promote: PromoteParams;
-  /** The file as read (snake_case), for logging every param to the tracked run. */
-  raw: Record<string, unknown>;
-}
-
-const SECTIONS = ["ingest", "preprocess", "featurize", "train", "tracking", "register", "promote"] as const;
+const StrList = (def: readonly string[], d: Doc) =>
+  Type.Array(Type.String({ minLength: 1, pattern: "\\S" }), { default: [...def], description: d.description, expect: "a list of non-empty strings" });
+const LabelValue = () => Type.Union([Type.String({ minLength: 1 }), Type.Number()]);
+const NullableLabel = (d: Doc) => Type.Union([LabelValue(), Type.Null()], { default: null, description: d.description, expect: "a label (string or number) or null" });
+const MlflowStage = (def: "Staging" | "Production" | null, d: Doc) =>
+  Type.Union([Type.Literal("Staging"), Type.Literal("Production"), Type.Null()], { default: def, description: d.description, expect: "Staging, Production or null" });
+const Alias = (def: string, d: Doc) =>
+  Str(def, { ...d, pattern: "^(?!latest$)(?!v\\d+$)[\\w-]{1,255}$", expect: "an alias of letters, digits, _ or - (not 'latest' or v<N>)" });
+/** A model hyperparameter: validated here, defaulted by the model itself (`modelDefault` is shown in the docs). */
+const Hyper = <T extends TSchema>(schema: T, expect: string, description: string, modelDefault?: unknown): T =>
+  ({ ...schema, expect, description, ...(modelDefault !== undefined ? { modelDefault } : {}) }) as T;
+const Positive = () => Type.Number({ exclusiveMinimum: 0 });
+const ClassWeight = () =>
+  Type.Union([Type.Null(), Type.Literal("balanced"), Type.Record(Type.String(), Type.Number({ minimum: 0 }))]);
+const Section = <T extends Parameters<typeof Type.Object>[0]>(properties: T, description: string) =>
+  Type.Object(properties, { additionalProperties: false, default: {}, description });
 
 export const DEFAULT_POSITIVE_EXAMPLES = [
   "I love this product, it works great.",
@@ -114,129 +78,462 @@ export const DEFAULT_INVARIANCE_EXAMPLES = [
   "It stopped working after a week.",
 ];
 
+const P = DEFAULT_PREPROCESS_CONFIG;
+const LR = LOGISTIC_REGRESSION_DEFAULTS;
+
+// ---------------------------------------------------------------------------------------
+// The schema.
+
+const IngestSchema = Section(
+  {
+    source: Str("uci-sentences", { description: "built-in name, local path (relative to the project), or `http(s)://` URL" }),
+    format: OneOf(["auto", "csv", "tsv", "json", "jsonl"] as const, "auto", { description: "auto = extension, then Content-Type, then content" }),
+    header: Bool(true, { description: "CSV/TSV first row is a header (else columns `0`, `1`, …)" }),
+    encoding: OneOf(["utf-8", "latin1"] as const, "utf-8", { description: "text encoding of the source" }),
+    text_column: Str("text", { description: "column holding the texts" }),
+    label_column: Str("label", { description: "column holding the labels" }),
+    label_map: Type.Union([Type.Record(Type.String(), LabelValue(), { minProperties: 1 }), Type.Null()], {
+      default: null,
+      description: "raw label → label, e.g. `{positive: 1, negative: 0}`; other labels are dropped and counted. The class names of the model come from here",
+      expect: "a mapping of raw label to label (e.g. {positive: 1, negative: 0}) or null",
+    }),
+    test_size: Type.Union([Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), Type.Integer({ minimum: 1 })], {
+      default: 0.25,
+      description: "held-out split: a fraction, or a row count (stratified)",
+      expect: "a fraction in (0, 1) or a row count >= 1",
+    }),
+    seed: Int(42, 0, { description: "seed of the stratified split" }),
+    min_rows: Int(10, 2, { description: "fewer usable rows is an error" }),
+    http: Section(
+      {
+        timeout_ms: Int(30000, 1, { description: "download timeout" }),
+        max_bytes: Int(100 * 1024 * 1024, 1, { description: "size cap (also for local files)" }),
+        sha256: Type.Union([Type.String({ pattern: "^[0-9a-fA-F]{64}$" }), Type.Null()], {
+          default: null,
+          description: "expected SHA-256 of the source (also for local files)",
+          expect: "64 hex digits (a SHA-256) or null",
+        }),
+      },
+      "download guards",
+    ),
+  },
+  "where the data come from and how they are split",
+);
+
+const PreprocessSchema = Section(
+  {
+    nfkc: Bool(P.nfkc, { description: "Unicode NFKC normalisation" }),
+    lowercase: Bool(P.lowercase, { description: "lowercase the text" }),
+    strip_html: Bool(P.stripHtml, { description: "HTML tags become spaces, entities are decoded" }),
+    remove_urls: Bool(P.removeUrls, { description: "URLs become spaces" }),
+    remove_digits: Bool(P.removeDigits, { description: "digits separate tokens instead of belonging to words" }),
+    remove_punctuation: Bool(P.removePunctuation, { description: "punctuation separates tokens (false: each mark is a token)" }),
+    expand_negations: Bool(P.expandNegations, { description: "\"don't\" → do not" }),
+    remove_stopwords: Bool(P.removeStopwords, { description: "drop English stopwords (negations kept)" }),
+    word_form: OneOf(["none", "porter", "lemma"] as const, P.wordForm, { description: "Porter stems, WordNet lemmas, or words as written" }),
+    negation_scope: Bool(P.negationScope, { description: "`not_` prefix up to the next clause punctuation" }),
+    emoticons: Bool(P.emoticons, { description: "emoticons such as `:)` become tokens" }),
+    emoji: Bool(P.emoji, { description: "each emoji is a token (false: dropped)" }),
+    min_token_length: Int(P.minTokenLength, 1, { description: "drop shorter words (negations, emoticons, emoji kept)" }),
+  },
+  "src/text/preprocess.ts options (defaults from there)",
+);
+
+const DocFrequency = (def: number, description: string) =>
+  Type.Union([Type.Integer({ minimum: 0 }), Type.Number({ minimum: 0, maximum: 1 })], {
+    default: def,
+    description,
+    expect: "a document count (integer >= 0) or a proportion in [0, 1]",
+  });
+
+const FeaturizeSchema = Section(
+  {
+    kind: OneOf(["tfidf", "bow"] as const, "tfidf", { description: "TF-IDF or bag-of-words counts" }),
+    ngram_range: Type.Tuple([Type.Integer({ minimum: 1, maximum: 255 }), Type.Integer({ minimum: 1, maximum: 255 })], {
+      default: [1, 2],
+      description: "word n-grams [min_n, max_n]",
+      expect: "[min_n, max_n] with 1 <= min_n <= max_n",
+    }),
+    min_df: DocFrequency(1, "drop rarer terms (an integer is a document count, a fraction a proportion; scikit-learn semantics)"),
+    max_df: DocFrequency(1.0, "drop more frequent terms (same rule)"),
+    max_features: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { default: null, description: "keep the most frequent terms only", expect: "an integer >= 1 or null" }),
+    sublinear_tf: Bool(true, { description: "1 + ln(tf) (tfidf only)" }),
+    binary: Bool(false, { description: "counts become 1/0" }),
+  },
+  "the vectorizer",
+);
+
+/** Hyperparameter blocks, one per model kind; absent keys take the model's own defaults. */
+const MODEL_BLOCKS = {
+  logreg: Section(
+    {
+      C: Type.Optional(Hyper(Positive(), "a number > 0", "inverse regularisation strength", LR.C)),
+      penalty: Type.Optional(Hyper(Type.Union([Type.Literal("l2"), Type.Literal("l1"), Type.Literal("none")]), "one of l2, l1, none", "regulariser", LR.penalty)),
+      max_iter: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "L-BFGS / OWL-QN iterations", LR.maxIter)),
+      tol: Type.Optional(Hyper(Positive(), "a number > 0", "stop when the max-abs gradient is below this", LR.tol)),
+      fit_intercept: Type.Optional(Hyper(Type.Boolean(), "true or false", "fit an intercept", LR.fitIntercept)),
+      class_weight: Type.Optional(Hyper(ClassWeight(), "null, 'balanced' or a mapping {label: weight >= 0}", "per-class weights", LR.classWeight)),
+      multi_class: Type.Optional(Hyper(Type.Union([Type.Literal("auto"), Type.Literal("multinomial"), Type.Literal("ovr")]), "one of auto, multinomial, ovr", "multi-class scheme", LR.multiClass)),
+    },
+    "LogisticRegression (scikit-learn's, lbfgs)",
+  ),
+  nb: Section(
+    {
+      alpha: Type.Optional(Hyper(Positive(), "a number > 0", "additive smoothing", 1)),
+      fit_prior: Type.Optional(Hyper(Type.Boolean(), "true or false", "learn class priors", true)),
+      class_prior: Type.Optional(Hyper(Type.Union([Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1 }), Type.Null()]), "a list of numbers > 0 or null", "fixed class priors", null)),
+    },
+    "MultinomialNB",
+  ),
+  svm: Section(
+    {
+      C: Type.Optional(Hyper(Positive(), "a number > 0", "inverse regularisation strength", 1)),
+      loss: Type.Optional(Hyper(Type.Union([Type.Literal("squared_hinge"), Type.Literal("hinge")]), "one of squared_hinge, hinge", "loss", "squared_hinge")),
+      tol: Type.Optional(Hyper(Positive(), "a number > 0", "stopping tolerance", 1e-4)),
+      max_iter: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "passes of dual coordinate descent", 1000)),
+      fit_intercept: Type.Optional(Hyper(Type.Boolean(), "true or false", "fit an intercept", true)),
+      class_weight: Type.Optional(Hyper(ClassWeight(), "null, 'balanced' or a mapping {label: weight >= 0}", "per-class weights", null)),
+      seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "coordinate order shuffling", 0)),
+    },
+    "LinearSVC (liblinear's dual coordinate descent)",
+  ),
+  nbsvm: Section(
+    {
+      base: Type.Optional(Hyper(Type.Union([Type.Literal("svm"), Type.Literal("logreg")]), "one of svm, logreg", "the linear model on the NB-scaled features", "svm")),
+      C: Type.Optional(Hyper(Positive(), "a number > 0", "inverse regularisation strength", 1)),
+      alpha: Type.Optional(Hyper(Positive(), "a number > 0", "smoothing of the log-count ratios", 1)),
+      beta: Type.Optional(Hyper(Type.Number({ minimum: 0, maximum: 1 }), "a number in [0, 1]", "interpolation towards the mean weight (0.25 for svm, 1 for logreg)")),
+      tol: Type.Optional(Hyper(Positive(), "a number > 0", "stopping tolerance", 1e-4)),
+      max_iter: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "iterations (1000 for svm, 100 for logreg)")),
+      seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "coordinate order shuffling", 0)),
+    },
+    "NBSVM (Wang & Manning 2012)",
+  ),
+};
+
+export type ModelKind = keyof typeof MODEL_BLOCKS;
+export const MODEL_KINDS = Object.keys(MODEL_BLOCKS) as ModelKind[];
+
+const TrainSchema = Section(
+  {
+    model: OneOf(MODEL_KINDS as ["logreg", "nb", "svm", "nbsvm"], "logreg", { description: "the classifier; its hyperparameters are in the block of the same name" }),
+    ...MODEL_BLOCKS,
+    cv_folds: Type.Union([Type.Literal(0), Type.Integer({ minimum: 2 })], {
+      default: 5,
+      description: "stratified k-fold CV on the training split before the final fit (0 = off); at most the rows of the smallest class",
+      expect: "0 (off) or an integer >= 2",
+    }),
+    seed: Int(42, 0, { description: "seed of the CV folds" }),
+  },
+  "the classifier",
+);
+
+const TrackingSchema = Section(
+  {
+    uri: Type.Union([Type.String({ minLength: 1, pattern: "\\S" }), Type.Null()], {
+      default: null,
+      description: "`null` = `$MLFLOW_TRACKING_URI`, else the embedded `sqlite:///mlruns.db` with artifacts in `./mlartifacts/`",
+      expect: "a non-empty string or null",
+    }),
+    experiment_name: Str("polarity-sentiment", { description: "experiment of the evaluate stage's runs" }),
+  },
+  "the tracking store",
+);
+
+const RegisterSchema = Section(
+  {
+    model_name: Str("sentiment", { description: "registered model name" }),
+    alias: Alias("staging", { description: "alias set on the new version" }),
+    stage: MlflowStage("Staging", { description: "also move the new version to this MLflow stage (archiving the previous one); null to skip" }),
+  },
+  "model registration",
+);
+
+const PromoteSchema = Section(
+  {
+    from: Alias("staging", { description: "alias of the candidate" }),
+    to: Alias("production", { description: "alias moved on success" }),
+    stage: MlflowStage("Production", { description: "MLflow stage set on promotion; null to skip stages" }),
+    min_accuracy: Unit(0.82, { description: "gate: held-out accuracy" }),
+    min_f1: Unit(0.82, { description: "gate: held-out F1" }),
+    min_roc_auc: Unit(0.9, { description: "gate: held-out ROC AUC" }),
+    max_regression: Unit(0.02, { description: "allowed drop of accuracy/F1/AUC vs production on the same test set" }),
+    positive_examples: StrList(DEFAULT_POSITIVE_EXAMPLES, { description: "clearly positive sentences (behavioural gate)" }),
+    negative_examples: StrList(DEFAULT_NEGATIVE_EXAMPLES, { description: "clearly negative sentences (behavioural gate)" }),
+    positive_label: NullableLabel({ description: "label of the positive examples; null = infer (1/0, positive/negative, pos/neg)" }),
+    negative_label: NullableLabel({ description: "label of the negative examples; null = infer" }),
+    filler: Str("The weather is mild.", { description: "neutral filler appended to each invariance example" }),
+    invariance_examples: StrList(DEFAULT_INVARIANCE_EXAMPLES, { description: "sentences whose label must not change with the filler" }),
+  },
+  "the promotion gates",
+);
+
+export const PARAMS_SCHEMA = Type.Object(
+  {
+    ingest: IngestSchema,
+    preprocess: PreprocessSchema,
+    featurize: FeaturizeSchema,
+    train: TrainSchema,
+    tracking: TrackingSchema,
+    register: RegisterSchema,
+    promote: PromoteSchema,
+  },
+  { additionalProperties: false },
+);
+
+// ---------------------------------------------------------------------------------------
+// Types: the schema's, with keys camelCased (label maps and class weights keep their keys).
+
+type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type CamelDeep<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? string extends keyof T
+      ? T
+      : { -readonly [K in keyof T as K extends string ? Camel<K> : K]-?: CamelDeep<Exclude<T[K], undefined>> }
+    : T;
+
+type Raw = Static<typeof PARAMS_SCHEMA>;
+export type IngestParams = CamelDeep<Raw["ingest"]>;
+export type FeaturizeParams = CamelDeep<Raw["featurize"]>;
+export type TrackingParams = CamelDeep<Raw["tracking"]>;
+export type RegisterParams = CamelDeep<Raw["register"]>;
+export type PromoteParams = CamelDeep<Raw["promote"]>;
+
+export interface TrainParams {
+  model: ModelKind;
+  /** Hyperparameters of the chosen model, camelCased (C, maxIter, tol, alpha, ...), as written (absent = the model's default). */
+  hyperparameters: Record<string, unknown>;
+  /** The block of every model as written (snake_case), logged for reference. */
+  blocks: Record<ModelKind, Record<string, unknown>>;
+  cvFolds: number;
+  seed: number;
+}
+
+export interface PipelineParams {
+  ingest: IngestParams;
+  /** The resolved preprocess config (every key; defaults from src/text). */
+  preprocess: PreprocessConfig;
+  featurize: FeaturizeParams;
+  train: TrainParams;
+  tracking: TrackingParams;
+  register: RegisterParams;
+  promote: PromoteParams;
+  /** The file as read (snake_case), for logging every param to the tracked run. */
+  raw: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading and validating.
+
+/** Larger params files are refused before parsing (a params.yaml is a few KB). */
+const MAX_PARAMS_BYTES = 1024 * 1024;
+
 export async function loadParams(path = "params.yaml"): Promise<PipelineParams> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    const s = await stat(path);
+    if (s.isDirectory()) throw new InvalidParameterError(`${path} is a directory, not a params file (expected a YAML file such as params.yaml)`);
+    if (s.size > MAX_PARAMS_BYTES) throw new InvalidParameterError(`${path} is ${s.size} bytes; a params file is at most ${MAX_PARAMS_BYTES} bytes`);
+    bytes = await readFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${path} not found (run from the project directory, or pass --params)`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new NotFoundError(`${path} not found (run from the project directory, or pass --params)`);
+    if (code === "EACCES" || code === "EPERM") throw new InvalidParameterError(`${path} cannot be read: permission denied`);
+    if (code === "EISDIR") throw new InvalidParameterError(`${path} is a directory, not a params file`);
     throw err;
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new InvalidParameterError(`${path}: malformed YAML: ${(err as Error).message.split("\n")[0]}`);
+  return parseParams(parseParamsYaml(bytes, path), path);
+}
+
+/** YAML text → plain value; binary or malformed content is a one-line error that echoes nothing of the file but a short, printable excerpt. */
+export function parseParamsYaml(bytes: Buffer | string, file = "params.yaml"): unknown {
+  const text = typeof bytes === "string" ? bytes : bytes.toString("utf8");
+  const nul = text.indexOf("\u0000");
+  const bad = text.indexOf("\uFFFD");
+  if (nul >= 0 || bad >= 0) {
+    throw new InvalidParameterError(`${file} is not a YAML text file (${nul >= 0 ? "a NUL byte" : "invalid UTF-8"} at character ${Math.max(0, Math.min(...[nul, bad].filter((i) => i >= 0)))})`);
   }
-  return parseParams(raw ?? {}, path);
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    const first = (err as Error).message.split("\n")[0];
+    throw new InvalidParameterError(`${file}: malformed YAML: ${printable(first, 200)}`);
+  }
 }
 
+/** Validates a parsed params document against PARAMS_SCHEMA, fills defaults and returns typed, camelCased params. */
 export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams {
-  const top = asObject(raw, file, "");
-  rejectUnknown(top, SECTIONS, file, "");
-  const r = new Reader(file);
-  const ingestRaw = r.section(top, "ingest");
-  const httpRaw = r.section(ingestRaw, "http", "ingest.");
-  const ingest: IngestParams = {
-    source: r.str(ingestRaw, "ingest.source", "uci-sentences"),
-    format: r.oneOf(ingestRaw, "ingest.format", ["auto", ...TABLE_FORMATS], "auto"),
-    header: r.bool(ingestRaw, "ingest.header", true),
-    encoding: r.oneOf(ingestRaw, "ingest.encoding", ["utf-8", "latin1"], "utf-8"),
-    textColumn: r.str(ingestRaw, "ingest.text_column", "text"),
-    labelColumn: r.str(ingestRaw, "ingest.label_column", "label"),
-    labelMap: r.labelMap(ingestRaw, "ingest.label_map"),
-    testSize: r.testSize(ingestRaw, "ingest.test_size", 0.25),
-    seed: r.int(ingestRaw, "ingest.seed", 42, 0),
-    minRows: r.int(ingestRaw, "ingest.min_rows", 10, 2),
-    http: {
-      timeoutMs: r.int(httpRaw, "ingest.http.timeout_ms", 30000, 1),
-      maxBytes: r.int(httpRaw, "ingest.http.max_bytes", 100 * 1024 * 1024, 1),
-      sha256: r.sha256(httpRaw, "ingest.http.sha256"),
-    },
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new InvalidParameterError(`${file}: the top level must be a mapping of sections (ingest, preprocess, …), got ${show(raw)}`);
+  const doc = dropNulls(structuredClone(raw), root) as Record<string, unknown>;
+  const filled = Value.Default(PARAMS_SCHEMA, doc) as Raw;
+  reportFirstError(filled, file);
+  crossCheck(filled, file);
+  const c = camelDeep(filled, root) as Omit<PipelineParams, "train" | "raw"> & { train: Record<string, unknown> };
+  const model = filled.train.model;
+  const blocks = Object.fromEntries(MODEL_KINDS.map((k) => [k, { ...(filled.train[k] as Record<string, unknown>) }])) as Record<ModelKind, Record<string, unknown>>;
+  const train: TrainParams = {
+    model,
+    hyperparameters: camelDeep(blocks[model], MODEL_BLOCKS[model] as unknown as SchemaNode) as Record<string, unknown>,
+    blocks,
+    cvFolds: filled.train.cv_folds,
+    seed: filled.train.seed,
   };
-  r.done(ingestRaw, "ingest", ["source", "format", "header", "encoding", "text_column", "label_column", "label_map", "test_size", "seed", "min_rows", "http"]);
-  r.done(httpRaw, "ingest.http", ["timeout_ms", "max_bytes", "sha256"]);
-
-  const preprocessRaw = r.section(top, "preprocess");
-  const preprocess = camelKeys(preprocessRaw);
-
-  const featRaw = r.section(top, "featurize");
-  const featurize: FeaturizeParams = {
-    kind: r.oneOf(featRaw, "featurize.kind", ["bow", "tfidf"], "tfidf"),
-    ngramRange: r.ngramRange(featRaw, "featurize.ngram_range", [1, 2]),
-    minDf: r.df(featRaw, "featurize.min_df", 1),
-    maxDf: r.df(featRaw, "featurize.max_df", 1.0),
-    maxFeatures: r.intOrNull(featRaw, "featurize.max_features", null, 1),
-    sublinearTf: r.bool(featRaw, "featurize.sublinear_tf", true),
-    binary: r.bool(featRaw, "featurize.binary", false),
-  };
-  r.done(featRaw, "featurize", ["kind", "ngram_range", "min_df", "max_df", "max_features", "sublinear_tf", "binary"]);
-
-  const trainRaw = r.section(top, "train");
-  const model = r.oneOf(trainRaw, "train.model", MODEL_KINDS, "logreg");
-  const blocks = {} as Record<ModelKind, Record<string, unknown>>;
-  for (const kind of MODEL_KINDS) blocks[kind] = r.hyperBlock(trainRaw, kind);
-  const cvFolds = r.int(trainRaw, "train.cv_folds", 5, 0);
-  if (cvFolds === 1) throw new InvalidParameterError(`${file}: train.cv_folds must be 0 (off) or at least 2, got 1`);
-  const seed = r.int(trainRaw, "train.seed", 42, 0);
-  r.done(trainRaw, "train", ["model", ...MODEL_KINDS, "cv_folds", "seed"]);
-  const train: TrainParams = { model, hyperparameters: camelKeys(blocks[model]), blocks, cvFolds, seed };
-
-  const trackRaw = r.section(top, "tracking");
-  const tracking: TrackingParams = {
-    uri: r.strOrNull(trackRaw, "tracking.uri", null),
-    experimentName: r.str(trackRaw, "tracking.experiment_name", "polarity-sentiment"),
-  };
-  r.done(trackRaw, "tracking", ["uri", "experiment_name"]);
-
-  const regRaw = r.section(top, "register");
-  const register: RegisterParams = {
-    modelName: r.str(regRaw, "register.model_name", "sentiment"),
-    alias: r.alias(regRaw, "register.alias", "staging"),
-    stage: r.stage(regRaw, "register.stage", "Staging"),
-  };
-  r.done(regRaw, "register", ["model_name", "alias", "stage"]);
-
-  const proRaw = r.section(top, "promote");
-  const promote: PromoteParams = {
-    from: r.alias(proRaw, "promote.from", "staging"),
-    to: r.alias(proRaw, "promote.to", "production"),
-    stage: r.stage(proRaw, "promote.stage", "Production"),
-    minAccuracy: r.unit(proRaw, "promote.min_accuracy", 0.82),
-    minF1: r.unit(proRaw, "promote.min_f1", 0.82),
-    minRocAuc: r.unit(proRaw, "promote.min_roc_auc", 0.90),
-    maxRegression: r.unit(proRaw, "promote.max_regression", 0.02),
-    positiveExamples: r.strList(proRaw, "promote.positive_examples", DEFAULT_POSITIVE_EXAMPLES),
-    negativeExamples: r.strList(proRaw, "promote.negative_examples", DEFAULT_NEGATIVE_EXAMPLES),
-    positiveLabel: r.labelOrNull(proRaw, "promote.positive_label"),
-    negativeLabel: r.labelOrNull(proRaw, "promote.negative_label"),
-    filler: r.str(proRaw, "promote.filler", "The weather is mild."),
-    invarianceExamples: r.strList(proRaw, "promote.invariance_examples", DEFAULT_INVARIANCE_EXAMPLES),
-  };
-  r.done(proRaw, "promote", [
-    "from",
-    "to",
-    "stage",
-    "min_accuracy",
-    "min_f1",
-    "min_roc_auc",
-    "max_regression",
-    "positive_examples",
-    "negative_examples",
-    "positive_label",
-    "negative_label",
-    "filler",
-    "invariance_examples",
-  ]);
-
-  return { ingest, preprocess, featurize, train, tracking, register, promote, raw: top };
+  return { ...c, train, raw: raw as Record<string, unknown> };
 }
 
-/** `max_iter` → `maxIter`; `C` stays `C`. */
-export function camelKeys(obj: Record<string, unknown>): Record<string, unknown> {
+/** Rules that span keys, which the schema cannot say. */
+function crossCheck(p: Raw, file: string): void {
+  const [lo, hi] = p.featurize.ngram_range;
+  if (lo > hi) fail(file, "featurize.ngram_range", "[min_n, max_n] with 1 <= min_n <= max_n", p.featurize.ngram_range);
+  const map = p.ingest.label_map;
+  if (map !== null) {
+    const kinds = new Set(Object.values(map).map((t) => typeof t));
+    if (kinds.size > 1) fail(file, "ingest.label_map", "all-number or all-string labels (mixing them makes the class order ambiguous)", map);
+  }
+}
+
+function fail(file: string, path: string, expected: string, got: unknown): never {
+  throw new InvalidParameterError(`${file}: ${path} must be ${expected}, got ${show(got)}`);
+}
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  items?: SchemaNode | SchemaNode[];
+  anyOf?: SchemaNode[];
+  expect?: string;
+  description?: string;
+  default?: unknown;
+  modelDefault?: unknown;
+  additionalProperties?: boolean;
+  [k: string]: unknown;
+}
+
+const root = PARAMS_SCHEMA as unknown as SchemaNode;
+
+/** The schema node at a key path (objects only; null past a leaf). */
+function schemaAt(path: readonly string[]): SchemaNode | null {
+  let node: SchemaNode | undefined = root;
+  for (const seg of path) {
+    node = node?.properties?.[seg];
+    if (!node) return null;
+  }
+  return node;
+}
+
+function reportFirstError(value: unknown, file: string): void {
+  const errors = [...Value.Errors(PARAMS_SCHEMA, value)];
+  if (errors.length === 0) return;
+  // Unknown keys first: a typo explains the errors it causes elsewhere.
+  const unknown = errors.find((e) => e.message === "Unexpected property");
+  if (unknown) {
+    const segs = unknown.path.split("/").slice(1).map(unescapePointer);
+    const parent = schemaAt(segs.slice(0, -1));
+    const known = Object.keys(parent?.properties ?? {});
+    const where = segs.length > 1 ? segs.slice(0, -1).join(".") : "the top level";
+    throw new InvalidParameterError(`${file}: unknown key '${printable(segs.join("."), 80)}' (known in ${where}: ${known.join(", ")})`);
+  }
+  const e = errors[0];
+  const segs = e.path.split("/").slice(1).map(unescapePointer);
+  // Report at the deepest key whose schema says what it expects (a union's members do not).
+  let node: SchemaNode | undefined = root;
+  let at = 0;
+  let expect: string | undefined;
+  let value2: unknown = value;
+  let shown: unknown = value;
+  for (let i = 0; i < segs.length && node; i++) {
+    const seg: string = segs[i];
+    const next: SchemaNode | undefined = node.properties?.[seg] ?? (Array.isArray(node.items) ? node.items[Number(seg)] : node.items);
+    value2 = (value2 as Record<string, unknown> | undefined)?.[seg];
+    node = next;
+    if (node?.expect) {
+      expect = node.expect;
+      at = i + 1;
+      shown = value2;
+    }
+  }
+  if (expect === undefined) {
+    shown = value2;
+    at = segs.length;
+  }
+  const path = segs.slice(0, at).join(".") || "the top level";
+  throw new InvalidParameterError(`${file}: ${path} must be ${expect ?? e.message.replace(/^Expected /, "").toLowerCase()}, got ${show(shown)}`);
+}
+
+function unescapePointer(s: string): string {
+  return s.replace(/~1/g, "/").replace(/~0/g, "~");
+}
+
+/** An explicit null (an empty YAML key) means "the default" wherever null is not itself a value. */
+function dropNulls(value: unknown, schema: SchemaNode): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || !schema.properties) return value;
+  const obj = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(obj)) {
+    const sub = schema.properties[k];
+    if (!sub) continue;
+    if (v === null && !acceptsNull(sub)) delete obj[k];
+    else obj[k] = dropNulls(v, sub);
+  }
+  return obj;
+}
+
+function acceptsNull(s: SchemaNode): boolean {
+  return s.type === "null" || (s.anyOf ?? []).some(acceptsNull);
+}
+
+const toCamel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** Renames the keys of the schema's objects to camelCase (records such as label maps keep theirs). */
+function camelDeep(value: unknown, schema: SchemaNode | undefined): unknown {
+  if (!schema?.properties || value === null || typeof value !== "object" || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[toCamel(k)] = camelDeep(v, schema.properties[k]);
   return out;
+}
+
+function printable(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\uFFFD]/g, "?");
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** A value as the user wrote it in YAML: NaN and infinities by name (JSON would print null). */
+function show(v: unknown): string {
+  if (typeof v === "number") return Number.isNaN(v) ? "NaN (.nan)" : v === Infinity ? "Infinity (.inf)" : v === -Infinity ? "-Infinity (-.inf)" : String(v);
+  if (typeof v === "string") return `'${printable(v, 80)}'`;
+  if (v === undefined) return "nothing";
+  const json = JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x));
+  return printable(json ?? String(v), 120);
+}
+
+// ---------------------------------------------------------------------------------------
+// Docs and logging.
+
+/** The params table of docs/pipeline.md, generated from the schema (test/stages/params.test.ts checks the doc). */
+export function renderParamsTable(): string {
+  const rows: string[] = ["| key | default | meaning |", "|---|---|---|"];
+  const cell = (v: unknown): string => {
+    if (v === undefined) return "(the model's)";
+    if (Array.isArray(v) && v.length > 0 && typeof v[0] === "string") return `${v.length} sentences`;
+    if (typeof v === "number" && v >= 1024 * 1024 && v % (1024 * 1024) === 0) return `\`${v}\` (${v / (1024 * 1024)} MiB)`;
+    return `\`${JSON.stringify(v).replace(/,/g, ", ")}\``;
+  };
+  const walk = (node: SchemaNode, path: string): void => {
+    for (const [k, sub] of Object.entries(node.properties ?? {})) {
+      const key = path ? `${path}.${k}` : k;
+      if (sub.properties) {
+        walk(sub, key);
+        continue;
+      }
+      const expect = sub.expect ? ` (${sub.expect})` : "";
+      rows.push(`| \`${key}\` | ${cell("default" in sub ? sub.default : sub.modelDefault)} | ${String(sub.description ?? "").replace(/\|/g, "\\|")}${expect} |`);
+    }
+  };
+  walk(root, "");
+  return rows.join("\n") + "\n";
 }
 
 /** Flattens nested params to MLflow param keys: {featurize: {ngram_range: [1, 2]}} → {"featurize.ngram_range": "[1,2]"}. */
@@ -248,189 +545,6 @@ export function flattenParams(obj: Record<string, unknown>, prefix = ""): Record
     else out[key] = typeof v === "string" ? v : JSON.stringify(v);
   }
   return out;
-}
-
-function asObject(v: unknown, file: string, path: string): Record<string, unknown> {
-  if (v === null || v === undefined) return {};
-  if (typeof v !== "object" || Array.isArray(v)) {
-    throw new InvalidParameterError(`${file}: ${path || "the top level"} must be a mapping of keys, got ${show(v)}`);
-  }
-  return v as Record<string, unknown>;
-}
-
-function rejectUnknown(obj: Record<string, unknown>, known: readonly string[], file: string, path: string): void {
-  const unknown = Object.keys(obj).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    const names = unknown.map((k) => `'${path}${k}'`).join(", ");
-    throw new InvalidParameterError(`${file}: unknown key${unknown.length > 1 ? "s" : ""} ${names} (known in ${path ? path.slice(0, -1) : "the top level"}: ${known.join(", ")})`);
-  }
-}
-
-function show(v: unknown): string {
-  if (typeof v === "string") return `'${v}'`;
-  return JSON.stringify(v) ?? String(v);
-}
-
-const ALIAS_RE = /^[\w-]{1,255}$/;
-
-/** Reads typed values at dotted paths, with defaults for absent keys and errors naming the key. */
-class Reader {
-  constructor(private readonly file: string) {}
-
-  private fail(path: string, expected: string, got: unknown): never {
-    throw new InvalidParameterError(`${this.file}: ${path} must be ${expected}, got ${show(got)}`);
-  }
-
-  private get(obj: Record<string, unknown>, path: string): unknown {
-    return obj[path.slice(path.lastIndexOf(".") + 1)];
-  }
-
-  section(obj: Record<string, unknown>, key: string, prefix = ""): Record<string, unknown> {
-    return asObject(obj[key], this.file, prefix + key);
-  }
-
-  done(obj: Record<string, unknown>, path: string, known: readonly string[]): void {
-    rejectUnknown(obj, known, this.file, `${path}.`);
-  }
-
-  str(obj: Record<string, unknown>, path: string, def: string): string {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== "string" || v.trim().length === 0) this.fail(path, "a non-empty string", v);
-    return v;
-  }
-
-  strOrNull(obj: Record<string, unknown>, path: string, def: string | null): string | null {
-    const v = this.get(obj, path);
-    if (v === undefined) return def;
-    if (v === null) return null;
-    if (typeof v !== "string" || v.trim().length === 0) this.fail(path, "a non-empty string or null", v);
-    return v;
-  }
-
-  bool(obj: Record<string, unknown>, path: string, def: boolean): boolean {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== "boolean") this.fail(path, "true or false", v);
-    return v;
-  }
-
-  oneOf<T extends string>(obj: Record<string, unknown>, path: string, allowed: readonly T[], def: T): T {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) this.fail(path, `one of ${allowed.join(", ")}`, v);
-    return v as T;
-  }
-
-  int(obj: Record<string, unknown>, path: string, def: number, min: number): number {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) this.fail(path, `an integer >= ${min}`, v);
-    return v;
-  }
-
-  intOrNull(obj: Record<string, unknown>, path: string, def: number | null, min: number): number | null {
-    const v = this.get(obj, path);
-    if (v === undefined) return def;
-    if (v === null) return null;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) this.fail(path, `an integer >= ${min} or null`, v);
-    return v;
-  }
-
-  unit(obj: Record<string, unknown>, path: string, def: number): number {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1) this.fail(path, "a number in [0, 1]", v);
-    return v;
-  }
-
-  testSize(obj: Record<string, unknown>, path: string, def: number): number {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    const ok = typeof v === "number" && Number.isFinite(v) && ((v > 0 && v < 1) || (Number.isInteger(v) && v >= 1));
-    if (!ok) this.fail(path, "a fraction in (0, 1) or a row count >= 1", v);
-    return v as number;
-  }
-
-  /** sklearn's min_df/max_df: an int is a document count, a float in [0, 1] a proportion. */
-  df(obj: Record<string, unknown>, path: string, def: number): number {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) this.fail(path, "a document count (integer >= 0) or a proportion in [0, 1]", v);
-    return v;
-  }
-
-  ngramRange(obj: Record<string, unknown>, path: string, def: [number, number]): [number, number] {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => Number.isInteger(x) && x >= 1) || v[0] > v[1]) {
-      this.fail(path, "[min_n, max_n] with 1 <= min_n <= max_n", v);
-    }
-    return [v[0], v[1]];
-  }
-
-  sha256(obj: Record<string, unknown>, path: string): string | null {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "string" || !/^[0-9a-fA-F]{64}$/.test(v)) this.fail(path, "64 hex digits (a SHA-256) or null", v);
-    return v.toLowerCase();
-  }
-
-  alias(obj: Record<string, unknown>, path: string, def: string): string {
-    const v = this.str(obj, path, def);
-    if (!ALIAS_RE.test(v) || v === "latest" || /^v\d+$/.test(v)) this.fail(path, "an alias of letters, digits, _ or - (not 'latest' or v<N>)", v);
-    return v;
-  }
-
-  stage(obj: Record<string, unknown>, path: string, def: "Staging" | "Production"): "Staging" | "Production" | null {
-    const v = this.get(obj, path);
-    if (v === undefined) return def;
-    if (v === null) return null;
-    if (v !== "Staging" && v !== "Production") this.fail(path, "Staging, Production or null", v);
-    return v;
-  }
-
-  strList(obj: Record<string, unknown>, path: string, def: string[]): string[] {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return def;
-    if (!Array.isArray(v) || !v.every((s) => typeof s === "string" && s.trim().length > 0)) this.fail(path, "a list of non-empty strings", v);
-    return v as string[];
-  }
-
-  labelOrNull(obj: Record<string, unknown>, path: string): Label | null {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return null;
-    if (!(typeof v === "string" && v.length > 0) && !(typeof v === "number" && Number.isFinite(v))) this.fail(path, "a label (string or number) or null", v);
-    return v as Label;
-  }
-
-  labelMap(obj: Record<string, unknown>, path: string): Record<string, Label> | null {
-    const v = this.get(obj, path);
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "object" || Array.isArray(v) || Object.keys(v).length === 0) this.fail(path, "a mapping of raw label to label (e.g. {positive: 1, negative: 0}) or null", v);
-    const out: Record<string, Label> = {};
-    for (const [k, target] of Object.entries(v as Record<string, unknown>)) {
-      if (!(typeof target === "string" && target.length > 0) && !(typeof target === "number" && Number.isFinite(target))) {
-        this.fail(`${path}.${k}`, "a label (string or number)", target);
-      }
-      out[k.trim()] = target as Label;
-    }
-    const targets = new Set(Object.values(out).map((t) => typeof t));
-    if (targets.size > 1) this.fail(path, "all-number or all-string labels (mixing them makes the class order ambiguous)", v);
-    return out;
-  }
-
-  hyperBlock(obj: Record<string, unknown>, kind: ModelKind): Record<string, unknown> {
-    const path = `train.${kind}`;
-    const v = obj[kind];
-    if (v === undefined || v === null) return {};
-    const block = asObject(v, this.file, path);
-    for (const [k, x] of Object.entries(block)) {
-      const ok = x === null || typeof x === "number" || typeof x === "string" || typeof x === "boolean";
-      if (!ok || (typeof x === "number" && !Number.isFinite(x))) this.fail(`${path}.${k}`, "a number, string, boolean or null", x);
-    }
-    return block;
-  }
 }
 
 const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
@@ -455,3 +569,4 @@ export function modelParamsSnapshot(p: PipelineParams, preprocess: object): Reco
     train: { model: p.train.model, [p.train.model]: p.train.blocks[p.train.model], cv_folds: p.train.cvFolds, seed: p.train.seed },
   };
 }
+

@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { formatDatasetCsv, readDatasetCsv } from "../data/files.js";
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import { createPreprocessor, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
-import { InvalidParameterError, PolarityError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
 
@@ -13,7 +12,7 @@ import { LAYOUT, projectPath } from "./layout.js";
  * so serving preprocesses exactly as training did.
  */
 export async function runPreprocessStage(ctx: StageContext): Promise<{ config: Readonly<PreprocessConfig>; emptyTrain: number; emptyTest: number }> {
-  const config = resolvePreprocessParams(ctx.params.preprocess);
+  const config = resolvePreprocessConfig(ctx.params.preprocess);
   const tokenize = createPreprocessor(config);
   const out: Record<"train" | "test", { texts: string[]; labels: (string | number)[]; empty: number }> = {
     train: { texts: [], labels: [], empty: 0 },
@@ -46,19 +45,4 @@ export async function runPreprocessStage(ctx: StageContext): Promise<{ config: R
       `empty after preprocessing: ${out.train.empty} train, ${out.test.empty} test; wrote ${LAYOUT.interimDir}/`,
   );
   return { config, emptyTrain: out.train.empty, emptyTest: out.test.empty };
-}
-
-const camelToSnake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** resolvePreprocessConfig with errors phrased in params.yaml's snake_case keys. */
-export function resolvePreprocessParams(camel: Record<string, unknown>): Readonly<PreprocessConfig> {
-  try {
-    return resolvePreprocessConfig(camel as Partial<PreprocessConfig>);
-  } catch (err) {
-    if (err instanceof PolarityError) {
-      const msg = err.message.replace(/^preprocess config:?\s*/, "").replace(/\b[a-z]+(?:[A-Z][a-z0-9]*)+\b/g, camelToSnake);
-      throw new InvalidParameterError(`params.yaml: preprocess: ${msg}`);
-    }
-    throw err;
-  }
 }

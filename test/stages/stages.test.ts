@@ -81,3 +81,29 @@ describe("stages ingest → train (one training path)", { timeout: 120_000 }, ()
     assert.ok(before.equals(await readFile(join(dir, "models", "model.json"))));
   });
 });
+
+describe("train.cv_folds against the data", { timeout: 60_000 }, () => {
+  test("a cv_folds larger than the smallest training class fails in ingest, naming the key, before data/raw is written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "polarity-stages-folds-"));
+    try {
+      const corpus = generateSyntheticCorpus({ n: 60, seed: 2 });
+      await writeFile(join(dir, "reviews.csv"), "text,label\n" + corpus.texts.map((t, i) => `${t},${corpus.labels[i]}`).join("\n") + "\n");
+      await writeFile(join(dir, "params.yaml"), "ingest: {source: reviews.csv}\ntrain: {cv_folds: 5000}\n");
+      const ctx = await loadStageContext(dir, { reporter: createReporter({ quiet: true }) });
+      await assert.rejects(runIngestStage(ctx), /^InvalidParameterError: params\.yaml: train\.cv_folds is 5000, but the training split has only \d+ rows of class "\d"/);
+      await assert.rejects(readFile(join(dir, "data", "raw", "train.csv")), /ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("params errors surface when the stage context loads, before any stage runs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "polarity-stages-params-"));
+    try {
+      await writeFile(join(dir, "params.yaml"), "train:\n  logreg:\n    C: 0\n");
+      await assert.rejects(loadStageContext(dir), /params\.yaml: train\.logreg\.C must be a number > 0, got 0/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
