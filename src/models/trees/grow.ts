@@ -251,6 +251,34 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
         const nb = nBins[j];
         const base = binOffset[j] * S;
         const zb = zeroBin[j];
+        if (nb === 2 && gini) {
+          // Fast path for the commonest text feature (absent / one value): one candidate split.
+          const ob = base + (1 - zb) * S;
+          const nOther = hist[ob + S - 1];
+          if (nOther === 0 || nOther === count) continue;
+          const nL = zb === 0 ? count - nOther : nOther;
+          if (nL < params.minSamplesLeaf || count - nL < params.minSamplesLeaf) continue;
+          evaluated++;
+          let wO = 0;
+          let sO = 0;
+          let sZ = 0;
+          for (let c = 0; c < k; c++) {
+            const oc = hist[ob + c];
+            const zc = tot[c] - oc;
+            wO += oc;
+            sO += oc * oc;
+            sZ += zc * zc;
+          }
+          const wZ = weight - wO;
+          if (wO <= 0 || wZ <= 0) continue;
+          const score = sO / wO + sZ / wZ;
+          if (score > bestScore) {
+            bestScore = score;
+            bestFeature = j;
+            bestBin = 0;
+          }
+          continue;
+        }
         if (nb === 2 && !gini) {
           // Fast path for the commonest text feature (absent / one value): one candidate split.
           const ob = (1 - zb) * S;
