@@ -142,7 +142,7 @@ export class NBSVM extends LinearClassifierBase {
     return this;
   }
 
-  protected rawScores(X: CsrMatrix, where: string): Float64Array {
+  protected override rawScores(X: CsrMatrix, where: string): Float64Array {
     return super.rawScores(binarize(X), where);
   }
 
@@ -160,7 +160,7 @@ export class NBSVM extends LinearClassifierBase {
   }
 
   /** Contributions of the binarised features (each present term counts once, as in scoring). */
-  linearContributions(rowIndices: ArrayLike<number>, rowValues: ArrayLike<number>, classIndex?: number): Contributions {
+  override linearContributions(rowIndices: ArrayLike<number>, rowValues: ArrayLike<number>, classIndex?: number): Contributions {
     return super.linearContributions(rowIndices, Array.from(rowValues, (v) => (v > 0 ? 1 : 0)), classIndex);
   }
 
