@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .argument("<targets...>", "files or directories")
     .option("--json", "print as JSON")
     .action(action(async (targets: string[], o: { json?: boolean }) => {
-      const res = await addData({ targets, log: say(o.json) });
+      const res = await addData({ targets, log: say(o.json), warn: (l) => process.stderr.write(l + "\n") });
       if (o.json) printJson(res);
     }));
   program

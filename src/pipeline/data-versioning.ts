@@ -5,6 +5,7 @@ import { DataError, InvalidParameterError, NotFoundError } from "../util/errors.
 import { listObjectIds } from "./objects/cache.js";
 import { loadPipeline, PIPELINE_FILE } from "./dvcyaml.js";
 import { findPointerFiles, gitignoreTracked, readPointer, writePointer } from "./dvcfile.js";
+import { gitIgnoredBy, inGitWorkTree } from "./git.js";
 import { mapPool, toPosix } from "./objects/fsutil.js";
 import { tempSibling } from "../util/atomic-write.js";
 import { hashFileMd5, manifestHash, type ManifestEntry } from "./objects/hashing.js";
@@ -54,6 +55,25 @@ export async function trackedItems(root: string): Promise<TrackedItem[]> {
   return items;
 }
 
+/**
+ * Cached stage outputs that dvc.lock has no hash for (their stage never ran): there is nothing
+ * to check out or pull for them, which DVC reports as a failure ("missing version info").
+ */
+function unversionedOuts(root: string, targets: readonly string[] | undefined): Array<{ path: string; error: string }> {
+  if (!fs.existsSync(path.join(root, PIPELINE_FILE))) return [];
+  const lock = readLock(root);
+  const wanted = targets?.length ? targets.map((t) => path.resolve(root, t)) : null;
+  const out: Array<{ path: string; error: string }> = [];
+  for (const stage of loadPipeline(root).stages) {
+    for (const o of stage.outs) {
+      if (!o.cache || lock.stages[stage.name]?.outs?.some((e) => e.path === o.path)) continue;
+      if (wanted && !wanted.some((w) => o.abs === w || o.abs.startsWith(w + path.sep))) continue;
+      out.push({ path: projectRel(root, o.abs), error: `output of stage '${stage.name}' is missing version info (the stage never ran); run 'polarity repro' to produce it` });
+    }
+  }
+  return out;
+}
+
 function filterTargets(root: string, items: TrackedItem[], targets: readonly string[] | undefined): TrackedItem[] {
   if (!targets || targets.length === 0) return items;
   const wanted = targets.map((t) => path.resolve(root, t.endsWith(".dvc") ? t.slice(0, -4) : t));
@@ -73,7 +93,7 @@ export interface AddResult {
 }
 
 /** `add`: hashes a file or directory, stores it in the cache and writes `<path>.dvc` beside it. */
-export async function addData(opts: { root?: string; targets: string[]; log?: (l: string) => void }): Promise<AddResult[]> {
+export async function addData(opts: { root?: string; targets: string[]; log?: (l: string) => void; warn?: (l: string) => void }): Promise<AddResult[]> {
   if (opts.targets.length === 0) throw new InvalidParameterError("add: give at least one file or directory");
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("add");
@@ -95,7 +115,12 @@ export async function addData(opts: { root?: string; targets: string[]; log?: (l
       const pointer = `${abs}.dvc`;
       writePointer(pointer, path.basename(abs), h);
       gitignoreTracked(abs);
-      opts.log?.(`Added '${rel}' (${h.md5}${h.nfiles !== undefined ? `, ${h.nfiles} files` : ""}); track it with: git add ${projectRel(repo.root, pointer)} ${projectRel(repo.root, path.join(path.dirname(abs), ".gitignore"))}`);
+      const pointerRel = projectRel(repo.root, pointer);
+      const ignoredBy = inGitWorkTree(repo.root) ? gitIgnoredBy(repo.root, [pointerRel]).get(pointerRel) : undefined;
+      opts.log?.(`Added '${rel}' (${h.md5}${h.nfiles !== undefined ? `, ${h.nfiles} files` : ""})${ignoredBy ? "" : `; track it with: git add ${pointerRel} ${projectRel(repo.root, path.join(path.dirname(abs), ".gitignore"))}`}`);
+      // DVC refuses a .dvc file git would ignore ("bad DVC file name ... is git-ignored"): the
+      // data could never be shared. We keep the work done and say how to fix it.
+      if (ignoredBy) opts.warn?.(`WARNING: '${pointerRel}' is ignored by git (${ignoredBy}), so 'git add' will not pick it up and nobody else can get '${rel}'. Add the data outside ignored directories, or un-ignore '*.dvc' files there (e.g. '!${path.posix.dirname(pointerRel)}/*.dvc' after '${ignoredBy.split(":").slice(2).join(":")}' in ${ignoredBy.split(":")[0]}).`);
       results.push({ path: rel, pointer: projectRel(repo.root, pointer), md5: h.md5, size: h.size, nfiles: h.nfiles });
     }
     return results;
@@ -142,7 +167,12 @@ function throwIfFailed(res: CheckoutResult, verb: string): void {
 export async function checkoutData(opts: { root?: string; targets?: string[]; force?: boolean; log?: (l: string) => void } = {}): Promise<CheckoutResult> {
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("checkout");
-    const res = await checkoutItems(repo, filterTargets(repo.root, await trackedItems(repo.root), opts.targets), opts.force ?? false, opts.log);
+    const unversioned = unversionedOuts(repo.root, opts.targets);
+    const items = await trackedItems(repo.root);
+    // A target that is only an unversioned output is reported as such, not as "not tracked".
+    const targets = opts.targets?.filter((t) => !unversioned.some((u) => path.resolve(repo.root, t) === path.resolve(repo.root, u.path)));
+    const res = await checkoutItems(repo, opts.targets?.length && !targets?.length ? [] : filterTargets(repo.root, items, targets), opts.force ?? false, opts.log);
+    res.failed.push(...unversioned);
     throwIfFailed(res, "checkout");
     return res;
   });
@@ -250,10 +280,13 @@ export async function pullData(opts: { root?: string; remote?: string; targets?:
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("pull");
     const remote = await openRemote(repo.root, opts.remote);
-    const items = filterTargets(repo.root, await trackedItems(repo.root), opts.targets);
+    const unversioned = unversionedOuts(repo.root, opts.targets);
+    const targets = opts.targets?.filter((t) => !unversioned.some((u) => path.resolve(repo.root, t) === path.resolve(repo.root, u.path)));
+    const items = opts.targets?.length && !targets?.length ? [] : filterTargets(repo.root, await trackedItems(repo.root), targets);
     const res = await fetchInto(repo, remote, items);
     opts.log?.(`${res.transferred} file${res.transferred === 1 ? "" : "s"} fetched from '${remote.name}'`);
     const co = await checkoutItems(repo, items, opts.force ?? false, opts.log);
+    co.failed.push(...unversioned);
     if (res.missing.length) co.failed.push(...res.missing.map((id) => ({ path: id, error: `not on remote '${remote.name}'` })));
     throwIfFailed(co, "pull");
     return { ...res, checkout: co };

@@ -5,7 +5,8 @@ import YAML from "yaml";
 import { DataError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomic-write.js";
 import type { HashInfo } from "./objects/hashing.js";
-import { dumpYaml } from "./lockfile.js";
+import { dumpYaml } from "./yaml-values.js";
+import { gitIgnoredBy, inGitWorkTree } from "./git.js";
 
 /** One out of a `.dvc` pointer file. */
 export interface PointerOut {
@@ -67,4 +68,18 @@ export function gitignoreTracked(abs: string): void {
   const current = fs.existsSync(gi) ? fs.readFileSync(gi, "utf8") : "";
   if (current.split(/\r?\n/).includes(line)) return;
   writeFileAtomicSync(gi, current + (current && !current.endsWith("\n") ? "\n" : "") + line + "\n");
+}
+
+/**
+ * What `dvc repro` does for cached stage outputs in a git repository: adds `/name` to the
+ * .gitignore beside each one that git does not already ignore, so `git status` never offers
+ * data or models for committing. Outside git nothing is written (as DVC with no SCM).
+ */
+export function gitignoreOutputs(root: string, absPaths: readonly string[]): void {
+  if (absPaths.length === 0 || !inGitWorkTree(root)) return;
+  const rels = absPaths.map((a) => path.relative(root, a).split(path.sep).join("/"));
+  const ignored = gitIgnoredBy(root, rels);
+  absPaths.forEach((abs, i) => {
+    if (!ignored.has(rels[i])) gitignoreTracked(abs);
+  });
 }

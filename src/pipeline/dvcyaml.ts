@@ -3,6 +3,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { DataError, NotFoundError } from "../util/errors.js";
 import { type Context, interpolateDeep } from "./interpolate.js";
+import { YamlFloat } from "./yaml-values.js";
 import { DEFAULT_PARAMS_FILE, getParam, loadParamsFile, type ParamsTree } from "./params-files.js";
 
 export const PIPELINE_FILE = "dvc.yaml";
@@ -79,7 +80,7 @@ const OUT_FLAGS = ["cache", "persist", "desc", "remote", "push"];
 const PLOT_FLAGS = [...OUT_FLAGS, "x", "y", "template", "title", "x_label", "y_label", "header"];
 
 function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
+  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof YamlFloat);
 }
 
 function rel(root: string, p: string): string {
@@ -171,7 +172,7 @@ function expandForeach(def: Record<string, unknown>, ctx: Context, where: string
   if (extra.length) throw new DataError(`${where}: unexpected field${extra.length > 1 ? "s" : ""} ${extra.map((k) => `'${k}'`).join(", ")} beside foreach/do`);
   const items = interpolateDeep(def.foreach, ctx, `${where}: foreach`);
   if (Array.isArray(items)) {
-    const scalar = items.every((v) => v === null || typeof v !== "object");
+    const scalar = items.every((v) => v === null || typeof v !== "object" || v instanceof YamlFloat);
     return items.map((item, i) => [scalar ? String(item) : String(i), { ...ctx, item }]);
   }
   if (isMapping(items)) return Object.entries(items).map(([key, item]) => [key, { ...ctx, item, key }]);
@@ -239,6 +240,8 @@ function buildStage(name: string, defIn: Record<string, unknown>, ctxIn: Context
     if (decl.keys) for (const k of usedParams) if (!decl.keys.includes(k)) decl.keys.push(k);
   }
 
+  for (const d of pathParamDeps(def.meta, params, defaultParams, wdir, root, where)) if (!deps.some((x) => x.abs === d.abs)) deps.push(d);
+
   const outs: OutDecl[] = [];
   for (const kind of ["outs", "metrics", "plots"] as const) {
     const list = def[kind];
@@ -263,6 +266,32 @@ function buildStage(name: string, defIn: Record<string, unknown>, ctxIn: Context
     desc: def.desc as string | undefined,
     meta: def.meta,
   };
+}
+
+/**
+ * Params whose value names a data file or directory (`meta: {polarity: {path_params:
+ * [ingest.source]}}`): when the value is a local path that exists, it is a dependency of the
+ * stage like any in `deps`, so editing the file reruns the stage with no manual step. Other
+ * values (a built-in data set name, a URL, a path that does not exist yet) add nothing: the
+ * value itself is a tracked param, and the stage reports a missing file itself. `meta` is
+ * free-form for DVC, so DVC reads this dvc.yaml unchanged (and simply ignores the extra deps).
+ */
+function pathParamDeps(meta: unknown, params: ParamsDecl[], defaultParams: ParamsTree, wdir: string, root: string, where: string): DepDecl[] {
+  const polarity = isMapping(meta) ? meta.polarity : undefined;
+  const keys = isMapping(polarity) ? polarity.path_params : undefined;
+  if (keys === undefined) return [];
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new DataError(`${where}: meta: polarity: path_params: expected a list of param keys`);
+  const out: DepDecl[] = [];
+  for (const key of keys as string[]) {
+    const decl = params.find((p) => p.keys === null || p.keys.some((k) => k === key || key.startsWith(`${k}.`)));
+    if (!decl) throw new DataError(`${where}: meta: polarity: path_params: '${key}' is not among the stage's params`);
+    const tree = decl.file === DEFAULT_PARAMS_FILE && decl.abs === path.join(root, DEFAULT_PARAMS_FILE) ? defaultParams : fs.existsSync(decl.abs) ? loadParamsFile(decl.abs, decl.file) : {};
+    const value = getParam(tree, key);
+    if (typeof value !== "string" || !value || /^[a-z][a-z0-9+.-]*:/i.test(value)) continue; // built-in name with a scheme, URL
+    const abs = path.resolve(wdir, value);
+    if (fs.existsSync(abs)) out.push({ path: value, abs }); // outside the project too: DVC's external deps
+  }
+  return out;
 }
 
 function parseParamsDecl(raw: unknown, wdir: string, where: string): ParamsDecl[] {

@@ -2,7 +2,9 @@
 export { reproduce, pipelineStatus, consoleLogger, StageFailedError, type ReproOptions, type ReproResult, type ReproLogger, type StageOutcome, type StatusReport } from "./repro.js";
 export { loadPipeline, parsePipeline, PIPELINE_FILE, type Pipeline, type StageDecl, type OutDecl, type ParamsDecl } from "./dvcyaml.js";
 export { buildDag, topoOrder, selectStages, renderMermaid, renderDot, renderText, type Dag } from "./dag.js";
-export { readLock, parseLock, writeLockStage, dumpYaml, LOCK_FILE, type LockFile, type LockStage, type LockEntry } from "./lockfile.js";
+export { readLock, parseLock, writeLockStage, LOCK_FILE, type LockFile, type LockStage, type LockEntry } from "./lockfile.js";
+export { dumpYaml, parseYamlKeepingFloats, YamlFloat, pyFloatRepr, pyJsonDumps } from "./yaml-values.js";
+export { runCacheKey, runCacheValueName } from "./run-cache.js";
 export { hashFileMd5, serializeManifest, manifestHash, Hasher, StateDb, type HashInfo, type ManifestEntry } from "./objects/hashing.js";
 export { ObjectCache, objectRelPath } from "./objects/cache.js";
 export { Repo, withRepo, findRoot, STATE_DB_RELPATH } from "./repo.js";

@@ -1,4 +1,5 @@
 import { DataError } from "../util/errors.js";
+import { YamlFloat } from "./yaml-values.js";
 
 /**
  * `${…}` interpolation as dvc.yaml does it: `${a.b}`, `${list[0]}`, `${item}`. A string that is
@@ -33,7 +34,7 @@ export function interpolateString(s: string, ctx: Context, where: string, onUse?
     if (escaped) return m.slice(1);
     onUse?.(expr);
     const v = resolveReference(ctx, expr, where);
-    if (v !== null && typeof v === "object") throw new DataError(`${where}: '\${${expr}}' is a ${Array.isArray(v) ? "list" : "mapping"}; only scalars can be embedded in a string`);
+    if (v !== null && typeof v === "object" && !(v instanceof YamlFloat)) throw new DataError(`${where}: '\${${expr}}' is a ${Array.isArray(v) ? "list" : "mapping"}; only scalars can be embedded in a string`);
     return String(v);
   });
 }
@@ -41,6 +42,7 @@ export function interpolateString(s: string, ctx: Context, where: string, onUse?
 /** Interpolates every string inside a YAML value (keys are left as written). */
 export function interpolateDeep(value: unknown, ctx: Context, where: string, onUse?: (key: string) => void): unknown {
   if (typeof value === "string") return value.includes("${") ? interpolateString(value, ctx, where, onUse) : value;
+  if (value instanceof YamlFloat) return value;
   if (Array.isArray(value)) return value.map((v, i) => interpolateDeep(v, ctx, `${where}[${i}]`, onUse));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};

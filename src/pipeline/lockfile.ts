@@ -1,9 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { DataError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomic-write.js";
 import type { HashInfo } from "./objects/hashing.js";
+import { comparePython } from "./objects/fsutil.js";
+import { dumpYaml, parseYamlKeepingFloats } from "./yaml-values.js";
+
+export { dumpYaml };
 
 export const LOCK_FILE = "dvc.lock";
 
@@ -34,11 +37,6 @@ export function lockEntry(p: string, h: HashInfo): LockEntry {
   return e;
 }
 
-/** YAML as DVC (ruamel) writes it: block style, sequences not indented under their key, single quotes, no folding. */
-export function dumpYaml(data: unknown): string {
-  return YAML.stringify(data, { indentSeq: false, lineWidth: 0, singleQuote: true });
-}
-
 function validateEntry(e: unknown, where: string): LockEntry {
   if (!e || typeof e !== "object") throw new DataError(`${where}: expected {path, md5, ...}`);
   const r = e as Record<string, unknown>;
@@ -53,7 +51,7 @@ function validateEntry(e: unknown, where: string): LockEntry {
 export function parseLock(text: string, label = LOCK_FILE): LockFile {
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    raw = parseYamlKeepingFloats(text);
   } catch (err) {
     throw new DataError(`${label}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
@@ -84,7 +82,7 @@ export function readLock(root: string): LockFile {
 /** Key order and sorting as DVC's `to_single_stage_lockfile`: cmd, deps, params, outs; deps/outs by path. */
 export function normalizeLockStage(s: LockStage): LockStage {
   const out: LockStage = { cmd: s.cmd };
-  const byPath = (a: LockEntry, b: LockEntry): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const byPath = (a: LockEntry, b: LockEntry): number => comparePython(a.path, b.path);
   const entry = (e: LockEntry): LockEntry => {
     const r: LockEntry = { path: e.path, hash: "md5", md5: e.md5, size: e.size };
     if (e.nfiles !== undefined) r.nfiles = e.nfiles;
@@ -93,11 +91,11 @@ export function normalizeLockStage(s: LockStage): LockStage {
   if (s.deps?.length) out.deps = [...s.deps].sort(byPath).map(entry);
   if (s.params && Object.keys(s.params).length) {
     // params.yaml first, the other files alphabetically; keys sorted (not recursively).
-    const files = Object.keys(s.params).sort((a, b) => (a === "params.yaml" ? -1 : b === "params.yaml" ? 1 : a < b ? -1 : a > b ? 1 : 0));
+    const files = Object.keys(s.params).sort((a, b) => (a === "params.yaml" ? -1 : b === "params.yaml" ? 1 : comparePython(a, b)));
     out.params = {};
     for (const f of files) {
       const vals = s.params[f];
-      out.params[f] = Object.fromEntries(Object.keys(vals).sort().map((k) => [k, vals[k]]));
+      out.params[f] = Object.fromEntries(Object.keys(vals).sort(comparePython).map((k) => [k, vals[k]]));
     }
   }
   if (s.outs?.length) out.outs = [...s.outs].sort(byPath).map(entry);

@@ -4,6 +4,7 @@ import { DataError } from "../util/errors.js";
 import { loadPipeline, type Pipeline, PIPELINE_FILE, projectPath } from "./dvcyaml.js";
 import { gitShow } from "./git.js";
 import { DEFAULT_PARAMS_FILE, flattenParams, paramsEqual, parseParamsText } from "./params-files.js";
+import { plainValue, YamlFloat } from "./yaml-values.js";
 
 /** Metrics files: stage `metrics` outs plus top-level `metrics`, project-relative. */
 export function metricsFiles(p: Pipeline): string[] {
@@ -22,11 +23,14 @@ export function paramsFiles(p: Pipeline): string[] {
   return [...files];
 }
 
-/** Flat `{key: value}` of a YAML/JSON file's text; only numbers, strings, booleans (metrics) or everything (params). */
-function flatValues(text: string, label: string, numericOnly: boolean): Record<string, unknown> {
+/**
+ * Flat `{key: value}` of a YAML/JSON file's text. Every field is kept, numeric or not, as
+ * `dvc metrics show` does. Metrics read as plain numbers; params keep YAML's float form
+ * (YamlFloat) so a diff shows `10.0 → 1.0` as DVC does.
+ */
+function flatValues(text: string, label: string, plain: boolean): Record<string, unknown> {
   const flat = flattenParams(parseParamsText(text, label));
-  if (!numericOnly) return flat;
-  return Object.fromEntries(Object.entries(flat).filter(([, v]) => typeof v === "number" || typeof v === "boolean"));
+  return plain ? (plainValue(flat) as Record<string, unknown>) : flat;
 }
 
 function readAt(root: string, rel: string, rev: string | null): string | null {
@@ -41,7 +45,7 @@ export interface ValuesByFile {
   [file: string]: { data?: Record<string, unknown>; error?: string };
 }
 
-function collect(root: string, files: string[], rev: string | null, numericOnly: boolean): ValuesByFile {
+function collect(root: string, files: string[], rev: string | null, plain: boolean): ValuesByFile {
   const out: ValuesByFile = {};
   for (const f of files) {
     const text = readAt(root, f, rev);
@@ -50,7 +54,7 @@ function collect(root: string, files: string[], rev: string | null, numericOnly:
       continue;
     }
     try {
-      out[f] = { data: flatValues(text, f, numericOnly) };
+      out[f] = { data: flatValues(text, f, plain) };
     } catch (err) {
       out[f] = { error: err instanceof DataError ? err.message : String(err) };
     }
@@ -110,6 +114,7 @@ export function formatTable(header: string[], rows: string[][]): string {
 
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return "-";
+  if (v instanceof YamlFloat) return String(v);
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(5)));
   return typeof v === "string" ? v : JSON.stringify(v);
 }

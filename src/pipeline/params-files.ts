@@ -1,20 +1,20 @@
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { DataError, NotFoundError } from "../util/errors.js";
+import { parseYamlKeepingFloats, YamlFloat } from "./yaml-values.js";
 
 export const DEFAULT_PARAMS_FILE = "params.yaml";
 
 export type ParamValue = unknown;
 export type ParamsTree = Record<string, unknown>;
 
-/** Parses a params file's text (YAML or JSON by extension). `label` names it in errors. */
+/** Parses a params file's text (YAML or JSON by extension), YAML floats kept as YamlFloat. `label` names it in errors. */
 export function parseParamsText(text: string, label: string): ParamsTree {
   const ext = path.extname(label).toLowerCase();
   let data: unknown;
   try {
     if (ext === ".json") data = JSON.parse(text);
-    else if (ext === ".yaml" || ext === ".yml") data = YAML.parse(text);
+    else if (ext === ".yaml" || ext === ".yml") data = parseYamlKeepingFloats(text);
     else throw new DataError(`${label}: unsupported params file type '${ext || "(none)"}' (use .yaml, .yml or .json)`);
   } catch (err) {
     if (err instanceof DataError) throw err;
@@ -49,10 +49,10 @@ export function getParam(tree: unknown, key: string): ParamValue | undefined {
 
 /** Flattens nested mappings to dotted keys (lists stay values), for diffs and tables. */
 export function flattenParams(tree: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
-  if (tree !== null && typeof tree === "object" && !Array.isArray(tree)) {
+  if (tree !== null && typeof tree === "object" && !Array.isArray(tree) && !(tree instanceof YamlFloat)) {
     for (const [k, v] of Object.entries(tree as Record<string, unknown>)) {
       const key = prefix ? `${prefix}.${k}` : k;
-      if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) flattenParams(v, key, out);
+      if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof YamlFloat) && Object.keys(v).length > 0) flattenParams(v, key, out);
       else out[key] = v;
     }
   } else if (prefix) out[prefix] = tree;
@@ -61,6 +61,9 @@ export function flattenParams(tree: unknown, prefix = "", out: Record<string, un
 
 /** Structural equality for param values (YAML scalars, lists, mappings). */
 export function paramsEqual(a: unknown, b: unknown): boolean {
+  // Python compares 10.0 == 10 as equal: a float/int change of form alone is not a change.
+  if (a instanceof YamlFloat) a = a.value;
+  if (b instanceof YamlFloat) b = b.value;
   if (a === b) return true;
   if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

@@ -8,6 +8,7 @@ import { onGroupsChange, runStageCommand } from "./stage-process.js";
 import { buildDag, type Dag, selectStages, topoOrder } from "./dag.js";
 import { loadPipeline, type Pipeline, type StageDecl } from "./dvcyaml.js";
 import { readLock, writeLockStage, LOCK_FILE, type LockStage } from "./lockfile.js";
+import { gitignoreOutputs } from "./dvcfile.js";
 import { findRoot, type Repo, withRepo } from "./repo.js";
 import { canUseRunCache, RunCache } from "./run-cache.js";
 import { buildLockStage, hashDeps, resolveStageParams, stageStatus, type StageStatus } from "./stage-state.js";
@@ -95,6 +96,7 @@ class Runner {
     }
     const entry = buildLockStage(stage, deps, params, outs);
     if (canUseRunCache(stage)) this.runCache.save(entry);
+    gitignoreOutputs(this.repo.root, stage.outs.filter((o) => o.cache).map((o) => o.abs));
     writeLockStage(this.repo.root, stage.name, entry, stageNames(this.pipeline));
     this.log.info(`Updated '${stage.name}' in ${LOCK_FILE}`);
   }
@@ -119,6 +121,7 @@ class Runner {
         return false;
       }
     }
+    gitignoreOutputs(this.repo.root, stage.outs.filter((o) => o.cache).map((o) => o.abs));
     return true;
   }
 
@@ -128,7 +131,7 @@ class Runner {
       log.info(`Stage '${stage.name}' is frozen, skipping`);
       return { outcome: "frozen" };
     }
-    const status: StageStatus = await stageStatus(repo.hasher, stage, readLock(repo.root).stages[stage.name]);
+    const status: StageStatus = await stageStatus(repo.hasher, stage, readLock(repo.root).stages[stage.name], (md5) => repo.cache.hasAll(md5));
     const reasons = status.reasons.map((r) => r.message);
     if (!status.changed && !opts.force && !(opts.dry && upstreamChanged)) {
       log.info(`Stage '${stage.name}' didn't change, skipping`);
@@ -286,7 +289,7 @@ export async function pipelineStatus(opts: { root?: string; targets?: string[]; 
     const lock = readLock(repo.root);
     const byName = new Map(pipeline.stages.map((s) => [s.name, s]));
     const stages: StageStatus[] = [];
-    for (const n of topoOrder(dag, selected)) stages.push(await stageStatus(repo.hasher, byName.get(n)!, lock.stages[n]));
+    for (const n of topoOrder(dag, selected)) stages.push(await stageStatus(repo.hasher, byName.get(n)!, lock.stages[n], (md5) => repo.cache.hasAll(md5)));
     return { stages };
   });
 }

@@ -1,26 +1,44 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import YAML from "yaml";
 import type { ObjectCache } from "./objects/cache.js";
 import type { StageDecl } from "./dvcyaml.js";
 import { writeFileAtomicSync } from "../util/atomic-write.js";
-import { dumpYaml, type LockStage, normalizeLockStage } from "./lockfile.js";
+import { type LockStage, normalizeLockStage } from "./lockfile.js";
+import { dumpYaml, parseYamlKeepingFloats, pyJsonDumps, YamlFloat } from "./yaml-values.js";
 
 /**
- * The run-cache (`.dvc/cache/runs/<key[:2]>/<key>/<value>`): key = sha256 of the stage's cmd,
- * dep hashes, params and out paths; value = the full lock entry (with out hashes) stored as
- * YAML. Returning to an earlier combination restores its outputs from the cache without
- * running the command. Like DVC, keys are sha256 of sort_keys JSON (Polarity's key strings
- * are not byte-identical to DVC's, so the two tools don't share run-cache hits).
+ * The run-cache (`.dvc/cache/runs/<key[:2]>/<key>/<value>`), computed exactly as DVC's
+ * dvc/stage/cache.py does, so DVC and Polarity share hits: key = `_get_stage_hash` = sha256
+ * of `json.dumps(entry, sort_keys=True)` of the stage's lock entry (cmd, deps with hashes,
+ * params) with `outs` reduced to their paths; value = the same hash of the full entry (outs
+ * with hashes). Both drop every `size` and `nfiles` field, at any depth (dvc.utils
+ * `dict_sha256(…, exclude=[size, nfiles])`). The file holds the full entry as YAML.
+ * Returning to an earlier combination restores its outputs without running the command.
  */
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(", ")}]`;
-  if (v !== null && typeof v === "object") {
-    const keys = Object.keys(v as object).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}: ${canonicalJson((v as Record<string, unknown>)[k])}`).join(", ")}}`;
+const EXCLUDED = new Set(["size", "nfiles"]);
+
+/** dvc.utils.dict_filter: drops the excluded keys from every mapping, at any depth. */
+function dictFilter(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dictFilter);
+  if (v !== null && typeof v === "object" && !(v instanceof YamlFloat)) {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !EXCLUDED.has(k)).map(([k, x]) => [k, dictFilter(x)]));
   }
-  return JSON.stringify(v);
+  return v;
+}
+
+/** dvc.utils.dict_sha256(d, exclude=["size", "nfiles"]). */
+function dictSha256(d: unknown): string {
+  return sha256(pyJsonDumps(dictFilter(d)));
+}
+
+/** The entry as `to_single_stage_lockfile` builds it: cmd, then deps/params/outs only when non-empty. */
+function dvcEntry(e: LockStage): Record<string, unknown> {
+  const out: Record<string, unknown> = { cmd: e.cmd };
+  if (e.deps?.length) out.deps = e.deps;
+  if (e.params && Object.keys(e.params).length) out.params = e.params;
+  if (e.outs?.length) out.outs = e.outs;
+  return out;
 }
 
 function sha256(s: string): string {
@@ -33,9 +51,16 @@ export function canUseRunCache(stage: StageDecl): boolean {
   return stage.deps.length + stage.params.length > 0 && stage.outs.length > 0 && !stage.alwaysChanged && !stage.outs.some((o) => o.persist);
 }
 
+/** DVC's `_get_stage_hash`: the entry with outs as their paths (outs sorted by path). */
 export function runCacheKey(entry: LockStage): string {
-  const e = normalizeLockStage(entry);
-  return sha256(canonicalJson({ cmd: e.cmd, deps: e.deps ?? [], params: e.params ?? {}, outs: (e.outs ?? []).map((o) => o.path) }));
+  const e = dvcEntry(normalizeLockStage(entry));
+  e.outs = ((e.outs ?? []) as Array<{ path: string }>).map((o) => o.path);
+  return dictSha256(e);
+}
+
+/** DVC's `_get_cache_hash(entry)`: the file name of a run under its key's directory. */
+export function runCacheValueName(entry: LockStage): string {
+  return dictSha256(dvcEntry(normalizeLockStage(entry)));
 }
 
 export class RunCache {
@@ -49,7 +74,7 @@ export class RunCache {
     const e = normalizeLockStage(entry);
     const text = dumpYaml(e);
     const dir = this.dirOf(runCacheKey(e));
-    const file = path.join(dir, sha256(text));
+    const file = path.join(dir, runCacheValueName(e));
     if (!fs.existsSync(file)) writeFileAtomicSync(file, text);
   }
 
@@ -64,7 +89,7 @@ export class RunCache {
     for (const { f } of candidates) {
       let entry: LockStage;
       try {
-        entry = YAML.parse(fs.readFileSync(path.join(dir, f), "utf8")) as LockStage;
+        entry = parseYamlKeepingFloats(fs.readFileSync(path.join(dir, f), "utf8")) as LockStage;
       } catch {
         continue;
       }

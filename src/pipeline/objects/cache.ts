@@ -120,6 +120,16 @@ export class ObjectCache {
     }
   }
 
+  /** Are the object and (for a directory) its manifest and every file in the cache? A corrupted manifest counts as missing. */
+  hasAll(md5: string): boolean {
+    if (!this.has(md5)) return false;
+    try {
+      return this.objectsOf(md5).every((id) => this.has(id));
+    } catch {
+      return false;
+    }
+  }
+
   /** Every object a file or directory hash refers to (the `.dir` object and its files). */
   objectsOf(md5: string): string[] {
     if (!md5.endsWith(".dir")) return [md5];

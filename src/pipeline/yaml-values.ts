@@ -1,0 +1,136 @@
+import YAML, { type Tags } from "yaml";
+import { comparePython } from "./objects/fsutil.js";
+
+/**
+ * YAML values as DVC (Python, ruamel) sees them. JavaScript has one number type, Python two:
+ * `C: 10.0` is a float and `C: 10` an int, and DVC writes them back differently to dvc.lock
+ * (`10.0` vs `10`), interpolates them differently (`${C}` → "10.0") and hashes them
+ * differently in run-cache keys (json.dumps → `10.0`). So params files and dvc.lock are
+ * parsed keeping every YAML float as a `YamlFloat`; ints stay numbers.
+ */
+export class YamlFloat {
+  constructor(readonly value: number) {}
+
+  /** Python's str(float): what `${C}` interpolates to. */
+  toString(): string {
+    return pyFloatRepr(this.value);
+  }
+
+  valueOf(): number {
+    return this.value;
+  }
+
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A param value with YamlFloat unwrapped to a number (deeply). */
+export function plainValue(v: unknown): unknown {
+  if (v instanceof YamlFloat) return v.value;
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValue(x)]));
+  return v;
+}
+
+/**
+ * Python's repr(float): the shortest round-trip digits (the same digits JavaScript picks),
+ * in fixed notation when the decimal exponent is in [-4, 16), else `d.ddde±XX`; always a
+ * `.0` or an exponent, so it reads back as a float.
+ */
+export function pyFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const sign = x < 0 ? "-" : "";
+  const [mant, expText] = Math.abs(x).toExponential().split("e");
+  const digits = mant.replace(".", "");
+  const exp = Number(expText);
+  if (exp >= -4 && exp < 16) {
+    if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+    const intPart = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
+    const frac = digits.slice(exp + 1);
+    return `${sign}${intPart}.${frac || "0"}`;
+  }
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${sign}${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+}
+
+/** A float as ruamel's representer writes it (what DVC puts in dvc.lock). */
+export function ruamelFloat(x: number): string {
+  if (Number.isNaN(x)) return ".nan";
+  if (!Number.isFinite(x)) return x > 0 ? ".inf" : "-.inf";
+  const v = pyFloatRepr(x).toLowerCase();
+  return !v.includes(".") && v.includes("e") ? v.replace("e", ".0e") : v;
+}
+
+const FLOAT_TAG = "tag:yaml.org,2002:float";
+
+/** The YAML 1.2 core schema with floats kept as YamlFloat (parse) and written as ruamel does (stringify). */
+function floatTags(tags: Tags): Tags {
+  const out: Tags = tags.map((t) => {
+    if (typeof t !== "object" || t.tag !== FLOAT_TAG || !("test" in t) || !t.test || !("resolve" in t)) return t;
+    const resolve = t.resolve as (str: string, onError: (msg: string) => void, opts: unknown) => unknown;
+    return {
+      ...t,
+      resolve: (str: string, onError: (msg: string) => void, opts: unknown) => {
+        const r = resolve(str, onError, opts);
+        const n = r instanceof YAML.Scalar ? (r.value as number) : (r as number);
+        return new YamlFloat(n);
+      },
+    } as Tags[number];
+  });
+  out.push({
+    identify: (v: unknown) => v instanceof YamlFloat,
+    tag: FLOAT_TAG,
+    default: true,
+    resolve: (str: string) => new YamlFloat(Number(str)),
+    stringify: (item: { value: unknown }) => ruamelFloat((item.value as YamlFloat).value),
+  } as Tags[number]);
+  return out;
+}
+
+/** Parses YAML text keeping floats as YamlFloat. Throws the yaml library's errors. */
+export function parseYamlKeepingFloats(text: string): unknown {
+  return YAML.parse(text, { customTags: floatTags });
+}
+
+/**
+ * YAML as DVC (ruamel) writes it: block style, sequences not indented under their key,
+ * single quotes, no folding, floats as Python floats, and None as an empty value
+ * (`label_map:`, not `label_map: null`).
+ */
+export function dumpYaml(data: unknown): string {
+  return YAML.stringify(data, { indentSeq: false, lineWidth: 0, singleQuote: true, nullStr: "", customTags: floatTags }).replace(/^( *-) $/gm, "$1");
+}
+
+function pyJsonString(s: string): string {
+  // json.dumps(ensure_ascii=True): every non-ASCII UTF-16 unit (and DEL) as \uXXXX.
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * `json.dumps(value, sort_keys=True)` byte for byte as Python writes it: ", " and ": "
+ * separators, ASCII-only strings, floats by repr (NaN, Infinity), ints as integers.
+ */
+export function pyJsonDumps(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (v instanceof YamlFloat) {
+    if (Number.isNaN(v.value)) return "NaN";
+    if (!Number.isFinite(v.value)) return v.value > 0 ? "Infinity" : "-Infinity";
+    return pyFloatRepr(v.value);
+  }
+  if (typeof v === "number") {
+    if (Number.isInteger(v)) return String(v).includes("e") ? BigInt(v).toString() : String(v);
+    return pyJsonDumps(new YamlFloat(v));
+  }
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "string") return pyJsonString(v);
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(", ")}]`;
+  if (typeof v === "object") {
+    // Python sorts str keys by code point.
+    const keys = Object.keys(v).sort(comparePython);
+    return `{${keys.map((k) => `${pyJsonString(k)}: ${pyJsonDumps((v as Record<string, unknown>)[k])}`).join(", ")}}`;
+  }
+  return pyJsonString(String(v));
+}
