@@ -37,3 +37,23 @@ export async function launchBrowser(opts: { width?: number; height?: number; htt
     },
   };
 }
+
+/**
+ * The little of the DOM that functions evaluated in the page touch. This Node program has no DOM
+ * types: test files declare `document`/`window` with these, module-local, for page functions only.
+ */
+export interface PageElement {
+  textContent: string | null;
+  tagName: string;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+}
+export interface PageDocument {
+  querySelector(selector: string): (PageElement & { naturalWidth?: number }) | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  activeElement: PageElement | null;
+  documentElement: { scrollWidth: number };
+}
+export interface PageWindow {
+  innerWidth: number;
+}
