@@ -14,7 +14,7 @@ import { csrSelectRows } from "../src/features/csr.js";
 import { encodeCsrNpz } from "../src/features/npz.js";
 import { TfidfVectorizer } from "../src/features/vectorizer.js";
 import { loadUciSentences } from "../src/data/builtin.js";
-import { stratifiedTrainTestSplit } from "../src/evaluation/splits.js";
+import { stratifiedTrainTestSplit } from "../src/util/stratified-split.js";
 import { GradientBoostingClassifier } from "../src/models/trees/boosting.js";
 import { RandomForestClassifier } from "../src/models/trees/forest.js";
 import { LIGHT_PREPROCESS_CONFIG } from "../src/text/preprocess.js";

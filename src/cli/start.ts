@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .action(
       action(async (o: { dir: string; params: string; serve: boolean; host?: string; port?: string; json?: boolean }) => {
         const { resolve } = await import("node:path");
-        const { runMainJob, formatSummary } = await import("../stages/main-job.js");
+        const { runMainJob, formatSummary } = await import("../jobs/main-job.js");
         const { createReporter } = await import("../util/progress.js");
         const { PromotionRefusedError } = await import("../promotion/promote.js");
         const dir = resolve(o.dir);

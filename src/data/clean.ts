@@ -1,4 +1,5 @@
 import { DataError } from "../util/errors.js";
+import type { Label } from "../util/labels.js";
 import type { Table } from "./table.js";
 
 /**
@@ -6,8 +7,6 @@ import type { Table } from "./table.js";
  * (and count) what cannot be used — empty texts, missing labels, labels outside the mapping,
  * duplicate texts. Pure.
  */
-
-export type Label = string | number;
 
 export interface CleanOptions {
   textColumn: string;

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import Papa from "papaparse";
 import { DataError, NotFoundError } from "../util/errors.js";
-import { numericIfAll, type Label } from "./clean.js";
+import type { Label } from "../util/labels.js";
+import { numericIfAll } from "./clean.js";
 
 /**
  * Files the pipeline stages exchange, written atomically (src/util/atomic-write.ts) so a crash

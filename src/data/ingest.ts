@@ -1,5 +1,6 @@
-import { stratifiedTrainTestSplit } from "../evaluation/splits.js";
-import { cleanLabelledData, type Label } from "./clean.js";
+import { stratifiedTrainTestSplit } from "../util/stratified-split.js";
+import type { Label } from "../util/labels.js";
+import { cleanLabelledData } from "./clean.js";
 import { assertUsable, buildValidationReport, type ValidationReport } from "./report.js";
 import { loadSource, type SourceInfo, type SourceOptions } from "./sources.js";
 

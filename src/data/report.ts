@@ -1,5 +1,6 @@
 import { DataError } from "../util/errors.js";
-import { duplicateKey, type CleanStats, type Label } from "./clean.js";
+import { uniqueSortedLabels, type Label } from "../util/labels.js";
+import { duplicateKey, type CleanStats } from "./clean.js";
 
 /**
  * The data validation report written by `polarity stage ingest` (reports/data_validation.json):
@@ -53,20 +54,9 @@ export interface UsabilityRules {
   minRowsPerClass: number;
 }
 
-/** Classes in the order models use: numbers ascending, then strings ascending. */
-export function sortClasses(labels: readonly Label[]): Label[] {
-  const uniq = [...new Set(labels)];
-  return uniq.sort((a, b) => {
-    if (typeof a === "number" && typeof b === "number") return a - b;
-    if (typeof a === "number") return -1;
-    if (typeof b === "number") return 1;
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
-}
-
 export function countClasses(labels: readonly Label[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const c of sortClasses(labels)) counts[String(c)] = 0;
+  for (const c of uniqueSortedLabels(labels)) counts[String(c)] = 0;
   for (const l of labels) counts[String(l)]++;
   return counts;
 }
@@ -179,7 +169,7 @@ export function buildValidationReport(args: {
       duplicate: stats.duplicates,
       conflictingDuplicate: stats.conflictingDuplicates,
     },
-    classes: sortClasses(allLabels),
+    classes: uniqueSortedLabels(allLabels),
     classCounts,
     split: args.split,
     train: summarise(train.texts, train.labels),

@@ -4,7 +4,7 @@ import type { Label } from "../models/estimator.js";
 import { createPreprocessor, resolvePreprocessConfig } from "../text/preprocess.js";
 import { DataError } from "../util/errors.js";
 import { crossValidateBy, headlineMetrics, type CrossValidationResult, type FoldMetrics } from "./cross-validate.js";
-import { evaluateClassifier } from "./metrics.js";
+import { evaluateClassifier } from "./classification-metrics.js";
 
 export interface TextCrossValidationOptions {
   folds: number;

@@ -1,8 +1,8 @@
 import { csrSelectRows, type CsrMatrix } from "../features/csr.js";
 import { DataError } from "../util/errors.js";
 import type { Classifier, Label } from "../models/estimator.js";
-import { evaluateClassifier, type EvaluationSummary } from "./metrics.js";
-import { stratifiedKFold, type Split } from "./splits.js";
+import { evaluateClassifier, type EvaluationSummary } from "./classification-metrics.js";
+import { stratifiedKFold, type Split } from "../util/stratified-split.js";
 
 /** Numeric metrics of one fold, by name (e.g. accuracy, f1, rocAuc). null = undefined for that fold. */
 export type FoldMetrics = Record<string, number | null>;

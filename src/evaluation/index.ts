@@ -16,6 +16,6 @@ export {
   type PrecisionRecallCurve,
   type PrfScores,
   type RocCurve,
-} from "./metrics.js";
-export { stratifiedKFold, stratifiedTrainTestSplit, type KFoldOptions, type Split, type TrainTestSplitOptions } from "./splits.js";
+} from "./classification-metrics.js";
+export { stratifiedKFold, stratifiedTrainTestSplit, type KFoldOptions, type Split, type TrainTestSplitOptions } from "../util/stratified-split.js";
 export { crossValidate, crossValidateBy, crossValidateByAsync, headlineMetrics, summarizeFolds, type CrossValidationResult, type FoldMetrics } from "./cross-validate.js";

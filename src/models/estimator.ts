@@ -1,7 +1,8 @@
 import type { CsrMatrix } from "../features/csr.js";
+import type { Label } from "../util/labels.js";
 
-/** A class label: any string or number. Classes are kept sorted (numbers before strings, each ascending) and recorded in the model. */
-export type Label = string | number;
+/** A class label: any string or number (src/util/labels.ts). Classes are kept sorted (numbers before strings, each ascending) and recorded in the model. */
+export type { Label };
 
 /**
  * The one estimator shape (STYLE.md §2): hyperparameters at construction, `fit` learns

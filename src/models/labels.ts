@@ -1,38 +1,14 @@
 import type { CsrMatrix } from "../features/csr.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
-import type { Label } from "./estimator.js";
+import { checkLabel, compareLabels, describeLabel, uniqueSortedLabels, type Label } from "../util/labels.js";
+
+export { compareLabels, describeLabel, uniqueSortedLabels } from "../util/labels.js";
 
 /**
  * Label handling shared by every classifier: classes sorted stably (numbers ascending,
  * then strings ascending by UTF-16 code units), labels encoded as indices into that order.
  * The number 1 and the string "1" are different classes.
  */
-export function compareLabels(a: Label, b: Label): number {
-  const an = typeof a === "number";
-  const bn = typeof b === "number";
-  if (an && bn) return (a as number) - (b as number);
-  if (an) return -1;
-  if (bn) return 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function describeLabel(label: Label): string {
-  return typeof label === "number" ? String(label) : `'${label}'`;
-}
-
-function checkLabel(label: unknown, i: number): Label {
-  if (typeof label === "string") return label;
-  if (typeof label === "number" && Number.isFinite(label)) return label;
-  throw new DataError(`label at position ${i} must be a string or a finite number, got ${String(label)}`);
-}
-
-/** The sorted distinct labels of y. */
-export function uniqueSortedLabels(y: readonly Label[]): Label[] {
-  const seen = new Set<Label>();
-  for (let i = 0; i < y.length; i++) seen.add(checkLabel(y[i], i));
-  return Array.from(seen).sort(compareLabels);
-}
-
 export interface EncodedLabels {
   classes: Label[];
   /** y[i]'s index in classes. */

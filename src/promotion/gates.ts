@@ -1,6 +1,6 @@
-import type { Label } from "../data/clean.js";
+import type { Label } from "../util/labels.js";
 import type { Prediction } from "../models/sentiment-model.js";
-import type { HeldOutMetrics } from "../stages/evaluate.js";
+import type { HeldOutMetrics } from "../evaluation/held-out.js";
 import type { PromoteParams } from "../stages/params.js";
 
 /**

@@ -2,17 +2,17 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readDatasetCsv } from "../data/files.js";
+import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import { SentimentModel } from "../models/sentiment-model.js";
 import type { TrackingClient } from "../tracking/client.js";
 import type { ModelVersion } from "../tracking/types.js";
 import { DataError, NotFoundError, PolarityError } from "../util/errors.js";
-import { evaluateModelOn, loadModelFile, type HeldOutMetrics } from "../stages/evaluate.js";
+import { evaluateModelOn, type HeldOutMetrics } from "../evaluation/held-out.js";
 import { LAYOUT, projectPath } from "../stages/layout.js";
 import type { PipelineParams, PromoteParams } from "../stages/params.js";
 import type { Reporter } from "../util/progress.js";
-import { withTracking } from "../stages/tracking.js";
+import { withTracking } from "../stages/with-tracking.js";
 import { runGates, type GateResult } from "./gates.js";
 
 /**
@@ -77,7 +77,7 @@ async function downloadModel(client: TrackingClient, name: string, version: stri
     const path = await client.downloadArtifacts(`models:/${name}/${version}`, tmp);
     const file = join(path, "model.json");
     if (!existsSync(file)) throw new NotFoundError(`${name} v${version}: no model.json in its artifacts (${client.trackingUri}); was it registered by 'polarity stage register'?`);
-    return await loadModelFile(file);
+    return SentimentModel.fromJSON(await readJsonFile(file));
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

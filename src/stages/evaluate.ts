@@ -1,17 +1,16 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Label } from "../data/clean.js";
 import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import type { ValidationReport } from "../data/report.js";
-import { evaluateClassifier, precisionRecallCurve, rocCurve, type EvaluationSummary } from "../evaluation/metrics.js";
-import { predictionsFromProba, SentimentModel } from "../models/sentiment-model.js";
+import { evaluateModelOn, heldOutPlotData, type HeldOutMetrics } from "../evaluation/held-out.js";
+import { SentimentModel } from "../models/sentiment-model.js";
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import { flattenParams } from "./params.js";
 import { formatDuration } from "../util/progress.js";
-import { gitCommit, withTracking } from "./tracking.js";
+import { gitCommit, withTracking } from "./with-tracking.js";
 
 /**
  * Stage 5: the model bundle on the held-out raw texts (through the same code path serving
@@ -19,21 +18,6 @@ import { gitCommit, withTracking } from "./tracking.js";
  * and one tracked run holding every param, the metrics, the model and reports as artifacts
  * and the training data as a dataset input; reports/run.json names that run.
  */
-
-export interface HeldOutMetrics {
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  roc_auc: number | null;
-  log_loss: number | null;
-  f1_macro: number;
-  f1_weighted: number;
-  n_test: number;
-  /** "binary" (positive class = classes[1]) for two classes, "macro" otherwise; multi-class AUC is one-vs-rest macro. */
-  average: "binary" | "macro";
-  pos_label: Label | null;
-}
 
 export interface RunRecord {
   run_id: string;
@@ -45,65 +29,8 @@ export interface RunRecord {
   metrics: HeldOutMetrics;
 }
 
-export interface ModelEvaluation {
-  summary: EvaluationSummary;
-  metrics: HeldOutMetrics;
-  predictions: Label[];
-  proba: Float64Array;
-}
-
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** Scores a model bundle on raw texts: one predictProba pass, then sklearn-compatible metrics. */
-export function evaluateModelOn(model: SentimentModel, texts: readonly string[], labels: readonly Label[]): ModelEvaluation {
-  const proba = model.predictProba(texts);
-  const predictions = predictionsFromProba(proba, model.classes).map((p) => p.label);
-  const summary = evaluateClassifier(labels, predictions, proba, model.classes);
-  const metrics: HeldOutMetrics = {
-    accuracy: round6(summary.accuracy),
-    precision: round6(summary.precision),
-    recall: round6(summary.recall),
-    f1: round6(summary.f1),
-    roc_auc: summary.rocAuc === null ? null : round6(summary.rocAuc),
-    log_loss: summary.logLoss === null ? null : round6(summary.logLoss),
-    f1_macro: round6(summary.f1Macro),
-    f1_weighted: round6(summary.f1Weighted),
-    n_test: texts.length,
-    average: summary.average,
-    pos_label: summary.posLabel,
-  };
-  return { summary, metrics, predictions, proba };
-}
-
-export async function loadModelFile(path: string): Promise<SentimentModel> {
-  return SentimentModel.fromJSON(await readJsonFile(path));
-}
-
-/** DVC plot data: curves as lists of points (one series per class for multi-class, one-vs-rest), the confusion matrix as (actual, predicted) rows. */
-function plotData(model: SentimentModel, labels: readonly Label[], ev: ModelEvaluation) {
-  const k = model.classes.length;
-  const finite = (t: number): number | null => (Number.isFinite(t) ? round6(t) : null);
-  const curveClasses = k === 2 ? [1] : model.classes.map((_, c) => c);
-  const roc: Array<Record<string, unknown>> = [];
-  const pr: Array<Record<string, unknown>> = [];
-  for (const c of curveClasses) {
-    const cls = model.classes[c];
-    if (!labels.includes(cls)) continue;
-    const scores = new Float64Array(labels.length);
-    for (let i = 0; i < labels.length; i++) scores[i] = ev.proba[i * k + c];
-    const binary = labels.map((l) => (l === cls ? 1 : 0));
-    if (binary.every((b) => b === 1)) continue;
-    const r = rocCurve(binary, scores, { posLabel: 1 });
-    for (let i = 0; i < r.fpr.length; i++) roc.push({ ...(k > 2 ? { class: String(cls) } : {}), fpr: round6(r.fpr[i]), tpr: round6(r.tpr[i]), threshold: finite(r.thresholds[i]) });
-    const p = precisionRecallCurve(binary, scores, { posLabel: 1 });
-    for (let i = 0; i < p.precision.length; i++) {
-      pr.push({ ...(k > 2 ? { class: String(cls) } : {}), precision: round6(p.precision[i]), recall: round6(p.recall[i]), threshold: i < p.thresholds.length ? finite(p.thresholds[i]) : null });
-    }
-  }
-  const confusion = labels.map((actual, i) => ({ actual: String(actual), predicted: String(ev.predictions[i]) }));
-  return { roc: { roc }, pr: { precision_recall: pr }, confusion: { confusion } };
-}
 
 export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
   const log = (line: string) => ctx.reporter.log(line);
@@ -120,7 +47,7 @@ export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
       `ROC AUC ${m.roc_auc === null ? "n/a" : m.roc_auc.toFixed(4)}, log loss ${m.log_loss === null ? "n/a" : m.log_loss.toFixed(4)}`,
   );
   await writeJsonAtomic(projectPath(ctx.dir, "metrics"), m);
-  const plots = plotData(model, test.labels, ev);
+  const plots = heldOutPlotData(model.classes, test.labels, ev);
   await writeJsonAtomic(projectPath(ctx.dir, "rocPlot"), plots.roc);
   await writeJsonAtomic(projectPath(ctx.dir, "prPlot"), plots.pr);
   await writeJsonAtomic(projectPath(ctx.dir, "confusionPlot"), plots.confusion);

@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
-import type { Label } from "../data/clean.js";
-import { sortClasses } from "../data/report.js";
+import { uniqueSortedLabels, type Label } from "../util/labels.js";
 import { csrVStack, type CsrMatrix } from "../features/csr.js";
 import { createVectorizer, type AnyVectorizer, type FeatureOptions } from "../features/factory.js";
 import { encodeCsrNpz } from "../features/npz.js";
@@ -82,7 +81,7 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
     `vocabulary ${features} terms; train ${Xtrain.rows}×${Xtrain.cols} (${Xtrain.indptr[Xtrain.rows]} non-zeros), test ${Xtest.rows}×${Xtest.cols} (${Xtest.indptr[Xtest.rows]} non-zeros) in ${formatDuration(performance.now() - t0)}`,
   );
 
-  const labels: ProcessedLabels = { format: "polarity.labels", version: 1, classes: sortClasses([...train.labels, ...test.labels]), train: train.labels, test: test.labels };
+  const labels: ProcessedLabels = { format: "polarity.labels", version: 1, classes: uniqueSortedLabels([...train.labels, ...test.labels]), train: train.labels, test: test.labels };
   await writeDirAtomic(projectPath(ctx.dir, "processedDir"), async (tmp) => {
     await writeFileAtomic(join(tmp, "train.npz"), encodeCsrNpz(Xtrain));
     await writeFileAtomic(join(tmp, "test.npz"), encodeCsrNpz(Xtest));

@@ -4,7 +4,7 @@ import { DataError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import type { RunRecord } from "./evaluate.js";
 import { LAYOUT, projectPath } from "./layout.js";
-import { withTracking } from "./tracking.js";
+import { withTracking } from "./with-tracking.js";
 
 /**
  * Stage 6: registers the evaluated run's model (`runs:/<run_id>/model`) as a new version of

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { crossValidateTexts } from "../../src/evaluation/cross-validate-text.js";
-import { accuracy } from "../../src/evaluation/metrics.js";
-import { stratifiedKFold } from "../../src/evaluation/splits.js";
+import { accuracy } from "../../src/evaluation/classification-metrics.js";
+import { stratifiedKFold } from "../../src/util/stratified-split.js";
 import { generateSyntheticCorpus } from "../../src/data/synthetic.js";
 import { SentimentModel } from "../../src/models/sentiment-model.js";
 import { preprocess } from "../../src/text/preprocess.js";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { csrSelectRows } from "../../src/features/csr.js";
 import { crossValidate, crossValidateBy, crossValidateByAsync, summarizeFolds } from "../../src/evaluation/cross-validate.js";
-import { accuracy } from "../../src/evaluation/metrics.js";
+import { accuracy } from "../../src/evaluation/classification-metrics.js";
 import { LinearSVC } from "../../src/models/linear-svc.js";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
 import { MultinomialNB } from "../../src/models/naive-bayes.js";

@@ -6,7 +6,7 @@ import { loadSource } from "../../src/data/sources.js";
 import type { Prediction } from "../../src/models/sentiment-model.js";
 import { SentimentModel } from "../../src/models/sentiment-model.js";
 import { checkInvariance, checkSignature, runGates, sentimentPolarity, type Predictor } from "../../src/promotion/gates.js";
-import type { HeldOutMetrics } from "../../src/stages/evaluate.js";
+import type { HeldOutMetrics } from "../../src/evaluation/held-out.js";
 import { parseParams } from "../../src/stages/params.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");

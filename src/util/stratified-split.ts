@@ -1,8 +1,7 @@
-import { DataError, InvalidParameterError } from "../util/errors.js";
-import { Random } from "../util/random.js";
-import type { Label } from "../models/estimator.js";
-import { compareLabels, describeLabel } from "../models/labels.js";
-import { requireFinite, requireInteger } from "../util/validate.js";
+import { DataError, InvalidParameterError } from "./errors.js";
+import { Random } from "./random.js";
+import { compareLabels, describeLabel, type Label } from "./labels.js";
+import { requireFinite, requireInteger } from "./validate.js";
 
 export interface Split {
   /** Row indices, ascending. */

@@ -6,12 +6,12 @@ import { promoteModel, PromotionRefusedError, type PromotionResult } from "../pr
 import { parseTrackingUri, resolveTrackingUri } from "../tracking/uri.js";
 import type { ModelVersion } from "../tracking/types.js";
 import { PolarityError } from "../util/errors.js";
-import type { HeldOutMetrics } from "./evaluate.js";
-import { LAYOUT, projectPath } from "./layout.js";
-import { loadParams, type PipelineParams } from "./params.js";
+import type { HeldOutMetrics } from "../evaluation/held-out.js";
+import { LAYOUT, projectPath } from "../stages/layout.js";
+import { loadParams, type PipelineParams } from "../stages/params.js";
 import type { Reporter } from "../util/progress.js";
-import { ensurePolarityOnPath } from "./self-command.js";
-import { withTracking } from "./tracking.js";
+import { ensurePolarityOnPath } from "../stages/self-command.js";
+import { withTracking } from "../stages/with-tracking.js";
 
 /**
  * The main job behind `npm start` / `polarity start`: bring the pipeline up to date

@@ -1,6 +1,5 @@
 import { DataError, InvalidParameterError } from "../util/errors.js";
-import type { Label } from "../models/estimator.js";
-import { compareLabels, describeLabel } from "../models/labels.js";
+import { compareLabels, describeLabel, type Label } from "../util/labels.js";
 
 /**
  * Classification metrics with scikit-learn's definitions (checked against sklearn 1.2 during

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { stratifiedKFold, stratifiedTrainTestSplit } from "../../src/evaluation/splits.js";
+import { stratifiedKFold, stratifiedTrainTestSplit } from "../../src/util/stratified-split.js";
 import { DataError, InvalidParameterError } from "../../src/util/errors.js";
 import { Random } from "../../src/util/random.js";
 

@@ -10,7 +10,7 @@ import {
   rocAuc,
   rocAucOvr,
   rocCurve,
-} from "../../src/evaluation/metrics.js";
+} from "../../src/evaluation/classification-metrics.js";
 import { DataError } from "../../src/util/errors.js";
 
 const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
