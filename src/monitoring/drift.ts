@@ -25,7 +25,7 @@ export const DEFAULT_THRESHOLDS: Readonly<DriftValues> = Object.freeze({
   length_js: 0.2,
   class_mix_tv: 0.15,
   oov_shift: 0.1,
-  top_terms_chi2: 4,
+  top_terms_chi2: 3,
 });
 
 /** Windows smaller than this export no drift (the statistics are noise below it). */
@@ -89,8 +89,8 @@ export function driftFromCounts(
     if (docs >= minWindow) {
       oovRate = totals.tokens === 0 ? 0 : totals.oov / totals.tokens;
       values.oov_shift = oovRate - profile.oovRate;
-      values.top_terms_chi2 = termChiSquarePerTerm(profile.topTerms.df, termDf, docs);
-      termShift = termShifts(profile.topTerms.df, termDf, docs);
+      values.top_terms_chi2 = termChiSquarePerTerm(profile.topTerms.df, termDf, docs, profile.rows);
+      termShift = termShifts(profile.topTerms.df, termDf, docs, profile.rows);
     }
     if (docs > 0) for (let j = 0; j < k; j++) termDf[j] /= docs;
   }

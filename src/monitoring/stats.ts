@@ -87,32 +87,30 @@ export function totalVariation(reference: ArrayLike<number>, current: ArrayLike<
 }
 
 /**
- * Chi-square statistic of observed document counts of the reference's top terms in `n`
- * documents against the counts the reference document frequencies predict
- * (expected_j = n · df_j, floored at 0.5 so rare terms cannot dominate), divided by the
- * number of terms: ≈ 1 when the window uses the terms as the training data did, growing with
- * the shift. Each term is a Bernoulli per document, so the variance uses n·df·(1 − df).
+ * Two-sample chi-square of the reference's top terms: per term, the window's document count
+ * against n · df (df = the reference document frequency), with the variance of the
+ * difference of two binomial proportions, n·df·(1 − df)·(1 + n / referenceRows) — the
+ * reference is a sample too, so a window larger than it is not "significant" on its noise
+ * alone. Averaged over the terms: ≈ 1 when the window uses the terms as the reference did,
+ * growing with the shift.
  */
-export function termChiSquarePerTerm(referenceDf: ArrayLike<number>, observedDocCounts: ArrayLike<number>, n: number): number {
+export function termChiSquarePerTerm(referenceDf: ArrayLike<number>, observedDocCounts: ArrayLike<number>, n: number, referenceRows: number): number {
   checkSameLength(referenceDf, observedDocCounts);
   if (n <= 0 || referenceDf.length === 0) return 0;
+  const shifts = termShifts(referenceDf, observedDocCounts, n, referenceRows);
   let s = 0;
-  for (let j = 0; j < referenceDf.length; j++) {
-    const df = Math.min(Math.max(referenceDf[j], 0), 1);
-    const variance = Math.max(n * df * (1 - df), 0.5);
-    const diff = observedDocCounts[j] - n * df;
-    s += (diff * diff) / variance;
-  }
-  return s / referenceDf.length;
+  for (let j = 0; j < shifts.length; j++) s += Math.abs(shifts[j]);
+  return s / shifts.length;
 }
 
 /** The contribution of each term to termChiSquarePerTerm (signed: + used more, − used less), for "most-shifted terms". */
-export function termShifts(referenceDf: ArrayLike<number>, observedDocCounts: ArrayLike<number>, n: number): Float64Array {
+export function termShifts(referenceDf: ArrayLike<number>, observedDocCounts: ArrayLike<number>, n: number, referenceRows: number): Float64Array {
   const out = new Float64Array(referenceDf.length);
   if (n <= 0) return out;
+  const inflation = 1 + n / Math.max(referenceRows, 1);
   for (let j = 0; j < referenceDf.length; j++) {
     const df = Math.min(Math.max(referenceDf[j], 0), 1);
-    const variance = Math.max(n * df * (1 - df), 0.5);
+    const variance = Math.max(n * df * (1 - df) * inflation, 0.5);
     const diff = observedDocCounts[j] - n * df;
     out[j] = (Math.sign(diff) * diff * diff) / variance;
   }
