@@ -95,7 +95,7 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     overview,
     h("div", { class: "columns" },
       section("Parameters", params.length ? table(["Name", "Value"], params.map((p) => [p.key, p.value])) : empty("No parameters.")),
-      section("Metrics", metrics.length ? h("table", { class: "grid" }, h("thead", {}, h("tr", {}, ...["Name", "Latest", "Step", "Logged"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, metricRows)) : empty("No metrics.")),
+      section("Metrics", metrics.length ? h("div", { class: "table-wrap" }, h("table", { class: "grid" }, h("thead", {}, h("tr", {}, ...["Name", "Latest", "Step", "Logged"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, metricRows))) : empty("No metrics.")),
     ),
     metrics.length ? section("Metric history", h("div", { class: "toolbar" }, field("Metric", metricSelect), field("X axis", xSelect)), chartStatus, chartBox) : null,
     section("Dataset inputs", datasets.length ? table(["Name", "Digest", "Source type", "Source", "Context"], datasets.map((d) => [d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source, d.tags?.find((t) => t.key === "mlflow.data.context")?.value ?? ""])) : empty("No dataset inputs.")),
