@@ -253,7 +253,7 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the screen`);
       }
-      await shot(page, "narrow-run");
+      await shot(page, "narrow-model");
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }

@@ -81,7 +81,7 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
       tooltip: { trigger: "item", formatter: (p: unknown) => (p as { name: string }).name },
       parallel: { left: 60, right: 110, top: 50, bottom: 40, parallelAxisDefault: { nameLocation: "end", nameGap: 16, nameTextStyle: { fontSize: 12 }, areaSelectStyle: { width: 18 } } },
       parallelAxis: axes,
-      visualMap: metric ? { type: "continuous", dimension: axes.length - 1, min: Math.min(...data.map((d) => Number(d.value[axes.length - 1]))), max: Math.max(...data.map((d) => Number(d.value[axes.length - 1]))), right: 0, top: "middle", calculable: true, text: [metric, ""], inRange: { color: ["#dc2626", "#facc15", "#16a34a"] } } : undefined,
+      visualMap: metric ? { type: "continuous", precision: 3, dimension: axes.length - 1, min: Math.min(...data.map((d) => Number(d.value[axes.length - 1]))), max: Math.max(...data.map((d) => Number(d.value[axes.length - 1]))), right: 0, top: "middle", calculable: true, text: [metric, ""], inRange: { color: ["#dc2626", "#facc15", "#16a34a"] } } : undefined,
       series: [{ type: "parallel", lineStyle: { width: 2, opacity: 0.8 }, data, inactiveOpacity: 0.08, activeOpacity: 1 }],
     });
     // What the chart really holds (read back from ECharts), for tests and assistive text.
