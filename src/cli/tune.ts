@@ -1,0 +1,242 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import type { Label } from "../models/estimator.js";
+import type { SearchResult } from "../tuning/search.js";
+import type { SearchSpace, TrialConfig } from "../tuning/space.js";
+import type { TrialResult } from "../tuning/trials.js";
+import { DataError, InvalidParameterError } from "../util/errors.js";
+import { createReporter } from "../util/progress.js";
+import { requireInteger, requireOneOf } from "../util/validate.js";
+import { action } from "./run-command.js";
+
+interface TuneFlags {
+  dataset: string;
+  textColumn: string;
+  labelColumn: string;
+  params: string;
+  space?: string;
+  method?: string;
+  folds?: string;
+  seed?: string;
+  nIter?: string;
+  metric?: string;
+  maxTime?: string;
+  jobs: string;
+  top: string;
+  writeParams?: boolean;
+  track?: boolean;
+  trackingUri?: string;
+  experiment: string;
+  json?: boolean;
+}
+
+/** The labelled texts of `--dataset`: the built-in sentences or a file/URL read like the ingest stage. */
+export async function loadLabelledTexts(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
+  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }, { parseParams }] = await Promise.all([import("../data/builtin.js"), import("../data/sources.js"), import("../data/clean.js"), import("../stages/params.js")]);
+  if (dataset === "uci-sentences") return loadUciSentences();
+  const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
+  const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset });
+  return { texts: clean.texts, labels: clean.labels };
+}
+
+/** `train.search` of params.yaml (raw, snake_case), if the file and the section exist. */
+async function readSearchSection(path: string): Promise<Record<string, unknown> | null> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return null;
+  }
+  const { parse } = await import("yaml");
+  const doc = parse(text) as Record<string, unknown> | null;
+  const train = doc?.train as Record<string, unknown> | undefined;
+  const search = train?.search;
+  if (search === undefined || search === null) return null;
+  if (typeof search !== "object" || Array.isArray(search)) throw new InvalidParameterError(`${path}: train.search must be a mapping`);
+  return search as Record<string, unknown>;
+}
+
+export function trialParams(c: TrialConfig): Record<string, string> {
+  const out: Record<string, string> = { preprocess: c.preprocessName };
+  for (const [k, v] of Object.entries(c.features)) out[`features.${k}`] = Array.isArray(v) ? JSON.stringify(v) : String(v);
+  for (const [k, v] of Object.entries(c.model)) out[`model.${k}`] = String(v);
+  return out;
+}
+
+/** The results table: rank, configuration, mean ± sd of the metric, folds, status. */
+export async function formatTrials(trials: TrialResult[], metric: string, top: number): Promise<string> {
+  const [{ describeTrial }, { formatTable }] = await Promise.all([import("../tuning/space.js"), import("../pipeline/metrics-files.js")]);
+  const rows = trials.slice(0, top).map((t, i) => {
+    const d = describeTrial(t.config);
+    return [String(i + 1), d.preprocess, d.features, d.model, (t.mean[metric] ?? NaN).toFixed(4), (t.sd[metric] ?? NaN).toFixed(4), String(t.folds.length), t.status];
+  });
+  return formatTable(["rank", "preprocess", "features", "model", `mean_${metric}`, "sd", "folds", "status"], rows);
+}
+
+const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * Writes the best configuration into params.yaml (comments and other keys kept): the
+ * preprocess section, featurize, and train.model with its hyperparameter block. Atomic.
+ */
+export async function writeBestParams(path: string, best: TrialConfig): Promise<void> {
+  const { parseDocument } = await import("yaml");
+  let text = "";
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    text = "";
+  }
+  const doc = parseDocument(text);
+  for (const [k, v] of Object.entries(best.preprocess)) doc.setIn(["preprocess", toSnake(k)], v);
+  doc.setIn(["featurize", "kind"], best.features.kind);
+  for (const [k, v] of Object.entries(best.features)) if (k !== "kind") doc.setIn(["featurize", toSnake(k)], v);
+  const { kind, ...hyper } = best.model;
+  doc.setIn(["train", "model"], kind);
+  for (const [k, v] of Object.entries(hyper)) doc.setIn(["train", kind, k === "C" ? "C" : toSnake(k)], v);
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, doc.toString());
+  await rename(tmp, path);
+}
+
+export function register(program: Command): void {
+  program
+    .command("tune")
+    .description("Search preprocessing × features × model × hyperparameters by stratified k-fold CV (train.search in params.yaml)")
+    .option("--dataset <name|path|url>", "uci-sentences, or a CSV/TSV/JSON/JSONL file or URL", "uci-sentences")
+    .option("--text-column <name>", "text column of a file dataset", "text")
+    .option("--label-column <name>", "label column of a file dataset", "label")
+    .option("--params <path>", "params.yaml holding train.search (optional)", "params.yaml")
+    .option("--space <path>", "a YAML file holding just the search space (overrides train.search.space)")
+    .option("--method <grid|random|halving>", "search method (default: train.search.method, else grid)")
+    .option("--folds <k>", "CV folds (default: train.search.folds, else 5)")
+    .option("--seed <n>", "fold and sampling seed (default: train.search.seed, else 42)")
+    .option("--n-iter <n>", "random search: configurations to draw (default 10)")
+    .option("--metric <name>", "metric to maximise (accuracy, f1, rocAuc; logLoss is minimised)")
+    .option("--max-time <seconds>", "stop starting new fits after this long; unfinished trials are marked partial")
+    .option("--jobs <n>", "worker threads scoring folds (0 = in this thread)", "2")
+    .option("--top <n>", "rows of the results table", "20")
+    .option("--write-params", "write the best configuration into params.yaml (preprocess, featurize, train)")
+    .option("--no-track", "do not log the trials as runs")
+    .option("--tracking-uri <uri>", "tracking store (default: MLFLOW_TRACKING_URI, then sqlite:///mlruns.db)")
+    .option("--experiment <name>", "experiment of the parent and child runs", "polarity-tune")
+    .option("--json", "print the results as JSON")
+    .action(action(async (o: TuneFlags) => runTuneCommand(o)));
+}
+
+async function runTuneCommand(o: TuneFlags): Promise<void> {
+  const section = (await readSearchSection(o.params)) ?? {};
+  const known = ["method", "folds", "seed", "n_iter", "metric", "max_time", "eta", "space"];
+  for (const key of Object.keys(section)) if (!known.includes(key)) throw new InvalidParameterError(`${o.params}: train.search: unknown key '${key}' (known: ${known.join(", ")})`);
+  const method = requireOneOf("--method", o.method ?? section.method ?? "grid", ["grid", "random", "halving"] as const);
+  const folds = requireInteger("--folds", Number(o.folds ?? section.folds ?? 5), 2, 100);
+  const seed = requireInteger("--seed", Number(o.seed ?? section.seed ?? 42), 0);
+  const nIter = requireInteger("--n-iter", Number(o.nIter ?? section.n_iter ?? 10), 1);
+  const metric = requireOneOf("--metric", o.metric ?? section.metric ?? "accuracy", ["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const);
+  const maxTime = o.maxTime ?? section.max_time;
+  const maxTimeMs = maxTime === undefined || maxTime === null ? 0 : Number(maxTime) * 1000;
+  if (!(maxTimeMs >= 0)) throw new InvalidParameterError(`--max-time must be a number of seconds >= 0, got ${String(maxTime)}`);
+  const jobs = requireInteger("--jobs", Number(o.jobs), 0, 8);
+  const top = requireInteger("--top", Number(o.top), 1);
+
+  const { DEFAULT_SEARCH_SPACE, expandSpace } = await import("../tuning/space.js");
+  let space = (section.space as SearchSpace | undefined) ?? DEFAULT_SEARCH_SPACE;
+  if (o.space) {
+    const { parse } = await import("yaml");
+    let text: string;
+    try {
+      text = await readFile(o.space, "utf8");
+    } catch {
+      throw new DataError(`--space: cannot read ${o.space}`);
+    }
+    space = parse(text) as SearchSpace;
+  }
+  const configs = expandSpace(space);
+  const data = await loadLabelledTexts(o.dataset, o.textColumn, o.labelColumn);
+  const reporter = createReporter({ stream: process.stderr, quiet: o.json === true });
+  reporter.log(`tune: ${method} search over ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts (${jobs} worker${jobs === 1 ? "" : "s"})`);
+
+  const [{ runSearch }, { FoldScorer }, { FoldWorkerPool }] = await Promise.all([import("../tuning/search.js"), import("../tuning/trials.js"), import("../tuning/pool.js")]);
+  const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs) : null;
+  const scorer = pool ? null : new FoldScorer(data.texts, data.labels, folds, seed);
+
+  const tracking = o.track === false ? null : await openTracking(o, { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
+  let result: SearchResult;
+  try {
+    result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as InstanceType<typeof FoldScorer>).scoreFold(c, f), {
+      method,
+      folds,
+      metric,
+      nIter,
+      eta: section.eta === undefined ? undefined : Number(section.eta),
+      seed,
+      maxTimeMs,
+      concurrency: Math.max(1, jobs),
+      onProgress: (done, planned) => reporter.progress("tune", done, planned),
+      onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
+    });
+  } catch (err) {
+    await tracking?.end("FAILED");
+    throw err;
+  } finally {
+    reporter.close();
+    await pool?.close();
+  }
+  await tracking?.logBest(result);
+  await tracking?.end("FINISHED");
+  if (o.writeParams && result.best) await writeBestParams(o.params, result.best.config);
+
+  if (o.json) {
+    const { describeTrial } = await import("../tuning/space.js");
+    const trials = result.trials.map((t) => ({ rank: result.trials.indexOf(t) + 1, ...describeTrial(t.config), config: t.config, mean: t.mean, sd: t.sd, folds: t.folds.length, status: t.status, seconds: t.seconds }));
+    console.log(JSON.stringify({ method, metric, seconds: result.seconds, timedOut: result.timedOut, parentRunId: tracking?.parentRunId ?? null, best: trials[0] ?? null, trials }, null, 2));
+    return;
+  }
+  console.log(await formatTrials(result.trials, metric, top));
+  const b = result.best;
+  console.log(
+    `\n${result.trials.length} trials in ${result.seconds.toFixed(1)} s${result.timedOut ? " (stopped by --max-time)" : ""}; best mean ${metric} ${b ? `${(b.mean[metric] ?? NaN).toFixed(4)} ± ${(b.sd[metric] ?? NaN).toFixed(4)}` : "n/a"}` +
+      `${tracking ? `; parent run ${tracking.parentRunId}` : ""}${o.writeParams && b ? `; written to ${o.params}` : ""}`,
+  );
+}
+
+interface TuneTracking {
+  parentRunId: string;
+  logTrial(t: TrialResult): Promise<void>;
+  logBest(r: SearchResult): Promise<void>;
+  end(status: "FINISHED" | "FAILED"): Promise<void>;
+}
+
+/** One parent run for the search and one child run per trial (MLflow's mlflow.parentRunId tag). */
+async function openTracking(o: TuneFlags, meta: Record<string, unknown>): Promise<TuneTracking> {
+  const { TrackingClient } = await import("../tracking/client.js");
+  const client = TrackingClient.open(o.trackingUri ? { trackingUri: o.trackingUri } : {});
+  const experimentId = await client.getOrCreateExperiment(o.experiment);
+  const parent = await client.createRun(experimentId, { runName: `tune-${meta.method}`, tags: { "polarity.kind": "tune" } });
+  const parentRunId = parent.info.run_id;
+  await client.logParams(parentRunId, meta);
+  return {
+    parentRunId,
+    async logTrial(t) {
+      const { describeTrial } = await import("../tuning/space.js");
+      const d = describeTrial(t.config);
+      const child = await client.createRun(experimentId, { runName: `${d.model} | ${d.features} | ${d.preprocess}`, parentRunId, tags: { "polarity.kind": "tune-trial", "polarity.trial_status": t.status } });
+      const id = child.info.run_id;
+      await client.logParams(id, trialParams(t.config));
+      const metrics: Record<string, number> = { folds_scored: t.folds.length, fit_seconds: t.seconds };
+      for (const [k, v] of Object.entries(t.mean)) metrics[`mean_${k}`] = v;
+      for (const [k, v] of Object.entries(t.sd)) metrics[`sd_${k}`] = v;
+      await client.logMetrics(id, metrics);
+      await client.endRun(id, "FINISHED");
+    },
+    async logBest(r) {
+      if (!r.best) return;
+      await client.logParams(parentRunId, Object.fromEntries(Object.entries(trialParams(r.best.config)).map(([k, v]) => [`best.${k}`, v])));
+      await client.logMetrics(parentRunId, Object.fromEntries(Object.entries(r.best.mean).map(([k, v]) => [`best_mean_${k}`, v])));
+    },
+    async end(status) {
+      await client.endRun(parentRunId, status);
+      await client.close();
+    },
+  };
+}

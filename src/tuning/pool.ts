@@ -1,0 +1,61 @@
+import { Worker } from "node:worker_threads";
+import type { FoldMetrics } from "../evaluation/cross-validate.js";
+import type { Label } from "../models/estimator.js";
+import { DataError } from "../util/errors.js";
+import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
+import type { TrialConfig } from "./space.js";
+
+/** Starts fold-worker: the compiled .js from dist/, or under tsx an eval'd bootstrap registering tsx first (as PredictionPool does). */
+function startWorker(workerData: FoldWorkerData): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./fold-worker.js", import.meta.url), { workerData });
+  const entry = new URL("./fold-worker.ts", import.meta.url).href;
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/**
+ * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Fold f always goes
+ * to worker f mod jobs, so tokenising is repeated per worker but each fold's vectorizers are
+ * fitted once. A worker's error rejects that request with the worker's message.
+ */
+export class FoldWorkerPool {
+  private readonly workers: Worker[];
+  private readonly pending = new Map<number, { resolve: (m: FoldMetrics) => void; reject: (e: Error) => void }>();
+  private readonly index = new Map<TrialConfig, number>();
+  private nextId = 0;
+
+  constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number) {
+    configs.forEach((c, i) => this.index.set(c, i));
+    const data: FoldWorkerData = { texts: [...texts], labels: [...labels], folds, seed, configs };
+    this.workers = Array.from({ length: jobs }, () => {
+      const w = startWorker(data);
+      w.on("message", (reply: FoldReply) => {
+        const p = this.pending.get(reply.id);
+        if (!p) return;
+        this.pending.delete(reply.id);
+        if (reply.error !== undefined) p.reject(new DataError(`tune: ${reply.error}`));
+        else p.resolve(reply.metrics as FoldMetrics);
+      });
+      w.on("error", (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      return w;
+    });
+  }
+
+  scoreFold(config: TrialConfig, fold: number): Promise<FoldMetrics> {
+    const c = this.index.get(config);
+    if (c === undefined) return Promise.reject(new Error("FoldWorkerPool: unknown configuration"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[fold % this.workers.length].postMessage({ id, config: c, fold });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,171 @@
+import type { FoldMetrics } from "../evaluation/cross-validate.js";
+import { InvalidParameterError } from "../util/errors.js";
+import { Random } from "../util/random.js";
+import type { TrialConfig } from "./space.js";
+import { summarizeTrial, type TrialResult } from "./trials.js";
+
+export type SearchMethod = "grid" | "random" | "halving";
+
+/** Scores one configuration on one fold (FoldScorer.scoreFold, or a worker doing it). */
+export type ScoreFold = (config: TrialConfig, fold: number) => FoldMetrics | Promise<FoldMetrics>;
+
+export interface SearchOptions {
+  method: SearchMethod;
+  folds: number;
+  /** Metric to maximise (logLoss is minimised). Default accuracy. */
+  metric?: string;
+  /** random: how many configurations to draw. */
+  nIter?: number;
+  /** halving: keep the best 1/eta at each rung. Default 3. */
+  eta?: number;
+  seed?: number;
+  /** Stop starting new fold fits after this many ms (0 = no limit); unfinished trials are reported as partial. */
+  maxTimeMs?: number;
+  /** After each fold fit: units done / planned (planned may shrink as halving prunes). */
+  onProgress?: (done: number, planned: number) => void;
+  /** When a trial is final (complete, pruned or partial). */
+  onTrial?: (result: TrialResult) => void | Promise<void>;
+  /** Fold fits that may run at once (a pool of workers behind scoreFold). Default 1. */
+  concurrency?: number;
+}
+
+export interface SearchResult {
+  method: SearchMethod;
+  metric: string;
+  /** Sorted best first: complete trials by mean metric, then partial/pruned ones. */
+  trials: TrialResult[];
+  best: TrialResult | null;
+  seconds: number;
+  timedOut: boolean;
+}
+
+export function higherIsBetter(metric: string): boolean {
+  return metric !== "logLoss" && metric !== "fitSeconds";
+}
+
+/** Orders trials: complete before pruned/partial, then by mean metric (best first), then by id. */
+export function rankTrials(trials: TrialResult[], metric: string): TrialResult[] {
+  const sign = higherIsBetter(metric) ? -1 : 1;
+  const rank = (t: TrialResult): number => (t.status === "complete" ? 0 : t.status === "partial" ? 1 : 2);
+  return [...trials].sort((a, b) => rank(a) - rank(b) || sign * ((a.mean[metric] ?? -Infinity) - (b.mean[metric] ?? -Infinity)) || a.id - b.id);
+}
+
+/**
+ * Runs a search over `configs` (already expanded): grid = all of them on every fold; random =
+ * nIter of them drawn without replacement; halving = successive halving with folds as the
+ * resource (rung r scores the survivors on the first ⌈k / eta^(R−r)⌉ folds, keeps the best
+ * 1/eta; the last rung uses all k folds, so the winner is judged like a grid trial). Fold fits
+ * are scheduled `concurrency` at a time; results do not depend on it.
+ */
+export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, options: SearchOptions): Promise<SearchResult> {
+  const metric = options.metric ?? "accuracy";
+  const k = options.folds;
+  const t0 = performance.now();
+  const deadline = options.maxTimeMs && options.maxTimeMs > 0 ? t0 + options.maxTimeMs : Infinity;
+  const rng = new Random(options.seed ?? 0);
+  let chosen = configs.map((c, id) => ({ id, config: c }));
+  if (options.method === "random") {
+    const n = Math.min(options.nIter ?? 10, configs.length);
+    if (!(n >= 1)) throw new InvalidParameterError(`random search: n_iter must be >= 1, got ${options.nIter}`);
+    const order = rng.shuffle(chosen.slice());
+    // Keep the chosen configurations in space order, so fold matrices are shared by neighbours.
+    chosen = order.slice(0, n).sort((a, b) => a.id - b.id);
+  } else if (options.method !== "grid" && options.method !== "halving") {
+    throw new InvalidParameterError(`search method must be grid, random or halving, got ${JSON.stringify(options.method)}`);
+  }
+  const foldMetrics = new Map<number, FoldMetrics[]>();
+  const seconds = new Map<number, number>();
+  for (const c of chosen) {
+    foldMetrics.set(c.id, []);
+    seconds.set(c.id, 0);
+  }
+  let timedOut = false;
+  let done = 0;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+
+  // Scores folds [from, to) of each trial in `ids`, `concurrency` fold fits at a time.
+  const scoreUpTo = async (ids: number[], to: number, planned: () => number): Promise<void> => {
+    const units: { id: number; fold: number }[] = [];
+    for (const id of ids) for (let f = (foldMetrics.get(id) as FoldMetrics[]).length; f < to; f++) units.push({ id, fold: f });
+    let next = 0;
+    const results = new Map<string, FoldMetrics>();
+    const worker = async (): Promise<void> => {
+      while (next < units.length) {
+        if (performance.now() > deadline) {
+          timedOut = true;
+          return;
+        }
+        const u = units[next++];
+        const s = performance.now();
+        const m = await scoreFold(configs[u.id], u.fold);
+        seconds.set(u.id, (seconds.get(u.id) as number) + (performance.now() - s) / 1000);
+        results.set(`${u.id}:${u.fold}`, m);
+        done++;
+        options.onProgress?.(done, planned());
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, units.length) }, worker));
+    // Folds are appended in order, only while contiguous (a timeout may leave gaps).
+    for (const id of ids) {
+      const list = foldMetrics.get(id) as FoldMetrics[];
+      for (let f = list.length; f < to; f++) {
+        const m = results.get(`${id}:${f}`);
+        if (!m) break;
+        list.push(m);
+      }
+    }
+  };
+
+  const finished: TrialResult[] = [];
+  const finish = async (id: number, status: TrialResult["status"]): Promise<void> => {
+    const folds = foldMetrics.get(id) as FoldMetrics[];
+    if (folds.length === 0) return;
+    const r = summarizeTrial(id, configs[id], folds, seconds.get(id) as number, folds.length === k ? "complete" : status);
+    finished.push(r);
+    await options.onTrial?.(r);
+  };
+
+  if (options.method !== "halving") {
+    const ids = chosen.map((c) => c.id);
+    // Trial by trial (all folds of one before the next), so trials finish and are logged as they go.
+    for (const id of ids) {
+      if (timedOut) break;
+      await scoreUpTo([id], k, () => ids.length * k);
+      await finish(id, "partial");
+    }
+    for (const id of ids) if (!finished.some((r) => r.id === id)) await finish(id, "partial");
+  } else {
+    const eta = options.eta ?? 3;
+    if (!(eta >= 2)) throw new InvalidParameterError(`halving: eta must be >= 2, got ${eta}`);
+    let survivors = chosen.map((c) => c.id);
+    const rungs = Math.max(0, Math.ceil(Math.log(survivors.length) / Math.log(eta)));
+    const sign = higherIsBetter(metric) ? -1 : 1;
+    let plannedTotal = 0;
+    {
+      let n = survivors.length;
+      for (let r = 0; r <= rungs; r++) {
+        plannedTotal += n * Math.max(1, Math.ceil(k / eta ** (rungs - r)));
+        n = Math.max(1, Math.ceil(n / eta));
+      }
+    }
+    for (let r = 0; r <= rungs && !timedOut; r++) {
+      const foldsNow = r === rungs ? k : Math.min(k, Math.max(1, Math.ceil(k / eta ** (rungs - r))));
+      await scoreUpTo(survivors, foldsNow, () => plannedTotal);
+      if (r === rungs || timedOut) break;
+      const keep = Math.max(1, Math.ceil(survivors.length / eta));
+      const scored = survivors.map((id) => {
+        const list = foldMetrics.get(id) as FoldMetrics[];
+        const values = list.map((m) => m[metric]).filter((v): v is number => typeof v === "number");
+        return { id, score: values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN };
+      });
+      scored.sort((a, b) => sign * ((Number.isNaN(a.score) ? -Infinity : a.score) - (Number.isNaN(b.score) ? -Infinity : b.score)) || a.id - b.id);
+      const next = scored.slice(0, keep).map((s) => s.id);
+      for (const s of scored.slice(keep)) await finish(s.id, "pruned");
+      survivors = next.sort((a, b) => a - b);
+    }
+    for (const id of survivors) await finish(id, "partial");
+  }
+  const trials = rankTrials(finished, metric);
+  const best = trials.find((t) => t.status === "complete") ?? trials[0] ?? null;
+  return { method: options.method, metric, trials, best, seconds: (performance.now() - t0) / 1000, timedOut };
+}

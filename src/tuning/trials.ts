@@ -1,0 +1,115 @@
+import type { CsrMatrix } from "../features/csr.js";
+import { createVectorizer } from "../features/factory.js";
+import { headlineMetrics, summarizeFolds, type FoldMetrics } from "../evaluation/cross-validate.js";
+import { evaluateClassifier } from "../evaluation/classification-metrics.js";
+import type { Label } from "../models/estimator.js";
+import { predictionsFromProba } from "../models/sentiment-model.js";
+import { createClassifier } from "../models/serialization.js";
+import { createPreprocessor } from "../text/preprocess.js";
+import { DataError } from "../util/errors.js";
+import { stratifiedKFold, type Split } from "../util/stratified-split.js";
+import { featuresKey, preprocessKey, type TrialConfig } from "./space.js";
+
+/** One fold's matrices for one preprocessing × features configuration. */
+interface FoldMatrices {
+  train: CsrMatrix;
+  test: CsrMatrix;
+}
+
+/**
+ * Scores configurations fold by fold, sharing work across trials: the texts are tokenised once
+ * per preprocessing config, and each fold's vectorizer is fitted (on the fold's training rows
+ * only) once per preprocessing × features config, then reused by every model setting. The
+ * folds are those of `polarity cv` (the same stratifiedKFold call as crossValidateBy), and a
+ * fold is scored exactly as crossValidateTexts scores it, so a trial's mean equals
+ * `polarity cv` on the same config and seed.
+ */
+export class FoldScorer {
+  readonly splits: Split[];
+  private readonly tokens = new Map<string, string[][]>();
+  private readonly matrices = new Map<string, FoldMatrices>();
+  /** Preprocessing × features groups whose matrices are kept (the most recent ones). */
+  private readonly keptGroups: string[] = [];
+
+  constructor(
+    private readonly texts: readonly string[],
+    private readonly labels: readonly Label[],
+    folds: number,
+    seed: number,
+    private readonly maxKeptGroups = 6,
+  ) {
+    if (texts.length !== labels.length) throw new DataError(`tune: ${texts.length} texts but ${labels.length} labels`);
+    this.splits = stratifiedKFold(labels, { k: folds, shuffle: true, seed });
+  }
+
+  get folds(): number {
+    return this.splits.length;
+  }
+
+  private tokensFor(config: TrialConfig): string[][] {
+    const key = preprocessKey(config.preprocess);
+    let t = this.tokens.get(key);
+    if (!t) {
+      const tokenize = createPreprocessor(config.preprocess);
+      t = this.texts.map((x) => tokenize(x));
+      this.tokens.set(key, t);
+    }
+    return t;
+  }
+
+  private matricesFor(config: TrialConfig, fold: number): FoldMatrices {
+    const group = `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}`;
+    const key = `${group}|${fold}`;
+    let m = this.matrices.get(key);
+    if (m) return m;
+    const tokens = this.tokensFor(config);
+    const { train, test } = this.splits[fold];
+    const vectorizer = createVectorizer(config.features, config.preprocess);
+    const X = vectorizer.fitTransform(Array.from(train, (i) => tokens[i]));
+    m = { train: X, test: vectorizer.transform(Array.from(test, (i) => tokens[i])) };
+    if (!this.keptGroups.includes(group)) {
+      this.keptGroups.push(group);
+      // Bounded memory: drop the matrices of the oldest group (trials run grouped).
+      if (this.keptGroups.length > this.maxKeptGroups) {
+        const old = this.keptGroups.shift() as string;
+        for (const k of [...this.matrices.keys()]) if (k.startsWith(`${old}|`)) this.matrices.delete(k);
+      }
+    }
+    this.matrices.set(key, m);
+    return m;
+  }
+
+  /** Fits the configuration's classifier on fold `fold` and scores its test rows. */
+  scoreFold(config: TrialConfig, fold: number): FoldMetrics {
+    const { train, test } = this.splits[fold];
+    const m = this.matricesFor(config, fold);
+    const { kind, ...hyper } = config.model;
+    const t0 = performance.now();
+    const classifier = createClassifier(kind, hyper);
+    classifier.fit(m.train, Array.from(train, (i) => this.labels[i]));
+    const fitSeconds = (performance.now() - t0) / 1000;
+    const yTrue = Array.from(test, (i) => this.labels[i]);
+    const proba = classifier.predictProba(m.test);
+    const yPred = predictionsFromProba(proba, classifier.classes).map((p) => p.label);
+    const summary = evaluateClassifier(yTrue, yPred, proba, classifier.classes, { probabilistic: classifier.probabilistic ?? true });
+    return { ...headlineMetrics(summary), fitSeconds };
+  }
+}
+
+/** The outcome of one configuration. */
+export interface TrialResult {
+  id: number;
+  config: TrialConfig;
+  /** Metrics of the folds scored so far (successive halving stops weak trials early). */
+  folds: FoldMetrics[];
+  mean: Record<string, number>;
+  sd: Record<string, number>;
+  seconds: number;
+  /** complete: every fold; pruned: dropped by successive halving; partial: cut by the time budget. */
+  status: "complete" | "pruned" | "partial";
+}
+
+export function summarizeTrial(id: number, config: TrialConfig, folds: FoldMetrics[], seconds: number, status: TrialResult["status"]): TrialResult {
+  const { mean, sd } = summarizeFolds(folds);
+  return { id, config, folds, mean, sd, seconds, status };
+}

@@ -1,0 +1,131 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { loadUciSentences } from "../../src/data/builtin.js";
+import { crossValidateTexts } from "../../src/evaluation/cross-validate-text.js";
+import { TrackingClient } from "../../src/tracking/client.js";
+import { DEFAULT_SEARCH_SPACE, expandSpace } from "../../src/tuning/space.js";
+import { runSearch } from "../../src/tuning/search.js";
+import { FoldScorer } from "../../src/tuning/trials.js";
+import { FoldWorkerPool } from "../../src/tuning/pool.js";
+import { InvalidParameterError } from "../../src/util/errors.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+test("the space expands list-valued options into their cartesian product (n-gram ranges as pairs)", () => {
+  assert.equal(expandSpace(DEFAULT_SEARCH_SPACE).length, 48);
+  const configs = expandSpace({
+    preprocess: ["light", { base: "light", remove_stopwords: true }],
+    features: [{ kind: "tfidf", ngram_range: [[1, 1], [1, 2]], sublinear_tf: [false, true] }, { kind: "bow", ngram_range: [1, 2] }],
+    model: [{ kind: "logreg", C: [1, 10] }],
+  });
+  assert.equal(configs.length, 2 * (4 + 1) * 2);
+  assert.deepEqual(configs[0].features, { kind: "tfidf", ngramRange: [1, 1], sublinearTf: false });
+  assert.equal(configs[configs.length - 1].preprocess.removeStopwords, true);
+  assert.throws(() => expandSpace({ preprocess: ["heavy"], features: [{ kind: "tfidf" }], model: [{ kind: "logreg" }] }), InvalidParameterError);
+  assert.throws(() => expandSpace({ preprocess: ["light"], features: [{ kind: "tfidf" }], model: [{ kind: "forest" }] }), /model\[0\]\.kind/);
+});
+
+test("a trial's fold scores equal polarity cv's (crossValidateTexts) on the same config and seed", async () => {
+  const { texts, labels } = loadUciSentences();
+  const sub = { texts: texts.slice(0, 900), labels: labels.slice(0, 900) };
+  const [config] = expandSpace({ preprocess: ["light"], features: [{ kind: "tfidf", ngram_range: [1, 2] }], model: [{ kind: "logreg", C: 10 }] });
+  const scorer = new FoldScorer(sub.texts, sub.labels, 3, 7);
+  const cv = await crossValidateTexts(sub.texts, sub.labels, { preprocess: config.preprocess, features: config.features, model: config.model }, { folds: 3, seed: 7 });
+  for (let f = 0; f < 3; f++) assert.equal(scorer.scoreFold(config, f).accuracy, cv.folds[f].accuracy);
+});
+
+test("grid on worker threads gives the same results as in-process; halving prunes and keeps the best on all folds", async () => {
+  const { texts, labels } = loadUciSentences();
+  const sub = { texts: texts.slice(0, 600), labels: labels.slice(0, 600) };
+  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow", ngram_range: [1, 1] }], model: [{ kind: "nb", alpha: [0.1, 1, 10] }, { kind: "logreg", C: [0.01, 1] }, { kind: "nbsvm", C: 1 }] });
+  const scorer = new FoldScorer(sub.texts, sub.labels, 3, 1);
+  const local = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "grid", folds: 3 });
+  const pool = new FoldWorkerPool(sub.texts, sub.labels, 3, 1, configs, 2);
+  try {
+    const pooled = await runSearch(configs, (c, f) => pool.scoreFold(c, f), { method: "grid", folds: 3, concurrency: 2 });
+    assert.deepEqual(pooled.trials.map((t) => [t.id, t.mean.accuracy]), local.trials.map((t) => [t.id, t.mean.accuracy]));
+  } finally {
+    await pool.close();
+  }
+  // Sorted by mean accuracy, best first.
+  for (let i = 1; i < local.trials.length; i++) assert.ok(local.trials[i - 1].mean.accuracy >= local.trials[i].mean.accuracy);
+  const halving = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "halving", folds: 3, eta: 2 });
+  assert.equal(halving.trials.length, configs.length);
+  assert.ok(halving.trials.some((t) => t.status === "pruned"));
+  assert.equal(halving.best?.status, "complete");
+  assert.equal(halving.best?.folds.length, 3);
+  const random = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "random", nIter: 2, folds: 3, seed: 5 });
+  assert.equal(random.trials.length, 2);
+});
+
+describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
+  let dir = "";
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "polarity-tune-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("train.search drives the search; each trial is a child run of one parent run; --write-params writes the best", async () => {
+    const params = join(dir, "params.yaml");
+    writeFileSync(
+      params,
+      [
+        "# my params",
+        "train:",
+        "  model: logreg",
+        "  search:",
+        "    method: grid",
+        "    folds: 3",
+        "    seed: 3",
+        "    space:",
+        "      preprocess: [light]",
+        "      features: [{kind: tfidf, ngram_range: [1, 2]}]",
+        "      model: [{kind: logreg, C: [0.01, 10]}, {kind: nb, alpha: 1}]",
+        "",
+      ].join("\n"),
+    );
+    const db = join(dir, "mlruns.db");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--tracking-uri", `sqlite:///${db}`, "--jobs", "0", "--write-params", "--json"], { cwd: root, encoding: "utf8", timeout: 240_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.trials.length, 3);
+    assert.equal(out.trials[0].folds, 3);
+    const client = TrackingClient.open({ trackingUri: `sqlite:///${db}` });
+    try {
+      const exp = await client.getExperimentByName("polarity-tune");
+      assert.ok(exp);
+      const runs = await client.searchAllRuns({ experimentIds: [exp.experiment_id] });
+      const children = runs.filter((run) => run.data.tags?.some((t) => t.key === "mlflow.parentRunId" && t.value === out.parentRunId));
+      assert.equal(children.length, 3);
+      assert.equal(runs.length, 4);
+      for (const c of children) assert.ok(c.data.metrics?.some((m) => m.key === "mean_accuracy"));
+    } finally {
+      await client.close();
+    }
+    const written = readFileSync(params, "utf8");
+    assert.match(written, /^# my params/);
+    const doc = parse(written);
+    const best = out.trials[0].config;
+    assert.equal(doc.train.model, best.model.kind);
+    assert.equal(doc.featurize.kind, "tfidf");
+    assert.deepEqual(doc.featurize.ngram_range, [1, 2]);
+    assert.equal(doc.preprocess.remove_stopwords, false);
+    assert.ok(doc.train.search, "the search section is kept");
+    // A logreg winner's C lands in its block.
+    if (best.model.kind === "logreg") assert.equal(doc.train.logreg.C, best.model.C);
+  });
+
+  test("bad search settings fail with one clear line", () => {
+    const params = join(dir, "bad.yaml");
+    writeFileSync(params, "train:\n  search:\n    methd: grid\n");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--no-track"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /train\.search: unknown key 'methd'/);
+  });
+});
