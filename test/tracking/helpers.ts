@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { TrackingClient } from "../../src/tracking/client.js";
 import { startTrackingServer, type RunningServer, type ServerAuth } from "../../src/tracking/server.js";
 import { PolarityError } from "../../src/util/errors.js";
+import { testStoreUri } from "../support/postgres.js";
 
 export function tempDir(prefix = "polarity-tracking-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -18,15 +19,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A client on a fresh embedded store (SQLite file + artifact dir in a temp directory). */
+/**
+ * A client on a fresh store: a SQLite file in a temp directory, or a fresh PostgreSQL database
+ * when POLARITY_TEST_STORE=postgresql (test/support/postgres.ts).
+ */
 export async function inProcessHarness(): Promise<Harness> {
   const { dir, cleanup } = tempDir();
-  const client = TrackingClient.open({ trackingUri: `sqlite:///${join(dir, "mlruns.db")}` });
+  const store = await testStoreUri(join(dir, "mlruns.db"));
+  const client = TrackingClient.open({ trackingUri: store.uri, artifactsDir: join(dir, "mlartifacts") });
   return {
     client,
     dir,
     close: async () => {
       await client.close();
+      await store.drop();
       cleanup();
     },
   };
@@ -35,7 +41,8 @@ export async function inProcessHarness(): Promise<Harness> {
 /** A real server on 127.0.0.1 (free port) over a fresh store, and a client talking HTTP to it. */
 export async function httpHarness(auth?: ServerAuth): Promise<Harness> {
   const { dir, cleanup } = tempDir();
-  const server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: `sqlite:///${join(dir, "server.db")}`, artifactsDestination: join(dir, "artifacts"), auth });
+  const store = await testStoreUri(join(dir, "server.db"));
+  const server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: store.uri, artifactsDestination: join(dir, "artifacts"), auth });
   const client = TrackingClient.open({ trackingUri: server.url, maxRetries: 0, token: auth?.token, username: auth?.username, password: auth?.password });
   return {
     client,
@@ -44,6 +51,7 @@ export async function httpHarness(auth?: ServerAuth): Promise<Harness> {
     close: async () => {
       await client.close();
       await server.close();
+      await store.drop();
       cleanup();
     },
   };

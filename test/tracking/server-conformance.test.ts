@@ -4,23 +4,28 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { startTrackingServer, type RunningServer } from "../../src/tracking/server.js";
 import { tempDir } from "./helpers.js";
+import { testStoreUri } from "../support/postgres.js";
 
 /**
  * Drives the real server over HTTP on 127.0.0.1 through every endpoint, checking paths,
  * methods, response shapes, error codes and HTTP statuses against MLflow's protocol.
  */
 let server: RunningServer;
-let cleanup: () => void;
+let cleanup: () => Promise<void>;
 const API = "/api/2.0/mlflow";
 
 before(async () => {
   const t = tempDir();
-  cleanup = t.cleanup;
-  server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${join(t.dir, "c.db")}`, artifactsDestination: join(t.dir, "art") });
+  const store = await testStoreUri(join(t.dir, "c.db"));
+  cleanup = async () => {
+    await store.drop();
+    t.cleanup();
+  };
+  server = await startTrackingServer({ port: 0, backendStoreUri: store.uri, artifactsDestination: join(t.dir, "art") });
 });
 after(async () => {
   await server.close();
-  cleanup();
+  await cleanup();
 });
 
 interface Reply {

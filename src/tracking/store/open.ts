@@ -1,9 +1,9 @@
-import { InvalidParameterError } from "../../util/errors.js";
-import { redactUri, type LocalTarget, type PostgresTarget } from "../uri.js";
+import type { LocalTarget, PostgresTarget } from "../uri.js";
 import type { ModelRegistryStore } from "./registry-store.js";
 import { SqlBackend, type SqlBackendOptions } from "./sql/backend.js";
 import type { SqlDriver } from "./sql/driver.js";
 import { SqlModelRegistryStore } from "./sql/registry-store.js";
+import { PostgresDriver, type PostgresDriverOptions } from "./sql/postgres-driver.js";
 import { SqliteDriver, type SqliteDriverOptions } from "./sql/sqlite-driver.js";
 import { SqlTrackingStore } from "./sql/tracking-store.js";
 import type { TrackingStore } from "./tracking-store.js";
@@ -17,7 +17,7 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export type OpenStoreOptions = SqlBackendOptions & SqliteDriverOptions;
+export type OpenStoreOptions = SqlBackendOptions & SqliteDriverOptions & PostgresDriverOptions;
 
 /** Both SQL stores over a driver (any dialect). */
 export function openSqlStores(driver: SqlDriver, options: SqlBackendOptions = {}): Stores & { backend: SqlBackend } {
@@ -38,8 +38,13 @@ export function openSqliteStores(dbPath: string, options: OpenStoreOptions = {})
 }
 
 /** The stores behind a parsed store URI (see parseTrackingUri). */
-export function openStores(target: LocalTarget | PostgresTarget, options: OpenStoreOptions = {}): Stores {
+export function openStores(target: LocalTarget | PostgresTarget, options: OpenStoreOptions = {}): Stores & { backend: SqlBackend } {
   if (target.kind === "local") return openSqliteStores(target.dbPath, options);
-  // The PostgreSQL dialect and driver adapter plug in here (docs/tracking.md, "Adding a SQL backend").
-  throw new InvalidParameterError(`PostgreSQL store '${redactUri(target.url)}' is not available in this build yet; use sqlite:///path.db or a local directory`);
+  return openPostgresStores(target.url, options);
+}
+
+/** A shared PostgreSQL database: an older schema is upgraded only by `polarity db upgrade`. */
+export function openPostgresStores(url: string, options: OpenStoreOptions = {}): Stores & { backend: SqlBackend; driver: PostgresDriver } {
+  const driver = new PostgresDriver(url, options);
+  return { ...openSqlStores(driver, { upgradeExisting: false, ...options }), driver };
 }

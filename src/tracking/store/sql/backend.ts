@@ -1,7 +1,7 @@
 import type { SqlDriver, SqlExecutor } from "./driver.js";
-import { migrate, schemaVersion } from "./schema.js";
+import { migrate, schemaVersion, type MigrateOptions } from "./schema.js";
 
-export interface SqlBackendOptions {
+export interface SqlBackendOptions extends MigrateOptions {
   /** Artifact root URI new experiments get: `${defaultArtifactRoot}/${experiment_id}`. Default `mlflow-artifacts:`. */
   defaultArtifactRoot?: string;
 }
@@ -20,7 +20,7 @@ export class SqlBackend {
     options: SqlBackendOptions = {},
   ) {
     this.defaultArtifactRoot = (options.defaultArtifactRoot ?? "mlflow-artifacts:").replace(/\/+$/, "");
-    this.ready = migrate(driver, this.defaultArtifactRoot);
+    this.ready = migrate(driver, this.defaultArtifactRoot, options);
     this.ready.catch(() => {}); // surfaced by the first call that awaits it
   }
 

@@ -22,5 +22,7 @@ export interface SqlDriver extends SqlExecutor {
    * the driver's job; `fn` may be called again on a retry.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Serialises migrations across processes sharing the database (PostgreSQL: an advisory lock). */
+  withMigrationLock?<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -128,17 +128,37 @@ export const MIGRATIONS: ReadonlyArray<(d: SqlDialect) => string> = [
   },
 ];
 
+export interface MigrateOptions {
+  /**
+   * Whether an existing database on an older schema is upgraded in place. The embedded SQLite
+   * store does it on open; a shared database (PostgreSQL) is upgraded only by an explicit
+   * `polarity db upgrade`, as with `mlflow db upgrade`, so one new server replica cannot
+   * migrate a database the others still use. A new, empty database is always initialised.
+   */
+  upgradeExisting?: boolean;
+}
+
 /**
  * Brings the database to the current schema in one transaction and seeds experiment 0
  * ('Default', artifacts under `defaultArtifactRoot/0`) on a new database.
  */
-export async function migrate(driver: SqlDriver, defaultArtifactRoot: string): Promise<void> {
+export async function migrate(driver: SqlDriver, defaultArtifactRoot: string, options: MigrateOptions = {}): Promise<void> {
+  const run = () => migrateLocked(driver, defaultArtifactRoot, options.upgradeExisting ?? true);
+  await (driver.withMigrationLock ? driver.withMigrationLock(run) : run());
+}
+
+async function migrateLocked(driver: SqlDriver, defaultArtifactRoot: string, upgradeExisting: boolean): Promise<void> {
   await driver.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   await driver.transaction(async (tx) => {
     const row = await tx.get<{ version: number }>("SELECT version FROM schema_version");
     const current = row ? Number(row.version) : 0;
     if (current > MIGRATIONS.length) {
       throw new InvalidParameterError(`Tracking database schema version ${current} is newer than this Polarity (${MIGRATIONS.length}); upgrade Polarity`);
+    }
+    if (current > 0 && current < MIGRATIONS.length && !upgradeExisting) {
+      throw new InvalidParameterError(
+        `Tracking database schema version ${current} is out of date (this Polarity needs ${MIGRATIONS.length}): back it up, then run 'polarity db upgrade <store-uri>'`,
+      );
     }
     for (let v = current; v < MIGRATIONS.length; v++) await tx.exec(MIGRATIONS[v](driver.dialect));
     if (current === 0) {

@@ -1,0 +1,210 @@
+import pg from "pg";
+import { PolarityError } from "../../../util/errors.js";
+import { redactUri } from "../../uri.js";
+import { standardInsertIgnore, standardUpsert, type SqlDialect } from "./dialect.js";
+import type { SqlDriver, SqlExecutor } from "./driver.js";
+
+/**
+ * PostgreSQL behind the SQL stores (docs/tracking.md, "Adding a SQL backend"): the dialect
+ * below plus an adapter over `pg.Pool`. Write transactions run SERIALIZABLE and are retried
+ * on serialisation failures and deadlocks, so the stores' read-then-write sequences (the next
+ * experiment id, the next model version, latest-metric upserts) stay correct with many
+ * writers on many server replicas — a unique-key race between two creates surfaces as a
+ * serialisation failure, and the retry then sees the winner's row (MLflow's error code).
+ */
+export const postgresDialect: SqlDialect = {
+  name: "postgresql",
+  types: { text: "TEXT", int: "INTEGER", bigint: "BIGINT", double: "DOUBLE PRECISION" },
+  compactTable: "",
+  metricSeq: { column: "seq", definition: "seq BIGSERIAL," },
+  placeholders: (sql) => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  },
+  inList: (column, negate) => (negate ? `NOT (${column} = ANY(?))` : `${column} = ANY(?)`),
+  listArg: (values) => [...values],
+  ilike: (column) => `${column} ILIKE ?`,
+  upsert: standardUpsert,
+  insertIgnore: standardInsertIgnore,
+  limitOffset: "LIMIT ? OFFSET ?",
+};
+
+/** SQLSTATEs worth retrying the whole transaction for. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+/** SQLSTATE classes that mean the database is unreachable or going away (→ 503, retry later). */
+const UNAVAILABLE_CLASSES = ["08", "57"];
+const UNAVAILABLE_NET = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
+
+export interface PostgresDriverOptions {
+  /** Connections in the pool (per server process). Default 10. */
+  poolSize?: number;
+  /** Attempts of a write transaction on serialisation failures. Default 10. */
+  maxAttempts?: number;
+  /** Give up waiting for a pooled connection or a new one after this long (ms). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Per-statement timeout on the server (ms). Default 60 s. */
+  statementTimeoutMs?: number;
+}
+
+// BIGINT (int8) columns hold epoch milliseconds and steps, well inside 2^53: parse them as
+// numbers for this driver's connections only (pg's global parser table is left alone).
+const INT8_OID = 20;
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser,
+};
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** True when the error means "the database is not reachable right now" rather than a bad statement. */
+export function isUnavailable(err: unknown): boolean {
+  const code = sqlState(err);
+  if (code && UNAVAILABLE_NET.has(code)) return true;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_CLASSES.some((c) => code.startsWith(c));
+  const message = err instanceof Error ? err.message : "";
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
+
+/** Database outages become a retryable 503 with MLflow's error shape; everything else passes through. */
+function translate(err: unknown, url: string): unknown {
+  if (err instanceof PolarityError) return err;
+  const code = sqlState(err) ?? "";
+  // Wrong credentials, a database that does not exist, no permission: the configuration is wrong.
+  if (code.startsWith("28") || code === "3D000" || code === "42501") {
+    return new PolarityError("INVALID_PARAMETER_VALUE", `Cannot use the tracking database ${redactUri(url)}: ${(err as Error).message}`);
+  }
+  if (isUnavailable(err)) {
+    return new PolarityError("TEMPORARILY_UNAVAILABLE", `The tracking database ${redactUri(url)} is unavailable; retry later`);
+  }
+  return err;
+}
+
+function ignore(): void {}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = postgresDialect;
+  readonly pool: pg.Pool;
+  private readonly maxAttempts: number;
+  private readonly sqlCache = new Map<string, string>();
+
+  constructor(
+    readonly url: string,
+    options: PostgresDriverOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 10;
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      statement_timeout: options.statementTimeoutMs ?? 60_000,
+      idleTimeoutMillis: 30_000,
+      types: typeParsers,
+    });
+    // An idle client losing its connection (a database restart) must not crash the process:
+    // the pool drops it and the next query opens a new one.
+    this.pool.on("error", () => {});
+  }
+
+  private sql(text: string): string {
+    let out = this.sqlCache.get(text);
+    if (out === undefined) {
+      out = this.dialect.placeholders(text);
+      if (this.sqlCache.size < 4096) this.sqlCache.set(text, out);
+    }
+    return out;
+  }
+
+  private executor(q: pg.Pool | pg.PoolClient): SqlExecutor {
+    return {
+      all: async <T>(text: string, args: readonly unknown[] = []) => (await q.query(this.sql(text), args as unknown[])).rows as T[],
+      get: async <T>(text: string, args: readonly unknown[] = []) => (await q.query(this.sql(text), args as unknown[])).rows[0] as T | undefined,
+      run: async (text: string, args: readonly unknown[] = []) => ({ changes: (await q.query(this.sql(text), args as unknown[])).rowCount ?? 0 }),
+      exec: async (text: string) => void (await q.query(text)),
+    };
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(err, this.url);
+    }
+  }
+
+  all<T>(sql: string, args?: readonly unknown[]): Promise<T[]> {
+    return this.guard(() => this.executor(this.pool).all<T>(sql, args));
+  }
+
+  get<T>(sql: string, args?: readonly unknown[]): Promise<T | undefined> {
+    return this.guard(() => this.executor(this.pool).get<T>(sql, args));
+  }
+
+  run(sql: string, args?: readonly unknown[]): Promise<{ changes: number }> {
+    return this.guard(() => this.executor(this.pool).run(sql, args));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.guard(() => this.executor(this.pool).exec(sql));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.guard(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const client = await this.pool.connect();
+        // A connection lost while this client is checked out is emitted as 'error' on the client;
+        // the pending query rejects with it anyway, so only keep it from being an uncaught event.
+        client.on("error", ignore);
+        let broken = false;
+        try {
+          await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+          const result = await fn(this.executor(client));
+          await client.query("COMMIT");
+          return result;
+        } catch (err) {
+          await client.query("ROLLBACK").catch(() => (broken = true));
+          if (RETRYABLE.has(sqlState(err) ?? "") && attempt < this.maxAttempts) {
+            // Jittered exponential back-off so the losers of one race don't collide again.
+            await sleep(Math.min(200, 2 ** attempt) * (0.5 + Math.random()));
+            continue;
+          }
+          throw err;
+        } finally {
+          client.off("error", ignore);
+          client.release(broken);
+        }
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` holding a session-level advisory lock, so that server replicas starting together
+   * migrate one at a time (the others then find the schema current).
+   */
+  async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.guard(async () => {
+      const client = await this.pool.connect();
+      client.on("error", ignore);
+      try {
+        await client.query("SELECT pg_advisory_lock(7061727469)"); // "polari" — any constant shared by all replicas
+        try {
+          return await fn();
+        } finally {
+          await client.query("SELECT pg_advisory_unlock(7061727469)");
+        }
+      } finally {
+        client.off("error", ignore);
+        client.release();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
