@@ -19,6 +19,16 @@ export function register(program: Command): void {
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL; default info)")
     .option("--access-log", "log every request (env ACCESS_LOG=1; default off: only errors, with request ids)")
     .option("--shutdown-timeout <ms>", `how long SIGTERM waits for in-flight requests (env SHUTDOWN_TIMEOUT_MS; default ${DEFAULT_SERVE_CONFIG.shutdownTimeoutMs})`)
+    .option("--pre-stop-delay <ms>", "after SIGTERM, stay up this long answering (unready, Connection: close) before draining; set it above the load balancer's deregistration delay (env PRE_STOP_DELAY_MS; default 0)")
+    .option("--request-timeout <ms>", `a request's headers and body must arrive within this (env REQUEST_TIMEOUT_MS; default ${DEFAULT_SERVE_CONFIG.requestTimeoutMs}; 0 = none)`)
+    .option("--idle-timeout <ms>", `close a connection silent for this long (env IDLE_TIMEOUT_MS; default ${DEFAULT_SERVE_CONFIG.idleTimeoutMs})`)
+    .option("--keep-alive-timeout <ms>", `close an idle kept-alive connection after this (env KEEP_ALIVE_TIMEOUT_MS; default ${DEFAULT_SERVE_CONFIG.keepAliveTimeoutMs})`)
+    .option("--max-batch-chars <n>", `most characters in all the texts of one request (env MAX_BATCH_CHARS; default ${DEFAULT_SERVE_CONFIG.maxBatchChars})`)
+    .option("--max-explain-texts <n>", `most texts per request with explain: true (env MAX_EXPLAIN_TEXTS; default ${DEFAULT_SERVE_CONFIG.maxExplainTexts})`)
+    .option("--max-inflight-chars <n>", `characters being scored off the event loop at once; past it requests get 503 + Retry-After (env MAX_INFLIGHT_CHARS; default ${DEFAULT_SERVE_CONFIG.maxInflightChars})`)
+    .option("--max-model-bytes <n>", `refuse model versions bigger than this (env MAX_MODEL_BYTES; default ${DEFAULT_SERVE_CONFIG.maxModelBytes})`)
+    .option("--auth-token <token>", "require Authorization: Bearer <token> on every route but the health probes (env POLARITY_SERVE_TOKEN, preferred: flags show in ps)")
+    .option("--auth <user:password>", "require HTTP Basic credentials (env POLARITY_SERVE_USERNAME / POLARITY_SERVE_PASSWORD)")
     .action(
       action(async (opts: Record<string, string | boolean | undefined>) => {
         const { serve } = await import("../serving/cluster.js");
@@ -35,6 +45,16 @@ export function register(program: Command): void {
           logLevel: opts.logLevel as string | undefined,
           accessLog: opts.accessLog === true ? true : undefined,
           shutdownTimeoutMs: opts.shutdownTimeout as string | undefined,
+          preStopDelayMs: opts.preStopDelay as string | undefined,
+          requestTimeoutMs: opts.requestTimeout as string | undefined,
+          idleTimeoutMs: opts.idleTimeout as string | undefined,
+          keepAliveTimeoutMs: opts.keepAliveTimeout as string | undefined,
+          maxBatchChars: opts.maxBatchChars as string | undefined,
+          maxExplainTexts: opts.maxExplainTexts as string | undefined,
+          maxInflightChars: opts.maxInflightChars as string | undefined,
+          maxModelBytes: opts.maxModelBytes as string | undefined,
+          authToken: opts.authToken as string | undefined,
+          authBasic: opts.auth as string | undefined,
         });
       }),
     );

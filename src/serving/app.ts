@@ -9,7 +9,7 @@ import { installErrorHandling } from "./http.js";
 import { ServingMetrics } from "./metrics.js";
 import { ModelHolder } from "./model-holder.js";
 import type { ModelSource } from "./model-source.js";
-import { Predictor } from "./predictor.js";
+import { Predictor, type BatchScorerFactory } from "./predictor.js";
 import { mlflowRoutes } from "./routes/mlflow.js";
 import { opsRoutes } from "./routes/ops.js";
 import { predictRoutes } from "./routes/predict.js";
@@ -27,6 +27,21 @@ function requestIdFrom(req: import("node:http").IncomingMessage): string {
   if (typeof given === "string" && REQUEST_ID.test(given)) return given;
   return `req-${(nextRequestId++).toString(36)}`;
 }
+
+/**
+ * Large batches go to src/models' PredictionPool: one worker thread, the calling thread left
+ * free (useCallingThread: false) so the event loop keeps answering while a batch is scored.
+ * Models loaded lazily, like the parser (sources.ts).
+ */
+const predictionPoolScorer: BatchScorerFactory = async (model) => {
+  const [{ SentimentModel, predictionsFromProba }, { PredictionPool }] = await Promise.all([import("../models/sentiment-model.js"), import("../models/parallel/predict-pool.js")]);
+  if (!(model instanceof SentimentModel)) return null;
+  const pool = await PredictionPool.create(model, { workers: 1, useCallingThread: false });
+  return {
+    predict: async (texts) => predictionsFromProba(await pool.predictProba(texts), model.classes),
+    close: () => pool.close(),
+  };
+};
 
 export const SERVER_VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
@@ -92,15 +107,19 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const metrics = new ServingMetrics();
   const monitoringConfig = resolveMonitoringConfig(options.monitoring);
   const monitor = monitoringConfig.enabled ? new ModelMonitor(monitoringConfig, metrics.registry, (err) => app.log.warn({ err }, "monitoring")) : null;
+  const predictor = new Predictor(metrics, monitor, { maxInflightChars: config.maxInflightChars, makeScorer: predictionPoolScorer });
   const holder = new ModelHolder(options.source, app.log, {
     onSwap: (next, previous) => {
       metrics.modelSwapped(next, previous);
       monitor?.modelChanged(next);
+      predictor.warm(next.model);
+      if (previous) predictor.retire(previous.model);
     },
     onRelabel: (next, previous) => metrics.setModelInfo(next, previous),
     onLoadFailure: () => metrics.modelLoadFailed(),
+    onCanaryRefused: () => metrics.canaryRefused(),
   });
-  const ctx = new ServingContext(config, holder, metrics, new Predictor(metrics, monitor), SERVER_VERSION);
+  const ctx = new ServingContext(config, holder, metrics, predictor, SERVER_VERSION);
   app.decorate("polarity", ctx);
 
   installJsonParser(app);
@@ -125,6 +144,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
   app.addHook("onClose", async () => {
     holder.stopPolling();
+    await predictor.close();
     await monitor?.close();
     await options.source.close?.();
   });

@@ -30,6 +30,8 @@ export class ServingMetrics {
   private readonly errorCount: Counter<"status_code">;
   private readonly reloads: Counter<"result">;
   private readonly modelInfo: Gauge<"name" | "version" | "alias">;
+  private readonly canaryRefusals: Counter;
+  private readonly shed: Counter;
   private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   private readonly predictionChildren = new Map<string, { inc(n?: number): void }>();
 
@@ -47,6 +49,8 @@ export class ServingMetrics {
     this.reloads = new Counter({ name: "model_reload_total", help: "Model loads, by result (success, failure).", labelNames: ["result"], registers });
     // `max` so that a cluster's aggregated /metrics shows 1, not the number of workers.
     this.modelInfo = new Gauge({ name: "model_info", help: "The model being served (value 1).", labelNames: ["name", "version", "alias"], registers, aggregator: "max" });
+    this.canaryRefusals = new Counter({ name: "model_canary_refusals_total", help: "Model versions refused by the canary check (non-finite, saturated or wildly changed outputs).", registers });
+    this.shed = new Counter({ name: "app_load_shed_total", help: "Requests refused with 503 because the work budget was exhausted.", registers });
     this.reloads.inc({ result: "success" }, 0);
     this.reloads.inc({ result: "failure" }, 0);
   }
@@ -106,6 +110,14 @@ export class ServingMetrics {
   setModelInfo(next: LoadedModel, previous: LoadedModel | null): void {
     if (previous) this.modelInfo.remove(previous.name, previous.version, previous.alias ?? "");
     this.modelInfo.set({ name: next.name, version: next.version, alias: next.alias ?? "" }, 1);
+  }
+
+  canaryRefused(): void {
+    this.canaryRefusals.inc();
+  }
+
+  loadShed(): void {
+    this.shed.inc();
   }
 
   modelLoadFailed(): void {

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger } from "fastify";
-import { UnavailableError, errorMessage } from "../util/errors.js";
+import { DataError, UnavailableError, errorMessage } from "../util/errors.js";
+import { canaryRefusal } from "./canary.js";
 import type { LoadedModel } from "./model-types.js";
 import type { ModelSource, ResolvedModel } from "./model-source.js";
 
@@ -16,6 +17,8 @@ export interface ModelHolderEvents {
   /** Same model, new description (e.g. a second alias now points at the served version). */
   onRelabel?(next: LoadedModel, previous: LoadedModel): void;
   onLoadFailure?(version: string, error: unknown): void;
+  /** The version loaded but failed the canary check (counted apart from load failures). */
+  onCanaryRefused?(version: string, reason: string): void;
 }
 
 /**
@@ -118,7 +121,12 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
       return { kind: "skipped-known-bad", version: resolved.version };
     }
     try {
-      const model = await resolved.load();
+      const model = await resolved.load({ whileServing: previous !== null });
+      const refusal = canaryRefusal(model, previous?.model ?? null);
+      if (refusal !== null) {
+        this.events.onCanaryRefused?.(resolved.version, refusal);
+        throw new DataError(`canary check failed: ${refusal}`);
+      }
       const next: LoadedModel = {
         model,
         name: resolved.name,

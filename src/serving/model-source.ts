@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { DataError, NotFoundError, errorMessage } from "../util/errors.js";
 import type { ServableModel } from "./model-types.js";
+import { checkModelSize } from "./validate.js";
 
 /**
  * Where the server's model comes from. `resolve()` is cheap and is called on every poll:
@@ -22,11 +24,39 @@ export interface ResolvedModel {
   alias?: string;
   /** Extra words for logs, e.g. "alias production not set; fell back to staging". */
   note?: string;
-  load(): Promise<ServableModel>;
+  /** `whileServing`: another version is being served, so guard its event loop (validation off-thread). */
+  load(options?: { whileServing?: boolean }): Promise<ServableModel>;
 }
 
 /** Turns a parsed model JSON document into a servable model (SentimentModel.fromJSON in production). */
 export type ModelParser = (json: unknown) => ServableModel;
+
+/** How a source guards the event loop while loading a version (issue 9 item 9). */
+export interface ModelLoadGuard {
+  /** Versions bigger than this are refused before they are read (default: no cap). */
+  maxBytes?: number;
+  /** Checks the bytes before they are parsed on the event loop, e.g. in a worker thread. */
+  validate?(bytes: Buffer, where: string): Promise<void>;
+}
+
+/** Size cap, then validation (off the loop), then the parse that builds the served model. */
+export async function loadModelBytes(bytes: Buffer, where: string, parse: ModelParser, guard: ModelLoadGuard, whileServing = false): Promise<ServableModel> {
+  if (guard.maxBytes !== undefined) checkModelSize(bytes.length, guard.maxBytes, where);
+  // At start-up nothing is being served yet: parsing once on the main thread is faster.
+  if (whileServing) await guard.validate?.(bytes, where);
+  return parseModelBytes(bytes, where, parse);
+}
+
+/** SHA-256 of a file read in chunks: hashing a 160 MB version does not block the loop in one go. */
+async function hashFile(file: string): Promise<{ bytes: Buffer; sha256: string }> {
+  const hash = createHash("sha256");
+  const chunks: Buffer[] = [];
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    chunks.push(chunk as Buffer);
+  }
+  return { bytes: Buffer.concat(chunks), sha256: hash.digest("hex") };
+}
 
 /** File names tried, in order, when a model path is a directory (an MLflow-style artifact folder). */
 export const MODEL_FILE_NAMES = ["model.json", "sentiment-model.json"];
@@ -79,6 +109,7 @@ export class LocalFileModelSource implements ModelSource {
   constructor(
     private readonly path: string,
     private readonly parse: ModelParser,
+    private readonly guard: ModelLoadGuard = {},
   ) {}
 
   describe(): string {
@@ -90,20 +121,17 @@ export class LocalFileModelSource implements ModelSource {
     const info = await stat(file);
     const key = `${file}:${info.ino}:${info.size}:${info.mtimeMs}`;
     if (this.lastStat?.key === key) return this.lastStat.resolved;
-    const bytes = await readFile(file);
-    const version = createHash("sha256").update(bytes).digest("hex").slice(0, 12);
+    if (this.guard.maxBytes !== undefined) checkModelSize(info.size, this.guard.maxBytes, file);
+    const { bytes, sha256 } = await hashFile(file);
+    const version = sha256.slice(0, 12);
     const name = basename(file, extname(file)) === "model" ? basename(this.path, extname(this.path)) : basename(file, extname(file));
     const resolved: ResolvedModel = {
       name: name || "model",
       version,
       // The bytes hashed are the bytes parsed: a file replaced between resolve and load cannot mix versions.
-      load: async () => this.parseAndName(bytes, file),
+      load: (options) => loadModelBytes(bytes, file, this.parse, this.guard, options?.whileServing),
     };
     this.lastStat = { key, resolved };
     return resolved;
-  }
-
-  private parseAndName(bytes: Buffer, file: string): ServableModel {
-    return parseModelBytes(bytes, file, this.parse);
   }
 }

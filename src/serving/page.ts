@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { LoadedModel } from "./model-types.js";
 import { highlightSegments, sentimentOf, type PredictionView } from "./predictor.js";
 
@@ -137,3 +138,33 @@ fetch('/predict',{method:'POST',headers:{'content-type':'application/json',accep
 .then(function(){btn.disabled=false;});});
 })();
 `;
+
+/**
+ * A Content-Security-Policy for a page of ours: only its own inline scripts (allowed by
+ * SHA-256, so an injected script would not run), inline styles, requests to this origin, no
+ * framing by other sites (clickjacking), no plugins, no <base> rewriting.
+ */
+export function contentSecurityPolicy(html: string): string {
+  const hashes: string[] = [];
+  for (const m of html.matchAll(/<script>([\s\S]*?)<\/script>/g)) hashes.push(`'sha256-${createHash("sha256").update(m[1]).digest("base64")}'`);
+  return [
+    "default-src 'none'",
+    `script-src ${hashes.length > 0 ? hashes.join(" ") : "'none'"}`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join("; ");
+}
+
+/** The page's policy (its one script never changes). */
+export const PAGE_CSP: string = contentSecurityPolicy(`<script>${SCRIPT}</script>`);
+
+/** Headers every HTML page of the server carries. */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-security-policy": PAGE_CSP,
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+});

@@ -1,5 +1,6 @@
-import type { Label, LoadedModel, Prediction, TermContribution, TokenContribution } from "./model-types.js";
+import type { Label, LoadedModel, Prediction, ServableModel, TermContribution, TokenContribution } from "./model-types.js";
 import type { ServingMetrics } from "./metrics.js";
+import { WorkBudget } from "./work.js";
 import type { ModelMonitor } from "../monitoring/monitor.js";
 
 /**
@@ -20,12 +21,85 @@ export interface PredictionView {
 
 export const DEFAULT_TOP_K = 20;
 
+/** Scores batches off the event loop (src/models PredictionPool over worker threads). */
+export interface BatchScorer {
+  predict(texts: string[]): Promise<Prediction[]>;
+  close(): Promise<void>;
+}
+export type BatchScorerFactory = (model: ServableModel) => Promise<BatchScorer | null>;
+
+/** Batches with at least this many texts, or characters, are scored off the event loop. */
+export const OFF_LOOP_MIN_TEXTS = 2_000;
+export const OFF_LOOP_MIN_CHARS = 200_000;
+
+interface ScorerEntry {
+  ready: BatchScorer | null;
+  starting: Promise<BatchScorer | null>;
+}
+
 export class Predictor {
+  private readonly scorers = new Map<ServableModel, ScorerEntry>();
+  private readonly makeScorer: BatchScorerFactory | undefined;
+  readonly budget: WorkBudget;
+
   constructor(
     private readonly metrics: ServingMetrics,
     /** Drift / feedback monitoring (src/monitoring): gives each prediction its id. */
     private readonly monitor: ModelMonitor | null = null,
-  ) {}
+    options: { maxInflightChars?: number; makeScorer?: BatchScorerFactory } = {},
+  ) {
+    this.budget = new WorkBudget(options.maxInflightChars ?? Number.MAX_SAFE_INTEGER, () => metrics.loadShed());
+    this.makeScorer = options.makeScorer;
+  }
+
+  /** Starts the off-loop scorer of a model now served, in the background. */
+  warm(model: ServableModel): void {
+    if (!this.makeScorer || this.scorers.has(model)) return;
+    const entry: ScorerEntry = { ready: null, starting: Promise.resolve(null) };
+    entry.starting = this.makeScorer(model).then(
+      (s) => (entry.ready = s),
+      () => null,
+    );
+    this.scorers.set(model, entry);
+  }
+
+  /** Stops a replaced model's scorer once batches already handed to it have had time to finish. */
+  retire(model: ServableModel, graceMs = 10_000): void {
+    const entry = this.scorers.get(model);
+    if (!entry) return;
+    this.scorers.delete(model);
+    setTimeout(() => void entry.starting.then((s) => s?.close()), graceMs).unref();
+  }
+
+  async close(): Promise<void> {
+    const entries = [...this.scorers.values()];
+    this.scorers.clear();
+    await Promise.all(entries.map((e) => e.starting.then((s) => s?.close())));
+  }
+
+  /**
+   * Any batch: small ones on the event loop; large ones (OFF_LOOP_MIN_*) on the prediction
+   * pool's worker thread within the work budget (503 + Retry-After past it). Until the
+   * model's pool has started, large batches are scored here too.
+   */
+  async predictBatch(loaded: LoadedModel, texts: string[], chars: number): Promise<Prediction[]> {
+    return (await this.score(loaded, texts, chars)).predictions;
+  }
+
+  /** predictBatch as API views (id, label, score, probabilities). */
+  async predictViews(loaded: LoadedModel, texts: string[], chars: number): Promise<PredictionView[]> {
+    const { predictions, ids } = await this.score(loaded, texts, chars);
+    const out = new Array<PredictionView>(predictions.length);
+    for (let i = 0; i < predictions.length; i++) out[i] = view(predictions[i], ids?.[i]);
+    return out;
+  }
+
+  private async score(loaded: LoadedModel, texts: string[], chars: number): Promise<{ predictions: Prediction[]; ids: string[] | undefined }> {
+    const scorer = texts.length >= OFF_LOOP_MIN_TEXTS || chars >= OFF_LOOP_MIN_CHARS ? this.scorers.get(loaded.model)?.ready : null;
+    const predictions = scorer ? await this.budget.run(chars, () => scorer.predict(texts)) : loaded.model.predict(texts);
+    this.metrics.observePredictions(predictions, texts);
+    return { predictions, ids: this.monitor?.record(loaded, predictions, texts) };
+  }
 
   /** Batch path: one model call for all texts. */
   predict(loaded: LoadedModel, texts: string[]): PredictionView[] {

@@ -1,11 +1,12 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TrackingClient } from "../tracking/client.js";
 import type { ModelVersion } from "../tracking/types.js";
 import { parseModelUri } from "../tracking/uri.js";
 import { NotFoundError, PolarityError } from "../util/errors.js";
-import { findModelFile, parseModelBytes, type ModelParser, type ModelSource, type ResolvedModel } from "./model-source.js";
+import { findModelFile, loadModelBytes, type ModelLoadGuard, type ModelParser, type ModelSource, type ResolvedModel } from "./model-source.js";
+import { checkModelSize } from "./validate.js";
 
 /** Aliases that fall back when unset: production → staging → the newest version. */
 const FALLBACKS: Record<string, string[]> = { production: ["staging"], staging: [] };
@@ -26,11 +27,12 @@ export class RegistryModelSource implements ModelSource {
     private readonly uri: string,
     private readonly client: TrackingClient,
     private readonly parse: ModelParser,
+    private readonly guard: ModelLoadGuard = {},
   ) {}
 
-  static create(uri: string, parse: ModelParser, trackingUri?: string): RegistryModelSource {
+  static create(uri: string, parse: ModelParser, trackingUri?: string, guard: ModelLoadGuard = {}): RegistryModelSource {
     if (uri.startsWith("models:")) parseModelUri(uri); // a malformed URI fails here, before serving
-    return new RegistryModelSource(uri, TrackingClient.open(trackingUri ? { trackingUri } : {}), parse);
+    return new RegistryModelSource(uri, TrackingClient.open(trackingUri ? { trackingUri } : {}), parse, guard);
   }
 
   describe(): string {
@@ -44,7 +46,7 @@ export class RegistryModelSource implements ModelSource {
   async resolve(): Promise<ResolvedModel> {
     if (this.uri.startsWith("runs:")) {
       // A run's artifacts never change: the URI itself is the version.
-      return { name: this.uri.slice("runs:/".length).split("/")[0], version: this.uri, load: () => this.download(this.uri) };
+      return { name: this.uri.slice("runs:/".length).split("/")[0], version: this.uri, load: (options) => this.download(this.uri, options?.whileServing) };
     }
     const parsed = parseModelUri(this.uri);
     let mv: ModelVersion;
@@ -71,7 +73,7 @@ export class RegistryModelSource implements ModelSource {
       version: mv.version,
       ...(alias !== undefined ? { alias } : {}),
       note: note ?? `${this.uri} resolves to ${mv.name} version ${mv.version}`,
-      load: () => this.download(modelUri),
+      load: (options) => this.download(modelUri, options?.whileServing),
     };
   }
 
@@ -87,12 +89,14 @@ export class RegistryModelSource implements ModelSource {
     return undefined;
   }
 
-  private async download(uri: string) {
+  private async download(uri: string, whileServing = false) {
     const dir = await mkdtemp(join(tmpdir(), "polarity-model-"));
     try {
       const local = await this.client.downloadArtifacts(uri, dir);
       const file = await findModelFile(local);
-      return parseModelBytes(await readFile(file), `${uri} (${file.slice(dir.length + 1)})`, this.parse);
+      const where = `${uri} (${file.slice(dir.length + 1)})`;
+      if (this.guard.maxBytes !== undefined) checkModelSize((await stat(file)).size, this.guard.maxBytes, where);
+      return await loadModelBytes(await readFile(file), where, this.parse, this.guard, whileServing);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -157,7 +157,7 @@ export const ModelVersionParams = Type.Object({ name: Type.String({ maxLength: 2
 export const HealthBody = Type.Object({ status: Type.String(), pid: Type.Integer({ description: "Process id (tells cluster workers apart)" }) });
 export const ReadyBody = Type.Object({
   status: Type.String({ description: "ready, loading or draining" }),
-  model: Type.Optional(Type.Object({ name: Type.String(), version: Type.String(), alias: Type.Optional(Type.String()), source: Type.String(), loaded_at: Type.String() })),
+  model: Type.Optional(Type.Object({ name: Type.String(), version: Type.String(), alias: Type.Optional(Type.String()), loaded_at: Type.String() })),
 });
 
 /** `response` entries for the error statuses a route can answer with. */

@@ -1,10 +1,10 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
-import { PayloadTooLargeError } from "../../util/errors.js";
 import { quoteClientString } from "../../http/errors.js";
 import { badRequest, installCsvParser } from "../http.js";
 import { errorResponses, invocationsSchemas } from "../schemas.js";
+import { checkTexts } from "../work.js";
 
 /**
  * MLflow's scoring protocol (`mlflow models serve`): /ping, /health, /version,
@@ -45,8 +45,8 @@ export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): P
     async (request) => {
       const loaded = ctx.requireModel();
       const texts = typeof request.body === "string" ? await textsFromCsv(request.body) : textsFromScoringJson(request.body as Static<typeof schemas.body>);
-      checkTexts(texts, config.maxTextLength, config.maxBatchSize);
-      const predictions = predictor.predictRaw(loaded, texts);
+      const chars = checkTexts(texts, config);
+      const predictions = await predictor.predictBatch(loaded, texts, chars);
       const labels = new Array(predictions.length);
       for (let i = 0; i < predictions.length; i++) labels[i] = predictions[i].label;
       return { predictions: labels };
@@ -136,14 +136,4 @@ export async function textsFromCsv(csv: string): Promise<string[]> {
   const out = new Array<string>(rows.length - 1);
   for (let i = 1; i < rows.length; i++) out[i - 1] = rows[i][col] ?? "";
   return out;
-}
-
-export function checkTexts(texts: string[], maxTextLength: number, maxBatchSize: number): void {
-  if (texts.length === 0) throw badRequest("no texts to score");
-  if (texts.length > maxBatchSize) throw new PayloadTooLargeError(`batch of ${texts.length} texts exceeds the limit of ${maxBatchSize} (maxBatchSize / MAX_BATCH_SIZE)`);
-  for (let i = 0; i < texts.length; i++) {
-    if (texts[i].length > maxTextLength) {
-      throw new PayloadTooLargeError(`text ${i} has ${texts[i].length} characters, more than the limit of ${maxTextLength} (maxTextLength / MAX_TEXT_LENGTH)`);
-    }
-  }
 }

@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
+import { contentSecurityPolicy } from "../page.js";
 import { HealthBody, ReadyBody } from "../schemas.js";
 
 /** Kubernetes-style health, Prometheus metrics and the API docs. */
@@ -23,7 +24,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Prom
           name: loaded.name,
           version: loaded.version,
           ...(loaded.alias !== undefined ? { alias: loaded.alias } : {}),
-          source: loaded.source,
+          // Not the source (a path or tracking URI): /readyz is unauthenticated.
           loaded_at: loaded.loadedAt.toISOString(),
         },
       };
@@ -47,11 +48,15 @@ export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Prom
   );
 
   app.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
-  app.get("/docs", { schema: { hide: true } }, async (_request, reply) => reply.type("text/html; charset=utf-8").send(DOCS_PAGE));
+  app.get("/docs", { schema: { hide: true } }, async (_request, reply) =>
+    reply.header("content-security-policy", DOCS_CSP).header("x-frame-options", "DENY").type("text/html; charset=utf-8").send(DOCS_PAGE),
+  );
+  // Browsers ask for it on every page load; an empty 204 instead of a 404 in the logs.
+  app.get("/favicon.ico", { schema: { hide: true } }, async (_request, reply) => reply.code(204).header("cache-control", "public, max-age=86400").send());
 }
 
 /** A small self-contained reader for the OpenAPI document (no CDN: the page must work offline). */
-const DOCS_PAGE = `<!doctype html>
+const DOCS_PAGE: string = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Polarity model server — API</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem;color:#1d2430}
@@ -64,15 +69,23 @@ details summary{cursor:pointer;color:#5b6472}
 <p>Generated from the route schemas. Raw OpenAPI 3 document: <a href="/docs/json"><code>/docs/json</code></a>.</p>
 <div id="ops">Loading…</div>
 <script>
+// Descriptions are Markdown: \`code\` and **bold**, built with textContent (no innerHTML).
+function md(el,s){s.split(/(\`[^\`]*\`|\\*\\*[^*]+\\*\\*)/).forEach(function(part){
+  if(part.charAt(0)==='\`'&&part.length>1){var c=document.createElement('code');c.textContent=part.slice(1,-1);el.appendChild(c);}
+  else if(part.indexOf('**')===0&&part.length>4){var b=document.createElement('b');b.textContent=part.slice(2,-2);el.appendChild(b);}
+  else el.appendChild(document.createTextNode(part));});}
 fetch('/docs/json').then(function(r){return r.json();}).then(function(doc){
   var root=document.getElementById('ops');root.textContent='';
   Object.keys(doc.paths).forEach(function(path){var item=doc.paths[path];Object.keys(item).forEach(function(method){
     var op=item[method],d=document.createElement('div');d.className='op';
     var m=document.createElement('span');m.className='m '+method;m.textContent=method.toUpperCase();d.appendChild(m);
     var c=document.createElement('code');c.textContent=path;d.appendChild(c);
-    var p=document.createElement('p');p.textContent=(op.summary||'')+(op.description?' — '+op.description:'');d.appendChild(p);
+    var p=document.createElement('p');md(p,(op.summary||'')+(op.description?' — '+op.description:''));d.appendChild(p);
     var det=document.createElement('details'),s=document.createElement('summary');s.textContent='schemas';det.appendChild(s);
     var pre=document.createElement('pre');pre.textContent=JSON.stringify({requestBody:op.requestBody,parameters:op.parameters,responses:op.responses},null,2);det.appendChild(pre);d.appendChild(det);
     root.appendChild(d);});});
 }).catch(function(e){document.getElementById('ops').textContent='Could not load /docs/json: '+e;});
 </script></body></html>`;
+
+/** The docs page runs only its own inline script (by hash) and fetches /docs/json. */
+const DOCS_CSP = contentSecurityPolicy(DOCS_PAGE);

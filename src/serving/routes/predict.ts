@@ -2,8 +2,9 @@ import { Type, type Static } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
 import { badRequest, installFormParser } from "../http.js";
-import { PAGE_TOP_K, renderPage } from "../page.js";
+import { PAGE_SECURITY_HEADERS, PAGE_TOP_K, renderPage } from "../page.js";
 import { errorResponses, predictSchemas } from "../schemas.js";
+import { checkExplain, checkTexts } from "../work.js";
 import { DEFAULT_TOP_K, type PredictionView } from "../predictor.js";
 
 /** `GET /` (the page) and `POST /predict` (JSON API, and the page's no-JavaScript form post). */
@@ -39,7 +40,7 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
       },
     },
     async (_request, reply) => {
-      return reply.type("text/html; charset=utf-8").send(renderPage({ model: holder.current, maxTextLength: config.maxTextLength }));
+      return reply.headers(PAGE_SECURITY_HEADERS).type("text/html; charset=utf-8").send(renderPage({ model: holder.current, maxTextLength: config.maxTextLength }));
     },
   );
 
@@ -71,7 +72,7 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
         const page = text.trim() === ""
           ? renderPage({ model: loaded, text, error: "Please enter some text.", maxTextLength: config.maxTextLength })
           : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, PAGE_TOP_K), maxTextLength: config.maxTextLength });
-        return reply.type("text/html; charset=utf-8").send(page);
+        return reply.headers(PAGE_SECURITY_HEADERS).type("text/html; charset=utf-8").send(page);
       }
 
       const body = request.body as Static<typeof schemas.body>;
@@ -81,12 +82,18 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
       const topK = body.top_k ?? DEFAULT_TOP_K;
 
       if (hasText) {
-        const view = body.explain ? predictor.explain(loaded, body.text!, topK) : predictor.predict(loaded, [body.text!])[0];
+        const text = body.text!;
+        checkTexts([text], config);
+        const view = body.explain ? predictor.explain(loaded, text, topK) : predictor.predict(loaded, [text])[0];
         return withModel(view, model);
       }
       const texts = body.texts!;
-      const predictions = body.explain ? texts.map((t) => predictor.explain(loaded, t, topK)) : predictor.predict(loaded, texts);
-      return { predictions, model };
+      const chars = checkTexts(texts, config);
+      if (body.explain) {
+        checkExplain(texts.length, chars, config);
+        return { predictions: texts.map((t) => predictor.explain(loaded, t, topK)), model };
+      }
+      return { predictions: await predictor.predictViews(loaded, texts, chars), model };
     },
   );
 }

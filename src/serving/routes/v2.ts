@@ -6,7 +6,7 @@ import type { ServingContext } from "../context.js";
 import { NotFoundError } from "../../util/errors.js";
 import { quoteClientString } from "../../http/errors.js";
 import { badRequest } from "../http.js";
-import { checkTexts } from "./mlflow.js";
+import { checkTexts } from "../work.js";
 import type { LoadedModel } from "../model-types.js";
 import { ModelNameParams, ModelVersionParams, errorResponses, v2Schemas } from "../schemas.js";
 
@@ -81,19 +81,19 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
     return infer(loaded, request.body);
   });
 
-  function infer(loaded: LoadedModel, body: Static<typeof schemas.inferBody>) {
+  async function infer(loaded: LoadedModel, body: Static<typeof schemas.inferBody>) {
     const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
     if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.slice(0, 5).map((t) => quoteClientString(t.name, 40)).join(", ")}${body.inputs.length > 5 ? ", …" : ""}`);
     if (input.datatype !== "BYTES") throw badRequest(`input ${quoteClientString(input.name)} has datatype ${quoteClientString(input.datatype, 20)}; texts are sent as BYTES`);
     const texts = flattenTexts(input.data, input.name, input.shape.length);
     const expected = input.shape.reduce((a, b) => a * b, 1);
     if (expected !== texts.length) throw badRequest(`input ${quoteClientString(input.name)} has shape [${input.shape.slice(0, 8).join(", ")}${input.shape.length > 8 ? ", …" : ""}] (${expected} elements) but ${texts.length} data values`);
-    checkTexts(texts, config.maxTextLength, config.maxBatchSize);
+    const chars = checkTexts(texts, config);
 
     const wanted = body.outputs?.map((o) => o.name) ?? ["label", "probabilities"];
     for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label" and "probabilities"`);
 
-    const predictions = predictor.predictRaw(loaded, texts);
+    const predictions = await predictor.predictBatch(loaded, texts, chars);
     const keys = loaded.model.classes.map(String);
     const k = keys.length;
     const outputs = [];
