@@ -88,43 +88,90 @@ step "import them as $runtime_base and $build_base"
 import_rootfs "$cache/rootfs-runtime" "$runtime_base"
 import_rootfs "$cache/rootfs-build" "$build_base"
 
-step "buildah bud the Dockerfile → $image"
-# The machine's CA bundle goes in as a build secret: npm may reach its registry through a
-# TLS-inspecting proxy whose CA only this machine trusts.
-ca_bundle="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
-secrets=()
-[ -s "$ca_bundle" ] && secrets+=(--secret "id=ca_bundle,src=$ca_bundle")
-buildah "${store[@]}" bud --isolation chroot --network host --layers=false "${secrets[@]}" \
-  --build-arg BUILD_BASE="$build_base" --build-arg BASE="$runtime_base" \
-  -f "$repo/Dockerfile" -t "$image" "$repo" >"$cache/build.log" 2>&1 \
-  || { tail -40 "$cache/build.log" >&2; die "buildah bud failed (full log: $cache/build.log)"; }
-buildah "${store[@]}" inspect --type image --format '{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}} {{.OCIv1.Config.Cmd}}' "$image"
+if [ "${POLARITY_IMAGE_REUSE:-0}" = 1 ] && buildah "${store[@]}" inspect --type image "$image" >/dev/null 2>&1; then
+  step "reusing $image (POLARITY_IMAGE_REUSE=1)"
+else
+  step "buildah bud the Dockerfile → $image"
+  # The machine's CA bundle goes in as a build secret: npm may reach its registry through a
+  # TLS-inspecting proxy whose CA only this machine trusts.
+  ca_bundle="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+  secrets=()
+  [ -s "$ca_bundle" ] && secrets+=(--secret "id=ca_bundle,src=$ca_bundle")
+  buildah "${store[@]}" bud --format docker --isolation chroot --network host --layers=false "${secrets[@]}" \
+    --build-arg BUILD_BASE="$build_base" --build-arg BASE="$runtime_base" \
+    -f "$repo/Dockerfile" -t "$image" "$repo" >"$cache/build.log" 2>&1 \
+    || { tail -40 "$cache/build.log" >&2; die "buildah bud failed (full log: $cache/build.log)"; }
+fi
+config="$(buildah "${store[@]}" inspect --type image "$image")"
+image_field() { node -e 'const c=JSON.parse(require("fs").readFileSync(0,"utf8")).Docker.config; const v=c[process.argv[1]]; process.stdout.write(Array.isArray(v)?v.join("\n"):String(v??""))' "$1" <<<"$config"; }
+echo "image config: user $(image_field User), entrypoint [$(image_field Entrypoint | tr '\n' ' ')], cmd [$(image_field Cmd | tr '\n' ' ')], healthcheck [$(node -e 'const c=JSON.parse(require("fs").readFileSync(0,"utf8")).Docker.config; process.stdout.write((c.Healthcheck?.Test??[]).slice(0,2).join(" "))' <<<"$config")]"
 podman "${store[@]}" image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' "$image"
 
-step "podman run: user 10001, read-only root, tmpfs /tmp, no capabilities, PORT=$port"
+# Run it as Kubernetes would: user 10001, read-only root, /tmp a tmpfs, no capabilities, no new
+# privileges. With podman when its OCI runtime works here; otherwise (crun refuses some
+# sandboxes' cgroup setups) the image's own root filesystem runs under unshare + chroot with
+# the same restrictions, the image's Env, WorkingDir, User, Entrypoint and Cmd.
 name="polarity-local-$$"
+ctr=""
+runner_pid=""
 cleanup() {
+  [ -n "$runner_pid" ] && kill "$runner_pid" 2>/dev/null || true
   podman "${store[@]}" rm -f -t 2 "$name" >/dev/null 2>&1 || true
+  if [ -n "$ctr" ]; then buildah "${store[@]}" umount "$ctr" >/dev/null 2>&1 || true; buildah "${store[@]}" rm "$ctr" >/dev/null 2>&1 || true; fi
   if [ "${KEEP_IMAGE:-0}" != 1 ]; then podman "${store[@]}" rmi -f "$image" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
-podman "${store[@]}" run -d --name "$name" --network host --cgroups disabled \
-  --read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges \
-  -e PORT="$port" -e HOST=127.0.0.1 "$image" >/dev/null
+runner="${POLARITY_IMAGE_RUNNER:-auto}"
+if [ "$runner" != chroot ]; then
+  step "podman run: user 10001, read-only root, tmpfs /tmp, no capabilities, PORT=$port"
+  if podman "${store[@]}" run -d --name "$name" --network host --cgroups disabled \
+      --read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges \
+      -e PORT="$port" -e HOST=127.0.0.1 "$image" >"$cache/podman.log" 2>&1; then
+    runner=podman
+  else
+    echo "podman run failed here: $(tail -1 "$cache/podman.log")"
+    [ "$runner" = podman ] && die "podman run failed"
+    podman "${store[@]}" rm -f "$name" >/dev/null 2>&1 || true
+    runner=chroot
+  fi
+fi
+if [ "$runner" = chroot ]; then
+  step "run the image's root filesystem: unshare + chroot, user $(image_field User), read-only root, tmpfs /tmp, no capabilities, PORT=$port"
+  ctr="$(buildah "${store[@]}" from "$image")"
+  mnt="$(buildah "${store[@]}" mount "$ctr")"
+  mapfile -t image_env < <(image_field Env)
+  mapfile -t entrypoint < <(image_field Entrypoint)
+  mapfile -t cmd < <(image_field Cmd)
+  # shellcheck disable=SC2016 # expanded by the inner shells
+  unshare --mount --fork sh -c '
+    root="$1"; shift
+    mount --bind "$root" "$root" && mount -o remount,bind,ro "$root" && mount -t tmpfs -o mode=1777 tmpfs "$root/tmp" && mount -t proc proc "$root/proc" || exit 70
+    exec "$@"' sh "$mnt" \
+    setpriv --no-new-privs \
+    env -i "${image_env[@]}" PORT="$port" HOST=127.0.0.1 \
+    chroot --userspec="$(image_field User)" "$mnt" /bin/sh -c 'cd "$0" && exec "$@"' "$(image_field WorkingDir)" "${entrypoint[@]}" "${cmd[@]}" \
+    >"$cache/server.log" 2>&1 &
+  runner_pid=$!
+fi
+alive() {
+  if [ "$runner" = podman ]; then [ "$(podman "${store[@]}" inspect -f '{{.State.Running}}' "$name")" = true ]; else kill -0 "$runner_pid" 2>/dev/null; fi
+}
+logs() { if [ "$runner" = podman ]; then podman "${store[@]}" logs "$name"; else cat "$cache/server.log"; fi; }
 
 ready=""
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   if out="$(node -e 'fetch(process.argv[1]).then(async r=>{console.log(r.status+" "+await r.text());process.exit(r.ok?0:1)},()=>process.exit(1))' "http://127.0.0.1:$port/readyz" 2>/dev/null)"; then
     ready="$out"; break
   fi
-  if [ "$(podman "${store[@]}" inspect -f '{{.State.Running}}' "$name")" != true ]; then
-    podman "${store[@]}" logs "$name" >&2 || true
-    die "the container exited before /readyz answered"
-  fi
+  alive || { logs >&2 || true; die "the server exited before /readyz answered"; }
   sleep 0.5
 done
-[ -n "$ready" ] || { podman "${store[@]}" logs "$name" >&2; die "/readyz did not answer 200 within 60 s"; }
+[ -n "$ready" ] || { logs >&2; die "/readyz did not answer 200 within 120 s"; }
 echo "GET /readyz → $ready"
+if [ "$runner" = chroot ]; then
+  server_pid="$(pgrep -P "$runner_pid" | head -1)"
+  echo "server process: uid $(awk '/^Uid:/{print $2}' "/proc/$server_pid/status"), capabilities (permitted/effective) $(awk '/^CapPrm:/{print $2}' "/proc/$server_pid/status")/$(awk '/^CapEff:/{print $2}' "/proc/$server_pid/status"), NoNewPrivs $(awk '/^NoNewPrivs:/{print $2}' "/proc/$server_pid/status")"
+fi
 
 step "POST /predict"
 node --input-type=module -e '
@@ -139,8 +186,14 @@ if (res.status !== 200 || labels.join(",") !== "1,0") { console.error("expected 
 ' "http://127.0.0.1:$port"
 
 step "SIGTERM → clean exit"
-podman "${store[@]}" stop -t 30 "$name" >/dev/null
-code="$(podman "${store[@]}" inspect -f '{{.State.ExitCode}}' "$name")"
+if [ "$runner" = podman ]; then
+  podman "${store[@]}" stop -t 30 "$name" >/dev/null
+  code="$(podman "${store[@]}" inspect -f '{{.State.ExitCode}}' "$name")"
+else
+  kill -TERM "$server_pid"
+  code=0; wait "$runner_pid" || code=$?
+  runner_pid=""
+fi
 echo "exit code after SIGTERM: $code"
-[ "$code" = 0 ] || { podman "${store[@]}" logs "$name" >&2; die "the server did not exit 0 on SIGTERM"; }
-step "ok: image built, ran non-root on a read-only root, answered /readyz and /predict, stopped cleanly"
+[ "$code" = 0 ] || { logs >&2; die "the server did not exit 0 on SIGTERM"; }
+step "ok ($runner): image built, ran non-root on a read-only root, answered /readyz and /predict, stopped cleanly"
