@@ -34,6 +34,7 @@ const commandModules: Array<[names: string[], load: () => Promise<CommandModule>
   [["promote"], () => import("./promote.js")],
   [["start"], () => import("./start.js")],
   [["serve"], () => import("./serve.js")],
+  [["monitor"], () => import("./monitor.js")],
 ];
 
 /** The CLI with every command (or, given a command name, only the module that registers it). */
