@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { action } from "./run-command.js";
 import { requireInteger } from "../util/validate.js";
 import { InvalidParameterError } from "../util/errors.js";
-import { parseTrackingUri, resolveTrackingUri } from "../tracking/uri.js";
+import { parseTrackingUri, redactUri, resolveTrackingUri } from "../tracking/uri.js";
 
 export function register(program: Command): void {
   program
@@ -18,8 +18,8 @@ export function register(program: Command): void {
         const target = parseTrackingUri(uri);
         if (target.kind === "http") throw new InvalidParameterError(`'${target.baseUrl}' is a tracking server: its UI is at that URL already; polarity ui opens a local store`);
         const { startTrackingServer } = await import("../tracking/server.js");
-        const server = await startTrackingServer({ host: o.host, port, backendStoreUri: `sqlite:///${target.dbPath}`, artifactsDestination: target.artifactsDir });
-        process.stdout.write(`Polarity UI: ${server.url}/  (store ${target.dbPath}; Ctrl-C to stop)\n`);
+        const server = await startTrackingServer({ host: o.host, port, backendStoreUri: target.kind === "local" ? `sqlite:///${target.dbPath}` : uri, artifactsDestination: target.artifactsDir });
+        process.stdout.write(`Polarity UI: ${server.url}/  (store ${target.kind === "local" ? target.dbPath : redactUri(uri)}; Ctrl-C to stop)\n`);
         const stop = () => {
           void server.close().then(() => process.exit(0));
         };

@@ -3,17 +3,20 @@ import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat } from "nod
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
-import { InvalidParameterError, NotFoundError } from "../util/errors.js";
+import { Transform, type Readable } from "node:stream";
+import { InvalidParameterError, NotFoundError, PolarityError } from "../util/errors.js";
 import type { FileInfo } from "./types.js";
 
 /**
  * Checks an artifact path the way MLflow's validate_path_is_safe does, and stricter: no `..`
  * segment (also after another round of percent-decoding, for doubly-encoded `%252e%252e`), no
- * absolute or drive paths, no backslashes, no NUL, no `#`.
+ * absolute or drive paths, no backslashes, no NUL, no `#`. Returns the normalised relative
+ * path: `.` and empty segments dropped, so `.`, `./.`, `a/./b/` become ``, ``, `a/b` ("" is
+ * the root itself).
  */
 export function assertSafeArtifactPath(path: string): string {
-  const invalid = () => new InvalidParameterError(`Invalid artifact path '${path}': it must be a relative path inside the artifact root`);
+  const invalid = () => new InvalidParameterError(`Invalid path '${path.length > 200 ? `${path.slice(0, 200)}…` : path}': it must be a relative path inside the artifact root`);
+  if (typeof path !== "string") throw new InvalidParameterError("Invalid path: expected a string");
   if (path.includes("\0") || path.includes("\\") || path.includes("#")) throw invalid();
   if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw invalid();
   let decoded = path;
@@ -23,9 +26,26 @@ export function assertSafeArtifactPath(path: string): string {
     // not percent-encoded; the raw check below is what matters
   }
   for (const candidate of [path, decoded]) {
-    if (candidate.split("/").some((seg) => seg === "..") || candidate.startsWith("/")) throw invalid();
+    if (candidate.split("/").some((seg) => seg === "..") || candidate.startsWith("/") || candidate.includes("\0") || candidate.includes("\\")) throw invalid();
   }
-  return path.replace(/^\.\/+/, "").replace(/\/+$/, "");
+  return path
+    .split("/")
+    .filter((seg) => seg !== "" && seg !== ".")
+    .join("/");
+}
+
+/** An artifact path that names something below the root (never the root itself). */
+export function assertArtifactFilePath(path: string, verb: string): string {
+  const clean = assertSafeArtifactPath(path);
+  if (clean === "") throw new InvalidParameterError(`Invalid path '${path}': cannot ${verb} the artifact root`);
+  return clean;
+}
+
+/** Thrown by writes that exceed the configured artifact size cap. */
+export class ArtifactTooLargeError extends PolarityError {
+  constructor(limit: number) {
+    super("PAYLOAD_TOO_LARGE", `Artifact exceeds the server's size limit of ${limit} bytes (polarity server --max-artifact-bytes)`);
+  }
 }
 
 /**
@@ -33,7 +53,11 @@ export function assertSafeArtifactPath(path: string): string {
  * resolves symlinks and refuses anything that ends up outside the real root.
  */
 export class LocalArtifactStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    /** Largest file `write` accepts, in bytes (undefined: no cap). */
+    readonly maxFileBytes?: number,
+  ) {}
 
   /** Absolute path for `relPath`, after checking it (and every symlink on the way) stays inside the root. */
   async resolve(relPath: string): Promise<string> {
@@ -79,13 +103,19 @@ export class LocalArtifactStore {
     return out;
   }
 
-  /** Writes a stream atomically: temp file in the destination directory, then rename. */
+  /**
+   * Writes a stream atomically: a temp file in the destination directory (always inside the
+   * root, never the root's parent), then rename. A stream longer than `maxFileBytes` is cut
+   * off and leaves nothing behind.
+   */
   async write(relPath: string, body: Readable | Buffer): Promise<void> {
-    if (assertSafeArtifactPath(relPath) === "") throw new InvalidParameterError("Artifact path must name a file");
-    const abs = await this.resolve(relPath);
+    const clean = assertArtifactFilePath(relPath, "write to");
+    const abs = await this.resolve(clean);
+    if ((await stat(abs).catch(() => undefined))?.isDirectory()) throw new InvalidParameterError(`Invalid path '${clean}': it is a directory`);
+    if (Buffer.isBuffer(body) && this.maxFileBytes !== undefined && body.length > this.maxFileBytes) throw new ArtifactTooLargeError(this.maxFileBytes);
     await mkdir(dirname(abs), { recursive: true });
     // Re-check after mkdir: a directory created through a symlink must still be inside.
-    await this.resolve(relPath);
+    await this.resolve(clean);
     const tmp = join(dirname(abs), `.polarity-tmp-${randomUUID()}`);
     try {
       const out = createWriteStream(tmp);
@@ -94,6 +124,8 @@ export class LocalArtifactStore {
           out.on("error", reject);
           out.end(body, () => resolve());
         });
+      } else if (this.maxFileBytes !== undefined) {
+        await pipeline(body, byteCap(this.maxFileBytes), out);
       } else {
         await pipeline(body, out);
       }
@@ -105,9 +137,10 @@ export class LocalArtifactStore {
   }
 
   async copyIn(localFile: string, relPath: string): Promise<void> {
-    const abs = await this.resolve(relPath);
+    const clean = assertArtifactFilePath(relPath, "write to");
+    const abs = await this.resolve(clean);
     await mkdir(dirname(abs), { recursive: true });
-    await this.resolve(relPath);
+    await this.resolve(clean);
     const tmp = join(dirname(abs), `.polarity-tmp-${randomUUID()}`);
     await copyFile(localFile, tmp);
     await rename(tmp, abs);
@@ -116,7 +149,7 @@ export class LocalArtifactStore {
   async openRead(relPath: string): Promise<{ stream: ReadStream; size: number }> {
     const abs = await this.resolve(relPath);
     const st = await stat(abs).catch(() => undefined);
-    if (!st || !st.isFile()) throw new NotFoundError(`Artifact '${relPath}' not found`);
+    if (!st || !st.isFile()) throw new NotFoundError(`Artifact '${assertSafeArtifactPath(relPath)}' not found`);
     return { stream: createReadStream(abs), size: st.size };
   }
 
@@ -126,9 +159,9 @@ export class LocalArtifactStore {
   }
 
   async delete(relPath: string): Promise<void> {
-    if (assertSafeArtifactPath(relPath) === "") throw new InvalidParameterError("Refusing to delete the artifact root");
-    const abs = await this.resolve(relPath);
-    if (!existsSync(abs)) throw new NotFoundError(`Artifact '${relPath}' not found`);
+    const clean = assertArtifactFilePath(relPath, "delete");
+    const abs = await this.resolve(clean);
+    if (!existsSync(abs)) throw new NotFoundError(`Artifact '${clean}' not found`);
     await rm(abs, { recursive: true, force: true });
   }
 }
@@ -143,4 +176,16 @@ export function mlflowArtifactsPath(uri: string): string | undefined {
 export function fileUriPath(uri: string): string | undefined {
   if (!uri.startsWith("file:")) return undefined;
   return decodeURIComponent(uri.replace(/^file:(\/\/)?/, "")).replace(/\/+$/, "") || sep;
+}
+
+/** Passes bytes through until more than `limit` have gone by, then fails the pipeline. */
+function byteCap(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new ArtifactTooLargeError(limit));
+      else done(null, chunk);
+    },
+  });
 }

@@ -9,7 +9,7 @@ import { openStores } from "./store/open.js";
 import { HttpTransport, InProcessTransport, isDirectory, type Transport } from "./transport.js";
 import { writeStreamAtomic } from "../util/atomic-write.js";
 import type { Dataset, DatasetInput, Experiment, FileInfo, KeyValue, Metric, ModelVersion, RegisteredModel, Run, RunInfo, RunStatus, ViewType } from "./types.js";
-import { parseModelUri, parseRunsUri, parseTrackingUri, resolveTrackingUri } from "./uri.js";
+import { parseModelUri, parseRunsUri, parseTrackingUri, redactUri, resolveTrackingUri } from "./uri.js";
 import { LIMITS } from "./validation.js";
 import { createReadStream } from "node:fs";
 
@@ -86,12 +86,12 @@ export class TrackingClient {
           maxRetries: options.maxRetries,
           backoffMs: options.backoffMs,
         }),
-        uri,
+        redactUri(uri),
       );
     }
     const stores = openStores(target);
     const service = new TrackingService(stores, new LocalArtifactStore(target.artifactsDir));
-    return new TrackingClient(new InProcessTransport(service, () => stores.close()), uri);
+    return new TrackingClient(new InProcessTransport(service, () => stores.close()), redactUri(uri));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Type as T, type TSchema } from "@sinclair/typebox";
+import { Type as T, type Static, type TProperties, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
@@ -40,7 +40,7 @@ const Search = {
   order_by: T.Optional(T.Array(Str)),
 };
 
-const ep = (method: HttpMethod, path: string, props: Record<string, TSchema>): EndpointDef => ({ method, path, schema: T.Object(props) });
+const ep = <P extends TProperties>(method: HttpMethod, path: string, props: P) => ({ method, path, schema: T.Object(props) });
 
 export const ENDPOINTS = {
   createExperiment: ep("POST", "experiments/create", { name: Str, artifact_location: T.Optional(Str), tags: T.Optional(Tags) }),
@@ -98,6 +98,9 @@ export const ENDPOINTS = {
 } satisfies Record<string, EndpointDef>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
+
+/** The validated request message of an endpoint, typed from its schema. */
+export type RequestOf<K extends EndpointName> = Static<(typeof ENDPOINTS)[K]["schema"]>;
 
 /** MLflow also answers these GET-able calls with the other method (its clients use both). */
 export const EXTRA_METHODS: Partial<Record<EndpointName, HttpMethod[]>> = {

@@ -1,10 +1,12 @@
-import { timingSafeEqual } from "node:crypto";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { Type as T } from "@sinclair/typebox";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { Type as T, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { authChallenge, isAuthorized, resolveServerAuth, type ServerAuth } from "../http/auth.js";
+import { installErrorHandler, quoteClientString } from "../http/errors.js";
+import { DEFAULT_HTTP_TIMEOUTS, fastifyTimeoutOptions, installJsonParser, type HttpTimeouts } from "../http/limits.js";
 import { PolarityError, errorMessage } from "../util/errors.js";
-import { LocalArtifactStore, assertSafeArtifactPath } from "./artifact-store.js";
+import { ArtifactTooLargeError, LocalArtifactStore, assertArtifactFilePath, assertSafeArtifactPath } from "./artifact-store.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, EXTRA_METHODS, validateRequest, type EndpointName } from "./endpoints.js";
 import { TrackingService, wireReplacer } from "./service.js";
 import { openStores } from "./store/open.js";
@@ -12,68 +14,46 @@ import { DEFAULT_TRACKING_URI, parseTrackingUri, redactUri } from "./uri.js";
 import { LIMITS } from "./validation.js";
 import { trackingUi } from "../ui/plugin.js";
 
-export interface ServerAuth {
-  username?: string;
-  password?: string;
-  token?: string;
-}
+export { resolveServerAuth, type ServerAuth };
+
+/** Body limits per route (bytes). MLflow caps log-batch at 1 MB; dataset profiles may reach 16 MB. */
+export const BODY_LIMITS = {
+  default: 1024 * 1024,
+  logBatch: LIMITS.MAX_BATCH_LOG_REQUEST_SIZE,
+  logInputs: LIMITS.MAX_DATASET_PROFILE_SIZE + LIMITS.MAX_DATASET_SCHEMA_SIZE + 1024 * 1024,
+} as const;
+
+/** Default cap on one proxied artifact upload. */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
 
 export interface TrackingServerOptions {
-  /** `sqlite:///path.db` or a path. Default `sqlite:///mlruns.db` (relative to the working directory). */
+  /** Store URI (see parseTrackingUri): `sqlite:///path.db`, a path, `postgresql://…`. Default `sqlite:///mlruns.db`. */
   backendStoreUri?: string;
   /** Directory behind `mlflow-artifacts:/`. Default `./mlartifacts`. */
   artifactsDestination?: string;
   auth?: ServerAuth;
+  /** Largest artifact one PUT may upload (bytes). Default 5 GiB. */
+  maxArtifactBytes?: number;
+  timeouts?: Partial<HttpTimeouts>;
 }
 
-/**
- * Credentials from flags, falling back to POLARITY_SERVER_USERNAME / POLARITY_SERVER_PASSWORD /
- * POLARITY_SERVER_TOKEN. With none set the server is open.
- */
-export function resolveServerAuth(flags: { auth?: string; authToken?: string }, env: NodeJS.ProcessEnv = process.env): ServerAuth | undefined {
-  const auth: ServerAuth = {};
-  if (flags.auth !== undefined) {
-    const i = flags.auth.indexOf(":");
-    if (i <= 0 || i === flags.auth.length - 1) throw new PolarityError("INVALID_PARAMETER_VALUE", "--auth must be user:password");
-    auth.username = flags.auth.slice(0, i);
-    auth.password = flags.auth.slice(i + 1);
-  } else if (env.POLARITY_SERVER_USERNAME || env.POLARITY_SERVER_PASSWORD) {
-    if (!env.POLARITY_SERVER_USERNAME || !env.POLARITY_SERVER_PASSWORD) {
-      throw new PolarityError("INVALID_PARAMETER_VALUE", "set both POLARITY_SERVER_USERNAME and POLARITY_SERVER_PASSWORD, or neither");
-    }
-    auth.username = env.POLARITY_SERVER_USERNAME;
-    auth.password = env.POLARITY_SERVER_PASSWORD;
-  }
-  const token = flags.authToken ?? env.POLARITY_SERVER_TOKEN;
-  if (token) auth.token = token;
-  return auth.username || auth.token ? auth : undefined;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function isAuthorized(header: string | undefined, auth: ServerAuth): boolean {
-  if (!header) return false;
-  const [scheme, value = ""] = header.split(/\s+/, 2);
-  if (/^bearer$/i.test(scheme)) return auth.token !== undefined && sameSecret(value, auth.token);
-  if (/^basic$/i.test(scheme) && auth.username !== undefined) {
-    const decoded = Buffer.from(value, "base64").toString("utf8");
-    const i = decoded.indexOf(":");
-    return i >= 0 && sameSecret(decoded.slice(0, i), auth.username) && sameSecret(decoded.slice(i + 1), auth.password ?? "");
-  }
-  return false;
+export interface TrackingAppOptions {
+  auth?: ServerAuth;
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 function sendJson(reply: FastifyReply, status: number, body: object): FastifyReply {
   return reply.code(status).type("application/json").send(JSON.stringify(body, wireReplacer));
 }
 
-/** Builds the fastify app around a service (the caller owns the store's lifetime). */
-export function buildTrackingApp(service: TrackingService, auth?: ServerAuth): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+/** The version `GET /version` reports (MLflow returns its package version as plain text). */
+export const SERVER_VERSION = "2.12.0";
+
+/** Builds the fastify app around a service (the caller owns the stores' lifetime). */
+export function buildTrackingApp(service: TrackingService, options: TrackingAppOptions = {}): FastifyInstance {
+  const auth = options.auth;
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMITS.default, ...fastifyTimeoutOptions({ ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts }) }).withTypeProvider<TypeBoxTypeProvider>();
+  installJsonParser(app);
   // Our TypeBox validator (shared with the in-process transport) instead of ajv, so both
   // transports reject bad requests with the same message.
   app.setValidatorCompiler(({ schema }) => (data: unknown) => {
@@ -84,8 +64,23 @@ export function buildTrackingApp(service: TrackingService, auth?: ServerAuth): F
     }
   });
 
+  installErrorHandler(app, {
+    bodyLimitHint: undefined,
+    send: sendJson,
+    classify: (err, request) => {
+      if ((err as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+        if (request.url.includes("runs/log-batch")) {
+          return new PolarityError("INVALID_PARAMETER_VALUE", `Batched logging API requests must be at most ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE} bytes.`);
+        }
+        return new PolarityError("PAYLOAD_TOO_LARGE", `Request body is larger than this endpoint's limit (${request.routeOptions.bodyLimit ?? BODY_LIMITS.default} bytes).`);
+      }
+      return undefined;
+    },
+    notFoundMessage: (request) => `No API endpoint for ${request.method} ${quoteClientString(request.url.split("?")[0], 200)}`,
+  });
+
   if (auth) {
-    const challenge = [auth.username ? 'Basic realm="polarity"' : "", auth.token ? 'Bearer realm="polarity"' : ""].filter(Boolean).join(", ");
+    const challenge = authChallenge(auth);
     app.addHook("onRequest", async (request, reply) => {
       if ((request.routeOptions.config as { public?: boolean }).public || isAuthorized(request.headers.authorization, auth)) return;
       reply.header("WWW-Authenticate", challenge);
@@ -93,68 +88,55 @@ export function buildTrackingApp(service: TrackingService, auth?: ServerAuth): F
     });
   }
 
-  app.setErrorHandler((err: FastifyError | PolarityError, request, reply) => {
-    if (err instanceof PolarityError) return sendJson(reply, err.httpStatus, err.toJSON());
-    const fe = err as FastifyError;
-    if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      if (request.url.includes("runs/log-batch")) {
-        return sendJson(reply, 400, { error_code: "INVALID_PARAMETER_VALUE", message: `Batched logging API requests must be at most ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE} bytes.` });
-      }
-      return sendJson(reply, 413, { error_code: "PAYLOAD_TOO_LARGE", message: fe.message });
-    }
-    const status = fe.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      const code = status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : status === 404 ? "ENDPOINT_NOT_FOUND" : "BAD_REQUEST";
-      return sendJson(reply, status, { error_code: code, message: fe.message });
-    }
-    return sendJson(reply, 500, { error_code: "INTERNAL_ERROR", message: errorMessage(err) });
-  });
-
-  app.setNotFoundHandler((request, reply) => sendJson(reply, 404, { error_code: "ENDPOINT_NOT_FOUND", message: `No API endpoint for ${request.method} ${request.url.split("?")[0]}` }));
+  // Probes, as MLflow serves them (plain text).
+  app.get("/health", async (_request, reply) => reply.type("text/plain").send("OK"));
+  app.get("/version", async (_request, reply) => reply.type("text/plain").send(SERVER_VERSION));
 
   for (const [name, def] of Object.entries(ENDPOINTS) as Array<[EndpointName, (typeof ENDPOINTS)[EndpointName]]>) {
     const methods = [def.method, ...(EXTRA_METHODS[name] ?? [])];
+    const bodyLimit = name === "logBatch" ? BODY_LIMITS.logBatch : name === "logInputs" ? BODY_LIMITS.logInputs : BODY_LIMITS.default;
     for (const method of methods) {
       for (const prefix of [API_PREFIX, "/ajax-api/2.0/mlflow/"]) {
         app.route({
           method,
           url: prefix + def.path,
-          bodyLimit: name === "logBatch" ? LIMITS.MAX_BATCH_LOG_REQUEST_SIZE : undefined,
+          bodyLimit,
           schema: method === "GET" ? { querystring: def.schema } : { body: def.schema },
-          handler: async (request, reply) => {
-            const req = (method === "GET" ? request.query : request.body) as Record<string, unknown>;
-            return sendJson(reply, 200, await service.handleValidated(name, req));
-          },
+          handler: async (request, reply) => sendJson(reply, 200, await service.handleValidated(name, (method === "GET" ? request.query : request.body) as Record<string, unknown>)),
         });
       }
     }
   }
 
   // mlflow-artifacts proxy: raw bodies, so its own content-type parsing scope.
-  app.register(async (scope) => {
+  app.register(async (plain) => {
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
     const artifacts = () => {
       if (!service.artifacts) throw new PolarityError("INVALID_PARAMETER_VALUE", "This server was started without an artifacts destination");
       return service.artifacts;
     };
-    const pathParam = (request: FastifyRequest) => assertSafeArtifactPath((request.params as { "*": string })["*"] ?? "");
+    const PathParam = { params: T.Object({ "*": T.String() }) };
     scope.get(ARTIFACTS_PREFIX, { schema: { querystring: T.Object({ path: T.Optional(T.String()) }) } }, async (request, reply) => {
-      const path = assertSafeArtifactPath((request.query as { path?: string }).path ?? "");
+      const path = assertSafeArtifactPath(request.query.path ?? "");
       const files = (await artifacts().list(path, "")).map((f) => ({ ...f, path: f.path.split("/").pop()! }));
       return sendJson(reply, 200, { files });
     });
-    scope.get(`${ARTIFACTS_PREFIX}/*`, { schema: { params: T.Object({ "*": T.String() }) } }, async (request, reply) => {
-      const { stream, size } = await artifacts().openRead(pathParam(request));
+    scope.get(`${ARTIFACTS_PREFIX}/*`, { schema: PathParam }, async (request, reply) => {
+      const { stream, size } = await artifacts().openRead(assertSafeArtifactPath(request.params["*"]));
       return reply.code(200).type("application/octet-stream").header("content-length", size).send(stream);
     });
-    scope.put(`${ARTIFACTS_PREFIX}/*`, { schema: { params: T.Object({ "*": T.String() }) } }, async (request, reply) => {
-      const body = (request.body as Readable | undefined) ?? request.raw;
-      await artifacts().write(pathParam(request), body);
+    scope.put(`${ARTIFACTS_PREFIX}/*`, { schema: PathParam }, async (request, reply) => {
+      const path = assertArtifactFilePath(request.params["*"], "write to");
+      const store = artifacts();
+      const declared = Number(request.headers["content-length"]);
+      if (store.maxFileBytes !== undefined && Number.isFinite(declared) && declared > store.maxFileBytes) throw new ArtifactTooLargeError(store.maxFileBytes);
+      await store.write(path, (request.body as Readable | undefined) ?? request.raw);
       return sendJson(reply, 200, {});
     });
-    scope.delete(`${ARTIFACTS_PREFIX}/*`, { schema: { params: T.Object({ "*": T.String() }) } }, async (request, reply) => {
-      await artifacts().delete(pathParam(request));
+    scope.delete(`${ARTIFACTS_PREFIX}/*`, { schema: PathParam }, async (request, reply) => {
+      await artifacts().delete(assertArtifactFilePath(request.params["*"], "delete"));
       return sendJson(reply, 200, {});
     });
   });
@@ -181,8 +163,9 @@ export async function startTrackingServer(opts: TrackingServerOptions & { host?:
     await stores.close();
     throw err;
   }
-  const service = new TrackingService(stores, new LocalArtifactStore(resolve(opts.artifactsDestination ?? "mlartifacts")));
-  const app = buildTrackingApp(service, opts.auth);
+  const artifacts = new LocalArtifactStore(resolve(opts.artifactsDestination ?? "mlartifacts"), opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
+  const service = new TrackingService(stores, artifacts, { confineArtifactLocations: true });
+  const app = buildTrackingApp(service, { auth: opts.auth, timeouts: opts.timeouts });
   try {
     await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 5000 });
   } catch (err) {

@@ -1,13 +1,24 @@
 import { InvalidParameterError } from "../util/errors.js";
-import { LocalArtifactStore, fileUriPath, mlflowArtifactsPath } from "./artifact-store.js";
-import { ENDPOINTS, validateRequest, type EndpointName } from "./endpoints.js";
+import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import { LocalArtifactStore, assertSafeArtifactPath, fileUriPath, mlflowArtifactsPath } from "./artifact-store.js";
+import { ENDPOINTS, validateRequest, type EndpointName, type RequestOf } from "./endpoints.js";
 import type { ModelRegistryStore } from "./store/registry-store.js";
 import type { TrackingStore } from "./store/tracking-store.js";
 import { validateRunId } from "./validation.js";
-import type { DatasetInput, FileInfo, KeyValue, Metric, RunStatus, ViewType } from "./types.js";
+import type { FileInfo, KeyValue, Metric } from "./types.js";
 
 type Req = Record<string, unknown>;
-type Handler = (req: Req) => Promise<object> | object;
+type Handlers = { [K in EndpointName]: (req: RequestOf<K>) => Promise<object> };
+
+export interface TrackingServiceOptions {
+  /**
+   * Refuse client-supplied local artifact locations outside the artifact root (a server must
+   * not create directories wherever a client asks). Off for the embedded client, whose user
+   * owns the machine anyway.
+   */
+  confineArtifactLocations?: boolean;
+}
 
 /**
  * The REST service layer: one handler per MLflow endpoint, taking the request message and
@@ -15,7 +26,7 @@ type Handler = (req: Req) => Promise<object> | object;
  * `handle`, so both give byte-for-byte the same answers.
  */
 export class TrackingService {
-  private readonly handlers: Record<EndpointName, Handler>;
+  private readonly handlers: Handlers;
 
   readonly tracking: TrackingStore;
   readonly registry: ModelRegistryStore;
@@ -24,117 +35,118 @@ export class TrackingService {
     stores: { tracking: TrackingStore; registry: ModelRegistryStore },
     /** Root of the proxied `mlflow-artifacts:` store; undefined disables it. */
     readonly artifacts: LocalArtifactStore | undefined,
+    readonly options: TrackingServiceOptions = {},
   ) {
     const t = (this.tracking = stores.tracking);
     const g = (this.registry = stores.registry);
     this.handlers = {
-      createExperiment: async (r) => ({ experiment_id: await t.createExperiment(r.name as string, (r.artifact_location as string) || undefined, tagsOf(r)) }),
-      getExperiment: async (r) => ({ experiment: await t.getExperiment(r.experiment_id as string) }),
-      getExperimentByName: async (r) => ({ experiment: await t.getExperimentByName(r.experiment_name as string) }),
+      createExperiment: async (r) => ({ experiment_id: await t.createExperiment(r.name, this.experimentArtifactLocation(r.artifact_location), tagsOf(r)) }),
+      getExperiment: async (r) => ({ experiment: await t.getExperiment(r.experiment_id) }),
+      getExperimentByName: async (r) => ({ experiment: await t.getExperimentByName(r.experiment_name) }),
       searchExperiments: async (r) => {
-        const p = await t.searchExperiments({ ...searchArgs(r), viewType: r.view_type as ViewType | undefined });
+        const p = await t.searchExperiments({ ...searchArgs(r), viewType: r.view_type });
         return withToken({ experiments: p.items }, p.next_page_token);
       },
-      deleteExperiment: async (r) => (await t.deleteExperiment(r.experiment_id as string), {}),
-      restoreExperiment: async (r) => (await t.restoreExperiment(r.experiment_id as string), {}),
+      deleteExperiment: async (r) => (await t.deleteExperiment(r.experiment_id), {}),
+      restoreExperiment: async (r) => (await t.restoreExperiment(r.experiment_id), {}),
       updateExperiment: async (r) => {
-        if (r.new_name !== undefined) await t.renameExperiment(r.experiment_id as string, r.new_name as string);
-        else await t.getExperiment(r.experiment_id as string);
+        if (r.new_name !== undefined) await t.renameExperiment(r.experiment_id, r.new_name);
+        else await t.getExperiment(r.experiment_id);
         return {};
       },
-      setExperimentTag: async (r) => (await t.setExperimentTag(r.experiment_id as string, { key: r.key as string, value: r.value as string }), {}),
+      setExperimentTag: async (r) => (await t.setExperimentTag(r.experiment_id, { key: r.key, value: r.value }), {}),
 
       createRun: async (r) => ({
         run: await t.createRun({
-          experimentId: r.experiment_id as string,
-          userId: r.user_id as string | undefined,
-          startTime: r.start_time as number | undefined,
-          runName: r.run_name as string | undefined,
+          experimentId: r.experiment_id,
+          userId: r.user_id,
+          startTime: r.start_time,
+          runName: r.run_name,
           tags: tagsOf(r),
         }),
       }),
       getRun: async (r) => ({ run: await t.getRun(runIdOf(r)) }),
       updateRun: async (r) => ({
-        run_info: await t.updateRun(runIdOf(r), { status: r.status as RunStatus | undefined, endTime: r.end_time as number | undefined, runName: r.run_name as string | undefined }),
+        run_info: await t.updateRun(runIdOf(r), { status: r.status, endTime: r.end_time, runName: r.run_name }),
       }),
-      deleteRun: async (r) => (await t.deleteRun(r.run_id as string), {}),
-      restoreRun: async (r) => (await t.restoreRun(r.run_id as string), {}),
+      deleteRun: async (r) => (await t.deleteRun(r.run_id), {}),
+      restoreRun: async (r) => (await t.restoreRun(r.run_id), {}),
       searchRuns: async (r) => {
-        const p = await t.searchRuns({ ...searchArgs(r), experimentIds: (r.experiment_ids as string[] | undefined) ?? [], viewType: r.run_view_type as ViewType | undefined });
+        const p = await t.searchRuns({ ...searchArgs(r), experimentIds: r.experiment_ids ?? [], viewType: r.run_view_type });
         return withToken({ runs: p.items }, p.next_page_token);
       },
       logMetric: async (r) => (await t.logBatch(runIdOf(r), [toMetric(r)], [], []), {}),
-      logParam: async (r) => (await t.logBatch(runIdOf(r), [], [{ key: r.key as string, value: r.value as string }], []), {}),
-      setTag: async (r) => (await t.setTag(runIdOf(r), { key: r.key as string, value: r.value as string }), {}),
-      deleteTag: async (r) => (await t.deleteTag(r.run_id as string, r.key as string), {}),
+      logParam: async (r) => (await t.logBatch(runIdOf(r), [], [{ key: r.key, value: r.value }], []), {}),
+      setTag: async (r) => (await t.setTag(runIdOf(r), { key: r.key, value: r.value }), {}),
+      deleteTag: async (r) => (await t.deleteTag(r.run_id, r.key), {}),
       logBatch: async (r) => {
-        const metrics = ((r.metrics as Req[] | undefined) ?? []).map(toMetric);
-        await t.logBatch(r.run_id as string, metrics, (r.params as KeyValue[] | undefined) ?? [], (r.tags as KeyValue[] | undefined) ?? []);
+        const metrics = (r.metrics ?? []).map(toMetric);
+        await t.logBatch(r.run_id, metrics, r.params ?? [], r.tags ?? []);
         return {};
       },
       logInputs: async (r) => {
-        const datasets = ((r.datasets as DatasetInput[] | undefined) ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset }));
-        await t.logInputs(r.run_id as string, datasets);
+        const datasets = (r.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset }));
+        await t.logInputs(r.run_id, datasets);
         return {};
       },
       getMetricHistory: async (r) => {
-        const p = await t.getMetricHistory(runIdOf(r), r.metric_key as string, r.max_results as number | undefined, r.page_token as string | undefined);
+        const p = await t.getMetricHistory(runIdOf(r), r.metric_key, r.max_results, r.page_token);
         return withToken({ metrics: p.items }, p.next_page_token);
       },
       listArtifacts: async (r) => {
         const run = await t.getRun(runIdOf(r));
-        const path = (r.path as string | undefined) ?? "";
+        const path = r.path ?? "";
         const files = await this.listRunArtifacts(run.info.artifact_uri, path);
         return { root_uri: run.info.artifact_uri, files };
       },
 
-      createRegisteredModel: async (r) => ({ registered_model: await g.createRegisteredModel(r.name as string, (r.description as string | undefined) ?? "", tagsOf(r)) }),
-      getRegisteredModel: async (r) => ({ registered_model: await g.getRegisteredModel(r.name as string) }),
+      createRegisteredModel: async (r) => ({ registered_model: await g.createRegisteredModel(r.name, r.description ?? "", tagsOf(r)) }),
+      getRegisteredModel: async (r) => ({ registered_model: await g.getRegisteredModel(r.name) }),
       searchRegisteredModels: async (r) => {
         const p = await g.searchRegisteredModels(searchArgs(r));
         return withToken({ registered_models: p.items }, p.next_page_token);
       },
-      renameRegisteredModel: async (r) => ({ registered_model: await g.renameRegisteredModel(r.name as string, r.new_name as string) }),
-      updateRegisteredModel: async (r) => ({ registered_model: await g.updateRegisteredModel(r.name as string, (r.description as string | undefined) ?? "") }),
-      deleteRegisteredModel: async (r) => (await g.deleteRegisteredModel(r.name as string), {}),
-      setRegisteredModelTag: async (r) => (await g.setRegisteredModelTag(r.name as string, { key: r.key as string, value: r.value as string }), {}),
-      deleteRegisteredModelTag: async (r) => (await g.deleteRegisteredModelTag(r.name as string, r.key as string), {}),
-      getLatestVersions: async (r) => ({ model_versions: await g.getLatestVersions(r.name as string, (r.stages as string[] | undefined) ?? []) }),
-      setRegisteredModelAlias: async (r) => (await g.setRegisteredModelAlias(r.name as string, r.alias as string, r.version as string), {}),
-      deleteRegisteredModelAlias: async (r) => (await g.deleteRegisteredModelAlias(r.name as string, r.alias as string), {}),
-      getModelVersionByAlias: async (r) => ({ model_version: await g.getModelVersionByAlias(r.name as string, r.alias as string) }),
+      renameRegisteredModel: async (r) => ({ registered_model: await g.renameRegisteredModel(r.name, r.new_name) }),
+      updateRegisteredModel: async (r) => ({ registered_model: await g.updateRegisteredModel(r.name, r.description ?? "") }),
+      deleteRegisteredModel: async (r) => (await g.deleteRegisteredModel(r.name), {}),
+      setRegisteredModelTag: async (r) => (await g.setRegisteredModelTag(r.name, { key: r.key, value: r.value }), {}),
+      deleteRegisteredModelTag: async (r) => (await g.deleteRegisteredModelTag(r.name, r.key), {}),
+      getLatestVersions: async (r) => ({ model_versions: await g.getLatestVersions(r.name, r.stages ?? []) }),
+      setRegisteredModelAlias: async (r) => (await g.setRegisteredModelAlias(r.name, r.alias, r.version), {}),
+      deleteRegisteredModelAlias: async (r) => (await g.deleteRegisteredModelAlias(r.name, r.alias), {}),
+      getModelVersionByAlias: async (r) => ({ model_version: await g.getModelVersionByAlias(r.name, r.alias) }),
 
       createModelVersion: async (r) => {
-        const runId = (r.run_id as string | undefined) || undefined;
+        const runId = r.run_id || undefined;
         if (runId) {
           validateRunId(runId);
-          await g.getRegisteredModel(r.name as string);
+          await g.getRegisteredModel(r.name);
           await t.getRun(runId);
         }
         return {
           model_version: await g.createModelVersion({
-            name: r.name as string,
-            source: r.source as string,
+            name: r.name,
+            source: r.source,
             runId,
             tags: tagsOf(r),
-            runLink: r.run_link as string | undefined,
-            description: r.description as string | undefined,
+            runLink: r.run_link,
+            description: r.description,
           }),
         };
       },
-      getModelVersion: async (r) => ({ model_version: await g.getModelVersion(r.name as string, r.version as string) }),
+      getModelVersion: async (r) => ({ model_version: await g.getModelVersion(r.name, r.version) }),
       searchModelVersions: async (r) => {
         const p = await g.searchModelVersions(searchArgs(r));
         return withToken({ model_versions: p.items }, p.next_page_token);
       },
-      updateModelVersion: async (r) => ({ model_version: await g.updateModelVersion(r.name as string, r.version as string, (r.description as string | undefined) ?? "") }),
-      deleteModelVersion: async (r) => (await g.deleteModelVersion(r.name as string, r.version as string), {}),
+      updateModelVersion: async (r) => ({ model_version: await g.updateModelVersion(r.name, r.version, r.description ?? "") }),
+      deleteModelVersion: async (r) => (await g.deleteModelVersion(r.name, r.version), {}),
       transitionModelVersionStage: async (r) => ({
-        model_version: await g.transitionModelVersionStage(r.name as string, r.version as string, r.stage as string, (r.archive_existing_versions as boolean | undefined) ?? false),
+        model_version: await g.transitionModelVersionStage(r.name, r.version, r.stage, r.archive_existing_versions ?? false),
       }),
-      getModelVersionDownloadUri: async (r) => ({ artifact_uri: await this.downloadUri((await g.getModelVersion(r.name as string, r.version as string)).source) }),
-      setModelVersionTag: async (r) => (await g.setModelVersionTag(r.name as string, r.version as string, { key: r.key as string, value: r.value as string }), {}),
-      deleteModelVersionTag: async (r) => (await g.deleteModelVersionTag(r.name as string, r.version as string, r.key as string), {}),
+      getModelVersionDownloadUri: async (r) => ({ artifact_uri: await this.downloadUri((await g.getModelVersion(r.name, r.version)).source) }),
+      setModelVersionTag: async (r) => (await g.setModelVersionTag(r.name, r.version, { key: r.key, value: r.value }), {}),
+      deleteModelVersionTag: async (r) => (await g.deleteModelVersionTag(r.name, r.version, r.key), {}),
     };
   }
 
@@ -145,7 +157,8 @@ export class TrackingService {
 
   /** For callers (the fastify routes) whose request already went through `validateRequest`. */
   async handleValidated(endpoint: EndpointName, req: Req): Promise<object> {
-    return this.handlers[endpoint](req);
+    // `req` passed validateRequest against this endpoint's schema, so it is RequestOf<endpoint>.
+    return (this.handlers[endpoint] as (r: Req) => Promise<object>)(req);
   }
 
   /** Where a model version's files are: `runs:/id/path` sources become the run's artifact URI + path. */
@@ -156,60 +169,93 @@ export class TrackingService {
     return m[2] ? `${run.info.artifact_uri}/${m[2]}` : run.info.artifact_uri;
   }
 
+  /**
+   * A client-supplied experiment artifact location, as stored: local paths and `file:` URIs
+   * absolute (MLflow's resolve_uri_if_local) and, on a server (`confineArtifactLocations`),
+   * inside the artifact root; `mlflow-artifacts:` paths without traversal. Other schemes
+   * (s3:, gs:, …) are the client's to reach and pass unchanged.
+   */
+  experimentArtifactLocation(location: string | undefined): string | undefined {
+    if (!location) return undefined;
+    if (location.startsWith("runs:")) return location; // the store refuses it with MLflow's message
+    const proxied = mlflowArtifactsPath(location);
+    if (proxied !== undefined) {
+      assertSafeArtifactPath(proxied);
+      return location;
+    }
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(location)?.[1];
+    if (scheme !== undefined && scheme.length > 1 && scheme.toLowerCase() !== "file") return location;
+    const abs = resolvePath(fileUriPath(location) ?? location);
+    this.assertInsideArtifactRoot(abs, location);
+    return pathToFileURL(abs).href;
+  }
+
+  /** On a server, a local artifact path must be the artifact root or below it. */
+  private assertInsideArtifactRoot(abs: string, given: string): void {
+    if (!this.options.confineArtifactLocations) return;
+    const root = this.artifacts ? resolvePath(this.artifacts.root) : undefined;
+    const rel = root === undefined ? ".." : relative(root, abs);
+    if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new InvalidParameterError(
+        `Invalid artifact location '${given}': this server keeps artifacts under its artifacts destination; use an mlflow-artifacts:/ location or leave artifact_location empty`,
+      );
+    }
+  }
+
   /** The artifact store and base path behind an artifact URI this server can reach. */
   artifactLocation(uri: string): { store: LocalArtifactStore; base: string } {
     const proxied = mlflowArtifactsPath(uri);
     if (proxied !== undefined) {
       if (!this.artifacts) throw new InvalidParameterError(`Artifact URI '${uri}' needs an artifacts destination, and this server was started without one`);
-      return { store: this.artifacts, base: proxied };
+      return { store: this.artifacts, base: assertSafeArtifactPath(proxied) };
     }
     const local = fileUriPath(uri) ?? (uri.startsWith("/") ? uri : undefined);
-    if (local !== undefined) return { store: new LocalArtifactStore(local), base: "" };
+    if (local !== undefined) {
+      this.assertInsideArtifactRoot(resolvePath(local), uri);
+      return { store: new LocalArtifactStore(local), base: "" };
+    }
     throw new InvalidParameterError(`Unsupported artifact URI '${uri}': this server reaches mlflow-artifacts:/ and file:/ locations`);
   }
 
   async listRunArtifacts(artifactUri: string, path: string): Promise<FileInfo[]> {
     const { store, base } = this.artifactLocation(artifactUri);
-    const clean = path.replace(/^\/+|\/+$/g, "");
+    const clean = assertSafeArtifactPath(path);
     const dir = clean ? (base ? `${base}/${clean}` : clean) : base;
     const entries = await store.list(dir, clean);
     return entries;
   }
 }
 
-function runIdOf(r: Req): string {
-  const id = (r.run_id as string | undefined) || (r.run_uuid as string | undefined);
+function runIdOf(r: { run_id?: string; run_uuid?: string }): string {
+  const id = r.run_id || r.run_uuid;
   if (!id) throw new InvalidParameterError("Missing value for required parameter 'run_id'.");
   return id;
 }
 
-function tagsOf(r: Req): KeyValue[] {
-  return (r.tags as KeyValue[] | undefined) ?? [];
+function tagsOf(r: { tags?: KeyValue[] }): KeyValue[] {
+  return r.tags ?? [];
 }
 
-function searchArgs(r: Req) {
-  return {
-    filter: r.filter as string | undefined,
-    orderBy: r.order_by as string[] | undefined,
-    maxResults: r.max_results as number | undefined,
-    pageToken: r.page_token as string | undefined,
-  };
+function searchArgs(r: { filter?: string; order_by?: string[]; max_results?: number; page_token?: string }) {
+  return { filter: r.filter, orderBy: r.order_by, maxResults: r.max_results, pageToken: r.page_token };
 }
 
 function withToken<T extends object>(body: T, token: string | undefined): T & { next_page_token?: string } {
   return token ? { ...body, next_page_token: token } : body;
 }
 
+type WireMetricValue = number | "NaN" | "Infinity" | "-Infinity";
+
 /** Protobuf JSON sends non-finite doubles as strings. */
-export function decodeMetricValue(v: unknown): number {
+export function decodeMetricValue(v: WireMetricValue): number {
   if (v === "NaN") return NaN;
   if (v === "Infinity") return Infinity;
   if (v === "-Infinity") return -Infinity;
-  return v as number;
+  return v;
 }
 
-function toMetric(r: Req): Metric {
-  return { key: r.key as string, value: decodeMetricValue(r.value), timestamp: r.timestamp as number, step: (r.step as number | undefined) ?? 0 };
+function toMetric(r: { key: string; value: WireMetricValue; timestamp: number; step?: number }): Metric {
+  return { key: r.key, value: decodeMetricValue(r.value), timestamp: r.timestamp, step: r.step ?? 0 };
 }
 
 /** JSON.stringify replacer that writes NaN/±Infinity the protobuf-JSON way. */

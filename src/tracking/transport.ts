@@ -5,7 +5,9 @@ import { writeStreamAtomic } from "../util/atomic-write.js";
 import { PolarityError, errorMessage, type ErrorCode } from "../util/errors.js";
 import type { LocalArtifactStore } from "./artifact-store.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, type EndpointName } from "./endpoints.js";
+import { basicAuthorization } from "../http/auth.js";
 import { TrackingService, wireReplacer } from "./service.js";
+import { parseTrackingUri, redactUri } from "./uri.js";
 import type { FileInfo } from "./types.js";
 
 /**
@@ -104,14 +106,20 @@ export class HttpTransport implements Transport {
   private readonly authHeader: string | undefined;
 
   constructor(opts: HttpTransportOptions) {
-    this.base = opts.baseUrl.replace(/\/+$/, "");
+    // Credentials written into the URL (http://user:pass@host) become Basic auth: fetch refuses
+    // URLs with userinfo, and the URL would carry the password into every message.
+    const target = parseTrackingUri(opts.baseUrl);
+    if (target.kind !== "http") throw new PolarityError("INVALID_PARAMETER_VALUE", `Not an http(s) tracking URI: '${redactUri(opts.baseUrl)}'`);
+    this.base = target.baseUrl;
+    const username = opts.username ?? target.username;
+    const password = opts.password ?? target.password;
     const envTimeout = Number(process.env.MLFLOW_HTTP_REQUEST_TIMEOUT);
     const envRetries = Number(process.env.MLFLOW_HTTP_REQUEST_MAX_RETRIES);
     this.timeoutMs = opts.timeoutMs ?? (envTimeout > 0 ? envTimeout * 1000 : 120_000);
     this.maxRetries = opts.maxRetries ?? (Number.isInteger(envRetries) && envRetries >= 0 ? envRetries : 5);
     this.backoffMs = opts.backoffMs ?? 500;
     if (opts.token) this.authHeader = `Bearer ${opts.token}`;
-    else if (opts.username !== undefined) this.authHeader = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ""}`).toString("base64")}`;
+    else if (username !== undefined) this.authHeader = basicAuthorization(username, password ?? "");
   }
 
   /** One request with timeout and retries; `makeBody` is called per attempt (streams cannot be replayed). */
@@ -132,6 +140,9 @@ export class HttpTransport implements Transport {
       try {
         res = await fetch(url, init);
       } catch (err) {
+        // Only a failed connection or a timeout is worth another attempt; anything else
+        // (a malformed request, a bad URL) fails the same way every time.
+        if (!isRetryableNetworkError(err)) throw new PolarityError("IO_ERROR", `${method} ${url} failed: ${redactSecrets(errorMessage(err))}`);
         lastError = err;
         continue;
       }
@@ -143,7 +154,7 @@ export class HttpTransport implements Transport {
       if (!res.ok) throw await this.errorFrom(res, method, url);
       return res;
     }
-    throw new PolarityError("IO_ERROR", `${method} ${url} failed after ${this.maxRetries + 1} attempts: ${errorMessage(lastError)}`);
+    throw new PolarityError("IO_ERROR", `${method} ${url} failed after ${this.maxRetries + 1} attempts: ${redactSecrets(errorMessage(lastError))}`);
   }
 
   private async errorFrom(res: Response, method: string, url: string): Promise<PolarityError> {
@@ -208,4 +219,33 @@ export class HttpTransport implements Transport {
 
 export async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+const RETRYABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CLOSED",
+]);
+
+/** A timeout or a connection-level failure (fetch wraps those in `TypeError: fetch failed` with a cause). */
+export function isRetryableNetworkError(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; cause?: { code?: string } } | undefined;
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return true;
+  const code = e?.cause?.code;
+  if (code !== undefined) return RETRYABLE_CODES.has(code);
+  return e?.name === "TypeError" && e.message === "fetch failed";
+}
+
+/** Hides `user:password@` in any URL inside a message. */
+export function redactSecrets(message: string): string {
+  return message.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*):([^/@\s]*)@/gi, "$1$2:***@");
 }

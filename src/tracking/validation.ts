@@ -24,6 +24,10 @@ export const LIMITS = {
   MAX_INPUT_TAG_KEY_SIZE: 255,
   MAX_INPUT_TAG_VALUE_SIZE: 500,
   MAX_REGISTERED_MODEL_ALIAS_LENGTH: 255,
+  /** MLflow's SQL schema: registered_models.description and model_versions.description are String(5000). */
+  MAX_DESCRIPTION_LENGTH: 5000,
+  /** MLflow's SQL schema: runs.name is String(250). */
+  MAX_RUN_NAME_LENGTH: 250,
   SEARCH_MAX_RESULTS_DEFAULT: 1000,
   SEARCH_MAX_RESULTS_THRESHOLD: 50000,
   SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT: 100,

@@ -275,7 +275,8 @@ for (const [name, makeHarness] of transports) {
     });
 
     test("artifacts: an experiment with a file: artifact location stores run artifacts there", async () => {
-      const location = join(h.dir, "custom-root");
+      // A server only accepts locations inside its artifacts destination (issue 9 item 3).
+      const location = name === "http" ? join(h.dir, "artifacts", "custom-root") : join(h.dir, "custom-root");
       const exp = await c.createExperiment("file-location", { artifactLocation: `file://${location}` });
       const { info } = await c.createRun(exp);
       assert.equal(info.artifact_uri, `file://${location}/${info.run_id}/artifacts`);

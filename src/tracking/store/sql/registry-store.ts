@@ -1,7 +1,7 @@
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from "../../../util/errors.js";
 import { MODEL_VERSION_FILTER, REGISTERED_MODEL_FILTER, parseOrderBy, parseSearchFilter } from "../../search-filter.js";
 import { MODEL_STAGES, type KeyValue, type ModelStage, type ModelVersion, type Page, type RegisteredModel, type RegisteredModelAlias } from "../../types.js";
-import { LIMITS, parseModelVersion, parsePageToken, validateAlias, validateMaxResults, validateModelName, validateRegistryTag } from "../../validation.js";
+import { LIMITS, parseModelVersion, parsePageToken, validateAlias, validateLength, validateMaxResults, validateModelName, validateRegistryTag } from "../../validation.js";
 import type { ModelRegistryStore } from "../registry-store.js";
 import type { SearchQuery } from "../tracking-store.js";
 import type { SqlBackend } from "./backend.js";
@@ -57,6 +57,7 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
 
   async createRegisteredModel(name: string, description = "", tags: KeyValue[] = []): Promise<RegisteredModel> {
     validateModelName(name);
+    validateLength("Registered model description", LIMITS.MAX_DESCRIPTION_LENGTH, description);
     for (const t of tags) validateRegistryTag("Registered model", t);
     await this.backend.write(async (tx) => {
       if (await this.modelExists(tx, name)) throw new AlreadyExistsError(`Registered Model (name=${name}) already exists.`);
@@ -123,6 +124,7 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
   }
 
   async updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
+    validateLength("Registered model description", LIMITS.MAX_DESCRIPTION_LENGTH, description);
     await this.backend.write(async (tx) => {
       await this.requireModel(tx, name);
       await tx.run("UPDATE registered_models SET description = ?, last_updated_time = ? WHERE name = ?", [description, Date.now(), name]);
@@ -201,6 +203,7 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
     validateModelName(v.name);
     if (typeof v.source !== "string" || v.source === "") throw new InvalidParameterError("Missing value for required parameter 'source'.");
     for (const t of v.tags ?? []) validateRegistryTag("Model version", t);
+    validateLength("Model version description", LIMITS.MAX_DESCRIPTION_LENGTH, v.description);
     const version = await this.backend.write(async (tx) => {
       await this.requireModel(tx, v.name);
       const next = Number((await tx.get<{ v: number }>("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM model_versions WHERE name = ?", [v.name]))!.v);
@@ -273,6 +276,7 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
   }
 
   async updateModelVersion(name: string, version: string, description: string): Promise<ModelVersion> {
+    validateLength("Model version description", LIMITS.MAX_DESCRIPTION_LENGTH, description);
     const v = parseModelVersion(version);
     await this.backend.write(async (tx) => {
       await this.versionRow(tx, name, v);

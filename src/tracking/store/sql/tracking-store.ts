@@ -198,6 +198,7 @@ export class SqlTrackingStore implements TrackingStore {
       throw new InvalidParameterError(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${r.runName}', mlflow.runName='${tagName}').`);
     }
     const runName = r.runName || tagName || randomRunName();
+    validateLength("Run name", LIMITS.MAX_RUN_NAME_LENGTH, runName);
     const runId = randomUUID().replace(/-/g, "");
     await this.backend.write(async (tx) => {
       const exp = await this.experimentRow(tx, r.experimentId);
@@ -287,6 +288,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   async updateRun(runId: string, u: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
     if (u.status !== undefined) requireOneOf("status", u.status, RUN_STATUSES);
+    validateLength("Run name", LIMITS.MAX_RUN_NAME_LENGTH, u.runName);
     return this.backend.write(async (tx) => {
       const row = await this.activeRunRow(tx, runId);
       const status = u.status ?? row.status;
