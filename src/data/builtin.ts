@@ -14,6 +14,9 @@ import { DataError } from "../util/errors.js";
 export type UciSource = "amazon" | "imdb" | "yelp";
 export const UCI_SOURCES: readonly UciSource[] = ["amazon", "imdb", "yelp"];
 
+/** The built-in data's class ids and what they mean. */
+export const UCI_CLASS_NAMES: Readonly<Record<string, string>> = Object.freeze({ "0": "negative", "1": "positive" });
+
 export interface LabelledCorpus {
   texts: string[];
   /** 1 = positive, 0 = negative. */

@@ -2,6 +2,7 @@ import { stratifiedTrainTestSplit } from "../util/stratified-split.js";
 import type { Label } from "../util/labels.js";
 import { cleanLabelledData } from "./clean.js";
 import { assertUsable, buildValidationReport, type ValidationReport } from "./report.js";
+import { UCI_CLASS_NAMES } from "./builtin.js";
 import { loadSource, type SourceInfo, type SourceOptions } from "./sources.js";
 
 /**
@@ -25,6 +26,8 @@ export interface IngestResult {
   test: { texts: string[]; labels: Label[] };
   report: ValidationReport;
   source: SourceInfo;
+  /** What each class id means, keyed by String(class), for the classes present; null when the labels name themselves. */
+  classNames: Record<string, string> | null;
 }
 
 export async function ingestDataset(opts: IngestOptions, log: (line: string) => void = () => {}): Promise<IngestResult> {
@@ -48,5 +51,24 @@ export async function ingestDataset(opts: IngestOptions, log: (line: string) => 
   const report = buildValidationReport({ source: { ...info }, stats: s, train, test, split: { testSize: opts.testSize, seed: opts.seed } });
   log(`split ${train.texts.length} train / ${test.texts.length} test (test_size ${opts.testSize}, seed ${opts.seed}); classes ${JSON.stringify(report.classCounts)}`);
   for (const w of report.warnings) log(`warning: ${w}`);
-  return { train, test, report, source: info };
+  return { train, test, report, source: info, classNames: classNamesOf(opts.labelMap, info.type === "builtin" ? UCI_CLASS_NAMES : null, clean.labels) };
+}
+
+/**
+ * Class names for numeric class ids: from the label map (`{positive: 1, negative: 0}` names
+ * class 1 "positive"; the first raw label mapped to an id names it), else the built-in data's
+ * own names. String labels are their own names (null).
+ */
+export function classNamesOf(labelMap: Record<string, Label> | null, sourceNames: Readonly<Record<string, string>> | null, labels: readonly Label[]): Record<string, string> | null {
+  const present = new Set(labels.map(String));
+  const names: Record<string, string> = {};
+  if (labelMap) {
+    for (const [raw, id] of Object.entries(labelMap)) {
+      if (typeof id === "number" && present.has(String(id)) && names[String(id)] === undefined) names[String(id)] = raw;
+    }
+  } else if (sourceNames && labels.every((l) => typeof l === "number")) {
+    for (const [id, name] of Object.entries(sourceNames)) if (present.has(id)) names[id] = name;
+  }
+  if (new Set(Object.values(names)).size !== Object.keys(names).length) return null;
+  return Object.keys(names).length > 0 ? names : null;
 }

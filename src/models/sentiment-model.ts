@@ -36,11 +36,13 @@ export interface TrainOptions {
   model: ClassifierOptions;
   onProgress?: (event: TrainProgress) => void;
   onWarning?: (message: string) => void;
+  /** Class id → name (e.g. {0: "negative", 1: "positive"}), keyed by String(class); classes left out are named String(class). */
+  classNames?: Readonly<Record<string, string>> | null;
   metadata?: Record<string, unknown>;
 }
 
 /** SentimentModel.fit: the classifier part of training, on features a fitted vectorizer made. */
-export type FitOptions = Pick<TrainOptions, "model" | "onProgress" | "onWarning" | "metadata">;
+export type FitOptions = Pick<TrainOptions, "model" | "onProgress" | "onWarning" | "classNames" | "metadata">;
 
 export interface SentimentModelJSON {
   format: "polarity.sentiment-model";
@@ -49,11 +51,16 @@ export interface SentimentModelJSON {
   vectorizer: VectorizerJson;
   classifier: ModelJson;
   classes: Label[];
+  /** What each class means, in `classes` order (e.g. ["negative", "positive"] for classes [0, 1]); absent in older bundles (then String(class)). */
+  classNames?: string[];
   metadata: Record<string, unknown>;
 }
 
 export interface Prediction {
+  /** The class id as trained (e.g. 1). */
   label: Label;
+  /** What the class means (e.g. "positive"): the bundle's class name, else String(label). */
+  className: string;
   /** Probability per class, keyed by String(class). Uncalibrated scores for LinearSVC (see its doc). */
   probabilities: Record<string, number>;
 }
@@ -86,8 +93,8 @@ export interface Explanation {
   terms: TermContribution[];
 }
 
-const TRAIN_KEYS = ["preprocess", "features", "model", "onProgress", "onWarning", "metadata"] as const;
-const FIT_KEYS = ["model", "onProgress", "onWarning", "metadata"] as const;
+const TRAIN_KEYS = ["preprocess", "features", "model", "onProgress", "onWarning", "classNames", "metadata"] as const;
+const FIT_KEYS = ["model", "onProgress", "onWarning", "classNames", "metadata"] as const;
 
 export class SentimentModel {
   // Column → term, built on the first explain(): getFeatureNames() copies the vocabulary each call.
@@ -97,6 +104,8 @@ export class SentimentModel {
     readonly vectorizer: AnyVectorizer,
     readonly classifier: AnyClassifier,
     readonly metadata: Record<string, unknown>,
+    /** What each class means, in `classes` order. */
+    readonly classNames: readonly string[],
   ) {}
 
   /**
@@ -141,7 +150,8 @@ export class SentimentModel {
     if (kind !== "logreg") progress?.({ phase: "fit", done: 1, total: 1 });
     // Every estimator collects its fit's warnings (convergence, degenerate classes).
     for (const w of (classifier as { warnings?: readonly string[] }).warnings ?? []) options.onWarning?.(w);
-    return new SentimentModel(vectorizer, classifier, { ...(options.metadata ?? {}) });
+    const names = resolveClassNames(options.classNames, classifier.classes);
+    return new SentimentModel(vectorizer, classifier, { ...(options.metadata ?? {}) }, names);
   }
 
   /** Rebuilds a model from its JSON; a DataError names what is wrong. */
@@ -169,7 +179,7 @@ export class SentimentModel {
     }
     const metadata = j.metadata ?? {};
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw new DataError("sentiment model: metadata must be an object");
-    return new SentimentModel(vectorizer, classifier, metadata);
+    return new SentimentModel(vectorizer, classifier, metadata, parseClassNames(j.classNames, classifier.classes));
   }
 
   toJSON(): SentimentModelJSON {
@@ -180,6 +190,7 @@ export class SentimentModel {
       vectorizer: this.vectorizer.toJSON(),
       classifier: this.classifier.toJSON(),
       classes: [...this.classifier.classes],
+      classNames: [...this.classNames],
       metadata: this.metadata,
     };
   }
@@ -209,7 +220,7 @@ export class SentimentModel {
 
   predict(texts: readonly string[]): Prediction[] {
     const proba = this.predictProba(texts);
-    return predictionsFromProba(proba, this.classes);
+    return predictionsFromProba(proba, this.classes, this.classNames);
   }
 
   /**
@@ -220,7 +231,7 @@ export class SentimentModel {
   explain(text: string, topK = 10): Explanation {
     requireInteger("topK", topK, 1);
     const X = this.vectorize([text]);
-    const prediction = predictionsFromProba(this.classifier.predictProba(X), this.classes)[0];
+    const prediction = predictionsFromProba(this.classifier.predictProba(X), this.classes, this.classNames)[0];
     const start = X.indptr[0];
     const end = X.indptr[1];
     const indices = X.indices.subarray(start, end);
@@ -246,6 +257,29 @@ export class SentimentModel {
   }
 }
 
+/** Class names in `classes` order from an id → name map (String(class) for those left out). */
+function resolveClassNames(map: Readonly<Record<string, string>> | null | undefined, classes: readonly Label[]): string[] {
+  if (map === undefined || map === null) return classes.map(String);
+  if (typeof map !== "object" || Array.isArray(map)) throw new InvalidParameterError(`classNames must be an object {class: name}, got ${JSON.stringify(map)}`);
+  const known = new Set(classes.map(String));
+  for (const [k, v] of Object.entries(map)) {
+    if (!known.has(k)) throw new InvalidParameterError(`classNames names class ${JSON.stringify(k)}, which is not among the classes ${JSON.stringify(classes)}`);
+    if (typeof v !== "string" || v.trim().length === 0) throw new InvalidParameterError(`classNames[${JSON.stringify(k)}] must be a non-empty string, got ${JSON.stringify(v)}`);
+  }
+  const names = classes.map((c) => map[String(c)] ?? String(c));
+  if (new Set(names).size !== names.length) throw new InvalidParameterError(`classNames must give each class a different name, got ${JSON.stringify(names)}`);
+  return names;
+}
+
+function parseClassNames(value: unknown, classes: readonly Label[]): string[] {
+  if (value === undefined) return classes.map(String);
+  if (!Array.isArray(value) || value.length !== classes.length || !value.every((n) => typeof n === "string" && n.length > 0)) {
+    throw new DataError(`sentiment model: classNames must be ${classes.length} non-empty strings (one per class, in classes order), got ${JSON.stringify(value)}`);
+  }
+  if (new Set(value).size !== value.length) throw new DataError(`sentiment model: classNames must be distinct, got ${JSON.stringify(value)}`);
+  return value as string[];
+}
+
 function withoutKind(model: ClassifierOptions | undefined): Record<string, unknown> {
   if (typeof model !== "object" || model === null) throw new InvalidParameterError("model options must be an object like {kind: 'logreg'}");
   const { kind: _kind, ...hyper } = model;
@@ -263,8 +297,9 @@ function sameJson(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-export function predictionsFromProba(proba: Float64Array, classes: readonly Label[]): Prediction[] {
+export function predictionsFromProba(proba: Float64Array, classes: readonly Label[], classNames?: readonly string[]): Prediction[] {
   const k = classes.length;
+  const names = classNames ?? classes.map(String);
   const n = proba.length / k;
   const keys = classes.map(String);
   const out = new Array<Prediction>(n);
@@ -276,7 +311,7 @@ export function predictionsFromProba(proba: Float64Array, classes: readonly Labe
       probabilities[keys[c]] = proba[o + c];
       if (proba[o + c] > proba[o + best]) best = c;
     }
-    out[i] = { label: classes[best], probabilities };
+    out[i] = { label: classes[best], className: names[best], probabilities };
   }
   return out;
 }

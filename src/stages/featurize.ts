@@ -10,6 +10,7 @@ import { resolvePreprocessConfig, type PreprocessConfig } from "../text/preproce
 import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
+import { readClassNames } from "./preprocess.js";
 import type { FeaturizeParams } from "./params.js";
 import { formatDuration } from "../util/progress.js";
 
@@ -31,6 +32,8 @@ export interface ProcessedLabels {
   format: "polarity.labels";
   version: 1;
   classes: Label[];
+  /** Class id → name (from the data's label map), or null. */
+  classNames: Record<string, string> | null;
   train: Label[];
   test: Label[];
 }
@@ -81,7 +84,7 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
     `vocabulary ${features} terms; train ${Xtrain.rows}×${Xtrain.cols} (${Xtrain.indptr[Xtrain.rows]} non-zeros), test ${Xtest.rows}×${Xtest.cols} (${Xtest.indptr[Xtest.rows]} non-zeros) in ${formatDuration(performance.now() - t0)}`,
   );
 
-  const labels: ProcessedLabels = { format: "polarity.labels", version: 1, classes: uniqueSortedLabels([...train.labels, ...test.labels]), train: train.labels, test: test.labels };
+  const labels: ProcessedLabels = { format: "polarity.labels", version: 1, classes: uniqueSortedLabels([...train.labels, ...test.labels]), classNames: await readClassNames(projectPath(ctx.dir, "interimClassNames")), train: train.labels, test: test.labels };
   await writeDirAtomic(projectPath(ctx.dir, "processedDir"), async (tmp) => {
     await writeFileAtomic(join(tmp, "train.npz"), encodeCsrNpz(Xtrain));
     await writeFileAtomic(join(tmp, "test.npz"), encodeCsrNpz(Xtest));

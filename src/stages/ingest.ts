@@ -35,6 +35,7 @@ export async function runIngestStage(ctx: StageContext): Promise<{ report: Valid
   await writeDirAtomic(projectPath(ctx.dir, "rawDir"), async (tmp) => {
     await writeFileAtomic(join(tmp, "train.csv"), formatDatasetCsv(result.train.texts, result.train.labels));
     await writeFileAtomic(join(tmp, "test.csv"), formatDatasetCsv(result.test.texts, result.test.labels));
+    await writeJsonAtomic(join(tmp, "class_names.json"), { format: "polarity.class-names", version: 1, names: result.classNames });
   });
   await writeJsonAtomic(projectPath(ctx.dir, "validationReport"), result.report);
   log(`wrote ${LAYOUT.rawTrain} (${result.train.texts.length} rows), ${LAYOUT.rawTest} (${result.test.texts.length} rows), ${LAYOUT.validationReport}`);

@@ -1,5 +1,7 @@
 import { join } from "node:path";
-import { formatDatasetCsv, readDatasetCsv } from "../data/files.js";
+import { existsSync } from "node:fs";
+import { formatDatasetCsv, readDatasetCsv, readJsonFile } from "../data/files.js";
+import { DataError } from "../util/errors.js";
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import { createPreprocessor, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { StageContext } from "./context.js";
@@ -38,6 +40,8 @@ export async function runPreprocessStage(ctx: StageContext): Promise<{ config: R
     await writeFileAtomic(join(tmp, "train.csv"), formatDatasetCsv(out.train.texts, out.train.labels));
     await writeFileAtomic(join(tmp, "test.csv"), formatDatasetCsv(out.test.texts, out.test.labels));
     await writeJsonAtomic(join(tmp, "preprocess.json"), { format: "polarity.preprocess-config", version: 1, config });
+    // What the class ids mean travels on with the data (ingest → here → featurize → the bundle).
+    await writeJsonAtomic(join(tmp, "class_names.json"), { format: "polarity.class-names", version: 1, names: await readClassNames(projectPath(ctx.dir, "rawClassNames")) });
   });
   const total = out.train.texts.length + out.test.texts.length;
   ctx.reporter.log(
@@ -45,4 +49,15 @@ export async function runPreprocessStage(ctx: StageContext): Promise<{ config: R
       `empty after preprocessing: ${out.train.empty} train, ${out.test.empty} test; wrote ${LAYOUT.interimDir}/`,
   );
   return { config, emptyTrain: out.train.empty, emptyTest: out.test.empty };
+}
+
+/** data/{raw,interim}/class_names.json: class id → name, or null (labels that name themselves, or a tree from before the file existed). */
+export async function readClassNames(path: string): Promise<Record<string, string> | null> {
+  if (!existsSync(path)) return null;
+  const j = await readJsonFile<{ format?: unknown; names?: unknown }>(path);
+  if (j.format !== "polarity.class-names") throw new DataError(`${path}: not a polarity class-names file; rerun ingest`);
+  const names = j.names;
+  if (names === null || names === undefined) return null;
+  if (typeof names !== "object" || Array.isArray(names) || !Object.values(names).every((n) => typeof n === "string")) throw new DataError(`${path}: names must be an object {class: name}; rerun ingest`);
+  return names as Record<string, string>;
 }

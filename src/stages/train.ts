@@ -62,6 +62,7 @@ export async function runTrainStage(ctx: StageContext): Promise<{ classes: (stri
       if (e.phase === "fit" && p.model === "logreg") ctx.reporter.progress("fitting logistic regression (iterations)", e.done, e.total);
     },
     onWarning: (m) => warnings.push(m),
+    classNames: labels.classNames ?? null,
     metadata: {
       params: modelParamsSnapshot(ctx.params, featurizer.preprocess),
       trainingRows: X.rows,

@@ -220,3 +220,13 @@ describe("pinning a local file", () => {
     await assert.rejects(ingestDataset({ ...base, http: { ...base.http, sha256: "f".repeat(64) } }), new RegExp(`expected sha256 f{64}, got ${good}`));
   });
 });
+
+test("class names come from the label map (numeric ids named by their raw label) or from the built-in data", async () => {
+  const { classNamesOf } = await import("../../src/data/ingest.js");
+  const { UCI_CLASS_NAMES } = await import("../../src/data/builtin.js");
+  assert.deepEqual(classNamesOf({ positive: 1, negative: 0, neutral: 2 }, null, [0, 1, 1, 0]), { "1": "positive", "0": "negative" });
+  assert.deepEqual(classNamesOf({ good: 1, great: 1, bad: 0 }, null, [0, 1]), { "1": "good", "0": "bad" });
+  assert.equal(classNamesOf({ happiness: "positive", sadness: "negative" }, null, ["positive", "negative"]), null);
+  assert.deepEqual(classNamesOf(null, UCI_CLASS_NAMES, [0, 1]), { "0": "negative", "1": "positive" });
+  assert.equal(classNamesOf(null, null, [0, 1]), null);
+});

@@ -135,3 +135,23 @@ test("SentimentModel.fit on a fitted vectorizer's matrix is the classifier half 
   other.fit(texts.slice(0, 2));
   assert.throws(() => SentimentModel.fit(other, X, labels, { model: options.model }), /the matrix has \d+ columns but the vectorizer has \d+ features/);
 });
+
+test("class names travel in the bundle and in every prediction, next to the numeric ids", () => {
+  const y = labels.map((l) => (l === "pos" ? 1 : 0));
+  const model = SentimentModel.train(texts, y, { features: { kind: "tfidf" }, model: { kind: "logreg", C: 10 }, classNames: { 0: "negative", 1: "positive" } });
+  assert.deepEqual(model.classNames, ["negative", "positive"]);
+  const [p] = model.predict(["I love it, great"]);
+  assert.deepEqual([p.label, p.className], [1, "positive"]);
+  assert.equal(model.explain("awful and terrible").prediction.className, "negative");
+  const json = model.toJSON();
+  assert.deepEqual(json.classNames, ["negative", "positive"]);
+  assert.deepEqual(SentimentModel.fromJSON(json).classNames, ["negative", "positive"]);
+  // Without names, a class is named by its id; a bundle from before classNames existed loads the same way.
+  const { classNames: _n, ...old } = json;
+  assert.deepEqual(SentimentModel.fromJSON(old).predict(["great"])[0].className, "1");
+  assert.throws(() => SentimentModel.fromJSON({ ...json, classNames: ["negative"] }), /classNames must be 2 non-empty strings/);
+  assert.throws(() => SentimentModel.fromJSON({ ...json, classNames: ["x", "x"] }), /classNames must be distinct/);
+  const opts = { features: { kind: "tfidf" as const }, model: { kind: "logreg" as const } };
+  assert.throws(() => SentimentModel.train(texts, y, { ...opts, classNames: { 2: "neutral" } }), /names class "2", which is not among the classes \[0,1\]/);
+  assert.throws(() => SentimentModel.train(texts, y, { ...opts, classNames: { 0: "same", 1: "same" } }), /different name/);
+});
