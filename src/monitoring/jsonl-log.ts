@@ -35,12 +35,12 @@ export class JsonlLog {
     this.pendingBytes += line.length + 1;
   }
 
-  /** Writes queued lines (one flush at a time; concurrent callers share it). */
-  flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.pending.length === 0) return Promise.resolve();
-    this.flushing = this.write().finally(() => (this.flushing = null));
-    return this.flushing;
+  /** Writes every queued line, including lines queued while an earlier write was in flight (one write at a time). */
+  async flush(): Promise<void> {
+    while (this.pending.length > 0 || this.flushing) {
+      if (!this.flushing) this.flushing = this.write().finally(() => (this.flushing = null));
+      await this.flushing;
+    }
   }
 
   private async write(): Promise<void> {
