@@ -43,8 +43,15 @@ async function loadDataset(dataset: string, textColumn: string, labelColumn: str
   // The same source defaults (format sniffing, size cap, timeout) as the pipeline's ingest stage.
   const { parseParams } = await import("../stages/params.js");
   const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
-  const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset });
+  const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset, columnFlags: { text: "--text-column", label: "--label-column" } });
   return { texts: clean.texts, labels: clean.labels };
+}
+
+/** A numeric flag as typed: a clear error that echoes the text ('ten', '') instead of NaN. */
+function numberFlag(flag: string, raw: string): number {
+  const v = raw.trim() === "" ? Number.NaN : Number(raw);
+  if (!Number.isFinite(v)) throw new InvalidParameterError(`${flag} must be a number, got '${raw}'`);
+  return v;
 }
 
 export function register(program: Command): void {
@@ -69,21 +76,21 @@ export function register(program: Command): void {
       action(async (o: CvFlags) => {
         const features = requireOneOf("--features", o.features, ["bow", "tfidf"] as const);
         const kind = requireOneOf("--model", o.model, ["logreg", "nb", "svm"] as const) as ClassifierKind;
-        const folds = requireInteger("--folds", Number(o.folds), 2, 1000);
-        const seed = requireInteger("--seed", Number(o.seed), 0);
+        const folds = requireInteger("--folds", numberFlag("--folds", o.folds), 2, 1000);
+        const seed = requireInteger("--seed", numberFlag("--seed", o.seed), 0);
         const ngramRange = parseNgram(o.ngram);
         const model: { kind: ClassifierKind; [k: string]: unknown } = { kind };
         if (o.C !== undefined) {
           if (kind === "nb") throw new InvalidParameterError("--C applies to logreg and svm, not nb (use --alpha)");
-          model.C = requireFinite("--C", Number(o.C));
+          model.C = requireFinite("--C", numberFlag("--C", o.C));
         }
         if (o.alpha !== undefined) {
           if (kind !== "nb") throw new InvalidParameterError("--alpha applies to nb only");
-          model.alpha = requireFinite("--alpha", Number(o.alpha));
+          model.alpha = requireFinite("--alpha", numberFlag("--alpha", o.alpha));
         }
         const featureOptions: Record<string, unknown> = { kind: features, ngramRange };
-        if (o.maxFeatures !== undefined) featureOptions.maxFeatures = requireInteger("--max-features", Number(o.maxFeatures), 1);
-        if (o.minDf !== undefined) featureOptions.minDf = requireFinite("--min-df", Number(o.minDf));
+        if (o.maxFeatures !== undefined) featureOptions.maxFeatures = requireInteger("--max-features", numberFlag("--max-features", o.maxFeatures), 1);
+        if (o.minDf !== undefined) featureOptions.minDf = requireFinite("--min-df", numberFlag("--min-df", o.minDf));
         if (o.sublinearTf) featureOptions.sublinearTf = true;
 
         const reporter = createReporter({ quiet: o.json, stream: process.stderr });

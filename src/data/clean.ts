@@ -10,6 +10,8 @@ import type { Table } from "./table.js";
 
 export interface CleanOptions {
   textColumn: string;
+  /** How the user chooses the columns, for the missing-column error: the CLI's flags, or params.yaml's keys (the default). */
+  columnFlags?: { text: string; label: string };
   labelColumn: string;
   /**
    * Raw label (as text, e.g. "positive", "1", "happiness") → label to train on. When given,
@@ -53,10 +55,15 @@ export function duplicateKey(text: string): string {
 export function cleanLabelledData(table: Table, opts: CleanOptions): CleanData {
   const missing = [opts.textColumn, opts.labelColumn].filter((c) => !table.columns.includes(c));
   if (missing.length > 0) {
+    const found = `columns found: ${table.columns.map((c) => JSON.stringify(c)).join(", ") || "none"}`;
+    const what = `${opts.where}: column${missing.length > 1 ? "s" : ""} ${missing.map((c) => JSON.stringify(c)).join(" and ")} not found; ${found}`;
+    const flags = opts.columnFlags;
+    if (flags) {
+      const pass = missing.map((c) => (c === opts.textColumn ? `${flags.text} <column>` : `${flags.label} <column>`));
+      throw new DataError(`${what} — pass ${pass.join(" and ")}`);
+    }
     const param = missing.map((c) => (c === opts.textColumn ? `ingest.text_column (${JSON.stringify(c)})` : `ingest.label_column (${JSON.stringify(c)})`));
-    throw new DataError(
-      `${opts.where}: column${missing.length > 1 ? "s" : ""} ${missing.map((c) => JSON.stringify(c)).join(" and ")} not found; columns found: ${table.columns.map((c) => JSON.stringify(c)).join(", ") || "none"} — set ${param.join(" and ")} in params.yaml`,
-    );
+    throw new DataError(`${what} — set ${param.join(" and ")} in params.yaml`);
   }
   const stats: CleanStats = { rowsRead: table.rows.length, rowsKept: 0, emptyText: 0, missingLabel: 0, otherLabels: {}, otherLabelRows: 0, duplicates: 0, conflictingDuplicates: 0 };
   const texts: string[] = [];

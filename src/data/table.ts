@@ -104,7 +104,10 @@ function parseDelimited(text: string, delimiter: string, opts: ParseTableOptions
   const header = opts.header ?? true;
   // Parse as arrays and build records ourselves: papaparse's header mode silently renames
   // duplicate headers and pads short rows, and we want both reported.
-  const result = Papa.parse<string[]>(text, { delimiter, header: false, skipEmptyLines: "greedy", dynamicTyping: false });
+  // Files edited on several systems mix CRLF and LF (and old Mac CR) line ends; papaparse
+  // guesses ONE line end from the first line, so normalise them all to LF first.
+  if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
+  const result = Papa.parse<string[]>(text, { delimiter, newline: "\n", header: false, skipEmptyLines: "greedy", dynamicTyping: false });
   const quoteError = result.errors.find((e) => e.type === "Quotes");
   if (quoteError) {
     throw new DataError(`${opts.where}: malformed ${kind}: ${quoteError.message.toLowerCase()} (row ${rowNumber(quoteError.row, header)})`);

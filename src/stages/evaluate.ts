@@ -117,10 +117,28 @@ export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
         };
         return rec;
       },
-      { runName: `evaluate-${modelMd5.slice(0, 8)}` },
+      { runName: runNameFor(model.metadata.params) },
     );
   });
   await writeFileAtomic(projectPath(ctx.dir, "run"), JSON.stringify(record, null, 2) + "\n");
   log(`logged run ${record.run_id} in experiment '${record.experiment_name}' (${record.tracking_uri}); wrote ${LAYOUT.run}`);
   return record;
+}
+
+/**
+ * A run name that says what was trained, from the bundle's params snapshot: the model and
+ * the hyperparameters set for it, the features, the word form — e.g.
+ * "logreg C=10 · tfidf 1-2-grams · porter".
+ */
+export function runNameFor(params: unknown): string {
+  const p = (params ?? {}) as { train?: Record<string, unknown>; featurize?: { kind?: string; ngram_range?: number[] }; preprocess?: { word_form?: string } };
+  const kind = typeof p.train?.model === "string" ? p.train.model : "model";
+  const block = (p.train?.[kind] ?? {}) as Record<string, unknown>;
+  const hyper = Object.entries(block)
+    .filter(([, v]) => v !== null && typeof v !== "object")
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" ");
+  const ngram = p.featurize?.ngram_range;
+  const features = p.featurize?.kind ? `${p.featurize.kind}${Array.isArray(ngram) ? ` ${ngram[0]}-${ngram[1]}-grams` : ""}` : null;
+  return [hyper ? `${kind} ${hyper}` : kind, features, p.preprocess?.word_form ?? null].filter((x) => x !== null).join(" · ");
 }

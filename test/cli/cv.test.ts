@@ -33,7 +33,9 @@ test("cv rejects bad options with a one-line error and exit code 2", () => {
     [["--ngram", "2,1"], /--ngram: need 1 <= min <= max/],
     [["--model", "forest"], /--model must be one of 'logreg', 'nb', 'svm'/],
     [["--folds", "1"], /--folds must be in \[2, 1000\]/],
-    [["--C", "NaN"], /--C must be a finite number/],
+    [["--C", "NaN"], /--C must be a number, got 'NaN'/],
+    [["--folds", "ten"], /--folds must be a number, got 'ten'$/m],
+    [["--seed", ""], /--seed must be a number, got ''$/m],
     [["--model", "nb", "--C", "2"], /--C applies to logreg and svm/],
   ] as const) {
     const r = polarity(["cv", ...args]);
@@ -41,4 +43,11 @@ test("cv rejects bad options with a one-line error and exit code 2", () => {
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   }
+});
+
+test("cv on a file with other columns points at --text-column / --label-column, not at params.yaml", () => {
+  const r = polarity(["cv", "--dataset", "test/fixtures/seed-reviews.csv", "--folds", "2"]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /columns "text" and "label" not found; columns found: "review", "sentiment" — pass --text-column <column> and --label-column <column>/);
+  assert.doesNotMatch(r.stderr, /params\.yaml/);
 });

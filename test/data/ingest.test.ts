@@ -230,3 +230,9 @@ test("class names come from the label map (numeric ids named by their raw label)
   assert.deepEqual(classNamesOf(null, UCI_CLASS_NAMES, [0, 1]), { "0": "negative", "1": "positive" });
   assert.equal(classNamesOf(null, null, [0, 1]), null);
 });
+
+test("a CSV with mixed CRLF and LF line ends (and a lone CR) parses row by row", () => {
+  const t = parseTable("text,label\r\ngood one,1\nbad one,0\r\n\"quoted, with comma\",1\rlast,0\n", { format: "csv", where: "mixed.csv" });
+  assert.deepEqual(t.columns, ["text", "label"]);
+  assert.deepEqual(t.rows.map((r) => [r.text, r.label]), [["good one", "1"], ["bad one", "0"], ["quoted, with comma", "1"], ["last", "0"]]);
+});

@@ -53,6 +53,8 @@ describe("promotion on the stages' outputs", { timeout: 180_000 }, () => {
     assert.deepEqual([...v1.aliases].sort(), ["production", "staging"]);
     assert.equal(v1.current_stage, "Production");
     const run = await client.getRun(v1.run_id);
+    // The evaluate stage names its run after what was trained.
+    assert.equal(run.info.run_name, "logreg C=10 · tfidf 1-2-grams · porter");
     const metrics = Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value]));
     assert.equal(metrics["gate.passed"], 1);
   });
