@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { Label } from "../models/estimator.js";
+import type { TrainParams } from "../stages/params.js";
 import type { SearchResult } from "../tuning/search.js";
 import type { SearchSpace, TrialConfig } from "../tuning/space.js";
 import type { TrialResult } from "../tuning/trials.js";
@@ -39,21 +41,11 @@ export async function loadLabelledTexts(dataset: string, textColumn: string, lab
   return { texts: clean.texts, labels: clean.labels };
 }
 
-/** `train.search` of params.yaml (raw, snake_case), if the file and the section exist. */
-async function readSearchSection(path: string): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return null;
-  }
-  const { parse } = await import("yaml");
-  const doc = parse(text) as Record<string, unknown> | null;
-  const train = doc?.train as Record<string, unknown> | undefined;
-  const search = train?.search;
-  if (search === undefined || search === null) return null;
-  if (typeof search !== "object" || Array.isArray(search)) throw new InvalidParameterError(`${path}: train.search must be a mapping`);
-  return search as Record<string, unknown>;
+/** `train.search` of params.yaml through the one params schema (defaults when the file does not exist). */
+async function readSearchSettings(path: string): Promise<TrainParams["search"]> {
+  const { loadParams, parseParams } = await import("../stages/params.js");
+  if (!existsSync(path)) return parseParams({}).train.search;
+  return (await loadParams(path)).train.search;
 }
 
 export function trialParams(c: TrialConfig): Record<string, string> {
@@ -125,22 +117,19 @@ export function register(program: Command): void {
 }
 
 async function runTuneCommand(o: TuneFlags): Promise<void> {
-  const section = (await readSearchSection(o.params)) ?? {};
-  const known = ["method", "folds", "seed", "n_iter", "metric", "max_time", "eta", "space"];
-  for (const key of Object.keys(section)) if (!known.includes(key)) throw new InvalidParameterError(`${o.params}: train.search: unknown key '${key}' (known: ${known.join(", ")})`);
-  const method = requireOneOf("--method", o.method ?? section.method ?? "grid", ["grid", "random", "halving"] as const);
-  const folds = requireInteger("--folds", Number(o.folds ?? section.folds ?? 5), 2, 100);
-  const seed = requireInteger("--seed", Number(o.seed ?? section.seed ?? 42), 0);
-  const nIter = requireInteger("--n-iter", Number(o.nIter ?? section.n_iter ?? 10), 1);
-  const metric = requireOneOf("--metric", o.metric ?? section.metric ?? "accuracy", ["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const);
-  const maxTime = o.maxTime ?? section.max_time;
-  const maxTimeMs = maxTime === undefined || maxTime === null ? 0 : Number(maxTime) * 1000;
-  if (!(maxTimeMs >= 0)) throw new InvalidParameterError(`--max-time must be a number of seconds >= 0, got ${String(maxTime)}`);
+  const search = await readSearchSettings(o.params);
+  const method = requireOneOf("--method", o.method ?? search.method, ["grid", "random", "halving"] as const);
+  const folds = requireInteger("--folds", Number(o.folds ?? search.folds), 2, 100);
+  const seed = requireInteger("--seed", Number(o.seed ?? search.seed), 0);
+  const nIter = requireInteger("--n-iter", Number(o.nIter ?? search.nIter), 1);
+  const metric = requireOneOf("--metric", o.metric ?? search.metric, ["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const);
+  const maxTimeMs = Number(o.maxTime ?? search.maxTime) * 1000;
+  if (!(maxTimeMs >= 0)) throw new InvalidParameterError(`--max-time must be a number of seconds >= 0, got ${String(o.maxTime)}`);
   const jobs = requireInteger("--jobs", Number(o.jobs), 0, 8);
   const top = requireInteger("--top", Number(o.top), 1);
 
   const { DEFAULT_SEARCH_SPACE, expandSpace } = await import("../tuning/space.js");
-  let space = (section.space as SearchSpace | undefined) ?? DEFAULT_SEARCH_SPACE;
+  let space = (search.space as SearchSpace | undefined) ?? DEFAULT_SEARCH_SPACE;
   if (o.space) {
     const { parse } = await import("yaml");
     let text: string;
@@ -168,7 +157,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
       folds,
       metric,
       nIter,
-      eta: section.eta === undefined ? undefined : Number(section.eta),
+      eta: search.eta,
       seed,
       maxTimeMs,
       concurrency: Math.max(1, jobs),

@@ -214,8 +214,34 @@ const MODEL_BLOCKS = {
 export type ModelKind = keyof typeof MODEL_BLOCKS;
 export const MODEL_KINDS = Object.keys(MODEL_BLOCKS) as ModelKind[];
 
+/** `polarity tune`'s settings (src/tuning): the space is read by src/tuning/space.ts. */
+const SpaceEntry = () => Type.Record(Type.String(), Type.Unknown());
+const SearchSchema = Section(
+  {
+    method: OneOf(["grid", "random", "halving"] as const, "grid", { description: "search method" }),
+    folds: Int(5, 2, { description: "stratified CV folds per configuration" }),
+    seed: Int(42, 0, { description: "seed of the folds and of random search" }),
+    n_iter: Int(10, 1, { description: "random search: configurations drawn" }),
+    eta: Int(3, 2, { description: "successive halving: keep the best 1/eta at each rung" }),
+    metric: OneOf(["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const, "accuracy", { description: "metric to maximise (logLoss is minimised)" }),
+    max_time: Type.Number({ minimum: 0, default: 0, description: "stop starting new fits after this many seconds (0 = no limit)", expect: "a number of seconds >= 0" }),
+    space: Type.Optional(
+      Type.Object(
+        {
+          preprocess: Type.Optional(Type.Array(Type.Union([Type.String({ minLength: 1 }), SpaceEntry()]), { minItems: 1 })),
+          features: Type.Optional(Type.Array(SpaceEntry(), { minItems: 1 })),
+          model: Type.Optional(Type.Array(SpaceEntry(), { minItems: 1 })),
+        },
+        { additionalProperties: false, description: "lists of choices (docs/models.md); absent = the built-in 48-configuration space", expect: "a mapping of preprocess, features and model lists" },
+      ),
+    ),
+  },
+  "`polarity tune`'s search (docs/models.md)",
+);
+
 const TrainSchema = Section(
   {
+    search: SearchSchema,
     model: OneOf(MODEL_KINDS as ["logreg", "nb", "svm", "nbsvm"], "logreg", { description: "the classifier; its hyperparameters are in the block of the same name" }),
     ...MODEL_BLOCKS,
     cv_folds: Type.Union([Type.Literal(0), Type.Integer({ minimum: 2 })], {
@@ -308,6 +334,8 @@ export interface TrainParams {
   blocks: Record<ModelKind, Record<string, unknown>>;
   cvFolds: number;
   seed: number;
+  /** `polarity tune`'s settings (the space keeps the keys as written). */
+  search: CamelDeep<Raw["train"]["search"]>;
 }
 
 export interface PipelineParams {
@@ -379,6 +407,7 @@ export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams 
     blocks,
     cvFolds: filled.train.cv_folds,
     seed: filled.train.seed,
+    search: camelDeep(filled.train.search, SearchSchema as unknown as SchemaNode) as TrainParams["search"],
   };
   return { ...c, train, raw: raw as Record<string, unknown> };
 }

@@ -126,6 +126,6 @@ describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
     writeFileSync(params, "train:\n  search:\n    methd: grid\n");
     const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--no-track"], { cwd: root, encoding: "utf8", timeout: 60_000 });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /train\.search: unknown key 'methd'/);
+    assert.match(r.stderr, /train\.search.*methd/);
   });
 });
