@@ -3,6 +3,7 @@ import Papa from "papaparse";
 import { DataError, NotFoundError } from "../util/errors.js";
 import type { Label } from "../util/labels.js";
 import { numericIfAll } from "./clean.js";
+import { parseCsvColumns } from "./csv-columns.js";
 
 /**
  * Files the pipeline stages exchange, written atomically (src/util/atomic-write.ts) so a crash
@@ -31,17 +32,9 @@ export async function readDatasetCsv(path: string): Promise<LabelledTexts> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${path} not found; run the earlier pipeline stages first (polarity repro)`);
     throw err;
   }
-  const result = Papa.parse<string[]>(text, { header: false, skipEmptyLines: "greedy" });
-  if (result.errors.length > 0) throw new DataError(`${path}: malformed CSV: ${result.errors[0].message} (row ${(result.errors[0].row ?? 0) + 1})`);
-  const [header, ...body] = result.data;
-  if (!header || header[0] !== "text" || header[1] !== "label") throw new DataError(`${path}: expected header text,label, got ${header?.join(",") ?? "nothing"}`);
-  const texts: string[] = new Array(body.length);
-  const labels: Label[] = new Array(body.length);
-  for (let i = 0; i < body.length; i++) {
-    if (body[i].length !== 2) throw new DataError(`${path}: row ${i + 2} has ${body[i].length} fields, expected 2`);
-    texts[i] = body[i][0];
-    labels[i] = body[i][1];
-  }
+  const { header, values } = parseCsvColumns(text, ["text", "label"], { where: path });
+  if (header.length !== 2 || header[0] !== "text" || header[1] !== "label") throw new DataError(`${path}: expected header text,label, got ${header.join(",")}`);
+  const [texts, labels] = values as [string[], Label[]];
   return { texts, labels: numericIfAll(labels) };
 }
 
