@@ -61,7 +61,7 @@ td,th{padding:.25rem .5rem;border-bottom:1px solid #eee;text-align:left}tr.bad t
 var R=${data};
 var pct=function(a){return a.map(function(v){return v===null?null:+(100*v).toFixed(2);});};
 function bins(edges,fmt){var out=[];for(var i=0;i<=edges.length;i++){var lo=i===0?null:edges[i-1],hi=i===edges.length?null:edges[i];out.push(lo===null?'< '+fmt(hi):hi===null?'≥ '+fmt(lo):fmt(lo)+'–'+fmt(hi));}return out;}
-function bars(id,cats,ref,cur){echarts.init(document.getElementById(id)).setOption({animation:false,tooltip:{trigger:'axis'},legend:{data:['reference','current']},grid:{left:45,right:10,bottom:40,top:30},xAxis:{type:'category',data:cats,axisLabel:{rotate:cats.length>6?30:0}},yAxis:{type:'value',name:'%'},series:[{name:'reference',type:'bar',data:pct(ref)},{name:'current',type:'bar',data:pct(cur)}]});}
+function bars(id,cats,ref,cur){echarts.init(document.getElementById(id)).setOption({animation:false,tooltip:{trigger:'axis'},legend:{data:['reference','current'],top:0},grid:{left:45,right:10,bottom:55,top:30},xAxis:{type:'category',data:cats,axisLabel:{rotate:cats.length>6?30:0}},yAxis:{type:'value',name:'%'},series:[{name:'reference',type:'bar',data:pct(ref)},{name:'current',type:'bar',data:pct(cur)}]});}
 bars('score',bins(R.reference.score.edges,function(v){return v.toFixed(1);}),R.reference.score.proportions,R.current.score);
 bars('length',bins(R.reference.length.edges,function(v){return String(Math.round(v));}),R.reference.length.proportions,R.current.length);
 bars('classes',R.reference.classes,R.reference.classMix,R.current.classMix);
