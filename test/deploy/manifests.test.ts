@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { parse } from "yaml";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { resolveServeConfig, type ServeConfig } from "../../src/serving/config.js";
@@ -120,6 +121,15 @@ function readByServeConfig(name: string, value: string): boolean {
   return false;
 }
 
+/** Would the tracking server's authentication notice this variable? */
+function readByServerAuth(name: string, value: string): boolean {
+  try {
+    return resolveServerAuth({}, { [name]: value }) !== undefined;
+  } catch (err) {
+    return (err as Error).message.includes(name);
+  }
+}
+
 // ---------- the checks, run on the base and on each rendered overlay
 
 let servingProbe: { server: RunningServer; cleanup(): void } | undefined;
@@ -205,9 +215,10 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
       for (const { object, podSpec } of workloads(objects)) {
         for (const c of podSpec.containers) {
           const env = containerEnv(c, objects);
-          const runsServe = polarityInvocations(c).some((a) => a[0] === "serve");
+          const commands = polarityInvocations(c).map((a) => a[0]);
           for (const [name, value] of Object.entries(env)) {
-            const read = (runsServe && readByServeConfig(name, value)) || sourceEnv.has(name);
+            const read =
+              (commands.includes("serve") && readByServeConfig(name, value)) || (commands.includes("server") && readByServerAuth(name, value)) || sourceEnv.has(name);
             assert.ok(read, `${object.metadata.name} container ${c.name} sets ${name}, which nothing under src/ reads`);
           }
         }
@@ -245,6 +256,21 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
       const drainMs = (config.preStopDelayMs ?? 0) + config.shutdownTimeoutMs;
       assert.ok(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000 > drainMs, `terminationGracePeriodSeconds covers the pre-stop delay + shutdown timeout (${drainMs} ms)`);
 
+      const prometheusConfig = join(K8S_DIR, "..", "prometheus", "prometheus.yml");
+      if (existsSync(prometheusConfig)) {
+        // deploy/prometheus keeps pods by label and annotation: these pods must be among them.
+        const jobs = (parse(readFileSync(prometheusConfig, "utf8")) as { scrape_configs: { relabel_configs?: { source_labels?: string[]; regex?: string; action?: string }[] }[] }).scrape_configs;
+        const labels = deployment.spec.template.metadata.labels as Record<string, string>;
+        const kept = jobs.some((j) =>
+          (j.relabel_configs ?? [])
+            .filter((r) => r.action === "keep" && r.source_labels?.length === 1 && r.source_labels[0].startsWith("__meta_kubernetes_pod_label_"))
+            .every((r) => {
+              const label = Object.keys(labels).find((k) => `__meta_kubernetes_pod_label_${k.replace(/[^a-zA-Z0-9_]/g, "_")}` === r.source_labels![0]);
+              return label !== undefined && new RegExp(`^(?:${r.regex ?? "(.*)"})$`).test(labels[label]);
+            }),
+        );
+        assert.ok(kept, "deploy/prometheus/prometheus.yml keeps the model-server pods");
+      }
       const ann = deployment.spec.template.metadata.annotations ?? {};
       assert.equal(ann["prometheus.io/scrape"], "true", "every model-server pod is scraped");
       assert.equal(Number(ann["prometheus.io/port"]), config.port, "scrape port = server port");
@@ -345,6 +371,8 @@ describe("Kubernetes manifests", { timeout: 120_000 }, () => {
     assert.equal(readByServeConfig("WEB_CONCURRENCY", "2"), true);
     assert.equal(readByServeConfig("MODEL_PATH", "/models/x.json"), false);
     assert.equal(sourceEnv.has("MODEL_PATH"), false);
+    assert.equal(readByServerAuth("POLARITY_SERVER_TOKEN", "t"), true);
+    assert.equal(readByServerAuth("POLARITY_TOKEN", "t"), false);
   });
 
   policyChecks("base (the files as written)", () => loadBaseFiles().map((f) => ({ ...f.object, metadata: { namespace: "polarity", ...f.object.metadata } })));

@@ -92,6 +92,9 @@ describe("GitHub Actions workflows", () => {
     for (const command of ciRun) assert.ok(ci.includes(command), `ci.yml runs '${command}' as .ci/run does`);
     const aptInCiRun = [...readText(".ci/run").matchAll(/need\+=\(([\w.+-]+)\)/g)].map((m) => m[1]);
     const aptLine = ci.find((l) => /apt-get install/.test(l)) ?? "";
+    const ciRunNodes = [20, ...(/for major in ([\d ]+);/.exec(readText(".ci/run"))?.[1].trim().split(/\s+/).map(Number) ?? [])];
+    const matrix = (loadWorkflow("ci.yml").jobs.test as any).strategy?.matrix?.node ?? [];
+    for (const major of ciRunNodes) assert.ok(matrix.includes(major), `ci.yml tests on Node ${major} as .ci/run does`);
     for (const pkg of aptInCiRun) assert.match(aptLine, new RegExp(`(^|\\s)${pkg.replace(/[.+]/g, "\\$&")}(\\s|$)`), `ci.yml installs ${pkg} as .ci/run does`);
   });
 
