@@ -1,20 +1,8 @@
-import { buildDag, diffMetrics, findRoot, loadPipeline, pipelineStatus, type DiffRow } from "../pipeline/index.js";
+import { buildDag, diffMetrics, findRoot, loadPipeline, pipelineStatus } from "../pipeline/index.js";
 import { InvalidParameterError, NotFoundError, errorMessage } from "../util/errors.js";
+import type { MetricsDiffView, PipelineView } from "./wire.js";
 
-/** One stage of the DAG as the pipeline page draws it. */
-export interface PipelineStageView {
-  name: string;
-  cmd: string;
-  deps: string[];
-  outs: string[];
-  frozen: boolean;
-  changed: boolean;
-  reasons: string[];
-}
-
-export type PipelineView =
-  | { available: true; root: string; stages: PipelineStageView[]; edges: Array<{ from: string; to: string }>; statusError?: string }
-  | { available: false; message: string };
+export type { PipelineStageView, PipelineView } from "./wire.js";
 
 /** Finds the DVC project at or above `dir`, or undefined when there is none. */
 export function findProjectRoot(dir: string): string | undefined {
@@ -68,7 +56,7 @@ export async function pipelineView(root: string | undefined): Promise<PipelineVi
 const REV_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._/~^@{}+-]{0,199}$/;
 
 /** `polarity metrics diff <rev> --all` for the page: workspace metrics against a git revision. */
-export function metricsDiffView(root: string | undefined, rev: string): { rev: string; rows: DiffRow[] } {
+export function metricsDiffView(root: string | undefined, rev: string): MetricsDiffView {
   if (!root) throw new NotFoundError("The server was not started inside a DVC project (no dvc.yaml found).");
   if (!REV_PATTERN.test(rev) || rev.includes("..")) throw new InvalidParameterError(`Invalid git revision '${rev}': use a branch, tag, commit hash or an expression like HEAD~1`);
   return { rev, rows: diffMetrics(root, rev, true) };

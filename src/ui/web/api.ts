@@ -3,6 +3,8 @@
  * user signs in with stay in this tab's sessionStorage and go out as the Authorization header.
  */
 
+import type { DatasetInput, Experiment, FileInfo, KeyValue, Metric as StoredMetric, ModelVersion, RegisteredModel, RunInfo } from "../../tracking/types.js";
+
 const AUTH_KEY = "polarity.authorization";
 
 export class ApiError extends Error {
@@ -79,60 +81,14 @@ export async function uiGet(path: string): Promise<Response> {
   return request(path, { method: "GET" });
 }
 
-// MLflow's message shapes (the subset the UI reads).
-export interface KeyValue {
-  key: string;
-  value: string;
-}
-export interface Metric {
-  key: string;
-  value: number | string;
-  timestamp: number;
-  step: number;
-}
-export interface Experiment {
-  experiment_id: string;
-  name: string;
-  artifact_location: string;
-  lifecycle_stage: string;
-  creation_time: number;
-  last_update_time: number;
-  tags?: KeyValue[];
-}
-export interface DatasetInput {
-  tags?: KeyValue[];
-  dataset: { name: string; digest: string; source_type: string; source: string; schema?: string; profile?: string };
-}
+// MLflow's messages as src/tracking declares them; on the wire a non-finite metric value is a
+// string ("NaN", "Infinity") and empty lists may be left out.
+export type { DatasetInput, Experiment, FileInfo, KeyValue, ModelVersion, RegisteredModel, RunInfo };
+export type Metric = Omit<StoredMetric, "value"> & { value: number | string };
 export interface Run {
-  info: { run_id: string; run_name: string; experiment_id: string; user_id: string; status: string; start_time: number; end_time?: number; artifact_uri: string; lifecycle_stage: string };
+  info: RunInfo;
   data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
   inputs?: { dataset_inputs?: DatasetInput[] };
-}
-export interface FileInfo {
-  path: string;
-  is_dir: boolean;
-  file_size?: number;
-}
-export interface ModelVersion {
-  name: string;
-  version: string;
-  creation_timestamp: number;
-  current_stage: string;
-  description?: string;
-  source: string;
-  run_id?: string;
-  status: string;
-  tags?: KeyValue[];
-  aliases?: string[];
-}
-export interface RegisteredModel {
-  name: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  description?: string;
-  latest_versions?: ModelVersion[];
-  aliases?: Array<{ alias: string; version: string }>;
-  tags?: KeyValue[];
 }
 
 export function tagOf(run: Run, key: string): string | undefined {

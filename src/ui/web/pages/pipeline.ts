@@ -2,24 +2,7 @@ import { uiGet } from "../api.js";
 import { chart } from "../charts.js";
 import { clear, field, h, hashQuery, replaceHashQuery, showError } from "../dom.js";
 import { empty, section, table } from "./run.js";
-
-interface StageView {
-  name: string;
-  cmd: string;
-  deps: string[];
-  outs: string[];
-  frozen: boolean;
-  changed: boolean;
-  reasons: string[];
-}
-type PipelineView = { available: true; root: string; stages: StageView[]; edges: Array<{ from: string; to: string }>; statusError?: string } | { available: false; message: string };
-interface DiffRow {
-  path: string;
-  key: string;
-  old: unknown;
-  new: unknown;
-  diff?: number;
-}
+import type { MetricsDiffView, PipelineStageView as StageView, PipelineView } from "../../wire.js";
 
 const fmt = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "number" ? String(Number.isInteger(v) ? v : Number(v.toPrecision(5))) : typeof v === "string" ? v : JSON.stringify(v));
 
@@ -86,7 +69,7 @@ export async function renderPipeline(main: HTMLElement): Promise<void> {
     const rev = revInput.value.trim() || "HEAD";
     replaceHashQuery("/pipeline", { rev });
     try {
-      const res = (await (await uiGet(`/ui-api/pipeline/metrics-diff?rev=${encodeURIComponent(rev)}`)).json()) as { rows: DiffRow[] };
+      const res = (await (await uiGet(`/ui-api/pipeline/metrics-diff?rev=${encodeURIComponent(rev)}`)).json()) as MetricsDiffView;
       diffOut.append(res.rows.length
         ? table(["Path", "Metric", rev, "workspace", "Change"], res.rows.map((r) => [r.path, r.key, fmt(r.old), fmt(r.new), r.diff === undefined ? "—" : (r.diff > 0 ? "+" : "") + fmt(r.diff)]))
         : empty(`No metrics to compare against ${rev}.`));
