@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
-import { pipelineStatus } from "../pipeline/repro.js";
+import { pipelineStatus } from "../pipeline/status.js";
 import type { DvcStageStatus } from "../pipeline/stage-state.js";
 
 /** DVC's text layout (dvc/commands/status.py): a tab per level, states padded to 30 columns. */

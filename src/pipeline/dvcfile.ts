@@ -1,11 +1,10 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import YAML from "yaml";
 import { DataError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomic-write.js";
 import type { HashInfo } from "./objects/hashing.js";
-import { dumpYaml } from "./yaml-values.js";
+import { dumpYaml, parseYamlPlain } from "./yaml-values.js";
 import { gitIgnoredBy, inGitWorkTree } from "./git.js";
 
 /** One out of a `.dvc` pointer file. */
@@ -32,7 +31,7 @@ export function writePointer(file: string, relPath: string, h: HashInfo): void {
 export function readPointer(file: string, label: string): PointerOut[] {
   let raw: unknown;
   try {
-    raw = YAML.parse(fs.readFileSync(file, "utf8"));
+    raw = parseYamlPlain(fs.readFileSync(file, "utf8"));
   } catch (err) {
     throw new DataError(`${label}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }

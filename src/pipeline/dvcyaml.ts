@@ -1,9 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { DataError, NotFoundError } from "../util/errors.js";
 import { type Context, interpolateDeep } from "./interpolate.js";
-import { YamlFloat } from "./yaml-values.js";
+import { parseYamlPlain, YamlFloat } from "./yaml-values.js";
 import { DEFAULT_PARAMS_FILE, getParam, loadParamsFile, type ParamsTree } from "./params-files.js";
 
 export const PIPELINE_FILE = "dvc.yaml";
@@ -112,7 +111,7 @@ export function loadPipeline(root: string, file = PIPELINE_FILE): Pipeline {
   if (!fs.existsSync(abs)) throw new NotFoundError(`${file} not found in ${root}`);
   let raw: unknown;
   try {
-    raw = YAML.parse(fs.readFileSync(abs, "utf8"));
+    raw = parseYamlPlain(fs.readFileSync(abs, "utf8"));
   } catch (err) {
     throw new DataError(`${file}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }

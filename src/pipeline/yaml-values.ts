@@ -1,5 +1,21 @@
-import YAML, { type Tags } from "yaml";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import type { Tags } from "yaml";
+import { writeFileAtomicSync } from "../util/atomic-write.js";
 import { comparePython } from "./objects/fsutil.js";
+
+// The yaml library is 74 modules: loading it is most of `polarity status`'s start-up. It is
+// required on first use only, and parses are cached by content (see parseYamlCached), so a
+// no-op `status`/`repro` on unchanged files never loads it.
+type YamlLib = typeof import("yaml");
+let yamlLib: YamlLib | null = null;
+function yaml(): YamlLib {
+  yamlLib ??= createRequire(import.meta.url)("yaml") as YamlLib;
+  return yamlLib;
+}
 
 /**
  * YAML values as DVC (Python, ruamel) sees them. JavaScript has one number type, Python two:
@@ -75,7 +91,7 @@ function floatTags(tags: Tags): Tags {
       ...t,
       resolve: (str: string, onError: (msg: string) => void, opts: unknown) => {
         const r = resolve(str, onError, opts);
-        const n = r instanceof YAML.Scalar ? (r.value as number) : (r as number);
+        const n = r instanceof yaml().Scalar ? (r.value as number) : (r as number);
         return new YamlFloat(n);
       },
     } as Tags[number];
@@ -92,7 +108,59 @@ function floatTags(tags: Tags): Tags {
 
 /** Parses YAML text keeping floats as YamlFloat. Throws the yaml library's errors. */
 export function parseYamlKeepingFloats(text: string): unknown {
-  return YAML.parse(text, { customTags: floatTags });
+  return parseYamlCached(text, true);
+}
+
+/** Parses YAML text as the yaml library does (floats as plain numbers). */
+export function parseYamlPlain(text: string): unknown {
+  return parseYamlCached(text, false);
+}
+
+const CACHE_FORMAT = "polarity-yaml-cache-1";
+const FLOAT_KEY = "\u0000float";
+const NUMBER_KEY = "\u0000number";
+const MAX_CACHED_TEXT = 1 << 20;
+
+/**
+ * A per-user cache of parse results keyed by the SHA-256 of the text (so never stale): JSON
+ * with floats tagged, in `$XDG_CACHE_HOME/polarity/yaml` (mode 0700). Any cache problem just
+ * means parsing again. POLARITY_YAML_CACHE=0 turns it off.
+ */
+function cacheDir(): string | null {
+  if (process.env.POLARITY_YAML_CACHE === "0") return null;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(base, "polarity", "yaml");
+}
+
+function parseYamlCached(text: string, keepFloats: boolean): unknown {
+  const dir = text.length <= MAX_CACHED_TEXT ? cacheDir() : null;
+  const file = dir ? path.join(dir, `${createHash("sha256").update(`${CACHE_FORMAT}\0${keepFloats}\0`).update(text).digest("hex")}.json`) : null;
+  if (file) {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8"), (_k, v: unknown) => {
+        if (v === null || typeof v !== "object") return v;
+        if (FLOAT_KEY in v) return new YamlFloat(Number((v as Record<string, unknown>)[FLOAT_KEY]));
+        if (NUMBER_KEY in v) return Number((v as Record<string, unknown>)[NUMBER_KEY]);
+        return v;
+      });
+    } catch {
+      // not cached yet (or unreadable): parse
+    }
+  }
+  const value: unknown = keepFloats ? yaml().parse(text, { customTags: floatTags }) : yaml().parse(text);
+  if (file && dir) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileAtomicSync(file, JSON.stringify(value, function (this: unknown, k: string, v: unknown) {
+        const raw = (this as Record<string, unknown>)[k];
+        if (raw instanceof YamlFloat) return { [FLOAT_KEY]: String(raw.value) };
+        return typeof raw === "number" && !Number.isFinite(raw) ? { [NUMBER_KEY]: String(raw) } : v;
+      }), 0o600);
+    } catch {
+      // a read-only home is fine
+    }
+  }
+  return value;
 }
 
 /**
@@ -101,7 +169,7 @@ export function parseYamlKeepingFloats(text: string): unknown {
  * (`label_map:`, not `label_map: null`).
  */
 export function dumpYaml(data: unknown): string {
-  return YAML.stringify(data, { indentSeq: false, lineWidth: 0, singleQuote: true, nullStr: "", customTags: floatTags }).replace(/^( *-) $/gm, "$1");
+  return yaml().stringify(data, { indentSeq: false, lineWidth: 0, singleQuote: true, nullStr: "", customTags: floatTags }).replace(/^( *-) $/gm, "$1");
 }
 
 function pyJsonString(s: string): string {

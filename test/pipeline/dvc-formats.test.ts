@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { cli, git, makeProject, read, writeFiles } from "./helpers.js";
-import { dumpYaml, parseYamlKeepingFloats, pyFloatRepr, pyJsonDumps, YamlFloat } from "../../src/pipeline/yaml-values.js";
+import { dumpYaml, parseYamlKeepingFloats, parseYamlPlain, pyFloatRepr, pyJsonDumps, YamlFloat } from "../../src/pipeline/yaml-values.js";
 import { runCacheKey, runCacheValueName } from "../../src/pipeline/run-cache.js";
 
 // Issue 11, "DVC formats": what DVC 3 and Polarity must agree on, byte for byte.
@@ -78,6 +78,19 @@ describe("dvc.lock keeps params as DVC writes them", () => {
     writeFiles(dir, { "params.yaml": "train:\n  C: 10\n  tol: 1e-4\n  small: 1e-6\n  max_iter: 100\n  label_map:\n" });
     assert.equal(cli(dir, ["status", "b"]).stdout, "Data and pipelines are up to date.\n");
     assert.equal(cli(dir, ["status", "a"]).stdout, "a:\n\tchanged command\n");
+  });
+
+  it("a parse served from the content-addressed cache equals a fresh parse (floats, NaN, nesting)", () => {
+    const text = `a: 10.0\nb: 10\nc: .nan\nd: [1.5, -.inf, null, "x"]\ne: {f: 2.0e+3}\n# ${process.pid}-${Date.now()}\n`;
+    const first = parseYamlKeepingFloats(text);
+    const second = parseYamlKeepingFloats(text);
+    assert.deepEqual(second, first);
+    assert.ok((second as { a: unknown }).a instanceof YamlFloat);
+    assert.equal(dumpYaml(second), dumpYaml(first));
+    assert.equal(dumpYaml(second), "a: 10.0\nb: 10\nc: .nan\nd:\n- 1.5\n- -.inf\n-\n- x\ne:\n  f: 2000.0\n");
+    const plain = `n: .nan\ni: .inf\n# ${process.pid}-${Date.now()}\n`;
+    parseYamlPlain(plain);
+    assert.deepEqual(parseYamlPlain(plain), { n: NaN, i: Infinity });
   });
 
   it("dumpYaml writes None as an empty value, also in lists", () => {

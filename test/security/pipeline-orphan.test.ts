@@ -42,15 +42,20 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
+/** A project whose one stage runs for a minute, with `polarity repro` started on it and the stage running. */
+async function startLongStage(): Promise<{ dir: string; repro: ReturnType<typeof cliStart>; stagePid: number }> {
+  const dir = makeProject({
+    "long.js": LONG_STAGE,
+    "dvc.yaml": "stages:\n  long:\n    cmd: node long.js\n    deps: [long.js]\n    outs: [out.txt]\n",
+  });
+  const repro = cliStart(dir, ["repro"]);
+  await waitForOutput(repro, "[long] started");
+  return { dir, repro, stagePid: Number(read(dir, "stage.pid")) };
+}
+
 describe("security: a killed repro leaves no stage running and no temp files", { timeout: 120_000 }, () => {
   it("kill -9 of the repro process (not its group) stops the stage it was running, and a rerun runs it afresh", async () => {
-    const dir = makeProject({
-      "long.js": LONG_STAGE,
-      "dvc.yaml": "stages:\n  long:\n    cmd: node long.js\n    deps: [long.js]\n    outs: [out.txt]\n",
-    });
-    const repro = cliStart(dir, ["repro"]);
-    await waitForOutput(repro, "[long] started");
-    const stagePid = Number(read(dir, "stage.pid"));
+    const { dir, repro, stagePid } = await startLongStage();
     assert.ok(running(stagePid), "the stage is running");
     process.kill(repro.pid!, "SIGKILL"); // only polarity itself, as the OOM killer or kill -9 <pid> would
     await exitOf(repro);
@@ -65,13 +70,7 @@ describe("security: a killed repro leaves no stage running and no temp files", {
   });
 
   it("a rerun refuses to take the lock while a stage of a dead repro is still running", async () => {
-    const dir = makeProject({
-      "long.js": LONG_STAGE,
-      "dvc.yaml": "stages:\n  long:\n    cmd: node long.js\n    deps: [long.js]\n    outs: [out.txt]\n",
-    });
-    const repro = cliStart(dir, ["repro"]);
-    await waitForOutput(repro, "[long] started");
-    const stagePid = Number(read(dir, "stage.pid"));
+    const { dir, repro, stagePid } = await startLongStage();
     const lock = JSON.parse(read(dir, ".dvc/tmp/polarity.lock")) as { pid: number; stageGroups?: number[] };
     assert.equal(lock.pid, repro.pid);
     assert.equal(lock.stageGroups?.length, 1, "the lock names the running stage's process group");
