@@ -121,12 +121,18 @@ export class LocalFileModelSource implements ModelSource {
     const info = await stat(file);
     const key = `${file}:${info.ino}:${info.size}:${info.mtimeMs}`;
     if (this.lastStat?.key === key) return this.lastStat.resolved;
-    if (this.guard.maxBytes !== undefined) checkModelSize(info.size, this.guard.maxBytes, file);
+    const name = (basename(file, extname(file)) === "model" ? basename(this.path, extname(this.path)) : basename(file, extname(file))) || "model";
+    if (this.guard.maxBytes !== undefined && info.size > this.guard.maxBytes) {
+      // Refused without reading it; named by size and time since its hash is not computed.
+      const maxBytes = this.guard.maxBytes;
+      const resolved: ResolvedModel = { name, version: `unread-${info.size}-${Math.floor(info.mtimeMs)}`, load: async () => checkModelSize(info.size, maxBytes, file) as never };
+      this.lastStat = { key, resolved };
+      return resolved;
+    }
     const { bytes, sha256 } = await hashFile(file);
     const version = sha256.slice(0, 12);
-    const name = basename(file, extname(file)) === "model" ? basename(this.path, extname(this.path)) : basename(file, extname(file));
     const resolved: ResolvedModel = {
-      name: name || "model",
+      name,
       version,
       // The bytes hashed are the bytes parsed: a file replaced between resolve and load cannot mix versions.
       load: (options) => loadModelBytes(bytes, file, this.parse, this.guard, options?.whileServing),

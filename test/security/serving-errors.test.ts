@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { installErrorHandler, quoteClientString } from "../../src/http/errors.js";
 import { installJsonParser, jsonNestingExceeds } from "../../src/http/limits.js";
@@ -15,7 +15,7 @@ async function app(lines: string[]) {
       done();
     },
   });
-  const a = Fastify({ loggerInstance: pino({ level: "info" }, sink), bodyLimit: 8 * 1024 * 1024 });
+  const a = Fastify({ loggerInstance: pino({ level: "info" }, sink), bodyLimit: 8 * 1024 * 1024 }) as unknown as FastifyInstance;
   installJsonParser(a);
   installErrorHandler(a, { bodyLimitHint: "--body-limit" });
   a.post("/boom", async () => {
