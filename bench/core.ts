@@ -7,7 +7,14 @@
  * objective.
  *
  *   npm run bench                                  # uci, 100000, 1000000
- *   npm run bench -- --corpora uci,100000 --no-liblinear
+ *   npm run bench -- --corpora uci,100000 --no-liblinear --from-file 100000
+ *
+ * "from file" lines: the whole process of training from a CSV file (text,label) — start the
+ * runtime, read and parse the file, TF-IDF 1–2-grams on words as written, LR C = 1 — timed
+ * from outside with its peak RSS, next to scikit-learn's whole process on the same file
+ * (TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression(solver="liblinear")) when
+ * Debian's python3-sklearn is installed (/usr/bin/python3), alternated twice each; the best
+ * of each is compared. Not run by CI and never needed by the tests.
  *
  * Each measurement runs in its own child process, so every peak RSS is that step's alone.
  * LR fits use the default threads ('auto': a worker thread for the loss/gradient pass from
@@ -18,6 +25,10 @@
  * has 2 cores.
  */
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatDatasetCsv, readDatasetCsv } from "../src/data/files.js";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { loadUciSentences } from "../src/data/builtin.js";
@@ -28,10 +39,10 @@ import { LogisticRegression } from "../src/models/logistic-regression.js";
 import { PredictionPool } from "../src/models/parallel/predict-pool.js";
 import { PARALLEL_MIN_NNZ, resolveThreads } from "../src/models/parallel/split-objective.js";
 import { SentimentModel } from "../src/models/sentiment-model.js";
-import { DEFAULT_PREPROCESS_CONFIG, preprocessMany } from "../src/text/preprocess.js";
+import { DEFAULT_PREPROCESS_CONFIG, LIGHT_PREPROCESS_CONFIG, preprocessMany } from "../src/text/preprocess.js";
 import { compareWithLiblinear, describeComparison, ensureLiblinear, seconds } from "./lib/liblinear.js";
 
-type Mode = "steps" | "e2e" | "liblinear";
+type Mode = "steps" | "e2e" | "liblinear" | "file";
 const PREDICT_BATCH = 200_000;
 const NGRAMS: [number, number] = [1, 2];
 
@@ -50,6 +61,12 @@ function heldOut(name: string): string[] {
 const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 
 async function child(mode: Mode, name: string): Promise<Record<string, number | string>> {
+  if (mode === "file") {
+    // \`name\` is the CSV path here. Words as written: no stopwords, stems or negation scope.
+    const data = await readDatasetCsv(name);
+    const model = SentimentModel.train(data.texts, data.labels, { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: NGRAMS }, model: { kind: "logreg", C: 1 } });
+    return { n: data.texts.length, features: model.nFeatures, rssMb: peakRssMb() };
+  }
   const { texts, labels } = corpus(name);
   const n = texts.length;
   if (mode === "steps") {
@@ -120,6 +137,52 @@ async function child(mode: Mode, name: string): Promise<Record<string, number | 
   return { n, ratio: c.reachedAt / c.llTrain, report: describeComparison(c).join("\n") };
 }
 
+const SKLEARN = `
+import csv, resource, sys
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+texts, labels = [], []
+with open(sys.argv[1], newline="", encoding="utf-8") as f:
+    rows = csv.reader(f)
+    next(rows)
+    for t, l in rows:
+        texts.append(t)
+        labels.append(l)
+X = TfidfVectorizer(ngram_range=(1, 2)).fit_transform(texts)
+LogisticRegression(solver="liblinear", C=1.0).fit(X, labels)
+print(X.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+`;
+
+/** Whole-process training from a CSV file: Polarity's and scikit-learn's wall time and peak RSS, alternated. */
+function fromFile(n: number, rounds = 2): { polarity: { s: number; rssMb: number; features: number }; sklearn: { s: number; rssMb: number; features: number } | null } {
+  const dir = mkdtempSync(join(tmpdir(), "polarity-bench-file-"));
+  try {
+    const file = join(dir, "train.csv");
+    const c = generateSyntheticCorpus({ n, seed: 7 });
+    writeFileSync(file, formatDatasetCsv(c.texts, c.labels));
+    const sklearnOk = existsSync("/usr/bin/python3") && spawnSync("/usr/bin/python3", ["-c", "import sklearn"]).status === 0;
+    let polarity = { s: Infinity, rssMb: 0, features: 0 };
+    let sklearn: { s: number; rssMb: number; features: number } | null = sklearnOk ? { s: Infinity, rssMb: 0, features: 0 } : null;
+    for (let r = 0; r < rounds; r++) {
+      let t = performance.now();
+      const p = runChild("file", file);
+      const ps = seconds(t);
+      if (ps < polarity.s) polarity = { s: ps, rssMb: Number(p.rssMb), features: Number(p.features) };
+      if (sklearn) {
+        t = performance.now();
+        const py = spawnSync("/usr/bin/python3", ["-c", SKLEARN, file], { encoding: "utf8" });
+        const pys = seconds(t);
+        if (py.status !== 0) throw new Error(`scikit-learn run failed:\n${py.stderr}`);
+        const [features, rssKb] = py.stdout.trim().split(/\s+/).map(Number);
+        if (pys < sklearn.s) sklearn = { s: pys, rssMb: rssKb / 1024, features };
+      }
+    }
+    return { polarity, sklearn };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function runChild(mode: Mode, name: string): Record<string, number | string> {
   const self = fileURLToPath(import.meta.url);
   const r = spawnSync(process.execPath, ["--import", "tsx", "--max-old-space-size=4096", self, "--child", mode, name], { encoding: "utf8", maxBuffer: 64 << 20 });
@@ -138,10 +201,12 @@ async function main(): Promise<void> {
   }
   let corpora = ["uci", "100000", "1000000"];
   let liblinear = true;
+  let fileSizes = [100_000, 1_000_000];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--corpora") corpora = (argv[++i] ?? "").split(",");
+    if (argv[i] === "--corpora") corpora = (argv[++i] ?? "").split(",").filter((x) => x !== "" && x !== "none");
     else if (argv[i] === "--no-liblinear") liblinear = false;
-    else throw new Error(`unknown argument ${argv[i]} (known: --corpora uci,100000,..., --no-liblinear)`);
+    else if (argv[i] === "--from-file") fileSizes = (argv[++i] ?? "").split(",").filter((x) => x !== "" && x !== "none").map(Number);
+    else throw new Error(`unknown argument ${argv[i]} (known: --corpora uci,100000,..., --no-liblinear, --from-file 100000,1000000|none)`);
   }
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
   console.log(`pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); LR's loss/gradient on 2 threads (main + 1 worker) from ${fmt(PARALLEL_MIN_NNZ)} non-zeros, everything else single-threaded\n`);
@@ -164,6 +229,19 @@ async function main(): Promise<void> {
       const cmp = runChild("liblinear", name);
       console.log(String(cmp.report).replace(/^/gm, "  "));
     }
+    console.log("");
+  }
+  for (const n of fileSizes) {
+    const load = loadavg()[0].toFixed(2);
+    const r = fromFile(n);
+    const p = r.polarity;
+    console.log(`== from file: ${fmt(n)} synthetic docs (seed 7) as CSV; whole process: read + parse, TF-IDF 1–2-grams on words as written, LR C=1 (load average ${load} before)`);
+    console.log(`  polarity                ${p.s.toFixed(2).padStart(11)} s       peak RSS ${fmt(p.rssMb)} MB, ${fmt(p.features)} features`);
+    if (r.sklearn) {
+      const k = r.sklearn;
+      console.log(`  scikit-learn (liblinear)${k.s.toFixed(2).padStart(11)} s       peak RSS ${fmt(k.rssMb)} MB, ${fmt(k.features)} features`);
+      console.log(`  ratio                   ${(k.s / p.s).toFixed(2).padStart(11)}× faster, ${(p.rssMb / k.rssMb).toFixed(2)}× the peak RSS (targets: >= 5×, <= 0.75×)`);
+    } else console.log("  scikit-learn: /usr/bin/python3 with sklearn not found (apt-get install python3-sklearn): comparison skipped");
     console.log("");
   }
   if (liblinear && !haveLiblinear) console.log("liblinear-train not available (needs root for apt-get install liblinear-tools): comparison skipped");
