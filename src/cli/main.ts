@@ -23,6 +23,7 @@ const commandModules: Array<[names: string[], load: () => Promise<CommandModule>
   [["cv"], () => import("./cv.js")],
   [["predict"], () => import("./predict.js")],
   [["tune"], () => import("./tune.js")],
+  [["compare"], () => import("./compare.js")],
   [["repro"], () => import("./repro.js")],
   [["status"], () => import("./status.js")],
   [["dag"], () => import("./dag.js")],

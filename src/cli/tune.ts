@@ -149,7 +149,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
   const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs) : null;
   const scorer = pool ? null : new FoldScorer(data.texts, data.labels, folds, seed);
 
-  const tracking = o.track === false ? null : await openTracking(o, { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
+  const tracking = o.track === false ? null : await openTuneTracking(o.trackingUri, o.experiment, "tune", { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
   let result: SearchResult;
   try {
     result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as InstanceType<typeof FoldScorer>).scoreFold(c, f), {
@@ -189,7 +189,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
   );
 }
 
-interface TuneTracking {
+export interface TuneTracking {
   parentRunId: string;
   logTrial(t: TrialResult): Promise<void>;
   logBest(r: SearchResult): Promise<void>;
@@ -197,11 +197,11 @@ interface TuneTracking {
 }
 
 /** One parent run for the search and one child run per trial (MLflow's mlflow.parentRunId tag). */
-async function openTracking(o: TuneFlags, meta: Record<string, unknown>): Promise<TuneTracking> {
+export async function openTuneTracking(trackingUri: string | undefined, experiment: string, kind: "tune" | "compare", meta: Record<string, unknown>): Promise<TuneTracking> {
   const { TrackingClient } = await import("../tracking/client.js");
-  const client = TrackingClient.open(o.trackingUri ? { trackingUri: o.trackingUri } : {});
-  const experimentId = await client.getOrCreateExperiment(o.experiment);
-  const parent = await client.createRun(experimentId, { runName: `tune-${meta.method}`, tags: { "polarity.kind": "tune" } });
+  const client = TrackingClient.open(trackingUri ? { trackingUri } : {});
+  const experimentId = await client.getOrCreateExperiment(experiment);
+  const parent = await client.createRun(experimentId, { runName: kind === "tune" ? `tune-${String(meta.method)}` : "compare", tags: { "polarity.kind": kind } });
   const parentRunId = parent.info.run_id;
   await client.logParams(parentRunId, meta);
   return {
@@ -209,7 +209,7 @@ async function openTracking(o: TuneFlags, meta: Record<string, unknown>): Promis
     async logTrial(t) {
       const { describeTrial } = await import("../tuning/space.js");
       const d = describeTrial(t.config);
-      const child = await client.createRun(experimentId, { runName: `${d.model} | ${d.features} | ${d.preprocess}`, parentRunId, tags: { "polarity.kind": "tune-trial", "polarity.trial_status": t.status } });
+      const child = await client.createRun(experimentId, { runName: `${d.model} | ${d.features} | ${d.preprocess}`, parentRunId, tags: { "polarity.kind": `${kind}-trial`, "polarity.trial_status": t.status } });
       const id = child.info.run_id;
       await client.logParams(id, trialParams(t.config));
       const metrics: Record<string, number> = { folds_scored: t.folds.length, fit_seconds: t.seconds };
