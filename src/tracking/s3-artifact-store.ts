@@ -8,6 +8,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -28,7 +29,7 @@ import type { FileInfo } from "./types.js";
  * Uploads stream through a multipart upload in PART_BYTES parts — memory per upload is one
  * part, whatever the file size — and become visible only when the upload completes: a client
  * that disconnects, a size cap that trips or an S3 error aborts the upload, leaving no
- * partial object. Downloads stream the object's body. Listing pages through ListObjectsV2.
+ * partial object. Downloads stream the object's body. Listing pages through ListObjects by marker.
  */
 export const PART_BYTES = 8 * 1024 * 1024;
 
@@ -39,6 +40,8 @@ export interface S3ArtifactStoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Largest file one upload may write, in bytes. */
   maxFileBytes?: number;
+  /** Keys per listing page (S3's maximum, 1000, by default). */
+  pageSize?: number;
 }
 
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
@@ -62,9 +65,15 @@ export function s3OptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Artifa
   };
 }
 
+function lastKey(res: { Contents?: Array<{ Key?: string }>; CommonPrefixes?: Array<{ Prefix?: string }> }): string | undefined {
+  const keys = [...(res.Contents ?? []).map((o) => o.Key), ...(res.CommonPrefixes ?? []).map((p) => p.Prefix)].filter((k): k is string => !!k).sort();
+  return keys[keys.length - 1];
+}
+
 export class S3ArtifactStore {
   readonly root: string;
   readonly maxFileBytes?: number;
+  private readonly pageSize: number;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -75,6 +84,7 @@ export class S3ArtifactStore {
     this.prefix = prefix;
     this.root = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
     this.maxFileBytes = options.maxFileBytes;
+    this.pageSize = options.pageSize ?? 1000;
     const cfg: S3ClientConfig = {
       region: options.region ?? "us-east-1",
       // Plain payload signing: S3-compatible servers store aws-chunked trailers verbatim otherwise.
@@ -101,7 +111,7 @@ export class S3ArtifactStore {
     if (e.name === "NoSuchKey" || e.name === "NotFound" || status === 404) return new NotFoundError(`Artifact '${what}' not found`);
     if (e.name === "NoSuchBucket") return new PolarityError("INTERNAL_ERROR", `The artifact store ${this.root} does not exist`);
     const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE"].includes(e.code ?? "") || e.name === "TimeoutError";
-    if (network || (status !== undefined && status >= 500)) return new PolarityError("TEMPORARILY_UNAVAILABLE", `The artifact store ${this.root} is unavailable; retry later`);
+    if (network || (status !== undefined && status >= 500)) return new PolarityError("TEMPORARILY_UNAVAILABLE", `The artifact store ${this.root} is unavailable; retry later`, { cause: err });
     return new PolarityError("INTERNAL_ERROR", `The artifact store ${this.root} refused the request for '${what}' (${e.name ?? "error"})`);
   }
 
@@ -110,10 +120,12 @@ export class S3ArtifactStore {
     const base = this.key(relDir);
     const keyPrefix = base ? `${base}/` : "";
     const out: FileInfo[] = [];
-    let token: string | undefined;
+    // ListObjects (v1) pages by marker: every S3-compatible server implements it the same way,
+    // where v2 continuation tokens are opaque per server (s3rver's need a cipher OpenSSL 3 dropped).
+    let marker: string | undefined;
     try {
       do {
-        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: keyPrefix, Delimiter: "/", ContinuationToken: token }));
+        const res = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: keyPrefix, Delimiter: "/", MaxKeys: this.pageSize, Marker: marker }));
         for (const p of res.CommonPrefixes ?? []) {
           const name = p.Prefix!.slice(keyPrefix.length).replace(/\/$/, "");
           if (name) out.push({ path: prefix ? `${prefix}/${name}` : name, is_dir: true });
@@ -122,8 +134,8 @@ export class S3ArtifactStore {
           const name = o.Key!.slice(keyPrefix.length);
           if (name) out.push({ path: prefix ? `${prefix}/${name}` : name, is_dir: false, file_size: o.Size ?? 0 });
         }
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+        marker = res.IsTruncated ? (res.NextMarker ?? lastKey(res)) : undefined;
+      } while (marker);
     } catch (err) {
       throw this.fail(err, relDir);
     }
@@ -212,12 +224,12 @@ export class S3ArtifactStore {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })).catch(() => undefined);
       const keys: string[] = head ? [Key] : [];
-      let token: string | undefined;
+      let marker: string | undefined;
       do {
-        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${Key}/`, ContinuationToken: token }));
+        const res = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: `${Key}/`, MaxKeys: this.pageSize, Marker: marker }));
         for (const o of res.Contents ?? []) keys.push(o.Key!);
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+        marker = res.IsTruncated ? lastKey(res) : undefined;
+      } while (marker);
       if (keys.length === 0) throw new NotFoundError(`Artifact '${clean}' not found`);
       for (let i = 0; i < keys.length; i += 1000) {
         await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((k) => ({ Key: k })), Quiet: true } }));

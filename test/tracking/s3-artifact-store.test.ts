@@ -78,13 +78,17 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
     assert.deepEqual(await open().list("partial"), []);
   });
 
-  test("listing pages through more than one ListObjects page", async () => {
-    const store = open("s3://polarity-art/paging");
-    const n = 1030;
-    for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, k) => store.write(`many/f${String(i + k).padStart(5, "0")}.txt`, Buffer.from("x"))));
+  test("listing and deleting page through ListObjects (7 keys a page here, S3's 1,000 by default)", async () => {
+    const store = new S3ArtifactStore("s3://polarity-art/paging", { endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, pageSize: 7 });
+    const n = 23;
+    for (let i = 0; i < n; i++) await store.write(`many/f${String(i).padStart(3, "0")}.txt`, Buffer.from("x"));
+    await store.write("many/sub/inner.txt", Buffer.from("y"));
     const entries = await store.list("many");
-    assert.equal(entries.length, n);
-    assert.equal(entries[n - 1].path, `many/f${String(n - 1).padStart(5, "0")}.txt`);
+    assert.equal(entries.length, n + 1);
+    assert.deepEqual(entries.filter((e) => e.is_dir), [{ path: "many/sub", is_dir: true }]);
+    assert.equal(entries[n - 1].path, `many/f${String(n - 1).padStart(3, "0")}.txt`);
+    await store.delete("many");
+    assert.deepEqual(await store.list("many"), []);
   });
 
   test("an unreachable S3 endpoint is a retryable 503 in MLflow's error shape, without credentials", async () => {
