@@ -24,6 +24,8 @@ export interface DriftLine {
   predictions: number;
   texts: number;
   values: DriftValues;
+  /** The most-shifted reference terms at that moment (see report's TermShift). */
+  terms?: { term: string; referenceDf: number; currentDf: number; shift: number }[];
 }
 export interface FeedbackLine {
   type: "feedback";

@@ -264,7 +264,13 @@ export class ModelMonitor {
       this.windowTexts.set(result.texts);
       if (!Number.isNaN(result.current.oovRate)) this.oovRate.set({ window: "current" }, result.current.oovRate);
       if (this.predictionLog && !Number.isNaN(result.values.score_psi)) {
-        this.predictionLog.push(JSON.stringify({ type: "drift", ts: new Date().toISOString(), version: state.loaded.version, predictions: result.predictions, texts: result.texts, values: result.values }));
+        // The most-shifted reference terms (vocabulary words, not user text), so the report can show them without text logging.
+        const terms = state.profile.topTerms.terms
+          .map((term, j) => ({ term, referenceDf: state.profile!.topTerms.df[j], currentDf: result.current.termDf[j], shift: result.termShift[j] }))
+          .filter((t) => t.shift !== 0)
+          .sort((a, b) => Math.abs(b.shift) - Math.abs(a.shift))
+          .slice(0, 15);
+        this.predictionLog.push(JSON.stringify({ type: "drift", ts: new Date().toISOString(), version: state.loaded.version, predictions: result.predictions, texts: result.texts, values: result.values, terms }));
       }
     }
     const w = state.labelled;

@@ -77,7 +77,7 @@ echarts.init(document.getElementById('live')).setOption({animation:false,tooltip
 var terms=R.terms.slice().reverse();
 echarts.init(document.getElementById('terms')).setOption({animation:false,tooltip:{trigger:'axis',axisPointer:{type:'shadow'}},grid:{left:90,right:20,bottom:30,top:10},xAxis:{type:'value',name:'χ² contribution'},yAxis:{type:'category',data:terms.map(function(t){return t.term;})},
  series:[{type:'bar',data:terms.map(function(t){return {value:+t.shift.toFixed(2),itemStyle:{color:t.shift>0?'#c62828':'#1565c0'}};})}],
- graphic:terms.length===0?[{type:'text',left:'center',top:'middle',style:{text:'no logged text (enable POLARITY_MONITOR_LOG_TEXT)',fill:'#5b6472'}}]:[]});
+ graphic:terms.length===0?[{type:'text',left:'center',top:'middle',style:{text:'no term statistics (no logged text and no server drift snapshot)',fill:'#5b6472'}}]:[]});
 document.body.setAttribute('data-rendered','true');
 })();
 </script></body></html>

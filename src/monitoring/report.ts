@@ -139,7 +139,8 @@ export function buildMonitoringReport(profile: ReferenceProfile, logs: Monitorin
     alarms,
     windows,
     serverDrift: logs.drift.map((d) => ({ ts: d.ts, values: d.values })),
-    terms: overall.texts ? terms.slice(0, 15) : [],
+    // From logged texts when there are some, else the server's last snapshot (computed from texts it never wrote).
+    terms: overall.texts ? terms.slice(0, 15) : (logs.drift.findLast((d) => Array.isArray(d.terms) && d.terms.length > 0)?.terms ?? []).slice(0, 15),
     live: { labelled, accuracy: finite(live.accuracy), f1: finite(live.f1), referenceAccuracy, drop, windows: liveWindows },
     status: alarms.length > 0 || drop ? "drift" : enough ? "ok" : "insufficient-data",
   };

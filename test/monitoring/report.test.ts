@@ -81,6 +81,14 @@ describe("prediction log → monitor report / export-feedback", { timeout: 240_0
     for (const t of fixture.stream.texts.slice(0, 100)) if (t.length > 12) assert.ok(!all.includes(JSON.stringify(t).slice(1, -1)), `text leaked: ${t}`);
     const preds = lines.map((l) => JSON.parse(l) as { type: string }).filter((r) => r.type === "prediction");
     assert.equal(preds.length, 100, "sample rate 1 logs every prediction");
+    // The report still shows the most-shifted terms: the server's drift snapshots carry them (vocabulary terms only).
+    const r = cli("monitor", "report", "--model", join(privateDir, "model.json"), "--log-dir", logDir, "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { counts: { textsProfiled: number }; terms: { term: string }[] };
+    assert.equal(report.counts.textsProfiled, 0);
+    assert.ok(report.terms.length > 0);
+    const vocabulary = new Set((fixture.json.metadata.referenceProfile as { topTerms: { terms: string[] } }).topTerms.terms);
+    for (const t of report.terms) assert.ok(vocabulary.has(t.term));
   });
 
   test("an in-distribution log: report --json says no drift and exits 0", () => {
