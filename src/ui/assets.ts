@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile, readdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
@@ -14,10 +14,11 @@ export interface UiAsset {
   contentType: string;
 }
 
-export interface UiAssets {
-  "app.js": UiAsset;
-  "app.css": UiAsset;
-}
+/** The bundle's files by name: app.js (the entry), app.css, and the chunks pages load on demand. */
+export type UiAssets = Map<string, UiAsset>;
+
+/** Names the bundle's files may have (the only names /ui/ serves). */
+export const ASSET_NAME = /^[A-Za-z0-9_-]+\.(js|css)$/;
 
 /** The package root: this file is src/ui/assets.ts or dist/ui/assets.js. */
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -30,8 +31,8 @@ function asset(body: Buffer, contentType: string): UiAsset {
   return { body, gzip: gzipSync(body, { level: 9 }), etag: `"${createHash("sha1").update(body).digest("base64url")}"`, contentType };
 }
 
-/** Bundles the browser code in memory (esbuild: ES2020, minified, tree-shaken ECharts). */
-export async function bundleUi(): Promise<{ js: Buffer; css: Buffer }> {
+/** Bundles the browser code in memory (esbuild: ES2020, minified, tree-shaken ECharts, split so pages load their charts on demand). */
+export async function bundleUi(): Promise<Map<string, Buffer>> {
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
@@ -45,15 +46,16 @@ export async function bundleUi(): Promise<{ js: Buffer; css: Buffer }> {
     format: "esm",
     target: ["es2020", "chrome100", "firefox100", "safari15"],
     write: false,
+    splitting: true,
     outdir: "out",
     entryNames: "app",
+    chunkNames: "chunk-[hash]",
     legalComments: "none",
     logLevel: "silent",
   });
-  const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
-  const css = result.outputFiles.find((f) => f.path.endsWith(".css"));
-  if (!js || !css) throw new PolarityError("IO_ERROR", "UI bundle: esbuild produced no app.js/app.css");
-  return { js: Buffer.from(js.contents), css: Buffer.from(css.contents) };
+  const files = new Map(result.outputFiles.map((f) => [basename(f.path), Buffer.from(f.contents)]));
+  if (!files.has("app.js") || !files.has("app.css")) throw new PolarityError("IO_ERROR", "UI bundle: esbuild produced no app.js/app.css");
+  return files;
 }
 
 let cached: Promise<UiAssets> | undefined;
@@ -64,15 +66,14 @@ let cached: Promise<UiAssets> | undefined;
  */
 export function loadUiAssets(): Promise<UiAssets> {
   cached ??= (async () => {
-    const built = join(BUILT_ASSETS_DIR, "app.js");
-    let js: Buffer;
-    let css: Buffer;
-    if (!import.meta.url.endsWith(".ts") && existsSync(built)) {
-      [js, css] = await Promise.all([readFile(built), readFile(join(BUILT_ASSETS_DIR, "app.css"))]);
+    let files: Map<string, Buffer>;
+    if (!import.meta.url.endsWith(".ts") && existsSync(join(BUILT_ASSETS_DIR, "app.js"))) {
+      const names = (await readdir(BUILT_ASSETS_DIR)).filter((n) => ASSET_NAME.test(n));
+      files = new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(BUILT_ASSETS_DIR, n))] as const)));
     } else {
-      ({ js, css } = await bundleUi());
+      files = await bundleUi();
     }
-    return { "app.js": asset(js, "text/javascript; charset=utf-8"), "app.css": asset(css, "text/css; charset=utf-8") };
+    return new Map([...files].map(([name, body]) => [name, asset(body, name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8")]));
   })();
   cached.catch(() => (cached = undefined));
   return cached;

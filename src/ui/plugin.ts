@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type as T } from "@sinclair/typebox";
 import type { TrackingService } from "../tracking/service.js";
 import { assertSafeArtifactPath } from "../tracking/artifact-store.js";
-import { InvalidParameterError } from "../util/errors.js";
-import { loadUiAssets, type UiAsset } from "./assets.js";
+import { InvalidParameterError, NotFoundError } from "../util/errors.js";
+import { ASSET_NAME, loadUiAssets, type UiAsset } from "./assets.js";
 import { findProjectRoot, metricsDiffView, pipelineView } from "./pipeline-view.js";
 
 export interface TrackingUiOptions {
@@ -88,8 +88,12 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
   app.get("/", { config: PUBLIC_ROUTE }, page);
   app.get("/index.html", { config: PUBLIC_ROUTE }, page);
   app.get("/favicon.ico", { config: PUBLIC_ROUTE }, async (_request, reply) => reply.code(204).header("cache-control", "max-age=86400").send());
-  app.get("/ui/app.js", { config: PUBLIC_ROUTE }, async (request, reply) => sendAsset(request, reply, (await loadUiAssets())["app.js"]));
-  app.get("/ui/app.css", { config: PUBLIC_ROUTE }, async (request, reply) => sendAsset(request, reply, (await loadUiAssets())["app.css"]));
+  app.get("/ui/:file", { config: PUBLIC_ROUTE, schema: { params: T.Object({ file: T.String({ maxLength: 100 }) }) } }, async (request, reply) => {
+    const { file } = request.params as { file: string };
+    const asset = ASSET_NAME.test(file) ? (await loadUiAssets()).get(file) : undefined;
+    if (!asset) throw new NotFoundError(`No UI file '${file}'`);
+    return sendAsset(request, reply, asset);
+  });
 
   app.get(
     "/get-artifact",

@@ -1,14 +1,14 @@
 /**
  * Charts: ECharts (tree-shaken to the charts used) for parallel coordinates, curves, the
  * confusion matrix, overlaid histories and the pipeline DAG; uPlot for one long metric history
- * (10^5 points draw in a few ms).
+ * (10^5 points draw in a few ms). Only the pages that draw load this module (a separate chunk).
  */
 import * as echarts from "echarts/core";
 import { GraphChart, HeatmapChart, LineChart, ParallelChart } from "echarts/charts";
 import { AriaComponent, DataZoomComponent, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import { onLeave } from "./lifecycle.js";
 
 echarts.use([GraphChart, HeatmapChart, LineChart, ParallelChart, AriaComponent, DataZoomComponent, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
@@ -16,13 +16,6 @@ export { echarts };
 export type EChart = ReturnType<typeof echarts.init>;
 export type EChartsOption = Parameters<EChart["setOption"]>[0];
 
-const live = new Set<{ dispose(): void }>();
-
-/** Disposes every chart of the previous page (called by the router). */
-export function disposeCharts(): void {
-  for (const c of live) c.dispose();
-  live.clear();
-}
 
 let resizeHooked = false;
 const resizers = new Set<() => void>();
@@ -44,11 +37,9 @@ export function chart(el: HTMLElement, option: EChartsOption): EChart {
   c.setOption({ aria: { enabled: true }, animation: false, ...option });
   const resize = () => c.resize();
   onResize(resize);
-  live.add({
-    dispose: () => {
-      resizers.delete(resize);
-      c.dispose();
-    },
+  onLeave(() => {
+    resizers.delete(resize);
+    c.dispose();
   });
   return c;
 }
@@ -70,11 +61,9 @@ export function fastLine(el: HTMLElement, x: Float64Array, y: Float64Array, opts
   );
   const resize = () => plot.setSize({ width: width(), height: 280 });
   onResize(resize);
-  live.add({
-    dispose: () => {
-      resizers.delete(resize);
-      plot.destroy();
-    },
+  onLeave(() => {
+    resizers.delete(resize);
+    plot.destroy();
   });
   return plot;
 }

@@ -91,3 +91,17 @@ export function replaceHashQuery(path: string, q: Record<string, string | undefi
 export function enc(s: string): string {
   return encodeURIComponent(s);
 }
+
+/** A titled section (h2 labels it). */
+export function section(title: string, ...body: Array<Node | null>): HTMLElement {
+  const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+  return h("section", { "aria-labelledby": id }, h("h2", { id }, title), ...body);
+}
+
+export function table(headers: string[], rows: string[][]): HTMLElement {
+  return h("div", { class: "table-wrap" }, h("table", { class: "grid" }, h("thead", {}, h("tr", {}, headers.map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))));
+}
+
+export function empty(text: string): HTMLElement {
+  return h("p", { class: "muted" }, text);
+}

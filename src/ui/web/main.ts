@@ -1,24 +1,21 @@
 import "./style.css";
 import { authorization, signIn, signOut, unauthorizedListeners } from "./api.js";
-import { disposeCharts } from "./charts.js";
 import { clear, field, h } from "./dom.js";
-import { renderExperiments } from "./pages/experiments.js";
-import { renderRuns } from "./pages/runs.js";
-import { renderRun } from "./pages/run.js";
-import { renderCompare } from "./pages/compare.js";
-import { renderModel, renderModels } from "./pages/registry.js";
-import { renderPipeline } from "./pages/pipeline.js";
+import { leavePage } from "./lifecycle.js";
 
-/** Hash routes, so any page (a run, a comparison, a filtered table) is a link that can be shared. */
+/**
+ * Hash routes, so any page (a run, a comparison, a filtered table) is a link that can be shared.
+ * Pages load on demand: the runs table does not wait for the charting libraries.
+ */
 const ROUTES: Array<[RegExp, (main: HTMLElement, m: RegExpExecArray) => Promise<void>]> = [
-  [/^\/?$/, (main) => renderExperiments(main)],
-  [/^\/experiments\/?$/, (main) => renderExperiments(main)],
-  [/^\/experiments\/([^/]+)\/?$/, (main, m) => renderRuns(main, decodeURIComponent(m[1]))],
-  [/^\/runs\/([^/]+)\/?$/, (main, m) => renderRun(main, decodeURIComponent(m[1]))],
-  [/^\/compare\/?$/, (main) => renderCompare(main)],
-  [/^\/models\/?$/, (main) => renderModels(main)],
-  [/^\/models\/(.+?)\/?$/, (main, m) => renderModel(main, decodeURIComponent(m[1]))],
-  [/^\/pipeline\/?$/, (main) => renderPipeline(main)],
+  [/^\/?$/, async (main) => (await import("./pages/experiments.js")).renderExperiments(main)],
+  [/^\/experiments\/?$/, async (main) => (await import("./pages/experiments.js")).renderExperiments(main)],
+  [/^\/experiments\/([^/]+)\/?$/, async (main, m) => (await import("./pages/runs.js")).renderRuns(main, decodeURIComponent(m[1]))],
+  [/^\/runs\/([^/]+)\/?$/, async (main, m) => (await import("./pages/run.js")).renderRun(main, decodeURIComponent(m[1]))],
+  [/^\/compare\/?$/, async (main) => (await import("./pages/compare.js")).renderCompare(main)],
+  [/^\/models\/?$/, async (main) => (await import("./pages/registry.js")).renderModels(main)],
+  [/^\/models\/(.+?)\/?$/, async (main, m) => (await import("./pages/registry.js")).renderModel(main, decodeURIComponent(m[1]))],
+  [/^\/pipeline\/?$/, async (main) => (await import("./pages/pipeline.js")).renderPipeline(main)],
 ];
 
 const NAV: Array<[string, string, RegExp]> = [
@@ -41,7 +38,7 @@ let generation = 0;
 async function route(): Promise<void> {
   const path = routePath();
   const gen = ++generation;
-  disposeCharts();
+  leavePage();
   clear(main);
   main.setAttribute("aria-busy", "true");
   clear(nav);

@@ -1,7 +1,6 @@
 import { apiGet, metricHistory, metricValue, type Run } from "../api.js";
 import { chart, PALETTE, type EChart } from "../charts.js";
-import { clear, enc, field, formatNumber, h, hashQuery, replaceHashQuery } from "../dom.js";
-import { empty, section } from "./run.js";
+import { clear, empty, enc, field, formatNumber, h, hashQuery, replaceHashQuery, section } from "../dom.js";
 
 /**
  * N runs side by side: a parallel-coordinates plot (chosen params → one metric, brush an axis to

@@ -1,7 +1,6 @@
 import { uiGet } from "../api.js";
 import { chart } from "../charts.js";
-import { clear, field, h, hashQuery, replaceHashQuery, showError } from "../dom.js";
-import { empty, section, table } from "./run.js";
+import { clear, empty, field, h, hashQuery, replaceHashQuery, section, showError, table } from "../dom.js";
 import type { MetricsDiffView, PipelineStageView as StageView, PipelineView } from "../../wire.js";
 
 const fmt = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "number" ? String(Number.isInteger(v) ? v : Number(v.toPrecision(5))) : typeof v === "string" ? v : JSON.stringify(v));

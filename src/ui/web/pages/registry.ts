@@ -1,6 +1,5 @@
 import { ApiError, apiGet, apiSend, metricValue, tagOf, type ModelVersion, type RegisteredModel, type Run } from "../api.js";
-import { append, clear, enc, field, formatTime, h, showError } from "../dom.js";
-import { empty, section } from "./run.js";
+import { append, clear, empty, enc, field, formatTime, h, section, showError } from "../dom.js";
 
 const STAGES = ["None", "Staging", "Production", "Archived"];
 

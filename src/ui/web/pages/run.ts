@@ -1,6 +1,6 @@
 import { apiGet, apiSend, metricHistory, metricValue, tagOf, uiGet, type FileInfo, type Run } from "../api.js";
 import { fastLine } from "../charts.js";
-import { append, clear, enc, field, formatBytes, formatDuration, formatNumber, formatTime, h, hashQuery, replaceHashQuery, showError } from "../dom.js";
+import { append, clear, empty, enc, field, formatBytes, formatDuration, formatNumber, formatTime, h, hashQuery, replaceHashQuery, section, showError, table } from "../dom.js";
 import { drawPlotFile, parseCsv, plotKind } from "./previews.js";
 import { statusClass } from "./runs.js";
 
@@ -111,19 +111,6 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
 
 function fact(label: string, value: Node | string): HTMLElement {
   return h("div", {}, h("dt", {}, label), h("dd", {}, value));
-}
-
-export function section(title: string, ...body: Array<Node | null>): HTMLElement {
-  const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
-  return h("section", { "aria-labelledby": id }, h("h2", { id }, title), ...body);
-}
-
-export function table(headers: string[], rows: string[][]): HTMLElement {
-  return h("div", { class: "table-wrap" }, h("table", { class: "grid" }, h("thead", {}, h("tr", {}, headers.map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))));
-}
-
-export function empty(text: string): HTMLElement {
-  return h("p", { class: "muted" }, text);
 }
 
 /** The artifact tree (directories open on demand) and a preview pane. */

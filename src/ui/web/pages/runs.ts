@@ -24,7 +24,14 @@ function chosenColumnsKey(experimentId: string): string {
  * comparison. The filter, order and page live in the URL.
  */
 export async function renderRuns(main: HTMLElement, experimentId: string): Promise<void> {
-  const { experiment } = await apiGet<{ experiment: Experiment }>("experiments/get", { experiment_id: experimentId });
+  // The experiment's name and the first page are fetched together.
+  const experimentLoaded = apiGet<{ experiment: Experiment }>("experiments/get", { experiment_id: experimentId });
+  const heading = h("h1", { tabindex: -1 }, "Experiment ", experimentId);
+  const caption = h("caption", { class: "sr-only" }, "Runs");
+  const named = experimentLoaded.then(({ experiment }) => {
+    heading.textContent = experiment.name;
+    caption.textContent = `Runs of ${experiment.name}`;
+  });
   const q = hashQuery();
   const state = {
     filter: q.get("filter") ?? "",
@@ -261,7 +268,7 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
       );
     }
     body.append(frag);
-    tableWrap.append(h("table", { class: "grid runs" }, h("caption", { class: "sr-only" }, `Runs of ${experiment.name}`), h("thead", {}, groupRow, head), body));
+    tableWrap.append(h("table", { class: "grid runs" }, caption, h("thead", {}, groupRow, head), body));
     updateCompare();
   };
 
@@ -296,14 +303,14 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
 
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/experiments" }, "Experiments"), " / "),
-    h("h1", { tabindex: -1 }, experiment.name),
+    heading,
     filterForm,
     filterError,
     h("div", { class: "toolbar" }, chooser, compareButton, h("span", { class: "spacer" }), prev, pageLabel, next),
     status,
     tableWrap,
   );
-  await goto(startPage);
+  await Promise.all([goto(startPage), named]);
 }
 
 function splitOrder(order: string): [string, "ASC" | "DESC"] {
