@@ -10,7 +10,8 @@ import { REPO } from "./support.js";
  * The real image: deploy/scripts/build-local-image.sh builds the Dockerfile with buildah on
  * local Debian + Node 20 base images (no daemon, no registry pull), runs it with podman the way
  * Kubernetes does (uid 10001, read-only root, no capabilities) and checks /readyz, /healthz, a
- * prediction and a clean SIGTERM exit. Where podman's OCI runtime cannot start a container
+ * prediction and a clean SIGTERM exit; then the pipeline Job's command (repro + promote) runs in
+ * the image on a read-only root with a tmpfs work directory. Where podman's OCI runtime cannot start a container
  * (crun rejects this sandbox's hybrid cgroup setup) the script runs the image's own root
  * filesystem under unshare + chroot with the same restrictions. Minutes, not seconds: only with POLARITY_IMAGE_TEST=1.
  */
@@ -45,7 +46,8 @@ describe("container image", { skip: skipReason(), timeout: 45 * 60_000 }, () => 
     assert.match(log, /GET \/readyz → 200 /);
     assert.match(log, /POST \/predict → 200 /);
     assert.match(log, /exit code after SIGTERM: 0/);
-    assert.match(log, /image config: user 10001:10001, entrypoint \[node \/app\/dist\/cli\/main\.js \], cmd \[serve \], healthcheck \[CMD node\]/, "image config: user, entrypoint, command, health check");
+    assert.match(log, /^promoted .*alias 'production' →/m, "the pipeline Job's command trains and promotes inside the image");
+    assert.match(log, /image config: user 10001:10001, entrypoint \[node \/app\/dist\/cli\/main\.js ?\], cmd \[serve ?\], healthcheck \[CMD node\]/, "image config: user, entrypoint, command, health check");
     if (/unshare \+ chroot/.test(log)) assert.match(log, /server process: uid 10001, capabilities \(permitted\/effective\) 0+\/0+, NoNewPrivs 1/);
     console.log(`# image built and checked in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
