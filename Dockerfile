@@ -50,7 +50,10 @@ RUN npm prune --omit=dev --ignore-scripts
 
 # ---- runtime: Node 20 slim, production dependencies, non-root, read-only friendly
 FROM ${BASE} AS runtime
+# HOME: uid 10001 has no passwd entry (os.homedir() would fail) and the root filesystem is
+# read-only in Kubernetes; /tmp is the writable emptyDir there.
 ENV NODE_ENV=production \
+    HOME=/tmp \
     HOST=0.0.0.0 \
     PORT=8080 \
     MODEL_URI=/app/model
