@@ -9,6 +9,55 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** What a user compares runs by: the quality metrics the evaluate stage logs, when present. */
+export const DEFAULT_RUN_METRICS = ["accuracy", "f1", "roc_auc"];
+
+function param(r: Run, ...keys: string[]): string | undefined {
+  for (const k of keys) {
+    const p = r.data.params.find((x) => x.key === k);
+    if (p) return p.value;
+  }
+  return undefined;
+}
+
+/** `tfidf 1-2` from featurize.kind and featurize.ngram_range ("[1,2]"). */
+function featuresOf(r: Run): string | undefined {
+  const kind = param(r, "featurize.kind");
+  if (kind === undefined) return undefined;
+  const range = param(r, "featurize.ngram_range");
+  const m = range ? /^\[\s*(\d+)\s*,\s*(\d+)\s*\]$/.exec(range) : null;
+  return m ? `${kind} ${m[1]}-${m[2]}` : kind;
+}
+
+/**
+ * The `runs list` table: id, name, status, start, then the model kind and features (when the
+ * runs carry them) and the metrics a user compares by — accuracy, F1, ROC AUC by default,
+ * else the runs' own metric keys (without the cv_* breakdown), or the ones asked for.
+ */
+export function formatRunsTable(found: Run[], metrics?: string[]): string {
+  const logged = new Set(found.flatMap((r) => r.data.metrics.map((m) => m.key)));
+  let metricKeys = metrics && metrics.length > 0 ? metrics : DEFAULT_RUN_METRICS.filter((k) => logged.has(k));
+  if (metricKeys.length === 0) metricKeys = [...logged].filter((k) => !k.startsWith("cv_")).sort().slice(0, 6);
+  const models = found.map((r) => param(r, "train.model", "model"));
+  const features = found.map(featuresOf);
+  const showModel = models.some((m) => m !== undefined);
+  const showFeatures = features.some((f) => f !== undefined);
+  const headers = ["Run ID", "Name", "Status", "Started", ...(showModel ? ["Model"] : []), ...(showFeatures ? ["Features"] : []), ...metricKeys];
+  const rows = found.map((r, i) => [
+    r.info.run_id,
+    r.info.run_name,
+    r.info.status,
+    formatTime(r.info.start_time),
+    ...(showModel ? [models[i] ?? "-"] : []),
+    ...(showFeatures ? [features[i] ?? "-"] : []),
+    ...metricKeys.map((k) => {
+      const m = r.data.metrics.find((x) => x.key === k);
+      return m ? formatNumber(m.value) : "-";
+    }),
+  ]);
+  return formatTable(headers, rows);
+}
+
 export function register(program: Command): void {
   const runs = program.command("runs").description("List, show and compare tracked runs");
 
@@ -20,9 +69,10 @@ export function register(program: Command): void {
       .option("-n, --experiment-name <name>", "experiment name")
       .option("--filter <expr>", `MLflow filter, e.g. "metrics.accuracy > 0.8 AND params.model = 'logreg'"`)
       .option("--order-by <clause>", `e.g. "metrics.accuracy DESC" (repeatable)`, collect)
-      .option("--max-results <n>", "maximum runs", "100"),
+      .option("--max-results <n>", "maximum runs", "100")
+      .option("--metric <key>", "metric column to show (repeatable; default accuracy, f1, roc_auc when logged)", collect),
   ).action(
-    action(async (o: TrackingCliOptions & { experimentId?: string[]; experimentName?: string; filter?: string; orderBy?: string[]; maxResults: string }) => {
+    action(async (o: TrackingCliOptions & { experimentId?: string[]; experimentName?: string; filter?: string; orderBy?: string[]; maxResults: string; metric?: string[] }) => {
       const maxResults = requireInteger("--max-results", Number(o.maxResults), 1, 50000);
       await withClient(o, async (client) => {
         let ids = o.experimentId ?? [];
@@ -38,19 +88,7 @@ export function register(program: Command): void {
           process.stdout.write("No runs found.\n");
           return;
         }
-        const metricKeys = [...new Set(found.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort().slice(0, 6);
-        const rows = found.map((r) => [
-          r.info.run_id,
-          r.info.run_name,
-          r.info.experiment_id,
-          r.info.status,
-          formatTime(r.info.start_time),
-          ...metricKeys.map((k) => {
-            const m = r.data.metrics.find((x) => x.key === k);
-            return m ? formatNumber(m.value) : "-";
-          }),
-        ]);
-        process.stdout.write(formatTable(["Run ID", "Name", "Exp", "Status", "Started", ...metricKeys.map((k) => `metrics.${k}`)], rows));
+        process.stdout.write(formatRunsTable(found, o.metric));
       });
     }),
   );

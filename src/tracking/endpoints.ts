@@ -2,6 +2,7 @@ import { Type as T, type Static, type TProperties, type TSchema } from "@sinclai
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
+import { DEFAULT_MAX_JSON_DEPTH, jsonNestingExceeds } from "../http/limits.js";
 import { InvalidParameterError } from "../util/errors.js";
 
 /**
@@ -69,7 +70,8 @@ export const ENDPOINTS = {
   setTag: ep("POST", "runs/set-tag", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
   deleteTag: ep("POST", "runs/delete-tag", { run_id: Str, key: Str }),
   logBatch: ep("POST", "runs/log-batch", { run_id: Str, metrics: T.Optional(T.Array(MetricSchema)), params: T.Optional(Tags), tags: T.Optional(Tags) }),
-  logInputs: ep("POST", "runs/log-inputs", { run_id: Str, datasets: T.Optional(T.Array(T.Object({ tags: T.Optional(Tags), dataset: DatasetSchema }))) }),
+  logInputs: ep("POST", "runs/log-inputs", { run_id: Str, datasets: T.Array(T.Object({ tags: T.Optional(Tags), dataset: DatasetSchema })) }),
+  logModel: ep("POST", "runs/log-model", { run_id: Str, model_json: Str }),
   getMetricHistory: ep("GET", "metrics/get-history", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), metric_key: Str, page_token: T.Optional(Str), max_results: T.Optional(Int) }),
   listArtifacts: ep("GET", "artifacts/list", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), path: T.Optional(Str), page_token: T.Optional(Str) }),
 
@@ -117,12 +119,13 @@ const checkers = new Map<TSchema, TypeCheck<TSchema>>();
  * Validates and coerces one request message (query args arrive as strings: "5" → 5, one value
  * → [value]). Errors read like MLflow's: missing required parameter, or invalid value.
  */
-export function validateRequest(schema: TSchema, raw: unknown): Record<string, unknown> {
+export function validateRequest(schema: TSchema, raw: unknown, options: { fromQuery?: boolean } = {}): Record<string, unknown> {
   let checker = checkers.get(schema);
   if (!checker) checkers.set(schema, (checker = TypeCompiler.Compile(schema)));
   if (raw === null || raw === undefined) raw = {};
   // Older MLflow clients post their JSON double-encoded as a string (handlers.py decodes it twice too).
   if (typeof raw === "string") {
+    if (jsonNestingExceeds(Buffer.from(raw), DEFAULT_MAX_JSON_DEPTH) >= 0) throw new InvalidParameterError(`Request body nests JSON deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
     try {
       raw = JSON.parse(raw);
     } catch {
@@ -130,11 +133,12 @@ export function validateRequest(schema: TSchema, raw: unknown): Record<string, u
     }
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InvalidParameterError("Request body must be a JSON object");
-  // Drop undefined members (TypeBox's Convert would turn an undefined array into [undefined]);
-  // query keys written `ids[]=a` or `ids[0]=a`, as MLflow's JS client sends them, become `ids`.
+  // Drop undefined and null members (protobuf parsing leaves a null field unset, so
+  // `{"run_id": null}` is a missing run_id); query keys written `ids[]=a` or `ids[0]=a`, as
+  // MLflow's JS client sends them, become `ids`.
   const input: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (v === undefined) continue;
+    if (v === undefined || v === null) continue;
     const bracket = /^(.+?)\[\d*\]$/.exec(key);
     if (!bracket) input[key] = v;
     else {
@@ -147,12 +151,58 @@ export function validateRequest(schema: TSchema, raw: unknown): Record<string, u
   for (const [k, s] of Object.entries(props)) {
     if ((s as { type?: string }).type === "array" && input[k] !== undefined && !Array.isArray(input[k])) input[k] = [input[k]];
   }
-  const converted = Value.Convert(schema, input);
+  // Query strings carry only strings: convert them by the schema. JSON bodies keep their
+  // types, except MLflow's int-like and float-like strings ("5", "0.5"), which handlers.py
+  // accepts; a number where a string belongs is refused, as MLflow does.
+  const converted = options.fromQuery ? Value.Convert(schema, input) : convertNumericStrings(schema, input);
   if (checker.Check(converted)) return converted as Record<string, unknown>;
   const err = checker.Errors(converted).First()!;
-  const field = err.path.replace(/^\//, "").replace(/\//g, ".");
   const docs = "See the API docs for more information about request parameters.";
-  if (err.type === ValueErrorType.ObjectRequiredProperty) throw new InvalidParameterError(`Missing value for required parameter '${field}'. ${docs}`);
-  const type = err.value === null ? "null" : Array.isArray(err.value) ? "array" : typeof err.value;
-  throw new InvalidParameterError(`Invalid value ${JSON.stringify(err.value)} for parameter '${field}' supplied (${err.message}). Hint: Value was of type '${type}'. ${docs}`);
+  // MLflow names the top-level parameter ('metrics', not 'metrics.0.value').
+  const top = err.path.replace(/^\//, "").split("/")[0];
+  if (err.type === ValueErrorType.ObjectRequiredProperty && !err.path.slice(1).includes("/")) throw new InvalidParameterError(`Missing value for required parameter '${top}'. ${docs}`);
+  const value = (converted as Record<string, unknown>)[top];
+  throw new InvalidParameterError(`Invalid value ${pythonStr(value, 200)} for parameter '${top}' supplied. Hint: Value was of type '${pythonType(value)}'. ${docs}`);
+}
+
+/** `int("5")` / `float("0.5")`-style conversion of string leaves where the schema wants numbers. */
+function convertNumericStrings(schema: TSchema, value: unknown): unknown {
+  const s = schema as { type?: string; properties?: Record<string, TSchema>; items?: TSchema; anyOf?: TSchema[] };
+  // In-process callers hand over JS non-finite numbers; on the wire they are "NaN"/"Infinity".
+  if (typeof value === "number" && !Number.isFinite(value) && (s.anyOf ?? []).some((o) => (o as { const?: unknown }).const === "NaN")) {
+    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  }
+  if (typeof value === "string") {
+    if (s.type === "integer" && /^-?\d+$/.test(value.trim())) return Number(value);
+    const wantsNumber = s.type === "number" || (s.anyOf ?? []).some((o) => (o as { type?: string }).type === "number");
+    if (wantsNumber && /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) return Number(value);
+    return value;
+  }
+  if (Array.isArray(value) && s.type === "array" && s.items) return value.map((v) => convertNumericStrings(s.items!, v));
+  if (value && typeof value === "object" && !Array.isArray(value) && s.type === "object" && s.properties) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = s.properties[k] ? convertNumericStrings(s.properties[k], v) : v;
+    return out;
+  }
+  return value;
+}
+
+/** How Python's f-string shows a JSON value (MLflow's messages embed `{value}`). */
+function pythonStr(value: unknown, max: number, nested = false): string {
+  let out: string;
+  if (typeof value === "string") out = nested ? `'${value}'` : value;
+  else if (typeof value === "boolean") out = value ? "True" : "False";
+  else if (value === null || value === undefined) out = "None";
+  else if (Array.isArray(value)) out = `[${value.map((v) => pythonStr(v, max, true)).join(", ")}]`;
+  else if (typeof value === "object") out = `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `'${k}': ${pythonStr(v, max, true)}`).join(", ")}}`;
+  else out = String(value);
+  return out.length > max ? `${out.slice(0, max)}…` : out;
+}
+
+function pythonType(value: unknown): string {
+  if (typeof value === "string") return "str";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (value === null || value === undefined) return "NoneType";
+  return Array.isArray(value) ? "list" : "dict";
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
@@ -46,6 +47,9 @@ function sendJson(reply: FastifyReply, status: number, body: object): FastifyRep
   return reply.code(status).type("application/json").send(JSON.stringify(body, wireReplacer));
 }
 
+/** mlflow.exceptions._UnsupportedMultipartUploadException.MESSAGE, byte for byte. */
+export const MULTIPART_UNSUPPORTED_MESSAGE = "Multipart upload is not supported for the current artifact repository";
+
 /** The version `GET /version` reports (MLflow returns its package version as plain text). */
 export const SERVER_VERSION = "2.12.0";
 
@@ -56,9 +60,9 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   installJsonParser(app);
   // Our TypeBox validator (shared with the in-process transport) instead of ajv, so both
   // transports reject bad requests with the same message.
-  app.setValidatorCompiler(({ schema }) => (data: unknown) => {
+  app.setValidatorCompiler(({ schema, httpPart }) => (data: unknown) => {
     try {
-      return { value: validateRequest(schema as Parameters<typeof validateRequest>[0], data) };
+      return { value: validateRequest(schema as Parameters<typeof validateRequest>[0], data, { fromQuery: httpPart !== "body" }) };
     } catch (err) {
       return { error: err as Error };
     }
@@ -92,6 +96,7 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   app.get("/health", async (_request, reply) => reply.type("text/plain").send("OK"));
   app.get("/version", async (_request, reply) => reply.type("text/plain").send(SERVER_VERSION));
 
+  const recentCreates = new RecentCreates();
   for (const [name, def] of Object.entries(ENDPOINTS) as Array<[EndpointName, (typeof ENDPOINTS)[EndpointName]]>) {
     const methods = [def.method, ...(EXTRA_METHODS[name] ?? [])];
     const bodyLimit = name === "logBatch" ? BODY_LIMITS.logBatch : name === "logInputs" ? BODY_LIMITS.logInputs : BODY_LIMITS.default;
@@ -102,7 +107,12 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
           url: prefix + def.path,
           bodyLimit,
           schema: method === "GET" ? { querystring: def.schema } : { body: def.schema },
-          handler: async (request, reply) => sendJson(reply, 200, await service.handleValidated(name, (method === "GET" ? request.query : request.body) as Record<string, unknown>)),
+          handler: async (request, reply) => {
+            const req = (method === "GET" ? request.query : request.body) as Record<string, unknown>;
+            if (name !== "createRun") return sendJson(reply, 200, await service.handleValidated(name, req));
+            const key = recentCreates.keyOf(request.headers["idempotency-key"], req);
+            return sendJson(reply, 200, await recentCreates.once(key, () => service.handleValidated(name, req)));
+          },
         });
       }
     }
@@ -140,8 +150,43 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
       return sendJson(reply, 200, {});
     });
   });
+  // Proxied multipart upload: answered the way an MLflow server whose artifact repository has
+  // no multipart support answers, so MLflow's client falls back to one streamed PUT
+  // (http_artifact_repo._try_multipart_upload matches the message prefix).
+  app.post("/api/2.0/mlflow-artifacts/mpu/:action/*", async (_request, reply) => sendJson(reply, 501, { error_code: "NOT_IMPLEMENTED", message: MULTIPART_UNSUPPORTED_MESSAGE }));
   app.register(trackingUi, { service });
   return app;
+}
+
+/**
+ * Retried `runs/create` calls (the first response lost on the way back) get the run the first
+ * attempt made instead of a second run. The key is the client's `Idempotency-Key` header
+ * (Polarity's client sends one per create) or, for clients that send none (MLflow's), the
+ * request body when it carries the client's `start_time` (identical on a retry). Kept in
+ * memory for 10 minutes, at most 10,000 entries: one server's retries, not a shared log.
+ */
+class RecentCreates {
+  private readonly entries = new Map<string, { at: number; result: Promise<object> }>();
+  private static readonly TTL_MS = 10 * 60_000;
+  private static readonly MAX = 10_000;
+
+  keyOf(header: string | string[] | undefined, body: Record<string, unknown>): string | undefined {
+    if (typeof header === "string" && header.length > 0 && header.length <= 200) return `k:${header}`;
+    if (body.start_time === undefined) return undefined;
+    return `b:${createHash("sha256").update(JSON.stringify(body)).digest("hex")}`;
+  }
+
+  async once(key: string | undefined, create: () => Promise<object>): Promise<object> {
+    if (key === undefined) return create();
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < RecentCreates.TTL_MS) return hit.result;
+    const result = create();
+    this.entries.set(key, { at: now, result });
+    result.catch(() => this.entries.delete(key));
+    while (this.entries.size > RecentCreates.MAX) this.entries.delete(this.entries.keys().next().value!);
+    return result;
+  }
 }
 
 export interface RunningServer {

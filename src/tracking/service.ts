@@ -11,6 +11,9 @@ import type { FileInfo, KeyValue, Metric } from "./types.js";
 type Req = Record<string, unknown>;
 type Handlers = { [K in EndpointName]: (req: RequestOf<K>) => Promise<object> };
 
+/** The run tag MLflow's runs/log-model appends each logged model's MLmodel (as JSON) to. */
+export const LOGGED_MODELS_TAG = "mlflow.log-model.history";
+
 export interface TrackingServiceOptions {
   /**
    * Refuse client-supplied local artifact locations outside the artifact root (a server must
@@ -93,6 +96,28 @@ export class TrackingService {
         const p = await t.getMetricHistory(runIdOf(r), r.metric_key, r.max_results, r.page_token);
         return withToken({ metrics: p.items }, p.next_page_token);
       },
+      logModel: async (r) => {
+        let model: unknown;
+        try {
+          model = JSON.parse(r.model_json);
+        } catch {
+          throw new InvalidParameterError(`Malformed model info. \n ${r.model_json.slice(0, 500)} \n is not a valid JSON.`);
+        }
+        if (!model || typeof model !== "object" || Array.isArray(model)) throw new InvalidParameterError("Model json must be a JSON object");
+        const missing = ["artifact_path", "flavors", "utc_time_created", "run_id"].filter((k) => !(k in (model as object)));
+        if (missing.length > 0) throw new InvalidParameterError(`Model json is missing mandatory fields: {${missing.map((k) => `'${k}'`).join(", ")}}`);
+        const run = await t.getRun(r.run_id);
+        const previous = run.data.tags.find((tag) => tag.key === LOGGED_MODELS_TAG)?.value;
+        let history: unknown[] = [];
+        try {
+          const parsed: unknown = previous ? JSON.parse(previous) : [];
+          if (Array.isArray(parsed)) history = parsed;
+        } catch {
+          history = [];
+        }
+        await t.setTag(r.run_id, { key: LOGGED_MODELS_TAG, value: JSON.stringify([...history, model]) });
+        return {};
+      },
       listArtifacts: async (r) => {
         const run = await t.getRun(runIdOf(r));
         const path = r.path ?? "";
@@ -117,12 +142,11 @@ export class TrackingService {
       getModelVersionByAlias: async (r) => ({ model_version: await g.getModelVersionByAlias(r.name, r.alias) }),
 
       createModelVersion: async (r) => {
+        // As MLflow: the run may live in another tracking server, so an unknown run_id is
+        // accepted; only a local source needs the run (its artifact directory must hold it).
         const runId = r.run_id || undefined;
-        if (runId) {
-          validateRunId(runId);
-          await g.getRegisteredModel(r.name);
-          await t.getRun(runId);
-        }
+        if (runId) validateRunId(runId);
+        await this.validateModelVersionSource(r.source, runId);
         return {
           model_version: await g.createModelVersion({
             name: r.name,
@@ -152,13 +176,62 @@ export class TrackingService {
 
   /** Validates `raw` against the endpoint's schema, then runs it. */
   async handle(endpoint: EndpointName, raw: unknown): Promise<object> {
-    return this.handleValidated(endpoint, validateRequest(ENDPOINTS[endpoint].schema, raw));
+    return this.handleValidated(endpoint, validateRequest(ENDPOINTS[endpoint].schema, raw, { fromQuery: ENDPOINTS[endpoint].method === "GET" }));
   }
 
   /** For callers (the fastify routes) whose request already went through `validateRequest`. */
   async handleValidated(endpoint: EndpointName, req: Req): Promise<object> {
     // `req` passed validateRequest against this endpoint's schema, so it is RequestOf<endpoint>.
     return (this.handlers[endpoint] as (r: Req) => Promise<object>)(req);
+  }
+
+  /**
+   * MLflow's _validate_source: a local source (a path or `file:` URI) must sit inside the
+   * artifact directory of the run given by run_id; any other source must carry no relative
+   * path segments (`..`, also percent-encoded) that would reach outside its root.
+   */
+  async validateModelVersionSource(source: string, runId: string | undefined): Promise<void> {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(source)?.[1]?.toLowerCase();
+    const local = scheme === undefined || scheme.length === 1 || scheme === "file";
+    if (local) {
+      if (runId) {
+        const run = await this.tracking.getRun(runId);
+        const runDir = this.localArtifactDir(run.info.artifact_uri);
+        const path = resolvePath(fileUriPath(source) ?? source);
+        if (runDir !== undefined) {
+          const rel = relative(runDir, path);
+          if (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return;
+        }
+      }
+      throw new InvalidParameterError(
+        `Invalid model version source: '${source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
+      );
+    }
+    let decoded = source;
+    for (let i = 0; i < 10; i++) {
+      let next = decoded;
+      try {
+        next = decodeURIComponent(decoded);
+      } catch {
+        break;
+      }
+      if (next === decoded) break;
+      decoded = next;
+    }
+    const path = decoded.replace(/^[a-z][a-z0-9+.-]*:(\/\/[^/]*)?/i, "");
+    if (path.split(/[/\\]/).some((seg) => seg === "..")) {
+      throw new InvalidParameterError(
+        `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+      );
+    }
+  }
+
+  /** The local directory behind a run's artifact URI, when this server stores it locally. */
+  private localArtifactDir(artifactUri: string): string | undefined {
+    const proxied = mlflowArtifactsPath(artifactUri);
+    if (proxied !== undefined) return this.artifacts ? resolvePath(this.artifacts.root, proxied) : undefined;
+    const local = fileUriPath(artifactUri) ?? (artifactUri.startsWith("/") ? artifactUri : undefined);
+    return local === undefined ? undefined : resolvePath(local);
   }
 
   /** Where a model version's files are: `runs:/id/path` sources become the run's artifact URI + path. */
@@ -228,7 +301,7 @@ export class TrackingService {
 
 function runIdOf(r: { run_id?: string; run_uuid?: string }): string {
   const id = r.run_id || r.run_uuid;
-  if (!id) throw new InvalidParameterError("Missing value for required parameter 'run_id'.");
+  if (!id) throw new InvalidParameterError("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
   return id;
 }
 

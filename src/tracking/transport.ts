@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
@@ -123,11 +124,11 @@ export class HttpTransport implements Transport {
   }
 
   /** One request with timeout and retries; `makeBody` is called per attempt (streams cannot be replayed). */
-  private async request(method: string, url: string, makeBody?: () => { body: string | Readable; contentType?: string }): Promise<Response> {
+  private async request(method: string, url: string, makeBody?: () => { body: string | Readable; contentType?: string }, extraHeaders: Record<string, string> = {}): Promise<Response> {
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** (attempt - 1)));
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...extraHeaders };
       if (this.authHeader) headers.authorization = this.authHeader;
       const init: RequestInit & { duplex?: "half" } = { method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
       if (makeBody) {
@@ -187,7 +188,10 @@ export class HttpTransport implements Transport {
       res = await this.request("GET", url);
     } else {
       const body = JSON.stringify(request, wireReplacer);
-      res = await this.request(def.method, url, () => ({ body, contentType: "application/json" }));
+      // One key per logical create, the same on every retry: the server answers a retry whose
+      // first attempt's response was lost with the run that attempt created.
+      const headers: Record<string, string> = endpoint === "createRun" ? { "idempotency-key": randomUUID() } : {};
+      res = await this.request(def.method, url, () => ({ body, contentType: "application/json" }), headers);
     }
     const text = await res.text();
     return text ? JSON.parse(text) : {};

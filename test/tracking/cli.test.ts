@@ -1,4 +1,6 @@
 import { test, before, after } from "node:test";
+import { formatRunsTable } from "../../src/cli/runs.js";
+import type { Run } from "../../src/tracking/types.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -55,7 +57,7 @@ test("polarity runs list filters and orders, as a table and as JSON", async () =
   ]);
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trim().split("\n");
-  assert.match(lines[0], /Run ID\s+Name\s+Exp\s+Status\s+Started\s+metrics\.acc/);
+  assert.match(lines[0], /Run ID\s+Name\s+Status\s+Started\s+Model\s+acc$/);
   assert.deepEqual(lines.slice(2).map((l) => l.split(/\s+/)[1]), ["cli-1", "cli-2"]);
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout).map((r: { info: { run_name: string } }) => r.info.run_name), ["cli-2", "cli-1", "cli-0"]);
@@ -128,4 +130,24 @@ test("polarity server serves the store over HTTP until stopped", async () => {
     child.kill("SIGTERM");
     await exited;
   }
+});
+
+test("runs list's default columns are what a user compares by: model kind, features, accuracy, F1, ROC AUC", () => {
+  const run = (id: string, params: Record<string, string>, metrics: Record<string, number>): Run => ({
+    info: { run_id: id, run_uuid: id, run_name: `n-${id}`, experiment_id: "1", user_id: "", status: "FINISHED", start_time: 0, artifact_uri: "", lifecycle_stage: "active" },
+    data: { params: Object.entries(params).map(([key, value]) => ({ key, value })), metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp: 0, step: 0 })), tags: [] },
+    inputs: { dataset_inputs: [] },
+  });
+  const evaluated = [
+    run("a", { "train.model": "logreg", "featurize.kind": "tfidf", "featurize.ngram_range": "[1,2]" }, { accuracy: 0.85, f1: 0.84, roc_auc: 0.93, precision: 0.8, cv_accuracy_mean: 0.84 }),
+    run("b", { "train.model": "nbsvm", "featurize.kind": "bow", "featurize.ngram_range": "[1,1]" }, { accuracy: 0.8, f1: 0.79, roc_auc: 0.9 }),
+  ];
+  const lines = formatRunsTable(evaluated).trim().split("\n");
+  assert.match(lines[0], /^Run ID\s+Name\s+Status\s+Started\s+Model\s+Features\s+accuracy\s+f1\s+roc_auc$/);
+  assert.match(lines[2], /logreg\s+tfidf 1-2\s+0\.85\s+0\.84\s+0\.93$/);
+  assert.match(lines[3], /nbsvm\s+bow 1-1\s+0\.8\s+0\.79\s+0\.9$/);
+  // runs without those keys fall back to their own metrics (no cv_* breakdown), or the ones asked for
+  const other = [run("c", {}, { loss: 0.1, cv_loss_mean: 0.2 })];
+  assert.match(formatRunsTable(other).split("\n")[0], /Started\s+loss$/);
+  assert.match(formatRunsTable(evaluated, ["precision"]).split("\n")[0], /Features\s+precision$/);
 });

@@ -218,7 +218,9 @@ test("model registry endpoints with their HTTP methods", async () => {
   expectKeys(mv.body.model_version, MODEL_VERSION);
   assert.equal((mv.body.model_version as { version: string }).version, "1");
   await post("model-versions/create", { name: "reg", source: "mlflow-artifacts:/0/def/artifacts/model" });
-  expectError(await post("model-versions/create", { name: "ghost", source: "x" }), 404, "RESOURCE_DOES_NOT_EXIST");
+  expectError(await post("model-versions/create", { name: "ghost", source: "mlflow-artifacts:/0/x" }), 404, "RESOURCE_DOES_NOT_EXIST");
+  // MLflow's _validate_source: a bare local path without its run is refused first
+  expectError(await post("model-versions/create", { name: "ghost", source: "x" }), 400, "INVALID_PARAMETER_VALUE", "Invalid model version source");
   expectKeys((await get("model-versions/get", { name: "reg", version: "2" })).body.model_version, MODEL_VERSION);
   expectError(await get("model-versions/get", { name: "reg", version: "3" }), 404, "RESOURCE_DOES_NOT_EXIST");
   expectError(await get("model-versions/get", { name: "reg", version: "two" }), 400, "INVALID_PARAMETER_VALUE");
@@ -264,7 +266,7 @@ test("unknown endpoints, wrong methods and malformed bodies get MLflow-style err
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error_code, "BAD_REQUEST");
   expectError(await post("experiments/create", [1, 2]), 400, "INVALID_PARAMETER_VALUE");
-  expectError(await post("runs/log-batch", { run_id: "x", metrics: [{ key: "a" }] }), 400, "INVALID_PARAMETER_VALUE", "metrics.0");
+  expectError(await post("runs/log-batch", { run_id: "x", metrics: [{ key: "a" }] }), 400, "INVALID_PARAMETER_VALUE", "parameter 'metrics'");
 });
 
 test("artifact paths cannot escape the root: .., absolute, %2e%2e-encoded", async () => {
@@ -297,7 +299,7 @@ test("request variants MLflow's own clients send: bracketed query arrays and dou
   const exp = (await post("experiments/create", JSON.stringify(JSON.stringify({ name: "double-encoded" })))).body.experiment_id as string;
   assert.equal(((await get("experiments/get", { experiment_id: exp })).body.experiment as { name: string }).name, "double-encoded");
   await post("registered-models/create", { name: "brackets" });
-  await post("model-versions/create", { name: "brackets", source: "s" });
+  await post("model-versions/create", { name: "brackets", source: "mlflow-artifacts:/0/s" });
   await post("model-versions/transition-stage", { name: "brackets", version: "1", stage: "Staging" });
   for (const key of ["stages[]", "stages[0]"]) {
     const r = await call("GET", `${API}/registered-models/get-latest-versions?name=brackets&${encodeURIComponent(key)}=Staging`);
