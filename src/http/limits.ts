@@ -29,8 +29,11 @@ export interface HttpTimeouts {
 export const DEFAULT_HTTP_TIMEOUTS: Readonly<HttpTimeouts> = Object.freeze({
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
-  idleTimeoutMs: 60_000,
-  keepAliveTimeoutMs: 5_000,
+  // Longer than a load balancer's idle timeout (60 s on AWS ALB, GCP's 600 s is the
+  // exception): the LB must close a kept-alive upstream connection first, or it may reuse one
+  // the server is closing and answer 502. fastify's default is 72 s for this reason.
+  idleTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 72_000,
 });
 
 /**

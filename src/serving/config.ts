@@ -22,8 +22,8 @@ import { requireInteger } from "../util/validate.js";
  * | shutdownTimeoutMs  | --shutdown-timeout    | SHUTDOWN_TIMEOUT_MS         | 10000                            |
  * | preStopDelayMs     | --pre-stop-delay      | PRE_STOP_DELAY_MS           | 0 (ms unready but still serving after SIGTERM) |
  * | requestTimeoutMs   | --request-timeout     | REQUEST_TIMEOUT_MS          | 30000 (whole request must arrive) |
- * | idleTimeoutMs      | --idle-timeout        | IDLE_TIMEOUT_MS             | 60000 (silent socket closed)     |
- * | keepAliveTimeoutMs | --keep-alive-timeout  | KEEP_ALIVE_TIMEOUT_MS       | 5000                             |
+ * | idleTimeoutMs      | --idle-timeout        | IDLE_TIMEOUT_MS             | 120000 (silent socket closed)    |
+ * | keepAliveTimeoutMs | --keep-alive-timeout  | KEEP_ALIVE_TIMEOUT_MS       | 72000 (above LB idle timeouts)   |
  * | maxBatchChars      | --max-batch-chars     | MAX_BATCH_CHARS             | 2000000 characters per request   |
  * | maxExplainTexts    | --max-explain-texts   | MAX_EXPLAIN_TEXTS           | 100 texts with explain: true     |
  * | maxInflightChars   | --max-inflight-chars  | MAX_INFLIGHT_CHARS          | 8000000 (over it: 503 + Retry-After) |

@@ -11,6 +11,8 @@ export type { Explanation, Prediction, TermContribution, TokenContribution } fro
 
 export interface ServableModel {
   readonly classes: readonly Label[];
+  /** What each class means, in `classes` order ("negative", "positive"); String(class) when the bundle has none. */
+  readonly classNames?: readonly string[];
   readonly metadata: Record<string, unknown>;
   predict(texts: string[]): Prediction[];
   explain(text: string, topK?: number): Explanation;

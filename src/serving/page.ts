@@ -14,10 +14,26 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&#39;"));
 }
 
-/** "Positive Sentiment" for a positive-looking class, else "<label>" as trained. */
-export function headline(label: PredictionView["label"]): string {
-  const s = sentimentOf(label);
-  return s === "positive" ? "Positive Sentiment" : s === "negative" ? "Negative Sentiment" : `Predicted: ${String(label)}`;
+/** "Positive Sentiment" for a positive-looking class (by name, else id), else "Predicted: <name>". */
+export function headline(label: PredictionView["label"], className: string = String(label)): string {
+  const s = sentimentOf(className) ?? sentimentOf(label);
+  return s === "positive" ? "Positive Sentiment" : s === "negative" ? "Negative Sentiment" : `Predicted: ${className}`;
+}
+
+/**
+ * The words of the text that pushed the decision most, summed per word (case-folded) and
+ * ordered by |weight|: what the page's table lists (the model's features are stems such as
+ * "batteri"; a reader wants the words they wrote).
+ */
+export function topWords(contributions: readonly { token: string; weight: number }[], k: number): Array<{ word: string; weight: number }> {
+  const byWord = new Map<string, { word: string; weight: number }>();
+  for (const c of contributions) {
+    const key = c.token.toLowerCase();
+    const entry = byWord.get(key);
+    if (entry) entry.weight += c.weight;
+    else byWord.set(key, { word: c.token, weight: c.weight });
+  }
+  return [...byWord.values()].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, k);
 }
 
 export interface PageInput {
@@ -60,13 +76,13 @@ export function renderPage(input: PageInput): string {
 
 /** Result block; the browser script builds the same markup from the JSON API's answer. */
 export function renderResult(text: string, r: PredictionView): string {
-  const sentiment = sentimentOf(r.label);
+  const sentiment = sentimentOf(r.class_name) ?? sentimentOf(r.label);
   const pct = (r.score * 100).toFixed(1);
   const cls = sentiment ?? "other";
   let highlighted = "";
   let table = "";
   if (r.contributions) {
-    const flip = sentimentOf(r.towards) === "negative" ? -1 : 1;
+    const flip = (sentimentOf(r.towards_class_name) ?? sentimentOf(r.towards)) === "negative" ? -1 : 1;
     const segments = highlightSegments(text.length, r.contributions);
     let maxAbs = 0;
     for (const s of segments) maxAbs = Math.max(maxAbs, Math.abs(s.weight));
@@ -79,14 +95,14 @@ export function renderResult(text: string, r: PredictionView): string {
         return `<mark class="${w > 0 ? "up" : "down"}" style="--a:${alpha}" title="${s.weight.toFixed(3)}">${piece}</mark>`;
       })
       .join("");
-    table = (r.terms ?? [])
-      .map((c) => `<tr><td>${escapeHtml(c.term)}</td><td class="${c.weight * flip > 0 ? "up" : "down"}">${c.weight.toFixed(3)}</td></tr>`)
+    table = topWords(r.contributions, PAGE_TOP_K)
+      .map((c) => `<tr><td>${escapeHtml(c.word)}</td><td class="${c.weight * flip > 0 ? "up" : "down"}">${c.weight.toFixed(3)}</td></tr>`)
       .join("");
   }
-  return `<h2 class="label ${cls}" id="label">${escapeHtml(headline(r.label))}</h2>
+  return `<h2 class="label ${cls}" id="label">${escapeHtml(headline(r.label, r.class_name))}</h2>
 <div class="bar" id="bar" role="meter" aria-valuemin="0" aria-valuemax="1" aria-valuenow="${r.score.toFixed(4)}"><span style="width:${pct}%"></span></div>
-<p class="prob">Probability <b id="probability">${pct}%</b> (label <code>${escapeHtml(String(r.label))}</code>)</p>
-${r.contributions ? `<p class="highlight" id="highlight">${highlighted}</p><table class="contrib"><thead><tr><th>term</th><th>weight</th></tr></thead><tbody>${table}</tbody></table>` : ""}`;
+<p class="prob">Probability <b id="probability">${pct}%</b> (class <code>${escapeHtml(r.class_name)}</code>, id <code>${escapeHtml(String(r.label))}</code>)</p>
+${r.contributions ? `<p class="highlight" id="highlight">${highlighted}</p><table class="contrib"><thead><tr><th>word</th><th>weight</th></tr></thead><tbody>${table}</tbody></table>` : ""}`;
 }
 
 const CSS = `
@@ -121,15 +137,17 @@ function sent(l){if(l===undefined||l===null)return null;var s=String(l).trim().t
 function el(tag,attrs,text){var e=document.createElement(tag);for(var k in attrs)e.setAttribute(k,attrs[k]);if(text!==undefined)e.textContent=text;return e;}
 function segments(n,cs){var cuts={0:1};cuts[n]=1;cs.forEach(function(c){if(c.start>=0&&c.end<=n&&c.start<c.end){cuts[c.start]=1;cuts[c.end]=1;}});
 var p=Object.keys(cuts).map(Number).sort(function(a,b){return a-b;}),s=[];for(var i=0;i+1<p.length;i++){var w=0;cs.forEach(function(c){if(c.start<=p[i]&&c.end>=p[i+1])w+=c.weight;});s.push({start:p[i],end:p[i+1],weight:w});}return s;}
-function render(text,r){out.textContent='';var st=sent(r.label);
-out.appendChild(el('h2',{'class':'label '+(st||'other'),id:'label'},st==='positive'?'Positive Sentiment':st==='negative'?'Negative Sentiment':'Predicted: '+String(r.label)));
+function words(cs,k){var by={},list=[];cs.forEach(function(c){var key=c.token.toLowerCase();if(by[key])by[key].weight+=c.weight;else{by[key]={word:c.token,weight:c.weight};list.push(by[key]);}});
+return list.sort(function(a,b){return Math.abs(b.weight)-Math.abs(a.weight);}).slice(0,k);}
+function render(text,r){out.textContent='';var name=r.class_name!==undefined?r.class_name:String(r.label),st=sent(name)||sent(r.label);
+out.appendChild(el('h2',{'class':'label '+(st||'other'),id:'label'},st==='positive'?'Positive Sentiment':st==='negative'?'Negative Sentiment':'Predicted: '+name));
 var bar=el('div',{'class':'bar',id:'bar',role:'meter','aria-valuemin':'0','aria-valuemax':'1','aria-valuenow':r.score.toFixed(4)}),fill=el('span');fill.style.width=(r.score*100).toFixed(1)+'%';bar.appendChild(fill);out.appendChild(bar);
-var p=el('p',{'class':'prob'});p.appendChild(document.createTextNode('Probability '));p.appendChild(el('b',{id:'probability'},(r.score*100).toFixed(1)+'%'));p.appendChild(document.createTextNode(' (label '));p.appendChild(el('code',{},String(r.label)));p.appendChild(document.createTextNode(')'));out.appendChild(p);
-if(r.contributions){var flip=sent(r.towards)==='negative'?-1:1,segs=segments(text.length,r.contributions),max=0;segs.forEach(function(s){max=Math.max(max,Math.abs(s.weight));});
+var p=el('p',{'class':'prob'});p.appendChild(document.createTextNode('Probability '));p.appendChild(el('b',{id:'probability'},(r.score*100).toFixed(1)+'%'));p.appendChild(document.createTextNode(' (class '));p.appendChild(el('code',{},name));p.appendChild(document.createTextNode(', id '));p.appendChild(el('code',{},String(r.label)));p.appendChild(document.createTextNode(')'));out.appendChild(p);
+if(r.contributions){var flip=(sent(r.towards_class_name)||sent(r.towards))==='negative'?-1:1,segs=segments(text.length,r.contributions),max=0;segs.forEach(function(s){max=Math.max(max,Math.abs(s.weight));});
 var h=el('p',{'class':'highlight',id:'highlight'});segs.forEach(function(s){var piece=text.slice(s.start,s.end);if(s.weight===0||max===0){h.appendChild(document.createTextNode(piece));return;}
 var w=s.weight*flip,m=el('mark',{'class':w>0?'up':'down',title:s.weight.toFixed(3)},piece);m.style.setProperty('--a',(0.15+0.6*Math.abs(w)/max).toFixed(2));h.appendChild(m);});out.appendChild(h);
-var t=el('table',{'class':'contrib'}),hd=el('thead'),tr=el('tr');tr.appendChild(el('th',{},'term'));tr.appendChild(el('th',{},'weight'));hd.appendChild(tr);t.appendChild(hd);var tb=el('tbody');
-(r.terms||[]).forEach(function(c){var row=el('tr');row.appendChild(el('td',{},c.term));row.appendChild(el('td',{'class':c.weight*flip>0?'up':'down'},c.weight.toFixed(3)));tb.appendChild(row);});t.appendChild(tb);out.appendChild(t);}}
+var t=el('table',{'class':'contrib'}),hd=el('thead'),tr=el('tr');tr.appendChild(el('th',{},'word'));tr.appendChild(el('th',{},'weight'));hd.appendChild(tr);t.appendChild(hd);var tb=el('tbody');
+words(r.contributions,PAGE_TOP_K).forEach(function(c){var row=el('tr');row.appendChild(el('td',{},c.word));row.appendChild(el('td',{'class':c.weight*flip>0?'up':'down'},c.weight.toFixed(3)));tb.appendChild(row);});t.appendChild(tb);out.appendChild(t);}}
 form.addEventListener('submit',function(ev){ev.preventDefault();var text=ta.value;btn.disabled=true;
 fetch('/predict',{method:'POST',headers:{'content-type':'application/json',accept:'application/json'},body:JSON.stringify({text:text,explain:true,top_k:PAGE_TOP_K})})
 .then(function(res){return res.json().then(function(b){if(!res.ok)throw new Error(b.message||('HTTP '+res.status));return b;});})

@@ -12,9 +12,12 @@ import type { ModelMonitor } from "../monitoring/monitor.js";
 export interface PredictionView {
   id?: string;
   label: Label;
+  /** What the label means ("positive"), from the bundle's class names, else String(label). */
+  class_name: string;
   score: number;
   probabilities: Record<string, number>;
   towards?: Label;
+  towards_class_name?: string;
   contributions?: TokenContribution[];
   terms?: TermContribution[];
 }
@@ -125,6 +128,7 @@ export class Predictor {
     this.metrics.observePredictions([prediction], [text]);
     const v = view(prediction, this.monitor?.record(loaded, [prediction], [text])[0]);
     v.towards = towards;
+    v.towards_class_name = classNameOf(loaded.model, towards);
     v.contributions = words;
     v.terms = terms;
     return v;
@@ -133,7 +137,16 @@ export class Predictor {
 
 function view(p: Prediction, id: string | undefined): PredictionView {
   const key = typeof p.label === "string" ? p.label : String(p.label);
-  return id === undefined ? { label: p.label, score: p.probabilities[key], probabilities: p.probabilities } : { id, label: p.label, score: p.probabilities[key], probabilities: p.probabilities };
+  const className = p.className ?? key;
+  return id === undefined
+    ? { label: p.label, class_name: className, score: p.probabilities[key], probabilities: p.probabilities }
+    : { id, label: p.label, class_name: className, score: p.probabilities[key], probabilities: p.probabilities };
+}
+
+/** The name of a class of `model` ("positive"), else String(label). */
+export function classNameOf(model: { classes: readonly Label[]; classNames?: readonly string[] }, label: Label): string {
+  const i = model.classes.indexOf(label);
+  return (i >= 0 ? model.classNames?.[i] : undefined) ?? String(label);
 }
 
 const POSITIVE = new Set(["1", "pos", "positive", "+1", "true", "yes"]);

@@ -35,13 +35,17 @@ export const Term = Type.Object({
   weight: Type.Number({ description: "value × coefficient; > 0 pushes towards `towards`" }),
 });
 
+const ClassName = Type.String({ description: 'What the label means, e.g. "positive" (the bundle\'s class names; String(label) for bundles without them)' });
+
 export const PredictionOut = Type.Object({
   id: Type.Optional(Type.String({ description: "Prediction id (when monitoring is on): POST it to /feedback with the true label" })),
   label: LabelSchema,
+  class_name: ClassName,
   score: Type.Number({ description: "Probability of the predicted label" }),
   // additionalProperties (not a pattern Record) serialises faster and reads the same in OpenAPI.
   probabilities: Type.Object({}, { additionalProperties: Type.Number(), description: "Probability per class, keyed by String(class)" }),
   towards: Type.Optional(LabelSchema),
+  towards_class_name: Type.Optional(ClassName),
   contributions: Type.Optional(Type.Array(Contribution, { description: "explain: the words of the text that pushed the decision, in order" })),
   terms: Type.Optional(Type.Array(Term, { description: "explain: the strongest features, at most top_k" })),
 });
@@ -61,9 +65,11 @@ export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: nu
   const single = Type.Object({
     id: PredictionOut.properties.id,
     label: LabelSchema,
+    class_name: ClassName,
     score: Type.Number(),
     probabilities: PredictionOut.properties.probabilities,
     towards: Type.Optional(LabelSchema),
+    towards_class_name: Type.Optional(ClassName),
     contributions: PredictionOut.properties.contributions,
     terms: PredictionOut.properties.terms,
     model: ModelRef,

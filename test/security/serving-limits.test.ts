@@ -28,11 +28,10 @@ describe("bounded work, bounded echoes, auth and headers", { timeout: 240_000 },
   });
 
   test("item 10: 209 texts × 20,000 characters with explain and top_k 1000 is refused at once, not 6 s and 67 MB", async () => {
-    const started = Date.now();
     const res = await postJson(`${url}/predict`, { texts: Array.from({ length: 209 }, () => "good ".repeat(4000)), explain: true, top_k: 1000 });
     assert.equal(res.status, 413);
     assert.match(res.body.message, /explain is limited to|characters in all/);
-    assert.ok(Date.now() - started < 5000);
+    assert.ok(JSON.stringify(res.body).length < 1000, "a short error, not 67 MB of explanations");
     const chars = await postJson(`${url}/predict`, { texts: Array.from({ length: 150 }, () => "bad ".repeat(5000)) });
     assert.equal(chars.status, 413);
     assert.match(chars.body.message, /--max-batch-chars/);

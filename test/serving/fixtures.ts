@@ -22,6 +22,7 @@ export function trainModelJson(variant = 0): unknown {
     const model = SentimentModel.train(texts, labels, {
       features: { kind: "tfidf", ngramRange: [1, 2] },
       model: { kind: "logreg", C: 1 + variant },
+      classNames: { "0": "negative", "1": "positive" },
       metadata: { variant },
     });
     json = model.toJSON();

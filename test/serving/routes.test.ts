@@ -34,6 +34,7 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.equal(probs.length, 2);
     assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-9);
     assert.equal(res.body.score, res.body.probabilities[String(res.body.label)]);
+    assert.equal(res.body.class_name, "positive", "the bundle's class name comes with the numeric id");
     assert.equal(res.body.model.name, modelName);
     assert.equal(res.body.model.version, server.app.polarity.holder.current!.version);
     assert.equal(res.body.contributions, undefined);
@@ -161,7 +162,7 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.equal(model.name, modelName);
     assert.deepEqual(model.versions, [server.app.polarity.holder.current!.version]);
     assert.equal(model.inputs[0].datatype, "BYTES");
-    assert.deepEqual(model.outputs.map((o) => o.name), ["label", "probabilities"]);
+    assert.deepEqual(model.outputs.map((o) => o.name), ["label", "class_name", "probabilities"]);
     assert.equal((await fetch(`${base}/v2/models/${modelName}/ready`)).status, 200);
 
     const infer = await postJson(`${base}/v2/models/${modelName}/infer`, {
@@ -171,7 +172,9 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.equal(infer.status, 200, JSON.stringify(infer.body));
     assert.equal(infer.body.model_name, modelName);
     assert.equal(infer.body.id, "req-7");
-    const [label, probs] = infer.body.outputs;
+    const [label, names, probs] = infer.body.outputs;
+    // Numeric ids stay in `label` (V2 clients compare them); `class_name` says what they mean.
+    assert.deepEqual(names.data, ["positive", "negative"]);
     assert.deepEqual(label.shape, [2]);
     assert.equal(label.datatype, "BYTES");
     assert.deepEqual(label.data.map(sentimentOf), ["positive", "negative"]);

@@ -17,9 +17,11 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
   const responseSchema = Type.Object({
     id: schemas.single.properties.id,
     label: Type.Optional(schemas.single.properties.label),
+    class_name: Type.Optional(schemas.single.properties.class_name),
     score: Type.Optional(Type.Number()),
     probabilities: Type.Optional(schemas.single.properties.probabilities),
     towards: Type.Optional(schemas.single.properties.label),
+    towards_class_name: schemas.single.properties.towards_class_name,
     contributions: schemas.single.properties.contributions,
     terms: schemas.single.properties.terms,
     predictions: Type.Optional(schemas.batch.properties.predictions),

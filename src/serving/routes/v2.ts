@@ -55,6 +55,7 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
         inputs: [{ name: "text", datatype: "BYTES", shape: [-1] }],
         outputs: [
           { name: "label", datatype: "BYTES", shape: [-1] },
+          { name: "class_name", datatype: "BYTES", shape: [-1] },
           { name: "probabilities", datatype: "FP64", shape: [-1, k] },
         ],
       };
@@ -90,15 +91,21 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
     if (expected !== texts.length) throw badRequest(`input ${quoteClientString(input.name)} has shape [${input.shape.slice(0, 8).join(", ")}${input.shape.length > 8 ? ", …" : ""}] (${expected} elements) but ${texts.length} data values`);
     const chars = checkTexts(texts, config);
 
-    const wanted = body.outputs?.map((o) => o.name) ?? ["label", "probabilities"];
-    for (const w of wanted) if (w !== "label" && w !== "probabilities") throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label" and "probabilities"`);
+    const wanted = body.outputs?.map((o) => o.name) ?? ["label", "class_name", "probabilities"];
+    for (const w of wanted) {
+      if (w !== "label" && w !== "class_name" && w !== "probabilities") throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label", "class_name" and "probabilities"`);
+    }
 
     const predictions = await predictor.predictBatch(loaded, texts, chars);
     const keys = loaded.model.classes.map(String);
     const k = keys.length;
     const outputs = [];
     for (const name of wanted) {
-      if (name === "label") {
+      if (name === "class_name") {
+        const data = new Array<string>(predictions.length);
+        for (let i = 0; i < predictions.length; i++) data[i] = predictions[i].className ?? String(predictions[i].label);
+        outputs.push({ name: "class_name", shape: [predictions.length], datatype: "BYTES", data });
+      } else if (name === "label") {
         const data = new Array<string>(predictions.length);
         for (let i = 0; i < predictions.length; i++) data[i] = String(predictions[i].label);
         outputs.push({ name: "label", shape: [predictions.length], datatype: "BYTES", data });
