@@ -1,0 +1,105 @@
+/**
+ * `polarity tune`'s default grid (3 preprocessings × 2 feature kinds × 8 model settings = 48
+ * configurations) × 5 folds on the built-in UCI sentences, next to scikit-learn's
+ * GridSearchCV(n_jobs=2) over the same grid on the same folds (our tokens, joined by spaces,
+ * fed to sklearn's vectorizers with a whitespace analyzer; NBSVM has no sklearn counterpart,
+ * so its two slots are LinearSVC on binary counts). Without python3 + sklearn only our
+ * figure is printed.
+ *
+ *   npx tsx bench/tune.ts [--jobs 2]
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadUciSentences } from "../src/data/builtin.js";
+import { createPreprocessor } from "../src/text/preprocess.js";
+import { FoldWorkerPool } from "../src/tuning/pool.js";
+import { runSearch } from "../src/tuning/search.js";
+import { DEFAULT_SEARCH_SPACE, expandSpace } from "../src/tuning/space.js";
+import { FoldScorer } from "../src/tuning/trials.js";
+import { stratifiedKFold } from "../src/util/stratified-split.js";
+
+const jobsFlag = process.argv.indexOf("--jobs");
+const jobs = jobsFlag >= 0 ? Number(process.argv[jobsFlag + 1]) : 2;
+const FOLDS = 5;
+const SEED = 42;
+
+const PY = String.raw`
+import sys, json, time, numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.feature_extraction.text import TfidfVectorizer, CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+d = sys.argv[1]
+meta = json.load(open(d + "/meta.json"))
+y = np.array(meta["labels"]); fold = np.array(meta["fold"])
+split = PredefinedSplit(fold)
+def split_ws(s):
+    return s.split("\x01")
+grid = [
+  {"vec": [TfidfVectorizer(analyzer=split_ws, sublinear_tf=True), CountVectorizer(analyzer=split_ws)],
+   "clf": [LogisticRegression(max_iter=1000)], "clf__C": [1, 10, 100]},
+  {"vec": [TfidfVectorizer(analyzer=split_ws, sublinear_tf=True), CountVectorizer(analyzer=split_ws)],
+   "clf": [LinearSVC()], "clf__C": [0.1, 1, 0.1, 1]},
+  {"vec": [TfidfVectorizer(analyzer=split_ws, sublinear_tf=True), CountVectorizer(analyzer=split_ws)],
+   "clf": [MultinomialNB(alpha=0.5)]},
+]
+total = 0.0; best = 0.0
+for p in range(meta["preprocessings"]):
+    docs = json.load(open(d + f"/docs{p}.json"))
+    gs = GridSearchCV(Pipeline([("vec", TfidfVectorizer()), ("clf", LogisticRegression())]), grid, cv=split, n_jobs=2, scoring="accuracy")
+    t = time.perf_counter(); gs.fit(docs, y); total += time.perf_counter() - t
+    best = max(best, gs.best_score_)
+print(json.dumps({"seconds": total, "best": best, "configs": 3 * 16}))
+`;
+
+/** Our tokens → "uni bi_gram" strings so sklearn sees the same 1–2-grams (bigrams joined by a space inside a token are impossible: tokens hold no spaces). */
+function ngramDocs(tokens: string[][]): string[] {
+  return tokens.map((t) => {
+    const out = [...t];
+    for (let i = 0; i + 1 < t.length; i++) out.push(`${t[i]} ${t[i + 1]}`);
+    return out.join("\u0001");
+  });
+}
+
+async function main(): Promise<void> {
+  const { texts, labels } = loadUciSentences();
+  const configs = expandSpace(DEFAULT_SEARCH_SPACE);
+  console.log(`# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s); load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  const t0 = performance.now();
+  const pool = jobs > 0 ? new FoldWorkerPool(texts, labels, FOLDS, SEED, configs, jobs) : null;
+  const scorer = pool ? null : new FoldScorer(texts, labels, FOLDS, SEED);
+  const result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as FoldScorer).scoreFold(c, f), { method: "grid", folds: FOLDS, concurrency: Math.max(1, jobs) });
+  await pool?.close();
+  const ours = (performance.now() - t0) / 1000;
+  console.log(`polarity tune: ${ours.toFixed(2)} s, best mean accuracy ${result.best?.mean.accuracy.toFixed(4)}`);
+
+  // The same folds and tokens for scikit-learn.
+  const dir = mkdtempSync(join(tmpdir(), "polarity-tune-bench-"));
+  try {
+    const fold = new Array<number>(texts.length).fill(-1);
+    stratifiedKFold(labels, { k: FOLDS, shuffle: true, seed: SEED }).forEach((s, f) => s.test.forEach((i) => (fold[i] = f)));
+    const preprocessings = [...new Map(configs.map((c) => [c.preprocessName, c.preprocess])).values()];
+    preprocessings.forEach((p, i) => {
+      const tokenize = createPreprocessor(p);
+      writeFileSync(join(dir, `docs${i}.json`), JSON.stringify(ngramDocs(texts.map((t) => tokenize(t)))));
+    });
+    writeFileSync(join(dir, "meta.json"), JSON.stringify({ labels, fold, preprocessings: preprocessings.length }));
+    const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const py = spawnSync(python, ["-c", PY, dir], { encoding: "utf8" });
+    if (py.status !== 0) {
+      console.log(`# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`);
+      return;
+    }
+    const sk = JSON.parse(py.stdout.trim().split("\n").pop() as string) as { seconds: number; best: number };
+    console.log(`sklearn GridSearchCV(n_jobs=2): ${sk.seconds.toFixed(2)} s, best mean accuracy ${sk.best.toFixed(4)}`);
+    console.log(`speed-up: ${(sk.seconds / ours).toFixed(1)}x; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
