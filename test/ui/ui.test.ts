@@ -45,6 +45,24 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     assert.equal(js.headers.get("content-encoding"), "gzip");
   });
 
+  test("UI endpoints refuse traversal, and with auth on only the static shell is served without credentials", async () => {
+    for (const path of ["/ui/..%2Fpackage.json", "/ui/..%2F..%2Fsrc%2Fui%2Fplugin.ts", "/ui/nope.js"]) assert.equal((await fetch(world.url + path)).status, 404, path);
+    const run = world.store.runIds[0];
+    for (const p of ["../../../etc/passwd", "/etc/passwd", "reports/%2e%2e/%2e%2e/x"]) {
+      const res = await fetch(`${world.url}/get-artifact?run_id=${run}&path=${encodeURIComponent(p)}`);
+      assert.equal(res.status, 400, p);
+      assert.match(((await res.json()) as { message: string }).message, /Invalid (artifact )?path/);
+    }
+    const text = await fetch(`${world.url}/get-artifact?run_id=${run}&path=reports/notes.txt`);
+    assert.equal(text.headers.get("content-type"), "text/plain; charset=utf-8");
+    assert.match(text.headers.get("content-security-policy") ?? "", /sandbox/);
+    assert.equal((await fetch(`${world.authUrl}/`)).status, 200);
+    assert.equal((await fetch(`${world.authUrl}/ui/app.js`)).status, 200);
+    for (const path of ["/ui-api/pipeline", "/ui-api/pipeline/metrics-diff?rev=HEAD", `/get-artifact?run_id=${run}&path=reports/notes.txt`, "/api/2.0/mlflow/experiments/search"]) {
+      assert.equal((await fetch(world.authUrl + path)).status, 401, path);
+    }
+  });
+
   test("runs table: nested runs under their parent, sorting, and an MLflow filter (errors inline)", async () => {
     await goto(page, runsUrl());
     await page.waitForSelector("#runs-table tbody tr");
