@@ -196,4 +196,32 @@ else
 fi
 echo "exit code after SIGTERM: $code"
 [ "$code" = 0 ] || { logs >&2; die "the server did not exit 0 on SIGTERM"; }
+step "the pipeline Job's command (deploy/k8s/base/pipeline-job.yaml) in the image: read-only root, tmpfs /work"
+job_script="$(cd "$repo" && node --input-type=module -e '
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+const job = parse(readFileSync("deploy/k8s/base/pipeline-job.yaml", "utf8"));
+const c = job.spec.template.spec.containers[0];
+if (c.command.join(" ") !== "/bin/sh -c" || c.workingDir !== "/work") throw new Error("expected command [/bin/sh, -c] and workingDir /work");
+process.stdout.write(c.args.join(" "));
+')"
+echo "sh -c '$job_script'"
+if [ "$runner" = podman ]; then
+  podman "${store[@]}" run --rm --network host --cgroups disabled --read-only --tmpfs /tmp --tmpfs /work -w /work \
+    --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges --entrypoint /bin/sh "$image" -c "$job_script" >"$cache/job.log" 2>&1 \
+    || { tail -30 "$cache/job.log" >&2; die "the pipeline Job's command failed"; }
+else
+  mkdir -p "$mnt/work"
+  # shellcheck disable=SC2016 # expanded by the inner shells
+  unshare --mount --fork sh -c '
+    root="$1"; shift
+    mount --bind "$root" "$root" && mount -o remount,bind,ro "$root" && mount -t tmpfs -o mode=1777 tmpfs "$root/tmp" && mount -t tmpfs -o mode=1777 tmpfs "$root/work" && mount -t proc proc "$root/proc" || exit 70
+    exec "$@"' sh "$mnt" \
+    setpriv --no-new-privs env -i "${image_env[@]}" \
+    chroot --userspec="$(image_field User)" "$mnt" /bin/sh -c 'cd /work && exec /bin/sh -c "$0"' "$job_script" >"$cache/job.log" 2>&1 \
+    || { tail -30 "$cache/job.log" >&2; die "the pipeline Job's command failed"; }
+fi
+grep -E "^promoted " "$cache/job.log" || true
+grep -q "alias 'production' →" "$cache/job.log" || { tail -30 "$cache/job.log" >&2; die "promote did not report moving the production alias"; }
+
 step "ok ($runner): image built, ran non-root on a read-only root, answered /readyz and /predict, stopped cleanly"
