@@ -41,7 +41,7 @@ describe("params.yaml schema", () => {
     rejects({ ingest: { test_size: 1.5 } }, /ingest\.test_size must be a fraction in \(0, 1\) or a row count >= 1, got 1\.5/);
     rejects({ ingest: { http: { sha256: "abc" } } }, /ingest\.http\.sha256 must be 64 hex digits/);
     rejects({ promote: { min_accuracy: 2 } }, /promote\.min_accuracy must be a number in \[0, 1\], got 2/);
-    rejects({ train: { model: "xgboost" } }, /train\.model must be one of logreg, nb, svm, nbsvm, got 'xgboost'/);
+    rejects({ train: { model: "xgboost" } }, /train\.model must be one of logreg, nb, svm(, [a-z]+)*, got 'xgboost'/);
     rejects({ register: { alias: "latest" } }, /register\.alias must be an alias/);
     rejects({ train: { cv_folds: 1 } }, /train\.cv_folds must be 0 \(off\) or an integer >= 2, got 1/);
   });
