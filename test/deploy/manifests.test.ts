@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parse } from "yaml";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -216,7 +216,9 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
         for (const c of podSpec.containers) {
           const env = containerEnv(c, objects);
           const commands = polarityInvocations(c).map((a) => a[0]);
+          const argvText = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
           for (const [name, value] of Object.entries(env)) {
+            if (argvText.includes(`$(${name})`)) continue; // expanded by the kubelet into the command line
             const read =
               (commands.includes("serve") && readByServeConfig(name, value)) || (commands.includes("server") && readByServerAuth(name, value)) || sourceEnv.has(name);
             assert.ok(read, `${object.metadata.name} container ${c.name} sets ${name}, which nothing under src/ reads`);
@@ -389,6 +391,27 @@ describe("Kubernetes manifests", { timeout: 120_000 }, () => {
       );
     });
     for (const overlay of OVERLAYS) policyChecks(`overlay ${overlay}`, () => renderOverlay(overlay));
+
+    const others = readdirSync(join(K8S_DIR, "overlays")).filter((d) => !(OVERLAYS as readonly string[]).includes(d));
+    for (const overlay of others) {
+      test(`overlay ${overlay} renders, validates against the schemas, and its containers are locked down`, async () => {
+        const objects = renderKustomization(join(K8S_DIR, "overlays", overlay));
+        for (const o of objects) await validateObject(o);
+        for (const { object, podSpec } of workloads(objects)) {
+          for (const c of podSpec.containers) {
+            const sc = c.securityContext ?? {};
+            assert.doesNotMatch(c.image, /:latest$|^[^:@]+$/, `${object.metadata.name}: pinned image`);
+            assert.ok(c.resources?.limits?.cpu && c.resources?.limits?.memory, `${object.metadata.name}: limits`);
+            assert.equal(sc.readOnlyRootFilesystem, true, `${object.metadata.name}: readOnlyRootFilesystem`);
+            assert.equal(sc.allowPrivilegeEscalation, false, `${object.metadata.name}: allowPrivilegeEscalation`);
+            assert.ok(sc.capabilities?.drop?.includes("ALL"), `${object.metadata.name}: drop ALL`);
+            assert.equal(sc.runAsNonRoot ?? podSpec.securityContext?.runAsNonRoot, true, `${object.metadata.name}: runAsNonRoot`);
+            for (const argv of polarityInvocations(c)) assert.deepEqual(checkCliInvocation(cli, argv), [], object.metadata.name);
+          }
+        }
+        assert.equal(objects.filter((o) => o.kind === "Secret").length, 0, "no Secret is committed");
+      });
+    }
 
     test("dev and prod differ where they should: Service type, replicas, CPU and workers", () => {
       const dev = renderOverlay("dev");
