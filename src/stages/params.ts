@@ -209,6 +209,29 @@ const MODEL_BLOCKS = {
     },
     "NBSVM (Wang & Manning 2012)",
   ),
+  rf: Section(
+    {
+      n_estimators: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "trees", 100)),
+      max_depth: Type.Optional(Hyper(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), "an integer >= 1 or null", "depth limit (null = grow until pure)", null)),
+      min_samples_leaf: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "rows per leaf at least", 1)),
+      max_features: Type.Optional(Hyper(Type.Union([Type.Literal("sqrt"), Type.Literal("log2"), Type.Number({ exclusiveMinimum: 0 }), Type.Null()]), "sqrt, log2, a fraction, a count or null", "features drawn per node", "sqrt")),
+      max_bins: Type.Optional(Hyper(Type.Integer({ minimum: 2, maximum: 255 }), "an integer in [2, 255]", "value bins per feature", 32)),
+      seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "bootstrap and feature sampling", 0)),
+    },
+    "RandomForestClassifier (src/models/trees)",
+  ),
+  gbdt: Section(
+    {
+      n_estimators: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "boosting rounds", 100)),
+      learning_rate: Type.Optional(Hyper(Positive(), "a number > 0", "shrinkage", 0.1)),
+      max_depth: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "tree depth", 3)),
+      subsample: Type.Optional(Hyper(Type.Number({ exclusiveMinimum: 0, maximum: 1 }), "a number in (0, 1]", "rows drawn per round", 1)),
+      n_iter_no_change: Type.Optional(Hyper(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), "an integer >= 1 or null", "early stopping patience (null = off)", null)),
+      max_bins: Type.Optional(Hyper(Type.Integer({ minimum: 2, maximum: 255 }), "an integer in [2, 255]", "value bins per feature", 32)),
+      seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "subsampling and validation split", 0)),
+    },
+    "GradientBoostingClassifier (src/models/trees)",
+  ),
 };
 
 export type ModelKind = keyof typeof MODEL_BLOCKS;
@@ -242,7 +265,7 @@ const SearchSchema = Section(
 const TrainSchema = Section(
   {
     search: SearchSchema,
-    model: OneOf(MODEL_KINDS as ["logreg", "nb", "svm", "nbsvm"], "logreg", { description: "the classifier; its hyperparameters are in the block of the same name" }),
+    model: OneOf(MODEL_KINDS as ["logreg", "nb", "svm", "nbsvm", "rf", "gbdt"], "logreg", { description: "the classifier; its hyperparameters are in the block of the same name" }),
     ...MODEL_BLOCKS,
     cv_folds: Type.Union([Type.Literal(0), Type.Integer({ minimum: 2 })], {
       default: 5,
