@@ -110,6 +110,41 @@ async function startServer(model: string, workers: number): Promise<{ child: Chi
 }
 
 /** GET /healthz on a fresh connection (so the cluster may route it to another worker). */
+/**
+ * This machine's ceiling for one request per text: a bare node:http server (a cluster of
+ * `workers`) that reads the body, JSON.parses it and answers a fixed JSON body. Polarity's
+ * single-text figure is reported as a share of it, measured in the same run (issue 12).
+ */
+const BARE_SERVER = `
+const cluster = require("node:cluster"), http = require("node:http");
+const workers = Number(process.argv[1]), port = Number(process.argv[2]);
+const answer = JSON.stringify({ label: 1, class_name: "positive", score: 0.9, probabilities: { "0": 0.1, "1": 0.9 }, model: { name: "m", version: "1" } });
+if (workers > 1 && cluster.isPrimary) { for (let i = 0; i < workers; i++) cluster.fork(); }
+else http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    if (req.url === "/readyz") { res.writeHead(200, { "content-type": "application/json" }); res.end("{}"); return; }
+    try { JSON.parse(Buffer.concat(chunks).toString("utf8")); } catch { res.writeHead(400); res.end(); return; }
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(answer) });
+    res.end(answer);
+  });
+}).listen(port, "127.0.0.1");
+`;
+
+async function startBareServer(workers: number): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["-e", BARE_SERVER, String(workers), String(port)], { stdio: ["ignore", "ignore", "inherit"] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => httpGet(`${url}/readyz`, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)));
+    if (ok) return { child, url };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill("SIGKILL");
+  throw new Error("the bare node:http ceiling server did not start");
+}
+
 function healthzPid(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     httpGet(url, { agent: false }, (res) => {
@@ -214,8 +249,19 @@ async function main(): Promise<void> {
         await load(url, singleBodies, args.connections).then(() => undefined, () => undefined); // warm-up (JIT), discarded
         const single = await load(url, singleBodies, args.connections);
         const batch = await load(url, batchBodies, args.batchConnections);
+        // The ceiling, measured right after Polarity with the same load (side by side, same run).
+        const bare = await startBareServer(workers);
+        let ceiling: LoadResult;
+        try {
+          await load(bare.url, singleBodies, args.connections).then(() => undefined, () => undefined);
+          ceiling = await load(bare.url, singleBodies, args.connections);
+        } finally {
+          await stopServer(bare.child);
+        }
         const row = {
           workers,
+          bareNodeReqPerSec: Math.round(ceiling.requestsPerSec),
+          shareOfBareNode: Number((single.requestsPerSec / ceiling.requestsPerSec).toFixed(3)),
           readyMs: Math.round(readyMs),
           allWorkersReadyMs: Math.round(allWorkersReadyMs),
           singleReqPerSec: Math.round(single.requestsPerSec),
@@ -230,6 +276,7 @@ async function main(): Promise<void> {
           console.log(`\n== ${workers} process${workers > 1 ? `es (--workers ${workers})` : ""}`);
           console.log(`  ready (spawn → first /readyz 200): ${row.readyMs} ms${workers > 1 ? `; all ${workers} workers answering: ${row.allWorkersReadyMs} ms` : ""}`);
           console.log(`  single text, ${args.connections} connections: ${row.singleReqPerSec} req/s, p50 ${row.singleP50Ms} ms, p99 ${row.singleP99Ms} ms`);
+          console.log(`  bare node:http ceiling (${workers} process${workers > 1 ? "es" : ""}, parse JSON + fixed answer): ${row.bareNodeReqPerSec} req/s → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of it`);
           console.log(`  batches of 1,000, ${args.batchConnections} connections: ${row.batchTextsPerSec} texts/s (p50 ${row.batchP50Ms} ms per batch)`);
           console.log(`  non-2xx responses: ${row.non2xx}`);
         }
