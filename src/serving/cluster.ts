@@ -102,7 +102,7 @@ export function startCluster(config: ServeConfig): ClusterHandle {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
     const timer = setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGKILL");
-    }, config.shutdownTimeoutMs + 2000);
+    }, config.preStopDelayMs + config.shutdownTimeoutMs + 2000);
     timer.unref();
   };
 
