@@ -19,6 +19,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { startTrackingServer } from "../src/tracking/server.js";
+import { trackingUi } from "../src/ui/plugin.js";
 import { loadUiAssets } from "../src/ui/assets.js";
 import { chromiumMissing, launchBrowser } from "../test/ui/browser.js";
 import { seedLargeStore } from "../test/ui/seed.js";
@@ -73,7 +74,7 @@ const seededMark = join(dir, "seeded.json");
   const first = ["app.js", "app.css"];
   console.log(`bundle: first load (app.js + app.css) ${sum(first, false)} (gzip ${sum(first, true)}); all ${assets.size} files ${sum([...assets.keys()], false)} (gzip ${sum([...assets.keys()], true)})`);
 
-  const server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${join(dir, "mlruns.db")}`, artifactsDestination: join(dir, "mlartifacts") });
+  const server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${join(dir, "mlruns.db")}`, artifactsDestination: join(dir, "mlartifacts"), plugins: [trackingUi] });
   const browser = await launchBrowser();
   try {
     const page = await browser.context.newPage();

@@ -52,7 +52,30 @@ export class ArtifactTooLargeError extends PolarityError {
  * A directory-backed artifact store: `relPath`s are POSIX paths under `root`. Every access
  * resolves symlinks and refuses anything that ends up outside the real root.
  */
-export class LocalArtifactStore {
+/**
+ * The proxied artifact store behind `mlflow-artifacts:/` (MLflow's artifact repository):
+ * a local directory (`LocalArtifactStore`) or S3 (`S3ArtifactStore`). Paths are relative to
+ * the root and checked by `assertSafeArtifactPath`; the root itself is never written or deleted.
+ */
+export interface ArtifactStore {
+  /** A local directory, or `s3://bucket/prefix`. */
+  readonly root: string;
+  /** Largest file one upload may write (undefined: no cap). */
+  readonly maxFileBytes?: number;
+  list(relDir: string, prefix?: string): Promise<FileInfo[]>;
+  write(relPath: string, body: Readable | Buffer): Promise<void>;
+  copyIn(localFile: string, relPath: string): Promise<void>;
+  openRead(relPath: string): Promise<{ stream: Readable; size: number }>;
+  isDirectory(relPath: string): Promise<boolean>;
+  delete(relPath: string): Promise<void>;
+}
+
+/** True when the store keeps its files on this machine (so `file:` paths can be checked against it). */
+export function isLocalArtifactStore(store: ArtifactStore | undefined): store is LocalArtifactStore {
+  return store instanceof LocalArtifactStore;
+}
+
+export class LocalArtifactStore implements ArtifactStore {
   constructor(
     readonly root: string,
     /** Largest file `write` accepts, in bytes (undefined: no cap). */

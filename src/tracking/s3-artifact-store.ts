@@ -16,7 +16,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { InvalidParameterError, NotFoundError, PolarityError } from "../util/errors.js";
-import { ArtifactTooLargeError, assertArtifactFilePath, assertSafeArtifactPath } from "./artifact-store.js";
+import { ArtifactTooLargeError, assertArtifactFilePath, assertSafeArtifactPath, type ArtifactStore } from "./artifact-store.js";
 import type { FileInfo } from "./types.js";
 
 /**
@@ -70,7 +70,7 @@ function lastKey(res: { Contents?: Array<{ Key?: string }>; CommonPrefixes?: Arr
   return keys[keys.length - 1];
 }
 
-export class S3ArtifactStore {
+export class S3ArtifactStore implements ArtifactStore {
   readonly root: string;
   readonly maxFileBytes?: number;
   private readonly pageSize: number;

@@ -7,13 +7,13 @@ import { authChallenge, isAuthorized, resolveServerAuth, type ServerAuth } from 
 import { installErrorHandler, quoteClientString } from "../http/errors.js";
 import { DEFAULT_HTTP_TIMEOUTS, fastifyTimeoutOptions, installJsonParser, type HttpTimeouts } from "../http/limits.js";
 import { PolarityError, errorMessage } from "../util/errors.js";
-import { ArtifactTooLargeError, LocalArtifactStore, assertArtifactFilePath, assertSafeArtifactPath } from "./artifact-store.js";
+import { ArtifactTooLargeError, LocalArtifactStore, assertArtifactFilePath, assertSafeArtifactPath, type ArtifactStore } from "./artifact-store.js";
+import { S3ArtifactStore, s3OptionsFromEnv } from "./s3-artifact-store.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, EXTRA_METHODS, validateRequest, type EndpointName } from "./endpoints.js";
 import { TrackingService, wireReplacer } from "./service.js";
 import { openStores } from "./store/open.js";
 import { DEFAULT_TRACKING_URI, parseTrackingUri, redactUri } from "./uri.js";
 import { LIMITS } from "./validation.js";
-import { trackingUi } from "../ui/plugin.js";
 
 export { resolveServerAuth, type ServerAuth };
 
@@ -30,17 +30,26 @@ export const DEFAULT_MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
 export interface TrackingServerOptions {
   /** Store URI (see parseTrackingUri): `sqlite:///path.db`, a path, `postgresql://…`. Default `sqlite:///mlruns.db`. */
   backendStoreUri?: string;
-  /** Directory behind `mlflow-artifacts:/`. Default `./mlartifacts`. */
+  /** Where `mlflow-artifacts:/` lives: a directory (default `./mlartifacts`) or `s3://bucket/prefix` (AWS_* and MLFLOW_S3_ENDPOINT_URL from the environment). */
   artifactsDestination?: string;
   auth?: ServerAuth;
   /** Largest artifact one PUT may upload (bytes). Default 5 GiB. */
   maxArtifactBytes?: number;
   timeouts?: Partial<HttpTimeouts>;
+  /** Plugins mounted on the app (the CLI passes the tracking UI). */
+  plugins?: readonly TrackingAppPlugin[];
 }
+
+/**
+ * A fastify plugin mounted on the tracking app with its service. The tracking UI is one
+ * (src/ui/plugin.ts); the CLI registers it, so this layer knows nothing of the UI.
+ */
+export type TrackingAppPlugin = (app: FastifyInstance, opts: { service: TrackingService }) => Promise<void>;
 
 export interface TrackingAppOptions {
   auth?: ServerAuth;
   timeouts?: Partial<HttpTimeouts>;
+  plugins?: readonly TrackingAppPlugin[];
 }
 
 function sendJson(reply: FastifyReply, status: number, body: object): FastifyReply {
@@ -154,7 +163,7 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   // no multipart support answers, so MLflow's client falls back to one streamed PUT
   // (http_artifact_repo._try_multipart_upload matches the message prefix).
   app.post("/api/2.0/mlflow-artifacts/mpu/:action/*", async (_request, reply) => sendJson(reply, 501, { error_code: "NOT_IMPLEMENTED", message: MULTIPART_UNSUPPORTED_MESSAGE }));
-  app.register(trackingUi, { service });
+  for (const plugin of options.plugins ?? []) app.register(plugin, { service });
   return app;
 }
 
@@ -208,9 +217,13 @@ export async function startTrackingServer(opts: TrackingServerOptions & { host?:
     await stores.close();
     throw err;
   }
-  const artifacts = new LocalArtifactStore(resolve(opts.artifactsDestination ?? "mlartifacts"), opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
+  const destination = opts.artifactsDestination ?? "mlartifacts";
+  const maxFileBytes = opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
+  const artifacts: ArtifactStore = /^s3:\/\//i.test(destination)
+    ? new S3ArtifactStore(destination, { ...s3OptionsFromEnv(), maxFileBytes })
+    : new LocalArtifactStore(resolve(destination), maxFileBytes);
   const service = new TrackingService(stores, artifacts, { confineArtifactLocations: true });
-  const app = buildTrackingApp(service, { auth: opts.auth, timeouts: opts.timeouts });
+  const app = buildTrackingApp(service, { auth: opts.auth, timeouts: opts.timeouts, plugins: opts.plugins });
   try {
     await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 5000 });
   } catch (err) {

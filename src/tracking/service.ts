@@ -1,7 +1,7 @@
 import { InvalidParameterError } from "../util/errors.js";
 import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { LocalArtifactStore, assertSafeArtifactPath, fileUriPath, mlflowArtifactsPath } from "./artifact-store.js";
+import { LocalArtifactStore, assertSafeArtifactPath, fileUriPath, isLocalArtifactStore, mlflowArtifactsPath, type ArtifactStore } from "./artifact-store.js";
 import { ENDPOINTS, validateRequest, type EndpointName, type RequestOf } from "./endpoints.js";
 import type { ModelRegistryStore } from "./store/registry-store.js";
 import type { TrackingStore } from "./store/tracking-store.js";
@@ -37,7 +37,7 @@ export class TrackingService {
   constructor(
     stores: { tracking: TrackingStore; registry: ModelRegistryStore },
     /** Root of the proxied `mlflow-artifacts:` store; undefined disables it. */
-    readonly artifacts: LocalArtifactStore | undefined,
+    readonly artifacts: ArtifactStore | undefined,
     readonly options: TrackingServiceOptions = {},
   ) {
     const t = (this.tracking = stores.tracking);
@@ -229,7 +229,7 @@ export class TrackingService {
   /** The local directory behind a run's artifact URI, when this server stores it locally. */
   private localArtifactDir(artifactUri: string): string | undefined {
     const proxied = mlflowArtifactsPath(artifactUri);
-    if (proxied !== undefined) return this.artifacts ? resolvePath(this.artifacts.root, proxied) : undefined;
+    if (proxied !== undefined) return isLocalArtifactStore(this.artifacts) ? resolvePath(this.artifacts.root, proxied) : undefined;
     const local = fileUriPath(artifactUri) ?? (artifactUri.startsWith("/") ? artifactUri : undefined);
     return local === undefined ? undefined : resolvePath(local);
   }
@@ -266,7 +266,8 @@ export class TrackingService {
   /** On a server, a local artifact path must be the artifact root or below it. */
   private assertInsideArtifactRoot(abs: string, given: string): void {
     if (!this.options.confineArtifactLocations) return;
-    const root = this.artifacts ? resolvePath(this.artifacts.root) : undefined;
+    // With an S3 destination no local path is inside the artifact root: file: locations are refused.
+    const root = isLocalArtifactStore(this.artifacts) ? resolvePath(this.artifacts.root) : undefined;
     const rel = root === undefined ? ".." : relative(root, abs);
     if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new InvalidParameterError(
@@ -276,7 +277,7 @@ export class TrackingService {
   }
 
   /** The artifact store and base path behind an artifact URI this server can reach. */
-  artifactLocation(uri: string): { store: LocalArtifactStore; base: string } {
+  artifactLocation(uri: string): { store: ArtifactStore; base: string } {
     const proxied = mlflowArtifactsPath(uri);
     if (proxied !== undefined) {
       if (!this.artifacts) throw new InvalidParameterError(`Artifact URI '${uri}' needs an artifacts destination, and this server was started without one`);

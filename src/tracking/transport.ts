@@ -4,7 +4,7 @@ import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { writeStreamAtomic } from "../util/atomic-write.js";
 import { PolarityError, errorMessage, type ErrorCode } from "../util/errors.js";
-import type { LocalArtifactStore } from "./artifact-store.js";
+import type { ArtifactStore } from "./artifact-store.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, type EndpointName } from "./endpoints.js";
 import { basicAuthorization } from "../http/auth.js";
 import { TrackingService, wireReplacer } from "./service.js";
@@ -36,7 +36,7 @@ export class InProcessTransport implements Transport {
     return this.service.handle(endpoint, request);
   }
 
-  private artifacts(): LocalArtifactStore {
+  private artifacts(): ArtifactStore {
     if (!this.service.artifacts) throw new PolarityError("INVALID_PARAMETER_VALUE", "No artifact root configured for mlflow-artifacts:/ URIs");
     return this.service.artifacts;
   }

@@ -5,6 +5,10 @@ import { text } from "node:stream/consumers";
 import S3rver from "s3rver";
 import { S3ArtifactStore, PART_BYTES, parseS3Uri } from "../../src/tracking/s3-artifact-store.js";
 import { PolarityError } from "../../src/util/errors.js";
+import { startTrackingServer } from "../../src/tracking/server.js";
+import { TrackingClient } from "../../src/tracking/client.js";
+import { join } from "node:path";
+import { writeFileSync, readFileSync } from "node:fs";
 import { tempDir } from "./helpers.js";
 
 /** The S3 artifact store against a real S3-compatible server (s3rver) on 127.0.0.1. */
@@ -94,6 +98,35 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
   test("an unreachable S3 endpoint is a retryable 503 in MLflow's error shape, without credentials", async () => {
     const store = new S3ArtifactStore("s3://polarity-art/x", { endpoint: "http://127.0.0.1:1", forcePathStyle: true, credentials: { accessKeyId: "K", secretAccessKey: "topsecret" } });
     await assert.rejects(store.write("a.txt", Buffer.from("x")), (e: PolarityError) => e.code === "TEMPORARILY_UNAVAILABLE" && e.httpStatus === 503 && !e.message.includes("topsecret"));
+  });
+
+  test("polarity server with --artifacts-destination s3://…: MLflow's proxied artifact routes stream to and from the bucket", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { MLFLOW_S3_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" });
+    const server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: `sqlite:///${join(storage.dir, "srv.db")}`, artifactsDestination: "s3://polarity-art/server" });
+    const client = TrackingClient.open({ trackingUri: server.url, maxRetries: 0 });
+    try {
+      const exp = await client.createExperiment("s3");
+      const run = await client.createRun(exp);
+      const file = join(storage.dir, "model.json");
+      writeFileSync(file, '{"weights":[1,2,3]}');
+      await client.logArtifact(run.info.run_id, file, "model");
+      const listed = await fetch(`${server.url}/api/2.0/mlflow/artifacts/list?run_id=${run.info.run_id}&path=model`).then((r) => r.json());
+      assert.deepEqual(listed.files, [{ path: "model/model.json", is_dir: false, file_size: 19 }]);
+      const out = join(storage.dir, "download");
+      await client.downloadArtifacts(`runs:/${run.info.run_id}/model/model.json`, out);
+      assert.equal(readFileSync(join(out, "model.json"), "utf8"), '{"weights":[1,2,3]}');
+      // The object really is in the bucket, under the destination's prefix.
+      const direct = open("s3://polarity-art/server");
+      const runPath = `${exp}/${run.info.run_id}/artifacts/model/model.json`;
+      assert.equal(await text((await direct.openRead(runPath)).stream), '{"weights":[1,2,3]}');
+      // A client-supplied local artifact location is refused when artifacts live in S3.
+      await assert.rejects(client.createExperiment("local", { artifactLocation: "/tmp/elsewhere" }), /Invalid artifact location/);
+    } finally {
+      await client.close();
+      await server.close();
+      process.env = saved;
+    }
   });
 
   test("destinations are parsed strictly", () => {

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTrackingServer } from "../../src/tracking/server.js";
+import { trackingUi } from "../../src/ui/plugin.js";
 import { REPO } from "../e2e/helpers.js";
 import { chromiumMissing, launchBrowser, type PageDocument } from "./browser.js";
 import { seedDemoStore } from "./seed.js";
@@ -22,7 +23,7 @@ const out = join(REPO, "docs", "img");
 await mkdir(out, { recursive: true });
 const dir = await mkdtemp(join(tmpdir(), "polarity-shots-"));
 const store = await seedDemoStore(dir);
-const server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${store.dbPath}`, artifactsDestination: store.artifactsDir });
+const server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${store.dbPath}`, artifactsDestination: store.artifactsDir, plugins: [trackingUi] });
 const browser = await launchBrowser({ width: 1280, height: 800 });
 try {
   const page = await browser.context.newPage();
