@@ -111,7 +111,7 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
       const file = join(storage.dir, "model.json");
       writeFileSync(file, '{"weights":[1,2,3]}');
       await client.logArtifact(run.info.run_id, file, "model");
-      const listed = await fetch(`${server.url}/api/2.0/mlflow/artifacts/list?run_id=${run.info.run_id}&path=model`).then((r) => r.json());
+      const listed = (await fetch(`${server.url}/api/2.0/mlflow/artifacts/list?run_id=${run.info.run_id}&path=model`).then((r) => r.json())) as { files: unknown[] };
       assert.deepEqual(listed.files, [{ path: "model/model.json", is_dir: false, file_size: 19 }]);
       const out = join(storage.dir, "download");
       await client.downloadArtifacts(`runs:/${run.info.run_id}/model/model.json`, out);
