@@ -64,7 +64,11 @@ async function child(mode: Mode, name: string): Promise<Record<string, number | 
   if (mode === "file") {
     // \`name\` is the CSV path here. Words as written: no stopwords, stems or negation scope.
     const data = await readDatasetCsv(name);
-    const model = SentimentModel.train(data.texts, data.labels, { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: NGRAMS }, model: { kind: "logreg", C: 1 } });
+    const model = SentimentModel.train(data.texts, data.labels, {
+      preprocess: LIGHT_PREPROCESS_CONFIG,
+      features: { kind: "tfidf", ngramRange: NGRAMS },
+      model: { kind: "logreg", C: 1 },
+    });
     return { n: data.texts.length, features: model.nFeatures, rssMb: peakRssMb() };
   }
   const { texts, labels } = corpus(name);
@@ -119,7 +123,10 @@ async function child(mode: Mode, name: string): Promise<Record<string, number | 
     // The same batch with PredictionPool: main thread + 1 worker (the default), then 2 workers
     // with an idle main thread. Each worker rebuilds the model from its JSON at start-up.
     const parallel: Record<string, number> = {};
-    for (const [key, options] of [["main1w", { workers: 1 }], ["w2", { workers: 2, useCallingThread: false }]] as const) {
+    for (const [key, options] of [
+      ["main1w", { workers: 1 }],
+      ["w2", { workers: 2, useCallingThread: false }],
+    ] as const) {
       t = performance.now();
       const pool = await PredictionPool.create(model, options);
       parallel[`${key}StartS`] = seconds(t);
@@ -154,7 +161,10 @@ print(X.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 `;
 
 /** Whole-process training from a CSV file: Polarity's and scikit-learn's wall time and peak RSS, alternated. */
-function fromFile(n: number, rounds = 2): { polarity: { s: number; rssMb: number; features: number }; sklearn: { s: number; rssMb: number; features: number } | null } {
+function fromFile(
+  n: number,
+  rounds = 2,
+): { polarity: { s: number; rssMb: number; features: number }; sklearn: { s: number; rssMb: number; features: number } | null } {
   const dir = mkdtempSync(join(tmpdir(), "polarity-bench-file-"));
   try {
     const file = join(dir, "train.csv");
@@ -185,7 +195,10 @@ function fromFile(n: number, rounds = 2): { polarity: { s: number; rssMb: number
 
 function runChild(mode: Mode, name: string): Record<string, number | string> {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--max-old-space-size=4096", self, "--child", mode, name], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--max-old-space-size=4096", self, "--child", mode, name], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`bench child ${mode} ${name} failed:\n${r.stderr}`);
   const last = r.stdout.trim().split("\n").pop() ?? "{}";
   return JSON.parse(last) as Record<string, number | string>;
@@ -205,26 +218,50 @@ async function main(): Promise<void> {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--corpora") corpora = (argv[++i] ?? "").split(",").filter((x) => x !== "" && x !== "none");
     else if (argv[i] === "--no-liblinear") liblinear = false;
-    else if (argv[i] === "--from-file") fileSizes = (argv[++i] ?? "").split(",").filter((x) => x !== "" && x !== "none").map(Number);
+    else if (argv[i] === "--from-file")
+      fileSizes = (argv[++i] ?? "")
+        .split(",")
+        .filter((x) => x !== "" && x !== "none")
+        .map(Number);
     else throw new Error(`unknown argument ${argv[i]} (known: --corpora uci,100000,..., --no-liblinear, --from-file 100000,1000000|none)`);
   }
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
-  console.log(`pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); LR's loss/gradient on 2 threads (main + 1 worker) from ${fmt(PARALLEL_MIN_NNZ)} non-zeros, everything else single-threaded\n`);
+  console.log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}, load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")}`,
+  );
+  console.log(
+    `pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); LR's loss/gradient on 2 threads (main + 1 worker) from ${fmt(PARALLEL_MIN_NNZ)} non-zeros, everything else single-threaded\n`,
+  );
   const haveLiblinear = liblinear && ensureLiblinear();
   for (const name of corpora) {
     const steps = runChild("steps", name);
     const e2e = runChild("e2e", name);
     const n = Number(steps.n);
-    console.log(`== ${name === "uci" ? "uci-sentences (built-in)" : "synthetic"}: ${fmt(n)} docs, ${Number(steps.tokensPerDoc).toFixed(1)} tokens/doc after preprocessing, ${fmt(Number(steps.features))} features, ${fmt(Number(steps.nnz))} non-zeros`);
+    console.log(
+      `== ${name === "uci" ? "uci-sentences (built-in)" : "synthetic"}: ${fmt(n)} docs, ${Number(steps.tokensPerDoc).toFixed(1)} tokens/doc after preprocessing, ${fmt(Number(steps.features))} features, ${fmt(Number(steps.nnz))} non-zeros`,
+    );
     console.log(`  preprocess              ${fmt(Number(steps.preprocessDocsPerS)).padStart(11)} docs/s`);
     console.log(`  vectorize (fit, tokens) ${fmt(Number(steps.vectorizeDocsPerS)).padStart(11)} docs/s`);
-    console.log(`  LR fit                  ${fmt(Number(steps.fitDocsPerS)).padStart(11)} docs/s  (${Number(steps.fitS).toFixed(2)} s, ${steps.iterations} iterations, objective ${Number(steps.objective).toFixed(4)})`);
-    console.log(`  LR fit, 1 thread        ${fmt(n / Number(steps.fitSerialS)).padStart(11)} docs/s  (${Number(steps.fitSerialS).toFixed(2)} s, objective ${Number(steps.serialObjective).toFixed(4)}; the line above used ${steps.threads} thread${Number(steps.threads) > 1 ? "s" : ""})`);
+    console.log(
+      `  LR fit                  ${fmt(Number(steps.fitDocsPerS)).padStart(11)} docs/s  (${Number(steps.fitS).toFixed(2)} s, ${steps.iterations} iterations, objective ${Number(steps.objective).toFixed(4)})`,
+    );
+    console.log(
+      `  LR fit, 1 thread        ${fmt(n / Number(steps.fitSerialS)).padStart(11)} docs/s  (${Number(steps.fitSerialS).toFixed(2)} s, objective ${Number(steps.serialObjective).toFixed(4)}; the line above used ${steps.threads} thread${Number(steps.threads) > 1 ? "s" : ""})`,
+    );
     console.log(`  LR score (matrix)       ${fmt(Number(steps.scoreRowsPerS)).padStart(11)} rows/s`);
-    console.log(`  end-to-end fit          ${Number(e2e.e2eS).toFixed(2).padStart(11)} s       (raw texts → preprocess + TF-IDF + LR), peak RSS ${fmt(Number(e2e.rssFitMb))} MB (corpus alone ${fmt(Number(e2e.rssBeforeMb))} MB)`);
-    console.log(`  batch prediction        ${fmt(Number(e2e.predictTextsPerS)).padStart(11)} texts/s (preprocess + vectorize + score, ${fmt(PREDICT_BATCH)} unseen texts)`);
-    console.log(`  batch prediction, main + 1 worker ${fmt(Number(e2e.main1wTextsPerS)).padStart(9)} texts/s (same batch, PredictionPool default; start-up ${Number(e2e.main1wStartS).toFixed(2)} s, not included)`);
-    console.log(`  batch prediction, 2 workers       ${fmt(Number(e2e.w2TextsPerS)).padStart(9)} texts/s (same batch, main thread idle; start-up ${Number(e2e.w2StartS).toFixed(2)} s, not included)`);
+    console.log(
+      `  end-to-end fit          ${Number(e2e.e2eS).toFixed(2).padStart(11)} s       (raw texts → preprocess + TF-IDF + LR), peak RSS ${fmt(Number(e2e.rssFitMb))} MB (corpus alone ${fmt(Number(e2e.rssBeforeMb))} MB)`,
+    );
+    console.log(
+      `  batch prediction        ${fmt(Number(e2e.predictTextsPerS)).padStart(11)} texts/s (preprocess + vectorize + score, ${fmt(PREDICT_BATCH)} unseen texts)`,
+    );
+    console.log(
+      `  batch prediction, main + 1 worker ${fmt(Number(e2e.main1wTextsPerS)).padStart(9)} texts/s (same batch, PredictionPool default; start-up ${Number(e2e.main1wStartS).toFixed(2)} s, not included)`,
+    );
+    console.log(
+      `  batch prediction, 2 workers       ${fmt(Number(e2e.w2TextsPerS)).padStart(9)} texts/s (same batch, main thread idle; start-up ${Number(e2e.w2StartS).toFixed(2)} s, not included)`,
+    );
     if (haveLiblinear && name !== "uci") {
       const cmp = runChild("liblinear", name);
       console.log(String(cmp.report).replace(/^/gm, "  "));
@@ -235,12 +272,16 @@ async function main(): Promise<void> {
     const load = loadavg()[0].toFixed(2);
     const r = fromFile(n);
     const p = r.polarity;
-    console.log(`== from file: ${fmt(n)} synthetic docs (seed 7) as CSV; whole process: read + parse, TF-IDF 1–2-grams on words as written, LR C=1 (load average ${load} before)`);
+    console.log(
+      `== from file: ${fmt(n)} synthetic docs (seed 7) as CSV; whole process: read + parse, TF-IDF 1–2-grams on words as written, LR C=1 (load average ${load} before)`,
+    );
     console.log(`  polarity                ${p.s.toFixed(2).padStart(11)} s       peak RSS ${fmt(p.rssMb)} MB, ${fmt(p.features)} features`);
     if (r.sklearn) {
       const k = r.sklearn;
       console.log(`  scikit-learn (liblinear)${k.s.toFixed(2).padStart(11)} s       peak RSS ${fmt(k.rssMb)} MB, ${fmt(k.features)} features`);
-      console.log(`  ratio                   ${(k.s / p.s).toFixed(2).padStart(11)}× faster, ${(p.rssMb / k.rssMb).toFixed(2)}× the peak RSS (targets: >= 5×, <= 0.75×)`);
+      console.log(
+        `  ratio                   ${(k.s / p.s).toFixed(2).padStart(11)}× faster, ${(p.rssMb / k.rssMb).toFixed(2)}× the peak RSS (targets: >= 5×, <= 0.75×)`,
+      );
     } else console.log("  scikit-learn: /usr/bin/python3 with sklearn not found (apt-get install python3-sklearn): comparison skipped");
     console.log("");
   }

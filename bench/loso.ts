@@ -29,26 +29,52 @@ print(json.dumps(out))
 `;
 
 const CANDIDATES: [string, TrainOptions][] = [
-  ["default prep, tfidf sublinear, logreg C=10 (old default)", { preprocess: DEFAULT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 } }],
-  ["light prep, tfidf sublinear, logreg C=10", { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 } }],
-  ["light prep, tfidf sublinear, logreg C=100", { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 100 } }],
+  [
+    "default prep, tfidf sublinear, logreg C=10 (old default)",
+    { preprocess: DEFAULT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 } },
+  ],
+  [
+    "light prep, tfidf sublinear, logreg C=10",
+    { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 } },
+  ],
+  [
+    "light prep, tfidf sublinear, logreg C=100",
+    { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 100 } },
+  ],
   ["light prep, bow, nbsvm (svm, β=0.25)", { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm" } }],
-  ["light prep, bow, nbsvm (logreg C=1)", { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm", base: "logreg" } }],
-  ["light prep, tfidf sublinear, svm C=1", { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "svm" } }],
-  ["light+negation scope, bow, nbsvm", { preprocess: { ...LIGHT_PREPROCESS_CONFIG, negationScope: true }, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm" } }],
+  [
+    "light prep, bow, nbsvm (logreg C=1)",
+    { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm", base: "logreg" } },
+  ],
+  [
+    "light prep, tfidf sublinear, svm C=1",
+    { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "svm" } },
+  ],
+  [
+    "light+negation scope, bow, nbsvm",
+    { preprocess: { ...LIGHT_PREPROCESS_CONFIG, negationScope: true }, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm" } },
+  ],
   ["default prep, bow, nbsvm", { preprocess: DEFAULT_PREPROCESS_CONFIG, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm" } }],
 ];
 
 function main(): void {
   const { texts, labels, sources } = loadUciSentences();
-  console.log(`# leave-one-source-out on the UCI sentences (train on 2000, test on 1000); load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `# leave-one-source-out on the UCI sentences (train on 2000, test on 1000); load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   const header = ["config", ...UCI_SOURCES.map((s) => `held-out ${s}`), "mean"];
   const rows: string[][] = [];
   for (const [name, options] of CANDIDATES) {
     const accs = UCI_SOURCES.map((held) => {
       const tr = texts.map((_, i) => i).filter((i) => sources[i] !== held);
       const te = texts.map((_, i) => i).filter((i) => sources[i] === held);
-      const m = SentimentModel.train(tr.map((i) => texts[i]), tr.map((i) => labels[i]), options);
+      const m = SentimentModel.train(
+        tr.map((i) => texts[i]),
+        tr.map((i) => labels[i]),
+        options,
+      );
       const pred = m.predict(te.map((i) => texts[i]));
       return pred.filter((p, q) => p.label === labels[te[q]]).length / te.length;
     });

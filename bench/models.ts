@@ -82,7 +82,7 @@ function makeProblem(n: number, d: number, nnzPerRow: number, seed: number): { X
     mean += s / n;
   }
   let sd = 0;
-  for (let i = 0; i < n; i++) sd += ((score[i] - mean) ** 2) / n;
+  for (let i = 0; i < n; i++) sd += (score[i] - mean) ** 2 / n;
   sd = Math.sqrt(sd) || 1;
   const y = new Int8Array(n);
   for (let i = 0; i < n; i++) y[i] = (score[i] - mean) / sd + 0.5 * rng.nextGaussian() > 0 ? 1 : -1;
@@ -91,7 +91,11 @@ function makeProblem(n: number, d: number, nnzPerRow: number, seed: number): { X
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
+  console.log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")}`,
+  );
   const haveLiblinear = args.liblinear && ensureLiblinear();
   if (args.liblinear && !haveLiblinear) console.log("liblinear-train not available: skipping the comparison");
   const C = 1;
@@ -99,7 +103,9 @@ function main(): void {
     const t0 = performance.now();
     const { X, y } = makeProblem(n, args.cols, args.nnz, 42);
     const labels = Array.from(y);
-    console.log(`\n== ${n} rows × ${args.cols} cols, ${(X.indptr[n] / n).toFixed(1)} nnz/row, ${labels.filter((v) => v > 0).length} positive (built in ${seconds(t0).toFixed(1)} s)`);
+    console.log(
+      `\n== ${n} rows × ${args.cols} cols, ${(X.indptr[n] / n).toFixed(1)} nnz/row, ${labels.filter((v) => v > 0).length} positive (built in ${seconds(t0).toFixed(1)} s)`,
+    );
 
     let t = performance.now();
     const model = new LogisticRegression({ C }).fit(X, labels);
@@ -109,7 +115,9 @@ function main(): void {
     const predS = seconds(t);
     let correct = 0;
     for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++;
-    console.log(`ours (L2, C=1, tol=1e-4, unpenalised intercept): ${model.fitReport?.iterations} iterations, objective ${model.fitReport?.objective?.toFixed(4)}, converged ${model.fitReport?.converged}, fit ${fitS.toFixed(2)} s, predict ${Math.round(n / predS).toLocaleString("en-US")} rows/s, train accuracy ${(correct / n).toFixed(4)}`);
+    console.log(
+      `ours (L2, C=1, tol=1e-4, unpenalised intercept): ${model.fitReport?.iterations} iterations, objective ${model.fitReport?.objective?.toFixed(4)}, converged ${model.fitReport?.converged}, fit ${fitS.toFixed(2)} s, predict ${Math.round(n / predS).toLocaleString("en-US")} rows/s, train accuracy ${(correct / n).toFixed(4)}`,
+    );
 
     if (!haveLiblinear) continue;
     for (const line of describeComparison(compareWithLiblinear(X, y, C))) console.log(line);

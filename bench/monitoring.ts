@@ -41,10 +41,14 @@ function freePort(): Promise<number> {
 
 async function startServer(model: string, monitoring: "on" | "off"): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--model", model, "--port", String(port), "--log-level", "warn", "--poll-interval", "0"], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, POLARITY_MONITORING: monitoring },
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "serve", "--model", model, "--port", String(port), "--log-level", "warn", "--poll-interval", "0"],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, POLARITY_MONITORING: monitoring },
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 1200; i++) {
     if (child.exitCode !== null) throw new Error("the server exited during start-up");
@@ -80,7 +84,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "polarity-bench-monitoring-"));
   try {
     const { texts, labels } = loadUciSentences();
-    const model = SentimentModel.train(texts.slice(0, 2400), labels.slice(0, 2400), { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } });
+    const model = SentimentModel.train(texts.slice(0, 2400), labels.slice(0, 2400), {
+      features: { kind: "tfidf", ngramRange: [1, 2] },
+      model: { kind: "logreg", C: 1 },
+    });
     const bundle = model.toJSON();
     bundle.metadata = { referenceProfile: buildReferenceProfile(model, texts.slice(2400), labels.slice(2400)) };
     const modelFile = join(dir, "model.json");
@@ -115,10 +122,20 @@ end
       await monitor.tick();
     }
     const tickMs = (performance.now() - t0) / 20;
-    const micro = { predictUsPerText: +predictUs.toFixed(2), recordUsPerText: +recordUs.toFixed(3), hookShareOfPredict: +(recordUs / predictUs).toFixed(4), tickMsWith256Texts: +tickMs.toFixed(2) };
-    if (!json) console.log(`In process: model.predict ${micro.predictUsPerText} µs/text, monitor.record ${micro.recordUsPerText} µs/text (${(100 * micro.hookShareOfPredict).toFixed(2)} % of predict), one tick with 256 texts to tokenise ${micro.tickMsWith256Texts} ms (every 2 s, off the request path)`);
+    const micro = {
+      predictUsPerText: +predictUs.toFixed(2),
+      recordUsPerText: +recordUs.toFixed(3),
+      hookShareOfPredict: +(recordUs / predictUs).toFixed(4),
+      tickMsWith256Texts: +tickMs.toFixed(2),
+    };
+    if (!json)
+      console.log(
+        `In process: model.predict ${micro.predictUsPerText} µs/text, monitor.record ${micro.recordUsPerText} µs/text (${(100 * micro.hookShareOfPredict).toFixed(2)} % of predict), one tick with 256 texts to tokenise ${micro.tickMsWith256Texts} ms (every 2 s, off the request path)`,
+      );
 
-    const loadBefore = loadavg().map((l) => l.toFixed(2)).join(" ");
+    const loadBefore = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ");
     const results: Record<"on" | "off", number[]> = { on: [], off: [] };
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first so a trend in the machine's load does not favour one.
@@ -128,7 +145,9 @@ end
           wrk(url, script, connections, Math.max(1, Math.floor(duration / 2))); // warm-up (JIT), discarded
           results[mode].push(wrk(url, script, connections, duration));
           if (mode === "on") {
-            const ids = (await (await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] })).json()) as { id?: string };
+            const ids = (await (
+              await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] })
+            ).json()) as { id?: string };
             if (!ids.id) throw new Error("monitoring on but the prediction has no id");
           }
         } finally {
@@ -138,7 +157,12 @@ end
     }
     const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     const summary = {
-      loadAverage: { before: loadBefore, after: loadavg().map((l) => l.toFixed(2)).join(" ") },
+      loadAverage: {
+        before: loadBefore,
+        after: loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" "),
+      },
       durationSec: duration,
       rounds,
       connections,

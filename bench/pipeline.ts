@@ -23,7 +23,10 @@ const GB = 1 << 30;
 const quiet = { info: () => {}, output: () => {} };
 
 function load(): string {
-  return os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 }
 
 function seconds(t0: bigint): number {
@@ -72,7 +75,10 @@ async function benchRepro(): Promise<void> {
       fs.mkdirSync(dir, { recursive: true });
       for (let i = 0; i < nFiles / 100; i++) fs.writeFileSync(path.join(dir, `doc-${i}.txt`), `document ${d}-${i} ${"lorem ipsum ".repeat(8)}\n`);
     }
-    const stages = [1, 2, 3, 4, 5].map((i) => `  s${i}:\n    cmd: ${i === 1 ? "ls -R data | wc -l" : `cat s${i - 1}.txt`} > s${i}.txt\n    deps: [data${i > 1 ? `, s${i - 1}.txt` : ""}]\n    outs: [s${i}.txt]\n`);
+    const stages = [1, 2, 3, 4, 5].map(
+      (i) =>
+        `  s${i}:\n    cmd: ${i === 1 ? "ls -R data | wc -l" : `cat s${i - 1}.txt`} > s${i}.txt\n    deps: [data${i > 1 ? `, s${i - 1}.txt` : ""}]\n    outs: [s${i}.txt]\n`,
+    );
     fs.writeFileSync(path.join(root, "dvc.yaml"), `stages:\n${stages.join("")}`);
     console.log(`\nrepro of a 5-stage pipeline, each stage depending on data/ (${nFiles} files):`);
 
@@ -126,7 +132,9 @@ function benchCliStart(project: string): void {
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const floor = median(times[0]);
-  console.log(`\nwhole-process CLI figures (${built ? "dist/cli/main.js" : "src via tsx: run 'npm run build' for the installed CLI's figures"}; median of ${runs}, interleaved):`);
+  console.log(
+    `\nwhole-process CLI figures (${built ? "dist/cli/main.js" : "src via tsx: run 'npm run build' for the installed CLI's figures"}; median of ${runs}, interleaved):`,
+  );
   cases.forEach(([name], c) => {
     const m = median(times[c]);
     console.log(`  ${name.padEnd(24)} ${m.toFixed(3)} s${c ? `  (+${(m - floor).toFixed(3)} s over node -e 0)` : ""}`);

@@ -32,13 +32,17 @@ async function main(): Promise<void> {
     const input = join(dir, "in.csv");
     const out = createWriteStream(input);
     out.write("id,text\n");
-    for (let i = 0; i < ROWS; ) {
+    for (let i = 0; i < ROWS;) {
       let chunk = "";
       for (let j = 0; j < 10_000 && i < ROWS; j++, i++) chunk += `${i},"${sample[i % sample.length].replace(/"/g, '""')}"\n`;
       if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
     }
     await new Promise<void>((r) => out.end(r));
-    console.log(`# predict bench: ${ROWS} rows (${(statSync(input).size / 1e6).toFixed(1)} MB CSV); load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(
+      `# predict bench: ${ROWS} rows (${(statSync(input).size / 1e6).toFixed(1)} MB CSV); load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
 
     // Reference: scoring only, texts already in memory, same pool shape (calling thread + 1 worker).
     const pool = await PredictionPool.create(model, { workers: 1 });
@@ -51,12 +55,22 @@ async function main(): Promise<void> {
     console.log(`PredictionPool.predictProba (in memory, 100k texts): ${Math.round(refRate)} texts/s`);
 
     const t1 = performance.now();
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, "--import", "tsx", "src/cli/main.ts", "predict", input, "--model", modelPath, "-o", join(dir, "out.csv"), "--quiet"], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(
+      "/usr/bin/time",
+      ["-f", "%M", process.execPath, "--import", "tsx", "src/cli/main.ts", "predict", input, "--model", modelPath, "-o", join(dir, "out.csv"), "--quiet"],
+      { cwd: root, encoding: "utf8" },
+    );
     const seconds = (performance.now() - t1) / 1000;
     if (r.status !== 0) throw new Error(`predict failed: ${r.stderr}`);
     const rssKb = Number(r.stderr.trim().split("\n").pop());
-    console.log(`polarity predict (CLI, file → file, incl. start-up and model load): ${Math.round(ROWS / seconds)} rows/s over ${seconds.toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`);
-    console.log(`ratio to in-memory scoring: ${(ROWS / seconds / refRate).toFixed(2)}; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(
+      `polarity predict (CLI, file → file, incl. start-up and model load): ${Math.round(ROWS / seconds)} rows/s over ${seconds.toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`,
+    );
+    console.log(
+      `ratio to in-memory scoring: ${(ROWS / seconds / refRate).toFixed(2)}; load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

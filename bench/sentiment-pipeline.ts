@@ -57,7 +57,11 @@ const time = <T>(fn: () => T): [T, number] => {
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}, node ${process.version}`);
+  console.log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}, node ${process.version}`,
+  );
 
   // 1. npz
   const X = randomCsr(100_000, 100_000, 23, 1);
@@ -94,7 +98,9 @@ async function main(): Promise<void> {
       minRows: 10,
     });
     const s = (performance.now() - t0) / 1000;
-    console.log(`ingest: 100000-row synthetic CSV (${mb(r.source.bytes)}) parsed, cleaned (${r.report.dropped.duplicate} duplicates dropped), validated and split in ${s.toFixed(2)} s (${Math.round(100_000 / s)} rows/s)`);
+    console.log(
+      `ingest: 100000-row synthetic CSV (${mb(r.source.bytes)}) parsed, cleaned (${r.report.dropped.duplicate} duplicates dropped), validated and split in ${s.toFixed(2)} s (${Math.round(100_000 / s)} rows/s)`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -116,7 +122,9 @@ async function main(): Promise<void> {
     };
     const cold = run();
     const warm = run();
-    console.log(`main job on uci-sentences (node dist/cli/main.js start --no-serve): fresh project ${cold.toFixed(2)} s (6 stages, 7 processes, promotion), no-op rerun ${warm.toFixed(2)} s`);
+    console.log(
+      `main job on uci-sentences (node dist/cli/main.js start --no-serve): fresh project ${cold.toFixed(2)} s (6 stages, 7 processes, promotion), no-op rerun ${warm.toFixed(2)} s`,
+    );
   } finally {
     await rm(proj, { recursive: true, force: true });
   }

@@ -74,8 +74,13 @@ function freePort(): Promise<number> {
 }
 
 function cliCommand(): { cmd: string; args: string[]; label: string } {
-  if (existsSync("dist/cli/main.js") && existsSync("dist/serving/server.js")) return { cmd: process.execPath, args: ["dist/cli/main.js"], label: "node dist/cli/main.js" };
-  return { cmd: process.execPath, args: ["--import", "tsx", "src/cli/main.ts"], label: "node --import tsx src/cli/main.ts (run `npm run build` for the compiled CLI)" };
+  if (existsSync("dist/cli/main.js") && existsSync("dist/serving/server.js"))
+    return { cmd: process.execPath, args: ["dist/cli/main.js"], label: "node dist/cli/main.js" };
+  return {
+    cmd: process.execPath,
+    args: ["--import", "tsx", "src/cli/main.ts"],
+    label: "node --import tsx src/cli/main.ts (run `npm run build` for the compiled CLI)",
+  };
 }
 
 async function startServer(model: string, workers: number): Promise<{ child: ChildProcess; url: string; readyMs: number; allWorkersReadyMs: number }> {
@@ -83,7 +88,11 @@ async function startServer(model: string, workers: number): Promise<{ child: Chi
   const { cmd, args } = cliCommand();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(cmd, [...args, "serve", "--model", model, "--port", String(port), "--workers", String(workers), "--log-level", "warn", "--poll-interval", "0"], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(
+    cmd,
+    [...args, "serve", "--model", model, "--port", String(port), "--workers", String(workers), "--log-level", "warn", "--poll-interval", "0"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
   let exited = false;
   child.on("exit", () => (exited = true));
   // Poll readiness every 5 ms: this is a measurement, not a synchronisation.
@@ -137,7 +146,9 @@ async function startBareServer(workers: number): Promise<{ child: ChildProcess; 
   const child = spawn(process.execPath, ["-e", BARE_SERVER, String(workers), String(port)], { stdio: ["ignore", "ignore", "inherit"] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => httpGet(`${url}/readyz`, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)));
+    const ok = await new Promise<boolean>((resolve) =>
+      httpGet(`${url}/readyz`, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)),
+    );
     if (ok) return { child, url };
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -226,11 +237,14 @@ async function main(): Promise<void> {
 
     const singleBodies = SENTENCES.map((text) => JSON.stringify({ text }));
     const batchBodies = [0, 1].map((offset) => JSON.stringify({ texts: Array.from({ length: 1000 }, (_, i) => texts[(offset * 1000 + i) % texts.length]) }));
-    const load = (url: string, bodies: string[], c: number) => (args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, args.duration, dir)) : autocannonRun(url, bodies, c, args.duration));
+    const load = (url: string, bodies: string[], c: number) =>
+      args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, args.duration, dir)) : autocannonRun(url, bodies, c, args.duration);
 
     const info = {
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}`,
-      loadAverageAtStart: loadavg().map((l) => l.toFixed(2)).join(" "),
+      loadAverageAtStart: loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" "),
       tool: args.tool,
       cli: cliCommand().label,
       model: `TF-IDF 1-2-grams + logistic regression, ${model.nFeatures} features, ${(json.length / 1e6).toFixed(2)} MB JSON, trained on ${texts.length} sentences in ${trainMs.toFixed(0)} ms`,
@@ -246,14 +260,20 @@ async function main(): Promise<void> {
     for (const workers of args.workers) {
       const { child, url, readyMs, allWorkersReadyMs } = await startServer(modelFile, workers);
       try {
-        await load(url, singleBodies, args.connections).then(() => undefined, () => undefined); // warm-up (JIT), discarded
+        await load(url, singleBodies, args.connections).then(
+          () => undefined,
+          () => undefined,
+        ); // warm-up (JIT), discarded
         const single = await load(url, singleBodies, args.connections);
         const batch = await load(url, batchBodies, args.batchConnections);
         // The ceiling, measured right after Polarity with the same load (side by side, same run).
         const bare = await startBareServer(workers);
         let ceiling: LoadResult;
         try {
-          await load(bare.url, singleBodies, args.connections).then(() => undefined, () => undefined);
+          await load(bare.url, singleBodies, args.connections).then(
+            () => undefined,
+            () => undefined,
+          );
           ceiling = await load(bare.url, singleBodies, args.connections);
         } finally {
           await stopServer(bare.child);
@@ -274,9 +294,13 @@ async function main(): Promise<void> {
         rows.push(row);
         if (!args.json) {
           console.log(`\n== ${workers} process${workers > 1 ? `es (--workers ${workers})` : ""}`);
-          console.log(`  ready (spawn → first /readyz 200): ${row.readyMs} ms${workers > 1 ? `; all ${workers} workers answering: ${row.allWorkersReadyMs} ms` : ""}`);
+          console.log(
+            `  ready (spawn → first /readyz 200): ${row.readyMs} ms${workers > 1 ? `; all ${workers} workers answering: ${row.allWorkersReadyMs} ms` : ""}`,
+          );
           console.log(`  single text, ${args.connections} connections: ${row.singleReqPerSec} req/s, p50 ${row.singleP50Ms} ms, p99 ${row.singleP99Ms} ms`);
-          console.log(`  bare node:http ceiling (${workers} process${workers > 1 ? "es" : ""}, parse JSON + fixed answer): ${row.bareNodeReqPerSec} req/s → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of it`);
+          console.log(
+            `  bare node:http ceiling (${workers} process${workers > 1 ? "es" : ""}, parse JSON + fixed answer): ${row.bareNodeReqPerSec} req/s → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of it`,
+          );
           console.log(`  batches of 1,000, ${args.batchConnections} connections: ${row.batchTextsPerSec} texts/s (p50 ${row.batchP50Ms} ms per batch)`);
           console.log(`  non-2xx responses: ${row.non2xx}`);
         }
@@ -284,8 +308,26 @@ async function main(): Promise<void> {
         await stopServer(child);
       }
     }
-    if (args.json) console.log(JSON.stringify({ ...info, loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)).join(" "), results: rows }, null, 2));
-    else console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    if (args.json)
+      console.log(
+        JSON.stringify(
+          {
+            ...info,
+            loadAverageAtEnd: loadavg()
+              .map((l) => l.toFixed(2))
+              .join(" "),
+            results: rows,
+          },
+          null,
+          2,
+        ),
+      );
+    else
+      console.log(
+        `\n  load average at end: ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -61,7 +61,9 @@ function benchCorpus(name: string, texts: string[], repeat: number): void {
   console.log(`  preprocess (light config)           ${rate(n * repeat, wall, cpu)}`);
   const v = new TfidfVectorizer({ ngramRange: [1, 2] });
   const [X, fw, fc] = time(() => v.fitTransform(tokens));
-  console.log(`  tfidf 1-2 fitTransform (tokens)     ${rate(n, fw, fc)}  -> ${X.cols.toLocaleString("en-US")} features, ${X.indptr[X.rows].toLocaleString("en-US")} non-zeros`);
+  console.log(
+    `  tfidf 1-2 fitTransform (tokens)     ${rate(n, fw, fc)}  -> ${X.cols.toLocaleString("en-US")} features, ${X.indptr[X.rows].toLocaleString("en-US")} non-zeros`,
+  );
   const [, tw, tc] = time(() => v.transform(tokens));
   console.log(`  tfidf 1-2 transform (tokens)        ${rate(n, tw, tc)}`);
   tokens = [];
@@ -78,7 +80,11 @@ function benchCorpus(name: string, texts: string[], repeat: number): void {
   console.log(`  peak RSS so far ${peakRssMb().toFixed(0)} MB`);
 }
 
-console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(
+  `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
 const uci = loadUciSentences();
 benchCorpus("uci-sentences (built-in)", uci.texts, 20);
 for (const n of sizes) {

@@ -60,7 +60,10 @@ interface Replica {
 
 function startReplica(uri: string, artifacts: string): Promise<Replica> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", SELF, "--serve", uri, artifacts], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, POLARITY_SERVER_TOKEN: "" } });
+    const child = spawn(process.execPath, ["--import", "tsx", SELF, "--serve", uri, artifacts], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, POLARITY_SERVER_TOKEN: "" },
+    });
     let out = "";
     let err = "";
     const timer = setTimeout(() => reject(new Error(`server did not start in 120 s: ${err}`)), 120_000);
@@ -90,7 +93,11 @@ function stopReplica(r: Replica): Promise<void> {
 }
 
 async function call<T>(url: string, endpoint: string, body: unknown): Promise<T> {
-  const res = await fetch(`${url}/api/2.0/mlflow/${endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await fetch(`${url}/api/2.0/mlflow/${endpoint}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${endpoint}: HTTP ${res.status} ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : {}) as T;
@@ -100,7 +107,8 @@ async function call<T>(url: string, endpoint: string, body: unknown): Promise<T>
 function batchBody(run: string, seq: number): string {
   const metrics: string[] = [];
   const ts = 1_700_000_000_000 + seq;
-  for (let k = 0; k < 10; k++) for (let s = 0; s < BATCH / 10; s++) metrics.push(`{"key":"m${k}","value":${(seq * 7 + s) % 1000 / 1000},"timestamp":${ts},"step":${seq * 100 + s}}`);
+  for (let k = 0; k < 10; k++)
+    for (let s = 0; s < BATCH / 10; s++) metrics.push(`{"key":"m${k}","value":${((seq * 7 + s) % 1000) / 1000},"timestamp":${ts},"step":${seq * 100 + s}}`);
   return `{"run_id":"${run}","metrics":[${metrics.join(",")}]}`;
 }
 
@@ -111,7 +119,8 @@ function batchBody(run: string, seq: number): string {
 async function logBatchRate(urls: string[], seconds: number, label: string): Promise<number> {
   const exp = (await call<{ experiment_id: string }>(urls[0], "experiments/create", { name: `bench-${label}-${Date.now()}` })).experiment_id;
   const runs: string[] = [];
-  for (let i = 0; i < IN_FLIGHT; i++) runs.push((await call<{ run: { info: { run_id: string } } }>(urls[0], "runs/create", { experiment_id: exp, start_time: Date.now() })).run.info.run_id);
+  for (let i = 0; i < IN_FLIGHT; i++)
+    runs.push((await call<{ run: { info: { run_id: string } } }>(urls[0], "runs/create", { experiment_id: exp, start_time: Date.now() })).run.info.run_id);
   // warm-up: one batch per slot
   await Promise.all(runs.map((run, i) => call(urls[i % urls.length], "runs/log-batch", batchBody(run, 0))));
   let sent = 0;
@@ -257,8 +266,12 @@ async function partB(base: string, dir: string, nRuns: number): Promise<void> {
       // metric 0 is "accuracy", uniform on [0, 1) by a fixed hash of the run number
       const value = `CASE WHEN k = 0 THEN ((i * 2654435761::bigint) % 1000003) / 1000003.0 ELSE (i % 97) / 97.0 + k END`;
       const key = `CASE WHEN k = 0 THEN 'accuracy' ELSE 'm' || k END`;
-      await client.query(`INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT md5(i::text), ${key}, ${value}, 0, 1700000000000 + i, 0 ${runs}, generate_series(0, 9) AS k`);
-      await client.query(`INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT md5(i::text), ${key}, ${value}, 0, 1700000000000 + i, 0 ${runs}, generate_series(0, 9) AS k`);
+      await client.query(
+        `INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT md5(i::text), ${key}, ${value}, 0, 1700000000000 + i, 0 ${runs}, generate_series(0, 9) AS k`,
+      );
+      await client.query(
+        `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT md5(i::text), ${key}, ${value}, 0, 1700000000000 + i, 0 ${runs}, generate_series(0, 9) AS k`,
+      );
     }
     await client.query("ANALYZE");
     const seedS = (performance.now() - t0) / 1000;
@@ -269,7 +282,8 @@ async function partB(base: string, dir: string, nRuns: number): Promise<void> {
     const original = pg.Client.prototype.query;
     (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
       const [text, values] = args;
-      if (typeof text === "string" && /accuracy|latest_metrics/i.test(text) && /ORDER BY/i.test(text)) captured.push({ text, values: Array.isArray(values) ? values : [] });
+      if (typeof text === "string" && /accuracy|latest_metrics/i.test(text) && /ORDER BY/i.test(text))
+        captured.push({ text, values: Array.isArray(values) ? values : [] });
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof original;
     const body = { experiment_ids: [exp], filter: "metrics.accuracy > 0.8", order_by: ["metrics.accuracy DESC"], max_results: 100 };
@@ -283,12 +297,15 @@ async function partB(base: string, dir: string, nRuns: number): Promise<void> {
     }
     times.sort((x, y) => x - y);
     console.log(`    search filter "metrics.accuracy > 0.8" order "metrics.accuracy DESC" max_results 100 → ${first.runs?.length ?? 0} runs`);
-    console.log(`    median ${times[10].toFixed(1)} ms, min ${times[0].toFixed(1)}, max ${times[19].toFixed(1)} over 20 calls (load ${load()})   target ≤ 100 ms`);
+    console.log(
+      `    median ${times[10].toFixed(1)} ms, min ${times[0].toFixed(1)}, max ${times[19].toFixed(1)} over 20 calls (load ${load()})   target ≤ 100 ms`,
+    );
     for (const q of captured) {
       console.log(`    SQL: ${q.text.replace(/\s+/g, " ").trim()}`);
       console.log(`    args: ${JSON.stringify(q.values).slice(0, 160)}${JSON.stringify(q.values).length > 160 ? "…" : ""}`);
       const plan = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${q.text}`, q.values);
-      for (const row of plan.rows as { "QUERY PLAN": string }[]) console.log(`      ${row["QUERY PLAN"].length > 220 ? `${row["QUERY PLAN"].slice(0, 220)}…` : row["QUERY PLAN"]}`);
+      for (const row of plan.rows as { "QUERY PLAN": string }[])
+        console.log(`      ${row["QUERY PLAN"].length > 220 ? `${row["QUERY PLAN"].slice(0, 220)}…` : row["QUERY PLAN"]}`);
     }
     if (captured.length === 0) console.log("    (no ORDER BY query on metrics captured: EXPLAIN skipped)");
     // A candidate rewrite for the coordinator (NOT what the store runs): the ordered metric is

@@ -66,9 +66,13 @@ async function logThroughput(client: TrackingClient, inFlight: number): Promise<
 
 async function startServerProcess(dir: string, dbPath = join(dir, "server.db")): Promise<{ url: string; child: ChildProcess }> {
   const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", main, "server", "--port", "0", "--backend-store-uri", `sqlite:///${dbPath}`, "--artifacts-destination", join(dir, "art")], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", main, "server", "--port", "0", "--backend-store-uri", `sqlite:///${dbPath}`, "--artifacts-destination", join(dir, "art")],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d) => {
@@ -86,10 +90,12 @@ async function seedSearchRuns(dbPath: string): Promise<string> {
   const store = stores.tracking;
   const exp = await store.createExperiment("search-bench");
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const t0 = 1_700_000_000_000;
   for (let i = 0; i < SEARCH_RUNS; i++) {
-    const runId = (await store.createRun({ experimentId: exp, startTime: t0 + i, runName: `run-${i}`, tags: [{ key: "team", value: i % 3 ? "nlp" : "vision" }] })).info.run_id;
+    const runId = (
+      await store.createRun({ experimentId: exp, startTime: t0 + i, runName: `run-${i}`, tags: [{ key: "team", value: i % 3 ? "nlp" : "vision" }] })
+    ).info.run_id;
     await store.logBatch(
       runId,
       [
@@ -125,7 +131,11 @@ async function searchLatency(client: TrackingClient, exp: string, maxResults: nu
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "polarity-bench-tracking-"));
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   console.log("note: other processes share these cores; figures taken under that load.\n");
   let server: ChildProcess | undefined;
   let searchServerChild: ChildProcess | undefined;
@@ -149,7 +159,9 @@ async function main(): Promise<void> {
     const searchClient = TrackingClient.open({ trackingUri: `sqlite:///${searchDb}` });
     for (const maxResults of [100, 1000]) {
       const r = await searchLatency(searchClient, exp, maxResults);
-      console.log(`search in-process, filter "metrics.acc > 0.5 AND params.model = 'svm'" order "metrics.acc DESC", max_results ${maxResults}: median ${r.medianMs.toFixed(1)} ms (${r.hits} runs returned)`);
+      console.log(
+        `search in-process, filter "metrics.acc > 0.5 AND params.model = 'svm'" order "metrics.acc DESC", max_results ${maxResults}: median ${r.medianMs.toFixed(1)} ms (${r.hits} runs returned)`,
+      );
     }
     await searchClient.close();
     await local.close();

@@ -60,7 +60,11 @@ function main(): void {
   const ytr = pick(labels, split.train);
   const yte = pick(labels, split.test);
   const accuracy = (pred: (string | number)[]): number => pred.filter((p, i) => p === yte[i]).length / yte.length;
-  console.log(`# trees bench: UCI sentences, TF-IDF 1-2-grams (${Xtr.rows} x ${Xtr.cols}, ${Xtr.indptr[Xtr.rows]} nnz), ${Xte.rows} test rows; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `# trees bench: UCI sentences, TF-IDF 1-2-grams (${Xtr.rows} x ${Xtr.cols}, ${Xtr.indptr[Xtr.rows]} nnz), ${Xte.rows} test rows; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
 
   const ours: Record<string, { fit: number; acc: number }> = {};
   for (const [name, make] of [
@@ -76,13 +80,26 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), "polarity-trees-"));
   let theirs: Record<string, { fit: number; acc: number }> | null = null;
   try {
-    writeFileSync(join(dir, "train.npz"), encodeCsrNpz(csrSelectRows(Xtr, Int32Array.from({ length: Xtr.rows }, (_, i) => i))));
+    writeFileSync(
+      join(dir, "train.npz"),
+      encodeCsrNpz(
+        csrSelectRows(
+          Xtr,
+          Int32Array.from({ length: Xtr.rows }, (_, i) => i),
+        ),
+      ),
+    );
     writeFileSync(join(dir, "test.npz"), encodeCsrNpz(Xte));
     writeFileSync(join(dir, "ytrain.npy"), npy(ytr));
     writeFileSync(join(dir, "ytest.npy"), npy(yte));
-    const py = spawnSync(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-c", PY, dir, String(nTrees), String(nRounds)], { encoding: "utf8" });
+    const py = spawnSync(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-c", PY, dir, String(nTrees), String(nRounds)], {
+      encoding: "utf8",
+    });
     if (py.status === 0) theirs = JSON.parse(py.stdout.trim().split("\n").pop() as string);
-    else console.log(`# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "python failed")} (apt-get install -y python3-sklearn)`);
+    else
+      console.log(
+        `# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "python failed")} (apt-get install -y python3-sklearn)`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -68,11 +68,19 @@ function ngramDocs(tokens: string[][]): string[] {
 async function main(): Promise<void> {
   const { texts, labels } = loadUciSentences();
   const configs = expandSpace(DEFAULT_SEARCH_SPACE);
-  console.log(`# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s); load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s); load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   const t0 = performance.now();
   const pool = jobs > 0 ? new FoldWorkerPool(texts, labels, FOLDS, SEED, configs, jobs) : null;
   const scorer = pool ? null : new FoldScorer(texts, labels, FOLDS, SEED);
-  const result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as FoldScorer).scoreFold(c, f), { method: "grid", folds: FOLDS, concurrency: Math.max(1, jobs) });
+  const result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as FoldScorer).scoreFold(c, f), {
+    method: "grid",
+    folds: FOLDS,
+    concurrency: Math.max(1, jobs),
+  });
   await pool?.close();
   const ours = (performance.now() - t0) / 1000;
   console.log(`polarity tune: ${ours.toFixed(2)} s, best mean accuracy ${result.best?.mean.accuracy.toFixed(4)}`);
@@ -91,12 +99,18 @@ async function main(): Promise<void> {
     const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
     const py = spawnSync(python, ["-c", PY, dir], { encoding: "utf8" });
     if (py.status !== 0) {
-      console.log(`# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`);
+      console.log(
+        `# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`,
+      );
       return;
     }
     const sk = JSON.parse(py.stdout.trim().split("\n").pop() as string) as { seconds: number; best: number };
     console.log(`sklearn GridSearchCV(n_jobs=2): ${sk.seconds.toFixed(2)} s, best mean accuracy ${sk.best.toFixed(4)}`);
-    console.log(`speed-up: ${(sk.seconds / ours).toFixed(1)}x; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(
+      `speed-up: ${(sk.seconds / ours).toFixed(1)}x; load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -35,13 +35,19 @@ const PARAMS = arg("params", 10);
 const HISTORY = arg("history", 100_000);
 const REPEAT = arg("repeat", 5);
 
-const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`;
 
 // Page functions run in the browser.
 declare const location: { hash: string };
-declare const document: { querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null; querySelectorAll(s: string): { length: number } };
+declare const document: {
+  querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null;
+  querySelectorAll(s: string): { length: number };
+};
 
 const missing = chromiumMissing();
 if (missing) {
@@ -64,7 +70,9 @@ const seededMark = join(dir, "seeded.json");
     await mkdir(dir, { recursive: true });
     seeded = await seedLargeStore(dir, { runs: RUNS, metrics: METRICS, params: PARAMS, historyPoints: HISTORY });
     await writeFile(seededMark, JSON.stringify(seeded));
-    console.log(`seeded ${RUNS.toLocaleString()} runs × ${METRICS} metrics × ${PARAMS} params + one ${HISTORY.toLocaleString()}-point history in ${((performance.now() - t) / 1000).toFixed(1)} s (kept in ${dir})`);
+    console.log(
+      `seeded ${RUNS.toLocaleString()} runs × ${METRICS} metrics × ${PARAMS} params + one ${HISTORY.toLocaleString()}-point history in ${((performance.now() - t) / 1000).toFixed(1)} s (kept in ${dir})`,
+    );
   }
   const { experimentId, historyRunId } = seeded;
 
@@ -72,9 +80,16 @@ const seededMark = join(dir, "seeded.json");
   const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   const sum = (names: string[], gz: boolean) => kib(names.reduce((a, n) => a + (gz ? assets.get(n)!.gzip : assets.get(n)!.body).length, 0));
   const first = ["app.js", "app.css"];
-  console.log(`bundle: first load (app.js + app.css) ${sum(first, false)} (gzip ${sum(first, true)}); all ${assets.size} files ${sum([...assets.keys()], false)} (gzip ${sum([...assets.keys()], true)})`);
+  console.log(
+    `bundle: first load (app.js + app.css) ${sum(first, false)} (gzip ${sum(first, true)}); all ${assets.size} files ${sum([...assets.keys()], false)} (gzip ${sum([...assets.keys()], true)})`,
+  );
 
-  const server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${join(dir, "mlruns.db")}`, artifactsDestination: join(dir, "mlartifacts"), plugins: [trackingUi] });
+  const server = await startTrackingServer({
+    port: 0,
+    backendStoreUri: `sqlite:///${join(dir, "mlruns.db")}`,
+    artifactsDestination: join(dir, "mlartifacts"),
+    plugins: [trackingUi],
+  });
   const browser = await launchBrowser();
   try {
     const page = await browser.context.newPage();
@@ -86,7 +101,11 @@ const seededMark = join(dir, "seeded.json");
     const api: number[] = [];
     for (let i = 0; i < REPEAT + 1; i++) {
       t = performance.now();
-      const res = await fetch(`${server.url}/api/2.0/mlflow/runs/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ experiment_ids: [experimentId], order_by: ["attributes.start_time DESC"], max_results: 50 }) });
+      const res = await fetch(`${server.url}/api/2.0/mlflow/runs/search`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ experiment_ids: [experimentId], order_by: ["attributes.start_time DESC"], max_results: 50 }),
+      });
       await res.json();
       if (i > 0) api.push(performance.now() - t);
     }
@@ -113,7 +132,10 @@ const seededMark = join(dir, "seeded.json");
       await input.fill(`metrics.m01 > ${(0.1 * (i + 1)).toFixed(1)} AND params.p00 != '7'`);
       t = performance.now();
       await input.press("Enter");
-      await page.waitForFunction((f) => new URLSearchParams(location.hash.split("?")[1] ?? "").get("filter")?.startsWith(f) === true, `metrics.m01 > ${(0.1 * (i + 1)).toFixed(1)}`);
+      await page.waitForFunction(
+        (f) => new URLSearchParams(location.hash.split("?")[1] ?? "").get("filter")?.startsWith(f) === true,
+        `metrics.m01 > ${(0.1 * (i + 1)).toFixed(1)}`,
+      );
       await rowsVisible();
       filter.push(performance.now() - t);
       await page.goto("about:blank");

@@ -100,7 +100,8 @@ export function checkDependencyPolicy(root: string): PolicyReport {
   const violations: string[] = [];
   const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Manifest;
   const lockPath = join(root, "package-lock.json");
-  if (!existsSync(lockPath)) return { violations: ["package-lock.json is missing: run npm install and commit it"], production: { packages: 0, bytes: 0 }, development: { packages: 0 } };
+  if (!existsSync(lockPath))
+    return { violations: ["package-lock.json is missing: run npm install and commit it"], production: { packages: 0, bytes: 0 }, development: { packages: 0 } };
   const lock = JSON.parse(readFileSync(lockPath, "utf8")) as Lock;
   if (lock.lockfileVersion !== 3) violations.push(`package-lock.json: lockfileVersion ${lock.lockfileVersion}, expected 3`);
   const packages = lock.packages ?? {};
@@ -109,7 +110,10 @@ export function checkDependencyPolicy(root: string): PolicyReport {
     const want = manifest[field] ?? {};
     const got = rootEntry[field] ?? {};
     for (const name of new Set([...Object.keys(want), ...Object.keys(got)])) {
-      if (want[name] !== got[name]) violations.push(`package-lock.json is out of date: ${field}.${name} is ${JSON.stringify(want[name])} in package.json, ${JSON.stringify(got[name])} in the lock (run npm install)`);
+      if (want[name] !== got[name])
+        violations.push(
+          `package-lock.json is out of date: ${field}.${name} is ${JSON.stringify(want[name])} in package.json, ${JSON.stringify(got[name])} in the lock (run npm install)`,
+        );
     }
   }
   const allowScripts = manifest.allowScripts ?? {};
@@ -121,7 +125,8 @@ export function checkDependencyPolicy(root: string): PolicyReport {
     if (key === "" || entry.link) continue;
     const name = key.replace(/^.*node_modules\//, "");
     const id = `${name}@${entry.version}`;
-    if (entry.resolved !== undefined && !/^https:\/\/[^/]+\/.+\.tgz$/.test(entry.resolved)) violations.push(`${id}: resolved from ${entry.resolved}, not a registry tarball over https`);
+    if (entry.resolved !== undefined && !/^https:\/\/[^/]+\/.+\.tgz$/.test(entry.resolved))
+      violations.push(`${id}: resolved from ${entry.resolved}, not a registry tarball over https`);
     if (!entry.integrity || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(entry.integrity)) violations.push(`${id}: no sha512 integrity in the lock`);
     const dir = join(root, key);
     if (installed && existsSync(join(dir, "package.json"))) {
@@ -147,7 +152,10 @@ export function checkDependencyPolicy(root: string): PolicyReport {
     if (nodeRange) {
       const range = semver.validRange(nodeRange);
       if (!range) violations.push(`${id}: engines.node ${JSON.stringify(nodeRange)} is not a valid range`);
-      else for (const v of SUPPORTED_NODE) if (!semver.satisfies(v, range)) violations.push(`${id}: engines.node ${nodeRange} excludes Node ${v} (supported: ${SUPPORTED_NODE.map((s) => s.split(".")[0]).join(", ")})`);
+      else
+        for (const v of SUPPORTED_NODE)
+          if (!semver.satisfies(v, range))
+            violations.push(`${id}: engines.node ${nodeRange} excludes Node ${v} (supported: ${SUPPORTED_NODE.map((s) => s.split(".")[0]).join(", ")})`);
     }
   }
   return { violations, production: { packages: prodCount, bytes: prodBytes }, development: { packages: devCount } };

@@ -100,7 +100,11 @@ export function ensureLiblinear(): boolean {
   if (spawnSync("sh", ["-c", "command -v liblinear-train"]).status === 0) return true;
   if (process.getuid?.() !== 0) return false;
   console.log("installing liblinear-tools (apt-get)…");
-  spawnSync("sh", ["-c", "apt-get install -y -qq liblinear-tools >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq liblinear-tools) >/dev/null 2>&1"], { stdio: "inherit" });
+  spawnSync(
+    "sh",
+    ["-c", "apt-get install -y -qq liblinear-tools >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq liblinear-tools) >/dev/null 2>&1"],
+    { stdio: "inherit" },
+  );
   return spawnSync("sh", ["-c", "command -v liblinear-train"]).status === 0;
 }
 
@@ -158,6 +162,9 @@ export function describeComparison(c: LiblinearComparison): string[] {
     `ours, same objective (bias column, fitIntercept=false, tol=1e-9): objective ${c.jOurs.toFixed(4)} (${c.jOurs <= c.jLib ? "≤" : ">"} liblinear's, rel. diff ${((c.jOurs - c.jLib) / c.jLib).toExponential(2)}), ${c.oursIterations} iterations, ${c.oursSeconds.toFixed(2)} s`,
   ];
   if (Number.isNaN(c.reachedAt)) lines.push("ours never reached liblinear's objective within 300 iterations");
-  else lines.push(`ours reached liblinear's objective at iteration ${c.reachedIter} after ${c.reachedAt.toFixed(2)} s → ratio ours/liblinear-train ${(c.reachedAt / c.llTrain).toFixed(2)} (vs liblinear wall incl. parsing: ${(c.reachedAt / c.llWall).toFixed(2)})`);
+  else
+    lines.push(
+      `ours reached liblinear's objective at iteration ${c.reachedIter} after ${c.reachedAt.toFixed(2)} s → ratio ours/liblinear-train ${(c.reachedAt / c.llTrain).toFixed(2)} (vs liblinear wall incl. parsing: ${(c.reachedAt / c.llWall).toFixed(2)})`,
+    );
   return lines;
 }

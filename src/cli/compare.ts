@@ -62,7 +62,10 @@ export async function renderComparisonHtml(trials: TrialResult[], title: string)
   }));
   const data = JSON.stringify(rows).replace(/</g, "\\u003c");
   const table = rows
-    .map((r, i) => `<tr><td>${i + 1}</td><td>${escapeHtml(r.model)}</td><td>${escapeHtml(r.features)}</td><td>${escapeHtml(r.preprocess)}</td><td>${r.accuracy?.toFixed(4) ?? ""} ± ${r.accuracySd?.toFixed(4) ?? ""}</td><td>${r.f1?.toFixed(4) ?? ""}</td><td>${r.rocAuc?.toFixed(4) ?? ""}</td><td>${r.fitSeconds?.toFixed(3) ?? ""}</td></tr>`)
+    .map(
+      (r, i) =>
+        `<tr><td>${i + 1}</td><td>${escapeHtml(r.model)}</td><td>${escapeHtml(r.features)}</td><td>${escapeHtml(r.preprocess)}</td><td>${r.accuracy?.toFixed(4) ?? ""} ± ${r.accuracySd?.toFixed(4) ?? ""}</td><td>${r.f1?.toFixed(4) ?? ""}</td><td>${r.rocAuc?.toFixed(4) ?? ""}</td><td>${r.fitSeconds?.toFixed(3) ?? ""}</td></tr>`,
+    )
     .join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -128,23 +131,33 @@ export function register(program: Command): void {
         const seed = requireInteger("--seed", Number(o.seed), 0);
         const jobs = requireInteger("--jobs", Number(o.jobs), 0, 8);
         const trees = requireInteger("--trees", Number(o.trees), 1, 10_000);
-        const [{ expandSpace }, { runSearch }, { FoldScorer }, { FoldWorkerPool }] = await Promise.all([import("../tuning/space.js"), import("../tuning/search.js"), import("../tuning/trials.js"), import("../tuning/pool.js")]);
+        const [{ expandSpace }, { runSearch }, { FoldScorer }, { FoldWorkerPool }] = await Promise.all([
+          import("../tuning/space.js"),
+          import("../tuning/search.js"),
+          import("../tuning/trials.js"),
+          import("../tuning/pool.js"),
+        ]);
         const configs = expandSpace(comparisonSpace(preprocess, trees));
         const data = await loadLabelledTexts(o.dataset, o.textColumn, o.labelColumn);
         const reporter = createReporter({ stream: process.stderr, quiet: o.json === true });
         reporter.log(`compare: ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts`);
         const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs) : null;
         const scorer = pool ? null : new FoldScorer(data.texts, data.labels, folds, seed);
-        const tracking = o.track === false ? null : await openTuneTracking(o.trackingUri, o.experiment, "compare", { folds, seed, preprocess, dataset: o.dataset, trees });
+        const tracking =
+          o.track === false ? null : await openTuneTracking(o.trackingUri, o.experiment, "compare", { folds, seed, preprocess, dataset: o.dataset, trees });
         let trials: TrialResult[];
         try {
-          const result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as InstanceType<typeof FoldScorer>).scoreFold(c, f), {
-            method: "grid",
-            folds,
-            concurrency: Math.max(1, jobs),
-            onProgress: (done, planned) => reporter.progress("compare", done, planned),
-            onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
-          });
+          const result = await runSearch(
+            configs,
+            pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as InstanceType<typeof FoldScorer>).scoreFold(c, f),
+            {
+              method: "grid",
+              folds,
+              concurrency: Math.max(1, jobs),
+              onProgress: (done, planned) => reporter.progress("compare", done, planned),
+              onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
+            },
+          );
           trials = result.trials;
           await tracking?.logBest(result);
           await tracking?.end("FINISHED");
@@ -163,7 +176,17 @@ export function register(program: Command): void {
         await writeFile(tmp, html);
         await rename(tmp, o.html);
         if (o.json) {
-          console.log(JSON.stringify({ html: o.html, parentRunId: tracking?.parentRunId ?? null, trials: trials.map((t) => ({ model: t.config.model.kind, features: t.config.features.kind, mean: t.mean, sd: t.sd })) }, null, 2));
+          console.log(
+            JSON.stringify(
+              {
+                html: o.html,
+                parentRunId: tracking?.parentRunId ?? null,
+                trials: trials.map((t) => ({ model: t.config.model.kind, features: t.config.features.kind, mean: t.mean, sd: t.sd })),
+              },
+              null,
+              2,
+            ),
+          );
           return;
         }
         console.log(await formatTrials(trials, "accuracy", trials.length));

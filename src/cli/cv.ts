@@ -38,12 +38,22 @@ export function parseNgram(value: string): [number, number] {
 }
 
 async function loadDataset(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
-  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([import("../data/builtin.js"), import("../data/sources.js"), import("../data/clean.js")]);
+  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([
+    import("../data/builtin.js"),
+    import("../data/sources.js"),
+    import("../data/clean.js"),
+  ]);
   if (dataset === "uci-sentences") return loadUciSentences();
   // The same source defaults (format sniffing, size cap, timeout) as the pipeline's ingest stage.
   const { parseParams } = await import("../stages/params.js");
   const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
-  const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset, columnFlags: { text: "--text-column", label: "--label-column" } });
+  const clean = cleanLabelledData(loaded.table, {
+    textColumn,
+    labelColumn,
+    labelMap: null,
+    where: dataset,
+    columnFlags: { text: "--text-column", label: "--label-column" },
+  });
   return { texts: clean.texts, labels: clean.labels };
 }
 
@@ -95,18 +105,31 @@ export function register(program: Command): void {
 
         const reporter = createReporter({ quiet: o.json, stream: process.stderr });
         const data = await loadDataset(o.dataset, o.textColumn, o.labelColumn);
-        reporter.log(`cv: ${data.texts.length} texts from ${o.dataset}; ${features} ${ngramRange.join("-")}-grams + ${kind}; ${folds} stratified folds (seed ${seed})`);
+        reporter.log(
+          `cv: ${data.texts.length} texts from ${o.dataset}; ${features} ${ngramRange.join("-")}-grams + ${kind}; ${folds} stratified folds (seed ${seed})`,
+        );
         const t0 = performance.now();
         const { crossValidateTexts } = await import("../evaluation/cross-validate-text.js");
-        const result = await crossValidateTexts(data.texts, data.labels, { features: featureOptions as never, model }, {
-          folds,
-          seed,
-          onFold: (f) => reporter.progress("folds", f + 1, folds),
-        });
+        const result = await crossValidateTexts(
+          data.texts,
+          data.labels,
+          { features: featureOptions as never, model },
+          {
+            folds,
+            seed,
+            onFold: (f) => reporter.progress("folds", f + 1, folds),
+          },
+        );
         reporter.close();
         const seconds = (performance.now() - t0) / 1000;
         if (o.json) {
-          console.log(JSON.stringify({ dataset: o.dataset, n: data.texts.length, features: featureOptions, model, folds: result.folds, mean: result.mean, sd: result.sd, seconds }, null, 2));
+          console.log(
+            JSON.stringify(
+              { dataset: o.dataset, n: data.texts.length, features: featureOptions, model, folds: result.folds, mean: result.mean, sd: result.sd, seconds },
+              null,
+              2,
+            ),
+          );
           return;
         }
         const cell = (v: number | null | undefined): string => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(4) : "-");

@@ -12,19 +12,21 @@ export function register(program: Command): void {
     .option("--mermaid", "print a Mermaid flowchart")
     .option("--dot", "print Graphviz dot")
     .option("--json", "print {stages, edges} as JSON")
-    .action(action(async (target: string | undefined, o: { mermaid?: boolean; dot?: boolean; json?: boolean }) => {
-      const full = buildDag(loadPipeline(findRoot()));
-      const keep = selectStages(full, target ? [target] : [], {});
-      const dag = {
-        stages: full.stages.filter((s) => keep.has(s.name)),
-        upstream: new Map([...full.upstream].filter(([k]) => keep.has(k))),
-        downstream: new Map([...full.downstream].filter(([k]) => keep.has(k)).map(([k, v]) => [k, new Set([...v].filter((d) => keep.has(d)))])),
-      };
-      if (o.json) {
-        const edges = dag.stages.flatMap((s) => [...dag.downstream.get(s.name)!].map((d) => ({ from: s.name, to: d })));
-        process.stdout.write(JSON.stringify({ stages: dag.stages.map((s) => s.name), edges }, null, 2) + "\n");
-      } else if (o.mermaid) process.stdout.write(renderMermaid(dag));
-      else if (o.dot) process.stdout.write(renderDot(dag));
-      else process.stdout.write(renderText(dag));
-    }));
+    .action(
+      action(async (target: string | undefined, o: { mermaid?: boolean; dot?: boolean; json?: boolean }) => {
+        const full = buildDag(loadPipeline(findRoot()));
+        const keep = selectStages(full, target ? [target] : [], {});
+        const dag = {
+          stages: full.stages.filter((s) => keep.has(s.name)),
+          upstream: new Map([...full.upstream].filter(([k]) => keep.has(k))),
+          downstream: new Map([...full.downstream].filter(([k]) => keep.has(k)).map(([k, v]) => [k, new Set([...v].filter((d) => keep.has(d)))])),
+        };
+        if (o.json) {
+          const edges = dag.stages.flatMap((s) => [...dag.downstream.get(s.name)!].map((d) => ({ from: s.name, to: d })));
+          process.stdout.write(JSON.stringify({ stages: dag.stages.map((s) => s.name), edges }, null, 2) + "\n");
+        } else if (o.mermaid) process.stdout.write(renderMermaid(dag));
+        else if (o.dot) process.stdout.write(renderDot(dag));
+        else process.stdout.write(renderText(dag));
+      }),
+    );
 }

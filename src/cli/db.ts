@@ -46,7 +46,11 @@ export function register(program: Command): void {
             if (!o.json) process.stderr.write(`  ${table}: ${rows} rows\n`);
           });
           const total = report.tables.reduce((s, t) => s + t.rows, 0);
-          print(o.json, { from: redacted(source), to: redacted(o.to), tables: report.tables }, `Copied ${total} rows from ${redacted(source)} to ${redacted(o.to)}. Artifacts are not moved: start the server with the same --artifacts-destination.`);
+          print(
+            o.json,
+            { from: redacted(source), to: redacted(o.to), tables: report.tables },
+            `Copied ${total} rows from ${redacted(source)} to ${redacted(o.to)}. Artifacts are not moved: start the server with the same --artifacts-destination.`,
+          );
         } finally {
           await from.close();
           await to.close();
@@ -63,7 +67,8 @@ async function loadStores() {
   ]);
   const openStoresForUri = (uri: string, options: { upgradeExisting: boolean }) => {
     const target = parseTrackingUri(uri);
-    if (target.kind === "http") throw new InvalidParameterError(`'${redacted(uri)}' is a server URL: polarity db works on the database itself (postgresql://…, sqlite:///…)`);
+    if (target.kind === "http")
+      throw new InvalidParameterError(`'${redacted(uri)}' is a server URL: polarity db works on the database itself (postgresql://…, sqlite:///…)`);
     return openStores(target, options);
   };
   return { openStoresForUri, copyTrackingDatabase };

@@ -43,7 +43,9 @@ export function register(program: Command): void {
       await withClient(o, async (client) => {
         const m = await client.getRegisteredModel(name);
         if (o.json) return printJson(m);
-        process.stdout.write(`Model:        ${m.name}\nDescription:  ${m.description || "-"}\nCreated:      ${formatTime(m.creation_timestamp)}\nUpdated:      ${formatTime(m.last_updated_timestamp)}\n`);
+        process.stdout.write(
+          `Model:        ${m.name}\nDescription:  ${m.description || "-"}\nCreated:      ${formatTime(m.creation_timestamp)}\nUpdated:      ${formatTime(m.last_updated_timestamp)}\n`,
+        );
         process.stdout.write(`Aliases:      ${m.aliases.map((a) => `${a.alias} -> v${a.version}`).join(", ") || "-"}\n`);
         process.stdout.write(`Tags:         ${m.tags.map((t) => `${t.key}=${t.value}`).join(", ") || "-"}\n\nLatest versions per stage\n`);
         process.stdout.write(m.latest_versions.length > 0 ? formatTable(VERSION_HEADERS, versionRows(m.latest_versions)) : "  (none)\n");

@@ -11,10 +11,12 @@ export function register(program: Command): void {
     .description("Render the plots declared in dvc.yaml into a self-contained HTML page")
     .option("-o, --out <dir>", "output directory", "dvc_plots")
     .option("--json", "print {file, plots} as JSON")
-    .action(action(async (o: { out: string; json?: boolean }) => {
-      const root = findRoot();
-      const res = renderPlotsHtml(root, path.resolve(o.out, "index.html"));
-      if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + "\n");
-      else process.stdout.write(`${res.plots.length} plot${res.plots.length === 1 ? "" : "s"} rendered: file://${res.file}\n`);
-    }));
+    .action(
+      action(async (o: { out: string; json?: boolean }) => {
+        const root = findRoot();
+        const res = renderPlotsHtml(root, path.resolve(o.out, "index.html"));
+        if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + "\n");
+        else process.stdout.write(`${res.plots.length} plot${res.plots.length === 1 ? "" : "s"} rendered: file://${res.file}\n`);
+      }),
+    );
 }

@@ -117,7 +117,13 @@ export class DelimitedRecordReader {
 }
 
 /** Yields batches of texts from the input stream, with the bytes read so far. */
-export async function* readTextBatches(input: Readable, format: InputFormat, textColumn: string, batchSize: number, where: string): AsyncGenerator<{ texts: string[]; bytes: number }> {
+export async function* readTextBatches(
+  input: Readable,
+  format: InputFormat,
+  textColumn: string,
+  batchSize: number,
+  where: string,
+): AsyncGenerator<{ texts: string[]; bytes: number }> {
   input.setEncoding("utf8");
   let bytes = 0;
   let batch: string[] = [];
@@ -133,7 +139,8 @@ export async function* readTextBatches(input: Readable, format: InputFormat, tex
         sawHeader = true;
         if (rec.length > 0) rec[0] = rec[0].replace(/^\uFEFF/, "");
         column = rec.indexOf(textColumn);
-        if (column < 0) throw new DataError(`${where}: no column '${textColumn}' (columns: ${rec.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`);
+        if (column < 0)
+          throw new DataError(`${where}: no column '${textColumn}' (columns: ${rec.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`);
         continue;
       }
       rows++;
@@ -165,7 +172,11 @@ export async function* readTextBatches(input: Readable, format: InputFormat, tex
       const v = (obj as Record<string, unknown>)[textColumn];
       if (typeof v !== "string") {
         const keys = Object.keys(obj);
-        throw new DataError(v === undefined ? `${where}: line ${lineNo} has no field '${textColumn}' (fields: ${keys.map((c) => `'${c}'`).join(", ")}); pick one with --text-column` : `${where}: line ${lineNo}: field '${textColumn}' is not a string`);
+        throw new DataError(
+          v === undefined
+            ? `${where}: line ${lineNo} has no field '${textColumn}' (fields: ${keys.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`
+            : `${where}: line ${lineNo}: field '${textColumn}' is not a string`,
+        );
       }
       rows++;
       batch.push(v);
@@ -232,10 +243,11 @@ async function loadSentimentModel(uri: string, trackingUri: string | undefined):
 }
 
 async function writeChunk(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await new Promise<void>((resolve, reject) => {
-    out.once("drain", resolve);
-    out.once("error", reject);
-  });
+  if (!out.write(text))
+    await new Promise<void>((resolve, reject) => {
+      out.once("drain", resolve);
+      out.once("error", reject);
+    });
 }
 
 export function register(program: Command): void {
@@ -258,7 +270,10 @@ export function register(program: Command): void {
       action(async (inputArg: string, o: PredictFlags) => {
         const fromStdin = inputArg === "-";
         const format = requireOneOf("--format", o.format ?? (fromStdin ? "jsonl" : (formatFromPath(inputArg) ?? "csv")), ["csv", "tsv", "jsonl"] as const);
-        const outputFormat = requireOneOf("--output-format", o.outputFormat ?? (o.output && /\.jsonl$/i.test(o.output) ? "jsonl" : "csv"), ["csv", "jsonl"] as const) as OutputFormat;
+        const outputFormat = requireOneOf("--output-format", o.outputFormat ?? (o.output && /\.jsonl$/i.test(o.output) ? "jsonl" : "csv"), [
+          "csv",
+          "jsonl",
+        ] as const) as OutputFormat;
         const batchSize = requireInteger("--batch-size", Number(o.batchSize), 1, 1_000_000);
         const workers = requireInteger("--workers", Number(o.workers), 0, 16);
         const topWords = o.topWords === undefined ? 0 : requireInteger("--top-words", Number(o.topWords), 1, 100);
@@ -285,7 +300,11 @@ export function register(program: Command): void {
         let rows = 0;
         const t0 = performance.now();
         try {
-          if (outputFormat === "csv") await writeChunk(out, ["row", "label", "class_name", ...classes.map((c) => csvField(`p_${String(c)}`)), ...(topWords ? ["top_words"] : [])].join(",") + "\n");
+          if (outputFormat === "csv")
+            await writeChunk(
+              out,
+              ["row", "label", "class_name", ...classes.map((c) => csvField(`p_${String(c)}`)), ...(topWords ? ["top_words"] : [])].join(",") + "\n",
+            );
           const k = classes.length;
           const labelText = classes.map((c) => csvField(String(c)));
           const nameText = names.map(csvField);
@@ -296,14 +315,26 @@ export function register(program: Command): void {
               let best = 0;
               for (let c = 1; c < k; c++) if (P[i * k + c] > P[i * k + best]) best = c;
               const row = rows + i;
-              const words = topWords ? model.explain(texts[i], topWords).words.slice().sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, topWords).map((w) => w.token) : null;
+              const words = topWords
+                ? model
+                    .explain(texts[i], topWords)
+                    .words.slice()
+                    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
+                    .slice(0, topWords)
+                    .map((w) => w.token)
+                : null;
               if (outputFormat === "csv") {
                 chunk += `${row},${labelText[best]},${nameText[best]}`;
                 for (let c = 0; c < k; c++) chunk += `,${roundProb(P[i * k + c])}`;
                 if (words) chunk += `,${csvField(words.join(" "))}`;
                 chunk += "\n";
               } else {
-                const rec: Record<string, unknown> = { row, label: classes[best], class_name: names[best], probabilities: Object.fromEntries(classes.map((c, j) => [String(c), roundProb(P[i * k + j])])) };
+                const rec: Record<string, unknown> = {
+                  row,
+                  label: classes[best],
+                  class_name: names[best],
+                  probabilities: Object.fromEntries(classes.map((c, j) => [String(c), roundProb(P[i * k + j])])),
+                };
                 if (words) rec.top_words = words;
                 chunk += JSON.stringify(rec) + "\n";
               }
@@ -328,7 +359,10 @@ export function register(program: Command): void {
           await pool.close();
         }
         const seconds = (performance.now() - t0) / 1000;
-        if (o.quiet !== true) process.stderr.write(`scored ${rows} rows in ${seconds.toFixed(2)} s (${Math.round(rows / Math.max(seconds, 1e-9))} rows/s)${o.output ? ` → ${o.output}` : ""}\n`);
+        if (o.quiet !== true)
+          process.stderr.write(
+            `scored ${rows} rows in ${seconds.toFixed(2)} s (${Math.round(rows / Math.max(seconds, 1e-9))} rows/s)${o.output ? ` → ${o.output}` : ""}\n`,
+          );
       }),
     );
 }

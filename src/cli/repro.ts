@@ -19,31 +19,54 @@ export function register(program: Command): void {
     .option("--wait", "wait for another process's project lock instead of failing")
     .option("--no-run-cache", "always run changed stages, never restore their outputs from the run-cache")
     .option("--json", "print the per-stage outcome as JSON at the end")
-    .action(action(async (targets: string[], o: { force?: boolean; singleItem?: boolean; downstream?: boolean; dry?: boolean; keepGoing?: boolean; jobs: string; wait?: boolean; runCache: boolean; json?: boolean }) => {
-      const jobs = requireInteger("--jobs", Number(o.jobs), 1, 256);
-      const quiet = { info: (l: string) => process.stderr.write(l + "\n"), output: (l: string) => process.stderr.write(l + "\n") };
-      const root = findRoot();
-      // Stages written as `polarity …` (like this repo's dvc.yaml) must find this very CLI even
-      // when it is not installed globally: put a shim for it first on the stages' PATH.
-      if (!o.dry) await ensurePolarityOnPath(root);
-      const res = await reproduce({
-        root,
-        targets,
-        force: o.force,
-        single: o.singleItem,
-        downstream: o.downstream,
-        dry: o.dry,
-        keepGoing: o.keepGoing,
-        jobs,
-        wait: o.wait,
-        noRunCache: !o.runCache,
-        log: o.json ? quiet : undefined,
-      });
-      if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + "\n");
-      else if (res.ok) {
-        const ran = res.ran.length + res.restored.length;
-        process.stdout.write(ran === 0 && !o.dry ? "Data and pipelines are up to date.\n" : "");
-      }
-      if (!res.ok) throw new StageFailedError(`failed to reproduce ${res.failed.map((f) => `'${f}'`).join(", ")}: ${res.stages.filter((s) => s.error).map((s) => s.error).join("; ")}`);
-    }));
+    .action(
+      action(
+        async (
+          targets: string[],
+          o: {
+            force?: boolean;
+            singleItem?: boolean;
+            downstream?: boolean;
+            dry?: boolean;
+            keepGoing?: boolean;
+            jobs: string;
+            wait?: boolean;
+            runCache: boolean;
+            json?: boolean;
+          },
+        ) => {
+          const jobs = requireInteger("--jobs", Number(o.jobs), 1, 256);
+          const quiet = { info: (l: string) => process.stderr.write(l + "\n"), output: (l: string) => process.stderr.write(l + "\n") };
+          const root = findRoot();
+          // Stages written as `polarity …` (like this repo's dvc.yaml) must find this very CLI even
+          // when it is not installed globally: put a shim for it first on the stages' PATH.
+          if (!o.dry) await ensurePolarityOnPath(root);
+          const res = await reproduce({
+            root,
+            targets,
+            force: o.force,
+            single: o.singleItem,
+            downstream: o.downstream,
+            dry: o.dry,
+            keepGoing: o.keepGoing,
+            jobs,
+            wait: o.wait,
+            noRunCache: !o.runCache,
+            log: o.json ? quiet : undefined,
+          });
+          if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + "\n");
+          else if (res.ok) {
+            const ran = res.ran.length + res.restored.length;
+            process.stdout.write(ran === 0 && !o.dry ? "Data and pipelines are up to date.\n" : "");
+          }
+          if (!res.ok)
+            throw new StageFailedError(
+              `failed to reproduce ${res.failed.map((f) => `'${f}'`).join(", ")}: ${res.stages
+                .filter((s) => s.error)
+                .map((s) => s.error)
+                .join("; ")}`,
+            );
+        },
+      ),
+    );
 }

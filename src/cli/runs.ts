@@ -37,7 +37,11 @@ function featuresOf(r: Run): string | undefined {
 export function formatRunsTable(found: Run[], metrics?: string[]): string {
   const logged = new Set(found.flatMap((r) => r.data.metrics.map((m) => m.key)));
   let metricKeys = metrics && metrics.length > 0 ? metrics : DEFAULT_RUN_METRICS.filter((k) => logged.has(k));
-  if (metricKeys.length === 0) metricKeys = [...logged].filter((k) => !k.startsWith("cv_")).sort().slice(0, 6);
+  if (metricKeys.length === 0)
+    metricKeys = [...logged]
+      .filter((k) => !k.startsWith("cv_"))
+      .sort()
+      .slice(0, 6);
   const models = found.map((r) => param(r, "train.model", "model"));
   const features = found.map(featuresOf);
   const showModel = models.some((m) => m !== undefined);
@@ -72,25 +76,36 @@ export function register(program: Command): void {
       .option("--max-results <n>", "maximum runs", "100")
       .option("--metric <key>", "metric column to show (repeatable; default accuracy, f1, roc_auc when logged)", collect),
   ).action(
-    action(async (o: TrackingCliOptions & { experimentId?: string[]; experimentName?: string; filter?: string; orderBy?: string[]; maxResults: string; metric?: string[] }) => {
-      const maxResults = requireInteger("--max-results", Number(o.maxResults), 1, 50000);
-      await withClient(o, async (client) => {
-        let ids = o.experimentId ?? [];
-        if (o.experimentName) {
-          const exp = await client.getExperimentByName(o.experimentName);
-          if (!exp) throw new InvalidParameterError(`no experiment named '${o.experimentName}'`);
-          ids = [...ids, exp.experiment_id];
-        }
-        if (ids.length === 0) ids = (await client.searchExperiments({ maxResults: 1000 })).experiments.map((e) => e.experiment_id);
-        const { runs: found } = await client.searchRuns({ experimentIds: ids, filter: o.filter, orderBy: o.orderBy, maxResults });
-        if (o.json) return printJson(found);
-        if (found.length === 0) {
-          process.stdout.write("No runs found.\n");
-          return;
-        }
-        process.stdout.write(formatRunsTable(found, o.metric));
-      });
-    }),
+    action(
+      async (
+        o: TrackingCliOptions & {
+          experimentId?: string[];
+          experimentName?: string;
+          filter?: string;
+          orderBy?: string[];
+          maxResults: string;
+          metric?: string[];
+        },
+      ) => {
+        const maxResults = requireInteger("--max-results", Number(o.maxResults), 1, 50000);
+        await withClient(o, async (client) => {
+          let ids = o.experimentId ?? [];
+          if (o.experimentName) {
+            const exp = await client.getExperimentByName(o.experimentName);
+            if (!exp) throw new InvalidParameterError(`no experiment named '${o.experimentName}'`);
+            ids = [...ids, exp.experiment_id];
+          }
+          if (ids.length === 0) ids = (await client.searchExperiments({ maxResults: 1000 })).experiments.map((e) => e.experiment_id);
+          const { runs: found } = await client.searchRuns({ experimentIds: ids, filter: o.filter, orderBy: o.orderBy, maxResults });
+          if (o.json) return printJson(found);
+          if (found.length === 0) {
+            process.stdout.write("No runs found.\n");
+            return;
+          }
+          process.stdout.write(formatRunsTable(found, o.metric));
+        });
+      },
+    ),
   );
 
   addTrackingOptions(runs.command("show").description("Show one run: info, params, metrics, tags, dataset inputs").argument("<run_id>")).action(
@@ -113,13 +128,30 @@ export function register(program: Command): void {
           process.stdout.write(`${title}\n`);
           process.stdout.write(rows.length > 0 ? formatTable(headers, rows) + "\n" : "  (none)\n\n");
         };
-        section("Params", ["Key", "Value"], run.data.params.map((p) => [p.key, p.value]));
-        section("Metrics", ["Key", "Value", "Step", "Timestamp"], run.data.metrics.map((m) => [m.key, formatNumber(m.value), String(m.step), formatTime(m.timestamp)]));
-        section("Tags", ["Key", "Value"], run.data.tags.map((t) => [t.key, t.value.length > 80 ? `${t.value.slice(0, 77)}...` : t.value]));
+        section(
+          "Params",
+          ["Key", "Value"],
+          run.data.params.map((p) => [p.key, p.value]),
+        );
+        section(
+          "Metrics",
+          ["Key", "Value", "Step", "Timestamp"],
+          run.data.metrics.map((m) => [m.key, formatNumber(m.value), String(m.step), formatTime(m.timestamp)]),
+        );
+        section(
+          "Tags",
+          ["Key", "Value"],
+          run.data.tags.map((t) => [t.key, t.value.length > 80 ? `${t.value.slice(0, 77)}...` : t.value]),
+        );
         section(
           "Dataset inputs",
           ["Name", "Digest", "Source type", "Context"],
-          run.inputs.dataset_inputs.map((d) => [d.dataset.name, d.dataset.digest, d.dataset.source_type, d.tags.find((t) => t.key === "mlflow.data.context")?.value ?? "-"]),
+          run.inputs.dataset_inputs.map((d) => [
+            d.dataset.name,
+            d.dataset.digest,
+            d.dataset.source_type,
+            d.tags.find((t) => t.key === "mlflow.data.context")?.value ?? "-",
+          ]),
         );
       });
     }),

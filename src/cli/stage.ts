@@ -10,19 +10,33 @@ import { action } from "./run-command.js";
 type StageFn = (ctx: StageContext) => Promise<unknown>;
 
 const STAGES: Record<string, { desc: string; load: () => Promise<StageFn> }> = {
-  ingest: { desc: "read the source, clean, validate, split → data/raw, reports/data_validation.json", load: async () => (await import("../stages/ingest.js")).runIngestStage },
+  ingest: {
+    desc: "read the source, clean, validate, split → data/raw, reports/data_validation.json",
+    load: async () => (await import("../stages/ingest.js")).runIngestStage,
+  },
   preprocess: { desc: "shared text preprocessing → data/interim", load: async () => (await import("../stages/preprocess.js")).runPreprocessStage },
-  featurize: { desc: "fit BoW/TF-IDF → data/processed/*.npz, models/featurizer.json", load: async () => (await import("../stages/featurize.js")).runFeaturizeStage },
+  featurize: {
+    desc: "fit BoW/TF-IDF → data/processed/*.npz, models/featurizer.json",
+    load: async () => (await import("../stages/featurize.js")).runFeaturizeStage,
+  },
   train: { desc: "fit the classifier → models/model.json", load: async () => (await import("../stages/train.js")).runTrainStage },
   evaluate: { desc: "held-out metrics, plots, tracked run → reports/", load: async () => (await import("../stages/evaluate.js")).runEvaluateStage },
-  register: { desc: "register the run's model, alias staging → reports/registration.json", load: async () => (await import("../stages/register.js")).runRegisterStage },
+  register: {
+    desc: "register the run's model, alias staging → reports/registration.json",
+    load: async () => (await import("../stages/register.js")).runRegisterStage,
+  },
 };
 
 export function register(program: Command): void {
   program
     .command("stage")
     .description(`run one pipeline stage: ${Object.keys(STAGES).join(" | ")}`)
-    .argument("<name>", Object.entries(STAGES).map(([n, s]) => `${n}: ${s.desc}`).join("; "))
+    .argument(
+      "<name>",
+      Object.entries(STAGES)
+        .map(([n, s]) => `${n}: ${s.desc}`)
+        .join("; "),
+    )
     .option("--params <file>", "params file", "params.yaml")
     .option("-C, --dir <dir>", "project directory", ".")
     .option("--json", "print the stage's result as JSON (progress lines go to stderr)")

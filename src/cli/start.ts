@@ -8,7 +8,9 @@ import { action } from "./run-command.js";
 export function register(program: Command): void {
   program
     .command("start")
-    .description("the main job: reproduce the pipeline (no-op when nothing changed), promote staging to production through the quality gates, print a summary, then serve the production model")
+    .description(
+      "the main job: reproduce the pipeline (no-op when nothing changed), promote staging to production through the quality gates, print a summary, then serve the production model",
+    )
     .option("-C, --dir <dir>", "project directory (with dvc.yaml and params.yaml)", ".")
     .option("--params <file>", "params file", "params.yaml")
     .option("--no-serve", "stop after the summary instead of serving the production model")
@@ -28,7 +30,10 @@ export function register(program: Command): void {
           dir,
           reporter,
           paramsFile: o.params,
-          reproLog: { info: (l) => out.write(l + "\n"), output: (l, stream) => (o.json || stream === "stderr" ? process.stderr : process.stdout).write(l + "\n") },
+          reproLog: {
+            info: (l) => out.write(l + "\n"),
+            output: (l, stream) => (o.json || stream === "stderr" ? process.stderr : process.stdout).write(l + "\n"),
+          },
         });
         if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
         else process.stdout.write(formatSummary(summary, dir) + "\n");

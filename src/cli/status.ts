@@ -29,27 +29,29 @@ export function register(program: Command): void {
     .description("Show which pipeline stages are out of date, and why (as `dvc status`)")
     .argument("[targets...]", "stages to check (default: all)")
     .option("-s, --single-item", "check only the targets, not their upstream stages")
-    .option("--json", "print as JSON, in DVC's shape: {stage: [{\"changed deps\": {...}}, ...]}")
+    .option("--json", 'print as JSON, in DVC\'s shape: {stage: [{"changed deps": {...}}, ...]}')
     .option("-q, --quiet", "print nothing; exit 1 when something changed, 0 when up to date")
-    .action(action(async (targets: string[], o: { singleItem?: boolean; json?: boolean; quiet?: boolean }) => {
-      const report = await pipelineStatus({ targets, single: o.singleItem });
-      const changed = report.stages.filter((s) => s.changed);
-      const st: Record<string, DvcStageStatus> = {};
-      for (const s of changed) st[s.name] = s.dvc;
-      if (o.quiet) {
-        if (changed.length) process.exitCode = 1;
-        return;
-      }
-      if (o.json) {
-        process.stdout.write(JSON.stringify(st, null, 2) + "\n");
-        return;
-      }
-      if (changed.length === 0) {
-        process.stdout.write("Data and pipelines are up to date.\n");
-        return;
-      }
-      const lines: string[] = [];
-      showDvcStatus(st, 0, lines);
-      process.stdout.write(lines.join("\n") + "\n");
-    }));
+    .action(
+      action(async (targets: string[], o: { singleItem?: boolean; json?: boolean; quiet?: boolean }) => {
+        const report = await pipelineStatus({ targets, single: o.singleItem });
+        const changed = report.stages.filter((s) => s.changed);
+        const st: Record<string, DvcStageStatus> = {};
+        for (const s of changed) st[s.name] = s.dvc;
+        if (o.quiet) {
+          if (changed.length) process.exitCode = 1;
+          return;
+        }
+        if (o.json) {
+          process.stdout.write(JSON.stringify(st, null, 2) + "\n");
+          return;
+        }
+        if (changed.length === 0) {
+          process.stdout.write("Data and pipelines are up to date.\n");
+          return;
+        }
+        const lines: string[] = [];
+        showDvcStatus(st, 0, lines);
+        process.stdout.write(lines.join("\n") + "\n");
+      }),
+    );
 }

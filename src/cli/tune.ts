@@ -34,7 +34,12 @@ interface TuneFlags {
 
 /** The labelled texts of `--dataset`: the built-in sentences or a file/URL read like the ingest stage. */
 export async function loadLabelledTexts(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
-  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }, { parseParams }] = await Promise.all([import("../data/builtin.js"), import("../data/sources.js"), import("../data/clean.js"), import("../stages/params.js")]);
+  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }, { parseParams }] = await Promise.all([
+    import("../data/builtin.js"),
+    import("../data/sources.js"),
+    import("../data/clean.js"),
+    import("../stages/params.js"),
+  ]);
   if (dataset === "uci-sentences") return loadUciSentences();
   const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
   const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset });
@@ -60,7 +65,16 @@ export async function formatTrials(trials: TrialResult[], metric: string, top: n
   const [{ describeTrial }, { formatTable }] = await Promise.all([import("../tuning/space.js"), import("../pipeline/metrics-files.js")]);
   const rows = trials.slice(0, top).map((t, i) => {
     const d = describeTrial(t.config);
-    return [String(i + 1), d.preprocess, d.features, d.model, (t.mean[metric] ?? NaN).toFixed(4), (t.sd[metric] ?? NaN).toFixed(4), String(t.folds.length), t.status];
+    return [
+      String(i + 1),
+      d.preprocess,
+      d.features,
+      d.model,
+      (t.mean[metric] ?? NaN).toFixed(4),
+      (t.sd[metric] ?? NaN).toFixed(4),
+      String(t.folds.length),
+      t.status,
+    ];
   });
   return formatTable(["rank", "preprocess", "features", "model", `mean_${metric}`, "sd", "folds", "status"], rows);
 }
@@ -143,13 +157,22 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
   const configs = expandSpace(space);
   const data = await loadLabelledTexts(o.dataset, o.textColumn, o.labelColumn);
   const reporter = createReporter({ stream: process.stderr, quiet: o.json === true });
-  reporter.log(`tune: ${method} search over ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts (${jobs} worker${jobs === 1 ? "" : "s"})`);
+  reporter.log(
+    `tune: ${method} search over ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts (${jobs} worker${jobs === 1 ? "" : "s"})`,
+  );
 
-  const [{ runSearch }, { FoldScorer }, { FoldWorkerPool }] = await Promise.all([import("../tuning/search.js"), import("../tuning/trials.js"), import("../tuning/pool.js")]);
+  const [{ runSearch }, { FoldScorer }, { FoldWorkerPool }] = await Promise.all([
+    import("../tuning/search.js"),
+    import("../tuning/trials.js"),
+    import("../tuning/pool.js"),
+  ]);
   const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs) : null;
   const scorer = pool ? null : new FoldScorer(data.texts, data.labels, folds, seed);
 
-  const tracking = o.track === false ? null : await openTuneTracking(o.trackingUri, o.experiment, "tune", { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
+  const tracking =
+    o.track === false
+      ? null
+      : await openTuneTracking(o.trackingUri, o.experiment, "tune", { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
   let result: SearchResult;
   try {
     result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as InstanceType<typeof FoldScorer>).scoreFold(c, f), {
@@ -177,8 +200,23 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
 
   if (o.json) {
     const { describeTrial } = await import("../tuning/space.js");
-    const trials = result.trials.map((t) => ({ rank: result.trials.indexOf(t) + 1, ...describeTrial(t.config), config: t.config, mean: t.mean, sd: t.sd, folds: t.folds.length, status: t.status, seconds: t.seconds }));
-    console.log(JSON.stringify({ method, metric, seconds: result.seconds, timedOut: result.timedOut, parentRunId: tracking?.parentRunId ?? null, best: trials[0] ?? null, trials }, null, 2));
+    const trials = result.trials.map((t) => ({
+      rank: result.trials.indexOf(t) + 1,
+      ...describeTrial(t.config),
+      config: t.config,
+      mean: t.mean,
+      sd: t.sd,
+      folds: t.folds.length,
+      status: t.status,
+      seconds: t.seconds,
+    }));
+    console.log(
+      JSON.stringify(
+        { method, metric, seconds: result.seconds, timedOut: result.timedOut, parentRunId: tracking?.parentRunId ?? null, best: trials[0] ?? null, trials },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(await formatTrials(result.trials, metric, top));
@@ -197,11 +235,19 @@ export interface TuneTracking {
 }
 
 /** One parent run for the search and one child run per trial (MLflow's mlflow.parentRunId tag). */
-export async function openTuneTracking(trackingUri: string | undefined, experiment: string, kind: "tune" | "compare", meta: Record<string, unknown>): Promise<TuneTracking> {
+export async function openTuneTracking(
+  trackingUri: string | undefined,
+  experiment: string,
+  kind: "tune" | "compare",
+  meta: Record<string, unknown>,
+): Promise<TuneTracking> {
   const { TrackingClient } = await import("../tracking/client.js");
   const client = TrackingClient.open(trackingUri ? { trackingUri } : {});
   const experimentId = await client.getOrCreateExperiment(experiment);
-  const parent = await client.createRun(experimentId, { runName: kind === "tune" ? `tune-${String(meta.method)}` : "compare", tags: { "polarity.kind": kind } });
+  const parent = await client.createRun(experimentId, {
+    runName: kind === "tune" ? `tune-${String(meta.method)}` : "compare",
+    tags: { "polarity.kind": kind },
+  });
   const parentRunId = parent.info.run_id;
   await client.logParams(parentRunId, meta);
   return {
@@ -209,7 +255,11 @@ export async function openTuneTracking(trackingUri: string | undefined, experime
     async logTrial(t) {
       const { describeTrial } = await import("../tuning/space.js");
       const d = describeTrial(t.config);
-      const child = await client.createRun(experimentId, { runName: `${d.model} | ${d.features} | ${d.preprocess}`, parentRunId, tags: { "polarity.kind": `${kind}-trial`, "polarity.trial_status": t.status } });
+      const child = await client.createRun(experimentId, {
+        runName: `${d.model} | ${d.features} | ${d.preprocess}`,
+        parentRunId,
+        tags: { "polarity.kind": `${kind}-trial`, "polarity.trial_status": t.status },
+      });
       const id = child.info.run_id;
       await client.logParams(id, trialParams(t.config));
       const metrics: Record<string, number> = { folds_scored: t.folds.length, fit_seconds: t.seconds };

@@ -16,9 +16,16 @@ export function register(program: Command): void {
         const port = requireInteger("--port", Number(o.port), 0, 65535);
         const uri = resolveTrackingUri(o.trackingUri);
         const target = parseTrackingUri(uri);
-        if (target.kind === "http") throw new InvalidParameterError(`'${target.baseUrl}' is a tracking server: its UI is at that URL already; polarity ui opens a local store`);
+        if (target.kind === "http")
+          throw new InvalidParameterError(`'${target.baseUrl}' is a tracking server: its UI is at that URL already; polarity ui opens a local store`);
         const [{ startTrackingServer }, { trackingUi }] = await Promise.all([import("../tracking/server.js"), import("../ui/plugin.js")]);
-        const server = await startTrackingServer({ host: o.host, port, backendStoreUri: target.kind === "local" ? `sqlite:///${target.dbPath}` : uri, artifactsDestination: target.artifactsDir, plugins: [trackingUi] });
+        const server = await startTrackingServer({
+          host: o.host,
+          port,
+          backendStoreUri: target.kind === "local" ? `sqlite:///${target.dbPath}` : uri,
+          artifactsDestination: target.artifactsDir,
+          plugins: [trackingUi],
+        });
         process.stdout.write(`Polarity UI: ${server.url}/  (store ${target.kind === "local" ? target.dbPath : redactUri(uri)}; Ctrl-C to stop)\n`);
         const stop = () => {
           void server.close().then(() => process.exit(0));

@@ -116,9 +116,13 @@ export function precisionRecallF1(yTrue: readonly Label[], yPred: readonly Label
   }
   if (average === "binary") {
     const present = sortedUnion(yTrue, yPred);
-    if (present.length > 2) throw new DataError(`precisionRecallF1: the data has ${present.length} labels (${present.map(describeLabel).join(", ")}) but average is 'binary'; choose 'macro', 'weighted' or 'micro'`);
+    if (present.length > 2)
+      throw new DataError(
+        `precisionRecallF1: the data has ${present.length} labels (${present.map(describeLabel).join(", ")}) but average is 'binary'; choose 'macro', 'weighted' or 'micro'`,
+      );
     const pos = options.posLabel ?? 1;
-    if (!present.includes(pos) && present.length === 2) throw new DataError(`precisionRecallF1: posLabel ${describeLabel(pos)} is not one of the labels ${present.map(describeLabel).join(", ")}`);
+    if (!present.includes(pos) && present.length === 2)
+      throw new DataError(`precisionRecallF1: posLabel ${describeLabel(pos)} is not one of the labels ${present.map(describeLabel).join(", ")}`);
     const s = perClassScores(yTrue, yPred, present.includes(pos) ? present : [...present, pos]);
     const c = s.labels.indexOf(pos);
     return { precision: s.precision[c], recall: s.recall[c], f1: s.f1[c] };
@@ -154,7 +158,12 @@ export function precisionRecallF1(yTrue: readonly Label[], yPred: readonly Label
 }
 
 /** Counts of true/false positives at each distinct score threshold, descending (sklearn's _binary_clf_curve). */
-function binaryClfCurve(yTrue: readonly Label[], scores: ArrayLike<number>, posLabel: Label, what: string): { fps: number[]; tps: number[]; thresholds: number[] } {
+function binaryClfCurve(
+  yTrue: readonly Label[],
+  scores: ArrayLike<number>,
+  posLabel: Label,
+  what: string,
+): { fps: number[]; tps: number[]; thresholds: number[] } {
   checkPair(yTrue, scores, what);
   const n = yTrue.length;
   for (let i = 0; i < n; i++) if (!Number.isFinite(scores[i])) throw new DataError(`${what}: score ${i} is ${scores[i]}; scores must be finite`);
@@ -272,7 +281,8 @@ function checkProba(yTrue: readonly Label[], proba: ArrayLike<number>, classes: 
   const index = new Map<Label, number>();
   classes.forEach((c, i) => index.set(c, i));
   for (let i = 0; i < yTrue.length; i++) {
-    if (!index.has(yTrue[i])) throw new DataError(`${what}: y_true[${i}] = ${describeLabel(yTrue[i])} is not one of the classes ${classes.map(describeLabel).join(", ")}`);
+    if (!index.has(yTrue[i]))
+      throw new DataError(`${what}: y_true[${i}] = ${describeLabel(yTrue[i])} is not one of the classes ${classes.map(describeLabel).join(", ")}`);
   }
   return index;
 }
@@ -282,7 +292,12 @@ function checkProba(yTrue: readonly Label[], proba: ArrayLike<number>, classes: 
  * binary AUC of (y == c) against column c, averaged ('macro') or weighted by prevalence
  * ('weighted'). Unlike sklearn, the rows need not sum to 1, so decision scores work too.
  */
-export function rocAucOvr(yTrue: readonly Label[], proba: ArrayLike<number>, classes: readonly Label[], options: { average?: "macro" | "weighted" } = {}): number {
+export function rocAucOvr(
+  yTrue: readonly Label[],
+  proba: ArrayLike<number>,
+  classes: readonly Label[],
+  options: { average?: "macro" | "weighted" } = {},
+): number {
   checkProba(yTrue, proba, classes, "rocAucOvr");
   const k = classes.length;
   const n = yTrue.length;
@@ -294,7 +309,8 @@ export function rocAucOvr(yTrue: readonly Label[], proba: ArrayLike<number>, cla
     for (let i = 0; i < n; i++) column[i] = proba[i * k + c];
     let support = 0;
     for (let i = 0; i < n; i++) if (yTrue[i] === classes[c]) support++;
-    if (support === 0 || support === n) throw new DataError(`rocAucOvr: class ${describeLabel(classes[c])} has ${support === 0 ? "no" : "only"} samples in y_true; ROC AUC is not defined`);
+    if (support === 0 || support === n)
+      throw new DataError(`rocAucOvr: class ${describeLabel(classes[c])} has ${support === 0 ? "no" : "only"} samples in y_true; ROC AUC is not defined`);
     const w = average === "macro" ? 1 : support;
     const binary = yTrue.map((y) => (y === classes[c] ? 1 : 0));
     total += w * rocAuc(binary, column, { posLabel: 1 });

@@ -70,7 +70,16 @@ export async function crossValidateByAsync(
 
 /** The numeric headline metrics of an evaluation, as fold metrics. */
 export function headlineMetrics(s: EvaluationSummary): FoldMetrics {
-  return { accuracy: s.accuracy, precision: s.precision, recall: s.recall, f1: s.f1, f1Macro: s.f1Macro, f1Weighted: s.f1Weighted, rocAuc: s.rocAuc, logLoss: s.logLoss };
+  return {
+    accuracy: s.accuracy,
+    precision: s.precision,
+    recall: s.recall,
+    f1: s.f1,
+    f1Macro: s.f1Macro,
+    f1Weighted: s.f1Weighted,
+    rocAuc: s.rocAuc,
+    logLoss: s.logLoss,
+  };
 }
 
 export interface CrossValidateOptions {

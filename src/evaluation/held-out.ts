@@ -75,10 +75,16 @@ export function heldOutPlotData(classes: readonly Label[], labels: readonly Labe
     const binary = labels.map((l) => (l === cls ? 1 : 0));
     if (binary.every((b) => b === 1)) continue;
     const r = rocCurve(binary, scores, { posLabel: 1 });
-    for (let i = 0; i < r.fpr.length; i++) roc.push({ ...(k > 2 ? { class: String(cls) } : {}), fpr: round6(r.fpr[i]), tpr: round6(r.tpr[i]), threshold: finite(r.thresholds[i]) });
+    for (let i = 0; i < r.fpr.length; i++)
+      roc.push({ ...(k > 2 ? { class: String(cls) } : {}), fpr: round6(r.fpr[i]), tpr: round6(r.tpr[i]), threshold: finite(r.thresholds[i]) });
     const p = precisionRecallCurve(binary, scores, { posLabel: 1 });
     for (let i = 0; i < p.precision.length; i++) {
-      pr.push({ ...(k > 2 ? { class: String(cls) } : {}), precision: round6(p.precision[i]), recall: round6(p.recall[i]), threshold: i < p.thresholds.length ? finite(p.thresholds[i]) : null });
+      pr.push({
+        ...(k > 2 ? { class: String(cls) } : {}),
+        precision: round6(p.precision[i]),
+        recall: round6(p.recall[i]),
+        threshold: i < p.thresholds.length ? finite(p.thresholds[i]) : null,
+      });
     }
   }
   const confusion = labels.map((actual, i) => ({ actual: String(actual), predicted: String(ev.predictions[i]) }));

@@ -18,4 +18,12 @@ export {
   type RocCurve,
 } from "./classification-metrics.js";
 export { stratifiedKFold, stratifiedTrainTestSplit, type KFoldOptions, type Split, type TrainTestSplitOptions } from "../util/stratified-split.js";
-export { crossValidate, crossValidateBy, crossValidateByAsync, headlineMetrics, summarizeFolds, type CrossValidationResult, type FoldMetrics } from "./cross-validate.js";
+export {
+  crossValidate,
+  crossValidateBy,
+  crossValidateByAsync,
+  headlineMetrics,
+  summarizeFolds,
+  type CrossValidationResult,
+  type FoldMetrics,
+} from "./cross-validate.js";

@@ -68,7 +68,8 @@ export function decodeNpy(buf: Buffer, where = "npy"): NpyArray {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new DataError(`${where}: malformed .npy header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw new DataError(`${where}: malformed .npy header ${JSON.stringify(header.trim())}`);
   if (fortran === "True") throw new DataError(`${where}: Fortran-ordered arrays are not supported`);
   const shape = shapeText
     .split(",")
@@ -242,7 +243,8 @@ export function readZip(buf: Buffer, where = "zip"): Map<string, Buffer> {
     const name = buf.subarray(p + 46, p + 46 + nameLen).toString("utf8");
     p += 46 + nameLen + extraLen + commentLen;
     if (flags & 1) throw new DataError(`${where}: entry ${name} is encrypted`);
-    if (compSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff) throw new DataError(`${where}: ZIP64 entries are not supported (${name})`);
+    if (compSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff)
+      throw new DataError(`${where}: ZIP64 entries are not supported (${name})`);
     if (localOffset + 30 > buf.length || buf.readUInt32LE(localOffset) !== 0x04034b50) throw new DataError(`${where}: corrupt local header for ${name}`);
     const dataStart = localOffset + 30 + buf.readUInt16LE(localOffset + 26) + buf.readUInt16LE(localOffset + 28);
     const body = buf.subarray(dataStart, dataStart + compSize);

@@ -21,7 +21,8 @@ export const TFIDF_OPTION_KEYS = ["norm", "useIdf", "smoothIdf", "sublinearTf"] 
 export function resolveTfidfOptions(options: TfidfTransformerOptions = {}, where = "TfidfTransformer"): Required<TfidfTransformerOptions> {
   rejectUnknownOptions(where, options, TFIDF_OPTION_KEYS);
   const norm = options.norm === undefined ? "l2" : options.norm;
-  if (norm !== null && norm !== "l1" && norm !== "l2") throw new InvalidParameterError(`${where}: norm must be 'l1', 'l2' or null, got ${JSON.stringify(norm)}`);
+  if (norm !== null && norm !== "l1" && norm !== "l2")
+    throw new InvalidParameterError(`${where}: norm must be 'l1', 'l2' or null, got ${JSON.stringify(norm)}`);
   const bool = (key: "useIdf" | "smoothIdf" | "sublinearTf", dflt: boolean): boolean => {
     const v = options[key];
     if (v === undefined) return dflt;
@@ -43,7 +44,9 @@ export function computeIdf(X: CsrMatrix, smoothIdf: boolean, df: Int32Array = do
   const idf = new Float64Array(X.cols);
   for (let j = 0; j < X.cols; j++) {
     if (df[j] + s === 0) {
-      throw new DataError(`column ${j} occurs in no document and smoothIdf is false, so its idf would be infinite; use smoothIdf or a vocabulary of terms that occur`);
+      throw new DataError(
+        `column ${j} occurs in no document and smoothIdf is false, so its idf would be infinite; use smoothIdf or a vocabulary of terms that occur`,
+      );
     }
     idf[j] = Math.log(n / (df[j] + s)) + 1;
   }

@@ -3,7 +3,15 @@ import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
 import { NgramIndex, sortIds, sortRowPairs } from "./ngram-index.js";
-import { TFIDF_OPTION_KEYS, applyTfidfInPlace, computeIdf, documentFrequencies, resolveTfidfOptions, type TfidfNorm, type TfidfTransformerOptions } from "./tfidf.js";
+import {
+  TFIDF_OPTION_KEYS,
+  applyTfidfInPlace,
+  computeIdf,
+  documentFrequencies,
+  resolveTfidfOptions,
+  type TfidfNorm,
+  type TfidfTransformerOptions,
+} from "./tfidf.js";
 import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
 
 /**
@@ -154,9 +162,12 @@ function resolveFixedVocabulary(where: string, v: readonly string[] | Readonly<R
     terms = new Array<string>(entries.length);
     for (const [t, j] of entries) {
       if (!Number.isInteger(j) || j < 0 || j >= entries.length) {
-        throw new InvalidParameterError(`${where}: vocabulary of size ${entries.length} maps ${JSON.stringify(t)} to ${JSON.stringify(j)}; columns must be 0..${entries.length - 1}`);
+        throw new InvalidParameterError(
+          `${where}: vocabulary of size ${entries.length} maps ${JSON.stringify(t)} to ${JSON.stringify(j)}; columns must be 0..${entries.length - 1}`,
+        );
       }
-      if (terms[j] !== undefined) throw new InvalidParameterError(`${where}: vocabulary maps both ${JSON.stringify(terms[j])} and ${JSON.stringify(t)} to column ${j}`);
+      if (terms[j] !== undefined)
+        throw new InvalidParameterError(`${where}: vocabulary maps both ${JSON.stringify(terms[j])} and ${JSON.stringify(t)} to column ${j}`);
       terms[j] = t;
     }
   } else {
@@ -228,7 +239,7 @@ class CsrBuilder {
     // capacity is exact up to merged repeats), a trimmed copy when it is not.
     // A large (shared) builder's slack was never written, so it is virtual memory only: a view
     // costs no RSS, while a trimmed copy would briefly double the matrix (bench/core.ts, 10^6 docs).
-    const small = this.shared || this.indices.length - this.nnz <= (this.nnz >> 3);
+    const small = this.shared || this.indices.length - this.nnz <= this.nnz >> 3;
     const indices = small ? this.indices.subarray(0, this.nnz) : this.indices.slice(0, this.nnz);
     const data = small ? this.data.subarray(0, this.nnz) : this.data.slice(0, this.nnz);
     return { rows: this.row, cols, indptr: this.indptr, indices, data };
@@ -419,7 +430,9 @@ export class CountVectorizer {
       let a = index.atom(t, false);
       if (a < 0 && intern) {
         if (maxN > 1 && typeof t === "string" && t.indexOf(" ") >= 0) {
-          throw new DataError(`token ${JSON.stringify(t)} contains a space, which separates the words of an n-gram; such tokens are only allowed when ngramRange's upper bound is 1`);
+          throw new DataError(
+            `token ${JSON.stringify(t)} contains a space, which separates the words of an n-gram; such tokens are only allowed when ngramRange's upper bound is 1`,
+          );
         }
         a = index.atom(t, true);
       }
@@ -542,7 +555,8 @@ export class TfidfVectorizer extends CountVectorizer {
 
   /** Restores fitted state (used by vectorizerFromJSON). */
   override restore(terms: readonly string[], idf: Float64Array | null = null): this {
-    if (this.tfidfOptions.useIdf && (idf === null || idf.length !== terms.length)) throw new DataError(`idf must have ${terms.length} values when useIdf is true`);
+    if (this.tfidfOptions.useIdf && (idf === null || idf.length !== terms.length))
+      throw new DataError(`idf must have ${terms.length} values when useIdf is true`);
     this.setVocabulary(terms);
     this.idfValues = idf;
     return this;
@@ -577,12 +591,15 @@ export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVector
     let idf: Float64Array | null = null;
     if (v.tfidfOptions.useIdf) {
       if (!Array.isArray(j.idf) || j.idf.length !== terms.length) {
-        throw new DataError(`${where}: idf must be an array of ${terms.length} numbers (one per vocabulary term), got ${Array.isArray(j.idf) ? j.idf.length + " values" : JSON.stringify(j.idf)}`);
+        throw new DataError(
+          `${where}: idf must be an array of ${terms.length} numbers (one per vocabulary term), got ${Array.isArray(j.idf) ? j.idf.length + " values" : JSON.stringify(j.idf)}`,
+        );
       }
       idf = new Float64Array(terms.length);
       for (let k = 0; k < terms.length; k++) {
         const x = j.idf[k];
-        if (typeof x !== "number" || !Number.isFinite(x) || x < 1) throw new DataError(`${where}: idf[${k}] must be a finite number >= 1, got ${JSON.stringify(x)}`);
+        if (typeof x !== "number" || !Number.isFinite(x) || x < 1)
+          throw new DataError(`${where}: idf[${k}] must be a finite number >= 1, got ${JSON.stringify(x)}`);
         idf[k] = x;
       }
     } else if (j.idf !== undefined) {

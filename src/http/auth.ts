@@ -71,7 +71,11 @@ export function basicAuthorization(username: string, password: string): string {
  * Credentials from flags (`--auth user:password`, `--auth-token`), falling back to
  * `<PREFIX>_USERNAME` / `<PREFIX>_PASSWORD` / `<PREFIX>_TOKEN`. With none set the server is open.
  */
-export function resolveServerAuth(flags: { auth?: string; authToken?: string }, env: NodeJS.ProcessEnv = process.env, prefix = "POLARITY_SERVER"): ServerAuth | undefined {
+export function resolveServerAuth(
+  flags: { auth?: string; authToken?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  prefix = "POLARITY_SERVER",
+): ServerAuth | undefined {
   const auth: ServerAuth = {};
   if (flags.auth !== undefined) {
     const i = flags.auth.indexOf(":");

@@ -79,8 +79,12 @@ const defaultSend = (reply: FastifyReply, status: number, body: object): Fastify
 export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions = {}): void {
   const send = options.send ?? defaultSend;
   const reply = (request: FastifyRequest, res: FastifyReply, err: PolarityError): FastifyReply => {
-    const base = { error_code: err.code, message: err.code === "INTERNAL_ERROR" ? "internal server error (logged with the request id)" : clipMessage(err.message) };
-    if (err instanceof UnavailableError && err.retryAfterSeconds !== undefined) res.header("retry-after", String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
+    const base = {
+      error_code: err.code,
+      message: err.code === "INTERNAL_ERROR" ? "internal server error (logged with the request id)" : clipMessage(err.message),
+    };
+    if (err instanceof UnavailableError && err.retryAfterSeconds !== undefined)
+      res.header("retry-after", String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
     return send(res, err.httpStatus, options.decorateBody ? options.decorateBody(request, base) : base);
   };
   app.setErrorHandler((err: FastifyError | Error, request, res) => {

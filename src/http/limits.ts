@@ -73,7 +73,8 @@ export function jsonNestingExceeds(bytes: Uint8Array, maxDepth: number): number 
   for (let i = 0; i < n; i++) {
     const c = bytes[i];
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped byte
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {

@@ -119,10 +119,18 @@ export function formatSummary(s: MainJobSummary, dir: string): string {
     if (p.outcome === "promoted") lines.push(`promotion: v${p.candidate.version} passed ${p.gates.length} gates and now has alias '${p.to}'`);
     else if (p.outcome === "unchanged") lines.push(`promotion: v${p.candidate.version} already has alias '${p.to}'`);
     else if (p.outcome === "checked") lines.push(`promotion (dry run): v${p.candidate.version} passed ${p.gates.length} gates; alias '${p.to}' not moved`);
-    else lines.push(`promotion REFUSED for v${p.candidate.version}: ${p.gates.filter((g) => !g.passed).map((g) => g.name).join(", ")} (see ${LAYOUT.promotion})`);
+    else
+      lines.push(
+        `promotion REFUSED for v${p.candidate.version}: ${p.gates
+          .filter((g) => !g.passed)
+          .map((g) => g.name)
+          .join(", ")} (see ${LAYOUT.promotion})`,
+      );
   }
   const rel = (p: string | null): string => (p === null ? "" : relative(dir, p) || ".");
-  lines.push(`tracking store: ${s.tracking.uri}` + (s.tracking.database ? ` (database ${rel(s.tracking.database)}, artifacts ${rel(s.tracking.artifacts)}/)` : ""));
+  lines.push(
+    `tracking store: ${s.tracking.uri}` + (s.tracking.database ? ` (database ${rel(s.tracking.database)}, artifacts ${rel(s.tracking.artifacts)}/)` : ""),
+  );
   lines.push("  browse: polarity runs list   |   polarity models versions " + s.model.name + "   |   polarity server (MLflow REST API)");
   if (s.productionUri) lines.push(`serve: polarity serve --model ${s.productionUri}   (POST /predict, /invocations; GET / for the page)`);
   return lines.join("\n");

@@ -5,7 +5,7 @@ import type { Label } from "../util/labels.js";
 export type { Label };
 
 /**
- * The one estimator shape (STYLE.md §2): hyperparameters at construction, `fit` learns
+ * The one estimator shape (CONTRIBUTING.md §2): hyperparameters at construction, `fit` learns
  * state, the rest use it. Every classifier in src/models implements this.
  */
 export interface Classifier<Json = unknown> {

@@ -11,7 +11,7 @@ import { classifierFromJSON, createClassifier, type AnyClassifier, type Classifi
 
 /**
  * The model bundle: preprocessing config + fitted vectorizer + fitted classifier, composed
- * (STYLE.md §2: a pipeline is estimators composed). One JSON document reproduces every
+ * (CONTRIBUTING.md §2: a pipeline is estimators composed). One JSON document reproduces every
  * prediction, so training and serving cannot disagree: the vectorizer carries the exact
  * `preprocess` config and runs it on raw text. Pure: no I/O here (loading files is the
  * callers' job).

@@ -50,7 +50,8 @@ export function resolveMonitoringConfig(input: MonitoringInput = {}, env: NodeJS
   const int = (key: keyof typeof LIMITS, envName: string, dflt: number): number => {
     const raw = input[key] ?? (env[envName] !== undefined && env[envName] !== "" ? Number(env[envName]) : dflt);
     const [lo, hi] = LIMITS[key];
-    if (!Number.isInteger(raw) || raw < lo || raw > hi) throw new InvalidParameterError(`monitoring ${key} (${envName}) must be an integer in [${lo}, ${hi}], got ${JSON.stringify(input[key] ?? env[envName])}`);
+    if (!Number.isInteger(raw) || raw < lo || raw > hi)
+      throw new InvalidParameterError(`monitoring ${key} (${envName}) must be an integer in [${lo}, ${hi}], got ${JSON.stringify(input[key] ?? env[envName])}`);
     return raw;
   };
   const onOff = (value: boolean | undefined, envName: string, dflt: boolean): boolean => {
@@ -62,7 +63,10 @@ export function resolveMonitoringConfig(input: MonitoringInput = {}, env: NodeJS
     throw new InvalidParameterError(`${envName} must be on or off, got ${JSON.stringify(env[envName])}`);
   };
   const sample = input.logSampleRate ?? (env.POLARITY_MONITOR_LOG_SAMPLE ? Number(env.POLARITY_MONITOR_LOG_SAMPLE) : 0.1);
-  if (!(sample >= 0 && sample <= 1)) throw new InvalidParameterError(`monitoring logSampleRate (POLARITY_MONITOR_LOG_SAMPLE) must be in [0, 1], got ${JSON.stringify(input.logSampleRate ?? env.POLARITY_MONITOR_LOG_SAMPLE)}`);
+  if (!(sample >= 0 && sample <= 1))
+    throw new InvalidParameterError(
+      `monitoring logSampleRate (POLARITY_MONITOR_LOG_SAMPLE) must be in [0, 1], got ${JSON.stringify(input.logSampleRate ?? env.POLARITY_MONITOR_LOG_SAMPLE)}`,
+    );
   const thresholds = { ...DEFAULT_THRESHOLDS, ...(input.thresholds ?? {}) };
   for (const s of DRIFT_STATISTICS) {
     if (!Number.isFinite(thresholds[s])) throw new InvalidParameterError(`monitoring threshold ${s} must be a finite number`);

@@ -50,7 +50,10 @@ export class JsonlLog {
     this.pendingBytes = 0;
     if (this.size < 0) {
       await mkdir(this.dir, { recursive: true });
-      this.size = await stat(this.path).then((s) => s.size, () => 0);
+      this.size = await stat(this.path).then(
+        (s) => s.size,
+        () => 0,
+      );
     }
     if (this.size > 0 && this.size + bytes > this.maxBytes) await this.rotate();
     await appendFile(this.path, lines.join("\n") + "\n", { mode: 0o640 });

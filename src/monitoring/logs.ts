@@ -74,9 +74,19 @@ export async function readMonitoringLogs(dir: string): Promise<MonitoringLogs> {
           logs.skipped++;
           continue;
         }
-        if (rec.type === "prediction" && typeof rec.ts === "string" && typeof rec.id === "string" && isLabel(rec.label) && typeof rec.score === "number" && typeof rec.length === "number") logs.predictions.push(rec as unknown as PredictionLine);
-        else if (rec.type === "drift" && typeof rec.ts === "string" && rec.values && typeof rec.values === "object") logs.drift.push(rec as unknown as DriftLine);
-        else if (rec.type === "feedback" && typeof rec.ts === "string" && typeof rec.id === "string" && isLabel(rec.label) && isLabel(rec.predicted)) logs.feedback.push(rec as unknown as FeedbackLine);
+        if (
+          rec.type === "prediction" &&
+          typeof rec.ts === "string" &&
+          typeof rec.id === "string" &&
+          isLabel(rec.label) &&
+          typeof rec.score === "number" &&
+          typeof rec.length === "number"
+        )
+          logs.predictions.push(rec as unknown as PredictionLine);
+        else if (rec.type === "drift" && typeof rec.ts === "string" && rec.values && typeof rec.values === "object")
+          logs.drift.push(rec as unknown as DriftLine);
+        else if (rec.type === "feedback" && typeof rec.ts === "string" && typeof rec.id === "string" && isLabel(rec.label) && isLabel(rec.predicted))
+          logs.feedback.push(rec as unknown as FeedbackLine);
         else logs.skipped++;
       }
     }

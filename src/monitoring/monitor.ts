@@ -92,26 +92,78 @@ export class ModelMonitor {
   ) {
     const registers = [registry];
     // Drift and live-quality gauges are per process; in a cluster the primary averages them.
-    this.drift = new Gauge({ name: "model_drift", help: "Drift of recent traffic against the model's reference profile, by statistic (PSI/Jensen-Shannon on scores and lengths, class-mix total variation, OOV-rate shift, top-term chi-square per term).", labelNames: ["statistic"], registers, aggregator: "average" });
-    const threshold = new Gauge({ name: "model_drift_threshold", help: "Alarm threshold of each drift statistic (what the alert rules compare model_drift with).", labelNames: ["statistic"], registers, aggregator: "max" });
+    this.drift = new Gauge({
+      name: "model_drift",
+      help: "Drift of recent traffic against the model's reference profile, by statistic (PSI/Jensen-Shannon on scores and lengths, class-mix total variation, OOV-rate shift, top-term chi-square per term).",
+      labelNames: ["statistic"],
+      registers,
+      aggregator: "average",
+    });
+    const threshold = new Gauge({
+      name: "model_drift_threshold",
+      help: "Alarm threshold of each drift statistic (what the alert rules compare model_drift with).",
+      labelNames: ["statistic"],
+      registers,
+      aggregator: "max",
+    });
     for (const s of DRIFT_STATISTICS) threshold.set({ statistic: s }, config.thresholds[s]);
     this.windowPredictions = new Gauge({ name: "model_drift_window_predictions", help: "Predictions in the drift window.", registers, aggregator: "sum" });
     this.windowTexts = new Gauge({ name: "model_drift_window_texts", help: "Tokenised texts in the OOV / top-term window.", registers, aggregator: "sum" });
-    this.oovRate = new Gauge({ name: "model_oov_rate", help: "Share of tokens outside the model's vocabulary: current window and reference.", labelNames: ["window"], registers, aggregator: "average" });
-    this.profileLoaded = new Gauge({ name: "model_reference_profile_loaded", help: "1 when the served model carries a reference profile (drift is computed), else 0.", registers, aggregator: "min" });
-    this.liveAccuracy = new Gauge({ name: "model_live_accuracy", help: "Accuracy over the last labelled predictions (feedback window).", registers, aggregator: "average" });
-    this.liveF1 = new Gauge({ name: "model_live_f1", help: "F1 over the last labelled predictions (binary for classes[1], macro otherwise).", registers, aggregator: "average" });
+    this.oovRate = new Gauge({
+      name: "model_oov_rate",
+      help: "Share of tokens outside the model's vocabulary: current window and reference.",
+      labelNames: ["window"],
+      registers,
+      aggregator: "average",
+    });
+    this.profileLoaded = new Gauge({
+      name: "model_reference_profile_loaded",
+      help: "1 when the served model carries a reference profile (drift is computed), else 0.",
+      registers,
+      aggregator: "min",
+    });
+    this.liveAccuracy = new Gauge({
+      name: "model_live_accuracy",
+      help: "Accuracy over the last labelled predictions (feedback window).",
+      registers,
+      aggregator: "average",
+    });
+    this.liveF1 = new Gauge({
+      name: "model_live_f1",
+      help: "F1 over the last labelled predictions (binary for classes[1], macro otherwise).",
+      registers,
+      aggregator: "average",
+    });
     this.liveLabelled = new Gauge({ name: "model_live_window_labelled", help: "Labelled predictions in the feedback window.", registers, aggregator: "sum" });
-    this.referenceAccuracy = new Gauge({ name: "model_reference_accuracy", help: "The model's accuracy on its reference (held-out) data, from the profile.", registers, aggregator: "max" });
-    this.feedbackLabelled = new Counter({ name: "model_feedback_labelled_total", help: "Predictions that received a true label through /feedback.", registers });
+    this.referenceAccuracy = new Gauge({
+      name: "model_reference_accuracy",
+      help: "The model's accuracy on its reference (held-out) data, from the profile.",
+      registers,
+      aggregator: "max",
+    });
+    this.feedbackLabelled = new Counter({
+      name: "model_feedback_labelled_total",
+      help: "Predictions that received a true label through /feedback.",
+      registers,
+    });
     this.feedbackCorrect = new Counter({ name: "model_feedback_correct_total", help: "Labelled predictions whose predicted label was right.", registers });
-    this.feedbackRejected = new Counter({ name: "model_feedback_rejected_total", help: "Feedback items not recorded, by reason (duplicate).", labelNames: ["reason"], registers });
+    this.feedbackRejected = new Counter({
+      name: "model_feedback_rejected_total",
+      help: "Feedback items not recorded, by reason (duplicate).",
+      labelNames: ["reason"],
+      registers,
+    });
     this.feedbackRejected.inc({ reason: "duplicate" }, 0);
     // NaN until known (an unlabelled gauge would otherwise read 0, i.e. "accuracy 0").
     this.liveAccuracy.set(NaN);
     this.liveF1.set(NaN);
     this.referenceAccuracy.set(NaN);
-    this.logDropped = new Gauge({ name: "model_prediction_log_dropped", help: "Log lines dropped because the writer fell behind.", registers, aggregator: "sum" });
+    this.logDropped = new Gauge({
+      name: "model_prediction_log_dropped",
+      help: "Log lines dropped because the writer fell behind.",
+      registers,
+      aggregator: "sum",
+    });
     this.textRing = new Array<string | undefined>(config.textsPerTick);
     this.logStride = config.logSampleRate > 0 ? Math.max(1, Math.round(1 / config.logSampleRate)) : 0;
     this.predictionLog = config.logDir ? new JsonlLog(config.logDir, "predictions", config.logMaxBytes, config.logKeep) : null;
@@ -162,7 +214,16 @@ export class ModelMonitor {
   }
 
   private logPrediction(state: ModelState, id: string, label: Label, score: number, text: string): void {
-    const line: Record<string, unknown> = { type: "prediction", ts: new Date().toISOString(), id, model: state.loaded.name, version: state.loaded.version, label, score, length: text.length };
+    const line: Record<string, unknown> = {
+      type: "prediction",
+      ts: new Date().toISOString(),
+      id,
+      model: state.loaded.name,
+      version: state.loaded.version,
+      label,
+      score,
+      length: text.length,
+    };
     if (this.config.logText) line.text = text;
     this.predictionLog!.push(JSON.stringify(line));
   }
@@ -177,9 +238,11 @@ export class ModelMonitor {
     const parsed = items.map((item, i) => {
       const where = items.length > 1 ? `feedback[${i}]` : "feedback";
       const m = typeof item.id === "string" ? ID_RE.exec(item.id) : null;
-      if (!m) throw new DataError(`${where}: id ${JSON.stringify(item.id)} is not a prediction id (they look like 3f9a1c2e-1a-1 and come with each prediction)`);
+      if (!m)
+        throw new DataError(`${where}: id ${JSON.stringify(item.id)} is not a prediction id (they look like 3f9a1c2e-1a-1 and come with each prediction)`);
       const predicted = Number(m[3]);
-      if (predicted >= state.classes.length) throw new DataError(`${where}: id ${JSON.stringify(item.id)} names class ${predicted} but the model has ${state.classes.length} classes`);
+      if (predicted >= state.classes.length)
+        throw new DataError(`${where}: id ${JSON.stringify(item.id)} names class ${predicted} but the model has ${state.classes.length} classes`);
       const actual = state.keys.indexOf(String(item.label));
       if (actual < 0) throw new DataError(`${where}: label ${JSON.stringify(item.label)} is not one of the model's classes ${JSON.stringify(state.classes)}`);
       return { id: item.id, predicted, actual, text: item.text };
@@ -198,7 +261,14 @@ export class ModelMonitor {
       if (f.predicted === f.actual) this.feedbackCorrect.inc();
       recorded++;
       if (this.feedbackLog) {
-        const line: Record<string, unknown> = { type: "feedback", ts: new Date().toISOString(), id: f.id, label: state.classes[f.actual], predicted: state.classes[f.predicted], version: state.loaded.version };
+        const line: Record<string, unknown> = {
+          type: "feedback",
+          ts: new Date().toISOString(),
+          id: f.id,
+          label: state.classes[f.actual],
+          predicted: state.classes[f.predicted],
+          version: state.loaded.version,
+        };
         if (this.config.logText && typeof f.text === "string") line.text = f.text;
         this.feedbackLog.push(JSON.stringify(line));
       }
@@ -270,7 +340,17 @@ export class ModelMonitor {
           .filter((t) => t.shift !== 0)
           .sort((a, b) => Math.abs(b.shift) - Math.abs(a.shift))
           .slice(0, 15);
-        this.predictionLog.push(JSON.stringify({ type: "drift", ts: new Date().toISOString(), version: state.loaded.version, predictions: result.predictions, texts: result.texts, values: result.values, terms }));
+        this.predictionLog.push(
+          JSON.stringify({
+            type: "drift",
+            ts: new Date().toISOString(),
+            version: state.loaded.version,
+            predictions: result.predictions,
+            texts: result.texts,
+            values: result.values,
+            terms,
+          }),
+        );
       }
     }
     const w = state.labelled;
@@ -290,7 +370,8 @@ export class ModelMonitor {
     let profile: ReferenceProfile | null = null;
     try {
       profile = referenceProfileOf(loaded.model.metadata);
-      if (profile && profile.classes.map(String).join("\u0000") !== classes.map(String).join("\u0000")) throw new DataError(`the reference profile's classes ${JSON.stringify(profile.classes)} are not the model's ${JSON.stringify(classes)}`);
+      if (profile && profile.classes.map(String).join("\u0000") !== classes.map(String).join("\u0000"))
+        throw new DataError(`the reference profile's classes ${JSON.stringify(profile.classes)} are not the model's ${JSON.stringify(classes)}`);
     } catch (err) {
       profile = null;
       this.onError(err);

@@ -73,10 +73,7 @@ export class TextProfiler {
   private readonly seen: Int32Array;
   private stamp = 0;
 
-  constructor(
-    model: ProfiledModel,
-    topTerms: readonly string[],
-  ) {
+  constructor(model: ProfiledModel, topTerms: readonly string[]) {
     this.unigrams = new Set(model.vectorizer.getFeatureNames().filter((t) => !t.includes(" ")));
     topTerms.forEach((t, j) => this.topIndex.set(t, j));
     this.seen = new Int32Array(topTerms.length);
@@ -158,7 +155,11 @@ export function buildReferenceProfile(model: ProfiledModel, texts: readonly stri
     classes,
     scoreOf: k === 2 ? "class1" : "predicted",
     score: { edges: [...SCORE_EDGES], proportions: [...toProportions(binCounts(scores, n, SCORE_EDGES, new Float64Array(SCORE_EDGES.length + 1)))] },
-    length: { edges: lengthEdges, proportions: [...toProportions(binCounts(lengths, n, lengthEdges, new Float64Array(lengthEdges.length + 1)))], mean: lengthSum / n },
+    length: {
+      edges: lengthEdges,
+      proportions: [...toProportions(binCounts(lengths, n, lengthEdges, new Float64Array(lengthEdges.length + 1)))],
+      mean: lengthSum / n,
+    },
     classMix: [...toProportions(classCounts)],
     oovRate: tokens === 0 ? 0 : oov / tokens,
     topTerms: { terms: top.map(([t]) => t), df: top.map(([, c]) => c / n) },
@@ -169,7 +170,8 @@ export function buildReferenceProfile(model: ProfiledModel, texts: readonly stri
     const labelCounts = new Float64Array(k);
     for (let i = 0; i < n; i++) {
       const a = index.get(String(labels[i]));
-      if (a === undefined) throw new DataError(`reference profile: label ${JSON.stringify(labels[i])} is not one of the model's classes ${JSON.stringify(classes)}`);
+      if (a === undefined)
+        throw new DataError(`reference profile: label ${JSON.stringify(labels[i])} is not one of the model's classes ${JSON.stringify(classes)}`);
       actual[i] = a;
       labelCounts[a]++;
     }
@@ -190,14 +192,23 @@ export function referenceProfileOf(metadata: Record<string, unknown>): Reference
 
 export function parseReferenceProfile(value: unknown): ReferenceProfile {
   const p = value as Partial<ReferenceProfile> | null;
-  if (!p || typeof p !== "object" || p.format !== PROFILE_FORMAT || p.version !== 1) throw new DataError(`reference profile: expected {format: '${PROFILE_FORMAT}', version: 1}`);
+  if (!p || typeof p !== "object" || p.format !== PROFILE_FORMAT || p.version !== 1)
+    throw new DataError(`reference profile: expected {format: '${PROFILE_FORMAT}', version: 1}`);
   const dist = (d: BinnedDistribution | undefined, name: string): void => {
-    if (!d || !Array.isArray(d.edges) || !Array.isArray(d.proportions) || d.proportions.length !== d.edges.length + 1) throw new DataError(`reference profile: ${name} must have k − 1 edges and k proportions`);
+    if (!d || !Array.isArray(d.edges) || !Array.isArray(d.proportions) || d.proportions.length !== d.edges.length + 1)
+      throw new DataError(`reference profile: ${name} must have k − 1 edges and k proportions`);
   };
   dist(p.score, "score");
   dist(p.length, "length");
-  if (!Array.isArray(p.classes) || !Array.isArray(p.classMix) || p.classMix.length !== p.classes.length) throw new DataError("reference profile: classMix must have one proportion per class");
-  if (typeof p.oovRate !== "number" || !p.topTerms || !Array.isArray(p.topTerms.terms) || !Array.isArray(p.topTerms.df) || p.topTerms.terms.length !== p.topTerms.df.length) {
+  if (!Array.isArray(p.classes) || !Array.isArray(p.classMix) || p.classMix.length !== p.classes.length)
+    throw new DataError("reference profile: classMix must have one proportion per class");
+  if (
+    typeof p.oovRate !== "number" ||
+    !p.topTerms ||
+    !Array.isArray(p.topTerms.terms) ||
+    !Array.isArray(p.topTerms.df) ||
+    p.topTerms.terms.length !== p.topTerms.df.length
+  ) {
     throw new DataError("reference profile: oovRate and topTerms {terms, df} are required");
   }
   return p as ReferenceProfile;

@@ -39,13 +39,28 @@ export interface MonitoringReport {
   thresholds: DriftValues;
   counts: { predictions: number; feedback: number; driftSnapshots: number; textsProfiled: number; skippedLines: number };
   period: { from: string | null; to: string | null };
-  reference: { rows: number; classes: string[]; score: { edges: number[]; proportions: number[] }; length: { edges: number[]; proportions: number[] }; classMix: number[]; oovRate: number; accuracy: number | null };
+  reference: {
+    rows: number;
+    classes: string[];
+    score: { edges: number[]; proportions: number[] };
+    length: { edges: number[]; proportions: number[] };
+    classMix: number[];
+    oovRate: number;
+    accuracy: number | null;
+  };
   current: { score: number[]; length: number[]; classMix: number[]; oovRate: number | null; values: DriftValues };
   alarms: DriftStatistic[];
   windows: { from: string; to: string; predictions: number; values: DriftValues }[];
   serverDrift: { ts: string; values: DriftValues }[];
   terms: TermShift[];
-  live: { labelled: number; accuracy: number | null; f1: number | null; referenceAccuracy: number | null; drop: boolean; windows: { to: string; labelled: number; accuracy: number }[] };
+  live: {
+    labelled: number;
+    accuracy: number | null;
+    f1: number | null;
+    referenceAccuracy: number | null;
+    drop: boolean;
+    windows: { to: string; labelled: number; accuracy: number }[];
+  };
   /** "drift" when a statistic crosses its threshold or live accuracy dropped; the CLI exits non-zero then. */
   status: "ok" | "drift" | "insufficient-data";
 }
@@ -57,7 +72,13 @@ interface TextTotals {
   termDocCounts: Float64Array;
 }
 
-function windowStats(profile: ReferenceProfile, rows: readonly PredictionLine[], classIndex: Map<string, number>, profiler: TextProfiler | null | undefined, minWindow: number): { result: ReturnType<typeof driftFromCounts>; texts: TextTotals | null } {
+function windowStats(
+  profile: ReferenceProfile,
+  rows: readonly PredictionLine[],
+  classIndex: Map<string, number>,
+  profiler: TextProfiler | null | undefined,
+  minWindow: number,
+): { result: ReturnType<typeof driftFromCounts>; texts: TextTotals | null } {
   const scoreCounts = new Float64Array(profile.score.proportions.length);
   const lengthCounts = new Float64Array(profile.length.proportions.length);
   const classCounts = new Float64Array(profile.classes.length);
@@ -95,10 +116,20 @@ export function buildMonitoringReport(profile: ReferenceProfile, logs: Monitorin
   const windows: MonitoringReport["windows"] = [];
   for (let i = 0; i + window <= predictions.length; i += window) {
     const rows = predictions.slice(i, i + window);
-    windows.push({ from: rows[0].ts, to: rows[rows.length - 1].ts, predictions: rows.length, values: windowStats(profile, rows, classIndex, options.profiler, MIN_WINDOW).result.values });
+    windows.push({
+      from: rows[0].ts,
+      to: rows[rows.length - 1].ts,
+      predictions: rows.length,
+      values: windowStats(profile, rows, classIndex, options.profiler, MIN_WINDOW).result.values,
+    });
   }
 
-  const terms: TermShift[] = profile.topTerms.terms.map((term, j) => ({ term, referenceDf: profile.topTerms.df[j], currentDf: overall.result.current.termDf[j], shift: overall.result.termShift[j] }));
+  const terms: TermShift[] = profile.topTerms.terms.map((term, j) => ({
+    term,
+    referenceDf: profile.topTerms.df[j],
+    currentDf: overall.result.current.termDf[j],
+    shift: overall.result.termShift[j],
+  }));
   terms.sort((a, b) => Math.abs(b.shift) - Math.abs(a.shift));
 
   // Live accuracy from feedback (the predicted label travels with each feedback line).
@@ -132,10 +163,30 @@ export function buildMonitoringReport(profile: ReferenceProfile, logs: Monitorin
     generatedAt: new Date().toISOString(),
     models: [...new Set(predictions.map((p) => `${p.model ?? "?"}@${p.version ?? "?"}`))],
     thresholds,
-    counts: { predictions: predictions.length, feedback: labelled, driftSnapshots: logs.drift.length, textsProfiled: overall.texts?.docs ?? 0, skippedLines: logs.skipped },
+    counts: {
+      predictions: predictions.length,
+      feedback: labelled,
+      driftSnapshots: logs.drift.length,
+      textsProfiled: overall.texts?.docs ?? 0,
+      skippedLines: logs.skipped,
+    },
     period: { from: predictions[0]?.ts ?? null, to: predictions[predictions.length - 1]?.ts ?? null },
-    reference: { rows: profile.rows, classes: profile.classes.map(String), score: profile.score, length: profile.length, classMix: profile.classMix, oovRate: profile.oovRate, accuracy: referenceAccuracy },
-    current: { score: overall.result.current.score, length: overall.result.current.length, classMix: overall.result.current.classMix, oovRate: finite(overall.result.current.oovRate), values: overall.result.values },
+    reference: {
+      rows: profile.rows,
+      classes: profile.classes.map(String),
+      score: profile.score,
+      length: profile.length,
+      classMix: profile.classMix,
+      oovRate: profile.oovRate,
+      accuracy: referenceAccuracy,
+    },
+    current: {
+      score: overall.result.current.score,
+      length: overall.result.current.length,
+      classMix: overall.result.current.classMix,
+      oovRate: finite(overall.result.current.oovRate),
+      values: overall.result.values,
+    },
     alarms,
     windows,
     serverDrift: logs.drift.map((d) => ({ ts: d.ts, values: d.values })),

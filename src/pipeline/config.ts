@@ -54,7 +54,9 @@ export function remoteConfig(root: string, name?: string): RemoteConfig {
   const chosen = name ?? cfg.get("core")?.get("remote");
   const names = [...cfg.keys()].filter((k) => k.startsWith('remote "')).map((k) => k.slice(8, -1));
   if (!chosen) {
-    const hint = names.length ? `pass -r with one of: ${names.join(", ")}, or set 'remote = <name>' under [core] in .dvc/config` : `add to .dvc/config a section ['remote "storage"'] with 'url = /path/or/s3://bucket/prefix' and 'remote = storage' under [core]`;
+    const hint = names.length
+      ? `pass -r with one of: ${names.join(", ")}, or set 'remote = <name>' under [core] in .dvc/config`
+      : `add to .dvc/config a section ['remote "storage"'] with 'url = /path/or/s3://bucket/prefix' and 'remote = storage' under [core]`;
     throw new NotFoundError(`no remote given and no default remote set: ${hint}`);
   }
   const section = cfg.get(`remote "${chosen}"`);

@@ -68,7 +68,10 @@ function unversionedOuts(root: string, targets: readonly string[] | undefined): 
     for (const o of stage.outs) {
       if (!o.cache || lock.stages[stage.name]?.outs?.some((e) => e.path === o.path)) continue;
       if (wanted && !wanted.some((w) => o.abs === w || o.abs.startsWith(w + path.sep))) continue;
-      out.push({ path: projectRel(root, o.abs), error: `output of stage '${stage.name}' is missing version info (the stage never ran); run 'polarity repro' to produce it` });
+      out.push({
+        path: projectRel(root, o.abs),
+        error: `output of stage '${stage.name}' is missing version info (the stage never ran); run 'polarity repro' to produce it`,
+      });
     }
   }
   return out;
@@ -79,7 +82,8 @@ function filterTargets(root: string, items: TrackedItem[], targets: readonly str
   const wanted = targets.map((t) => path.resolve(root, t.endsWith(".dvc") ? t.slice(0, -4) : t));
   const picked = items.filter((it) => wanted.some((w) => it.abs === w || it.abs.startsWith(w + path.sep)));
   for (const w of wanted) {
-    if (!picked.some((it) => it.abs === w || it.abs.startsWith(w + path.sep))) throw new NotFoundError(`'${projectRel(root, w)}' is not tracked (no .dvc file or dvc.lock output)`);
+    if (!picked.some((it) => it.abs === w || it.abs.startsWith(w + path.sep)))
+      throw new NotFoundError(`'${projectRel(root, w)}' is not tracked (no .dvc file or dvc.lock output)`);
   }
   return picked;
 }
@@ -107,7 +111,8 @@ export async function addData(opts: { root?: string; targets: string[]; log?: (l
       const rel = projectRel(repo.root, abs);
       if (rel.startsWith("..")) throw new InvalidParameterError(`add: '${t}' is outside the project at ${repo.root}`);
       if (!fs.existsSync(abs)) throw new NotFoundError(`add: '${t}' does not exist`);
-      if (abs.endsWith(".dvc") || rel === ".dvc" || rel.startsWith(".dvc/") || rel === ".git" || rel.startsWith(".git/")) throw new InvalidParameterError(`add: cannot track '${rel}'`);
+      if (abs.endsWith(".dvc") || rel === ".dvc" || rel.startsWith(".dvc/") || rel === ".git" || rel.startsWith(".git/"))
+        throw new InvalidParameterError(`add: cannot track '${rel}'`);
       const stage = stageOuts.get(abs);
       if (stage) throw new InvalidParameterError(`add: '${rel}' is an output of stage '${stage}' and is already tracked by dvc.lock`);
       const h = await repo.hasher.hashPath(abs, rel);
@@ -117,10 +122,15 @@ export async function addData(opts: { root?: string; targets: string[]; log?: (l
       gitignoreTracked(abs);
       const pointerRel = projectRel(repo.root, pointer);
       const ignoredBy = inGitWorkTree(repo.root) ? gitIgnoredBy(repo.root, [pointerRel]).get(pointerRel) : undefined;
-      opts.log?.(`Added '${rel}' (${h.md5}${h.nfiles !== undefined ? `, ${h.nfiles} files` : ""})${ignoredBy ? "" : `; track it with: git add ${pointerRel} ${projectRel(repo.root, path.join(path.dirname(abs), ".gitignore"))}`}`);
+      opts.log?.(
+        `Added '${rel}' (${h.md5}${h.nfiles !== undefined ? `, ${h.nfiles} files` : ""})${ignoredBy ? "" : `; track it with: git add ${pointerRel} ${projectRel(repo.root, path.join(path.dirname(abs), ".gitignore"))}`}`,
+      );
       // DVC refuses a .dvc file git would ignore ("bad DVC file name ... is git-ignored"): the
       // data could never be shared. We keep the work done and say how to fix it.
-      if (ignoredBy) opts.warn?.(`WARNING: '${pointerRel}' is ignored by git (${ignoredBy}), so 'git add' will not pick it up and nobody else can get '${rel}'. Add the data outside ignored directories, or un-ignore '*.dvc' files there (e.g. '!${path.posix.dirname(pointerRel)}/*.dvc' after '${ignoredBy.split(":").slice(2).join(":")}' in ${ignoredBy.split(":")[0]}).`);
+      if (ignoredBy)
+        opts.warn?.(
+          `WARNING: '${pointerRel}' is ignored by git (${ignoredBy}), so 'git add' will not pick it up and nobody else can get '${rel}'. Add the data outside ignored directories, or un-ignore '*.dvc' files there (e.g. '!${path.posix.dirname(pointerRel)}/*.dvc' after '${ignoredBy.split(":").slice(2).join(":")}' in ${ignoredBy.split(":")[0]}).`,
+        );
       results.push({ path: rel, pointer: projectRel(repo.root, pointer), md5: h.md5, size: h.size, nfiles: h.nfiles });
     }
     return results;
@@ -145,7 +155,9 @@ async function checkoutItems(repo: Repo, items: TrackedItem[], force: boolean, l
       }
       // A modified workspace version is only overwritten when it can be recovered from the cache, or with --force.
       if (current && !force && !repo.cache.has(current.md5)) {
-        throw new DataError(`'${it.path}' was modified in the workspace and that version is not in the cache; commit it ('polarity add' or 'polarity repro') or rerun with --force to discard it`);
+        throw new DataError(
+          `'${it.path}' was modified in the workspace and that version is not in the cache; commit it ('polarity add' or 'polarity repro') or rerun with --force to discard it`,
+        );
       }
       await repo.cache.checkout(it.md5, it.abs);
       (current ? res.modified : res.added).push(it.path);
@@ -171,7 +183,12 @@ export async function checkoutData(opts: { root?: string; targets?: string[]; fo
     const items = await trackedItems(repo.root);
     // A target that is only an unversioned output is reported as such, not as "not tracked".
     const targets = opts.targets?.filter((t) => !unversioned.some((u) => path.resolve(repo.root, t) === path.resolve(repo.root, u.path)));
-    const res = await checkoutItems(repo, opts.targets?.length && !targets?.length ? [] : filterTargets(repo.root, items, targets), opts.force ?? false, opts.log);
+    const res = await checkoutItems(
+      repo,
+      opts.targets?.length && !targets?.length ? [] : filterTargets(repo.root, items, targets),
+      opts.force ?? false,
+      opts.log,
+    );
     res.failed.push(...unversioned);
     throwIfFailed(res, "checkout");
     return res;
@@ -212,7 +229,10 @@ export async function pushData(opts: { root?: string; remote?: string; targets?:
     const todo = local.filter((id) => !present.has(id));
     await mapPool(todo, TRANSFER_CONCURRENCY, (id) => remote.upload(repo.cache.pathOf(id), id));
     opts.log?.(`${todo.length} file${todo.length === 1 ? "" : "s"} pushed to '${remote.name}' (${remote.description}), ${present.size} already there`);
-    if (missing.length) opts.log?.(`WARNING: ${missing.length} object(s) missing from the local cache were not pushed: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""}`);
+    if (missing.length)
+      opts.log?.(
+        `WARNING: ${missing.length} object(s) missing from the local cache were not pushed: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""}`,
+      );
     return { remote: remote.name, transferred: todo.length, alreadyPresent: present.size, missing };
   });
 }
@@ -270,13 +290,18 @@ export async function fetchData(opts: { root?: string; remote?: string; targets?
     const remote = await openRemote(repo.root, opts.remote);
     const res = await fetchInto(repo, remote, filterTargets(repo.root, await trackedItems(repo.root), opts.targets));
     opts.log?.(`${res.transferred} file${res.transferred === 1 ? "" : "s"} fetched from '${remote.name}'`);
-    if (res.missing.length) throw new NotFoundError(`${res.missing.length} object(s) are not on remote '${remote.name}': ${res.missing.slice(0, 5).join(", ")}${res.missing.length > 5 ? ", ..." : ""}`);
+    if (res.missing.length)
+      throw new NotFoundError(
+        `${res.missing.length} object(s) are not on remote '${remote.name}': ${res.missing.slice(0, 5).join(", ")}${res.missing.length > 5 ? ", ..." : ""}`,
+      );
     return res;
   });
 }
 
 /** `pull`: fetch, then checkout. */
-export async function pullData(opts: { root?: string; remote?: string; targets?: string[]; force?: boolean; log?: (l: string) => void } = {}): Promise<TransferResult & { checkout: CheckoutResult }> {
+export async function pullData(
+  opts: { root?: string; remote?: string; targets?: string[]; force?: boolean; log?: (l: string) => void } = {},
+): Promise<TransferResult & { checkout: CheckoutResult }> {
   return withRepo(opts.root, async (repo) => {
     await repo.lockForWrite("pull");
     const remote = await openRemote(repo.root, opts.remote);

@@ -178,7 +178,16 @@ function expandForeach(def: Record<string, unknown>, ctx: Context, where: string
   throw new DataError(`${where}: foreach: expected a list or a mapping`);
 }
 
-function buildStage(name: string, defIn: Record<string, unknown>, ctxIn: Context, baseDir: string, root: string, where: string, defaultParams: ParamsTree, vars: Context): StageDecl {
+function buildStage(
+  name: string,
+  defIn: Record<string, unknown>,
+  ctxIn: Context,
+  baseDir: string,
+  root: string,
+  where: string,
+  defaultParams: ParamsTree,
+  vars: Context,
+): StageDecl {
   for (const k of Object.keys(defIn)) {
     if (!STAGE_FIELDS.includes(k)) throw new DataError(`${where}: unknown field '${k}' (allowed: ${STAGE_FIELDS.join(", ")})`);
   }
@@ -279,12 +288,18 @@ function pathParamDeps(meta: unknown, params: ParamsDecl[], defaultParams: Param
   const polarity = isMapping(meta) ? meta.polarity : undefined;
   const keys = isMapping(polarity) ? polarity.path_params : undefined;
   if (keys === undefined) return [];
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new DataError(`${where}: meta: polarity: path_params: expected a list of param keys`);
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string"))
+    throw new DataError(`${where}: meta: polarity: path_params: expected a list of param keys`);
   const out: DepDecl[] = [];
   for (const key of keys as string[]) {
     const decl = params.find((p) => p.keys === null || p.keys.some((k) => k === key || key.startsWith(`${k}.`)));
     if (!decl) throw new DataError(`${where}: meta: polarity: path_params: '${key}' is not among the stage's params`);
-    const tree = decl.file === DEFAULT_PARAMS_FILE && decl.abs === path.join(root, DEFAULT_PARAMS_FILE) ? defaultParams : fs.existsSync(decl.abs) ? loadParamsFile(decl.abs, decl.file) : {};
+    const tree =
+      decl.file === DEFAULT_PARAMS_FILE && decl.abs === path.join(root, DEFAULT_PARAMS_FILE)
+        ? defaultParams
+        : fs.existsSync(decl.abs)
+          ? loadParamsFile(decl.abs, decl.file)
+          : {};
     const value = getParam(tree, key);
     if (typeof value !== "string" || !value || /^[a-z][a-z0-9+.-]*:/i.test(value)) continue; // built-in name with a scheme, URL
     const abs = path.resolve(wdir, value);

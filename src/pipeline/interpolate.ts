@@ -34,7 +34,8 @@ export function interpolateString(s: string, ctx: Context, where: string, onUse?
     if (escaped) return m.slice(1);
     onUse?.(expr);
     const v = resolveReference(ctx, expr, where);
-    if (v !== null && typeof v === "object" && !(v instanceof YamlFloat)) throw new DataError(`${where}: '\${${expr}}' is a ${Array.isArray(v) ? "list" : "mapping"}; only scalars can be embedded in a string`);
+    if (v !== null && typeof v === "object" && !(v instanceof YamlFloat))
+      throw new DataError(`${where}: '\${${expr}}' is a ${Array.isArray(v) ? "list" : "mapping"}; only scalars can be embedded in a string`);
     return String(v);
   });
 }

@@ -95,7 +95,11 @@ export function normalizeLockStage(s: LockStage): LockStage {
     out.params = {};
     for (const f of files) {
       const vals = s.params[f];
-      out.params[f] = Object.fromEntries(Object.keys(vals).sort(comparePython).map((k) => [k, vals[k]]));
+      out.params[f] = Object.fromEntries(
+        Object.keys(vals)
+          .sort(comparePython)
+          .map((k) => [k, vals[k]]),
+      );
     }
   }
   if (s.outs?.length) out.outs = [...s.outs].sort(byPath).map(entry);

@@ -92,15 +92,21 @@ export function renderLineSvg(series: Series[], opts: { title: string; xLabel: s
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
   const sx = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
   const sy = (y: number): number => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+  ];
   parts.push(`<text x="${W / 2 - m.r / 2}" y="18" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`);
   for (const t of niceTicks(y0, y1)) {
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
+    parts.push(
+      `<line x1="${m.l}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`,
+    );
   }
   for (const t of niceTicks(x0, x1)) {
     parts.push(`<text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${t}</text>`);
   }
-  parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/><line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/>`);
+  parts.push(
+    `<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/><line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/>`,
+  );
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`);
   series.forEach((s, i) => {
@@ -108,7 +114,9 @@ export function renderLineSvg(series: Series[], opts: { title: string; xLabel: s
     const pts = s.xs.map((x, j) => `${sx(x).toFixed(1)},${sy(s.ys[j]).toFixed(1)}`);
     if (opts.scatter) for (const p of pts) parts.push(`<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="2.5" fill="${color}"/>`);
     else parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8" points="${pts.join(" ")}"/>`);
-    parts.push(`<rect x="${W - m.r + 12}" y="${m.t + i * 16}" width="10" height="10" fill="${color}"/><text x="${W - m.r + 26}" y="${m.t + i * 16 + 9}">${esc(s.name)}</text>`);
+    parts.push(
+      `<rect x="${W - m.r + 12}" y="${m.t + i * 16}" width="10" height="10" fill="${color}"/><text x="${W - m.r + 26}" y="${m.t + i * 16 + 9}">${esc(s.name)}</text>`,
+    );
   });
   parts.push("</svg>");
   return parts.join("");
@@ -121,12 +129,17 @@ function renderConfusion(rows: Row[], x: string, y: string, normalized: boolean)
   for (const r of rows) counts.set(`${r[x]}\u0000${r[y]}`, (counts.get(`${r[x]}\u0000${r[y]}`) ?? 0) + 1);
   const rowTotals = new Map(labels.map((a) => [a, labels.reduce((s, p) => s + (counts.get(`${a}\u0000${p}`) ?? 0), 0)]));
   const max = Math.max(1, ...counts.values());
-  const cells = labels.map((a) => `<tr><th>${esc(a)}</th>${labels.map((p) => {
-    const c = counts.get(`${a}\u0000${p}`) ?? 0;
-    const v = normalized ? c / Math.max(1, rowTotals.get(a)!) : c;
-    const shade = Math.round(255 - (normalized ? v : c / max) * 180);
-    return `<td style="background:rgb(${shade},${shade},255)">${normalized ? v.toFixed(3) : c}</td>`;
-  }).join("")}</tr>`);
+  const cells = labels.map(
+    (a) =>
+      `<tr><th>${esc(a)}</th>${labels
+        .map((p) => {
+          const c = counts.get(`${a}\u0000${p}`) ?? 0;
+          const v = normalized ? c / Math.max(1, rowTotals.get(a)!) : c;
+          const shade = Math.round(255 - (normalized ? v : c / max) * 180);
+          return `<td style="background:rgb(${shade},${shade},255)">${normalized ? v.toFixed(3) : c}</td>`;
+        })
+        .join("")}</tr>`,
+  );
   return `<table class="cm"><tr><th>${esc(x)} \\ ${esc(y)}</th>${labels.map((l) => `<th>${esc(l)}</th>`).join("")}</tr>${cells.join("")}</table>`;
 }
 
@@ -162,7 +175,9 @@ function renderPlot(root: string, spec: PlotSpec): string {
     }
     const hasX = spec.props.x !== undefined && rows.some((r) => typeof r[spec.props.x!] === "number");
     if (!hasX) xName = "step";
-    const cols = f.y ?? (spec.props.y === undefined ? undefined : typeof spec.props.y === "string" ? [spec.props.y] : spec.props.y) ??
+    const cols =
+      f.y ??
+      (spec.props.y === undefined ? undefined : typeof spec.props.y === "string" ? [spec.props.y] : spec.props.y) ??
       Object.keys(rows[0] ?? {}).filter((k) => k !== spec.props.x && rows.some((r) => typeof r[k] === "number"));
     for (const c of cols) {
       const xs: number[] = [];

@@ -80,7 +80,12 @@ function stageNames(p: Pipeline): string[] {
 class Runner {
   private readonly runCache: RunCache;
 
-  constructor(private readonly repo: Repo, private readonly pipeline: Pipeline, private readonly opts: ReproOptions, private readonly log: ReproLogger) {
+  constructor(
+    private readonly repo: Repo,
+    private readonly pipeline: Pipeline,
+    private readonly opts: ReproOptions,
+    private readonly log: ReproLogger,
+  ) {
     this.runCache = new RunCache(repo.cache.root);
   }
 
@@ -96,7 +101,10 @@ class Runner {
     }
     const entry = buildLockStage(stage, deps, params, outs);
     if (canUseRunCache(stage)) this.runCache.save(entry);
-    gitignoreOutputs(this.repo.root, stage.outs.filter((o) => o.cache).map((o) => o.abs));
+    gitignoreOutputs(
+      this.repo.root,
+      stage.outs.filter((o) => o.cache).map((o) => o.abs),
+    );
     writeLockStage(this.repo.root, stage.name, entry, stageNames(this.pipeline));
     this.log.info(`Updated '${stage.name}' in ${LOCK_FILE}`);
   }
@@ -121,7 +129,10 @@ class Runner {
         return false;
       }
     }
-    gitignoreOutputs(this.repo.root, stage.outs.filter((o) => o.cache).map((o) => o.abs));
+    gitignoreOutputs(
+      this.repo.root,
+      stage.outs.filter((o) => o.cache).map((o) => o.abs),
+    );
     return true;
   }
 
@@ -150,7 +161,11 @@ class Runner {
 
     if (!opts.force && !opts.noRunCache && canUseRunCache(stage)) {
       const partial = buildLockStage(stage, deps, params, []);
-      const hit = this.runCache.lookup(partial, stage.outs.map((o) => o.path), repo.cache);
+      const hit = this.runCache.lookup(
+        partial,
+        stage.outs.map((o) => o.path),
+        repo.cache,
+      );
       if (hit && (await this.restore(stage, hit))) {
         writeLockStage(repo.root, stage.name, { ...partial, outs: hit.outs }, stageNames(this.pipeline));
         log.info(`Stage '${stage.name}' is cached - skipping run, restored outputs from the run-cache`);

@@ -22,7 +22,11 @@ const EXCLUDED = new Set(["size", "nfiles"]);
 function dictFilter(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dictFilter);
   if (v !== null && typeof v === "object" && !(v instanceof YamlFloat)) {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !EXCLUDED.has(k)).map(([k, x]) => [k, dictFilter(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !EXCLUDED.has(k))
+        .map(([k, x]) => [k, dictFilter(x)]),
+    );
   }
   return v;
 }
@@ -83,7 +87,9 @@ export class RunCache {
     const key = runCacheKey({ ...partial, outs: outPaths.map((p) => ({ path: p, hash: "md5", md5: "", size: 0 })) });
     const dir = this.dirOf(key);
     if (!fs.existsSync(dir)) return null;
-    const candidates = fs.readdirSync(dir).filter((f) => /^[0-9a-f]{64}$/.test(f))
+    const candidates = fs
+      .readdirSync(dir)
+      .filter((f) => /^[0-9a-f]{64}$/.test(f))
       .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
       .sort((a, b) => b.t - a.t);
     for (const { f } of candidates) {

@@ -88,13 +88,15 @@ function compareEntries(
     const l = lockedByPath.get(c.path);
     const label = kind === "dep" ? "dependency" : "output";
     // As DVC's Output.status: a recorded, cached output whose object is gone is "not in cache" first.
-    if (kind === "out" && l && c.cached && inCache && !inCache(l.md5)) reasons.push({ kind, path: c.path, change: "not in cache", message: `${label} '${c.path}' not in cache` });
+    if (kind === "out" && l && c.cached && inCache && !inCache(l.md5))
+      reasons.push({ kind, path: c.path, change: "not in cache", message: `${label} '${c.path}' not in cache` });
     else if (!c.hash) reasons.push({ kind, path: c.path, change: "deleted", message: `${label} '${c.path}' deleted` });
     else if (!l) reasons.push({ kind, path: c.path, change: "new", message: `${label} '${c.path}' is new (not in dvc.lock)` });
     else if (l.md5 !== c.hash.md5) reasons.push({ kind, path: c.path, change: "modified", message: `${label} '${c.path}' modified` });
     lockedByPath.delete(c.path);
   }
-  for (const p of lockedByPath.keys()) reasons.push({ kind, path: p, change: "removed", message: `${kind === "dep" ? "dependency" : "output"} '${p}' removed from dvc.yaml` });
+  for (const p of lockedByPath.keys())
+    reasons.push({ kind, path: p, change: "removed", message: `${kind === "dep" ? "dependency" : "output"} '${p}' removed from dvc.yaml` });
 }
 
 /** DVC's per-stage status list from our reasons (see DvcStageStatus). */
@@ -143,18 +145,32 @@ export async function stageStatus(hasher: Hasher, stage: StageDecl, locked: Lock
     const old = lockedParams[file] ?? {};
     for (const [k, v] of Object.entries(values)) {
       if (!(k in old)) reasons.push({ kind: "param", path: file, key: k, change: "new", message: `param '${k}' (${file}) is new` });
-      else if (!paramsEqual(old[k], v)) reasons.push({ kind: "param", path: file, key: k, change: "modified", message: `param '${k}' (${file}) changed: ${shownValue(old[k])} -> ${shownValue(v)}` });
+      else if (!paramsEqual(old[k], v))
+        reasons.push({
+          kind: "param",
+          path: file,
+          key: k,
+          change: "modified",
+          message: `param '${k}' (${file}) changed: ${shownValue(old[k])} -> ${shownValue(v)}`,
+        });
     }
-    for (const k of Object.keys(old)) if (!(k in values)) reasons.push({ kind: "param", path: file, key: k, change: "removed", message: `param '${k}' (${file}) is no longer tracked` });
+    for (const k of Object.keys(old))
+      if (!(k in values)) reasons.push({ kind: "param", path: file, key: k, change: "removed", message: `param '${k}' (${file}) is no longer tracked` });
   }
-  for (const file of Object.keys(lockedParams)) if (!(file in params)) reasons.push({ kind: "param", path: file, change: "removed", message: `params file '${file}' is no longer tracked` });
+  for (const file of Object.keys(lockedParams))
+    if (!(file in params)) reasons.push({ kind: "param", path: file, change: "removed", message: `params file '${file}' is no longer tracked` });
   const outs = (await hashOuts(hasher, stage)).map((o, i) => ({ ...o, cached: stage.outs[i].cache }));
   compareEntries("out", outs, locked.outs, reasons, inCache);
   return { name: stage.name, frozen: false, changed: reasons.length > 0, reasons, dvc: toDvcStatus(reasons, stage, false) };
 }
 
 /** The lock entry for a stage from freshly computed hashes. */
-export function buildLockStage(stage: StageDecl, deps: Array<{ path: string; hash: HashInfo | null }>, params: Record<string, Record<string, unknown>>, outs: Array<{ path: string; hash: HashInfo }>): LockStage {
+export function buildLockStage(
+  stage: StageDecl,
+  deps: Array<{ path: string; hash: HashInfo | null }>,
+  params: Record<string, Record<string, unknown>>,
+  outs: Array<{ path: string; hash: HashInfo }>,
+): LockStage {
   const entry: LockStage = { cmd: stage.cmd };
   if (deps.length) entry.deps = deps.map((d) => lockEntry(d.path, d.hash!));
   if (Object.keys(params).length) entry.params = params;

@@ -151,11 +151,15 @@ function parseYamlCached(text: string, keepFloats: boolean): unknown {
   if (file && dir) {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileAtomicSync(file, JSON.stringify(value, function (this: unknown, k: string, v: unknown) {
-        const raw = (this as Record<string, unknown>)[k];
-        if (raw instanceof YamlFloat) return { [FLOAT_KEY]: String(raw.value) };
-        return typeof raw === "number" && !Number.isFinite(raw) ? { [NUMBER_KEY]: String(raw) } : v;
-      }), 0o600);
+      writeFileAtomicSync(
+        file,
+        JSON.stringify(value, function (this: unknown, k: string, v: unknown) {
+          const raw = (this as Record<string, unknown>)[k];
+          if (raw instanceof YamlFloat) return { [FLOAT_KEY]: String(raw.value) };
+          return typeof raw === "number" && !Number.isFinite(raw) ? { [NUMBER_KEY]: String(raw) } : v;
+        }),
+        0o600,
+      );
     } catch {
       // a read-only home is fine
     }
@@ -169,7 +173,9 @@ function parseYamlCached(text: string, keepFloats: boolean): unknown {
  * (`label_map:`, not `label_map: null`).
  */
 export function dumpYaml(data: unknown): string {
-  return yaml().stringify(data, { indentSeq: false, lineWidth: 0, singleQuote: true, nullStr: "", customTags: floatTags }).replace(/^( *-) $/gm, "$1");
+  return yaml()
+    .stringify(data, { indentSeq: false, lineWidth: 0, singleQuote: true, nullStr: "", customTags: floatTags })
+    .replace(/^( *-) $/gm, "$1");
 }
 
 function pyJsonString(s: string): string {

@@ -47,9 +47,13 @@ export interface GateInput {
 const fmt = (x: number | null): string => (x === null ? "n/a" : x.toFixed(4));
 
 /** The positive and negative class of a binary sentiment model, or null when there is no obvious pair. */
-export function sentimentPolarity(classes: readonly Label[], params: Pick<PromoteParams, "positiveLabel" | "negativeLabel">): { positive: Label; negative: Label } | null {
+export function sentimentPolarity(
+  classes: readonly Label[],
+  params: Pick<PromoteParams, "positiveLabel" | "negativeLabel">,
+): { positive: Label; negative: Label } | null {
   if (params.positiveLabel !== null && params.negativeLabel !== null) return { positive: params.positiveLabel, negative: params.negativeLabel };
-  const find = (candidates: Label[]): Label | undefined => classes.find((c) => candidates.some((k) => (typeof k === "string" && typeof c === "string" ? k === c.toLowerCase() : k === c)));
+  const find = (candidates: Label[]): Label | undefined =>
+    classes.find((c) => candidates.some((k) => (typeof k === "string" && typeof c === "string" ? k === c.toLowerCase() : k === c)));
   const positive = params.positiveLabel ?? find([1, "1", "positive", "pos"]);
   const negative = params.negativeLabel ?? find([0, "0", "negative", "neg", -1, "-1"]);
   return positive !== undefined && negative !== undefined && positive !== negative ? { positive, negative } : null;
@@ -80,17 +84,30 @@ export function checkSignature(model: Predictor, texts: readonly string[]): Gate
   } catch (err) {
     return { name, passed: false, skipped: false, detail: `predicting a batch of ${texts.length} strings threw: ${(err as Error).message}` };
   }
-  if (!Array.isArray(preds) || preds.length !== texts.length) return { name, passed: false, skipped: false, detail: `a batch of ${texts.length} strings gave ${Array.isArray(preds) ? preds.length : "no"} predictions` };
+  if (!Array.isArray(preds) || preds.length !== texts.length)
+    return { name, passed: false, skipped: false, detail: `a batch of ${texts.length} strings gave ${Array.isArray(preds) ? preds.length : "no"} predictions` };
   const keys = model.classes.map(String);
   for (let i = 0; i < preds.length; i++) {
     const p = preds[i];
-    if (!model.classes.includes(p.label)) return { name, passed: false, skipped: false, detail: `prediction ${i} has label ${JSON.stringify(p.label)}, not one of the classes ${JSON.stringify(model.classes)}` };
+    if (!model.classes.includes(p.label))
+      return {
+        name,
+        passed: false,
+        skipped: false,
+        detail: `prediction ${i} has label ${JSON.stringify(p.label)}, not one of the classes ${JSON.stringify(model.classes)}`,
+      };
     const probs = keys.map((k) => p.probabilities[k]);
-    if (probs.some((v) => typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1)) return { name, passed: false, skipped: false, detail: `prediction ${i} lacks a probability in [0, 1] for every class ${JSON.stringify(keys)}` };
+    if (probs.some((v) => typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1))
+      return { name, passed: false, skipped: false, detail: `prediction ${i} lacks a probability in [0, 1] for every class ${JSON.stringify(keys)}` };
     const sum = probs.reduce((a, b) => a + b, 0);
     if (Math.abs(sum - 1) > 1e-6) return { name, passed: false, skipped: false, detail: `prediction ${i}'s probabilities sum to ${sum}, not 1` };
   }
-  return { name, passed: true, skipped: false, detail: `${texts.length} strings in, ${preds.length} predictions out, each with ${keys.length} class probabilities summing to 1` };
+  return {
+    name,
+    passed: true,
+    skipped: false,
+    detail: `${texts.length} strings in, ${preds.length} predictions out, each with ${keys.length} class probabilities summing to 1`,
+  };
 }
 
 function behaviour(name: string, model: Predictor, texts: readonly string[], expected: Label, what: string): GateResult {
@@ -107,7 +124,9 @@ export function checkInvariance(model: Predictor, texts: readonly string[], fill
   if (texts.length === 0) return { name, passed: true, skipped: true, detail: "no invariance examples" };
   const base = model.predict([...texts]);
   const padded = model.predict(texts.map((t) => `${t} ${filler}`));
-  const flips = texts.flatMap((t, i) => (base[i].label !== padded[i].label ? [`${JSON.stringify(t)}: ${JSON.stringify(base[i].label)} → ${JSON.stringify(padded[i].label)}`] : []));
+  const flips = texts.flatMap((t, i) =>
+    base[i].label !== padded[i].label ? [`${JSON.stringify(t)}: ${JSON.stringify(base[i].label)} → ${JSON.stringify(padded[i].label)}`] : [],
+  );
   return flips.length === 0
     ? { name, passed: true, skipped: false, detail: `appending ${JSON.stringify(filler)} kept the label of all ${texts.length} examples` }
     : { name, passed: false, skipped: false, detail: `appending ${JSON.stringify(filler)} flipped ${flips.length}/${texts.length}: ${flips.join("; ")}` };
@@ -132,7 +151,12 @@ export function runGates(input: GateInput): GateResult[] {
     }
     results.push(
       drops.length === 0
-        ? { name: "no_regression", passed: true, skipped: false, detail: `vs production v${production.version} on the same test set: ${compared.join(", ")} (tolerance ${p.maxRegression})` }
+        ? {
+            name: "no_regression",
+            passed: true,
+            skipped: false,
+            detail: `vs production v${production.version} on the same test set: ${compared.join(", ")} (tolerance ${p.maxRegression})`,
+          }
         : { name: "no_regression", passed: false, skipped: false, detail: `worse than production v${production.version}: ${drops.join(", ")}` },
     );
   } else {

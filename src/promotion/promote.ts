@@ -76,7 +76,8 @@ async function downloadModel(client: TrackingClient, name: string, version: stri
     // evaluate logs the bundle as <run>/model/model.json and registers runs:/<id>/model.
     const path = await client.downloadArtifacts(`models:/${name}/${version}`, tmp);
     const file = join(path, "model.json");
-    if (!existsSync(file)) throw new NotFoundError(`${name} v${version}: no model.json in its artifacts (${client.trackingUri}); was it registered by 'polarity stage register'?`);
+    if (!existsSync(file))
+      throw new NotFoundError(`${name} v${version}: no model.json in its artifacts (${client.trackingUri}); was it registered by 'polarity stage register'?`);
     return SentimentModel.fromJSON(await readJsonFile(file));
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -92,12 +93,21 @@ export async function promoteModel(opts: PromoteOptions): Promise<PromotionResul
 
   return withTracking(opts.params.tracking, async (client) => {
     const candidate = await aliasVersion(client, name, from);
-    if (!candidate) throw new NotFoundError(`model '${name}' has no version with alias '${from}' in ${client.trackingUri}; run 'polarity repro' (its register stage sets '${opts.params.register.alias}')`);
+    if (!candidate)
+      throw new NotFoundError(
+        `model '${name}' has no version with alias '${from}' in ${client.trackingUri}; run 'polarity repro' (its register stage sets '${opts.params.register.alias}')`,
+      );
     const current = await aliasVersion(client, name, to);
     const base: Omit<PromotionResult, "gates" | "outcome" | "candidate" | "production"> = { model: name, from, to, stage: p.stage };
     if (current && current.version === candidate.version) {
       log(`${name} v${candidate.version} already has alias '${to}'; nothing to promote`);
-      const result: PromotionResult = { ...base, candidate: { version: candidate.version, run_id: candidate.run_id || null, metrics: null }, production: null, gates: [], outcome: "unchanged" };
+      const result: PromotionResult = {
+        ...base,
+        candidate: { version: candidate.version, run_id: candidate.run_id || null, metrics: null },
+        production: null,
+        gates: [],
+        outcome: "unchanged",
+      };
       await writeJsonAtomic(projectPath(opts.dir, "promotion"), result);
       return result;
     }
@@ -109,7 +119,10 @@ export async function promoteModel(opts: PromoteOptions): Promise<PromotionResul
     try {
       ev = evaluateModelOn(model, test.texts, test.labels);
     } catch (err) {
-      if (err instanceof DataError) throw new DataError(`cannot score ${name} v${candidate.version} on ${LAYOUT.rawTest} (was it trained on other labels? rerun 'polarity repro'): ${err.message}`);
+      if (err instanceof DataError)
+        throw new DataError(
+          `cannot score ${name} v${candidate.version} on ${LAYOUT.rawTest} (was it trained on other labels? rerun 'polarity repro'): ${err.message}`,
+        );
       throw err;
     }
     let production: PromotionResult["production"] = null;
@@ -139,7 +152,10 @@ export async function promoteModel(opts: PromoteOptions): Promise<PromotionResul
     if (failed.length > 0) {
       await writeJsonAtomic(projectPath(opts.dir, "promotion"), result);
       const where = current ? `'${to}' stays on v${current.version}` : `'${to}' is not set`;
-      throw new PromotionRefusedError(`promotion of ${name} v${candidate.version} refused, ${where}: ${failed.length} gate${failed.length > 1 ? "s" : ""} failed: ${failed.map((g) => `${g.name} (${g.detail})`).join("; ")}`, result);
+      throw new PromotionRefusedError(
+        `promotion of ${name} v${candidate.version} refused, ${where}: ${failed.length} gate${failed.length > 1 ? "s" : ""} failed: ${failed.map((g) => `${g.name} (${g.detail})`).join("; ")}`,
+        result,
+      );
     }
     if (opts.dryRun) {
       log(`dry run: ${name} v${candidate.version} passes every gate; alias '${to}' not moved`);
@@ -148,7 +164,10 @@ export async function promoteModel(opts: PromoteOptions): Promise<PromotionResul
     await client.setRegisteredModelAlias(name, to, candidate.version);
     if (p.stage) await client.transitionModelVersionStage(name, candidate.version, p.stage, true);
     await writeJsonAtomic(projectPath(opts.dir, "promotion"), result);
-    log(`promoted ${name} v${candidate.version}: alias '${to}' → v${candidate.version}` + (p.stage ? `, stage ${p.stage}` + (current ? ` (v${current.version} archived)` : "") : ""));
+    log(
+      `promoted ${name} v${candidate.version}: alias '${to}' → v${candidate.version}` +
+        (p.stage ? `, stage ${p.stage}` + (current ? ` (v${current.version} archived)` : "") : ""),
+    );
     return result;
   });
 }

@@ -34,7 +34,10 @@ function requestIdFrom(req: import("node:http").IncomingMessage): string {
  * Models loaded lazily, like the parser (sources.ts).
  */
 const predictionPoolScorer: BatchScorerFactory = async (model) => {
-  const [{ SentimentModel, predictionsFromProba }, { PredictionPool }] = await Promise.all([import("../models/sentiment-model.js"), import("../models/parallel/predict-pool.js")]);
+  const [{ SentimentModel, predictionsFromProba }, { PredictionPool }] = await Promise.all([
+    import("../models/sentiment-model.js"),
+    import("../models/parallel/predict-pool.js"),
+  ]);
   if (!(model instanceof SentimentModel)) return null;
   const pool = await PredictionPool.create(model, { workers: 1, useCallingThread: false });
   return {

@@ -35,8 +35,13 @@ export function isAuthorized(header: string | undefined, auth: { token?: string;
 
 export function installAuth(app: FastifyInstance, config: Pick<ServeConfig, "authToken" | "authBasic">): void {
   if (config.authToken === undefined && config.authBasic === undefined) return;
-  const auth = { ...(config.authToken !== undefined ? { token: config.authToken } : {}), ...(config.authBasic !== undefined ? { basic: config.authBasic } : {}) };
-  const challenge = [auth.basic !== undefined ? 'Basic realm="polarity"' : "", auth.token !== undefined ? 'Bearer realm="polarity"' : ""].filter(Boolean).join(", ");
+  const auth = {
+    ...(config.authToken !== undefined ? { token: config.authToken } : {}),
+    ...(config.authBasic !== undefined ? { basic: config.authBasic } : {}),
+  };
+  const challenge = [auth.basic !== undefined ? 'Basic realm="polarity"' : "", auth.token !== undefined ? 'Bearer realm="polarity"' : ""]
+    .filter(Boolean)
+    .join(", ");
   app.addHook("onRequest", async (request, reply) => {
     const path = request.url.split("?", 1)[0];
     if (OPEN_ROUTES.has(path) || isAuthorized(request.headers.authorization, auth)) return;

@@ -68,7 +68,8 @@ export function canaryRefusal(next: ServableModel, current: ServableModel | null
     let shift = 0;
     for (let i = 0; i < rows.length; i++) shift += Math.abs(rows[i][0] - before[i][0]);
     shift /= rows.length;
-    if (shift > MAX_CANARY_SHIFT) return `outputs on the canary texts moved by ${shift.toFixed(3)} on average from the served version (limit ${MAX_CANARY_SHIFT})`;
+    if (shift > MAX_CANARY_SHIFT)
+      return `outputs on the canary texts moved by ${shift.toFixed(3)} on average from the served version (limit ${MAX_CANARY_SHIFT})`;
   }
   return null;
 }

@@ -100,9 +100,12 @@ export function startCluster(config: ServeConfig): ClusterHandle {
 
   const stopAll = () => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
-    const timer = setTimeout(() => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGKILL");
-    }, config.preStopDelayMs + config.shutdownTimeoutMs + 2000);
+    const timer = setTimeout(
+      () => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGKILL");
+      },
+      config.preStopDelayMs + config.shutdownTimeoutMs + 2000,
+    );
     timer.unref();
   };
 

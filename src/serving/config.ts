@@ -153,6 +153,16 @@ export function resolveServeConfig(options: ServeConfigInput = {}, env: Env = pr
 }
 
 function kebab(name: string): string {
-  const special: Record<string, string> = { modelUri: "model", pollIntervalMs: "poll-interval", bodyLimitBytes: "body-limit", shutdownTimeoutMs: "shutdown-timeout", preStopDelayMs: "pre-stop-delay", requestTimeoutMs: "request-timeout", idleTimeoutMs: "idle-timeout", keepAliveTimeoutMs: "keep-alive-timeout", authBasic: "auth" };
+  const special: Record<string, string> = {
+    modelUri: "model",
+    pollIntervalMs: "poll-interval",
+    bodyLimitBytes: "body-limit",
+    shutdownTimeoutMs: "shutdown-timeout",
+    preStopDelayMs: "pre-stop-delay",
+    requestTimeoutMs: "request-timeout",
+    idleTimeoutMs: "idle-timeout",
+    keepAliveTimeoutMs: "keep-alive-timeout",
+    authBasic: "auth",
+  };
   return special[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

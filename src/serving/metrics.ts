@@ -38,18 +38,49 @@ export class ServingMetrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requestCount = new Counter({ name: "app_request_count_total", help: "Total number of HTTP requests, by method and route pattern.", labelNames: ["method", "endpoint"], registers });
-    this.requestLatency = new Histogram({ name: "app_request_latency_seconds", help: "HTTP request latency in seconds, by route pattern.", labelNames: ["endpoint"], buckets: LATENCY_BUCKETS, registers });
-    this.predictionCount = new Counter({ name: "model_prediction_count_total", help: "Number of predictions, by predicted label.", labelNames: ["prediction"], registers });
+    this.requestCount = new Counter({
+      name: "app_request_count_total",
+      help: "Total number of HTTP requests, by method and route pattern.",
+      labelNames: ["method", "endpoint"],
+      registers,
+    });
+    this.requestLatency = new Histogram({
+      name: "app_request_latency_seconds",
+      help: "HTTP request latency in seconds, by route pattern.",
+      labelNames: ["endpoint"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.predictionCount = new Counter({
+      name: "model_prediction_count_total",
+      help: "Number of predictions, by predicted label.",
+      labelNames: ["prediction"],
+      registers,
+    });
     this.predictionProbability = new TypedHistogram("model_prediction_probability", "Probability of the predicted label.", PROBABILITY_BUCKETS);
     this.inputLength = new TypedHistogram("model_input_length_chars", "Length of each input text in UTF-16 code units.", INPUT_LENGTH_BUCKETS);
     this.registry.registerMetric(this.predictionProbability as unknown as Metric);
     this.registry.registerMetric(this.inputLength as unknown as Metric);
-    this.errorCount = new Counter({ name: "app_error_count_total", help: "HTTP responses with status >= 400, by status code.", labelNames: ["status_code"], registers });
+    this.errorCount = new Counter({
+      name: "app_error_count_total",
+      help: "HTTP responses with status >= 400, by status code.",
+      labelNames: ["status_code"],
+      registers,
+    });
     this.reloads = new Counter({ name: "model_reload_total", help: "Model loads, by result (success, failure).", labelNames: ["result"], registers });
     // `max` so that a cluster's aggregated /metrics shows 1, not the number of workers.
-    this.modelInfo = new Gauge({ name: "model_info", help: "The model being served (value 1).", labelNames: ["name", "version", "alias"], registers, aggregator: "max" });
-    this.canaryRefusals = new Counter({ name: "model_canary_refusals_total", help: "Model versions refused by the canary check (non-finite, saturated or wildly changed outputs).", registers });
+    this.modelInfo = new Gauge({
+      name: "model_info",
+      help: "The model being served (value 1).",
+      labelNames: ["name", "version", "alias"],
+      registers,
+      aggregator: "max",
+    });
+    this.canaryRefusals = new Counter({
+      name: "model_canary_refusals_total",
+      help: "Model versions refused by the canary check (non-finite, saturated or wildly changed outputs).",
+      registers,
+    });
     this.shed = new Counter({ name: "app_load_shed_total", help: "Requests refused with 503 because the work budget was exhausted.", registers });
     this.reloads.inc({ result: "success" }, 0);
     this.reloads.inc({ result: "failure" }, 0);
@@ -166,7 +197,13 @@ export class TypedHistogram {
     this.count++;
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
+  }> {
     const values = [];
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {

@@ -100,7 +100,8 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
       const error = errorMessage(err);
       // A registry that is briefly unreachable must not take the served model down. Before the
       // first model there is nothing to keep: loadInitial reports the one error.
-      if (this.currentModel) this.log.warn({ source: this.source.describe(), err: error }, `model source could not be resolved; keeping version ${this.currentModel.version}`);
+      if (this.currentModel)
+        this.log.warn({ source: this.source.describe(), err: error }, `model source could not be resolved; keeping version ${this.currentModel.version}`);
       return { kind: "resolve-failed", error };
     }
     if (resolved.note !== undefined && resolved.note !== this.lastNote) {

@@ -125,7 +125,11 @@ export class LocalFileModelSource implements ModelSource {
     if (this.guard.maxBytes !== undefined && info.size > this.guard.maxBytes) {
       // Refused without reading it; named by size and time since its hash is not computed.
       const maxBytes = this.guard.maxBytes;
-      const resolved: ResolvedModel = { name, version: `unread-${info.size}-${Math.floor(info.mtimeMs)}`, load: async () => checkModelSize(info.size, maxBytes, file) as never };
+      const resolved: ResolvedModel = {
+        name,
+        version: `unread-${info.size}-${Math.floor(info.mtimeMs)}`,
+        load: async () => checkModelSize(info.size, maxBytes, file) as never,
+      };
       this.lastStat = { key, resolved };
       return resolved;
     }

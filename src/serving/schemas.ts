@@ -8,7 +8,9 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
 
 export const ErrorBody = Type.Object(
   {
-    error_code: Type.String({ description: "Stable code, MLflow-style: BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE, ..." }),
+    error_code: Type.String({
+      description: "Stable code, MLflow-style: BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE, ...",
+    }),
     message: Type.String(),
     error: Type.Optional(Type.String({ description: "Open Inference Protocol V2 routes also carry the message here." })),
   },
@@ -60,7 +62,10 @@ export function predictSchemas(limits: { maxTextLength: number; maxBatchSize: nu
       explain: Type.Optional(Type.Boolean({ description: "Add per-token contributions (the words that pushed the decision)" })),
       top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many strongest terms to return per text (default 20)" })),
     },
-    { additionalProperties: false, description: 'Exactly one of `text` or `texts`. The same route takes an HTML form (`text=...`) and answers with the page, as the seed did.' },
+    {
+      additionalProperties: false,
+      description: "Exactly one of `text` or `texts`. The same route takes an HTML form (`text=...`) and answers with the page, as the seed did.",
+    },
   );
   const single = Type.Object({
     id: PredictionOut.properties.id,

@@ -47,7 +47,8 @@ export async function startServing(options: StartServingOptions = {}): Promise<R
   } catch (err) {
     await app.close();
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "EADDRINUSE" ? "the port is already in use (choose another with --port / PORT)" : code === "EACCES" ? "permission denied" : errorMessage(err);
+    const why =
+      code === "EADDRINUSE" ? "the port is already in use (choose another with --port / PORT)" : code === "EACCES" ? "permission denied" : errorMessage(err);
     throw new PolarityError("IO_ERROR", `cannot listen on ${config.host}:${config.port}: ${why}`, { cause: err });
   }
   ctx.holder.startPolling(config.pollIntervalMs);
@@ -56,7 +57,10 @@ export async function startServing(options: StartServingOptions = {}): Promise<R
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
   const model = ctx.holder.current!;
-  app.log.info({ url, model: model.name, version: model.version, alias: model.alias, pollIntervalMs: config.pollIntervalMs }, `serving ${model.name} version ${model.version} on ${url}`);
+  app.log.info(
+    { url, model: model.name, version: model.version, alias: model.alias, pollIntervalMs: config.pollIntervalMs },
+    `serving ${model.name} version ${model.version} on ${url}`,
+  );
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

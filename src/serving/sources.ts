@@ -14,10 +14,16 @@ export function isRegistryUri(uri: string): boolean {
 }
 
 /** The model source named by the configuration: a registry URI or a local file/directory. */
-export async function createModelSource(config: Pick<ServeConfig, "modelUri" | "trackingUri"> & Partial<Pick<ServeConfig, "maxModelBytes">>, parse?: ModelParser): Promise<ModelSource> {
+export async function createModelSource(
+  config: Pick<ServeConfig, "modelUri" | "trackingUri"> & Partial<Pick<ServeConfig, "maxModelBytes">>,
+  parse?: ModelParser,
+): Promise<ModelSource> {
   const parser = parse ?? (await sentimentModelParser());
   // The off-thread check runs SentimentModel.fromJSON, so only with the default parser.
-  const guard: ModelLoadGuard = { ...(config.maxModelBytes !== undefined ? { maxBytes: config.maxModelBytes } : {}), ...(parse ? {} : { validate: validateModelBytesOffThread }) };
+  const guard: ModelLoadGuard = {
+    ...(config.maxModelBytes !== undefined ? { maxBytes: config.maxModelBytes } : {}),
+    ...(parse ? {} : { validate: validateModelBytesOffThread }),
+  };
   if (isRegistryUri(config.modelUri)) {
     const { RegistryModelSource } = await import("./registry-source.js");
     return RegistryModelSource.create(config.modelUri, parser, config.trackingUri, guard);

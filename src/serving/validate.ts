@@ -33,6 +33,8 @@ export async function validateModelBytesOffThread(bytes: Buffer, where: string):
     worker.once("exit", (code) => reject(new DataError(`model file ${where} could not be checked (validation worker exited with code ${code})`)));
   }).finally(() => void worker.terminate());
   if (!reply.ok) {
-    throw new DataError(reply.stage === "json" ? `model file ${where} is not valid JSON: ${reply.message}` : `model file ${where} is not a valid model: ${reply.message}`);
+    throw new DataError(
+      reply.stage === "json" ? `model file ${where} is not valid JSON: ${reply.message}` : `model file ${where} is not a valid model: ${reply.message}`,
+    );
   }
 }

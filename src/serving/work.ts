@@ -23,13 +23,18 @@ export function checkTexts(texts: readonly string[], limits: WorkLimits): number
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
     if (t.length > limits.maxTextLength) {
-      throw new PayloadTooLargeError(`text ${i} has ${t.length} characters, more than the limit of ${limits.maxTextLength} (--max-text-length / MAX_TEXT_LENGTH)`);
+      throw new PayloadTooLargeError(
+        `text ${i} has ${t.length} characters, more than the limit of ${limits.maxTextLength} (--max-text-length / MAX_TEXT_LENGTH)`,
+      );
     }
-    if (!NON_SPACE.test(t)) throw new PolarityError("BAD_REQUEST", texts.length === 1 ? "the text is empty or only whitespace" : `text ${i} is empty or only whitespace`);
+    if (!NON_SPACE.test(t))
+      throw new PolarityError("BAD_REQUEST", texts.length === 1 ? "the text is empty or only whitespace" : `text ${i} is empty or only whitespace`);
     total += t.length;
   }
   if (total > limits.maxBatchChars) {
-    throw new PayloadTooLargeError(`the texts have ${total} characters in all, more than the limit of ${limits.maxBatchChars} per request (--max-batch-chars / MAX_BATCH_CHARS)`);
+    throw new PayloadTooLargeError(
+      `the texts have ${total} characters in all, more than the limit of ${limits.maxBatchChars} per request (--max-batch-chars / MAX_BATCH_CHARS)`,
+    );
   }
   return total;
 }
@@ -41,7 +46,9 @@ export function checkTexts(texts: readonly string[], limits: WorkLimits): number
  */
 export function checkExplain(count: number, totalChars: number, limits: WorkLimits): void {
   if (count > limits.maxExplainTexts) {
-    throw new PayloadTooLargeError(`explain is limited to ${limits.maxExplainTexts} texts per request, got ${count} (--max-explain-texts / MAX_EXPLAIN_TEXTS); send more requests or drop explain`);
+    throw new PayloadTooLargeError(
+      `explain is limited to ${limits.maxExplainTexts} texts per request, got ${count} (--max-explain-texts / MAX_EXPLAIN_TEXTS); send more requests or drop explain`,
+    );
   }
   const maxChars = Math.max(limits.maxTextLength, Math.floor(limits.maxBatchChars / 10));
   if (totalChars > maxChars) {
@@ -68,7 +75,10 @@ export class WorkBudget {
   async run<T>(chars: number, work: () => Promise<T>): Promise<T> {
     if (this.inflight > 0 && this.inflight + chars > this.maxChars) {
       this.onShed();
-      throw new UnavailableError(`the server is busy (${this.inflight} characters being scored, budget ${this.maxChars}: --max-inflight-chars); retry shortly`, { retryAfterSeconds: 1 });
+      throw new UnavailableError(
+        `the server is busy (${this.inflight} characters being scored, budget ${this.maxChars}: --max-inflight-chars); retry shortly`,
+        { retryAfterSeconds: 1 },
+      );
     }
     this.inflight += chars;
     try {

@@ -60,7 +60,12 @@ export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
   const modelMd5 = md5(modelBytes);
   const git = await gitCommit(ctx.dir);
   const source = validation.source as { name?: string; uri?: string; type?: string; sha256?: string };
-  const schema = JSON.stringify({ mlflow_colspec: [{ type: "string", name: "text" }, { type: typeof test.labels[0] === "number" ? "long" : "string", name: "label" }] });
+  const schema = JSON.stringify({
+    mlflow_colspec: [
+      { type: "string", name: "text" },
+      { type: typeof test.labels[0] === "number" ? "long" : "string", name: "label" },
+    ],
+  });
 
   const record = await withTracking(ctx.params.tracking, async (client) => {
     const name = ctx.params.tracking.experimentName;
@@ -96,11 +101,25 @@ export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
         await run.setTags(tags);
         const profile = (rows: number, counts: Record<string, number>) => JSON.stringify({ num_rows: rows, class_counts: counts });
         await run.logDatasetInput(
-          { name: String(source.name ?? "data"), digest: md5(trainCsv), source_type: String(source.type ?? "local"), source: JSON.stringify({ uri: source.uri, sha256: source.sha256, path: LAYOUT.rawTrain }), schema, profile: profile(validation.train.rows, validation.train.classCounts) },
+          {
+            name: String(source.name ?? "data"),
+            digest: md5(trainCsv),
+            source_type: String(source.type ?? "local"),
+            source: JSON.stringify({ uri: source.uri, sha256: source.sha256, path: LAYOUT.rawTrain }),
+            schema,
+            profile: profile(validation.train.rows, validation.train.classCounts),
+          },
           "training",
         );
         await run.logDatasetInput(
-          { name: `${String(source.name ?? "data")}-test`, digest: md5(testCsv), source_type: String(source.type ?? "local"), source: JSON.stringify({ uri: source.uri, sha256: source.sha256, path: LAYOUT.rawTest }), schema, profile: profile(validation.test.rows, validation.test.classCounts) },
+          {
+            name: `${String(source.name ?? "data")}-test`,
+            digest: md5(testCsv),
+            source_type: String(source.type ?? "local"),
+            source: JSON.stringify({ uri: source.uri, sha256: source.sha256, path: LAYOUT.rawTest }),
+            schema,
+            profile: profile(validation.test.rows, validation.test.classCounts),
+          },
           "evaluation",
         );
         await run.logArtifact(modelPath, "model");

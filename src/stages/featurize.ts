@@ -78,13 +78,22 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
     throw err;
   }
   ctx.reporter.progress("vectorizing", trainDocs.length, trainDocs.length + testDocs.length);
-  const Xtest = transformInChunks(vectorizer, testDocs, (done) => ctx.reporter.progress("vectorizing", trainDocs.length + done, trainDocs.length + testDocs.length));
+  const Xtest = transformInChunks(vectorizer, testDocs, (done) =>
+    ctx.reporter.progress("vectorizing", trainDocs.length + done, trainDocs.length + testDocs.length),
+  );
   const features = vectorizer.nFeatures;
   log(
     `vocabulary ${features} terms; train ${Xtrain.rows}×${Xtrain.cols} (${Xtrain.indptr[Xtrain.rows]} non-zeros), test ${Xtest.rows}×${Xtest.cols} (${Xtest.indptr[Xtest.rows]} non-zeros) in ${formatDuration(performance.now() - t0)}`,
   );
 
-  const labels: ProcessedLabels = { format: "polarity.labels", version: 1, classes: uniqueSortedLabels([...train.labels, ...test.labels]), classNames: await readClassNames(projectPath(ctx.dir, "interimClassNames")), train: train.labels, test: test.labels };
+  const labels: ProcessedLabels = {
+    format: "polarity.labels",
+    version: 1,
+    classes: uniqueSortedLabels([...train.labels, ...test.labels]),
+    classNames: await readClassNames(projectPath(ctx.dir, "interimClassNames")),
+    train: train.labels,
+    test: test.labels,
+  };
   await writeDirAtomic(projectPath(ctx.dir, "processedDir"), async (tmp) => {
     await writeFileAtomic(join(tmp, "train.npz"), encodeCsrNpz(Xtrain));
     await writeFileAtomic(join(tmp, "test.npz"), encodeCsrNpz(Xtest));

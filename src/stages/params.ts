@@ -39,17 +39,21 @@ function OneOf<const T extends readonly string[]>(values: T, def: T[number], d: 
 const StrList = (def: readonly string[], d: Doc) =>
   Type.Array(Type.String({ minLength: 1, pattern: "\\S" }), { default: [...def], description: d.description, expect: "a list of non-empty strings" });
 const LabelValue = () => Type.Union([Type.String({ minLength: 1 }), Type.Number()]);
-const NullableLabel = (d: Doc) => Type.Union([LabelValue(), Type.Null()], { default: null, description: d.description, expect: "a label (string or number) or null" });
+const NullableLabel = (d: Doc) =>
+  Type.Union([LabelValue(), Type.Null()], { default: null, description: d.description, expect: "a label (string or number) or null" });
 const MlflowStage = (def: "Staging" | "Production" | null, d: Doc) =>
-  Type.Union([Type.Literal("Staging"), Type.Literal("Production"), Type.Null()], { default: def, description: d.description, expect: "Staging, Production or null" });
+  Type.Union([Type.Literal("Staging"), Type.Literal("Production"), Type.Null()], {
+    default: def,
+    description: d.description,
+    expect: "Staging, Production or null",
+  });
 const Alias = (def: string, d: Doc) =>
   Str(def, { ...d, pattern: "^(?!latest$)(?!v\\d+$)[\\w-]{1,255}$", expect: "an alias of letters, digits, _ or - (not 'latest' or v<N>)" });
 /** A model hyperparameter: validated here, defaulted by the model itself (`modelDefault` is shown in the docs). */
 const Hyper = <T extends TSchema>(schema: T, expect: string, description: string, modelDefault?: unknown): T =>
   ({ ...schema, expect, description, ...(modelDefault !== undefined ? { modelDefault } : {}) }) as T;
 const Positive = () => Type.Number({ exclusiveMinimum: 0 });
-const ClassWeight = () =>
-  Type.Union([Type.Null(), Type.Literal("balanced"), Type.Record(Type.String(), Type.Number({ minimum: 0 }))]);
+const ClassWeight = () => Type.Union([Type.Null(), Type.Literal("balanced"), Type.Record(Type.String(), Type.Number({ minimum: 0 }))]);
 const Section = <T extends Parameters<typeof Type.Object>[0]>(properties: T, description: string) =>
   Type.Object(properties, { additionalProperties: false, default: {}, description });
 
@@ -128,7 +132,7 @@ const PreprocessSchema = Section(
     remove_urls: Bool(P.removeUrls, { description: "URLs become spaces" }),
     remove_digits: Bool(P.removeDigits, { description: "digits separate tokens instead of belonging to words" }),
     remove_punctuation: Bool(P.removePunctuation, { description: "punctuation separates tokens (false: each mark is a token)" }),
-    expand_negations: Bool(P.expandNegations, { description: "\"don't\" → do not" }),
+    expand_negations: Bool(P.expandNegations, { description: '"don\'t" → do not' }),
     remove_stopwords: Bool(P.removeStopwords, { description: "drop English stopwords (negations kept)" }),
     word_form: OneOf(["none", "porter", "lemma"] as const, P.wordForm, { description: "Porter stems, WordNet lemmas, or words as written" }),
     negation_scope: Bool(P.negationScope, { description: "`not_` prefix up to the next clause punctuation" }),
@@ -156,7 +160,11 @@ const FeaturizeSchema = Section(
     }),
     min_df: DocFrequency(1, "drop rarer terms (an integer is a document count, a fraction a proportion; scikit-learn semantics)"),
     max_df: DocFrequency(1.0, "drop more frequent terms (same rule)"),
-    max_features: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { default: null, description: "keep the most frequent terms only", expect: "an integer >= 1 or null" }),
+    max_features: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      default: null,
+      description: "keep the most frequent terms only",
+      expect: "an integer >= 1 or null",
+    }),
     sublinear_tf: Bool(true, { description: "1 + ln(tf) (tfidf only)" }),
     binary: Bool(false, { description: "counts become 1/0" }),
   },
@@ -168,12 +176,21 @@ const MODEL_BLOCKS = {
   logreg: Section(
     {
       C: Type.Optional(Hyper(Positive(), "a number > 0", "inverse regularisation strength", LR.C)),
-      penalty: Type.Optional(Hyper(Type.Union([Type.Literal("l2"), Type.Literal("l1"), Type.Literal("none")]), "one of l2, l1, none", "regulariser", LR.penalty)),
+      penalty: Type.Optional(
+        Hyper(Type.Union([Type.Literal("l2"), Type.Literal("l1"), Type.Literal("none")]), "one of l2, l1, none", "regulariser", LR.penalty),
+      ),
       max_iter: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "L-BFGS / OWL-QN iterations", LR.maxIter)),
       tol: Type.Optional(Hyper(Positive(), "a number > 0", "stop when the max-abs gradient is below this", LR.tol)),
       fit_intercept: Type.Optional(Hyper(Type.Boolean(), "true or false", "fit an intercept", LR.fitIntercept)),
       class_weight: Type.Optional(Hyper(ClassWeight(), "null, 'balanced' or a mapping {label: weight >= 0}", "per-class weights", LR.classWeight)),
-      multi_class: Type.Optional(Hyper(Type.Union([Type.Literal("auto"), Type.Literal("multinomial"), Type.Literal("ovr")]), "one of auto, multinomial, ovr", "multi-class scheme", LR.multiClass)),
+      multi_class: Type.Optional(
+        Hyper(
+          Type.Union([Type.Literal("auto"), Type.Literal("multinomial"), Type.Literal("ovr")]),
+          "one of auto, multinomial, ovr",
+          "multi-class scheme",
+          LR.multiClass,
+        ),
+      ),
     },
     "LogisticRegression (scikit-learn's, lbfgs)",
   ),
@@ -181,7 +198,14 @@ const MODEL_BLOCKS = {
     {
       alpha: Type.Optional(Hyper(Positive(), "a number > 0", "additive smoothing", 1)),
       fit_prior: Type.Optional(Hyper(Type.Boolean(), "true or false", "learn class priors", true)),
-      class_prior: Type.Optional(Hyper(Type.Union([Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1 }), Type.Null()]), "a list of numbers > 0 or null", "fixed class priors", null)),
+      class_prior: Type.Optional(
+        Hyper(
+          Type.Union([Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1 }), Type.Null()]),
+          "a list of numbers > 0 or null",
+          "fixed class priors",
+          null,
+        ),
+      ),
     },
     "MultinomialNB",
   ),
@@ -199,10 +223,14 @@ const MODEL_BLOCKS = {
   ),
   nbsvm: Section(
     {
-      base: Type.Optional(Hyper(Type.Union([Type.Literal("svm"), Type.Literal("logreg")]), "one of svm, logreg", "the linear model on the NB-scaled features", "svm")),
+      base: Type.Optional(
+        Hyper(Type.Union([Type.Literal("svm"), Type.Literal("logreg")]), "one of svm, logreg", "the linear model on the NB-scaled features", "svm"),
+      ),
       C: Type.Optional(Hyper(Positive(), "a number > 0", "inverse regularisation strength", 1)),
       alpha: Type.Optional(Hyper(Positive(), "a number > 0", "smoothing of the log-count ratios", 1)),
-      beta: Type.Optional(Hyper(Type.Number({ minimum: 0, maximum: 1 }), "a number in [0, 1]", "interpolation towards the mean weight (0.25 for svm, 1 for logreg)")),
+      beta: Type.Optional(
+        Hyper(Type.Number({ minimum: 0, maximum: 1 }), "a number in [0, 1]", "interpolation towards the mean weight (0.25 for svm, 1 for logreg)"),
+      ),
       tol: Type.Optional(Hyper(Positive(), "a number > 0", "stopping tolerance", 1e-4)),
       max_iter: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "iterations (1000 for svm, 100 for logreg)")),
       seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "coordinate order shuffling", 0)),
@@ -212,9 +240,18 @@ const MODEL_BLOCKS = {
   rf: Section(
     {
       n_estimators: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "trees", 100)),
-      max_depth: Type.Optional(Hyper(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), "an integer >= 1 or null", "depth limit (null = grow until pure)", null)),
+      max_depth: Type.Optional(
+        Hyper(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), "an integer >= 1 or null", "depth limit (null = grow until pure)", null),
+      ),
       min_samples_leaf: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "rows per leaf at least", 1)),
-      max_features: Type.Optional(Hyper(Type.Union([Type.Literal("sqrt"), Type.Literal("log2"), Type.Number({ exclusiveMinimum: 0 }), Type.Null()]), "sqrt, log2, a fraction, a count or null", "features drawn per node", "sqrt")),
+      max_features: Type.Optional(
+        Hyper(
+          Type.Union([Type.Literal("sqrt"), Type.Literal("log2"), Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+          "sqrt, log2, a fraction, a count or null",
+          "features drawn per node",
+          "sqrt",
+        ),
+      ),
       max_bins: Type.Optional(Hyper(Type.Integer({ minimum: 2, maximum: 255 }), "an integer in [2, 255]", "value bins per feature", 32)),
       seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "bootstrap and feature sampling", 0)),
     },
@@ -226,7 +263,9 @@ const MODEL_BLOCKS = {
       learning_rate: Type.Optional(Hyper(Positive(), "a number > 0", "shrinkage", 0.1)),
       max_depth: Type.Optional(Hyper(Type.Integer({ minimum: 1 }), "an integer >= 1", "tree depth", 3)),
       subsample: Type.Optional(Hyper(Type.Number({ exclusiveMinimum: 0, maximum: 1 }), "a number in (0, 1]", "rows drawn per round", 1)),
-      n_iter_no_change: Type.Optional(Hyper(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), "an integer >= 1 or null", "early stopping patience (null = off)", null)),
+      n_iter_no_change: Type.Optional(
+        Hyper(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), "an integer >= 1 or null", "early stopping patience (null = off)", null),
+      ),
       max_bins: Type.Optional(Hyper(Type.Integer({ minimum: 2, maximum: 255 }), "an integer in [2, 255]", "value bins per feature", 32)),
       seed: Type.Optional(Hyper(Type.Integer({ minimum: 0 }), "an integer >= 0", "subsampling and validation split", 0)),
     },
@@ -246,8 +285,15 @@ const SearchSchema = Section(
     seed: Int(42, 0, { description: "seed of the folds and of random search" }),
     n_iter: Int(10, 1, { description: "random search: configurations drawn" }),
     eta: Int(3, 2, { description: "successive halving: keep the best 1/eta at each rung" }),
-    metric: OneOf(["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const, "accuracy", { description: "metric to maximise (logLoss is minimised)" }),
-    max_time: Type.Number({ minimum: 0, default: 0, description: "stop starting new fits after this many seconds (0 = no limit)", expect: "a number of seconds >= 0" }),
+    metric: OneOf(["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const, "accuracy", {
+      description: "metric to maximise (logLoss is minimised)",
+    }),
+    max_time: Type.Number({
+      minimum: 0,
+      default: 0,
+      description: "stop starting new fits after this many seconds (0 = no limit)",
+      expect: "a number of seconds >= 0",
+    }),
     space: Type.Optional(
       Type.Object(
         {
@@ -255,7 +301,11 @@ const SearchSchema = Section(
           features: Type.Optional(Type.Array(SpaceEntry(), { minItems: 1 })),
           model: Type.Optional(Type.Array(SpaceEntry(), { minItems: 1 })),
         },
-        { additionalProperties: false, description: "lists of choices (docs/models.md); absent = the built-in 48-configuration space", expect: "a mapping of preprocess, features and model lists" },
+        {
+          additionalProperties: false,
+          description: "lists of choices (docs/models.md); absent = the built-in 48-configuration space",
+          expect: "a mapping of preprocess, features and model lists",
+        },
       ),
     ),
   },
@@ -265,7 +315,9 @@ const SearchSchema = Section(
 const TrainSchema = Section(
   {
     search: SearchSchema,
-    model: OneOf(MODEL_KINDS as ["logreg", "nb", "svm", "nbsvm", "rf", "gbdt"], "logreg", { description: "the classifier; its hyperparameters are in the block of the same name" }),
+    model: OneOf(MODEL_KINDS as ["logreg", "nb", "svm", "nbsvm", "rf", "gbdt"], "logreg", {
+      description: "the classifier; its hyperparameters are in the block of the same name",
+    }),
     ...MODEL_BLOCKS,
     cv_folds: Type.Union([Type.Literal(0), Type.Integer({ minimum: 2 })], {
       default: 5,
@@ -403,7 +455,9 @@ export function parseParamsYaml(bytes: Buffer | string, file = "params.yaml"): u
   const nul = text.indexOf("\u0000");
   const bad = text.indexOf("\uFFFD");
   if (nul >= 0 || bad >= 0) {
-    throw new InvalidParameterError(`${file} is not a YAML text file (${nul >= 0 ? "a NUL byte" : "invalid UTF-8"} at character ${Math.max(0, Math.min(...[nul, bad].filter((i) => i >= 0)))})`);
+    throw new InvalidParameterError(
+      `${file} is not a YAML text file (${nul >= 0 ? "a NUL byte" : "invalid UTF-8"} at character ${Math.max(0, Math.min(...[nul, bad].filter((i) => i >= 0)))})`,
+    );
   }
   try {
     return parseYaml(text);
@@ -416,14 +470,18 @@ export function parseParamsYaml(bytes: Buffer | string, file = "params.yaml"): u
 /** Validates a parsed params document against PARAMS_SCHEMA, fills defaults and returns typed, camelCased params. */
 export function parseParams(raw: unknown, file = "params.yaml"): PipelineParams {
   if (raw === null || raw === undefined) raw = {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new InvalidParameterError(`${file}: the top level must be a mapping of sections (ingest, preprocess, …), got ${show(raw)}`);
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new InvalidParameterError(`${file}: the top level must be a mapping of sections (ingest, preprocess, …), got ${show(raw)}`);
   const doc = dropNulls(structuredClone(raw), root) as Record<string, unknown>;
   const filled = Value.Default(PARAMS_SCHEMA, doc) as Raw;
   reportFirstError(filled, file);
   crossCheck(filled, file);
   const c = camelDeep(filled, root) as Omit<PipelineParams, "train" | "raw"> & { train: Record<string, unknown> };
   const model = filled.train.model;
-  const blocks = Object.fromEntries(MODEL_KINDS.map((k) => [k, { ...(filled.train[k] as Record<string, unknown>) }])) as Record<ModelKind, Record<string, unknown>>;
+  const blocks = Object.fromEntries(MODEL_KINDS.map((k) => [k, { ...(filled.train[k] as Record<string, unknown>) }])) as Record<
+    ModelKind,
+    Record<string, unknown>
+  >;
   const train: TrainParams = {
     model,
     hyperparameters: camelDeep(blocks[model], MODEL_BLOCKS[model] as unknown as SchemaNode) as Record<string, unknown>,
@@ -581,7 +639,9 @@ export function renderParamsTable(): string {
         continue;
       }
       const expect = sub.expect ? ` (${sub.expect})` : "";
-      rows.push(`| \`${key}\` | ${cell("default" in sub ? sub.default : sub.modelDefault)} | ${String(sub.description ?? "").replace(/\|/g, "\\|")}${expect} |`);
+      rows.push(
+        `| \`${key}\` | ${cell("default" in sub ? sub.default : sub.modelDefault)} | ${String(sub.description ?? "").replace(/\|/g, "\\|")}${expect} |`,
+      );
     }
   };
   walk(root, "");
@@ -593,7 +653,8 @@ export function flattenParams(obj: Record<string, unknown>, prefix = ""): Record
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) Object.assign(out, flattenParams(v as Record<string, unknown>, key));
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0)
+      Object.assign(out, flattenParams(v as Record<string, unknown>, key));
     else out[key] = typeof v === "string" ? v : JSON.stringify(v);
   }
   return out;
@@ -621,4 +682,3 @@ export function modelParamsSnapshot(p: PipelineParams, preprocess: object): Reco
     train: { model: p.train.model, [p.train.model]: p.train.blocks[p.train.model], cv_folds: p.train.cvFolds, seed: p.train.seed },
   };
 }
-

@@ -41,7 +41,11 @@ export async function runPreprocessStage(ctx: StageContext): Promise<{ config: R
     await writeFileAtomic(join(tmp, "test.csv"), formatDatasetCsv(out.test.texts, out.test.labels));
     await writeJsonAtomic(join(tmp, "preprocess.json"), { format: "polarity.preprocess-config", version: 1, config });
     // What the class ids mean travels on with the data (ingest → here → featurize → the bundle).
-    await writeJsonAtomic(join(tmp, "class_names.json"), { format: "polarity.class-names", version: 1, names: await readClassNames(projectPath(ctx.dir, "rawClassNames")) });
+    await writeJsonAtomic(join(tmp, "class_names.json"), {
+      format: "polarity.class-names",
+      version: 1,
+      names: await readClassNames(projectPath(ctx.dir, "rawClassNames")),
+    });
   });
   const total = out.train.texts.length + out.test.texts.length;
   ctx.reporter.log(
@@ -58,6 +62,7 @@ export async function readClassNames(path: string): Promise<Record<string, strin
   if (j.format !== "polarity.class-names") throw new DataError(`${path}: not a polarity class-names file; rerun ingest`);
   const names = j.names;
   if (names === null || names === undefined) return null;
-  if (typeof names !== "object" || Array.isArray(names) || !Object.values(names).every((n) => typeof n === "string")) throw new DataError(`${path}: names must be an object {class: name}; rerun ingest`);
+  if (typeof names !== "object" || Array.isArray(names) || !Object.values(names).every((n) => typeof n === "string"))
+    throw new DataError(`${path}: names must be an object {class: name}; rerun ingest`);
   return names as Record<string, string>;
 }

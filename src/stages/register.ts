@@ -33,12 +33,22 @@ export async function runRegisterStage(ctx: StageContext): Promise<RegistrationR
     });
     await client.setRegisteredModelAlias(p.modelName, p.alias, mv.version);
     if (p.stage) await client.transitionModelVersionStage(p.modelName, mv.version, p.stage, true);
-    const rec: RegistrationRecord = { name: p.modelName, version: mv.version, alias: p.alias, stage: p.stage, run_id: run.run_id, source: mv.source, tracking_uri: client.trackingUri };
+    const rec: RegistrationRecord = {
+      name: p.modelName,
+      version: mv.version,
+      alias: p.alias,
+      stage: p.stage,
+      run_id: run.run_id,
+      source: mv.source,
+      tracking_uri: client.trackingUri,
+    };
     return rec;
   });
   await writeFileAtomic(projectPath(ctx.dir, "registration"), JSON.stringify(record, null, 2) + "\n");
   ctx.reporter.log(
-    `registered ${record.name} version ${record.version} from run ${record.run_id}; alias '${record.alias}' → v${record.version}` + (record.stage ? `, stage ${record.stage} (previous ${record.stage} archived)` : "") + `; wrote ${LAYOUT.registration}`,
+    `registered ${record.name} version ${record.version} from run ${record.run_id}; alias '${record.alias}' → v${record.version}` +
+      (record.stage ? `, stage ${record.stage} (previous ${record.stage} archived)` : "") +
+      `; wrote ${LAYOUT.registration}`,
   );
   return record;
 }

@@ -24,21 +24,30 @@ import { formatDuration } from "../util/progress.js";
  * fold's tokens from data/interim, so no vocabulary/IDF leaks from the held-out fold) and
  * records the fold means and standard deviations in the bundle's metadata.
  */
-export async function runTrainStage(ctx: StageContext): Promise<{ classes: (string | number)[]; features: number; iterations: number | null; converged: boolean | null }> {
+export async function runTrainStage(
+  ctx: StageContext,
+): Promise<{ classes: (string | number)[]; features: number; iterations: number | null; converged: boolean | null }> {
   const p = ctx.params.train;
   const log = (line: string) => ctx.reporter.log(line);
   const featurizer = await readJsonFile<FeaturizerJson>(projectPath(ctx.dir, "featurizer"));
-  if (featurizer.format !== "polarity.featurizer" || featurizer.version !== 1) throw new DataError(`${LAYOUT.featurizer}: not a polarity featurizer (format ${JSON.stringify(featurizer.format)}); rerun featurize`);
+  if (featurizer.format !== "polarity.featurizer" || featurizer.version !== 1)
+    throw new DataError(`${LAYOUT.featurizer}: not a polarity featurizer (format ${JSON.stringify(featurizer.format)}); rerun featurize`);
   const labels = await readJsonFile<ProcessedLabels>(projectPath(ctx.dir, "processedLabels"));
   const X = decodeCsrNpz(await readNpz(projectPath(ctx.dir, "processedTrain")), LAYOUT.processedTrain);
-  if (labels.train.length !== X.rows) throw new DataError(`${LAYOUT.processedLabels} has ${labels.train.length} training labels but ${LAYOUT.processedTrain} has ${X.rows} rows; rerun featurize`);
+  if (labels.train.length !== X.rows)
+    throw new DataError(
+      `${LAYOUT.processedLabels} has ${labels.train.length} training labels but ${LAYOUT.processedTrain} has ${X.rows} rows; rerun featurize`,
+    );
 
   const vectorizer = vectorizerFromJSON(featurizer.vectorizer);
   const modelOptions: ClassifierOptions = { kind: p.model, ...p.hyperparameters };
   let cv: CrossValidationResult | null = null;
   if (p.cvFolds >= 2) {
     const interim = await readDatasetCsv(projectPath(ctx.dir, "interimTrain"));
-    if (interim.texts.length !== labels.train.length) throw new DataError(`${LAYOUT.interimTrain} has ${interim.texts.length} rows but ${LAYOUT.processedLabels} has ${labels.train.length} training labels; rerun featurize`);
+    if (interim.texts.length !== labels.train.length)
+      throw new DataError(
+        `${LAYOUT.interimTrain} has ${interim.texts.length} rows but ${LAYOUT.processedLabels} has ${labels.train.length} training labels; rerun featurize`,
+      );
     const tokens = interim.texts.map((t) => (t.length === 0 ? [] : t.split(" ")));
     const t0 = performance.now();
     // Each fold refits a vectorizer with the featurizer's exact options on the fold's tokens,
@@ -50,7 +59,9 @@ export async function runTrainStage(ctx: StageContext): Promise<{ classes: (stri
       { folds: p.cvFolds, seed: p.seed, onFold: (f) => ctx.reporter.progress("cross-validating (folds)", f + 1, p.cvFolds) },
     );
     const show = (k: string): string => (cv && cv.mean[k] !== undefined ? `${cv.mean[k].toFixed(4)} ± ${cv.sd[k].toFixed(4)}` : "n/a");
-    log(`${p.cvFolds}-fold CV on the training split in ${formatDuration(performance.now() - t0)}: accuracy ${show("accuracy")}, F1 ${show("f1")}, ROC AUC ${show("rocAuc")}`);
+    log(
+      `${p.cvFolds}-fold CV on the training split in ${formatDuration(performance.now() - t0)}: accuracy ${show("accuracy")}, F1 ${show("f1")}, ROC AUC ${show("rocAuc")}`,
+    );
   }
 
   const warnings: string[] = [];
@@ -76,7 +87,10 @@ export async function runTrainStage(ctx: StageContext): Promise<{ classes: (stri
   model.metadata.cv = cv ? { folds: p.cvFolds, seed: p.seed, mean: untimed(cv.mean), sd: untimed(cv.sd) } : null;
   log(
     `fitted in ${formatDuration(performance.now() - t0)}` +
-      (report ? `: ${report.iterations} iterations, ${report.converged ? "converged" : "NOT converged (raise train.logreg.max_iter)"}` + (report.objective !== undefined ? `, objective ${report.objective.toFixed(6)}` : "") : ""),
+      (report
+        ? `: ${report.iterations} iterations, ${report.converged ? "converged" : "NOT converged (raise train.logreg.max_iter)"}` +
+          (report.objective !== undefined ? `, objective ${report.objective.toFixed(6)}` : "")
+        : ""),
   );
   for (const w of warnings) log(`warning: ${w}`);
   await writeFileAtomic(projectPath(ctx.dir, "model"), JSON.stringify(model.toJSON()) + "\n");

@@ -172,8 +172,7 @@ function classifyCodePoint(cp: number): number {
 // Lazily filled table for the BMP: one regex test per distinct character, ever.
 const BMP_CLASS = new Uint8Array(0x10000).fill(C_UNKNOWN);
 for (let c = 0; c < 128; c++) {
-  BMP_CLASS[c] =
-    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ? C_LETTER : c >= 48 && c <= 57 ? C_DIGIT : c <= 32 || c === 127 ? C_SPACE : C_OTHER;
+  BMP_CLASS[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ? C_LETTER : c >= 48 && c <= 57 ? C_DIGIT : c <= 32 || c === 127 ? C_SPACE : C_OTHER;
 }
 
 function bmpClass(c: number): number {
@@ -187,8 +186,24 @@ function bmpClass(c: number): number {
 const TAG_RE = /<[a-zA-Z/!][^<>]*>/g;
 const ENTITY_RE = /&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});/g;
 const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", hellip: "…",
-  lsquo: "‘", rsquo: "’", ldquo: "“", rdquo: "”", laquo: "«", raquo: "»", eacute: "é", egrave: "è", copy: "©",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+  ndash: "–",
+  mdash: "—",
+  hellip: "…",
+  lsquo: "‘",
+  rsquo: "’",
+  ldquo: "“",
+  rdquo: "”",
+  laquo: "«",
+  raquo: "»",
+  eacute: "é",
+  egrave: "è",
+  copy: "©",
 };
 const URL_RE = /https?:\/\/\S+|www\.\S+/gi;
 const URL_HINT_RE = /https?:\/\/|www\./i;
@@ -244,11 +259,26 @@ function matchEmoticon(s: string, i: number): string | null {
   const next = s.charCodeAt(j + 1);
   let mouth: string | null = null;
   switch (c) {
-    case 41: case 93: mouth = ")"; break; // ) ]
-    case 40: case 91: mouth = "("; break; // ( [
-    case 47: if (next !== 47) mouth = "/"; break; // / but not //
-    case 124: mouth = "|"; break;
-    case 68: case 100: case 80: case 112: case 79: case 111: {
+    case 41:
+    case 93:
+      mouth = ")";
+      break; // ) ]
+    case 40:
+    case 91:
+      mouth = "(";
+      break; // ( [
+    case 47:
+      if (next !== 47) mouth = "/";
+      break; // / but not //
+    case 124:
+      mouth = "|";
+      break;
+    case 68:
+    case 100:
+    case 80:
+    case 112:
+    case 79:
+    case 111: {
       // Letter mouths must stand alone: not "re:Design", not "a:p".
       const prev = i > 0 ? s.charCodeAt(i - 1) : 32;
       if (!isAsciiAlnum(prev) && !isAsciiAlnum(next)) mouth = c === 68 || c === 100 ? "D" : c === 80 || c === 112 ? "P" : "O";

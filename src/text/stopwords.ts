@@ -8,9 +8,7 @@
  * negation scope when `negationScope` is on. "not" is also what every n't contraction
  * turns into (see `NEGATED_CONTRACTIONS`).
  */
-export const NEGATION_WORDS: ReadonlySet<string> = new Set([
-  "not", "no", "nor", "never", "cannot", "none", "nobody", "nothing", "neither", "nowhere", "noone",
-]);
+export const NEGATION_WORDS: ReadonlySet<string> = new Set(["not", "no", "nor", "never", "cannot", "none", "nobody", "nothing", "neither", "nowhere", "noone"]);
 
 /**
  * scikit-learn's ENGLISH_STOP_WORDS (318 words, from the Glasgow list) minus the negation
@@ -57,8 +55,24 @@ export const IRREGULAR_NT_STEMS: ReadonlyMap<string, string> = new Map([
  * are nearly always the contraction.
  */
 export const APOSTROPHELESS_NT: ReadonlyMap<string, string> = new Map([
-  ["dont", "do"], ["doesnt", "does"], ["didnt", "did"], ["isnt", "is"], ["wasnt", "was"], ["arent", "are"],
-  ["werent", "were"], ["cant", "can"], ["couldnt", "could"], ["wouldnt", "would"], ["shouldnt", "should"],
-  ["wont", "will"], ["hasnt", "has"], ["havent", "have"], ["hadnt", "had"], ["aint", "is"], ["mustnt", "must"],
-  ["neednt", "need"], ["mightnt", "might"], ["shant", "shall"],
+  ["dont", "do"],
+  ["doesnt", "does"],
+  ["didnt", "did"],
+  ["isnt", "is"],
+  ["wasnt", "was"],
+  ["arent", "are"],
+  ["werent", "were"],
+  ["cant", "can"],
+  ["couldnt", "could"],
+  ["wouldnt", "would"],
+  ["shouldnt", "should"],
+  ["wont", "will"],
+  ["hasnt", "has"],
+  ["havent", "have"],
+  ["hadnt", "had"],
+  ["aint", "is"],
+  ["mustnt", "must"],
+  ["neednt", "need"],
+  ["mightnt", "might"],
+  ["shant", "shall"],
 ]);

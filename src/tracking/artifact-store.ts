@@ -15,7 +15,8 @@ import type { FileInfo } from "./types.js";
  * the root itself).
  */
 export function assertSafeArtifactPath(path: string): string {
-  const invalid = () => new InvalidParameterError(`Invalid path '${path.length > 200 ? `${path.slice(0, 200)}…` : path}': it must be a relative path inside the artifact root`);
+  const invalid = () =>
+    new InvalidParameterError(`Invalid path '${path.length > 200 ? `${path.slice(0, 200)}…` : path}': it must be a relative path inside the artifact root`);
   if (typeof path !== "string") throw new InvalidParameterError("Invalid path: expected a string");
   if (path.includes("\0") || path.includes("\\") || path.includes("#")) throw invalid();
   if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw invalid();

@@ -8,7 +8,20 @@ import { TrackingService, decodeMetricValue } from "./service.js";
 import { openStores } from "./store/open.js";
 import { HttpTransport, InProcessTransport, isDirectory, type Transport } from "./transport.js";
 import { writeStreamAtomic } from "../util/atomic-write.js";
-import type { Dataset, DatasetInput, Experiment, FileInfo, KeyValue, Metric, ModelVersion, RegisteredModel, Run, RunInfo, RunStatus, ViewType } from "./types.js";
+import type {
+  Dataset,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  KeyValue,
+  Metric,
+  ModelVersion,
+  RegisteredModel,
+  Run,
+  RunInfo,
+  RunStatus,
+  ViewType,
+} from "./types.js";
 import { parseModelUri, parseRunsUri, parseTrackingUri, redactUri, resolveTrackingUri } from "./uri.js";
 import { LIMITS } from "./validation.js";
 import { createReadStream } from "node:fs";
@@ -171,7 +184,13 @@ export class TrackingClient {
     const userId = opts.userId ?? safeUserName();
     if (!tags.some((t) => t.key === "mlflow.user")) tags.push({ key: "mlflow.user", value: userId });
     if (opts.parentRunId) tags.push({ key: "mlflow.parentRunId", value: opts.parentRunId });
-    const r = await this.call<{ run: Run }>("createRun", { experiment_id: experimentId, run_name: opts.runName, start_time: opts.startTime ?? Date.now(), tags, user_id: userId });
+    const r = await this.call<{ run: Run }>("createRun", {
+      experiment_id: experimentId,
+      run_name: opts.runName,
+      start_time: opts.startTime ?? Date.now(),
+      tags,
+      user_id: userId,
+    });
     const run = normRun(r.run);
     this.runArtifactUris.set(run.info.run_id, run.info.artifact_uri);
     return run;
@@ -263,7 +282,9 @@ export class TrackingClient {
   }
 
   async logParams(runId: string, params: Record<string, unknown>): Promise<void> {
-    await this.logBatch(runId, { params: Object.entries(params).map(([key, value]) => ({ key, value: typeof value === "string" ? value : JSON.stringify(value) })) });
+    await this.logBatch(runId, {
+      params: Object.entries(params).map(([key, value]) => ({ key, value: typeof value === "string" ? value : JSON.stringify(value) })),
+    });
   }
 
   async setTags(runId: string, tags: Record<string, string>): Promise<void> {
@@ -283,7 +304,11 @@ export class TrackingClient {
     const out: Metric[] = [];
     let pageToken: string | undefined;
     do {
-      const r = await this.call<{ metrics?: Metric[]; next_page_token?: string }>("getMetricHistory", { run_id: runId, metric_key: key, page_token: pageToken });
+      const r = await this.call<{ metrics?: Metric[]; next_page_token?: string }>("getMetricHistory", {
+        run_id: runId,
+        metric_key: key,
+        page_token: pageToken,
+      });
       out.push(...(r.metrics ?? []).map(normMetric));
       pageToken = r.next_page_token || undefined;
     } while (pageToken);
@@ -407,7 +432,11 @@ export class TrackingClient {
   // ------------------------------------------------------------------ registry
 
   async createRegisteredModel(name: string, opts: { description?: string; tags?: Tags } = {}): Promise<RegisteredModel> {
-    const r = await this.call<{ registered_model: RegisteredModel }>("createRegisteredModel", { name, description: opts.description, tags: toKeyValues(opts.tags) });
+    const r = await this.call<{ registered_model: RegisteredModel }>("createRegisteredModel", {
+      name,
+      description: opts.description,
+      tags: toKeyValues(opts.tags),
+    });
     return normRegisteredModel(r.registered_model);
   }
 
@@ -445,7 +474,11 @@ export class TrackingClient {
     await this.call("deleteRegisteredModelTag", { name, key });
   }
 
-  async createModelVersion(name: string, source: string, opts: { runId?: string; description?: string; tags?: Tags; runLink?: string } = {}): Promise<ModelVersion> {
+  async createModelVersion(
+    name: string,
+    source: string,
+    opts: { runId?: string; description?: string; tags?: Tags; runLink?: string } = {},
+  ): Promise<ModelVersion> {
     const r = await this.call<{ model_version: ModelVersion }>("createModelVersion", {
       name,
       source,
@@ -493,7 +526,9 @@ export class TrackingClient {
   }
 
   async updateModelVersion(name: string, version: string | number, description: string): Promise<ModelVersion> {
-    return normModelVersion((await this.call<{ model_version: ModelVersion }>("updateModelVersion", { name, version: String(version), description })).model_version);
+    return normModelVersion(
+      (await this.call<{ model_version: ModelVersion }>("updateModelVersion", { name, version: String(version), description })).model_version,
+    );
   }
 
   async deleteModelVersion(name: string, version: string | number): Promise<void> {
@@ -555,7 +590,11 @@ export class TrackingClient {
       case "latest": {
         const versions = await this.getLatestVersions(parsed.name, parsed.kind === "stage" ? [parsed.stage] : []);
         if (versions.length === 0) {
-          throw new NotFoundError(parsed.kind === "stage" ? `No versions of model '${parsed.name}' are in stage '${parsed.stage}'` : `Registered model '${parsed.name}' has no versions`);
+          throw new NotFoundError(
+            parsed.kind === "stage"
+              ? `No versions of model '${parsed.name}' are in stage '${parsed.stage}'`
+              : `Registered model '${parsed.name}' has no versions`,
+          );
         }
         // Versions compare as numbers: "10" is newer than "9".
         mv = versions.reduce((a, b) => (Number(b.version) > Number(a.version) ? b : a));

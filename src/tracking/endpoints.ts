@@ -53,7 +53,13 @@ export const ENDPOINTS = {
   updateExperiment: ep("POST", "experiments/update", { experiment_id: Str, new_name: T.Optional(Str) }),
   setExperimentTag: ep("POST", "experiments/set-experiment-tag", { experiment_id: Str, key: Str, value: Str }),
 
-  createRun: ep("POST", "runs/create", { experiment_id: Str, user_id: T.Optional(Str), run_name: T.Optional(Str), start_time: T.Optional(Int), tags: T.Optional(Tags) }),
+  createRun: ep("POST", "runs/create", {
+    experiment_id: Str,
+    user_id: T.Optional(Str),
+    run_name: T.Optional(Str),
+    start_time: T.Optional(Int),
+    tags: T.Optional(Tags),
+  }),
   getRun: ep("GET", "runs/get", { run_id: T.Optional(Str), run_uuid: T.Optional(Str) }),
   updateRun: ep("POST", "runs/update", {
     run_id: T.Optional(Str),
@@ -65,14 +71,27 @@ export const ENDPOINTS = {
   deleteRun: ep("POST", "runs/delete", { run_id: Str }),
   restoreRun: ep("POST", "runs/restore", { run_id: Str }),
   searchRuns: ep("POST", "runs/search", { ...Search, experiment_ids: T.Optional(T.Array(Str)), run_view_type: T.Optional(ViewType) }),
-  logMetric: ep("POST", "runs/log-metric", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: MetricValue, timestamp: Int, step: T.Optional(Int) }),
+  logMetric: ep("POST", "runs/log-metric", {
+    run_id: T.Optional(Str),
+    run_uuid: T.Optional(Str),
+    key: Str,
+    value: MetricValue,
+    timestamp: Int,
+    step: T.Optional(Int),
+  }),
   logParam: ep("POST", "runs/log-parameter", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
   setTag: ep("POST", "runs/set-tag", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
   deleteTag: ep("POST", "runs/delete-tag", { run_id: Str, key: Str }),
   logBatch: ep("POST", "runs/log-batch", { run_id: Str, metrics: T.Optional(T.Array(MetricSchema)), params: T.Optional(Tags), tags: T.Optional(Tags) }),
   logInputs: ep("POST", "runs/log-inputs", { run_id: Str, datasets: T.Array(T.Object({ tags: T.Optional(Tags), dataset: DatasetSchema })) }),
   logModel: ep("POST", "runs/log-model", { run_id: Str, model_json: Str }),
-  getMetricHistory: ep("GET", "metrics/get-history", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), metric_key: Str, page_token: T.Optional(Str), max_results: T.Optional(Int) }),
+  getMetricHistory: ep("GET", "metrics/get-history", {
+    run_id: T.Optional(Str),
+    run_uuid: T.Optional(Str),
+    metric_key: Str,
+    page_token: T.Optional(Str),
+    max_results: T.Optional(Int),
+  }),
   listArtifacts: ep("GET", "artifacts/list", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), path: T.Optional(Str), page_token: T.Optional(Str) }),
 
   createRegisteredModel: ep("POST", "registered-models/create", { name: Str, tags: T.Optional(Tags), description: T.Optional(Str) }),
@@ -88,12 +107,24 @@ export const ENDPOINTS = {
   deleteRegisteredModelAlias: ep("DELETE", "registered-models/alias", { name: Str, alias: Str }),
   getModelVersionByAlias: ep("GET", "registered-models/alias", { name: Str, alias: Str }),
 
-  createModelVersion: ep("POST", "model-versions/create", { name: Str, source: Str, run_id: T.Optional(Str), tags: T.Optional(Tags), run_link: T.Optional(Str), description: T.Optional(Str) }),
+  createModelVersion: ep("POST", "model-versions/create", {
+    name: Str,
+    source: Str,
+    run_id: T.Optional(Str),
+    tags: T.Optional(Tags),
+    run_link: T.Optional(Str),
+    description: T.Optional(Str),
+  }),
   getModelVersion: ep("GET", "model-versions/get", { name: Str, version: Str }),
   searchModelVersions: ep("GET", "model-versions/search", Search),
   updateModelVersion: ep("PATCH", "model-versions/update", { name: Str, version: Str, description: T.Optional(Str) }),
   deleteModelVersion: ep("DELETE", "model-versions/delete", { name: Str, version: Str }),
-  transitionModelVersionStage: ep("POST", "model-versions/transition-stage", { name: Str, version: Str, stage: Str, archive_existing_versions: T.Optional(T.Boolean()) }),
+  transitionModelVersionStage: ep("POST", "model-versions/transition-stage", {
+    name: Str,
+    version: Str,
+    stage: Str,
+    archive_existing_versions: T.Optional(T.Boolean()),
+  }),
   getModelVersionDownloadUri: ep("GET", "model-versions/get-download-uri", { name: Str, version: Str }),
   setModelVersionTag: ep("POST", "model-versions/set-tag", { name: Str, version: Str, key: Str, value: Str }),
   deleteModelVersionTag: ep("DELETE", "model-versions/delete-tag", { name: Str, version: Str, key: Str }),
@@ -125,7 +156,8 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
   if (raw === null || raw === undefined) raw = {};
   // Older MLflow clients post their JSON double-encoded as a string (handlers.py decodes it twice too).
   if (typeof raw === "string") {
-    if (jsonNestingExceeds(Buffer.from(raw), DEFAULT_MAX_JSON_DEPTH) >= 0) throw new InvalidParameterError(`Request body nests JSON deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
+    if (jsonNestingExceeds(Buffer.from(raw), DEFAULT_MAX_JSON_DEPTH) >= 0)
+      throw new InvalidParameterError(`Request body nests JSON deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
     try {
       raw = JSON.parse(raw);
     } catch {
@@ -160,9 +192,12 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
   const docs = "See the API docs for more information about request parameters.";
   // MLflow names the top-level parameter ('metrics', not 'metrics.0.value').
   const top = err.path.replace(/^\//, "").split("/")[0];
-  if (err.type === ValueErrorType.ObjectRequiredProperty && !err.path.slice(1).includes("/")) throw new InvalidParameterError(`Missing value for required parameter '${top}'. ${docs}`);
+  if (err.type === ValueErrorType.ObjectRequiredProperty && !err.path.slice(1).includes("/"))
+    throw new InvalidParameterError(`Missing value for required parameter '${top}'. ${docs}`);
   const value = (converted as Record<string, unknown>)[top];
-  throw new InvalidParameterError(`Invalid value ${pythonStr(value, 200)} for parameter '${top}' supplied. Hint: Value was of type '${pythonType(value)}'. ${docs}`);
+  throw new InvalidParameterError(
+    `Invalid value ${pythonStr(value, 200)} for parameter '${top}' supplied. Hint: Value was of type '${pythonType(value)}'. ${docs}`,
+  );
 }
 
 /** `int("5")` / `float("0.5")`-style conversion of string leaves where the schema wants numbers. */
@@ -194,7 +229,10 @@ function pythonStr(value: unknown, max: number, nested = false): string {
   else if (typeof value === "boolean") out = value ? "True" : "False";
   else if (value === null || value === undefined) out = "None";
   else if (Array.isArray(value)) out = `[${value.map((v) => pythonStr(v, max, true)).join(", ")}]`;
-  else if (typeof value === "object") out = `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `'${k}': ${pythonStr(v, max, true)}`).join(", ")}}`;
+  else if (typeof value === "object")
+    out = `{${Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `'${k}': ${pythonStr(v, max, true)}`)
+      .join(", ")}}`;
   else out = String(value);
   return out.length > max ? `${out.slice(0, max)}…` : out;
 }

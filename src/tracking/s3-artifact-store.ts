@@ -111,7 +111,8 @@ export class S3ArtifactStore implements ArtifactStore {
     if (e.name === "NoSuchKey" || e.name === "NotFound" || status === 404) return new NotFoundError(`Artifact '${what}' not found`);
     if (e.name === "NoSuchBucket") return new PolarityError("INTERNAL_ERROR", `The artifact store ${this.root} does not exist`);
     const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE"].includes(e.code ?? "") || e.name === "TimeoutError";
-    if (network || (status !== undefined && status >= 500)) return new PolarityError("TEMPORARILY_UNAVAILABLE", `The artifact store ${this.root} is unavailable; retry later`, { cause: err });
+    if (network || (status !== undefined && status >= 500))
+      return new PolarityError("TEMPORARILY_UNAVAILABLE", `The artifact store ${this.root} is unavailable; retry later`, { cause: err });
     return new PolarityError("INTERNAL_ERROR", `The artifact store ${this.root} refused the request for '${what}' (${e.name ?? "error"})`);
   }
 
@@ -125,7 +126,9 @@ export class S3ArtifactStore implements ArtifactStore {
     let marker: string | undefined;
     try {
       do {
-        const res = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: keyPrefix, Delimiter: "/", MaxKeys: this.pageSize, Marker: marker }));
+        const res = await this.client.send(
+          new ListObjectsCommand({ Bucket: this.bucket, Prefix: keyPrefix, Delimiter: "/", MaxKeys: this.pageSize, Marker: marker }),
+        );
         for (const p of res.CommonPrefixes ?? []) {
           const name = p.Prefix!.slice(keyPrefix.length).replace(/\/$/, "");
           if (name) out.push({ path: prefix ? `${prefix}/${name}` : name, is_dir: true });
@@ -172,7 +175,9 @@ export class S3ArtifactStore implements ArtifactStore {
         pending = [];
         pendingBytes = 0;
         const PartNumber = parts.length + 1;
-        const res = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: chunk, ContentLength: chunk.length }));
+        const res = await this.client.send(
+          new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: chunk, ContentLength: chunk.length }),
+        );
         parts.push({ ETag: res.ETag!, PartNumber });
       };
       for await (const piece of body as Readable) {
@@ -232,7 +237,9 @@ export class S3ArtifactStore implements ArtifactStore {
       } while (marker);
       if (keys.length === 0) throw new NotFoundError(`Artifact '${clean}' not found`);
       for (let i = 0; i < keys.length; i += 1000) {
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((k) => ({ Key: k })), Quiet: true } }));
+        await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((k) => ({ Key: k })), Quiet: true } }),
+        );
       }
     } catch (err) {
       throw this.fail(err, clean);

@@ -328,7 +328,9 @@ export function parseOrderBy(clause: string, dialect: FilterDialect): OrderByCla
     throw new InvalidParameterError(`Invalid order_by clause '${clause}'. ${(err as Error).message.replace(/^Invalid filter '[^']*': /, "")}`);
   }
   if (ident.type === "attribute" && !dialect.orderAttributes.includes(ident.key)) {
-    throw new InvalidParameterError(`Invalid order_by clause '${clause}': attribute '${ident.key}' cannot be ordered by. Valid keys are ${dialect.orderAttributes.join(", ")}`);
+    throw new InvalidParameterError(
+      `Invalid order_by clause '${clause}': attribute '${ident.key}' cannot be ordered by. Valid keys are ${dialect.orderAttributes.join(", ")}`,
+    );
   }
   if (ident.type === "dataset") throw new InvalidParameterError(`Invalid order_by clause '${clause}': datasets cannot be ordered by`);
   let ascending = true;

@@ -65,7 +65,11 @@ export const SERVER_VERSION = "2.12.0";
 /** Builds the fastify app around a service (the caller owns the stores' lifetime). */
 export function buildTrackingApp(service: TrackingService, options: TrackingAppOptions = {}): FastifyInstance {
   const auth = options.auth;
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMITS.default, ...fastifyTimeoutOptions({ ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts }) }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMITS.default,
+    ...fastifyTimeoutOptions({ ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
   installJsonParser(app);
   // Our TypeBox validator (shared with the in-process transport) instead of ajv, so both
   // transports reject bad requests with the same message.
@@ -85,7 +89,10 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
         if (request.url.includes("runs/log-batch")) {
           return new PolarityError("INVALID_PARAMETER_VALUE", `Batched logging API requests must be at most ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE} bytes.`);
         }
-        return new PolarityError("PAYLOAD_TOO_LARGE", `Request body is larger than this endpoint's limit (${request.routeOptions.bodyLimit ?? BODY_LIMITS.default} bytes).`);
+        return new PolarityError(
+          "PAYLOAD_TOO_LARGE",
+          `Request body is larger than this endpoint's limit (${request.routeOptions.bodyLimit ?? BODY_LIMITS.default} bytes).`,
+        );
       }
       return undefined;
     },
@@ -97,7 +104,10 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
     app.addHook("onRequest", async (request, reply) => {
       if ((request.routeOptions.config as { public?: boolean }).public || isAuthorized(request.headers.authorization, auth)) return;
       reply.header("WWW-Authenticate", challenge);
-      return sendJson(reply, 401, { error_code: "UNAUTHENTICATED", message: "You are not authenticated. Please provide valid credentials (Authorization: Bearer <token> or Basic)." });
+      return sendJson(reply, 401, {
+        error_code: "UNAUTHENTICATED",
+        message: "You are not authenticated. Please provide valid credentials (Authorization: Bearer <token> or Basic).",
+      });
     });
   }
 
@@ -162,7 +172,9 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   // Proxied multipart upload: answered the way an MLflow server whose artifact repository has
   // no multipart support answers, so MLflow's client falls back to one streamed PUT
   // (http_artifact_repo._try_multipart_upload matches the message prefix).
-  app.post("/api/2.0/mlflow-artifacts/mpu/:action/*", async (_request, reply) => sendJson(reply, 501, { error_code: "NOT_IMPLEMENTED", message: MULTIPART_UNSUPPORTED_MESSAGE }));
+  app.post("/api/2.0/mlflow-artifacts/mpu/:action/*", async (_request, reply) =>
+    sendJson(reply, 501, { error_code: "NOT_IMPLEMENTED", message: MULTIPART_UNSUPPORTED_MESSAGE }),
+  );
   for (const plugin of options.plugins ?? []) app.register(plugin, { service });
   return app;
 }
@@ -209,7 +221,11 @@ export interface RunningServer {
 export async function startTrackingServer(opts: TrackingServerOptions & { host?: string; port?: number }): Promise<RunningServer> {
   const uri = opts.backendStoreUri ?? DEFAULT_TRACKING_URI;
   const target = parseTrackingUri(uri);
-  if (target.kind === "http") throw new PolarityError("INVALID_PARAMETER_VALUE", `--backend-store-uri '${redactUri(uri)}' is a server URL; a tracking server needs a database (sqlite:///path.db, postgresql://…)`);
+  if (target.kind === "http")
+    throw new PolarityError(
+      "INVALID_PARAMETER_VALUE",
+      `--backend-store-uri '${redactUri(uri)}' is a server URL; a tracking server needs a database (sqlite:///path.db, postgresql://…)`,
+    );
   const stores = openStores(target);
   try {
     await stores.ready;

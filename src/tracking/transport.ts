@@ -124,7 +124,12 @@ export class HttpTransport implements Transport {
   }
 
   /** One request with timeout and retries; `makeBody` is called per attempt (streams cannot be replayed). */
-  private async request(method: string, url: string, makeBody?: () => { body: string | Readable; contentType?: string }, extraHeaders: Record<string, string> = {}): Promise<Response> {
+  private async request(
+    method: string,
+    url: string,
+    makeBody?: () => { body: string | Readable; contentType?: string },
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** (attempt - 1)));

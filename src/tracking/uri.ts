@@ -30,12 +30,18 @@ export function redactUri(uri: string): string {
  * Local artifacts default to `mlartifacts/` beside the database file.
  */
 export function parseTrackingUri(uri: string, artifactsDir?: string): StoreTarget {
-  if (typeof uri !== "string" || uri.trim() === "") throw new InvalidParameterError("Empty tracking URI: use http(s)://host[:port], sqlite:///path.db or a local directory");
+  if (typeof uri !== "string" || uri.trim() === "")
+    throw new InvalidParameterError("Empty tracking URI: use http(s)://host[:port], sqlite:///path.db or a local directory");
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === "http" || scheme === "https") return httpTarget(uri);
   if (scheme === "postgresql" || scheme === "postgres" || scheme?.startsWith("postgresql+")) {
-    if (!/^[a-z0-9+]+:\/\/[^/]/i.test(uri)) throw new InvalidParameterError(`Invalid PostgreSQL URI '${redactUri(uri)}': expected postgresql://user:password@host:port/database`);
-    return { kind: "postgresql", url: uri.replace(/^postgres(ql)?(\+[a-z0-9]+)?:/i, "postgresql:"), artifactsDir: resolve(artifactsDir ?? DEFAULT_ARTIFACTS_DIR_NAME) };
+    if (!/^[a-z0-9+]+:\/\/[^/]/i.test(uri))
+      throw new InvalidParameterError(`Invalid PostgreSQL URI '${redactUri(uri)}': expected postgresql://user:password@host:port/database`);
+    return {
+      kind: "postgresql",
+      url: uri.replace(/^postgres(ql)?(\+[a-z0-9]+)?:/i, "postgresql:"),
+      artifactsDir: resolve(artifactsDir ?? DEFAULT_ARTIFACTS_DIR_NAME),
+    };
   }
   let dbPath: string;
   if (scheme === "sqlite") {
@@ -45,7 +51,9 @@ export function parseTrackingUri(uri: string, artifactsDir?: string): StoreTarge
   } else if (scheme === "file") {
     dbPath = localDbPath(resolve(uri.replace(/^file:(\/\/)?/i, "")));
   } else if (scheme !== undefined && scheme.length > 1) {
-    throw new InvalidParameterError(`Unsupported tracking URI '${redactUri(uri)}': use http(s)://host[:port], sqlite:///path.db, postgresql://user:password@host/db or a local directory`);
+    throw new InvalidParameterError(
+      `Unsupported tracking URI '${redactUri(uri)}': use http(s)://host[:port], sqlite:///path.db, postgresql://user:password@host/db or a local directory`,
+    );
   } else {
     dbPath = localDbPath(resolve(uri));
   }
@@ -70,7 +78,10 @@ function httpTarget(uri: string): HttpTarget {
     url.username = "";
     url.password = "";
   }
-  target.baseUrl = url.toString().replace(/[?#].*$/, "").replace(/\/+$/, "");
+  target.baseUrl = url
+    .toString()
+    .replace(/[?#].*$/, "")
+    .replace(/\/+$/, "");
   return target;
 }
 
@@ -90,7 +101,8 @@ export function parseModelUri(uri: string): ModelUri {
   const at = rest.lastIndexOf("@");
   const slash = rest.lastIndexOf("/");
   if (at > 0 && at > slash) return { kind: "alias", name: rest.slice(0, at), alias: rest.slice(at + 1) };
-  if (slash <= 0 || slash === rest.length - 1) throw new InvalidParameterError(`Invalid model URI '${uri}': expected models:/<name>/<version|stage|latest> or models:/<name>@<alias>`);
+  if (slash <= 0 || slash === rest.length - 1)
+    throw new InvalidParameterError(`Invalid model URI '${uri}': expected models:/<name>/<version|stage|latest> or models:/<name>@<alias>`);
   const name = rest.slice(0, slash);
   const suffix = rest.slice(slash + 1);
   if (/^\d+$/.test(suffix)) return { kind: "version", name, version: String(Number(suffix)) };

@@ -70,7 +70,9 @@ export function validateKey(kind: "metric" | "parameter" | "tag", name: unknown)
   if (typeof name !== "string") throw new InvalidParameterError(`${capital(kind)} name cannot be None. A key name must be provided.`);
   if (!VALID_KEY.test(name)) throw new InvalidParameterError(`Invalid ${kind} name: '${name}'. ${BAD_CHARACTERS}`);
   if (pathNotUnique(name)) {
-    throw new InvalidParameterError(`Invalid ${kind} name: '${name}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '${normalizePosixPath(name)}'`);
+    throw new InvalidParameterError(
+      `Invalid ${kind} name: '${name}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '${normalizePosixPath(name)}'`,
+    );
   }
   validateLength(`${capital(kind === "parameter" ? "param" : kind)} key`, LIMITS.MAX_ENTITY_KEY_LENGTH, name);
   return name;
@@ -110,10 +112,14 @@ export function validateRegistryTag(kind: "Registered model" | "Model version", 
 export function validateMetric(key: string, value: number, timestamp: number, step: number): void {
   validateKey("metric", key);
   if (typeof value !== "number") {
-    throw new InvalidParameterError(`Got invalid value ${String(value)} for metric '${key}' (timestamp=${timestamp}). Please specify value as a valid double (64-bit floating point)`);
+    throw new InvalidParameterError(
+      `Got invalid value ${String(value)} for metric '${key}' (timestamp=${timestamp}). Please specify value as a valid double (64-bit floating point)`,
+    );
   }
   if (typeof timestamp !== "number" || !Number.isInteger(timestamp) || timestamp < 0) {
-    throw new InvalidParameterError(`Got invalid timestamp ${String(timestamp)} for metric '${key}' (value=${value}). Timestamp must be a nonnegative long (64-bit integer) `);
+    throw new InvalidParameterError(
+      `Got invalid timestamp ${String(timestamp)} for metric '${key}' (value=${value}). Timestamp must be a nonnegative long (64-bit integer) `,
+    );
   }
   if (typeof step !== "number" || !Number.isInteger(step)) {
     throw new InvalidParameterError(`Got invalid step ${String(step)} for metric '${key}' (value=${value}). Step must be a valid long (64-bit integer).`);
@@ -123,7 +129,9 @@ export function validateMetric(key: string, value: number, timestamp: number, st
 export function validateBatchLimits(metrics: number, params: number, tags: number): void {
   const check = (entity: string, limit: number, length: number) => {
     if (length > limit) {
-      throw new InvalidParameterError(`A batch logging request can contain at most ${limit} ${entity}. Got ${length} ${entity}. Please split up ${entity} across multiple requests and try again.`);
+      throw new InvalidParameterError(
+        `A batch logging request can contain at most ${limit} ${entity}. Got ${length} ${entity}. Please split up ${entity} across multiple requests and try again.`,
+      );
     }
   };
   check("metrics", LIMITS.MAX_METRICS_PER_BATCH, metrics);
@@ -160,7 +168,8 @@ export function parseModelVersion(version: unknown): number {
 
 export function validateAlias(alias: unknown): string {
   if (typeof alias !== "string" || alias === "") throw new InvalidParameterError("Registered model alias name cannot be empty.");
-  if (!ALIAS.test(alias)) throw new InvalidParameterError(`Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`);
+  if (!ALIAS.test(alias))
+    throw new InvalidParameterError(`Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`);
   validateLength("Registered model alias name", LIMITS.MAX_REGISTERED_MODEL_ALIAS_LENGTH, alias);
   if (alias.toLowerCase() === "latest") throw new InvalidParameterError("'latest' alias name (case insensitive) is reserved.");
   if (VERSION_ALIAS.test(alias)) throw new InvalidParameterError(`Version alias name '${alias}' is reserved.`);

@@ -46,7 +46,8 @@ function snakeCase(key: string): string {
 
 /** The cartesian product of an entry's list-valued options (`pairKeys` hold pairs: a list of pairs is the choice). */
 export function expandEntry(entry: Record<string, unknown>, pairKeys: readonly string[] = [], where = "space"): Record<string, unknown>[] {
-  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new InvalidParameterError(`${where}: each entry must be a mapping, got ${JSON.stringify(entry)}`);
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+    throw new InvalidParameterError(`${where}: each entry must be a mapping, got ${JSON.stringify(entry)}`);
   let out: Record<string, unknown>[] = [{}];
   for (const [rawKey, value] of Object.entries(entry)) {
     const key = camelCase(rawKey);
@@ -84,18 +85,31 @@ export function resolveNamedPreprocess(p: string | Record<string, unknown>, wher
 export function expandSpace(space: SearchSpace): TrialConfig[] {
   if (typeof space !== "object" || space === null) throw new InvalidParameterError("search space must be a mapping with preprocess, features and model lists");
   const pre = Array.isArray(space.preprocess) ? space.preprocess : [space.preprocess ?? "default"];
-  const feats = (Array.isArray(space.features) ? space.features : [space.features ?? { kind: "tfidf" }]).flatMap((f, i) => expandEntry(f as Record<string, unknown>, ["ngramRange"], `search.space.features[${i}]`));
-  const models = (Array.isArray(space.model) ? space.model : [space.model ?? { kind: "logreg" }]).flatMap((m, i) => expandEntry(m as Record<string, unknown>, [], `search.space.model[${i}]`));
+  const feats = (Array.isArray(space.features) ? space.features : [space.features ?? { kind: "tfidf" }]).flatMap((f, i) =>
+    expandEntry(f as Record<string, unknown>, ["ngramRange"], `search.space.features[${i}]`),
+  );
+  const models = (Array.isArray(space.model) ? space.model : [space.model ?? { kind: "logreg" }]).flatMap((m, i) =>
+    expandEntry(m as Record<string, unknown>, [], `search.space.model[${i}]`),
+  );
   for (const [i, m] of models.entries()) {
-    if (!MODEL_KINDS.includes(m.kind as ClassifierKind)) throw new InvalidParameterError(`search.space.model[${i}].kind must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(m.kind)}`);
+    if (!MODEL_KINDS.includes(m.kind as ClassifierKind))
+      throw new InvalidParameterError(`search.space.model[${i}].kind must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(m.kind)}`);
   }
   for (const [i, f] of feats.entries()) {
-    if (f.kind !== "bow" && f.kind !== "tfidf") throw new InvalidParameterError(`search.space.features[${i}].kind must be bow or tfidf, got ${JSON.stringify(f.kind)}`);
+    if (f.kind !== "bow" && f.kind !== "tfidf")
+      throw new InvalidParameterError(`search.space.features[${i}].kind must be bow or tfidf, got ${JSON.stringify(f.kind)}`);
   }
   const out: TrialConfig[] = [];
   pre.forEach((p, i) => {
     const preprocess = resolveNamedPreprocess(p as string | Record<string, unknown>, `search.space.preprocess[${i}]`);
-    for (const f of feats) for (const m of models) out.push({ preprocessName: describePreprocess(p as string | Record<string, unknown>), preprocess, features: f as unknown as FeatureOptions, model: m as TrialConfig["model"] });
+    for (const f of feats)
+      for (const m of models)
+        out.push({
+          preprocessName: describePreprocess(p as string | Record<string, unknown>),
+          preprocess,
+          features: f as unknown as FeatureOptions,
+          model: m as TrialConfig["model"],
+        });
   });
   if (out.length === 0) throw new InvalidParameterError("search space is empty");
   return out;
@@ -103,11 +117,19 @@ export function expandSpace(space: SearchSpace): TrialConfig[] {
 
 /** A stable key of a features config (trials sharing it share the fold matrices). */
 export function featuresKey(f: FeatureOptions): string {
-  return JSON.stringify(Object.keys(f).sort().map((k) => [k, (f as unknown as Record<string, unknown>)[k]]));
+  return JSON.stringify(
+    Object.keys(f)
+      .sort()
+      .map((k) => [k, (f as unknown as Record<string, unknown>)[k]]),
+  );
 }
 
 export function preprocessKey(p: Readonly<PreprocessConfig>): string {
-  return JSON.stringify(Object.keys(p).sort().map((k) => [k, (p as unknown as Record<string, unknown>)[k]]));
+  return JSON.stringify(
+    Object.keys(p)
+      .sort()
+      .map((k) => [k, (p as unknown as Record<string, unknown>)[k]]),
+  );
 }
 
 /** One-line description of a configuration, for tables. */
@@ -118,7 +140,11 @@ export function describeTrial(c: TrialConfig): { preprocess: string; features: s
     Object.entries(o)
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("-") : String(v)}`)
       .join(" ");
-  return { preprocess: c.preprocessName, features: `${fk}${Object.keys(fo).length ? ` ${fmt(fo)}` : ""}`, model: `${mk}${Object.keys(mo).length ? ` ${fmt(mo)}` : ""}` };
+  return {
+    preprocess: c.preprocessName,
+    features: `${fk}${Object.keys(fo).length ? ` ${fmt(fo)}` : ""}`,
+    model: `${mk}${Object.keys(mo).length ? ` ${fmt(mo)}` : ""}`,
+  };
 }
 
 /** The default space of `polarity tune`: 3 preprocessings × 2 feature kinds × 8 model settings = 48 configurations. */

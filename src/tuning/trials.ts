@@ -86,7 +86,10 @@ export class FoldScorer {
     const { kind, ...hyper } = config.model;
     const t0 = performance.now();
     const classifier = createClassifier(kind, hyper);
-    classifier.fit(m.train, Array.from(train, (i) => this.labels[i]));
+    classifier.fit(
+      m.train,
+      Array.from(train, (i) => this.labels[i]),
+    );
     const fitSeconds = (performance.now() - t0) / 1000;
     const yTrue = Array.from(test, (i) => this.labels[i]);
     const proba = classifier.predictProba(m.test);

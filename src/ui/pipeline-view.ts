@@ -58,6 +58,7 @@ const REV_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._/~^@{}+-]{0,199}$/;
 /** `polarity metrics diff <rev> --all` for the page: workspace metrics against a git revision. */
 export function metricsDiffView(root: string | undefined, rev: string): MetricsDiffView {
   if (!root) throw new NotFoundError("The server was not started inside a DVC project (no dvc.yaml found).");
-  if (!REV_PATTERN.test(rev) || rev.includes("..")) throw new InvalidParameterError(`Invalid git revision '${rev}': use a branch, tag, commit hash or an expression like HEAD~1`);
+  if (!REV_PATTERN.test(rev) || rev.includes(".."))
+    throw new InvalidParameterError(`Invalid git revision '${rev}': use a branch, tag, commit hash or an expression like HEAD~1`);
   return { rev, rows: diffMetrics(root, rev, true) };
 }

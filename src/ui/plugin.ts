@@ -28,7 +28,8 @@ declare module "fastify" {
 
 /** Security headers of the page: no inline or remote script, no framing, no sniffing. */
 const PAGE_HEADERS = {
-  "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
@@ -59,7 +60,28 @@ const PREVIEW_TYPES: Record<string, string> = {
   webp: "image/webp",
   json: "application/json; charset=utf-8",
 };
-const TEXT_EXTENSIONS = new Set(["txt", "log", "csv", "tsv", "md", "yaml", "yml", "py", "ts", "js", "toml", "ini", "cfg", "html", "htm", "svg", "xml", "jsonl", "mlmodel", "sh"]);
+const TEXT_EXTENSIONS = new Set([
+  "txt",
+  "log",
+  "csv",
+  "tsv",
+  "md",
+  "yaml",
+  "yml",
+  "py",
+  "ts",
+  "js",
+  "toml",
+  "ini",
+  "cfg",
+  "html",
+  "htm",
+  "svg",
+  "xml",
+  "jsonl",
+  "mlmodel",
+  "sh",
+]);
 
 function artifactContentType(path: string): string {
   const ext = (/\.([A-Za-z0-9]+)$/.exec(path)?.[1] ?? "").toLowerCase();
@@ -72,7 +94,8 @@ function artifactContentType(path: string): string {
 function sendAsset(request: FastifyRequest, reply: FastifyReply, a: UiAsset): FastifyReply {
   reply.header("etag", a.etag).header("cache-control", "no-cache").header("x-content-type-options", "nosniff").type(a.contentType);
   if (request.headers["if-none-match"] === a.etag) return reply.code(304).send();
-  if (/\bgzip\b/.test(String(request.headers["accept-encoding"] ?? ""))) return reply.header("content-encoding", "gzip").header("vary", "accept-encoding").send(a.gzip);
+  if (/\bgzip\b/.test(String(request.headers["accept-encoding"] ?? "")))
+    return reply.header("content-encoding", "gzip").header("vary", "accept-encoding").send(a.gzip);
   return reply.header("vary", "accept-encoding").send(a.body);
 }
 
@@ -120,5 +143,7 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
   );
 
   app.get("/ui-api/pipeline", async () => pipelineView(projectRoot));
-  app.get("/ui-api/pipeline/metrics-diff", { schema: { querystring: T.Object({ rev: T.String() }) } }, async (request) => metricsDiffView(projectRoot, (request.query as { rev: string }).rev));
+  app.get("/ui-api/pipeline/metrics-diff", { schema: { querystring: T.Object({ rev: T.String() }) } }, async (request) =>
+    metricsDiffView(projectRoot, (request.query as { rev: string }).rev),
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * The one set of error classes Polarity throws at its edges. Each carries a stable code;
- * `httpStatus` and `exitCode` map it once for the servers and the CLI (STYLE.md §5).
+ * `httpStatus` and `exitCode` map it once for the servers and the CLI (CONTRIBUTING.md §5).
  * Codes follow MLflow's names so the tracking server can return them unchanged.
  */
 export type ErrorCode =

@@ -58,7 +58,13 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
         if (!bar || barPhase !== phase) {
           closeBar();
           bar = new cliProgress.SingleBar(
-            { stream, format: `${prefix}${phase} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+            {
+              stream,
+              format: `${prefix}${phase} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`,
+              hideCursor: true,
+              clearOnComplete: false,
+              etaBuffer: 20,
+            },
             cliProgress.Presets.shades_classic,
           );
           bar.start(total, clamped);

@@ -13,7 +13,8 @@ function checkLabels(labels: readonly Label[], what: string): void {
   if (!Array.isArray(labels)) throw new DataError(`${what}: labels must be an array`);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    if (typeof l !== "string" && !(typeof l === "number" && Number.isFinite(l))) throw new DataError(`${what}: label at position ${i} must be a string or a finite number, got ${String(l)}`);
+    if (typeof l !== "string" && !(typeof l === "number" && Number.isFinite(l)))
+      throw new DataError(`${what}: label at position ${i} must be a string or a finite number, got ${String(l)}`);
   }
 }
 
@@ -80,7 +81,9 @@ export function stratifiedTrainTestSplit(labels: readonly Label[], options: Trai
   if (k < 2) throw new DataError(`stratifiedTrainTestSplit: needs at least 2 classes, got ${k === 0 ? "none" : `only ${describeLabel(classes[0])}`}`);
   const tooSmall = classes.filter((_, c) => counts[c] < 2);
   if (tooSmall.length > 0) {
-    throw new DataError(`stratifiedTrainTestSplit: class${tooSmall.length > 1 ? "es" : ""} ${tooSmall.map(describeLabel).join(", ")} ha${tooSmall.length > 1 ? "ve" : "s"} only 1 sample; each class needs at least 2 (one per side)`);
+    throw new DataError(
+      `stratifiedTrainTestSplit: class${tooSmall.length > 1 ? "es" : ""} ${tooSmall.map(describeLabel).join(", ")} ha${tooSmall.length > 1 ? "ve" : "s"} only 1 sample; each class needs at least 2 (one per side)`,
+    );
   }
   if (nTest < k) throw new DataError(`stratifiedTrainTestSplit: the test set would have ${nTest} samples, fewer than the ${k} classes`);
   if (nTrain < k) throw new DataError(`stratifiedTrainTestSplit: the training set would have ${nTrain} samples, fewer than the ${k} classes`);
@@ -90,7 +93,10 @@ export function stratifiedTrainTestSplit(labels: readonly Label[], options: Trai
   const testCounts = counts.map((c, i) => c - trainCounts[i]);
   // Every class on both sides: move one sample per empty side from the class that has the most there.
   for (let c = 0; c < k; c++) {
-    for (const [side, other] of [[testCounts, trainCounts], [trainCounts, testCounts]]) {
+    for (const [side, other] of [
+      [testCounts, trainCounts],
+      [trainCounts, testCounts],
+    ]) {
       if (side[c] > 0) continue;
       let donor = -1;
       for (let o = 0; o < k; o++) if (side[o] > 1 && (donor < 0 || side[o] > side[donor])) donor = o;

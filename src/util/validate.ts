@@ -44,6 +44,8 @@ export function rejectUnknownOptions(where: string, options: object | undefined,
   if (!options) return;
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new InvalidParameterError(`${where}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (known: ${known.join(", ")})`);
+    throw new InvalidParameterError(
+      `${where}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (known: ${known.join(", ")})`,
+    );
   }
 }

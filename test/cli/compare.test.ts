@@ -19,7 +19,27 @@ describe("polarity compare", { timeout: 400_000 }, () => {
   test("six models × {BoW, TF-IDF}: a sorted table, 12 child runs under one parent, an offline HTML page with the parallel-coordinates plot", async () => {
     const html = join(dir, "out", "compare.html");
     const db = join(dir, "mlruns.db");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "compare", "--folds", "2", "--trees", "5", "--jobs", "0", "--html", html, "--tracking-uri", `sqlite:///${db}`, "--json"], { cwd: root, encoding: "utf8", timeout: 360_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "compare",
+        "--folds",
+        "2",
+        "--trees",
+        "5",
+        "--jobs",
+        "0",
+        "--html",
+        html,
+        "--tracking-uri",
+        `sqlite:///${db}`,
+        "--json",
+      ],
+      { cwd: root, encoding: "utf8", timeout: 360_000 },
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.trials.length, 12);

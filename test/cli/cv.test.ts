@@ -48,6 +48,9 @@ test("cv rejects bad options with a one-line error and exit code 2", () => {
 test("cv on a file with other columns points at --text-column / --label-column, not at params.yaml", () => {
   const r = polarity(["cv", "--dataset", "test/fixtures/seed-reviews.csv", "--folds", "2"]);
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /columns "text" and "label" not found; columns found: "review", "sentiment" — pass --text-column <column> and --label-column <column>/);
+  assert.match(
+    r.stderr,
+    /columns "text" and "label" not found; columns found: "review", "sentiment" — pass --text-column <column> and --label-column <column>/,
+  );
   assert.doesNotMatch(r.stderr, /params\.yaml/);
 });

@@ -52,9 +52,15 @@ describe("polarity predict", { timeout: 300_000 }, () => {
   });
 
   test("reads JSONL from stdin and writes JSONL with top words", () => {
-    const r = polarity(["predict", "-", "--model", modelPath, "--output-format", "jsonl", "--top-words", "2", "--quiet"], '{"text":"I love it"}\n{"text":"awful, just awful"}\n');
+    const r = polarity(
+      ["predict", "-", "--model", modelPath, "--output-format", "jsonl", "--top-words", "2", "--quiet"],
+      '{"text":"I love it"}\n{"text":"awful, just awful"}\n',
+    );
     assert.equal(r.status, 0, r.stderr);
-    const recs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const recs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.equal(recs.length, 2);
     assert.equal(recs[0].class_name, "positive");
     assert.equal(recs[1].label, 0);
@@ -85,7 +91,13 @@ describe("polarity predict", { timeout: 300_000 }, () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /line 1 has no field 'text' \(fields: 'body'\)/);
 
-    const bare = new LogisticRegression().fit(csrFromDense([[1, 0], [0, 1]]), [0, 1]);
+    const bare = new LogisticRegression().fit(
+      csrFromDense([
+        [1, 0],
+        [0, 1],
+      ]),
+      [0, 1],
+    );
     writeFileSync(join(dir, "bare.json"), JSON.stringify(bare.toJSON()));
     writeFileSync(join(dir, "ok.csv"), "text\nhello\n");
     r = polarity(["predict", join(dir, "ok.csv"), "--model", join(dir, "bare.json")]);
@@ -102,5 +114,10 @@ test("the delimited reader handles records split across chunks, doubled quotes a
   const reader = new DelimitedRecordReader(",");
   const parts = ['a,b\r\n1,"x, ""y', '""\nz"\r\n2,', "plain\n3,last"];
   const records = [...reader.push(parts[0]), ...reader.push(parts[1]), ...reader.push(parts[2]), ...reader.push("", true)];
-  assert.deepEqual(records, [["a", "b"], ["1", 'x, "y"\nz'], ["2", "plain"], ["3", "last"]]);
+  assert.deepEqual(records, [
+    ["a", "b"],
+    ["1", 'x, "y"\nz'],
+    ["2", "plain"],
+    ["3", "last"],
+  ]);
 });

@@ -134,7 +134,9 @@ describe("Dockerfile", () => {
   });
 
   test("EXPOSE and ENV PORT are the server's port and the manifests' containerPort", () => {
-    const exposed = final("EXPOSE").flatMap(args).map((p) => Number(p.split("/")[0]));
+    const exposed = final("EXPOSE")
+      .flatMap(args)
+      .map((p) => Number(p.split("/")[0]));
     const env = Object.fromEntries(final("ENV").flatMap((i) => args(i).map((kv) => kv.split("=") as [string, string])));
     const port = resolveServeConfig({}, env).port;
     assert.equal(port, DEFAULT_PORT);
@@ -175,7 +177,10 @@ describe("Dockerfile", () => {
     const pkg = JSON.parse(readText("package.json")) as { bin: Record<string, string>; scripts: Record<string, string> };
     assert.equal(relative, pkg.bin.polarity, "the file the entry point runs is the package's `polarity` bin");
     const buildRuns = stages[origin.stage].instructions.filter((i) => i.getKeyword() === "RUN").map((i) => i.getTextContent());
-    assert.ok(buildRuns.some((r) => /npm run build/.test(r)), "the build stage runs npm run build");
+    assert.ok(
+      buildRuns.some((r) => /npm run build/.test(r)),
+      "the build stage runs npm run build",
+    );
     const tsconfig = JSON.parse(readText("tsconfig.build.json")) as { compilerOptions: { rootDir: string; outDir: string } };
     const source = join(tsconfig.compilerOptions.rootDir, posix.relative(tsconfig.compilerOptions.outDir, relative)).replace(/\.js$/, ".ts");
     assert.ok(existsSync(join(REPO, source)), `${source} compiles to ${relative}`);
@@ -200,7 +205,11 @@ describe("Dockerfile", () => {
   });
 
   test("the checks catch a root user and a floating base tag", () => {
-    const broken = readDockerfile(readText("Dockerfile").replace(/USER \d+:\d+/, "USER root").replace(/node:20\.\d+\.\d+-bookworm-slim/, "node:latest"));
+    const broken = readDockerfile(
+      readText("Dockerfile")
+        .replace(/USER \d+:\d+/, "USER root")
+        .replace(/node:20\.\d+\.\d+-bookworm-slim/, "node:latest"),
+    );
     assert.doesNotMatch(last(broken.stages).from, PINNED);
     const user = last(last(broken.stages).instructions.filter((i) => i.getKeyword() === "USER"));
     assert.doesNotMatch(args(user)[0], /^\d+/);

@@ -47,7 +47,11 @@ describe("container image", { skip: skipReason(), timeout: 45 * 60_000 }, () => 
     assert.match(log, /POST \/predict → 200 /);
     assert.match(log, /exit code after SIGTERM: 0/);
     assert.match(log, /^promoted .*alias 'production' →/m, "the pipeline Job's command trains and promotes inside the image");
-    assert.match(log, /image config: user 10001:10001, entrypoint \[node \/app\/dist\/cli\/main\.js ?\], cmd \[serve ?\], healthcheck \[CMD node\]/, "image config: user, entrypoint, command, health check");
+    assert.match(
+      log,
+      /image config: user 10001:10001, entrypoint \[node \/app\/dist\/cli\/main\.js ?\], cmd \[serve ?\], healthcheck \[CMD node\]/,
+      "image config: user, entrypoint, command, health check",
+    );
     if (/unshare \+ chroot/.test(log)) assert.match(log, /server process: uid 10001, capabilities \(permitted\/effective\) 0+\/0+, NoNewPrivs 1/);
     console.log(`# image built and checked in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });

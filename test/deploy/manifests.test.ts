@@ -50,7 +50,12 @@ type Workload = { object: K8sObject; podSpec: any; podLabels: Record<string, str
 function workloads(objects: K8sObject[]): Workload[] {
   return objects
     .filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Job"].includes(o.kind))
-    .map((o) => ({ object: o, podSpec: o.spec.template.spec, podLabels: o.spec.template.metadata?.labels ?? {}, podAnnotations: o.spec.template.metadata?.annotations ?? {} }));
+    .map((o) => ({
+      object: o,
+      podSpec: o.spec.template.spec,
+      podLabels: o.spec.template.metadata?.labels ?? {},
+      podAnnotations: o.spec.template.metadata?.annotations ?? {},
+    }));
 }
 
 function find(objects: K8sObject[], kind: string, name: string): K8sObject {
@@ -220,7 +225,9 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
           for (const [name, value] of Object.entries(env)) {
             if (argvText.includes(`$(${name})`)) continue; // expanded by the kubelet into the command line
             const read =
-              (commands.includes("serve") && readByServeConfig(name, value)) || (commands.includes("server") && readByServerAuth(name, value)) || sourceEnv.has(name);
+              (commands.includes("serve") && readByServeConfig(name, value)) ||
+              (commands.includes("server") && readByServerAuth(name, value)) ||
+              sourceEnv.has(name);
             assert.ok(read, `${object.metadata.name} container ${c.name} sets ${name}, which nothing under src/ reads`);
           }
         }
@@ -256,12 +263,19 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
       const cpuLimit = cpuCores(container.resources.limits.cpu);
       assert.equal(config.workers, Math.max(1, Math.floor(cpuLimit)), `WEB_CONCURRENCY (${config.workers}) matches the CPU limit (${cpuLimit})`);
       const drainMs = (config.preStopDelayMs ?? 0) + config.shutdownTimeoutMs;
-      assert.ok(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000 > drainMs, `terminationGracePeriodSeconds covers the pre-stop delay + shutdown timeout (${drainMs} ms)`);
+      assert.ok(
+        deployment.spec.template.spec.terminationGracePeriodSeconds * 1000 > drainMs,
+        `terminationGracePeriodSeconds covers the pre-stop delay + shutdown timeout (${drainMs} ms)`,
+      );
 
       const prometheusConfig = join(K8S_DIR, "..", "prometheus", "prometheus.yml");
       if (existsSync(prometheusConfig)) {
         // deploy/prometheus keeps pods by label and annotation: these pods must be among them.
-        const jobs = (parse(readFileSync(prometheusConfig, "utf8")) as { scrape_configs: { relabel_configs?: { source_labels?: string[]; regex?: string; action?: string }[] }[] }).scrape_configs;
+        const jobs = (
+          parse(readFileSync(prometheusConfig, "utf8")) as {
+            scrape_configs: { relabel_configs?: { source_labels?: string[]; regex?: string; action?: string }[] }[];
+          }
+        ).scrape_configs;
         const labels = deployment.spec.template.metadata.labels as Record<string, string>;
         const kept = jobs.some((j) =>
           (j.relabel_configs ?? [])
@@ -285,12 +299,16 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
       const hpa = find(objects, "HorizontalPodAutoscaler", MODEL_SERVER);
       assert.equal(hpa.apiVersion, "autoscaling/v2");
       assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: MODEL_SERVER });
-      assert.ok(hpa.spec.metrics.some((m: any) => m.type === "Resource" && m.resource.name === "cpu"), "HPA scales on CPU");
+      assert.ok(
+        hpa.spec.metrics.some((m: any) => m.type === "Resource" && m.resource.name === "cpu"),
+        "HPA scales on CPU",
+      );
       assert.ok(hpa.spec.minReplicas <= hpa.spec.maxReplicas);
       assert.equal(deployment.spec.replicas, undefined, "the HPA owns the replica count");
       const pdb = find(objects, "PodDisruptionBudget", MODEL_SERVER);
       assert.ok(matches(pdb.spec.selector.matchLabels, podLabels), "PDB selects the model-server pods");
-      if (pdb.spec.minAvailable !== undefined) assert.ok(pdb.spec.minAvailable < hpa.spec.minReplicas || hpa.spec.minReplicas === 1, "the PDB leaves room to drain a node at the HPA minimum");
+      if (pdb.spec.minAvailable !== undefined)
+        assert.ok(pdb.spec.minAvailable < hpa.spec.minReplicas || hpa.spec.minReplicas === 1, "the PDB leaves room to drain a node at the HPA minimum");
       for (const { object, podLabels: labels } of workloads(objects)) {
         if (object.kind === "Job") continue;
         assert.ok(matches(object.spec.selector.matchLabels, labels), `${object.metadata.name}: selector matches its template`);
@@ -311,7 +329,10 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
       const portArg = argv.find((a) => a.startsWith("--port"));
       assert.ok(portArg, "the tracking server's port is explicit");
       const port = Number(portArg.includes("=") ? portArg.split("=")[1] : argv[argv.indexOf(portArg) + 1]);
-      assert.deepEqual(container.ports.map((p: any) => p.containerPort), [port]);
+      assert.deepEqual(
+        container.ports.map((p: any) => p.containerPort),
+        [port],
+      );
       for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
         const p = container[probe];
         assert.ok(p, `${probe} is set`);
@@ -336,7 +357,8 @@ function policyChecks(label: string, load: () => K8sObject[]): void {
         for (const c of podSpec.containers) for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) secretNames.add(e.valueFrom.secretKeyRef.name);
       }
       assert.ok(secretNames.size > 0);
-      for (const name of secretNames) assert.match(readme, new RegExp(`kubectl[^\\n]*create secret generic ${name}`), `deploy/README.md creates Secret ${name}`);
+      for (const name of secretNames)
+        assert.match(readme, new RegExp(`kubectl[^\\n]*create secret generic ${name}`), `deploy/README.md creates Secret ${name}`);
     });
 
     test("one namespace for everything", () => {

@@ -79,7 +79,8 @@ export function findKustomize(): { command: string; args: string[] } | undefined
   return undefined;
 }
 
-export const KUSTOMIZE_SKIP = "needs kustomize or kubectl (kubectl kustomize) on PATH: install kubectl from the Kubernetes apt repository or the kustomize release binary";
+export const KUSTOMIZE_SKIP =
+  "needs kustomize or kubectl (kubectl kustomize) on PATH: install kubectl from the Kubernetes apt repository or the kustomize release binary";
 
 /** Renders a kustomization directory with the real kustomize. */
 export function renderKustomization(dir: string): K8sObject[] {

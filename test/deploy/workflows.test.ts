@@ -19,7 +19,13 @@ import {
 /* eslint-disable @typescript-eslint/no-explicit-any -- workflows are untyped YAML */
 
 type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; if?: string; id?: string; "working-directory"?: string };
-type Workflow = { on: unknown; concurrency?: { group: string; "cancel-in-progress"?: boolean }; permissions?: Record<string, string>; env?: Record<string, string>; jobs: Record<string, { environment?: unknown; steps: Step[]; needs?: string | string[] }> };
+type Workflow = {
+  on: unknown;
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  permissions?: Record<string, string>;
+  env?: Record<string, string>;
+  jobs: Record<string, { environment?: unknown; steps: Step[]; needs?: string | string[] }>;
+};
 
 const WORKFLOWS = ["ci.yml", "cd.yml"] as const;
 
@@ -104,8 +110,14 @@ describe("GitHub Actions workflows", () => {
     assert.ok(documented.has("npm test"), "the README documents npm test");
     assert.ok(ci.includes("npm test"));
     const polarityLines = ci.filter((l) => polarityArgv(l));
-    assert.ok(polarityLines.some((l) => polarityArgv(l)![0] === "repro"), "ci.yml reproduces the pipeline");
-    assert.ok(polarityLines.some((l) => polarityArgv(l)![0] === "promote"), "ci.yml runs the promotion gates");
+    assert.ok(
+      polarityLines.some((l) => polarityArgv(l)![0] === "repro"),
+      "ci.yml reproduces the pipeline",
+    );
+    assert.ok(
+      polarityLines.some((l) => polarityArgv(l)![0] === "promote"),
+      "ci.yml runs the promotion gates",
+    );
     for (const line of polarityLines) {
       assert.ok(documented.has(line), `'${line}' is documented in README.md or deploy/README.md`);
       assert.deepEqual(checkCliInvocation(cli, polarityArgv(line)!), []);
@@ -161,7 +173,10 @@ describe("GitHub Actions workflows", () => {
       const imageName = /set image "?(\w[\w.-]*)=/.exec(pin.run!)![1];
       const base = loadBaseFiles().flatMap((f) => (f.object.spec?.template ? f.object.spec.template.spec.containers.map((c: any) => c.image) : []));
       assert.ok(base.length > 0 && base.every((img: string) => img.split(":")[0] === imageName), `every workload's image is '${imageName}', the name CD pins`);
-      assert.ok(runLines(cd).some((l) => l.includes(`kubectl kustomize ${overlay}`)), "renders that overlay");
+      assert.ok(
+        runLines(cd).some((l) => l.includes(`kubectl kustomize ${overlay}`)),
+        "renders that overlay",
+      );
     });
 
     test("waits for the rollout, rolls back on failure, runs in an environment, one deploy at a time", () => {
@@ -172,7 +187,11 @@ describe("GitHub Actions workflows", () => {
       const rollback = deploy.steps.find((s) => /rollout undo/.test(s.run ?? ""));
       assert.ok(rollback && /failure\(\)/.test(rollback.if ?? ""), "rollout undo runs on failure");
       const onFailureOnly = (rollback.if ?? "").match(/steps\.(\w+)\.outcome/)?.[1];
-      if (onFailureOnly) assert.ok(deploy.steps.some((s) => s.id === onFailureOnly), `step id '${onFailureOnly}' exists`);
+      if (onFailureOnly)
+        assert.ok(
+          deploy.steps.some((s) => s.id === onFailureOnly),
+          `step id '${onFailureOnly}' exists`,
+        );
     });
 
     test("every object it names (deployment/…, job/…, namespace) exists in the rendered prod overlay", () => {
@@ -180,7 +199,10 @@ describe("GitHub Actions workflows", () => {
         ? renderOverlay("prod")
         : loadBaseFiles().map((f) => ({ ...f.object, metadata: { namespace: "polarity", ...f.object.metadata } }));
       const namespace = cd.env?.NAMESPACE;
-      assert.ok(objects.some((o) => o.kind === "Namespace" && o.metadata.name === namespace), `namespace ${namespace} is the prod overlay's`);
+      assert.ok(
+        objects.some((o) => o.kind === "Namespace" && o.metadata.name === namespace),
+        `namespace ${namespace} is the prod overlay's`,
+      );
       const refs = [...text.matchAll(/\b(deployment|job)\/([\w-]+)/g)].map((m) => [m[1], m[2]] as const);
       const named = [...text.matchAll(/kubectl delete (job|deployment) ([\w-]+)/g)].map((m) => [m[1], m[2]] as const);
       assert.ok(refs.length >= 3);

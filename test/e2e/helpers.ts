@@ -40,7 +40,7 @@ export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {})
       ["--import", TSX, MAIN, ...args],
       { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: "", POLARITY_DEBUG: "", ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -71,7 +71,11 @@ export async function readJson<T = Record<string, unknown>>(path: string): Promi
  * stdout line matches `ready`, with the match; rejects if the process exits first.
  */
 export function spawnCliUntil(args: string[], cwd: string, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: "", POLARITY_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+    cwd,
+    env: { ...process.env, MLFLOW_TRACKING_URI: "", POLARITY_DEBUG: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {

@@ -63,11 +63,18 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", { timeout: 300
     assert.equal(params["train.logreg.C"], "10");
     assert.equal(params["featurize.ngram_range"], "[1,2]");
     assert.equal(params["ingest.source"], "uci-sentences");
-    const modelMd5 = createHash("md5").update(await readFile(join(dir, "models", "model.json"))).digest("hex");
+    const modelMd5 = createHash("md5")
+      .update(await readFile(join(dir, "models", "model.json")))
+      .digest("hex");
     assert.equal(run.data.tags.find((t) => t.key === "polarity.model_md5")?.value, modelMd5);
     const training = run.inputs.dataset_inputs.find((d) => d.tags.some((t) => t.key === "mlflow.data.context" && t.value === "training"));
     assert.equal(training?.dataset.name, "uci-sentences");
-    assert.equal(training?.dataset.digest, createHash("md5").update(await readFile(join(dir, "data", "raw", "train.csv"))).digest("hex"));
+    assert.equal(
+      training?.dataset.digest,
+      createHash("md5")
+        .update(await readFile(join(dir, "data", "raw", "train.csv")))
+        .digest("hex"),
+    );
     const gate = run.data.metrics.find((m) => m.key === "gate.passed");
     assert.equal(gate?.value, 1, "gate results are logged to the run");
     const artifacts = (await client.listArtifacts(runRecord.run_id)).map((f) => f.path).sort();
@@ -89,7 +96,11 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", { timeout: 300
     const { child, match } = await spawnCliUntil(["start", "--port", "0"], dir, /serving (models:\/\S+) on (http:\/\/[\d.:]+)/);
     try {
       assert.equal(match[1], "models:/sentiment@production");
-      const res = await fetch(`${match[2]}/invocations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: ["I love this phone, it works great.", "Awful, it broke after a day."] }) });
+      const res = await fetch(`${match[2]}/invocations`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputs: ["I love this phone, it works great.", "Awful, it broke after a day."] }),
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { predictions: [1, 0] });
     } finally {
@@ -131,6 +142,9 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", { timeout: 300
     assert.equal((await client.getModelVersion("sentiment", 2)).current_stage, "Staging");
     const report = await readJson<{ outcome: string; gates: Array<{ name: string; passed: boolean }> }>(join(dir, "reports", "promotion.json"));
     assert.equal(report.outcome, "refused");
-    assert.deepEqual(report.gates.filter((g) => !g.passed).map((g) => g.name), ["min_accuracy"]);
+    assert.deepEqual(
+      report.gates.filter((g) => !g.passed).map((g) => g.name),
+      ["min_accuracy"],
+    );
   });
 });

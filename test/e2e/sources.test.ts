@@ -23,7 +23,8 @@ describe("pipeline sources through the CLI", { concurrency: true, timeout: 300_0
     const csv = await readFile(join(FIXTURES, "seed-reviews.csv"));
     server = createServer((req, res) => {
       if (req.url === "/data/reviews.csv") res.writeHead(200, { "content-type": "text/csv" }).end(csv);
-      else if (req.url === "/data/broken.csv") res.writeHead(200, { "content-type": "text/csv" }).end('review,sentiment\n"great movie,positive\nawful,negative\n');
+      else if (req.url === "/data/broken.csv")
+        res.writeHead(200, { "content-type": "text/csv" }).end('review,sentiment\n"great movie,positive\nawful,negative\n');
       else res.writeHead(404, "Not Found").end("not here");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

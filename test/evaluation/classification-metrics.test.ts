@@ -19,9 +19,19 @@ test("accuracy and the confusion matrix (rows true, columns predicted)", () => {
   const t = ["a", "b", "c", "a", "b", "c"];
   const p = ["a", "c", "c", "a", "a", "b"];
   close(accuracy(t, p), 3 / 6);
-  assert.deepEqual(confusionMatrix(t, p), { labels: ["a", "b", "c"], matrix: [[2, 0, 0], [1, 0, 1], [0, 1, 1]] });
+  assert.deepEqual(confusionMatrix(t, p), {
+    labels: ["a", "b", "c"],
+    matrix: [
+      [2, 0, 0],
+      [1, 0, 1],
+      [0, 1, 1],
+    ],
+  });
   // Given labels: others are ignored, order is kept.
-  assert.deepEqual(confusionMatrix(t, p, ["c", "a"]).matrix, [[1, 0], [0, 2]]);
+  assert.deepEqual(confusionMatrix(t, p, ["c", "a"]).matrix, [
+    [1, 0],
+    [0, 2],
+  ]);
   assert.throws(() => accuracy(["a"], ["a", "b"]), /1 entries but the predictions have 2/);
 });
 
@@ -66,7 +76,10 @@ test("ROC AUC with ties counts tied pairs as half (trapezoid over distinct thres
   close(rocAuc([1, 1, 0, 0], [0.8, 0.4, 0.4, 0.1]), 0.875);
   close(rocAuc([1, 0], [0.5, 0.5]), 0.5);
   close(rocAuc(["p", "n", "n"], [0.1, 0.2, 0.3], { posLabel: "p" }), 0);
-  assert.throws(() => rocAuc([1, 1], [0.1, 0.2]), (e: unknown) => e instanceof DataError && /only one class/.test(e.message));
+  assert.throws(
+    () => rocAuc([1, 1], [0.1, 0.2]),
+    (e: unknown) => e instanceof DataError && /only one class/.test(e.message),
+  );
   assert.throws(() => rocAuc(["p", "n"], [0.1, 0.2]), /pass posLabel/);
   assert.throws(() => rocAuc([1, 0], [NaN, 0.2]), /must be finite/);
 });
@@ -127,7 +140,10 @@ test("evaluateClassifier: binary metrics for classes[1] with 2 classes, macro ot
   close(r.accuracy, 0.75);
   close(r.rocAuc as number, 1);
   close(r.logLoss as number, -(Math.log(0.8) + Math.log(0.4) + Math.log(0.7) + Math.log(0.9)) / 4);
-  assert.deepEqual(r.confusion.matrix, [[2, 0], [1, 1]]);
+  assert.deepEqual(r.confusion.matrix, [
+    [2, 0],
+    [1, 1],
+  ]);
   const noProba = evaluateClassifier(yTrue, yPred, null, classes);
   assert.equal(noProba.rocAuc, null);
   assert.equal(noProba.logLoss, null);

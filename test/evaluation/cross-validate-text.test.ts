@@ -8,7 +8,11 @@ import { SentimentModel } from "../../src/models/sentiment-model.js";
 import { preprocess } from "../../src/text/preprocess.js";
 
 const corpus = generateSyntheticCorpus({ n: 400, seed: 3 });
-const train = { preprocess: { wordForm: "porter" as const, negationScope: true }, features: { kind: "tfidf" as const, ngramRange: [1, 2] as const, sublinearTf: true }, model: { kind: "logreg" as const, C: 3 } };
+const train = {
+  preprocess: { wordForm: "porter" as const, negationScope: true },
+  features: { kind: "tfidf" as const, ngramRange: [1, 2] as const, sublinearTf: true },
+  model: { kind: "logreg" as const, C: 3 },
+};
 const untimed = (m: Record<string, number | null>) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== "fitSeconds"));
 
 test("crossValidateTexts: each fold is SentimentModel.train on the fold's training rows, scored on its test rows", async () => {
@@ -16,10 +20,20 @@ test("crossValidateTexts: each fold is SentimentModel.train on the fold's traini
   const splits = stratifiedKFold(corpus.labels, { k: 4, shuffle: true, seed: 9 });
   assert.equal(r.folds.length, 4);
   splits.forEach((s, f) => {
-    const model = SentimentModel.train(Array.from(s.train, (i) => corpus.texts[i]), Array.from(s.train, (i) => corpus.labels[i]), train);
+    const model = SentimentModel.train(
+      Array.from(s.train, (i) => corpus.texts[i]),
+      Array.from(s.train, (i) => corpus.labels[i]),
+      train,
+    );
     const testTexts = Array.from(s.test, (i) => corpus.texts[i]);
     const predicted = model.predict(testTexts).map((p) => p.label);
-    assert.equal(r.folds[f].accuracy, accuracy(Array.from(s.test, (i) => corpus.labels[i]), predicted));
+    assert.equal(
+      r.folds[f].accuracy,
+      accuracy(
+        Array.from(s.test, (i) => corpus.labels[i]),
+        predicted,
+      ),
+    );
     assert.ok((r.folds[f].fitSeconds ?? -1) >= 0);
   });
 });

@@ -9,7 +9,11 @@ import { MultinomialNB } from "../../src/models/naive-bayes.js";
 import { randomProblem } from "../models/helpers.js";
 
 test("summarizeFolds: mean and sample standard deviation, skipping undefined values", () => {
-  const r = summarizeFolds([{ acc: 0.8, auc: null }, { acc: 0.9, auc: 0.7 }, { acc: 1.0, auc: 0.9 }]);
+  const r = summarizeFolds([
+    { acc: 0.8, auc: null },
+    { acc: 0.9, auc: 0.7 },
+    { acc: 1.0, auc: 0.9 },
+  ]);
   assert.ok(Math.abs(r.mean.acc - 0.9) < 1e-12);
   assert.ok(Math.abs(r.sd.acc - 0.1) < 1e-12);
   assert.ok(Math.abs(r.mean.auc - 0.8) < 1e-12);
@@ -50,12 +54,24 @@ test("crossValidateBy hands disjoint, covering train/test indices to the callbac
   const r = crossValidateBy(y, { folds: 4, seed: 3 }, (train, testIdx, foldIndex) => {
     assert.equal(train.length + testIdx.length, 120);
     for (const i of testIdx) tested[i]++;
-    const model = new LogisticRegression().fit(csrSelectRows(X, train), Array.from(train, (i) => y[i]));
+    const model = new LogisticRegression().fit(
+      csrSelectRows(X, train),
+      Array.from(train, (i) => y[i]),
+    );
     const pred = model.predict(csrSelectRows(X, testIdx));
-    return { accuracy: accuracy(Array.from(testIdx, (i) => y[i]), pred), fold: foldIndex };
+    return {
+      accuracy: accuracy(
+        Array.from(testIdx, (i) => y[i]),
+        pred,
+      ),
+      fold: foldIndex,
+    };
   });
   assert.ok(tested.every((c) => c === 1));
-  assert.deepEqual(r.folds.map((f) => f.fold), [0, 1, 2, 3]);
+  assert.deepEqual(
+    r.folds.map((f) => f.fold),
+    [0, 1, 2, 3],
+  );
   assert.ok(r.mean.accuracy > 0.6);
 });
 

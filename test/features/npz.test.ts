@@ -58,7 +58,10 @@ describe("npz (scipy.sparse CSR layout)", () => {
     const good = encodeCsrNpz(X);
     const flipped = Buffer.from(good);
     flipped[30 + "indices.npy".length + 128 + 2] ^= 0xff; // inside indices.npy's array data
-    assert.throws(() => decodeCsrNpz(flipped, "f.npz"), (e: unknown) => e instanceof DataError && /f\.npz: entry indices\.npy failed its CRC check/.test(e.message));
+    assert.throws(
+      () => decodeCsrNpz(flipped, "f.npz"),
+      (e: unknown) => e instanceof DataError && /f\.npz: entry indices\.npy failed its CRC check/.test(e.message),
+    );
     assert.throws(() => decodeCsrNpz(Buffer.from("text,label\n"), "g.npz"), /g\.npz: not a ZIP\/npz archive/);
     assert.throws(() => decodeNpy(Buffer.from("hello world")), /not a \.npy array/);
   });

@@ -42,13 +42,25 @@ describe("CountVectorizer", () => {
     const X = v.fitTransform(DOCS);
     assert.deepEqual(v.getFeatureNames(), ["cat", "dog", "ran", "sat", "the"]);
     assert.deepEqual(csrToDense(X), COUNTS);
-    assert.deepEqual([...v.vocabulary], [["cat", 0], ["dog", 1], ["ran", 2], ["sat", 3], ["the", 4]]);
+    assert.deepEqual(
+      [...v.vocabulary],
+      [
+        ["cat", 0],
+        ["dog", 1],
+        ["ran", 2],
+        ["sat", 3],
+        ["the", 4],
+      ],
+    );
     assertSortedRows(X);
   });
   it("fit then transform equals fitTransform, and unseen terms are ignored", () => {
     const v = new CountVectorizer().fit(DOCS);
     assert.deepEqual(csrToDense(v.transform(DOCS)), COUNTS);
-    assert.deepEqual(csrToDense(v.transform(["zebra cat zebra", ""])), [[1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]);
+    assert.deepEqual(csrToDense(v.transform(["zebra cat zebra", ""])), [
+      [1, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ]);
   });
   it("ngramRange [1, 2] adds space-joined bigrams, sorted with the unigrams", () => {
     const v = new CountVectorizer({ ngramRange: [1, 2] });
@@ -66,7 +78,10 @@ describe("CountVectorizer", () => {
     assert.deepEqual(v.getFeatureNames(), ["a b", "a b c", "b c", "b c d", "c d"]);
   });
   it("binary turns counts into 0/1", () => {
-    assert.deepEqual(csrToDense(new CountVectorizer({ binary: true }).fitTransform(DOCS)), COUNTS.map((r) => r.map((x) => (x > 0 ? 1 : 0))));
+    assert.deepEqual(
+      csrToDense(new CountVectorizer({ binary: true }).fitTransform(DOCS)),
+      COUNTS.map((r) => r.map((x) => (x > 0 ? 1 : 0))),
+    );
   });
   it("lowercase: false keeps case (and upper case sorts first)", () => {
     const v = new CountVectorizer({ lowercase: false }).fit(DOCS);
@@ -90,13 +105,20 @@ describe("CountVectorizer", () => {
     const v = new CountVectorizer({ ngramRange: [1, 2], minDf: 2 });
     const X = v.fitTransform(DOCS);
     assert.deepEqual(v.getFeatureNames(), ["cat", "ran", "the", "the cat"]);
-    const expected = [[1, 0, 1, 1], [2, 1, 1, 1], [0, 1, 0, 0]];
+    const expected = [
+      [1, 0, 1, 1],
+      [2, 1, 1, 1],
+      [0, 1, 0, 0],
+    ];
     assert.deepEqual(csrToDense(X), expected);
     assert.deepEqual(csrToDense(v.transform(DOCS)), expected);
     assert.deepEqual(csrToDense(v.transform(["cat sat the cat ran"])), [[2, 1, 1, 1]]);
   });
   it("pruning that leaves nothing, or maxDf below minDf, is an error", () => {
-    assert.throws(() => new CountVectorizer({ minDf: { proportion: 1 } }).fit(DOCS), (e: unknown) => e instanceof DataError && /no terms remain/.test(e.message));
+    assert.throws(
+      () => new CountVectorizer({ minDf: { proportion: 1 } }).fit(DOCS),
+      (e: unknown) => e instanceof DataError && /no terms remain/.test(e.message),
+    );
     assert.throws(() => new CountVectorizer({ minDf: 3, maxDf: 2 }).fit(DOCS), /maxDf corresponds to fewer documents than minDf/);
   });
   it("maxFeatures keeps the largest total counts, ties broken by term order, applied after min/max df", () => {
@@ -116,37 +138,61 @@ describe("CountVectorizer", () => {
     assert.deepEqual(new CountVectorizer({ tokenPattern: "(?u)\\b\\w+\\b" }).fit(["a cat"]).getFeatureNames(), ["a", "cat"]);
     assert.deepEqual(new CountVectorizer({ tokenPattern: "(\\w+)!" }).fit(["wow! meh great!"]).getFeatureNames(), ["great", "wow"]);
     assert.throws(() => new CountVectorizer({ tokenPattern: "(\\w)(\\w)" }), /at most one is allowed/);
-    assert.throws(() => new CountVectorizer({ tokenPattern: "(" }), (e: unknown) => e instanceof InvalidParameterError && /not a valid regular expression/.test(e.message));
+    assert.throws(
+      () => new CountVectorizer({ tokenPattern: "(" }),
+      (e: unknown) => e instanceof InvalidParameterError && /not a valid regular expression/.test(e.message),
+    );
   });
   it("accepts pre-tokenised documents as they are (no lowercasing, no token pattern)", () => {
     const v = new CountVectorizer({ ngramRange: [1, 2] });
-    const X = v.fitTransform([["Not", "a", "hit"], ["a", "hit"]]);
+    const X = v.fitTransform([
+      ["Not", "a", "hit"],
+      ["a", "hit"],
+    ]);
     assert.deepEqual(v.getFeatureNames(), ["Not", "Not a", "a", "a hit", "hit"]);
-    assert.deepEqual(csrToDense(X), [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]);
+    assert.deepEqual(csrToDense(X), [
+      [1, 1, 1, 1, 1],
+      [0, 0, 1, 1, 1],
+    ]);
   });
   it("tokenises raw strings with preprocess() when given a preprocess config", () => {
     const v = new CountVectorizer({ preprocess: { wordForm: "none", removeStopwords: false, negationScope: true } });
     v.fit(["I didn't like it.", "Liked it :)"]);
     assert.deepEqual(v.getFeatureNames(), [":)", "did", "i", "it", "liked", "not", "not_it", "not_like"]);
     // The default config: stopwords out, stems, negation scope.
-    assert.deepEqual(new CountVectorizer({ preprocess: {} }).fit(["I didn't like it.", "Liked it :)"]).getFeatureNames(), [":)", "did", "like", "not", "not_like"]);
+    assert.deepEqual(new CountVectorizer({ preprocess: {} }).fit(["I didn't like it.", "Liked it :)"]).getFeatureNames(), [
+      ":)",
+      "did",
+      "like",
+      "not",
+      "not_like",
+    ]);
   });
   it("sorts terms by code point like Python, also for astral characters and control characters", () => {
     assert.deepEqual(new CountVectorizer().fit([["😀", "\uFF01", "z"]]).getFeatureNames(), ["z", "\uFF01", "😀"]);
-    assert.deepEqual(new CountVectorizer({ ngramRange: [1, 2] }).fit([["ab", "ab\tc", "ab"]]).getFeatureNames(), [
-      "ab", "ab\tc", "ab\tc ab", "ab ab\tc",
-    ]);
+    assert.deepEqual(new CountVectorizer({ ngramRange: [1, 2] }).fit([["ab", "ab\tc", "ab"]]).getFeatureNames(), ["ab", "ab\tc", "ab\tc ab", "ab ab\tc"]);
   });
   it("rejects tokens containing a space when n-grams > 1 would make names ambiguous", () => {
-    assert.throws(() => new CountVectorizer({ ngramRange: [1, 2] }).fit([["a b", "c"]]), (e: unknown) => e instanceof DataError && /contains a space/.test(e.message));
+    assert.throws(
+      () => new CountVectorizer({ ngramRange: [1, 2] }).fit([["a b", "c"]]),
+      (e: unknown) => e instanceof DataError && /contains a space/.test(e.message),
+    );
     assert.deepEqual(new CountVectorizer().fit([["a b", "c"]]).getFeatureNames(), ["a b", "c"]);
   });
   it("a fixed vocabulary keeps its column order and ignores min/max df", () => {
     const v = new CountVectorizer({ vocabulary: ["the", "cat", "zebra"], minDf: 3 });
-    assert.deepEqual(csrToDense(v.fitTransform(DOCS)), [[1, 1, 0], [1, 2, 0], [0, 0, 0]]);
+    assert.deepEqual(csrToDense(v.fitTransform(DOCS)), [
+      [1, 1, 0],
+      [1, 2, 0],
+      [0, 0, 0],
+    ]);
     assert.deepEqual(v.getFeatureNames(), ["the", "cat", "zebra"]);
     assert.deepEqual(new CountVectorizer({ vocabulary: { cat: 1, the: 0 } }).fit(DOCS).getFeatureNames(), ["the", "cat"]);
-    assert.deepEqual(csrToDense(new CountVectorizer({ vocabulary: ["the cat", "ran"], ngramRange: [1, 2] }).fitTransform(DOCS)), [[1, 0], [1, 1], [0, 1]]);
+    assert.deepEqual(csrToDense(new CountVectorizer({ vocabulary: ["the cat", "ran"], ngramRange: [1, 2] }).fitTransform(DOCS)), [
+      [1, 0],
+      [1, 1],
+      [0, 1],
+    ]);
   });
   it("rejects bad fixed vocabularies", () => {
     assert.throws(() => new CountVectorizer({ vocabulary: ["a", "a"] }), /duplicate term in vocabulary: "a"/);
@@ -154,13 +200,19 @@ describe("CountVectorizer", () => {
     assert.throws(() => new CountVectorizer({ vocabulary: [] }), /empty vocabulary passed to fit/);
   });
   it("empty corpora and stopword-only corpora are DataErrors with scikit-learn's message", () => {
-    assert.throws(() => new CountVectorizer().fit([]), (e: unknown) => e instanceof DataError && /empty vocabulary/.test(e.message));
+    assert.throws(
+      () => new CountVectorizer().fit([]),
+      (e: unknown) => e instanceof DataError && /empty vocabulary/.test(e.message),
+    );
     assert.throws(() => new CountVectorizer().fit(["a", "b c", ""]), /empty vocabulary; perhaps the documents only contain stop words/);
     assert.throws(() => new CountVectorizer().fit("just one string" as never), /got a single string/);
     assert.throws(() => new CountVectorizer().fit([42 as never]), /document 0 must be a string or an array of tokens/);
   });
   it("rejects unknown, NaN and infinite options", () => {
-    assert.throws(() => new CountVectorizer({ ngram_range: [1, 2] } as never), (e: unknown) => e instanceof InvalidParameterError && /'ngram_range'/.test(e.message));
+    assert.throws(
+      () => new CountVectorizer({ ngram_range: [1, 2] } as never),
+      (e: unknown) => e instanceof InvalidParameterError && /'ngram_range'/.test(e.message),
+    );
     assert.throws(() => new CountVectorizer({ minDf: Number.NaN }), InvalidParameterError);
     assert.throws(() => new CountVectorizer({ maxDf: Number.POSITIVE_INFINITY }), InvalidParameterError);
     assert.throws(() => new CountVectorizer({ minDf: 1.5 }), /integer document count >= 1 or a proportion/);
@@ -169,7 +221,10 @@ describe("CountVectorizer", () => {
     assert.throws(() => new CountVectorizer({ binary: "yes" as never }), InvalidParameterError);
   });
   it("transform before fit is an error", () => {
-    assert.throws(() => new CountVectorizer().transform(DOCS), (e: unknown) => e instanceof PolarityError && /not fitted/.test(e.message));
+    assert.throws(
+      () => new CountVectorizer().transform(DOCS),
+      (e: unknown) => e instanceof PolarityError && /not fitted/.test(e.message),
+    );
   });
 });
 
@@ -212,7 +267,10 @@ describe("TfidfVectorizer", () => {
     const v = new TfidfVectorizer({ vocabulary: ["the", "cat"], sublinearTf: true, norm: null });
     const docs = ["the cat cat", "cat"];
     // df: the 1, cat 2; n = 2 → idf = ln(3/2) + 1, ln(3/3) + 1
-    const expected = [[Math.log(1.5) + 1, (1 + Math.log(2)) * 1], [0, 1]];
+    const expected = [
+      [Math.log(1.5) + 1, (1 + Math.log(2)) * 1],
+      [0, 1],
+    ];
     assertClose(csrToDense(v.fitTransform(docs)), expected);
     assertClose(csrToDense(v.transform(docs)), expected);
   });

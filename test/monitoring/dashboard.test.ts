@@ -39,7 +39,10 @@ const dashboard = JSON.parse(readFileSync(join(GRAFANA, "dashboards/polarity-mod
 
 describe("Grafana dashboard and provisioning", () => {
   test("the datasource provisioning defines the uid the dashboard's datasource variable defaults to", () => {
-    const ds = parse(readFileSync(join(GRAFANA, "provisioning/datasources/prometheus.yml"), "utf8")) as { apiVersion: number; datasources: { uid: string; type: string; url: string }[] };
+    const ds = parse(readFileSync(join(GRAFANA, "provisioning/datasources/prometheus.yml"), "utf8")) as {
+      apiVersion: number;
+      datasources: { uid: string; type: string; url: string }[];
+    };
     assert.equal(ds.apiVersion, 1);
     assert.equal(ds.datasources.length, 1);
     assert.equal(ds.datasources[0].type, "prometheus");
@@ -50,7 +53,10 @@ describe("Grafana dashboard and provisioning", () => {
   });
 
   test("the dashboard provider is a file provider", () => {
-    const p = parse(readFileSync(join(GRAFANA, "provisioning/dashboards/polarity.yml"), "utf8")) as { apiVersion: number; providers: { type: string; options: { path: string } }[] };
+    const p = parse(readFileSync(join(GRAFANA, "provisioning/dashboards/polarity.yml"), "utf8")) as {
+      apiVersion: number;
+      providers: { type: string; options: { path: string } }[];
+    };
     assert.equal(p.apiVersion, 1);
     assert.equal(p.providers[0].type, "file");
     assert.ok(p.providers[0].options.path.startsWith("/"));
@@ -65,10 +71,11 @@ describe("Grafana dashboard and provisioning", () => {
       assert.ok(Number.isInteger(p.id) && p.id > 0);
       const { x, y, w, h } = p.gridPos;
       assert.ok(x >= 0 && w > 0 && x + w <= 24 && h > 0, `${p.title}: gridPos`);
-      for (let i = x; i < x + w; i++) for (let j = y; j < y + h; j++) {
-        assert.ok(!cells.has(`${i},${j}`), `${p.title} overlaps another panel at ${i},${j}`);
-        cells.add(`${i},${j}`);
-      }
+      for (let i = x; i < x + w; i++)
+        for (let j = y; j < y + h; j++) {
+          assert.ok(!cells.has(`${i},${j}`), `${p.title} overlaps another panel at ${i},${j}`);
+          cells.add(`${i},${j}`);
+        }
       if (p.type === "row") continue;
       assert.deepEqual(p.datasource, { type: "prometheus", uid: "${datasource}" }, `${p.title}: datasource`);
       assert.ok(p.targets && p.targets.length > 0, `${p.title}: targets`);
@@ -103,8 +110,23 @@ describe("Grafana dashboard and provisioning", () => {
 
   test("every panel the issue lists is there, and every data query is restricted to the chosen versions and jobs", () => {
     const titles = dashboard.panels.map((p) => p.title.toLowerCase());
-    for (const want of ["request rate by route", "latency p50 / p95 / p99", "error ratio", "predictions by class", "positive ratio", "model version per pod", "drift", "live accuracy", "cpu", "memory", "event loop"]) {
-      assert.ok(titles.some((t) => t.includes(want)), `a panel about ${want}`);
+    for (const want of [
+      "request rate by route",
+      "latency p50 / p95 / p99",
+      "error ratio",
+      "predictions by class",
+      "positive ratio",
+      "model version per pod",
+      "drift",
+      "live accuracy",
+      "cpu",
+      "memory",
+      "event loop",
+    ]) {
+      assert.ok(
+        titles.some((t) => t.includes(want)),
+        `a panel about ${want}`,
+      );
     }
     for (const p of dashboard.panels) {
       for (const t of p.targets ?? []) {

@@ -40,7 +40,7 @@ async function stream(
   onTick: (fed: number, ids: string[], labels: number[]) => boolean | void,
   transform: (t: string, r: Random) => string = (t) => t,
 ): Promise<number> {
-  for (let fed = 0; fed < count; ) {
+  for (let fed = 0; fed < count;) {
     const texts: string[] = [];
     const labels: number[] = [];
     for (let i = 0; i < BATCH; i++) {
@@ -81,17 +81,31 @@ describe("drift alarms on real text", { timeout: 180_000 }, () => {
   });
 
   /** After 2000 in-distribution requests, streams the shifted traffic: requests until the first alarm of each statistic (within 1500). */
-  async function detectionDelays(t: { diagnostic(m: string): void }, name: string, set: LabelledSet, transform?: (t: string, r: Random) => string): Promise<{ first: number; by: Partial<Record<DriftStatistic, number>> }> {
+  async function detectionDelays(
+    t: { diagnostic(m: string): void },
+    name: string,
+    set: LabelledSet,
+    transform?: (t: string, r: Random) => string,
+  ): Promise<{ first: number; by: Partial<Record<DriftStatistic, number>> }> {
     const monitor = newMonitor();
     const rng = new Random(5);
     await stream(monitor, fixture.stream, 2000, rng, () => undefined);
     assert.deepEqual(alarmsOf(monitor), [], "no alarm before the shift");
     const by: Partial<Record<DriftStatistic, number>> = {};
-    await stream(monitor, set, 1500, rng, (fed) => {
-      for (const a of alarmsOf(monitor)) by[a] ??= fed;
-    }, transform);
+    await stream(
+      monitor,
+      set,
+      1500,
+      rng,
+      (fed) => {
+        for (const a of alarmsOf(monitor)) by[a] ??= fed;
+      },
+      transform,
+    );
     const first = Math.min(...Object.values(by));
-    t.diagnostic(`${name}: first alarm ${first} requests after the shift; per statistic ${JSON.stringify(by)}; drift at the end ${rounded(monitor.lastDrift!.values)}`);
+    t.diagnostic(
+      `${name}: first alarm ${first} requests after the shift; per statistic ${JSON.stringify(by)}; drift at the end ${rounded(monitor.lastDrift!.values)}`,
+    );
     return { first, by };
   }
 
@@ -102,7 +116,8 @@ describe("drift alarms on real text", { timeout: 180_000 }, () => {
   });
 
   test("texts six times longer raise drift within 300 requests, and length drift within 600", async (t) => {
-    const sixSentences = (first: string, r: Random): string => [first, ...Array.from({ length: 5 }, () => fixture.stream.texts[r.nextInt(fixture.stream.texts.length)])].join(" ");
+    const sixSentences = (first: string, r: Random): string =>
+      [first, ...Array.from({ length: 5 }, () => fixture.stream.texts[r.nextInt(fixture.stream.texts.length)])].join(" ");
     const { first, by } = await detectionDelays(t, "6x longer texts", fixture.stream, sixSentences);
     assert.ok(first <= 300, `first alarm after ${first}`);
     assert.ok(Math.min(by.length_psi ?? Infinity, by.length_js ?? Infinity) <= 600);
@@ -121,7 +136,14 @@ describe("live-accuracy alarms from feedback", { timeout: 180_000 }, () => {
   /** The rule of PolarityLiveAccuracyDrop, on the monitor's window: accuracy below reference − 0.1 with enough labels. */
   const dropped = (m: ModelMonitor): boolean => !!m.lastLive && m.lastLive.labelled >= MIN_LABELLED && m.lastLive.accuracy < reference - 0.1;
 
-  async function feed(monitor: ModelMonitor, set: LabelledSet, count: number, rng: Random, flip: number, stop: (fed: number) => boolean | void): Promise<number> {
+  async function feed(
+    monitor: ModelMonitor,
+    set: LabelledSet,
+    count: number,
+    rng: Random,
+    flip: number,
+    stop: (fed: number) => boolean | void,
+  ): Promise<number> {
     return stream(monitor, set, count, rng, (fed, ids, labels) => {
       const result = monitor.feedback(
         loaded,
@@ -153,7 +175,9 @@ describe("live-accuracy alarms from feedback", { timeout: 180_000 }, () => {
     await feed(monitor, fixture.stream, 1000, rng, 0, () => undefined);
     assert.equal(dropped(monitor), false);
     const delay = await feed(monitor, fixture.stream, 2000, rng, 0.3, () => dropped(monitor));
-    t.diagnostic(`accuracy alarm ${delay} labels after the change (live accuracy ${monitor.lastLive!.accuracy.toFixed(3)} vs reference ${reference.toFixed(3)})`);
+    t.diagnostic(
+      `accuracy alarm ${delay} labels after the change (live accuracy ${monitor.lastLive!.accuracy.toFixed(3)} vs reference ${reference.toFixed(3)})`,
+    );
     assert.ok(delay > 0 && delay <= 500, `delay ${delay}`);
   });
 

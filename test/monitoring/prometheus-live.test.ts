@@ -114,11 +114,16 @@ describe("a real Prometheus scrapes the monitored server; dashboards and rules e
     writeFileSync(join(dir, "prometheus.yml"), local);
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     prometheus.stderr!.on("data", (d: Buffer) => (promLog = (promLog + d.toString()).slice(-20_000)));
 
     // Traffic: batches and single texts, the other protocols, a few client errors, feedback.
-    const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const ids: { id: string; label: number }[] = [];
     const texts = fixture.stream.texts;
     for (let i = 0; i < 240; i += 20) {
@@ -147,11 +152,23 @@ describe("a real Prometheus scrapes the monitored server; dashboards and rules e
   });
 
   test("the drift and live-accuracy gauges reach Prometheus", async () => {
-    const drift = await until("model_drift in Prometheus", () => query('model_drift{statistic="score_psi"}'), (r) => r.data.result.length === 1);
+    const drift = await until(
+      "model_drift in Prometheus",
+      () => query('model_drift{statistic="score_psi"}'),
+      (r) => r.data.result.length === 1,
+    );
     assert.ok(Number.isFinite(Number(drift.data.result[0].value[1])));
-    const oov = await until("top-term drift", () => query('model_drift{statistic="top_terms_chi2"}'), (r) => r.data.result.length === 1);
+    const oov = await until(
+      "top-term drift",
+      () => query('model_drift{statistic="top_terms_chi2"}'),
+      (r) => r.data.result.length === 1,
+    );
     assert.ok(Number(oov.data.result[0].value[1]) >= 0);
-    const acc = await until("live accuracy", () => query("model_live_accuracy"), (r) => r.data.result.length === 1 && !Number.isNaN(Number(r.data.result[0].value[1])));
+    const acc = await until(
+      "live accuracy",
+      () => query("model_live_accuracy"),
+      (r) => r.data.result.length === 1 && !Number.isNaN(Number(r.data.result[0].value[1])),
+    );
     const value = Number(acc.data.result[0].value[1]);
     assert.ok(value > 0.6 && value <= 1, `live accuracy ${value}`);
     const labelled = await query("model_feedback_labelled_total");
@@ -160,8 +177,13 @@ describe("a real Prometheus scrapes the monitored server; dashboards and rules e
 
   test("every dashboard panel query parses and evaluates; the request, prediction, drift and live-accuracy panels return data", async () => {
     // Rates need two scrapes inside the window after the traffic.
-    await until("a rate over the traffic", () => query(`sum(rate(model_prediction_count_total[${RATE_INTERVAL}]))`), (r) => r.data.result.length > 0);
-    const mustHaveData = /Request rate|latency|Error ratio|Model version|Predictions by class|Positive ratio|Drift|Live accuracy|Labelled|vocabulary|CPU|memory|Event loop/i;
+    await until(
+      "a rate over the traffic",
+      () => query(`sum(rate(model_prediction_count_total[${RATE_INTERVAL}]))`),
+      (r) => r.data.result.length > 0,
+    );
+    const mustHaveData =
+      /Request rate|latency|Error ratio|Model version|Predictions by class|Positive ratio|Drift|Live accuracy|Labelled|vocabulary|CPU|memory|Event loop/i;
     const queries = dashboardQueries(dashboard);
     assert.ok(queries.length >= 20);
     const empty: string[] = [];
@@ -175,7 +197,7 @@ describe("a real Prometheus scrapes the monitored server; dashboards and rules e
 
   test("the version and job variables list what the server reports", async () => {
     const version = await api(`/api/v1/label/version/values?match[]=model_info`);
-    const served = (server.app.polarity.holder.current!).version;
+    const served = server.app.polarity.holder.current!.version;
     assert.ok((version.data as unknown as string[]).includes(served));
     const jobs = await api(`/api/v1/label/job/values?match[]=model_info`);
     assert.deepEqual(jobs.data, ["polarity-local"]);
@@ -189,7 +211,9 @@ describe("a real Prometheus scrapes the monitored server; dashboards and rules e
 
   test("every recording and alerting expression evaluates in Prometheus, and the rule groups run healthy", async () => {
     for (const file of ["recording.yml", "alerts.yml"]) {
-      const doc = parse(readFileSync(join(ROOT, "deploy/prometheus/rules", file), "utf8")) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] };
+      const doc = parse(readFileSync(join(ROOT, "deploy/prometheus/rules", file), "utf8")) as {
+        groups: { rules: { expr: string; record?: string; alert?: string }[] }[];
+      };
       for (const rule of doc.groups.flatMap((g) => g.rules)) {
         const r = await query(rule.expr);
         assert.equal(r.status, "success", `${rule.record ?? rule.alert}: ${r.error}`);
@@ -197,15 +221,29 @@ describe("a real Prometheus scrapes the monitored server; dashboards and rules e
     }
     const rules = await until(
       "every rule evaluated",
-      () => api("/api/v1/rules") as unknown as Promise<{ data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] } }>,
+      () =>
+        api("/api/v1/rules") as unknown as Promise<{
+          data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] };
+        }>,
       (r) => r.data.groups.flatMap((g) => g.rules).every((x) => !x.lastEvaluation.startsWith("0001")),
     );
     const all = rules.data.groups.flatMap((g) => g.rules);
     assert.equal(all.length, 24);
     for (const r of all) assert.equal(r.health, "ok", `${r.name}: ${r.lastError}`);
     // The recorded series exist for what the traffic produced.
-    for (const name of ["polarity:requests:rate5m", "polarity:predictions_total:rate5m", "polarity:positive_ratio:rate5m", "polarity:live_accuracy:ratio1h", "polarity:model_drift:max", "polarity:model_versions:count"]) {
-      await until(name, () => query(name), (r) => r.data.result.length > 0);
+    for (const name of [
+      "polarity:requests:rate5m",
+      "polarity:predictions_total:rate5m",
+      "polarity:positive_ratio:rate5m",
+      "polarity:live_accuracy:ratio1h",
+      "polarity:model_drift:max",
+      "polarity:model_versions:count",
+    ]) {
+      await until(
+        name,
+        () => query(name),
+        (r) => r.data.result.length > 0,
+      );
     }
   });
 });

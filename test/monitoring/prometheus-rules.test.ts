@@ -36,7 +36,13 @@ describe("Prometheus configuration and rules (promtool)", { timeout: 120_000, sk
 
   test("promtool check config passes for the cluster configuration (pod discovery checked apart: Debian's build leaves out the kubernetes SD)", () => {
     const text = readFileSync(join(PROM_DIR, "prometheus.yml"), "utf8");
-    const config = parse(text) as { scrape_configs: { job_name: string; kubernetes_sd_configs?: { role: string }[]; relabel_configs: { source_labels?: string[]; action?: string; regex?: string }[] }[] };
+    const config = parse(text) as {
+      scrape_configs: {
+        job_name: string;
+        kubernetes_sd_configs?: { role: string }[];
+        relabel_configs: { source_labels?: string[]; action?: string; regex?: string }[];
+      }[];
+    };
     const job = config.scrape_configs.find((j) => j.job_name === "polarity-model-server");
     assert.ok(job, "a polarity-model-server job");
     assert.deepEqual(job.kubernetes_sd_configs, [{ role: "pod" }]);
@@ -55,7 +61,10 @@ describe("Prometheus configuration and rules (promtool)", { timeout: 120_000, sk
     const dir = mkdtempSync(join(tmpdir(), "polarity-promcfg-"));
     try {
       cpSync(join(PROM_DIR, "rules"), join(dir, "rules"), { recursive: true });
-      writeFileSync(join(dir, "prometheus.yml"), text.replace("    kubernetes_sd_configs:\n      - role: pod\n", '    static_configs:\n      - targets: ["10.0.0.1:8080"]\n'));
+      writeFileSync(
+        join(dir, "prometheus.yml"),
+        text.replace("    kubernetes_sd_configs:\n      - role: pod\n", '    static_configs:\n      - targets: ["10.0.0.1:8080"]\n'),
+      );
       const r = spawnSync(PROMTOOL, ["check", "config", "prometheus.yml"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
       assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     } finally {
@@ -71,20 +80,34 @@ describe("Prometheus configuration and rules (promtool)", { timeout: 120_000, sk
   test("every alert the issue asks for exists, with a summary and a runbook in docs/monitoring.md", () => {
     const alerts = rulesOf("alerts.yml").filter((r) => r.alert);
     const names = alerts.map((a) => a.alert);
-    for (const name of ["PolarityHighErrorRatio", "PolarityLatencyP99OverBudget", "PolarityNoTraffic", "PolarityModelReloadFailed", "PolarityModelVersionMismatch", "PolarityPredictionMixShift", "PolarityInputDrift", "PolarityLiveAccuracyDrop"]) {
+    for (const name of [
+      "PolarityHighErrorRatio",
+      "PolarityLatencyP99OverBudget",
+      "PolarityNoTraffic",
+      "PolarityModelReloadFailed",
+      "PolarityModelVersionMismatch",
+      "PolarityPredictionMixShift",
+      "PolarityInputDrift",
+      "PolarityLiveAccuracyDrop",
+    ]) {
       assert.ok(names.includes(name), `alert ${name}`);
     }
     const docs = readFileSync(join(PROM_DIR, "../../docs/monitoring.md"), "utf8").toLowerCase();
     for (const a of alerts) {
       assert.ok(a.annotations?.summary && a.annotations.runbook, `${a.alert} has summary and runbook`);
       const anchor = a.annotations.runbook_url?.split("#")[1];
-      assert.ok(anchor && docs.includes(`### ${a.alert!.toLowerCase()}`), `${a.alert}: docs/monitoring.md has a '### ${a.alert}' section (runbook_url #${anchor})`);
+      assert.ok(
+        anchor && docs.includes(`### ${a.alert!.toLowerCase()}`),
+        `${a.alert}: docs/monitoring.md has a '### ${a.alert}' section (runbook_url #${anchor})`,
+      );
       assert.equal(anchor, a.alert!.toLowerCase());
     }
   });
 
   test("promtool test rules: each alert fires on its synthetic series and stays silent on the healthy ones", () => {
-    const tests = parse(readFileSync(join(PROM_DIR, "tests/alerts.test.yml"), "utf8")) as { tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[] };
+    const tests = parse(readFileSync(join(PROM_DIR, "tests/alerts.test.yml"), "utf8")) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
     const firing = new Set<string>();
     const silent = new Set<string>();
     for (const t of tests.tests) for (const a of t.alert_rule_test ?? []) (a.exp_alerts.length > 0 ? firing : silent).add(a.alertname);
@@ -101,7 +124,9 @@ describe("Prometheus configuration and rules (promtool)", { timeout: 120_000, sk
     const dir = mkdtempSync(join(tmpdir(), "polarity-promtest-"));
     try {
       cpSync(join(PROM_DIR, "rules"), join(dir, "rules"), { recursive: true });
-      const text = readFileSync(join(PROM_DIR, "tests/alerts.test.yml"), "utf8").replaceAll("../rules/", "rules/").replace("values: '0+60x30'", "values: '0+1x30'");
+      const text = readFileSync(join(PROM_DIR, "tests/alerts.test.yml"), "utf8")
+        .replaceAll("../rules/", "rules/")
+        .replace("values: '0+60x30'", "values: '0+1x30'");
       writeFileSync(join(dir, "t.yml"), text);
       const r = spawnSync(PROMTOOL, ["test", "rules", "t.yml"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
       assert.notEqual(r.status, 0);
@@ -111,4 +136,3 @@ describe("Prometheus configuration and rules (promtool)", { timeout: 120_000, sk
     }
   });
 });
-

@@ -50,7 +50,11 @@ async function serveAndSend(dir: string, monitoring: MonitoringInput, traffic: L
       await new Promise((r) => setTimeout(r, 5)); // spread over time: several drift snapshots
     }
     for (let i = 0; i < labelled; i += 100) {
-      const res = await fetch(`${server.url}/feedback`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ feedback: feedback.slice(i, Math.min(labelled, i + 100)) }) });
+      const res = await fetch(`${server.url}/feedback`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ feedback: feedback.slice(i, Math.min(labelled, i + 100)) }),
+      });
       assert.equal(res.status, 200);
     }
   } finally {
@@ -74,7 +78,10 @@ describe("prediction log → monitor report / export-feedback", { timeout: 240_0
 
   test("the log holds no raw text unless text logging is on", () => {
     const logDir = join(privateDir, "logs");
-    const lines = [...readFileSync(join(logDir, "predictions.jsonl"), "utf8").trim().split("\n"), ...readFileSync(join(logDir, "feedback.jsonl"), "utf8").trim().split("\n")];
+    const lines = [
+      ...readFileSync(join(logDir, "predictions.jsonl"), "utf8").trim().split("\n"),
+      ...readFileSync(join(logDir, "feedback.jsonl"), "utf8").trim().split("\n"),
+    ];
     assert.ok(lines.length >= 150);
     const all = lines.join("\n");
     for (const l of lines) assert.equal("text" in JSON.parse(l), false);
@@ -92,9 +99,28 @@ describe("prediction log → monitor report / export-feedback", { timeout: 240_0
   });
 
   test("an in-distribution log: report --json says no drift and exits 0", () => {
-    const r = cli("monitor", "report", "--model", join(calm, "model.json"), "--log-dir", join(calm, "logs"), "--json", "--window", "100", "--feedback-window", "100");
+    const r = cli(
+      "monitor",
+      "report",
+      "--model",
+      join(calm, "model.json"),
+      "--log-dir",
+      join(calm, "logs"),
+      "--json",
+      "--window",
+      "100",
+      "--feedback-window",
+      "100",
+    );
     assert.equal(r.status, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { status: string; alarms: string[]; counts: { predictions: number; feedback: number; textsProfiled: number; driftSnapshots: number }; windows: unknown[]; live: { accuracy: number; drop: boolean }; terms: unknown[] };
+    const report = JSON.parse(r.stdout) as {
+      status: string;
+      alarms: string[];
+      counts: { predictions: number; feedback: number; textsProfiled: number; driftSnapshots: number };
+      windows: unknown[];
+      live: { accuracy: number; drop: boolean };
+      terms: unknown[];
+    };
     assert.equal(report.status, "ok", JSON.stringify(report.alarms));
     assert.equal(report.counts.predictions, 400);
     assert.equal(report.counts.feedback, 300);
@@ -143,7 +169,15 @@ describe("prediction log → monitor report / export-feedback", { timeout: 240_0
 
   test("monitor profile adds a reference profile to a bundle", () => {
     const csv = join(dir, "heldout.csv");
-    writeFileSync(csv, "text,label\n" + fixture.stream.texts.slice(0, 120).map((t, i) => `"${t.replaceAll('"', '""')}",${fixture.stream.labels[i]}`).join("\n") + "\n");
+    writeFileSync(
+      csv,
+      "text,label\n" +
+        fixture.stream.texts
+          .slice(0, 120)
+          .map((t, i) => `"${t.replaceAll('"', '""')}",${fixture.stream.labels[i]}`)
+          .join("\n") +
+        "\n",
+    );
     const r = cli("monitor", "profile", "--model", join(dir, "bare.json"), "--data", csv);
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(readFileSync(join(dir, "bare.json"), "utf8")) as { metadata: { referenceProfile: { rows: number; accuracy: number } } };
@@ -152,7 +186,10 @@ describe("prediction log → monitor report / export-feedback", { timeout: 240_0
   });
 
   test("the HTML report renders its charts in headless Chromium (screenshot saved)", { skip: skipUnless("chromium") }, async () => {
-    const browser = await chromium.launch({ executablePath: systemBinary("chromium")!, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+    const browser = await chromium.launch({
+      executablePath: systemBinary("chromium")!,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
       const requests: string[] = [];

@@ -17,11 +17,23 @@ const fixture = profiledModel("imdb");
 async function start(dir: string, monitoring: MonitoringInput): Promise<RunningServer> {
   const file = join(dir, `model-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(fixture.json));
-  return startServing({ source: new LocalFileModelSource(file, (j) => SentimentModel.fromJSON(j)), host: "127.0.0.1", port: 0, pollIntervalMs: 0, logLevel: "silent", handleSignals: false, monitoring });
+  return startServing({
+    source: new LocalFileModelSource(file, (j) => SentimentModel.fromJSON(j)),
+    host: "127.0.0.1",
+    port: 0,
+    pollIntervalMs: 0,
+    logLevel: "silent",
+    handleSignals: false,
+    monitoring,
+  });
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -79,7 +91,15 @@ describe("monitoring in the model server", { timeout: 120_000 }, () => {
       [{ id: "../../etc/passwd", label: 1 }, /is not a prediction id/],
       [{ id: body.id, label: "maybe" }, /label "maybe" is not one of the model's classes \[0,1\]/],
       [{ id: "0123abcd-1-7", label: 1 }, /names class 7 but the model has 2 classes/],
-      [{ feedback: [{ id: body.id, label: 1 }, { id: "nope", label: 1 }] }, /feedback\[1\]: id "nope"/],
+      [
+        {
+          feedback: [
+            { id: body.id, label: 1 },
+            { id: "nope", label: 1 },
+          ],
+        },
+        /feedback\[1\]: id "nope"/,
+      ],
       [{ id: body.id }, /label/],
       [{ feedback: [] }, /feedback|fewer|must/i],
       // Over the batch limit is a 413, like every other limit of the server.
@@ -124,7 +144,15 @@ describe("monitoring in the model server", { timeout: 120_000 }, () => {
     const bare = { ...fixture.json, metadata: {} };
     const file = join(dir, "bare.json");
     writeFileSync(file, JSON.stringify(bare));
-    const s = await startServing({ source: new LocalFileModelSource(file, (j) => SentimentModel.fromJSON(j)), host: "127.0.0.1", port: 0, pollIntervalMs: 0, logLevel: "silent", handleSignals: false, monitoring: { intervalMs: 0 } });
+    const s = await startServing({
+      source: new LocalFileModelSource(file, (j) => SentimentModel.fromJSON(j)),
+      host: "127.0.0.1",
+      port: 0,
+      pollIntervalMs: 0,
+      logLevel: "silent",
+      handleSignals: false,
+      monitoring: { intervalMs: 0 },
+    });
     try {
       const r = await post(`${s.url}/predict`, { texts: fixture.stream.texts.slice(0, 120) });
       assert.equal(r.status, 200);

@@ -1,6 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { accuracyAndF1, binCounts, binIndex, jensenShannon, psi, quantileEdges, termChiSquarePerTerm, toProportions, totalVariation } from "../../src/monitoring/stats.js";
+import {
+  accuracyAndF1,
+  binCounts,
+  binIndex,
+  jensenShannon,
+  psi,
+  quantileEdges,
+  termChiSquarePerTerm,
+  toProportions,
+  totalVariation,
+} from "../../src/monitoring/stats.js";
 import { buildReferenceProfile, parseReferenceProfile } from "../../src/monitoring/profile.js";
 import { Random } from "../../src/util/random.js";
 import { profiledModel } from "./fixtures.js";
@@ -43,7 +53,12 @@ describe("drift statistics (known values)", () => {
     let sum = 0;
     for (let rep = 0; rep < 200; rep++) {
       const ref = draw(df, 400);
-      sum += termChiSquarePerTerm([...ref].map((c) => c / 400), draw(df, 1000), 1000, 400);
+      sum += termChiSquarePerTerm(
+        [...ref].map((c) => c / 400),
+        draw(df, 1000),
+        1000,
+        400,
+      );
     }
     const mean = sum / 200;
     assert.ok(mean > 0.7 && mean < 1.3, `mean ${mean}`);
@@ -66,7 +81,12 @@ describe("reference profile", () => {
   test("describes the held-out texts: proportions sum to 1, accuracy and class mix from the labels, JSON round trip", () => {
     const { json, model, stream } = profiledModel("imdb");
     const p = parseReferenceProfile(JSON.parse(JSON.stringify(json.metadata.referenceProfile)));
-    for (const d of [p.score.proportions, p.length.proportions, p.classMix]) close(d.reduce((a, b) => a + b, 0), 1, 1e-9);
+    for (const d of [p.score.proportions, p.length.proportions, p.classMix])
+      close(
+        d.reduce((a, b) => a + b, 0),
+        1,
+        1e-9,
+      );
     assert.equal(p.topTerms.terms.length, 50);
     assert.ok(p.topTerms.df.every((d, i) => d > 0 && d <= 1 && (i === 0 || d <= p.topTerms.df[i - 1])));
     assert.ok(p.oovRate > 0 && p.oovRate < 1);

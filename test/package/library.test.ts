@@ -21,7 +21,9 @@ describe("polarity as a library", { timeout: 180_000 }, () => {
 
   test("npm pack → install → import by name, train and predict", () => {
     assert.ok(existsSync(join(ROOT, "dist/index.js")), "dist/ is missing: run `npm run build` (npm install does it)");
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8" })) as Array<{
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8" }),
+    ) as Array<{
       filename: string;
       files: Array<{ path: string }>;
     }>;
@@ -65,10 +67,30 @@ void p; void TrackingClient;
 `,
     );
     const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
-    execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--module", "NodeNext", "--moduleResolution", "NodeNext", "--target", "ES2022", "--skipLibCheck", "--types", "node", "--typeRoots", join(ROOT, "node_modules/@types"), "check.ts"], {
-      cwd: project,
-      encoding: "utf8",
-    });
+    execFileSync(
+      process.execPath,
+      [
+        tsc,
+        "--noEmit",
+        "--strict",
+        "--module",
+        "NodeNext",
+        "--moduleResolution",
+        "NodeNext",
+        "--target",
+        "ES2022",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(ROOT, "node_modules/@types"),
+        "check.ts",
+      ],
+      {
+        cwd: project,
+        encoding: "utf8",
+      },
+    );
   });
 
   test("cleanup", () => rmSync(work, { recursive: true, force: true }));

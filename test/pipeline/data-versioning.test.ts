@@ -20,7 +20,12 @@ function listTree(dir: string): Record<string, string> {
   return out;
 }
 
-const DATASET = { "corpus/train/pos.txt": "good movie\n", "corpus/train/neg.txt": "bad movie\n", "corpus/test/all.txt": "fine\nawful\n", "corpus/README": "toy corpus\n" };
+const DATASET = {
+  "corpus/train/pos.txt": "good movie\n",
+  "corpus/train/neg.txt": "bad movie\n",
+  "corpus/test/all.txt": "fine\nawful\n",
+  "corpus/README": "toy corpus\n",
+};
 
 function withRemote(dir: string, url: string, extra = ""): void {
   writeFiles(dir, { ".dvc/config": `[core]\n    remote = storage\n['remote "storage"']\n    url = ${url}\n${extra}` });
@@ -37,7 +42,10 @@ describe("data versioning: add, push, pull, checkout, gc", () => {
     assert.match(res.md5, /^[0-9a-f]{32}\.dir$/);
     assert.equal(read(dir, ".gitignore"), "/corpus\n");
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, ".dvc/cache/files/md5", res.md5.slice(0, 2), res.md5.slice(2)), "utf8"));
-    assert.deepEqual(manifest.map((e: { relpath: string }) => e.relpath), ["README", "test/all.txt", "train/neg.txt", "train/pos.txt"]);
+    assert.deepEqual(
+      manifest.map((e: { relpath: string }) => e.relpath),
+      ["README", "test/all.txt", "train/neg.txt", "train/pos.txt"],
+    );
   });
 
   it("round-trips a directory through a local remote: push, lose everything, pull", async () => {
@@ -163,7 +171,10 @@ describe("S3 remote", () => {
     const dir = makeProject({ "f.txt": "x\n" });
     withRemote(dir, "s3://no-such-bucket/p", `    endpointurl = ${endpoint}\n    access_key_id = S3RVER\n    secret_access_key = S3RVER\n`);
     await addData({ root: dir, targets: [path.join(dir, "f.txt")] });
-    await assert.rejects(pushData({ root: dir }), /remote 'storage' \(s3:\/\/no-such-bucket\/p at http:\/\/127\.0\.0\.1:\d+\): listing objects failed: NoSuchBucket/);
+    await assert.rejects(
+      pushData({ root: dir }),
+      /remote 'storage' \(s3:\/\/no-such-bucket\/p at http:\/\/127\.0\.0\.1:\d+\): listing objects failed: NoSuchBucket/,
+    );
   });
 });
 

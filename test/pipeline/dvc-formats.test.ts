@@ -35,17 +35,25 @@ describe("run-cache keys are DVC's", () => {
     const dir = makeProject({
       "in.txt": "hello\n",
       "params.yaml": "train:\n  C: 10.0\n  max_iter: 100\n  label_map:\n  name: lr é\n",
-      "dvc.yaml": "stages:\n  train:\n    cmd: cat in.txt > out.txt\n    deps: [in.txt]\n    params: [train.C, train.max_iter, train.label_map, train.name]\n    outs: [out.txt]\n",
+      "dvc.yaml":
+        "stages:\n  train:\n    cmd: cat in.txt > out.txt\n    deps: [in.txt]\n    params: [train.C, train.max_iter, train.label_map, train.name]\n    outs: [out.txt]\n",
     });
     const r = cli(dir, ["repro"]);
     assert.equal(r.code, 0, r.stderr);
     const file = path.join(dir, ".dvc/cache/runs", KEY.slice(0, 2), KEY, VALUE);
-    assert.ok(fs.existsSync(file), `run-cache entry at runs/${KEY.slice(0, 2)}/${KEY}/${VALUE}; found: ${fs.readdirSync(path.join(dir, ".dvc/cache/runs"), { recursive: true }).join(", ")}`);
+    assert.ok(
+      fs.existsSync(file),
+      `run-cache entry at runs/${KEY.slice(0, 2)}/${KEY}/${VALUE}; found: ${fs.readdirSync(path.join(dir, ".dvc/cache/runs"), { recursive: true }).join(", ")}`,
+    );
     assert.match(fs.readFileSync(file, "utf8"), /size: 6/, "the stored entry itself keeps sizes, as DVC's does");
   });
 
   it("the key ignores size and nfiles at any depth, and the value name covers out hashes", () => {
-    const base = { cmd: "x", deps: [{ path: "d", hash: "md5" as const, md5: md5("a"), size: 1, nfiles: 2 }], outs: [{ path: "o", hash: "md5" as const, md5: md5("b"), size: 3 }] };
+    const base = {
+      cmd: "x",
+      deps: [{ path: "d", hash: "md5" as const, md5: md5("a"), size: 1, nfiles: 2 }],
+      outs: [{ path: "o", hash: "md5" as const, md5: md5("b"), size: 3 }],
+    };
     const resized = { ...base, deps: [{ ...base.deps[0], size: 99, nfiles: 7 }], outs: [{ ...base.outs[0], size: 42 }] };
     assert.equal(runCacheKey(base), runCacheKey(resized));
     assert.equal(runCacheValueName(base), runCacheValueName(resized));
@@ -55,8 +63,20 @@ describe("run-cache keys are DVC's", () => {
   });
 
   it("json.dumps and float repr match Python's", () => {
-    assert.equal(pyJsonDumps({ b: [1, new YamlFloat(10), null, true], a: "é\u007f\n", c: { y: 1.5, x: 2 } }), '{"a": "\\u00e9\\u007f\\n", "b": [1, 10.0, null, true], "c": {"x": 2, "y": 1.5}}');
-    const cases: Array<[number, string]> = [[10, "10.0"], [1e-6, "1e-06"], [0.0001, "0.0001"], [1e16, "1e+16"], [123456789012345.6, "123456789012345.6"], [-2.5e-7, "-2.5e-07"], [0.1 + 0.2, "0.30000000000000004"], [1.5e300, "1.5e+300"]];
+    assert.equal(
+      pyJsonDumps({ b: [1, new YamlFloat(10), null, true], a: "é\u007f\n", c: { y: 1.5, x: 2 } }),
+      '{"a": "\\u00e9\\u007f\\n", "b": [1, 10.0, null, true], "c": {"x": 2, "y": 1.5}}',
+    );
+    const cases: Array<[number, string]> = [
+      [10, "10.0"],
+      [1e-6, "1e-06"],
+      [0.0001, "0.0001"],
+      [1e16, "1e+16"],
+      [123456789012345.6, "123456789012345.6"],
+      [-2.5e-7, "-2.5e-07"],
+      [0.1 + 0.2, "0.30000000000000004"],
+      [1.5e300, "1.5e+300"],
+    ];
     for (const [x, py] of cases) assert.equal(pyFloatRepr(x), py, String(x));
   });
 });
@@ -65,7 +85,8 @@ describe("dvc.lock keeps params as DVC writes them", () => {
   it("C: 10.0 stays 10.0, an empty value stays empty (not null), and a second writer changes nothing", () => {
     const dir = makeProject({
       "params.yaml": "train:\n  C: 10.0\n  tol: 1e-4\n  small: 1e-6\n  max_iter: 100\n  label_map:\n",
-      "dvc.yaml": "stages:\n  a:\n    cmd: echo ${train.C} > a.txt\n    params: [train.C, train.tol, train.small, train.max_iter, train.label_map]\n    outs: [a.txt]\n  b:\n    cmd: echo b > b.txt\n    params: [train.C]\n    outs: [b.txt]\n",
+      "dvc.yaml":
+        "stages:\n  a:\n    cmd: echo ${train.C} > a.txt\n    params: [train.C, train.tol, train.small, train.max_iter, train.label_map]\n    outs: [a.txt]\n  b:\n    cmd: echo b > b.txt\n    params: [train.C]\n    outs: [b.txt]\n",
     });
     assert.equal(cli(dir, ["repro", "a"]).code, 0);
     const lock = read(dir, "dvc.lock");
@@ -102,7 +123,7 @@ describe("params diff and metrics show as DVC", () => {
   it("params diff shows 10.0 -> 1.0; metrics show keeps non-numeric fields", () => {
     const dir = gitProject({
       "params.yaml": "train:\n  C: 10.0\n",
-      "m.sh": "echo '{\"acc\": 0.5, \"model\": \"logreg\", \"ok\": true}' > m.json\n",
+      "m.sh": 'echo \'{"acc": 0.5, "model": "logreg", "ok": true}\' > m.json\n',
       "dvc.yaml": "stages:\n  m:\n    cmd: sh m.sh\n    params: [train.C]\n    metrics:\n      - m.json:\n          cache: false\n",
     });
     git(dir, "add", "params.yaml", "dvc.yaml");
@@ -122,7 +143,8 @@ describe("repro and .gitignore", () => {
   it("writes /name to the .gitignore beside each cached output (not metrics with cache: false, not what git already ignores)", () => {
     const dir = gitProject({
       ".gitignore": "/ignored/\n",
-      "dvc.yaml": "stages:\n  s:\n    cmd: mkdir -p data models ignored && echo 1 > data/raw.csv && echo 2 > models/model.json && echo 3 > ignored/x && echo '{}' > m.json\n    outs: [data/raw.csv, models, ignored/x]\n    metrics:\n      - m.json:\n          cache: false\n",
+      "dvc.yaml":
+        "stages:\n  s:\n    cmd: mkdir -p data models ignored && echo 1 > data/raw.csv && echo 2 > models/model.json && echo 3 > ignored/x && echo '{}' > m.json\n    outs: [data/raw.csv, models, ignored/x]\n    metrics:\n      - m.json:\n          cache: false\n",
     });
     const r = cli(dir, ["repro"]);
     assert.equal(r.code, 0, r.stderr);
@@ -145,7 +167,8 @@ describe("checkout and pull when stages never ran", () => {
   it("exit non-zero naming each output that has no version info", () => {
     const dir = makeProject({
       ".dvc/config": "[core]\n    remote = store\n['remote \"store\"']\n    url = ../store\n",
-      "dvc.yaml": "stages:\n  ingest:\n    cmd: mkdir -p data/raw && echo 1 > data/raw/a.csv\n    outs: [data/raw]\n  train:\n    cmd: echo 2 > model.json\n    deps: [data/raw]\n    outs: [model.json]\n",
+      "dvc.yaml":
+        "stages:\n  ingest:\n    cmd: mkdir -p data/raw && echo 1 > data/raw/a.csv\n    outs: [data/raw]\n  train:\n    cmd: echo 2 > model.json\n    deps: [data/raw]\n    outs: [model.json]\n",
     });
     fs.mkdirSync(path.join(dir, "store"));
     for (const args of [["checkout"], ["pull"]]) {
@@ -180,9 +203,14 @@ describe("status as DVC prints it", () => {
 
     writeFiles(dir, { "params.yaml": "train:\n  C: 1.0\n" });
     fs.rmSync(path.join(dir, "out.txt"));
-    assert.deepEqual(JSON.parse(cli(dir, ["status", "--json"]).stdout), { s: [{ "changed deps": { "params.yaml": { "train.C": "modified" } } }, { "changed outs": { "out.txt": "deleted" } }] });
+    assert.deepEqual(JSON.parse(cli(dir, ["status", "--json"]).stdout), {
+      s: [{ "changed deps": { "params.yaml": { "train.C": "modified" } } }, { "changed outs": { "out.txt": "deleted" } }],
+    });
     const text = cli(dir, ["status"]);
-    assert.equal(text.stdout, "s:\n\tchanged deps:\n\t\tparams.yaml:\n\t\t\tmodified:                     train.C\n\tchanged outs:\n\t\tdeleted:                      out.txt\n");
+    assert.equal(
+      text.stdout,
+      "s:\n\tchanged deps:\n\t\tparams.yaml:\n\t\t\tmodified:                     train.C\n\tchanged outs:\n\t\tdeleted:                      out.txt\n",
+    );
 
     writeFiles(dir, { "params.yaml": "train:\n  C: 10.0\n", "out.txt": "x\n" });
     fs.rmSync(path.join(dir, ".dvc/cache/files"), { recursive: true });

@@ -30,7 +30,10 @@ describe("hashing", () => {
       { relpath: "caf\u00e9.txt", md5: "92eb5ffee6ae2fec3ad71c777531578f" },
     ];
     // json.dumps([{"md5": ..., "relpath": ...}], sort_keys=True) with ensure_ascii escaping é
-    assert.equal(serializeManifest(entries), '[{"md5": "0cc175b9c0f1b6a831c399e269772661", "relpath": "a b/x.txt"}, {"md5": "92eb5ffee6ae2fec3ad71c777531578f", "relpath": "caf\\u00e9.txt"}]');
+    assert.equal(
+      serializeManifest(entries),
+      '[{"md5": "0cc175b9c0f1b6a831c399e269772661", "relpath": "a b/x.txt"}, {"md5": "92eb5ffee6ae2fec3ad71c777531578f", "relpath": "caf\\u00e9.txt"}]',
+    );
     assert.equal(manifestHash(entries), createHash("md5").update(serializeManifest(entries)).digest("hex") + ".dir");
   });
 

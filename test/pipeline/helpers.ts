@@ -46,7 +46,12 @@ export function cli(cwd: string, args: string[], input?: string): { code: number
 
 /** Starts the CLI without waiting; in its own process group so the whole tree can be killed. */
 export function cliStart(cwd: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ["--import", TSX, CLI, ...args], { cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return spawn(process.execPath, ["--import", TSX, CLI, ...args], {
+    cwd,
+    detached: true,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
 }
 
 /** Resolves once `child`'s stdout has printed a line containing `text`. */

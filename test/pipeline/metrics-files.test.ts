@@ -39,7 +39,10 @@ function project(): string {
     "extra/summary.yaml": "n_test: 200\n",
     "roc.csv": "fpr,tpr\n0,0\n0.1,0.6\n0.3,0.85\n1,1\n",
     "confusion.csv": "actual,predicted\npos,pos\npos,neg\nneg,neg\nneg,neg\n",
-    "history.json": JSON.stringify([{ epoch: 1, train_loss: 0.9, val_loss: 1.0 }, { epoch: 2, train_loss: 0.5, val_loss: 0.7 }]),
+    "history.json": JSON.stringify([
+      { epoch: 1, train_loss: 0.9, val_loss: 1.0 },
+      { epoch: 2, train_loss: 0.5, val_loss: 0.7 },
+    ]),
   });
   git(dir, "init", "-q");
   git(dir, "add", ".");
@@ -58,11 +61,23 @@ describe("metrics and params", () => {
 
   it("diffs metrics and params against a git revision", () => {
     const dir = project();
-    writeFiles(dir, { "scores.json": JSON.stringify({ accuracy: 0.85, f1: 0.75, nested: { auc: 0.9 } }), "params.yaml": "model:\n  C: 0.5\n  penalty: l2\n  unused: 4\n" });
-    assert.deepEqual(diffMetrics(dir, "HEAD").map((r) => [r.path, r.key, r.old, r.new, Number(r.diff!.toFixed(6))]), [["scores.json", "accuracy", 0.8, 0.85, 0.05]]);
+    writeFiles(dir, {
+      "scores.json": JSON.stringify({ accuracy: 0.85, f1: 0.75, nested: { auc: 0.9 } }),
+      "params.yaml": "model:\n  C: 0.5\n  penalty: l2\n  unused: 4\n",
+    });
+    assert.deepEqual(
+      diffMetrics(dir, "HEAD").map((r) => [r.path, r.key, r.old, r.new, Number(r.diff!.toFixed(6))]),
+      [["scores.json", "accuracy", 0.8, 0.85, 0.05]],
+    );
     // only tracked params files are compared; every changed key of the file is listed
     // values keep YAML's float form (1.0 is a float, 3 an int), as DVC shows them
-    assert.deepEqual(diffParams(dir, "HEAD").map((r) => [r.path, r.key, String(r.old), String(r.new)]), [["params.yaml", "model.C", "1.0", "0.5"], ["params.yaml", "model.unused", "3", "4"]]);
+    assert.deepEqual(
+      diffParams(dir, "HEAD").map((r) => [r.path, r.key, String(r.old), String(r.new)]),
+      [
+        ["params.yaml", "model.C", "1.0", "0.5"],
+        ["params.yaml", "model.unused", "3", "4"],
+      ],
+    );
     assert.equal(diffParams(dir, "HEAD", true).length, 3);
   });
 

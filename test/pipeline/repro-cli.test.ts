@@ -16,7 +16,8 @@ process.stdin.once("end", () => { if (!done) { console.error("stdin closed befor
 function blockingProject(): string {
   return makeProject({
     "block.js": BLOCKING,
-    "dvc.yaml": "stages:\n  slow:\n    cmd: node block.js\n    deps: [block.js]\n    outs: [slow.txt]\n  after:\n    cmd: cat slow.txt > after.txt\n    deps: [slow.txt]\n    outs: [after.txt]\n",
+    "dvc.yaml":
+      "stages:\n  slow:\n    cmd: node block.js\n    deps: [block.js]\n    outs: [slow.txt]\n  after:\n    cmd: cat slow.txt > after.txt\n    deps: [slow.txt]\n    outs: [after.txt]\n",
   });
 }
 
@@ -60,7 +61,10 @@ describe("polarity repro (CLI)", () => {
     await waitForOutput(first, "[slow] started");
     const second = cli(dir, ["repro"]);
     assert.equal(second.code, 4);
-    assert.match(second.stderr, /error: cannot lock the project: another polarity process holds \.dvc\/tmp\/polarity\.lock \(pid \d+, 'repro', since .*\); wait for it to finish or rerun with --wait/);
+    assert.match(
+      second.stderr,
+      /error: cannot lock the project: another polarity process holds \.dvc\/tmp\/polarity\.lock \(pid \d+, 'repro', since .*\); wait for it to finish or rerun with --wait/,
+    );
     first.stdin!.end("go\n");
     assert.equal(await exitOf(first), 0);
     assert.equal(read(dir, "after.txt"), "complete\n");

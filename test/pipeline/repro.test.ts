@@ -49,7 +49,10 @@ describe("repro decides per stage as DVC does", () => {
     assert.deepEqual(second.ran, []);
     assert.deepEqual(second.restored, []);
     assert.ok(second.log.includes("Stage 'one' didn't change, skipping"));
-    assert.deepEqual((await pipelineStatus({ root: dir })).stages.filter((s) => s.changed), []);
+    assert.deepEqual(
+      (await pipelineStatus({ root: dir })).stages.filter((s) => s.changed),
+      [],
+    );
   });
 
   it("changing one param reruns exactly the stages that depend on it", async () => {
@@ -57,7 +60,10 @@ describe("repro decides per stage as DVC does", () => {
     await repro(dir);
     fs.writeFileSync(path.join(dir, "params.yaml"), "a: 1\nb: 2\n");
     const status = await pipelineStatus({ root: dir });
-    assert.deepEqual(status.stages.filter((s) => s.changed).map((s) => [s.name, s.reasons.map((r) => r.message)]), [["two", ["param 'b' (params.yaml) changed: 1 -> 2"]]]);
+    assert.deepEqual(
+      status.stages.filter((s) => s.changed).map((s) => [s.name, s.reasons.map((r) => r.message)]),
+      [["two", ["param 'b' (params.yaml) changed: 1 -> 2"]]],
+    );
     assert.deepEqual((await repro(dir)).ran, ["two"]);
     fs.writeFileSync(path.join(dir, "params.yaml"), "a: 5\nb: 2\n");
     // one's output changes, so two reruns too; three does not depend on a
@@ -85,7 +91,10 @@ describe("repro decides per stage as DVC does", () => {
     await repro(dir);
     fs.rmSync(path.join(dir, "three.txt"));
     const status = await pipelineStatus({ root: dir });
-    assert.deepEqual(status.stages.filter((s) => s.changed).map((s) => s.reasons.map((r) => r.message)), [["output 'three.txt' deleted"]]);
+    assert.deepEqual(
+      status.stages.filter((s) => s.changed).map((s) => s.reasons.map((r) => r.message)),
+      [["output 'three.txt' deleted"]],
+    );
     const restored = await repro(dir);
     assert.deepEqual([restored.ran, restored.restored], [[], ["three"]]);
     fs.rmSync(path.join(dir, "three.txt"));
@@ -128,7 +137,10 @@ describe("repro decides per stage as DVC does", () => {
     const lock = read(dir, "dvc.lock");
     fs.writeFileSync(path.join(dir, "params.yaml"), "a: 2\nb: 1\n");
     const dry = await repro(dir, { dry: true });
-    assert.deepEqual(dry.stages.filter((s) => s.outcome === "would-run").map((s) => s.name), ["one", "two"]);
+    assert.deepEqual(
+      dry.stages.filter((s) => s.outcome === "would-run").map((s) => s.name),
+      ["one", "two"],
+    );
     assert.equal(read(dir, "dvc.lock"), lock);
     assert.equal(read(dir, "one.txt"), "source\na: 1\n");
   });
@@ -173,7 +185,8 @@ const iv = setInterval(() => {
 `;
     const dir = makeProject({
       "rendezvous.js": rendezvous,
-      "dvc.yaml": "stages:\n  left:\n    cmd: node rendezvous.js left right\n    deps: [rendezvous.js]\n    outs: [left.txt]\n  right:\n    cmd: node rendezvous.js right left\n    deps: [rendezvous.js]\n    outs: [right.txt]\n  join:\n    cmd: cat left.txt right.txt > join.txt\n    deps: [left.txt, right.txt]\n    outs: [join.txt]\n",
+      "dvc.yaml":
+        "stages:\n  left:\n    cmd: node rendezvous.js left right\n    deps: [rendezvous.js]\n    outs: [left.txt]\n  right:\n    cmd: node rendezvous.js right left\n    deps: [rendezvous.js]\n    outs: [right.txt]\n  join:\n    cmd: cat left.txt right.txt > join.txt\n    deps: [left.txt, right.txt]\n    outs: [join.txt]\n",
     });
     // Each stage finishes only after seeing the other one start: they must overlap.
     const res = await repro(dir, { jobs: 2 });
@@ -189,7 +202,12 @@ const iv = setInterval(() => {
 
 describe("stage options", () => {
   it("runs commands in wdir, with paths relative to it", async () => {
-    const dir = makeProject({ "sub/in.txt": "inside\n", "sub/params.json": '{"k": {"v": 3}}', "dvc.yaml": "stages:\n  s:\n    wdir: sub\n    cmd: cat in.txt > out.txt && pwd > where.txt\n    deps: [in.txt]\n    params:\n      - params.json: [k.v]\n    outs: [out.txt, where.txt]\n" });
+    const dir = makeProject({
+      "sub/in.txt": "inside\n",
+      "sub/params.json": '{"k": {"v": 3}}',
+      "dvc.yaml":
+        "stages:\n  s:\n    wdir: sub\n    cmd: cat in.txt > out.txt && pwd > where.txt\n    deps: [in.txt]\n    params:\n      - params.json: [k.v]\n    outs: [out.txt, where.txt]\n",
+    });
     const res = await repro(dir);
     assert.deepEqual(res.ran, ["s"]);
     assert.equal(read(dir, "sub/out.txt"), "inside\n");
@@ -199,7 +217,11 @@ describe("stage options", () => {
   });
 
   it("always_changed stages run every time; {file: null} tracks every key of the file", async () => {
-    const dir = makeProject({ "p.yaml": "x: 1\ny: 2\n", "dvc.yaml": "stages:\n  tick:\n    cmd: date +%N >> ticks.txt\n    always_changed: true\n    outs:\n      - ticks.txt:\n          persist: true\n  all:\n    cmd: cat p.yaml > all.txt\n    params:\n      - p.yaml:\n    outs: [all.txt]\n" });
+    const dir = makeProject({
+      "p.yaml": "x: 1\ny: 2\n",
+      "dvc.yaml":
+        "stages:\n  tick:\n    cmd: date +%N >> ticks.txt\n    always_changed: true\n    outs:\n      - ticks.txt:\n          persist: true\n  all:\n    cmd: cat p.yaml > all.txt\n    params:\n      - p.yaml:\n    outs: [all.txt]\n",
+    });
     assert.deepEqual((await repro(dir)).ran, ["tick", "all"]);
     assert.deepEqual((await repro(dir)).ran, ["tick"]);
     assert.equal(read(dir, "ticks.txt").trim().split("\n").length, 2, "a persistent output is kept between runs");

@@ -27,7 +27,14 @@ const metrics = (over: Partial<HeldOutMetrics> = {}): HeldOutMetrics => ({
 });
 
 async function fixtureModel(file: string, textColumn: string, labelColumn: string, labelMap: Record<string, string | number> | null): Promise<SentimentModel> {
-  const { table } = await loadSource({ source: file, format: "auto", header: true, encoding: "utf-8", http: { timeoutMs: 1000, maxBytes: 1 << 20, sha256: null }, baseDir: FIXTURES });
+  const { table } = await loadSource({
+    source: file,
+    format: "auto",
+    header: true,
+    encoding: "utf-8",
+    http: { timeoutMs: 1000, maxBytes: 1 << 20, sha256: null },
+    baseDir: FIXTURES,
+  });
   const data = cleanLabelledData(table, { textColumn, labelColumn, labelMap, where: file });
   return SentimentModel.train(data.texts, data.labels, { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 10 } });
 }
@@ -84,15 +91,25 @@ describe("promotion gates", () => {
   test("the signature gate catches a wrong number of predictions and probabilities that do not sum to 1", () => {
     const short: Predictor = { classes: [0, 1], predict: (texts) => binary.predict(texts).slice(1) };
     assert.match(checkSignature(short, ["a", "b"]).detail, /a batch of 2 strings gave 1 predictions/);
-    const skewed: Predictor = { classes: [0, 1], predict: (texts) => texts.map((): Prediction => ({ label: 1, className: "1", probabilities: { "0": 0.5, "1": 0.6 } })) };
+    const skewed: Predictor = {
+      classes: [0, 1],
+      predict: (texts) => texts.map((): Prediction => ({ label: 1, className: "1", probabilities: { "0": 0.5, "1": 0.6 } })),
+    };
     assert.match(checkSignature(skewed, ["a"]).detail, /probabilities sum to 1\.1/);
-    const unknown: Predictor = { classes: [0, 1], predict: (texts) => texts.map((): Prediction => ({ label: 2, className: "2", probabilities: { "0": 0.5, "1": 0.5 } })) };
+    const unknown: Predictor = {
+      classes: [0, 1],
+      predict: (texts) => texts.map((): Prediction => ({ label: 2, className: "2", probabilities: { "0": 0.5, "1": 0.5 } })),
+    };
     assert.equal(checkSignature(unknown, ["a"]).passed, false);
   });
 
   test("filler invariance reports each flipped example", () => {
     // A predictor whose label depends on the text length flips when filler is appended.
-    const byLength: Predictor = { classes: [0, 1], predict: (texts) => texts.map((t): Prediction => ({ label: t.length > 20 ? 1 : 0, className: t.length > 20 ? "1" : "0", probabilities: { "0": 0.5, "1": 0.5 } })) };
+    const byLength: Predictor = {
+      classes: [0, 1],
+      predict: (texts) =>
+        texts.map((t): Prediction => ({ label: t.length > 20 ? 1 : 0, className: t.length > 20 ? "1" : "0", probabilities: { "0": 0.5, "1": 0.5 } })),
+    };
     const r = checkInvariance(byLength, ["short one", "this sentence is long enough"], "The weather is mild.");
     assert.equal(r.passed, false);
     assert.match(r.detail, /flipped 1\/2: "short one": 0 → 1/);

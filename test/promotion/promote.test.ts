@@ -48,7 +48,13 @@ describe("promotion on the stages' outputs", { timeout: 180_000 }, () => {
     assert.equal(result.candidate.metrics?.accuracy, evaluated.accuracy);
     // The built-in data's class names reach the bundle: predictions say "positive", not only 1.
     const bundle = JSON.parse(await readFile(join(dir, "models", "model.json"), "utf8")) as { classes: unknown[]; classNames: string[] };
-    assert.deepEqual([bundle.classes, bundle.classNames], [[0, 1], ["negative", "positive"]]);
+    assert.deepEqual(
+      [bundle.classes, bundle.classNames],
+      [
+        [0, 1],
+        ["negative", "positive"],
+      ],
+    );
     const v1 = await client.getModelVersion("sentiment", 1);
     assert.deepEqual([...v1.aliases].sort(), ["production", "staging"]);
     assert.equal(v1.current_stage, "Production");

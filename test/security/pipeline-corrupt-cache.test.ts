@@ -35,7 +35,10 @@ describe("security: a corrupted cache object is treated as missing", { timeout: 
     fs.writeFileSync(path.join(dir, "params.yaml"), "word: alpha\n");
     const r = cli(dir, ["repro"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`WARNING: corrupted cache object ${alpha}: its content hashes to ${md5("rotten\n")} .*treating it as missing: stage 'echo' will run`));
+    assert.match(
+      r.stdout,
+      new RegExp(`WARNING: corrupted cache object ${alpha}: its content hashes to ${md5("rotten\n")} .*treating it as missing: stage 'echo' will run`),
+    );
     assert.match(r.stdout, /Running stage 'echo'/);
     assert.doesNotMatch(r.stdout, /is cached - skipping run/);
     assert.equal(read(dir, "out.txt"), "alpha\n");
@@ -53,7 +56,7 @@ describe("security: a corrupted cache object is treated as missing", { timeout: 
     const manifestId = /md5: ([0-9a-f]{32}\.dir)/.exec(lock)![1];
     fs.writeFileSync(path.join(dir, "params.yaml"), "n: 2\n");
     assert.equal(cli(dir, ["repro"]).code, 0);
-    corrupt(objectPath(dir, manifestId), "[{\"md5\": \"00000000000000000000000000000000\", \"relpath\": \"n.txt\"}]");
+    corrupt(objectPath(dir, manifestId), '[{"md5": "00000000000000000000000000000000", "relpath": "n.txt"}]');
     fs.writeFileSync(path.join(dir, "params.yaml"), "n: 1\n");
     const r = cli(dir, ["repro"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);

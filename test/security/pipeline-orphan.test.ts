@@ -76,7 +76,11 @@ describe("security: a killed repro leaves no stage running and no temp files", {
     assert.equal(lock.stageGroups?.length, 1, "the lock names the running stage's process group");
     // Simulate a guardian that could not act (e.g. it was killed too): kill polarity and its
     // guardian, keep the stage's group alive, and check the lock protects it.
-    const guardians = spawnSync("pgrep", ["-f", `kill -TERM -${lock.stageGroups![0]}`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+    const guardians = spawnSync("pgrep", ["-f", `kill -TERM -${lock.stageGroups![0]}`], { encoding: "utf8" })
+      .stdout.trim()
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
     for (const g of guardians) process.kill(g, "SIGKILL");
     process.kill(repro.pid!, "SIGKILL");
     await exitOf(repro);

@@ -18,7 +18,11 @@ describe("bounded work, bounded echoes, auth and headers", { timeout: 240_000 },
   before(async () => {
     writeJsonAtomic(model, trainModelJson());
     open = new ServeProcess(["--model", model, "--port", "0", "--max-inflight-chars", "300000"]);
-    locked = new ServeProcess(["--model", model, "--port", "0"], { POLARITY_SERVE_TOKEN: "t0ken-s3cret", POLARITY_SERVE_USERNAME: "ops", POLARITY_SERVE_PASSWORD: "pw" });
+    locked = new ServeProcess(["--model", model, "--port", "0"], {
+      POLARITY_SERVE_TOKEN: "t0ken-s3cret",
+      POLARITY_SERVE_USERNAME: "ops",
+      POLARITY_SERVE_PASSWORD: "pw",
+    });
     [url, lockedUrl] = await Promise.all([open.url(), locked.url()]);
   });
   after(() => {
@@ -47,7 +51,9 @@ describe("bounded work, bounded echoes, auth and headers", { timeout: 240_000 },
 
   test("item 10: large batches beyond the in-flight work budget are shed with 503 + Retry-After; the rest are answered", async () => {
     // 4 × 2,500 texts × 100 characters = 250,000 characters each, off the event loop; budget 300,000.
-    const batch = { texts: Array.from({ length: 2500 }, (_, i) => `review ${i}: the product was fine, delivery quick, would maybe buy again ok`.padEnd(100, ".")) };
+    const batch = {
+      texts: Array.from({ length: 2500 }, (_, i) => `review ${i}: the product was fine, delivery quick, would maybe buy again ok`.padEnd(100, ".")),
+    };
     let shed = 0;
     // The pool starts in the background after the model loads: retry until it scores off the loop.
     for (let attempt = 0; attempt < 10 && shed === 0; attempt++) {
@@ -69,7 +75,12 @@ describe("bounded work, bounded echoes, auth and headers", { timeout: 240_000 },
 
   test("item 13: a 3 MB V2 model name is echoed clipped; an oversized x-request-id is replaced", async () => {
     const name = "n".repeat(3_000_000);
-    const res = await postJson(`${url}/v2/models/model/infer`, { inputs: [{ name, shape: [1], datatype: "BYTES", data: ["hi"] }, { name: "b", shape: [1], datatype: "BYTES", data: ["x"] }] });
+    const res = await postJson(`${url}/v2/models/model/infer`, {
+      inputs: [
+        { name, shape: [1], datatype: "BYTES", data: ["hi"] },
+        { name: "b", shape: [1], datatype: "BYTES", data: ["x"] },
+      ],
+    });
     assert.equal(res.status, 400);
     assert.ok(JSON.stringify(res.body).length < 2000, `error body of ${JSON.stringify(res.body).length} bytes`);
     const longId = "i".repeat(10_000);

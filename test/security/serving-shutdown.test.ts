@@ -32,7 +32,20 @@ describe("SIGTERM: unready at once, keep serving for the pre-stop delay, drain w
   after(() => dir.cleanup());
 
   test("kept-alive clients get Connection: close instead of ECONNRESET, /readyz is 503, a multi-MB response arrives whole, exit 0", async () => {
-    const proc = new ServeProcess(["--model", model, "--port", "0", "--pre-stop-delay", "1500", "--shutdown-timeout", "60000", "--max-batch-chars", "20000000", "--max-explain-texts", "200"]);
+    const proc = new ServeProcess([
+      "--model",
+      model,
+      "--port",
+      "0",
+      "--pre-stop-delay",
+      "1500",
+      "--shutdown-timeout",
+      "60000",
+      "--max-batch-chars",
+      "20000000",
+      "--max-explain-texts",
+      "200",
+    ]);
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     try {
       const url = await proc.url();
@@ -49,7 +62,9 @@ describe("SIGTERM: unready at once, keep serving for the pre-stop delay, drain w
       await once(big, "connect");
       const chunks: Buffer[] = [];
       const firstChunk = once(big, "data").then(([d]) => chunks.push(d as Buffer));
-      big.write(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(bigBody)}\r\n\r\n${bigBody}`);
+      big.write(
+        `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(bigBody)}\r\n\r\n${bigBody}`,
+      );
       await firstChunk;
       big.pause();
 
@@ -61,9 +76,24 @@ describe("SIGTERM: unready at once, keep serving for the pre-stop delay, drain w
       assert.equal(JSON.parse(ready.body).status, "draining");
 
       // Every kept-alive connection is still answered, and told to close.
-      const during = await Promise.all(Array.from({ length: CONNECTIONS }, () => requestOn(agent, url, JSON.stringify({ text: "still there?" })).catch((err: NodeJS.ErrnoException) => ({ status: 0, connection: err.code, body: "" }))));
-      assert.deepEqual(during.map((r) => r.status), Array(CONNECTIONS).fill(200), `statuses during the pre-stop delay: ${during.map((r) => r.connection).join(",")}`);
-      assert.ok(during.every((r) => r.connection === "close"), "responses during shutdown carry Connection: close");
+      const during = await Promise.all(
+        Array.from({ length: CONNECTIONS }, () =>
+          requestOn(agent, url, JSON.stringify({ text: "still there?" })).catch((err: NodeJS.ErrnoException) => ({
+            status: 0,
+            connection: err.code,
+            body: "",
+          })),
+        ),
+      );
+      assert.deepEqual(
+        during.map((r) => r.status),
+        Array(CONNECTIONS).fill(200),
+        `statuses during the pre-stop delay: ${during.map((r) => r.connection).join(",")}`,
+      );
+      assert.ok(
+        during.every((r) => r.connection === "close"),
+        "responses during shutdown carry Connection: close",
+      );
 
       // The slow reader now reads: the whole response arrives.
       big.on("data", (d: Buffer) => chunks.push(d));

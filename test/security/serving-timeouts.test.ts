@@ -55,7 +55,11 @@ describe("slow clients cannot hold sockets: request and idle timeouts", { timeou
   });
 
   test("the server still answers normal clients afterwards", async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "lovely" }) });
+    const res = await fetch(`http://127.0.0.1:${port}/predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "lovely" }),
+    });
     assert.equal(res.status, 200);
   });
 });

@@ -8,43 +8,56 @@ import { attackTarget } from "./tracking-helpers.js";
 
 const ART = "/api/2.0/mlflow-artifacts/artifacts";
 
-test("DELETE and PUT of '.', '%2e', '/./.', './' never touch the artifact root, leave no temp file outside it and leak no server path", { timeout: 60_000 }, async () => {
-  const t = await attackTarget();
-  try {
-    mkdirSync(join(t.artifactRoot, "0"), { recursive: true });
-    writeFileSync(join(t.artifactRoot, "0", "keep.txt"), "precious");
-    for (const p of [".", "%2e", "./.", "%2e/%2e", "./", "a/..%2f..", "%2E"]) {
-      const del = await fetch(`${t.url}${ART}/${p}`, { method: "DELETE" });
-      const delBody = await del.text();
-      assert.ok(del.status === 400 || del.status === 404, `DELETE ${p}: ${del.status} ${delBody}`);
-      assert.ok(!delBody.includes(t.dir), `DELETE ${p} leaked a server path: ${delBody}`);
-      assert.ok(existsSync(join(t.artifactRoot, "0", "keep.txt")), `DELETE ${p} removed the store`);
-      const put = await fetch(`${t.url}${ART}/${p}`, { method: "PUT", body: "x", headers: { "content-type": "application/octet-stream" } });
-      const putBody = await put.text();
-      assert.ok(put.status === 400 || put.status === 404, `PUT ${p}: ${put.status} ${putBody}`);
-      assert.ok(!putBody.includes(t.dir), `PUT ${p} leaked a server path: ${putBody}`);
+test(
+  "DELETE and PUT of '.', '%2e', '/./.', './' never touch the artifact root, leave no temp file outside it and leak no server path",
+  { timeout: 60_000 },
+  async () => {
+    const t = await attackTarget();
+    try {
+      mkdirSync(join(t.artifactRoot, "0"), { recursive: true });
+      writeFileSync(join(t.artifactRoot, "0", "keep.txt"), "precious");
+      for (const p of [".", "%2e", "./.", "%2e/%2e", "./", "a/..%2f..", "%2E"]) {
+        const del = await fetch(`${t.url}${ART}/${p}`, { method: "DELETE" });
+        const delBody = await del.text();
+        assert.ok(del.status === 400 || del.status === 404, `DELETE ${p}: ${del.status} ${delBody}`);
+        assert.ok(!delBody.includes(t.dir), `DELETE ${p} leaked a server path: ${delBody}`);
+        assert.ok(existsSync(join(t.artifactRoot, "0", "keep.txt")), `DELETE ${p} removed the store`);
+        const put = await fetch(`${t.url}${ART}/${p}`, { method: "PUT", body: "x", headers: { "content-type": "application/octet-stream" } });
+        const putBody = await put.text();
+        assert.ok(put.status === 400 || put.status === 404, `PUT ${p}: ${put.status} ${putBody}`);
+        assert.ok(!putBody.includes(t.dir), `PUT ${p} leaked a server path: ${putBody}`);
+      }
+      // nothing was written beside the root (the old temp file landed in its parent)
+      assert.deepEqual(
+        readdirSync(t.dir).sort(),
+        ["artifacts", "mlruns.db", "mlruns.db-shm", "mlruns.db-wal"].filter((f) => existsSync(join(t.dir, f))).sort(),
+      );
+      // PUT onto an existing directory is a clear 400, not a 500 with EISDIR and a path
+      const dir = await fetch(`${t.url}${ART}/0`, { method: "PUT", body: "x" });
+      const dirBody = await dir.text();
+      assert.equal(dir.status, 400, dirBody);
+      assert.ok(!dirBody.includes(t.dir) && !dirBody.includes("EISDIR"), dirBody);
+      // ordinary use still works
+      assert.equal((await fetch(`${t.url}${ART}/0/new.txt`, { method: "PUT", body: "hello" })).status, 200);
+      assert.equal(await (await fetch(`${t.url}${ART}/0/new.txt`)).text(), "hello");
+      assert.equal((await fetch(`${t.url}${ART}/0/new.txt`, { method: "DELETE" })).status, 200);
+    } finally {
+      await t.close();
     }
-    // nothing was written beside the root (the old temp file landed in its parent)
-    assert.deepEqual(readdirSync(t.dir).sort(), ["artifacts", "mlruns.db", "mlruns.db-shm", "mlruns.db-wal"].filter((f) => existsSync(join(t.dir, f))).sort());
-    // PUT onto an existing directory is a clear 400, not a 500 with EISDIR and a path
-    const dir = await fetch(`${t.url}${ART}/0`, { method: "PUT", body: "x" });
-    const dirBody = await dir.text();
-    assert.equal(dir.status, 400, dirBody);
-    assert.ok(!dirBody.includes(t.dir) && !dirBody.includes("EISDIR"), dirBody);
-    // ordinary use still works
-    assert.equal((await fetch(`${t.url}${ART}/0/new.txt`, { method: "PUT", body: "hello" })).status, 200);
-    assert.equal(await (await fetch(`${t.url}${ART}/0/new.txt`)).text(), "hello");
-    assert.equal((await fetch(`${t.url}${ART}/0/new.txt`, { method: "DELETE" })).status, 200);
-  } finally {
-    await t.close();
-  }
-});
+  },
+);
 
 test("an experiment artifact_location outside the artifact root is refused; relative ones are stored absolute", { timeout: 60_000 }, async () => {
   const t = await attackTarget();
   try {
     const outside = join(t.dir, "outside");
-    for (const location of [`file://${outside}`, outside, `${t.artifactRoot}/../outside`, "file:///tmp/polarity-attack-anywhere", "mlflow-artifacts:/../../outside"]) {
+    for (const location of [
+      `file://${outside}`,
+      outside,
+      `${t.artifactRoot}/../outside`,
+      "file:///tmp/polarity-attack-anywhere",
+      "mlflow-artifacts:/../../outside",
+    ]) {
       const r = await t.api("/api/2.0/mlflow/experiments/create", { name: `x-${location}`, artifact_location: location });
       assert.equal(r.status, 400, `${location}: ${JSON.stringify(r.json)}`);
       assert.equal(r.json.error_code, "INVALID_PARAMETER_VALUE");

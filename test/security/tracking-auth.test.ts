@@ -20,7 +20,16 @@ test("Basic auth is parsed strictly: trailing junk, a second credential or non-c
     const status = async (authorization: string) => (await fetch(url, { headers: { authorization } })).status;
     assert.equal(await status(`Basic ${b64}`), 200);
     assert.equal(await status("Bearer tok-123"), 200);
-    for (const bad of [`Basic ${b64} junk`, `Basic ${b64}junk`, `Basic ${b64}==`, `Basic  ${b64}`, `Basic ${b64}\tx`, `Bearer tok-123 junk`, `Bearer tok-123, Basic ${b64}`, `Basic ${b64.slice(0, -1)}`]) {
+    for (const bad of [
+      `Basic ${b64} junk`,
+      `Basic ${b64}junk`,
+      `Basic ${b64}==`,
+      `Basic  ${b64}`,
+      `Basic ${b64}\tx`,
+      `Bearer tok-123 junk`,
+      `Bearer tok-123, Basic ${b64}`,
+      `Basic ${b64.slice(0, -1)}`,
+    ]) {
       assert.equal(await status(bad), 401, bad);
     }
     assert.equal(parseAuthorization(`Basic ${b64} junk`), undefined);

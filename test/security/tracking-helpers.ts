@@ -20,7 +20,13 @@ export interface AttackTarget {
 export async function attackTarget(options: Partial<TrackingServerOptions> = {}): Promise<AttackTarget> {
   const dir = mkdtempSync(join(tmpdir(), "polarity-attack-"));
   const artifactRoot = join(dir, "artifacts");
-  const server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: `sqlite:///${join(dir, "mlruns.db")}`, artifactsDestination: artifactRoot, ...options });
+  const server = await startTrackingServer({
+    host: "127.0.0.1",
+    port: 0,
+    backendStoreUri: `sqlite:///${join(dir, "mlruns.db")}`,
+    artifactsDestination: artifactRoot,
+    ...options,
+  });
   const api: AttackTarget["api"] = async (path, body, method) => {
     const m = method ?? (body === undefined ? "GET" : "POST");
     const res = await fetch(`${server.url}${path}`, {

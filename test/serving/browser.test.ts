@@ -13,7 +13,16 @@ import { skipUnless, systemBinary } from "../support/system-binaries.js";
  * (user-data-dir); it refuses a --user-data-dir argument with chromium.launch.
  */
 const CHROMIUM = systemBinary("chromium") ?? "";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const SCREENSHOTS = resolve("artifacts", "screenshots");
 
 describe("the web page in Chromium", { timeout: 120_000, skip: skipUnless("chromium") }, () => {
@@ -55,10 +64,16 @@ describe("the web page in Chromium", { timeout: 120_000, skip: skipUnless("chrom
     // The text is shown whole, with the words that pushed the decision highlighted.
     assert.equal(await page.textContent("#highlight"), sentence);
     const upWords = await page.$$eval("#highlight mark.up", (els) => els.map((e) => e.textContent));
-    assert.ok(upWords.some((w) => /love|great|excellent/i.test(w ?? "")), `highlighted: ${upWords.join(", ")}`);
+    assert.ok(
+      upWords.some((w) => /love|great|excellent/i.test(w ?? "")),
+      `highlighted: ${upWords.join(", ")}`,
+    );
     assert.ok((await page.$$("table.contrib tbody tr")).length > 0);
     // Everything the page needed came from this server: no external assets.
-    assert.ok(requests.every((u) => u.startsWith(server.url)), requests.join(" "));
+    assert.ok(
+      requests.every((u) => u.startsWith(server.url)),
+      requests.join(" "),
+    );
     await page.screenshot({ path: join(SCREENSHOTS, "serving-page-positive.png"), fullPage: true });
 
     await page.fill("#text", "Terrible service, the food was cold and I hated every minute.");

@@ -11,7 +11,23 @@ test("defaults: port 8080, models:/sentiment@production, 30 s polling, one proce
 });
 
 test("the environment overrides defaults and flags override the environment", () => {
-  const env = { PORT: "9000", HOST: "0.0.0.0", MODEL_URI: "models:/m@staging", MLFLOW_TRACKING_URI: "http://tracking:5000", MODEL_POLL_INTERVAL_MS: "500", WEB_CONCURRENCY: "2", MAX_TEXT_LENGTH: "100", MAX_BATCH_SIZE: "7", BODY_LIMIT_BYTES: "65536", LOG_LEVEL: "warn", ACCESS_LOG: "1", SHUTDOWN_TIMEOUT_MS: "1500", PRE_STOP_DELAY_MS: "3000", REQUEST_TIMEOUT_MS: "2000", POLARITY_SERVE_TOKEN: "s3cret" };
+  const env = {
+    PORT: "9000",
+    HOST: "0.0.0.0",
+    MODEL_URI: "models:/m@staging",
+    MLFLOW_TRACKING_URI: "http://tracking:5000",
+    MODEL_POLL_INTERVAL_MS: "500",
+    WEB_CONCURRENCY: "2",
+    MAX_TEXT_LENGTH: "100",
+    MAX_BATCH_SIZE: "7",
+    BODY_LIMIT_BYTES: "65536",
+    LOG_LEVEL: "warn",
+    ACCESS_LOG: "1",
+    SHUTDOWN_TIMEOUT_MS: "1500",
+    PRE_STOP_DELAY_MS: "3000",
+    REQUEST_TIMEOUT_MS: "2000",
+    POLARITY_SERVE_TOKEN: "s3cret",
+  };
   const fromEnv = resolveServeConfig({}, env);
   assert.deepEqual(fromEnv, {
     ...DEFAULT_SERVE_CONFIG,
@@ -49,6 +65,9 @@ test("bad values are refused with the flag and the variable named", () => {
     [{ LOG_LEVEL: "loud" }, /logLevel \(--log-level \/ LOG_LEVEL\) must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/],
   ];
   for (const [env, message] of cases) {
-    assert.throws(() => resolveServeConfig({}, env), (err: unknown) => err instanceof InvalidParameterError && message.test(err.message));
+    assert.throws(
+      () => resolveServeConfig({}, env),
+      (err: unknown) => err instanceof InvalidParameterError && message.test(err.message),
+    );
   }
 });

@@ -25,7 +25,24 @@ function randomJson(rng: Random, depth = 0): unknown {
     case 7:
       return Array.from({ length: rng.nextInt(4) }, () => randomJson(rng, depth + 1));
     default: {
-      const keys = ["text", "texts", "explain", "top_k", "inputs", "instances", "dataframe_split", "dataframe_records", "columns", "data", "name", "shape", "datatype", "outputs", "id", "review"];
+      const keys = [
+        "text",
+        "texts",
+        "explain",
+        "top_k",
+        "inputs",
+        "instances",
+        "dataframe_split",
+        "dataframe_records",
+        "columns",
+        "data",
+        "name",
+        "shape",
+        "datatype",
+        "outputs",
+        "id",
+        "review",
+      ];
       const out: Record<string, unknown> = {};
       for (let i = rng.nextInt(4); i > 0; i--) out[keys[rng.nextInt(keys.length)]] = randomJson(rng, depth + 1);
       return out;
@@ -42,7 +59,10 @@ const TEMPLATES: Record<string, unknown[]> = {
     { dataframe_records: [{ text: "great" }, { text: "awful" }] },
     { inputs: { text: ["great"] } },
   ],
-  infer: [{ inputs: [{ name: "text", shape: [2], datatype: "BYTES", data: ["great", "awful"] }] }, { id: "1", inputs: [{ name: "text", shape: [1, 1], datatype: "BYTES", data: [["great"]] }], outputs: [{ name: "label" }] }],
+  infer: [
+    { inputs: [{ name: "text", shape: [2], datatype: "BYTES", data: ["great", "awful"] }] },
+    { id: "1", inputs: [{ name: "text", shape: [1, 1], datatype: "BYTES", data: [["great"]] }], outputs: [{ name: "label" }] },
+  ],
 };
 
 /** A valid payload with one random part replaced or removed (or kept as is). */

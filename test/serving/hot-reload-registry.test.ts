@@ -89,7 +89,15 @@ describe("serving from the model registry (embedded SQLite tracking store)", { t
     const v2 = await registerVersion("remote", trainModelJson(1));
     await client.setRegisteredModelAlias("remote", "production", v1);
     const tracking = await startTrackingServer({ backendStoreUri: join(dir.path, "mlruns.db"), artifactsDestination: join(dir.path, "mlartifacts"), port: 0 });
-    const server = await startServing({ modelUri: "models:/remote@production", trackingUri: tracking.url, host: "127.0.0.1", port: 0, pollIntervalMs: 0, logLevel: "silent", handleSignals: false });
+    const server = await startServing({
+      modelUri: "models:/remote@production",
+      trackingUri: tracking.url,
+      host: "127.0.0.1",
+      port: 0,
+      pollIntervalMs: 0,
+      logLevel: "silent",
+      handleSignals: false,
+    });
     try {
       assert.match(server.app.polarity.holder.source.describe(), /tracking http:\/\/127\.0\.0\.1:\d+/);
       assert.deepEqual((await postJson(`${server.url}/predict`, { text: "great" })).body.model, { name: "remote", version: v1, alias: "production" });

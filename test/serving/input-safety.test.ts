@@ -56,7 +56,11 @@ describe("input safety: every bad input gets a clear JSON error, never a 500 or 
     expectError(await postJson(`${base}/predict`, { texts: ["ok", long] }), 413, "PAYLOAD_TOO_LARGE");
     expectError(await postJson(`${base}/invocations`, { inputs: ["ok", long] }), 413, "PAYLOAD_TOO_LARGE", /text 1 has 505 characters/);
     const name = server.app.polarity.holder.current!.name;
-    expectError(await postJson(`${base}/v2/models/${name}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [long] }] }), 413, "PAYLOAD_TOO_LARGE");
+    expectError(
+      await postJson(`${base}/v2/models/${name}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [long] }] }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
     const form = await fetch(`${base}/predict`, { method: "POST", body: new URLSearchParams({ text: long }) });
     assert.equal(form.status, 413);
   });
@@ -77,7 +81,14 @@ describe("input safety: every bad input gets a clear JSON error, never a 500 or 
   });
 
   test("a content type a route does not take is 415 UNSUPPORTED_MEDIA_TYPE", async () => {
-    for (const [path, type] of [["/predict", "text/plain"], ["/predict", "application/xml"], ["/predict", "text/csv"], ["/invocations", "text/plain"], ["/invocations", "application/x-www-form-urlencoded"], ["/v2/models/m/infer", "text/csv"]]) {
+    for (const [path, type] of [
+      ["/predict", "text/plain"],
+      ["/predict", "application/xml"],
+      ["/predict", "text/csv"],
+      ["/invocations", "text/plain"],
+      ["/invocations", "application/x-www-form-urlencoded"],
+      ["/v2/models/m/infer", "text/csv"],
+    ]) {
       const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": type }, body: "text=hello" });
       assert.equal(res.status, 415, `${path} ${type}`);
       assert.equal(((await res.json()) as { error_code: string }).error_code, "UNSUPPORTED_MEDIA_TYPE");
@@ -94,8 +105,18 @@ describe("input safety: every bad input gets a clear JSON error, never a 500 or 
     expectError(await rawPost(`${base}/predict`, Buffer.alloc(0), { "content-type": "application/json" }), 400, "BAD_REQUEST", /empty/);
     const invalidUtf8 = Buffer.concat([Buffer.from('{"text":"caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     expectError(await rawPost(`${base}/predict`, invalidUtf8, { "content-type": "application/json" }), 400, "BAD_REQUEST", /UTF-8/);
-    expectError(await rawPost(`${base}/invocations`, Buffer.from([0x74, 0x65, 0x78, 0x74, 0x0a, 0xff, 0xfe]), { "content-type": "text/csv" }), 400, "BAD_REQUEST", /UTF-8/);
-    expectError(await rawPost(`${base}/predict`, Buffer.from([0x74, 0x65, 0x78, 0x74, 0x3d, 0xff]), { "content-type": "application/x-www-form-urlencoded" }), 400, "BAD_REQUEST", /UTF-8/);
+    expectError(
+      await rawPost(`${base}/invocations`, Buffer.from([0x74, 0x65, 0x78, 0x74, 0x0a, 0xff, 0xfe]), { "content-type": "text/csv" }),
+      400,
+      "BAD_REQUEST",
+      /UTF-8/,
+    );
+    expectError(
+      await rawPost(`${base}/predict`, Buffer.from([0x74, 0x65, 0x78, 0x74, 0x3d, 0xff]), { "content-type": "application/x-www-form-urlencoded" }),
+      400,
+      "BAD_REQUEST",
+      /UTF-8/,
+    );
   });
 
   test("JSON that does not match the schema is 400 with the offending field named", async () => {
@@ -117,10 +138,22 @@ describe("input safety: every bad input gets a clear JSON error, never a 500 or 
     for (const n of [3, 5000]) {
       const body = `{"inputs":[{"name":"text","shape":[1,1],"datatype":"BYTES","data":[${deep(n)}]}]}`;
       // Shallow: the route's own check; deep: refused by the parser's nesting guard before JSON.parse.
-      expectError(await postJson(`${base}/v2/models/${name}/infer`, body), 400, "BAD_REQUEST", n < 64 ? /nested deeper than its shape allows/ : /nests JSON deeper than 64 levels/);
-      expectError(await postJson(`${base}/invocations`, `{"inputs":[${deep(n)}]}`), 400, "BAD_REQUEST", n < 64 ? /must be a string/ : /nests JSON deeper than 64 levels/);
+      expectError(
+        await postJson(`${base}/v2/models/${name}/infer`, body),
+        400,
+        "BAD_REQUEST",
+        n < 64 ? /nested deeper than its shape allows/ : /nests JSON deeper than 64 levels/,
+      );
+      expectError(
+        await postJson(`${base}/invocations`, `{"inputs":[${deep(n)}]}`),
+        400,
+        "BAD_REQUEST",
+        n < 64 ? /must be a string/ : /nests JSON deeper than 64 levels/,
+      );
     }
-    const nested = await postJson(`${base}/v2/models/${name}/infer`, { inputs: [{ name: "text", shape: [2, 1], datatype: "BYTES", data: [["good"], ["bad"]] }] });
+    const nested = await postJson(`${base}/v2/models/${name}/infer`, {
+      inputs: [{ name: "text", shape: [2, 1], datatype: "BYTES", data: [["good"], ["bad"]] }],
+    });
     assert.equal(nested.status, 200);
   });
 

@@ -16,7 +16,9 @@ async function startSlowRequest(url: string, requestId: string): Promise<{ socke
   let received = "";
   socket.on("data", (d: Buffer) => (received += d.toString()));
   const response = once(socket, "close").then(() => received);
-  socket.write(`POST /predict HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${body.slice(0, 5)}`);
+  socket.write(
+    `POST /predict HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${body.slice(0, 5)}`,
+  );
   return { socket, response, finish: () => socket.write(body.slice(5)) };
 }
 
@@ -93,7 +95,10 @@ describe("the serve process: graceful shutdown and cluster mode", { timeout: 300
     try {
       const proc = new ServeProcess(["--model", model, "--port", String(port)]);
       assert.notEqual(await proc.exited, 0);
-      assert.match(proc.stderr, new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(choose another with --port / PORT\\)\\n$`));
+      assert.match(
+        proc.stderr,
+        new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(choose another with --port / PORT\\)\\n$`),
+      );
     } finally {
       blocker.close();
     }

@@ -49,9 +49,13 @@ describe("Prometheus scrapes the model server", { timeout: 120_000, skip: skipUn
     );
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir.path, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${join(dir.path, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     prometheus.stderr!.on("data", (d: Buffer) => (promLog += d.toString()));
   });
   after(async () => {
@@ -89,7 +93,10 @@ describe("Prometheus scrapes the model server", { timeout: 120_000, skip: skipUn
     for (let i = 0; i < n; i++) assert.equal((await postJson(`${server.url}/predict`, { text: i % 2 ? "I love it" : "awful" })).status, 200);
     const up = await queryUntil('up{job="polarity"}', (r) => r.data.result.length === 1 && r.data.result[0].value[1] === "1");
     assert.equal(up.status, "success");
-    const count = await queryUntil('app_request_count_total{job="polarity",endpoint="/predict"}', (r) => r.data.result.length === 1 && r.data.result[0].value[1] === String(n));
+    const count = await queryUntil(
+      'app_request_count_total{job="polarity",endpoint="/predict"}',
+      (r) => r.data.result.length === 1 && r.data.result[0].value[1] === String(n),
+    );
     assert.equal(count.data.result[0].metric.method, "POST");
     // The seed's second dashboard panel: predictions by class.
     const byClass = await queryUntil("sum(model_prediction_count_total)", (r) => r.data.result.length === 1 && r.data.result[0].value[1] === String(n));

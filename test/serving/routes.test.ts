@@ -84,7 +84,10 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
   });
 
   test("the no-JavaScript form post answers with the page, the sentiment and the probability", async () => {
-    for (const [text, expected] of [[POSITIVE, "Positive Sentiment"], [NEGATIVE, "Negative Sentiment"]] as const) {
+    for (const [text, expected] of [
+      [POSITIVE, "Positive Sentiment"],
+      [NEGATIVE, "Negative Sentiment"],
+    ] as const) {
       const res = await fetch(`${base}/predict`, { method: "POST", body: new URLSearchParams({ text }) });
       assert.equal(res.status, 200);
       assert.match(res.headers.get("content-type") ?? "", /text\/html/);
@@ -107,7 +110,15 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     const want = ["positive", "negative"];
     const payloads = [
       { dataframe_split: { columns: ["text"], data: [[POSITIVE], [NEGATIVE]] } },
-      { dataframe_split: { columns: ["id", "review"], data: [[1, POSITIVE], [2, NEGATIVE]] } },
+      {
+        dataframe_split: {
+          columns: ["id", "review"],
+          data: [
+            [1, POSITIVE],
+            [2, NEGATIVE],
+          ],
+        },
+      },
       { dataframe_records: [{ text: POSITIVE }, { text: NEGATIVE }] },
       { instances: [POSITIVE, NEGATIVE] },
       { instances: [{ text: POSITIVE }, { text: NEGATIVE }] },
@@ -121,7 +132,10 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     }
     const csv = await fetch(`${base}/invocations`, { method: "POST", headers: { "content-type": "text/csv" }, body: `text\n"${POSITIVE}"\n"${NEGATIVE}"\n` });
     assert.equal(csv.status, 200);
-    assert.deepEqual(((await csv.json()) as { predictions: unknown[] }).predictions.map((l) => sentimentOf(l as string)), want);
+    assert.deepEqual(
+      ((await csv.json()) as { predictions: unknown[] }).predictions.map((l) => sentimentOf(l as string)),
+      want,
+    );
   });
 
   test("MLflow /invocations refuses ambiguous or malformed payloads with 400 BAD_REQUEST", async () => {
@@ -158,11 +172,19 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.deepEqual(await (await fetch(`${base}/v2/health/ready`)).json(), { ready: true });
     const meta = (await (await fetch(`${base}/v2`)).json()) as { name: string };
     assert.equal(meta.name, "polarity");
-    const model = (await (await fetch(`${base}/v2/models/${modelName}`)).json()) as { name: string; versions: string[]; inputs: Array<{ datatype: string }>; outputs: Array<{ name: string; shape: number[] }> };
+    const model = (await (await fetch(`${base}/v2/models/${modelName}`)).json()) as {
+      name: string;
+      versions: string[];
+      inputs: Array<{ datatype: string }>;
+      outputs: Array<{ name: string; shape: number[] }>;
+    };
     assert.equal(model.name, modelName);
     assert.deepEqual(model.versions, [server.app.polarity.holder.current!.version]);
     assert.equal(model.inputs[0].datatype, "BYTES");
-    assert.deepEqual(model.outputs.map((o) => o.name), ["label", "class_name", "probabilities"]);
+    assert.deepEqual(
+      model.outputs.map((o) => o.name),
+      ["label", "class_name", "probabilities"],
+    );
     assert.equal((await fetch(`${base}/v2/models/${modelName}/ready`)).status, 200);
 
     const infer = await postJson(`${base}/v2/models/${modelName}/infer`, {
@@ -182,14 +204,24 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.equal(probs.datatype, "FP64");
     assert.ok(Math.abs(probs.data[0] + probs.data[1] - 1) < 1e-9);
 
-    const onlyLabel = await postJson(`${base}/v2/models/${modelName}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }], outputs: [{ name: "label" }] });
-    assert.deepEqual(onlyLabel.body.outputs.map((o: { name: string }) => o.name), ["label"]);
+    const onlyLabel = await postJson(`${base}/v2/models/${modelName}/infer`, {
+      inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }],
+      outputs: [{ name: "label" }],
+    });
+    assert.deepEqual(
+      onlyLabel.body.outputs.map((o: { name: string }) => o.name),
+      ["label"],
+    );
 
     const version = server.app.polarity.holder.current!.version;
-    const pinned = await postJson(`${base}/v2/models/${modelName}/versions/${version}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }] });
+    const pinned = await postJson(`${base}/v2/models/${modelName}/versions/${version}/infer`, {
+      inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }],
+    });
     assert.equal(pinned.status, 200);
     assert.equal(pinned.body.model_version, version);
-    const otherVersion = await postJson(`${base}/v2/models/${modelName}/versions/0/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }] });
+    const otherVersion = await postJson(`${base}/v2/models/${modelName}/versions/0/infer`, {
+      inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [POSITIVE] }],
+    });
     assert.equal(otherVersion.status, 404);
     assert.match(otherVersion.body.error, /version "0" is not served here/);
 
@@ -244,7 +276,21 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.doesNotMatch(await page.text(), /(src|href)="https?:/);
     const doc = (await (await fetch(`${base}/docs/json`)).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> };
     assert.match(doc.openapi, /^3\./);
-    for (const path of ["/", "/predict", "/invocations", "/ping", "/health", "/version", "/v2/health/live", "/v2/health/ready", "/v2/models/{name}", "/v2/models/{name}/infer", "/healthz", "/readyz", "/metrics"]) {
+    for (const path of [
+      "/",
+      "/predict",
+      "/invocations",
+      "/ping",
+      "/health",
+      "/version",
+      "/v2/health/live",
+      "/v2/health/ready",
+      "/v2/models/{name}",
+      "/v2/models/{name}/infer",
+      "/healthz",
+      "/readyz",
+      "/metrics",
+    ]) {
       assert.ok(doc.paths[path], `OpenAPI document lists ${path}`);
     }
     assert.ok(doc.paths["/predict"].post.requestBody, "request schema documented");

@@ -12,7 +12,10 @@ export class ServeProcess {
   stderr = "";
 
   constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info", ...env } });
+    this.child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LOG_LEVEL: "info", ...env },
+    });
     this.exited = once(this.child, "exit").then(([code]) => code as number | null);
     this.child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
@@ -66,4 +69,3 @@ export function get(url: string): Promise<{ status: number; body: string }> {
       .end();
   });
 }
-

@@ -33,7 +33,11 @@ describe("params.yaml schema", () => {
     assert.deepEqual(p.ingest.labelMap, null);
   });
 
-  const rejects = (raw: unknown, pattern: RegExp) => assert.throws(() => parseParams(raw), (e: unknown) => e instanceof InvalidParameterError && pattern.test(e.message));
+  const rejects = (raw: unknown, pattern: RegExp) =>
+    assert.throws(
+      () => parseParams(raw),
+      (e: unknown) => e instanceof InvalidParameterError && pattern.test(e.message),
+    );
 
   test("wrong types name the key, the expectation and the value", () => {
     rejects({ featurize: { max_features: "many" } }, /^params\.yaml: featurize\.max_features must be an integer >= 1 or null, got 'many'$/);
@@ -47,13 +51,19 @@ describe("params.yaml schema", () => {
   });
 
   test("unknown keys are rejected with the known ones listed (typos cannot pass silently)", () => {
-    rejects({ featurize: { max_feature: 10 } }, /unknown key 'featurize\.max_feature' \(known in featurize: kind, ngram_range, min_df, max_df, max_features, sublinear_tf, binary\)/);
+    rejects(
+      { featurize: { max_feature: 10 } },
+      /unknown key 'featurize\.max_feature' \(known in featurize: kind, ngram_range, min_df, max_df, max_features, sublinear_tf, binary\)/,
+    );
     rejects({ evaluation: {} }, /unknown key 'evaluation' \(known in the top level: ingest, preprocess/);
   });
 
   test("label maps accept either shape from the issue and refuse mixed label types", () => {
     assert.deepEqual(parseParams({ ingest: { label_map: { positive: 1, negative: 0 } } }).ingest.labelMap, { positive: 1, negative: 0 });
-    assert.deepEqual(parseParams({ ingest: { label_map: { happiness: "positive", sadness: "negative" } } }).ingest.labelMap, { happiness: "positive", sadness: "negative" });
+    assert.deepEqual(parseParams({ ingest: { label_map: { happiness: "positive", sadness: "negative" } } }).ingest.labelMap, {
+      happiness: "positive",
+      sadness: "negative",
+    });
     rejects({ ingest: { label_map: { a: 1, b: "neg" } } }, /ingest\.label_map must be all-number or all-string labels/);
     rejects({ ingest: { label_map: { a: [1] } } }, /ingest\.label_map must be a mapping of raw label to label .*, got \{"a":\[1\]\}/);
   });
@@ -96,12 +106,19 @@ describe("params.yaml schema", () => {
     const dir = await mkdtemp(join(tmpdir(), "polarity-params-"));
     try {
       await mkdir(join(dir, "params.yaml"));
-      await assert.rejects(loadParams(join(dir, "params.yaml")), (e: unknown) => e instanceof InvalidParameterError && /params\.yaml is a directory, not a params file/.test(e.message));
+      await assert.rejects(
+        loadParams(join(dir, "params.yaml")),
+        (e: unknown) => e instanceof InvalidParameterError && /params\.yaml is a directory, not a params file/.test(e.message),
+      );
       const bin = join(dir, "bin.yaml");
       const garbage = Buffer.alloc(7500);
       for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 131 + 7) % 256;
       await writeFile(bin, garbage);
-      await assert.rejects(loadParams(bin), (e: unknown) => e instanceof InvalidParameterError && /bin\.yaml is not a YAML text file \(a NUL byte at character \d+\)$/.test(e.message) && e.message.length < 200);
+      await assert.rejects(
+        loadParams(bin),
+        (e: unknown) =>
+          e instanceof InvalidParameterError && /bin\.yaml is not a YAML text file \(a NUL byte at character \d+\)$/.test(e.message) && e.message.length < 200,
+      );
       const bad = join(dir, "bad.yaml");
       await writeFile(bad, "train: [1, 2\n" + "x".repeat(5000));
       await assert.rejects(loadParams(bad), (e: unknown) => e instanceof InvalidParameterError && /malformed YAML/.test(e.message) && e.message.length < 400);

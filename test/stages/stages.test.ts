@@ -67,7 +67,12 @@ describe("stages ingest → train (one training path)", { timeout: 120_000 }, ()
     const bundle = JSON.parse(await readFile(join(dir, "models", "model.json"), "utf8")) as SentimentModelJSON;
     const raw = await readDatasetCsv(join(dir, "data", "raw", "train.csv"));
     const p = ctx.params;
-    const cv = await crossValidateTexts(raw.texts, raw.labels, { preprocess: p.preprocess, features: featureOptionsFromParams(p.featurize), model: { kind: p.train.model, ...p.train.hyperparameters } }, { folds: 3, seed: 5 });
+    const cv = await crossValidateTexts(
+      raw.texts,
+      raw.labels,
+      { preprocess: p.preprocess, features: featureOptionsFromParams(p.featurize), model: { kind: p.train.model, ...p.train.hyperparameters } },
+      { folds: 3, seed: 5 },
+    );
     const stored = bundle.metadata.cv as { folds: number; mean: Record<string, number>; sd: Record<string, number> };
     assert.equal(stored.folds, 3);
     const { fitSeconds: _t, ...mean } = cv.mean;
@@ -90,7 +95,10 @@ describe("train.cv_folds against the data", { timeout: 60_000 }, () => {
       await writeFile(join(dir, "reviews.csv"), "text,label\n" + corpus.texts.map((t, i) => `${t},${corpus.labels[i]}`).join("\n") + "\n");
       await writeFile(join(dir, "params.yaml"), "ingest: {source: reviews.csv}\ntrain: {cv_folds: 5000}\n");
       const ctx = await loadStageContext(dir, { reporter: createReporter({ quiet: true }) });
-      await assert.rejects(runIngestStage(ctx), /^InvalidParameterError: params\.yaml: train\.cv_folds is 5000, but the training split has only \d+ rows of class "\d"/);
+      await assert.rejects(
+        runIngestStage(ctx),
+        /^InvalidParameterError: params\.yaml: train\.cv_folds is 5000, but the training split has only \d+ rows of class "\d"/,
+      );
       await assert.rejects(readFile(join(dir, "data", "raw", "train.csv")), /ENOENT/);
     } finally {
       await rm(dir, { recursive: true, force: true });

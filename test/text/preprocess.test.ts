@@ -21,7 +21,11 @@ describe("preprocess: normalisation steps on by default", () => {
   it("default config: stopwords removed (negations kept), Porter stems, negation scope", () => {
     assert.deepEqual(preprocess("This movie wasn't good at all. Loved the acting :)"), ["movi", "not", "not_good", "love", "act", ":)"]);
     assert.deepEqual(
-      { removeStopwords: DEFAULT_PREPROCESS_CONFIG.removeStopwords, wordForm: DEFAULT_PREPROCESS_CONFIG.wordForm, negationScope: DEFAULT_PREPROCESS_CONFIG.negationScope },
+      {
+        removeStopwords: DEFAULT_PREPROCESS_CONFIG.removeStopwords,
+        wordForm: DEFAULT_PREPROCESS_CONFIG.wordForm,
+        negationScope: DEFAULT_PREPROCESS_CONFIG.negationScope,
+      },
       { removeStopwords: true, wordForm: "porter", negationScope: true },
     );
   });
@@ -72,7 +76,22 @@ describe("each preprocessing switch", () => {
     assert.deepEqual(pp("wow!! great, really?", { removePunctuation: false }), ["wow", "!", "!", "great", ",", "really", "?"]);
   });
   it("expandNegations: every n't form becomes stem + not, including curly apostrophes and apostrophe-less spellings", () => {
-    assert.deepEqual(pp("don't isn't wasn't couldn't can't won't ain't"), ["do", "not", "is", "not", "was", "not", "could", "not", "can", "not", "will", "not", "is", "not"]);
+    assert.deepEqual(pp("don't isn't wasn't couldn't can't won't ain't"), [
+      "do",
+      "not",
+      "is",
+      "not",
+      "was",
+      "not",
+      "could",
+      "not",
+      "can",
+      "not",
+      "will",
+      "not",
+      "is",
+      "not",
+    ]);
     assert.deepEqual(pp("don’t"), ["do", "not"]);
     assert.deepEqual(pp("dont didnt cant wont"), ["do", "not", "did", "not", "can", "not", "will", "not"]);
   });
@@ -84,7 +103,13 @@ describe("each preprocessing switch", () => {
   });
   it("removeStopwords: removes English stopwords but keeps every negation", () => {
     assert.deepEqual(pp("This is not a good movie and I have never seen nothing like it", { removeStopwords: true }), [
-      "not", "good", "movie", "never", "seen", "nothing", "like",
+      "not",
+      "good",
+      "movie",
+      "never",
+      "seen",
+      "nothing",
+      "like",
     ]);
     for (const w of NEGATION_WORDS) assert.equal(ENGLISH_STOP_WORDS.has(w), false, w);
     assert.deepEqual(pp("it doesn't work", { removeStopwords: true }), ["does", "not", "work"]);
@@ -127,7 +152,26 @@ describe("negation scope", () => {
 describe("emoticons and emoji", () => {
   it("normalises emoticons to canonical tokens", () => {
     assert.deepEqual(pp(":) :-) =) :] :( :-( :[ =( :D :-D ;) ;-) :P :p :/ :| :O :'( <3 </3"), [
-      ":)", ":)", ":)", ":)", ":(", ":(", ":(", ":(", ":D", ":D", ";)", ";)", ":P", ":P", ":/", ":|", ":O", ":'(", "<3", "</3",
+      ":)",
+      ":)",
+      ":)",
+      ":)",
+      ":(",
+      ":(",
+      ":(",
+      ":(",
+      ":D",
+      ":D",
+      ";)",
+      ";)",
+      ":P",
+      ":P",
+      ":/",
+      ":|",
+      ":O",
+      ":'(",
+      "<3",
+      "</3",
     ]);
   });
   it("finds emoticons glued to words but not letter mouths inside words", () => {
@@ -159,7 +203,10 @@ describe("resolvePreprocessConfig", () => {
     assert.deepEqual(resolvePreprocessConfig(undefined), DEFAULT_PREPROCESS_CONFIG);
   });
   it("rejects unknown keys, naming them", () => {
-    assert.throws(() => resolvePreprocessConfig({ lowerCase: true } as never), (e: unknown) => e instanceof InvalidParameterError && /'lowerCase'/.test(e.message));
+    assert.throws(
+      () => resolvePreprocessConfig({ lowerCase: true } as never),
+      (e: unknown) => e instanceof InvalidParameterError && /'lowerCase'/.test(e.message),
+    );
     assert.throws(() => preprocess("x", { stemming: "porter" } as never), /unknown option 'stemming'/);
   });
   it("rejects wrong types and values", () => {

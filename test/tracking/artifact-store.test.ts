@@ -75,10 +75,19 @@ test("the server refuses a symlink escape through the artifacts proxy", async ()
     // MLflow's Python client uploads with no Content-Type at all; chunked bodies work too
     const url = new URL(server.url);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, method: "PUT", path: "/api/2.0/mlflow-artifacts/artifacts/plain/raw.bin", headers: { "transfer-encoding": "chunked" } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode!));
-      });
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: "PUT",
+          path: "/api/2.0/mlflow-artifacts/artifacts/plain/raw.bin",
+          headers: { "transfer-encoding": "chunked" },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode!));
+        },
+      );
       req.on("error", reject);
       req.write("raw ");
       req.end("bytes");

@@ -8,7 +8,11 @@ test("a server started with a token requires Authorization: Bearer on every requ
   const h = await httpHarness({ token: "s3cret" });
   try {
     const url = `${h.server!.url}/api/2.0/mlflow/experiments/search`;
-    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer wrong" }, { authorization: "Basic " + Buffer.from("u:s3cret").toString("base64") }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: "Bearer wrong" },
+      { authorization: "Basic " + Buffer.from("u:s3cret").toString("base64") },
+    ];
     for (const headers of attempts) {
       const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" });
       assert.equal(res.status, 401);
@@ -49,7 +53,11 @@ test("a server started with user:password accepts Basic credentials, as MLflow's
 test("server credentials come from flags, else from POLARITY_SERVER_* environment variables", () => {
   assert.deepEqual(resolveServerAuth({ auth: "u:p:q" }, {}), { username: "u", password: "p:q" });
   assert.deepEqual(resolveServerAuth({ authToken: "t" }, {}), { token: "t" });
-  assert.deepEqual(resolveServerAuth({}, { POLARITY_SERVER_USERNAME: "a", POLARITY_SERVER_PASSWORD: "b", POLARITY_SERVER_TOKEN: "c" }), { username: "a", password: "b", token: "c" });
+  assert.deepEqual(resolveServerAuth({}, { POLARITY_SERVER_USERNAME: "a", POLARITY_SERVER_PASSWORD: "b", POLARITY_SERVER_TOKEN: "c" }), {
+    username: "a",
+    password: "b",
+    token: "c",
+  });
   assert.equal(resolveServerAuth({}, {}), undefined);
   assert.throws(() => resolveServerAuth({ auth: "nocolon" }, {}), /user:password/);
   assert.throws(() => resolveServerAuth({}, { POLARITY_SERVER_USERNAME: "a" }), /POLARITY_SERVER_PASSWORD/);

@@ -58,9 +58,15 @@ test("polarity runs list filters and orders, as a table and as JSON", async () =
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trim().split("\n");
   assert.match(lines[0], /Run ID\s+Name\s+Status\s+Started\s+Model\s+acc$/);
-  assert.deepEqual(lines.slice(2).map((l) => l.split(/\s+/)[1]), ["cli-1", "cli-2"]);
+  assert.deepEqual(
+    lines.slice(2).map((l) => l.split(/\s+/)[1]),
+    ["cli-1", "cli-2"],
+  );
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(JSON.parse(json.stdout).map((r: { info: { run_name: string } }) => r.info.run_name), ["cli-2", "cli-1", "cli-0"]);
+  assert.deepEqual(
+    JSON.parse(json.stdout).map((r: { info: { run_name: string } }) => r.info.run_name),
+    ["cli-2", "cli-1", "cli-0"],
+  );
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^error: Invalid filter 'metrics.acc >> 1'.*'>>'/);
 });
@@ -95,10 +101,13 @@ test("polarity models list, show, versions, alias and transition", async () => {
     cli(["models", "show", "clf", "--tracking-uri", uri]),
     cli(["models", "alias", "clf", "latest", "1", "--tracking-uri", uri]),
   ]);
-  assert.deepEqual(JSON.parse(versions.stdout).map((v: { version: string; current_stage: string; aliases: string[] }) => [v.version, v.current_stage, v.aliases]), [
-    ["2", "None", ["champion"]],
-    ["1", "Production", []],
-  ]);
+  assert.deepEqual(
+    JSON.parse(versions.stdout).map((v: { version: string; current_stage: string; aliases: string[] }) => [v.version, v.current_stage, v.aliases]),
+    [
+      ["2", "None", ["champion"]],
+      ["1", "Production", []],
+    ],
+  );
   assert.match(list.stdout, /clf\s+2\s+champion=v2/);
   assert.match(show.stdout, /Aliases:\s+champion -> v2/);
   assert.equal(reserved.code, 2);
@@ -106,9 +115,13 @@ test("polarity models list, show, versions, alias and transition", async () => {
 });
 
 test("polarity server serves the store over HTTP until stopped", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "server", "--port", "0", "--backend-store-uri", uri, "--artifacts-destination", join(dir, "art"), "--auth-token", "tkn"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", MAIN, "server", "--port", "0", "--backend-store-uri", uri, "--artifacts-destination", join(dir, "art"), "--auth-token", "tkn"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";
@@ -134,12 +147,30 @@ test("polarity server serves the store over HTTP until stopped", async () => {
 
 test("runs list's default columns are what a user compares by: model kind, features, accuracy, F1, ROC AUC", () => {
   const run = (id: string, params: Record<string, string>, metrics: Record<string, number>): Run => ({
-    info: { run_id: id, run_uuid: id, run_name: `n-${id}`, experiment_id: "1", user_id: "", status: "FINISHED", start_time: 0, artifact_uri: "", lifecycle_stage: "active" },
-    data: { params: Object.entries(params).map(([key, value]) => ({ key, value })), metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp: 0, step: 0 })), tags: [] },
+    info: {
+      run_id: id,
+      run_uuid: id,
+      run_name: `n-${id}`,
+      experiment_id: "1",
+      user_id: "",
+      status: "FINISHED",
+      start_time: 0,
+      artifact_uri: "",
+      lifecycle_stage: "active",
+    },
+    data: {
+      params: Object.entries(params).map(([key, value]) => ({ key, value })),
+      metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp: 0, step: 0 })),
+      tags: [],
+    },
     inputs: { dataset_inputs: [] },
   });
   const evaluated = [
-    run("a", { "train.model": "logreg", "featurize.kind": "tfidf", "featurize.ngram_range": "[1,2]" }, { accuracy: 0.85, f1: 0.84, roc_auc: 0.93, precision: 0.8, cv_accuracy_mean: 0.84 }),
+    run(
+      "a",
+      { "train.model": "logreg", "featurize.kind": "tfidf", "featurize.ngram_range": "[1,2]" },
+      { accuracy: 0.85, f1: 0.84, roc_auc: 0.93, precision: 0.8, cv_accuracy_mean: 0.84 },
+    ),
     run("b", { "train.model": "nbsvm", "featurize.kind": "bow", "featurize.ngram_range": "[1,1]" }, { accuracy: 0.8, f1: 0.79, roc_auc: 0.9 }),
   ];
   const lines = formatRunsTable(evaluated).trim().split("\n");

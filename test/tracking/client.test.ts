@@ -42,7 +42,10 @@ for (const [name, makeHarness] of transports) {
       await rejectsWith(c.createExperiment("x".repeat(501)), "INVALID_PARAMETER_VALUE", /500/);
       await c.renameExperiment(id, "exp-a2");
       await c.setExperimentTag(id, "stage", "dev");
-      assert.deepEqual((await c.getExperiment(id)).tags, [{ key: "stage", value: "dev" }, { key: "team", value: "nlp" }]);
+      assert.deepEqual((await c.getExperiment(id)).tags, [
+        { key: "stage", value: "dev" },
+        { key: "team", value: "nlp" },
+      ]);
       assert.equal(await c.getOrCreateExperiment("exp-a2"), id);
       await c.deleteExperiment(id);
       assert.equal((await c.getExperiment(id)).lifecycle_stage, "deleted");
@@ -55,14 +58,26 @@ for (const [name, makeHarness] of transports) {
     test("experiments: search filters by name and tags, orders and pages", async () => {
       for (const n of ["srch-1", "srch-2", "srch-3"]) await c.createExperiment(n, { tags: { kind: n === "srch-2" ? "b" : "a" } });
       const all = await c.searchExperiments({ filter: "name LIKE 'srch-%'", orderBy: ["name DESC"] });
-      assert.deepEqual(all.experiments.map((e) => e.name), ["srch-3", "srch-2", "srch-1"]);
+      assert.deepEqual(
+        all.experiments.map((e) => e.name),
+        ["srch-3", "srch-2", "srch-1"],
+      );
       const tagged = await c.searchExperiments({ filter: "name LIKE 'srch-%' AND tags.kind = 'b'" });
-      assert.deepEqual(tagged.experiments.map((e) => e.name), ["srch-2"]);
+      assert.deepEqual(
+        tagged.experiments.map((e) => e.name),
+        ["srch-2"],
+      );
       const p1 = await c.searchExperiments({ filter: "name LIKE 'srch-%'", orderBy: ["name ASC"], maxResults: 2 });
-      assert.deepEqual(p1.experiments.map((e) => e.name), ["srch-1", "srch-2"]);
+      assert.deepEqual(
+        p1.experiments.map((e) => e.name),
+        ["srch-1", "srch-2"],
+      );
       assert.ok(p1.nextPageToken);
       const p2 = await c.searchExperiments({ filter: "name LIKE 'srch-%'", orderBy: ["name ASC"], maxResults: 2, pageToken: p1.nextPageToken });
-      assert.deepEqual(p2.experiments.map((e) => e.name), ["srch-3"]);
+      assert.deepEqual(
+        p2.experiments.map((e) => e.name),
+        ["srch-3"],
+      );
       assert.equal(p2.nextPageToken, undefined);
       await rejectsWith(c.searchExperiments({ pageToken: "!!!" }), "INVALID_PARAMETER_VALUE", /page token/);
     });
@@ -90,7 +105,11 @@ for (const [name, makeHarness] of transports) {
       assert.deepEqual(got.data.metrics, [{ key: "loss", value: 0.5, timestamp: 1002, step: 2 }]);
       assert.deepEqual(
         (await c.getMetricHistory(id, "loss")).map((m) => [m.step, m.value]),
-        [[0, 0.9], [1, 0.7], [2, 0.5]],
+        [
+          [0, 0.9],
+          [1, 0.7],
+          [2, 0.5],
+        ],
       );
       await c.deleteTag(id, "note");
       assert.ok(!(await c.getRun(id)).data.tags.some((t) => t.key === "note"));
@@ -123,13 +142,22 @@ for (const [name, makeHarness] of transports) {
       const run = await c.getRun(info.run_id);
       assert.equal(run.data.params.length, 150);
       assert.equal((await c.getMetricHistory(info.run_id, "m3")).length, 500);
-      assert.deepEqual(run.data.metrics.find((m) => m.key === "m4"), { key: "m4", value: 2499, timestamp: 2509, step: 2499 });
+      assert.deepEqual(
+        run.data.metrics.find((m) => m.key === "m4"),
+        { key: "m4", value: 2499, timestamp: 2509, step: 2499 },
+      );
       const over = Array.from({ length: 1001 }, (_, i) => ({ key: "x", value: i, timestamp: i, step: i }));
       await rejectsWith(c.transport.call("logBatch", { run_id: info.run_id, metrics: over }), "INVALID_PARAMETER_VALUE", /at most 1000 metrics/);
       const tooManyParams = Array.from({ length: 101 }, (_, i) => ({ key: `q${i}`, value: "v" }));
       await rejectsWith(c.transport.call("logBatch", { run_id: info.run_id, params: tooManyParams }), "INVALID_PARAMETER_VALUE", /at most 100 params/);
       await rejectsWith(
-        c.transport.call("logBatch", { run_id: info.run_id, params: [{ key: "d", value: "1" }, { key: "d", value: "2" }] }),
+        c.transport.call("logBatch", {
+          run_id: info.run_id,
+          params: [
+            { key: "d", value: "1" },
+            { key: "d", value: "2" },
+          ],
+        }),
         "INVALID_PARAMETER_VALUE",
         /Duplicate parameter keys/,
       );
@@ -164,7 +192,10 @@ for (const [name, makeHarness] of transports) {
       const ok = await c.getRun(okId);
       assert.equal(ok.info.status, "FINISHED");
       assert.ok(ok.info.end_time! >= ok.info.start_time);
-      assert.deepEqual(ok.data.params, [{ key: "C", value: "1" }, { key: "penalty", value: "l2" }]);
+      assert.deepEqual(ok.data.params, [
+        { key: "C", value: "1" },
+        { key: "penalty", value: "l2" },
+      ]);
       let failedId = "";
       await assert.rejects(
         c.withRun({ experimentName: "scoped-by-name" }, async (run) => {
@@ -177,7 +208,11 @@ for (const [name, makeHarness] of transports) {
       assert.equal(failed.info.status, "FAILED");
       assert.equal((await c.getExperiment(failed.info.experiment_id)).name, "scoped-by-name");
       await c.deleteExperiment(failed.info.experiment_id);
-      await rejectsWith(c.withRun({ experimentName: "scoped-by-name" }, async () => 1), "INVALID_PARAMETER_VALUE", /is deleted; restore it/);
+      await rejectsWith(
+        c.withRun({ experimentName: "scoped-by-name" }, async () => 1),
+        "INVALID_PARAMETER_VALUE",
+        /is deleted; restore it/,
+      );
     });
 
     test("search runs: metric/param/tag/attribute/dataset filters, order_by and page tokens", async () => {
@@ -206,7 +241,14 @@ for (const [name, makeHarness] of transports) {
       assert.deepEqual(await q("tags.parity = 'odd' AND attributes.status = 'RUNNING'"), ["r3", "r1"]);
       assert.deepEqual(await q("attributes.status = 'FAILED'"), ["r5"]);
       assert.deepEqual(await q("attributes.start_time >= 1005"), ["r6", "r5"]);
-      assert.deepEqual(await q("attributes.run_name LIKE 'r%' AND attributes.run_name != 'r0'", ["attributes.run_name DESC"]), ["r6", "r5", "r4", "r3", "r2", "r1"]);
+      assert.deepEqual(await q("attributes.run_name LIKE 'r%' AND attributes.run_name != 'r0'", ["attributes.run_name DESC"]), [
+        "r6",
+        "r5",
+        "r4",
+        "r3",
+        "r2",
+        "r1",
+      ]);
       assert.deepEqual(await q(`attributes.run_id IN ('${ids[1]}', '${ids[4]}')`), ["r4", "r1"]);
       assert.deepEqual(await q("datasets.name = 'imdb' AND datasets.context = 'training'"), ["r2"]);
       assert.deepEqual(await q("tags.`mlflow.runName` = 'r3'"), ["r3"]);
@@ -320,7 +362,10 @@ for (const [name, makeHarness] of transports) {
       assert.equal(await read("models:/sentiment@champion"), 9);
       await c.setRegisteredModelAlias("sentiment", "champion", 10);
       assert.equal((await c.getModelVersionByAlias("sentiment", "champion")).version, "10", "an alias moves");
-      assert.deepEqual((await c.getRegisteredModel("sentiment")).aliases, [{ alias: "challenger", version: "10" }, { alias: "champion", version: "10" }]);
+      assert.deepEqual((await c.getRegisteredModel("sentiment")).aliases, [
+        { alias: "challenger", version: "10" },
+        { alias: "champion", version: "10" },
+      ]);
       await c.deleteRegisteredModelAlias("sentiment", "challenger");
       await rejectsWith(c.getModelVersionByAlias("sentiment", "challenger"), "RESOURCE_DOES_NOT_EXIST");
       await rejectsWith(c.setRegisteredModelAlias("sentiment", "latest", 1), "INVALID_PARAMETER_VALUE", /reserved/);
@@ -335,14 +380,24 @@ for (const [name, makeHarness] of transports) {
       assert.equal(promoted.current_stage, "Production");
       assert.equal((await c.getModelVersion("sentiment", 2)).current_stage, "Archived");
       assert.equal((await c.getModelVersion("sentiment", 4)).current_stage, "Archived");
-      assert.deepEqual((await c.getLatestVersions("sentiment", ["Production"])).map((v) => v.version), ["5"]);
+      assert.deepEqual(
+        (await c.getLatestVersions("sentiment", ["Production"])).map((v) => v.version),
+        ["5"],
+      );
       await rejectsWith(c.transitionModelVersionStage("sentiment", 5, "Live"), "INVALID_PARAMETER_VALUE", /stage/);
       await rejectsWith(c.transitionModelVersionStage("sentiment", 5, "Archived", true), "INVALID_PARAMETER_VALUE");
       await rejectsWith(c.resolveModelUri("models:/sentiment/Staging"), "RESOURCE_DOES_NOT_EXIST");
       assert.equal(await c.getModelVersionDownloadUri("sentiment", 5), sources[4]);
 
       const rm = await c.getRegisteredModel("sentiment");
-      assert.deepEqual(rm.latest_versions.map((v) => [v.version, v.current_stage]), [["4", "Archived"], ["5", "Production"], ["11", "None"]]);
+      assert.deepEqual(
+        rm.latest_versions.map((v) => [v.version, v.current_stage]),
+        [
+          ["4", "Archived"],
+          ["5", "Production"],
+          ["11", "None"],
+        ],
+      );
       const updated = await c.updateModelVersion("sentiment", 5, "best so far");
       assert.equal(updated.description, "best so far");
       await c.setModelVersionTag("sentiment", 5, "validated", "yes");
@@ -354,7 +409,10 @@ for (const [name, makeHarness] of transports) {
       const v12 = await c.createModelVersion("sentiment", sources[0]);
       assert.equal(v12.version, "12");
       const search = await c.searchModelVersions({ filter: "name = 'sentiment' AND tags.i = '7'" });
-      assert.deepEqual(search.modelVersions.map((v) => v.version), ["7"]);
+      assert.deepEqual(
+        search.modelVersions.map((v) => v.version),
+        ["7"],
+      );
     });
 
     test("registry: create, search, describe, tag, rename and delete registered models", async () => {
@@ -362,11 +420,20 @@ for (const [name, makeHarness] of transports) {
       await c.createRegisteredModel("beta");
       await c.createRegisteredModel("Alphabet");
       const found = await c.searchRegisteredModels({ filter: "name LIKE 'alpha%'" });
-      assert.deepEqual(found.registeredModels.map((m) => m.name), ["alpha"]);
+      assert.deepEqual(
+        found.registeredModels.map((m) => m.name),
+        ["alpha"],
+      );
       const ci = await c.searchRegisteredModels({ filter: "name ILIKE 'alpha%'", orderBy: ["name DESC"] });
-      assert.deepEqual(ci.registeredModels.map((m) => m.name), ["alpha", "Alphabet"]);
+      assert.deepEqual(
+        ci.registeredModels.map((m) => m.name),
+        ["alpha", "Alphabet"],
+      );
       const byTag = await c.searchRegisteredModels({ filter: "tags.owner = 'me'" });
-      assert.deepEqual(byTag.registeredModels.map((m) => m.name), ["alpha"]);
+      assert.deepEqual(
+        byTag.registeredModels.map((m) => m.name),
+        ["alpha"],
+      );
       assert.equal((await c.updateRegisteredModel("beta", "second")).description, "second");
       await c.setRegisteredModelTag("beta", "k", "v");
       await c.deleteRegisteredModelTag("beta", "k");

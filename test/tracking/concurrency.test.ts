@@ -12,7 +12,9 @@ const PER_PROCESS = 1000;
 
 function runWorker(dbPath: string, runId: string, index: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, dbPath, runId, String(index), String(PER_PROCESS)], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", WORKER, dbPath, runId, String(index), String(PER_PROCESS)], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);

@@ -24,7 +24,9 @@ const run = promisify(execFile);
 
 function worker(url: string, runId: string, index: number, count: number, batch: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, url, runId, String(index), String(count), String(batch)], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", WORKER, url, runId, String(index), String(count), String(batch)], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
@@ -103,7 +105,10 @@ describe("tracking on PostgreSQL", { skip: skipUnlessPostgres(), timeout: 300_00
     const runId = (await ca.createRun(exp)).info.run_id;
     const source = `mlflow-artifacts:/${exp}/${runId}/artifacts/model`;
     const made = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? cb : ca).createModelVersion("concurrent", source, { runId })));
-    assert.deepEqual(made.map((v) => Number(v.version)).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      made.map((v) => Number(v.version)).sort((x, y) => x - y),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
   });
 
   test("an alias moved through one replica is seen through the other on the next read", async () => {

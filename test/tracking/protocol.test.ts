@@ -62,8 +62,11 @@ test("runs/log-model appends the model to the run's mlflow.log-model.history tag
   assert.equal((await post("runs/log-model", { run_id: runId, model_json: JSON.stringify(model) })).status, 200);
   assert.equal((await post("runs/log-model", { run_id: runId, model_json: JSON.stringify({ ...model, artifact_path: "second" }) })).status, 200);
   const run = await call("GET", `/api/2.0/mlflow/runs/get?run_id=${runId}`);
-  const tag = ((run.json.run as { data: { tags: Array<{ key: string; value: string }> } }).data.tags.find((t) => t.key === "mlflow.log-model.history"))!;
-  assert.deepEqual((JSON.parse(tag.value) as Array<{ artifact_path: string }>).map((m) => m.artifact_path), ["model", "second"]);
+  const tag = (run.json.run as { data: { tags: Array<{ key: string; value: string }> } }).data.tags.find((t) => t.key === "mlflow.log-model.history")!;
+  assert.deepEqual(
+    (JSON.parse(tag.value) as Array<{ artifact_path: string }>).map((m) => m.artifact_path),
+    ["model", "second"],
+  );
   const bad = await post("runs/log-model", { run_id: runId, model_json: "{not json" });
   assert.equal(bad.status, 400);
   assert.match(String(bad.json.message), /^Malformed model info/);
@@ -135,9 +138,21 @@ test("wrong types and missing values get MLflow 2.12's 400 INVALID_PARAMETER_VAL
     assert.equal(r.json.message, message);
   };
   await expectInvalid("experiments/create", { name: 123 }, `Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'. ${DOCS}`);
-  await expectInvalid("runs/log-metric", { run_id: 31, key: "m", value: 1, timestamp: 1 }, `Invalid value 31 for parameter 'run_id' supplied. Hint: Value was of type 'int'. ${DOCS}`);
-  await expectInvalid("runs/log-metric", { run_id: runId, key: "m", value: 1, timestamp: 1, step: "foo" }, `Invalid value foo for parameter 'step' supplied. Hint: Value was of type 'str'. ${DOCS}`);
-  await expectInvalid("runs/log-parameter", { run_id: runId, key: "p", value: 5 }, `Invalid value 5 for parameter 'value' supplied. Hint: Value was of type 'int'. ${DOCS}`);
+  await expectInvalid(
+    "runs/log-metric",
+    { run_id: 31, key: "m", value: 1, timestamp: 1 },
+    `Invalid value 31 for parameter 'run_id' supplied. Hint: Value was of type 'int'. ${DOCS}`,
+  );
+  await expectInvalid(
+    "runs/log-metric",
+    { run_id: runId, key: "m", value: 1, timestamp: 1, step: "foo" },
+    `Invalid value foo for parameter 'step' supplied. Hint: Value was of type 'str'. ${DOCS}`,
+  );
+  await expectInvalid(
+    "runs/log-parameter",
+    { run_id: runId, key: "p", value: 5 },
+    `Invalid value 5 for parameter 'value' supplied. Hint: Value was of type 'int'. ${DOCS}`,
+  );
   await expectInvalid("runs/update", { run_id: null }, `Missing value for required parameter 'run_id'. ${DOCS}`);
   await expectInvalid("runs/log-metric", { run_id: runId, key: "m", value: 1 }, `Missing value for required parameter 'timestamp'. ${DOCS}`);
   await expectInvalid("runs/log-inputs", { run_id: runId }, `Missing value for required parameter 'datasets'. ${DOCS}`);

@@ -17,7 +17,13 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
   let server: S3rver;
   let endpoint: string;
   const open = (uri = "s3://polarity-art/team/mlartifacts", maxFileBytes?: number) =>
-    new S3ArtifactStore(uri, { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, maxFileBytes });
+    new S3ArtifactStore(uri, {
+      endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      maxFileBytes,
+    });
 
   before(async () => {
     server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: storage.dir, configureBuckets: [{ name: "polarity-art" }] });
@@ -45,7 +51,10 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
     await assert.rejects(store.write("../outside", Buffer.from("x")), /Invalid/);
     await assert.rejects(store.delete("."), /Invalid/);
     await store.delete("1/run/artifacts/model");
-    assert.deepEqual((await store.list("1/run/artifacts")).map((e) => e.path), ["1/run/artifacts/metrics.csv"]);
+    assert.deepEqual(
+      (await store.list("1/run/artifacts")).map((e) => e.path),
+      ["1/run/artifacts/metrics.csv"],
+    );
     await assert.rejects(store.openRead("1/run/artifacts/model/model.json"), (e: PolarityError) => e.code === "RESOURCE_DOES_NOT_EXIST");
   });
 
@@ -83,27 +92,47 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
   });
 
   test("listing and deleting page through ListObjects (7 keys a page here, S3's 1,000 by default)", async () => {
-    const store = new S3ArtifactStore("s3://polarity-art/paging", { endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, pageSize: 7 });
+    const store = new S3ArtifactStore("s3://polarity-art/paging", {
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      pageSize: 7,
+    });
     const n = 23;
     for (let i = 0; i < n; i++) await store.write(`many/f${String(i).padStart(3, "0")}.txt`, Buffer.from("x"));
     await store.write("many/sub/inner.txt", Buffer.from("y"));
     const entries = await store.list("many");
     assert.equal(entries.length, n + 1);
-    assert.deepEqual(entries.filter((e) => e.is_dir), [{ path: "many/sub", is_dir: true }]);
+    assert.deepEqual(
+      entries.filter((e) => e.is_dir),
+      [{ path: "many/sub", is_dir: true }],
+    );
     assert.equal(entries[n - 1].path, `many/f${String(n - 1).padStart(3, "0")}.txt`);
     await store.delete("many");
     assert.deepEqual(await store.list("many"), []);
   });
 
   test("an unreachable S3 endpoint is a retryable 503 in MLflow's error shape, without credentials", async () => {
-    const store = new S3ArtifactStore("s3://polarity-art/x", { endpoint: "http://127.0.0.1:1", forcePathStyle: true, credentials: { accessKeyId: "K", secretAccessKey: "topsecret" } });
-    await assert.rejects(store.write("a.txt", Buffer.from("x")), (e: PolarityError) => e.code === "TEMPORARILY_UNAVAILABLE" && e.httpStatus === 503 && !e.message.includes("topsecret"));
+    const store = new S3ArtifactStore("s3://polarity-art/x", {
+      endpoint: "http://127.0.0.1:1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "K", secretAccessKey: "topsecret" },
+    });
+    await assert.rejects(
+      store.write("a.txt", Buffer.from("x")),
+      (e: PolarityError) => e.code === "TEMPORARILY_UNAVAILABLE" && e.httpStatus === 503 && !e.message.includes("topsecret"),
+    );
   });
 
   test("polarity server with --artifacts-destination s3://…: MLflow's proxied artifact routes stream to and from the bucket", async () => {
     const saved = { ...process.env };
     Object.assign(process.env, { MLFLOW_S3_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" });
-    const server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: `sqlite:///${join(storage.dir, "srv.db")}`, artifactsDestination: "s3://polarity-art/server" });
+    const server = await startTrackingServer({
+      host: "127.0.0.1",
+      port: 0,
+      backendStoreUri: `sqlite:///${join(storage.dir, "srv.db")}`,
+      artifactsDestination: "s3://polarity-art/server",
+    });
     const client = TrackingClient.open({ trackingUri: server.url, maxRetries: 0 });
     try {
       const exp = await client.createExperiment("s3");
@@ -111,7 +140,9 @@ describe("S3 artifact store", { timeout: 180_000 }, () => {
       const file = join(storage.dir, "model.json");
       writeFileSync(file, '{"weights":[1,2,3]}');
       await client.logArtifact(run.info.run_id, file, "model");
-      const listed = (await fetch(`${server.url}/api/2.0/mlflow/artifacts/list?run_id=${run.info.run_id}&path=model`).then((r) => r.json())) as { files: unknown[] };
+      const listed = (await fetch(`${server.url}/api/2.0/mlflow/artifacts/list?run_id=${run.info.run_id}&path=model`).then((r) => r.json())) as {
+        files: unknown[];
+      };
       assert.deepEqual(listed.files, [{ path: "model/model.json", is_dir: false, file_size: 19 }]);
       const out = join(storage.dir, "download");
       await client.downloadArtifacts(`runs:/${run.info.run_id}/model/model.json`, out);

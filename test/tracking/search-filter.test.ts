@@ -1,6 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EXPERIMENT_FILTER, MODEL_VERSION_FILTER, REGISTERED_MODEL_FILTER, RUN_FILTER, parseOrderBy, parseSearchFilter } from "../../src/tracking/search-filter.js";
+import {
+  EXPERIMENT_FILTER,
+  MODEL_VERSION_FILTER,
+  REGISTERED_MODEL_FILTER,
+  RUN_FILTER,
+  parseOrderBy,
+  parseSearchFilter,
+} from "../../src/tracking/search-filter.js";
 import { PolarityError } from "../../src/util/errors.js";
 
 const valid: Array<[string, unknown]> = [
@@ -14,7 +21,7 @@ const valid: Array<[string, unknown]> = [
   ["params.model LIKE 'log%'", [{ type: "parameter", key: "model", comparator: "LIKE", value: "log%" }]],
   ["params.model ilike '%REG'", [{ type: "parameter", key: "model", comparator: "ILIKE", value: "%REG" }]],
   ["tags.mlflow.runName = 'r1'", [{ type: "tag", key: "mlflow.runName", comparator: "=", value: "r1" }]],
-  ['tags."my tag" = \'x\'', [{ type: "tag", key: "my tag", comparator: "=", value: "x" }]],
+  ["tags.\"my tag\" = 'x'", [{ type: "tag", key: "my tag", comparator: "=", value: "x" }]],
   ["tags.`my-tag` = 'x'", [{ type: "tag", key: "my-tag", comparator: "=", value: "x" }]],
   ["metrics.`f1-score` < 0.5", [{ type: "metric", key: "f1-score", comparator: "<", value: 0.5 }]],
   ['metrics."error rate" = 0', [{ type: "metric", key: "error rate", comparator: "=", value: 0 }]],
@@ -91,7 +98,11 @@ test("order_by clauses parse with direction, quoting and validation", () => {
   assert.deepEqual(parseOrderBy("metrics.accuracy DESC", RUN_FILTER), { type: "metric", key: "accuracy", ascending: false });
   assert.deepEqual(parseOrderBy("params.`learning rate`", RUN_FILTER), { type: "parameter", key: "learning rate", ascending: true });
   assert.deepEqual(parseOrderBy("attributes.start_time asc", RUN_FILTER), { type: "attribute", key: "start_time", ascending: true });
-  assert.deepEqual(parseOrderBy("last_updated_timestamp DESC", REGISTERED_MODEL_FILTER), { type: "attribute", key: "last_updated_timestamp", ascending: false });
+  assert.deepEqual(parseOrderBy("last_updated_timestamp DESC", REGISTERED_MODEL_FILTER), {
+    type: "attribute",
+    key: "last_updated_timestamp",
+    ascending: false,
+  });
   assert.throws(() => parseOrderBy("metrics.acc SIDEWAYS", RUN_FILTER), /expected ASC or DESC but found 'SIDEWAYS'/);
   assert.throws(() => parseOrderBy("metrics.acc DESC extra", RUN_FILTER), /unexpected 'extra'/);
   assert.throws(() => parseOrderBy("attributes.colour", RUN_FILTER), /colour/);

@@ -66,10 +66,48 @@ function expectKeys(obj: unknown, types: Record<string, string>): void {
   }
 }
 
-const EXPERIMENT = { experiment_id: "string", name: "string", artifact_location: "string", lifecycle_stage: "string", creation_time: "number", last_update_time: "number", tags: "array" };
-const RUN_INFO = { run_id: "string", run_uuid: "string", run_name: "string", experiment_id: "string", user_id: "string", status: "string", start_time: "number", artifact_uri: "string", lifecycle_stage: "string" };
-const MODEL_VERSION = { name: "string", version: "string", creation_timestamp: "number", last_updated_timestamp: "number", current_stage: "string", description: "string", source: "string", run_id: "string", status: "string", tags: "array", aliases: "array" };
-const REGISTERED_MODEL = { name: "string", creation_timestamp: "number", last_updated_timestamp: "number", description: "string", latest_versions: "array", tags: "array", aliases: "array" };
+const EXPERIMENT = {
+  experiment_id: "string",
+  name: "string",
+  artifact_location: "string",
+  lifecycle_stage: "string",
+  creation_time: "number",
+  last_update_time: "number",
+  tags: "array",
+};
+const RUN_INFO = {
+  run_id: "string",
+  run_uuid: "string",
+  run_name: "string",
+  experiment_id: "string",
+  user_id: "string",
+  status: "string",
+  start_time: "number",
+  artifact_uri: "string",
+  lifecycle_stage: "string",
+};
+const MODEL_VERSION = {
+  name: "string",
+  version: "string",
+  creation_timestamp: "number",
+  last_updated_timestamp: "number",
+  current_stage: "string",
+  description: "string",
+  source: "string",
+  run_id: "string",
+  status: "string",
+  tags: "array",
+  aliases: "array",
+};
+const REGISTERED_MODEL = {
+  name: "string",
+  creation_timestamp: "number",
+  last_updated_timestamp: "number",
+  description: "string",
+  latest_versions: "array",
+  tags: "array",
+  aliases: "array",
+};
 
 test("experiments endpoints", async () => {
   const created = await post("experiments/create", { name: "conf", tags: [{ key: "a", value: "1" }] });
@@ -91,7 +129,10 @@ test("experiments endpoints", async () => {
 
   const searchPost = await post("experiments/search", { max_results: 10, filter: "name = 'conf'" });
   assert.equal(searchPost.status, 200);
-  assert.deepEqual((searchPost.body.experiments as Array<{ name: string }>).map((e) => e.name), ["conf"]);
+  assert.deepEqual(
+    (searchPost.body.experiments as Array<{ name: string }>).map((e) => e.name),
+    ["conf"],
+  );
   const searchGet = await get("experiments/search", { max_results: "1", order_by: "name ASC" });
   assert.equal((searchGet.body.experiments as unknown[]).length, 1);
   assert.equal(typeof searchGet.body.next_page_token, "string");
@@ -100,7 +141,10 @@ test("experiments endpoints", async () => {
 
   assert.equal((await post("experiments/update", { experiment_id: id, new_name: "conf2" })).status, 200);
   assert.equal((await post("experiments/set-experiment-tag", { experiment_id: id, key: "b", value: "2" })).status, 200);
-  assert.deepEqual(((await get("experiments/get", { experiment_id: id })).body.experiment as { tags: unknown }).tags, [{ key: "a", value: "1" }, { key: "b", value: "2" }]);
+  assert.deepEqual(((await get("experiments/get", { experiment_id: id })).body.experiment as { tags: unknown }).tags, [
+    { key: "a", value: "1" },
+    { key: "b", value: "2" },
+  ]);
   const del = await post("experiments/delete", { experiment_id: id });
   assert.deepEqual([del.status, del.body], [200, {}]);
   assert.equal(((await get("experiments/get", { experiment_id: id })).body.experiment as { lifecycle_stage: string }).lifecycle_stage, "deleted");
@@ -136,7 +180,11 @@ test("runs, metrics and artifacts-list endpoints", async () => {
   assert.deepEqual([batch.status, batch.body], [200, {}]);
   const over = Array.from({ length: 1001 }, (_, i) => ({ key: "m", value: i, timestamp: i, step: i }));
   expectError(await post("runs/log-batch", { run_id: id, metrics: over }), 400, "INVALID_PARAMETER_VALUE", "1000");
-  const hugeBody = { run_id: id, params: Array.from({ length: 100 }, (_, i) => ({ key: `big${i}`, value: "x".repeat(5999) })), tags: Array.from({ length: 100 }, (_, i) => ({ key: `t${i}`, value: "y".repeat(4999) })) };
+  const hugeBody = {
+    run_id: id,
+    params: Array.from({ length: 100 }, (_, i) => ({ key: `big${i}`, value: "x".repeat(5999) })),
+    tags: Array.from({ length: 100 }, (_, i) => ({ key: `t${i}`, value: "y".repeat(4999) })),
+  };
   expectError(await post("runs/log-batch", hugeBody), 400, "INVALID_PARAMETER_VALUE", "1000000 bytes");
   const inputs = await post("runs/log-inputs", {
     run_id: id,
@@ -146,9 +194,12 @@ test("runs, metrics and artifacts-list endpoints", async () => {
 
   const got = await get("runs/get", { run_id: id });
   const data = (got.body.run as { data: { metrics: Array<{ key: string; value: unknown; step: number }>; params: unknown[] } }).data;
-  assert.deepEqual(data.metrics.find((m) => m.key === "acc"), { key: "acc", value: 0.5, timestamp: 1700000000001, step: 1 });
+  assert.deepEqual(
+    data.metrics.find((m) => m.key === "acc"),
+    { key: "acc", value: 0.5, timestamp: 1700000000001, step: 1 },
+  );
   assert.equal(data.params.length, 2);
-  assert.equal(((got.body.run as { inputs: { dataset_inputs: unknown[] } }).inputs.dataset_inputs).length, 1);
+  assert.equal((got.body.run as { inputs: { dataset_inputs: unknown[] } }).inputs.dataset_inputs.length, 1);
   expectError(await get("runs/get", { run_id: "abcdef" }), 404, "RESOURCE_DOES_NOT_EXIST");
 
   const history = await get("metrics/get-history", { run_id: id, metric_key: "acc" });
@@ -165,9 +216,17 @@ test("runs, metrics and artifacts-list endpoints", async () => {
   assert.equal((updated.body.run_info as { end_time: number }).end_time, 1700000000100);
   expectError(await post("runs/update", { run_id: id, status: "SLEEPING" }), 400, "INVALID_PARAMETER_VALUE", "status");
 
-  const search = await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss < 2 AND params.penalty = 'l2'", order_by: ["metrics.loss DESC"], max_results: 10 });
+  const search = await post("runs/search", {
+    experiment_ids: [exp],
+    filter: "metrics.loss < 2 AND params.penalty = 'l2'",
+    order_by: ["metrics.loss DESC"],
+    max_results: 10,
+  });
   assert.equal(search.status, 200);
-  assert.deepEqual((search.body.runs as Array<{ info: { run_id: string } }>).map((r) => r.info.run_id), [id]);
+  assert.deepEqual(
+    (search.body.runs as Array<{ info: { run_id: string } }>).map((r) => r.info.run_id),
+    [id],
+  );
   expectError(await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss < 2 OR params.x = 'y'" }), 400, "INVALID_PARAMETER_VALUE", "'OR'");
   expectError(await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss ~ 2" }), 400, "INVALID_PARAMETER_VALUE", "'~'");
   expectError(await post("runs/search", { experiment_ids: [exp], max_results: 50001 }), 400, "INVALID_PARAMETER_VALUE", "50000");
@@ -206,7 +265,10 @@ test("model registry endpoints with their HTTP methods", async () => {
   expectError(await get("registered-models/get", { name: "nope" }), 404, "RESOURCE_DOES_NOT_EXIST");
   expectKeys((await get("registered-models/get", { name: "reg" })).body.registered_model, REGISTERED_MODEL);
   const searched = await get("registered-models/search", { filter: "name LIKE 're%'", max_results: "5" });
-  assert.deepEqual((searched.body.registered_models as Array<{ name: string }>).map((m) => m.name), ["reg"]);
+  assert.deepEqual(
+    (searched.body.registered_models as Array<{ name: string }>).map((m) => m.name),
+    ["reg"],
+  );
   expectError(await get("registered-models/search", { max_results: "1001" }), 400, "INVALID_PARAMETER_VALUE", "1000");
   const patched = await call("PATCH", `${API}/registered-models/update`, { name: "reg", description: "new" });
   assert.equal((patched.body.registered_model as { description: string }).description, "new");
@@ -225,7 +287,10 @@ test("model registry endpoints with their HTTP methods", async () => {
   expectError(await get("model-versions/get", { name: "reg", version: "3" }), 404, "RESOURCE_DOES_NOT_EXIST");
   expectError(await get("model-versions/get", { name: "reg", version: "two" }), 400, "INVALID_PARAMETER_VALUE");
   const versions = await get("model-versions/search", { filter: "name = 'reg'" });
-  assert.deepEqual((versions.body.model_versions as Array<{ version: string }>).map((v) => v.version), ["2", "1"]);
+  assert.deepEqual(
+    (versions.body.model_versions as Array<{ version: string }>).map((v) => v.version),
+    ["2", "1"],
+  );
   const mvPatched = await call("PATCH", `${API}/model-versions/update`, { name: "reg", version: "1", description: "first" });
   assert.equal((mvPatched.body.model_version as { description: string }).description, "first");
   assert.equal((await post("model-versions/set-tag", { name: "reg", version: "1", key: "k", value: "v" })).status, 200);
@@ -237,10 +302,18 @@ test("model registry endpoints with their HTTP methods", async () => {
   assert.equal(((await get("model-versions/get", { name: "reg", version: "1" })).body.model_version as { current_stage: string }).current_stage, "Archived");
   expectError(await post("model-versions/transition-stage", { name: "reg", version: "1", stage: "Gold" }), 400, "INVALID_PARAMETER_VALUE", "Gold");
   const latest = await post("registered-models/get-latest-versions", { name: "reg", stages: ["Production"] });
-  assert.deepEqual((latest.body.model_versions as Array<{ version: string }>).map((v) => v.version), ["2"]);
+  assert.deepEqual(
+    (latest.body.model_versions as Array<{ version: string }>).map((v) => v.version),
+    ["2"],
+  );
   const latestGet = await get("registered-models/get-latest-versions", { name: "reg", stages: "Archived" });
-  assert.deepEqual((latestGet.body.model_versions as Array<{ version: string }>).map((v) => v.version), ["1"]);
-  assert.deepEqual((await get("model-versions/get-download-uri", { name: "reg", version: "1" })).body, { artifact_uri: "mlflow-artifacts:/0/abc/artifacts/model" });
+  assert.deepEqual(
+    (latestGet.body.model_versions as Array<{ version: string }>).map((v) => v.version),
+    ["1"],
+  );
+  assert.deepEqual((await get("model-versions/get-download-uri", { name: "reg", version: "1" })).body, {
+    artifact_uri: "mlflow-artifacts:/0/abc/artifacts/model",
+  });
 
   assert.deepEqual((await post("registered-models/alias", { name: "reg", alias: "champion", version: "2" })).body, {});
   const byAlias = await get("registered-models/alias", { name: "reg", alias: "champion" });
@@ -282,7 +355,15 @@ test("artifact paths cannot escape the root: .., absolute, %2e%2e-encoded", asyn
       req.end(method === "PUT" ? "evil" : undefined);
     });
   const base = "/api/2.0/mlflow-artifacts/artifacts";
-  for (const path of [`${base}/../../etc/passwd`, `${base}/a/../../x`, `${base}/%2e%2e/%2e%2e/x`, `${base}/a/%2E%2E/%2e%2e/x`, `${base}/%252e%252e/x`, `${base}//etc/passwd`, `${base}/a%2f..%2f..%2fx`]) {
+  for (const path of [
+    `${base}/../../etc/passwd`,
+    `${base}/a/../../x`,
+    `${base}/%2e%2e/%2e%2e/x`,
+    `${base}/a/%2E%2E/%2e%2e/x`,
+    `${base}/%252e%252e/x`,
+    `${base}//etc/passwd`,
+    `${base}/a%2f..%2f..%2fx`,
+  ]) {
     for (const method of ["GET", "PUT", "DELETE"]) {
       const r = await raw(method, path);
       assert.ok(r.status === 400 || r.status === 404, `${method} ${path} → ${r.status} ${r.body}`);
@@ -304,7 +385,10 @@ test("request variants MLflow's own clients send: bracketed query arrays and dou
   for (const key of ["stages[]", "stages[0]"]) {
     const r = await call("GET", `${API}/registered-models/get-latest-versions?name=brackets&${encodeURIComponent(key)}=Staging`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.deepEqual((r.body.model_versions as Array<{ version: string }>).map((v) => v.version), ["1"]);
+    assert.deepEqual(
+      (r.body.model_versions as Array<{ version: string }>).map((v) => v.version),
+      ["1"],
+    );
   }
   const missing = await get("model-versions/get", { name: "brackets" });
   expectError(missing, 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'version'");

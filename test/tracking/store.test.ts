@@ -76,9 +76,16 @@ test("concurrent writers on one connection each get their own transaction (no in
   const { tracking: store, close } = openSqliteStores(join(dir, "c.db"));
   try {
     const runId = (await store.createRun({ experimentId: "0" })).info.run_id;
-    const writes = Array.from({ length: 50 }, (_, i) => store.logBatch(runId, [{ key: "m", value: i, timestamp: 1, step: i }], [{ key: `p${i}`, value: String(i) }], []));
+    const writes = Array.from({ length: 50 }, (_, i) =>
+      store.logBatch(runId, [{ key: "m", value: i, timestamp: 1, step: i }], [{ key: `p${i}`, value: String(i) }], []),
+    );
     // one failing write in the middle rolls back alone
-    writes.push(store.logBatch(runId, [], [{ key: "p3", value: "changed" }], []).then(() => assert.fail("changed a param"), () => undefined));
+    writes.push(
+      store.logBatch(runId, [], [{ key: "p3", value: "changed" }], []).then(
+        () => assert.fail("changed a param"),
+        () => undefined,
+      ),
+    );
     await Promise.all(writes);
     assert.equal((await store.getMetricHistory(runId, "m")).items.length, 50);
     assert.equal((await store.getRun(runId)).data.params.length, 50);
@@ -100,12 +107,23 @@ test("one store-URI parser: sqlite paths, directories, http with credentials, po
   assert.deepEqual(parseTrackingUri("sqlite:////tmp/x.db"), { kind: "local", dbPath: "/tmp/x.db", artifactsDir: "/tmp/mlartifacts" });
   assert.deepEqual(parseTrackingUri("/plain/path.db"), { kind: "local", dbPath: "/plain/path.db", artifactsDir: "/plain/mlartifacts" });
   assert.throws(() => parseTrackingUri("sqlite://host/x.db"), /sqlite:\/\/\/relative/);
-  assert.deepEqual(parseTrackingUri("http://alice:s%3Acret@127.0.0.1:5000/"), { kind: "http", baseUrl: "http://127.0.0.1:5000", username: "alice", password: "s:cret" });
+  assert.deepEqual(parseTrackingUri("http://alice:s%3Acret@127.0.0.1:5000/"), {
+    kind: "http",
+    baseUrl: "http://127.0.0.1:5000",
+    username: "alice",
+    password: "s:cret",
+  });
   const pg = parseTrackingUri("postgresql+psycopg2://u:pw@db:5432/mlflow");
   assert.equal(pg.kind, "postgresql");
   assert.equal(pg.kind === "postgresql" && pg.url, "postgresql://u:pw@db:5432/mlflow");
-  assert.throws(() => parseTrackingUri("postgresql:/u:pw@db/x"), (err: Error) => /Invalid PostgreSQL URI/.test(err.message) && !err.message.includes("pw"));
-  assert.throws(() => parseTrackingUri("mysql://u:topsecret@db/x"), (err: Error) => /Unsupported tracking URI 'mysql:\/\/u:\*\*\*@db\/x'/.test(err.message));
+  assert.throws(
+    () => parseTrackingUri("postgresql:/u:pw@db/x"),
+    (err: Error) => /Invalid PostgreSQL URI/.test(err.message) && !err.message.includes("pw"),
+  );
+  assert.throws(
+    () => parseTrackingUri("mysql://u:topsecret@db/x"),
+    (err: Error) => /Unsupported tracking URI 'mysql:\/\/u:\*\*\*@db\/x'/.test(err.message),
+  );
 });
 
 test("a PostgreSQL store URI with wrong credentials gives a clear error without the password, and creates no file named after the URL", async () => {

@@ -36,7 +36,11 @@ async function scripted(handlers: Array<(req: IncomingMessage, res: ServerRespon
 const experimentReply = (_req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { "content-type": "application/json" });
   // as a real MLflow server answers: empty tags omitted, int64 as strings
-  res.end(JSON.stringify({ experiment: { experiment_id: "7", name: "e", artifact_location: "x", lifecycle_stage: "active", creation_time: "5", last_update_time: "6" } }));
+  res.end(
+    JSON.stringify({
+      experiment: { experiment_id: "7", name: "e", artifact_location: "x", lifecycle_stage: "active", creation_time: "5", last_update_time: "6" },
+    }),
+  );
 };
 
 test("HTTP transport retries 503/429 and network timeouts, then succeeds", async () => {
@@ -53,7 +57,15 @@ test("HTTP transport retries 503/429 and network timeouts, then succeeds", async
   try {
     const client = new TrackingClient(new HttpTransport({ baseUrl: s.url, maxRetries: 3, backoffMs: 1, timeoutMs: 2000 }), s.url);
     const exp = await client.getExperiment("7");
-    assert.deepEqual(exp, { experiment_id: "7", name: "e", artifact_location: "x", lifecycle_stage: "active", creation_time: 5, last_update_time: 6, tags: [] });
+    assert.deepEqual(exp, {
+      experiment_id: "7",
+      name: "e",
+      artifact_location: "x",
+      lifecycle_stage: "active",
+      creation_time: 5,
+      last_update_time: 6,
+      tags: [],
+    });
     assert.equal(s.seen.length, 4);
     assert.ok(s.seen.every((r) => r.method === "GET" && r.url === "/api/2.0/mlflow/experiments/get?experiment_id=7"));
   } finally {

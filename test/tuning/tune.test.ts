@@ -21,7 +21,17 @@ test("the space expands list-valued options into their cartesian product (n-gram
   assert.equal(expandSpace(DEFAULT_SEARCH_SPACE).length, 48);
   const configs = expandSpace({
     preprocess: ["light", { base: "light", remove_stopwords: true }],
-    features: [{ kind: "tfidf", ngram_range: [[1, 1], [1, 2]], sublinear_tf: [false, true] }, { kind: "bow", ngram_range: [1, 2] }],
+    features: [
+      {
+        kind: "tfidf",
+        ngram_range: [
+          [1, 1],
+          [1, 2],
+        ],
+        sublinear_tf: [false, true],
+      },
+      { kind: "bow", ngram_range: [1, 2] },
+    ],
     model: [{ kind: "logreg", C: [1, 10] }],
   });
   assert.equal(configs.length, 2 * (4 + 1) * 2);
@@ -36,20 +46,36 @@ test("a trial's fold scores equal polarity cv's (crossValidateTexts) on the same
   const sub = { texts: texts.slice(0, 900), labels: labels.slice(0, 900) };
   const [config] = expandSpace({ preprocess: ["light"], features: [{ kind: "tfidf", ngram_range: [1, 2] }], model: [{ kind: "logreg", C: 10 }] });
   const scorer = new FoldScorer(sub.texts, sub.labels, 3, 7);
-  const cv = await crossValidateTexts(sub.texts, sub.labels, { preprocess: config.preprocess, features: config.features, model: config.model }, { folds: 3, seed: 7 });
+  const cv = await crossValidateTexts(
+    sub.texts,
+    sub.labels,
+    { preprocess: config.preprocess, features: config.features, model: config.model },
+    { folds: 3, seed: 7 },
+  );
   for (let f = 0; f < 3; f++) assert.equal(scorer.scoreFold(config, f).accuracy, cv.folds[f].accuracy);
 });
 
 test("grid on worker threads gives the same results as in-process; halving prunes and keeps the best on all folds", async () => {
   const { texts, labels } = loadUciSentences();
   const sub = { texts: texts.slice(0, 600), labels: labels.slice(0, 600) };
-  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow", ngram_range: [1, 1] }], model: [{ kind: "nb", alpha: [0.1, 1, 10] }, { kind: "logreg", C: [0.01, 1] }, { kind: "nbsvm", C: 1 }] });
+  const configs = expandSpace({
+    preprocess: ["light"],
+    features: [{ kind: "bow", ngram_range: [1, 1] }],
+    model: [
+      { kind: "nb", alpha: [0.1, 1, 10] },
+      { kind: "logreg", C: [0.01, 1] },
+      { kind: "nbsvm", C: 1 },
+    ],
+  });
   const scorer = new FoldScorer(sub.texts, sub.labels, 3, 1);
   const local = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "grid", folds: 3 });
   const pool = new FoldWorkerPool(sub.texts, sub.labels, 3, 1, configs, 2);
   try {
     const pooled = await runSearch(configs, (c, f) => pool.scoreFold(c, f), { method: "grid", folds: 3, concurrency: 2 });
-    assert.deepEqual(pooled.trials.map((t) => [t.id, t.mean.accuracy]), local.trials.map((t) => [t.id, t.mean.accuracy]));
+    assert.deepEqual(
+      pooled.trials.map((t) => [t.id, t.mean.accuracy]),
+      local.trials.map((t) => [t.id, t.mean.accuracy]),
+    );
   } finally {
     await pool.close();
   }
@@ -91,7 +117,11 @@ describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
       ].join("\n"),
     );
     const db = join(dir, "mlruns.db");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--tracking-uri", `sqlite:///${db}`, "--jobs", "0", "--write-params", "--json"], { cwd: root, encoding: "utf8", timeout: 240_000 });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--tracking-uri", `sqlite:///${db}`, "--jobs", "0", "--write-params", "--json"],
+      { cwd: root, encoding: "utf8", timeout: 240_000 },
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.trials.length, 3);
@@ -124,7 +154,11 @@ describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
   test("bad search settings fail with one clear line", () => {
     const params = join(dir, "bad.yaml");
     writeFileSync(params, "train:\n  search:\n    methd: grid\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--no-track"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "tune", "--params", params, "--no-track"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /train\.search.*methd/);
   });

@@ -20,7 +20,9 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { width?: number; height?: number; httpCredentials?: { username: string; password: string } } = {}): Promise<Browser> {
+export async function launchBrowser(
+  opts: { width?: number; height?: number; httpCredentials?: { username: string; password: string } } = {},
+): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), "polarity-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,

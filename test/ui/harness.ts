@@ -41,7 +41,10 @@ const DVC_YAML = `stages:
 `;
 
 function git(cwd: string, ...args: string[]): void {
-  execFileSync("git", ["-c", "user.name=Polarity Test", "-c", "user.email=test@polarity.invalid", "-c", "commit.gpgsign=false", ...args], { cwd, stdio: "ignore" });
+  execFileSync("git", ["-c", "user.name=Polarity Test", "-c", "user.email=test@polarity.invalid", "-c", "commit.gpgsign=false", ...args], {
+    cwd,
+    stdio: "ignore",
+  });
 }
 
 /** A two-stage project committed with accuracy 0.80, then the workspace moved to 0.85. */

@@ -23,7 +23,12 @@ const out = join(REPO, "docs", "img");
 await mkdir(out, { recursive: true });
 const dir = await mkdtemp(join(tmpdir(), "polarity-shots-"));
 const store = await seedDemoStore(dir);
-const server = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${store.dbPath}`, artifactsDestination: store.artifactsDir, plugins: [trackingUi] });
+const server = await startTrackingServer({
+  port: 0,
+  backendStoreUri: `sqlite:///${store.dbPath}`,
+  artifactsDestination: store.artifactsDir,
+  plugins: [trackingUi],
+});
 const browser = await launchBrowser({ width: 1280, height: 800 });
 try {
   const page = await browser.context.newPage();

@@ -45,16 +45,29 @@ export async function seedDemoStore(dir: string): Promise<SeededStore> {
       const model = models[i % 3];
       const C = [0.1, 1, 10, 100][Math.floor(i / 3)];
       const ngram = i % 2 === 0 ? "1-2" : "1-1";
-      const run = await client.createRun(experimentId, { runName: `${model}-C${C}-${ngram}`, startTime: t0 + i * 60_000, tags: { "mlflow.source.git.commit": `c0ffee${i.toString(16).padStart(2, "0")}d15ea5e`, model } });
+      const run = await client.createRun(experimentId, {
+        runName: `${model}-C${C}-${ngram}`,
+        startTime: t0 + i * 60_000,
+        tags: { "mlflow.source.git.commit": `c0ffee${i.toString(16).padStart(2, "0")}d15ea5e`, model },
+      });
       const id = run.info.run_id;
       runIds.push(id);
       const acc = 0.78 + 0.06 * rand() + (model === "svm" ? 0.02 : 0);
       const metrics = [];
-      for (let step = 0; step < 50; step++) metrics.push({ key: "loss", value: 0.7 * Math.exp(-step / (10 + i)) + 0.2 + 0.01 * rand(), timestamp: t0 + i * 60_000 + step * 200, step });
+      for (let step = 0; step < 50; step++)
+        metrics.push({ key: "loss", value: 0.7 * Math.exp(-step / (10 + i)) + 0.2 + 0.01 * rand(), timestamp: t0 + i * 60_000 + step * 200, step });
       metrics.push({ key: "accuracy", value: acc, timestamp: t0 + i * 60_000 + 10_000, step: 0 });
       metrics.push({ key: "f1", value: acc - 0.01 * rand(), timestamp: t0 + i * 60_000 + 10_000, step: 0 });
       metrics.push({ key: "roc_auc", value: acc + 0.07, timestamp: t0 + i * 60_000 + 10_000, step: 0 });
-      await client.logBatch(id, { metrics, params: [{ key: "model", value: model }, { key: "C", value: String(C) }, { key: "ngram_range", value: ngram }, { key: "features", value: "tfidf" }] });
+      await client.logBatch(id, {
+        metrics,
+        params: [
+          { key: "model", value: model },
+          { key: "C", value: String(C) },
+          { key: "ngram_range", value: ngram },
+          { key: "features", value: "tfidf" },
+        ],
+      });
       await client.logDatasetInput(id, { name: "uci-sentences", digest: "3f2a9c1e", source_type: "local", source: "data/raw/sentences.csv" }, "training");
       await client.updateRun(id, { status: i === 11 ? "FAILED" : "FINISHED", endTime: t0 + i * 60_000 + 12_345 + i * 1000 });
     }
@@ -77,8 +90,18 @@ export async function seedDemoStore(dir: string): Promise<SeededStore> {
     const parent = await client.createRun(experimentId, { runName: "tune-C", startTime: t0 + 20 * 60_000 });
     const childRunIds: string[] = [];
     for (const [j, C] of [0.5, 2, 8].entries()) {
-      const child = await client.createRun(experimentId, { runName: `tune-C-${C}`, parentRunId: parent.info.run_id, startTime: t0 + 20 * 60_000 + (j + 1) * 1000 });
-      await client.logBatch(child.info.run_id, { metrics: [{ key: "accuracy", value: 0.83 + j * 0.01, timestamp: t0, step: 0 }], params: [{ key: "C", value: String(C) }, { key: "model", value: "logreg" }] });
+      const child = await client.createRun(experimentId, {
+        runName: `tune-C-${C}`,
+        parentRunId: parent.info.run_id,
+        startTime: t0 + 20 * 60_000 + (j + 1) * 1000,
+      });
+      await client.logBatch(child.info.run_id, {
+        metrics: [{ key: "accuracy", value: 0.83 + j * 0.01, timestamp: t0, step: 0 }],
+        params: [
+          { key: "C", value: String(C) },
+          { key: "model", value: "logreg" },
+        ],
+      });
       await client.endRun(child.info.run_id);
       childRunIds.push(child.info.run_id);
     }
@@ -90,12 +113,24 @@ export async function seedDemoStore(dir: string): Promise<SeededStore> {
     for (let v = 0; v < 3; v++) {
       await client.createModelVersion(modelName, `runs:/${runIds[v]}/model`, { runId: runIds[v] });
       await client.logMetrics(runIds[v], { "gate.passed": v === 2 ? 0 : 1, "gate.thresholds": 1, "gate.no_regression": v === 2 ? 0 : 1, "gate.signature": 1 });
-      await client.setTag(runIds[v], "polarity.promotion", v === 2 ? `refused (staging → production, v${v + 1})` : `promoted (staging → production, v${v + 1})`);
+      await client.setTag(
+        runIds[v],
+        "polarity.promotion",
+        v === 2 ? `refused (staging → production, v${v + 1})` : `promoted (staging → production, v${v + 1})`,
+      );
     }
     await client.setRegisteredModelAlias(modelName, "production", 1);
     await client.setRegisteredModelAlias(modelName, "staging", 2);
     await client.transitionModelVersionStage(modelName, 1, "Production");
-    return { dbPath: join(dir, "mlruns.db"), artifactsDir: join(dir, "mlartifacts"), experimentId, runIds, parentRunId: parent.info.run_id, childRunIds, modelName };
+    return {
+      dbPath: join(dir, "mlruns.db"),
+      artifactsDir: join(dir, "mlartifacts"),
+      experimentId,
+      runIds,
+      parentRunId: parent.info.run_id,
+      childRunIds,
+      modelName,
+    };
   } finally {
     await client.close();
   }
@@ -105,7 +140,10 @@ export async function seedDemoStore(dir: string): Promise<SeededStore> {
  * The benchmark's store: `runs` runs × `metrics` metrics × `params` params in one experiment,
  * plus one run whose metric `loss` has `historyPoints` points. Returns the experiment and that run.
  */
-export async function seedLargeStore(dir: string, opts: { runs: number; metrics: number; params: number; historyPoints: number }): Promise<{ experimentId: string; historyRunId: string }> {
+export async function seedLargeStore(
+  dir: string,
+  opts: { runs: number; metrics: number; params: number; historyPoints: number },
+): Promise<{ experimentId: string; historyRunId: string }> {
   const client = openClient(dir);
   const rng = new Random(42);
   const rand = () => rng.nextFloat();
@@ -114,7 +152,12 @@ export async function seedLargeStore(dir: string, opts: { runs: number; metrics:
     const t0 = Date.UTC(2026, 0, 1);
     for (let i = 0; i < opts.runs; i++) {
       const run = await client.createRun(experimentId, { runName: `run-${i}`, startTime: t0 + i * 1000 });
-      const metrics = Array.from({ length: opts.metrics }, (_, k) => ({ key: `m${String(k).padStart(2, "0")}`, value: rand(), timestamp: t0 + i * 1000, step: 0 }));
+      const metrics = Array.from({ length: opts.metrics }, (_, k) => ({
+        key: `m${String(k).padStart(2, "0")}`,
+        value: rand(),
+        timestamp: t0 + i * 1000,
+        step: 0,
+      }));
       const params = Array.from({ length: opts.params }, (_, k) => ({ key: `p${String(k).padStart(2, "0")}`, value: String(Math.floor(rand() * 100)) }));
       await client.logBatch(run.info.run_id, { metrics, params });
       await client.updateRun(run.info.run_id, { status: "FINISHED", endTime: t0 + i * 1000 + 500 });
@@ -122,7 +165,8 @@ export async function seedLargeStore(dir: string, opts: { runs: number; metrics:
     const hist = await client.createRun(experimentId, { runName: "long-history", startTime: t0 + opts.runs * 1000 });
     for (let start = 0; start < opts.historyPoints; start += 1000) {
       const batch = [];
-      for (let s = start; s < Math.min(opts.historyPoints, start + 1000); s++) batch.push({ key: "loss", value: Math.exp(-s / 20000) + 0.05 * rand(), timestamp: t0 + s, step: s });
+      for (let s = start; s < Math.min(opts.historyPoints, start + 1000); s++)
+        batch.push({ key: "loss", value: Math.exp(-s / 20000) + 0.05 * rand(), timestamp: t0 + s, step: s });
       await client.logBatch(hist.info.run_id, { metrics: batch });
     }
     return { experimentId, historyRunId: hist.info.run_id };

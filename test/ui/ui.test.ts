@@ -46,7 +46,8 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
   });
 
   test("UI endpoints refuse traversal, and with auth on only the static shell is served without credentials", async () => {
-    for (const path of ["/ui/..%2Fpackage.json", "/ui/..%2F..%2Fsrc%2Fui%2Fplugin.ts", "/ui/nope.js"]) assert.equal((await fetch(world.url + path)).status, 404, path);
+    for (const path of ["/ui/..%2Fpackage.json", "/ui/..%2F..%2Fsrc%2Fui%2Fplugin.ts", "/ui/nope.js"])
+      assert.equal((await fetch(world.url + path)).status, 404, path);
     const run = world.store.runIds[0];
     for (const p of ["../../../etc/passwd", "/etc/passwd", "reports/%2e%2e/%2e%2e/x"]) {
       const res = await fetch(`${world.url}/get-artifact?run_id=${run}&path=${encodeURIComponent(p)}`);
@@ -58,7 +59,12 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     assert.match(text.headers.get("content-security-policy") ?? "", /sandbox/);
     assert.equal((await fetch(`${world.authUrl}/`)).status, 200);
     assert.equal((await fetch(`${world.authUrl}/ui/app.js`)).status, 200);
-    for (const path of ["/ui-api/pipeline", "/ui-api/pipeline/metrics-diff?rev=HEAD", `/get-artifact?run_id=${run}&path=reports/notes.txt`, "/api/2.0/mlflow/experiments/search"]) {
+    for (const path of [
+      "/ui-api/pipeline",
+      "/ui-api/pipeline/metrics-diff?rev=HEAD",
+      `/get-artifact?run_id=${run}&path=reports/notes.txt`,
+      "/api/2.0/mlflow/experiments/search",
+    ]) {
       assert.equal((await fetch(world.authUrl + path)).status, 401, path);
     }
   });
@@ -70,16 +76,28 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     assert.equal(names.length, 16);
     const parentAt = names.indexOf("tune-C");
     assert.deepEqual(names.slice(parentAt + 1, parentAt + 4).sort(), ["tune-C-0.5", "tune-C-2", "tune-C-8"], "children follow their parent");
-    assert.equal(await page.locator("#runs-table tbody tr").nth(parentAt + 1).locator("td.name").getAttribute("style"), "padding-left:1.75rem");
+    assert.equal(
+      await page
+        .locator("#runs-table tbody tr")
+        .nth(parentAt + 1)
+        .locator("td.name")
+        .getAttribute("style"),
+      "padding-left:1.75rem",
+    );
 
     // Sort by accuracy, descending: the server orders, the first row has the largest value.
     await page.getByRole("button", { name: "accuracy", exact: true }).click();
     await page.waitForSelector('th[aria-sort="descending"] >> text=accuracy');
     // Top-level rows are in the server's order (child runs stay under their parent).
-    const acc = await page.$$eval("#runs-table tbody tr", (trs) => trs.filter((tr) => !tr.querySelector("td.name")?.getAttribute("style")).map((tr) => tr.querySelectorAll("td")[6]?.textContent ?? ""));
+    const acc = await page.$$eval("#runs-table tbody tr", (trs) =>
+      trs.filter((tr) => !tr.querySelector("td.name")?.getAttribute("style")).map((tr) => tr.querySelectorAll("td")[6]?.textContent ?? ""),
+    );
     const values = acc.filter((v) => v !== "").map(Number);
     assert.equal(values.length, 12);
-    assert.deepEqual(values, [...values].sort((a, b) => b - a));
+    assert.deepEqual(
+      values,
+      [...values].sort((a, b) => b - a),
+    );
     assert.match(page.url(), /order=metrics\.%60accuracy%60\+DESC|order=metrics.*accuracy/);
 
     const filter = page.getByLabel("Filter runs (MLflow search syntax)");
@@ -190,7 +208,11 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     await goto(page, `${world.authUrl}/#/models/${world.store.modelName}`);
     await page.locator("main .error", { hasText: /not authenticated/i }).waitFor();
     const refused = await page.evaluate(async (name) => {
-      const r = await fetch("/api/2.0/mlflow/registered-models/alias", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, alias: "production", version: "2" }) });
+      const r = await fetch("/api/2.0/mlflow/registered-models/alias", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name, alias: "production", version: "2" }),
+      });
       return r.status;
     }, world.store.modelName);
     assert.equal(refused, 401);
@@ -204,7 +226,9 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     await page.getByLabel("Version", { exact: true }).selectOption("2");
     await page.getByRole("button", { name: "Set alias" }).click();
     await page.waitForSelector("text=Alias @champion now points to version 2.");
-    const check = await fetch(`${world.authUrl}/api/2.0/mlflow/registered-models/alias?name=${world.store.modelName}&alias=champion`, { headers: { authorization: `Bearer ${world.token}` } });
+    const check = await fetch(`${world.authUrl}/api/2.0/mlflow/registered-models/alias?name=${world.store.modelName}&alias=champion`, {
+      headers: { authorization: `Bearer ${world.token}` },
+    });
     assert.equal(((await check.json()) as { model_version: { version: string } }).model_version.version, "2");
     await page.getByRole("button", { name: "Sign out" }).click();
   });

@@ -5,7 +5,14 @@ import { InvalidParameterError } from "../../src/util/errors.js";
 
 describe("Random (mulberry32)", () => {
   it("gives the same sequence for the same seed and a different one for another seed", () => {
-    const seq = (seed: number) => Array.from({ length: 8 }, ((r) => () => r.nextUint32())(new Random(seed)));
+    const seq = (seed: number) =>
+      Array.from(
+        { length: 8 },
+        (
+          (r) => () =>
+            r.nextUint32()
+        )(new Random(seed)),
+      );
     assert.deepEqual(seq(42), seq(42));
     assert.notDeepEqual(seq(42), seq(43));
   });
@@ -29,7 +36,10 @@ describe("Random (mulberry32)", () => {
   });
   it("shuffle is a seeded permutation", () => {
     const a = shuffledIndices(100, 1);
-    assert.deepEqual(Array.from(a).sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      Array.from(a).sort((x, y) => x - y),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     assert.deepEqual(shuffledIndices(100, 1), a);
     assert.notDeepEqual(shuffledIndices(100, 2), a);
   });

@@ -14,7 +14,10 @@ function assertPartition(train: Int32Array, test: Int32Array, n: number): void {
   const seen = new Array<number>(n).fill(0);
   for (const i of train) seen[i]++;
   for (const i of test) seen[i]++;
-  assert.ok(seen.every((c) => c === 1), "train and test partition the samples");
+  assert.ok(
+    seen.every((c) => c === 1),
+    "train and test partition the samples",
+  );
 }
 
 test("train/test split preserves class proportions, partitions the data and is seeded", () => {
@@ -38,8 +41,14 @@ test("train/test split: every class on both sides, counts as testSize, clear err
   assert.ok(Array.from(s.test).some((i) => y[i] === "small"));
   assert.ok(Array.from(s.train).some((i) => y[i] === "small"));
   assert.equal(stratifiedTrainTestSplit(y, { testSize: 10, seed: 1 }).test.length, 10);
-  assert.throws(() => stratifiedTrainTestSplit(labelsWith({ a: 5, b: 1 }, 1), { testSize: 0.5, seed: 1 }), (e: unknown) => e instanceof DataError && /class 'b' has only 1 sample/.test(e.message));
-  assert.throws(() => stratifiedTrainTestSplit(labelsWith({ a: 5, b: 5, c: 5 }, 1), { testSize: 2, seed: 1 }), /test set would have 2 samples, fewer than the 3 classes/);
+  assert.throws(
+    () => stratifiedTrainTestSplit(labelsWith({ a: 5, b: 1 }, 1), { testSize: 0.5, seed: 1 }),
+    (e: unknown) => e instanceof DataError && /class 'b' has only 1 sample/.test(e.message),
+  );
+  assert.throws(
+    () => stratifiedTrainTestSplit(labelsWith({ a: 5, b: 5, c: 5 }, 1), { testSize: 2, seed: 1 }),
+    /test set would have 2 samples, fewer than the 3 classes/,
+  );
   assert.throws(() => stratifiedTrainTestSplit(y, { testSize: 1.5, seed: 1 }), InvalidParameterError);
   assert.throws(() => stratifiedTrainTestSplit(y, { testSize: 42, seed: 1 }), /leaves no training samples/);
 });
@@ -54,7 +63,10 @@ test("k-fold: folds partition the data, sizes differ by at most 1, each class sp
       assertPartition(f.train, f.test, y.length);
       for (const i of f.test) testCount[i]++;
     }
-    assert.ok(testCount.every((c) => c === 1), "each sample is tested exactly once");
+    assert.ok(
+      testCount.every((c) => c === 1),
+      "each sample is tested exactly once",
+    );
     const sizes = folds.map((f) => f.test.length);
     assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
     for (const label of ["a", "b", "c"]) {
@@ -68,7 +80,14 @@ test("k-fold without shuffle matches sklearn's StratifiedKFold; with shuffle it 
   // sklearn: [list(te) for _, te in StratifiedKFold(3).split(np.zeros(8), y)] with y below
   // → [[0, 1, 2], [3, 4, 6], [5, 7]]
   const y = ["a", "b", "a", "b", "a", "a", "b", "b"];
-  assert.deepEqual(stratifiedKFold(y, { k: 3 }).map((f) => Array.from(f.test)), [[0, 1, 2], [3, 4, 6], [5, 7]]);
+  assert.deepEqual(
+    stratifiedKFold(y, { k: 3 }).map((f) => Array.from(f.test)),
+    [
+      [0, 1, 2],
+      [3, 4, 6],
+      [5, 7],
+    ],
+  );
   const big = labelsWith({ a: 30, b: 30 }, 5);
   const s1 = stratifiedKFold(big, { k: 4, shuffle: true, seed: 9 }).map((f) => Array.from(f.test));
   const s2 = stratifiedKFold(big, { k: 4, shuffle: true, seed: 9 }).map((f) => Array.from(f.test));
@@ -80,7 +99,8 @@ test("k-fold without shuffle matches sklearn's StratifiedKFold; with shuffle it 
 test("k-fold rejects k larger than the smallest class, naming the counts", () => {
   assert.throws(
     () => stratifiedKFold(["a", "a", "a", "b", "b"], { k: 3 }),
-    (e: unknown) => e instanceof DataError && /k = 3 is greater than the number of samples in the smallest class \(2\); class counts: 'a': 3, 'b': 2/.test(e.message),
+    (e: unknown) =>
+      e instanceof DataError && /k = 3 is greater than the number of samples in the smallest class \(2\); class counts: 'a': 3, 'b': 2/.test(e.message),
   );
   assert.throws(() => stratifiedKFold(["a", "b"], { k: 1 }), InvalidParameterError);
 });

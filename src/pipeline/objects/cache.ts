@@ -8,7 +8,11 @@ import { DataError, NotFoundError } from "../../util/errors.js";
 
 /** A cache object whose content does not match its id. Callers treat it as missing (DVC does). */
 export class CorruptedObjectError extends DataError {
-  constructor(readonly objectId: string, file: string, detail: string) {
+  constructor(
+    readonly objectId: string,
+    file: string,
+    detail: string,
+  ) {
     super(`corrupted cache object ${objectId}: ${detail} (${file})`);
     this.name = "CorruptedObjectError";
   }
@@ -42,7 +46,10 @@ export async function listObjectIds(root: string): Promise<string[]> {
  * goes through a temp file and a rename, and every checkout re-verifies the object's hash.
  */
 export class ObjectCache {
-  constructor(readonly root: string, private readonly hasher: Hasher) {}
+  constructor(
+    readonly root: string,
+    private readonly hasher: Hasher,
+  ) {}
 
   pathOf(md5: string): string {
     return path.join(this.root, objectRelPath(md5));

@@ -89,10 +89,14 @@ export class StateDb {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 10000");
     this.db.pragma("synchronous = NORMAL");
-    this.db.exec("CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode TEXT NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, md5 TEXT NOT NULL)");
+    this.db.exec(
+      "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode TEXT NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, md5 TEXT NOT NULL)",
+    );
     this.getStmt = this.db.prepare("SELECT inode, mtime, size, md5 FROM state WHERE path = ?");
     this.putStmt = this.db.prepare("INSERT OR REPLACE INTO state (path, inode, mtime, size, md5) VALUES (?, ?, ?, ?, ?)");
-    this.rangeStmt = this.db.prepare<[string, string], [string, string, string, number, string]>("SELECT path, inode, mtime, size, md5 FROM state WHERE path >= ? AND path < ?").raw(true);
+    this.rangeStmt = this.db
+      .prepare<[string, string], [string, string, string, number, string]>("SELECT path, inode, mtime, size, md5 FROM state WHERE path >= ? AND path < ?")
+      .raw(true);
   }
 
   /**
@@ -178,7 +182,8 @@ export class Hasher {
       const file = path.join(dir, relpaths[i]);
       const st = fs.statSync(file, { bigint: true });
       const e = known.get(file);
-      if (e && e.inode === st.ino.toString() && e.mtime === st.mtimeNs.toString() && BigInt(e.size) === st.size) hashes[i] = { md5: e.md5, size: Number(st.size) };
+      if (e && e.inode === st.ino.toString() && e.mtime === st.mtimeNs.toString() && BigInt(e.size) === st.size)
+        hashes[i] = { md5: e.md5, size: Number(st.size) };
       else misses.push(i);
     }
     // Small files are read synchronously (one read; the thread-pool round trip costs more than the

@@ -18,7 +18,10 @@ export interface Remote {
 
 export class LocalRemote implements Remote {
   readonly description: string;
-  constructor(readonly name: string, private readonly dir: string) {
+  constructor(
+    readonly name: string,
+    private readonly dir: string,
+  ) {
     this.description = `local directory ${dir}`;
   }
 
@@ -40,4 +43,3 @@ export class LocalRemote implements Remote {
     await fsp.copyFile(src, destFile);
   }
 }
-

@@ -14,7 +14,11 @@ export class S3Remote implements Remote {
   private readonly bucket: string;
   private readonly prefix: string;
 
-  constructor(readonly name: string, url: string, options: Map<string, string>) {
+  constructor(
+    readonly name: string,
+    url: string,
+    options: Map<string, string>,
+  ) {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
     if (!m) throw new DataError(`remote '${name}': invalid S3 url '${url}' (expected s3://bucket/path)`);
     this.bucket = m[1];
@@ -44,7 +48,10 @@ export class S3Remote implements Remote {
 
   private wrap(err: unknown, what: string): PolarityError {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    return new PolarityError("IO_ERROR", `remote '${this.name}' (${this.description}): ${what} failed: ${e.name ?? "error"}${e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ""}${e.message ? `: ${e.message}` : ""}`);
+    return new PolarityError(
+      "IO_ERROR",
+      `remote '${this.name}' (${this.description}): ${what} failed: ${e.name ?? "error"}${e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ""}${e.message ? `: ${e.message}` : ""}`,
+    );
   }
 
   /** One listing of the remote's objects (paginated), rather than one request per object. */
@@ -84,4 +91,3 @@ export class S3Remote implements Remote {
     }
   }
 }
-

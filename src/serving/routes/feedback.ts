@@ -12,15 +12,14 @@ const Item = Type.Object(
   {
     id: Type.String({ maxLength: 64, description: "The `id` of a prediction from POST /predict" }),
     label: Type.Union([Type.String({ maxLength: 256 }), Type.Number()], { description: "The true label (one of the model's classes)" }),
-    text: Type.Optional(Type.String({ maxLength: 100_000, description: "The text, kept in the feedback log only when text logging is on (for export-feedback)" })),
+    text: Type.Optional(
+      Type.String({ maxLength: 100_000, description: "The text, kept in the feedback log only when text logging is on (for export-feedback)" }),
+    ),
   },
   { additionalProperties: false },
 );
 
-const Body = Type.Union([
-  Item,
-  Type.Object({ feedback: Type.Array(Item, { minItems: 1, maxItems: MAX_FEEDBACK_BATCH }) }, { additionalProperties: false }),
-]);
+const Body = Type.Union([Item, Type.Object({ feedback: Type.Array(Item, { minItems: 1, maxItems: MAX_FEEDBACK_BATCH }) }, { additionalProperties: false })]);
 
 const Result = Type.Object({ recorded: Type.Integer(), duplicates: Type.Integer() });
 
@@ -39,7 +38,8 @@ export async function feedbackRoutes(app: FastifyInstance, ctx: ServingContext, 
     },
     async (request) => {
       const loaded = ctx.requireModel();
-      const body = request.body as { id: string; label: string | number; text?: string } | { feedback: { id: string; label: string | number; text?: string }[] };
+      const body = request.body as
+        { id: string; label: string | number; text?: string } | { feedback: { id: string; label: string | number; text?: string }[] };
       const items = "feedback" in body ? body.feedback : [body];
       try {
         return monitor.feedback(loaded, items);

@@ -22,14 +22,15 @@ export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): P
     schema: { summary: "MLflow health check: 200 when a model is loaded", tags: ["mlflow"], response: { 200: Type.String(), 404: Type.String() } },
   };
   const pingHandler = async (_request: unknown, reply: import("fastify").FastifyReply) =>
-    reply.code(ctx.holder.ready ? 200 : 404).type("application/json").send("\n");
+    reply
+      .code(ctx.holder.ready ? 200 : 404)
+      .type("application/json")
+      .send("\n");
   app.get("/ping", ping, pingHandler);
   app.get("/health", ping, pingHandler);
 
-  app.get(
-    "/version",
-    { schema: { summary: "Server version (text)", tags: ["mlflow"], response: { 200: Type.String() } } },
-    async (_request, reply) => reply.type("text/plain; charset=utf-8").send(ctx.serverVersion),
+  app.get("/version", { schema: { summary: "Server version (text)", tags: ["mlflow"], response: { 200: Type.String() } } }, async (_request, reply) =>
+    reply.type("text/plain; charset=utf-8").send(ctx.serverVersion),
   );
 
   app.post(
@@ -63,11 +64,17 @@ function pickColumn(columns: readonly string[], where: string): number {
     if (i >= 0) return i;
   }
   if (columns.length === 1) return 0;
-  throw badRequest(`${where}: no text column: expected a column named ${TEXT_COLUMNS.map((c) => `"${c}"`).join(" or ")}, or exactly one column; got columns ${columns.slice(0, 10).map((c) => quoteClientString(c, 40)).join(", ")}${columns.length > 10 ? ", …" : ""}`);
+  throw badRequest(
+    `${where}: no text column: expected a column named ${TEXT_COLUMNS.map((c) => `"${c}"`).join(" or ")}, or exactly one column; got columns ${columns
+      .slice(0, 10)
+      .map((c) => quoteClientString(c, 40))
+      .join(", ")}${columns.length > 10 ? ", …" : ""}`,
+  );
 }
 
 function asText(value: unknown, where: string): string {
-  if (typeof value !== "string") throw badRequest(`${where} must be a string, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
+  if (typeof value !== "string")
+    throw badRequest(`${where} must be a string, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
   return value;
 }
 
@@ -75,9 +82,7 @@ function asText(value: unknown, where: string): string {
 export function textsFromScoringJson(body: Record<string, unknown>): string[] {
   const present = FORMATS.filter((f) => body[f] !== undefined);
   if (present.length !== 1) {
-    throw badRequest(
-      `the body must contain exactly one of ${FORMATS.join(", ")}${present.length > 1 ? `; got ${present.join(" and ")}` : ""}`,
-    );
+    throw badRequest(`the body must contain exactly one of ${FORMATS.join(", ")}${present.length > 1 ? `; got ${present.join(" and ")}` : ""}`);
   }
   const format = present[0];
   const value = body[format];
@@ -86,7 +91,8 @@ export function textsFromScoringJson(body: Record<string, unknown>): string[] {
     const col = split.columns ? pickColumn(split.columns, "dataframe_split") : 0;
     return split.data.map((row, i) => {
       if (Array.isArray(row)) {
-        if (!split.columns && row.length !== 1) throw badRequest(`dataframe_split.data[${i}] has ${row.length} values; give "columns" to say which one is the text`);
+        if (!split.columns && row.length !== 1)
+          throw badRequest(`dataframe_split.data[${i}] has ${row.length} values; give "columns" to say which one is the text`);
         return asText(row[col], `dataframe_split.data[${i}][${col}]`);
       }
       return asText(row, `dataframe_split.data[${i}]`);

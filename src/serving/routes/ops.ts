@@ -9,7 +9,10 @@ export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Prom
   const tags = ["operations"];
 
   // `pid` tells cluster workers apart (useful behind one port).
-  app.get("/healthz", { schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({ status: "ok", pid: process.pid }));
+  app.get("/healthz", { schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({
+    status: "ok",
+    pid: process.pid,
+  }));
 
   app.get(
     "/readyz",

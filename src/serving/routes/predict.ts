@@ -42,7 +42,10 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
       },
     },
     async (_request, reply) => {
-      return reply.headers(PAGE_SECURITY_HEADERS).type("text/html; charset=utf-8").send(renderPage({ model: holder.current, maxTextLength: config.maxTextLength }));
+      return reply
+        .headers(PAGE_SECURITY_HEADERS)
+        .type("text/html; charset=utf-8")
+        .send(renderPage({ model: holder.current, maxTextLength: config.maxTextLength }));
     },
   );
 
@@ -71,9 +74,10 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
       if (request.headers["content-type"]?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
         // The seed's path: an HTML form without JavaScript.
         const text = (request.body as Static<typeof formBody>).text;
-        const page = text.trim() === ""
-          ? renderPage({ model: loaded, text, error: "Please enter some text.", maxTextLength: config.maxTextLength })
-          : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, PAGE_TOP_K), maxTextLength: config.maxTextLength });
+        const page =
+          text.trim() === ""
+            ? renderPage({ model: loaded, text, error: "Please enter some text.", maxTextLength: config.maxTextLength })
+            : renderPage({ model: loaded, text, result: predictor.explain(loaded, text, PAGE_TOP_K), maxTextLength: config.maxTextLength });
         return reply.headers(PAGE_SECURITY_HEADERS).type("text/html; charset=utf-8").send(page);
       }
 

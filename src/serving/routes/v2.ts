@@ -29,7 +29,13 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
   app.get("/v2/health/live", { schema: { summary: "Liveness", tags, response: { 200: Type.Object({ live: Type.Boolean() }) } } }, async () => ({ live: true }));
   app.get(
     "/v2/health/ready",
-    { schema: { summary: "Readiness: 200 when a model is loaded", tags, response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) } } },
+    {
+      schema: {
+        summary: "Readiness: 200 when a model is loaded",
+        tags,
+        response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) },
+      },
+    },
     async (_request, reply) => {
       const ready = ctx.holder.ready && !ctx.draining;
       return reply.code(ready ? 200 : 503).send({ ready });
@@ -64,36 +70,68 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
 
   app.get(
     "/v2/models/:name/ready",
-    { schema: { summary: "Model readiness", tags, params: ModelNameParams, response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), ...errorResponses(404, 503) } } },
+    {
+      schema: {
+        summary: "Model readiness",
+        tags,
+        params: ModelNameParams,
+        response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), ...errorResponses(404, 503) },
+      },
+    },
     async (request) => ({ name: modelFor(request.params.name).name, ready: true }),
   );
 
   const inferResponses = { 200: schemas.inferResponse, ...errorResponses(400, 404, 413, 415, 503) };
-  app.post("/v2/models/:name/infer", { schema: { summary: "Inference: one BYTES input tensor of texts", tags, params: ModelNameParams, body: schemas.inferBody, response: inferResponses } }, async (request) =>
-    infer(modelFor(request.params.name), request.body),
+  app.post(
+    "/v2/models/:name/infer",
+    { schema: { summary: "Inference: one BYTES input tensor of texts", tags, params: ModelNameParams, body: schemas.inferBody, response: inferResponses } },
+    async (request) => infer(modelFor(request.params.name), request.body),
   );
   app.post(
     "/v2/models/:name/versions/:version/infer",
-    { schema: { summary: "Inference on a named version (only the version being served)", tags, params: ModelVersionParams, body: schemas.inferBody, response: inferResponses } },
+    {
+      schema: {
+        summary: "Inference on a named version (only the version being served)",
+        tags,
+        params: ModelVersionParams,
+        body: schemas.inferBody,
+        response: inferResponses,
+      },
+    },
     async (request) => {
-    const { name, version } = request.params;
-    const loaded = modelFor(name);
-    if (version !== loaded.version) throw new NotFoundError(`model ${quoteClientString(name)} version ${quoteClientString(version)} is not served here; the served version is "${loaded.version}"`);
-    return infer(loaded, request.body);
-  });
+      const { name, version } = request.params;
+      const loaded = modelFor(name);
+      if (version !== loaded.version)
+        throw new NotFoundError(
+          `model ${quoteClientString(name)} version ${quoteClientString(version)} is not served here; the served version is "${loaded.version}"`,
+        );
+      return infer(loaded, request.body);
+    },
+  );
 
   async function infer(loaded: LoadedModel, body: Static<typeof schemas.inferBody>) {
     const input = body.inputs.length === 1 ? body.inputs[0] : body.inputs.find((t) => t.name === "text");
-    if (!input) throw badRequest(`expected one input tensor, or one named "text"; got ${body.inputs.slice(0, 5).map((t) => quoteClientString(t.name, 40)).join(", ")}${body.inputs.length > 5 ? ", …" : ""}`);
-    if (input.datatype !== "BYTES") throw badRequest(`input ${quoteClientString(input.name)} has datatype ${quoteClientString(input.datatype, 20)}; texts are sent as BYTES`);
+    if (!input)
+      throw badRequest(
+        `expected one input tensor, or one named "text"; got ${body.inputs
+          .slice(0, 5)
+          .map((t) => quoteClientString(t.name, 40))
+          .join(", ")}${body.inputs.length > 5 ? ", …" : ""}`,
+      );
+    if (input.datatype !== "BYTES")
+      throw badRequest(`input ${quoteClientString(input.name)} has datatype ${quoteClientString(input.datatype, 20)}; texts are sent as BYTES`);
     const texts = flattenTexts(input.data, input.name, input.shape.length);
     const expected = input.shape.reduce((a, b) => a * b, 1);
-    if (expected !== texts.length) throw badRequest(`input ${quoteClientString(input.name)} has shape [${input.shape.slice(0, 8).join(", ")}${input.shape.length > 8 ? ", …" : ""}] (${expected} elements) but ${texts.length} data values`);
+    if (expected !== texts.length)
+      throw badRequest(
+        `input ${quoteClientString(input.name)} has shape [${input.shape.slice(0, 8).join(", ")}${input.shape.length > 8 ? ", …" : ""}] (${expected} elements) but ${texts.length} data values`,
+      );
     const chars = checkTexts(texts, config);
 
     const wanted = body.outputs?.map((o) => o.name) ?? ["label", "class_name", "probabilities"];
     for (const w of wanted) {
-      if (w !== "label" && w !== "class_name" && w !== "probabilities") throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label", "class_name" and "probabilities"`);
+      if (w !== "label" && w !== "class_name" && w !== "probabilities")
+        throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label", "class_name" and "probabilities"`);
     }
 
     const predictions = await predictor.predictBatch(loaded, texts, chars);

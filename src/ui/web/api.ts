@@ -23,7 +23,8 @@ export function authorization(): string | null {
 
 export function signIn(opts: { token?: string; username?: string; password?: string }): void {
   if (opts.token) sessionStorage.setItem(AUTH_KEY, `Bearer ${opts.token}`);
-  else if (opts.username) sessionStorage.setItem(AUTH_KEY, `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${opts.username}:${opts.password ?? ""}`)))}`);
+  else if (opts.username)
+    sessionStorage.setItem(AUTH_KEY, `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${opts.username}:${opts.password ?? ""}`)))}`);
 }
 
 export function signOut(): void {
@@ -73,7 +74,9 @@ export async function apiGet<T>(path: string, query: Record<string, string | num
 
 /** POST/PATCH/DELETE `/api/2.0/mlflow/<path>` with a JSON body. */
 export async function apiSend<T>(method: "POST" | "PATCH" | "DELETE", path: string, body: object): Promise<T> {
-  return (await request(`/api/2.0/mlflow/${path}`, { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } })).json() as Promise<T>;
+  return (
+    await request(`/api/2.0/mlflow/${path}`, { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+  ).json() as Promise<T>;
 }
 
 /** A UI-only endpoint of this server (`/ui-api/…`, `/get-artifact`). */
@@ -104,7 +107,12 @@ export async function metricHistory(runId: string, key: string): Promise<Metric[
   const out: Metric[] = [];
   let token: string | undefined;
   do {
-    const page = await apiGet<{ metrics?: Metric[]; next_page_token?: string }>("metrics/get-history", { run_id: runId, metric_key: key, max_results: 1_000_000, page_token: token });
+    const page = await apiGet<{ metrics?: Metric[]; next_page_token?: string }>("metrics/get-history", {
+      run_id: runId,
+      metric_key: key,
+      max_results: 1_000_000,
+      page_token: token,
+    });
     if (page.metrics) for (const m of page.metrics) out.push(m);
     token = page.next_page_token;
   } while (token);

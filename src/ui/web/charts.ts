@@ -5,17 +5,39 @@
  */
 import * as echarts from "echarts/core";
 import { GraphChart, HeatmapChart, LineChart, ParallelChart } from "echarts/charts";
-import { AriaComponent, DataZoomComponent, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
+import {
+  AriaComponent,
+  DataZoomComponent,
+  GridComponent,
+  LegendComponent,
+  ParallelComponent,
+  TitleComponent,
+  TooltipComponent,
+  VisualMapComponent,
+} from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import uPlot from "uplot";
 import { onLeave } from "./lifecycle.js";
 
-echarts.use([GraphChart, HeatmapChart, LineChart, ParallelChart, AriaComponent, DataZoomComponent, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+echarts.use([
+  GraphChart,
+  HeatmapChart,
+  LineChart,
+  ParallelChart,
+  AriaComponent,
+  DataZoomComponent,
+  GridComponent,
+  LegendComponent,
+  ParallelComponent,
+  TitleComponent,
+  TooltipComponent,
+  VisualMapComponent,
+  CanvasRenderer,
+]);
 
 export { echarts };
 export type EChart = ReturnType<typeof echarts.init>;
 export type EChartsOption = Parameters<EChart["setOption"]>[0];
-
 
 let resizeHooked = false;
 const resizers = new Set<() => void>();

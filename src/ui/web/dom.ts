@@ -99,7 +99,34 @@ export function section(title: string, ...body: Array<Node | null>): HTMLElement
 }
 
 export function table(headers: string[], rows: string[][]): HTMLElement {
-  return h("div", { class: "table-wrap" }, h("table", { class: "grid" }, h("thead", {}, h("tr", {}, headers.map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))));
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "grid" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headers.map((c) => h("th", { scope: "col" }, c)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.map((r) =>
+          h(
+            "tr",
+            {},
+            r.map((c) => h("td", {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 export function empty(text: string): HTMLElement {

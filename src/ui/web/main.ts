@@ -80,7 +80,12 @@ function buildSignInDialog(): HTMLDialogElement {
     h("p", { class: "muted" }, "or"),
     field("Username", user),
     field("Password", pass),
-    h("div", { class: "row" }, h("button", { type: "submit", value: "ok" }, "Sign in"), h("button", { type: "submit", value: "cancel", class: "secondary", formnovalidate: true }, "Cancel")),
+    h(
+      "div",
+      { class: "row" },
+      h("button", { type: "submit", value: "ok" }, "Sign in"),
+      h("button", { type: "submit", value: "cancel", class: "secondary", formnovalidate: true }, "Cancel"),
+    ),
   );
   const d = h("dialog", { "aria-label": "Sign in" }, form);
   d.addEventListener("close", () => {
@@ -103,11 +108,7 @@ authButton.addEventListener("click", () => {
 });
 unauthorizedListeners.add(() => authButton.classList.add("attention"));
 
-document.body.append(
-  h("header", { class: "top" }, h("a", { href: "#/experiments", class: "brand" }, "Polarity"), nav, authButton),
-  main,
-  dialog,
-);
+document.body.append(h("header", { class: "top" }, h("a", { href: "#/experiments", class: "brand" }, "Polarity"), nav, authButton), main, dialog);
 updateAuthButton();
 window.addEventListener("hashchange", () => void route());
 void route();

@@ -43,9 +43,12 @@ async function tablesOf(driver: SqlDriver): Promise<string[]> {
 
 async function columnsOf(driver: SqlDriver, table: string): Promise<string[]> {
   if (driver.dialect.name === "sqlite") return (await driver.all<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [table])).map((r) => r.name);
-  return (await driver.all<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position", [table])).map(
-    (r) => r.name,
-  );
+  return (
+    await driver.all<{ name: string }>(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+      [table],
+    )
+  ).map((r) => r.name);
 }
 
 async function assertEmptyTarget(tx: SqlExecutor): Promise<void> {

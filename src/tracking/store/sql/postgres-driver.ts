@@ -50,7 +50,8 @@ export interface PostgresDriverOptions {
 // numbers for this driver's connections only (pg's global parser table is left alone).
 const INT8_OID = 20;
 const typeParsers = {
-  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
 function sqlState(err: unknown): string | undefined {

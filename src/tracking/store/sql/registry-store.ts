@@ -1,7 +1,16 @@
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from "../../../util/errors.js";
 import { MODEL_VERSION_FILTER, REGISTERED_MODEL_FILTER, parseOrderBy, parseSearchFilter } from "../../search-filter.js";
 import { MODEL_STAGES, type KeyValue, type ModelStage, type ModelVersion, type Page, type RegisteredModel, type RegisteredModelAlias } from "../../types.js";
-import { LIMITS, parseModelVersion, parsePageToken, validateAlias, validateLength, validateMaxResults, validateModelName, validateRegistryTag } from "../../validation.js";
+import {
+  LIMITS,
+  parseModelVersion,
+  parsePageToken,
+  validateAlias,
+  validateLength,
+  validateMaxResults,
+  validateModelName,
+  validateRegistryTag,
+} from "../../validation.js";
 import type { ModelRegistryStore } from "../registry-store.js";
 import type { SearchQuery } from "../tracking-store.js";
 import type { SqlBackend } from "./backend.js";
@@ -9,7 +18,12 @@ import type { SqlExecutor } from "./driver.js";
 import { SearchSql, columnFor, page } from "./search-sql.js";
 
 /** Request attribute keys → columns; nothing else reaches the SQL text. */
-const MODEL_COLUMNS = { name: "m.name", timestamp: "m.creation_time", creation_timestamp: "m.creation_time", last_updated_timestamp: "m.last_updated_time" } as const;
+const MODEL_COLUMNS = {
+  name: "m.name",
+  timestamp: "m.creation_time",
+  creation_timestamp: "m.creation_time",
+  last_updated_timestamp: "m.last_updated_time",
+} as const;
 const VERSION_COLUMNS = {
   name: "v.name",
   run_id: "v.run_id",
@@ -76,9 +90,14 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
   }
 
   private async loadModel(q: SqlExecutor, name: string): Promise<RegisteredModel> {
-    const row = await q.get<{ name: string; creation_time: number; last_updated_time: number; description: string }>("SELECT * FROM registered_models WHERE name = ?", [name]);
+    const row = await q.get<{ name: string; creation_time: number; last_updated_time: number; description: string }>(
+      "SELECT * FROM registered_models WHERE name = ?",
+      [name],
+    );
     if (!row) throw new NotFoundError(`Registered Model with name=${name} not found`);
-    const aliases = await q.all<{ alias: string; version: number }>("SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias", [name]);
+    const aliases = await q.all<{ alias: string; version: number }>("SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias", [
+      name,
+    ]);
     return {
       name: row.name,
       creation_timestamp: Number(row.creation_time),
@@ -91,7 +110,11 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
   }
 
   async searchRegisteredModels(sq: SearchQuery): Promise<Page<RegisteredModel>> {
-    const maxResults = validateMaxResults(sq.maxResults, LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD);
+    const maxResults = validateMaxResults(
+      sq.maxResults,
+      LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+      LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+    );
     const offset = parsePageToken(sq.pageToken);
     const clauses = parseSearchFilter(sq.filter, REGISTERED_MODEL_FILTER);
     const s = new SearchSql(this.dialect);
@@ -199,7 +222,14 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
     return out;
   }
 
-  async createModelVersion(v: { name: string; source: string; runId?: string; tags?: KeyValue[]; runLink?: string; description?: string }): Promise<ModelVersion> {
+  async createModelVersion(v: {
+    name: string;
+    source: string;
+    runId?: string;
+    tags?: KeyValue[];
+    runLink?: string;
+    description?: string;
+  }): Promise<ModelVersion> {
     validateModelName(v.name);
     if (typeof v.source !== "string" || v.source === "") throw new InvalidParameterError("Missing value for required parameter 'source'.");
     for (const t of v.tags ?? []) validateRegistryTag("Model version", t);
@@ -229,7 +259,10 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
 
   private async toModelVersion(q: SqlExecutor, row: ModelVersionRow): Promise<ModelVersion> {
     const tags = await q.all<KeyValue>("SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key", [row.name, row.version]);
-    const aliases = await q.all<{ alias: string }>("SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias", [row.name, row.version]);
+    const aliases = await q.all<{ alias: string }>("SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias", [
+      row.name,
+      row.version,
+    ]);
     return {
       name: row.name,
       version: String(row.version),
@@ -298,13 +331,20 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
     const v = parseModelVersion(version);
     const target = canonicalStage(stage);
     if (archiveExistingVersions && target !== "Staging" && target !== "Production") {
-      throw new InvalidParameterError(`Model version transition cannot archive existing model versions because '${target}' is not an Active stage. Valid stages are Staging, Production.`);
+      throw new InvalidParameterError(
+        `Model version transition cannot archive existing model versions because '${target}' is not an Active stage. Valid stages are Staging, Production.`,
+      );
     }
     await this.backend.write(async (tx) => {
       await this.versionRow(tx, name, v);
       const now = Date.now();
       if (archiveExistingVersions) {
-        await tx.run("UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? WHERE name = ? AND current_stage = ? AND version != ?", [now, name, target, v]);
+        await tx.run("UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? WHERE name = ? AND current_stage = ? AND version != ?", [
+          now,
+          name,
+          target,
+          v,
+        ]);
       }
       await tx.run("UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?", [target, now, name, v]);
       await this.touchModel(tx, name, now);

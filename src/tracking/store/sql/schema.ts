@@ -163,11 +163,10 @@ async function migrateLocked(driver: SqlDriver, defaultArtifactRoot: string, upg
     for (let v = current; v < MIGRATIONS.length; v++) await tx.exec(MIGRATIONS[v](driver.dialect));
     if (current === 0) {
       const now = Date.now();
-      await tx.run("INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)", [
-        `${defaultArtifactRoot}/0`,
-        now,
-        now,
-      ]);
+      await tx.run(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)",
+        [`${defaultArtifactRoot}/0`, now, now],
+      );
     }
     if (!row) await tx.run("INSERT INTO schema_version (version) VALUES (?)", [MIGRATIONS.length]);
     else if (current !== MIGRATIONS.length) await tx.run("UPDATE schema_version SET version = ?", [MIGRATIONS.length]);

@@ -2,7 +2,18 @@ import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from "../../../util/errors.js";
 import { requireOneOf } from "../../../util/validate.js";
 import { EXPERIMENT_FILTER, RUN_FILTER, parseOrderBy, parseSearchFilter, type FilterClause } from "../../search-filter.js";
-import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type Experiment, type KeyValue, type Metric, type Page, type Run, type RunInfo, type RunStatus } from "../../types.js";
+import {
+  RUN_STATUSES,
+  VIEW_TYPES,
+  type DatasetInput,
+  type Experiment,
+  type KeyValue,
+  type Metric,
+  type Page,
+  type Run,
+  type RunInfo,
+  type RunStatus,
+} from "../../types.js";
 import {
   LIMITS,
   createPageToken,
@@ -27,7 +38,12 @@ const ADJECTIVES = ["able", "brave", "calm", "clever", "eager", "fair", "gentle"
 const NOUNS = ["ant", "bass", "cat", "deer", "eel", "fox", "gnu", "hare", "ibis", "jay", "koi", "lark", "mole", "newt", "owl", "puma"];
 
 /** Request attribute keys → columns; nothing else reaches the SQL text. */
-const EXPERIMENT_COLUMNS = { name: "e.name", creation_time: "e.creation_time", last_update_time: "e.last_update_time", experiment_id: "e.experiment_id" } as const;
+const EXPERIMENT_COLUMNS = {
+  name: "e.name",
+  creation_time: "e.creation_time",
+  last_update_time: "e.last_update_time",
+  experiment_id: "e.experiment_id",
+} as const;
 const RUN_COLUMNS = {
   run_id: "r.run_uuid",
   run_name: "r.name",
@@ -102,8 +118,12 @@ export class SqlTrackingStore implements TrackingStore {
       const now = Date.now();
       const id = Number((await tx.get<{ id: number }>("SELECT COALESCE(MAX(experiment_id), 0) + 1 AS id FROM experiments"))!.id);
       const location = artifactLocation || `${this.backend.defaultArtifactRoot}/${id}`;
-      await tx.run("INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, 'active', ?, ?)", [id, name, location, now, now]);
-      for (const t of tags) await tx.run(this.dialect.upsert("experiment_tags", ["experiment_id", "key", "value"], ["experiment_id", "key"]), [id, t.key, t.value]);
+      await tx.run(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, 'active', ?, ?)",
+        [id, name, location, now, now],
+      );
+      for (const t of tags)
+        await tx.run(this.dialect.upsert("experiment_tags", ["experiment_id", "key", "value"], ["experiment_id", "key"]), [id, t.key, t.value]);
       return String(id);
     });
   }
@@ -168,7 +188,8 @@ export class SqlTrackingStore implements TrackingStore {
   async deleteExperiment(experimentId: string): Promise<void> {
     await this.backend.write(async (tx) => {
       const row = await this.experimentRow(tx, experimentId);
-      if (Number(row.experiment_id) === 0) throw new InvalidParameterError("Cannot delete the default experiment '0'. This is an internally reserved experiment.");
+      if (Number(row.experiment_id) === 0)
+        throw new InvalidParameterError("Cannot delete the default experiment '0'. This is an internally reserved experiment.");
       await tx.run("UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ? WHERE experiment_id = ?", [Date.now(), row.experiment_id]);
       await tx.run("UPDATE runs SET lifecycle_stage = 'deleted' WHERE experiment_id = ?", [row.experiment_id]);
     });
@@ -198,8 +219,13 @@ export class SqlTrackingStore implements TrackingStore {
     validateExperimentTag(tag);
     await this.backend.write(async (tx) => {
       const row = await this.experimentRow(tx, experimentId);
-      if (row.lifecycle_stage !== "active") throw new InvalidParameterError(`The experiment ${experimentId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
-      await tx.run(this.dialect.upsert("experiment_tags", ["experiment_id", "key", "value"], ["experiment_id", "key"]), [row.experiment_id, tag.key, tag.value]);
+      if (row.lifecycle_stage !== "active")
+        throw new InvalidParameterError(`The experiment ${experimentId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
+      await tx.run(this.dialect.upsert("experiment_tags", ["experiment_id", "key", "value"], ["experiment_id", "key"]), [
+        row.experiment_id,
+        tag.key,
+        tag.value,
+      ]);
     });
   }
 
@@ -210,23 +236,22 @@ export class SqlTrackingStore implements TrackingStore {
     for (const t of tags) validateRunTag(t);
     const tagName = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
     if (r.runName && tagName && r.runName !== tagName) {
-      throw new InvalidParameterError(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${r.runName}', mlflow.runName='${tagName}').`);
+      throw new InvalidParameterError(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${r.runName}', mlflow.runName='${tagName}').`,
+      );
     }
     const runName = r.runName || tagName || randomRunName();
     validateLength("Run name", LIMITS.MAX_RUN_NAME_LENGTH, runName);
     const runId = randomUUID().replace(/-/g, "");
     await this.backend.write(async (tx) => {
       const exp = await this.experimentRow(tx, r.experimentId);
-      if (exp.lifecycle_stage !== "active") throw new InvalidParameterError(`The experiment ${r.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+      if (exp.lifecycle_stage !== "active")
+        throw new InvalidParameterError(`The experiment ${r.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
       const artifactUri = `${exp.artifact_location.replace(/\/+$/, "")}/${runId}/artifacts`;
-      await tx.run("INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')", [
-        runId,
-        runName,
-        exp.experiment_id,
-        r.userId ?? "",
-        r.startTime ?? Date.now(),
-        artifactUri,
-      ]);
+      await tx.run(
+        "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')",
+        [runId, runName, exp.experiment_id, r.userId ?? "", r.startTime ?? Date.now(), artifactUri],
+      );
       const upsert = this.dialect.upsert("tags", ["run_uuid", "key", "value"], ["run_uuid", "key"]);
       for (const t of tags) await tx.run(upsert, [runId, t.key, t.value]);
       await tx.run(upsert, [runId, RUN_NAME_TAG, runName]);
@@ -243,7 +268,8 @@ export class SqlTrackingStore implements TrackingStore {
 
   private async activeRunRow(q: SqlExecutor, runId: string): Promise<RunRow> {
     const row = await this.runRow(q, runId);
-    if (row.lifecycle_stage !== "active") throw new InvalidParameterError(`The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
+    if (row.lifecycle_stage !== "active")
+      throw new InvalidParameterError(`The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
     return row;
   }
 
@@ -268,11 +294,27 @@ export class SqlTrackingStore implements TrackingStore {
       }
       return m;
     };
-    const params = byRun<KeyValue>(await q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM params WHERE ${inIds("run_uuid")} ORDER BY key`, ids));
-    const tags = byRun<KeyValue>(await q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM tags WHERE ${inIds("run_uuid")} ORDER BY key`, ids));
-    const metricRows = await q.all<MetricRow & { run_uuid: string }>(`SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE ${inIds("run_uuid")} ORDER BY key`, ids);
+    const params = byRun<KeyValue>(
+      await q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM params WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
+    );
+    const tags = byRun<KeyValue>(
+      await q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM tags WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
+    );
+    const metricRows = await q.all<MetricRow & { run_uuid: string }>(
+      `SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE ${inIds("run_uuid")} ORDER BY key`,
+      ids,
+    );
     const metrics = byRun<Metric>(metricRows.map((m) => ({ run_uuid: m.run_uuid, ...toMetric(m) })));
-    const inputRows = await q.all<{ run_uuid: string; dataset_uuid: string; name: string; digest: string; source_type: string; source: string; schema: string | null; profile: string | null }>(
+    const inputRows = await q.all<{
+      run_uuid: string;
+      dataset_uuid: string;
+      name: string;
+      digest: string;
+      source_type: string;
+      source: string;
+      schema: string | null;
+      profile: string | null;
+    }>(
       `SELECT i.run_uuid, i.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
        FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid
        WHERE ${inIds("i.run_uuid")} ORDER BY i.position`,
@@ -342,7 +384,9 @@ export class SqlTrackingStore implements TrackingStore {
       seen.add(p.key);
     }
     if (dupes.length > 0) {
-      throw new InvalidParameterError(`Duplicate parameter keys have been submitted: [${dupes.map((k) => `'${k}'`).join(", ")}]. Please ensure the request contains only one param value per param key.`);
+      throw new InvalidParameterError(
+        `Duplicate parameter keys have been submitted: [${dupes.map((k) => `'${k}'`).join(", ")}]. Please ensure the request contains only one param value per param key.`,
+      );
     }
     await this.backend.write(async (tx) => {
       await this.activeRunRow(tx, runId);
@@ -428,19 +472,17 @@ export class SqlTrackingStore implements TrackingStore {
       let position = Number((await tx.get<{ p: number }>("SELECT COALESCE(MAX(position), -1) + 1 AS p FROM run_inputs WHERE run_uuid = ?", [runId]))!.p);
       for (const input of datasets) {
         const d = input.dataset;
-        let row = await tx.get<{ dataset_uuid: string }>("SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?", [run.experiment_id, d.name, d.digest]);
+        let row = await tx.get<{ dataset_uuid: string }>("SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?", [
+          run.experiment_id,
+          d.name,
+          d.digest,
+        ]);
         if (!row) {
           row = { dataset_uuid: randomUUID().replace(/-/g, "") };
-          await tx.run("INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-            row.dataset_uuid,
-            run.experiment_id,
-            d.name,
-            d.digest,
-            d.source_type,
-            d.source,
-            d.schema ?? null,
-            d.profile ?? null,
-          ]);
+          await tx.run(
+            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [row.dataset_uuid, run.experiment_id, d.name, d.digest, d.source_type, d.source, d.schema ?? null, d.profile ?? null],
+          );
         }
         const res = await tx.run(this.dialect.insertIgnore("run_inputs", ["run_uuid", "dataset_uuid", "position"]), [runId, row.dataset_uuid, position]);
         if (res.changes > 0) position++;

@@ -26,7 +26,11 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
   // --- parallel coordinates
   const chosenParams = new Set((q.get("params") ?? "").split(",").filter((k) => paramKeys.includes(k)));
   if (chosenParams.size === 0) for (const k of paramKeys.filter((k) => differs(paramMaps.map((m) => m.get(k)))).slice(0, 8)) chosenParams.add(k);
-  const metricSelect = h("select", {}, metricKeys.map((k) => h("option", { value: k }, k)));
+  const metricSelect = h(
+    "select",
+    {},
+    metricKeys.map((k) => h("option", { value: k }, k)),
+  );
   if (q.get("metric") && metricKeys.includes(q.get("metric")!)) metricSelect.value = q.get("metric")!;
   else if (metricKeys.includes("accuracy")) metricSelect.value = "accuracy";
   const paramBoxes = h(
@@ -78,9 +82,28 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
     }
     pc = chart(pcBox, {
       tooltip: { trigger: "item", formatter: (p: unknown) => (p as { name: string }).name },
-      parallel: { left: 60, right: 110, top: 50, bottom: 40, parallelAxisDefault: { nameLocation: "end", nameGap: 16, nameTextStyle: { fontSize: 12 }, areaSelectStyle: { width: 18 } } },
+      parallel: {
+        left: 60,
+        right: 110,
+        top: 50,
+        bottom: 40,
+        parallelAxisDefault: { nameLocation: "end", nameGap: 16, nameTextStyle: { fontSize: 12 }, areaSelectStyle: { width: 18 } },
+      },
       parallelAxis: axes,
-      visualMap: metric ? { type: "continuous", precision: 3, dimension: axes.length - 1, min: Math.min(...data.map((d) => Number(d.value[axes.length - 1]))), max: Math.max(...data.map((d) => Number(d.value[axes.length - 1]))), right: 0, top: "middle", calculable: true, text: [metric, ""], inRange: { color: ["#dc2626", "#facc15", "#16a34a"] } } : undefined,
+      visualMap: metric
+        ? {
+            type: "continuous",
+            precision: 3,
+            dimension: axes.length - 1,
+            min: Math.min(...data.map((d) => Number(d.value[axes.length - 1]))),
+            max: Math.max(...data.map((d) => Number(d.value[axes.length - 1]))),
+            right: 0,
+            top: "middle",
+            calculable: true,
+            text: [metric, ""],
+            inRange: { color: ["#dc2626", "#facc15", "#16a34a"] },
+          }
+        : undefined,
       series: [{ type: "parallel", lineStyle: { width: 2, opacity: 0.8 }, data, inactiveOpacity: 0.08, activeOpacity: 1 }],
     });
     // What the chart really holds (read back from ECharts), for tests and assistive text.
@@ -91,7 +114,11 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
     pcBox.setAttribute("aria-label", `Parallel coordinates: ${runs.length} runs over ${axes.map((a) => a.name).join(", ")}`);
     brushed.textContent = `${runs.length} of ${runs.length} runs shown. Drag along an axis to brush a range.`;
     pc.on("axisareaselected", () => {
-      const active = ((pc as unknown as { getModel(): unknown }).getModel() as { getSeriesByIndex(i: number): { getRawIndicesByActiveState(s: string): number[] } }).getSeriesByIndex(0).getRawIndicesByActiveState("active");
+      const active = (
+        (pc as unknown as { getModel(): unknown }).getModel() as { getSeriesByIndex(i: number): { getRawIndicesByActiveState(s: string): number[] } }
+      )
+        .getSeriesByIndex(0)
+        .getRawIndicesByActiveState("active");
       brushed.textContent = `${active.length} of ${runs.length} runs in the brushed range: ${active.map((i) => label(runs[i])).join(", ") || "none"}.`;
       pcBox.dataset.active = String(active.length);
     });
@@ -99,7 +126,11 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
   metricSelect.addEventListener("change", () => drawParallel());
 
   // --- overlaid histories
-  const historySelect = h("select", {}, metricKeys.map((k) => h("option", { value: k }, k)));
+  const historySelect = h(
+    "select",
+    {},
+    metricKeys.map((k) => h("option", { value: k }, k)),
+  );
   // Default: the metric logged over the most steps (a history worth overlaying).
   const steps = new Map<string, number>();
   for (const r of runs) for (const m of r.data.metrics ?? []) steps.set(m.key, Math.max(steps.get(m.key) ?? 0, m.step));
@@ -116,7 +147,15 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
       grid: { left: 60, right: 20, top: 20, bottom: 60 },
       xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", name: key, scale: true },
-      series: series.map((pts, i) => ({ type: "line" as const, name: label(runs[i]), showSymbol: pts.length < 50, sampling: "lttb" as const, data: pts.map((p) => [p.step, metricValue(p.value)]), lineStyle: { color: PALETTE[i % PALETTE.length] }, itemStyle: { color: PALETTE[i % PALETTE.length] } })),
+      series: series.map((pts, i) => ({
+        type: "line" as const,
+        name: label(runs[i]),
+        showSymbol: pts.length < 50,
+        sampling: "lttb" as const,
+        data: pts.map((p) => [p.step, metricValue(p.value)]),
+        lineStyle: { color: PALETTE[i % PALETTE.length] },
+        itemStyle: { color: PALETTE[i % PALETTE.length] },
+      })),
     });
   };
   historySelect.addEventListener("change", () => void drawHistories());
@@ -130,13 +169,45 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
     const add = (group: string, key: string, values: Array<string | number | undefined>) => {
       const d = differs(values);
       if (onlyDiff.checked && !d) return;
-      rows.push(h("tr", { class: d ? "differs" : null }, h("th", { scope: "row" }, h("span", { class: "muted" }, group, " "), key), values.map((v) => h("td", { class: typeof v === "number" ? "num" : null }, v === undefined ? "—" : typeof v === "number" ? formatNumber(v) : v))));
+      rows.push(
+        h(
+          "tr",
+          { class: d ? "differs" : null },
+          h("th", { scope: "row" }, h("span", { class: "muted" }, group, " "), key),
+          values.map((v) => h("td", { class: typeof v === "number" ? "num" : null }, v === undefined ? "—" : typeof v === "number" ? formatNumber(v) : v)),
+        ),
+      );
     };
-    for (const k of paramKeys) add("param", k, paramMaps.map((m) => m.get(k)));
-    for (const k of metricKeys) add("metric", k, metricMaps.map((m) => m.get(k)));
+    for (const k of paramKeys)
+      add(
+        "param",
+        k,
+        paramMaps.map((m) => m.get(k)),
+      );
+    for (const k of metricKeys)
+      add(
+        "metric",
+        k,
+        metricMaps.map((m) => m.get(k)),
+      );
     diffWrap.append(
       rows.length
-        ? h("table", { class: "grid diff", id: "diff-table" }, h("caption", { class: "sr-only" }, "Parameters and metrics of the compared runs; rows that differ are highlighted"), h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), runs.map((r) => h("th", { scope: "col" }, h("a", { href: `#/runs/${enc(r.info.run_id)}` }, label(r)))))), h("tbody", {}, rows))
+        ? h(
+            "table",
+            { class: "grid diff", id: "diff-table" },
+            h("caption", { class: "sr-only" }, "Parameters and metrics of the compared runs; rows that differ are highlighted"),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                h("th", { scope: "col" }, "Name"),
+                runs.map((r) => h("th", { scope: "col" }, h("a", { href: `#/runs/${enc(r.info.run_id)}` }, label(r)))),
+              ),
+            ),
+            h("tbody", {}, rows),
+          )
         : empty("The runs have identical params and metrics."),
     );
   };

@@ -9,7 +9,8 @@ type Row = Record<string, unknown>;
 export function plotKind(data: unknown): PlotKind | undefined {
   if (!data || typeof data !== "object" || Array.isArray(data)) return undefined;
   const d = data as Record<string, unknown>;
-  const rows = (k: string, a: string, b: string) => Array.isArray(d[k]) && (d[k] as Row[]).length > 0 && (d[k] as Row[]).every((r) => r && typeof r === "object" && a in r && b in r);
+  const rows = (k: string, a: string, b: string) =>
+    Array.isArray(d[k]) && (d[k] as Row[]).length > 0 && (d[k] as Row[]).every((r) => r && typeof r === "object" && a in r && b in r);
   if (rows("roc", "fpr", "tpr")) return "roc";
   if (rows("precision_recall", "recall", "precision")) return "precision_recall";
   if (rows("confusion", "actual", "predicted")) return "confusion";
@@ -30,7 +31,12 @@ export function drawPlotFile(el: HTMLElement, kind: PlotKind, data: unknown): vo
     el.dataset.cells = String(cells.length);
     chart(el, {
       title: { text: "Confusion matrix", left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { formatter: (p: unknown) => { const v = (p as { value: number[] }).value; return `actual ${labels[v[1]]}, predicted ${labels[v[0]]}: ${v[2]}`; } },
+      tooltip: {
+        formatter: (p: unknown) => {
+          const v = (p as { value: number[] }).value;
+          return `actual ${labels[v[1]]}, predicted ${labels[v[0]]}: ${v[2]}`;
+        },
+      },
       grid: { left: 90, right: 30, top: 40, bottom: 60 },
       xAxis: { type: "category", data: labels, name: "predicted", nameLocation: "middle", nameGap: 30 },
       yAxis: { type: "category", data: labels, name: "actual", nameLocation: "middle", nameGap: 60, inverse: true },
@@ -54,8 +60,30 @@ export function drawPlotFile(el: HTMLElement, kind: PlotKind, data: unknown): vo
     xAxis: { type: "value", min: 0, max: 1, name: xKey, nameLocation: "middle", nameGap: 28 },
     yAxis: { type: "value", min: 0, max: 1, name: yKey, nameLocation: "middle", nameGap: 40 },
     series: [
-      ...[...byClass].map(([name, pts], i) => ({ type: "line" as const, name, data: pts, showSymbol: false, step: kind === "precision_recall" ? ("end" as const) : undefined, lineStyle: { color: PALETTE[i % PALETTE.length] }, itemStyle: { color: PALETTE[i % PALETTE.length] } })),
-      ...(kind === "roc" ? [{ type: "line" as const, name: "chance", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed" as const, color: "#94a3b8" }, silent: true }] : []),
+      ...[...byClass].map(([name, pts], i) => ({
+        type: "line" as const,
+        name,
+        data: pts,
+        showSymbol: false,
+        step: kind === "precision_recall" ? ("end" as const) : undefined,
+        lineStyle: { color: PALETTE[i % PALETTE.length] },
+        itemStyle: { color: PALETTE[i % PALETTE.length] },
+      })),
+      ...(kind === "roc"
+        ? [
+            {
+              type: "line" as const,
+              name: "chance",
+              data: [
+                [0, 0],
+                [1, 1],
+              ],
+              showSymbol: false,
+              lineStyle: { type: "dashed" as const, color: "#94a3b8" },
+              silent: true,
+            },
+          ]
+        : []),
     ],
   });
 }

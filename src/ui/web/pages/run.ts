@@ -1,6 +1,22 @@
 import { apiGet, apiSend, metricHistory, metricValue, tagOf, uiGet, type FileInfo, type Run } from "../api.js";
 import { fastLine } from "../charts.js";
-import { append, clear, empty, enc, field, formatBytes, formatDuration, formatNumber, formatTime, h, hashQuery, replaceHashQuery, section, showError, table } from "../dom.js";
+import {
+  append,
+  clear,
+  empty,
+  enc,
+  field,
+  formatBytes,
+  formatDuration,
+  formatNumber,
+  formatTime,
+  h,
+  hashQuery,
+  replaceHashQuery,
+  section,
+  showError,
+  table,
+} from "../dom.js";
 import { drawPlotFile, parseCsv, plotKind } from "./previews.js";
 import { statusClass } from "./runs.js";
 
@@ -14,7 +30,14 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
   const tags = run.data.tags ?? [];
   const parent = tagOf(run, "mlflow.parentRunId");
   const commit = tagOf(run, "mlflow.source.git.commit");
-  const children = await apiSend<{ runs?: Run[] }>("POST", "runs/search", { experiment_ids: [info.experiment_id], filter: `tags.mlflow.parentRunId = '${info.run_id}'`, max_results: 100 }).then((r) => r.runs ?? [], () => []);
+  const children = await apiSend<{ runs?: Run[] }>("POST", "runs/search", {
+    experiment_ids: [info.experiment_id],
+    filter: `tags.mlflow.parentRunId = '${info.run_id}'`,
+    max_results: 100,
+  }).then(
+    (r) => r.runs ?? [],
+    () => [],
+  );
 
   const overview = h(
     "dl",
@@ -28,7 +51,16 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     fact("Git commit", commit ? h("code", {}, commit) : "—"),
     fact("Source", tagOf(run, "mlflow.source.name") ?? "—"),
     fact("Parent run", parent ? h("a", { href: `#/runs/${enc(parent)}` }, parent.slice(0, 12)) : "—"),
-    fact("Child runs", children.length ? h("span", {}, children.flatMap((c, i) => [i ? ", " : "", h("a", { href: `#/runs/${enc(c.info.run_id)}` }, c.info.run_name || c.info.run_id.slice(0, 8))])) : "—"),
+    fact(
+      "Child runs",
+      children.length
+        ? h(
+            "span",
+            {},
+            children.flatMap((c, i) => [i ? ", " : "", h("a", { href: `#/runs/${enc(c.info.run_id)}` }, c.info.run_name || c.info.run_id.slice(0, 8))]),
+          )
+        : "—",
+    ),
     fact("Artifact URI", h("code", {}, info.artifact_uri)),
   );
 
@@ -38,7 +70,11 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
 
   const chartBox = h("div", { class: "chart-line", id: "history-chart" });
   const chartStatus = h("p", { class: "muted", role: "status" });
-  const metricSelect = h("select", {}, metrics.map((m) => h("option", { value: m.key }, m.key)));
+  const metricSelect = h(
+    "select",
+    {},
+    metrics.map((m) => h("option", { value: m.key }, m.key)),
+  );
   const xSelect = h("select", {}, h("option", { value: "step" }, "Step"), h("option", { value: "time" }, "Wall time"));
   const drawHistory = async () => {
     clear(chartBox);
@@ -71,16 +107,24 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     h(
       "tr",
       {},
-      h("th", { scope: "row" }, h("button", {
-        type: "button",
-        class: "link",
-        title: `Chart the history of ${m.key}`,
-        onclick: () => {
-          metricSelect.value = m.key;
-          void drawHistory();
-          chartBox.scrollIntoView({ block: "nearest" });
-        },
-      }, m.key)),
+      h(
+        "th",
+        { scope: "row" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            title: `Chart the history of ${m.key}`,
+            onclick: () => {
+              metricSelect.value = m.key;
+              void drawHistory();
+              chartBox.scrollIntoView({ block: "nearest" });
+            },
+          },
+          m.key,
+        ),
+      ),
       h("td", { class: "num" }, formatNumber(metricValue(m.value))),
       h("td", { class: "num" }, String(m.step)),
       h("td", { class: "nowrap" }, formatTime(m.timestamp)),
@@ -90,16 +134,71 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
   const artifacts = buildArtifactBrowser(info.run_id);
 
   append(main, [
-    h("p", { class: "crumbs" }, h("a", { href: "#/experiments" }, "Experiments"), " / ", h("a", { href: `#/experiments/${enc(info.experiment_id)}` }, `experiment ${info.experiment_id}`), " / "),
+    h(
+      "p",
+      { class: "crumbs" },
+      h("a", { href: "#/experiments" }, "Experiments"),
+      " / ",
+      h("a", { href: `#/experiments/${enc(info.experiment_id)}` }, `experiment ${info.experiment_id}`),
+      " / ",
+    ),
     h("h1", { tabindex: -1 }, info.run_name || info.run_id),
     overview,
-    h("div", { class: "columns" },
-      section("Parameters", params.length ? table(["Name", "Value"], params.map((p) => [p.key, p.value])) : empty("No parameters.")),
-      section("Metrics", metrics.length ? h("div", { class: "table-wrap" }, h("table", { class: "grid" }, h("thead", {}, h("tr", {}, ...["Name", "Latest", "Step", "Logged"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, metricRows))) : empty("No metrics.")),
+    h(
+      "div",
+      { class: "columns" },
+      section(
+        "Parameters",
+        params.length
+          ? table(
+              ["Name", "Value"],
+              params.map((p) => [p.key, p.value]),
+            )
+          : empty("No parameters."),
+      ),
+      section(
+        "Metrics",
+        metrics.length
+          ? h(
+              "div",
+              { class: "table-wrap" },
+              h(
+                "table",
+                { class: "grid" },
+                h("thead", {}, h("tr", {}, ...["Name", "Latest", "Step", "Logged"].map((c) => h("th", { scope: "col" }, c)))),
+                h("tbody", {}, metricRows),
+              ),
+            )
+          : empty("No metrics."),
+      ),
     ),
-    metrics.length ? section("Metric history", h("div", { class: "toolbar" }, field("Metric", metricSelect), field("X axis", xSelect)), chartStatus, chartBox) : null,
-    section("Dataset inputs", datasets.length ? table(["Name", "Digest", "Source type", "Source", "Context"], datasets.map((d) => [d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source, d.tags?.find((t) => t.key === "mlflow.data.context")?.value ?? ""])) : empty("No dataset inputs.")),
-    section("Tags", tags.length ? table(["Name", "Value"], tags.map((t) => [t.key, t.value])) : empty("No tags.")),
+    metrics.length
+      ? section("Metric history", h("div", { class: "toolbar" }, field("Metric", metricSelect), field("X axis", xSelect)), chartStatus, chartBox)
+      : null,
+    section(
+      "Dataset inputs",
+      datasets.length
+        ? table(
+            ["Name", "Digest", "Source type", "Source", "Context"],
+            datasets.map((d) => [
+              d.dataset.name,
+              d.dataset.digest,
+              d.dataset.source_type,
+              d.dataset.source,
+              d.tags?.find((t) => t.key === "mlflow.data.context")?.value ?? "",
+            ]),
+          )
+        : empty("No dataset inputs."),
+    ),
+    section(
+      "Tags",
+      tags.length
+        ? table(
+            ["Name", "Value"],
+            tags.map((t) => [t.key, t.value]),
+          )
+        : empty("No tags."),
+    ),
     section("Artifacts", artifacts.el),
   ]);
   const q = hashQuery();
@@ -159,16 +258,20 @@ function buildArtifactBrowser(runId: string): { el: HTMLElement; load(open?: str
     el.querySelector(`button[data-path="${CSS.escape(f.path)}"]`)?.setAttribute("aria-current", "true");
     replaceHashQuery(`/runs/${enc(runId)}`, { ...Object.fromEntries(hashQuery()), artifact: f.path });
     const url = `/get-artifact?run_id=${enc(runId)}&path=${enc(f.path)}`;
-    const download = h("button", {
-      type: "button",
-      class: "secondary small",
-      onclick: async () => {
-        const blob = await (await uiGet(url)).blob();
-        const a = h("a", { href: URL.createObjectURL(blob), download: f.path.split("/").pop()! });
-        a.click();
-        setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    const download = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        onclick: async () => {
+          const blob = await (await uiGet(url)).blob();
+          const a = h("a", { href: URL.createObjectURL(blob), download: f.path.split("/").pop()! });
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+        },
       },
-    }, "Download");
+      "Download",
+    );
     preview.append(h("h3", {}, f.path, " ", h("small", { class: "muted" }, formatBytes(f.file_size)), " ", download));
     if ((f.file_size ?? 0) > PREVIEW_MAX_BYTES) {
       preview.append(empty(`Too large to preview (${formatBytes(f.file_size)}).`));
@@ -197,12 +300,43 @@ function buildArtifactBrowser(runId: string): { el: HTMLElement; load(open?: str
           preview.append(box);
           drawPlotFile(box, kind, data);
         }
-        preview.append(kind ? h("details", {}, h("summary", {}, "Data"), h("pre", {}, JSON.stringify(data, null, 2))) : h("pre", { class: "json" }, JSON.stringify(data, null, 2)));
+        preview.append(
+          kind
+            ? h("details", {}, h("summary", {}, "Data"), h("pre", {}, JSON.stringify(data, null, 2)))
+            : h("pre", { class: "json" }, JSON.stringify(data, null, 2)),
+        );
       } else if (ext === "csv" || ext === "tsv") {
         const rows = parseCsv(text, ext === "tsv" ? "\t" : ",");
         const shown = rows.slice(1, 1001);
         append(preview, [
-          h("div", { class: "table-wrap tall" }, h("table", { class: "grid csv" }, h("thead", {}, h("tr", {}, (rows[0] ?? []).map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, shown.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))))),
+          h(
+            "div",
+            { class: "table-wrap tall" },
+            h(
+              "table",
+              { class: "grid csv" },
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  (rows[0] ?? []).map((c) => h("th", { scope: "col" }, c)),
+                ),
+              ),
+              h(
+                "tbody",
+                {},
+                shown.map((r) =>
+                  h(
+                    "tr",
+                    {},
+                    r.map((c) => h("td", {}, c)),
+                  ),
+                ),
+              ),
+            ),
+          ),
           rows.length > 1001 ? empty(`Showing the first 1,000 of ${(rows.length - 1).toLocaleString()} rows.`) : null,
         ]);
       } else if (looksBinary(text)) {

@@ -45,10 +45,21 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
   };
   const startPage = Math.max(0, Number(q.get("page") ?? 0) || 0);
 
-  const filterInput = h("input", { type: "search", value: state.filter, placeholder: "metrics.accuracy > 0.8 AND params.model = 'logreg'", class: "wide", spellcheck: false, "aria-describedby": "filter-error" });
+  const filterInput = h("input", {
+    type: "search",
+    value: state.filter,
+    placeholder: "metrics.accuracy > 0.8 AND params.model = 'logreg'",
+    class: "wide",
+    spellcheck: false,
+    "aria-describedby": "filter-error",
+  });
   const filterError = h("p", { class: "error", role: "alert", id: "filter-error", hidden: true });
   const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
-  const compareButton = h("button", { type: "button", disabled: true, onclick: () => (location.hash = `#/compare?runs=${[...state.selected].map(enc).join(",")}`) }, "Compare selected");
+  const compareButton = h(
+    "button",
+    { type: "button", disabled: true, onclick: () => (location.hash = `#/compare?runs=${[...state.selected].map(enc).join(",")}`) },
+    "Compare selected",
+  );
   const chooser = h("details", { class: "chooser" }, h("summary", {}, "Columns"));
   const tableWrap = h("div", { class: "table-wrap", id: "runs-table" });
   const prev = h("button", { type: "button", class: "secondary", onclick: () => void goto(state.page - 1) }, "← Previous");
@@ -58,7 +69,12 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
   const saved = localStorage.getItem(chosenColumnsKey(experimentId));
   let chosen: Set<string> | undefined = saved ? new Set(JSON.parse(saved) as string[]) : undefined;
 
-  const syncUrl = () => replaceHashQuery(`/experiments/${enc(experimentId)}`, { filter: state.filter || undefined, order: state.order === "attributes.start_time DESC" ? undefined : state.order, page: state.page ? String(state.page) : undefined });
+  const syncUrl = () =>
+    replaceHashQuery(`/experiments/${enc(experimentId)}`, {
+      filter: state.filter || undefined,
+      order: state.order === "attributes.start_time DESC" ? undefined : state.order,
+      page: state.page ? String(state.page) : undefined,
+    });
 
   /** Loads page `n`, following page tokens from the nearest known one. */
   const goto = async (n: number) => {
@@ -102,7 +118,8 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
   const columnsOf = (runs: Run[]): Column[] => {
     const seen = new Map<string, Column>();
     for (const kind of ["metrics", "params", "tags"] as const) {
-      for (const r of runs) for (const kv of r.data[kind] ?? []) if (!(kind === "tags" && kv.key.startsWith("mlflow."))) seen.set(`${kind}.${kv.key}`, { kind, key: kv.key });
+      for (const r of runs)
+        for (const kv of r.data[kind] ?? []) if (!(kind === "tags" && kv.key.startsWith("mlflow."))) seen.set(`${kind}.${kv.key}`, { kind, key: kv.key });
     }
     return [...seen.values()];
   };
@@ -213,10 +230,15 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
       h("th", { scope: "col" }, "Dataset"),
       cols.map((c) => sortButton(c.kind === "tags" ? `#${c.key}` : c.key, orderKey(c))),
     );
-    const groupRow = h("tr", { class: "group" }, h("th", { colspan: 6 }), ...["metrics", "params", "tags"].flatMap((k) => {
-      const n = cols.filter((c) => c.kind === k).length;
-      return n ? [h("th", { colspan: n, scope: "colgroup" }, k[0].toUpperCase() + k.slice(1))] : [];
-    }));
+    const groupRow = h(
+      "tr",
+      { class: "group" },
+      h("th", { colspan: 6 }),
+      ...["metrics", "params", "tags"].flatMap((k) => {
+        const n = cols.filter((c) => c.kind === k).length;
+        return n ? [h("th", { colspan: n, scope: "colgroup" }, k[0].toUpperCase() + k.slice(1))] : [];
+      }),
+    );
     const body = h("tbody", {});
     const frag = document.createDocumentFragment();
     for (const { run, depth, children } of nestRuns(state.runs)) {
@@ -235,17 +257,21 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
       if (children) {
         const collapsed = state.collapsed.has(id);
         nameCell.append(
-          h("button", {
-            type: "button",
-            class: "twisty",
-            "aria-expanded": String(!collapsed),
-            "aria-label": `${collapsed ? "Show" : "Hide"} ${children} child run${children > 1 ? "s" : ""}`,
-            onclick: () => {
-              if (collapsed) state.collapsed.delete(id);
-              else state.collapsed.add(id);
-              draw();
+          h(
+            "button",
+            {
+              type: "button",
+              class: "twisty",
+              "aria-expanded": String(!collapsed),
+              "aria-label": `${collapsed ? "Show" : "Hide"} ${children} child run${children > 1 ? "s" : ""}`,
+              onclick: () => {
+                if (collapsed) state.collapsed.delete(id);
+                else state.collapsed.add(id);
+                draw();
+              },
             },
-          }, collapsed ? "▸" : "▾"),
+            collapsed ? "▸" : "▾",
+          ),
           " ",
         );
       } else if (depth) nameCell.append(h("span", { "aria-hidden": "true", class: "muted" }, "↳ "));
@@ -290,15 +316,19 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
     },
     field("Filter runs (MLflow search syntax)", filterInput),
     h("button", { type: "submit" }, "Apply"),
-    h("button", {
-      type: "button",
-      class: "secondary",
-      onclick: () => {
-        filterInput.value = "";
-        state.filter = "";
-        void restart();
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: () => {
+          filterInput.value = "";
+          state.filter = "";
+          void restart();
+        },
       },
-    }, "Clear"),
+      "Clear",
+    ),
   );
 
   main.append(
