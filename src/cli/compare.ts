@@ -6,7 +6,8 @@ import type { TrialResult } from "../tuning/trials.js";
 import { createReporter } from "../util/progress.js";
 import { requireInteger, requireOneOf } from "../util/validate.js";
 import { action } from "./run-command.js";
-import { formatTrials, loadLabelledTexts, openTuneTracking } from "./tune.js";
+import { loadLabelledTexts } from "./datasets.js";
+import { formatTrials, openTuneTracking } from "./tune.js";
 
 interface CompareFlags {
   dataset: string;

@@ -1,5 +1,5 @@
+import { loadLabelledTexts } from "./datasets.js";
 import type { Command } from "commander";
-import type { Label } from "../models/estimator.js";
 import type { ClassifierKind } from "../models/serialization.js";
 import { formatTable } from "../pipeline/metrics-files.js";
 import { createReporter } from "../util/progress.js";
@@ -35,26 +35,6 @@ export function parseNgram(value: string): [number, number] {
   const hi = Number(parts[1] ?? parts[0]);
   if (lo < 1 || hi < lo) throw new InvalidParameterError(`--ngram: need 1 <= min <= max, got '${value}'`);
   return [lo, hi];
-}
-
-async function loadDataset(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
-  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([
-    import("../data/builtin.js"),
-    import("../data/sources.js"),
-    import("../data/clean.js"),
-  ]);
-  if (dataset === "uci-sentences") return loadUciSentences();
-  // The same source defaults (format sniffing, size cap, timeout) as the pipeline's ingest stage.
-  const { parseParams } = await import("../stages/params.js");
-  const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
-  const clean = cleanLabelledData(loaded.table, {
-    textColumn,
-    labelColumn,
-    labelMap: null,
-    where: dataset,
-    columnFlags: { text: "--text-column", label: "--label-column" },
-  });
-  return { texts: clean.texts, labels: clean.labels };
 }
 
 /** A numeric flag as typed: a clear error that echoes the text ('ten', '') instead of NaN. */
@@ -104,7 +84,7 @@ export function register(program: Command): void {
         if (o.sublinearTf) featureOptions.sublinearTf = true;
 
         const reporter = createReporter({ quiet: o.json, stream: process.stderr });
-        const data = await loadDataset(o.dataset, o.textColumn, o.labelColumn);
+        const data = await loadLabelledTexts(o.dataset, o.textColumn, o.labelColumn);
         reporter.log(
           `cv: ${data.texts.length} texts from ${o.dataset}; ${features} ${ngramRange.join("-")}-grams + ${kind}; ${folds} stratified folds (seed ${seed})`,
         );

@@ -1,7 +1,7 @@
+import { loadLabelledTexts } from "./datasets.js";
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import type { Label } from "../models/estimator.js";
 import type { TrainParams } from "../stages/params.js";
 import type { SearchResult } from "../tuning/search.js";
 import type { SearchSpace, TrialConfig } from "../tuning/space.js";
@@ -30,20 +30,6 @@ interface TuneFlags {
   trackingUri?: string;
   experiment: string;
   json?: boolean;
-}
-
-/** The labelled texts of `--dataset`: the built-in sentences or a file/URL read like the ingest stage. */
-export async function loadLabelledTexts(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
-  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }, { parseParams }] = await Promise.all([
-    import("../data/builtin.js"),
-    import("../data/sources.js"),
-    import("../data/clean.js"),
-    import("../stages/params.js"),
-  ]);
-  if (dataset === "uci-sentences") return loadUciSentences();
-  const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
-  const clean = cleanLabelledData(loaded.table, { textColumn, labelColumn, labelMap: null, where: dataset });
-  return { texts: clean.texts, labels: clean.labels };
 }
 
 /** `train.search` of params.yaml through the one params schema (defaults when the file does not exist). */

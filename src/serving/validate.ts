@@ -1,17 +1,14 @@
 import { Worker } from "node:worker_threads";
 import { DataError, PayloadTooLargeError } from "../util/errors.js";
 import type { ValidateReply, ValidateWorkerData } from "./validate-worker.js";
+import { startModuleWorker } from "../util/module-worker.js";
 
 /**
  * Checks model bytes in a worker thread (see validate-worker.ts): the main thread only
  * waits. Under tsx (tests) the worker registers tsx's loader first, as PredictionPool's does.
  */
 function startValidateWorker(data: ValidateWorkerData, transfer: ArrayBuffer[]): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./validate-worker.js", import.meta.url), { workerData: data, transferList: transfer });
-  const entry = new URL("./validate-worker.ts", import.meta.url).href;
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: data, transferList: transfer });
+  return startModuleWorker(import.meta.url, "validate-worker", { workerData: data, transferList: transfer });
 }
 
 /** Refuses a model file over `maxBytes` before reading it whole. */

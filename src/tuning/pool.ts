@@ -4,14 +4,11 @@ import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
 import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
 import type { TrialConfig } from "./space.js";
+import { startModuleWorker } from "../util/module-worker.js";
 
-/** Starts fold-worker: the compiled .js from dist/, or under tsx an eval'd bootstrap registering tsx first (as PredictionPool does). */
+/** fold-worker.js from dist/, or fold-worker.ts under tsx (src/util/module-worker.ts). */
 function startWorker(workerData: FoldWorkerData): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./fold-worker.js", import.meta.url), { workerData });
-  const entry = new URL("./fold-worker.ts", import.meta.url).href;
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return startModuleWorker(import.meta.url, "fold-worker", { workerData });
 }
 
 /**

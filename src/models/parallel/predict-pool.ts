@@ -3,6 +3,7 @@ import { SentimentModel, type SentimentModelJSON } from "../sentiment-model.js";
 import { DataError, InvalidParameterError, PolarityError, type ErrorCode } from "../../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../../util/validate.js";
 import type { PredictReply, PredictRequest, PredictWorkerData, WorkerFailure } from "./predict-worker.js";
+import { startModuleWorker } from "../../util/module-worker.js";
 
 /**
  * Batches below this many texts are scored on the calling thread: posting the texts to a
@@ -29,19 +30,9 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/**
- * How to start a worker: from dist/ the compiled predict-worker.js next to this file; under
- * tsx (tests, benchmarks) an eval'd bootstrap that registers tsx's loader in the worker and
- * then imports predict-worker.ts (on Node 20 a worker does not inherit the main thread's
- * `--import tsx`, and a .ts entry fails with "Unknown file extension"). The pool never
- * blocks while workers start, so a worker whose loader needs the main thread cannot deadlock.
- */
+/** predict-worker.js from dist/, or predict-worker.ts under tsx (src/util/module-worker.ts). */
 function startWorker(workerData: PredictWorkerData): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./predict-worker.js", import.meta.url), { workerData });
-  const entry = new URL("./predict-worker.ts", import.meta.url).href;
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return startModuleWorker(import.meta.url, "predict-worker", { workerData });
 }
 
 const ERROR_CLASSES: Partial<Record<ErrorCode, new (message: string) => PolarityError>> = {

@@ -1,0 +1,26 @@
+import type { Label } from "../util/labels.js";
+
+/**
+ * A labelled data set named on the command line (`cv`, `tune`, `compare`): `uci-sentences`, or
+ * a file or URL read with the same source defaults (format sniffing, size cap, timeout) as the
+ * pipeline's ingest stage; a missing column names the flag that picks it.
+ */
+export async function loadLabelledTexts(dataset: string, textColumn: string, labelColumn: string): Promise<{ texts: string[]; labels: Label[] }> {
+  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([
+    import("../data/builtin.js"),
+    import("../data/sources.js"),
+    import("../data/clean.js"),
+  ]);
+  if (dataset === "uci-sentences") return loadUciSentences();
+  // The same source defaults (format sniffing, size cap, timeout) as the pipeline's ingest stage.
+  const { parseParams } = await import("../stages/params.js");
+  const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });
+  const clean = cleanLabelledData(loaded.table, {
+    textColumn,
+    labelColumn,
+    labelMap: null,
+    where: dataset,
+    columnFlags: { text: "--text-column", label: "--label-column" },
+  });
+  return { texts: clean.texts, labels: clean.labels };
+}
