@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { TrackingClient } from "../tracking/client.js";
+import { formatTable as formatTextTable } from "../util/text-table.js";
 
 /** Shared by `polarity runs` and `polarity models`: the tracking options and table output. */
 
@@ -27,14 +28,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 2) + "\n");
 }
 
-export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (c ?? "").padEnd(widths[i]))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n";
+/** The tracking commands' tables: the one formatter (src/util/text-table.ts) with a rule under the header. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  return formatTextTable(headers, rows, { rule: true });
 }
 
 export function formatTime(ms: number | undefined): string {

@@ -5,6 +5,7 @@ import { loadPipeline, type Pipeline, PIPELINE_FILE, projectPath } from "./dvcya
 import { gitShow } from "./git.js";
 import { DEFAULT_PARAMS_FILE, flattenParams, paramsEqual, parseParamsText } from "./params-files.js";
 import { plainValue, YamlFloat } from "./yaml-values.js";
+export { formatTable } from "../util/text-table.js";
 
 /** Metrics files: stage `metrics` outs plus top-level `metrics`, project-relative. */
 export function metricsFiles(p: Pipeline): string[] {
@@ -103,17 +104,6 @@ export function diffMetrics(root: string, rev = "HEAD", all = false): DiffRow[] 
 export function diffParams(root: string, rev = "HEAD", all = false): DiffRow[] {
   const files = paramsFiles(loadPipeline(root));
   return diffValues(collect(root, files, rev, false), collect(root, files, null, false), all);
-}
-
-/** Renders rows as an aligned text table. */
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
 export function formatValue(v: unknown): string {

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { DataError, UnavailableError, errorMessage } from "../util/errors.js";
 import { canaryRefusal } from "./canary.js";
 import type { LoadedModel } from "./model-types.js";
-import type { ModelSource, ResolvedModel } from "./model-source.js";
+import type { ModelSource, ResolvedModelFile } from "./model-source.js";
 
 export type ReloadOutcome =
   | { kind: "unchanged"; version: string }
@@ -93,7 +93,7 @@ export class ModelHolder extends EventEmitter<{ swap: [LoadedModel, LoadedModel 
   }
 
   private async checkOnce(): Promise<ReloadOutcome> {
-    let resolved: ResolvedModel;
+    let resolved: ResolvedModelFile;
     try {
       resolved = await this.source.resolve();
     } catch (err) {

@@ -13,12 +13,12 @@ import { checkModelSize } from "./validate.js";
  */
 export interface ModelSource {
   describe(): string;
-  resolve(): Promise<ResolvedModel>;
+  resolve(): Promise<ResolvedModelFile>;
   /** Releases connections (registry clients); called when the server closes. */
   close?(): Promise<void>;
 }
 
-export interface ResolvedModel {
+export interface ResolvedModelFile {
   name: string;
   version: string;
   alias?: string;
@@ -104,7 +104,7 @@ export function parseModelBytes(bytes: Buffer, where: string, parse: ModelParser
  * rename over it) is seen by the next poll; an unchanged file is not re-read (stat check).
  */
 export class LocalFileModelSource implements ModelSource {
-  private lastStat: { key: string; resolved: ResolvedModel } | null = null;
+  private lastStat: { key: string; resolved: ResolvedModelFile } | null = null;
 
   constructor(
     private readonly path: string,
@@ -116,7 +116,7 @@ export class LocalFileModelSource implements ModelSource {
     return `file ${this.path}`;
   }
 
-  async resolve(): Promise<ResolvedModel> {
+  async resolve(): Promise<ResolvedModelFile> {
     const file = await findModelFile(this.path);
     const info = await stat(file);
     const key = `${file}:${info.ino}:${info.size}:${info.mtimeMs}`;
@@ -125,7 +125,7 @@ export class LocalFileModelSource implements ModelSource {
     if (this.guard.maxBytes !== undefined && info.size > this.guard.maxBytes) {
       // Refused without reading it; named by size and time since its hash is not computed.
       const maxBytes = this.guard.maxBytes;
-      const resolved: ResolvedModel = {
+      const resolved: ResolvedModelFile = {
         name,
         version: `unread-${info.size}-${Math.floor(info.mtimeMs)}`,
         load: async () => checkModelSize(info.size, maxBytes, file) as never,
@@ -135,7 +135,7 @@ export class LocalFileModelSource implements ModelSource {
     }
     const { bytes, sha256 } = await hashFile(file);
     const version = sha256.slice(0, 12);
-    const resolved: ResolvedModel = {
+    const resolved: ResolvedModelFile = {
       name,
       version,
       // The bytes hashed are the bytes parsed: a file replaced between resolve and load cannot mix versions.

@@ -5,7 +5,7 @@ import { TrackingClient } from "../tracking/client.js";
 import type { ModelVersion } from "../tracking/types.js";
 import { parseModelUri } from "../tracking/uri.js";
 import { NotFoundError, PolarityError } from "../util/errors.js";
-import { findModelFile, loadModelBytes, type ModelLoadGuard, type ModelParser, type ModelSource, type ResolvedModel } from "./model-source.js";
+import { findModelFile, loadModelBytes, type ModelLoadGuard, type ModelParser, type ModelSource, type ResolvedModelFile } from "./model-source.js";
 import { checkModelSize } from "./validate.js";
 
 /** Aliases that fall back when unset: production → staging → the newest version. */
@@ -43,7 +43,7 @@ export class RegistryModelSource implements ModelSource {
     await this.client.close();
   }
 
-  async resolve(): Promise<ResolvedModel> {
+  async resolve(): Promise<ResolvedModelFile> {
     if (this.uri.startsWith("runs:")) {
       // A run's artifacts never change: the URI itself is the version.
       return { name: this.uri.slice("runs:/".length).split("/")[0], version: this.uri, load: (options) => this.download(this.uri, options?.whileServing) };

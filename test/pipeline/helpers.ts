@@ -1,22 +1,15 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import type { ReproLogger } from "../../src/pipeline/repro.js";
+import { makeTempDir } from "../support/temp-dir.js";
 
 export const CLI = path.resolve(import.meta.dirname, "../../src/cli/main.ts");
 const TSX = import.meta.resolve("tsx");
 
-const created: string[] = [];
-process.on("exit", () => {
-  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
-});
-
 /** A temp directory removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  created.push(dir);
-  return dir;
+  return makeTempDir(prefix).dir;
 }
 
 /** A fresh project directory with the given files (paths relative to it); removed when the test process exits. */

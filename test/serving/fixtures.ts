@@ -1,11 +1,10 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { renameSync, writeFileSync } from "node:fs";
 import { loadUciSentences } from "../../src/data/builtin.js";
 import { SentimentModel } from "../../src/models/sentiment-model.js";
 import { LocalFileModelSource, type ModelParser } from "../../src/serving/model-source.js";
 import { startServing, type RunningServer } from "../../src/serving/server.js";
 import type { ServeConfigInput } from "../../src/serving/config.js";
+import { makeTempDir } from "../support/temp-dir.js";
 
 export const parseModel: ModelParser = (json) => SentimentModel.fromJSON(json);
 
@@ -32,8 +31,7 @@ export function trainModelJson(variant = 0): unknown {
 }
 
 export function tempDir(prefix = "polarity-serving-"): { path: string; cleanup(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  return makeTempDir(prefix);
 }
 
 /** Writes JSON atomically (temp file + rename), as a deployment would replace a model file. */

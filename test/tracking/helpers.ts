@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { TrackingClient } from "../../src/tracking/client.js";
 import { startTrackingServer, type RunningServer, type ServerAuth } from "../../src/tracking/server.js";
 import { PolarityError } from "../../src/util/errors.js";
 import { testStoreUri } from "../support/postgres.js";
+import { makeTempDir } from "../support/temp-dir.js";
 
 export function tempDir(prefix = "polarity-tracking-"): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return makeTempDir(prefix);
 }
 
 export interface Harness {
