@@ -2,17 +2,17 @@
  * Headless Chromium for the UI tests, the screenshot script and bench/ui.ts: Debian's
  * /usr/bin/chromium driven by playwright-core (no browser download), a fresh profile each launch.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
+import { skipUnless, systemBinary } from "../support/system-binaries.js";
 
-export const CHROMIUM_PATH = process.env.POLARITY_CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM_PATH = process.env.POLARITY_CHROMIUM ?? systemBinary("chromium") ?? "/usr/bin/chromium";
 
-/** Why browser tests cannot run here (one line), or undefined when they can. */
+/** Why browser tests cannot run here (one line, naming the install), or undefined when they can (test/support/system-binaries.ts). */
 export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} not found: install it with 'apt-get install -y chromium' to run the browser tests`;
+  return skipUnless("chromium") || undefined;
 }
 
 export interface Browser {
