@@ -10,7 +10,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadUciSentences } from "../src/data/builtin.js";
@@ -19,6 +18,7 @@ import { buildReferenceProfile } from "../src/monitoring/profile.js";
 import { resolveMonitoringConfig } from "../src/monitoring/config.js";
 import { ModelMonitor } from "../src/monitoring/monitor.js";
 import { Registry } from "prom-client";
+import { freePort } from "../test/support/free-port.js";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,17 +26,6 @@ function arg(name: string, dflt: number): number {
   const v = Number(process.argv[i + 1]);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 async function startServer(model: string, monitoring: "on" | "off"): Promise<{ child: ChildProcess; url: string }> {

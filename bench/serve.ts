@@ -16,12 +16,12 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { loadUciSentences } from "../src/data/builtin.js";
 import { SentimentModel } from "../src/models/sentiment-model.js";
+import { freePort } from "../test/support/free-port.js";
 
 interface Args {
   duration: number;
@@ -61,17 +61,6 @@ const SENTENCES = [
   "Absolutely wonderful experience, friendly staff.",
   "Meh. It is okay I guess, nothing special.",
 ];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 function cliCommand(): { cmd: string; args: string[]; label: string } {
   if (existsSync("dist/cli/main.js") && existsSync("dist/serving/server.js"))

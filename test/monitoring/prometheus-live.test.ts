@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -12,6 +11,7 @@ import { startServing, type RunningServer } from "../../src/serving/server.js";
 import { SentimentModel } from "../../src/models/sentiment-model.js";
 import { skipUnless, systemBinary } from "../support/system-binaries.js";
 import { profiledModel } from "./fixtures.js";
+import { freePort } from "../support/free-port.js";
 
 /**
  * The model server (with a profiled model) scraped by a real Prometheus (Debian's) loaded
@@ -39,17 +39,6 @@ interface ApiAnswer {
   status: string;
   error?: string;
   data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 export function dashboardQueries(dashboard: Dashboard): { panel: Panel; expr: string }[] {

@@ -3,28 +3,17 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/serving/server.js";
 import { postJson, startLocal, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
 import { skipUnless, systemBinary } from "../support/system-binaries.js";
+import { freePort } from "../support/free-port.js";
 
 /**
  * A real Prometheus (Debian's `prometheus`, installed by .ci/run) scrapes the server and
  * the seed's dashboard query works through Prometheus's HTTP API.
  */
 const PROMETHEUS = systemBinary("prometheus") ?? "";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 interface QueryResult {
   status: string;
