@@ -3,7 +3,7 @@ import { relative, resolve } from "node:path";
 import { readJsonFile } from "../data/files.js";
 import { reproduce, type ReproLogger, type ReproResult } from "../pipeline/repro.js";
 import { promoteModel, PromotionRefusedError, type PromotionResult } from "../promotion/promote.js";
-import { parseTrackingUri, resolveTrackingUri } from "../tracking/uri.js";
+import { parseTrackingUri, redactUri, resolveTrackingUri } from "../tracking/uri.js";
 import type { ModelVersion } from "../tracking/types.js";
 import { PolarityError } from "../util/errors.js";
 import type { HeldOutMetrics } from "../evaluation/held-out.js";
@@ -129,7 +129,7 @@ export function formatSummary(s: MainJobSummary, dir: string): string {
   }
   const rel = (p: string | null): string => (p === null ? "" : relative(dir, p) || ".");
   lines.push(
-    `tracking store: ${s.tracking.uri}` + (s.tracking.database ? ` (database ${rel(s.tracking.database)}, artifacts ${rel(s.tracking.artifacts)}/)` : ""),
+    `tracking store: ${redactUri(s.tracking.uri)}` + (s.tracking.database ? ` (database ${rel(s.tracking.database)}, artifacts ${rel(s.tracking.artifacts)}/)` : ""),
   );
   lines.push("  browse: polarity runs list   |   polarity models versions " + s.model.name + "   |   polarity server (MLflow REST API)");
   if (s.productionUri) lines.push(`serve: polarity serve --model ${s.productionUri}   (POST /predict, /invocations; GET / for the page)`);
