@@ -126,6 +126,15 @@ export const MIGRATIONS: ReadonlyArray<(d: SqlDialect) => string> = [
   );
   `;
   },
+  // 2 — runs ordered by a metric they are also filtered on (`metrics.accuracy > 0.8`, ordered by
+  // accuracy) walk this index in value order and stop at the page (search-sql.ts,
+  // orderByFilteredChild). Partial on is_nan = 0, which every metric filter has; covering, so
+  // no table row is read: PostgreSQL INCLUDEs run_uuid, SQLite's WITHOUT ROWID index already
+  // carries the primary key. It replaces the plain (key, value) index, which no query needs now.
+  (d) => `
+  CREATE INDEX latest_metrics_present_key_value ON latest_metrics (key, value)${d.name === "postgresql" ? " INCLUDE (run_uuid)" : ""} WHERE is_nan = 0;
+  DROP INDEX latest_metrics_key_value;
+  `,
 ];
 
 export interface MigrateOptions {
