@@ -135,6 +135,58 @@ export const MIGRATIONS: ReadonlyArray<(d: SqlDialect) => string> = [
   CREATE INDEX latest_metrics_present_key_value ON latest_metrics (key, value)${d.name === "postgresql" ? " INCLUDE (run_uuid)" : ""} WHERE is_nan = 0;
   DROP INDEX latest_metrics_key_value;
   `,
+  // 3 — MLflow 3's logged models (issue 11): models with their own id and artifact location,
+  // their tags, params and linked metrics, and the runs that took them as input or produced them.
+  (d) => {
+    const { text, int, bigint, double } = d.types;
+    const compact = d.compactTable;
+    return `
+  CREATE TABLE logged_models (
+    model_id ${text} PRIMARY KEY,
+    experiment_id ${int} NOT NULL REFERENCES experiments(experiment_id),
+    name ${text} NOT NULL,
+    artifact_location ${text} NOT NULL,
+    creation_timestamp_ms ${bigint} NOT NULL,
+    last_updated_timestamp_ms ${bigint} NOT NULL,
+    status ${int} NOT NULL,
+    lifecycle_stage ${text} NOT NULL DEFAULT 'active',
+    model_type ${text},
+    source_run_id ${text},
+    status_message ${text}
+  );
+  CREATE INDEX logged_models_experiment ON logged_models(experiment_id, creation_timestamp_ms);
+  CREATE TABLE logged_model_tags (
+    model_id ${text} NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+    key ${text} NOT NULL, value ${text} NOT NULL,
+    PRIMARY KEY (model_id, key)
+  )${compact};
+  CREATE TABLE logged_model_params (
+    model_id ${text} NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+    key ${text} NOT NULL, value ${text} NOT NULL,
+    PRIMARY KEY (model_id, key)
+  )${compact};
+  CREATE TABLE logged_model_metrics (
+    model_id ${text} NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+    key ${text} NOT NULL,
+    timestamp ${bigint} NOT NULL,
+    step ${bigint} NOT NULL,
+    run_id ${text} NOT NULL,
+    value ${double} NOT NULL,
+    is_nan ${int} NOT NULL,
+    experiment_id ${int} NOT NULL,
+    dataset_name ${text},
+    dataset_digest ${text},
+    PRIMARY KEY (model_id, key, timestamp, step, run_id)
+  )${compact};
+  CREATE TABLE run_logged_models (
+    run_uuid ${text} NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+    direction ${text} NOT NULL,
+    model_id ${text} NOT NULL,
+    step ${bigint} NOT NULL,
+    PRIMARY KEY (run_uuid, direction, model_id)
+  )${compact};
+  `;
+  },
 ];
 
 export interface MigrateOptions {
