@@ -183,7 +183,8 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
  * Retried `runs/create` calls (the first response lost on the way back) get the run the first
  * attempt made instead of a second run. The key is the client's `Idempotency-Key` header
  * (Polarity's client sends one per create) or, for clients that send none (MLflow's), the
- * request body when it carries the client's `start_time` (identical on a retry). Kept in
+ * request body when it carries a `start_time` taken within the last 10 minutes (a retry
+ * resends it unchanged). Kept in
  * memory for 10 minutes, at most 10,000 entries: one server's retries, not a shared log.
  */
 class RecentCreates {
@@ -193,7 +194,11 @@ class RecentCreates {
 
   keyOf(header: string | string[] | undefined, body: Record<string, unknown>): string | undefined {
     if (typeof header === "string" && header.length > 0 && header.length <= 200) return `k:${header}`;
-    if (body.start_time === undefined) return undefined;
+    // Only a start_time the client just took (a retry resends it unchanged) marks a retry: an
+    // explicit, fixed start_time (MLflow's own tests create ten runs with start_time=1) is a
+    // deliberate series of identical creates, each of which must make a run.
+    const start = body.start_time;
+    if (typeof start !== "number" || Math.abs(Date.now() - start) > RecentCreates.TTL_MS) return undefined;
     return `b:${createHash("sha256").update(JSON.stringify(body)).digest("hex")}`;
   }
 

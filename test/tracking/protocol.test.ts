@@ -113,10 +113,15 @@ test("a retried runs/create (same Idempotency-Key, or MLflow's identical body wi
   const a = await post("runs/create", body, { "idempotency-key": "k-1" });
   const b = await post("runs/create", { ...body, start_time: 1_700_000_000_999 }, { "idempotency-key": "k-1" });
   assert.equal((a.json.run as { info: { run_id: string } }).info.run_id, (b.json.run as { info: { run_id: string } }).info.run_id);
-  const c = await post("runs/create", body);
-  const d = await post("runs/create", body);
+  const fresh = { ...body, start_time: Date.now() }; // what MLflow's client sends, and resends on a retry
+  const c = await post("runs/create", fresh);
+  const d = await post("runs/create", fresh);
   assert.equal((c.json.run as { info: { run_id: string } }).info.run_id, (d.json.run as { info: { run_id: string } }).info.run_id);
-  const e = await post("runs/create", { ...body, start_time: body.start_time + 1 });
+  // an explicit old start_time repeated on purpose (MLflow's test_search_pagination) makes a run each time
+  const old1 = await post("runs/create", body);
+  const old2 = await post("runs/create", body);
+  assert.notEqual((old1.json.run as { info: { run_id: string } }).info.run_id, (old2.json.run as { info: { run_id: string } }).info.run_id);
+  const e = await post("runs/create", { ...fresh, start_time: fresh.start_time + 1 });
   assert.notEqual((e.json.run as { info: { run_id: string } }).info.run_id, (c.json.run as { info: { run_id: string } }).info.run_id);
   // two creates through Polarity's client are two runs (a fresh key each)
   const client = TrackingClient.open({ trackingUri: server.url, maxRetries: 0 });
