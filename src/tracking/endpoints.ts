@@ -25,7 +25,13 @@ const KV = T.Object({ key: T.String(), value: T.String() });
 const Tags = T.Array(KV);
 const ViewType = T.Union([T.Literal("ACTIVE_ONLY"), T.Literal("DELETED_ONLY"), T.Literal("ALL")]);
 const MetricValue = T.Union([T.Number(), T.Literal("NaN"), T.Literal("Infinity"), T.Literal("-Infinity")]);
-const MetricSchema = T.Object({ key: Str, value: MetricValue, timestamp: Int, step: T.Optional(Int) });
+/** MLflow 3 links a metric to a logged model (model_id) and to the dataset it was computed on. */
+const MetricModelLink = {
+  model_id: T.Optional(Str),
+  dataset_name: T.Optional(Str),
+  dataset_digest: T.Optional(Str),
+};
+const MetricSchema = T.Object({ key: Str, value: MetricValue, timestamp: Int, step: T.Optional(Int), ...MetricModelLink, run_id: T.Optional(Str) });
 const DatasetSchema = T.Object({
   name: Str,
   digest: Str,
@@ -34,12 +40,19 @@ const DatasetSchema = T.Object({
   schema: T.Optional(Str),
   profile: T.Optional(Str),
 });
-const Search = {
-  max_results: T.Optional(Int),
+/**
+ * A search request. `maxResults` is the cap MLflow's handler enforces before the store sees the
+ * request (`_assert_less_than_or_equal(int(x), N)`, answered with its "Invalid value … supplied"
+ * message); searches without one leave the bound to the store.
+ */
+const search = (maxResults?: number) => ({
+  max_results: T.Optional(maxResults === undefined ? Int : T.Integer({ maximum: maxResults })),
   page_token: T.Optional(Str),
   filter: T.Optional(Str),
   order_by: T.Optional(T.Array(Str)),
-};
+});
+/** LoggedModelStatus by name or number; a model is finalized as READY (2) or UPLOAD_FAILED (3). */
+const FinalStatus = T.Union([T.Literal("LOGGED_MODEL_READY"), T.Literal("LOGGED_MODEL_UPLOAD_FAILED"), T.Literal(2), T.Literal(3)]);
 
 const ep = <P extends TProperties>(method: HttpMethod, path: string, props: P) => ({ method, path, schema: T.Object(props) });
 
@@ -47,7 +60,7 @@ export const ENDPOINTS = {
   createExperiment: ep("POST", "experiments/create", { name: Str, artifact_location: T.Optional(Str), tags: T.Optional(Tags) }),
   getExperiment: ep("GET", "experiments/get", { experiment_id: Str }),
   getExperimentByName: ep("GET", "experiments/get-by-name", { experiment_name: Str }),
-  searchExperiments: ep("POST", "experiments/search", { ...Search, view_type: T.Optional(ViewType) }),
+  searchExperiments: ep("POST", "experiments/search", { ...search(), view_type: T.Optional(ViewType) }),
   deleteExperiment: ep("POST", "experiments/delete", { experiment_id: Str }),
   restoreExperiment: ep("POST", "experiments/restore", { experiment_id: Str }),
   updateExperiment: ep("POST", "experiments/update", { experiment_id: Str, new_name: T.Optional(Str) }),
@@ -70,7 +83,7 @@ export const ENDPOINTS = {
   }),
   deleteRun: ep("POST", "runs/delete", { run_id: Str }),
   restoreRun: ep("POST", "runs/restore", { run_id: Str }),
-  searchRuns: ep("POST", "runs/search", { ...Search, experiment_ids: T.Optional(T.Array(Str)), run_view_type: T.Optional(ViewType) }),
+  searchRuns: ep("POST", "runs/search", { ...search(50_000), experiment_ids: T.Optional(T.Array(Str)), run_view_type: T.Optional(ViewType) }),
   logMetric: ep("POST", "runs/log-metric", {
     run_id: T.Optional(Str),
     run_uuid: T.Optional(Str),
@@ -78,12 +91,19 @@ export const ENDPOINTS = {
     value: MetricValue,
     timestamp: Int,
     step: T.Optional(Int),
+    ...MetricModelLink,
   }),
   logParam: ep("POST", "runs/log-parameter", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
   setTag: ep("POST", "runs/set-tag", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), key: Str, value: Str }),
   deleteTag: ep("POST", "runs/delete-tag", { run_id: Str, key: Str }),
   logBatch: ep("POST", "runs/log-batch", { run_id: Str, metrics: T.Optional(T.Array(MetricSchema)), params: T.Optional(Tags), tags: T.Optional(Tags) }),
-  logInputs: ep("POST", "runs/log-inputs", { run_id: Str, datasets: T.Array(T.Object({ tags: T.Optional(Tags), dataset: DatasetSchema })) }),
+  // `datasets` is required unless `models` is given (MLflow 2.12 requires it; MLflow 3's client sends models alone): checked by the service.
+  logInputs: ep("POST", "runs/log-inputs", {
+    run_id: Str,
+    datasets: T.Optional(T.Array(T.Object({ tags: T.Optional(Tags), dataset: DatasetSchema }))),
+    models: T.Optional(T.Array(T.Object({ model_id: Str }))),
+  }),
+  logOutputs: ep("POST", "runs/outputs", { run_id: Str, models: T.Array(T.Object({ model_id: Str, step: Int })) }),
   logModel: ep("POST", "runs/log-model", { run_id: Str, model_json: Str }),
   getMetricHistory: ep("GET", "metrics/get-history", {
     run_id: T.Optional(Str),
@@ -92,11 +112,41 @@ export const ENDPOINTS = {
     page_token: T.Optional(Str),
     max_results: T.Optional(Int),
   }),
+  // MLflow 3's logged models. `:name` segments are path parameters, merged into the request.
+  createLoggedModel: ep("POST", "logged-models", {
+    experiment_id: Str,
+    name: T.Optional(Str),
+    model_type: T.Optional(Str),
+    source_run_id: T.Optional(Str),
+    params: T.Optional(Tags),
+    tags: T.Optional(Tags),
+  }),
+  searchLoggedModels: ep("POST", "logged-models/search", {
+    experiment_ids: T.Array(Str),
+    filter: T.Optional(Str),
+    datasets: T.Optional(T.Array(T.Object({ dataset_name: Str, dataset_digest: T.Optional(Str) }))),
+    max_results: T.Optional(Int),
+    order_by: T.Optional(
+      T.Array(T.Object({ field_name: Str, ascending: T.Optional(T.Boolean()), dataset_name: T.Optional(Str), dataset_digest: T.Optional(Str) })),
+    ),
+    page_token: T.Optional(Str),
+  }),
+  getLoggedModel: ep("GET", "logged-models/:model_id", { model_id: Str, allow_deleted: T.Optional(T.Boolean()) }),
+  finalizeLoggedModel: ep("PATCH", "logged-models/:model_id", { model_id: Str, status: FinalStatus }),
+  deleteLoggedModel: ep("DELETE", "logged-models/:model_id", { model_id: Str }),
+  setLoggedModelTags: ep("PATCH", "logged-models/:model_id/tags", { model_id: Str, tags: T.Optional(Tags) }),
+  deleteLoggedModelTag: ep("DELETE", "logged-models/:model_id/tags/:tag_key", { model_id: Str, tag_key: Str }),
+  logLoggedModelParams: ep("POST", "logged-models/:model_id/params", { model_id: Str, params: T.Optional(Tags) }),
+  listLoggedModelArtifacts: ep("GET", "logged-models/:model_id/artifacts/directories", {
+    model_id: Str,
+    artifact_directory_path: T.Optional(Str),
+    page_token: T.Optional(Str),
+  }),
   listArtifacts: ep("GET", "artifacts/list", { run_id: T.Optional(Str), run_uuid: T.Optional(Str), path: T.Optional(Str), page_token: T.Optional(Str) }),
 
   createRegisteredModel: ep("POST", "registered-models/create", { name: Str, tags: T.Optional(Tags), description: T.Optional(Str) }),
   getRegisteredModel: ep("GET", "registered-models/get", { name: Str }),
-  searchRegisteredModels: ep("GET", "registered-models/search", Search),
+  searchRegisteredModels: ep("GET", "registered-models/search", search(1000)),
   renameRegisteredModel: ep("POST", "registered-models/rename", { name: Str, new_name: Str }),
   updateRegisteredModel: ep("PATCH", "registered-models/update", { name: Str, description: T.Optional(Str) }),
   deleteRegisteredModel: ep("DELETE", "registered-models/delete", { name: Str }),
@@ -116,7 +166,7 @@ export const ENDPOINTS = {
     description: T.Optional(Str),
   }),
   getModelVersion: ep("GET", "model-versions/get", { name: Str, version: Str }),
-  searchModelVersions: ep("GET", "model-versions/search", Search),
+  searchModelVersions: ep("GET", "model-versions/search", search(200_000)),
   updateModelVersion: ep("PATCH", "model-versions/update", { name: Str, version: Str, description: T.Optional(Str) }),
   deleteModelVersion: ep("DELETE", "model-versions/delete", { name: Str, version: Str }),
   transitionModelVersionStage: ep("POST", "model-versions/transition-stage", {
@@ -169,8 +219,9 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
   // `{"run_id": null}` is a missing run_id); query keys written `ids[]=a` or `ids[0]=a`, as
   // MLflow's JS client sends them, become `ids`.
   const input: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (v === undefined || v === null) continue;
+  for (const [key, rawValue] of Object.entries(raw as Record<string, unknown>)) {
+    if (rawValue === undefined || rawValue === null) continue;
+    const v = withoutNullMembers(rawValue);
     const bracket = /^(.+?)\[\d*\]$/.exec(key);
     if (!bracket) input[key] = v;
     else {
@@ -190,14 +241,30 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
   if (checker.Check(converted)) return converted as Record<string, unknown>;
   const err = checker.Errors(converted).First()!;
   const docs = "See the API docs for more information about request parameters.";
-  // MLflow names the top-level parameter ('metrics', not 'metrics.0.value').
-  const top = err.path.replace(/^\//, "").split("/")[0];
-  if (err.type === ValueErrorType.ObjectRequiredProperty && !err.path.slice(1).includes("/"))
-    throw new InvalidParameterError(`Missing value for required parameter '${top}'. ${docs}`);
-  const value = (converted as Record<string, unknown>)[top];
+  const segments = err.path.replace(/^\//, "").split("/");
+  const top = segments[0];
+  // A missing member inside an array names its path as MLflow's log-batch handler does
+  // ('metrics[0].timestamp'); any other invalid value names the top-level parameter
+  // ('metrics', not 'metrics.0.value'), shown as the client sent it.
+  if (err.type === ValueErrorType.ObjectRequiredProperty) {
+    const path = segments.map((seg, i) => (i > 0 && /^\d+$/.test(seg) ? `[${seg}]` : i > 0 ? `.${seg}` : seg)).join("");
+    throw new InvalidParameterError(`Missing value for required parameter '${path}'. ${docs}`);
+  }
+  const value = input[top];
   throw new InvalidParameterError(
     `Invalid value ${pythonStr(value, 200)} for parameter '${top}' supplied. Hint: Value was of type '${pythonType(value)}'. ${docs}`,
   );
+}
+
+/** Protobuf parsing leaves a null field unset, nested ones too: `{"timestamp": null}` is a missing timestamp. */
+function withoutNullMembers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNullMembers);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== null && v !== undefined) out[k] = withoutNullMembers(v);
+    return out;
+  }
+  return value;
 }
 
 /** `int("5")` / `float("0.5")`-style conversion of string leaves where the schema wants numbers. */

@@ -1,12 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { InvalidParameterError } from "../util/errors.js";
 import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LocalArtifactStore, assertSafeArtifactPath, fileUriPath, isLocalArtifactStore, mlflowArtifactsPath, type ArtifactStore } from "./artifact-store.js";
 import { ENDPOINTS, validateRequest, type EndpointName, type RequestOf } from "./endpoints.js";
+import type { LoggedModelStore } from "./store/logged-model-store.js";
 import type { ModelRegistryStore } from "./store/registry-store.js";
 import type { TrackingStore } from "./store/tracking-store.js";
-import { validateRunId } from "./validation.js";
-import type { FileInfo, KeyValue, Metric } from "./types.js";
+import { LIMITS, validateLength, validateLoggedModelId, validateLoggedModelName, validateRunId } from "./validation.js";
+import type { FileInfo, KeyValue, LoggedModelMetric, LoggedModelStatus, Metric, Run } from "./types.js";
 
 type Req = Record<string, unknown>;
 type Handlers = { [K in EndpointName]: (req: RequestOf<K>) => Promise<object> };
@@ -33,15 +35,17 @@ export class TrackingService {
 
   readonly tracking: TrackingStore;
   readonly registry: ModelRegistryStore;
+  readonly loggedModels: LoggedModelStore;
 
   constructor(
-    stores: { tracking: TrackingStore; registry: ModelRegistryStore },
+    stores: { tracking: TrackingStore; registry: ModelRegistryStore; loggedModels: LoggedModelStore },
     /** Root of the proxied `mlflow-artifacts:` store; undefined disables it. */
     readonly artifacts: ArtifactStore | undefined,
     readonly options: TrackingServiceOptions = {},
   ) {
     const t = (this.tracking = stores.tracking);
     const g = (this.registry = stores.registry);
+    const lm = (this.loggedModels = stores.loggedModels);
     this.handlers = {
       createExperiment: async (r) => ({ experiment_id: await t.createExperiment(r.name, this.experimentArtifactLocation(r.artifact_location), tagsOf(r)) }),
       getExperiment: async (r) => ({ experiment: await t.getExperiment(r.experiment_id) }),
@@ -68,7 +72,7 @@ export class TrackingService {
           tags: tagsOf(r),
         }),
       }),
-      getRun: async (r) => ({ run: await t.getRun(runIdOf(r)) }),
+      getRun: async (r) => ({ run: await this.withModelIo(await t.getRun(runIdOf(r))) }),
       updateRun: async (r) => ({
         run_info: await t.updateRun(runIdOf(r), { status: r.status, endTime: r.end_time, runName: r.run_name }),
       }),
@@ -78,18 +82,45 @@ export class TrackingService {
         const p = await t.searchRuns({ ...searchArgs(r), experimentIds: r.experiment_ids ?? [], viewType: r.run_view_type });
         return withToken({ runs: p.items }, p.next_page_token);
       },
-      logMetric: async (r) => (await t.logBatch(runIdOf(r), [toMetric(r)], [], []), {}),
+      logMetric: async (r) => {
+        const runId = runIdOf(r);
+        await t.logBatch(runId, [toMetric(r)], [], []);
+        await this.linkModelMetrics(runId, [r]);
+        return {};
+      },
       logParam: async (r) => (await t.logBatch(runIdOf(r), [], [{ key: r.key, value: r.value }], []), {}),
       setTag: async (r) => (await t.setTag(runIdOf(r), { key: r.key, value: r.value }), {}),
       deleteTag: async (r) => (await t.deleteTag(r.run_id, r.key), {}),
       logBatch: async (r) => {
         const metrics = (r.metrics ?? []).map(toMetric);
         await t.logBatch(r.run_id, metrics, r.params ?? [], r.tags ?? []);
+        await this.linkModelMetrics(r.run_id, r.metrics ?? []);
         return {};
       },
       logInputs: async (r) => {
-        const datasets = (r.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset }));
-        await t.logInputs(r.run_id, datasets);
+        if (r.datasets === undefined && r.models === undefined) {
+          throw new InvalidParameterError("Missing value for required parameter 'datasets'. See the API docs for more information about request parameters.");
+        }
+        if (r.datasets !== undefined || (r.models ?? []).length === 0) {
+          const datasets = (r.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset }));
+          await t.logInputs(r.run_id, datasets);
+        }
+        const models = r.models ?? [];
+        if (models.length > 0) {
+          boundCount("models", models.length);
+          await this.activeRun(r.run_id);
+          await lm.logRunModelInputs(
+            r.run_id,
+            models.map((m) => validateLoggedModelId(m.model_id)),
+          );
+        }
+        return {};
+      },
+      logOutputs: async (r) => {
+        boundCount("models", r.models.length);
+        await this.activeRun(r.run_id);
+        for (const m of r.models) validateLoggedModelId(m.model_id);
+        await lm.logRunModelOutputs(r.run_id, r.models);
         return {};
       },
       getMetricHistory: async (r) => {
@@ -117,6 +148,61 @@ export class TrackingService {
         }
         await t.setTag(r.run_id, { key: LOGGED_MODELS_TAG, value: JSON.stringify([...history, model]) });
         return {};
+      },
+      createLoggedModel: async (r) => {
+        const name = r.name || undefined; // handlers.py: `request_message.name or None`
+        validateLoggedModelName(name);
+        validateLength("Model type", MAX_MODEL_TYPE_LENGTH, r.model_type);
+        if (r.source_run_id) validateRunId(r.source_run_id);
+        boundCount("params", (r.params ?? []).length);
+        boundCount("tags", (r.tags ?? []).length);
+        const exp = await t.getExperiment(r.experiment_id);
+        if (exp.lifecycle_stage !== "active") {
+          throw new InvalidParameterError(`The experiment ${exp.experiment_id} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+        }
+        // sqlalchemy_store.create_logged_model: m-<uuid hex>, artifacts under <experiment>/models/<id>/artifacts.
+        const modelId = `m-${randomUUID().replace(/-/g, "")}`;
+        const model = await lm.createLoggedModel({
+          modelId,
+          experimentId: exp.experiment_id,
+          name: name ?? randomModelName(),
+          artifactLocation: appendToUriPath(exp.artifact_location, "models", modelId, "artifacts"),
+          modelType: r.model_type,
+          sourceRunId: r.source_run_id || undefined,
+          params: r.params ?? [],
+          tags: r.tags ?? [],
+        });
+        return { model };
+      },
+      searchLoggedModels: async (r) => {
+        const p = await lm.searchLoggedModels({
+          experimentIds: r.experiment_ids,
+          filter: r.filter,
+          datasets: r.datasets,
+          maxResults: r.max_results,
+          orderBy: r.order_by,
+          pageToken: r.page_token,
+        });
+        return withToken({ models: p.items }, p.next_page_token);
+      },
+      getLoggedModel: async (r) => ({ model: await lm.getLoggedModel(validateLoggedModelId(r.model_id), r.allow_deleted ?? false) }),
+      finalizeLoggedModel: async (r) => ({ model: await lm.finalizeLoggedModel(validateLoggedModelId(r.model_id), finalStatus(r.status)) }),
+      deleteLoggedModel: async (r) => (await lm.deleteLoggedModel(validateLoggedModelId(r.model_id)), {}),
+      setLoggedModelTags: async (r) => {
+        boundCount("tags", (r.tags ?? []).length);
+        await lm.setLoggedModelTags(validateLoggedModelId(r.model_id), r.tags ?? []);
+        return {};
+      },
+      deleteLoggedModelTag: async (r) => (await lm.deleteLoggedModelTag(validateLoggedModelId(r.model_id), r.tag_key), {}),
+      logLoggedModelParams: async (r) => {
+        boundCount("params", (r.params ?? []).length);
+        await lm.logLoggedModelParams(validateLoggedModelId(r.model_id), r.params ?? []);
+        return {};
+      },
+      listLoggedModelArtifacts: async (r) => {
+        const model = await lm.getLoggedModel(validateLoggedModelId(r.model_id));
+        const files = await this.listRunArtifacts(model.info.artifact_uri, r.artifact_directory_path ?? "");
+        return { root_uri: model.info.artifact_uri, files };
       },
       listArtifacts: async (r) => {
         const run = await t.getRun(runIdOf(r));
@@ -226,6 +312,50 @@ export class TrackingService {
     }
   }
 
+  /** A run's MLflow 3 model inputs and outputs, added to its message when it has any. */
+  private async withModelIo(run: Run): Promise<Run | (Run & { outputs: { model_outputs: Array<{ model_id: string; step: number }> } })> {
+    const io = await this.loggedModels.runModelIo(run.info.run_id);
+    if (io.inputs.length === 0 && io.outputs.length === 0) return run;
+    return {
+      ...run,
+      inputs: { ...run.inputs, ...(io.inputs.length > 0 ? { model_inputs: io.inputs } : {}) },
+      outputs: { model_outputs: io.outputs },
+    };
+  }
+
+  /** Links the metrics that name a `model_id` to that logged model (MLflow 3's `_log_model_metrics`). */
+  private async linkModelMetrics(
+    runId: string,
+    wire: ReadonlyArray<{ key: string; value: WireMetricValue; timestamp: number; step?: number; model_id?: string; dataset_name?: string; dataset_digest?: string }>,
+  ): Promise<void> {
+    const linked: LoggedModelMetric[] = [];
+    for (const m of wire) {
+      if (!m.model_id) continue;
+      validateLoggedModelId(m.model_id);
+      linked.push({ ...toMetric(m), model_id: m.model_id, dataset_name: m.dataset_name || undefined, dataset_digest: m.dataset_digest || undefined });
+    }
+    if (linked.length === 0) return;
+    const run = await this.tracking.getRun(runId);
+    await this.loggedModels.logModelMetrics(runId, run.info.experiment_id, linked);
+  }
+
+  private async activeRun(runId: string): Promise<Run> {
+    const run = await this.tracking.getRun(validateRunId(runId));
+    if (run.info.lifecycle_stage !== "active") {
+      throw new InvalidParameterError(`The run ${runId} must be in the 'active' state. Current state is ${run.info.lifecycle_stage}.`);
+    }
+    return run;
+  }
+
+  /** A logged model's artifact file (the tracking UI's `logged-models/<id>/artifacts/files`). */
+  async openLoggedModelArtifact(modelId: string, path: string) {
+    const model = await this.loggedModels.getLoggedModel(validateLoggedModelId(modelId));
+    const { store, base } = this.artifactLocation(model.info.artifact_uri);
+    const clean = assertSafeArtifactPath(path);
+    if (!clean) throw new InvalidParameterError('Request must include the "artifact_file_path" query parameter.');
+    return store.openRead(base ? `${base}/${clean}` : clean);
+  }
+
   /** The local directory behind a run's artifact URI, when this server stores it locally. */
   private localArtifactDir(artifactUri: string): string | undefined {
     const proxied = mlflowArtifactsPath(artifactUri);
@@ -300,6 +430,34 @@ export class TrackingService {
   }
 }
 
+/** MLflow's SQL schema: logged_models.model_type is String(500). */
+const MAX_MODEL_TYPE_LENGTH = 500;
+
+/** Per-request bound on repeated logged-model fields (MLflow 3's client sends params in batches of 100). */
+function boundCount(what: string, n: number): void {
+  if (n > LIMITS.MAX_ENTITIES_PER_BATCH) {
+    throw new InvalidParameterError(`A request can contain at most ${LIMITS.MAX_ENTITIES_PER_BATCH} ${what}. Got ${n} ${what}. Please split them across multiple requests.`);
+  }
+}
+
+function finalStatus(status: "LOGGED_MODEL_READY" | "LOGGED_MODEL_UPLOAD_FAILED" | 2 | 3): LoggedModelStatus {
+  return status === 2 ? "LOGGED_MODEL_READY" : status === 3 ? "LOGGED_MODEL_UPLOAD_FAILED" : status;
+}
+
+/** MLflow's append_to_uri_path: `mlflow-artifacts:/1` + models, id, artifacts → `mlflow-artifacts:/1/models/<id>/artifacts`. */
+export function appendToUriPath(uri: string, ...parts: string[]): string {
+  return [uri.replace(/\/+$/, ""), ...parts].join("/");
+}
+
+const NAME_ADJECTIVES = ["able", "bold", "calm", "clever", "eager", "fair", "gentle", "keen", "lucid", "merry", "nimble", "quiet", "rare", "sharp", "swift", "wise"];
+const NAME_NOUNS = ["ant", "bass", "crane", "doe", "eel", "finch", "gnu", "hare", "ibis", "jay", "koi", "lark", "mole", "newt", "owl", "perch"];
+
+/** A readable default name (MLflow's `_generate_random_name` shape: adjective-noun-number). */
+function randomModelName(): string {
+  const pick = (xs: readonly string[]) => xs[Math.floor(Math.random() * xs.length)];
+  return `${pick(NAME_ADJECTIVES)}-${pick(NAME_NOUNS)}-${Math.floor(Math.random() * 1000)}`;
+}
+
 function runIdOf(r: { run_id?: string; run_uuid?: string }): string {
   const id = r.run_id || r.run_uuid;
   if (!id) throw new InvalidParameterError("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
@@ -329,6 +487,7 @@ export function decodeMetricValue(v: WireMetricValue): number {
 }
 
 function toMetric(r: { key: string; value: WireMetricValue; timestamp: number; step?: number }): Metric {
+  // Only the run's fields: the model link (model_id, dataset_*) is stored by linkModelMetrics.
   return { key: r.key, value: decodeMetricValue(r.value), timestamp: r.timestamp, step: r.step ?? 0 };
 }
 

@@ -119,3 +119,37 @@ export interface Page<T> {
   items: T[];
   next_page_token?: string;
 }
+
+/** MLflow 3's LoggedModelStatus enum, by its protobuf names (what MLflow's JSON carries). */
+export type LoggedModelStatus = "LOGGED_MODEL_PENDING" | "LOGGED_MODEL_READY" | "LOGGED_MODEL_UPLOAD_FAILED";
+/** Enum numbers in service.proto order (LOGGED_MODEL_STATUS_UNSPECIFIED = 0). */
+export const LOGGED_MODEL_STATUSES: readonly LoggedModelStatus[] = ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"];
+
+/** A metric linked to a logged model (service.proto's Metric with its MLflow 3 fields). */
+export interface LoggedModelMetric extends Metric {
+  model_id: string;
+  run_id?: string;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
+export interface LoggedModelInfo {
+  model_id: string;
+  experiment_id: string;
+  name: string;
+  creation_timestamp_ms: number;
+  last_updated_timestamp_ms: number;
+  artifact_uri: string;
+  status: LoggedModelStatus;
+  model_type?: string;
+  source_run_id?: string;
+  status_message?: string;
+  tags: KeyValue[];
+  registrations: Array<{ name: string; version: string }>;
+}
+
+/** MLflow 3's LoggedModel: a model logged to an experiment, with its own id, artifacts, params and linked metrics. */
+export interface LoggedModel {
+  info: LoggedModelInfo;
+  data: { params: KeyValue[]; metrics: LoggedModelMetric[] };
+}

@@ -1,4 +1,4 @@
-import { InvalidParameterError } from "../util/errors.js";
+import { InvalidParameterError, NotFoundError } from "../util/errors.js";
 import type { KeyValue } from "./types.js";
 
 /** Limits from mlflow/utils/validation.py, so that anything MLflow accepts we accept and vice versa. */
@@ -211,4 +211,32 @@ export function parsePageToken(token: string | undefined): number {
 
 function capital(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Characters MLflow 3's `_validate_logged_model_name` refuses in a logged model's name. */
+const LOGGED_MODEL_NAME_BAD_CHARS = ["/", ":", ".", "%", '"', "'"];
+/** MLflow's SQL schema: logged_models.name is String(500). */
+export const MAX_LOGGED_MODEL_NAME_LENGTH = 500;
+
+/** MLflow 3's `_validate_logged_model_name`: unset is fine (a name is generated), empty or path-like is not. */
+export function validateLoggedModelName(name: string | undefined): void {
+  if (name === undefined) return;
+  if (name === "" || LOGGED_MODEL_NAME_BAD_CHARS.some((c) => name.includes(c))) {
+    const repr = name.includes("'") && !name.includes('"') ? `"${name}"` : `'${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+    throw new InvalidParameterError(
+      `Invalid model name (${repr.slice(0, 600)}) provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.', '%', '"', "'")`,
+    );
+  }
+  validateLength("Logged model name", MAX_LOGGED_MODEL_NAME_LENGTH, name);
+}
+
+/** Logged model ids are `m-` + 32 hex digits here; other servers' ids (ULIDs) fit the same bound. */
+const MODEL_ID = /^m-[A-Za-z0-9]{1,64}$/;
+
+/** An id that cannot be a logged model's is not found, as MLflow answers any unknown id (never looked up). */
+export function validateLoggedModelId(modelId: unknown): string {
+  if (typeof modelId !== "string" || !MODEL_ID.test(modelId)) {
+    throw new NotFoundError(`Logged model with ID '${String(modelId).slice(0, 100).replace(/[^\x20-\x7e]/g, "?")}' not found.`);
+  }
+  return modelId;
 }

@@ -1,7 +1,9 @@
 import type { LocalTarget, PostgresTarget } from "../uri.js";
+import type { LoggedModelStore } from "./logged-model-store.js";
 import type { ModelRegistryStore } from "./registry-store.js";
 import { SqlBackend, type SqlBackendOptions } from "./sql/backend.js";
 import type { SqlDriver } from "./sql/driver.js";
+import { SqlLoggedModelStore } from "./sql/logged-model-store.js";
 import { SqlModelRegistryStore } from "./sql/registry-store.js";
 import { PostgresDriver, type PostgresDriverOptions } from "./sql/postgres-driver.js";
 import { SqliteDriver, type SqliteDriverOptions } from "./sql/sqlite-driver.js";
@@ -12,6 +14,8 @@ import type { TrackingStore } from "./tracking-store.js";
 export interface Stores {
   tracking: TrackingStore;
   registry: ModelRegistryStore;
+  /** MLflow 3's logged models (same database). */
+  loggedModels: LoggedModelStore;
   /** Settles when the schema is current (rejects with the migration error). */
   ready: Promise<void>;
   close(): Promise<void>;
@@ -26,6 +30,7 @@ export function openSqlStores(driver: SqlDriver, options: SqlBackendOptions = {}
     backend,
     tracking: new SqlTrackingStore(backend),
     registry: new SqlModelRegistryStore(backend),
+    loggedModels: new SqlLoggedModelStore(backend),
     ready: backend.ready,
     close: () => backend.close(),
   };
@@ -40,7 +45,7 @@ export function openSqliteStores(dbPath: string, options: OpenStoreOptions = {})
 /** The stores behind a parsed store URI (see parseTrackingUri). */
 export function openStores(target: LocalTarget | PostgresTarget, options: OpenStoreOptions = {}): Stores & { backend: SqlBackend } {
   if (target.kind === "local") return openSqliteStores(target.dbPath, options);
-  return openPostgresStores(target.url, options);
+  return openPostgresStores(target.url, { ...options, poolSize: options.poolSize ?? target.poolSize });
 }
 
 /** A shared PostgreSQL database: an older schema is upgraded only by `polarity db upgrade`. */
