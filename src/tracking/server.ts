@@ -119,14 +119,22 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   for (const [name, def] of Object.entries(ENDPOINTS) as Array<[EndpointName, (typeof ENDPOINTS)[EndpointName]]>) {
     const methods = [def.method, ...(EXTRA_METHODS[name] ?? [])];
     const bodyLimit = name === "logBatch" ? BODY_LIMITS.logBatch : name === "logInputs" ? BODY_LIMITS.logInputs : BODY_LIMITS.default;
+    // MLflow 3's logged-model routes carry ids in the path (`logged-models/:model_id`): the path
+    // parameters are merged into the request message, which is validated as a whole.
+    const hasPathParams = def.path.includes(":");
     for (const method of methods) {
       for (const prefix of [API_PREFIX, "/ajax-api/2.0/mlflow/"]) {
         app.route({
           method,
           url: prefix + def.path,
           bodyLimit,
-          schema: method === "GET" ? { querystring: def.schema } : { body: def.schema },
+          schema: hasPathParams ? undefined : method === "GET" ? { querystring: def.schema } : { body: def.schema },
           handler: async (request, reply) => {
+            if (hasPathParams) {
+              const message = method === "GET" ? request.query : request.body;
+              const fields = message && typeof message === "object" && !Array.isArray(message) ? message : {};
+              return sendJson(reply, 200, await service.handle(name, { ...fields, ...(request.params as Record<string, string>) }));
+            }
             const req = (method === "GET" ? request.query : request.body) as Record<string, unknown>;
             if (name !== "createRun") return sendJson(reply, 200, await service.handleValidated(name, req));
             const key = recentCreates.keyOf(request.headers["idempotency-key"], req);
@@ -169,6 +177,27 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
       return sendJson(reply, 200, {});
     });
   });
+  // A logged model's artifact file, as MLflow 3's get_logged_model_artifact_handler serves it
+  // (the UI's artifact viewer): always an attachment, never rendered on this origin.
+  for (const prefix of [API_PREFIX, "/ajax-api/2.0/mlflow/"]) {
+    app.get(
+      `${prefix}logged-models/:model_id/artifacts/files`,
+      { schema: { params: T.Object({ model_id: T.String() }), querystring: T.Object({ artifact_file_path: T.Optional(T.String()) }) } },
+      async (request, reply) => {
+        const path = request.query.artifact_file_path;
+        if (!path) throw new PolarityError("BAD_REQUEST", 'Request must include the "artifact_file_path" query parameter.');
+        const { stream, size } = await service.openLoggedModelArtifact(request.params.model_id, path);
+        const filename = path.split("/").pop()!.replace(/["\\\r\n]/g, "_");
+        return reply
+          .code(200)
+          .type("application/octet-stream")
+          .header("content-length", size)
+          .header("content-disposition", `attachment; filename="${filename}"`)
+          .header("x-content-type-options", "nosniff")
+          .send(stream);
+      },
+    );
+  }
   // Proxied multipart upload: answered the way an MLflow server whose artifact repository has
   // no multipart support answers, so MLflow's client falls back to one streamed PUT
   // (http_artifact_repo._try_multipart_upload matches the message prefix).
