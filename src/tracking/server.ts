@@ -9,6 +9,7 @@ import { DEFAULT_HTTP_TIMEOUTS, fastifyTimeoutOptions, installJsonParser, type H
 import { PolarityError, errorMessage } from "../util/errors.js";
 import { ArtifactTooLargeError, LocalArtifactStore, assertArtifactFilePath, assertSafeArtifactPath, type ArtifactStore } from "./artifact-store.js";
 import { S3ArtifactStore, s3OptionsFromEnv } from "./s3-artifact-store.js";
+import { registerMetricHistoryBulkInterval } from "./history-bulk.js";
 import { API_PREFIX, ARTIFACTS_PREFIX, ENDPOINTS, EXTRA_METHODS, validateRequest, type EndpointName } from "./endpoints.js";
 import { TrackingService, wireReplacer } from "./service.js";
 import { openStores } from "./store/open.js";
@@ -144,6 +145,8 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
       }
     }
   }
+
+  registerMetricHistoryBulkInterval(app, service);
 
   // mlflow-artifacts proxy: raw bodies, so its own content-type parsing scope.
   app.register(async (plain) => {
