@@ -237,6 +237,7 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
   // Query strings carry only strings: convert them by the schema. JSON bodies keep their
   // types, except MLflow's int-like and float-like strings ("5", "0.5"), which handlers.py
   // accepts; a number where a string belongs is refused, as MLflow does.
+  const sent = { ...input }; // as the client sent it (Value.Convert may convert members in place)
   const converted = options.fromQuery ? Value.Convert(schema, input) : convertNumericStrings(schema, input);
   if (checker.Check(converted)) return converted as Record<string, unknown>;
   const err = checker.Errors(converted).First()!;
@@ -250,7 +251,7 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
     const path = segments.map((seg, i) => (i > 0 && /^\d+$/.test(seg) ? `[${seg}]` : i > 0 ? `.${seg}` : seg)).join("");
     throw new InvalidParameterError(`Missing value for required parameter '${path}'. ${docs}`);
   }
-  const value = input[top];
+  const value = sent[top];
   throw new InvalidParameterError(
     `Invalid value ${pythonStr(value, 200)} for parameter '${top}' supplied. Hint: Value was of type '${pythonType(value)}'. ${docs}`,
   );

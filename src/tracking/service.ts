@@ -7,7 +7,7 @@ import { ENDPOINTS, validateRequest, type EndpointName, type RequestOf } from ".
 import type { LoggedModelStore } from "./store/logged-model-store.js";
 import type { ModelRegistryStore } from "./store/registry-store.js";
 import type { TrackingStore } from "./store/tracking-store.js";
-import { LIMITS, validateLength, validateLoggedModelId, validateLoggedModelName, validateRunId } from "./validation.js";
+import { LIMITS, validateLength, validateLoggedModelId, validateLoggedModelName, validateRunId, validateTrackingMaxResults } from "./validation.js";
 import type { FileInfo, KeyValue, LoggedModelMetric, LoggedModelStatus, Metric, Run } from "./types.js";
 
 type Req = Record<string, unknown>;
@@ -51,6 +51,7 @@ export class TrackingService {
       getExperiment: async (r) => ({ experiment: await t.getExperiment(r.experiment_id) }),
       getExperimentByName: async (r) => ({ experiment: await t.getExperimentByName(r.experiment_name) }),
       searchExperiments: async (r) => {
+        validateTrackingMaxResults(r.max_results);
         const p = await t.searchExperiments({ ...searchArgs(r), viewType: r.view_type });
         return withToken({ experiments: p.items }, p.next_page_token);
       },
@@ -79,6 +80,7 @@ export class TrackingService {
       deleteRun: async (r) => (await t.deleteRun(r.run_id), {}),
       restoreRun: async (r) => (await t.restoreRun(r.run_id), {}),
       searchRuns: async (r) => {
+        validateTrackingMaxResults(r.max_results);
         const p = await t.searchRuns({ ...searchArgs(r), experimentIds: r.experiment_ids ?? [], viewType: r.run_view_type });
         return withToken({ runs: p.items }, p.next_page_token);
       },

@@ -240,3 +240,15 @@ export function validateLoggedModelId(modelId: unknown): string {
   }
   return modelId;
 }
+
+/**
+ * MLflow's tracking store bound on experiments/search and runs/search (sqlalchemy_store
+ * `_validate_max_results_param`), with its wording. The registry keeps its own (validateMaxResults).
+ */
+export function validateTrackingMaxResults(value: number | undefined): void {
+  if (value === undefined) return;
+  if (value < 1) throw new InvalidParameterError(`Invalid value ${value} for parameter 'max_results' supplied. It must be a positive integer`);
+  if (value > LIMITS.SEARCH_MAX_RESULTS_THRESHOLD) {
+    throw new InvalidParameterError(`Invalid value ${value} for parameter 'max_results' supplied. It must be at most ${LIMITS.SEARCH_MAX_RESULTS_THRESHOLD}`);
+  }
+}

@@ -172,6 +172,47 @@ test("wrong types and missing values get MLflow 2.12's 400 INVALID_PARAMETER_VAL
   assert.match(String(listed.json.message), /^Invalid path/);
 });
 
+test("log-batch names a metric's missing field as MLflow's handler does (metrics[0].timestamp), a null counting as missing", async () => {
+  const runId = await newRun();
+  for (const [metric, field] of [
+    [{ key: "mae", value: 2.5 }, "metrics[0].timestamp"],
+    [{ key: "mae", value: 2.5, timestamp: null }, "metrics[0].timestamp"],
+    [{ key: "mae", timestamp: 1 }, "metrics[0].value"],
+  ] as const) {
+    const r = await post("runs/log-batch", { run_id: runId, metrics: [metric] });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json, { error_code: "INVALID_PARAMETER_VALUE", message: `Missing value for required parameter '${field}'. ${DOCS}` });
+  }
+  const second = await post("runs/log-batch", { run_id: runId, metrics: [{ key: "a", value: 1, timestamp: 1 }, { key: "b", value: 1 }] });
+  assert.equal(second.json.message, `Missing value for required parameter 'metrics[1].timestamp'. ${DOCS}`);
+  // nothing of a refused batch is written
+  const run = await call("GET", `/api/2.0/mlflow/runs/get?run_id=${runId}`);
+  assert.deepEqual((run.json.run as { data: { metrics?: unknown[] } }).data.metrics ?? [], []);
+});
+
+test("an oversized max_results gets MLflow's words: the handler's cap (runs 50000, registered models 1000, versions 200000), the store's for experiments", async () => {
+  const hint = (v: number, type: string) => `Invalid value ${v} for parameter 'max_results' supplied. Hint: Value was of type '${type}'. ${DOCS}`;
+  const runs = await post("runs/search", { experiment_ids: ["0"], max_results: 123456789 });
+  assert.equal(runs.status, 400);
+  assert.equal(runs.json.message, hint(123456789, "int"));
+  assert.equal((await post("runs/search", { experiment_ids: ["0"], max_results: 50000 })).status, 200);
+  const zero = await post("runs/search", { experiment_ids: ["0"], max_results: 0 });
+  assert.equal(zero.json.message, "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer");
+  // GET query values are strings, so MLflow's hint says 'str'.
+  const models = await call("GET", "/api/2.0/mlflow/registered-models/search?max_results=1001");
+  assert.equal(models.status, 400);
+  assert.equal(models.json.message, hint(1001, "str"));
+  assert.equal((await call("GET", "/api/2.0/mlflow/registered-models/search?max_results=1000")).status, 200);
+  const versions = await call("GET", "/api/2.0/mlflow/model-versions/search?max_results=200001");
+  assert.equal(versions.json.message, hint(200001, "str"));
+  const experiments = await post("experiments/search", { max_results: 50001 });
+  assert.equal(experiments.status, 400);
+  assert.deepEqual(experiments.json, {
+    error_code: "INVALID_PARAMETER_VALUE",
+    message: "Invalid value 50001 for parameter 'max_results' supplied. It must be at most 50000",
+  });
+});
+
 test("the embedded store keeps a relative artifact_location absolute, as MLflow's resolve_uri_if_local does", async () => {
   const { dir: d, cleanup: c } = tempDir();
   const client = TrackingClient.open({ trackingUri: `sqlite:///${join(d, "e.db")}` });

@@ -229,7 +229,7 @@ test("runs, metrics and artifacts-list endpoints", async () => {
   );
   expectError(await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss < 2 OR params.x = 'y'" }), 400, "INVALID_PARAMETER_VALUE", "'OR'");
   expectError(await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss ~ 2" }), 400, "INVALID_PARAMETER_VALUE", "'~'");
-  expectError(await post("runs/search", { experiment_ids: [exp], max_results: 50001 }), 400, "INVALID_PARAMETER_VALUE", "50000");
+  expectError(await post("runs/search", { experiment_ids: [exp], max_results: 50001 }), 400, "INVALID_PARAMETER_VALUE", "Invalid value 50001 for parameter 'max_results' supplied");
   expectError(await post("runs/search", { experiment_ids: [exp], page_token: "bm90IGpzb24=" }), 400, "INVALID_PARAMETER_VALUE", "page token");
 
   const up = await call("PUT", `/api/2.0/mlflow-artifacts/artifacts/${exp}/${id}/artifacts/dir/file.txt`, "content");
@@ -269,7 +269,7 @@ test("model registry endpoints with their HTTP methods", async () => {
     (searched.body.registered_models as Array<{ name: string }>).map((m) => m.name),
     ["reg"],
   );
-  expectError(await get("registered-models/search", { max_results: "1001" }), 400, "INVALID_PARAMETER_VALUE", "1000");
+  expectError(await get("registered-models/search", { max_results: "1001" }), 400, "INVALID_PARAMETER_VALUE", "Invalid value 1001 for parameter 'max_results' supplied. Hint: Value was of type 'str'");
   const patched = await call("PATCH", `${API}/registered-models/update`, { name: "reg", description: "new" });
   assert.equal((patched.body.registered_model as { description: string }).description, "new");
   assert.equal((await post("registered-models/set-tag", { name: "reg", key: "x", value: "y" })).status, 200);
@@ -339,7 +339,7 @@ test("unknown endpoints, wrong methods and malformed bodies get MLflow-style err
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error_code, "BAD_REQUEST");
   expectError(await post("experiments/create", [1, 2]), 400, "INVALID_PARAMETER_VALUE");
-  expectError(await post("runs/log-batch", { run_id: "x", metrics: [{ key: "a" }] }), 400, "INVALID_PARAMETER_VALUE", "parameter 'metrics'");
+  expectError(await post("runs/log-batch", { run_id: "x", metrics: [{ key: "a" }] }), 400, "INVALID_PARAMETER_VALUE", "parameter 'metrics[0].value'");
 });
 
 test("artifact paths cannot escape the root: .., absolute, %2e%2e-encoded", async () => {
