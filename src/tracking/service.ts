@@ -366,8 +366,14 @@ export class TrackingService {
     return local === undefined ? undefined : resolvePath(local);
   }
 
-  /** Where a model version's files are: `runs:/id/path` sources become the run's artifact URI + path. */
+  /** Where a model version's files are: `runs:/id/path` and `models:/<logged model id>` sources become artifact URIs. */
   async downloadUri(source: string): Promise<string> {
+    // MLflow 3 registers `models:/<model_id>` sources: their files are the logged model's artifacts.
+    const logged = /^models:\/(m-[A-Za-z0-9]+)\/?(.*)$/.exec(source);
+    if (logged) {
+      const model = await this.loggedModels.getLoggedModel(logged[1]);
+      return logged[2] ? `${model.info.artifact_uri}/${logged[2]}` : model.info.artifact_uri;
+    }
     const m = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
     if (!m) return source;
     const run = await this.tracking.getRun(m[1]);

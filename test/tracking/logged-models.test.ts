@@ -159,6 +159,16 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.deepEqual((listing.files as Array<{ path: string }>).map((f) => f.path).sort(), ["MLmodel", "data"]);
     assert.equal((await call("GET", `${proxied}/MLmodel`)).text, mlmodel);
 
+    // MLflow 3 resolves runs:/<run>/<name> through a search on the run and the model's name.
+    const byRun = await ok("POST", "logged-models/search", { experiment_ids: [exp], filter: `source_run_id = '${runId}' AND name = 'sentiment'`, max_results: 2 });
+    assert.deepEqual((byRun.models as ModelMsg[]).map((m) => m.info.model_id), [id]);
+    // mlflow.register_model("models:/<id>", …): the version's download URI is the model's artifact location.
+    await ok("POST", "registered-models/create", { name: "sentiment-registered" });
+    const version = (await ok("POST", "model-versions/create", { name: "sentiment-registered", source: `models:/${id}`, run_id: runId, model_id: id })).model_version as {
+      version: string;
+    };
+    assert.deepEqual(await ok("GET", `model-versions/get-download-uri?name=sentiment-registered&version=${version.version}`), { artifact_uri: created.info.artifact_uri });
+
     // The logged-model artifact API (the UI's).
     const dir = await ok("GET", `logged-models/${id}/artifacts/directories`);
     assert.equal(dir.root_uri, created.info.artifact_uri);
