@@ -11,7 +11,28 @@ export function resolveTrackingUri(explicit?: string, env: NodeJS.ProcessEnv = p
 }
 
 export type LocalTarget = { kind: "local"; dbPath: string; artifactsDir: string };
-export type PostgresTarget = { kind: "postgresql"; url: string; artifactsDir: string };
+export type PostgresTarget = {
+  kind: "postgresql";
+  /** The connection URI handed to the driver (Polarity's own query options removed). */
+  url: string;
+  artifactsDir: string;
+  /** Connections per process from `?pool_size=N` (1–1000), when the URI sets it. */
+  poolSize?: number;
+};
+
+/** Connections a PostgreSQL pool may hold, per server process (`pool_size`, `--db-pool-size`). */
+export const MAX_POOL_SIZE = 1000;
+
+/**
+ * A pool size from a URI option, a flag or an environment variable (`what` names it in the
+ * error): a whole number from 1 to MAX_POOL_SIZE.
+ */
+export function parsePoolSize(value: string, what: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_POOL_SIZE)
+    throw new InvalidParameterError(`${what} must be a whole number of connections from 1 to ${MAX_POOL_SIZE}, got '${value}'`);
+  return n;
+}
 export type HttpTarget = { kind: "http"; baseUrl: string; username?: string; password?: string };
 export type StoreTarget = LocalTarget | PostgresTarget | HttpTarget;
 
@@ -37,11 +58,10 @@ export function parseTrackingUri(uri: string, artifactsDir?: string): StoreTarge
   if (scheme === "postgresql" || scheme === "postgres" || scheme?.startsWith("postgresql+")) {
     if (!/^[a-z0-9+]+:\/\/[^/]/i.test(uri))
       throw new InvalidParameterError(`Invalid PostgreSQL URI '${redactUri(uri)}': expected postgresql://user:password@host:port/database`);
-    return {
-      kind: "postgresql",
-      url: uri.replace(/^postgres(ql)?(\+[a-z0-9]+)?:/i, "postgresql:"),
-      artifactsDir: resolve(artifactsDir ?? DEFAULT_ARTIFACTS_DIR_NAME),
-    };
+    const { url, poolSize } = takePoolSize(uri.replace(/^postgres(ql)?(\+[a-z0-9]+)?:/i, "postgresql:"));
+    const target: PostgresTarget = { kind: "postgresql", url, artifactsDir: resolve(artifactsDir ?? DEFAULT_ARTIFACTS_DIR_NAME) };
+    if (poolSize !== undefined) target.poolSize = poolSize;
+    return target;
   }
   let dbPath: string;
   if (scheme === "sqlite") {
@@ -58,6 +78,40 @@ export function parseTrackingUri(uri: string, artifactsDir?: string): StoreTarge
     dbPath = localDbPath(resolve(uri));
   }
   return { kind: "local", dbPath, artifactsDir: resolve(artifactsDir ?? join(dirname(dbPath), DEFAULT_ARTIFACTS_DIR_NAME)) };
+}
+
+/**
+ * Removes Polarity's `pool_size` option from a PostgreSQL URI's query (the driver would not
+ * know it); every other option (sslmode, application_name, …) stays for the driver.
+ */
+function takePoolSize(uri: string): { url: string; poolSize?: number } {
+  const q = uri.indexOf("?");
+  if (q < 0) return { url: uri };
+  const hash = uri.indexOf("#", q);
+  const query = uri.slice(q + 1, hash < 0 ? undefined : hash);
+  let poolSize: number | undefined;
+  const kept: string[] = [];
+  for (const part of query.split("&")) {
+    const eq = part.indexOf("=");
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (name !== "pool_size") {
+      if (part !== "") kept.push(part);
+      continue;
+    }
+    if (poolSize !== undefined) throw new InvalidParameterError("PostgreSQL URI option pool_size is given twice");
+    poolSize = parsePoolSize(eq < 0 ? "" : part.slice(eq + 1), "PostgreSQL URI option pool_size");
+  }
+  return { url: uri.slice(0, q) + (kept.length > 0 ? `?${kept.join("&")}` : "") + (hash < 0 ? "" : uri.slice(hash)), poolSize };
+}
+
+/** The PostgreSQL URI with its `pool_size` option set to `poolSize` (replacing any there). */
+export function withPoolSize(uri: string, poolSize: number): string {
+  const hash = uri.indexOf("#");
+  const head = hash < 0 ? uri : uri.slice(0, hash);
+  const q = head.indexOf("?");
+  const base = q < 0 ? head : head.slice(0, q);
+  const kept = q < 0 ? [] : head.slice(q + 1).split("&").filter((p) => p !== "" && !/^pool_size(=|$)/.test(p));
+  return `${base}?${[...kept, `pool_size=${poolSize}`].join("&")}${hash < 0 ? "" : uri.slice(hash)}`;
 }
 
 function localDbPath(path: string): string {

@@ -45,15 +45,41 @@ export class SearchSql {
   }
 
   /**
-   * Orders by a key/value child table through `LEFT JOIN … AND key = ?` (the key bound);
-   * missing values sort last whatever the direction, as in MLflow.
+   * Orders by a key/value child table through `LEFT JOIN … AND key = ?` (the key bound).
+   * MLflow's order (sqlalchemy_store `_get_orderby_clauses`): present values first, then, for
+   * metrics, NaN, then missing — whatever the direction — and by value within the present ones.
    */
   orderByChild(table: string, joinOn: (alias: string) => string, key: string, ascending: boolean, nanColumn?: string): void {
     const alias = `o${this.joins.length}`;
     this.joins.push(`LEFT JOIN ${table} ${alias} ON ${joinOn(alias)} AND ${alias}.key = ?`);
     this.args.push(key);
-    const missing = nanColumn ? `(${alias}.value IS NULL OR ${alias}.${nanColumn} = 1)` : `(${alias}.value IS NULL)`;
+    const missing = nanColumn
+      ? `CASE WHEN ${alias}.${nanColumn} = 1 THEN 1 WHEN ${alias}.value IS NULL THEN 2 ELSE 0 END`
+      : `CASE WHEN ${alias}.value IS NULL THEN 1 ELSE 0 END`;
     this.order.push(`${missing} ASC`, `${alias}.value ${ascending ? "ASC" : "DESC"}`);
+  }
+
+  /**
+   * Orders by a child-table value that the filter also constrains: every run the filter keeps
+   * has the row, with `present` true (metrics: `is_nan = 0`) and every one of `conditions`
+   * holding, so the row is INNER JOINed once with all of them and the missing/NaN sort key
+   * (constant there) is left out. Same rows in the same order as `orderByChild` plus one
+   * EXISTS per condition, but the database can walk an index on (key, value) in order and stop
+   * at the page instead of joining and sorting every run of the experiments.
+   */
+  orderByFilteredChild(
+    table: string,
+    joinOn: (alias: string) => string,
+    key: string,
+    ascending: boolean,
+    present: (alias: string) => string,
+    conditions: readonly FilterClause[],
+  ): void {
+    const alias = `o${this.joins.length}`;
+    this.args.push(key);
+    const on = [`${joinOn(alias)}`, `${alias}.key = ?`, present(alias), ...conditions.map((c) => this.condition(`${alias}.value`, c))];
+    this.joins.push(`JOIN ${table} ${alias} ON ${on.join(" AND ")}`);
+    this.order.push(`${alias}.value ${ascending ? "ASC" : "DESC"}`);
   }
 
   orderByColumn(column: string, ascending: boolean, nullsLast = false): void {

@@ -84,7 +84,6 @@ interface MetricRow {
   step: number;
 }
 
-/** The tracking store over any SQL backend (see SqlBackend and the dialects). */
 /** Metrics per multi-row INSERT (6 bound values each: well under SQLite's and PostgreSQL's parameter limits). */
 const METRIC_ROWS_PER_INSERT = 250;
 const METRIC_ROW = "(?, ?, ?, ?, ?, ?)";
@@ -100,6 +99,27 @@ function metricInsertSql(rows: number): string {
   return sql;
 }
 
+const latestUpsertCache = new Map<number, string>();
+
+/**
+ * `INSERT INTO latest_metrics … VALUES (…), (…) ON CONFLICT (run_uuid, key) DO UPDATE … WHERE`
+ * the new row is later — MLflow's latest-metric rule: the greatest step, then timestamp, then
+ * value (NaN stored as 0, as MLflow stores it). Both dialects spell it so.
+ */
+function latestUpsertSql(rows: number): string {
+  let sql = latestUpsertCache.get(rows);
+  if (sql === undefined) {
+    sql = `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${Array.from({ length: rows }, () => METRIC_ROW).join(", ")}
+       ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
+       WHERE excluded.step > latest_metrics.step
+          OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
+          OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`;
+    latestUpsertCache.set(rows, sql);
+  }
+  return sql;
+}
+
+/** The tracking store over any SQL backend (see SqlBackend and the dialects). */
 export class SqlTrackingStore implements TrackingStore {
   constructor(readonly backend: SqlBackend) {}
 
@@ -433,14 +453,17 @@ export class SqlTrackingStore implements TrackingStore {
       }
       await tx.run(metricInsertSql(chunk.length), args);
     }
-    const upsert = `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
-       WHERE excluded.step > latest_metrics.step
-          OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
-          OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`;
-    for (const m of latest.values()) {
-      const isNan = Number.isNaN(m.value);
-      await tx.run(upsert, [runId, m.key, isNan ? 0 : m.value, isNan ? 1 : 0, m.timestamp, m.step]);
+    // One multi-row upsert per chunk of keys (one per batch up to METRIC_ROWS_PER_INSERT keys):
+    // `latest` holds one row per key, so no statement touches a row twice.
+    const rows = [...latest.values()];
+    for (let start = 0; start < rows.length; start += METRIC_ROWS_PER_INSERT) {
+      const chunk = rows.slice(start, start + METRIC_ROWS_PER_INSERT);
+      const args: unknown[] = [];
+      for (const m of chunk) {
+        const isNan = Number.isNaN(m.value);
+        args.push(runId, m.key, isNan ? 0 : m.value, isNan ? 1 : 0, m.timestamp, m.step);
+      }
+      await tx.run(latestUpsertSql(chunk.length), args);
     }
   }
 
@@ -512,10 +535,17 @@ export class SqlTrackingStore implements TrackingStore {
     const order = (sq.orderBy ?? []).map((o) => parseOrderBy(o, RUN_FILTER));
     const expIds = sq.experimentIds.map(parseExperimentId);
     const s = new SearchSql(this.dialect);
-    // MLflow sorts missing (and NaN) values last whatever the direction, then by value.
+    // Metric filters keep only runs whose latest value is present and not NaN: when the order
+    // is on such a metric, its ordering join carries the key's filters (see orderByFilteredChild).
+    const remaining = [...clauses];
+    // MLflow: present values first (by value), then NaN, then missing, whatever the direction.
     for (const o of order) {
       const on = (a: string) => `${a}.run_uuid = r.run_uuid`;
-      if (o.type === "attribute") s.orderByColumn(columnFor(RUN_COLUMNS, o.key, "runs"), o.ascending, true);
+      const filtered = o.type === "metric" ? remaining.filter((c) => c.type === "metric" && c.key === o.key) : [];
+      if (filtered.length > 0) {
+        for (const c of filtered) remaining.splice(remaining.indexOf(c), 1);
+        s.orderByFilteredChild("latest_metrics", on, o.key, o.ascending, (a) => `${a}.is_nan = 0`, filtered);
+      } else if (o.type === "attribute") s.orderByColumn(columnFor(RUN_COLUMNS, o.key, "runs"), o.ascending, true);
       else if (o.type === "metric") s.orderByChild("latest_metrics", on, o.key, o.ascending, "is_nan");
       else if (o.type === "parameter") s.orderByChild("params", on, o.key, o.ascending);
       else if (o.type === "tag") s.orderByChild("tags", on, o.key, o.ascending);
@@ -525,7 +555,7 @@ export class SqlTrackingStore implements TrackingStore {
     s.where.push(this.dialect.inList("r.experiment_id", false));
     s.args.push(this.dialect.listArg(expIds));
     s.where.push(lifecycleCondition("r.lifecycle_stage", sq.viewType));
-    for (const c of clauses) s.where.push(runCondition(s, c));
+    for (const c of remaining) s.where.push(runCondition(s, c));
     const q = await this.backend.read();
     const { sql, args } = s.select("r.*", "runs r", maxResults + 1, offset);
     const rows = await q.all<RunRow>(sql, args);
