@@ -236,7 +236,8 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
     validateLength("Model version description", LIMITS.MAX_DESCRIPTION_LENGTH, v.description);
     const version = await this.backend.write(async (tx) => {
       await this.requireModel(tx, v.name);
-      const next = Number((await tx.get<{ v: number }>("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM model_versions WHERE name = ?", [v.name]))!.v);
+      await tx.run("UPDATE registered_models SET last_version = last_version + 1 WHERE name = ?", [v.name]);
+      const next = Number((await tx.get<{ v: number }>("SELECT last_version AS v FROM registered_models WHERE name = ?", [v.name]))!.v);
       const now = Date.now();
       await tx.run(
         "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, run_link, status) VALUES (?, ?, ?, ?, ?, '', 'None', ?, ?, ?, 'READY')",
@@ -294,6 +295,9 @@ export class SqlModelRegistryStore implements ModelRegistryStore {
       if (o.type === "tag") s.orderByChild("model_version_tags", (a) => `${a}.name = v.name AND ${a}.version = v.version`, o.key, o.ascending);
       else s.orderByColumn(columnFor(VERSION_COLUMNS, o.key, "model versions"), o.ascending);
     }
+    // MLflow's order: last_updated_timestamp DESC, name ASC, version_number DESC when none is
+    // given; otherwise the given keys, then name ASC and version DESC to break ties.
+    if ((sq.orderBy ?? []).length === 0) s.orderByColumn("v.last_updated_time", false);
     s.orderByColumn("v.name", true);
     s.orderByColumn("v.version", false);
     for (const c of clauses) {

@@ -187,6 +187,12 @@ export const MIGRATIONS: ReadonlyArray<(d: SqlDialect) => string> = [
   )${compact};
   `;
   },
+  // 4 — a registered model's highest version number ever given, so a deleted version's number
+  // is never given again (MLflow keeps deleted versions as tombstones for the same reason).
+  (d) => `
+  ALTER TABLE registered_models ADD COLUMN last_version ${d.types.int} NOT NULL DEFAULT 0;
+  UPDATE registered_models SET last_version = (SELECT COALESCE(MAX(v.version), 0) FROM model_versions v WHERE v.name = registered_models.name);
+  `,
 ];
 
 export interface MigrateOptions {
