@@ -8,7 +8,9 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTrackingServer, type RunningServer } from "../../src/tracking/server.js";
-import { testStoreUri } from "../support/postgres.js";
+import { openPostgresStores, openSqliteStores } from "../../src/tracking/store/open.js";
+import { copyTrackingDatabase } from "../../src/tracking/store/sql/copy.js";
+import { freshPostgresDatabase, skipUnlessPostgres, testStoreUri } from "../support/postgres.js";
 import { tempDir } from "./helpers.js";
 
 interface Json {
@@ -32,6 +34,8 @@ interface ModelMsg {
     metrics?: Array<{ key: string; value: number; step: number; timestamp: number; model_id: string; run_id: string; dataset_name?: string; dataset_digest?: string }>;
   };
 }
+
+const model = (j: Json) => j.model as ModelMsg;
 
 describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
   let server: RunningServer;
@@ -72,7 +76,6 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.equal(r.status, 200, `${method} ${path}: ${r.text}`);
     return r.json;
   };
-  const model = (j: Json) => j.model as ModelMsg;
 
   async function experiment(name: string): Promise<string> {
     return (await ok("POST", "experiments/create", { name })).experiment_id as string;
@@ -364,5 +367,60 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
       (await api("POST", "logged-models/search", {})).json.message,
       "Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.",
     );
+  });
+});
+
+describe("db migrate-from carries logged models from the embedded store into PostgreSQL", { skip: skipUnlessPostgres(), timeout: 120_000 }, () => {
+  test("models, their tags, params, linked metrics and the run's outputs read back identical through the API", async () => {
+    const t = tempDir();
+    const db = await freshPostgresDatabase();
+    const sqlitePath = join(t.dir, "embedded.db");
+    const artifacts = join(t.dir, "artifacts");
+    const post = async (url: string, path: string, method: string, body?: unknown) => {
+      const res = await fetch(`${url}/api/2.0/mlflow/${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await res.json()) as Json;
+      assert.equal(res.status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
+      return json;
+    };
+    try {
+      const src = await startTrackingServer({ port: 0, backendStoreUri: `sqlite:///${sqlitePath}`, artifactsDestination: artifacts });
+      let before: Json, beforeRun: Json, id: string, runId: string;
+      try {
+        const exp = (await post(src.url, "experiments/create", "POST", { name: "migrated" })).experiment_id as string;
+        runId = ((await post(src.url, "runs/create", "POST", { experiment_id: exp, start_time: Date.now() })).run as { info: { run_id: string } }).info.run_id;
+        id = model(await post(src.url, "logged-models", "POST", { experiment_id: exp, name: "m1", source_run_id: runId, params: [{ key: "C", value: "1" }], tags: [{ key: "k", value: "v" }] })).info.model_id;
+        await post(src.url, "runs/log-batch", "POST", { run_id: runId, metrics: [{ key: "acc", value: 0.8, timestamp: 3, step: 1, model_id: id, dataset_name: "eval" }] });
+        await post(src.url, "runs/outputs", "POST", { run_id: runId, models: [{ model_id: id, step: 1 }] });
+        await post(src.url, `logged-models/${id}`, "PATCH", { model_id: id, status: "LOGGED_MODEL_READY" });
+        before = await post(src.url, `logged-models/${id}`, "GET");
+        beforeRun = await post(src.url, `runs/get?run_id=${runId}`, "GET");
+      } finally {
+        await src.close();
+      }
+      const from = openSqliteStores(sqlitePath);
+      const to = openPostgresStores(db.url);
+      try {
+        await Promise.all([from.ready, to.ready]);
+        const report = await copyTrackingDatabase(from.driver, to.driver);
+        assert.equal(report.tables.find((r) => r.table === "logged_models")?.rows, 1);
+      } finally {
+        await from.close();
+        await to.close();
+      }
+      const dst = await startTrackingServer({ port: 0, backendStoreUri: db.url, artifactsDestination: artifacts });
+      try {
+        assert.deepEqual(await post(dst.url, `logged-models/${id}`, "GET"), before);
+        assert.deepEqual(await post(dst.url, `runs/get?run_id=${runId}`, "GET"), beforeRun);
+      } finally {
+        await dst.close();
+      }
+    } finally {
+      await db.drop();
+      t.cleanup();
+    }
   });
 });

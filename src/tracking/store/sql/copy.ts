@@ -29,6 +29,11 @@ const TABLE_ORDER = [
   "model_versions",
   "model_version_tags",
   "registered_model_aliases",
+  "logged_models",
+  "logged_model_tags",
+  "logged_model_params",
+  "logged_model_metrics",
+  "run_logged_models",
 ];
 
 async function tablesOf(driver: SqlDriver): Promise<string[]> {
