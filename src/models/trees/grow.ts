@@ -11,8 +11,8 @@
  * bin code; a node's histogram is accumulated row-wise over the node's non-zeros only, for the
  * features that occur in the node, and the zero bin's statistics are the node totals minus the
  * stored entries. Work per tree level is therefore at most nnz, whatever the vocabulary size.
- * Features absent from a node are constant there and never drawn, as in scikit-learn, whose
- * `max_features` counts only non-constant features.
+ * Features absent from a node are constant there: drawing one costs nothing, but it counts
+ * towards `max_features` as in scikit-learn (see the draw loop).
  */
 
 /** The binned training matrix (CSR with a bin code per stored value). */
@@ -234,18 +234,34 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       let bestScore = -Infinity;
       let bestFeature = -1;
       let bestBin = -1;
-      let evaluated = 0;
-      const sampling = params.maxFeatures > 0 && params.maxFeatures < nTouched;
-      const limit = params.maxFeatures > 0 ? params.maxFeatures : nTouched;
-      for (let t = 0; t < nTouched && evaluated < limit; t++) {
+      // scikit-learn's feature draw (BestSplitter.node_split): features are drawn without
+      // replacement from ALL d features, and every draw counts towards max_features, a feature
+      // constant in the node (here: absent from it) included; past max_features the draw goes
+      // on only until one non-constant feature has been found. A draw hits a feature present in
+      // the node with probability (present left) / (features left); the absent ones need no
+      // work, so only the hits are simulated.
+      const sampling = params.maxFeatures > 0 && params.maxFeatures < X.d;
+      const limit = sampling ? params.maxFeatures : X.d;
+      let remainingAll = X.d;
+      let remainingPresent = nTouched;
+      let visited = 0;
+      let found = 0;
+      for (let t = 0; remainingPresent > 0 && (visited < limit || found === 0); ) {
+        visited++;
         if (sampling) {
-          // Partial Fisher–Yates: draw the next feature uniformly from the ones not drawn yet.
-          const pick = t + Math.floor(treeRandom(rng) * (nTouched - t));
+          if (visited <= limit) {
+            const hit = treeRandom(rng) * remainingAll < remainingPresent;
+            remainingAll--;
+            if (!hit) continue;
+          }
+          // Partial Fisher–Yates among the present features not drawn yet.
+          const pick = t + Math.floor(treeRandom(rng) * remainingPresent);
           const tmp = touched[t];
           touched[t] = touched[pick];
           touched[pick] = tmp;
         }
-        const j = touched[t];
+        remainingPresent--;
+        const j = touched[t++];
         const nStored = featCount[j];
         if (nStored === 0) continue; // absent from this node: constant
         const nb = nBins[j];
@@ -256,9 +272,9 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
           const ob = base + (1 - zb) * S;
           const nOther = hist[ob + S - 1];
           if (nOther === 0 || nOther === count) continue;
+          found++;
           const nL = zb === 0 ? count - nOther : nOther;
           if (nL < params.minSamplesLeaf || count - nL < params.minSamplesLeaf) continue;
-          evaluated++;
           let wO = 0;
           let sO = 0;
           let sZ = 0;
@@ -284,6 +300,7 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
           const ob = (1 - zb) * S;
           const nOther = hist[base + ob + 2];
           if (nOther === 0 || nOther === count) continue;
+          found++;
           const nL = zb === 0 ? count - nOther : nOther;
           if (nL < params.minSamplesLeaf || count - nL < params.minSamplesLeaf) continue;
           const otherW = hist[base + ob + 1];
@@ -291,7 +308,6 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
           const wL = zb === 0 ? weight - otherW : otherW;
           const rL = zb === 0 ? tot[0] - otherR : otherR;
           const wR = weight - wL;
-          evaluated++;
           if (wL <= 0 || wR <= 0) continue;
           const diff = rL * wR - (tot[0] - rL) * wL;
           const score = (diff * diff) / (wL * wR);
@@ -309,9 +325,9 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
         for (let s = 0; s < S; s++) binStats[zb * S + s] = tot[s];
         for (let b = 0; b < nb; b++) if (b !== zb) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[b * S + s];
         for (let b = 0; b < nb; b++) if (binStats[b * S + S - 1] > 0) nonEmpty++;
-        if (nonEmpty < 2) continue; // constant in this node: not counted (sklearn's rule)
+        if (nonEmpty < 2) continue; // constant in this node
+        found++;
         for (let s = 0; s < S; s++) leftStats[s] = 0;
-        let found = false;
         for (let b = 0; b < nb - 1; b++) {
           for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
           const nL = leftStats[S - 1];
@@ -342,14 +358,12 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
             const diff = leftStats[0] * wR - (tot[0] - leftStats[0]) * wL;
             score = (diff * diff) / (wL * wR);
           }
-          found = true;
           if (score > bestScore) {
             bestScore = score;
             bestFeature = j;
             bestBin = b;
           }
         }
-        if (found) evaluated++;
       }
       if (bestFeature < 0) break;
 
