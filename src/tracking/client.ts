@@ -14,6 +14,7 @@ import type {
   Experiment,
   FileInfo,
   KeyValue,
+  LoggedModel,
   Metric,
   ModelVersion,
   RegisteredModel,
@@ -602,6 +603,68 @@ export class TrackingClient {
       }
     }
     return { modelVersion: mv, artifactUri: await this.getModelVersionDownloadUri(mv.name, mv.version) };
+  }
+
+  // ------------------------------------------------------------------ logged models (MLflow 3)
+
+  /** A new logged model (status LOGGED_MODEL_PENDING) with its own id and artifact location. */
+  async createLoggedModel(
+    experimentId: string,
+    opts: { name?: string; modelType?: string; sourceRunId?: string; params?: Tags; tags?: Tags } = {},
+  ): Promise<LoggedModel> {
+    const r = await this.call<{ model: LoggedModel }>("createLoggedModel", {
+      experiment_id: experimentId,
+      name: opts.name,
+      model_type: opts.modelType,
+      source_run_id: opts.sourceRunId,
+      params: toKeyValues(opts.params),
+      tags: toKeyValues(opts.tags),
+    });
+    return r.model;
+  }
+
+  async getLoggedModel(modelId: string): Promise<LoggedModel> {
+    return (await this.call<{ model: LoggedModel }>("getLoggedModel", { model_id: modelId })).model;
+  }
+
+  /** Marks the model's upload as done (READY) or failed (FAILED), as MLflow's log_model does at the end. */
+  async finalizeLoggedModel(modelId: string, status: "READY" | "FAILED"): Promise<LoggedModel> {
+    const wire = status === "READY" ? "LOGGED_MODEL_READY" : "LOGGED_MODEL_UPLOAD_FAILED";
+    return (await this.call<{ model: LoggedModel }>("finalizeLoggedModel", { model_id: modelId, status: wire })).model;
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    await this.call("deleteLoggedModel", { model_id: modelId });
+  }
+
+  async setLoggedModelTags(modelId: string, tags: Tags): Promise<void> {
+    await this.call("setLoggedModelTags", { model_id: modelId, tags: toKeyValues(tags) });
+  }
+
+  async searchLoggedModels(opts: {
+    experimentIds: string[];
+    filter?: string;
+    datasets?: Array<{ dataset_name: string; dataset_digest?: string }>;
+    maxResults?: number;
+    orderBy?: Array<{ field_name: string; ascending?: boolean; dataset_name?: string; dataset_digest?: string }>;
+    pageToken?: string;
+  }): Promise<{ models: LoggedModel[]; nextPageToken?: string }> {
+    const r = await this.call<{ models?: LoggedModel[]; next_page_token?: string }>("searchLoggedModels", {
+      experiment_ids: opts.experimentIds,
+      filter: opts.filter,
+      datasets: opts.datasets,
+      max_results: opts.maxResults,
+      order_by: opts.orderBy,
+      page_token: opts.pageToken,
+    });
+    return { models: r.models ?? [], nextPageToken: r.next_page_token || undefined };
+  }
+
+  /** Uploads a directory's contents (recursively) to the logged model's artifact location. */
+  async logLoggedModelArtifacts(modelId: string, localDir: string): Promise<void> {
+    if (!(await isDirectory(localDir))) throw new InvalidParameterError(`'${localDir}' is not a directory`);
+    const root = (await this.getLoggedModel(modelId)).info.artifact_uri;
+    for (const file of await walkFiles(localDir)) await this.putFile(joinUri(root, relative(localDir, file).split(sep).join("/")), file);
   }
 }
 

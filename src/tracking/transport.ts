@@ -179,7 +179,8 @@ export class HttpTransport implements Transport {
 
   async call(endpoint: EndpointName, request: object): Promise<unknown> {
     const def = ENDPOINTS[endpoint];
-    let url = this.base + API_PREFIX + def.path;
+    // Logged-model routes carry ids in the path (`logged-models/:model_id`); the body keeps them too.
+    let url = this.base + API_PREFIX + def.path.replace(/:(\w+)/g, (_, k: string) => encodeURIComponent(String((request as Record<string, unknown>)[k] ?? "")));
     let res: Response;
     if (def.method === "GET") {
       const qs = new URLSearchParams();

@@ -11,7 +11,8 @@ import { startTrackingServer, type RunningServer } from "../../src/tracking/serv
 import { openPostgresStores, openSqliteStores } from "../../src/tracking/store/open.js";
 import { copyTrackingDatabase } from "../../src/tracking/store/sql/copy.js";
 import { freshPostgresDatabase, skipUnlessPostgres, testStoreUri } from "../support/postgres.js";
-import { tempDir } from "./helpers.js";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { httpHarness, inProcessHarness, rejectsWith, tempDir, type Harness } from "./helpers.js";
 
 interface Json {
   [k: string]: unknown;
@@ -424,3 +425,42 @@ describe("db migrate-from carries logged models from the embedded store into Pos
     }
   });
 });
+
+for (const [transport, open] of [
+  ["in-process", inProcessHarness],
+  ["http", httpHarness],
+] as const) {
+  describe(`TrackingClient logged models over ${transport}`, { timeout: 60_000 }, () => {
+    let h: Harness;
+    before(async () => {
+      h = await open();
+    });
+    after(async () => {
+      await h.close();
+    });
+
+    test("create, upload artifacts, finalize, tag, search, download and delete", async () => {
+      const c = h.client;
+      const exp = await c.createExperiment(`client-lm-${transport}`);
+      const run = await c.createRun(exp);
+      const m = await c.createLoggedModel(exp, { name: "clf", sourceRunId: run.info.run_id, params: { C: "10" }, tags: { team: "nlp" } });
+      assert.equal(m.info.status, "LOGGED_MODEL_PENDING");
+      const src = join(h.dir, "model-src");
+      mkdirSync(join(src, "data"), { recursive: true });
+      writeFileSync(join(src, "MLmodel"), "flavors: {}\n");
+      writeFileSync(join(src, "data", "weights.bin"), "0123");
+      await c.logLoggedModelArtifacts(m.info.model_id, src);
+      assert.equal((await c.finalizeLoggedModel(m.info.model_id, "READY")).info.status, "LOGGED_MODEL_READY");
+      await c.setLoggedModelTags(m.info.model_id, { stage: "candidate" });
+      const found = await c.searchLoggedModels({ experimentIds: [exp], filter: "tags.stage = 'candidate' AND params.C = '10'" });
+      assert.deepEqual(
+        found.models.map((x) => x.info.model_id),
+        [m.info.model_id],
+      );
+      const out = await c.downloadArtifacts(m.info.artifact_uri, join(h.dir, "downloaded"));
+      assert.equal(readFileSync(join(out, "data", "weights.bin"), "utf8"), "0123");
+      await c.deleteLoggedModel(m.info.model_id);
+      await rejectsWith(c.getLoggedModel(m.info.model_id), "RESOURCE_DOES_NOT_EXIST", /^Logged model with ID 'm-[0-9a-f]{32}' not found\.$/);
+    });
+  });
+}
