@@ -24,6 +24,12 @@ export interface PredictionView {
 
 export const DEFAULT_TOP_K = 20;
 
+/** Predictions of a batch and their monitoring ids, in order (ids undefined when monitoring is off). */
+export interface ScoredBatch {
+  predictions: Prediction[];
+  ids: string[] | undefined;
+}
+
 /** Scores batches off the event loop (src/models PredictionPool over worker threads). */
 export interface BatchScorer {
   predict(texts: string[]): Promise<Prediction[]>;
@@ -85,8 +91,13 @@ export class Predictor {
    * pool's worker thread within the work budget (503 + Retry-After past it). Until the
    * model's pool has started, large batches are scored here too.
    */
-  async predictBatch(loaded: LoadedModel, texts: string[], chars: number): Promise<Prediction[]> {
-    return (await this.score(loaded, texts, chars)).predictions;
+  async predictBatch(loaded: LoadedModel, texts: string[], chars: number): Promise<ScoredBatch> {
+    return this.score(loaded, texts, chars);
+  }
+
+  /** True when predictions get monitoring ids (POST /feedback scores them). */
+  get monitored(): boolean {
+    return this.monitor !== null;
   }
 
   /** predictBatch as API views (id, label, score, probabilities). */
@@ -97,7 +108,7 @@ export class Predictor {
     return out;
   }
 
-  private async score(loaded: LoadedModel, texts: string[], chars: number): Promise<{ predictions: Prediction[]; ids: string[] | undefined }> {
+  private async score(loaded: LoadedModel, texts: string[], chars: number): Promise<ScoredBatch> {
     const scorer = texts.length >= OFF_LOOP_MIN_TEXTS || chars >= OFF_LOOP_MIN_CHARS ? this.scorers.get(loaded.model)?.ready : null;
     const predictions = scorer ? await this.budget.run(chars, () => scorer.predict(texts)) : loaded.model.predict(texts);
     this.metrics.observePredictions(predictions, texts);

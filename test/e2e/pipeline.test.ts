@@ -102,7 +102,9 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", { timeout: 300
         body: JSON.stringify({ inputs: ["I love this phone, it works great.", "Awful, it broke after a day."] }),
       });
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { predictions: [1, 0] });
+      const body = (await res.json()) as { predictions: unknown[]; prediction_ids: string[] };
+      assert.deepEqual(body.predictions, [1, 0]);
+      assert.equal(body.prediction_ids.length, 2, "monitoring's ids for POST /feedback");
     } finally {
       assert.equal(await stop(child), 0);
     }

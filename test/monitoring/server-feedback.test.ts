@@ -84,6 +84,68 @@ describe("monitoring in the model server", { timeout: 120_000 }, () => {
     assert.equal(await metric(server.url, "model_reference_accuracy"), (fixture.json.metadata.referenceProfile as { accuracy: number }).accuracy);
   });
 
+  test("MLflow /invocations answers prediction_ids beside predictions (JSON and CSV), and /feedback scores them", async () => {
+    const texts = fixture.stream.texts.slice(200, 206);
+    const json = await post(`${server.url}/invocations`, { dataframe_split: { columns: ["text"], data: texts.map((t) => [t]) } });
+    assert.equal(json.status, 200);
+    const labels = json.body.predictions as number[];
+    const ids = json.body.prediction_ids as string[];
+    assert.deepEqual(Object.keys(json.body), ["predictions", "prediction_ids"]);
+    assert.equal(ids.length, texts.length);
+    ids.forEach((id, i) => assert.match(id, new RegExp(`^[0-9a-f]{8}-[0-9a-z]+-${fixture.model.classes.indexOf(labels[i])}$`)));
+    const csv = await fetch(`${server.url}/invocations`, {
+      method: "POST",
+      headers: { "content-type": "text/csv" },
+      body: `text\n"${texts[0].replaceAll('"', '""')}"\n`,
+    });
+    const csvBody = (await csv.json()) as { predictions: number[]; prediction_ids: string[] };
+    assert.equal(csvBody.prediction_ids.length, 1);
+    assert.notEqual(csvBody.prediction_ids[0], ids[0], "every prediction gets its own id");
+
+    const before = (await metric(server.url, "model_feedback_labelled_total")) ?? 0;
+    const fb = await post(`${server.url}/feedback`, { feedback: ids.map((id, i) => ({ id, label: fixture.stream.labels[200 + i] })) });
+    assert.deepEqual(fb, { status: 200, body: { recorded: texts.length, duplicates: 0 } });
+    assert.equal(await metric(server.url, "model_feedback_labelled_total"), before + texts.length);
+  });
+
+  test("V2 infer has a prediction_id output (listed in the model metadata) that /feedback scores; asked-for outputs only", async () => {
+    const name = server.app.polarity.holder.current!.name;
+    const meta = (await (await fetch(`${server.url}/v2/models/${name}`)).json()) as { outputs: { name: string; datatype: string; shape: number[] }[] };
+    assert.deepEqual(meta.outputs.at(-1), { name: "prediction_id", datatype: "BYTES", shape: [-1] });
+    const texts = fixture.stream.texts.slice(210, 214);
+    const infer = await post(`${server.url}/v2/models/${name}/infer`, { id: "r1", inputs: [{ name: "text", shape: [texts.length], datatype: "BYTES", data: texts }] });
+    assert.equal(infer.status, 200);
+    const outputs = infer.body.outputs as { name: string; shape: number[]; datatype: string; data: (string | number)[] }[];
+    assert.deepEqual(
+      outputs.map((o) => o.name),
+      ["label", "class_name", "probabilities", "prediction_id"],
+    );
+    const idTensor = outputs[3];
+    assert.deepEqual([idTensor.datatype, idTensor.shape], ["BYTES", [texts.length]]);
+    const labels = outputs[0].data.map(Number);
+    idTensor.data.forEach((id, i) => assert.match(String(id), new RegExp(`-${fixture.model.classes.indexOf(labels[i])}$`)));
+
+    const onlyIds = await post(`${server.url}/v2/models/${name}/infer`, {
+      inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [texts[0]] }],
+      outputs: [{ name: "prediction_id" }],
+    });
+    assert.deepEqual(
+      (onlyIds.body.outputs as { name: string }[]).map((o) => o.name),
+      ["prediction_id"],
+    );
+    const onlyLabel = await post(`${server.url}/v2/models/${name}/infer`, {
+      inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: [texts[0]] }],
+      outputs: [{ name: "label" }],
+    });
+    assert.deepEqual(
+      (onlyLabel.body.outputs as { name: string }[]).map((o) => o.name),
+      ["label"],
+    );
+
+    const fb = await post(`${server.url}/feedback`, { feedback: idTensor.data.map((id, i) => ({ id: String(id), label: fixture.stream.labels[210 + i] })) });
+    assert.deepEqual(fb, { status: 200, body: { recorded: texts.length, duplicates: 0 } });
+  });
+
   test("bad feedback is a 4xx naming the item, and nothing of the batch is recorded", async () => {
     const before = await metric(server.url, "model_feedback_labelled_total");
     const { body } = await post(`${server.url}/predict`, { text: "good" });
@@ -134,6 +196,25 @@ describe("monitoring in the model server", { timeout: 120_000 }, () => {
       assert.equal(r.status, 200);
       assert.equal("id" in r.body, false);
       assert.equal((await post(`${off.url}/feedback`, { id: "x", label: 1 })).status, 404);
+      const inv = await post(`${off.url}/invocations`, { inputs: ["nice"] });
+      assert.deepEqual(Object.keys(inv.body), ["predictions"]);
+      const name = off.app.polarity.holder.current!.name;
+      const meta = (await (await fetch(`${off.url}/v2/models/${name}`)).json()) as { outputs: { name: string }[] };
+      assert.deepEqual(
+        meta.outputs.map((o) => o.name),
+        ["label", "class_name", "probabilities"],
+      );
+      const infer = await post(`${off.url}/v2/models/${name}/infer`, { inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: ["nice"] }] });
+      assert.deepEqual(
+        (infer.body.outputs as { name: string }[]).map((o) => o.name),
+        ["label", "class_name", "probabilities"],
+      );
+      const asked = await post(`${off.url}/v2/models/${name}/infer`, {
+        inputs: [{ name: "text", shape: [1], datatype: "BYTES", data: ["nice"] }],
+        outputs: [{ name: "prediction_id" }],
+      });
+      assert.equal(asked.status, 400);
+      assert.match(String(asked.body.message ?? asked.body.error), /prediction ids come with monitoring on/);
       assert.doesNotMatch(await (await fetch(`${off.url}/metrics`)).text(), /model_drift/);
     } finally {
       await off.close();

@@ -183,7 +183,7 @@ describe("model server routes (real server on 127.0.0.1, real trained model)", (
     assert.equal(model.inputs[0].datatype, "BYTES");
     assert.deepEqual(
       model.outputs.map((o) => o.name),
-      ["label", "class_name", "probabilities"],
+      ["label", "class_name", "probabilities", "prediction_id"], // prediction_id: monitoring's ids for POST /feedback
     );
     assert.equal((await fetch(`${base}/v2/models/${modelName}/ready`)).status, 200);
 

@@ -10,11 +10,20 @@ import { checkTexts } from "../work.js";
  * MLflow's scoring protocol (`mlflow models serve`): /ping, /health, /version,
  * /invocations. The model's input is one column of texts: named "text" (or "review", the
  * seed's column), or the only column. Predictions are the labels, as MLflow's sklearn
- * flavour returns them.
+ * flavour returns them. With monitoring on, `prediction_ids` beside `predictions` gives each
+ * prediction's id for POST /feedback: MLflow's own scoring server puts metadata keys beside
+ * `predictions` (scoring_server.predictions_to_json) and its client (PredictionsResponse) is
+ * a dict that reads `predictions` and keeps the rest.
  */
 export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
   const { config, predictor } = ctx;
   const schemas = invocationsSchemas(config);
+  const response = Type.Object({
+    ...schemas.response.properties,
+    prediction_ids: Type.Optional(
+      Type.Array(Type.String(), { description: "With monitoring on: the id of each prediction, in order, for POST /feedback" }),
+    ),
+  });
   installCsvParser(app);
 
   // MLflow answers 200 with a newline when the model is loaded, 404 otherwise.
@@ -40,17 +49,17 @@ export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): P
         summary: "MLflow scoring: dataframe_split, dataframe_records, instances or inputs (JSON), or text/csv",
         tags: ["mlflow"],
         body: { content: { "application/json": { schema: schemas.body }, "text/csv": { schema: Type.String() } } },
-        response: { 200: schemas.response, ...errorResponses(400, 413, 415, 503) },
+        response: { 200: response, ...errorResponses(400, 413, 415, 503) },
       },
     },
     async (request) => {
       const loaded = ctx.requireModel();
       const texts = typeof request.body === "string" ? await textsFromCsv(request.body) : textsFromScoringJson(request.body as Static<typeof schemas.body>);
       const chars = checkTexts(texts, config);
-      const predictions = await predictor.predictBatch(loaded, texts, chars);
+      const { predictions, ids } = await predictor.predictBatch(loaded, texts, chars);
       const labels = new Array(predictions.length);
       for (let i = 0; i < predictions.length; i++) labels[i] = predictions[i].label;
-      return { predictions: labels };
+      return ids === undefined ? { predictions: labels } : { predictions: labels, prediction_ids: ids };
     },
   );
 }

@@ -12,8 +12,11 @@ import { ModelNameParams, ModelVersionParams, errorResponses, v2Schemas } from "
 
 /**
  * Open Inference Protocol V2 (KServe): server/model metadata, health, and infer with one
- * BYTES input tensor of texts. Outputs: `label` (BYTES, [n]) and `probabilities`
- * (FP64, [n, k], columns in the model's class order, listed in the model metadata).
+ * BYTES input tensor of texts. Outputs: `label` (BYTES, [n]), `class_name` (BYTES, [n]),
+ * `probabilities` (FP64, [n, k], columns in the model's class order) and, with monitoring on,
+ * `prediction_id` (BYTES, [n]: each prediction's id for POST /feedback), all listed in the
+ * model metadata. As the protocol says, a request without `outputs` gets every output and one
+ * with `outputs` only those it names.
  */
 export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -54,6 +57,7 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
     async (request) => {
       const loaded = modelFor(request.params.name);
       const k = loaded.model.classes.length;
+      const ids = predictor.monitored ? [{ name: PREDICTION_ID, datatype: "BYTES", shape: [-1] }] : [];
       return {
         name: loaded.name,
         versions: [loaded.version],
@@ -63,6 +67,7 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
           { name: "label", datatype: "BYTES", shape: [-1] },
           { name: "class_name", datatype: "BYTES", shape: [-1] },
           { name: "probabilities", datatype: "FP64", shape: [-1, k] },
+          ...ids,
         ],
       };
     },
@@ -128,13 +133,17 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
       );
     const chars = checkTexts(texts, config);
 
-    const wanted = body.outputs?.map((o) => o.name) ?? ["label", "class_name", "probabilities"];
+    const available = predictor.monitored ? OUTPUTS_MONITORED : OUTPUTS;
+    const wanted = body.outputs?.map((o) => o.name) ?? available;
     for (const w of wanted) {
-      if (w !== "label" && w !== "class_name" && w !== "probabilities")
-        throw badRequest(`unknown output ${quoteClientString(w, 40)}; this model has outputs "label", "class_name" and "probabilities"`);
+      if (!available.includes(w))
+        throw badRequest(
+          `unknown output ${quoteClientString(w, 40)}; this model has outputs ${available.map((o) => `"${o}"`).join(", ")}` +
+            (w === PREDICTION_ID ? " (prediction ids come with monitoring on)" : ""),
+        );
     }
 
-    const predictions = await predictor.predictBatch(loaded, texts, chars);
+    const { predictions, ids } = await predictor.predictBatch(loaded, texts, chars);
     const keys = loaded.model.classes.map(String);
     const k = keys.length;
     const outputs = [];
@@ -143,6 +152,8 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
         const data = new Array<string>(predictions.length);
         for (let i = 0; i < predictions.length; i++) data[i] = predictions[i].className ?? String(predictions[i].label);
         outputs.push({ name: "class_name", shape: [predictions.length], datatype: "BYTES", data });
+      } else if (name === PREDICTION_ID) {
+        outputs.push({ name: PREDICTION_ID, shape: [predictions.length], datatype: "BYTES", data: ids ?? [] });
       } else if (name === "label") {
         const data = new Array<string>(predictions.length);
         for (let i = 0; i < predictions.length; i++) data[i] = String(predictions[i].label);
@@ -159,6 +170,10 @@ export async function v2Routes(scope: FastifyInstance, ctx: ServingContext): Pro
     return { model_name: loaded.name, model_version: loaded.version, ...(body.id !== undefined ? { id: body.id } : {}), outputs };
   }
 }
+
+const PREDICTION_ID = "prediction_id";
+const OUTPUTS: readonly string[] = ["label", "class_name", "probabilities"];
+const OUTPUTS_MONITORED: readonly string[] = [...OUTPUTS, PREDICTION_ID];
 
 /**
  * V2 sends tensors flattened row-major or nested per shape; both give the texts in order.
