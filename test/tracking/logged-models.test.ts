@@ -334,6 +334,9 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.deepEqual(await names({ experiment_ids: [exp], filter: "metrics.acc > 0.7", datasets: [{ dataset_name: "eval" }] }), ["mid", "high"]);
     assert.deepEqual(await names({ experiment_ids: [exp], filter: "params.C = '10' AND tags.team = 'b'" }), ["mid", "high"]);
     assert.deepEqual(await names({ experiment_ids: [exp], filter: "name LIKE 'h%'" }), ["high"]);
+    assert.deepEqual(await names({ experiment_ids: [exp], filter: "attributes.name ILIKE 'H%'" }), ["high"]);
+    assert.deepEqual(await names({ experiment_ids: [exp], filter: `model_id IN ('${low}', '${mid}')` }), ["mid", "low"]);
+    assert.deepEqual(await names({ experiment_ids: [exp], filter: "creation_timestamp_ms > 0 AND metrics.`acc` <= 0.75" }), ["mid", "low"]);
     assert.deepEqual(await names({ experiment_ids: [exp], filter: "status = 'PENDING'" }), ["mid", "high", "low"]);
     assert.deepEqual(await names({ experiment_ids: [exp], datasets: [{ dataset_name: "train" }] }), ["low"]);
     const byAcc = [{ field_name: "metrics.acc", ascending: false, dataset_name: "eval" }];
