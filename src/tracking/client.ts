@@ -422,7 +422,11 @@ export class TrackingClient {
 
   /** The storage URI behind `models:/…` and `runs:/…` URIs (others are returned unchanged). */
   async resolveArtifactUri(uri: string): Promise<string> {
-    if (uri.startsWith("models:")) return (await this.resolveModelUri(uri)).artifactUri;
+    // A registry answers `runs:/…` for a version logged from a run (as MLflow does): resolve that too.
+    if (uri.startsWith("models:")) {
+      const storage = (await this.resolveModelUri(uri)).artifactUri;
+      return storage.startsWith("models:") ? storage : this.resolveArtifactUri(storage);
+    }
     if (uri.startsWith("runs:")) {
       const { runId, path } = parseRunsUri(uri);
       return joinUri(await this.runArtifactUri(runId), path);

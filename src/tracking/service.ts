@@ -366,18 +366,23 @@ export class TrackingService {
     return local === undefined ? undefined : resolvePath(local);
   }
 
-  /** Where a model version's files are: `runs:/id/path` and `models:/<logged model id>` sources become artifact URIs. */
-  async downloadUri(source: string): Promise<string> {
+  /** Where a model version's files are, as MLflow's get-download-uri answers. */
+  async downloadUri(source: string, depth = 0): Promise<string> {
     // MLflow 3 registers `models:/<model_id>` sources: their files are the logged model's artifacts.
     const logged = /^models:\/(m-[A-Za-z0-9]+)\/?(.*)$/.exec(source);
     if (logged) {
       const model = await this.loggedModels.getLoggedModel(logged[1]);
       return logged[2] ? `${model.info.artifact_uri}/${logged[2]}` : model.info.artifact_uri;
     }
-    const m = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
-    if (!m) return source;
-    const run = await this.tracking.getRun(m[1]);
-    return m[2] ? `${run.info.artifact_uri}/${m[2]}` : run.info.artifact_uri;
+    // As MLflow: a `runs:/` source is returned as it is (the client resolves it against the run,
+    // which may live on another tracking server), and a `models:/<name>/<version>` source (a
+    // copied version) is where that version's files are.
+    const registered = /^models:\/([^/@]+)\/(\d+)\/?$/.exec(source);
+    if (registered) {
+      if (depth >= 8) throw new InvalidParameterError(`Model version source '${source}' refers to other versions more than 8 levels deep`);
+      return this.downloadUri((await this.registry.getModelVersion(registered[1], registered[2])).source, depth + 1);
+    }
+    return source;
   }
 
   /**
