@@ -35,7 +35,12 @@ const PAGE_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-const INDEX_HTML = `<!doctype html>
+/**
+ * The page. `preload` names the chunks app.js imports statically: listed as modulepreload
+ * links, the browser fetches them alongside app.js instead of after parsing it.
+ */
+function indexHtml(preload: readonly string[] = []): string {
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -43,13 +48,24 @@ const INDEX_HTML = `<!doctype html>
 <title>Polarity tracking</title>
 <link rel="stylesheet" href="/ui/app.css">
 <script type="module" src="/ui/app.js"></script>
-</head>
+${preload.map((f) => `<link rel="modulepreload" href="/ui/${f}">\n`).join("")}</head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <noscript>The Polarity tracking UI needs JavaScript. The same data is available from the REST API (/api/2.0/mlflow/…) and the CLI (polarity runs list).</noscript>
 </body>
 </html>
 `;
+}
+
+/** The chunks an esbuild ES module imports statically (`import … from "./chunk-X.js"`, `import "./chunk-X.js"`; not `import("…")`). */
+export function staticChunkImports(js: string): string[] {
+  const out = new Set<string>();
+  for (const m of js.matchAll(/(?:\bfrom\s*|\bimport\s*)"\.\/(chunk-[A-Za-z0-9_-]+\.js)"/g)) out.add(m[1]);
+  return [...out];
+}
+
+/** Chunk names carry a content hash: a browser may keep them; app.js and app.css are revalidated. */
+const HASHED_CHUNK = /^chunk-[A-Za-z0-9_-]+\.js$/;
 
 /** Content types an artifact preview may be served with; anything else is plain text or bytes (never HTML/SVG from this origin). */
 const PREVIEW_TYPES: Record<string, string> = {
@@ -91,8 +107,12 @@ function artifactContentType(path: string): string {
   return "application/octet-stream";
 }
 
-function sendAsset(request: FastifyRequest, reply: FastifyReply, a: UiAsset): FastifyReply {
-  reply.header("etag", a.etag).header("cache-control", "no-cache").header("x-content-type-options", "nosniff").type(a.contentType);
+function sendAsset(request: FastifyRequest, reply: FastifyReply, name: string, a: UiAsset): FastifyReply {
+  reply
+    .header("etag", a.etag)
+    .header("cache-control", HASHED_CHUNK.test(name) ? "public, max-age=31536000, immutable" : "no-cache")
+    .header("x-content-type-options", "nosniff")
+    .type(a.contentType);
   if (request.headers["if-none-match"] === a.etag) return reply.code(304).send();
   if (/\bgzip\b/.test(String(request.headers["accept-encoding"] ?? "")))
     return reply.header("content-encoding", "gzip").header("vary", "accept-encoding").send(a.gzip);
@@ -107,7 +127,17 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, a: UiAsset): Fa
  */
 export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions): Promise<void> {
   const projectRoot = findProjectRoot(opts.projectDir ?? process.cwd());
-  const page = async (_request: FastifyRequest, reply: FastifyReply) => reply.headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(INDEX_HTML);
+  let html: Promise<string> | undefined;
+  const page = async (_request: FastifyRequest, reply: FastifyReply) => {
+    html ??= loadUiAssets().then(
+      (assets) => indexHtml(staticChunkImports(assets.get("app.js")?.body.toString("utf8") ?? "")),
+      () => indexHtml(),
+    );
+    return reply
+      .headers(PAGE_HEADERS)
+      .type("text/html; charset=utf-8")
+      .send(await html);
+  };
   app.get("/", { config: PUBLIC_ROUTE }, page);
   app.get("/index.html", { config: PUBLIC_ROUTE }, page);
   app.get("/favicon.ico", { config: PUBLIC_ROUTE }, async (_request, reply) => reply.code(204).header("cache-control", "max-age=86400").send());
@@ -115,7 +145,7 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
     const { file } = request.params as { file: string };
     const asset = ASSET_NAME.test(file) ? (await loadUiAssets()).get(file) : undefined;
     if (!asset) throw new NotFoundError(`No UI file '${file}'`);
-    return sendAsset(request, reply, asset);
+    return sendAsset(request, reply, file, asset);
   });
 
   app.get(

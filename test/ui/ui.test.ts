@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { createModelSource } from "../../src/serving/index.js";
@@ -40,6 +41,15 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self'/);
     const html = await res.text();
     assert.doesNotMatch(html, /https?:\/\//, "no external asset");
+    // app.js's static imports are preloaded with it; content-hashed chunks may be cached for good.
+    const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+    assert.ok(preloads.length > 0, "modulepreload links");
+    for (const href of preloads) {
+      const chunk = await fetch(world.url + href);
+      assert.equal(chunk.status, 200, href);
+      assert.match(chunk.headers.get("cache-control") ?? "", /immutable/, href);
+    }
+    assert.equal((await fetch(`${world.url}/ui/app.js`)).headers.get("cache-control"), "no-cache", "the entry is revalidated");
     const js = await fetch(`${world.url}/ui/app.js`, { headers: { "accept-encoding": "gzip" } });
     assert.equal(js.status, 200);
     assert.equal(js.headers.get("content-encoding"), "gzip");
@@ -162,6 +172,38 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
     // The deep link reopens the same artifact.
     await goto(page, page.url());
     await page.waitForSelector('#artifact-preview [data-plot="confusion"] canvas');
+  });
+
+  test("metric history: the chart draws MLflow's sampled history, full resolution on demand, every point downloadable as CSV", async () => {
+    const id = world.store.runIds[1];
+    const requests: string[] = [];
+    const onRequest = (r: { url(): string }) => void requests.push(r.url());
+    page.on("request", onRequest);
+    try {
+      await goto(page, `${world.url}/#/runs/${id}?metric=loss`);
+      await page.waitForFunction(() => document.querySelector("#history-chart")?.getAttribute("data-resolution") === "sampled");
+      assert.equal(await page.locator("#history-chart").getAttribute("data-points"), "50");
+      assert.ok(
+        requests.some((u) => u.includes("/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?") && u.includes(`run_ids=${id}`)),
+        "the chart reads get-history-bulk-interval",
+      );
+      assert.ok(!requests.some((u) => u.includes("metrics/get-history?")), "not the full history");
+      await page.getByRole("button", { name: "Full resolution" }).click();
+      await page.waitForFunction(() => document.querySelector("#history-chart")?.getAttribute("data-resolution") === "full");
+      assert.ok(
+        requests.some((u) => u.includes("metrics/get-history?")),
+        "full resolution reads every point",
+      );
+      assert.match(page.url(), /full=1/, "the resolution is in the URL");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+      assert.equal(download.suggestedFilename(), `${id}-loss.csv`);
+      const csv = (await readFile((await download.path())!, "utf8")).trim().split("\n");
+      assert.equal(csv[0], "step,timestamp,value");
+      assert.equal(csv.length, 51, "a header and all 50 points");
+      assert.match(csv[1], /^0,\d+,0\.\d+$/);
+    } finally {
+      page.off("request", onRequest);
+    }
   });
 
   test("compare three runs: one parallel-coordinates line per run, one axis per chosen param plus the metric, differences highlighted", async () => {

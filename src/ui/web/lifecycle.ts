@@ -11,3 +11,17 @@ export function leavePage(): void {
   for (const fn of disposers) fn();
   disposers.clear();
 }
+
+let shownAt = 0;
+/**
+ * When the page being shown was asked for, on performance.now()'s clock: 0 (navigation start)
+ * for the document's first page, the hashchange event's time for a page opened in the app.
+ */
+export function pageRequestedAt(): number {
+  return shownAt;
+}
+
+/** Called by the router with the hashchange event's time. */
+export function pageRequested(at: number): void {
+  shownAt = at;
+}

@@ -1,16 +1,21 @@
 import "./style.css";
 import { authorization, signIn, signOut, unauthorizedListeners } from "./api.js";
 import { clear, field, h } from "./dom.js";
-import { leavePage } from "./lifecycle.js";
+import { leavePage, pageRequested } from "./lifecycle.js";
+// The experiments list and the runs table are in the entry bundle (a few KiB): a link to an
+// experiment renders without waiting for a page chunk, then a chunk it imports. Pages with
+// charts load theirs on demand.
+import { renderExperiments } from "./pages/experiments.js";
+import { renderRuns } from "./pages/runs.js";
 
 /**
  * Hash routes, so any page (a run, a comparison, a filtered table) is a link that can be shared.
  * Pages load on demand: the runs table does not wait for the charting libraries.
  */
 const ROUTES: Array<[RegExp, (main: HTMLElement, m: RegExpExecArray) => Promise<void>]> = [
-  [/^\/?$/, async (main) => (await import("./pages/experiments.js")).renderExperiments(main)],
-  [/^\/experiments\/?$/, async (main) => (await import("./pages/experiments.js")).renderExperiments(main)],
-  [/^\/experiments\/([^/]+)\/?$/, async (main, m) => (await import("./pages/runs.js")).renderRuns(main, decodeURIComponent(m[1]))],
+  [/^\/?$/, (main) => renderExperiments(main)],
+  [/^\/experiments\/?$/, (main) => renderExperiments(main)],
+  [/^\/experiments\/([^/]+)\/?$/, (main, m) => renderRuns(main, decodeURIComponent(m[1]))],
   [/^\/runs\/([^/]+)\/?$/, async (main, m) => (await import("./pages/run.js")).renderRun(main, decodeURIComponent(m[1]))],
   [/^\/compare\/?$/, async (main) => (await import("./pages/compare.js")).renderCompare(main)],
   [/^\/models\/?$/, async (main) => (await import("./pages/registry.js")).renderModels(main)],
@@ -110,5 +115,8 @@ unauthorizedListeners.add(() => authButton.classList.add("attention"));
 
 document.body.append(h("header", { class: "top" }, h("a", { href: "#/experiments", class: "brand" }, "Polarity"), nav, authButton), main, dialog);
 updateAuthButton();
-window.addEventListener("hashchange", () => void route());
+window.addEventListener("hashchange", (ev) => {
+  pageRequested(ev.timeStamp);
+  void route();
+});
 void route();

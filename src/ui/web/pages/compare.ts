@@ -1,4 +1,4 @@
-import { apiGet, metricHistory, metricValue, type Run } from "../api.js";
+import { apiGet, metricValue, sampledHistories, type Metric, type Run } from "../api.js";
 import { chart, PALETTE, type EChart } from "../charts.js";
 import { clear, empty, enc, field, formatNumber, h, hashQuery, replaceHashQuery, section } from "../dom.js";
 
@@ -140,7 +140,10 @@ export async function renderCompare(main: HTMLElement): Promise<void> {
     const key = historySelect.value;
     clear(historyBox);
     if (!key) return;
-    const series = await Promise.all(runs.map((r) => (metricMaps[runs.indexOf(r)].has(key) ? metricHistory(r.info.run_id, key) : Promise.resolve([]))));
+    // One request for every run's sampled history (MLflow's get-history-bulk-interval).
+    const withKey = runs.filter((_, i) => metricMaps[i].has(key)).map((r) => r.info.run_id);
+    const sampled = withKey.length ? await sampledHistories(withKey, key) : new Map<string, Metric[]>();
+    const series = runs.map((r) => sampled.get(r.info.run_id) ?? []);
     chart(historyBox, {
       tooltip: { trigger: "axis" },
       legend: { type: "scroll", bottom: 0 },

@@ -1,4 +1,4 @@
-import { apiGet, apiSend, metricHistory, metricValue, tagOf, uiGet, type FileInfo, type Run } from "../api.js";
+import { apiGet, apiSend, historyCsv, metricHistory, metricValue, sampledHistories, tagOf, uiGet, type FileInfo, type Metric, type Run } from "../api.js";
 import { fastLine } from "../charts.js";
 import {
   append,
@@ -76,13 +76,42 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     metrics.map((m) => h("option", { value: m.key }, m.key)),
   );
   const xSelect = h("select", {}, h("option", { value: "step" }, "Step"), h("option", { value: "time" }, "Wall time"));
+  // Charts draw MLflow's sampled history (about SAMPLED_POINTS points whatever the length);
+  // "Full resolution" fetches and draws every point, "Download CSV" saves every point.
+  let full = hashQuery().get("full") === "1";
+  const fullButton = h("button", { type: "button", class: "secondary", id: "history-full", "aria-pressed": String(full) }, "Full resolution");
+  fullButton.addEventListener("click", () => {
+    full = !full;
+    fullButton.setAttribute("aria-pressed", String(full));
+    void drawHistory();
+  });
+  const downloadButton = h("button", { type: "button", class: "secondary", id: "history-download" }, "Download CSV");
+  downloadButton.addEventListener("click", () => {
+    const key = metricSelect.value;
+    if (!key) return;
+    downloadButton.disabled = true;
+    metricHistory(info.run_id, key)
+      .then((points) => {
+        const url = URL.createObjectURL(new Blob([historyCsv(points)], { type: "text/csv" }));
+        const a = h("a", { href: url, download: `${info.run_id}-${key.replace(/[^\w.-]+/g, "_")}.csv` });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      })
+      .catch((err: Error) => (chartStatus.textContent = `Download failed: ${err.message}`))
+      .finally(() => (downloadButton.disabled = false));
+  });
+  let drawing = 0;
   const drawHistory = async () => {
+    const mine = ++drawing;
     clear(chartBox);
     const key = metricSelect.value;
     if (!key) return;
     chartStatus.textContent = `Loading ${key}…`;
     const t0 = performance.now();
-    const points = await metricHistory(info.run_id, key);
+    const points: Metric[] = full ? await metricHistory(info.run_id, key) : ((await sampledHistories([info.run_id], key)).get(info.run_id) ?? []);
+    if (mine !== drawing) return; // another metric or resolution was chosen meanwhile
     const t1 = performance.now();
     const byTime = xSelect.value === "time";
     const order = points.map((_, i) => i);
@@ -97,8 +126,14 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     fastLine(chartBox, x, y, { label: key, xLabel: byTime ? "time" : "step", time: byTime });
     const t2 = performance.now();
     chartBox.dataset.points = String(points.length);
-    chartStatus.textContent = `${key}: ${points.length.toLocaleString()} points (fetched in ${Math.round(t1 - t0)} ms, drawn in ${Math.round(t2 - t1)} ms)`;
-    replaceHashQuery(`/runs/${enc(info.run_id)}`, { metric: key, x: byTime ? "time" : undefined, artifact: hashQuery().get("artifact") ?? undefined });
+    chartBox.dataset.resolution = full ? "full" : "sampled";
+    chartStatus.textContent = `${key}: ${points.length.toLocaleString()} points${full ? "" : " (sampled)"} (fetched in ${Math.round(t1 - t0)} ms, drawn in ${Math.round(t2 - t1)} ms)`;
+    replaceHashQuery(`/runs/${enc(info.run_id)}`, {
+      metric: key,
+      x: byTime ? "time" : undefined,
+      full: full ? "1" : undefined,
+      artifact: hashQuery().get("artifact") ?? undefined,
+    });
   };
   metricSelect.addEventListener("change", () => void drawHistory());
   xSelect.addEventListener("change", () => void drawHistory());
@@ -173,7 +208,12 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
       ),
     ),
     metrics.length
-      ? section("Metric history", h("div", { class: "toolbar" }, field("Metric", metricSelect), field("X axis", xSelect)), chartStatus, chartBox)
+      ? section(
+          "Metric history",
+          h("div", { class: "toolbar" }, field("Metric", metricSelect), field("X axis", xSelect), fullButton, downloadButton),
+          chartStatus,
+          chartBox,
+        )
       : null,
     section(
       "Dataset inputs",

@@ -1,4 +1,5 @@
 import { apiGet, apiSend, metricValue, tagOf, type Experiment, type Run } from "../api.js";
+import { pageRequestedAt } from "../lifecycle.js";
 import { clear, enc, field, formatDuration, formatNumber, formatTime, h, hashQuery, replaceHashQuery, showError } from "../dom.js";
 
 const PAGE_SIZE = 50;
@@ -76,11 +77,17 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
       page: state.page ? String(state.page) : undefined,
     });
 
-  /** Loads page `n`, following page tokens from the nearest known one. */
-  const goto = async (n: number) => {
+  /**
+   * Loads page `n`, following page tokens from the nearest known one. `startedAt` is when the
+   * user asked (the event's time; 0 = navigation start, both on performance.now()'s clock):
+   * once the table is painted, `data-answered-ms` on #runs-table says how long the answer took
+   * (bench/ui.ts reads it), and the status line shows it. A newer request supersedes an older one.
+   */
+  let generation = 0;
+  const goto = async (n: number, startedAt = performance.now()) => {
     if (n < 0) return;
+    const mine = ++generation;
     showError(filterError, undefined);
-    const t0 = performance.now();
     try {
       let page = Math.min(n, state.tokens.length);
       let res;
@@ -92,6 +99,7 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
           max_results: PAGE_SIZE,
           page_token: page === 0 ? undefined : state.tokens[page - 1],
         });
+        if (mine !== generation) return;
         if (res.next_page_token) state.tokens[page] = res.next_page_token;
         if (page >= n || !res.next_page_token) break;
         page++;
@@ -101,8 +109,14 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
       state.next = res.next_page_token;
       syncUrl();
       draw();
-      status.textContent = `${state.runs.length} run${state.runs.length === 1 ? "" : "s"} on page ${state.page + 1} (${Math.round(performance.now() - t0)} ms)`;
+      afterPaint(() => {
+        if (mine !== generation) return;
+        const ms = Math.round(performance.now() - startedAt);
+        tableWrap.dataset.answeredMs = String(ms);
+        status.textContent = `${state.runs.length} run${state.runs.length === 1 ? "" : "s"} on page ${state.page + 1} (shown in ${ms} ms)`;
+      });
     } catch (err) {
+      if (mine !== generation) return;
       showError(filterError, (err as Error).message);
       filterInput.setAttribute("aria-invalid", "true");
       return;
@@ -110,9 +124,9 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
     filterInput.removeAttribute("aria-invalid");
   };
 
-  const restart = () => {
+  const restart = (startedAt?: number) => {
     state.tokens = [];
-    return goto(0);
+    return goto(0, startedAt);
   };
 
   const columnsOf = (runs: Run[]): Column[] => {
@@ -195,9 +209,9 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
           type: "button",
           class: "sort",
           title: `Sort by ${label}`,
-          onclick: () => {
+          onclick: (ev: Event) => {
             state.order = `${key} ${active && curDir === "DESC" ? "ASC" : "DESC"}`;
-            void restart();
+            void restart(ev.timeStamp);
           },
         },
         label,
@@ -311,7 +325,7 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
       onsubmit: (ev: Event) => {
         ev.preventDefault();
         state.filter = filterInput.value.trim();
-        void restart();
+        void restart(ev.timeStamp);
       },
     },
     field("Filter runs (MLflow search syntax)", filterInput),
@@ -340,7 +354,13 @@ export async function renderRuns(main: HTMLElement, experimentId: string): Promi
     status,
     tableWrap,
   );
-  await Promise.all([goto(startPage), named]);
+  // The first page counts from when it was asked for (navigation start for a fresh load).
+  await Promise.all([goto(startPage, pageRequestedAt()), named]);
+}
+
+/** Runs `fn` after the next frame is painted (a frame callback, then a task after it). */
+function afterPaint(fn: () => void): void {
+  requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
 function splitOrder(order: string): [string, "ASC" | "DESC"] {
