@@ -307,7 +307,7 @@ export class TrackingService {
       decoded = next;
     }
     const path = decoded.replace(/^[a-z][a-z0-9+.-]*:(\/\/[^/]*)?/i, "");
-    if (path.split(/[/\\]/).some((seg) => seg === "..")) {
+    if (path.split(/[/\\]/).some((seg) => seg === "..") || decoded.includes("\0")) {
       throw new InvalidParameterError(
         `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
       );
