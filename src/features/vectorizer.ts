@@ -13,6 +13,7 @@ import {
   type TfidfTransformerOptions,
 } from "./tfidf.js";
 import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
+import { countInParallel, resolveCountThreads } from "./parallel-count.js";
 
 /**
  * A document: raw text, or tokens already produced by `preprocess` (string[]), which are
@@ -85,6 +86,20 @@ export interface VectorizerJson {
   vocabulary: string[];
   /** tfidf with useIdf only: idf per column. */
   idf?: number[];
+  /** The lexicon block appended after the n-gram columns (src/features/lexicon-vectorizer.ts), if any. */
+  lexicon?: string;
+}
+
+/** Rebuilds an unfitted vectorizer that carries an extension block, from the block's value in the JSON. */
+export type VectorizerExtension = (
+  kind: "count" | "tfidf",
+  options: CountVectorizerOptions | TfidfVectorizerOptions,
+  value: unknown,
+) => CountVectorizer | TfidfVectorizer;
+const EXTENSIONS = new Map<string, VectorizerExtension>();
+/** A feature block extending these vectorizers (the lexicon block) registers how vectorizerFromJSON rebuilds it. */
+export function registerVectorizerExtension(key: string, build: VectorizerExtension): void {
+  EXTENSIONS.set(key, build);
 }
 
 const COUNT_OPTION_KEYS = ["ngramRange", "minDf", "maxDf", "maxFeatures", "binary", "lowercase", "tokenPattern", "preprocess", "vocabulary"] as const;
@@ -192,7 +207,7 @@ function newFloat64(length: number, shared: boolean): Float64Array {
 }
 
 /** Growable CSR under construction: one row at a time, typed arrays doubled as needed. */
-class CsrBuilder {
+export class CsrBuilder {
   indptr: Int32Array;
   indices: Int32Array;
   data: Float64Array;
@@ -208,16 +223,7 @@ class CsrBuilder {
   /** Appends a row from ids[0..n) (unsorted, with repeats): sorted, repeats merged into counts. */
   pushRow(ids: Int32Array, n: number, binary: boolean): void {
     sortIds(ids, n);
-    if (this.nnz + n > this.indices.length) {
-      const cap = Math.max(this.nnz + n, this.indices.length * 2);
-      if (cap > 0x7fffffff) throw new DataError("the matrix would have more than 2^31 non-zeros");
-      const indices = newInt32(cap, this.shared);
-      indices.set(this.indices);
-      this.indices = indices;
-      const data = newFloat64(cap, this.shared);
-      data.set(this.data);
-      this.data = data;
-    }
+    if (this.nnz + n > this.indices.length) this.grow(this.nnz + n);
     let q = this.nnz - 1;
     let prev = -1;
     for (let p = 0; p < n; p++) {
@@ -233,6 +239,33 @@ class CsrBuilder {
     }
     this.nnz = q + 1;
     this.indptr[++this.row] = this.nnz;
+  }
+  /**
+   * Appends `rows` rows of another shard's counts (CSR of its gram ids) with every id
+   * translated through `map`. Rows are then no longer sorted by id; the column remap that
+   * follows sorts each row.
+   */
+  appendMapped(indptr: Int32Array, indices: Int32Array, data: Float64Array, rows: number, map: Int32Array): void {
+    const n = indptr[rows];
+    if (this.nnz + n > this.indices.length) this.grow(this.nnz + n);
+    const base = this.nnz - indptr[0];
+    for (let p = indptr[0]; p < n; p++) {
+      this.indices[base + p] = map[indices[p]];
+      this.data[base + p] = data[p];
+    }
+    for (let r = 1; r <= rows; r++) this.indptr[this.row + r] = base + indptr[r];
+    this.row += rows;
+    this.nnz = base + n;
+  }
+  private grow(atLeast: number): void {
+    const cap = Math.max(atLeast, this.indices.length * 2);
+    if (cap > 0x7fffffff) throw new DataError("the matrix would have more than 2^31 non-zeros");
+    const indices = newInt32(cap, this.shared);
+    indices.set(this.indices.subarray(0, this.nnz));
+    this.indices = indices;
+    const data = newFloat64(cap, this.shared);
+    data.set(this.data.subarray(0, this.nnz));
+    this.data = data;
   }
   build(cols: number): CsrMatrix {
     // Exact-length arrays: a view when the slack is small (token-array input, where the
@@ -295,23 +328,73 @@ export class CountVectorizer {
 
   /** Learns the vocabulary and returns the count matrix of `docs` (one pass over the corpus). */
   fitTransform(docs: readonly VectorizerDocument[]): CsrMatrix {
+    return this.weighFitted(this.fitCounts(docs));
+  }
+
+  /**
+   * fitTransform with the counting split over threads: the documents' second part is
+   * preprocessed, tokenised and counted by a worker thread while this thread counts the
+   * first, and the worker's n-grams and rows are merged in. The result equals
+   * fitTransform's exactly (same vocabulary, same values, same fitted state): columns are the
+   * sorted terms, whichever thread met a term first. `threads`: 1, 2 or "auto" (2 from
+   * PARALLEL_MIN_DOCS string documents on a machine with 2+ cores). Token-array input, a
+   * fixed vocabulary and subclasses that change the analysis (the lexicon block) count on
+   * this thread; so does everything if the worker cannot start.
+   */
+  async fitTransformAsync(docs: readonly VectorizerDocument[], options: { threads?: number | "auto" } = {}): Promise<CsrMatrix> {
+    const threads = resolveCountThreads(options.threads ?? "auto", docs);
+    const plain = this.constructor === CountVectorizer || this.constructor === TfidfVectorizer;
+    if (threads < 2 || !plain || this.fixedVocabulary !== null) return this.fitTransform(docs);
+    const counted = await countInParallel(this.options, docs as readonly string[], (part, offset, capacityRows) => this.countPart(part, offset, capacityRows));
+    if (counted === null) return this.fitTransform(docs);
+    this.fitDocumentFrequencies = null;
+    const X = this.weighFitted(this.finishFit(counted.builder, counted.index));
+    this.fitThreads = 2;
+    return X;
+  }
+
+  /** Threads that counted the last fit (2 when fitTransformAsync's worker took part). Not part of the fitted state. */
+  fitThreads = 1;
+
+  /** What fitTransform does after counting (TfidfVectorizer: idf and norms). */
+  protected weighFitted(X: CsrMatrix): CsrMatrix {
+    return X;
+  }
+
+  private fitCounts(docs: readonly VectorizerDocument[]): CsrMatrix {
     checkCorpus(docs);
+    this.fitThreads = 1;
     this.fitDocumentFrequencies = null;
     if (this.fixedVocabulary !== null) {
       this.setVocabulary(this.fixedVocabulary);
       // The raw counts: not this.transform, which a subclass (tf-idf) overrides.
       return this.countMatrix(docs);
     }
+    const { index, builder } = this.countPart(docs, 0, docs.length);
+    return this.finishFit(builder, index);
+  }
+
+  /**
+   * Counts `docs` (numbered from `offset` in error messages) into a new n-gram index and a
+   * CSR builder with room for `capacityRows` rows (more than docs.length when another
+   * part's rows will be appended). Used by fitTransform and by the counting worker.
+   * @internal
+   */
+  countPart(docs: readonly VectorizerDocument[], offset: number, capacityRows: number): { index: NgramIndex; builder: CsrBuilder } {
     const minN = this.options.ngramRange[0];
     const maxN = this.options.ngramRange[1];
-    const nnzBound = estimateNnz(docs, minN, maxN);
+    const nnzBound = Math.round((estimateNnz(docs, minN, maxN) * capacityRows) / Math.max(1, docs.length));
     // Distinct n-grams are typically ~1/8 of all n-gram occurrences (1e6 synthetic docs: 2.5 M of 22 M).
     const index = new NgramIndex(maxN > 1 ? nnzBound >> 3 : 0);
-    const builder = new CsrBuilder(docs.length, nnzBound);
+    const builder = new CsrBuilder(capacityRows, nnzBound);
     for (let d = 0; d < docs.length; d++) {
-      const n = this.collectGrams(this.analyze(docs[d], d), index, true);
+      const n = this.collectGrams(this.analyze(docs[d], offset + d), index, true);
       builder.pushRow(this.scratchIds, n, this.options.binary);
     }
+    return { index, builder };
+  }
+
+  private finishFit(builder: CsrBuilder, index: NgramIndex): CsrMatrix {
     const X = builder.build(index.size);
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
     const { gramOfColumn, columnOfGram, df } = this.selectTerms(X, index);
@@ -525,8 +608,7 @@ export class TfidfVectorizer extends CountVectorizer {
     this.tfidfOptions = Object.freeze(resolveTfidfOptions({ norm, useIdf, smoothIdf, sublinearTf }, "TfidfVectorizer"));
   }
 
-  override fitTransform(docs: readonly VectorizerDocument[]): CsrMatrix {
-    const X = super.fitTransform(docs);
+  protected override weighFitted(X: CsrMatrix): CsrMatrix {
     const df = this.fitDocumentFrequencies ?? undefined;
     this.fitDocumentFrequencies = null;
     this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf, df) : null;
@@ -583,7 +665,9 @@ export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVector
   const terms = vocab as string[];
   let v: CountVectorizer | TfidfVectorizer;
   try {
-    v = j.kind === "count" ? new CountVectorizer(j.options as CountVectorizerOptions) : new TfidfVectorizer(j.options as TfidfVectorizerOptions);
+    const ext = [...EXTENSIONS].find(([key]) => j[key] !== undefined);
+    if (ext) v = ext[1](j.kind, j.options as CountVectorizerOptions, j[ext[0]]);
+    else v = j.kind === "count" ? new CountVectorizer(j.options as CountVectorizerOptions) : new TfidfVectorizer(j.options as TfidfVectorizerOptions);
   } catch (err) {
     throw new DataError(`${where}: bad options: ${(err as Error).message}`, { cause: err });
   }
