@@ -78,6 +78,18 @@ class PairTable {
   }
 }
 
+/** An NgramIndex as transferable arrays (NgramIndex.exportTables / absorb). */
+export interface NgramTables {
+  size: number;
+  /** Per gram: its (n-1)-gram prefix id, last token id (-1 for atoms) and length in tokens. */
+  prefix: Int32Array;
+  last: Int32Array;
+  length: Uint8Array;
+  /** The atoms' strings concatenated in id order, and each one's length. */
+  atomText: string;
+  atomLengths: Int32Array;
+}
+
 export class NgramIndex {
   private readonly atoms = new Map<string, number>();
   private readonly chains: PairTable;
@@ -208,6 +220,50 @@ export class NgramIndex {
     const columnOfGram = new Int32Array(out.size).fill(-1);
     for (let j = 0; j < grams.length; j++) columnOfGram[gramOfColumn[j]] = j;
     return { index: out, columnOfGram, gramOfColumn };
+  }
+
+  /**
+   * This index as plain typed arrays and one string, for another thread to merge with
+   * `absorb` (structured clone copies a few arrays instead of millions of small strings).
+   */
+  exportTables(): NgramTables {
+    const parts: string[] = [];
+    const atomLengths = new Int32Array(this.atoms.size);
+    let a = 0;
+    // Map iteration is insertion order, which is id order: absorb walks ids ascending.
+    for (const text of this.atoms.keys()) {
+      parts.push(text);
+      atomLengths[a++] = text.length;
+    }
+    return {
+      size: this.size,
+      prefix: this.prefix.slice(0, this.size),
+      last: this.last.slice(0, this.size),
+      length: this.length.slice(0, this.size),
+      atomText: parts.join(""),
+      atomLengths,
+    };
+  }
+
+  /**
+   * Interns every gram of another index's tables here (atoms by their strings, n-grams by
+   * (prefix, last token) translated) and returns the map from its gram ids to ids here. Its
+   * ids are walked ascending, so a gram's prefix and last token are always mapped before it.
+   */
+  absorb(t: NgramTables): Int32Array {
+    const map = new Int32Array(t.size);
+    let a = 0;
+    let pos = 0;
+    for (let g = 0; g < t.size; g++) {
+      if (t.length[g] === 1) {
+        const len = t.atomLengths[a++];
+        map[g] = this.atom(t.atomText.slice(pos, pos + len), true);
+        pos += len;
+      } else {
+        map[g] = this.chain(map[t.prefix[g]], map[t.last[g]], true);
+      }
+    }
+    return map;
   }
 
   private newGram(prefixId: number, atomId: number, len: number): number {

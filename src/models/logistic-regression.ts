@@ -221,6 +221,41 @@ function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Floa
   return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1, scale, precond };
 }
 
+/** From this many columns LogisticRegression.fit renumbers them by frequency for the solver (see fit). */
+export const REORDER_MIN_COLUMNS = 1 << 16;
+
+/**
+ * Columns by decreasing document frequency (ties: ascending index), as the two maps between
+ * the old and new numbering; null below REORDER_MIN_COLUMNS. Counting sort: O(nnz + d).
+ */
+function frequencyOrder(X: CsrMatrix): { newOfOld: Int32Array; oldOfNew: Int32Array } | null {
+  const d = X.cols;
+  if (d < REORDER_MIN_COLUMNS) return null;
+  const { indptr, indices } = X;
+  const df = new Int32Array(d);
+  for (let p = indptr[0]; p < indptr[X.rows]; p++) df[indices[p]]++;
+  let maxDf = 0;
+  for (let j = 0; j < d; j++) if (df[j] > maxDf) maxDf = df[j];
+  // Bucket k = maxDf - df: the most frequent first.
+  const start = new Int32Array(maxDf + 2);
+  for (let j = 0; j < d; j++) start[maxDf - df[j] + 1]++;
+  for (let k = 1; k <= maxDf + 1; k++) start[k] += start[k - 1];
+  const newOfOld = new Int32Array(d);
+  const oldOfNew = new Int32Array(d);
+  for (let j = 0; j < d; j++) {
+    const r = start[maxDf - df[j]]++;
+    newOfOld[j] = r;
+    oldOfNew[r] = j;
+  }
+  return { newOfOld, oldOfNew };
+}
+
+/** indices[p] = map[indices[p]] over X's non-zeros, in place. */
+function renumberColumns(X: CsrMatrix, map: Int32Array): void {
+  const { indices } = X;
+  for (let p = X.indptr[0]; p < X.indptr[X.rows]; p++) indices[p] = map[indices[p]];
+}
+
 /**
  * Logistic regression with sklearn's lbfgs objective: minimise C·Σ s_i·loss_i + ½‖w‖²
  * (L2), C·Σ s_i·loss_i + ‖w‖₁ (L1, via OWL-QN) or Σ s_i·loss_i (none); the intercept is
@@ -263,8 +298,28 @@ export class LogisticRegression extends LinearClassifierBase {
     return this.params.multiClass === "ovr" ? "ovr" : "multinomial";
   }
 
+  /**
+   * Fits on X. From REORDER_MIN_COLUMNS columns, X's column indices are renumbered in place by
+   * decreasing frequency for the fit (the weights and gradient the solver gathers and scatters
+   * then sit together in cache: ~20 % less CPU per pass at 10^6 documents, bench/core.ts) and
+   * restored before fit returns, so X must not be read by another thread meanwhile. The
+   * coefficients come out in X's own column order; only the summation order of the solver's
+   * dot products differs, i.e. the result differs from an unordered fit by rounding.
+   */
   fit(X: CsrMatrix, y: readonly Label[]): this {
     checkFitInput(X, y, "LogisticRegression");
+    const order = frequencyOrder(X);
+    if (order === null) return this.fitColumns(X, y, null);
+    renumberColumns(X, order.newOfOld);
+    try {
+      return this.fitColumns(X, y, order.oldOfNew);
+    } finally {
+      renumberColumns(X, order.oldOfNew);
+    }
+  }
+
+  /** The fit on X's columns as they are numbered now; `oldOfNew` maps them back to the caller's (null: the same). */
+  private fitColumns(X: CsrMatrix, y: readonly Label[], oldOfNew: Int32Array | null): this {
     const { classes, codes, counts } = encodeLabels(y);
     const k = classes.length;
     const cw = resolveClassWeights(this.params.classWeight, classes, counts);
@@ -290,9 +345,9 @@ export class LogisticRegression extends LinearClassifierBase {
       if (k === 2) {
         const diff = new Float64Array(d);
         for (let j = 0; j < d; j++) diff[j] = coef[d + j] - coef[j];
-        this.setState(classes, diff, Float64Array.of(intercept[1] - intercept[0]), d, [res], [problem]);
+        this.setState(classes, diff, Float64Array.of(intercept[1] - intercept[0]), d, [res], [problem], oldOfNew);
       } else {
-        this.setState(classes, coef, intercept, d, [res], [problem]);
+        this.setState(classes, coef, intercept, d, [res], [problem], oldOfNew);
       }
       return this;
     }
@@ -317,7 +372,7 @@ export class LogisticRegression extends LinearClassifierBase {
       results.push(res);
       problems.push(problem);
     });
-    this.setState(classes, coef, intercept, d, results, problems);
+    this.setState(classes, coef, intercept, d, results, problems, oldOfNew);
     return this;
   }
 
@@ -330,7 +385,20 @@ export class LogisticRegression extends LinearClassifierBase {
       : minimizeLbfgs(problem.fg, x0, opts);
   }
 
-  private setState(classes: Label[], coef: Float64Array, intercept: Float64Array, d: number, results: OptimResult[], problems: Problem[]): void {
+  private setState(
+    classes: Label[],
+    fitted: Float64Array,
+    intercept: Float64Array,
+    d: number,
+    results: OptimResult[],
+    problems: Problem[],
+    oldOfNew: Int32Array | null,
+  ): void {
+    let coef = fitted;
+    if (oldOfNew !== null) {
+      coef = new Float64Array(fitted.length);
+      for (let row = 0; row < fitted.length / d; row++) for (let r = 0; r < d; r++) coef[row * d + oldOfNew[r]] = fitted[row * d + r];
+    }
     const report: FitReport = {
       iterations: results.reduce((s, r) => s + r.iterations, 0),
       converged: results.every((r) => r.converged),

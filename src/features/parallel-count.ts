@@ -1,0 +1,118 @@
+import { availableParallelism } from "node:os";
+import { DataError, InvalidParameterError } from "../util/errors.js";
+import { startModuleWorker } from "../util/module-worker.js";
+import type { CountWorkerReply, CountWorkerRequest } from "./count-worker.js";
+import type { NgramIndex } from "./ngram-index.js";
+import type { CsrBuilder, ResolvedCountOptions } from "./vectorizer.js";
+
+/**
+ * The two-thread counting pass of CountVectorizer.fitTransformAsync (issue 12): this thread
+ * counts the first part of the documents while a worker thread preprocesses, tokenises and
+ * counts the rest with the same options; the worker sends back its n-gram index as typed
+ * arrays (NgramIndex.exportTables) and its rows as CSR of its own gram ids, and they are
+ * merged into this thread's index and builder. Columns are assigned later by sorting the
+ * terms, so the merged result does not depend on which thread met a term first.
+ */
+
+/** From this many string documents "auto" uses the worker (below, start-up and copying cost more than it saves). */
+export const PARALLEL_MIN_DOCS = 20_000;
+
+/** How long to wait for the worker to load before counting everything on this thread. */
+const WORKER_READY_TIMEOUT_MS = 20_000;
+
+export function resolveCountThreads(requested: number | "auto", docs: readonly unknown[]): number {
+  if (requested === "auto") return Array.isArray(docs) && docs.length >= PARALLEL_MIN_DOCS && availableParallelism() >= 2 ? 2 : 1;
+  if (requested !== 1 && requested !== 2) throw new InvalidParameterError(`threads must be 1, 2 or "auto", got ${JSON.stringify(requested)}`);
+  return requested;
+}
+
+type CountPart = (docs: readonly string[], offset: number, capacityRows: number) => { index: NgramIndex; builder: CsrBuilder };
+
+/**
+ * Counts `docs` on this thread and one worker; null when that does not apply (fewer than two
+ * documents, a non-string document, or the worker did not start), so the caller counts serially.
+ */
+export async function countInParallel(
+  options: Readonly<ResolvedCountOptions>,
+  docs: readonly string[],
+  countPart: CountPart,
+): Promise<{ index: NgramIndex; builder: CsrBuilder } | null> {
+  if (!Array.isArray(docs) || docs.length < 2) return null;
+  let total = 0;
+  for (let d = 0; d < docs.length; d++) {
+    const t = docs[d];
+    if (typeof t !== "string") return null;
+    total += t.length;
+  }
+  // Split at half the characters: the work is per character (preprocessing) and per token.
+  let mid = 0;
+  for (let acc = 0; mid < docs.length - 1 && acc < total / 2; mid++) acc += docs[mid].length;
+  if (mid === 0) mid = 1;
+
+  let worker;
+  try {
+    worker = startModuleWorker(import.meta.url, "count-worker");
+  } catch {
+    return null;
+  }
+  const messages: CountWorkerReply[] = [];
+  let wake: (() => void) | null = null;
+  let failure: Error | null = null;
+  worker.on("message", (m: CountWorkerReply) => {
+    messages.push(m);
+    wake?.();
+  });
+  worker.on("error", (err: Error) => {
+    failure = err;
+    wake?.();
+  });
+  const next = (timeoutMs: number): Promise<CountWorkerReply | null> =>
+    new Promise((resolve) => {
+      const take = (): boolean => {
+        if (messages.length > 0) {
+          resolve(messages.shift() ?? null);
+          return true;
+        }
+        if (failure !== null) {
+          resolve(null);
+          return true;
+        }
+        return false;
+      };
+      if (take()) return;
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve(null);
+      }, timeoutMs);
+      wake = () => {
+        if (take()) {
+          clearTimeout(timer);
+          wake = null;
+        }
+      };
+    });
+  try {
+    // Wait until the worker has loaded its modules: under tsx its loader needs this thread's
+    // event loop, which the synchronous counting below would block.
+    const ready = await next(WORKER_READY_TIMEOUT_MS);
+    if (ready === null || ready.type !== "ready") return null;
+    const part = docs.slice(mid);
+    const lengths = Int32Array.from(part, (t) => t.length);
+    // One string instead of many: structured clone copies it in one piece.
+    const request: CountWorkerRequest = { options: { ...options }, text: part.join(""), lengths, offset: mid };
+    worker.postMessage(request);
+    const mine = countPart(docs.slice(0, mid), 0, docs.length);
+    const reply = await next(2 ** 31 - 1);
+    if (reply === null) {
+      if (failure !== null) throw failure;
+      return null;
+    }
+    if (reply.type === "error") throw reply.dataError ? new DataError(reply.message) : new Error(`counting worker: ${reply.message}`);
+    if (reply.type !== "counts") return null;
+    const map = mine.index.absorb(reply.tables);
+    mine.builder.appendMapped(reply.indptr, reply.indices, reply.data, reply.rows, map);
+    return mine;
+  } finally {
+    void worker.terminate();
+  }
+}
