@@ -30,13 +30,24 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
   const tags = run.data.tags ?? [];
   const parent = tagOf(run, "mlflow.parentRunId");
   const commit = tagOf(run, "mlflow.source.git.commit");
-  const children = await apiSend<{ runs?: Run[] }>("POST", "runs/search", {
+  // The child runs are a search over the experiment: fetched while the page and its chart are built.
+  const childrenBox = h("span", {}, "…");
+  const childrenLoaded = apiSend<{ runs?: Run[] }>("POST", "runs/search", {
     experiment_ids: [info.experiment_id],
     filter: `tags.mlflow.parentRunId = '${info.run_id}'`,
     max_results: 100,
   }).then(
-    (r) => r.runs ?? [],
-    () => [],
+    (r) => {
+      const children = r.runs ?? [];
+      clear(childrenBox);
+      if (!children.length) childrenBox.textContent = "—";
+      else
+        append(
+          childrenBox,
+          children.flatMap((c, i) => [i ? ", " : "", h("a", { href: `#/runs/${enc(c.info.run_id)}` }, c.info.run_name || c.info.run_id.slice(0, 8))]),
+        );
+    },
+    () => void (childrenBox.textContent = "—"),
   );
 
   const overview = h(
@@ -51,16 +62,7 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     fact("Git commit", commit ? h("code", {}, commit) : "—"),
     fact("Source", tagOf(run, "mlflow.source.name") ?? "—"),
     fact("Parent run", parent ? h("a", { href: `#/runs/${enc(parent)}` }, parent.slice(0, 12)) : "—"),
-    fact(
-      "Child runs",
-      children.length
-        ? h(
-            "span",
-            {},
-            children.flatMap((c, i) => [i ? ", " : "", h("a", { href: `#/runs/${enc(c.info.run_id)}` }, c.info.run_name || c.info.run_id.slice(0, 8))]),
-          )
-        : "—",
-    ),
+    fact("Child runs", childrenBox),
     fact("Artifact URI", h("code", {}, info.artifact_uri)),
   );
 
@@ -245,7 +247,7 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
   if (q.get("metric") && metrics.some((m) => m.key === q.get("metric"))) metricSelect.value = q.get("metric")!;
   else if (metrics.length) metricSelect.value = metrics.reduce((a, b) => (b.step > a.step ? b : a)).key; // the longest history
   if (q.get("x") === "time") xSelect.value = "time";
-  await Promise.all([metrics.length ? drawHistory() : undefined, artifacts.load(q.get("artifact") ?? undefined)]);
+  await Promise.all([metrics.length ? drawHistory() : undefined, artifacts.load(q.get("artifact") ?? undefined), childrenLoaded]);
 }
 
 function fact(label: string, value: Node | string): HTMLElement {
