@@ -1,4 +1,4 @@
-import type { SqlDriver, SqlExecutor } from "./driver.js";
+import type { SqlDriver, SqlExecutor, TransactionOptions } from "./driver.js";
 import { migrate, schemaVersion, type MigrateOptions } from "./schema.js";
 
 export interface SqlBackendOptions extends MigrateOptions {
@@ -33,9 +33,9 @@ export class SqlBackend {
     return this.driver;
   }
 
-  async write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
     await this.ready;
-    return this.driver.transaction(fn);
+    return this.driver.transaction(fn, options);
   }
 
   async schemaVersion(): Promise<number> {

@@ -24,6 +24,40 @@ export interface SqlDialect {
   insertIgnore(table: string, columns: readonly string[]): string;
   /** `LIMIT ? OFFSET ?` (two bound parameters, limit first). */
   readonly limitOffset: string;
+  /**
+   * Statements inserting many rows into `table` (`INSERT INTO table (columns) <rows> <suffix>`,
+   * the suffix e.g. an `ON CONFLICT` clause), each with its arguments. SQLite: multi-row VALUES
+   * lists, one parameter per value, BULK_ROWS_PER_STATEMENT rows a statement. PostgreSQL: ONE
+   * statement whatever the row count, `SELECT * FROM unnest(?::type[], …)` with one array
+   * parameter per column — one round trip and a statement text that does not grow with the batch.
+   */
+  bulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[];
+}
+
+/** A column of a bulk insert; `type` is the PostgreSQL element type of its array parameter. */
+export interface BulkColumn {
+  name: string;
+  type: "text" | "integer" | "bigint" | "double precision";
+}
+
+export interface BulkStatement {
+  sql: string;
+  args: unknown[];
+}
+
+/** Rows per multi-row VALUES statement: 250 rows × 6 columns stays well under SQLite's parameter limit. */
+export const BULK_ROWS_PER_STATEMENT = 250;
+
+/** Multi-row `VALUES (?, …), (…)` statements (SQLite; any SQL database). */
+export function valuesBulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[] {
+  const out: BulkStatement[] = [];
+  const row = `(${valuesList(columns.map((c) => c.name))})`;
+  const head = `INSERT INTO ${table} (${columns.map((c) => c.name).join(", ")}) VALUES `;
+  for (let start = 0; start < rows.length; start += BULK_ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(start, start + BULK_ROWS_PER_STATEMENT);
+    out.push({ sql: `${head}${Array.from({ length: chunk.length }, () => row).join(", ")} ${suffix}`, args: chunk.flat() });
+  }
+  return out;
 }
 
 function valuesList(columns: readonly string[]): string {
@@ -54,4 +88,5 @@ export const sqliteDialect: SqlDialect = {
   upsert: standardUpsert,
   insertIgnore: standardInsertIgnore,
   limitOffset: "LIMIT ? OFFSET ?",
+  bulkInsert: valuesBulkInsert,
 };

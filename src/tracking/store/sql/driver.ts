@@ -21,8 +21,19 @@ export interface SqlDriver extends SqlExecutor {
    * Waiting for other writers (SQLite's busy timeout, PostgreSQL serialisation retries) is
    * the driver's job; `fn` may be called again on a retry.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Serialises migrations across processes sharing the database (PostgreSQL: an advisory lock). */
   withMigrationLock?<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * Every statement of the transaction is correct on its own however other writers interleave:
+   * upserts, `ON CONFLICT` inserts, and reads that can only turn into an error (log-batch). A
+   * database with weaker isolation levels may then use one (PostgreSQL: READ COMMITTED instead of
+   * SERIALIZABLE — no predicate locks, no serialisation failures to retry). SQLite ignores it:
+   * its write transactions are serial anyway.
+   */
+  statementsAtomic?: boolean;
 }

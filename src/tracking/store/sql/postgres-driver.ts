@@ -1,16 +1,18 @@
 import pg from "pg";
 import { PolarityError } from "../../../util/errors.js";
 import { redactUri } from "../../uri.js";
-import { standardInsertIgnore, standardUpsert, type SqlDialect } from "./dialect.js";
-import type { SqlDriver, SqlExecutor } from "./driver.js";
+import { standardInsertIgnore, standardUpsert, type BulkColumn, type BulkStatement, type SqlDialect } from "./dialect.js";
+import type { SqlDriver, SqlExecutor, TransactionOptions } from "./driver.js";
 
 /**
  * PostgreSQL behind the SQL stores (docs/tracking.md, "Adding a SQL backend"): the dialect
  * below plus an adapter over `pg.Pool`. Write transactions run SERIALIZABLE and are retried
  * on serialisation failures and deadlocks, so the stores' read-then-write sequences (the next
- * experiment id, the next model version, latest-metric upserts) stay correct with many
- * writers on many server replicas — a unique-key race between two creates surfaces as a
- * serialisation failure, and the retry then sees the winner's row (MLflow's error code).
+ * experiment id, the next model version) stay correct with many writers on many server
+ * replicas — a unique-key race between two creates surfaces as a serialisation failure, and
+ * the retry then sees the winner's row (MLflow's error code). A transaction made only of
+ * self-contained statements (log-batch: ON CONFLICT inserts and upserts;
+ * TransactionOptions.statementsAtomic) runs READ COMMITTED instead.
  */
 export const postgresDialect: SqlDialect = {
   name: "postgresql",
@@ -27,7 +29,18 @@ export const postgresDialect: SqlDialect = {
   upsert: standardUpsert,
   insertIgnore: standardInsertIgnore,
   limitOffset: "LIMIT ? OFFSET ?",
+  bulkInsert: unnestBulkInsert,
 };
+
+/** `INSERT INTO t (a, b) SELECT * FROM unnest(?::text[], ?::bigint[]) <suffix>`: any number of rows in one statement. */
+function unnestBulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[] {
+  if (rows.length === 0) return [];
+  const arrays: unknown[][] = columns.map(() => new Array<unknown>(rows.length));
+  for (let r = 0; r < rows.length; r++) for (let c = 0; c < columns.length; c++) arrays[c][r] = rows[r][c];
+  const names = columns.map((c) => c.name).join(", ");
+  const sources = columns.map((c) => `?::${c.type}[]`).join(", ");
+  return [{ sql: `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${sources}) ${suffix}`, args: arrays }];
+}
 
 /** SQLSTATEs worth retrying the whole transaction for. */
 const RETRYABLE = new Set(["40001", "40P01"]);
@@ -154,7 +167,8 @@ export class PostgresDriver implements SqlDriver {
     return this.guard(() => this.executor(this.pool).exec(sql));
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const begin = options.statementsAtomic ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL SERIALIZABLE";
     return this.guard(async () => {
       for (let attempt = 1; ; attempt++) {
         const client = await this.pool.connect();
@@ -163,7 +177,7 @@ export class PostgresDriver implements SqlDriver {
         client.on("error", ignore);
         let broken = false;
         try {
-          await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+          await client.query(begin);
           const result = await fn(this.executor(client));
           await client.query("COMMIT");
           return result;

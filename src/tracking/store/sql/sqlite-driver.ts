@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { sqliteDialect } from "./dialect.js";
-import type { SqlDriver, SqlExecutor } from "./driver.js";
+import type { SqlDriver, SqlExecutor, TransactionOptions } from "./driver.js";
 
 export interface SqliteDriverOptions {
   /** How long a writer waits for another process's lock before failing (ms). */
@@ -71,7 +71,8 @@ export class SqliteDriver implements SqlDriver {
   }
 
   /** BEGIN IMMEDIATE, so concurrent processes queue on the busy timeout instead of failing on lock upgrade. */
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  // TransactionOptions change nothing here: write transactions are serial (BEGIN IMMEDIATE).
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, _options?: TransactionOptions): Promise<T> {
     while (this.txOpen) await this.txDone;
     this.txOpen = true;
     let release!: () => void;

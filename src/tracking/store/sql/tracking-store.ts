@@ -30,6 +30,7 @@ import {
 } from "../../validation.js";
 import type { SearchQuery, TrackingStore } from "../tracking-store.js";
 import type { SqlBackend } from "./backend.js";
+import type { BulkColumn } from "./dialect.js";
 import type { SqlExecutor } from "./driver.js";
 import { SearchSql, columnFor, lifecycleCondition, page } from "./search-sql.js";
 
@@ -84,40 +85,30 @@ interface MetricRow {
   step: number;
 }
 
-/** Metrics per multi-row INSERT (6 bound values each: well under SQLite's and PostgreSQL's parameter limits). */
-const METRIC_ROWS_PER_INSERT = 250;
-const METRIC_ROW = "(?, ?, ?, ?, ?, ?)";
-const metricInsertCache = new Map<number, string>();
+/** The columns of `metrics` and `latest_metrics` a log-batch writes, in row order. */
+const METRIC_COLUMNS: readonly BulkColumn[] = [
+  { name: "run_uuid", type: "text" },
+  { name: "key", type: "text" },
+  { name: "value", type: "double precision" },
+  { name: "is_nan", type: "integer" },
+  { name: "timestamp", type: "bigint" },
+  { name: "step", type: "bigint" },
+];
 
-/** `INSERT INTO metrics … VALUES (…), (…) ON CONFLICT DO NOTHING` for `rows` metrics (both dialects spell it so). */
-function metricInsertSql(rows: number): string {
-  let sql = metricInsertCache.get(rows);
-  if (sql === undefined) {
-    sql = `INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${Array.from({ length: rows }, () => METRIC_ROW).join(", ")} ON CONFLICT DO NOTHING`;
-    metricInsertCache.set(rows, sql);
-  }
-  return sql;
-}
-
-const latestUpsertCache = new Map<number, string>();
+const PARAM_COLUMNS: readonly BulkColumn[] = [
+  { name: "run_uuid", type: "text" },
+  { name: "key", type: "text" },
+  { name: "value", type: "text" },
+];
 
 /**
- * `INSERT INTO latest_metrics … VALUES (…), (…) ON CONFLICT (run_uuid, key) DO UPDATE … WHERE`
- * the new row is later — MLflow's latest-metric rule: the greatest step, then timestamp, then
- * value (NaN stored as 0, as MLflow stores it). Both dialects spell it so.
+ * MLflow's latest-metric rule as an upsert: the new row replaces the stored one only when it is
+ * later — the greatest step, then timestamp, then value (NaN stored as 0, as MLflow stores it).
  */
-function latestUpsertSql(rows: number): string {
-  let sql = latestUpsertCache.get(rows);
-  if (sql === undefined) {
-    sql = `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${Array.from({ length: rows }, () => METRIC_ROW).join(", ")}
-       ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
+const LATEST_METRIC_UPSERT = `ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
        WHERE excluded.step > latest_metrics.step
           OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
           OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`;
-    latestUpsertCache.set(rows, sql);
-  }
-  return sql;
-}
 
 /** The tracking store over any SQL backend (see SqlBackend and the dialects). */
 export class SqlTrackingStore implements TrackingStore {
@@ -314,18 +305,7 @@ export class SqlTrackingStore implements TrackingStore {
       }
       return m;
     };
-    const params = byRun<KeyValue>(
-      await q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM params WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
-    );
-    const tags = byRun<KeyValue>(
-      await q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM tags WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
-    );
-    const metricRows = await q.all<MetricRow & { run_uuid: string }>(
-      `SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE ${inIds("run_uuid")} ORDER BY key`,
-      ids,
-    );
-    const metrics = byRun<Metric>(metricRows.map((m) => ({ run_uuid: m.run_uuid, ...toMetric(m) })));
-    const inputRows = await q.all<{
+    type InputRow = {
       run_uuid: string;
       dataset_uuid: string;
       name: string;
@@ -334,16 +314,30 @@ export class SqlTrackingStore implements TrackingStore {
       source: string;
       schema: string | null;
       profile: string | null;
-    }>(
-      `SELECT i.run_uuid, i.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
+    };
+    // The child queries are independent: on PostgreSQL they run at once on pooled connections
+    // (one round trip of latency instead of five); input tags only when there are inputs.
+    const [paramRows, tagRows, metricRows, inputRows] = await Promise.all([
+      q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM params WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
+      q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM tags WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
+      q.all<MetricRow & { run_uuid: string }>(`SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
+      q.all<InputRow>(
+        `SELECT i.run_uuid, i.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
        FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid
        WHERE ${inIds("i.run_uuid")} ORDER BY i.position`,
-      ids,
-    );
-    const inputTagRows = await q.all<{ run_uuid: string; dataset_uuid: string; key: string; value: string }>(
-      `SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE ${inIds("run_uuid")} ORDER BY key`,
-      ids,
-    );
+        ids,
+      ),
+    ]);
+    const params = byRun<KeyValue>(paramRows);
+    const tags = byRun<KeyValue>(tagRows);
+    const metrics = byRun<Metric>(metricRows.map((m) => ({ run_uuid: m.run_uuid, ...toMetric(m) })));
+    const inputTagRows =
+      inputRows.length === 0
+        ? []
+        : await q.all<{ run_uuid: string; dataset_uuid: string; key: string; value: string }>(
+            `SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE ${inIds("run_uuid")} ORDER BY key`,
+            ids,
+          );
     const inputs = new Map<string, DatasetInput[]>();
     for (const row of inputRows) {
       let arr = inputs.get(row.run_uuid);
@@ -408,20 +402,37 @@ export class SqlTrackingStore implements TrackingStore {
         `Duplicate parameter keys have been submitted: [${dupes.map((k) => `'${k}'`).join(", ")}]. Please ensure the request contains only one param value per param key.`,
       );
     }
-    await this.backend.write(async (tx) => {
-      await this.activeRunRow(tx, runId);
-      if (params.length > 0) await this.insertParams(tx, runId, params);
-      for (const t of tags) await this.upsertTag(tx, runId, t);
-      if (metrics.length > 0) await this.insertMetrics(tx, runId, metrics);
-    });
+    // Every statement below is an ON CONFLICT insert, an upsert, or a read that can only end in
+    // an error: correct under any interleaving, so PostgreSQL needs no SERIALIZABLE here.
+    await this.backend.write(
+      async (tx) => {
+        await this.activeRunRow(tx, runId);
+        if (params.length > 0) await this.insertParams(tx, runId, params);
+        for (const t of tags) await this.upsertTag(tx, runId, t);
+        if (metrics.length > 0) await this.insertMetrics(tx, runId, metrics);
+      },
+      { statementsAtomic: true },
+    );
   }
 
+  /**
+   * Inserts the params the run does not have yet (one bulk `ON CONFLICT DO NOTHING`, in key
+   * order so concurrent batches lock rows in one order), then reads the stored values back:
+   * any that differs from the one logged is MLflow's error, and the transaction rolls back.
+   */
   private async insertParams(tx: SqlExecutor, runId: string, params: KeyValue[]): Promise<void> {
+    const d = this.dialect;
+    const rows = [...params].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((p) => [runId, p.key, p.value]);
+    for (const st of d.bulkInsert("params", PARAM_COLUMNS, rows, "ON CONFLICT DO NOTHING")) await tx.run(st.sql, st.args);
+    const stored = await tx.all<KeyValue>(`SELECT key, value FROM params WHERE run_uuid = ? AND ${d.inList("key", false)}`, [
+      runId,
+      d.listArg(params.map((p) => p.key)),
+    ]);
+    const storedValue = new Map(stored.map((r) => [r.key, r.value]));
     const changed: string[] = [];
     for (const p of params) {
-      const row = await tx.get<{ value: string }>("SELECT value FROM params WHERE run_uuid = ? AND key = ?", [runId, p.key]);
-      if (row === undefined) await tx.run("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)", [runId, p.key, p.value]);
-      else if (row.value !== p.value) changed.push(`{'key': '${p.key}', 'old_value': '${row.value}', 'new_value': '${p.value}'}`);
+      const old = storedValue.get(p.key);
+      if (old !== undefined && old !== p.value) changed.push(`{'key': '${p.key}', 'old_value': '${old}', 'new_value': '${p.value}'}`);
     }
     if (changed.length > 0) {
       throw new InvalidParameterError(`Changing param values is not allowed. Params were already logged='[${changed.join(", ")}]' for run ID='${runId}'.`);
@@ -436,35 +447,23 @@ export class SqlTrackingStore implements TrackingStore {
   /**
    * Appends history rows, then moves each key's latest value forward once per batch: the
    * latest metric is the greatest (step, timestamp, value), as in MLflow's latest_metrics.
+   * Both are bulk statements (SqlDialect.bulkInsert): on PostgreSQL a 1,000-metric batch is two
+   * statements, one round trip each, instead of one per metric and one per key.
    */
   private async insertMetrics(tx: SqlExecutor, runId: string, metrics: Metric[]): Promise<void> {
     const latest = new Map<string, Metric>();
-    // Multi-row INSERTs: one statement per METRIC_ROWS_PER_INSERT metrics instead of one per
-    // metric — on PostgreSQL each statement is a round trip, and a 1,000-metric batch was
-    // 1,000 of them (bench/tracking-postgres.ts: ~11× fewer round trips' worth of time).
-    for (let start = 0; start < metrics.length; start += METRIC_ROWS_PER_INSERT) {
-      const chunk = metrics.slice(start, start + METRIC_ROWS_PER_INSERT);
-      const args: unknown[] = [];
-      for (const m of chunk) {
-        const isNan = Number.isNaN(m.value);
-        args.push(runId, m.key, isNan ? 0 : m.value, isNan ? 1 : 0, m.timestamp, m.step);
-        const prev = latest.get(m.key);
-        if (!prev || compareMetricOrder(m, prev) > 0) latest.set(m.key, m);
-      }
-      await tx.run(metricInsertSql(chunk.length), args);
+    const history: unknown[][] = new Array(metrics.length);
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i];
+      history[i] = metricRow(runId, m);
+      const prev = latest.get(m.key);
+      if (!prev || compareMetricOrder(m, prev) > 0) latest.set(m.key, m);
     }
-    // One multi-row upsert per chunk of keys (one per batch up to METRIC_ROWS_PER_INSERT keys):
-    // `latest` holds one row per key, so no statement touches a row twice.
-    const rows = [...latest.values()];
-    for (let start = 0; start < rows.length; start += METRIC_ROWS_PER_INSERT) {
-      const chunk = rows.slice(start, start + METRIC_ROWS_PER_INSERT);
-      const args: unknown[] = [];
-      for (const m of chunk) {
-        const isNan = Number.isNaN(m.value);
-        args.push(runId, m.key, isNan ? 0 : m.value, isNan ? 1 : 0, m.timestamp, m.step);
-      }
-      await tx.run(latestUpsertSql(chunk.length), args);
-    }
+    for (const st of this.dialect.bulkInsert("metrics", METRIC_COLUMNS, history, "ON CONFLICT DO NOTHING")) await tx.run(st.sql, st.args);
+    // `latest` holds one row per key, so no statement touches a row twice (PostgreSQL refuses that).
+    // In key order, so concurrent batches for one run lock the rows in the same order (no deadlock).
+    const rows = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((m) => metricRow(runId, m));
+    for (const st of this.dialect.bulkInsert("latest_metrics", METRIC_COLUMNS, rows, LATEST_METRIC_UPSERT)) await tx.run(st.sql, st.args);
   }
 
   async setTag(runId: string, tag: KeyValue): Promise<void> {
@@ -580,6 +579,12 @@ function runCondition(s: SearchSql, c: FilterClause): string {
     case "attribute":
       return s.condition(columnFor(RUN_COLUMNS, c.key, "runs"), c);
   }
+}
+
+/** A metric as a row of METRIC_COLUMNS (NaN stored as 0 with is_nan = 1, as MLflow stores it). */
+function metricRow(runId: string, m: Metric): unknown[] {
+  const isNan = Number.isNaN(m.value);
+  return [runId, m.key, isNan ? 0 : m.value, isNan ? 1 : 0, m.timestamp, m.step];
 }
 
 function toMetric(r: MetricRow): Metric {
