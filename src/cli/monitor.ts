@@ -56,7 +56,9 @@ export function register(program: Command): void {
         const model = await loadModel(o.model);
         const profile = referenceProfileOf(model.metadata);
         if (!profile)
-          throw new DataError(`${o.model} has no reference profile; add one with: polarity monitor profile --model ${o.model} --data <held-out CSV>`);
+          throw new DataError(
+            `${o.model} has no reference profile (bundles from polarity repro carry one); add one with: polarity monitor profile --model ${o.model} --data <held-out CSV>`,
+          );
         const logs = await readMonitoringLogs(o.logDir);
         const report = buildMonitoringReport(profile, logs, {
           window: positiveInt("--window", o.window, 500),
@@ -120,7 +122,9 @@ export function register(program: Command): void {
 
   monitor
     .command("profile")
-    .description("Add (or replace) the reference profile of a model bundle, built on a labelled CSV the model did not train on (e.g. data/raw/test.csv)")
+    .description(
+      "Add (or replace) the reference profile of a model bundle built outside the pipeline (the train stage adds it to models/model.json), on a labelled CSV the model did not train on",
+    )
     .requiredOption("-m, --model <file>", "model bundle to update (written atomically)")
     .requiredOption("-d, --data <csv>", "held-out labelled texts (header text,label)")
     .option("-o, --out <file>", "write the profiled bundle here instead of updating --model")

@@ -13,6 +13,7 @@ import type { FeaturizerJson, ProcessedLabels } from "./featurize.js";
 import { LAYOUT, projectPath } from "./layout.js";
 import { modelParamsSnapshot } from "./params.js";
 import { formatDuration } from "../util/progress.js";
+import { buildReferenceProfile } from "../monitoring/profile.js";
 
 /**
  * Stage 4: data/processed + models/featurizer.json → models/model.json, the model bundle
@@ -23,6 +24,12 @@ import { formatDuration } from "../util/progress.js";
  * training split (stratified, seeded; the vectorizer is refitted inside each fold on the
  * fold's tokens from data/interim, so no vocabulary/IDF leaks from the held-out fold) and
  * records the fold means and standard deviations in the bundle's metadata.
+ *
+ * The bundle also carries the monitoring reference profile (`metadata.referenceProfile`,
+ * src/monitoring/profile.ts): the fitted model's scores, class mix, lengths, OOV rate and top
+ * terms on the held-out raw texts (data/raw/test.csv, a dep in dvc.yaml), so every bundle the
+ * pipeline writes, logs and registers is monitored for drift by `polarity serve` as it is.
+ * It describes the model on text it did not fit; nothing of the model is learned from it.
  */
 export async function runTrainStage(
   ctx: StageContext,
@@ -93,6 +100,14 @@ export async function runTrainStage(
         : ""),
   );
   for (const w of warnings) log(`warning: ${w}`);
+  const heldOut = await readDatasetCsv(projectPath(ctx.dir, "rawTest"));
+  if (heldOut.texts.length > 0) {
+    const profile = buildReferenceProfile(model, heldOut.texts, heldOut.labels);
+    model.metadata.referenceProfile = profile;
+    log(
+      `reference profile for drift monitoring on ${profile.rows} held-out texts (${LAYOUT.rawTest}): OOV rate ${profile.oovRate.toFixed(3)}, accuracy ${profile.accuracy?.toFixed(4)}`,
+    );
+  } else log(`warning: ${LAYOUT.rawTest} is empty, so the bundle has no reference profile and the server exports no drift gauges`);
   await writeFileAtomic(projectPath(ctx.dir, "model"), JSON.stringify(model.toJSON()) + "\n");
   log(`wrote ${LAYOUT.model} (${model.classes.length} classes, ${X.cols} features)`);
   return { classes: [...model.classes], features: X.cols, iterations: report?.iterations ?? null, converged: report?.converged ?? null };

@@ -164,7 +164,7 @@ describe("prediction log → monitor report / export-feedback", { timeout: 240_0
     writeFileSync(join(dir, "bare.json"), JSON.stringify(bare));
     const noProfile = cli("monitor", "report", "--model", join(dir, "bare.json"), "--log-dir", join(calm, "logs"), "--json");
     assert.equal(noProfile.status, 2);
-    assert.match(noProfile.stderr, /has no reference profile; add one with: polarity monitor profile/);
+    assert.match(noProfile.stderr, /has no reference profile \(bundles from polarity repro carry one\); add one with: polarity monitor profile/);
   });
 
   test("monitor profile adds a reference profile to a bundle", () => {
