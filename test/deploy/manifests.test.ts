@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { resolveServeConfig, type ServeConfig } from "../../src/serving/config.js";
+import { resolveServerStore } from "../../src/cli/server.js";
 import { resolveServerAuth } from "../../src/tracking/server.js";
 import { startLocal, tempDir, trainModelJson } from "../serving/fixtures.js";
 import type { RunningServer } from "../../src/serving/server.js";
@@ -429,6 +430,14 @@ describe("Kubernetes manifests", { timeout: 120_000 }, () => {
             assert.ok(sc.capabilities?.drop?.includes("ALL"), `${object.metadata.name}: drop ALL`);
             assert.equal(sc.runAsNonRoot ?? podSpec.securityContext?.runAsNonRoot, true, `${object.metadata.name}: runAsNonRoot`);
             for (const argv of polarityInvocations(c)) assert.deepEqual(checkCliInvocation(cli, argv), [], object.metadata.name);
+            // A Secret's value never reaches the command line (the pod spec's args, the node's process list).
+            const argvText = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
+            for (const e of c.env ?? [])
+              if (e.valueFrom?.secretKeyRef) assert.ok(!argvText.includes(`$(${e.name})`), `${object.metadata.name}: Secret-backed ${e.name} expanded into args`);
+            // Without a volume, the tracking server's store is the database URI from the Secret, read from the environment.
+            const shared = !objects.some((o) => o.kind === "PersistentVolumeClaim");
+            if (shared && polarityInvocations(c).some((argv) => argv[0] === "server"))
+              assert.equal(resolveServerStore({}, containerEnv(c, objects)).backendStoreUri, "secret-polarity-tracking-db-uri", object.metadata.name);
           }
         }
         assert.equal(objects.filter((o) => o.kind === "Secret").length, 0, "no Secret is committed");
