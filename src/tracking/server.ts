@@ -68,6 +68,8 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   const auth = options.auth;
   const app = Fastify({
     logger: false,
+    // `//model-versions/get-artifact` (MLflow's own tests call it so) is `/model-versions/get-artifact`.
+    ignoreDuplicateSlashes: true,
     bodyLimit: BODY_LIMITS.default,
     ...fastifyTimeoutOptions({ ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts }),
   }).withTypeProvider<TypeBoxTypeProvider>();

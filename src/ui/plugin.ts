@@ -148,6 +148,27 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
     return sendAsset(request, reply, file, asset);
   });
 
+  // Served for previews only: a sandboxed, never-sniffed type, so an uploaded HTML/SVG file cannot run script on this origin.
+  const sendArtifact = async (reply: FastifyReply, artifactUri: string, path: string) => {
+    const { store, base } = opts.service.artifactLocation(artifactUri);
+    const { stream, size } = await store.openRead(base ? `${base}/${path}` : path);
+    return reply
+      .code(200)
+      .type(artifactContentType(path))
+      .header("content-length", size)
+      .header("content-security-policy", "sandbox; default-src 'none'")
+      .header("x-content-type-options", "nosniff")
+      .header("content-disposition", `inline; filename="${encodeURIComponent(path.split("/").pop() ?? "artifact")}"`)
+      .send(stream);
+  };
+  const runArtifactUri = async (runId: string) =>
+    ((await opts.service.handle("getRun", { run_id: runId })) as { run: { info: { artifact_uri: string } } }).run.info.artifact_uri;
+  const artifactPath = (raw: string) => {
+    const path = assertSafeArtifactPath(raw);
+    if (!path) throw new InvalidParameterError("Missing value for required parameter 'path'.");
+    return path;
+  };
+
   app.get(
     "/get-artifact",
     { schema: { querystring: T.Object({ run_id: T.Optional(T.String()), run_uuid: T.Optional(T.String()), path: T.String() }) } },
@@ -155,20 +176,23 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
       const q = request.query as { run_id?: string; run_uuid?: string; path: string };
       const runId = q.run_id || q.run_uuid;
       if (!runId) throw new InvalidParameterError("Missing value for required parameter 'run_id'.");
-      const path = assertSafeArtifactPath(q.path);
-      if (!path) throw new InvalidParameterError("Missing value for required parameter 'path'.");
-      const { run } = (await opts.service.handle("getRun", { run_id: runId })) as { run: { info: { artifact_uri: string } } };
-      const { store, base } = opts.service.artifactLocation(run.info.artifact_uri);
-      const { stream, size } = await store.openRead(base ? `${base}/${path}` : path);
-      // Served for previews only: a sandboxed, never-sniffed type, so an uploaded HTML/SVG file cannot run script on this origin.
-      return reply
-        .code(200)
-        .type(artifactContentType(path))
-        .header("content-length", size)
-        .header("content-security-policy", "sandbox; default-src 'none'")
-        .header("x-content-type-options", "nosniff")
-        .header("content-disposition", `inline; filename="${encodeURIComponent(path.split("/").pop() ?? "artifact")}"`)
-        .send(stream);
+      const path = artifactPath(q.path);
+      return sendArtifact(reply, await runArtifactUri(runId), path);
+    },
+  );
+
+  // MLflow's UI route for a registered model version's files, by name, version and path.
+  app.get(
+    "/model-versions/get-artifact",
+    { schema: { querystring: T.Object({ name: T.String({ maxLength: 500 }), version: T.String({ maxLength: 20 }), path: T.String() }) } },
+    async (request, reply) => {
+      const q = request.query as { name: string; version: string; path: string };
+      const path = artifactPath(q.path);
+      const { model_version: mv } = (await opts.service.handle("getModelVersion", { name: q.name, version: q.version })) as { model_version: { source: string } };
+      let uri = await opts.service.downloadUri(mv.source);
+      const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
+      if (runs) uri = runs[2] ? `${await runArtifactUri(runs[1])}/${runs[2]}` : await runArtifactUri(runs[1]);
+      return sendArtifact(reply, uri, path);
     },
   );
 

@@ -14,6 +14,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTrackingServer, type RunningServer } from "../../src/tracking/server.js";
+import { trackingUi } from "../../src/ui/plugin.js";
 import { testStoreUri } from "../support/postgres.js";
 import { tempDir } from "./helpers.js";
 
@@ -26,7 +27,8 @@ before(async () => {
   cleanup = t.cleanup;
   const store = await testStoreUri(join(t.dir, "suite.db"));
   dropStore = store.drop;
-  server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: store.uri, artifactsDestination: join(t.dir, "mlartifacts") });
+  // As `polarity server` runs it: with the UI plugin, which serves MLflow's UI routes (/get-artifact, /model-versions/get-artifact).
+  server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: store.uri, artifactsDestination: join(t.dir, "mlartifacts"), plugins: [trackingUi] });
 });
 after(async () => {
   await server.close();
@@ -425,6 +427,27 @@ describe("MLflow's test_rest_tracking.py, ported", { timeout: 120_000 }, () => {
     const listed = await http("GET", "/api/2.0/mlflow/artifacts/list", undefined, { run_id: runId, path: invalid });
     assert.equal(listed.status, 400);
     assert.deepEqual(listed.json, expected);
+    const got = await http("GET", "/get-artifact", undefined, { run_id: runId, path: invalid });
+    assert.equal(got.status, 400);
+    assert.deepEqual(got.json, expected);
+    const mv = await http("GET", "//model-versions/get-artifact", undefined, { name: "model", version: "1", path: invalid });
+    assert.equal(mv.status, 400);
+    assert.deepEqual(mv.json, expected);
+  });
+
+  test("model-versions/get-artifact serves a registered version's file (the route test_path_validation probes)", async () => {
+    const run = await mlflow.createRun(await mlflow.createExperiment("mv get-artifact"));
+    const base = run.info.artifact_uri.replace(/^mlflow-artifacts:/, "");
+    const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts${base}/model/MLmodel`, { method: "PUT", body: "flavors: {}\n" });
+    assert.equal(put.status, 200);
+    await mlflow.createRegisteredModel("mv-get-artifact");
+    const created = await rawPost("/api/2.0/mlflow/model-versions/create", { name: "mv-get-artifact", source: `runs:/${run.info.run_id}/model`, run_id: run.info.run_id });
+    assert.equal(created.status, 200, created.text);
+    const file = await http("GET", "/model-versions/get-artifact", undefined, { name: "mv-get-artifact", version: "1", path: "MLmodel" });
+    assert.equal(file.status, 200, file.text);
+    assert.equal(file.text, "flavors: {}\n");
+    const missing = await http("GET", "/model-versions/get-artifact", undefined, { name: "mv-get-artifact", version: "9", path: "MLmodel" });
+    assert.equal(missing.status, 404);
   });
 
   test("test_set_experiment_tag", async () => {
