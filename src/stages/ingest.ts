@@ -17,6 +17,7 @@ export async function runIngestStage(ctx: StageContext): Promise<{ report: Valid
   const result = await ingestDataset(
     {
       source: p.source,
+      testSource: p.testSource,
       format: p.format,
       header: p.header,
       encoding: p.encoding,

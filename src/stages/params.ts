@@ -91,6 +91,12 @@ const LR = LOGISTIC_REGRESSION_DEFAULTS;
 const IngestSchema = Section(
   {
     source: Str("uci-sentences", { description: "built-in name, local path (relative to the project), or `http(s)://` URL" }),
+    test_source: Type.Union([Type.String({ minLength: 1, pattern: "\\S" }), Type.Null()], {
+      default: null,
+      description:
+        "a separately supplied test split (path, URL or built-in name; same format, columns and label map): `source` is then all training data and `test_size` is not used; `http.sha256` pins `source` only",
+      expect: "a path, URL or built-in name, or null",
+    }),
     format: OneOf(["auto", "csv", "tsv", "json", "jsonl"] as const, "auto", { description: "auto = extension, then Content-Type, then content" }),
     header: Bool(true, { description: "CSV/TSV first row is a header (else columns `0`, `1`, …)" }),
     encoding: OneOf(["utf-8", "latin1"] as const, "utf-8", { description: "text encoding of the source" }),
@@ -167,6 +173,10 @@ const FeaturizeSchema = Section(
     }),
     sublinear_tf: Bool(true, { description: "1 + ln(tf) (tfidf only)" }),
     binary: Bool(false, { description: "counts become 1/0" }),
+    lexicon: OneOf(["none", "afinn", "vader"] as const, "none", {
+      description:
+        "a lexicon block appended to the n-grams: AFINN-165 + emoji sums, or VADER's lexicon and rules (negation, boosters, `but`, capitals, `!`) on the preprocessed tokens (docs/models.md)",
+    }),
   },
   "the vectorizer",
 );

@@ -53,7 +53,7 @@ describe("params.yaml schema", () => {
   test("unknown keys are rejected with the known ones listed (typos cannot pass silently)", () => {
     rejects(
       { featurize: { max_feature: 10 } },
-      /unknown key 'featurize\.max_feature' \(known in featurize: kind, ngram_range, min_df, max_df, max_features, sublinear_tf, binary\)/,
+      /unknown key 'featurize\.max_feature' \(known in featurize: kind, ngram_range, min_df, max_df, max_features, sublinear_tf, binary, lexicon\)/,
     );
     rejects({ evaluation: {} }, /unknown key 'evaluation' \(known in the top level: ingest, preprocess/);
   });
