@@ -25,6 +25,12 @@ export interface SqlDialect {
   /** `LIMIT ? OFFSET ?` (two bound parameters, limit first). */
   readonly limitOffset: string;
   /**
+   * Appended to a SELECT of one row that later statements of the transaction depend on, to keep
+   * it from being deleted or re-keyed until commit (PostgreSQL `FOR KEY SHARE`, what a foreign
+   * key check takes). Empty for SQLite, whose write transactions are serial.
+   */
+  readonly keyShareLock: string;
+  /**
    * Statements inserting many rows into `table` (`INSERT INTO table (columns) <rows> <suffix>`,
    * the suffix e.g. an `ON CONFLICT` clause), each with its arguments. SQLite: multi-row VALUES
    * lists, one parameter per value, BULK_ROWS_PER_STATEMENT rows a statement. PostgreSQL: ONE
@@ -88,5 +94,6 @@ export const sqliteDialect: SqlDialect = {
   upsert: standardUpsert,
   insertIgnore: standardInsertIgnore,
   limitOffset: "LIMIT ? OFFSET ?",
+  keyShareLock: "",
   bulkInsert: valuesBulkInsert,
 };

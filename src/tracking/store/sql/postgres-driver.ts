@@ -29,6 +29,7 @@ export const postgresDialect: SqlDialect = {
   upsert: standardUpsert,
   insertIgnore: standardInsertIgnore,
   limitOffset: "LIMIT ? OFFSET ?",
+  keyShareLock: " FOR KEY SHARE",
   bulkInsert: unnestBulkInsert,
 };
 

@@ -270,15 +270,16 @@ export class SqlTrackingStore implements TrackingStore {
     return this.getRun(runId);
   }
 
-  private async runRow(q: SqlExecutor, runId: string): Promise<RunRow> {
+  /** The run's row; `lock` holds it against deletion until the transaction ends (see SqlDialect.keyShareLock). */
+  private async runRow(q: SqlExecutor, runId: string, lock = false): Promise<RunRow> {
     validateRunId(runId);
-    const row = await q.get<RunRow>("SELECT * FROM runs WHERE run_uuid = ?", [runId]);
+    const row = await q.get<RunRow>(`SELECT * FROM runs WHERE run_uuid = ?${lock ? this.dialect.keyShareLock : ""}`, [runId]);
     if (!row) throw new NotFoundError(`Run with id=${runId} not found`);
     return row;
   }
 
-  private async activeRunRow(q: SqlExecutor, runId: string): Promise<RunRow> {
-    const row = await this.runRow(q, runId);
+  private async activeRunRow(q: SqlExecutor, runId: string, lock = false): Promise<RunRow> {
+    const row = await this.runRow(q, runId, lock);
     if (row.lifecycle_stage !== "active")
       throw new InvalidParameterError(`The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
     return row;
@@ -406,7 +407,8 @@ export class SqlTrackingStore implements TrackingStore {
     // an error: correct under any interleaving, so PostgreSQL needs no SERIALIZABLE here.
     await this.backend.write(
       async (tx) => {
-        await this.activeRunRow(tx, runId);
+        // Locked: on PostgreSQL the history rows have no foreign key to check the run (schema.ts, migration 5).
+        await this.activeRunRow(tx, runId, true);
         if (params.length > 0) await this.insertParams(tx, runId, params);
         for (const t of tags) await this.upsertTag(tx, runId, t);
         if (metrics.length > 0) await this.insertMetrics(tx, runId, metrics);
