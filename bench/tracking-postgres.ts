@@ -21,7 +21,7 @@
  * The load average is printed with every figure: the machine is shared.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -113,11 +113,74 @@ function batchBody(run: string, seq: number): string {
   return `{"run_id":"${run}","metrics":[${metrics.join(",")}]}`;
 }
 
+// ---------- where the CPU goes (Linux /proc): the server processes, their PostgreSQL backends, this client
+
+const CLK_TCK = 100; // `getconf CLK_TCK` on Linux
+
+/** CPU seconds (user + system) process `pid` has used so far; 0 when it is gone or /proc is absent. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields 3… (the name may hold spaces)
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime
+  } catch {
+    return 0;
+  }
+}
+
+/** What to watch during a timed run: the server processes and (through `db`) the database's backends. */
+interface Watch {
+  servers: number[];
+  db?: pg.Client;
+}
+
+interface CpuSplit {
+  /** CPU seconds during the timed run. */
+  servers: number;
+  postgres: number;
+  client: number;
+  wall: number;
+}
+
+/** The PostgreSQL server processes serving `db`'s database, other than `db`'s own. */
+async function backendPids(db: pg.Client): Promise<number[]> {
+  const rows = (await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).rows as { pid: number }[];
+  return rows.map((r) => r.pid);
+}
+
+async function cpuSnapshot(w: Watch): Promise<{ at: number; servers: number; backends: Map<number, number>; client: number }> {
+  const backends = new Map<number, number>();
+  if (w.db) for (const pid of await backendPids(w.db)) backends.set(pid, cpuSeconds(pid));
+  const own = process.cpuUsage();
+  return { at: performance.now(), servers: w.servers.reduce((a, pid) => a + cpuSeconds(pid), 0), backends, client: (own.user + own.system) / 1e6 };
+}
+
+async function cpuSince(w: Watch, s0: Awaited<ReturnType<typeof cpuSnapshot>>): Promise<CpuSplit> {
+  const s1 = await cpuSnapshot(w);
+  let postgres = 0;
+  // a backend opened during the run counts from 0; one closed during it is lost (pools keep theirs)
+  for (const [pid, cpu] of s1.backends) postgres += cpu - (s0.backends.get(pid) ?? 0);
+  return { servers: s1.servers - s0.servers, postgres, client: s1.client - s0.client, wall: (s1.at - s0.at) / 1000 };
+}
+
+/** "CPU per 1,000 metrics: servers a ms, PostgreSQL b ms, client c ms; busy: …" and the ceiling those costs put on `cores`. */
+function describeCpu(split: CpuSplit, metrics: number, cores: number): string {
+  const per = (x: number) => ((x / metrics) * 1e6).toFixed(1);
+  const total = split.servers + split.postgres + split.client;
+  const busy = (x: number) => (x / split.wall).toFixed(2);
+  return (
+    `CPU per 1,000 metrics: servers ${per(split.servers)} ms, PostgreSQL ${per(split.postgres)} ms, bench client ${per(split.client)} ms ` +
+    `(cores busy: servers ${busy(split.servers)}, PostgreSQL ${busy(split.postgres)}, client ${busy(split.client)}); ` +
+    `these costs alone cap ${cores} cores at ${fmt((cores * metrics) / total)} metrics/s`
+  );
+}
+
 /**
  * Log-batch for `seconds` with IN_FLIGHT requests in flight, request i going to
- * urls[i % urls.length]; each in-flight slot logs into its own run. Returns metrics/s.
+ * urls[i % urls.length]; each in-flight slot logs into its own run. Returns metrics/s, and where
+ * the CPU went when `watch` is given.
  */
-async function logBatchRate(urls: string[], seconds: number, label: string): Promise<number> {
+async function logBatchRun(urls: string[], seconds: number, label: string, watch?: Watch): Promise<{ rate: number; metrics: number; cpu?: CpuSplit }> {
   const exp = (await call<{ experiment_id: string }>(urls[0], "experiments/create", { name: `bench-${label}-${Date.now()}` })).experiment_id;
   const runs: string[] = [];
   for (let i = 0; i < IN_FLIGHT; i++)
@@ -126,6 +189,7 @@ async function logBatchRate(urls: string[], seconds: number, label: string): Pro
   await Promise.all(runs.map((run, i) => call(urls[i % urls.length], "runs/log-batch", batchBody(run, 0))));
   let sent = 0;
   let seq = 1;
+  const cpu0 = watch ? await cpuSnapshot(watch) : undefined;
   const start = performance.now();
   const deadline = start + seconds * 1000;
   await Promise.all(
@@ -138,7 +202,8 @@ async function logBatchRate(urls: string[], seconds: number, label: string): Pro
       }
     }),
   );
-  return sent / ((performance.now() - start) / 1000);
+  const rate = sent / ((performance.now() - start) / 1000);
+  return { rate, metrics: sent, cpu: watch && cpu0 ? await cpuSince(watch, cpu0) : undefined };
 }
 
 interface Scratch {
@@ -238,9 +303,15 @@ async function partA(base: string, dir: string, seconds: number): Promise<number
     const stat = new pg.Client({ connectionString: db.url });
     await stat.connect();
     const x0 = await xacts(stat);
+    let pgBest: Awaited<ReturnType<typeof logBatchRun>> | undefined;
+    let sqBest: typeof pgBest;
     for (let round = 0; round < 2; round++) {
-      pgRates.push(await logBatchRate([p.url], seconds, "pg"));
-      sqRates.push(await logBatchRate([s.url], seconds, "sqlite"));
+      const a = await logBatchRun([p.url], seconds, "pg", { servers: [p.child.pid!], db: stat });
+      const b = await logBatchRun([s.url], seconds, "sqlite", { servers: [s.child.pid!] });
+      pgRates.push(a.rate);
+      sqRates.push(b.rate);
+      if (!pgBest || a.rate > pgBest.rate) pgBest = a;
+      if (!sqBest || b.rate > sqBest.rate) sqBest = b;
     }
     await new Promise((r) => setTimeout(r, 1500)); // PostgreSQL flushes its statistics about once a second
     const x1 = await xacts(stat);
@@ -252,6 +323,8 @@ async function partA(base: string, dir: string, seconds: number): Promise<number
     console.log(`    SQLite     ${fmt(bs)} metrics/s  [${sqRates.map(fmt).join(", ")}]`);
     console.log(`    PostgreSQL / SQLite = ${(bp / bs).toFixed(2)}`);
     console.log(`    PostgreSQL transactions: ${fmt(x1.commit - x0.commit)} committed, ${fmt(x1.rollback - x0.rollback)} rolled back (serialisation retries)`);
+    if (pgBest?.cpu) console.log(`    PostgreSQL run: ${describeCpu(pgBest.cpu, pgBest.metrics, cpus().length)}`);
+    if (sqBest?.cpu) console.log(`    SQLite run: ${describeCpu(sqBest.cpu, sqBest.metrics, cpus().length)}`);
     const ceiling = await multiRowCeiling(db.url, p.url, seconds);
     console.log(`    reference: the same batches as one multi-row INSERT each, 4 pg connections, no HTTP: ${fmt(ceiling)} metrics/s (load ${load()})`);
     return bp;
@@ -353,12 +426,20 @@ async function partC(base: string, dir: string, seconds: number): Promise<void> 
   const db = await scratchDatabase(base, "c");
   const r1 = await startReplica(db.url, join(dir, "art-c"));
   const r2 = await startReplica(db.url, join(dir, "art-c"));
+  const stat = new pg.Client({ connectionString: db.url });
+  await stat.connect();
   try {
     const one: number[] = [];
     const two: number[] = [];
+    let oneBest: Awaited<ReturnType<typeof logBatchRun>> | undefined;
+    let twoBest: typeof oneBest;
     for (let round = 0; round < 2; round++) {
-      one.push(await logBatchRate([r1.url], seconds, "one"));
-      two.push(await logBatchRate([r1.url, r2.url], seconds, "two"));
+      const a = await logBatchRun([r1.url], seconds, "one", { servers: [r1.child.pid!], db: stat });
+      const b = await logBatchRun([r1.url, r2.url], seconds, "two", { servers: [r1.child.pid!, r2.child.pid!], db: stat });
+      one.push(a.rate);
+      two.push(b.rate);
+      if (!oneBest || a.rate > oneBest.rate) oneBest = a;
+      if (!twoBest || b.rate > twoBest.rate) twoBest = b;
     }
     const b1 = Math.max(...one);
     const b2 = Math.max(...two);
@@ -366,7 +447,13 @@ async function partC(base: string, dir: string, seconds: number): Promise<void> 
     console.log(`    1 replica  ${fmt(b1)} metrics/s  [${one.map(fmt).join(", ")}]`);
     console.log(`    2 replicas ${fmt(b2)} metrics/s  [${two.map(fmt).join(", ")}]   (clients alternate between them)`);
     console.log(`    2 / 1 = ${(b2 / b1).toFixed(2)}   target ≥ 1.6`);
+    if (oneBest?.cpu) console.log(`    1 replica:  ${describeCpu(oneBest.cpu, oneBest.metrics, cpus().length)}`);
+    if (twoBest?.cpu) console.log(`    2 replicas: ${describeCpu(twoBest.cpu, twoBest.metrics, cpus().length)}`);
+    console.log(
+      `    a second replica can only help while one server process is the bottleneck (its "cores busy" near 1.00) and the machine has CPU to spare`,
+    );
   } finally {
+    await stat.end();
     await stopReplica(r1);
     await stopReplica(r2);
     await db.drop();
