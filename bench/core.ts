@@ -60,6 +60,11 @@ function heldOut(name: string): string[] {
 }
 
 const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
+/** CPU time of the whole process so far (all threads), which the load of other processes distorts less than wall time. */
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 async function child(mode: Mode, name: string): Promise<Record<string, number | string>> {
   if (mode === "file") {
@@ -75,10 +80,11 @@ async function child(mode: Mode, name: string): Promise<Record<string, number | 
       const X = await vectorizer.fitTransformAsync(data.texts);
       return { X, labels: data.labels, vectorizer, n: data.texts.length, readS, vectorizeS: seconds(t), threads: vectorizer.fitThreads };
     })();
+    const rssVectorizeMb = peakRssMb();
     const t = performance.now();
     const model = SentimentModel.fit(vectorizer, X, labels, { model: { kind: "logreg", C: 1 } });
     const fitS = seconds(t);
-    return { n, features: model.nFeatures, rssMb: peakRssMb(), readS, vectorizeS, fitS, countThreads: threads };
+    return { n, features: model.nFeatures, rssMb: peakRssMb(), rssVectorizeMb, readS, vectorizeS, fitS, countThreads: threads, cpuS: cpuSeconds() };
   }
   const { texts, labels } = corpus(name);
   const n = texts.length;
@@ -172,7 +178,8 @@ X = TfidfVectorizer(ngram_range=(1, 2)).fit_transform(texts)
 t3 = time.time()
 LogisticRegression(solver="liblinear", C=1.0).fit(X, labels)
 t4 = time.time()
-print(X.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(X.shape[1], ru.ru_maxrss, t1 - t0, t2 - t1, t3 - t2, t4 - t3, ru.ru_utime + ru.ru_stime)
 `;
 
 type FileRun = { s: number; rssMb: number; features: number; phases: string };
@@ -224,7 +231,7 @@ function fromFile(n: number, rounds: number): { polarity: FileRun; sklearn: File
       const p = runChild("file", file, entry);
       const ps = seconds(t);
       if (ps < polarity.s) {
-        const phases = `read + parse ${Number(p.readS).toFixed(2)} s, vectorize ${Number(p.vectorizeS).toFixed(2)} s (${p.countThreads} thread${Number(p.countThreads) > 1 ? "s" : ""}), fit ${Number(p.fitS).toFixed(2)} s`;
+        const phases = `read + parse ${Number(p.readS).toFixed(2)} s, vectorize ${Number(p.vectorizeS).toFixed(2)} s (${p.countThreads} thread${Number(p.countThreads) > 1 ? "s" : ""}, peak RSS so far ${fmt(Number(p.rssVectorizeMb))} MB), fit ${Number(p.fitS).toFixed(2)} s; CPU ${Number(p.cpuS).toFixed(2)} s`;
         polarity = { s: ps, rssMb: Number(p.rssMb), features: Number(p.features), phases };
       }
       if (sklearn) {
@@ -232,8 +239,8 @@ function fromFile(n: number, rounds: number): { polarity: FileRun; sklearn: File
         const py = spawnSync("/usr/bin/python3", ["-c", SKLEARN, file], { encoding: "utf8" });
         const pys = seconds(t);
         if (py.status !== 0) throw new Error(`scikit-learn run failed:\n${py.stderr}`);
-        const [features, rssKb, importS, readS, vectorizeS, fitS] = py.stdout.trim().split(/\s+/).map(Number);
-        const phases = `import ${importS.toFixed(2)} s, read + parse ${readS.toFixed(2)} s, vectorize ${vectorizeS.toFixed(2)} s, fit ${fitS.toFixed(2)} s`;
+        const [features, rssKb, importS, readS, vectorizeS, fitS, cpuS] = py.stdout.trim().split(/\s+/).map(Number);
+        const phases = `import ${importS.toFixed(2)} s, read + parse ${readS.toFixed(2)} s, vectorize ${vectorizeS.toFixed(2)} s, fit ${fitS.toFixed(2)} s; CPU ${cpuS.toFixed(2)} s`;
         if (pys < sklearn.s) sklearn = { s: pys, rssMb: rssKb / 1024, features, phases };
       }
     }

@@ -69,14 +69,20 @@ export function dot(a: Float64Array, b: Float64Array): number {
  * The curvature pairs of the last m steps and the two-loop recursion: d = -H·g.
  * Shared by L-BFGS and OWL-QN.
  *
+ * The pairs are stored in single precision (Float32Array): they only shape the search
+ * direction — the line search and the stopping test use the exact double-precision objective
+ * and gradient — and ρ, yᵀy and yᵀMy are computed from the stored (rounded) values, so each
+ * stored pair is a consistent curvature pair. That halves the history's memory (10^6 documents:
+ * 20 vectors of 2.5 M parameters, 200 MB instead of 400 MB) and the bytes the recursion streams.
+ *
  * The recursion is memory-bound on big problems (10^6 documents: 2.3 M parameters, 20 history
  * vectors of 18.7 MB), so each pass over `out` does two things: the update of one step and the
  * dot product the next step needs, on the values just written. Every sum is still taken over
  * i ascending on the same values, so the result is bit-identical to the textbook two loops.
  */
 export class LbfgsMemory {
-  private readonly s: Float64Array[];
-  private readonly y: Float64Array[];
+  private readonly s: Float32Array[];
+  private readonly y: Float32Array[];
   private readonly rho: Float64Array;
   private readonly alpha: Float64Array;
   /** yᵀ·M·y (yᵀy without a preconditioner) of each stored pair, for the initial scaling. */
@@ -89,8 +95,8 @@ export class LbfgsMemory {
     readonly m: number,
     private readonly precond: Float64Array | null = null,
   ) {
-    this.s = Array.from({ length: m }, () => new Float64Array(n));
-    this.y = Array.from({ length: m }, () => new Float64Array(n));
+    this.s = Array.from({ length: m }, () => new Float32Array(n));
+    this.y = Array.from({ length: m }, () => new Float32Array(n));
     this.rho = new Float64Array(m);
     this.alpha = new Float64Array(m);
     this.yMy = new Float64Array(m);
@@ -106,8 +112,8 @@ export class LbfgsMemory {
     let yMy = 0;
     if (M) {
       for (let i = 0; i < this.n; i++) {
-        const si = xNew[i] - xOld[i];
-        const yi = gNew[i] - gOld[i];
+        const si = Math.fround(xNew[i] - xOld[i]);
+        const yi = Math.fround(gNew[i] - gOld[i]);
         s[i] = si;
         y[i] = yi;
         sy += si * yi;
@@ -116,8 +122,8 @@ export class LbfgsMemory {
       }
     } else {
       for (let i = 0; i < this.n; i++) {
-        const si = xNew[i] - xOld[i];
-        const yi = gNew[i] - gOld[i];
+        const si = Math.fround(xNew[i] - xOld[i]);
+        const yi = Math.fround(gNew[i] - gOld[i]);
         s[i] = si;
         y[i] = yi;
         sy += si * yi;
@@ -171,7 +177,7 @@ export class LbfgsMemory {
 }
 
 /** out = -g; returns vᵀout. */
-function negateWithDot(g: Float64Array, v: Float64Array, out: Float64Array): number {
+function negateWithDot(g: Float64Array, v: Float32Array, out: Float64Array): number {
   let acc = 0;
   for (let i = 0; i < g.length; i++) {
     const o = -g[i];
@@ -182,7 +188,7 @@ function negateWithDot(g: Float64Array, v: Float64Array, out: Float64Array): num
 }
 
 /** out += a·u; returns vᵀout on the updated values (0 when v is null). */
-function axpyThenDot(a: number, u: Float64Array, out: Float64Array, v: Float64Array | null): number {
+function axpyThenDot(a: number, u: Float32Array, out: Float64Array, v: Float32Array | null): number {
   const n = out.length;
   if (v === null) {
     for (let i = 0; i < n; i++) out[i] += a * u[i];
@@ -198,7 +204,7 @@ function axpyThenDot(a: number, u: Float64Array, out: Float64Array, v: Float64Ar
 }
 
 /** out *= γ·M (γ without M); returns vᵀout on the scaled values. */
-function scaleWithDot(out: Float64Array, gamma: number, M: Float64Array | null, v: Float64Array): number {
+function scaleWithDot(out: Float64Array, gamma: number, M: Float64Array | null, v: Float32Array): number {
   let acc = 0;
   if (M) {
     for (let i = 0; i < out.length; i++) {
