@@ -18,6 +18,7 @@ import { feedbackRoutes } from "./routes/feedback.js";
 import { resolveMonitoringConfig, type MonitoringInput } from "../monitoring/config.js";
 import { ModelMonitor } from "../monitoring/monitor.js";
 import { ErrorBody } from "./schemas.js";
+import { FastPredictPath, fastPathServerFactory } from "./fast-path.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 let nextRequestId = 0;
@@ -80,7 +81,10 @@ declare module "fastify" {
  */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const config = resolveServeConfig(options.config ?? {});
+  // POST /predict {"text"} is answered before fastify (fast-path.ts); the rest goes through it.
+  const fastPath = new FastPredictPath(requestIdFrom);
   const app = Fastify({
+    serverFactory: fastPathServerFactory(fastPath),
     ...(options.logger
       ? { loggerInstance: options.logger }
       : { logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] } }),
@@ -124,6 +128,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
   const ctx = new ServingContext(config, holder, metrics, predictor, SERVER_VERSION);
   app.decorate("polarity", ctx);
+  fastPath.attach(ctx);
 
   installJsonParser(app);
   installErrorHandling(app);

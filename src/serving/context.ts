@@ -15,6 +15,8 @@ export interface ModelRefBody {
 export class ServingContext {
   /** True once shutdown has begun: /readyz answers 503 so load balancers stop sending traffic. */
   draining = false;
+  /** The hot route's path in front of fastify (fast-path.ts), once the server is built. */
+  fastPath: import("./fast-path.js").FastPredictPath | null = null;
   private readonly refs = new WeakMap<LoadedModel, ModelRefBody>();
 
   constructor(

@@ -6,6 +6,7 @@ import { PAGE_SECURITY_HEADERS, PAGE_TOP_K, renderPage } from "../page.js";
 import { errorResponses, predictSchemas } from "../schemas.js";
 import { checkExplain, checkTexts } from "../work.js";
 import { DEFAULT_TOP_K, type PredictionView } from "../predictor.js";
+import { stashedBody } from "../fast-path.js";
 
 /** `GET /` (the page) and `POST /predict` (JSON API, and the page's no-JavaScript form post). */
 export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
@@ -65,6 +66,8 @@ export async function predictRoutes(app: FastifyInstance, ctx: ServingContext): 
         },
         response: { 200: responseSchema, ...errorResponses(400, 413, 415, 503) },
       },
+      // A body the fast path (fast-path.ts) read and handed over is replayed to the parser.
+      preParsing: (request, _reply, payload, done) => done(null, stashedBody(request.raw) ?? payload),
     },
     async (request, reply) => {
       const loaded = ctx.requireModel();

@@ -1,0 +1,169 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import type { RunningServer } from "../../src/serving/server.js";
+import { FAST_MAX_BODY_BYTES } from "../../src/serving/fast-path.js";
+import { startLocal, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
+
+/**
+ * The hot route's own path (src/serving/fast-path.ts) against fastify's: every body is sent
+ * over real HTTP (which the fast path may answer) and through app.inject (fastify only, the
+ * fast path never sees it); status, body bytes and headers must be the same, except the
+ * request id (a series) and the monitoring id of each prediction.
+ */
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const VOLATILE = ["date", "x-request-id", "connection", "keep-alive", "transfer-encoding"];
+
+function normalise(a: Answer): Answer {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a.headers)) if (!VOLATILE.includes(k.toLowerCase())) headers[k.toLowerCase()] = v;
+  // Monitoring ids are `<boot>-<sequence>-<class>`: the sequence differs between two calls.
+  return { status: a.status, headers, body: a.body.replace(/"id":"[^"]*-[0-9a-z]+-(\d+)"/g, '"id":"<id>-$1"') };
+}
+
+function overHttp(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Answer & { requestId: string }> {
+  return new Promise((resolve, reject) => {
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    const req = httpRequest(`${url}/predict`, { method: "POST", headers: { "content-length": String(bytes.length), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const h: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h[k] = v;
+        resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString("utf8"), requestId: h["x-request-id"] ?? "" });
+      });
+    });
+    req.on("error", reject);
+    req.end(bytes);
+  });
+}
+
+async function viaFastify(server: RunningServer, body: string | Buffer, headers: Record<string, string>): Promise<Answer> {
+  const res = await server.app.inject({ method: "POST", url: "/predict", headers, payload: body });
+  const h: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string" || typeof v === "number") h[k] = String(v);
+  return { status: res.statusCode, headers: h, body: res.body };
+}
+
+const JSON_TYPE = { "content-type": "application/json" };
+
+describe("POST /predict fast path (real server on 127.0.0.1, real trained model)", { timeout: 60_000 }, () => {
+  const dir = tempDir();
+  let server: RunningServer;
+
+  before(async () => {
+    const file = join(dir.path, "sentiment.json");
+    writeJsonAtomic(file, trainModelJson());
+    server = await startLocal(file, { maxTextLength: 200 });
+  });
+  after(async () => {
+    await server.close();
+    dir.cleanup();
+  });
+
+  const cases: Array<{ name: string; body: string | Buffer; headers?: Record<string, string>; fast: boolean }> = [
+    { name: "one text", body: '{"text":"I love this phone, the screen is great."}', fast: true },
+    { name: "one text with spaces around the JSON", body: ' \n{ "text" : "terrible, I hated it" }\n', fast: true },
+    { name: "escapes and non-ASCII", body: JSON.stringify({ text: 'très "bon" \\ produit \u00e9\u4e2d\n\ttab 😀' }), fast: true },
+    { name: "charset=utf-8 content type", body: '{"text":"good value"}', headers: { "content-type": "application/json; charset=utf-8" }, fast: true },
+    { name: "a batch", body: '{"texts":["good","bad"]}', fast: false },
+    { name: "explain", body: '{"text":"good","explain":true}', fast: false },
+    { name: "an extra key", body: '{"text":"good","x":1}', fast: false },
+    { name: "__proto__", body: '{"text":"good","__proto__":{"polluted":1}}', fast: false },
+    { name: "invalid JSON", body: '{"text":', fast: false },
+    { name: "not an object", body: '["good"]', fast: false },
+    { name: "text not a string", body: '{"text":42}', fast: false },
+    { name: "blank text", body: '{"text":"   "}', fast: false },
+    { name: "text over --max-text-length", body: JSON.stringify({ text: "a".repeat(201) }), fast: false },
+    { name: "invalid UTF-8", body: Buffer.from([0x7b, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), fast: false },
+    { name: "deep nesting", body: `{"text":${"[".repeat(100)}${"]".repeat(100)}}`, fast: false },
+    { name: "a form post", body: "text=good", headers: { "content-type": "application/x-www-form-urlencoded" }, fast: false },
+    { name: "text/plain", body: '{"text":"good"}', headers: { "content-type": "text/plain" }, fast: false },
+  ];
+
+  for (const c of cases) {
+    test(`${c.name}: ${c.fast ? "answered by the fast path" : "handed to fastify"}, same answer as fastify's path`, async () => {
+      const headers = { ...JSON_TYPE, ...(c.headers ?? {}) };
+      const counts = { ...server.app.polarity.fastPath!.counts };
+      const fast = await overHttp(server.url, c.body, headers);
+      const after = server.app.polarity.fastPath!.counts;
+      assert.equal(after.answered - counts.answered, c.fast ? 1 : 0, "answered by the fast path");
+      const full = await viaFastify(server, c.body, headers);
+      assert.deepEqual(normalise(fast), normalise(full));
+      assert.match(fast.requestId, /^req-[0-9a-z]+$/);
+    });
+  }
+
+  test("a client's x-request-id is echoed by the fast path as by fastify", async () => {
+    const res = await overHttp(server.url, '{"text":"good"}', { ...JSON_TYPE, "x-request-id": "abc-123" });
+    assert.equal(res.requestId, "abc-123");
+    const bad = await overHttp(server.url, '{"text":"good"}', { ...JSON_TYPE, "x-request-id": "no spaces allowed" });
+    assert.match(bad.requestId, /^req-/);
+  });
+
+  test("fast-path requests are counted in app_request_count_total like the others", async () => {
+    const before = server.app.polarity.fastPath!.counts.answered;
+    const read = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/app_request_count_total\{method="POST",endpoint="\/predict"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const n0 = await read();
+    for (let i = 0; i < 5; i++) assert.equal((await overHttp(server.url, '{"text":"good"}', JSON_TYPE)).status, 200);
+    assert.equal(server.app.polarity.fastPath!.counts.answered - before, 5);
+    assert.equal((await read()) - n0, 5);
+  });
+
+  test("bodies over FAST_MAX_BODY_BYTES and chunked bodies go to fastify", async () => {
+    const counts = { ...server.app.polarity.fastPath!.counts };
+    const big = `{"text":"good"${" ".repeat(FAST_MAX_BODY_BYTES)}}`;
+    const res = await overHttp(server.url, big, JSON_TYPE);
+    assert.equal(res.status, 200);
+    const chunked = await fetch(`${server.url}/predict`, {
+      method: "POST",
+      headers: JSON_TYPE,
+      body: new ReadableStream({
+        start(ctrl) {
+          ctrl.enqueue(new TextEncoder().encode('{"text":"good"}'));
+          ctrl.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(chunked.status, 200);
+    assert.deepEqual(server.app.polarity.fastPath!.counts, counts, "neither was read by the fast path");
+  });
+});
+
+describe("POST /predict fast path with --auth-token", { timeout: 60_000 }, () => {
+  const dir = tempDir();
+  let server: RunningServer;
+
+  before(async () => {
+    const file = join(dir.path, "sentiment.json");
+    writeJsonAtomic(file, trainModelJson());
+    server = await startLocal(file, { authToken: "s3cret-token" });
+  });
+  after(async () => {
+    await server.close();
+    dir.cleanup();
+  });
+
+  test("without credentials the request goes to fastify and is refused (401); with them the fast path answers", async () => {
+    const counts = { ...server.app.polarity.fastPath!.counts };
+    const refused = await overHttp(server.url, '{"text":"good"}', JSON_TYPE);
+    assert.equal(refused.status, 401);
+    const wrong = await overHttp(server.url, '{"text":"good"}', { ...JSON_TYPE, authorization: "Bearer nope" });
+    assert.equal(wrong.status, 401);
+    assert.equal(server.app.polarity.fastPath!.counts.answered, counts.answered);
+    const ok = await overHttp(server.url, '{"text":"good"}', { ...JSON_TYPE, authorization: "Bearer s3cret-token" });
+    assert.equal(ok.status, 200);
+    assert.equal(server.app.polarity.fastPath!.counts.answered, counts.answered + 1);
+  });
+});
