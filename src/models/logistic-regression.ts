@@ -1,5 +1,5 @@
 import type { CsrMatrix } from "../features/csr.js";
-import { DataError } from "../util/errors.js";
+import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
@@ -29,9 +29,16 @@ export interface LogisticRegressionOptions {
    * either way (to rounding). Not a hyperparameter: not stored in toJSON. Default 'auto'.
    */
   threads?: number | "auto";
+  /**
+   * Warm start: the solver starts from these coefficients (the `coef` and `intercept` of a
+   * model fitted on the same columns and classes, e.g. the previous C of a path) instead of 0.
+   * Same optimum, fewer iterations. Not stored in toJSON. Ignored for 2 classes with
+   * multiClass 'multinomial' (the stored coefficients are a difference there).
+   */
+  initialCoef?: { coef: Float64Array; intercept: Float64Array };
 }
 
-const KNOWN = ["penalty", "C", "fitIntercept", "classWeight", "tol", "maxIter", "multiClass", "onProgress", "onWarning", "threads"] as const;
+const KNOWN = ["penalty", "C", "fitIntercept", "classWeight", "tol", "maxIter", "multiClass", "onProgress", "onWarning", "threads", "initialCoef"] as const;
 
 /** The hyperparameters as stored in toJSON (callbacks are not). */
 export interface LogisticRegressionParams {
@@ -272,6 +279,7 @@ export class LogisticRegression extends LinearClassifierBase {
   private readonly onProgress?: (iteration: number, objective: number) => void;
   private readonly onWarning?: (message: string) => void;
   private readonly threads: number | "auto";
+  private readonly initialCoef?: { coef: Float64Array; intercept: Float64Array };
 
   constructor(options: LogisticRegressionOptions = {}) {
     super();
@@ -289,6 +297,22 @@ export class LogisticRegression extends LinearClassifierBase {
     this.onWarning = options.onWarning;
     const threads = options.threads ?? "auto";
     this.threads = threads === "auto" ? "auto" : requireInteger("threads", threads, 1, 2);
+    this.initialCoef = options.initialCoef;
+  }
+
+  /** The warm-start vector for coefficient rows × d (null: cold start); `oldOfNew` as in fitColumns. */
+  private startingPoint(rows: number, d: number, nParams: number, oldOfNew: Int32Array | null, layout: (row: number, col: number) => number): Float64Array | null {
+    const init = this.initialCoef;
+    if (!init) return null;
+    if (init.coef.length !== rows * d || init.intercept.length !== rows) {
+      throw new InvalidParameterError(`LogisticRegression: initialCoef has ${init.coef.length} coefficients and ${init.intercept.length} intercepts, expected ${rows * d} and ${rows}`);
+    }
+    const x0 = new Float64Array(nParams);
+    for (let row = 0; row < rows; row++) {
+      for (let r = 0; r < d; r++) x0[layout(row, r)] = init.coef[row * d + (oldOfNew === null ? r : oldOfNew[r])];
+      if (this.params.fitIntercept) x0[layout(row, d)] = init.intercept[row];
+    }
+    return x0;
   }
 
   /** 'binary' | 'multinomial' | 'ovr' for k classes. */
@@ -337,7 +361,8 @@ export class LogisticRegression extends LinearClassifierBase {
 
     if (mode === "multinomial") {
       const problem = multinomialProblem(X, codes, k, sw, this.params);
-      const res = this.solve(problem);
+      const x0 = k > 2 ? this.startingPoint(k, d, problem.nParams, oldOfNew, (c, j) => (j === d ? d * k + c : j * k + c)) : null;
+      const res = this.solve(problem, x0);
       const coef = new Float64Array(k * d);
       for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) coef[c * d + j] = res.x[j * k + c];
       const intercept = new Float64Array(k);
@@ -358,12 +383,13 @@ export class LogisticRegression extends LinearClassifierBase {
     const results: OptimResult[] = [];
     const problems: Problem[] = [];
     const ySign = vector(n);
+    const start = this.initialCoef ? this.startingPoint(targets.length, d, targets.length * (d + 1), oldOfNew, (row, j) => row * (d + 1) + j) : null;
     targets.forEach((target, row) => {
       for (let i = 0; i < n; i++) ySign[i] = codes[i] === target ? 1 : -1;
       const problem = binaryProblem(X, ySign, sw, this.params, threads);
       let res: OptimResult;
       try {
-        res = this.solve(problem);
+        res = this.solve(problem, start === null ? null : start.slice(row * (d + 1), row * (d + 1) + problem.nParams));
       } finally {
         problem.close?.();
       }
@@ -376,8 +402,8 @@ export class LogisticRegression extends LinearClassifierBase {
     return this;
   }
 
-  private solve(problem: Problem): OptimResult {
-    const x0 = new Float64Array(problem.nParams);
+  private solve(problem: Problem, start: Float64Array | null = null): OptimResult {
+    const x0 = start ?? new Float64Array(problem.nParams);
     const onIteration = this.onProgress ? (it: number, f: number) => this.onProgress?.(it, f * problem.scale) : undefined;
     const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration, preconditioner: problem.precond, allocate: problem.allocate };
     return this.params.penalty === "l1"
