@@ -33,14 +33,41 @@ export const postgresDialect: SqlDialect = {
   bulkInsert: unnestBulkInsert,
 };
 
-/** `INSERT INTO t (a, b) SELECT * FROM unnest(?::text[], ?::bigint[]) <suffix>`: any number of rows in one statement. */
+/**
+ * `INSERT INTO t (a, b, c) SELECT ?::text, u.b, u.c FROM unnest(?::bigint[], ?::text[]) AS u(b, c)`:
+ * any number of rows in one statement. A column whose value is the same in every row (a batch's
+ * run id, usually is_nan and the timestamp) is bound once as a scalar instead of as an array
+ * of copies — less to serialise, send and parse.
+ */
 function unnestBulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[] {
   if (rows.length === 0) return [];
-  const arrays: unknown[][] = columns.map(() => new Array<unknown>(rows.length));
-  for (let r = 0; r < rows.length; r++) for (let c = 0; c < columns.length; c++) arrays[c][r] = rows[r][c];
+  const constant = columns.map((_, c) => rows.length > 1 && rows.every((r) => r[c] === rows[0][c]));
+  if (constant.every(Boolean)) constant.fill(false); // unnest needs at least one array
+  const select: string[] = [];
+  const scalars: unknown[] = [];
+  const sources: string[] = [];
+  const aliases: string[] = [];
+  const arrays: unknown[][] = [];
+  columns.forEach((col, c) => {
+    if (constant[c]) {
+      select.push(`?::${col.type}`);
+      scalars.push(rows[0][c]);
+      return;
+    }
+    select.push(`u.${col.name}`);
+    sources.push(`?::${col.type}[]`);
+    aliases.push(col.name);
+    const values = new Array<unknown>(rows.length);
+    for (let r = 0; r < rows.length; r++) values[r] = rows[r][c];
+    arrays.push(values);
+  });
   const names = columns.map((c) => c.name).join(", ");
-  const sources = columns.map((c) => `?::${c.type}[]`).join(", ");
-  return [{ sql: `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${sources}) ${suffix}`, args: arrays }];
+  return [
+    {
+      sql: `INSERT INTO ${table} (${names}) SELECT ${select.join(", ")} FROM unnest(${sources.join(", ")}) AS u(${aliases.join(", ")}) ${suffix}`,
+      args: [...scalars, ...arrays],
+    },
+  ];
 }
 
 /** SQLSTATEs worth retrying the whole transaction for. */
