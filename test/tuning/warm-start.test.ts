@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LinearSVC } from "../../src/models/linear-svc.js";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
+import { loadUciSentences } from "../../src/data/builtin.js";
+import { expandSpace } from "../../src/tuning/space.js";
+import { FoldScorer } from "../../src/tuning/trials.js";
 import { randomProblem } from "../models/helpers.js";
 
 function maxAbsDiff(a: Float64Array, b: Float64Array): number {
@@ -50,5 +53,33 @@ describe("warm start along the C path", { timeout: 60_000 }, () => {
       assert.ok(maxAbsDiff(warm.coef, cold.coef) < 1e-2, `${loss}: coef differ by ${maxAbsDiff(warm.coef, cold.coef)}`);
     }
     assert.throws(() => new LinearSVC({ initialAlpha: [new Float64Array(2)] }).fit(X, y), /initialAlpha must hold 1 arrays of 300/);
+  });
+});
+
+describe("FoldScorer warm-starts along the C path", { timeout: 120_000 }, () => {
+  it("scores each C's folds like a cold scorer (logreg and svm, C increasing)", () => {
+    const { texts, labels } = loadUciSentences();
+    const sub = { texts: texts.slice(0, 900), labels: labels.slice(0, 900) };
+    const configs = expandSpace({
+      preprocess: ["light"],
+      features: [{ kind: "tfidf", ngram_range: [1, 2] }],
+      model: [
+        { kind: "logreg", C: [1, 10, 100] },
+        { kind: "svm", C: [0.1, 1] },
+      ],
+    });
+    const warm = new FoldScorer(sub.texts, sub.labels, 3, 7);
+    const cold = new FoldScorer(sub.texts, sub.labels, 3, 7, 6, false);
+    for (const config of configs) {
+      for (let f = 0; f < 3; f++) {
+        const a = warm.scoreFold(config, f);
+        const b = cold.scoreFold(config, f);
+        // Same optimum within the solver's tolerance (gradient ≤ tol): weakly regularised fits
+        // (C = 100) stop at slightly different points, so a few of the 300 test rows may flip.
+        if (process.env.SHOW) console.log(config.model, f, a.accuracy, b.accuracy, a.logLoss, b.logLoss);
+        assert.ok(Math.abs(a.accuracy - b.accuracy) <= 5 / 300, `${JSON.stringify(config.model)} fold ${f}: ${a.accuracy} vs ${b.accuracy}`);
+        assert.ok(Math.abs((a.logLoss ?? 0) - (b.logLoss ?? 0)) < 1e-2, `${JSON.stringify(config.model)} fold ${f}: log loss ${a.logLoss} vs ${b.logLoss}`);
+      }
+    }
   });
 });
