@@ -117,3 +117,45 @@ test("Saabas contributions add up to the model's output", () => {
   const r = rf.linearContributions(idx, val);
   assert.ok(Math.abs(r.intercept + r.contributions.reduce((s, v) => s + v, 0) - rf.predictProba(one)[1]) < 1e-9);
 });
+
+test("the column-wise sampled tree (max_features < d): leaf values are the bootstrap-weighted class fractions of the rows reaching them, and sklearn's draw rule", async () => {
+  const { growForestTree } = await import("../../src/models/trees/grow.js");
+  const { X, y } = randomProblem(21, 150, 60, 5, ["a", "b", "c"]);
+  const codes = Int32Array.from(y, (v) => ["a", "b", "c"].indexOf(v as string));
+  const { rows, thresholds } = binMatrix(X, 4); // few bins: multi-bin features on the general path
+  for (const maxFeatures of [1, 7]) {
+    const tree = growForestTree(rows, codes, 3, true, { maxDepth: 1 << 30, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures, seed: 5 });
+    // Re-derive the bootstrap weights (growForestTree's draw) and route every row.
+    const w = new Float64Array(X.rows);
+    const state = Int32Array.of((5 ^ 0x5bd1e995) | 0);
+    const { treeRandom } = await import("../../src/models/trees/grow.js");
+    for (let t = 0; t < X.rows; t++) w[Math.floor(treeRandom(state) * X.rows)] += 1;
+    const sums = new Map<number, Float64Array>();
+    for (let i = 0; i < X.rows; i++) {
+      if (w[i] === 0) continue;
+      const x = new Float64Array(X.cols);
+      for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) x[X.indices[p]] = X.data[p];
+      let node = 0;
+      while (tree.feature[node] >= 0) {
+        const j = tree.feature[node];
+        node = x[j] <= thresholds[rows.binOffset[j] + tree.bin[node]] ? tree.left[node] : tree.right[node];
+      }
+      const s = sums.get(node) ?? new Float64Array(3);
+      s[codes[i]] += w[i];
+      sums.set(node, s);
+    }
+    for (const [leaf, s] of sums) {
+      const total = s[0] + s[1] + s[2];
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(tree.value[leaf * 3 + c] - s[c] / total) < 1e-12, `leaf ${leaf}`);
+    }
+    // Fully grown: every leaf reached is pure unless its rows are identical.
+    let impure = 0;
+    for (const s of sums.values()) if ([s[0], s[1], s[2]].filter((v) => v > 0).length > 1) impure++;
+    assert.ok(impure <= 2, `${impure} impure leaves`);
+  }
+  // Deterministic for a seed.
+  const a = growForestTree(rows, codes, 3, true, { maxDepth: 1 << 30, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 7, seed: 9 });
+  const b = growForestTree(rows, codes, 3, true, { maxDepth: 1 << 30, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 7, seed: 9 });
+  assert.deepEqual(Array.from(a.feature), Array.from(b.feature));
+  assert.deepEqual(Array.from(a.bin), Array.from(b.bin));
+});

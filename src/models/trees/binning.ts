@@ -101,5 +101,17 @@ export function binMatrix(X: CsrMatrix, maxBins: number): Binning {
     }
     codes[p] = lo;
   }
-  return { rows: { n, d, indptr, indices, codes, nBins, zeroBin, binOffset }, thresholds };
+  // The column-wise copy (CSC) with the bin codes, for the forest's column-wise draw.
+  const colptr = colStart;
+  const colRows = new Int32Array(nnz);
+  const colCodes = new Uint8Array(nnz);
+  fill.set(colStart.subarray(0, d));
+  for (let i = 0; i < n; i++) {
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+      const q = fill[indices[p]]++;
+      colRows[q] = i;
+      colCodes[q] = codes[p];
+    }
+  }
+  return { rows: { n, d, indptr, indices, codes, nBins, zeroBin, binOffset, colptr, colRows, colCodes }, thresholds };
 }

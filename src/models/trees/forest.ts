@@ -86,6 +86,9 @@ function sharedRows(X: BinnedRows): BinnedRows {
     nBins: sharedInt32(X.nBins),
     zeroBin: sharedInt32(X.zeroBin),
     binOffset: sharedInt32(X.binOffset),
+    colptr: sharedInt32(X.colptr),
+    colRows: sharedInt32(X.colRows),
+    colCodes: sharedCopy(X.colCodes, (b) => new Uint8Array(b)),
   };
 }
 

@@ -26,6 +26,10 @@ export interface BinnedRows {
   nBins: Int32Array;
   zeroBin: Int32Array;
   binOffset: Int32Array;
+  /** The same entries column-wise (CSC): rows colRows[colptr[j]..colptr[j+1]) hold feature j with bin colCodes. */
+  colptr: Int32Array;
+  colRows: Int32Array;
+  colCodes: Uint8Array;
 }
 
 /**
@@ -421,8 +425,292 @@ export function sumTo(a: Float64Array, k: number): number {
 }
 
 /**
+ * Grows one Gini tree the way scikit-learn's BestSplitter draws features, column-wise: per
+ * node up to `maxFeatures` features are drawn from all d (without replacement), and each drawn
+ * feature's statistics are gathered from its column (rows of other nodes skipped by a stamp),
+ * so a node costs O(rows + drawn columns' lengths), not O(node non-zeros × bins): with
+ * max_features = √d most draws hit a feature absent from the node (constant, counted but free).
+ * If none of the drawn features splits the node, the draw continues (as scikit-learn's) over
+ * the node's present features not drawn yet, in random order, until one is not constant.
+ * Same tree shape rules and node values as growTree. Self-contained (runs in the forest worker).
+ */
+export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k: number, rows: Int32Array, params: GrowParams): GrownTree {
+  const S = k + 1;
+  const d = X.d;
+  const { indptr, indices, codes, colptr, colRows, colCodes, nBins, zeroBin } = X;
+  const limit = Math.min(params.maxFeatures, d);
+  const feats = new Int32Array(d);
+  for (let j = 0; j < d; j++) feats[j] = j;
+  const drawn = new Int32Array(d); // node stamp of the node that drew feature j
+  const candidates = new Int32Array(d);
+  // pos[i]: row i's place in idx (−1 when not sampled); a node's rows are idx[start..end), so
+  // row i is in the node iff (pos[i] − start) >>> 0 < count — no per-node marking.
+  const pos = new Int32Array(X.n).fill(-1);
+  const binStats = new Float64Array(256 * S);
+  const tot = new Float64Array(S);
+  const leftStats = new Float64Array(S);
+  const bestLeft = new Float64Array(S);
+  const rng = Int32Array.of(params.seed | 0);
+  const idx = Int32Array.from(rows);
+  for (let q = 0; q < idx.length; q++) pos[idx[q]] = q;
+
+  const feature: number[] = [];
+  const bin: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const value: number[] = [];
+  const improvement: number[] = [];
+  const newNode = (): number => {
+    feature.push(-1);
+    bin.push(0);
+    left.push(-1);
+    right.push(-1);
+    improvement.push(0);
+    for (let c = 0; c < k; c++) value.push(0);
+    return feature.length - 1;
+  };
+
+  let bestScore = -Infinity;
+  let bestFeature = -1;
+  let bestBin = -1;
+  let count = 0;
+  let nodeStart = 0;
+  let weight = 0;
+  let nodeStamp = 0;
+  // Evaluates feature j on the current node: 0 if constant there, 1 otherwise (best split updated).
+  const evaluate = (j: number): number => {
+    // binStats is all zero between calls: absent features (most draws) write and clear nothing.
+    let inNode = 0;
+    const c0 = colptr[j];
+    const c1 = colptr[j + 1];
+    if (c1 - c0 <= 8 * count) {
+      // Scan the column, skipping rows of other nodes.
+      for (let p = c0; p < c1; p++) {
+        const i = colRows[p];
+        if ((pos[i] - nodeStart) >>> 0 >= count) continue;
+        const slot = colCodes[p] * S;
+        binStats[slot + y[i]] += w[i];
+        binStats[slot + k] += 1;
+        inNode++;
+      }
+    } else {
+      // A common feature in a small node: look it up in each of the node's rows instead.
+      for (let q = nodeStart, qe = nodeStart + count; q < qe; q++) {
+        const i = idx[q];
+        let lo = indptr[i];
+        let hi = indptr[i + 1] - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >>> 1;
+          const c = indices[mid];
+          if (c === j) {
+            const slot = codes[mid] * S;
+            binStats[slot + y[i]] += w[i];
+            binStats[slot + k] += 1;
+            inNode++;
+            break;
+          }
+          if (c < j) lo = mid + 1;
+          else hi = mid - 1;
+        }
+      }
+    }
+    if (inNode === 0) return 0; // absent from the node: constant
+    const nb = nBins[j];
+    const zb = zeroBin[j];
+    const found = splitBins(j, nb, zb);
+    for (let q = 0, e = nb * S; q < e; q++) binStats[q] = 0;
+    return found;
+  };
+  const splitBins = (j: number, nb: number, zb: number): number => {
+    // The zero bin: node totals minus every other bin (rows without a stored value included).
+    for (let s = 0; s < S; s++) binStats[zb * S + s] = tot[s];
+    for (let b = 0; b < nb; b++) if (b !== zb) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[b * S + s];
+    let nonEmpty = 0;
+    for (let b = 0; b < nb; b++) if (binStats[b * S + k] > 0) nonEmpty++;
+    if (nonEmpty < 2) return 0;
+    for (let s = 0; s < S; s++) leftStats[s] = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
+      const nL = leftStats[k];
+      if (nL < params.minSamplesLeaf) continue;
+      if (count - nL < params.minSamplesLeaf) break;
+      if (binStats[b * S + k] === 0) continue; // same partition as the previous bin
+      let wL = 0;
+      let sL = 0;
+      let sR = 0;
+      for (let c = 0; c < k; c++) {
+        const lc = leftStats[c];
+        const rc = tot[c] - lc;
+        wL += lc;
+        sL += lc * lc;
+        sR += rc * rc;
+      }
+      const wR = weight - wL;
+      if (wL <= 0 || wR <= 0) continue;
+      // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
+      const score = sL / wL + sR / wR;
+      if (score > bestScore) {
+        bestScore = score;
+        bestFeature = j;
+        bestBin = b;
+        bestLeft.set(leftStats);
+      }
+    }
+    return 1;
+  };
+
+  // Partial Fisher–Yates step t over candidates[0..m): a uniform pick among those not drawn yet.
+  const drawCandidate = (t: number, m: number): number => {
+    const pick = t + Math.floor(treeRandom(rng) * (m - t));
+    const j = candidates[pick];
+    candidates[pick] = candidates[t];
+    candidates[t] = j;
+    return j;
+  };
+
+  // Explicit stack of node records [node id, start, end, depth, stored values, class weights × k]:
+  // a child's totals come from its parent's best split, so a node costs no pass over its rows
+  // (fully grown text trees peel a few rows per split and are hundreds of levels deep).
+  const R = 5 + k;
+  const stack: number[] = [newNode(), 0, idx.length, 0, 0];
+  let rootNnz = 0;
+  for (let c = 0; c < k; c++) stack.push(0);
+  for (let q = 0; q < idx.length; q++) {
+    const i = idx[q];
+    stack[5 + y[i]] += w[i];
+    rootNnz += indptr[i + 1] - indptr[i];
+  }
+  stack[4] = rootNnz;
+  let rootWeight = 0;
+  while (stack.length > 0) {
+    const top = stack.length - R;
+    const node = stack[top];
+    const start = stack[top + 1];
+    const end = stack[top + 2];
+    const depth = stack[top + 3];
+    const nodeNnz = stack[top + 4];
+    for (let c = 0; c < k; c++) tot[c] = stack[top + 5 + c];
+    stack.length = top;
+    nodeStamp = node + 1;
+    nodeStart = start;
+    count = end - start;
+    tot[k] = count;
+    weight = 0;
+    for (let c = 0; c < k; c++) weight += tot[c];
+    if (node === 0) rootWeight = weight;
+    let pure = false;
+    let s2 = 0;
+    for (let c = 0; c < k; c++) {
+      value[node * k + c] = weight > 0 ? tot[c] / weight : 0;
+      if (tot[c] === weight) pure = true;
+      s2 += tot[c] * tot[c];
+    }
+    if (pure || count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth) continue;
+    const parentScore = s2 / weight;
+    bestScore = -Infinity;
+    bestFeature = -1;
+    bestBin = -1;
+    let found = 0;
+    if (nodeNnz < 4 * limit) {
+      // Small node: list its present features first (O(node non-zeros)), then play the draws
+      // over all d features: draw v hits a present feature with probability (present left) /
+      // (features left), which feature uniformly among the present ones left.
+      let m = 0;
+      for (let q = start; q < end; q++) {
+        const i = idx[q];
+        for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+          const j = indices[p];
+          if (drawn[j] !== nodeStamp) {
+            drawn[j] = nodeStamp;
+            candidates[m++] = j;
+          }
+        }
+      }
+      let t = 0;
+      for (let v = 0; v < limit && t < m; v++) {
+        if (treeRandom(rng) * (d - v) >= m - t) continue;
+        found += evaluate(drawCandidate(t, m));
+        t++;
+      }
+      // Past max_features: on until one non-constant feature is found (scikit-learn's rule).
+      for (; t < m && found === 0; t++) found += evaluate(drawCandidate(t, m));
+    } else {
+      // Big node: draw from all d features, each drawn feature's column scanned (absent ones
+      // cost their column's length only).
+      for (let t = 0; t < limit; t++) {
+        const pick = t + Math.floor(treeRandom(rng) * (d - t));
+        const j = feats[pick];
+        feats[pick] = feats[t];
+        feats[t] = j;
+        drawn[j] = nodeStamp;
+        found += evaluate(j);
+      }
+      if (found === 0) {
+        // Keep drawing: only the node's present features not drawn yet can be non-constant.
+        let m = 0;
+        for (let q = start; q < end; q++) {
+          const i = idx[q];
+          for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+            const j = indices[p];
+            if (drawn[j] !== nodeStamp) {
+              drawn[j] = nodeStamp;
+              candidates[m++] = j;
+            }
+          }
+        }
+        for (let t = 0; t < m && found === 0; t++) found += evaluate(drawCandidate(t, m));
+      }
+    }
+    if (bestFeature < 0) continue;
+
+    // Partition by moving only the rows that leave the zero bin's side (all of them store the
+    // feature, so the column lists them): to the end when the zero side is left, else to the front.
+    const zeroLeft = zeroBin[bestFeature] <= bestBin;
+    let moverNnz = 0;
+    let lo = start;
+    let hi = end;
+    for (let p = colptr[bestFeature], e = colptr[bestFeature + 1]; p < e; p++) {
+      const i = colRows[p];
+      const q = pos[i];
+      if ((q - start) >>> 0 >= count) continue;
+      if (colCodes[p] <= bestBin === zeroLeft) continue; // goes with the zero bin: stays
+      const to = zeroLeft ? --hi : lo++;
+      const other = idx[to];
+      idx[to] = i;
+      pos[i] = to;
+      idx[q] = other;
+      pos[other] = q;
+      moverNnz += indptr[i + 1] - indptr[i];
+    }
+    const mid = zeroLeft ? hi : lo;
+    const nnzLeft = zeroLeft ? nodeNnz - moverNnz : moverNnz;
+    feature[node] = bestFeature;
+    bin[node] = bestBin;
+    improvement[node] = (bestScore - parentScore) / rootWeight;
+    const l = newNode();
+    const rr = newNode();
+    left[node] = l;
+    right[node] = rr;
+    stack.push(rr, mid, end, depth + 1, nodeNnz - nnzLeft);
+    for (let c = 0; c < k; c++) stack.push(tot[c] - bestLeft[c]);
+    stack.push(l, start, mid, depth + 1, nnzLeft);
+    for (let c = 0; c < k; c++) stack.push(bestLeft[c]);
+  }
+  return {
+    feature: Int32Array.from(feature),
+    bin: Int32Array.from(bin),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    value: Float64Array.from(value),
+    improvement: Float64Array.from(improvement),
+    vdim: k,
+  };
+}
+
+/**
  * One random-forest tree: a bootstrap sample of n rows drawn with replacement (weights =
- * draw counts) from the tree's own seed, then growTree on the rows drawn at least once.
+ * draw counts) from the tree's own seed, then the tree on the rows drawn at least once:
+ * growTreeSampled when max_features subsamples (the column-wise draw), growTree otherwise.
  * Self-contained like growTree (runs in the forest worker).
  */
 export function growForestTree(X: BinnedRows, y: Int32Array, k: number, bootstrap: boolean, params: GrowParams): GrownTree {
@@ -436,6 +724,7 @@ export function growForestTree(X: BinnedRows, y: Int32Array, k: number, bootstra
   const rows = new Int32Array(m);
   m = 0;
   for (let i = 0; i < n; i++) if (w[i] > 0) rows[m++] = i;
+  if (params.maxFeatures > 0 && params.maxFeatures < X.d) return growTreeSampled(X, y, w, k, rows, params);
   const empty = new Float64Array(0);
   return growTree(X, { criterion: 0, k, y, w, r: empty, h: empty }, rows, params);
 }
