@@ -12,8 +12,10 @@ import { action } from "./run-command.js";
 /**
  * `polarity predict`: batch scoring of a CSV/TSV/JSONL file (or stdin) with a model file or a
  * registry model. The input is read as a stream and scored in batches of `--batch-size` texts
- * on the calling thread plus one worker (PredictionPool), each batch's output written before
- * the next is read, so memory stays flat whatever the input size.
+ * by `--workers` worker threads (PredictionPool without the calling thread's share), pipelined:
+ * while the workers score batch b, the calling thread parses batch b + 1 and formats and
+ * writes batch b − 1 (at most two batches in flight, and the writer's backpressure is
+ * awaited), so memory stays flat whatever the input size and neither side waits for the other.
  */
 
 type InputFormat = "csv" | "tsv" | "jsonl";
@@ -264,7 +266,7 @@ export function register(program: Command): void {
     .option("--top-words <k>", "add the k words that pushed each decision most (slower)")
     .option("--class-names <spec>", "display names, e.g. 0=negative,1=positive (default for 0/1 labels)")
     .option("--batch-size <n>", "texts per batch", "20000")
-    .option("--workers <n>", "worker threads besides the calling thread", "1")
+    .option("--workers <n>", "worker threads scoring (the calling thread reads and writes)", "2")
     .option("--quiet", "no progress on stderr")
     .action(
       action(async (inputArg: string, o: PredictFlags) => {
@@ -275,7 +277,7 @@ export function register(program: Command): void {
           "jsonl",
         ] as const) as OutputFormat;
         const batchSize = requireInteger("--batch-size", Number(o.batchSize), 1, 1_000_000);
-        const workers = requireInteger("--workers", Number(o.workers), 0, 16);
+        const workers = requireInteger("--workers", Number(o.workers), 1, 16);
         const topWords = o.topWords === undefined ? 0 : requireInteger("--top-words", Number(o.topWords), 1, 100);
         let totalBytes = 0;
         if (!fromStdin) {
@@ -290,7 +292,7 @@ export function register(program: Command): void {
         const classes = model.classes;
         const names = parseClassNames(o.classNames, classes);
         const { PredictionPool } = await import("../models/parallel/predict-pool.js");
-        const pool = await PredictionPool.create(model, { workers: Math.max(workers, 0) });
+        const pool = await PredictionPool.create(model, { workers, useCallingThread: false });
         const reporter = createReporter({ stream: process.stderr, quiet: o.quiet === true });
         const tmpPath = o.output ? `${o.output}.tmp-${process.pid}` : null;
         const handle = tmpPath ? await open(tmpPath, "w") : null;
@@ -308,8 +310,7 @@ export function register(program: Command): void {
           const k = classes.length;
           const labelText = classes.map((c) => csvField(String(c)));
           const nameText = names.map(csvField);
-          for await (const { texts, bytes } of readTextBatches(input, format, o.textColumn, batchSize, where)) {
-            const P = await pool.predictProba(texts);
+          const emit = async ({ texts, bytes, P }: { texts: string[]; bytes: number; P: Float64Array }): Promise<void> => {
             let chunk = "";
             for (let i = 0; i < texts.length; i++) {
               let best = 0;
@@ -343,6 +344,24 @@ export function register(program: Command): void {
             await writeChunk(out, chunk);
             if (totalBytes > 0) reporter.progress("predict", bytes, totalBytes);
             else reporter.progress("predict", rows, rows);
+          };
+          // One batch scored by the workers while the next is read and the previous written.
+          let inFlight: Promise<{ texts: string[]; bytes: number; P: Float64Array }> | null = null;
+          try {
+            for await (const { texts, bytes } of readTextBatches(input, format, o.textColumn, batchSize, where)) {
+              const next = pool.predictProba(texts).then((P) => ({ texts, bytes, P }));
+              next.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+              const previous = inFlight;
+              inFlight = next;
+              if (previous) await emit(await previous);
+            }
+            if (inFlight) {
+              const last = inFlight;
+              inFlight = null;
+              await emit(await last);
+            }
+          } finally {
+            if (inFlight) await inFlight.catch(() => undefined);
           }
           if (handle) {
             await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));

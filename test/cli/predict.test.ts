@@ -51,6 +51,33 @@ describe("polarity predict", { timeout: 300_000 }, () => {
     });
   });
 
+  test("pipelined batches (workers scoring batch b while b − 1 is written): every row in order, equal to the model's probabilities; a bad row mid-stream fails cleanly", () => {
+    const { texts } = loadUciSentences();
+    const rows = Array.from({ length: 9000 }, (_, i) => texts[i % texts.length]);
+    writeFileSync(join(dir, "many.csv"), "text\n" + rows.map((t) => `"${t.replace(/"/g, '""')}"`).join("\n") + "\n");
+    const out = join(dir, "many-out.csv");
+    // 2,500-row batches: above the pool's parallel threshold, so both workers score each batch.
+    const r = polarity(["predict", join(dir, "many.csv"), "--model", modelPath, "-o", out, "--quiet", "--batch-size", "2500"]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = readFileSync(out, "utf8").trim().split("\n").slice(1);
+    assert.equal(lines.length, rows.length);
+    const P = model.predictProba(rows);
+    lines.forEach((line, i) => {
+      const [row, , , p0, p1] = line.split(",");
+      assert.equal(Number(row), i);
+      assert.ok(Math.abs(Number(p1) - P[2 * i + 1]) < 1e-6 && Math.abs(Number(p0) - P[2 * i]) < 1e-6, `row ${i}`);
+    });
+    // Row 6001 (third batch) lacks the text column: exit non-zero, clear message, no output file.
+    const bad = "id,text\n" + rows.map((t, i) => (i === 6000 ? "6000" : `${i},"${t.replace(/"/g, '""')}"`)).join("\n") + "\n";
+    writeFileSync(join(dir, "bad.csv"), bad);
+    const badOut = join(dir, "bad-out.csv");
+    const b = polarity(["predict", join(dir, "bad.csv"), "--model", modelPath, "-o", badOut, "--quiet", "--batch-size", "2500"]);
+    assert.notEqual(b.status, 0);
+    assert.match(b.stderr, /row 6001 has 1 fields/);
+    assert.ok(!/\n\s+at /.test(b.stderr), "no stack trace");
+    assert.ok(!existsSync(badOut));
+  });
+
   test("reads JSONL from stdin and writes JSONL with top words", () => {
     const r = polarity(
       ["predict", "-", "--model", modelPath, "--output-format", "jsonl", "--top-words", "2", "--quiet"],
