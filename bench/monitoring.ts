@@ -11,11 +11,12 @@
  * are printed. Before that, in process: the per-request
  * hook (ModelMonitor.record) timed against model.predict of the same single texts, and one
  * timer tick — a ratio a busy machine does not blur as much.
- *   --duration <s> per round and side (default 3)  --rounds <n> (default 12)  --connections <n>
+ *   --duration <s> per round and side (default 1)  --rounds <n> (default 40)  --connections <n>
  *   (default 32)  --threads <n> wrk threads (default 1)  --warmup <s> (default 3)  --json
+ *   --aa: both servers with monitoring off, to show the bench's own bias and spread
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadUciSentences } from "../src/data/builtin.js";
@@ -78,19 +79,20 @@ function wrk(url: string, script: string, connections: number, threads: number, 
   return { requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout)?.[1]), requests: Number(/(\d+) requests in/.exec(out.stdout)?.[1]) };
 }
 
-const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat. */
+/**
+ * CPU seconds a process has used so far, all threads: the sum of /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds on CPU), so rounds of a second resolve well below 1 %. The server's threads (main,
+ * libuv pool, V8 helpers) live as long as it does, so none of their time is lost to an exit.
+ */
 function cpuSeconds(pid: number): number {
-  // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14 and 15)
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  return ns / 1e9;
 }
 
 async function main(): Promise<void> {
-  const duration = arg("duration", 3);
-  const rounds = arg("rounds", 12);
+  const duration = arg("duration", 1);
+  const rounds = arg("rounds", 40);
   const connections = arg("connections", 32);
   // One wrk thread leaves the second core to the server (each server is one process).
   const threads = arg("threads", 1);
@@ -156,7 +158,9 @@ end
     // rounds (which goes first alternates too): machine noise — other jobs on the shared cores,
     // a trend in the load — lands on both sides of each round alike, so the per-round ratios
     // are what the verdict reads (their median and quartiles), not absolute figures.
-    const servers = { off: await startServer(modelFile, "off"), on: await startServer(modelFile, "on") };
+    // --aa: both servers with monitoring off (an A/A run), to see the bench's own bias and noise.
+    const aa = process.argv.includes("--aa");
+    const servers = { off: await startServer(modelFile, "off"), on: await startServer(modelFile, aa ? "off" : "on") };
     const results: Record<"on" | "off", number[]> = { on: [], off: [] };
     const cpuUs: Record<"on" | "off", number[]> = { on: [], off: [] };
     const ratios: number[] = [];
@@ -165,7 +169,7 @@ end
       const ids = (await (
         await fetch(`${servers.on.url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] })
       ).json()) as { id?: string };
-      if (!ids.id) throw new Error("monitoring on but the prediction has no id");
+      if (!aa && !ids.id) throw new Error("monitoring on but the prediction has no id");
       for (const mode of ["off", "on"] as const) wrk(servers[mode].url, script, connections, threads, warmup); // JIT warm-up, discarded
       for (let r = 0; r < rounds; r++) {
         const rps: Partial<Record<"on" | "off", number>> = {};
@@ -226,6 +230,11 @@ end
       cpuUsPerRequest: { off: cpuUs.off.map(Math.round), on: cpuUs.on.map(Math.round) },
       cpuMedian: { off: Math.round(quantile(cpuUs.off, 0.5)), on: Math.round(quantile(cpuUs.on, 0.5)) },
       cpuOffOverOn: cpuRatio,
+      // The hook's own cost (in process, above) as a share of a whole request's CPU with monitoring
+      // off: the overhead the HTTP rounds try to see, from two figures noise blurs far less.
+      hookShareOfRequestCpu: +(micro.recordUsPerText / quantile(cpuUs.off, 0.5)).toFixed(4),
+      // The least-disturbed round of each side (other jobs only ever add time): timeit's minimum.
+      cpuBestOffOverOn: +(Math.min(...cpuUs.off) / Math.min(...cpuUs.on)).toFixed(3),
       wallClockVerdict: verdictOf(ratio),
       target: TARGET,
       verdict,
@@ -234,7 +243,7 @@ end
     if (json) console.log(JSON.stringify(summary));
     else {
       console.log(
-        "Monitoring overhead: single-text POST /predict, wrk -t%d -c%d, %d s × %d alternating rounds, two servers (1 process each) side by side",
+        `Monitoring overhead${aa ? " — A/A RUN: both servers have monitoring OFF" : ""}: single-text POST /predict, wrk -t%d -c%d, %d s × %d alternating rounds, two servers (1 process each) side by side`,
         threads,
         connections,
         duration,
@@ -246,6 +255,12 @@ end
       console.log(`  throughput on/off per round, wall clock: median ${ratio.median}, quartiles ${ratio.q1}–${ratio.q3}: ${summary.wallClockVerdict}`);
       console.log(
         `  throughput on/off per round, from CPU per request (off/on): median ${cpuRatio.median}, quartiles ${cpuRatio.q1}–${cpuRatio.q3} (target ≥ ${TARGET}): ${verdict}`,
+      );
+      console.log(
+        `  the hook's in-process cost over a request's CPU (monitoring off, median): ${micro.recordUsPerText} / ${summary.cpuMedian.off} µs = ${(100 * summary.hookShareOfRequestCpu).toFixed(2)} %`,
+      );
+      console.log(
+        `  least-disturbed rounds: CPU per request off ${Math.round(Math.min(...cpuUs.off))} µs, on ${Math.round(Math.min(...cpuUs.on))} µs (off/on ${summary.cpuBestOffOverOn})`,
       );
     }
   } finally {
