@@ -2,33 +2,46 @@
  * Load benchmark of the model server (`npm run bench:serve`).
  *
  * Trains the default model (TF-IDF 1–2-grams + logistic regression on the 3,000 built-in UCI
- * sentences), writes it to a temp file, and for 1 process and for `--workers 2`:
- *   - starts `polarity serve` as a real subprocess and times start → first /readyz 200;
- *   - single texts: POST /predict {"text"} at 32 connections → requests/s, p50, p99;
- *   - batches: POST /predict {"texts": [1,000 texts]} → texts/s.
- * The load generator is Debian's `wrk` when installed (a C client: it takes less CPU from
- * the server on a 2-core machine), else autocannon in-process. Options:
- *   --duration <s> (default 10)  --connections <n> (default 32)  --batch-connections <n> (default 4)
- *   --tool wrk|autocannon        --workers 1,2                   --json
- * Run `npm run build` first to time the compiled CLI (dist/); otherwise the CLI runs via tsx,
- * whose start-up transpiles TypeScript and so is slower.
+ * sentences) and writes it to a temp file, with a synthetic 2M-feature model beside it, then:
+ *   - start-up: spawns `polarity serve` (1 process and --workers 2) on each model and times
+ *     spawn → first /readyz 200, and → every worker answering;
+ *   - for 1 process and for `--workers 2`, rounds alternated with the bare node:http ceiling
+ *     (same process count, parses the same JSON, fixed answer): single texts, POST /predict
+ *     {"text"} at 32 connections → requests/s, p50, p99 and Polarity's share of the ceiling;
+ *     batches of 1,000 texts → texts/s;
+ *   - the seed's stack (gunicorn, 2 sync workers, a Flask + scikit-learn app equivalent to the
+ *     seed's: TF-IDF 1–2-grams + liblinear LR on the same sentences, JSON in and out, the
+ *     seed's three Prometheus metrics when prometheus_client is installed), with the same
+ *     load, when Debian's gunicorn, python3-sklearn and python3-flask are installed.
+ * The CLI is the current src/ transpiled by esbuild (bench/lib/current-cli.ts), never a stale
+ * dist/ (POLARITY_BENCH_CLI=dist/cli/main.js times the built one). The load generator is
+ * Debian's `wrk` when installed (a C client: it takes less CPU from the server on a 2-core
+ * machine), else autocannon in-process. Options:
+ *   --duration <s> (default 5)  --rounds <n> (default 2)  --connections <n> (default 32)
+ *   --batch-connections <n> (default 4)  --tool wrk|autocannon  --workers 1,2
+ *   --big-features <n> (default 2000000; 0 skips the big model)  --only start|load  --no-seed  --json
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { loadUciSentences } from "../src/data/builtin.js";
-import { SentimentModel } from "../src/models/sentiment-model.js";
+import { SentimentModel, type SentimentModelJSON } from "../src/models/sentiment-model.js";
 import { freePort } from "../test/support/free-port.js";
+import { currentCli } from "./lib/current-cli.js";
 
 interface Args {
   duration: number;
+  rounds: number;
   connections: number;
   batchConnections: number;
   tool: "wrk" | "autocannon";
   workers: number[];
+  bigFeatures: number;
+  only: "start" | "load" | null;
+  seed: boolean;
   json: boolean;
 }
 
@@ -41,12 +54,18 @@ function parseArgs(argv: string[]): Args {
   const tool = (get("tool") ?? (hasWrk ? "wrk" : "autocannon")) as Args["tool"];
   if (tool !== "wrk" && tool !== "autocannon") throw new Error(`--tool must be wrk or autocannon, got ${tool}`);
   if (tool === "wrk" && !hasWrk) throw new Error("wrk is not installed (apt-get install -y wrk), use --tool autocannon");
+  const only = get("only") ?? null;
+  if (only !== null && only !== "start" && only !== "load") throw new Error(`--only must be start or load, got ${only}`);
   return {
-    duration: Number(get("duration") ?? 10),
+    duration: Number(get("duration") ?? 5),
+    rounds: Number(get("rounds") ?? 2),
     connections: Number(get("connections") ?? 32),
     batchConnections: Number(get("batch-connections") ?? 4),
     tool,
     workers: (get("workers") ?? "1,2").split(",").map(Number),
+    bigFeatures: Number(get("big-features") ?? 2_000_000),
+    only,
+    seed: !argv.includes("--no-seed"),
     json: argv.includes("--json"),
   };
 }
@@ -62,52 +81,48 @@ const SENTENCES = [
   "Meh. It is okay I guess, nothing special.",
 ];
 
-function cliCommand(): { cmd: string; args: string[]; label: string } {
-  if (existsSync("dist/cli/main.js") && existsSync("dist/serving/server.js"))
-    return { cmd: process.execPath, args: ["dist/cli/main.js"], label: "node dist/cli/main.js" };
-  return {
-    cmd: process.execPath,
-    args: ["--import", "tsx", "src/cli/main.ts"],
-    label: "node --import tsx src/cli/main.ts (run `npm run build` for the compiled CLI)",
-  };
-}
+const load1 = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
-async function startServer(model: string, workers: number): Promise<{ child: ChildProcess; url: string; readyMs: number; allWorkersReadyMs: number }> {
-  const port = await freePort();
-  const { cmd, args } = cliCommand();
-  const url = `http://127.0.0.1:${port}`;
-  const t0 = performance.now();
-  const child = spawn(
-    cmd,
-    [...args, "serve", "--model", model, "--port", String(port), "--workers", String(workers), "--log-level", "warn", "--poll-interval", "0"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  let exited = false;
-  child.on("exit", () => (exited = true));
-  // Poll readiness every 5 ms: this is a measurement, not a synchronisation.
+async function waitReady(url: string, isExited: () => boolean, what: string): Promise<void> {
+  // Polled every 5 ms: this is a measurement, not a synchronisation.
   for (;;) {
-    if (exited) throw new Error("the server exited during start-up");
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.status === 200) {
-        const readyMs = performance.now() - t0;
-        // In cluster mode /readyz answers as soon as one worker is up; wait for all by pid.
-        if (workers > 1) {
-          const pids = new Set<number>();
-          for (let i = 0; i < 50 && pids.size < workers; i++) {
-            pids.add(await healthzPid(`${url}/healthz`));
-          }
-        }
-        return { child, url, readyMs, allWorkersReadyMs: performance.now() - t0 };
-      }
-    } catch {
-      // not listening yet
-    }
+    if (isExited()) throw new Error(`${what} exited during start-up`);
+    const ok = await new Promise<boolean>((resolve) =>
+      httpGet(`${url}/readyz`, { agent: false }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)),
+    );
+    if (ok) return;
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-/** GET /healthz on a fresh connection (so the cluster may route it to another worker). */
+async function startServer(
+  cli: string,
+  model: string,
+  workers: number,
+): Promise<{ child: ChildProcess; url: string; readyMs: number; allWorkersReadyMs: number }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [cli, "serve", "--model", model, "--port", String(port), "--workers", String(workers), "--log-level", "warn", "--poll-interval", "0"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  await waitReady(url, () => exited, "the server");
+  const readyMs = performance.now() - t0;
+  // In cluster mode /readyz answers as soon as one worker is up; wait for all by pid.
+  if (workers > 1) {
+    const pids = new Set<number>();
+    for (let i = 0; i < 200 && pids.size < workers; i++) pids.add(await healthzPid(`${url}/healthz`));
+  }
+  return { child, url, readyMs, allWorkersReadyMs: performance.now() - t0 };
+}
+
 /**
  * This machine's ceiling for one request per text: a bare node:http server (a cluster of
  * `workers`) that reads the body, JSON.parses it and answers a fixed JSON body. Polarity's
@@ -134,17 +149,86 @@ async function startBareServer(workers: number): Promise<{ child: ChildProcess; 
   const port = await freePort();
   const child = spawn(process.execPath, ["-e", BARE_SERVER, String(workers), String(port)], { stdio: ["ignore", "ignore", "inherit"] });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) =>
-      httpGet(`${url}/readyz`, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)),
-    );
-    if (ok) return { child, url };
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  child.kill("SIGKILL");
-  throw new Error("the bare node:http ceiling server did not start");
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  await waitReady(url, () => exited, "the bare node:http ceiling server");
+  return { child, url };
 }
 
+/**
+ * The seed's serving stack: Flask under gunicorn (sync workers, as its Dockerfile ran it),
+ * scikit-learn's TF-IDF 1–2-grams + liblinear LogisticRegression fitted on the same sentences,
+ * the seed's cleaning (URLs, digits, lowercase, punctuation; no NLTK stop words/lemmas, which
+ * Debian's python3 lacks) and its three Prometheus metrics when prometheus_client is there.
+ * JSON in and out, like Polarity's route, so the two answer the same requests.
+ */
+const SEED_APP = `
+import json, os, re, time
+from flask import Flask, request, jsonify
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+data = json.load(open(os.environ["SEED_DATA"]))
+def clean(t):
+    t = re.sub(r"https?://\\\\S+|www\\\\.\\\\S+", "", t)
+    t = "".join(c for c in t if not c.isdigit()).lower()
+    t = re.sub(r"[^\\\\w\\\\s]", " ", t)
+    return re.sub(r"\\\\s+", " ", t).strip()
+vec = TfidfVectorizer(ngram_range=(1, 2))
+clf = LogisticRegression(C=1, solver="liblinear").fit(vec.fit_transform([clean(t) for t in data["texts"]]), data["labels"])
+try:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    reg = CollectorRegistry()
+    REQS = Counter("app_request_count", "requests", ["method", "endpoint"], registry=reg)
+    LAT = Histogram("app_request_latency_seconds", "latency", ["endpoint"], registry=reg)
+    PREDS = Counter("model_prediction_count", "predictions", ["prediction"], registry=reg)
+except ImportError:
+    REQS = None
+app = Flask(__name__)
+@app.route("/readyz")
+def ready():
+    return "ok"
+@app.route("/predict", methods=["POST"])
+def predict():
+    start = time.time()
+    text = request.get_json(force=True)["text"]
+    p = clf.predict_proba(vec.transform([clean(text)]))[0]
+    best = int(p.argmax())
+    label = int(clf.classes_[best])
+    if REQS is not None:
+        REQS.labels("POST", "/predict").inc()
+        PREDS.labels(str(label)).inc()
+        LAT.labels("/predict").observe(time.time() - start)
+    return jsonify({"label": label, "score": float(p[best]), "probabilities": {str(c): float(x) for c, x in zip(clf.classes_, p)}})
+`;
+
+/** Why the seed stack cannot run here, or null when gunicorn, Flask and scikit-learn are installed. */
+function seedStackMissing(): string | null {
+  if (!existsSync("/usr/bin/gunicorn")) return "gunicorn is not installed";
+  const py = spawnSync("/usr/bin/python3", ["-c", "import sklearn, flask"], { encoding: "utf8" });
+  if (py.status !== 0) return "Debian's python3 lacks scikit-learn or Flask";
+  return null;
+}
+
+async function startSeedStack(dir: string, texts: string[], labels: (string | number)[]): Promise<{ child: ChildProcess; url: string }> {
+  writeFileSync(join(dir, "seed_app.py"), SEED_APP);
+  writeFileSync(join(dir, "seed-data.json"), JSON.stringify({ texts, labels }));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    "/usr/bin/gunicorn",
+    ["--workers", "2", "--bind", `127.0.0.1:${port}`, "--chdir", dir, "--preload", "--log-level", "warning", "seed_app:app"],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, SEED_DATA: join(dir, "seed-data.json") },
+    },
+  );
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  await waitReady(url, () => exited, "gunicorn");
+  return { child, url };
+}
+
+/** GET /healthz on a fresh connection (so the cluster may route it to another worker). */
 function healthzPid(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     httpGet(url, { agent: false }, (res) => {
@@ -156,6 +240,7 @@ function healthzPid(url: string): Promise<number> {
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await done;
@@ -178,9 +263,6 @@ request = function()
   i = i % #bodies + 1
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[i])
 end
-local non2xx = 0
-response = function(status) if status >= 300 then non2xx = non2xx + 1 end end
-done = function() io.write(string.format("NON2XX %d\\n", non2xx)) end
 `,
   );
   const threads = Math.min(2, connections);
@@ -192,7 +274,6 @@ done = function() io.write(string.format("NON2XX %d\\n", non2xx)) end
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(text);
     return m ? unit(m[1], m[2]) : NaN;
   };
-  // wrk's response() hook runs per thread; only one thread's count reaches done(), so also read "Non-2xx".
   const non2xxLine = /Non-2xx or 3xx responses: (\d+)/.exec(text);
   return {
     requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
@@ -212,10 +293,77 @@ async function autocannonRun(url: string, bodies: string[], connections: number,
   return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
 }
 
+/** Median of each field over rounds (requests/s, p50, p99); non-2xx summed. */
+function median(results: LoadResult[]): LoadResult {
+  const mid = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  return {
+    requestsPerSec: mid(results.map((r) => r.requestsPerSec)),
+    p50Ms: mid(results.map((r) => r.p50Ms)),
+    p99Ms: mid(results.map((r) => r.p99Ms)),
+    non2xx: results.reduce((a, r) => a + r.non2xx, 0),
+  };
+}
+
+/**
+ * A model with `n` features in the format training writes (TF-IDF 1–2-grams + logistic
+ * regression): a real small model's JSON with its vocabulary, idf and coefficients replaced
+ * by n synthetic terms (50,000 words and bigrams of them, sorted), streamed to `file`.
+ */
+async function writeSyntheticModel(file: string, n: number, texts: string[], labels: (string | number)[]): Promise<number> {
+  const small = SentimentModel.train(texts.slice(0, 300), labels.slice(0, 300), {
+    features: { kind: "tfidf", ngramRange: [1, 2] },
+    model: { kind: "logreg", C: 1 },
+  });
+  const json = small.toJSON() as SentimentModelJSON & { vectorizer: Record<string, unknown>; classifier: Record<string, unknown> };
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const words = Array.from({ length: Math.min(50_000, n) }, (_, i) => `w${i.toString(36)}`);
+  const seen = new Set(words);
+  const vocab = words.slice();
+  while (vocab.length < n) {
+    const t = `${words[(rnd() * words.length) | 0]} ${words[(rnd() * words.length) | 0]}`;
+    if (!seen.has(t)) {
+      seen.add(t);
+      vocab.push(t);
+    }
+  }
+  vocab.sort();
+  // Streamed: one JSON.stringify of 2M-entry arrays would hold several copies in memory.
+  const out = createWriteStream(file);
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r())));
+  const array = async (len: number, item: (i: number) => string) => {
+    await write("[");
+    for (let i = 0; i < len; i += 10_000) {
+      const part: string[] = [];
+      for (let j = i; j < Math.min(len, i + 10_000); j++) part.push(item(j));
+      await write((i > 0 ? "," : "") + part.join(","));
+    }
+    await write("]");
+  };
+  const { vocabulary: _v, idf: _i, ...vectorizer } = json.vectorizer;
+  const { coef: _c, nFeatures: _n, ...classifier } = json.classifier;
+  const { vectorizer: _vz, classifier: _cl, ...rest } = json;
+  await write(`${JSON.stringify(rest).slice(0, -1)},"vectorizer":${JSON.stringify(vectorizer).slice(0, -1)},"vocabulary":`);
+  await array(n, (i) => JSON.stringify(vocab[i]));
+  await write(',"idf":');
+  await array(n, () => String(1 + rnd() * 8));
+  await write(`},"classifier":${JSON.stringify(classifier).slice(0, -1)},"nFeatures":${n},"coef":`);
+  await array(n, () => String((rnd() - 0.5) * 2));
+  await write("}}");
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return out.bytesWritten;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), "polarity-bench-serve-"));
+  const children = new Set<ChildProcess>();
+  const track = <T extends { child: ChildProcess }>(x: T): T => (children.add(x.child), x);
   try {
+    const cli = await currentCli();
     const { texts, labels } = loadUciSentences();
     const t0 = performance.now();
     const model = SentimentModel.train(texts, labels, { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } });
@@ -224,20 +372,14 @@ async function main(): Promise<void> {
     const json = JSON.stringify(model.toJSON());
     writeFileSync(modelFile, json);
 
-    const singleBodies = SENTENCES.map((text) => JSON.stringify({ text }));
-    const batchBodies = [0, 1].map((offset) => JSON.stringify({ texts: Array.from({ length: 1000 }, (_, i) => texts[(offset * 1000 + i) % texts.length]) }));
-    const load = (url: string, bodies: string[], c: number) =>
-      args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, args.duration, dir)) : autocannonRun(url, bodies, c, args.duration);
-
     const info = {
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}`,
-      loadAverageAtStart: loadavg()
-        .map((l) => l.toFixed(2))
-        .join(" "),
+      loadAverageAtStart: load1(),
       tool: args.tool,
-      cli: cliCommand().label,
+      cli: cli.label,
       model: `TF-IDF 1-2-grams + logistic regression, ${model.nFeatures} features, ${(json.length / 1e6).toFixed(2)} MB JSON, trained on ${texts.length} sentences in ${trainMs.toFixed(0)} ms`,
       durationSec: args.duration,
+      rounds: args.rounds,
     };
     if (!args.json) {
       console.log("Polarity model server benchmark");
@@ -245,79 +387,120 @@ async function main(): Promise<void> {
       console.log("  note: the load generator runs on the same machine and shares its cores with the server.");
     }
 
-    const rows = [];
-    for (const workers of args.workers) {
-      const { child, url, readyMs, allWorkersReadyMs } = await startServer(modelFile, workers);
-      try {
-        await load(url, singleBodies, args.connections).then(
-          () => undefined,
-          () => undefined,
-        ); // warm-up (JIT), discarded
-        const single = await load(url, singleBodies, args.connections);
-        const batch = await load(url, batchBodies, args.batchConnections);
-        // The ceiling, measured right after Polarity with the same load (side by side, same run).
-        const bare = await startBareServer(workers);
-        let ceiling: LoadResult;
-        try {
-          await load(bare.url, singleBodies, args.connections).then(
-            () => undefined,
-            () => undefined,
-          );
-          ceiling = await load(bare.url, singleBodies, args.connections);
-        } finally {
-          await stopServer(bare.child);
+    // ---- start → ready ------------------------------------------------------------------
+    const startRows: Array<{ model: string; workers: number; readyMs: number; allWorkersReadyMs: number }> = [];
+    if (args.only !== "load") {
+      const models: Array<{ label: string; file: string }> = [{ label: `built-in (${model.nFeatures} features)`, file: modelFile }];
+      if (args.bigFeatures > 0) {
+        const bigFile = join(dir, "big-model.json");
+        const bytes = await writeSyntheticModel(bigFile, args.bigFeatures, texts, labels);
+        models.push({ label: `synthetic ${args.bigFeatures.toLocaleString("en")} features (${(bytes / 1e6).toFixed(0)} MB JSON)`, file: bigFile });
+      }
+      if (!args.json) console.log("\n== start → ready (spawn → first /readyz 200; → every worker answering)");
+      for (const m of models) {
+        for (const workers of args.workers) {
+          const s = track(await startServer(cli.main, m.file, workers));
+          await stopServer(s.child);
+          const row = { model: m.label, workers, readyMs: Math.round(s.readyMs), allWorkersReadyMs: Math.round(s.allWorkersReadyMs) };
+          startRows.push(row);
+          if (!args.json)
+            console.log(
+              `  ${m.label}, ${workers} process${workers > 1 ? "es" : ""}: ${row.readyMs} ms${workers > 1 ? `; all ${workers} workers: ${row.allWorkersReadyMs} ms` : ""}`,
+            );
         }
-        const row = {
-          workers,
-          bareNodeReqPerSec: Math.round(ceiling.requestsPerSec),
-          shareOfBareNode: Number((single.requestsPerSec / ceiling.requestsPerSec).toFixed(3)),
-          readyMs: Math.round(readyMs),
-          allWorkersReadyMs: Math.round(allWorkersReadyMs),
-          singleReqPerSec: Math.round(single.requestsPerSec),
-          singleP50Ms: single.p50Ms,
-          singleP99Ms: single.p99Ms,
-          batchTextsPerSec: Math.round(batch.requestsPerSec * 1000),
-          batchP50Ms: batch.p50Ms,
-          non2xx: single.non2xx + batch.non2xx,
-        };
-        rows.push(row);
-        if (!args.json) {
-          console.log(`\n== ${workers} process${workers > 1 ? `es (--workers ${workers})` : ""}`);
-          console.log(
-            `  ready (spawn → first /readyz 200): ${row.readyMs} ms${workers > 1 ? `; all ${workers} workers answering: ${row.allWorkersReadyMs} ms` : ""}`,
-          );
-          console.log(`  single text, ${args.connections} connections: ${row.singleReqPerSec} req/s, p50 ${row.singleP50Ms} ms, p99 ${row.singleP99Ms} ms`);
-          console.log(
-            `  bare node:http ceiling (${workers} process${workers > 1 ? "es" : ""}, parse JSON + fixed answer): ${row.bareNodeReqPerSec} req/s → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of it`,
-          );
-          console.log(`  batches of 1,000, ${args.batchConnections} connections: ${row.batchTextsPerSec} texts/s (p50 ${row.batchP50Ms} ms per batch)`);
-          console.log(`  non-2xx responses: ${row.non2xx}`);
-        }
-      } finally {
-        await stopServer(child);
       }
     }
-    if (args.json)
-      console.log(
-        JSON.stringify(
-          {
-            ...info,
-            loadAverageAtEnd: loadavg()
-              .map((l) => l.toFixed(2))
-              .join(" "),
-            results: rows,
-          },
-          null,
-          2,
-        ),
+
+    // ---- load -----------------------------------------------------------------------------
+    const singleBodies = SENTENCES.map((text) => JSON.stringify({ text }));
+    const batchBodies = [0, 1].map((offset) => JSON.stringify({ texts: Array.from({ length: 1000 }, (_, i) => texts[(offset * 1000 + i) % texts.length]) }));
+    const loadRun = (url: string, bodies: string[], c: number) =>
+      args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, args.duration, dir)) : autocannonRun(url, bodies, c, args.duration);
+    const warm = (url: string, bodies: string[], c: number) =>
+      (args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, 2, dir)) : autocannonRun(url, bodies, c, 2)).then(
+        () => undefined,
+        () => undefined,
       );
-    else
-      console.log(
-        `\n  load average at end: ${loadavg()
-          .map((l) => l.toFixed(2))
-          .join(" ")}`,
-      );
+
+    const rows = [];
+    if (args.only !== "start") {
+      for (const workers of args.workers) {
+        const polarity = track(await startServer(cli.main, modelFile, workers));
+        const bare = track(await startBareServer(workers));
+        try {
+          await warm(polarity.url, singleBodies, args.connections);
+          await warm(bare.url, singleBodies, args.connections);
+          // Alternated rounds: both see the same machine load.
+          const ours: LoadResult[] = [];
+          const ceilings: LoadResult[] = [];
+          for (let r = 0; r < args.rounds; r++) {
+            ours.push(await loadRun(polarity.url, singleBodies, args.connections));
+            ceilings.push(await loadRun(bare.url, singleBodies, args.connections));
+          }
+          const single = median(ours);
+          const ceiling = median(ceilings);
+          await stopServer(bare.child);
+          const batch = await loadRun(polarity.url, batchBodies, args.batchConnections);
+          const row = {
+            workers,
+            singleReqPerSec: Math.round(single.requestsPerSec),
+            singleP50Ms: single.p50Ms,
+            singleP99Ms: single.p99Ms,
+            bareNodeReqPerSec: Math.round(ceiling.requestsPerSec),
+            bareNodeP99Ms: ceiling.p99Ms,
+            shareOfBareNode: Number((single.requestsPerSec / ceiling.requestsPerSec).toFixed(3)),
+            roundShares: ours.map((o, i) => Number((o.requestsPerSec / ceilings[i].requestsPerSec).toFixed(3))),
+            batchTextsPerSec: Math.round(batch.requestsPerSec * 1000),
+            batchP50Ms: batch.p50Ms,
+            non2xx: single.non2xx + batch.non2xx,
+          };
+          rows.push(row);
+          if (!args.json) {
+            const target = workers > 1 ? 80 : 60;
+            console.log(`\n== ${workers} process${workers > 1 ? `es (--workers ${workers})` : ""}, median of ${args.rounds} alternated rounds`);
+            console.log(`  single text, ${args.connections} connections: ${row.singleReqPerSec} req/s, p50 ${row.singleP50Ms} ms, p99 ${row.singleP99Ms} ms`);
+            console.log(
+              `  bare node:http ceiling (${workers} process${workers > 1 ? "es" : ""}, parse JSON + fixed answer): ${row.bareNodeReqPerSec} req/s, p99 ${row.bareNodeP99Ms} ms`,
+            );
+            console.log(
+              `  → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of the ceiling (rounds: ${row.roundShares.map((x) => `${(x * 100).toFixed(1)} %`).join(", ")}; target ≥ ${target} %)`,
+            );
+            console.log(`  batches of 1,000, ${args.batchConnections} connections: ${row.batchTextsPerSec} texts/s (p50 ${row.batchP50Ms} ms per batch)`);
+            console.log(`  non-2xx responses: ${row.non2xx}`);
+          }
+        } finally {
+          await stopServer(polarity.child);
+          await stopServer(bare.child);
+        }
+      }
+
+      if (args.seed) {
+        const missing = seedStackMissing();
+        if (missing !== null) {
+          if (!args.json) console.log(`\n== seed stack: skipped (${missing}; apt-get install -y gunicorn python3-sklearn python3-flask)`);
+        } else {
+          const seed = track(await startSeedStack(dir, texts, labels));
+          try {
+            await warm(seed.url, singleBodies, args.connections);
+            const result = median(await Promise.all([loadRun(seed.url, singleBodies, args.connections)]));
+            const two = rows.find((r) => r.workers === 2);
+            const seedRow = { seedReqPerSec: Math.round(result.requestsPerSec), seedP99Ms: result.p99Ms, non2xx: result.non2xx };
+            rows.push({ seed: seedRow });
+            if (!args.json) {
+              console.log(`\n== seed stack (gunicorn --workers 2, Flask + scikit-learn, JSON), ${args.connections} connections`);
+              console.log(`  ${seedRow.seedReqPerSec} req/s, p99 ${seedRow.seedP99Ms} ms, non-2xx ${seedRow.non2xx}`);
+              if (two) console.log(`  → Polarity --workers 2 at ${(two.singleReqPerSec / result.requestsPerSec).toFixed(1)}× it (target ≥ 10×)`);
+            }
+          } finally {
+            await stopServer(seed.child);
+          }
+        }
+      }
+    }
+    if (args.json) console.log(JSON.stringify({ ...info, loadAverageAtEnd: load1(), start: startRows, results: rows }, null, 2));
+    else console.log(`\n  load average at end: ${load1()}`);
   } finally {
+    for (const c of children) await stopServer(c);
     rmSync(dir, { recursive: true, force: true });
   }
 }
