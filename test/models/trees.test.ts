@@ -159,3 +159,24 @@ test("the column-wise sampled tree (max_features < d): leaf values are the boots
   assert.deepEqual(Array.from(a.feature), Array.from(b.feature));
   assert.deepEqual(Array.from(a.bin), Array.from(b.bin));
 });
+
+test("boosting with the helper thread (nJobs 2: half of each node's features scanned by a worker) grows the same trees as one thread", () => {
+  // Wide enough that the root and its children have ≥ 512 present features (the helper's threshold).
+  const { X, y } = randomProblem(17, 500, 3000, 25);
+  const one = new GradientBoostingClassifier({ nEstimators: 8, maxDepth: 3, seed: 4, nJobs: 1 }).fit(X, y);
+  const two = new GradientBoostingClassifier({ nEstimators: 8, maxDepth: 3, seed: 4, nJobs: 2 }).fit(X, y);
+  assert.deepEqual(JSON.stringify(two.toJSON()), JSON.stringify(one.toJSON()));
+  assert.deepEqual(Array.from(two.decisionFunction(X)), Array.from(one.decisionFunction(X)));
+  // Ties between the two halves go to the first half, as in the serial scan: duplicated columns tie exactly.
+  const dense: number[][] = [];
+  for (let i = 0; i < X.rows; i++) {
+    const row = new Array<number>(1200).fill(0);
+    for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) if (X.indices[p] < 600) row[X.indices[p]] = row[X.indices[p] + 600] = X.data[p];
+    dense.push(row);
+  }
+  const D = csrFromDense(dense);
+  const a = new GradientBoostingClassifier({ nEstimators: 3, seed: 1, nJobs: 1 }).fit(D, y);
+  const b = new GradientBoostingClassifier({ nEstimators: 3, seed: 1, nJobs: 2 }).fit(D, y);
+  assert.deepEqual(JSON.stringify(b.toJSON()), JSON.stringify(a.toJSON()));
+  for (const t of a.trees) for (const f of t.feature) assert.ok(f < 600, "a tie is won by the earlier feature");
+});

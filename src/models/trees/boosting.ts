@@ -5,7 +5,10 @@ import { rejectUnknownOptions, requireInteger, requirePositive } from "../../uti
 import type { Label } from "../estimator.js";
 import { checkFitInput, encodeLabels } from "../labels.js";
 import { binaryProba, softmaxRows } from "../linear.js";
+import { availableParallelism } from "node:os";
+import { sharedInt32 } from "../parallel/split-objective.js";
 import { binMatrix } from "./binning.js";
+import { startBoostHelper } from "./boost-worker.js";
 import { TreeEnsemble, addTreeImportances, finishTree, normalize } from "./ensemble.js";
 import { resolveMaxFeatures, validateTreeShape, type TreeShapeOptions, type TreeShapeParams } from "./forest.js";
 import { growTree, rowBin, type BinnedRows, type GrownTree } from "./grow.js";
@@ -23,6 +26,11 @@ export interface GradientBoostingOptions extends TreeShapeOptions {
   nIterNoChange?: number | null;
   validationFraction?: number;
   tol?: number;
+  /**
+   * Threads finding splits: 1, 2 (a helper thread scans half of each node's features) or
+   * 'auto' (2 for bigger fits on 2+ cores). The trees are the same either way. Not stored.
+   */
+  nJobs?: number | "auto";
 }
 
 export interface GradientBoostingParams extends TreeShapeParams {
@@ -34,7 +42,11 @@ export interface GradientBoostingParams extends TreeShapeParams {
   tol: number;
 }
 
-const KNOWN = ["nEstimators", "learningRate", "subsample", "nIterNoChange", "validationFraction", "tol", "maxDepth", "minSamplesSplit", "minSamplesLeaf", "maxFeatures", "maxBins", "seed"] as const;
+const KNOWN = ["nEstimators", "learningRate", "subsample", "nIterNoChange", "validationFraction", "tol", "maxDepth", "minSamplesSplit", "minSamplesLeaf", "maxFeatures", "maxBins", "seed", "nJobs"] as const;
+
+/** Below this many (non-zeros × rounds) boosting stays on one thread; nodes with fewer present features too. */
+const PARALLEL_MIN_WORK = 2_000_000;
+const PARALLEL_MIN_FEATURES = 512;
 
 /** Walks a grown tree on a binned row; returns the leaf. */
 function leafOfBinned(tree: GrownTree, X: BinnedRows, i: number): number {
@@ -61,6 +73,7 @@ export class GradientBoostingClassifier extends TreeEnsemble {
   readonly params: GradientBoostingParams;
   /** Rounds actually fitted (fewer than nEstimators after early stopping). */
   nRounds = 0;
+  private readonly nJobs: number | "auto";
 
   constructor(options: GradientBoostingOptions = {}) {
     super();
@@ -75,6 +88,8 @@ export class GradientBoostingClassifier extends TreeEnsemble {
       tol: requirePositive("tol", options.tol ?? 1e-4),
       ...validateTreeShape("GradientBoostingClassifier", options, { maxDepth: 3, maxFeatures: null }),
     };
+    const jobs = options.nJobs ?? "auto";
+    this.nJobs = jobs === "auto" ? "auto" : requireInteger("nJobs", jobs, 1, 2);
   }
 
   protected get scoreColumns(): number {
@@ -131,6 +146,11 @@ export class GradientBoostingClassifier extends TreeEnsemble {
     let best = Infinity;
     let sinceBest = 0;
     let rounds = 0;
+    const work = X.indptr[n] * p.nEstimators * K;
+    const jobs = this.nJobs === "auto" ? (work >= PARALLEL_MIN_WORK && availableParallelism() >= 2 ? 2 : 1) : this.nJobs;
+    // Every feature is scanned per node only without max_features sampling: the helper's case.
+    const helper = jobs > 1 && maxFeatures === 0 ? startBoostHelper(X.cols, B.binOffset[X.cols] * 3, sharedInt32(B.nBins), sharedInt32(B.zeroBin), sharedInt32(B.binOffset), PARALLEL_MIN_FEATURES) : null;
+    try {
     for (let m = 0; m < p.nEstimators; m++) {
       computeProbabilities(F, prob, n, K);
       let rows = trainIdx;
@@ -158,7 +178,7 @@ export class GradientBoostingClassifier extends TreeEnsemble {
           minSamplesLeaf: p.minSamplesLeaf,
           maxFeatures,
           seed: rng.nextUint32() | 0,
-        });
+        }, helper?.helper);
         const scale = p.learningRate * (K === 1 ? 1 : (K - 1) / K);
         for (let t = 0; t < tree.value.length; t++) tree.value[t] *= scale;
         for (let i = 0; i < n; i++) F[i * K + c] += tree.value[leafOfBinned(tree, B, i)];
@@ -179,6 +199,9 @@ export class GradientBoostingClassifier extends TreeEnsemble {
           sinceBest = 0;
         } else if (++sinceBest >= p.nIterNoChange) break;
       }
+    }
+    } finally {
+      helper?.close();
     }
     this.trees = trees.map((g) => finishTree(g, thresholds, B.binOffset));
     this.featureImportances = normalize(importances);

@@ -56,6 +56,22 @@ export interface GrowParams {
 }
 
 /**
+ * The shared state of growTree's helper thread (boosting, see boost-worker.ts): the histogram,
+ * the present-feature list and counts, a parameter block, the helper's best split and a
+ * control block [request sequence, answered sequence, failed flag].
+ */
+export interface SplitHelper {
+  hist: Float64Array;
+  featCount: Int32Array;
+  touched: Int32Array;
+  params: Float64Array;
+  best: Float64Array;
+  control: Int32Array;
+  /** Nodes with fewer present features are scanned on the calling thread alone. */
+  minFeatures: number;
+}
+
+/**
  * A grown tree, flat. Leaves have feature −1. `value` has `vdim` entries per node (class
  * fractions for Gini, the Newton value for MSE), internal nodes included (explanations walk
  * the path). `improvement` is the weighted impurity decrease of each split (importances).
@@ -94,6 +110,129 @@ export function rowBin(X: BinnedRows, i: number, j: number): number {
 }
 
 /**
+ * Evaluates every split of feature j on the node whose histogram is `hist` (node totals `tot`,
+ * weight, row count): updates best = [score, feature, bin] when a split scores strictly higher
+ * (so ties go to the feature evaluated first). Returns 1 when j is not constant in the node
+ * (it counts as found for the max_features rule), else 0. Self-contained: growTree and the
+ * boosting helper thread (boost-worker.ts) run this same code.
+ */
+export function evalFeature(
+  j: number,
+  hist: Float64Array,
+  featCount: Int32Array,
+  nBins: Int32Array,
+  zeroBin: Int32Array,
+  binOffset: Int32Array,
+  S: number,
+  k: number,
+  gini: boolean,
+  tot: Float64Array,
+  weight: number,
+  count: number,
+  minSamplesLeaf: number,
+  zeroStats: Float64Array,
+  leftStats: Float64Array,
+  best: Float64Array,
+): number {
+  if (featCount[j] === 0) return 0; // absent from this node: constant
+  const nb = nBins[j];
+  const base = binOffset[j] * S;
+  const zb = zeroBin[j];
+  if (nb === 2) {
+    // Fast path for the commonest text feature (absent / one value): one candidate split.
+    const ob = base + (1 - zb) * S;
+    const nOther = hist[ob + S - 1];
+    if (nOther === 0 || nOther === count) return 0;
+    const nL = zb === 0 ? count - nOther : nOther;
+    if (nL < minSamplesLeaf || count - nL < minSamplesLeaf) return 1;
+    let score: number;
+    if (gini) {
+      let wO = 0;
+      let sO = 0;
+      let sZ = 0;
+      for (let c = 0; c < k; c++) {
+        const oc = hist[ob + c];
+        const zc = tot[c] - oc;
+        wO += oc;
+        sO += oc * oc;
+        sZ += zc * zc;
+      }
+      const wZ = weight - wO;
+      if (wO <= 0 || wZ <= 0) return 1;
+      score = sO / wO + sZ / wZ;
+    } else {
+      const otherW = hist[ob + 1];
+      const otherR = hist[ob];
+      const wL = zb === 0 ? weight - otherW : otherW;
+      const rL = zb === 0 ? tot[0] - otherR : otherR;
+      const wR = weight - wL;
+      if (wL <= 0 || wR <= 0) return 1;
+      const diff = rL * wR - (tot[0] - rL) * wL;
+      score = (diff * diff) / (wL * wR);
+    }
+    if (score > best[0]) {
+      best[0] = score;
+      best[1] = j;
+      best[2] = 0;
+    }
+    return 1;
+  }
+  // Per-bin statistics read in place; the zero bin's are the node totals minus every other
+  // bin (so the rows without a stored value too), into zeroStats.
+  let nonEmpty = 0;
+  for (let s = 0; s < S; s++) zeroStats[s] = tot[s];
+  for (let b = 0; b < nb; b++) {
+    const o = base + b * S;
+    if (b === zb || hist[o + S - 1] === 0) continue;
+    nonEmpty++;
+    for (let s = 0; s < S; s++) zeroStats[s] -= hist[o + s];
+  }
+  if (zeroStats[S - 1] > 0) nonEmpty++;
+  if (nonEmpty < 2) return 0; // constant in this node
+  for (let s = 0; s < S; s++) leftStats[s] = 0;
+  for (let b = 0; b < nb - 1; b++) {
+    const src = b === zb ? zeroStats : hist;
+    const o = b === zb ? 0 : base + b * S;
+    // An empty bin gives the same partition as the previous one.
+    if (src[o + S - 1] === 0) continue;
+    for (let s = 0; s < S; s++) leftStats[s] += src[o + s];
+    const nL = leftStats[S - 1];
+    if (nL < minSamplesLeaf) continue;
+    if (count - nL < minSamplesLeaf) break;
+    let score: number;
+    if (gini) {
+      let wL = 0;
+      let sL = 0;
+      let sR = 0;
+      for (let c = 0; c < k; c++) {
+        const lc = leftStats[c];
+        const rc = tot[c] - lc;
+        wL += lc;
+        sL += lc * lc;
+        sR += rc * rc;
+      }
+      const wR = weight - wL;
+      if (wL <= 0 || wR <= 0) continue;
+      // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
+      score = sL / wL + sR / wR;
+    } else {
+      const wL = leftStats[1];
+      const wR = weight - wL;
+      if (wL <= 0 || wR <= 0) continue;
+      // sklearn's friedman_mse proxy: (Σr_L·w_R − Σr_R·w_L)² / (w_L·w_R).
+      const diff = leftStats[0] * wR - (tot[0] - leftStats[0]) * wL;
+      score = (diff * diff) / (wL * wR);
+    }
+    if (score > best[0]) {
+      best[0] = score;
+      best[1] = j;
+      best[2] = b;
+    }
+  }
+  return 1;
+}
+
+/**
  * Grows one tree depth-first on the rows `rows` (sample ids; with Gini only those of weight
  * > 0). Deterministic for a given seed.
  *
@@ -106,18 +245,20 @@ export function rowBin(X: BinnedRows, i: number, j: number): number {
  * keeps features that left with the other child (they then look constant and are skipped);
  * it is compacted when it grows past twice the node's stored values.
  */
-export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams): GrownTree {
+export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams, helper?: SplitHelper): GrownTree {
   const gini = target.criterion === 0;
   const k = target.k;
   // Histogram slot stride: Gini: k class weights + row count; MSE: Σw·r, Σw, row count.
   const S = gini ? k + 1 : 3;
   const totalBins = X.binOffset[X.d];
-  const hist = new Float64Array(totalBins * S);
+  // With a helper thread these live in shared memory (all zero between trees).
+  const hist = helper ? helper.hist : new Float64Array(totalBins * S);
   const present = new Uint8Array(X.d);
-  const featCount = new Int32Array(X.d);
-  const touched = new Int32Array(X.d);
+  const featCount = helper ? helper.featCount : new Int32Array(X.d);
+  const touched = helper ? helper.touched : new Int32Array(X.d);
+  const best = new Float64Array(3);
   let nTouched = 0;
-  const binStats = new Float64Array(256 * S);
+  const zeroStats = new Float64Array(S);
   const tot = new Float64Array(S);
   const leftStats = new Float64Array(S);
   const rng = Int32Array.of(params.seed | 0);
@@ -235,9 +376,9 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
         for (let c = 0; c < k; c++) s2 += tot[c] * tot[c];
         parentScore = s2 / weight;
       }
-      let bestScore = -Infinity;
-      let bestFeature = -1;
-      let bestBin = -1;
+      best[0] = -Infinity;
+      best[1] = -1;
+      best[2] = -1;
       // scikit-learn's feature draw (BestSplitter.node_split): features are drawn without
       // replacement from ALL d features, and every draw counts towards max_features, a feature
       // constant in the node (here: absent from it) included; past max_features the draw goes
@@ -245,130 +386,64 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       // the node with probability (present left) / (features left); the absent ones need no
       // work, so only the hits are simulated.
       const sampling = params.maxFeatures > 0 && params.maxFeatures < X.d;
-      const limit = sampling ? params.maxFeatures : X.d;
-      let remainingAll = X.d;
-      let remainingPresent = nTouched;
-      let visited = 0;
-      let found = 0;
-      for (let t = 0; remainingPresent > 0 && (visited < limit || found === 0); ) {
-        visited++;
-        if (sampling) {
-          if (visited <= limit) {
-            const hit = treeRandom(rng) * remainingAll < remainingPresent;
-            remainingAll--;
-            if (!hit) continue;
+      if (!sampling && helper !== undefined && nTouched >= helper.minFeatures && helper.control[2] === 0) {
+        // Every feature is evaluated: the helper thread takes the second half of the list.
+        const hp = helper.params;
+        const half = nTouched >> 1;
+        hp[0] = S;
+        hp[1] = k;
+        hp[2] = gini ? 1 : 0;
+        hp[3] = weight;
+        hp[4] = count;
+        hp[5] = params.minSamplesLeaf;
+        hp[6] = half;
+        hp[7] = nTouched;
+        for (let s = 0; s < S; s++) hp[8 + s] = tot[s];
+        const seq = helper.control[0] + 1;
+        Atomics.store(helper.control, 0, seq);
+        Atomics.notify(helper.control, 0);
+        for (let t = 0; t < half; t++) evalFeature(touched[t], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+        // A helper that never answers (it failed to boot) is given up after 30 s: same tree, one thread.
+        const deadline = performance.now() + 30_000;
+        while (Atomics.load(helper.control, 1) !== seq) {
+          if (Atomics.wait(helper.control, 1, Atomics.load(helper.control, 1), 50) === "timed-out" && performance.now() > deadline) {
+            Atomics.store(helper.control, 2, 1);
+            break;
           }
-          // Partial Fisher–Yates among the present features not drawn yet.
-          const pick = t + Math.floor(treeRandom(rng) * remainingPresent);
-          const tmp = touched[t];
-          touched[t] = touched[pick];
-          touched[pick] = tmp;
         }
-        remainingPresent--;
-        const j = touched[t++];
-        const nStored = featCount[j];
-        if (nStored === 0) continue; // absent from this node: constant
-        const nb = nBins[j];
-        const base = binOffset[j] * S;
-        const zb = zeroBin[j];
-        if (nb === 2 && gini) {
-          // Fast path for the commonest text feature (absent / one value): one candidate split.
-          const ob = base + (1 - zb) * S;
-          const nOther = hist[ob + S - 1];
-          if (nOther === 0 || nOther === count) continue;
-          found++;
-          const nL = zb === 0 ? count - nOther : nOther;
-          if (nL < params.minSamplesLeaf || count - nL < params.minSamplesLeaf) continue;
-          let wO = 0;
-          let sO = 0;
-          let sZ = 0;
-          for (let c = 0; c < k; c++) {
-            const oc = hist[ob + c];
-            const zc = tot[c] - oc;
-            wO += oc;
-            sO += oc * oc;
-            sZ += zc * zc;
-          }
-          const wZ = weight - wO;
-          if (wO <= 0 || wZ <= 0) continue;
-          const score = sO / wO + sZ / wZ;
-          if (score > bestScore) {
-            bestScore = score;
-            bestFeature = j;
-            bestBin = 0;
-          }
-          continue;
+        if (helper.control[2] === 0) {
+          // Ties go to the earlier feature in the list, as in the serial scan.
+          if (helper.best[0] > best[0]) best.set(helper.best.subarray(0, 3));
+        } else {
+          for (let t = half; t < nTouched; t++) evalFeature(touched[t], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
         }
-        if (nb === 2 && !gini) {
-          // Fast path for the commonest text feature (absent / one value): one candidate split.
-          const ob = (1 - zb) * S;
-          const nOther = hist[base + ob + 2];
-          if (nOther === 0 || nOther === count) continue;
-          found++;
-          const nL = zb === 0 ? count - nOther : nOther;
-          if (nL < params.minSamplesLeaf || count - nL < params.minSamplesLeaf) continue;
-          const otherW = hist[base + ob + 1];
-          const otherR = hist[base + ob];
-          const wL = zb === 0 ? weight - otherW : otherW;
-          const rL = zb === 0 ? tot[0] - otherR : otherR;
-          const wR = weight - wL;
-          if (wL <= 0 || wR <= 0) continue;
-          const diff = rL * wR - (tot[0] - rL) * wL;
-          const score = (diff * diff) / (wL * wR);
-          if (score > bestScore) {
-            bestScore = score;
-            bestFeature = j;
-            bestBin = 0;
-          }
-          continue;
-        }
-        // Per-bin statistics; the zero bin holds the node totals minus every other bin (so the
-        // rows without a stored value too).
-        let nonEmpty = 0;
-        for (let b = 0; b < nb; b++) for (let s = 0; s < S; s++) binStats[b * S + s] = hist[base + b * S + s];
-        for (let s = 0; s < S; s++) binStats[zb * S + s] = tot[s];
-        for (let b = 0; b < nb; b++) if (b !== zb) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[b * S + s];
-        for (let b = 0; b < nb; b++) if (binStats[b * S + S - 1] > 0) nonEmpty++;
-        if (nonEmpty < 2) continue; // constant in this node
-        found++;
-        for (let s = 0; s < S; s++) leftStats[s] = 0;
-        for (let b = 0; b < nb - 1; b++) {
-          for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
-          const nL = leftStats[S - 1];
-          const nR = count - nL;
-          if (nL < params.minSamplesLeaf) continue;
-          if (nR < params.minSamplesLeaf) break;
-          if (binStats[b * S + S - 1] === 0) continue; // same partition as the previous bin
-          let score: number;
-          if (gini) {
-            const wL = sumTo(leftStats, k);
-            const wR = weight - wL;
-            if (wL <= 0 || wR <= 0) continue;
-            let sL = 0;
-            let sR = 0;
-            for (let c = 0; c < k; c++) {
-              const lc = leftStats[c];
-              const rc = tot[c] - lc;
-              sL += lc * lc;
-              sR += rc * rc;
+      } else {
+        const limit = sampling ? params.maxFeatures : X.d;
+        let remainingAll = X.d;
+        let remainingPresent = nTouched;
+        let visited = 0;
+        let found = 0;
+        for (let t = 0; remainingPresent > 0 && (visited < limit || found === 0); ) {
+          visited++;
+          if (sampling) {
+            if (visited <= limit) {
+              const hit = treeRandom(rng) * remainingAll < remainingPresent;
+              remainingAll--;
+              if (!hit) continue;
             }
-            // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
-            score = sL / wL + sR / wR;
-          } else {
-            const wL = leftStats[1];
-            const wR = weight - wL;
-            if (wL <= 0 || wR <= 0) continue;
-            // sklearn's friedman_mse proxy: (Σr_L·w_R − Σr_R·w_L)² / (w_L·w_R).
-            const diff = leftStats[0] * wR - (tot[0] - leftStats[0]) * wL;
-            score = (diff * diff) / (wL * wR);
+            // Partial Fisher–Yates among the present features not drawn yet.
+            const pick = t + Math.floor(treeRandom(rng) * remainingPresent);
+            const tmp = touched[t];
+            touched[t] = touched[pick];
+            touched[pick] = tmp;
           }
-          if (score > bestScore) {
-            bestScore = score;
-            bestFeature = j;
-            bestBin = b;
-          }
+          remainingPresent--;
+          found += evalFeature(touched[t++], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
         }
       }
+      const bestScore = best[0];
+      const bestFeature = best[1];
+      const bestBin = best[2];
       if (bestFeature < 0) break;
 
       // Partition the node's rows: bin ≤ bestBin to the left, order kept within each side.
@@ -407,6 +482,7 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       }
     }
   }
+  if (helper) clearHistogram(); // the shared buffers go back all zero for the next tree
   return {
     feature: Int32Array.from(feature),
     bin: Int32Array.from(bin),
