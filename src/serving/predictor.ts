@@ -48,6 +48,8 @@ interface ScorerEntry {
 
 export class Predictor {
   private readonly scorers = new Map<ServableModel, ScorerEntry>();
+  /** Models being served (warm() until retire()): the only ones an off-loop scorer is started for. */
+  private readonly served = new Set<ServableModel>();
   private readonly makeScorer: BatchScorerFactory | undefined;
   readonly budget: WorkBudget;
 
@@ -61,19 +63,33 @@ export class Predictor {
     this.makeScorer = options.makeScorer;
   }
 
-  /** Starts the off-loop scorer of a model now served, in the background. */
+  /**
+   * A model is now served. Its off-loop scorer (a worker thread that rebuilds the model) is
+   * started by the first large batch, not here: at start-up and on every reload it would
+   * compete for the cores with loading and with the requests, for servers that may never see
+   * a batch of OFF_LOOP_MIN_TEXTS texts. Until it is ready, large batches are scored on the
+   * event loop, as they always were while a scorer starts.
+   */
   warm(model: ServableModel): void {
-    if (!this.makeScorer || this.scorers.has(model)) return;
-    const entry: ScorerEntry = { ready: null, starting: Promise.resolve(null) };
-    entry.starting = this.makeScorer(model).then(
-      (s) => (entry.ready = s),
+    this.served.add(model);
+  }
+
+  private scorerFor(model: ServableModel): BatchScorer | null {
+    const entry = this.scorers.get(model);
+    if (entry) return entry.ready;
+    if (!this.makeScorer || !this.served.has(model)) return null;
+    const started: ScorerEntry = { ready: null, starting: Promise.resolve(null) };
+    started.starting = this.makeScorer(model).then(
+      (s) => (started.ready = s),
       () => null,
     );
-    this.scorers.set(model, entry);
+    this.scorers.set(model, started);
+    return null;
   }
 
   /** Stops a replaced model's scorer once batches already handed to it have had time to finish. */
   retire(model: ServableModel, graceMs = 10_000): void {
+    this.served.delete(model);
     const entry = this.scorers.get(model);
     if (!entry) return;
     this.scorers.delete(model);
@@ -81,6 +97,7 @@ export class Predictor {
   }
 
   async close(): Promise<void> {
+    this.served.clear();
     const entries = [...this.scorers.values()];
     this.scorers.clear();
     await Promise.all(entries.map((e) => e.starting.then((s) => s?.close())));
@@ -88,8 +105,8 @@ export class Predictor {
 
   /**
    * Any batch: small ones on the event loop; large ones (OFF_LOOP_MIN_*) on the prediction
-   * pool's worker thread within the work budget (503 + Retry-After past it). Until the
-   * model's pool has started, large batches are scored here too.
+   * pool's worker thread within the work budget (503 + Retry-After past it). The first large
+   * batch starts the model's pool; until it is ready, large batches are scored here too.
    */
   async predictBatch(loaded: LoadedModel, texts: string[], chars: number): Promise<ScoredBatch> {
     return this.score(loaded, texts, chars);
@@ -109,7 +126,7 @@ export class Predictor {
   }
 
   private async score(loaded: LoadedModel, texts: string[], chars: number): Promise<ScoredBatch> {
-    const scorer = texts.length >= OFF_LOOP_MIN_TEXTS || chars >= OFF_LOOP_MIN_CHARS ? this.scorers.get(loaded.model)?.ready : null;
+    const scorer = texts.length >= OFF_LOOP_MIN_TEXTS || chars >= OFF_LOOP_MIN_CHARS ? this.scorerFor(loaded.model) : null;
     const predictions = scorer ? await this.budget.run(chars, () => scorer.predict(texts)) : loaded.model.predict(texts);
     this.metrics.observePredictions(predictions, texts);
     return { predictions, ids: this.monitor?.record(loaded, predictions, texts) };
