@@ -9,14 +9,18 @@ import { DataError } from "../util/errors.js";
 import type { NgramTables } from "./ngram-index.js";
 import { CountVectorizer, type ResolvedCountOptions } from "./vectorizer.js";
 
-export interface CountWorkerRequest {
+export type CountWorkerRequest = {
   options: ResolvedCountOptions;
-  /** The documents concatenated, and each one's length. */
-  text: string;
-  lengths: Int32Array;
   /** Index of the first document in the whole corpus (for error messages). */
   offset: number;
-}
+} & (
+  | {
+      /** The documents concatenated, and each one's length. */
+      text: string;
+      lengths: Int32Array;
+    }
+  | { docs: string[] }
+);
 
 export type CountWorkerReply =
   | { type: "ready" }
@@ -24,11 +28,15 @@ export type CountWorkerReply =
   | { type: "error"; message: string; dataError: boolean };
 
 function count(req: CountWorkerRequest): { reply: CountWorkerReply; transfer: ArrayBuffer[] } {
-  const docs = new Array<string>(req.lengths.length);
-  let pos = 0;
-  for (let d = 0; d < docs.length; d++) {
-    docs[d] = req.text.slice(pos, pos + req.lengths[d]);
-    pos += req.lengths[d];
+  let docs: string[];
+  if ("docs" in req) docs = req.docs;
+  else {
+    docs = new Array<string>(req.lengths.length);
+    let pos = 0;
+    for (let d = 0; d < docs.length; d++) {
+      docs[d] = req.text.slice(pos, pos + req.lengths[d]);
+      pos += req.lengths[d];
+    }
   }
   const { index, builder } = new CountVectorizer(req.options).countPart(docs, req.offset, docs.length);
   const X = builder.build(index.size);

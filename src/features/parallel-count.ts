@@ -17,6 +17,8 @@ import type { CsrBuilder, ResolvedCountOptions } from "./vectorizer.js";
 /** From this many string documents "auto" uses the worker (below, start-up and copying cost more than it saves). */
 export const PARALLEL_MIN_DOCS = 20_000;
 
+const MAX_JOINED_CHARS = 2 ** 28;
+
 /** How long to wait for the worker to load before counting everything on this thread. */
 const WORKER_READY_TIMEOUT_MS = 20_000;
 
@@ -97,9 +99,13 @@ export async function countInParallel(
     const ready = await next(WORKER_READY_TIMEOUT_MS);
     if (ready === null || ready.type !== "ready") return null;
     const part = docs.slice(mid);
-    const lengths = Int32Array.from(part, (t) => t.length);
-    // One string instead of many: structured clone copies it in one piece.
-    const request: CountWorkerRequest = { options: { ...options }, text: part.join(""), lengths, offset: mid };
+    // One string instead of many: structured clone copies it in one piece. Past V8's string
+    // length limit (2^29 - 24 code units) the documents go as an array.
+    const partChars = total - docs.slice(0, mid).reduce((a, t) => a + t.length, 0);
+    const request: CountWorkerRequest =
+      partChars < MAX_JOINED_CHARS
+        ? { options: { ...options }, text: part.join(""), lengths: Int32Array.from(part, (t) => t.length), offset: mid }
+        : { options: { ...options }, docs: part, offset: mid };
     worker.postMessage(request);
     const mine = countPart(docs.slice(0, mid), 0, docs.length);
     const reply = await next(2 ** 31 - 1);
