@@ -553,10 +553,13 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
   let nodeStart = 0;
   let weight = 0;
   let nodeStamp = 0;
+  const binList = new Int32Array(257);
+  let nList = 0;
   // Evaluates feature j on the current node: 0 if constant there, 1 otherwise (best split updated).
   const evaluate = (j: number): number => {
     // binStats is all zero between calls: absent features (most draws) write and clear nothing.
     let inNode = 0;
+    nList = 0;
     const c0 = colptr[j];
     const c1 = colptr[j + 1];
     if (c1 - c0 <= 8 * count) {
@@ -564,7 +567,9 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
       for (let p = c0; p < c1; p++) {
         const i = colRows[p];
         if ((pos[i] - nodeStart) >>> 0 >= count) continue;
-        const slot = colCodes[p] * S;
+        const code = colCodes[p];
+        const slot = code * S;
+        if (binStats[slot + k] === 0) binList[nList++] = code;
         binStats[slot + y[i]] += w[i];
         binStats[slot + k] += 1;
         inNode++;
@@ -579,7 +584,9 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
           const mid = (lo + hi) >>> 1;
           const c = indices[mid];
           if (c === j) {
-            const slot = codes[mid] * S;
+            const code = codes[mid];
+            const slot = code * S;
+            if (binStats[slot + k] === 0) binList[nList++] = code;
             binStats[slot + y[i]] += w[i];
             binStats[slot + k] += 1;
             inNode++;
@@ -594,23 +601,39 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
     const nb = nBins[j];
     const zb = zeroBin[j];
     const found = splitBins(j, nb, zb);
-    for (let q = 0, e = nb * S; q < e; q++) binStats[q] = 0;
+    for (let t = 0; t < nList; t++) for (let q = binList[t] * S, e = q + S; q < e; q++) binStats[q] = 0;
+    for (let q = zb * S, e = q + S; q < e; q++) binStats[q] = 0;
     return found;
   };
   const splitBins = (j: number, nb: number, zb: number): number => {
-    // The zero bin: node totals minus every other bin (rows without a stored value included).
+    // Only the bins some row of the node falls in (binList, in first-seen order) are visited:
+    // the zero bin is the node totals minus them; then the list is sorted (usually a few bins).
+    let m = 0;
+    for (let t = 0; t < nList; t++) if (binList[t] !== zb) binList[m++] = binList[t];
     for (let s = 0; s < S; s++) binStats[zb * S + s] = tot[s];
-    for (let b = 0; b < nb; b++) if (b !== zb) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[b * S + s];
-    let nonEmpty = 0;
-    for (let b = 0; b < nb; b++) if (binStats[b * S + k] > 0) nonEmpty++;
-    if (nonEmpty < 2) return 0;
+    for (let t = 0; t < m; t++) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[binList[t] * S + s];
+    const nonEmpty = m + (binStats[zb * S + k] > 0 ? 1 : 0);
+    if (nonEmpty < 2) {
+      nList = m;
+      return 0;
+    }
+    binList[m++] = zb;
+    for (let t = 1; t < m; t++) {
+      const v = binList[t];
+      let u = t - 1;
+      for (; u >= 0 && binList[u] > v; u--) binList[u + 1] = binList[u];
+      binList[u + 1] = v;
+    }
+    nList = m;
     for (let s = 0; s < S; s++) leftStats[s] = 0;
-    for (let b = 0; b < nb - 1; b++) {
+    for (let t = 0; t < m; t++) {
+      const b = binList[t];
+      if (b === nb - 1) break; // no split after the last bin
+      if (binStats[b * S + k] === 0) continue; // an empty zero bin: same partition as the previous bin
       for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
       const nL = leftStats[k];
       if (nL < params.minSamplesLeaf) continue;
       if (count - nL < params.minSamplesLeaf) break;
-      if (binStats[b * S + k] === 0) continue; // same partition as the previous bin
       let wL = 0;
       let sL = 0;
       let sR = 0;
