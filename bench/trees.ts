@@ -2,9 +2,11 @@
  * Random forest and gradient boosting against scikit-learn on the SAME TF-IDF matrix (the
  * built-in UCI sentences, 1–2-grams, one stratified 80/20 split): accuracy and fit time, side
  * by side. Our matrices are written as .npz (scipy's layout) and read by a small Python
- * script; without python3 + sklearn only our figures are printed.
+ * script; without python3 + sklearn only our figures are printed. Each side fits every model
+ * with --seeds seeds (0, 1, …): accuracy is the mean over seeds (one forest's accuracy moves by
+ * ±1 point with its seed, so one seed cannot tell a 1-point gap), fit time the median.
  *
- *   npx tsx bench/trees.ts [--trees 100] [--rounds 100]
+ *   npm run bench:trees [-- --trees 100] [--rounds 100] [--seeds 3]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,17 +27,19 @@ function flag(name: string, fallback: number): number {
 }
 const nTrees = flag("--trees", 100);
 const nRounds = flag("--rounds", 100);
+const nSeeds = flag("--seeds", 3);
 
 const PY = String.raw`
 import sys, time, json, numpy as np, scipy.sparse as sp
 from sklearn.ensemble import RandomForestClassifier, GradientBoostingClassifier
-d = sys.argv[1]; trees = int(sys.argv[2]); rounds = int(sys.argv[3])
+d = sys.argv[1]; trees = int(sys.argv[2]); rounds = int(sys.argv[3]); seeds = int(sys.argv[4])
 Xtr = sp.load_npz(d + "/train.npz").tocsr(); Xte = sp.load_npz(d + "/test.npz").tocsr()
 ytr = np.load(d + "/ytrain.npy"); yte = np.load(d + "/ytest.npy")
-out = {}
-for name, m in [("rf", RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=0)), ("gbdt", GradientBoostingClassifier(n_estimators=rounds, random_state=0))]:
-    t = time.perf_counter(); m.fit(Xtr, ytr); fit = time.perf_counter() - t
-    out[name] = {"fit": fit, "acc": float((m.predict(Xte) == yte).mean())}
+out = {"rf": {"fit": [], "acc": []}, "gbdt": {"fit": [], "acc": []}}
+for seed in range(seeds):
+    for name, m in [("rf", RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=seed)), ("gbdt", GradientBoostingClassifier(n_estimators=rounds, random_state=seed))]:
+        t = time.perf_counter(); m.fit(Xtr, ytr); fit = time.perf_counter() - t
+        out[name]["fit"].append(fit); out[name]["acc"].append(float((m.predict(Xte) == yte).mean()))
 print(json.dumps(out))
 `;
 
@@ -66,19 +70,22 @@ function main(): void {
       .join(" ")}`,
   );
 
-  const ours: Record<string, { fit: number; acc: number }> = {};
-  for (const [name, make] of [
-    ["rf", () => new RandomForestClassifier({ nEstimators: nTrees, seed: 0 })],
-    ["gbdt", () => new GradientBoostingClassifier({ nEstimators: nRounds, seed: 0 })],
-  ] as const) {
-    const m = make();
-    const t0 = performance.now();
-    m.fit(Xtr, ytr);
-    ours[name] = { fit: (performance.now() - t0) / 1000, acc: accuracy(m.predict(Xte)) };
+  const ours: Record<string, { fit: number[]; acc: number[] }> = { rf: { fit: [], acc: [] }, gbdt: { fit: [], acc: [] } };
+  for (let seed = 0; seed < nSeeds; seed++) {
+    for (const [name, make] of [
+      ["rf", () => new RandomForestClassifier({ nEstimators: nTrees, seed })],
+      ["gbdt", () => new GradientBoostingClassifier({ nEstimators: nRounds, seed })],
+    ] as const) {
+      const m = make();
+      const t0 = performance.now();
+      m.fit(Xtr, ytr);
+      ours[name].fit.push((performance.now() - t0) / 1000);
+      ours[name].acc.push(accuracy(m.predict(Xte)));
+    }
   }
 
   const dir = mkdtempSync(join(tmpdir(), "polarity-trees-"));
-  let theirs: Record<string, { fit: number; acc: number }> | null = null;
+  let theirs: Record<string, { fit: number[]; acc: number[] }> | null = null;
   try {
     writeFileSync(
       join(dir, "train.npz"),
@@ -92,7 +99,7 @@ function main(): void {
     writeFileSync(join(dir, "test.npz"), encodeCsrNpz(Xte));
     writeFileSync(join(dir, "ytrain.npy"), npy(ytr));
     writeFileSync(join(dir, "ytest.npy"), npy(yte));
-    const py = spawnSync(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-c", PY, dir, String(nTrees), String(nRounds)], {
+    const py = spawnSync(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-c", PY, dir, String(nTrees), String(nRounds), String(nSeeds)], {
       encoding: "utf8",
     });
     if (py.status === 0) theirs = JSON.parse(py.stdout.trim().split("\n").pop() as string);
@@ -103,14 +110,29 @@ function main(): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const median = (a: number[]): number => {
+    const b = [...a].sort((x, y) => x - y);
+    return b.length % 2 ? b[b.length >> 1] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2;
+  };
+  const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
+  console.log(`# ${nSeeds} seed(s) each: fit = median seconds, acc = mean test accuracy (per-seed values in brackets)`);
   console.log("model  ours_fit_s  ours_acc  sklearn_fit_s  sklearn_acc  speedup");
   for (const name of ["rf", "gbdt"]) {
     const o = ours[name];
     const t = theirs?.[name];
-    const cells = [name.padEnd(5), o.fit.toFixed(3).padStart(10), o.acc.toFixed(4).padStart(9)];
-    if (t) cells.push(t.fit.toFixed(3).padStart(13), t.acc.toFixed(4).padStart(12), `${(t.fit / o.fit).toFixed(1)}x`.padStart(8));
+    const cells = [name.padEnd(5), median(o.fit).toFixed(3).padStart(10), mean(o.acc).toFixed(4).padStart(9)];
+    if (t) cells.push(median(t.fit).toFixed(3).padStart(13), mean(t.acc).toFixed(4).padStart(12), `${(median(t.fit) / median(o.fit)).toFixed(1)}x`.padStart(8));
     console.log(cells.join("  "));
   }
+  for (const name of ["rf", "gbdt"]) {
+    const f = (a: number[], d: number): string => `[${a.map((v) => v.toFixed(d)).join(" ")}]`;
+    console.log(`# ${name}: ours fit ${f(ours[name].fit, 2)} acc ${f(ours[name].acc, 4)}${theirs ? `; sklearn fit ${f(theirs[name].fit, 2)} acc ${f(theirs[name].acc, 4)}` : ""}`);
+  }
+  console.log(
+    `# load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   console.log(`# rf: ${nTrees} trees, sklearn n_jobs=2; gbdt: ${nRounds} rounds, depth 3, learning rate 0.1 (sklearn defaults)`);
 }
 
