@@ -4,7 +4,8 @@
  * (TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression(), words as sklearn tokenises
  * them) on the same splits. The evidence behind the defaults in docs/models.md.
  *
- *   npx tsx bench/loso.ts
+ *   npx tsx bench/loso.ts            (every candidate)
+ *   npx tsx bench/loso.ts --match lexicon   (candidates whose name contains a word, plus the old default)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -55,6 +56,21 @@ const CANDIDATES: [string, TrainOptions][] = [
     { preprocess: { ...LIGHT_PREPROCESS_CONFIG, negationScope: true }, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm" } },
   ],
   ["default prep, bow, nbsvm", { preprocess: DEFAULT_PREPROCESS_CONFIG, features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nbsvm" } }],
+  // The lexicon block (featurize.lexicon, issue 13) on the current default and on words as written.
+  ...(["afinn", "vader"] as const).flatMap((lexicon): [string, TrainOptions][] => [
+    [
+      `default prep, tfidf sublinear + ${lexicon}, logreg C=10`,
+      { preprocess: DEFAULT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true, lexicon }, model: { kind: "logreg", C: 10 } },
+    ],
+    [
+      `light prep, tfidf sublinear + ${lexicon}, logreg C=10`,
+      { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true, lexicon }, model: { kind: "logreg", C: 10 } },
+    ],
+    [
+      `light prep, tfidf sublinear + ${lexicon}, svm C=1`,
+      { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true, lexicon }, model: { kind: "svm" } },
+    ],
+  ]),
 ];
 
 function main(): void {
@@ -66,7 +82,9 @@ function main(): void {
   );
   const header = ["config", ...UCI_SOURCES.map((s) => `held-out ${s}`), "mean"];
   const rows: string[][] = [];
-  for (const [name, options] of CANDIDATES) {
+  const match = process.argv.indexOf("--match");
+  const word = match >= 0 ? process.argv[match + 1] : undefined;
+  for (const [name, options] of CANDIDATES.filter(([n], i) => word === undefined || i === 0 || n.includes(word))) {
     const accs = UCI_SOURCES.map((held) => {
       const tr = texts.map((_, i) => i).filter((i) => sources[i] !== held);
       const te = texts.map((_, i) => i).filter((i) => sources[i] === held);

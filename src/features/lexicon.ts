@@ -102,6 +102,8 @@ const EMOTICONS_VADER: Readonly<Record<string, number>> = Object.freeze({
   ";D": 0.8,
 });
 
+const EMOTICON_TOKENS = Object.keys(EMOTICONS_VADER);
+
 /** AFINN is -5..5, VADER -4..4: AFINN values are scaled by this for the VADER rules. */
 const AFINN_TO_VADER = 0.8;
 
@@ -177,6 +179,8 @@ export interface VaderOptions {
    * cross-check, false (the feature block) scales by position as the rule intends.
    */
   referenceButCheck?: boolean;
+  /** The words are known to be lowercase (preprocess's `lowercase`): the capitals rules are skipped, `lower` may be `words`. */
+  lowercased?: boolean;
 }
 
 export interface VaderScores {
@@ -218,7 +222,8 @@ export function vaderScoreWords(
   const n = words.length;
   const valence = lex.valence;
   let allcaps = 0;
-  for (const w of words) if (isUpper(w)) allcaps++;
+  if (options.lowercased !== true) for (const w of words) if (isUpper(w)) allcaps++;
+  // With no capitals at all, isCapDiff is false and no capitals rule can fire.
   const isCapDiff = n - allcaps > 0 && n - allcaps < n;
   const scoped = options.scoped === true;
   const sentiments: number[] = [];
@@ -248,7 +253,7 @@ export function vaderScoreWords(
         if (start === 2 && s !== 0) s *= 0.9;
         v += s;
         if (!scoped) v = negationCheck(v, lower, start, i, lex);
-        if (start === 2) v = specialIdiomsCheck(v, lower, i, lex);
+        if (start === 2 && nearIdiomWord(lower, i)) v = specialIdiomsCheck(v, lower, i, lex);
       }
     }
     v = leastCheck(v, lower, i, lex);
@@ -282,6 +287,16 @@ function negationCheck(v: number, lower: readonly string[], start: number, i: nu
     } else if (isNegated(lower[i - 3], lex)) v *= N_SCALAR;
   }
   return v;
+}
+
+// Every word of the special cases and of the multi-word boosters: the idiom check can only
+// change anything when one of them is among the words i-3..i+2 (it builds seven strings).
+const IDIOM_WORDS = new Set([...Object.keys(SPECIAL_CASES), ...Object.keys(BOOSTERS).filter((k) => k.includes(" "))].flatMap((k) => k.split(" ")));
+
+function nearIdiomWord(lower: readonly string[], i: number): boolean {
+  const end = Math.min(lower.length - 1, i + 2);
+  for (let j = i - 3; j <= end; j++) if (IDIOM_WORDS.has(lower[j])) return true;
+  return false;
 }
 
 function specialIdiomsCheck(v: number, lower: readonly string[], i: number, lex: VaderLexicon): number {
@@ -421,6 +436,7 @@ export class LexiconFeaturizer {
   private readonly afinn: ReadonlyMap<string, number>;
   private readonly vader: VaderLexicon;
   private readonly scoped: boolean;
+  private readonly lowercased: boolean;
   private readonly exclamation: string;
   private readonly question: string;
 
@@ -429,6 +445,7 @@ export class LexiconFeaturizer {
     this.width = LEXICON_FEATURE_NAMES[kind].length;
     const cfg = resolvePreprocessConfig(config);
     this.scoped = cfg.negationScope;
+    this.lowercased = cfg.lowercase;
     // One word alone, as the config writes it (no scope marks, stop words kept so negators
     // and boosters survive the mapping); null when it does not stay one token.
     const single = { ...cfg, negationScope: false, removeStopwords: false, minTokenLength: 1 };
@@ -452,6 +469,12 @@ export class LexiconFeaturizer {
       }
       const out = new Map<string, number>();
       for (const [f, e] of sums) out.set(f, e.sum / e.n);
+      // Canonical emoticons keep capitals (":D") even when preprocess lowercases words.
+      for (const w of EMOTICON_TOKENS) {
+        const f = formOf(w);
+        const v = f === null ? undefined : out.get(f.toLowerCase());
+        if (f !== null && v !== undefined) out.set(f, v);
+      }
       return out;
     };
     this.afinn = kind === "afinn" ? inForm(afinnLexicon()) : new Map();
@@ -472,27 +495,34 @@ export class LexiconFeaturizer {
     this.question = "?";
   }
 
+  // Scratch reused across documents (the block runs on every text served).
+  private words: string[] = [];
+  private lowerWords: string[] = [];
+
   /** Writes the block of one document (tokens from the config's preprocess) into out[offset..offset+width). */
   featuresInto(tokens: readonly string[], out: Float64Array, offset: number): void {
     const n = tokens.length;
-    const words = new Array<string>(n);
-    const lower = new Array<string>(n);
-    const marks = this.scoped ? new Uint8Array(n) : null;
+    const words = this.words;
+    const lower = this.lowercased ? words : this.lowerWords;
+    words.length = n;
+    lower.length = n;
+    let marks: Uint8Array | null = null;
     let ep = 0;
     let qm = 0;
     for (let i = 0; i < n; i++) {
       let t = tokens[i];
-      if (marks !== null && t.startsWith(NOT_PREFIX) && t.length > NOT_PREFIX.length) {
+      if (this.scoped && t.length > NOT_PREFIX.length && t.startsWith(NOT_PREFIX)) {
+        marks ??= new Uint8Array(n);
         marks[i] = 1;
         t = t.slice(NOT_PREFIX.length);
       }
       if (t === this.exclamation) ep++;
       else if (t === this.question) qm++;
       words[i] = t;
-      lower[i] = t.toLowerCase();
+      if (!this.lowercased) lower[i] = t.toLowerCase();
     }
     if (this.kind === "vader") {
-      const s = vaderScoreWords(words, lower, marks, ep, qm, this.vader, { scoped: this.scoped });
+      const s = vaderScoreWords(words, lower, marks, ep, qm, this.vader, { scoped: this.scoped, lowercased: this.lowercased });
       out[offset] = s.pos;
       out[offset + 1] = s.neg;
       out[offset + 2] = s.compound > 0 ? s.compound : 0;
@@ -506,7 +536,7 @@ export class LexiconFeaturizer {
     for (let i = 0; i < n; i++) {
       let v = this.afinn.get(lower[i]);
       if (v === undefined) continue;
-      const negated = marks !== null ? marks[i] === 1 : i > 0 && isNegated(lower[i - 1], this.vader);
+      const negated = this.scoped ? marks !== null && marks[i] === 1 : i > 0 && isNegated(lower[i - 1], this.vader);
       if (negated) v = -v;
       if (v > 0) pos += v;
       else neg -= v;

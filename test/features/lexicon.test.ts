@@ -184,3 +184,16 @@ describe("the lexicon feature block", { timeout: 60_000 }, () => {
     assert.throws(() => vectorizerFromJSON({ ...json, lexicon: "sentiwordnet" }), (e: unknown) => e instanceof DataError && /lexicon must be one of none, afinn, vader/.test((e as Error).message));
   });
 });
+
+test("emoticons with capitals (':D') score under lowercasing configs too", () => {
+  for (const kind of ["afinn", "vader"] as const) {
+    for (const config of [LIGHT_PREPROCESS_CONFIG, { ...LIGHT_PREPROCESS_CONFIG, lowercase: false }]) {
+      const f = new LexiconFeaturizer(kind, config);
+      const out = new Float64Array(f.width);
+      const tokens = preprocess("ok :D", config);
+      assert.ok(tokens.includes(":D"), JSON.stringify(tokens));
+      f.featuresInto(tokens, out, 0);
+      assert.ok(out[0] > 0, `${kind} lowercase=${config.lowercase}: ${Array.from(out)}`);
+    }
+  }
+});
