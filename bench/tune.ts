@@ -88,7 +88,8 @@ async function main(): Promise<void> {
   const result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as FoldScorer).scoreFold(c, f), {
     method: "grid",
     folds: FOLDS,
-    concurrency: Math.max(1, jobs),
+    // Two fold fits queued per worker, so a worker never idles between messages.
+      concurrency: Math.max(1, 2 * jobs),
   });
   await pool?.close();
   const ours = (performance.now() - t0) / 1000;

@@ -169,7 +169,8 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
       eta: search.eta,
       seed,
       maxTimeMs,
-      concurrency: Math.max(1, jobs),
+      // Two fold fits queued per worker, so a worker never idles between messages.
+      concurrency: Math.max(1, 2 * jobs),
       onProgress: (done, planned) => reporter.progress("tune", done, planned),
       onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
     });

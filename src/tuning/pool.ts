@@ -3,7 +3,7 @@ import type { FoldMetrics } from "../evaluation/cross-validate.js";
 import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
 import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
-import type { TrialConfig } from "./space.js";
+import { featuresKey, preprocessKey, type TrialConfig } from "./space.js";
 import { startModuleWorker } from "../util/module-worker.js";
 
 /** fold-worker.js from dist/, or fold-worker.ts under tsx (src/util/module-worker.ts). */
@@ -12,18 +12,31 @@ function startWorker(workerData: FoldWorkerData): Worker {
 }
 
 /**
- * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Fold f always goes
- * to worker f mod jobs, so tokenising is repeated per worker but each fold's vectorizers are
- * fitted once. A worker's error rejects that request with the worker's message.
+ * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Each preprocessing ×
+ * features group g and fold f goes to one worker, (g·folds + f) mod jobs, so each fold's
+ * vectorizers are fitted once and the C-path warm start (FoldScorer) stays on one thread,
+ * while the (group, fold) pairs — not just the folds (5 folds on 2 workers would be 3:2) —
+ * are spread evenly. Tokenising is repeated per worker. A worker's error rejects that request
+ * with the worker's message.
  */
 export class FoldWorkerPool {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, { resolve: (m: FoldMetrics) => void; reject: (e: Error) => void }>();
   private readonly index = new Map<TrialConfig, number>();
+  /** Group number (preprocessing × features, by first appearance) of each configuration. */
+  private readonly group: number[] = [];
+  private readonly folds: number;
   private nextId = 0;
 
   constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number) {
     configs.forEach((c, i) => this.index.set(c, i));
+    const groups = new Map<string, number>();
+    for (const c of configs) {
+      const key = `${preprocessKey(c.preprocess)}|${featuresKey(c.features)}`;
+      if (!groups.has(key)) groups.set(key, groups.size);
+      this.group.push(groups.get(key) as number);
+    }
+    this.folds = folds;
     const data: FoldWorkerData = { texts: [...texts], labels: [...labels], folds, seed, configs };
     this.workers = Array.from({ length: jobs }, () => {
       const w = startWorker(data);
@@ -48,7 +61,7 @@ export class FoldWorkerPool {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[fold % this.workers.length].postMessage({ id, config: c, fold });
+      this.workers[(this.group[c] * this.folds + fold) % this.workers.length].postMessage({ id, config: c, fold });
     });
   }
 

@@ -83,12 +83,25 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
   let done = 0;
   const concurrency = Math.max(1, options.concurrency ?? 1);
 
-  // Scores folds [from, to) of each trial in `ids`, `concurrency` fold fits at a time.
-  const scoreUpTo = async (ids: number[], to: number, planned: () => number): Promise<void> => {
+  // Scores folds [from, to) of each trial in `ids`, `concurrency` fold fits at a time, in
+  // trial-major order; `onComplete(id)` runs as soon as trial id has all `to` folds (so trials
+  // are logged as they finish while later trials' folds are already being fitted).
+  const scoreUpTo = async (ids: number[], to: number, planned: () => number, onComplete?: (id: number) => Promise<void>): Promise<void> => {
     const units: { id: number; fold: number }[] = [];
     for (const id of ids) for (let f = (foldMetrics.get(id) as FoldMetrics[]).length; f < to; f++) units.push({ id, fold: f });
     let next = 0;
     const results = new Map<string, FoldMetrics>();
+    const remaining = new Map<number, number>();
+    for (const u of units) remaining.set(u.id, (remaining.get(u.id) ?? 0) + 1);
+    // Folds are appended in order, only while contiguous (a timeout may leave gaps).
+    const collect = (id: number): void => {
+      const list = foldMetrics.get(id) as FoldMetrics[];
+      for (let f = list.length; f < to; f++) {
+        const m = results.get(`${id}:${f}`);
+        if (!m) break;
+        list.push(m);
+      }
+    };
     const worker = async (): Promise<void> => {
       while (next < units.length) {
         if (performance.now() > deadline) {
@@ -102,18 +115,16 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
         results.set(`${u.id}:${u.fold}`, m);
         done++;
         options.onProgress?.(done, planned());
+        const left = (remaining.get(u.id) as number) - 1;
+        remaining.set(u.id, left);
+        if (left === 0 && onComplete) {
+          collect(u.id);
+          await onComplete(u.id);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, units.length) }, worker));
-    // Folds are appended in order, only while contiguous (a timeout may leave gaps).
-    for (const id of ids) {
-      const list = foldMetrics.get(id) as FoldMetrics[];
-      for (let f = list.length; f < to; f++) {
-        const m = results.get(`${id}:${f}`);
-        if (!m) break;
-        list.push(m);
-      }
-    }
+    for (const id of ids) collect(id);
   };
 
   const finished: TrialResult[] = [];
@@ -127,12 +138,9 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
 
   if (options.method !== "halving") {
     const ids = chosen.map((c) => c.id);
-    // Trial by trial (all folds of one before the next), so trials finish and are logged as they go.
-    for (const id of ids) {
-      if (timedOut) break;
-      await scoreUpTo([id], k, () => ids.length * k);
-      await finish(id, "partial");
-    }
+    // All trials' folds in one queue, trial-major (workers never wait for a trial's last fold),
+    // each trial finished and logged as soon as its folds are in.
+    await scoreUpTo(ids, k, () => ids.length * k, (id) => finish(id, "partial"));
     for (const id of ids) if (!finished.some((r) => r.id === id)) await finish(id, "partial");
   } else {
     const eta = options.eta ?? 3;
