@@ -449,9 +449,7 @@ async function partC(base: string, dir: string, seconds: number): Promise<void> 
     console.log(`    2 / 1 = ${(b2 / b1).toFixed(2)}   target ≥ 1.6`);
     if (oneBest?.cpu) console.log(`    1 replica:  ${describeCpu(oneBest.cpu, oneBest.metrics, cpus().length)}`);
     if (twoBest?.cpu) console.log(`    2 replicas: ${describeCpu(twoBest.cpu, twoBest.metrics, cpus().length)}`);
-    console.log(
-      `    a second replica can only help while one server process is the bottleneck (its "cores busy" near 1.00) and the machine has CPU to spare`,
-    );
+    console.log(`    a second replica can only help while one server process is the bottleneck (its "cores busy" near 1.00) and the machine has CPU to spare`);
   } finally {
     await stat.end();
     await stopReplica(r1);

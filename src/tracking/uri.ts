@@ -110,7 +110,13 @@ export function withPoolSize(uri: string, poolSize: number): string {
   const head = hash < 0 ? uri : uri.slice(0, hash);
   const q = head.indexOf("?");
   const base = q < 0 ? head : head.slice(0, q);
-  const kept = q < 0 ? [] : head.slice(q + 1).split("&").filter((p) => p !== "" && !/^pool_size(=|$)/.test(p));
+  const kept =
+    q < 0
+      ? []
+      : head
+          .slice(q + 1)
+          .split("&")
+          .filter((p) => p !== "" && !/^pool_size(=|$)/.test(p));
   return `${base}?${[...kept, `pool_size=${poolSize}`].join("&")}${hash < 0 ? "" : uri.slice(hash)}`;
 }
 

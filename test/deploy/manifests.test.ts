@@ -433,7 +433,8 @@ describe("Kubernetes manifests", { timeout: 120_000 }, () => {
             // A Secret's value never reaches the command line (the pod spec's args, the node's process list).
             const argvText = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
             for (const e of c.env ?? [])
-              if (e.valueFrom?.secretKeyRef) assert.ok(!argvText.includes(`$(${e.name})`), `${object.metadata.name}: Secret-backed ${e.name} expanded into args`);
+              if (e.valueFrom?.secretKeyRef)
+                assert.ok(!argvText.includes(`$(${e.name})`), `${object.metadata.name}: Secret-backed ${e.name} expanded into args`);
             // Without a volume, the tracking server's store is the database URI from the Secret, read from the environment.
             const shared = !objects.some((o) => o.kind === "PersistentVolumeClaim");
             if (shared && polarityInvocations(c).some((argv) => argv[0] === "server"))

@@ -57,10 +57,10 @@ describe("PostgreSQL pool size and server store settings", { timeout: 120_000 },
       backendStoreUri: sqlite,
       artifactsDestination: "s3://b/m",
     });
-    assert.deepEqual(
-      resolveServerStore({}, { POLARITY_BACKEND_STORE_URI: PG, MLFLOW_BACKEND_STORE_URI: sqlite, POLARITY_ARTIFACTS_DESTINATION: "s3://a/p" }),
-      { backendStoreUri: PG, artifactsDestination: "s3://a/p" },
-    );
+    assert.deepEqual(resolveServerStore({}, { POLARITY_BACKEND_STORE_URI: PG, MLFLOW_BACKEND_STORE_URI: sqlite, POLARITY_ARTIFACTS_DESTINATION: "s3://a/p" }), {
+      backendStoreUri: PG,
+      artifactsDestination: "s3://a/p",
+    });
     assert.deepEqual(resolveServerStore({ backendStoreUri: sqlite, artifactsDestination: "/d" }, { POLARITY_BACKEND_STORE_URI: PG }), {
       backendStoreUri: sqlite,
       artifactsDestination: "/d",

@@ -109,8 +109,14 @@ describe("search order and latest metrics (reference computed from what was logg
       await c.logBatch(run.info.run_id, { metrics, params: [{ key: "model", value: logged.params.model }] });
       runs.push(logged);
     }
-    assert.ok([...runs].some((r) => Number.isNaN(r.metrics.get("acc") ?? 0)), "the data has NaN accuracies");
-    assert.ok([...runs].some((r) => !r.metrics.has("acc")), "the data has runs without accuracy");
+    assert.ok(
+      [...runs].some((r) => Number.isNaN(r.metrics.get("acc") ?? 0)),
+      "the data has NaN accuracies",
+    );
+    assert.ok(
+      [...runs].some((r) => !r.metrics.has("acc")),
+      "the data has runs without accuracy",
+    );
   });
   after(async () => h.close());
 
@@ -120,13 +126,37 @@ describe("search order and latest metrics (reference computed from what was logg
     { filters: [], orders: [{ metric: "acc", ascending: true }] },
     // ordered by the filtered metric (the store's inner-join form)
     { filters: [["acc", ">", 0.3]], orders: [{ metric: "acc", ascending: false }] },
-    { filters: [["acc", ">=", 0.2], ["acc", "<", 0.8]], orders: [{ metric: "acc", ascending: true }] },
+    {
+      filters: [
+        ["acc", ">=", 0.2],
+        ["acc", "<", 0.8],
+      ],
+      orders: [{ metric: "acc", ascending: true }],
+    },
     { filters: [["acc", "!=", 0.5]], param: ["model", "svm"], orders: [{ metric: "acc", ascending: false }] },
-    { filters: [["acc", "<=", 0.6]], orders: [{ startTime: true, ascending: true }, { metric: "acc", ascending: false }] },
-    { filters: [["acc", ">", 0.1]], orders: [{ metric: "loss", ascending: true }, { metric: "acc", ascending: false }] },
+    {
+      filters: [["acc", "<=", 0.6]],
+      orders: [
+        { startTime: true, ascending: true },
+        { metric: "acc", ascending: false },
+      ],
+    },
+    {
+      filters: [["acc", ">", 0.1]],
+      orders: [
+        { metric: "loss", ascending: true },
+        { metric: "acc", ascending: false },
+      ],
+    },
     // filtered on one metric, ordered by another (the LEFT JOIN form)
     { filters: [["loss", "<", 1.2]], orders: [{ metric: "acc", ascending: false }] },
-    { filters: [["acc", "=", 0.4], ["loss", ">=", 0]], orders: [{ metric: "loss", ascending: false }] },
+    {
+      filters: [
+        ["acc", "=", 0.4],
+        ["loss", ">=", 0],
+      ],
+      orders: [{ metric: "loss", ascending: false }],
+    },
   ];
 
   for (const k of cases) {
@@ -154,7 +184,11 @@ describe("search order and latest metrics (reference computed from what was logg
     const rand = rng(99);
     const expected = new Map<string, Metric>();
     const later = (a: Metric, b: Metric) =>
-      a.step !== b.step ? a.step > b.step : a.timestamp !== b.timestamp ? a.timestamp > b.timestamp : (Number.isNaN(a.value) ? 0 : a.value) > (Number.isNaN(b.value) ? 0 : b.value);
+      a.step !== b.step
+        ? a.step > b.step
+        : a.timestamp !== b.timestamp
+          ? a.timestamp > b.timestamp
+          : (Number.isNaN(a.value) ? 0 : a.value) > (Number.isNaN(b.value) ? 0 : b.value);
     for (let batch = 0; batch < 4; batch++) {
       const metrics: Metric[] = [];
       // 600 distinct keys per batch (more than one 250-row upsert), a few values each, in random order

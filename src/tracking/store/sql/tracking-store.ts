@@ -321,7 +321,10 @@ export class SqlTrackingStore implements TrackingStore {
     const [paramRows, tagRows, metricRows, inputRows] = await Promise.all([
       q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM params WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
       q.all<KeyValue & { run_uuid: string }>(`SELECT run_uuid, key, value FROM tags WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
-      q.all<MetricRow & { run_uuid: string }>(`SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE ${inIds("run_uuid")} ORDER BY key`, ids),
+      q.all<MetricRow & { run_uuid: string }>(
+        `SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE ${inIds("run_uuid")} ORDER BY key`,
+        ids,
+      ),
       q.all<InputRow>(
         `SELECT i.run_uuid, i.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
        FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid
