@@ -21,6 +21,7 @@ const commandModules: Array<[names: string[], load: () => Promise<CommandModule>
   [["runs"], () => import("./runs.js")],
   [["models"], () => import("./models.js")],
   [["cv"], () => import("./cv.js")],
+  [["check"], () => import("./check.js")],
   [["predict"], () => import("./predict.js")],
   [["tune"], () => import("./tune.js")],
   [["compare"], () => import("./compare.js")],
