@@ -54,20 +54,33 @@ export interface BulkStatement {
 /** Rows per multi-row VALUES statement: 250 rows × 6 columns stays well under SQLite's parameter limit. */
 export const BULK_ROWS_PER_STATEMENT = 250;
 
-/** Multi-row `VALUES (?, …), (…)` statements (SQLite; any SQL database). */
-export function valuesBulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[] {
-  const out: BulkStatement[] = [];
-  const row = `(${valuesList(columns.map((c) => c.name))})`;
-  const head = `INSERT INTO ${table} (${columns.map((c) => c.name).join(", ")}) VALUES `;
-  for (let start = 0; start < rows.length; start += BULK_ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(start, start + BULK_ROWS_PER_STATEMENT);
-    out.push({ sql: `${head}${Array.from({ length: chunk.length }, () => row).join(", ")} ${suffix}`, args: chunk.flat() });
-  }
-  return out;
-}
-
 function valuesList(columns: readonly string[]): string {
   return columns.map(() => "?").join(", ");
+}
+
+const valuesSqlCache = new Map<string, string>();
+
+/** Multi-row `VALUES (?, …), (…)` statements (SQLite; any SQL database). The SQL text per shape is built once. */
+export function valuesBulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[] {
+  const out: BulkStatement[] = [];
+  const width = columns.length;
+  for (let start = 0; start < rows.length; start += BULK_ROWS_PER_STATEMENT) {
+    const n = Math.min(BULK_ROWS_PER_STATEMENT, rows.length - start);
+    const key = `${table}\u0000${columns.map((c) => c.name).join(",")}\u0000${n}\u0000${suffix}`;
+    let sql = valuesSqlCache.get(key);
+    if (sql === undefined) {
+      const row = `(${valuesList(columns.map((c) => c.name))})`;
+      sql = `INSERT INTO ${table} (${columns.map((c) => c.name).join(", ")}) VALUES ${Array.from({ length: n }, () => row).join(", ")} ${suffix}`;
+      if (valuesSqlCache.size < 256) valuesSqlCache.set(key, sql);
+    }
+    const args = new Array<unknown>(n * width);
+    for (let r = 0; r < n; r++) {
+      const row = rows[start + r];
+      for (let c = 0; c < width; c++) args[r * width + c] = row[c];
+    }
+    out.push({ sql, args });
+  }
+  return out;
 }
 
 /** Both SQLite (≥ 3.24) and PostgreSQL spell upserts this way. */
