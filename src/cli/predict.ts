@@ -221,7 +221,7 @@ export function parseClassNames(spec: string | undefined, classes: readonly Labe
   return names;
 }
 
-async function loadSentimentModel(uri: string, trackingUri: string | undefined): Promise<SentimentModel> {
+export async function loadSentimentModel(uri: string, trackingUri: string | undefined): Promise<SentimentModel> {
   const [{ createModelSource }, { SentimentModel }] = await Promise.all([import("../serving/sources.js"), import("../models/sentiment-model.js")]);
   const parse = (json: unknown): SentimentModel => {
     const format = (json as { format?: unknown } | null)?.format;
