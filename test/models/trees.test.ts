@@ -180,3 +180,22 @@ test("boosting with the helper thread (nJobs 2: half of each node's features sca
   assert.deepEqual(JSON.stringify(b.toJSON()), JSON.stringify(a.toJSON()));
   for (const t of a.trees) for (const f of t.feature) assert.ok(f < 600, "a tie is won by the earlier feature");
 });
+
+test("the forest worker's source is self-contained: its growForestTree, run in an empty context, grows the trees this thread grows", async () => {
+  const vm = await import("node:vm");
+  const { forestKernelSource } = await import("../../src/models/trees/forest-worker.js");
+  const { growForestTree } = await import("../../src/models/trees/grow.js");
+  const context = vm.createContext({ Int32Array, Float64Array, Uint8Array, Math, Atomics, performance });
+  const isolated = vm.runInContext(`${forestKernelSource()}\ngrowForestTree`, context) as typeof growForestTree;
+  const { X, y } = randomProblem(31, 120, 50, 5);
+  const codes = Int32Array.from(y, (v) => (v === 1 ? 1 : 0));
+  const { rows } = binMatrix(X, 8);
+  // maxFeatures 0 = all (growTree, evalFeature); 7 = the column-wise draw (growTreeSampled).
+  for (const maxFeatures of [0, 7]) {
+    const params = { maxDepth: 1 << 30, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures, seed: 3 };
+    const here = growForestTree(rows, codes, 2, true, params);
+    const there = isolated(rows, codes, 2, true, params);
+    assert.deepEqual(Array.from(there.feature), Array.from(here.feature));
+    assert.deepEqual(Array.from(there.value), Array.from(here.value));
+  }
+});

@@ -9,7 +9,7 @@
  * receiveMessageOnPort once the shared "finished" counter says all trees are done.
  */
 import type { MessagePort } from "node:worker_threads";
-import { growForestTree, growTree, growTreeSampled, rowBin, sumTo, treeRandom, type BinnedRows, type GrowParams } from "./grow.js";
+import { evalFeature, growForestTree, growTree, growTreeSampled, newNodeStore, rowBin, sumTo, treeRandom, type BinnedRows, type GrowParams } from "./grow.js";
 
 /** Slots of the control Int32Array. */
 export const CTRL_NEXT = 0; // next tree number to claim
@@ -49,8 +49,13 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
   }
 }
 
-/** Worker source: the grow functions and the loop, with esbuild's __name helper stubbed (tsx keeps names). */
+/** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
+export function forestKernelSource(): string {
+  const parts = [treeRandom, rowBin, sumTo, newNodeStore, evalFeature, growTree, growTreeSampled, growForestTree, forestWorkerMain].map((f) => f.toString());
+  return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
+}
+
+/** Worker source: the kernel plus the call of the loop. */
 export function forestWorkerSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, growTree, growTreeSampled, growForestTree, forestWorkerMain].map((f) => f.toString());
-  return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\nconst { workerData } = require("node:worker_threads");\nforestWorkerMain(workerData);\n`;
+  return `${forestKernelSource()}const { workerData } = require("node:worker_threads");\nforestWorkerMain(workerData);\n`;
 }

@@ -94,6 +94,54 @@ export function treeRandom(state: Int32Array): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
+/**
+ * A growing tree's node arrays (appended to by `add`, which makes a leaf) and their flat
+ * typed-array form. Self-contained (the workers get its source).
+ */
+export function newNodeStore(vdim: number): {
+  feature: number[];
+  bin: number[];
+  left: number[];
+  right: number[];
+  value: number[];
+  improvement: number[];
+  add: () => number;
+  finish: () => GrownTree;
+} {
+  const feature: number[] = [];
+  const bin: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const value: number[] = [];
+  const improvement: number[] = [];
+  return {
+    feature,
+    bin,
+    left,
+    right,
+    value,
+    improvement,
+    add: (): number => {
+      feature.push(-1);
+      bin.push(0);
+      left.push(-1);
+      right.push(-1);
+      improvement.push(0);
+      for (let c = 0; c < vdim; c++) value.push(0);
+      return feature.length - 1;
+    },
+    finish: (): GrownTree => ({
+      feature: Int32Array.from(feature),
+      bin: Int32Array.from(bin),
+      left: Int32Array.from(left),
+      right: Int32Array.from(right),
+      value: Float64Array.from(value),
+      improvement: Float64Array.from(improvement),
+      vdim,
+    }),
+  };
+}
+
 /** The bin of row i for feature j (binary search in the row's sorted indices). */
 export function rowBin(X: BinnedRows, i: number, j: number): number {
   let lo = X.indptr[i];
@@ -268,21 +316,8 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
   const { indptr, indices, codes, nBins, zeroBin, binOffset } = X;
   const { y, w, r, h } = target;
 
-  const feature: number[] = [];
-  const bin: number[] = [];
-  const left: number[] = [];
-  const right: number[] = [];
-  const value: number[] = [];
-  const improvement: number[] = [];
-  const newNode = (): number => {
-    feature.push(-1);
-    bin.push(0);
-    left.push(-1);
-    right.push(-1);
-    improvement.push(0);
-    for (let c = 0; c < vdim; c++) value.push(0);
-    return feature.length - 1;
-  };
+  const nodes = newNodeStore(vdim);
+  const { feature, bin, left, right, value, improvement, add: newNode } = nodes;
   // Adds (sign = 1) or removes (sign = −1) rows idx[from..to) to the histogram.
   const accumulate = (from: number, to: number, sign: number): void => {
     for (let q = from; q < to; q++) {
@@ -483,15 +518,7 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
     }
   }
   if (helper) clearHistogram(); // the shared buffers go back all zero for the next tree
-  return {
-    feature: Int32Array.from(feature),
-    bin: Int32Array.from(bin),
-    left: Int32Array.from(left),
-    right: Int32Array.from(right),
-    value: Float64Array.from(value),
-    improvement: Float64Array.from(improvement),
-    vdim,
-  };
+  return nodes.finish();
 }
 
 export function sumTo(a: Float64Array, k: number): number {
@@ -530,21 +557,8 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
   const idx = Int32Array.from(rows);
   for (let q = 0; q < idx.length; q++) pos[idx[q]] = q;
 
-  const feature: number[] = [];
-  const bin: number[] = [];
-  const left: number[] = [];
-  const right: number[] = [];
-  const value: number[] = [];
-  const improvement: number[] = [];
-  const newNode = (): number => {
-    feature.push(-1);
-    bin.push(0);
-    left.push(-1);
-    right.push(-1);
-    improvement.push(0);
-    for (let c = 0; c < k; c++) value.push(0);
-    return feature.length - 1;
-  };
+  const nodes = newNodeStore(k);
+  const { feature, bin, left, right, value, improvement, add: newNode } = nodes;
 
   let bestScore = -Infinity;
   let bestFeature = -1;
@@ -795,15 +809,7 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
     stack.push(l, start, mid, depth + 1, nnzLeft);
     for (let c = 0; c < k; c++) stack.push(bestLeft[c]);
   }
-  return {
-    feature: Int32Array.from(feature),
-    bin: Int32Array.from(bin),
-    left: Int32Array.from(left),
-    right: Int32Array.from(right),
-    value: Float64Array.from(value),
-    improvement: Float64Array.from(improvement),
-    vdim: k,
-  };
+  return nodes.finish();
 }
 
 /**
