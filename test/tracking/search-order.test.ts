@@ -179,6 +179,34 @@ describe("search order and latest metrics (reference computed from what was logg
     });
   }
 
+  test("bulk-inserted params and metrics keep awkward text exactly (array literals on PostgreSQL)", async () => {
+    const run = (await c.createRun(exp, { runName: "awkward" })).info.run_id;
+    const values = ["a,b", "{x}", '"quoted"', "back\\slash", "NULL", "", " padded ", "é✓ 日本", "line\nbreak", "'single'", "(1, 2)"];
+    const params = values.map((value, i) => ({ key: `p${i}`, value }));
+    const metrics: Metric[] = [
+      { key: "m.a/b-c_d", value: 1.5e-300, timestamp: 1, step: 0 },
+      { key: "m e", value: -0.1, timestamp: 1, step: 0 },
+      { key: "big", value: 1.7976931348623157e308, timestamp: 2, step: 3 },
+    ];
+    await c.logBatch(run, { params, metrics });
+    const got = await c.getRun(run);
+    assert.deepEqual(
+      Object.fromEntries(got.data.params.map((p) => [p.key, p.value])),
+      Object.fromEntries(params.map((p) => [p.key, p.value])),
+    );
+    assert.deepEqual(
+      Object.fromEntries(got.data.metrics.map((m) => [m.key, m.value])),
+      Object.fromEntries(metrics.map((m) => [m.key, m.value])),
+    );
+    // re-logging the same values is accepted; a changed one is MLflow's error and nothing of that batch lands
+    await c.logBatch(run, { params: params.slice(0, 3) });
+    await assert.rejects(
+      c.logBatch(run, { params: [{ key: "fresh", value: "1" }, { key: "p1", value: "{y}" }] }),
+      /Changing param values is not allowed.*'key': 'p1', 'old_value': '\{x\}', 'new_value': '\{y\}'/,
+    );
+    assert.ok(!(await c.getRun(run)).data.params.some((p) => p.key === "fresh"), "the failed batch rolled back");
+  });
+
   test("the latest metric of each key in multi-key batches is the greatest (step, timestamp, value)", async () => {
     const run = (await c.createRun(exp, { runName: "batched" })).info.run_id;
     const rand = rng(99);
