@@ -190,18 +190,17 @@ describe("search order and latest metrics (reference computed from what was logg
     ];
     await c.logBatch(run, { params, metrics });
     const got = await c.getRun(run);
-    assert.deepEqual(
-      Object.fromEntries(got.data.params.map((p) => [p.key, p.value])),
-      Object.fromEntries(params.map((p) => [p.key, p.value])),
-    );
-    assert.deepEqual(
-      Object.fromEntries(got.data.metrics.map((m) => [m.key, m.value])),
-      Object.fromEntries(metrics.map((m) => [m.key, m.value])),
-    );
+    assert.deepEqual(Object.fromEntries(got.data.params.map((p) => [p.key, p.value])), Object.fromEntries(params.map((p) => [p.key, p.value])));
+    assert.deepEqual(Object.fromEntries(got.data.metrics.map((m) => [m.key, m.value])), Object.fromEntries(metrics.map((m) => [m.key, m.value])));
     // re-logging the same values is accepted; a changed one is MLflow's error and nothing of that batch lands
     await c.logBatch(run, { params: params.slice(0, 3) });
     await assert.rejects(
-      c.logBatch(run, { params: [{ key: "fresh", value: "1" }, { key: "p1", value: "{y}" }] }),
+      c.logBatch(run, {
+        params: [
+          { key: "fresh", value: "1" },
+          { key: "p1", value: "{y}" },
+        ],
+      }),
       /Changing param values is not allowed.*'key': 'p1', 'old_value': '\{x\}', 'new_value': '\{y\}'/,
     );
     assert.ok(!(await c.getRun(run)).data.params.some((p) => p.key === "fresh"), "the failed batch rolled back");
