@@ -74,6 +74,7 @@ describe("tracking UI in a real browser against polarity server", { skip: missin
       "/ui-api/pipeline/metrics-diff?rev=HEAD",
       `/get-artifact?run_id=${run}&path=reports/notes.txt`,
       "/api/2.0/mlflow/experiments/search",
+      `/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=${run}&metric_key=loss`,
     ]) {
       assert.equal((await fetch(world.authUrl + path)).status, 401, path);
     }
