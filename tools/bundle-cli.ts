@@ -1,0 +1,50 @@
+/**
+ * The last step of `npm run build`: replaces tsc's dist/cli/main.js (the package's bin) with an
+ * esbuild bundle of the CLI, so a command loads a handful of files instead of resolving and
+ * reading ~100 modules of ours one by one (whole-process start is a figure users see:
+ * bench/pipeline.ts). Packages stay external (node_modules as installed).
+ *
+ * Layout: dist/cli/main.js is the entry; each command module imported lazily by main.ts becomes
+ * a chunk (`<name>-<hash>.js`, shared code in `chunk-<hash>.js`) beside it, so `status` still
+ * loads only what status needs. The worker-thread and cluster entries that the code starts by
+ * name next to itself (src/util/module-worker.ts, src/serving/cluster.ts) are bundled as entries
+ * of the same folder under the names it asks for; the chunks live in that folder too, so
+ * `new URL("./predict-worker.js", import.meta.url)` resolves from any chunk. A dist/cli/main.js
+ * rebuilt by tsc alone (unbundled) works as well: both layouts find their workers.
+ */
+import { build } from "esbuild";
+import { readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const out = join(root, "dist", "cli");
+
+/** Entries started by name next to the code that starts them: keep in step with startModuleWorker / cluster.setupPrimary callers. */
+const WORKER_ENTRIES: Record<string, string> = {
+  "predict-worker": "src/models/parallel/predict-worker.ts",
+  "fold-worker": "src/tuning/fold-worker.ts",
+  "count-worker": "src/features/count-worker.ts",
+  "validate-worker": "src/serving/validate-worker.ts",
+  "worker-entry": "src/serving/worker-entry.ts",
+};
+
+// Chunks of a previous bundle (hashed names) would pile up; tsc's own outputs have no hash.
+// tsc's source map of main.js would describe the file this replaces.
+for (const f of readdirSync(out)) if (/-[A-Z0-9]{8}\.js$/.test(f) || f === "main.js.map") rmSync(join(out, f));
+
+const t0 = performance.now();
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { main: "src/cli/main.ts", ...WORKER_ENTRIES },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  logLevel: "warning",
+  metafile: true,
+});
+const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).length;
+console.log(`bundled the CLI into dist/cli/main.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`);
