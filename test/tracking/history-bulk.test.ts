@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { BULK_INTERVAL_LIMITS, sampleSteps } from "../../src/tracking/history-bulk.js";
+import { join } from "node:path";
+import { BULK_INTERVAL_LIMITS, metricHistoryBulkInterval, sampleSteps } from "../../src/tracking/history-bulk.js";
+import { openSqliteStores } from "../../src/tracking/store/open.js";
+import { genericMetricHistorySampler, sqlMetricHistorySampler } from "../../src/tracking/store/sql/metric-history-sample.js";
+import { makeTempDir } from "../support/temp-dir.js";
 import { httpHarness, type Harness } from "./helpers.js";
 
 /**
@@ -152,6 +156,43 @@ describe("GET /ajax-api/2.0/mlflow/metrics/get-history-bulk-interval on a real s
       assert.equal(res.body.error_code, status === 404 ? "RESOURCE_DOES_NOT_EXIST" : "INVALID_PARAMETER_VALUE", query.slice(0, 80));
       assert.match(res.body.message ?? "", message, query.slice(0, 80));
       assert.ok((res.body.message ?? "").length < 1100, "no unbounded echo");
+    }
+  });
+});
+
+describe("the SQL sampler and the generic one (through getMetricHistory) agree", { timeout: 60_000 }, () => {
+  test("same points for several runs, windows and limits", async () => {
+    const tmp = makeTempDir("polarity-bulk-");
+    const stores = openSqliteStores(join(tmp.dir, "s.db"));
+    try {
+      const exp = await stores.tracking.createExperiment("e");
+      const runs: string[] = [];
+      for (let r = 0; r < 3; r++) {
+        const run = await stores.tracking.createRun({ experimentId: exp, startTime: 1 });
+        runs.push(run.info.run_id);
+        // Irregular steps (every (r + 2)-th, some twice, one NaN), logged out of order.
+        const metrics = [];
+        for (let step = 3000; step >= 0; step -= r + 2)
+          metrics.push({ key: "m", value: step === 30 ? NaN : Math.sin(step + r), timestamp: 10 + (step % 7), step });
+        metrics.push({ key: "m", value: 42, timestamp: 5, step: 60 });
+        for (let i = 0; i < metrics.length; i += 1000) await stores.tracking.logBatch(run.info.run_id, metrics.slice(i, i + 1000), [], []);
+      }
+      const sql = sqlMetricHistorySampler(stores.backend);
+      const generic = genericMetricHistorySampler(stores.tracking);
+      for (const req of [
+        { runIds: runs, metricKey: "m", maxResults: 2500 },
+        { runIds: runs, metricKey: "m", maxResults: 37 },
+        { runIds: [runs[2], runs[0]], metricKey: "m", maxResults: 100, startStep: 50, endStep: 900 },
+        { runIds: [runs[1]], metricKey: "absent", maxResults: 10 },
+      ]) {
+        const a = await metricHistoryBulkInterval(sql, req);
+        const b = await metricHistoryBulkInterval(generic, req);
+        assert.deepEqual(a, b, JSON.stringify(req));
+        if (req.metricKey === "m") assert.ok(a.length > 0);
+      }
+    } finally {
+      await stores.close();
+      tmp.cleanup();
     }
   });
 });
