@@ -23,6 +23,11 @@ export interface NBSVMOptions {
   maxIter?: number;
   seed?: number;
   onWarning?: (message: string) => void;
+  /**
+   * Warm start (base 'svm'): the `dualVariables` of a previous fit on the same rows and classes
+   * (e.g. the previous C of a path), passed to LinearSVC's initialAlpha. Not stored.
+   */
+  initialDual?: Float64Array[];
 }
 
 export interface NBSVMParams {
@@ -35,7 +40,7 @@ export interface NBSVMParams {
   seed: number;
 }
 
-const KNOWN = ["base", "C", "alpha", "beta", "tol", "maxIter", "seed", "onWarning"] as const;
+const KNOWN = ["base", "C", "alpha", "beta", "tol", "maxIter", "seed", "onWarning", "initialDual"] as const;
 
 /** The same sparsity pattern with every stored value 1 (the paper's binarised x̂ = 1{x > 0}). */
 export function binarize(X: CsrMatrix): CsrMatrix {
@@ -83,7 +88,10 @@ export class NBSVM extends LinearClassifierBase {
   readonly params: NBSVMParams;
   /** r per row (kept for inspection; not serialised: it is folded into coef). */
   ratios: Float64Array[] = [];
+  /** The base SVM's dual variables per subproblem after fit (base 'svm'; empty for 'logreg'): a warm start for the next C. */
+  dualVariables: Float64Array[] = [];
   private readonly onWarning?: (message: string) => void;
+  private readonly initialDual?: Float64Array[];
 
   constructor(options: NBSVMOptions = {}) {
     super();
@@ -102,6 +110,7 @@ export class NBSVM extends LinearClassifierBase {
     };
     this.probabilistic = base === "logreg" && beta === 1;
     this.onWarning = options.onWarning;
+    this.initialDual = options.initialDual;
   }
 
   fit(X: CsrMatrix, y: readonly Label[]): this {
@@ -119,6 +128,7 @@ export class NBSVM extends LinearClassifierBase {
     const report: FitReport = { iterations: 0, converged: true };
     this.warnings = [];
     this.ratios = [];
+    this.dualVariables = [];
     targets.forEach((target, row) => {
       const r = logCountRatio(Xb, codes, target, this.params.alpha);
       this.ratios.push(r);
@@ -126,8 +136,13 @@ export class NBSVM extends LinearClassifierBase {
       for (let i = 0; i < X.rows; i++) yBinary[i] = codes[i] === target ? 1 : 0;
       const onWarning = (m: string): void => this.warn(`NBSVM (class ${String(classes[target])}): ${m}`, this.onWarning);
       const { C, tol, maxIter, seed } = this.params;
-      const model = this.params.base === "svm" ? new LinearSVC({ C, tol, maxIter, seed, onWarning }) : new LogisticRegression({ C, tol, maxIter, onWarning, threads: 1 });
+      const start = this.initialDual?.[row];
+      const model =
+        this.params.base === "svm"
+          ? new LinearSVC({ C, tol, maxIter, seed, onWarning, ...(start ? { initialAlpha: [start] } : {}) })
+          : new LogisticRegression({ C, tol, maxIter, onWarning, threads: 1 });
       model.fit(scaled, yBinary);
+      if (model instanceof LinearSVC) this.dualVariables.push(model.solutions[0].alpha);
       const w = model.coef;
       let meanMagnitude = 0;
       for (let j = 0; j < d; j++) meanMagnitude += Math.abs(w[j]);

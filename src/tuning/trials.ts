@@ -6,6 +6,7 @@ import type { Label } from "../models/estimator.js";
 import { predictionsFromProba } from "../models/sentiment-model.js";
 import { LinearSVC } from "../models/linear-svc.js";
 import { LogisticRegression } from "../models/logistic-regression.js";
+import { NBSVM } from "../models/nbsvm.js";
 import { createClassifier } from "../models/serialization.js";
 import { createPreprocessor } from "../text/preprocess.js";
 import { DataError } from "../util/errors.js";
@@ -14,6 +15,12 @@ import { featuresKey, preprocessKey, type TrialConfig } from "./space.js";
 
 /** A previous fit's solution on the same fold matrices, the warm start of the next C. */
 type WarmStart = { coef: Float64Array; intercept: Float64Array } | { alpha: Float64Array[] };
+
+/** The estimator option carrying a warm start: logreg's coefficients, the SVMs' dual variables. */
+function warmOption(kind: string, start: WarmStart): Record<string, unknown> {
+  if ("coef" in start) return { initialCoef: start };
+  return kind === "nbsvm" ? { initialDual: start.alpha } : { initialAlpha: start.alpha };
+}
 
 /** One fold's matrices for one preprocessing × features configuration. */
 interface FoldMatrices {
@@ -29,7 +36,7 @@ interface FoldMatrices {
  * fold is scored exactly as crossValidateTexts scores it, so a trial's mean equals
  * `polarity cv` on the same config and seed.
  *
- * Warm start along the C path (`warmStart`, default on): a logistic regression or linear SVM
+ * Warm start along the C path (`warmStart`, default on): a logistic regression, linear SVM or NBSVM (SVM base)
  * fit starts from the solution of the previous fit of the same model family and other
  * hyperparameters on the same fold matrices (the grid lists C in increasing order), so each
  * C costs a few solver iterations from a nearby point instead of a solve from zero. The
@@ -99,16 +106,19 @@ export class FoldScorer {
     const m = this.matricesFor(config, fold);
     const { kind, ...hyper } = config.model;
     const t0 = performance.now();
-    const pathKind = this.warmStart && (kind === "logreg" || kind === "svm");
-    const warmKey = pathKind ? `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}|${fold}|${kind}|${JSON.stringify({ ...hyper, C: null })}` : "";
+    const pathKind = this.warmStart && (kind === "logreg" || kind === "svm" || (kind === "nbsvm" && (hyper.base ?? "svm") === "svm"));
+    const warmKey = pathKind
+      ? `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}|${fold}|${kind}|${JSON.stringify({ ...hyper, C: null })}`
+      : "";
     const start = pathKind ? this.warm.get(warmKey) : undefined;
-    const classifier = createClassifier(kind, start === undefined ? hyper : { ...hyper, ...(kind === "logreg" ? { initialCoef: start } : { initialAlpha: (start as { alpha: Float64Array[] }).alpha }) });
+    const classifier = createClassifier(kind, start === undefined ? hyper : { ...hyper, ...warmOption(kind, start) });
     classifier.fit(
       m.train,
       Array.from(train, (i) => this.labels[i]),
     );
     if (pathKind) {
       if (classifier instanceof LinearSVC) this.warm.set(warmKey, { alpha: classifier.solutions.map((s) => s.alpha) });
+      else if (classifier instanceof NBSVM) this.warm.set(warmKey, { alpha: classifier.dualVariables });
       else if (classifier instanceof LogisticRegression) this.warm.set(warmKey, { coef: classifier.coef, intercept: classifier.intercept });
     }
     const fitSeconds = (performance.now() - t0) / 1000;

@@ -57,7 +57,7 @@ describe("warm start along the C path", { timeout: 60_000 }, () => {
 });
 
 describe("FoldScorer warm-starts along the C path", { timeout: 120_000 }, () => {
-  it("scores each C's folds like a cold scorer (logreg and svm, C increasing)", () => {
+  it("scores each C's folds like a cold scorer (logreg, svm and nbsvm, C increasing)", () => {
     const { texts, labels } = loadUciSentences();
     const sub = { texts: texts.slice(0, 900), labels: labels.slice(0, 900) };
     const configs = expandSpace({
@@ -66,6 +66,7 @@ describe("FoldScorer warm-starts along the C path", { timeout: 120_000 }, () => 
       model: [
         { kind: "logreg", C: [1, 10, 100] },
         { kind: "svm", C: [0.1, 1] },
+        { kind: "nbsvm", C: [0.1, 1] },
       ],
     });
     const warm = new FoldScorer(sub.texts, sub.labels, 3, 7);
