@@ -5,6 +5,7 @@ import type { FastifyServerOptions } from "fastify";
 import { jsonNestingExceeds, DEFAULT_MAX_JSON_DEPTH } from "../http/limits.js";
 import { isAuthorized } from "./auth.js";
 import type { ServingContext } from "./context.js";
+import type { RequestSeries } from "./metrics.js";
 import type { Label, LoadedModel } from "./model-types.js";
 import type { PredictionView } from "./predictor.js";
 
@@ -59,6 +60,7 @@ export class FastPredictPath {
   private auth: { token?: string; basic?: string } | null = null;
   private maxBytes = 0;
   private maxTextLength = 0;
+  private series: RequestSeries | null = null;
   /** Requests answered here, and requests read here but handed to fastify (tests, diagnostics). */
   readonly counts = { answered: 0, handedOver: 0 };
   private readonly prefixes = new WeakMap<LoadedModel, { prefix: string; keys: string[]; quotedKeys: string[] }>();
@@ -81,6 +83,7 @@ export class FastPredictPath {
           };
     this.maxBytes = Math.min(FAST_MAX_BODY_BYTES, config.bodyLimitBytes);
     this.maxTextLength = config.maxTextLength;
+    this.series = ctx.metrics.requestSeries("POST", "/predict");
     this.ctx = ctx;
     ctx.fastPath = this;
   }
@@ -143,7 +146,7 @@ export class FastPredictPath {
     });
     res.end(json);
     this.counts.answered++;
-    ctx.metrics.observeRequest("POST", "/predict", 200, (performance.now() - start) / 1000);
+    this.series!.observe((performance.now() - start) / 1000);
   }
 
   private giveBack(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
