@@ -188,7 +188,9 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
     async (request, reply) => {
       const q = request.query as { name: string; version: string; path: string };
       const path = artifactPath(q.path);
-      const { model_version: mv } = (await opts.service.handle("getModelVersion", { name: q.name, version: q.version })) as { model_version: { source: string } };
+      const { model_version: mv } = (await opts.service.handle("getModelVersion", { name: q.name, version: q.version })) as {
+        model_version: { source: string };
+      };
       let uri = await opts.service.downloadUri(mv.source);
       const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
       if (runs) uri = runs[2] ? `${await runArtifactUri(runs[1])}/${runs[2]}` : await runArtifactUri(runs[1]);
