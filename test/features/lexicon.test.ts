@@ -197,3 +197,15 @@ test("emoticons with capitals (':D') score under lowercasing configs too", () =>
     }
   }
 });
+
+test("a search space can switch the lexicon block on and off (train.search / polarity tune)", async () => {
+  const { expandSpace, featuresKey } = await import("../../src/tuning/space.js");
+  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "tfidf", lexicon: ["none", "afinn", "vader"] }], model: [{ kind: "logreg" }] });
+  assert.deepEqual(
+    configs.map((c) => c.features.lexicon),
+    ["none", "afinn", "vader"],
+  );
+  assert.equal(new Set(configs.map((c) => featuresKey(c.features))).size, 3, "each lexicon gets its own fold matrices");
+  const widths = configs.map((c) => createVectorizer(c.features, c.preprocess).fit(["good day", "bad day"]).nFeatures);
+  assert.deepEqual(widths, [widths[0], widths[0] + 2, widths[0] + 4]);
+});
