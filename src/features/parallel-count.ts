@@ -113,10 +113,9 @@ export async function countInParallel(
     const mine = countPart(docs.slice(0, mid), 0, docs.length);
     let reply = await next(2 ** 31 - 1);
     if (reply !== null && reply.type === "ready") reply = await next(2 ** 31 - 1);
-    if (reply === null) {
-      if (failure !== null) throw failure;
-      return null;
-    }
+    // The worker died or could not load (a missing worker entry, its own out-of-memory):
+    // the caller counts everything on this thread instead.
+    if (reply === null) return null;
     if (reply.type === "error") throw reply.dataError ? new DataError(reply.message) : new Error(`counting worker: ${reply.message}`);
     if (reply.type !== "counts") return null;
     const map = mine.index.absorb(reply.tables);
