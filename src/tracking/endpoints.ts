@@ -257,18 +257,45 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
   );
 }
 
-/** Protobuf parsing leaves a null field unset, nested ones too: `{"timestamp": null}` is a missing timestamp. */
+/**
+ * Protobuf parsing leaves a null field unset, nested ones too: `{"timestamp": null}` is a missing
+ * timestamp. Copy-on-write: a value with nothing to drop comes back as it is (a 1,000-metric
+ * log-batch is not copied twice on its way in).
+ */
 function withoutNullMembers(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNullMembers);
+  if (Array.isArray(value)) return mapArrayCow(value, withoutNullMembers);
   if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== null && v !== undefined) out[k] = withoutNullMembers(v);
-    return out;
+    const obj = value as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    for (const k in obj) {
+      const v = obj[k];
+      const next = v === null || v === undefined ? undefined : withoutNullMembers(v);
+      if (out === undefined && (next !== v || v === undefined)) {
+        out = {};
+        for (const k2 in obj) {
+          if (k2 === k) break;
+          out[k2] = obj[k2];
+        }
+      }
+      if (out !== undefined && next !== undefined) out[k] = next;
+    }
+    return out ?? value;
   }
   return value;
 }
 
-/** `int("5")` / `float("0.5")`-style conversion of string leaves where the schema wants numbers. */
+/** `array.map(f)`, but the array itself when `f` changed no element. */
+function mapArrayCow(value: unknown[], f: (v: unknown) => unknown): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const next = f(value[i]);
+    if (out === undefined && next !== value[i]) out = value.slice(0, i);
+    if (out !== undefined) out.push(next);
+  }
+  return out ?? value;
+}
+
+/** `int("5")` / `float("0.5")`-style conversion of string leaves where the schema wants numbers (copy-on-write, as above). */
 function convertNumericStrings(schema: TSchema, value: unknown): unknown {
   const s = schema as { type?: string; properties?: Record<string, TSchema>; items?: TSchema; anyOf?: TSchema[] };
   // In-process callers hand over JS non-finite numbers; on the wire they are "NaN"/"Infinity".
@@ -281,11 +308,26 @@ function convertNumericStrings(schema: TSchema, value: unknown): unknown {
     if (wantsNumber && /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) return Number(value);
     return value;
   }
-  if (Array.isArray(value) && s.type === "array" && s.items) return value.map((v) => convertNumericStrings(s.items!, v));
+  if (Array.isArray(value) && s.type === "array" && s.items) {
+    const items = s.items;
+    return mapArrayCow(value, (v) => convertNumericStrings(items, v));
+  }
   if (value && typeof value === "object" && !Array.isArray(value) && s.type === "object" && s.properties) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = s.properties[k] ? convertNumericStrings(s.properties[k], v) : v;
-    return out;
+    const obj = value as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    for (const k in obj) {
+      const v = obj[k];
+      const next = s.properties[k] ? convertNumericStrings(s.properties[k], v) : v;
+      if (out === undefined && next !== v) {
+        out = {};
+        for (const k2 in obj) {
+          if (k2 === k) break;
+          out[k2] = obj[k2];
+        }
+      }
+      if (out !== undefined) out[k] = next;
+    }
+    return out ?? value;
   }
   return value;
 }

@@ -68,8 +68,9 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
   const auth = options.auth;
   const app = Fastify({
     logger: false,
-    // `//model-versions/get-artifact` (MLflow's own tests call it so) is `/model-versions/get-artifact`.
-    ignoreDuplicateSlashes: true,
+    // `//model-versions/get-artifact` (MLflow's own tests call it so) is `/model-versions/get-artifact`;
+    // no other path is rewritten (`…/artifacts//etc/passwd` must still be refused, not normalised).
+    rewriteUrl: (req) => (req.url?.startsWith("//model-versions/get-artifact") ? req.url.slice(1) : (req.url ?? "/")),
     bodyLimit: BODY_LIMITS.default,
     ...fastifyTimeoutOptions({ ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts }),
   }).withTypeProvider<TypeBoxTypeProvider>();
