@@ -549,15 +549,27 @@ export class SqlTrackingStore implements TrackingStore {
       if (filtered.length > 0) {
         for (const c of filtered) remaining.splice(remaining.indexOf(c), 1);
         s.orderByFilteredChild("latest_metrics", on, o.key, o.ascending, (a) => `${a}.is_nan = 0`, filtered);
-      } else if (o.type === "attribute") s.orderByColumn(columnFor(RUN_COLUMNS, o.key, "runs"), o.ascending, true);
+      } else if (o.type === "attribute") {
+        // Only end_time can be missing; a NULLS-LAST term on a NOT NULL column would stop the
+        // planner from walking runs_experiment (experiment_id, start_time) in order.
+        const column = columnFor(RUN_COLUMNS, o.key, "runs");
+        s.orderByColumn(column, o.ascending, column === RUN_COLUMNS.end_time);
+      }
       else if (o.type === "metric") s.orderByChild("latest_metrics", on, o.key, o.ascending, "is_nan");
       else if (o.type === "parameter") s.orderByChild("params", on, o.key, o.ascending);
       else if (o.type === "tag") s.orderByChild("tags", on, o.key, o.ascending);
     }
     if (!order.some((o) => o.type === "attribute" && o.key === "start_time")) s.orderByColumn("r.start_time", false);
     s.orderByColumn("r.run_uuid", true);
-    s.where.push(this.dialect.inList("r.experiment_id", false));
-    s.args.push(this.dialect.listArg(expIds));
+    // One experiment (the UI's case) as `= ?`: SQLite cannot walk runs_experiment in start_time
+    // order through `IN (SELECT value FROM json_each(?))`, and sorted every run instead.
+    if (expIds.length === 1) {
+      s.where.push("r.experiment_id = ?");
+      s.args.push(expIds[0]);
+    } else {
+      s.where.push(this.dialect.inList("r.experiment_id", false));
+      s.args.push(this.dialect.listArg(expIds));
+    }
     s.where.push(lifecycleCondition("r.lifecycle_stage", sq.viewType));
     for (const c of remaining) s.where.push(runCondition(s, c));
     const q = await this.backend.read();
