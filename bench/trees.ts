@@ -126,7 +126,9 @@ function main(): void {
   }
   for (const name of ["rf", "gbdt"]) {
     const f = (a: number[], d: number): string => `[${a.map((v) => v.toFixed(d)).join(" ")}]`;
-    console.log(`# ${name}: ours fit ${f(ours[name].fit, 2)} acc ${f(ours[name].acc, 4)}${theirs ? `; sklearn fit ${f(theirs[name].fit, 2)} acc ${f(theirs[name].acc, 4)}` : ""}`);
+    console.log(
+      `# ${name}: ours fit ${f(ours[name].fit, 2)} acc ${f(ours[name].acc, 4)}${theirs ? `; sklearn fit ${f(theirs[name].fit, 2)} acc ${f(theirs[name].acc, 4)}` : ""}`,
+    );
   }
   console.log(
     `# load ${loadavg()

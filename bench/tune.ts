@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     method: "grid",
     folds: FOLDS,
     // Two fold fits queued per worker, so a worker never idles between messages.
-      concurrency: Math.max(1, 2 * jobs),
+    concurrency: Math.max(1, 2 * jobs),
   });
   await pool?.close();
   const ours = (performance.now() - t0) / 1000;

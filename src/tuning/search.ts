@@ -140,7 +140,12 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
     const ids = chosen.map((c) => c.id);
     // All trials' folds in one queue, trial-major (workers never wait for a trial's last fold),
     // each trial finished and logged as soon as its folds are in.
-    await scoreUpTo(ids, k, () => ids.length * k, (id) => finish(id, "partial"));
+    await scoreUpTo(
+      ids,
+      k,
+      () => ids.length * k,
+      (id) => finish(id, "partial"),
+    );
     for (const id of ids) if (!finished.some((r) => r.id === id)) await finish(id, "partial");
   } else {
     const eta = options.eta ?? 3;
