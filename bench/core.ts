@@ -345,7 +345,8 @@ async function main(): Promise<void> {
     } else console.log("  scikit-learn: /usr/bin/python3 with sklearn not found (apt-get install python3-sklearn): comparison skipped");
     console.log("");
   }
-  if (liblinear && corpora.length > 0 && !haveLiblinear) console.log("liblinear-train not available (needs root for apt-get install liblinear-tools): comparison skipped");
+  if (liblinear && corpora.length > 0 && !haveLiblinear)
+    console.log("liblinear-train not available (needs root for apt-get install liblinear-tools): comparison skipped");
 }
 
 await main();

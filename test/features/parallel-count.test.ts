@@ -85,7 +85,10 @@ describe("CountVectorizer.fitTransformAsync (counting on two threads)", { timeou
     spaced[990] = "alpha beta";
     const o: CountVectorizerOptions = { ngramRange: [1, 2], tokenPattern: "(alpha beta)" };
     assert.throws(() => new CountVectorizer(o).fitTransform(spaced), DataError);
-    await assert.rejects(new CountVectorizer(o).fitTransformAsync(spaced, { threads: 2 }), (err: unknown) => err instanceof DataError && /contains a space/.test(err.message));
+    await assert.rejects(
+      new CountVectorizer(o).fitTransformAsync(spaced, { threads: 2 }),
+      (err: unknown) => err instanceof DataError && /contains a space/.test(err.message),
+    );
   });
 
   it("a fixed vocabulary counts on one thread with the same result", async () => {
