@@ -226,29 +226,36 @@ export function vaderScoreWords(
   // With no capitals at all, isCapDiff is false and no capitals rule can fire.
   const isCapDiff = n - allcaps > 0 && n - allcaps < n;
   const scoped = options.scoped === true;
-  const sentiments: number[] = [];
+  // One lexicon and one booster lookup per word (NaN / 0 when absent), reused by the look-backs.
+  if (scratchValence.length < n) {
+    scratchValence = new Float64Array(Math.max(n, 2 * scratchValence.length));
+    scratchBooster = new Float64Array(scratchValence.length);
+  }
+  const vals = scratchValence;
+  const boost = scratchBooster;
+  for (let i = 0; i < n; i++) {
+    vals[i] = valence.get(lower[i]) ?? Number.NaN;
+    boost[i] = lex.boosters.get(lower[i]) ?? 0;
+  }
+  const sentiments: number[] = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const item = lower[i];
-    if (lex.boosters.has(item) || (i < n - 1 && item === lex.kind && lower[i + 1] === lex.of)) {
-      sentiments.push(0);
-      continue;
-    }
-    const base = valence.get(item);
-    if (base === undefined) {
-      sentiments.push(0);
+    const base = vals[i];
+    if (boost[i] !== 0 || Number.isNaN(base) || (i < n - 1 && item === lex.kind && lower[i + 1] === lex.of)) {
+      sentiments[i] = 0;
       continue;
     }
     let v = base;
-    if (item === "no" && i !== n - 1 && valence.has(lower[i + 1])) v = 0;
+    if (item === "no" && i !== n - 1 && !Number.isNaN(vals[i + 1])) v = 0;
     if (!scoped) {
       if ((i > 0 && lower[i - 1] === "no") || (i > 1 && lower[i - 2] === "no") || (i > 2 && lower[i - 3] === "no" && (lower[i - 1] === "or" || lower[i - 1] === "nor")))
         v = base * N_SCALAR;
     }
-    if (isUpper(words[i]) && isCapDiff) v += v > 0 ? C_INCR : -C_INCR;
+    if (isCapDiff && isUpper(words[i])) v += v > 0 ? C_INCR : -C_INCR;
     for (let start = 0; start < 3; start++) {
       const j = i - (start + 1);
-      if (i > start && !valence.has(lower[j])) {
-        let s = scalarIncDec(words[j], lower[j], v, isCapDiff, lex);
+      if (i > start && Number.isNaN(vals[j])) {
+        let s = scalarIncDec(words[j], boost[j], v, isCapDiff);
         if (start === 1 && s !== 0) s *= 0.95;
         if (start === 2 && s !== 0) s *= 0.9;
         v += s;
@@ -258,17 +265,20 @@ export function vaderScoreWords(
     }
     v = leastCheck(v, lower, i, lex);
     if (scoped && negatedMark !== null && negatedMark[i] === 1) v *= N_SCALAR;
-    sentiments.push(v);
+    sentiments[i] = v;
   }
   butCheck(lower, sentiments, lex.but, options.referenceButCheck === true);
   return scoreValence(sentiments, exclamations, questions);
 }
 
-function scalarIncDec(word: string, wordLower: string, valence: number, isCapDiff: boolean, lex: VaderLexicon): number {
-  const b = lex.boosters.get(wordLower);
-  if (b === undefined) return 0;
+let scratchValence = new Float64Array(64);
+let scratchBooster = new Float64Array(64);
+
+/** `b`: the preceding word's booster value (0 if it is none). */
+function scalarIncDec(word: string, b: number, valence: number, isCapDiff: boolean): number {
+  if (b === 0) return 0;
   let scalar = valence < 0 ? -b : b;
-  if (isUpper(word) && isCapDiff) scalar += valence > 0 ? C_INCR : -C_INCR;
+  if (isCapDiff && isUpper(word)) scalar += valence > 0 ? C_INCR : -C_INCR;
   return scalar;
 }
 
