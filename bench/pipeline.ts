@@ -4,7 +4,7 @@
  *  2. `repro` of a 5-stage pipeline whose stages each depend on a 10,000-file directory:
  *     first run, no-op with a cold state database (every file rehashed), no-op with warm state.
  *  3. Whole-process figures a user sees, on the built CLI (dist/cli/main.js, the esbuild bundle
- *     that `npm run build` makes (tools/bundle-cli.ts); build first; the src via tsx otherwise, which is slower): `--version`, `status` and a no-op `repro` of that pipeline, each the median of
+ *     that `npm run build` makes (src/cli/bundle.ts); build first; the src via tsx otherwise, which is slower): `--version`, `status` and a no-op `repro` of that pipeline, each the median of
  *     interleaved runs beside `node -e 0` (the floor: Node's own start) in the same loop
  *     (POLARITY_BENCH_CLI=<main.js> measures another build). `--repro-only` skips (1),
  *     `--files=N` sizes the data directory of (2).

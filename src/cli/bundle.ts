@@ -1,5 +1,6 @@
 /**
- * The last step of `npm run build`: replaces tsc's dist/cli/main.js (the package's bin) with an
+ * The last step of `npm run build` (`node dist/cli/bundle.js`, after tsc, like dist/ui/build.js;
+ * it needs src/ and the dev dependency esbuild, as the image's build stage has): replaces tsc's dist/cli/main.js (the package's bin) with an
  * esbuild bundle of the CLI, so a command loads a handful of files instead of resolving and
  * reading ~100 modules of ours one by one (whole-process start is a figure users see:
  * bench/pipeline.ts). Packages stay external (node_modules as installed).
@@ -12,11 +13,12 @@
  * `new URL("./predict-worker.js", import.meta.url)` resolves from any chunk. A dist/cli/main.js
  * rebuilt by tsc alone (unbundled) works as well: both layouts find their workers.
  */
-import { build } from "esbuild";
 import { readdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = resolve(import.meta.dirname, "..");
+/** The package root: this file is src/cli/bundle.ts or dist/cli/bundle.js. */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = join(root, "dist", "cli");
 
 /** Entries started by name next to the code that starts them: keep in step with startModuleWorker / cluster.setupPrimary callers. */
@@ -32,8 +34,15 @@ const WORKER_ENTRIES: Record<string, string> = {
 // tsc's source map of main.js would describe the file this replaces.
 for (const f of readdirSync(out)) if (/-[A-Z0-9]{8}\.js$/.test(f) || f === "main.js.map") rmSync(join(out, f));
 
+let esbuild: typeof import("esbuild");
+try {
+  esbuild = await import("esbuild");
+} catch (err) {
+  process.stderr.write(`cannot bundle the CLI: esbuild is not installed (${(err as Error).message}); run 'npm run build' in a full install\n`);
+  process.exit(1);
+}
 const t0 = performance.now();
-const result = await build({
+const result = await esbuild.build({
   absWorkingDir: root,
   entryPoints: { main: "src/cli/main.ts", ...WORKER_ENTRIES },
   outdir: out,
