@@ -113,7 +113,10 @@ describe("monitoring in the model server", { timeout: 120_000 }, () => {
     const meta = (await (await fetch(`${server.url}/v2/models/${name}`)).json()) as { outputs: { name: string; datatype: string; shape: number[] }[] };
     assert.deepEqual(meta.outputs.at(-1), { name: "prediction_id", datatype: "BYTES", shape: [-1] });
     const texts = fixture.stream.texts.slice(210, 214);
-    const infer = await post(`${server.url}/v2/models/${name}/infer`, { id: "r1", inputs: [{ name: "text", shape: [texts.length], datatype: "BYTES", data: texts }] });
+    const infer = await post(`${server.url}/v2/models/${name}/infer`, {
+      id: "r1",
+      inputs: [{ name: "text", shape: [texts.length], datatype: "BYTES", data: texts }],
+    });
     assert.equal(infer.status, 200);
     const outputs = infer.body.outputs as { name: string; shape: number[]; datatype: string; data: (string | number)[] }[];
     assert.deepEqual(

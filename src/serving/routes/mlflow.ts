@@ -20,9 +20,7 @@ export async function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): P
   const schemas = invocationsSchemas(config);
   const response = Type.Object({
     ...schemas.response.properties,
-    prediction_ids: Type.Optional(
-      Type.Array(Type.String(), { description: "With monitoring on: the id of each prediction, in order, for POST /feedback" }),
-    ),
+    prediction_ids: Type.Optional(Type.Array(Type.String(), { description: "With monitoring on: the id of each prediction, in order, for POST /feedback" })),
   });
   installCsvParser(app);
 
