@@ -5,6 +5,7 @@ import { LIMITS, validateKey, validateLength } from "../../validation.js";
 import type { LoggedModelOrderBy, LoggedModelSearch, LoggedModelStore, NewLoggedModel } from "../logged-model-store.js";
 import type { SqlBackend } from "./backend.js";
 import type { SqlExecutor } from "./driver.js";
+import type { MetricRow } from "./tracking-store.js";
 
 /** Bounds on logged-model search (MLflow's default page is 50; the cap is ours: each model is four queries). */
 export const LOGGED_MODEL_SEARCH = { MAX_RESULTS_DEFAULT: 50, MAX_RESULTS_THRESHOLD: 1000, MAX_EXPERIMENT_IDS: 1000, MAX_ORDER_BY: 20, MAX_DATASETS: 100 } as const;
@@ -49,12 +50,7 @@ interface ModelRow {
   status_message: string | null;
 }
 
-interface MetricRow {
-  key: string;
-  value: number;
-  is_nan: number;
-  timestamp: number;
-  step: number;
+interface LoggedModelMetricRow extends MetricRow {
   run_id: string;
   dataset_name: string | null;
   dataset_digest: string | null;
@@ -192,7 +188,7 @@ export class SqlLoggedModelStore implements LoggedModelStore {
     const [tags, params, metrics] = await Promise.all([
       q.all<KeyValue>("SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key", [row.model_id]),
       q.all<KeyValue>("SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key", [row.model_id]),
-      q.all<MetricRow>(
+      q.all<LoggedModelMetricRow>(
         "SELECT key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id = ? ORDER BY key, timestamp, step, run_id",
         [row.model_id],
       ),

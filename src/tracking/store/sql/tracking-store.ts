@@ -77,7 +77,8 @@ interface ExperimentRow {
   last_update_time: number;
 }
 
-interface MetricRow {
+/** A row of `metrics` / `latest_metrics` as read back (NaN stored as 0 with is_nan = 1). */
+export interface MetricRow {
   key: string;
   value: number;
   is_nan: number;
