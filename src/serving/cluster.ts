@@ -23,6 +23,21 @@ import { startServing } from "./server.js";
  */
 
 const CONFIG_ENV = "POLARITY_SERVE_CONFIG";
+
+/**
+ * Workers run with a larger young generation (V8's semi-space, 16 MB by default on 64-bit):
+ * each request leaves a few kilobytes of short-lived garbage, and fewer scavenges (which also
+ * wake V8's helper threads) cost less CPU per request. Measured with `wrk -t2 -c32` on single
+ * texts, alternated in one run at load ~7: 95–102 µs of server CPU per request against
+ * 98–123 µs without it (+4 to +27 % req/s). A value given in execArgv or NODE_OPTIONS wins.
+ */
+const SEMI_SPACE_FLAG = "--max-semi-space-size";
+const WORKER_SEMI_SPACE_MB = 32;
+
+function workerExecArgv(): string[] {
+  const given = process.execArgv.some((a) => a.startsWith(SEMI_SPACE_FLAG)) || (process.env.NODE_OPTIONS ?? "").includes(SEMI_SPACE_FLAG);
+  return given ? process.execArgv : [...process.execArgv, `${SEMI_SPACE_FLAG}=${WORKER_SEMI_SPACE_MB}`];
+}
 export const WORKER_READY = "polarity:worker-ready";
 export const WORKER_FAILED = "polarity:worker-failed";
 
@@ -55,7 +70,7 @@ export function startCluster(config: ServeConfig): ClusterHandle {
   const log = pino({ level: config.logLevel }).child({ role: "primary" });
   const workerConfig: ServeConfig = { ...config, workers: 1 };
   const here = fileURLToPath(import.meta.url);
-  cluster.setupPrimary({ exec: fileURLToPath(new URL(`./worker-entry${extname(here)}`, import.meta.url)), execArgv: process.execArgv });
+  cluster.setupPrimary({ exec: fileURLToPath(new URL(`./worker-entry${extname(here)}`, import.meta.url)), execArgv: workerExecArgv() });
   serveClusterMetricsFromPrimary();
 
   let shuttingDown = false;
