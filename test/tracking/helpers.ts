@@ -67,3 +67,39 @@ export async function rejectsWith(promise: Promise<unknown>, code: string, messa
   if (message) assert.match(caught.message, message);
   return caught;
 }
+
+export interface JsonReply {
+  status: number;
+  /** The body parsed as JSON; `{}` when it is empty or not JSON (see `text`). */
+  json: Record<string, unknown>;
+  text: string;
+  headers: Headers;
+}
+
+/**
+ * One HTTP call to a test server: a JSON body (strings and bytes are sent as they are), query
+ * values appended in order (arrays repeat the key), and the reply read whole.
+ */
+export async function requestJson(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; query?: Record<string, string | string[]>; headers?: Record<string, string> } = {},
+): Promise<JsonReply> {
+  const url = new URL(baseUrl + path);
+  for (const [k, v] of Object.entries(opts.query ?? {})) for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, item);
+  const { body } = opts;
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? (opts.headers ?? {}) : { "content-type": "application/json", ...opts.headers },
+    body: body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = {};
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}

@@ -12,7 +12,7 @@ import { openPostgresStores, openSqliteStores } from "../../src/tracking/store/o
 import { copyTrackingDatabase } from "../../src/tracking/store/sql/copy.js";
 import { freshPostgresDatabase, skipUnlessPostgres, testStoreUri } from "../support/postgres.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { httpHarness, inProcessHarness, rejectsWith, tempDir, type Harness } from "./helpers.js";
+import { httpHarness, inProcessHarness, rejectsWith, requestJson, tempDir, type Harness } from "./helpers.js";
 
 interface Json {
   [k: string]: unknown;
@@ -56,21 +56,7 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     cleanup();
   });
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; text: string; headers: Headers }> {
-    const res = await fetch(server.url + path, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: Json = {};
-    try {
-      json = JSON.parse(text) as Json;
-    } catch {
-      json = {};
-    }
-    return { status: res.status, json, text, headers: res.headers };
-  }
+  const call = (method: string, path: string, body?: unknown) => requestJson(server.url, method, path, { body });
   const api = (method: string, path: string, body?: unknown) => call(method, `/api/2.0/mlflow/${path}`, body);
   const ok = async (method: string, path: string, body?: unknown) => {
     const r = await api(method, path, body);

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { startTrackingServer, type RunningServer } from "../../src/tracking/server.js";
 import { trackingUi } from "../../src/ui/plugin.js";
 import { testStoreUri } from "../support/postgres.js";
-import { tempDir } from "./helpers.js";
+import { requestJson, tempDir, type JsonReply } from "./helpers.js";
 
 let server: RunningServer;
 let dropStore: () => Promise<void>;
@@ -37,29 +37,9 @@ after(async () => {
 });
 
 type Json = Record<string, unknown>;
-interface Reply {
-  status: number;
-  json: Json;
-  text: string;
-}
+type Reply = JsonReply;
 
-async function http(method: string, path: string, body?: unknown, query?: Record<string, string | string[]>): Promise<Reply> {
-  const url = new URL(server.url + path);
-  for (const [k, v] of Object.entries(query ?? {})) for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, item);
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Json = {};
-  try {
-    json = JSON.parse(text) as Json;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, json, text };
-}
+const http = (method: string, path: string, body?: unknown, query?: Record<string, string | string[]>) => requestJson(server.url, method, path, { body, query });
 
 /** MLflow's `_send_rest_tracking_post_request`. */
 const rawPost = (path: string, body: unknown) => http("POST", path, body);

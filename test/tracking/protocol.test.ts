@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { TrackingClient } from "../../src/tracking/client.js";
 import { MULTIPART_UNSUPPORTED_MESSAGE, startTrackingServer, type RunningServer } from "../../src/tracking/server.js";
-import { tempDir } from "./helpers.js";
+import { requestJson, tempDir } from "./helpers.js";
 
 let server: RunningServer;
 let dir: string;
@@ -24,21 +24,7 @@ after(async () => {
   cleanup();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = { text };
-  }
-  return { status: res.status, json, text };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => requestJson(server.url, method, path, { body, headers });
 const post = (path: string, body: unknown, headers?: Record<string, string>) => call("POST", `/api/2.0/mlflow/${path}`, body, headers);
 const DOCS = "See the API docs for more information about request parameters.";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { startTrackingServer, type RunningServer } from "../../src/tracking/server.js";
-import { tempDir } from "./helpers.js";
+import { requestJson, tempDir } from "./helpers.js";
 import { testStoreUri } from "../support/postgres.js";
 
 /**
@@ -35,13 +35,8 @@ interface Reply {
 }
 
 async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
+  const r = await requestJson(server.url, method, path, { body });
+  return { status: r.status, body: r.json, headers: r.headers };
 }
 
 const get = (path: string, query: Record<string, string | string[]> = {}) => {
