@@ -67,7 +67,11 @@ for (const [text, neg, neu, pos, compound] of REFERENCE) {
   const ok = got.every((g, i) => Number.isNaN(want[i]) || Math.abs(g - want[i]) < 1e-9);
   if (ok) same++;
   maxDiff = Math.max(maxDiff, Math.abs(got[3] - compound));
-  console.log(`${ok ? "same" : "DIFF"}  ${text.padEnd(72)} ours ${JSON.stringify(got)}  reference ${JSON.stringify(want.map((x) => (Number.isNaN(x) ? null : x)))}`);
+  console.log(
+    `${ok ? "same" : "DIFF"}  ${text.padEnd(72)} ours ${JSON.stringify(got)}  reference ${JSON.stringify(want.map((x) => (Number.isNaN(x) ? null : x)))}`,
+  );
 }
-console.log("# the README's scores come from an older release whose tokeniser dropped one-letter words ('a'); pos/neu of sentences with 'a' differ by that word, compound does not");
+console.log(
+  "# the README's scores come from an older release whose tokeniser dropped one-letter words ('a'); pos/neu of sentences with 'a' differ by that word, compound does not",
+);
 console.log(`# ${same}/${REFERENCE.length} sentences identical to the reference's published scores (to its rounding); max |Δ compound| ${maxDiff.toFixed(4)}`);

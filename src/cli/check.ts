@@ -61,20 +61,32 @@ export function register(program: Command): void {
           if (o.maxFailureRate.trim() === "" || !Number.isFinite(maxRate) || maxRate < 0 || maxRate > 1)
             throw new InvalidParameterError(`--max-failure-rate must be a rate in [0, 1], got '${o.maxFailureRate}'`);
         }
-        const [{ loadSentimentModel }, { behaviourSuite, runBehaviourSuite }] = await Promise.all([import("./predict.js"), import("../evaluation/behaviour.js")]);
+        const [{ loadSentimentModel }, { behaviourSuite, runBehaviourSuite }] = await Promise.all([
+          import("./predict.js"),
+          import("../evaluation/behaviour.js"),
+        ]);
         const model = await loadSentimentModel(o.model, o.trackingUri);
         const classes = model.classes;
         const names = model.toJSON().classNames ?? classes.map(String);
         let pos: number;
         if (o.positive !== undefined) {
           pos = classes.findIndex((c, i) => String(c) === o.positive || names[i] === o.positive);
-          if (pos < 0) throw new InvalidParameterError(`--positive ${o.positive}: the model's classes are ${classes.map((c, i) => `${String(c)} (${names[i]})`).join(", ")}`);
+          if (pos < 0)
+            throw new InvalidParameterError(
+              `--positive ${o.positive}: the model's classes are ${classes.map((c, i) => `${String(c)} (${names[i]})`).join(", ")}`,
+            );
         } else {
           pos = names.findIndex((n) => n.toLowerCase() === "positive");
           if (pos < 0 && classes.length === 2) pos = 1;
-          if (pos < 0) throw new InvalidParameterError(`the model has ${classes.length} classes (${names.join(", ")}) and none is named 'positive': pass --positive <class>`);
+          if (pos < 0)
+            throw new InvalidParameterError(
+              `the model has ${classes.length} classes (${names.join(", ")}) and none is named 'positive': pass --positive <class>`,
+            );
         }
-        if (classes.length !== 2) throw new InvalidParameterError(`the behavioural suite checks positive/negative models; this one has ${classes.length} classes (${names.join(", ")})`);
+        if (classes.length !== 2)
+          throw new InvalidParameterError(
+            `the behavioural suite checks positive/negative models; this one has ${classes.length} classes (${names.join(", ")})`,
+          );
         const k = classes.length;
         const report = await runBehaviourSuite(
           behaviourSuite(seed),
@@ -120,7 +132,10 @@ export function register(program: Command): void {
           process.stdout.write(
             formatTable(
               ["test type", "cases", "failed", "failure rate"],
-              [...Object.entries(report.byType).map(([t, s]) => [t, String(s.cases), String(s.failures), pct(s.failureRate)]), ["all", String(report.overall.cases), String(report.overall.failures), pct(report.overall.failureRate)]],
+              [
+                ...Object.entries(report.byType).map(([t, s]) => [t, String(s.cases), String(s.failures), pct(s.failureRate)]),
+                ["all", String(report.overall.cases), String(report.overall.failures), pct(report.overall.failureRate)],
+              ],
             ),
           );
           for (const t of report.tests)
@@ -131,7 +146,9 @@ export function register(program: Command): void {
           if (runId !== null) process.stdout.write(`logged to run ${runId}\n`);
         }
         if (failedTypes.length > 0) {
-          console.error(`check failed: ${failedTypes.map(([t, s]) => `${t} failure rate ${(100 * s.failureRate).toFixed(1)}%`).join(", ")} above --max-failure-rate ${o.maxFailureRate}`);
+          console.error(
+            `check failed: ${failedTypes.map(([t, s]) => `${t} failure rate ${(100 * s.failureRate).toFixed(1)}%`).join(", ")} above --max-failure-rate ${o.maxFailureRate}`,
+          );
           process.exit(CHECK_GATE_EXIT);
         }
       }),

@@ -68,13 +68,25 @@ interface CvDefaults {
 }
 
 async function cvDefaults(paramsPath: string): Promise<CvDefaults> {
-  const builtin: CvDefaults = { from: "built-in defaults", preprocess: DEFAULT_PREPROCESS_CONFIG, features: { kind: "tfidf" }, model: "logreg", hyperparameters: {} };
+  const builtin: CvDefaults = {
+    from: "built-in defaults",
+    preprocess: DEFAULT_PREPROCESS_CONFIG,
+    features: { kind: "tfidf" },
+    model: "logreg",
+    hyperparameters: {},
+  };
   if (paramsPath === "none") return builtin;
   const explicit = paramsPath !== "params.yaml";
   if (!explicit && !existsSync(paramsPath)) return builtin;
   const [{ loadParams }, { featureOptionsFromParams }] = await Promise.all([import("../stages/params.js"), import("../stages/featurize.js")]);
   const p = await loadParams(paramsPath);
-  return { from: paramsPath, preprocess: p.preprocess, features: featureOptionsFromParams(p.featurize), model: p.train.model, hyperparameters: p.train.hyperparameters };
+  return {
+    from: paramsPath,
+    preprocess: p.preprocess,
+    features: featureOptionsFromParams(p.featurize),
+    model: p.train.model,
+    hyperparameters: p.train.hyperparameters,
+  };
 }
 
 /** `--prep key=value` (snake_case keys of params.yaml's preprocess section; values as YAML scalars) over a base config. */
@@ -113,8 +125,16 @@ export function register(program: Command): void {
     )
     .option("--dataset <name|path|url>", "uci-sentences, or a CSV/TSV/JSON/JSONL file or URL", "uci-sentences")
     .option("--params <path|none>", "take the defaults below from this params file ('none': built-in defaults)", "params.yaml")
-    .option("--preprocess <light|default|params>", "preprocessing: words as written, stop words + Porter stems + negation scope, or params.yaml's (default: params)")
-    .option("--prep <key=value>", "override one preprocess option (snake_case as in params.yaml, e.g. word_form=none); repeatable", (v: string, acc: string[]) => [...acc, v], [])
+    .option(
+      "--preprocess <light|default|params>",
+      "preprocessing: words as written, stop words + Porter stems + negation scope, or params.yaml's (default: params)",
+    )
+    .option(
+      "--prep <key=value>",
+      "override one preprocess option (snake_case as in params.yaml, e.g. word_form=none); repeatable",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option("--features <kind>", "bow | tfidf (default: featurize.kind, else tfidf)")
     .option("--ngram <min,max>", "word n-gram range (default: featurize.ngram_range, else 1,2)")
     .option("--lexicon <kind>", "none | afinn | vader: the lexicon block (default: featurize.lexicon, else none)")
@@ -145,7 +165,8 @@ export function register(program: Command): void {
         // params.yaml's hyperparameters belong to its model: another --model starts from that model's own defaults.
         const model: { kind: ClassifierKind; [k: string]: unknown } = { kind, ...(kind === defaults.model ? defaults.hyperparameters : {}) };
         if (o.C !== undefined) {
-          if (!C_MODELS.includes(kind)) throw new InvalidParameterError(`--C applies to logreg and svm (and nbsvm), not ${kind}${kind === "nb" ? " (use --alpha)" : ""}`);
+          if (!C_MODELS.includes(kind))
+            throw new InvalidParameterError(`--C applies to logreg and svm (and nbsvm), not ${kind}${kind === "nb" ? " (use --alpha)" : ""}`);
           model.C = requireFinite("--C", numberFlag("--C", o.C));
         }
         if (o.alpha !== undefined) {
@@ -190,7 +211,10 @@ export function register(program: Command): void {
           const final = SentimentModel.train(data.texts, data.labels, train);
           const known = new Set(final.classes.map(String));
           const unseen = [...new Set(testData.labels.map(String))].filter((l) => !known.has(l));
-          if (unseen.length > 0) throw new InvalidParameterError(`--test ${o.test}: labels ${unseen.map((l) => JSON.stringify(l)).join(", ")} are not in ${o.dataset} (classes ${[...known].join(", ")})`);
+          if (unseen.length > 0)
+            throw new InvalidParameterError(
+              `--test ${o.test}: labels ${unseen.map((l) => JSON.stringify(l)).join(", ")} are not in ${o.dataset} (classes ${[...known].join(", ")})`,
+            );
           test = evaluateModelOn(final, testData.texts, testData.labels).metrics;
         }
         reporter.close();
@@ -221,10 +245,12 @@ export function register(program: Command): void {
         const rows = result.folds.map((f, i) => [String(i + 1), ...METRICS.map((m) => cell(f[m]))]);
         rows.push(["mean", ...METRICS.map((m) => cell(result.mean[m]))]);
         rows.push(["sd", ...METRICS.map((m) => cell(result.sd[m]))]);
-        if (test !== null) rows.push(["test", cell(test.accuracy), cell(test.precision), cell(test.recall), cell(test.f1), cell(test.roc_auc), cell(test.log_loss), "-"]);
+        if (test !== null)
+          rows.push(["test", cell(test.accuracy), cell(test.precision), cell(test.recall), cell(test.f1), cell(test.roc_auc), cell(test.log_loss), "-"]);
         process.stdout.write(formatTable(["fold", ...METRICS], rows));
         process.stdout.write(`\naccuracy ${cell(result.mean.accuracy)} ± ${cell(result.sd.accuracy)} over ${folds} folds (${seconds.toFixed(1)} s)\n`);
-        if (test !== null) process.stdout.write(`test accuracy ${cell(test.accuracy)} on ${test.n_test} texts from ${o.test} (fit on all ${data.texts.length})\n`);
+        if (test !== null)
+          process.stdout.write(`test accuracy ${cell(test.accuracy)} on ${test.n_test} texts from ${o.test} (fit on all ${data.texts.length})\n`);
       }),
     );
 }

@@ -6,7 +6,12 @@ import type { Label } from "../util/labels.js";
  * pipeline's ingest stage; a missing column names the flag that picks it, and errors name
  * `flag` (the option the path came from) when it is not --dataset.
  */
-export async function loadLabelledTexts(dataset: string, textColumn: string, labelColumn: string, flag = "--dataset"): Promise<{ texts: string[]; labels: Label[] }> {
+export async function loadLabelledTexts(
+  dataset: string,
+  textColumn: string,
+  labelColumn: string,
+  flag = "--dataset",
+): Promise<{ texts: string[]; labels: Label[] }> {
   const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([
     import("../data/builtin.js"),
     import("../data/sources.js"),

@@ -179,8 +179,16 @@ export function behaviourSuite(seed = 42): BehaviourTest[] {
       type: "DIR",
       description: "'good' → 'very good' must not lower P(positive); 'bad' → 'very bad' must not raise it.",
       cases: [
-        ...cross(NOUNS, POS_ADJ).map(([n, a]): BehaviourCase => ({ text: `The ${n} is ${a}.`, perturbed: `The ${n} is ${pick(INTENSIFIERS)} ${a}.`, direction: "up" })),
-        ...cross(NOUNS, NEG_ADJ).map(([n, a]): BehaviourCase => ({ text: `The ${n} is ${a}.`, perturbed: `The ${n} is ${pick(INTENSIFIERS)} ${a}.`, direction: "down" })),
+        ...cross(NOUNS, POS_ADJ).map(([n, a]): BehaviourCase => ({
+          text: `The ${n} is ${a}.`,
+          perturbed: `The ${n} is ${pick(INTENSIFIERS)} ${a}.`,
+          direction: "up",
+        })),
+        ...cross(NOUNS, NEG_ADJ).map(([n, a]): BehaviourCase => ({
+          text: `The ${n} is ${a}.`,
+          perturbed: `The ${n} is ${pick(INTENSIFIERS)} ${a}.`,
+          direction: "down",
+        })),
       ],
     },
     {
@@ -285,13 +293,37 @@ export async function runBehaviourSuite(
       else failed = c.direction === "up" ? (p1 as number) < p0 - tolerance : (p1 as number) > p0 + tolerance;
       if (failed) {
         failures++;
-        if (examples.length < 3) examples.push({ text: c.text, ...(c.perturbed !== undefined ? { perturbed: c.perturbed, pPerturbed: p1 } : {}), pPositive: p0, ...(c.expected ? { expected: c.expected } : {}), ...(c.direction ? { direction: c.direction } : {}) });
+        if (examples.length < 3)
+          examples.push({
+            text: c.text,
+            ...(c.perturbed !== undefined ? { perturbed: c.perturbed, pPerturbed: p1 } : {}),
+            pPositive: p0,
+            ...(c.expected ? { expected: c.expected } : {}),
+            ...(c.direction ? { direction: c.direction } : {}),
+          });
       }
     }
-    return { name: t.name, capability: t.capability, type: t.type, description: t.description, cases: t.cases.length, failures, failureRate: t.cases.length === 0 ? 0 : failures / t.cases.length, examples };
+    return {
+      name: t.name,
+      capability: t.capability,
+      type: t.type,
+      description: t.description,
+      cases: t.cases.length,
+      failures,
+      failureRate: t.cases.length === 0 ? 0 : failures / t.cases.length,
+      examples,
+    };
   });
-  const sum = (rs: TestResult[]) => rate(rs.reduce((a, r) => a + r.cases, 0), rs.reduce((a, r) => a + r.failures, 0));
-  const byType = { MFT: sum(results.filter((r) => r.type === "MFT")), INV: sum(results.filter((r) => r.type === "INV")), DIR: sum(results.filter((r) => r.type === "DIR")) };
+  const sum = (rs: TestResult[]) =>
+    rate(
+      rs.reduce((a, r) => a + r.cases, 0),
+      rs.reduce((a, r) => a + r.failures, 0),
+    );
+  const byType = {
+    MFT: sum(results.filter((r) => r.type === "MFT")),
+    INV: sum(results.filter((r) => r.type === "INV")),
+    DIR: sum(results.filter((r) => r.type === "DIR")),
+  };
   const byCapability: Record<string, RateSummary> = {};
   for (const cap of [...new Set(results.map((r) => r.capability))]) byCapability[cap] = sum(results.filter((r) => r.capability === cap));
   return { tests: results, byType, byCapability, overall: sum(results), seed: options.seed ?? 42, tolerance };

@@ -63,7 +63,14 @@ export function createVectorizer(features: FeatureOptions, preprocess: Readonly<
 export function featureOptionsOf(v: AnyVectorizer): FeatureOptions {
   const o = v.options;
   const lexicon = lexiconOf(v);
-  const common = { ngramRange: o.ngramRange, minDf: o.minDf, maxDf: o.maxDf, maxFeatures: o.maxFeatures, binary: o.binary, ...(lexicon !== "none" ? { lexicon } : {}) };
+  const common = {
+    ngramRange: o.ngramRange,
+    minDf: o.minDf,
+    maxDf: o.maxDf,
+    maxFeatures: o.maxFeatures,
+    binary: o.binary,
+    ...(lexicon !== "none" ? { lexicon } : {}),
+  };
   if (v instanceof TfidfVectorizer) {
     const t = v.tfidfOptions;
     return { kind: "tfidf", ...common, sublinearTf: t.sublinearTf, norm: t.norm, useIdf: t.useIdf, smoothIdf: t.smoothIdf };

@@ -177,7 +177,11 @@ export function lexiconOf(v: CountVectorizer): LexiconKind {
 }
 
 /** Wraps createVectorizer's choice: the same options, plus the block (or the plain vectorizer for "none"). */
-export function withLexicon(kind: "count" | "tfidf", options: CountVectorizerOptions | TfidfVectorizerOptions, lexicon: LexiconKind): CountVectorizer | TfidfVectorizer {
+export function withLexicon(
+  kind: "count" | "tfidf",
+  options: CountVectorizerOptions | TfidfVectorizerOptions,
+  lexicon: LexiconKind,
+): CountVectorizer | TfidfVectorizer {
   if (lexicon === "none") return kind === "tfidf" ? new TfidfVectorizer(options) : new CountVectorizer(options);
   return kind === "tfidf" ? new LexiconTfidfVectorizer(options, lexicon) : new LexiconCountVectorizer(options, lexicon);
 }

@@ -248,7 +248,11 @@ export function vaderScoreWords(
     let v = base;
     if (item === "no" && i !== n - 1 && !Number.isNaN(vals[i + 1])) v = 0;
     if (!scoped) {
-      if ((i > 0 && lower[i - 1] === "no") || (i > 1 && lower[i - 2] === "no") || (i > 2 && lower[i - 3] === "no" && (lower[i - 1] === "or" || lower[i - 1] === "nor")))
+      if (
+        (i > 0 && lower[i - 1] === "no") ||
+        (i > 1 && lower[i - 2] === "no") ||
+        (i > 2 && lower[i - 3] === "no" && (lower[i - 1] === "or" || lower[i - 1] === "nor"))
+      )
         v = base * N_SCALAR;
     }
     if (isCapDiff && isUpper(words[i])) v += v > 0 ? C_INCR : -C_INCR;

@@ -129,7 +129,8 @@ export function formatSummary(s: MainJobSummary, dir: string): string {
   }
   const rel = (p: string | null): string => (p === null ? "" : relative(dir, p) || ".");
   lines.push(
-    `tracking store: ${redactUri(s.tracking.uri)}` + (s.tracking.database ? ` (database ${rel(s.tracking.database)}, artifacts ${rel(s.tracking.artifacts)}/)` : ""),
+    `tracking store: ${redactUri(s.tracking.uri)}` +
+      (s.tracking.database ? ` (database ${rel(s.tracking.database)}, artifacts ${rel(s.tracking.artifacts)}/)` : ""),
   );
   lines.push("  browse: polarity runs list   |   polarity models versions " + s.model.name + "   |   polarity server (MLflow REST API)");
   if (s.productionUri) lines.push(`serve: polarity serve --model ${s.productionUri}   (POST /predict, /invocations; GET / for the page)`);

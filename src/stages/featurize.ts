@@ -43,7 +43,14 @@ const CHUNK = 20000;
 
 /** featurize's params as the vectorizer factory's options (sublinear_tf applies to tfidf only). */
 export function featureOptionsFromParams(p: FeaturizeParams): FeatureOptions {
-  const common = { ngramRange: p.ngramRange, minDf: p.minDf, maxDf: p.maxDf, maxFeatures: p.maxFeatures, binary: p.binary, ...(p.lexicon !== "none" ? { lexicon: p.lexicon } : {}) };
+  const common = {
+    ngramRange: p.ngramRange,
+    minDf: p.minDf,
+    maxDf: p.maxDf,
+    maxFeatures: p.maxFeatures,
+    binary: p.binary,
+    ...(p.lexicon !== "none" ? { lexicon: p.lexicon } : {}),
+  };
   return p.kind === "tfidf" ? { kind: "tfidf", ...common, sublinearTf: p.sublinearTf } : { kind: "bow", ...common };
 }
 

@@ -193,7 +193,10 @@ export function buildTrackingApp(service: TrackingService, options: TrackingAppO
         const path = request.query.artifact_file_path;
         if (!path) throw new PolarityError("BAD_REQUEST", 'Request must include the "artifact_file_path" query parameter.');
         const { stream, size } = await service.openLoggedModelArtifact(request.params.model_id, path);
-        const filename = path.split("/").pop()!.replace(/["\\\r\n]/g, "_");
+        const filename = path
+          .split("/")
+          .pop()!
+          .replace(/["\\\r\n]/g, "_");
         return reply
           .code(200)
           .type("application/octet-stream")

@@ -328,7 +328,15 @@ export class TrackingService {
   /** Links the metrics that name a `model_id` to that logged model (MLflow 3's `_log_model_metrics`). */
   private async linkModelMetrics(
     runId: string,
-    wire: ReadonlyArray<{ key: string; value: WireMetricValue; timestamp: number; step?: number; model_id?: string; dataset_name?: string; dataset_digest?: string }>,
+    wire: ReadonlyArray<{
+      key: string;
+      value: WireMetricValue;
+      timestamp: number;
+      step?: number;
+      model_id?: string;
+      dataset_name?: string;
+      dataset_digest?: string;
+    }>,
   ): Promise<void> {
     const linked: LoggedModelMetric[] = [];
     for (const m of wire) {
@@ -449,7 +457,9 @@ const MAX_MODEL_TYPE_LENGTH = 500;
 /** Per-request bound on repeated logged-model fields (MLflow 3's client sends params in batches of 100). */
 function boundCount(what: string, n: number): void {
   if (n > LIMITS.MAX_ENTITIES_PER_BATCH) {
-    throw new InvalidParameterError(`A request can contain at most ${LIMITS.MAX_ENTITIES_PER_BATCH} ${what}. Got ${n} ${what}. Please split them across multiple requests.`);
+    throw new InvalidParameterError(
+      `A request can contain at most ${LIMITS.MAX_ENTITIES_PER_BATCH} ${what}. Got ${n} ${what}. Please split them across multiple requests.`,
+    );
   }
 }
 
@@ -462,7 +472,24 @@ export function appendToUriPath(uri: string, ...parts: string[]): string {
   return [uri.replace(/\/+$/, ""), ...parts].join("/");
 }
 
-const NAME_ADJECTIVES = ["able", "bold", "calm", "clever", "eager", "fair", "gentle", "keen", "lucid", "merry", "nimble", "quiet", "rare", "sharp", "swift", "wise"];
+const NAME_ADJECTIVES = [
+  "able",
+  "bold",
+  "calm",
+  "clever",
+  "eager",
+  "fair",
+  "gentle",
+  "keen",
+  "lucid",
+  "merry",
+  "nimble",
+  "quiet",
+  "rare",
+  "sharp",
+  "swift",
+  "wise",
+];
 const NAME_NOUNS = ["ant", "bass", "crane", "doe", "eel", "finch", "gnu", "hare", "ibis", "jay", "koi", "lark", "mole", "newt", "owl", "perch"];
 
 /** A readable default name (MLflow's `_generate_random_name` shape: adjective-noun-number). */

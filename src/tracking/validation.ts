@@ -236,7 +236,11 @@ const MODEL_ID = /^m-[A-Za-z0-9]{1,64}$/;
 /** An id that cannot be a logged model's is not found, as MLflow answers any unknown id (never looked up). */
 export function validateLoggedModelId(modelId: unknown): string {
   if (typeof modelId !== "string" || !MODEL_ID.test(modelId)) {
-    throw new NotFoundError(`Logged model with ID '${String(modelId).slice(0, 100).replace(/[^\x20-\x7e]/g, "?")}' not found.`);
+    throw new NotFoundError(
+      `Logged model with ID '${String(modelId)
+        .slice(0, 100)
+        .replace(/[^\x20-\x7e]/g, "?")}' not found.`,
+    );
   }
   return modelId;
 }

@@ -12,13 +12,21 @@ import { makeTempDir } from "../support/temp-dir.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 function polarity(args: string[], cwd = root): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts"), ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts"), ...args], {
+    cwd,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const json = (args: string[], cwd = root) => {
   const r = polarity([...args, "--json"], cwd);
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown> & { preprocess: Record<string, unknown>; features: Record<string, unknown>; model: Record<string, unknown> };
+  return JSON.parse(r.stdout) as Record<string, unknown> & {
+    preprocess: Record<string, unknown>;
+    features: Record<string, unknown>;
+    model: Record<string, unknown>;
+  };
 };
 
 describe("polarity cv: preprocessing and defaults", { timeout: 300_000 }, () => {
@@ -28,7 +36,10 @@ describe("polarity cv: preprocessing and defaults", { timeout: 300_000 }, () => 
     assert.equal(c.minTokenLength, 2);
     assert.equal(c.removeStopwords, false);
     assert.throws(() => applyPrepOverrides(DEFAULT_PREPROCESS_CONFIG, ["word_form"]), /--prep must be key=value/);
-    assert.throws(() => applyPrepOverrides(DEFAULT_PREPROCESS_CONFIG, ["stemming=true"]), /--prep: unknown preprocess option 'stemming' \(known: nfkc, lowercase/);
+    assert.throws(
+      () => applyPrepOverrides(DEFAULT_PREPROCESS_CONFIG, ["stemming=true"]),
+      /--prep: unknown preprocess option 'stemming' \(known: nfkc, lowercase/,
+    );
     assert.throws(() => applyPrepOverrides(DEFAULT_PREPROCESS_CONFIG, ["lowercase=maybe"]), /--prep: lowercase must be true or false, got "maybe"/);
   });
 

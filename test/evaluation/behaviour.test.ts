@@ -14,7 +14,11 @@ import { makeTempDir } from "../support/temp-dir.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 function polarity(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts"), ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts"), ...args], {
+    cwd,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -24,7 +28,10 @@ describe("the behavioural suite", { timeout: 60_000 }, () => {
     assert.deepEqual(behaviourSuite(7), a);
     assert.notDeepEqual(behaviourSuite(8), a, "typo positions and name pairs follow the seed");
     assert.deepEqual([...new Set(a.map((t) => t.type))].sort(), ["DIR", "INV", "MFT"]);
-    assert.deepEqual(new Set(a.map((t) => t.capability)), new Set(["vocabulary", "negation", "intensifiers", "emoji", "typos", "names and locations", "filler"]));
+    assert.deepEqual(
+      new Set(a.map((t) => t.capability)),
+      new Set(["vocabulary", "negation", "intensifiers", "emoji", "typos", "names and locations", "filler"]),
+    );
     for (const t of a) assert.ok(t.cases.length >= 30, `${t.name}: ${t.cases.length} cases`);
     for (const c of a.find((t) => t.name === "names swapped")!.cases) assert.notEqual(c.text, c.perturbed);
   });
@@ -46,7 +53,10 @@ describe("the behavioural suite", { timeout: 60_000 }, () => {
     assert.equal(report.byType.MFT.failures, negativeMft);
     assert.equal(report.byType.INV.failures, 0);
     assert.equal(report.byType.DIR.failures, 0, "no movement is within the tolerance");
-    assert.equal(report.overall.cases, tests.reduce((n, t) => n + t.cases.length, 0));
+    assert.equal(
+      report.overall.cases,
+      tests.reduce((n, t) => n + t.cases.length, 0),
+    );
     assert.equal(report.byCapability.emoji.failureRate, 0.5);
     assert.equal(report.tests[0].examples.length, 3);
   });
@@ -65,7 +75,11 @@ describe("polarity check", { timeout: 300_000 }, () => {
   const dir = makeTempDir("polarity-check-").dir;
   const { texts, labels } = loadUciSentences();
   for (const lexicon of ["none", "vader"] as const) {
-    const m = SentimentModel.train(texts, labels, { features: { kind: "tfidf", ngramRange: [1, 2], lexicon }, model: { kind: "logreg", C: 10 }, classNames: { "0": "negative", "1": "positive" } });
+    const m = SentimentModel.train(texts, labels, {
+      features: { kind: "tfidf", ngramRange: [1, 2], lexicon },
+      model: { kind: "logreg", C: 10 },
+      classNames: { "0": "negative", "1": "positive" },
+    });
     writeFileSync(join(dir, `${lexicon}.json`), JSON.stringify(m.toJSON()));
   }
 
@@ -73,7 +87,11 @@ describe("polarity check", { timeout: 300_000 }, () => {
     const run = (model: string) => {
       const r = polarity(["check", "--model", model, "--no-track", "--json"], dir);
       assert.equal(r.status, 0, r.stderr);
-      return JSON.parse(r.stdout) as { byType: Record<string, { failureRate: number }>; overall: { failureRate: number }; byCapability: Record<string, { failureRate: number }> };
+      return JSON.parse(r.stdout) as {
+        byType: Record<string, { failureRate: number }>;
+        overall: { failureRate: number };
+        byCapability: Record<string, { failureRate: number }>;
+      };
     };
     const plain = run("none.json");
     const lex = run("vader.json");
@@ -101,14 +119,20 @@ describe("polarity check", { timeout: 300_000 }, () => {
     try {
       const run = await client.getRun(runId);
       const metrics = Object.fromEntries(run.data.metrics!.map((m) => [m.key, m.value]));
-      assert.ok(metrics.behaviour_mft_failure_rate >= 0 && metrics.behaviour_dir_failure_rate >= 0 && metrics.behaviour_negation_failure_rate >= 0, JSON.stringify(metrics));
+      assert.ok(
+        metrics.behaviour_mft_failure_rate >= 0 && metrics.behaviour_dir_failure_rate >= 0 && metrics.behaviour_negation_failure_rate >= 0,
+        JSON.stringify(metrics),
+      );
       assert.ok("behaviour_names_and_locations_failure_rate" in metrics, "capability metric keys are sanitised");
       const exp = await client.getOrCreateExperiment("existing");
       const other = await client.createRun(exp, { runName: "evaluate" });
       const r2 = polarity(["check", "--model", "vader.json", "--tracking-uri", uri, "--run-id", other.info.run_id], dir);
       assert.equal(r2.status, 0, r2.stderr);
       const again = await client.getRun(other.info.run_id);
-      assert.ok(again.data.metrics!.some((m) => m.key === "behaviour_failure_rate"), "metrics logged into the given run");
+      assert.ok(
+        again.data.metrics!.some((m) => m.key === "behaviour_failure_rate"),
+        "metrics logged into the given run",
+      );
     } finally {
       await client.close();
     }

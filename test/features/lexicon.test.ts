@@ -164,7 +164,11 @@ describe("the lexicon feature block", { timeout: 60_000 }, () => {
   test("a model with the block: serving computes the training features (bundle round trip), and the block moves predictions", () => {
     const texts = ["good movie", "bad movie", "great film", "awful film", "nice plot", "terrible plot", "fine acting", "poor acting"];
     const labels = [1, 0, 1, 0, 1, 0, 1, 0];
-    const m = SentimentModel.train(texts, labels, { preprocess: LIGHT_PREPROCESS_CONFIG, features: { kind: "bow", lexicon: "afinn" }, model: { kind: "logreg", C: 10 } });
+    const m = SentimentModel.train(texts, labels, {
+      preprocess: LIGHT_PREPROCESS_CONFIG,
+      features: { kind: "bow", lexicon: "afinn" },
+      model: { kind: "logreg", C: 10 },
+    });
     const back = SentimentModel.fromJSON(JSON.parse(JSON.stringify(m.toJSON())));
     const probe = ["a gorgeous, wonderful screen", "a horrible, disgusting smell"];
     assert.deepEqual(Array.from(back.predictProba(probe)), Array.from(m.predictProba(probe)));
@@ -181,7 +185,10 @@ describe("the lexicon feature block", { timeout: 60_000 }, () => {
     const v = createVectorizer({ kind: "bow", lexicon: "afinn" }, LIGHT_PREPROCESS_CONFIG);
     v.fit(["good day", "bad day"]);
     const json = JSON.parse(JSON.stringify(v.toJSON()));
-    assert.throws(() => vectorizerFromJSON({ ...json, lexicon: "sentiwordnet" }), (e: unknown) => e instanceof DataError && /lexicon must be one of none, afinn, vader/.test((e as Error).message));
+    assert.throws(
+      () => vectorizerFromJSON({ ...json, lexicon: "sentiwordnet" }),
+      (e: unknown) => e instanceof DataError && /lexicon must be one of none, afinn, vader/.test((e as Error).message),
+    );
   });
 });
 

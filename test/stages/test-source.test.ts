@@ -25,7 +25,10 @@ describe("ingest.test_source", { timeout: 120_000 }, () => {
     const dir = makeProject({ "train.csv": TRAIN_CSV, "test.csv": TEST_CSV });
     const r = await ingestDataset(options(dir, { testSize: 0.5 }));
     assert.equal(r.train.texts.length, 20);
-    assert.deepEqual(r.test.texts, Array.from({ length: 6 }, (_, i) => `test text number ${i}`));
+    assert.deepEqual(
+      r.test.texts,
+      Array.from({ length: 6 }, (_, i) => `test text number ${i}`),
+    );
     assert.deepEqual(r.test.labels, [0, 1, 0, 1, 0, 1]);
     assert.equal((r.report.source as { test: { name: string } }).test.name, "test.csv");
   });

@@ -270,7 +270,11 @@ for (const [name, makeHarness] of transports) {
       assert.match(e1.message, />>/);
       await rejectsWith(c.searchRuns({ experimentIds: [exp], filter: "params.model = svm" }), "INVALID_PARAMETER_VALUE", /'svm'/);
       await rejectsWith(c.searchRuns({ experimentIds: [exp], orderBy: ["metrics.acc UP"] }), "INVALID_PARAMETER_VALUE", /'UP'/);
-      await rejectsWith(c.searchRuns({ experimentIds: [exp], maxResults: 50001 }), "INVALID_PARAMETER_VALUE", /^Invalid value 50001 for parameter 'max_results' supplied/);
+      await rejectsWith(
+        c.searchRuns({ experimentIds: [exp], maxResults: 50001 }),
+        "INVALID_PARAMETER_VALUE",
+        /^Invalid value 50001 for parameter 'max_results' supplied/,
+      );
     });
 
     test("dataset inputs are logged with their context tag and deduplicated", async () => {

@@ -32,7 +32,16 @@ interface ModelMsg {
   };
   data: {
     params?: Array<{ key: string; value: string }>;
-    metrics?: Array<{ key: string; value: number; step: number; timestamp: number; model_id: string; run_id: string; dataset_name?: string; dataset_digest?: string }>;
+    metrics?: Array<{
+      key: string;
+      value: number;
+      step: number;
+      timestamp: number;
+      model_id: string;
+      run_id: string;
+      dataset_name?: string;
+      dataset_digest?: string;
+    }>;
   };
 }
 
@@ -104,7 +113,13 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.equal((await call("PUT", `${proxied}/data/model.bin`, new Uint8Array([1, 2, 3, 4]))).status, 200);
     await ok("POST", "runs/log-model", {
       run_id: runId,
-      model_json: JSON.stringify({ artifact_path: null, flavors: { python_function: {} }, utc_time_created: "2026-01-01 00:00:00.000000", run_id: runId, model_id: id }),
+      model_json: JSON.stringify({
+        artifact_path: null,
+        flavors: { python_function: {} },
+        utc_time_created: "2026-01-01 00:00:00.000000",
+        run_id: runId,
+        model_id: id,
+      }),
     });
     await ok("POST", "runs/outputs", { run_id: runId, models: [{ model_id: id, step: 0 }] });
     // Metrics logged while the model is active carry its id and the evaluation dataset.
@@ -123,13 +138,10 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.ok(ready.info.last_updated_timestamp_ms >= ready.info.creation_timestamp_ms);
 
     const got = model(await ok("GET", `logged-models/${id}`));
-    assert.deepEqual(
-      got.data.params,
-      [
-        { key: "C", value: "10.0" },
-        { key: "ngram", value: "1-2" },
-      ],
-    );
+    assert.deepEqual(got.data.params, [
+      { key: "C", value: "10.0" },
+      { key: "ngram", value: "1-2" },
+    ]);
     const metrics = got.data.metrics ?? [];
     assert.deepEqual(
       metrics.map((m) => [m.key, m.value, m.step, m.model_id, m.run_id, m.dataset_name ?? null, m.dataset_digest ?? null]),
@@ -150,14 +162,24 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.equal((await call("GET", `${proxied}/MLmodel`)).text, mlmodel);
 
     // MLflow 3 resolves runs:/<run>/<name> through a search on the run and the model's name.
-    const byRun = await ok("POST", "logged-models/search", { experiment_ids: [exp], filter: `source_run_id = '${runId}' AND name = 'sentiment'`, max_results: 2 });
-    assert.deepEqual((byRun.models as ModelMsg[]).map((m) => m.info.model_id), [id]);
+    const byRun = await ok("POST", "logged-models/search", {
+      experiment_ids: [exp],
+      filter: `source_run_id = '${runId}' AND name = 'sentiment'`,
+      max_results: 2,
+    });
+    assert.deepEqual(
+      (byRun.models as ModelMsg[]).map((m) => m.info.model_id),
+      [id],
+    );
     // mlflow.register_model("models:/<id>", …): the version's download URI is the model's artifact location.
     await ok("POST", "registered-models/create", { name: "sentiment-registered" });
-    const version = (await ok("POST", "model-versions/create", { name: "sentiment-registered", source: `models:/${id}`, run_id: runId, model_id: id })).model_version as {
+    const version = (await ok("POST", "model-versions/create", { name: "sentiment-registered", source: `models:/${id}`, run_id: runId, model_id: id }))
+      .model_version as {
       version: string;
     };
-    assert.deepEqual(await ok("GET", `model-versions/get-download-uri?name=sentiment-registered&version=${version.version}`), { artifact_uri: created.info.artifact_uri });
+    assert.deepEqual(await ok("GET", `model-versions/get-download-uri?name=sentiment-registered&version=${version.version}`), {
+      artifact_uri: created.info.artifact_uri,
+    });
 
     // The logged-model artifact API (the UI's).
     const dir = await ok("GET", `logged-models/${id}/artifacts/directories`);
@@ -188,14 +210,22 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     const m = model(await ok("POST", "logged-models", { experiment_id: exp }));
     assert.match(m.info.name, /^[a-z]+-[a-z]+-\d+$/);
     assert.equal(m.info.source_run_id, undefined);
-    assert.equal(model(await ok("PATCH", `logged-models/${m.info.model_id}`, { model_id: m.info.model_id, status: 3 })).info.status, "LOGGED_MODEL_UPLOAD_FAILED");
+    assert.equal(
+      model(await ok("PATCH", `logged-models/${m.info.model_id}`, { model_id: m.info.model_id, status: 3 })).info.status,
+      "LOGGED_MODEL_UPLOAD_FAILED",
+    );
     assert.equal(model(await ok("PATCH", `logged-models/${m.info.model_id}`, { model_id: m.info.model_id, status: 2 })).info.status, "LOGGED_MODEL_READY");
   });
 
   test("tags: set (PATCH …/tags, no model_id in the body), overwrite, delete; deleting a missing tag is MLflow's 404", async () => {
     const exp = await experiment("lm-tags");
     const id = model(await ok("POST", "logged-models", { experiment_id: exp, name: "tagged" })).info.model_id;
-    await ok("PATCH", `logged-models/${id}/tags`, { tags: [{ key: "stage", value: "dev" }, { key: "owner", value: "ana" }] });
+    await ok("PATCH", `logged-models/${id}/tags`, {
+      tags: [
+        { key: "stage", value: "dev" },
+        { key: "owner", value: "ana" },
+      ],
+    });
     await ok("PATCH", `logged-models/${id}/tags`, { tags: [{ key: "stage", value: "prod" }] });
     assert.deepEqual(model(await ok("GET", `logged-models/${id}`)).info.tags, [
       { key: "owner", value: "ana" },
@@ -261,12 +291,18 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
       assert.equal(r.status, 400, `status ${status}`);
       assert.match(String(r.json.message), /^Invalid value .* for parameter 'status' supplied/);
     }
-    assert.equal((await api("PATCH", `logged-models/${id}`, { model_id: id })).json.message, "Missing value for required parameter 'status'. See the API docs for more information about request parameters.");
+    assert.equal(
+      (await api("PATCH", `logged-models/${id}`, { model_id: id })).json.message,
+      "Missing value for required parameter 'status'. See the API docs for more information about request parameters.",
+    );
     await ok("POST", `logged-models/${id}/params`, { model_id: id, params: [{ key: "C", value: "1" }] }); // same value: idempotent
     const changed = await api("POST", `logged-models/${id}/params`, { model_id: id, params: [{ key: "C", value: "2" }] });
     assert.equal(changed.status, 400);
     assert.match(String(changed.json.message), /^Changing param values is not allowed/);
-    const tooMany = await api("POST", `logged-models/${id}/params`, { model_id: id, params: Array.from({ length: 1001 }, (_, i) => ({ key: `p${i}`, value: "v" })) });
+    const tooMany = await api("POST", `logged-models/${id}/params`, {
+      model_id: id,
+      params: Array.from({ length: 1001 }, (_, i) => ({ key: `p${i}`, value: "v" })),
+    });
     assert.equal(tooMany.status, 400);
     assert.match(String(tooMany.json.message), /at most 1000 params/);
 
@@ -277,7 +313,10 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     assert.equal(metric.json.message, `Logged model with ID '${ghost}' not found.`);
     const outputs = await api("POST", "runs/outputs", { run_id: runId });
     assert.equal(outputs.json.message, "Missing value for required parameter 'models'. See the API docs for more information about request parameters.");
-    assert.equal((await api("POST", "runs/outputs", { run_id: runId, models: [{ model_id: id }] })).json.message, "Missing value for required parameter 'models[0].step'. See the API docs for more information about request parameters.");
+    assert.equal(
+      (await api("POST", "runs/outputs", { run_id: runId, models: [{ model_id: id }] })).json.message,
+      "Missing value for required parameter 'models[0].step'. See the API docs for more information about request parameters.",
+    );
   });
 
   test("runs/log-inputs takes models alone (MLflow 3) but still needs datasets or models (MLflow 2.12)", async () => {
@@ -302,9 +341,19 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
       ["high", 0.9, "10"],
       ["mid", 0.75, "10"],
     ] as const) {
-      const id = model(await ok("POST", "logged-models", { experiment_id: exp, name, params: [{ key: "C", value: c }], tags: [{ key: "team", value: name === "low" ? "a" : "b" }] })).info.model_id;
+      const id = model(
+        await ok("POST", "logged-models", {
+          experiment_id: exp,
+          name,
+          params: [{ key: "C", value: c }],
+          tags: [{ key: "team", value: name === "low" ? "a" : "b" }],
+        }),
+      ).info.model_id;
       ids.push(id);
-      await ok("POST", "runs/log-batch", { run_id: runId, metrics: [{ key: "acc", value: acc, timestamp: 5, step: 0, model_id: id, dataset_name: "eval", dataset_digest: "d1" }] });
+      await ok("POST", "runs/log-batch", {
+        run_id: runId,
+        metrics: [{ key: "acc", value: acc, timestamp: 5, step: 0, model_id: id, dataset_name: "eval", dataset_digest: "d1" }],
+      });
     }
     const [low, high, mid] = ids;
     await ok("POST", "runs/log-batch", { run_id: runId, metrics: [{ key: "acc", value: 0.99, timestamp: 1, step: 0, model_id: low, dataset_name: "train" }] });
@@ -333,13 +382,23 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const page = await ok("POST", "logged-models/search", { experiment_ids: [exp], order_by: byAcc, max_results: 1, ...(token ? { page_token: token } : {}) });
+      const page = await ok("POST", "logged-models/search", {
+        experiment_ids: [exp],
+        order_by: byAcc,
+        max_results: 1,
+        ...(token ? { page_token: token } : {}),
+      });
       seen.push(...(page.models as ModelMsg[]).map((m) => m.info.model_id));
       token = page.next_page_token as string | undefined;
     } while (token && seen.length < 10);
     assert.deepEqual(seen, [high, mid, low]);
     const first = await ok("POST", "logged-models/search", { experiment_ids: [exp], max_results: 1 });
-    const mismatch = await api("POST", "logged-models/search", { experiment_ids: [exp], filter: "name = 'x'", max_results: 1, page_token: first.next_page_token });
+    const mismatch = await api("POST", "logged-models/search", {
+      experiment_ids: [exp],
+      filter: "name = 'x'",
+      max_results: 1,
+      page_token: first.next_page_token,
+    });
     assert.equal(mismatch.status, 400);
     assert.match(String(mismatch.json.message), /^Filter string in the page token does not match the requested filter string/);
     assert.equal((await api("POST", "logged-models/search", { experiment_ids: [exp], page_token: "!!!" })).status, 400);
@@ -347,7 +406,10 @@ describe("MLflow 3 logged models over REST", { timeout: 120_000 }, () => {
     // Bad queries are 400s naming the problem.
     const badOrder = await api("POST", "logged-models/search", { experiment_ids: [exp], order_by: [{ field_name: "params.C" }] });
     assert.equal(badOrder.json.message, "Invalid order by field name: params.C. Only metrics are supported.");
-    assert.equal((await api("POST", "logged-models/search", { experiment_ids: [exp], order_by: [{ field_name: "nope" }] })).json.message, "Invalid order by field name: nope");
+    assert.equal(
+      (await api("POST", "logged-models/search", { experiment_ids: [exp], order_by: [{ field_name: "nope" }] })).json.message,
+      "Invalid order by field name: nope",
+    );
     assert.equal((await api("POST", "logged-models/search", { experiment_ids: [exp], datasets: [{ dataset_digest: "x" }] })).status, 400);
     assert.equal((await api("POST", "logged-models/search", { experiment_ids: [exp], filter: "metrics.acc > 'x'" })).status, 400);
     assert.equal((await api("POST", "logged-models/search", { experiment_ids: [exp], filter: "run_id = 'x'" })).status, 400);
@@ -382,8 +444,19 @@ describe("db migrate-from carries logged models from the embedded store into Pos
       try {
         const exp = (await post(src.url, "experiments/create", "POST", { name: "migrated" })).experiment_id as string;
         runId = ((await post(src.url, "runs/create", "POST", { experiment_id: exp, start_time: Date.now() })).run as { info: { run_id: string } }).info.run_id;
-        id = model(await post(src.url, "logged-models", "POST", { experiment_id: exp, name: "m1", source_run_id: runId, params: [{ key: "C", value: "1" }], tags: [{ key: "k", value: "v" }] })).info.model_id;
-        await post(src.url, "runs/log-batch", "POST", { run_id: runId, metrics: [{ key: "acc", value: 0.8, timestamp: 3, step: 1, model_id: id, dataset_name: "eval" }] });
+        id = model(
+          await post(src.url, "logged-models", "POST", {
+            experiment_id: exp,
+            name: "m1",
+            source_run_id: runId,
+            params: [{ key: "C", value: "1" }],
+            tags: [{ key: "k", value: "v" }],
+          }),
+        ).info.model_id;
+        await post(src.url, "runs/log-batch", "POST", {
+          run_id: runId,
+          metrics: [{ key: "acc", value: 0.8, timestamp: 3, step: 1, model_id: id, dataset_name: "eval" }],
+        });
         await post(src.url, "runs/outputs", "POST", { run_id: runId, models: [{ model_id: id, step: 1 }] });
         await post(src.url, `logged-models/${id}`, "PATCH", { model_id: id, status: "LOGGED_MODEL_READY" });
         before = await post(src.url, `logged-models/${id}`, "GET");

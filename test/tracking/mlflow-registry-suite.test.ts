@@ -36,7 +36,8 @@ interface RegisteredModel {
   aliases: Record<string, string>;
 }
 
-const kv = (list: unknown): Record<string, string> => Object.fromEntries(((list as Array<{ key: string; value?: string }> | undefined) ?? []).map((t) => [t.key, t.value ?? ""]));
+const kv = (list: unknown): Record<string, string> =>
+  Object.fromEntries(((list as Array<{ key: string; value?: string }> | undefined) ?? []).map((t) => [t.key, t.value ?? ""]));
 const toMv = (m: Json): ModelVersion => ({
   name: String(m.name),
   version: String(m.version),
@@ -66,7 +67,8 @@ function clientFor(url: string) {
     const u = new URL(`${url}/api/2.0/mlflow/${endpoint}`);
     let init: RequestInit = { method };
     if (method === "GET" || method === "DELETE") {
-      for (const [k, v] of Object.entries(body)) if (v !== undefined && v !== null) for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
+      for (const [k, v] of Object.entries(body))
+        if (v !== undefined && v !== null) for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
       if (method === "DELETE") init = { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
     } else init = { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
     const res = await fetch(u, init);
@@ -85,12 +87,14 @@ function clientFor(url: string) {
     return out;
   }
   const c = {
-    createRegisteredModel: async (name: string, tags?: Record<string, string | number>) => toRm((await call("POST", "registered-models/create", { name, tags: tagList(tags) })).registered_model as Json),
+    createRegisteredModel: async (name: string, tags?: Record<string, string | number>) =>
+      toRm((await call("POST", "registered-models/create", { name, tags: tagList(tags) })).registered_model as Json),
     getRegisteredModel: async (name: string) => toRm((await call("GET", "registered-models/get", { name })).registered_model as Json),
     renameRegisteredModel: (name: string, newName: string) => call("POST", "registered-models/rename", { name, new_name: newName }),
     updateRegisteredModel: (name: string, description: string) => call("PATCH", "registered-models/update", { name, description }),
     deleteRegisteredModel: (name: string) => call("DELETE", "registered-models/delete", { name }),
-    setRegisteredModelTag: (name: string, key: string, value: string | number) => call("POST", "registered-models/set-tag", { name, key, value: String(value) }),
+    setRegisteredModelTag: (name: string, key: string, value: string | number) =>
+      call("POST", "registered-models/set-tag", { name, key, value: String(value) }),
     deleteRegisteredModelTag: (name: string, key: string) => call("DELETE", "registered-models/delete-tag", { name, key }),
     async searchRegisteredModelsPage(filter: string | undefined, maxResults = 100, token?: string) {
       const r = await call("GET", "registered-models/search", { filter, max_results: maxResults, page_token: token });
@@ -99,8 +103,10 @@ function clientFor(url: string) {
     searchRegisteredModels: (filter?: string) => c.searchRegisteredModelsPage(filter).then((p) => p.items),
     createModelVersion: async (name: string, source: string, runId: string, tags?: Record<string, string | number>, description?: string) =>
       toMv((await call("POST", "model-versions/create", { name, source, run_id: runId, tags: tagList(tags), description })).model_version as Json),
-    getModelVersion: async (name: string, version: string | number) => toMv((await call("GET", "model-versions/get", { name, version: String(version) })).model_version as Json),
-    updateModelVersion: (name: string, version: string | number, description: string) => call("PATCH", "model-versions/update", { name, version: String(version), description }),
+    getModelVersion: async (name: string, version: string | number) =>
+      toMv((await call("GET", "model-versions/get", { name, version: String(version) })).model_version as Json),
+    updateModelVersion: (name: string, version: string | number, description: string) =>
+      call("PATCH", "model-versions/update", { name, version: String(version), description }),
     transition: (name: string, version: string | number, stage: string) =>
       call("POST", "model-versions/transition-stage", { name, version: String(version), stage, archive_existing_versions: false }),
     deleteModelVersion: (name: string, version: string | number) => call("DELETE", "model-versions/delete", { name, version: String(version) }),
@@ -108,13 +114,19 @@ function clientFor(url: string) {
       call("POST", "model-versions/set-tag", { name, version, key, value: String(value) }),
     deleteModelVersionTag: (name: string, version: string, key: string) => call("DELETE", "model-versions/delete-tag", { name, version, key }),
     async searchModelVersionsPage(opts: { filter?: string; maxResults?: number; orderBy?: string[]; token?: string }) {
-      const r = await call("GET", "model-versions/search", { filter: opts.filter, max_results: opts.maxResults ?? 10000, order_by: opts.orderBy, page_token: opts.token });
+      const r = await call("GET", "model-versions/search", {
+        filter: opts.filter,
+        max_results: opts.maxResults ?? 10000,
+        order_by: opts.orderBy,
+        page_token: opts.token,
+      });
       return { items: ((r.model_versions as Json[] | undefined) ?? []).map(toMv), token: (r.next_page_token as string | undefined) || undefined };
     },
     searchModelVersions: (filter?: string) => c.searchModelVersionsPage({ filter }).then((p) => p.items),
     getLatestVersions: async (name: string, stages?: string[]) =>
       (((await call("POST", "registered-models/get-latest-versions", { name, stages })).model_versions as Json[] | undefined) ?? []).map(toMv),
-    getDownloadUri: async (name: string, version: string | number) => String((await call("GET", "model-versions/get-download-uri", { name, version: String(version) })).artifact_uri),
+    getDownloadUri: async (name: string, version: string | number) =>
+      String((await call("GET", "model-versions/get-download-uri", { name, version: String(version) })).artifact_uri),
     setAlias: (name: string, alias: string, version: string) => call("POST", "registered-models/alias", { name, alias, version }),
     deleteAlias: (name: string, alias: string) => call("DELETE", "registered-models/alias", { name, alias }),
     getByAlias: async (name: string, alias: string) => toMv((await call("GET", "registered-models/alias", { name, alias })).model_version as Json),
@@ -340,7 +352,11 @@ describe("MLflow's test_model_registry.py, ported", () => {
   withClient("test_create_and_query_model_version_flow", async (client) => {
     const name = "CreateMVTest";
     await client.createRegisteredModel(name);
-    const mv1 = await client.createModelVersion(name, "runs:/run_id/model", "run_id_1", { key: "value", "another key": "some other value", "numeric value": 12345 });
+    const mv1 = await client.createModelVersion(name, "runs:/run_id/model", "run_id_1", {
+      key: "value",
+      "another key": "some other value",
+      "numeric value": 12345,
+    });
     assert.equal(mv1.version, "1");
     assert.deepEqual(mv1.tags, { key: "value", "another key": "some other value", "numeric value": "12345" });
     const mvd1 = await client.getModelVersion(name, "1");
@@ -369,7 +385,10 @@ describe("MLflow's test_model_registry.py, ported", () => {
     assert.equal(mv.version, "1");
     // MLflow 2.12 (the issue's reference) says "Model version must be an integer, got '…'"; later
     // versions say "Parameter 'version' must be an integer, got '…'.".
-    await raises(client.getModelVersion(name, "something not correct"), /INVALID_PARAMETER_VALUE: (Parameter 'version'|Model version) must be an integer, got 'something not correct'/);
+    await raises(
+      client.getModelVersion(name, "something not correct"),
+      /INVALID_PARAMETER_VALUE: (Parameter 'version'|Model version) must be an integer, got 'something not correct'/,
+    );
   });
 
   withClient("test_update_model_version_flow", async (client) => {

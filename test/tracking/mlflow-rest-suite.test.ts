@@ -28,7 +28,13 @@ before(async () => {
   const store = await testStoreUri(join(t.dir, "suite.db"));
   dropStore = store.drop;
   // As `polarity server` runs it: with the UI plugin, which serves MLflow's UI routes (/get-artifact, /model-versions/get-artifact).
-  server = await startTrackingServer({ host: "127.0.0.1", port: 0, backendStoreUri: store.uri, artifactsDestination: join(t.dir, "mlartifacts"), plugins: [trackingUi] });
+  server = await startTrackingServer({
+    host: "127.0.0.1",
+    port: 0,
+    backendStoreUri: store.uri,
+    artifactsDestination: join(t.dir, "mlartifacts"),
+    plugins: [trackingUi],
+  });
 });
 after(async () => {
   await server.close();
@@ -39,7 +45,8 @@ after(async () => {
 type Json = Record<string, unknown>;
 type Reply = JsonReply;
 
-const http = (method: string, path: string, body?: unknown, query?: Record<string, string | string[]>) => requestJson(server.url, method, path, { body, query });
+const http = (method: string, path: string, body?: unknown, query?: Record<string, string | string[]>) =>
+  requestJson(server.url, method, path, { body, query });
 
 /** MLflow's `_send_rest_tracking_post_request`. */
 const rawPost = (path: string, body: unknown) => http("POST", path, body);
@@ -62,7 +69,14 @@ const mlflow = {
       const q: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(body)) if (v !== undefined && v !== null) q[k] = Array.isArray(v) ? v.map(String) : String(v);
       r = await http("GET", path, undefined, q);
-    } else r = await http(method, path, JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v))));
+    } else
+      r = await http(
+        method,
+        path,
+        JSON.parse(
+          JSON.stringify(body, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v)),
+        ),
+      );
     if (r.status !== 200) throw new MlflowException(String(r.json.error_code), `${String(r.json.error_code)}: ${String(r.json.message)}`);
     return r.json;
   },
@@ -126,7 +140,7 @@ const mlflow = {
     let token: string | undefined;
     do {
       const r = await this.call("GET", "metrics/get-history", { run_uuid: runId, run_id: runId, metric_key: key, page_token: token });
-      out.push(...(((r.metrics as Json[] | undefined) ?? []).map((m) => ({ ...m, value: fromWire(m.value) }))));
+      out.push(...((r.metrics as Json[] | undefined) ?? []).map((m) => ({ ...m, value: fromWire(m.value) })));
       token = r.next_page_token as string | undefined;
     } while (token);
     return out;
@@ -158,7 +172,17 @@ interface Experiment {
   tags: Record<string, string>;
 }
 interface Run {
-  info: { run_id: string; run_uuid: string; experiment_id: string; user_id: string; start_time: number; end_time: number | null; status: string; run_name: string; artifact_uri: string };
+  info: {
+    run_id: string;
+    run_uuid: string;
+    experiment_id: string;
+    user_id: string;
+    start_time: number;
+    end_time: number | null;
+    status: string;
+    run_name: string;
+    artifact_uri: string;
+  };
   data: { metrics: Record<string, number>; params: Record<string, string>; tags: Record<string, string> };
   inputs: { dataset_inputs: Array<{ dataset: Json; tags: Array<{ key: string; value: string }> }> };
 }
@@ -195,7 +219,12 @@ function toRun(r: Json): Run {
       artifact_uri: String(info.artifact_uri ?? ""),
     },
     data: { metrics, params: kv(data.params), tags: kv(data.tags) },
-    inputs: { dataset_inputs: (((r.inputs as Json | undefined)?.dataset_inputs as Run["inputs"]["dataset_inputs"] | undefined) ?? []).map((d) => ({ ...d, tags: d.tags ?? [] })) },
+    inputs: {
+      dataset_inputs: (((r.inputs as Json | undefined)?.dataset_inputs as Run["inputs"]["dataset_inputs"] | undefined) ?? []).map((d) => ({
+        ...d,
+        tags: d.tags ?? [],
+      })),
+    },
   };
 }
 
@@ -421,7 +450,11 @@ describe("MLflow's test_rest_tracking.py, ported", { timeout: 120_000 }, () => {
     const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts${base}/model/MLmodel`, { method: "PUT", body: "flavors: {}\n" });
     assert.equal(put.status, 200);
     await mlflow.createRegisteredModel("mv-get-artifact");
-    const created = await rawPost("/api/2.0/mlflow/model-versions/create", { name: "mv-get-artifact", source: `runs:/${run.info.run_id}/model`, run_id: run.info.run_id });
+    const created = await rawPost("/api/2.0/mlflow/model-versions/create", {
+      name: "mv-get-artifact",
+      source: `runs:/${run.info.run_id}/model`,
+      run_id: run.info.run_id,
+    });
     assert.equal(created.status, 200, created.text);
     const file = await http("GET", "/model-versions/get-artifact", undefined, { name: "mv-get-artifact", version: "1", path: "MLmodel" });
     assert.equal(file.status, 200, file.text);
@@ -595,7 +628,9 @@ describe("MLflow's test_rest_tracking.py, ported", { timeout: 120_000 }, () => {
   test("test_log_inputs_validation", async () => {
     const runId = (await mlflow.createRun(await mlflow.createExperiment("log inputs validation"))).info.run_id;
     const path = "/api/2.0/mlflow/runs/log-inputs";
-    const datasets = [{ dataset: { name: "name1", digest: "digest1", source_type: "source_type1", source: "source1" }, tags: [{ key: "tag1", value: "value1" }] }];
+    const datasets = [
+      { dataset: { name: "name1", digest: "digest1", source_type: "source_type1", source: "source1" }, tags: [{ key: "tag1", value: "value1" }] },
+    ];
     await assertBadRequest(path, { datasets }, "Missing value for required parameter 'run_id'");
     await assertBadRequest(path, { run_id: runId }, "Missing value for required parameter 'datasets'");
   });

@@ -169,7 +169,13 @@ test("log-batch names a metric's missing field as MLflow's handler does (metrics
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { error_code: "INVALID_PARAMETER_VALUE", message: `Missing value for required parameter '${field}'. ${DOCS}` });
   }
-  const second = await post("runs/log-batch", { run_id: runId, metrics: [{ key: "a", value: 1, timestamp: 1 }, { key: "b", value: 1 }] });
+  const second = await post("runs/log-batch", {
+    run_id: runId,
+    metrics: [
+      { key: "a", value: 1, timestamp: 1 },
+      { key: "b", value: 1 },
+    ],
+  });
   assert.equal(second.json.message, `Missing value for required parameter 'metrics[1].timestamp'. ${DOCS}`);
   // nothing of a refused batch is written
   const run = await call("GET", `/api/2.0/mlflow/runs/get?run_id=${runId}`);

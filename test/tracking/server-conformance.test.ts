@@ -224,7 +224,12 @@ test("runs, metrics and artifacts-list endpoints", async () => {
   );
   expectError(await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss < 2 OR params.x = 'y'" }), 400, "INVALID_PARAMETER_VALUE", "'OR'");
   expectError(await post("runs/search", { experiment_ids: [exp], filter: "metrics.loss ~ 2" }), 400, "INVALID_PARAMETER_VALUE", "'~'");
-  expectError(await post("runs/search", { experiment_ids: [exp], max_results: 50001 }), 400, "INVALID_PARAMETER_VALUE", "Invalid value 50001 for parameter 'max_results' supplied");
+  expectError(
+    await post("runs/search", { experiment_ids: [exp], max_results: 50001 }),
+    400,
+    "INVALID_PARAMETER_VALUE",
+    "Invalid value 50001 for parameter 'max_results' supplied",
+  );
   expectError(await post("runs/search", { experiment_ids: [exp], page_token: "bm90IGpzb24=" }), 400, "INVALID_PARAMETER_VALUE", "page token");
 
   const up = await call("PUT", `/api/2.0/mlflow-artifacts/artifacts/${exp}/${id}/artifacts/dir/file.txt`, "content");
@@ -264,7 +269,12 @@ test("model registry endpoints with their HTTP methods", async () => {
     (searched.body.registered_models as Array<{ name: string }>).map((m) => m.name),
     ["reg"],
   );
-  expectError(await get("registered-models/search", { max_results: "1001" }), 400, "INVALID_PARAMETER_VALUE", "Invalid value 1001 for parameter 'max_results' supplied. Hint: Value was of type 'str'");
+  expectError(
+    await get("registered-models/search", { max_results: "1001" }),
+    400,
+    "INVALID_PARAMETER_VALUE",
+    "Invalid value 1001 for parameter 'max_results' supplied. Hint: Value was of type 'str'",
+  );
   const patched = await call("PATCH", `${API}/registered-models/update`, { name: "reg", description: "new" });
   assert.equal((patched.body.registered_model as { description: string }).description, "new");
   assert.equal((await post("registered-models/set-tag", { name: "reg", key: "x", value: "y" })).status, 200);

@@ -8,7 +8,13 @@ import type { SqlExecutor } from "./driver.js";
 import type { MetricRow } from "./tracking-store.js";
 
 /** Bounds on logged-model search (MLflow's default page is 50; the cap is ours: each model is four queries). */
-export const LOGGED_MODEL_SEARCH = { MAX_RESULTS_DEFAULT: 50, MAX_RESULTS_THRESHOLD: 1000, MAX_EXPERIMENT_IDS: 1000, MAX_ORDER_BY: 20, MAX_DATASETS: 100 } as const;
+export const LOGGED_MODEL_SEARCH = {
+  MAX_RESULTS_DEFAULT: 50,
+  MAX_RESULTS_THRESHOLD: 1000,
+  MAX_EXPERIMENT_IDS: 1000,
+  MAX_ORDER_BY: 20,
+  MAX_DATASETS: 100,
+} as const;
 /** MLflow 3 stores logged-model tag values as Text; MAX_TAG_VAL_LENGTH there is 8000. */
 export const MAX_LOGGED_MODEL_TAG_VALUE_LENGTH = 8000;
 
@@ -211,18 +217,16 @@ export class SqlLoggedModelStore implements LoggedModelStore {
       },
       data: {
         params,
-        metrics: metrics.map(
-          (r): LoggedModelMetric => ({
-            key: r.key,
-            value: Number(r.is_nan) === 1 ? NaN : Number(r.value),
-            timestamp: Number(r.timestamp),
-            step: Number(r.step),
-            model_id: row.model_id,
-            run_id: r.run_id,
-            ...(r.dataset_name !== null ? { dataset_name: r.dataset_name } : {}),
-            ...(r.dataset_digest !== null ? { dataset_digest: r.dataset_digest } : {}),
-          }),
-        ),
+        metrics: metrics.map((r): LoggedModelMetric => ({
+          key: r.key,
+          value: Number(r.is_nan) === 1 ? NaN : Number(r.value),
+          timestamp: Number(r.timestamp),
+          step: Number(r.step),
+          model_id: row.model_id,
+          run_id: r.run_id,
+          ...(r.dataset_name !== null ? { dataset_name: r.dataset_name } : {}),
+          ...(r.dataset_digest !== null ? { dataset_digest: r.dataset_digest } : {}),
+        })),
       },
     };
   }
@@ -237,7 +241,11 @@ export class SqlLoggedModelStore implements LoggedModelStore {
   async finalizeLoggedModel(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
     await this.backend.write(async (tx) => {
       await this.row(tx, modelId);
-      await tx.run("UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?", [loggedModelStatusNumber(status), Date.now(), modelId]);
+      await tx.run("UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?", [
+        loggedModelStatusNumber(status),
+        Date.now(),
+        modelId,
+      ]);
     });
     return this.getLoggedModel(modelId, true);
   }
@@ -288,7 +296,18 @@ export class SqlLoggedModelStore implements LoggedModelStore {
         await tx.run(
           `INSERT INTO logged_model_metrics (model_id, key, timestamp, step, run_id, value, is_nan, experiment_id, dataset_name, dataset_digest)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          [m.model_id, m.key, m.timestamp, m.step, runId, isNan ? 0 : m.value, isNan ? 1 : 0, Number(experimentId), m.dataset_name ?? null, m.dataset_digest ?? null],
+          [
+            m.model_id,
+            m.key,
+            m.timestamp,
+            m.step,
+            runId,
+            isNan ? 0 : m.value,
+            isNan ? 1 : 0,
+            Number(experimentId),
+            m.dataset_name ?? null,
+            m.dataset_digest ?? null,
+          ],
         );
       }
     });
@@ -328,14 +347,18 @@ export class SqlLoggedModelStore implements LoggedModelStore {
       );
     }
     if (s.experimentIds.length > LOGGED_MODEL_SEARCH.MAX_EXPERIMENT_IDS) {
-      throw new InvalidParameterError(`A logged model search can name at most ${LOGGED_MODEL_SEARCH.MAX_EXPERIMENT_IDS} experiment IDs, got ${s.experimentIds.length}`);
+      throw new InvalidParameterError(
+        `A logged model search can name at most ${LOGGED_MODEL_SEARCH.MAX_EXPERIMENT_IDS} experiment IDs, got ${s.experimentIds.length}`,
+      );
     }
     const experimentIds = s.experimentIds.map((id) => {
       if (!/^\d{1,18}$/.test(id)) throw new InvalidParameterError(`Invalid experiment ID: '${id.slice(0, 100)}'`);
       return Number(id);
     });
-    if ((s.orderBy?.length ?? 0) > LOGGED_MODEL_SEARCH.MAX_ORDER_BY) throw new InvalidParameterError(`At most ${LOGGED_MODEL_SEARCH.MAX_ORDER_BY} order_by entries are allowed`);
-    if ((s.datasets?.length ?? 0) > LOGGED_MODEL_SEARCH.MAX_DATASETS) throw new InvalidParameterError(`At most ${LOGGED_MODEL_SEARCH.MAX_DATASETS} datasets are allowed`);
+    if ((s.orderBy?.length ?? 0) > LOGGED_MODEL_SEARCH.MAX_ORDER_BY)
+      throw new InvalidParameterError(`At most ${LOGGED_MODEL_SEARCH.MAX_ORDER_BY} order_by entries are allowed`);
+    if ((s.datasets?.length ?? 0) > LOGGED_MODEL_SEARCH.MAX_DATASETS)
+      throw new InvalidParameterError(`At most ${LOGGED_MODEL_SEARCH.MAX_DATASETS} datasets are allowed`);
     const datasets = s.datasets ?? [];
     if (datasets.some((d) => !d.dataset_name)) throw new InvalidParameterError("`dataset_name` in the `datasets` clause must be specified.");
     const orderBy = canonicalOrderBy(s.orderBy);
@@ -355,7 +378,9 @@ export class SqlLoggedModelStore implements LoggedModelStore {
         );
       }
       if (show(t.order_by ?? null) !== show(orderBy)) {
-        throw new InvalidParameterError(`Order by in the page token does not match the requested order by. Expected: ${show(orderBy)}. Found: ${show(t.order_by)}`);
+        throw new InvalidParameterError(
+          `Order by in the page token does not match the requested order by. Expected: ${show(orderBy)}. Found: ${show(t.order_by)}`,
+        );
       }
       offset = t.offset;
     }

@@ -555,8 +555,7 @@ export class SqlTrackingStore implements TrackingStore {
         // planner from walking runs_experiment (experiment_id, start_time) in order.
         const column = columnFor(RUN_COLUMNS, o.key, "runs");
         s.orderByColumn(column, o.ascending, column === RUN_COLUMNS.end_time);
-      }
-      else if (o.type === "metric") s.orderByChild("latest_metrics", on, o.key, o.ascending, "is_nan");
+      } else if (o.type === "metric") s.orderByChild("latest_metrics", on, o.key, o.ascending, "is_nan");
       else if (o.type === "parameter") s.orderByChild("params", on, o.key, o.ascending);
       else if (o.type === "tag") s.orderByChild("tags", on, o.key, o.ascending);
     }
