@@ -301,8 +301,8 @@ function median(results: LoadResult[]): LoadResult {
   };
   return {
     requestsPerSec: mid(results.map((r) => r.requestsPerSec)),
-    p50Ms: mid(results.map((r) => r.p50Ms)),
-    p99Ms: mid(results.map((r) => r.p99Ms)),
+    p50Ms: Math.round(mid(results.map((r) => r.p50Ms)) * 100) / 100,
+    p99Ms: Math.round(mid(results.map((r) => r.p99Ms)) * 100) / 100,
     non2xx: results.reduce((a, r) => a + r.non2xx, 0),
   };
 }
