@@ -173,25 +173,18 @@ export class ServingMetrics {
 export class TypedHistogram {
   readonly type = "histogram";
   readonly aggregator = "sum";
-  private readonly counts: Float64Array;
-  private sum = 0;
-  private count = 0;
+  private readonly data: HistogramChild;
 
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly bounds: readonly number[],
   ) {
-    this.counts = new Float64Array(bounds.length);
+    this.data = new HistogramChild({}, bounds);
   }
 
   observe(value: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && value > bounds[i]) i++;
-    if (i < bounds.length) this.counts[i]++;
-    this.sum += value;
-    this.count++;
+    this.data.observe(value);
   }
 
   async get(): Promise<{
@@ -204,12 +197,12 @@ export class TypedHistogram {
     const values = [];
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {
-      cumulative += this.counts[i];
+      cumulative += this.data.counts[i];
       values.push({ labels: { le: this.bounds[i] }, value: cumulative, metricName: `${this.name}_bucket` });
     }
-    values.push({ labels: { le: "+Inf" }, value: this.count, metricName: `${this.name}_bucket` });
-    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` });
-    values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` });
+    values.push({ labels: { le: "+Inf" }, value: this.data.count, metricName: `${this.name}_bucket` });
+    values.push({ labels: {}, value: this.data.sum, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: this.data.count, metricName: `${this.name}_count` });
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }
