@@ -6,8 +6,10 @@ import type { TrialResult } from "../tuning/trials.js";
 import { createReporter } from "../util/progress.js";
 import { requireInteger, requireOneOf } from "../util/validate.js";
 import { action } from "./run-command.js";
-import { loadLabelledTexts } from "./datasets.js";
-import { formatTrials, openTuneTracking } from "./tune.js";
+import { loadLabelledTexts, scoreOnTestSet } from "./datasets.js";
+import type { HeldOutMetrics } from "../evaluation/held-out.js";
+import type { TrainOptions } from "../models/sentiment-model.js";
+import { formatTestMetrics, formatTrials, openTuneTracking, testMetricsForRun } from "./tune.js";
 
 interface CompareFlags {
   dataset: string;
@@ -22,6 +24,7 @@ interface CompareFlags {
   track?: boolean;
   trackingUri?: string;
   experiment: string;
+  test?: string;
   json?: boolean;
 }
 
@@ -124,6 +127,7 @@ export function register(program: Command): void {
     .option("--no-track", "do not log the comparison as runs")
     .option("--tracking-uri <uri>", "tracking store (default: MLFLOW_TRACKING_URI, then sqlite:///mlruns.db)")
     .option("--experiment <name>", "experiment of the runs", "polarity-compare")
+    .option("--test <path|url>", "also fit every configuration on the whole dataset and score it on this separately supplied test set (same columns)")
     .option("--json", "print the results as JSON")
     .action(
       action(async (o: CompareFlags) => {
@@ -140,6 +144,7 @@ export function register(program: Command): void {
         ]);
         const configs = expandSpace(comparisonSpace(preprocess, trees));
         const data = await loadLabelledTexts(o.dataset, o.textColumn, o.labelColumn);
+        const testData = o.test === undefined ? null : await loadLabelledTexts(o.test, o.textColumn, o.labelColumn, "--test");
         const reporter = createReporter({ stream: process.stderr, quiet: o.json === true });
         reporter.log(`compare: ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts`);
         const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs) : null;
@@ -147,6 +152,7 @@ export function register(program: Command): void {
         const tracking =
           o.track === false ? null : await openTuneTracking(o.trackingUri, o.experiment, "compare", { folds, seed, preprocess, dataset: o.dataset, trees });
         let trials: TrialResult[];
+        const tests = new Map<TrialResult, HeldOutMetrics>();
         try {
           const result = await runSearch(
             configs,
@@ -161,6 +167,17 @@ export function register(program: Command): void {
           );
           trials = result.trials;
           await tracking?.logBest(result);
+          if (testData !== null) {
+            for (const t of trials) {
+              const { preprocess: p, features, model } = t.config;
+              const m = await scoreOnTestSet(data, testData, { preprocess: p, features, model } as TrainOptions, {
+                dataset: o.dataset,
+                test: o.test as string,
+              });
+              tests.set(t, m);
+              await tracking?.logMetrics(testMetricsForRun(m, `.${model.kind}.${features.kind}`));
+            }
+          }
           await tracking?.end("FINISHED");
         } catch (err) {
           await tracking?.end("FAILED");
@@ -182,7 +199,13 @@ export function register(program: Command): void {
               {
                 html: o.html,
                 parentRunId: tracking?.parentRunId ?? null,
-                trials: trials.map((t) => ({ model: t.config.model.kind, features: t.config.features.kind, mean: t.mean, sd: t.sd })),
+                trials: trials.map((t) => ({
+                  model: t.config.model.kind,
+                  features: t.config.features.kind,
+                  mean: t.mean,
+                  sd: t.sd,
+                  ...(tests.has(t) ? { test: { source: o.test, ...tests.get(t) } } : {}),
+                })),
               },
               null,
               2,
@@ -191,6 +214,13 @@ export function register(program: Command): void {
           return;
         }
         console.log(await formatTrials(trials, "accuracy", trials.length));
+        if (tests.size > 0) {
+          console.log(`\ntest set ${o.test} (each configuration fitted on all ${data.texts.length} texts):`);
+          for (const t of trials) {
+            const m = tests.get(t);
+            if (m) console.log(`  ${t.config.model.kind.padEnd(6)} ${t.config.features.kind.padEnd(6)} ${formatTestMetrics(m)}`);
+          }
+        }
         console.log(`\nreport: ${o.html}${tracking ? `; parent run ${tracking.parentRunId}` : ""}`);
       }),
     );

@@ -4,7 +4,7 @@ import { parse as parseYamlScalar } from "yaml";
 import type { HeldOutMetrics } from "../evaluation/held-out.js";
 import type { FeatureOptions } from "../features/factory.js";
 import { DEFAULT_PREPROCESS_CONFIG, LIGHT_PREPROCESS_CONFIG, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
-import { loadLabelledTexts } from "./datasets.js";
+import { loadLabelledTexts, scoreOnTestSet } from "./datasets.js";
 import type { ClassifierKind } from "../models/serialization.js";
 import { formatTable } from "../pipeline/metrics-files.js";
 import { createReporter } from "../util/progress.js";
@@ -206,16 +206,8 @@ export function register(program: Command): void {
         });
         let test: HeldOutMetrics | null = null;
         if (testData !== null) {
-          const [{ SentimentModel }, { evaluateModelOn }] = await Promise.all([import("../models/sentiment-model.js"), import("../evaluation/held-out.js")]);
           reporter.log(`test: fitting on all ${data.texts.length} texts, scoring ${testData.texts.length} texts from ${o.test}`);
-          const final = SentimentModel.train(data.texts, data.labels, train);
-          const known = new Set(final.classes.map(String));
-          const unseen = [...new Set(testData.labels.map(String))].filter((l) => !known.has(l));
-          if (unseen.length > 0)
-            throw new InvalidParameterError(
-              `--test ${o.test}: labels ${unseen.map((l) => JSON.stringify(l)).join(", ")} are not in ${o.dataset} (classes ${[...known].join(", ")})`,
-            );
-          test = evaluateModelOn(final, testData.texts, testData.labels).metrics;
+          test = await scoreOnTestSet(data, testData, train, { dataset: o.dataset, test: o.test as string });
         }
         reporter.close();
         const seconds = (performance.now() - t0) / 1000;

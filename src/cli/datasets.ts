@@ -1,3 +1,5 @@
+import type { HeldOutMetrics } from "../evaluation/held-out.js";
+import type { TrainOptions } from "../models/sentiment-model.js";
 import type { Label } from "../util/labels.js";
 
 /**
@@ -29,4 +31,30 @@ export async function loadLabelledTexts(
     columnFlags: { text: "--text-column", label: "--label-column" },
   });
   return { texts: clean.texts, labels: clean.labels };
+}
+
+/**
+ * `--test <path|url>` of `cv`, `tune` and `compare`: fits `train` on the whole data set and
+ * scores that fit on a separately supplied test set. A test label the data set lacks is an
+ * error naming both.
+ */
+export async function scoreOnTestSet(
+  data: { texts: readonly string[]; labels: readonly Label[] },
+  test: { texts: readonly string[]; labels: readonly Label[] },
+  train: TrainOptions,
+  names: { dataset: string; test: string },
+): Promise<HeldOutMetrics> {
+  const [{ SentimentModel }, { evaluateModelOn }, { InvalidParameterError }] = await Promise.all([
+    import("../models/sentiment-model.js"),
+    import("../evaluation/held-out.js"),
+    import("../util/errors.js"),
+  ]);
+  const final = SentimentModel.train(data.texts, data.labels, train);
+  const known = new Set(final.classes.map(String));
+  const unseen = [...new Set(test.labels.map(String))].filter((l) => !known.has(l));
+  if (unseen.length > 0)
+    throw new InvalidParameterError(
+      `--test ${names.test}: labels ${unseen.map((l) => JSON.stringify(l)).join(", ")} are not in ${names.dataset} (classes ${[...known].join(", ")})`,
+    );
+  return evaluateModelOn(final, test.texts, test.labels).metrics;
 }

@@ -1,4 +1,6 @@
-import { loadLabelledTexts } from "./datasets.js";
+import type { HeldOutMetrics } from "../evaluation/held-out.js";
+import type { TrainOptions } from "../models/sentiment-model.js";
+import { loadLabelledTexts, scoreOnTestSet } from "./datasets.js";
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
@@ -29,6 +31,7 @@ interface TuneFlags {
   track?: boolean;
   trackingUri?: string;
   experiment: string;
+  test?: string;
   json?: boolean;
 }
 
@@ -112,6 +115,7 @@ export function register(program: Command): void {
     .option("--no-track", "do not log the trials as runs")
     .option("--tracking-uri <uri>", "tracking store (default: MLFLOW_TRACKING_URI, then sqlite:///mlruns.db)")
     .option("--experiment <name>", "experiment of the parent and child runs", "polarity-tune")
+    .option("--test <path|url>", "fit the best configuration on the whole dataset and score it on this separately supplied test set (same columns)")
     .option("--json", "print the results as JSON")
     .action(action(async (o: TuneFlags) => runTuneCommand(o)));
 }
@@ -142,6 +146,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
   }
   const configs = expandSpace(space);
   const data = await loadLabelledTexts(o.dataset, o.textColumn, o.labelColumn);
+  const testData = o.test === undefined ? null : await loadLabelledTexts(o.test, o.textColumn, o.labelColumn, "--test");
   const reporter = createReporter({ stream: process.stderr, quiet: o.json === true });
   reporter.log(
     `tune: ${method} search over ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts (${jobs} worker${jobs === 1 ? "" : "s"})`,
@@ -182,6 +187,17 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     await pool?.close();
   }
   await tracking?.logBest(result);
+  let test: HeldOutMetrics | null = null;
+  if (testData !== null && result.best) {
+    const { preprocess, features, model } = result.best.config;
+    try {
+      test = await scoreOnTestSet(data, testData, { preprocess, features, model } as TrainOptions, { dataset: o.dataset, test: o.test as string });
+      await tracking?.logMetrics(testMetricsForRun(test));
+    } catch (err) {
+      await tracking?.end("FAILED");
+      throw err;
+    }
+  }
   await tracking?.end("FINISHED");
   if (o.writeParams && result.best) await writeBestParams(o.params, result.best.config);
 
@@ -199,7 +215,16 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     }));
     console.log(
       JSON.stringify(
-        { method, metric, seconds: result.seconds, timedOut: result.timedOut, parentRunId: tracking?.parentRunId ?? null, best: trials[0] ?? null, trials },
+        {
+          method,
+          metric,
+          seconds: result.seconds,
+          timedOut: result.timedOut,
+          parentRunId: tracking?.parentRunId ?? null,
+          best: trials[0] ?? null,
+          ...(test !== null ? { test: { source: o.test, ...test } } : {}),
+          trials,
+        },
         null,
         2,
       ),
@@ -212,12 +237,32 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     `\n${result.trials.length} trials in ${result.seconds.toFixed(1)} s${result.timedOut ? " (stopped by --max-time)" : ""}; best mean ${metric} ${b ? `${(b.mean[metric] ?? NaN).toFixed(4)} ± ${(b.sd[metric] ?? NaN).toFixed(4)}` : "n/a"}` +
       `${tracking ? `; parent run ${tracking.parentRunId}` : ""}${o.writeParams && b ? `; written to ${o.params}` : ""}`,
   );
+  if (test !== null)
+    console.log(
+      `test: the best configuration fitted on all ${data.texts.length} texts scores ${formatTestMetrics(test)} on ${test.n_test} texts from ${o.test}`,
+    );
+}
+
+/** A test set's scores as parent-run metrics (`test_accuracy`, …; missing ones left out). */
+export function testMetricsForRun(m: HeldOutMetrics, suffix = ""): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"] as const) {
+    const v = m[k];
+    if (typeof v === "number" && Number.isFinite(v)) out[`test_${k}${suffix}`] = v;
+  }
+  return out;
+}
+
+export function formatTestMetrics(m: HeldOutMetrics): string {
+  return `accuracy ${m.accuracy.toFixed(4)}, F1 ${m.f1.toFixed(4)}${m.roc_auc === null ? "" : `, ROC AUC ${m.roc_auc.toFixed(4)}`}`;
 }
 
 export interface TuneTracking {
   parentRunId: string;
   logTrial(t: TrialResult): Promise<void>;
   logBest(r: SearchResult): Promise<void>;
+  /** Metrics of the parent run (e.g. the test-set scores of `--test`). */
+  logMetrics(metrics: Record<string, number>): Promise<void>;
   end(status: "FINISHED" | "FAILED"): Promise<void>;
 }
 
@@ -259,6 +304,9 @@ export async function openTuneTracking(
       if (!r.best) return;
       await client.logParams(parentRunId, Object.fromEntries(Object.entries(trialParams(r.best.config)).map(([k, v]) => [`best.${k}`, v])));
       await client.logMetrics(parentRunId, Object.fromEntries(Object.entries(r.best.mean).map(([k, v]) => [`best_mean_${k}`, v])));
+    },
+    async logMetrics(metrics) {
+      await client.logMetrics(parentRunId, metrics);
     },
     async end(status) {
       await client.endRun(parentRunId, status);
