@@ -264,24 +264,29 @@ export function validateRequest(schema: TSchema, raw: unknown, options: { fromQu
  */
 function withoutNullMembers(value: unknown): unknown {
   if (Array.isArray(value)) return mapArrayCow(value, withoutNullMembers);
-  if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    let out: Record<string, unknown> | undefined;
-    for (const k in obj) {
-      const v = obj[k];
-      const next = v === null || v === undefined ? undefined : withoutNullMembers(v);
-      if (out === undefined && (next !== v || v === undefined)) {
-        out = {};
-        for (const k2 in obj) {
-          if (k2 === k) break;
-          out[k2] = obj[k2];
-        }
-      }
-      if (out !== undefined && next !== undefined) out[k] = next;
-    }
-    return out ?? value;
-  }
+  if (value && typeof value === "object")
+    return mapObjectCow(value as Record<string, unknown>, (_k, v) => (v === null || v === undefined ? DROP : withoutNullMembers(v)));
   return value;
+}
+
+const DROP: unique symbol = Symbol("drop");
+
+/** `f` over each member (DROP leaves it out); the object itself when `f` changed and dropped nothing. */
+function mapObjectCow(obj: Record<string, unknown>, f: (key: string, value: unknown) => unknown): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const k in obj) {
+    const v = obj[k];
+    const next = f(k, v);
+    if (out === undefined && next !== v) {
+      out = {};
+      for (const k2 in obj) {
+        if (k2 === k) break;
+        out[k2] = obj[k2];
+      }
+    }
+    if (out !== undefined && next !== DROP) out[k] = next;
+  }
+  return out ?? obj;
 }
 
 /** `array.map(f)`, but the array itself when `f` changed no element. */
@@ -313,21 +318,8 @@ function convertNumericStrings(schema: TSchema, value: unknown): unknown {
     return mapArrayCow(value, (v) => convertNumericStrings(items, v));
   }
   if (value && typeof value === "object" && !Array.isArray(value) && s.type === "object" && s.properties) {
-    const obj = value as Record<string, unknown>;
-    let out: Record<string, unknown> | undefined;
-    for (const k in obj) {
-      const v = obj[k];
-      const next = s.properties[k] ? convertNumericStrings(s.properties[k], v) : v;
-      if (out === undefined && next !== v) {
-        out = {};
-        for (const k2 in obj) {
-          if (k2 === k) break;
-          out[k2] = obj[k2];
-        }
-      }
-      if (out !== undefined) out[k] = next;
-    }
-    return out ?? value;
+    const properties = s.properties;
+    return mapObjectCow(value as Record<string, unknown>, (k, v) => (properties[k] ? convertNumericStrings(properties[k], v) : v));
   }
   return value;
 }

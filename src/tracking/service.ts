@@ -4,6 +4,7 @@ import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LocalArtifactStore, assertSafeArtifactPath, fileUriPath, isLocalArtifactStore, mlflowArtifactsPath, type ArtifactStore } from "./artifact-store.js";
 import { ENDPOINTS, validateRequest, type EndpointName, type RequestOf } from "./endpoints.js";
+import { parseRunsUri } from "./uri.js";
 import type { LoggedModelStore } from "./store/logged-model-store.js";
 import type { ModelRegistryStore } from "./store/registry-store.js";
 import type { TrackingStore } from "./store/tracking-store.js";
@@ -372,6 +373,18 @@ export class TrackingService {
     if (proxied !== undefined) return isLocalArtifactStore(this.artifacts) ? resolvePath(this.artifacts.root, proxied) : undefined;
     const local = fileUriPath(artifactUri) ?? (artifactUri.startsWith("/") ? artifactUri : undefined);
     return local === undefined ? undefined : resolvePath(local);
+  }
+
+  /**
+   * The storage URI of a model version's files on this server: its download URI with a
+   * `runs:/` answer resolved against the run (the UI's /model-versions/get-artifact reads it).
+   */
+  async modelVersionStorageUri(source: string): Promise<string> {
+    const uri = await this.downloadUri(source);
+    if (!uri.startsWith("runs:")) return uri;
+    const { runId, path } = parseRunsUri(uri);
+    const root = (await this.tracking.getRun(runId)).info.artifact_uri;
+    return path ? `${root}/${path}` : root;
   }
 
   /** Where a model version's files are, as MLflow's get-download-uri answers. */

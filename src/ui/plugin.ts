@@ -191,10 +191,7 @@ export async function trackingUi(app: FastifyInstance, opts: TrackingUiOptions):
       const { model_version: mv } = (await opts.service.handle("getModelVersion", { name: q.name, version: q.version })) as {
         model_version: { source: string };
       };
-      let uri = await opts.service.downloadUri(mv.source);
-      const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
-      if (runs) uri = runs[2] ? `${await runArtifactUri(runs[1])}/${runs[2]}` : await runArtifactUri(runs[1]);
-      return sendArtifact(reply, uri, path);
+      return sendArtifact(reply, await opts.service.modelVersionStorageUri(mv.source), path);
     },
   );
 
