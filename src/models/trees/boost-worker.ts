@@ -40,8 +40,11 @@ function boostWorkerMain(data: BoostWorkerData): void {
       best[0] = -Infinity;
       best[1] = -1;
       best[2] = -1;
+      const pruneCount = params[72];
       for (let t = params[6]; t < params[7]; t++) {
-        evalFeature(touched[t], hist, featCount, nBins, zeroBin, binOffset, S, params[1], params[2] === 1, tot, params[3], params[4], params[5], zeroStats, leftStats, best);
+        const j = touched[t];
+        // Features growTree's bound rules out (see pruneBelow in grow.ts) are skipped.
+        if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, params[1], params[2] === 1, tot, params[3], params[4], params[5], zeroStats, leftStats, best);
       }
     } catch {
       Atomics.store(control, 2, 1);
@@ -72,7 +75,7 @@ export function startBoostHelper(d: number, totalSlots: number, nBins: Int32Arra
     hist: shared((b) => new Float64Array(b), totalSlots * 8),
     featCount: shared((b) => new Int32Array(b), d * 4),
     touched: shared((b) => new Int32Array(b), d * 4),
-    params: shared((b) => new Float64Array(b), 72 * 8),
+    params: shared((b) => new Float64Array(b), 80 * 8),
     best: shared((b) => new Float64Array(b), 3 * 8),
     control: shared((b) => new Int32Array(b), 4 * 4),
     minFeatures,

@@ -9,7 +9,7 @@
  * receiveMessageOnPort once the shared "finished" counter says all trees are done.
  */
 import type { MessagePort } from "node:worker_threads";
-import { evalFeature, growForestTree, growTree, growTreeSampled, newNodeStore, rowBin, sumTo, treeRandom, type BinnedRows, type GrowParams } from "./grow.js";
+import { evalFeature, growForestTree, growTree, growTreeSampled, isIdentity, newNodeStore, rowBin, sumTo, treeRandom, type BinnedRows, type GrowParams } from "./grow.js";
 
 /** Slots of the control Int32Array. */
 export const CTRL_NEXT = 0; // next tree number to claim
@@ -51,7 +51,7 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
 
 /** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
 export function forestKernelSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, newNodeStore, evalFeature, growTree, growTreeSampled, growForestTree, forestWorkerMain].map((f) => f.toString());
+  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, evalFeature, growTree, growTreeSampled, growForestTree, forestWorkerMain].map((f) => f.toString());
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 

@@ -53,6 +53,11 @@ export interface GrowParams {
   /** Non-constant features to evaluate per node (0 = all). */
   maxFeatures: number;
   seed: number;
+  /**
+   * The plain algorithm, for tests to compare with: every feature scanned (no pruneBelow) and
+   * the root built row by row (no column-wise root).
+   */
+  reference?: boolean;
 }
 
 /**
@@ -67,6 +72,7 @@ export interface SplitHelper {
   params: Float64Array;
   best: Float64Array;
   control: Int32Array;
+  /** Layout of params: [S, k, gini, weight, count, minSamplesLeaf, from, to, tot × S …, [72] prune count]. */
   /** Nodes with fewer present features are scanned on the calling thread alone. */
   minFeatures: number;
 }
@@ -342,6 +348,31 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       }
     }
   };
+  // The root of an MSE tree on every row (boosting without subsampling or hold-out) is built
+  // column by column instead: the histogram is then written in order (its row-wise build
+  // scatters over the whole histogram, one cache miss per stored value) and the residuals
+  // read at random stay in cache. The features are then listed in column order.
+  const columnRoot = !gini && params.reference !== true && rows.length === X.n && isIdentity(rows);
+  const accumulateColumns = (): void => {
+    const { colptr, colRows, colCodes } = X;
+    for (let j = 0; j < X.d; j++) {
+      const c0 = colptr[j];
+      const c1 = colptr[j + 1];
+      if (c0 === c1) continue;
+      present[j] = 1;
+      touched[nTouched++] = j;
+      featCount[j] = c1 - c0;
+      const base = binOffset[j];
+      for (let p = c0; p < c1; p++) {
+        const i = colRows[p];
+        const wi = w[i];
+        const slot = (base + colCodes[p]) * 3;
+        hist[slot] += wi * r[i];
+        hist[slot + 1] += wi;
+        hist[slot + 2] += 1;
+      }
+    }
+  };
   const clearHistogram = (): void => {
     for (let t = 0; t < nTouched; t++) {
       const j = touched[t];
@@ -356,43 +387,113 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
   const stack: number[] = [newNode(), 0, idx.length, 0];
   let rootWeight = 0;
 
+  // Sets tot, the node's value, nodeWeight, nodeNnz and nodePure from the rows idx[start..end).
+  let nodeWeight = 0;
+  let nodeNnz = 0;
+  let nodePure = false;
+  const nodeTotals = (node: number, start: number, end: number): void => {
+    tot.fill(0);
+    let hSum = 0;
+    let nnz = 0;
+    for (let q = start; q < end; q++) {
+      const i = idx[q];
+      const wi = w[i];
+      if (gini) tot[y[i]] += wi;
+      else {
+        tot[0] += wi * r[i];
+        tot[1] += wi;
+        hSum += wi * h[i];
+      }
+      nnz += indptr[i + 1] - indptr[i];
+    }
+    nodeNnz = nnz;
+    tot[S - 1] = end - start;
+    const weight = gini ? sumTo(tot, k) : tot[1];
+    nodeWeight = weight;
+    nodePure = false;
+    if (gini) {
+      for (let c = 0; c < k; c++) {
+        value[node * vdim + c] = weight > 0 ? tot[c] / weight : 0;
+        if (tot[c] === weight) nodePure = true;
+      }
+    } else {
+      value[node] = hSum > 0 ? tot[0] / hSum : 0;
+    }
+  };
+  // A node this small or deep is a leaf whatever its rows: it needs no histogram.
+  const leafShaped = (count: number, depth: number): boolean => count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth;
+  // Exact pruning of the split scan (MSE with unit weights: gradient boosting): see pruneBelow.
+  let unitWeights = !gini && params.reference !== true;
+  for (let q = 0; q < rows.length && unitWeights; q++) if (w[rows[q]] !== 1) unitWeights = false;
+  const probe = new Float64Array(3);
+  const devBuckets = new Int32Array(64);
+  // Exact pruning (unit-weight MSE). A split's side without the zero bin is a subset of the s
+  // rows that store the feature, and its proxy score (Σ_side r·W − R·s)² / (s(W − s)) equals
+  // W²(Σ_side d)² / (s(W − s)) with d = r − R/W, so it is at most B(s) = W²·T(s)² / (s(W − s)),
+  // T(s) the sum of the s largest |d| (over-estimated here from 64 buckets of |d|). A probe
+  // over the node's common features (stored in ≥ 1/16 of its rows) finds a score τ that the
+  // scan will reach; every feature stored in at most m rows with max_{s ≤ m} B(s) < τ then
+  // cannot score τ, let alone win or tie: it is skipped. Returns that m (0 = no pruning). The
+  // tree is the one the full scan grows (tested); only the skipped work differs.
+  const pruneBelow = (start: number, end: number, count: number, weight: number): number => {
+    if (count < 4) return 0;
+    probe[0] = -Infinity;
+    probe[1] = -1;
+    probe[2] = -1;
+    const common = Math.max(2, count >> 4);
+    for (let t = 0; t < nTouched; t++) {
+      const j = touched[t];
+      if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, probe);
+    }
+    // A margin far above the rounding of the scores' sums.
+    const tau = probe[0] * (1 - 1e-6);
+    if (!(tau > 0)) return 0;
+    const mean = tot[0] / weight;
+    let dMax = 0;
+    for (let q = start; q < end; q++) {
+      const dv = Math.abs(r[idx[q]] - mean);
+      if (dv > dMax) dMax = dv;
+    }
+    if (!(dMax > 0)) return 0;
+    const NB = devBuckets.length;
+    devBuckets.fill(0);
+    const scale = NB / dMax;
+    for (let q = start; q < end; q++) devBuckets[Math.min(NB - 1, Math.floor(Math.abs(r[idx[q]] - mean) * scale))]++;
+    // Bucket b holds |d| < (b + 1)·dMax/NB (up to rounding: the edge is widened).
+    const edge = (dMax / NB) * (1 + 1e-9);
+    const W = count;
+    let T = 0;
+    let b = NB - 1;
+    let inBucket = devBuckets[b];
+    for (let s = 1; s < W; s++) {
+      while (inBucket === 0) inBucket = devBuckets[--b];
+      inBucket--;
+      T += (b + 1) * edge;
+      if ((W * W * T * T) / (s * (W - s)) >= tau) return s - 1;
+    }
+    return W - 1;
+  };
+
   while (stack.length > 0) {
     let depth = stack.pop() as number;
     let end = stack.pop() as number;
     let start = stack.pop() as number;
     let node = stack.pop() as number;
+    if (leafShaped(end - start, depth)) {
+      nodeTotals(node, start, end);
+      if (node === 0) rootWeight = nodeWeight;
+      continue;
+    }
     clearHistogram();
-    accumulate(start, end, 1);
+    if (columnRoot && node === 0) accumulateColumns();
+    else accumulate(start, end, 1);
     // The chain: this node, then always its larger child, reusing the histogram.
     for (;;) {
-      tot.fill(0);
-      let hSum = 0;
-      let nodeNnz = 0;
-      for (let q = start; q < end; q++) {
-        const i = idx[q];
-        const wi = w[i];
-        if (gini) tot[y[i]] += wi;
-        else {
-          tot[0] += wi * r[i];
-          tot[1] += wi;
-          hSum += wi * h[i];
-        }
-        nodeNnz += indptr[i + 1] - indptr[i];
-      }
+      nodeTotals(node, start, end);
       const count = end - start;
-      tot[S - 1] = count;
-      const weight = gini ? sumTo(tot, k) : tot[1];
+      const weight = nodeWeight;
       if (node === 0) rootWeight = weight;
-      let pure = false;
-      if (gini) {
-        for (let c = 0; c < k; c++) {
-          value[node * vdim + c] = weight > 0 ? tot[c] / weight : 0;
-          if (tot[c] === weight) pure = true;
-        }
-      } else {
-        value[node] = hSum > 0 ? tot[0] / hSum : 0;
-      }
-      if (pure || count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth) break;
+      if (nodePure || leafShaped(count, depth)) break;
 
       if (nTouched > 2 * nodeNnz + 64) {
         // Compact: drop features no row of this node has (their slots are already zero).
@@ -414,13 +515,14 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       best[0] = -Infinity;
       best[1] = -1;
       best[2] = -1;
+      const sampling = params.maxFeatures > 0 && params.maxFeatures < X.d;
+      const pruneCount = unitWeights && !sampling ? pruneBelow(start, end, count, weight) : 0;
       // scikit-learn's feature draw (BestSplitter.node_split): features are drawn without
       // replacement from ALL d features, and every draw counts towards max_features, a feature
       // constant in the node (here: absent from it) included; past max_features the draw goes
       // on only until one non-constant feature has been found. A draw hits a feature present in
       // the node with probability (present left) / (features left); the absent ones need no
       // work, so only the hits are simulated.
-      const sampling = params.maxFeatures > 0 && params.maxFeatures < X.d;
       if (!sampling && helper !== undefined && nTouched >= helper.minFeatures && helper.control[2] === 0) {
         // Every feature is evaluated: the helper thread takes the second half of the list.
         const hp = helper.params;
@@ -433,11 +535,15 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
         hp[5] = params.minSamplesLeaf;
         hp[6] = half;
         hp[7] = nTouched;
+        hp[72] = pruneCount;
         for (let s = 0; s < S; s++) hp[8 + s] = tot[s];
         const seq = helper.control[0] + 1;
         Atomics.store(helper.control, 0, seq);
         Atomics.notify(helper.control, 0);
-        for (let t = 0; t < half; t++) evalFeature(touched[t], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+        for (let t = 0; t < half; t++) {
+          const j = touched[t];
+          if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+        }
         // A helper that never answers (it failed to boot) is given up after 30 s: same tree, one thread.
         const deadline = performance.now() + 30_000;
         while (Atomics.load(helper.control, 1) !== seq) {
@@ -450,10 +556,18 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
           // Ties go to the earlier feature in the list, as in the serial scan.
           if (helper.best[0] > best[0]) best.set(helper.best.subarray(0, 3));
         } else {
-          for (let t = half; t < nTouched; t++) evalFeature(touched[t], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          for (let t = half; t < nTouched; t++) {
+            const j = touched[t];
+            if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          }
+        }
+      } else if (!sampling) {
+        for (let t = 0; t < nTouched; t++) {
+          const j = touched[t];
+          if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
         }
       } else {
-        const limit = sampling ? params.maxFeatures : X.d;
+        const limit = params.maxFeatures;
         let remainingAll = X.d;
         let remainingPresent = nTouched;
         let visited = 0;
@@ -503,7 +617,13 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       right[node] = rr;
       const mid = start + nl;
       depth++;
-      if (nnzLeft <= nodeNnz - nnzLeft) {
+      const leftSmaller = nnzLeft <= nodeNnz - nnzLeft;
+      if (leafShaped(leftSmaller ? end - mid : mid - start, depth)) {
+        // The larger child is a leaf: no histogram for it; both children wait (leaves cost one pass over their rows).
+        stack.push(rr, mid, end, depth, l, start, mid, depth);
+        break;
+      }
+      if (leftSmaller) {
         // Left is smaller: it waits; continue with the right child (histogram minus the left rows).
         stack.push(l, start, mid, depth);
         accumulate(start, mid, -1);
@@ -519,6 +639,12 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
   }
   if (helper) clearHistogram(); // the shared buffers go back all zero for the next tree
   return nodes.finish();
+}
+
+/** Whether rows is 0, 1, …, n − 1. */
+export function isIdentity(rows: Int32Array): boolean {
+  for (let q = 0; q < rows.length; q++) if (rows[q] !== q) return false;
+  return true;
 }
 
 export function sumTo(a: Float64Array, k: number): number {

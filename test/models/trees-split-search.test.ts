@@ -1,0 +1,130 @@
+/**
+ * The shortcuts of growTree's split search give the tree the plain algorithm grows:
+ * - the bound that skips features (pruneBelow: unit-weight MSE, gradient boosting) never
+ *   skips the winner nor a feature that would tie with it;
+ * - the column-wise root histogram equals the row-wise one.
+ * Text-like data: many features stored in one or two rows (the ones the bound skips), a few
+ * common ones that carry the signal, bin codes from real TF-IDF-like values.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { csrFromDense, type CsrMatrix } from "../../src/features/csr.js";
+import { binMatrix } from "../../src/models/trees/binning.js";
+import { growTree, type GrownTree } from "../../src/models/trees/grow.js";
+import { Random } from "../../src/util/random.js";
+
+function textLike(seed: number, n: number, rare: number, common: number): { X: CsrMatrix; label: Int32Array } {
+  const rng = new Random(seed);
+  const d = rare + common;
+  const dense: number[][] = [];
+  const label = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = new Array<number>(d).fill(0);
+    let s = rng.nextGaussian() * 0.7;
+    for (let j = 0; j < common; j++) {
+      if (rng.nextFloat() < 0.25) {
+        row[rare + j] = 0.1 + rng.nextFloat();
+        s += (j % 3 === 0 ? 1 : -0.5) * row[rare + j];
+      }
+    }
+    // Rare features: 2–5 per row, each in about one or two rows of the data.
+    const m = rare > 0 ? 2 + rng.nextInt(4) : 0;
+    for (let t = 0; t < m; t++) row[rng.nextInt(rare)] = 0.2 + rng.nextFloat();
+    label[i] = s > 0 ? 1 : 0;
+    dense.push(row);
+  }
+  return { X: csrFromDense(dense), label };
+}
+
+/** Residuals of a boosting round: early (all about ±0.5) or late (most small, a few large). */
+function residuals(rng: Random, label: Int32Array, late: boolean): { r: Float64Array; h: Float64Array } {
+  const n = label.length;
+  const r = new Float64Array(n);
+  const h = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    // Late: fitted rows near their label, 8 % misfit near the other one.
+    const fit = late ? (label[i] ? 0.8 : 0.01) + 0.19 * rng.nextFloat() : 0.4 + 0.2 * rng.nextFloat();
+    const pi = late && rng.nextFloat() < 0.08 ? 1 - fit : fit;
+    r[i] = label[i] - pi;
+    h[i] = pi * (1 - pi);
+  }
+  return { r, h };
+}
+
+function assertSameTree(a: GrownTree, b: GrownTree, exactValues: boolean, what: string): void {
+  assert.deepEqual(Array.from(a.feature), Array.from(b.feature), `${what}: split features`);
+  assert.deepEqual(Array.from(a.bin), Array.from(b.bin), `${what}: split bins`);
+  assert.deepEqual(Array.from(a.left), Array.from(b.left), `${what}: left children`);
+  assert.deepEqual(Array.from(a.right), Array.from(b.right), `${what}: right children`);
+  if (exactValues) {
+    assert.deepEqual(Array.from(a.value), Array.from(b.value), `${what}: values`);
+    assert.deepEqual(Array.from(a.improvement), Array.from(b.improvement), `${what}: improvements`);
+  } else {
+    for (let t = 0; t < a.value.length; t++) assert.ok(Math.abs(a.value[t] - b.value[t]) <= 1e-9 * (1 + Math.abs(b.value[t])), `${what}: value ${t}`);
+    for (let t = 0; t < a.improvement.length; t++) assert.ok(Math.abs(a.improvement[t] - b.improvement[t]) <= 1e-9 * (1 + Math.abs(b.improvement[t])), `${what}: improvement ${t}`);
+  }
+}
+
+test("boosting's split-search bound skips only features that cannot win or tie: the same trees as the full scan", () => {
+  for (const seed of [1, 2, 3]) {
+    const { X, label } = textLike(seed, 400, 1500, 12);
+    const B = binMatrix(X, 32).rows;
+    const rng = new Random(100 + seed);
+    for (const late of [false, true]) {
+      const { r, h } = residuals(rng, label, late);
+      const w = new Float64Array(X.rows).fill(1);
+      // Not every row (a subsample), so the root is built row-wise on both sides.
+      const rows = Int32Array.from({ length: X.rows }, (_, i) => i).filter((i) => i % 7 !== 3);
+      for (const maxDepth of [3, 8]) {
+        const target = { criterion: 1, k: 1, y: label, w, r, h };
+        const params = { maxDepth, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
+        const pruned = growTree(B, target, rows, params);
+        const full = growTree(B, target, rows, { ...params, reference: true });
+        assert.ok(full.feature.length > 7, "the tree splits");
+        assertSameTree(pruned, full, true, `seed ${seed}, ${late ? "late" : "early"} residuals, depth ${maxDepth}`);
+      }
+    }
+  }
+});
+
+test("duplicated rare columns (exact ties) are broken the same way with and without the bound", () => {
+  // Features 0..9 each stored in one row and copied into a twin column: every split on one of
+  // them ties with its twin; the first in scan order must win on both sides.
+  const n = 60;
+  const dense = Array.from({ length: n }, (_, i) => {
+    const row = new Array<number>(24).fill(0);
+    if (i < 10) {
+      row[i] = 1;
+      row[10 + i] = 1;
+    }
+    if (i % 2 === 0) row[20] = 0.5 + (i % 5) / 10;
+    if (i % 3 === 0) row[21] = 1;
+    return row;
+  });
+  const X = csrFromDense(dense);
+  const B = binMatrix(X, 32).rows;
+  const y = Int32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
+  const r = Float64Array.from({ length: n }, (_, i) => (i < 10 ? 3 - i / 10 : y[i] - 0.5));
+  const h = new Float64Array(n).fill(0.25);
+  const w = new Float64Array(n).fill(1);
+  const rows = Int32Array.from({ length: n - 1 }, (_, i) => i + 1);
+  const target = { criterion: 1, k: 1, y, w, r, h };
+  const params = { maxDepth: 6, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
+  assertSameTree(growTree(B, target, rows, params), growTree(B, target, rows, { ...params, reference: true }), true, "ties");
+});
+
+test("the column-wise root histogram grows the tree the row-wise one grows", () => {
+  // Common features with continuous values only: no two features tie (the column-wise root
+  // lists features in column order, the row-wise one in order of first appearance).
+  for (const seed of [4, 5]) {
+    const { X, label } = textLike(seed, 300, 0, 40);
+    const B = binMatrix(X, 32).rows;
+    const { r, h } = residuals(new Random(seed), label, false);
+    const w = new Float64Array(X.rows).fill(1);
+    const rows = Int32Array.from({ length: X.rows }, (_, i) => i);
+    const target = { criterion: 1, k: 1, y: label, w, r, h };
+    const params = { maxDepth: 4, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
+    // Scores are sums in another order (the features listed in column order): equal up to rounding.
+    assertSameTree(growTree(B, target, rows, params), growTree(B, target, rows, { ...params, reference: true }), false, `seed ${seed}`);
+  }
+});
