@@ -6,8 +6,8 @@ import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, valid
 import { LinearClassifierBase, binaryProba, sigmoid, softmaxRows, type ModelJson } from "./linear.js";
 import { minimizeLbfgs, type ObjectiveFn, type OptimResult } from "./optim/lbfgs.js";
 import { minimizeOwlqn } from "./optim/owlqn.js";
-import { binaryLossGradientRows, type BinaryLogisticData } from "./parallel/binary-logistic-kernel.js";
-import { SplitBinaryObjective, resolveThreads } from "./parallel/split-objective.js";
+import { binaryLossGradientRows, type BinaryLogisticData, type CscMatrix32 } from "./parallel/binary-logistic-kernel.js";
+import { ColumnBinaryObjective, PARALLEL_MIN_NNZ, resolveThreads, toCsc32 } from "./parallel/split-objective.js";
 
 export interface LogisticRegressionOptions {
   /** 'l2' (L-BFGS), 'l1' (OWL-QN) or 'none'. Default 'l2'. */
@@ -78,8 +78,6 @@ interface Problem {
   scale: number;
   /** Inverse of the Hessian's diagonal at w = 0, the optimiser's preconditioner. */
   precond: Float64Array;
-  /** Releases worker threads, if any. */
-  close?: () => void;
   /** Allocator for the optimiser's iterates (shared memory when a worker reads them). */
   allocate?: (length: number) => Float64Array;
 }
@@ -110,6 +108,22 @@ function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curva
   return out;
 }
 
+/** inverseHessianDiagonal's binary case (one class) from X by columns: a sequential pass per column. */
+function inverseHessianDiagonalColumns(X: CscMatrix32, sw: Float64Array, S: number, curvature: number, l2: number, fitIntercept: boolean): Float64Array {
+  const d = X.cols;
+  const out = new Float64Array(d + (fitIntercept ? 1 : 0));
+  const { colPtr, rowIdx, vals } = X;
+  const f = curvature / S;
+  for (let j = 0; j < d; j++) {
+    let h = 0;
+    for (let q = colPtr[j]; q < colPtr[j + 1]; q++) h += sw[rowIdx[q]] * vals[q] * vals[q];
+    const hj = h * f + l2;
+    out[j] = hj > 0 ? 1 / hj : 1;
+  }
+  if (fitIntercept) out[d] = 1 / curvature;
+  return out;
+}
+
 /**
  * The scaled objective's constants: S = Σ s_i, the data term's 1/S, `scale` = C·S (S without
  * a penalty) that converts the scaled objective back to C·Σ s_i·loss_i + ½‖w‖², and the L2
@@ -124,24 +138,23 @@ function objectiveScaling(sw: Float64Array, p: LogisticRegressionParams): { S: n
 
 /**
  * Binary logistic loss with labels ±1. Parameters: w (d) then b (if fitIntercept).
- * With threads = 2 the loss/gradient pass is split over the main thread and one worker
- * (SplitBinaryObjective: same kernel per half, fixed summation order, so deterministic);
- * the problem must then be closed after solving.
+ * With `columns` (big problems, or 2 threads) the loss/gradient pass runs by columns on
+ * X's float32 CSC copy (ColumnBinaryObjective: on the main thread and possibly one worker,
+ * fixed summation order, so deterministic); otherwise one fused row-wise pass over X.
  */
-function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: LogisticRegressionParams, threads: number): Problem {
+function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64Array, sw: Float64Array, p: LogisticRegressionParams): Problem {
   const n = X.rows;
   const d = X.cols;
   const { S, invS, scale, l2, l1 } = objectiveScaling(sw, p);
   const fitIntercept = p.fitIntercept;
   const kernelData: BinaryLogisticData = { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
-  const split = threads > 1 ? new SplitBinaryObjective(kernelData, n, d) : null;
   const sumR = new Float64Array(1);
   const fg: ObjectiveFn = (x, grad) => {
     const b = fitIntercept ? x[d] : 0;
     const gw = grad.length === d ? grad : grad.subarray(0, d);
     let loss: number;
-    if (split !== null) {
-      loss = split.evaluate(x, b, gw, sumR);
+    if (columns !== null) {
+      loss = columns.objective.evaluate(x, b, ySign, sw, invS, gw, sumR);
     } else {
       gw.fill(0);
       loss = binaryLossGradientRows(kernelData, x, b, gw, 0, n, sumR);
@@ -150,10 +163,24 @@ function binaryProblem(X: CsrMatrix, ySign: Float64Array, sw: Float64Array, p: L
     if (fitIntercept) grad[d] = sumR[0];
     return loss * invS + 0.5 * l2 * reg;
   };
-  const precond = inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
-  const close = split !== null ? () => split.close() : undefined;
-  const allocate = split !== null ? (length: number) => split.allocateVector(length) : undefined;
-  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond, close, allocate };
+  const precond = columns !== null ? inverseHessianDiagonalColumns(columns.X, sw, S, 0.25, l2, fitIntercept) : inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
+  const allocate = columns !== null ? (length: number) => columns.objective.allocateVector(length) : undefined;
+  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond, allocate };
+}
+
+/** X by columns and the objective that evaluates on it (its worker, if any, serves every binary problem of a fit). */
+interface ColumnPath {
+  X: CscMatrix32;
+  objective: ColumnBinaryObjective;
+}
+
+/**
+ * Whether binary problems are evaluated by columns (ColumnBinaryObjective): from
+ * PARALLEL_MIN_NNZ non-zeros (there a by-column pass costs about half the CPU of the
+ * row-wise one, bench/core.ts) and whenever a worker thread is used.
+ */
+function useColumns(nnz: number, threads: number): boolean {
+  return threads > 1 || nnz >= PARALLEL_MIN_NNZ;
 }
 
 /** grad[j] += l2·x[j] for j < d; returns ‖x[0..d)‖². */
@@ -332,7 +359,10 @@ export class LogisticRegression extends LinearClassifierBase {
    */
   fit(X: CsrMatrix, y: readonly Label[]): this {
     checkFitInput(X, y, "LogisticRegression");
-    const order = frequencyOrder(X);
+    // The by-column path reads no d-sized vector at random: no renumbering there.
+    const k = encodeLabels(y).classes.length;
+    const nnz = X.indptr[X.rows];
+    const order = this.mode(k) !== "multinomial" && useColumns(nnz, resolveThreads(this.threads, nnz)) ? null : frequencyOrder(X);
     if (order === null) return this.fitColumns(X, y, null);
     renumberColumns(X, order.newOfOld);
     try {
@@ -349,10 +379,8 @@ export class LogisticRegression extends LinearClassifierBase {
     const cw = resolveClassWeights(this.params.classWeight, classes, counts);
     const n = X.rows;
     const d = X.cols;
-    // Shared memory when a worker thread will read them (no copy then).
     const threads = resolveThreads(this.threads, X.indptr[n]);
-    const vector = (length: number): Float64Array => (threads > 1 ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length));
-    const sw = vector(n);
+    const sw = new Float64Array(n);
     let totalWeight = 0;
     for (let i = 0; i < n; i++) totalWeight += sw[i] = cw[codes[i]];
     if (!(totalWeight > 0)) throw new DataError("LogisticRegression.fit: every sample has weight 0 (check classWeight)");
@@ -382,22 +410,26 @@ export class LogisticRegression extends LinearClassifierBase {
     const intercept = new Float64Array(targets.length);
     const results: OptimResult[] = [];
     const problems: Problem[] = [];
-    const ySign = vector(n);
+    const ySign = new Float64Array(n);
     const start = this.initialCoef ? this.startingPoint(targets.length, d, targets.length * (d + 1), oldOfNew, (row, j) => row * (d + 1) + j) : null;
-    targets.forEach((target, row) => {
-      for (let i = 0; i < n; i++) ySign[i] = codes[i] === target ? 1 : -1;
-      const problem = binaryProblem(X, ySign, sw, this.params, threads);
-      let res: OptimResult;
-      try {
-        res = this.solve(problem, start === null ? null : start.slice(row * (d + 1), row * (d + 1) + problem.nParams));
-      } finally {
-        problem.close?.();
-      }
-      coef.set(res.x.subarray(0, d), row * d);
-      if (this.params.fitIntercept) intercept[row] = res.x[d];
-      results.push(res);
-      problems.push(problem);
-    });
+    let columns: ColumnPath | null = null;
+    if (useColumns(X.indptr[n], threads)) {
+      const csc = toCsc32(X, threads > 1);
+      columns = { X: csc, objective: new ColumnBinaryObjective(csc, threads) };
+    }
+    try {
+      targets.forEach((target, row) => {
+        for (let i = 0; i < n; i++) ySign[i] = codes[i] === target ? 1 : -1;
+        const problem = binaryProblem(X, columns, ySign, sw, this.params);
+        const res = this.solve(problem, start === null ? null : start.slice(row * (d + 1), row * (d + 1) + problem.nParams));
+        coef.set(res.x.subarray(0, d), row * d);
+        if (this.params.fitIntercept) intercept[row] = res.x[d];
+        results.push(res);
+        problems.push(problem);
+      });
+    } finally {
+      columns?.objective.close();
+    }
     this.setState(classes, coef, intercept, d, results, problems, oldOfNew);
     return this;
   }

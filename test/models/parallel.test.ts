@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
 import { binaryLossGradientRows } from "../../src/models/parallel/binary-logistic-kernel.js";
-import { SplitBinaryObjective } from "../../src/models/parallel/split-objective.js";
+import { ColumnBinaryObjective, toCsc32 } from "../../src/models/parallel/split-objective.js";
+import type { CsrMatrix } from "../../src/features/csr.js";
 import { InvalidParameterError } from "../../src/util/errors.js";
 import { Random } from "../../src/util/random.js";
 import { randomProblem } from "./helpers.js";
@@ -14,65 +15,95 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-test("the split (main + worker thread) loss and gradient equal the serial kernel's to 1e-12", () => {
-  const { X, y } = randomProblem(11, 400, 60, 6);
-  const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
-  const rng = new Random(5);
-  const sw = Float64Array.from({ length: X.rows }, () => 0.5 + rng.nextFloat());
-  let S = 0;
-  for (const s of sw) S += s;
-  const data = { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS: 1 / S };
-  const split = new SplitBinaryObjective(data, X.rows, X.cols);
-  try {
-    for (let trial = 0; trial < 3; trial++) {
-      const x = Float64Array.from({ length: X.cols + 1 }, () => rng.nextGaussian());
-      const b = x[X.cols];
-      const serialGrad = new Float64Array(X.cols);
-      const serialOut = new Float64Array(1);
-      const serialLoss = binaryLossGradientRows(data, x, b, serialGrad, 0, X.rows, serialOut);
-      const grad = new Float64Array(X.cols).fill(123); // evaluate must zero it
-      const out = new Float64Array(1);
-      const loss = split.evaluate(x, b, grad, out);
-      assert.ok(split.parallel, "the worker thread started and answered");
-      assert.ok(Math.abs(loss - serialLoss) <= 1e-12 * Math.abs(serialLoss), `loss ${loss} vs ${serialLoss}`);
-      assert.ok(maxAbsDiff(grad, serialGrad) <= 1e-12, `gradient differs by ${maxAbsDiff(grad, serialGrad)}`);
-      assert.ok(Math.abs(out[0] - serialOut[0]) <= 1e-12);
+/** X with its values rounded to single precision: what the column objective computes with. */
+function roundedValues(X: CsrMatrix): CsrMatrix {
+  return { ...X, data: Float64Array.from(X.data, Math.fround) };
+}
+
+for (const threads of [1, 2]) {
+  test(`the by-column loss and gradient (${threads} thread${threads > 1 ? "s" : ""}) equal the row-wise kernel's on X's float32 values to 1e-12`, () => {
+    const { X, y } = randomProblem(11, 400, 60, 6);
+    const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
+    const rng = new Random(5);
+    const sw = Float64Array.from({ length: X.rows }, () => 0.5 + rng.nextFloat());
+    let S = 0;
+    for (const s of sw) S += s;
+    const data = { ...roundedValues(X), ySign, sw, invS: 1 / S };
+    const csc = toCsc32(X, threads > 1);
+    const objective = new ColumnBinaryObjective(csc, threads);
+    try {
+      for (let trial = 0; trial < 3; trial++) {
+        const x = Float64Array.from({ length: X.cols + 1 }, () => rng.nextGaussian());
+        if (trial === 2) for (let j = 0; j < X.cols; j += 3) x[j] = 0; // zero weights are skipped in the scores pass
+        const b = x[X.cols];
+        const serialGrad = new Float64Array(X.cols);
+        const serialOut = new Float64Array(1);
+        const serialLoss = binaryLossGradientRows(data, x, b, serialGrad, 0, X.rows, serialOut);
+        const grad = new Float64Array(X.cols).fill(123); // evaluate must overwrite it
+        const out = new Float64Array(1);
+        const loss = objective.evaluate(x, b, ySign, sw, 1 / S, grad, out);
+        assert.equal(objective.parallel, threads > 1, "the worker thread started and answered");
+        assert.ok(Math.abs(loss - serialLoss) <= 1e-12 * Math.abs(serialLoss), `loss ${loss} vs ${serialLoss}`);
+        assert.ok(maxAbsDiff(grad, serialGrad) <= 1e-12, `gradient differs by ${maxAbsDiff(grad, serialGrad)}`);
+        assert.ok(Math.abs(out[0] - serialOut[0]) <= 1e-12);
+      }
+    } finally {
+      objective.close();
     }
-  } finally {
-    split.close();
+    assert.equal(objective.parallel, false);
+  });
+}
+
+test("toCsc32 holds X by columns: every entry once, rows ascending within a column, values rounded to float32", () => {
+  const { X } = randomProblem(15, 200, 50, 7);
+  const csc = toCsc32(X, false);
+  assert.equal(csc.colPtr[X.cols], X.indptr[X.rows]);
+  const seen = new Map<string, number>();
+  for (let j = 0; j < X.cols; j++) {
+    for (let q = csc.colPtr[j]; q < csc.colPtr[j + 1]; q++) {
+      if (q > csc.colPtr[j]) assert.ok(csc.rowIdx[q] > csc.rowIdx[q - 1]);
+      seen.set(`${csc.rowIdx[q]},${j}`, csc.vals[q]);
+    }
   }
-  assert.equal(split.parallel, false);
+  assert.equal(seen.size, X.indptr[X.rows]);
+  for (let i = 0; i < X.rows; i++) for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) assert.equal(seen.get(`${i},${X.indices[p]}`), Math.fround(X.data[p]));
+  assert.ok(toCsc32(X, true).rowIdx.buffer instanceof SharedArrayBuffer);
 });
 
-test("a split evaluation is deterministic: repeated calls give bit-identical results", () => {
+test("a two-thread evaluation is deterministic: repeated calls give bit-identical results", () => {
   const { X, y } = randomProblem(12, 300, 40, 5);
   const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
-  const data = { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw: new Float64Array(X.rows).fill(1), invS: 1 / X.rows };
-  const split = new SplitBinaryObjective(data, X.rows, X.cols);
+  const sw = new Float64Array(X.rows).fill(1);
+  const objective = new ColumnBinaryObjective(toCsc32(X, true), 2);
   try {
     const x = Float64Array.from({ length: X.cols }, (_, j) => Math.sin(j));
     const g1 = new Float64Array(X.cols);
     const g2 = new Float64Array(X.cols);
     const out = new Float64Array(1);
-    const l1 = split.evaluate(x, 0.3, g1, out);
-    const l2 = split.evaluate(x, 0.3, g2, out);
+    const l1 = objective.evaluate(x, 0.3, ySign, sw, 1 / X.rows, g1, out);
+    const l2 = objective.evaluate(x, 0.3, ySign, sw, 1 / X.rows, g2, out);
     assert.equal(l1, l2);
     assert.deepEqual(g1, g2);
   } finally {
-    split.close();
+    objective.close();
   }
 });
 
 test("LogisticRegression with threads: 2 finds the single-thread solution (L2 and L1, weighted)", () => {
   const { X, y } = randomProblem(13, 500, 80, 8);
   for (const options of [{ C: 1 }, { C: 0.5, penalty: "l1" as const }, { C: 2, classWeight: "balanced" as const }]) {
-    const one = new LogisticRegression({ ...options, threads: 1 }).fit(X, y);
+    // Two threads evaluate by columns on X's float32 values: the same problem as one thread on those values.
+    const one = new LogisticRegression({ ...options, threads: 1 }).fit(roundedValues(X), y);
     const two = new LogisticRegression({ ...options, threads: 2 }).fit(X, y);
     assert.ok(maxAbsDiff(one.coef, two.coef) <= 1e-6, `${JSON.stringify(options)}: coef differs by ${maxAbsDiff(one.coef, two.coef)}`);
     const f1 = one.fitReport?.objective ?? NaN;
     const f2 = two.fitReport?.objective ?? NaN;
     assert.ok(Math.abs(f1 - f2) <= 1e-9 * Math.abs(f1), `${JSON.stringify(options)}: objective ${f1} vs ${f2}`);
     assert.deepEqual(two.predict(X), one.predict(X));
+    // And on X's own values the objective moves by the rounding of X only (6e-8 relative).
+    const exact = new LogisticRegression({ ...options, threads: 1 }).fit(X, y);
+    const f0 = exact.fitReport?.objective ?? NaN;
+    assert.ok(Math.abs(f0 - f2) <= 1e-7 * Math.abs(f0), `${JSON.stringify(options)}: objective ${f0} vs ${f2}`);
   }
 });
 

@@ -64,3 +64,82 @@ export function binaryLossGradientRows(
   out[0] = sumR;
   return loss;
 }
+
+/**
+ * X by columns (CSC) with single-precision values, the layout of the column objective
+ * (split-objective.ts): column j's entries are rowIdx[colPtr[j]..colPtr[j+1]) with values
+ * vals[same range], rows ascending.
+ */
+export interface CscMatrix32 {
+  readonly rows: number;
+  readonly cols: number;
+  readonly colPtr: Int32Array;
+  readonly rowIdx: Int32Array;
+  readonly vals: Float32Array;
+}
+
+/**
+ * z[i] += Σ_{j ∈ [c0, c1)} x[j]·X_ij: the columns' part of the scores, scattered into the
+ * n-sized z (which stays in cache, unlike the d-sized weights a row-wise pass reads at random).
+ */
+export function columnScores(colPtr: Int32Array, rowIdx: Int32Array, vals: Float32Array, x: Float64Array, z: Float64Array, c0: number, c1: number): void {
+  for (let j = c0; j < c1; j++) {
+    const w = x[j];
+    if (w === 0) continue;
+    const end = colPtr[j + 1];
+    for (let q = colPtr[j]; q < end; q++) z[rowIdx[q]] += vals[q] * w;
+  }
+}
+
+/** g[j − offset] = Σ_i r[i]·X_ij for j ∈ [c0, c1): each gradient entry written once, in order. */
+export function columnGradient(colPtr: Int32Array, rowIdx: Int32Array, vals: Float32Array, r: Float64Array, g: Float64Array, c0: number, c1: number, offset: number): void {
+  for (let j = c0; j < c1; j++) {
+    const end = colPtr[j + 1];
+    let s = 0;
+    for (let q = colPtr[j]; q < end; q++) s += vals[q] * r[rowIdx[q]];
+    g[j - offset] = s;
+  }
+}
+
+/**
+ * From the scores b + z1[i] + z2[i]: returns Σ s_i·loss_i, writes each residual
+ * r_i = -s_i·y_i·σ(-y_i·z_i)/S into r and Σ r_i into out[0] (the same arithmetic as
+ * binaryLossGradientRows). z2 may be null (one part).
+ */
+export function lossAndResiduals(
+  z1: Float64Array,
+  z2: Float64Array | null,
+  b: number,
+  ySign: Float64Array,
+  sw: Float64Array,
+  invS: number,
+  r: Float64Array,
+  out: Float64Array,
+): number {
+  let loss = 0;
+  let sumR = 0;
+  const n = z1.length;
+  for (let i = 0; i < n; i++) {
+    const z = z2 === null ? b + z1[i] : b + z1[i] + z2[i];
+    const yi = ySign[i];
+    const m = yi * z;
+    let li: number;
+    let sig: number;
+    if (m > 0) {
+      const e = Math.exp(-m);
+      li = Math.log1p(e);
+      sig = e / (1 + e);
+    } else {
+      const e = Math.exp(m);
+      li = -m + Math.log1p(e);
+      sig = 1 / (1 + e);
+    }
+    const si = sw[i];
+    loss += si * li;
+    const ri = -si * yi * sig * invS;
+    r[i] = ri;
+    sumR += ri;
+  }
+  out[0] = sumR;
+  return loss;
+}
