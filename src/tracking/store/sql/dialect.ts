@@ -38,6 +38,15 @@ export interface SqlDialect {
    * parameter per column — one round trip and a statement text that does not grow with the batch.
    */
   bulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix: string): BulkStatement[];
+  /**
+   * Present when a plain INSERT that may fail on a duplicate key is much cheaper than
+   * `ON CONFLICT DO NOTHING` (PostgreSQL: the latter probes every unique index before and after
+   * each row's speculative insertion, and logs more WAL): then a store inserts without the
+   * clause first and, on the error this recognises — a duplicate in `index` — rolls back and
+   * does the transaction again with it (what MLflow's SQLAlchemy store does on an
+   * IntegrityError). Absent (SQLite): always `ON CONFLICT DO NOTHING`.
+   */
+  isDuplicateKeyError?(err: unknown, index: string): boolean;
 }
 
 /** A column of a bulk insert; `type` is the PostgreSQL element type of its array parameter. */

@@ -31,6 +31,7 @@ export const postgresDialect: SqlDialect = {
   limitOffset: "LIMIT ? OFFSET ?",
   keyShareLock: " FOR KEY SHARE",
   bulkInsert: unnestBulkInsert,
+  isDuplicateKeyError: (err, index) => sqlState(err) === "23505" && (err as { constraint?: unknown }).constraint === index,
 };
 
 /**

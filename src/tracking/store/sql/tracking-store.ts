@@ -106,6 +106,9 @@ const PARAM_COLUMNS: readonly BulkColumn[] = [
  * MLflow's latest-metric rule as an upsert: the new row replaces the stored one only when it is
  * later — the greatest step, then timestamp, then value (NaN stored as 0, as MLflow stores it).
  */
+/** The unique index that makes an exact duplicate (run, key, timestamp, step, value) one history row (schema.ts). */
+const METRIC_IDENTITY_INDEX = "metrics_identity";
+
 const LATEST_METRIC_UPSERT = `ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
        WHERE excluded.step > latest_metrics.step
           OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
@@ -407,18 +410,26 @@ export class SqlTrackingStore implements TrackingStore {
         `Duplicate parameter keys have been submitted: [${dupes.map((k) => `'${k}'`).join(", ")}]. Please ensure the request contains only one param value per param key.`,
       );
     }
-    // Every statement below is an ON CONFLICT insert, an upsert, or a read that can only end in
-    // an error: correct under any interleaving, so PostgreSQL needs no SERIALIZABLE here.
-    await this.backend.write(
-      async (tx) => {
-        // Locked: on PostgreSQL the history rows have no foreign key to check the run (schema.ts, migration 5).
-        await this.activeRunRow(tx, runId, true);
-        if (params.length > 0) await this.insertParams(tx, runId, params);
-        for (const t of tags) await this.upsertTag(tx, runId, t);
-        if (metrics.length > 0) await this.insertMetrics(tx, runId, metrics);
-      },
-      { statementsAtomic: true },
-    );
+    // Every statement below is an ON CONFLICT insert, an upsert, a plain insert whose only
+    // failure is a duplicate (then the whole batch is done again, see below), or a read that can
+    // only end in an error: correct under any interleaving, so PostgreSQL needs no SERIALIZABLE.
+    const batch = (ignoreDuplicates: boolean) => async (tx: SqlExecutor) => {
+      // Locked: on PostgreSQL the history rows have no foreign key to check the run (schema.ts, migration 5).
+      await this.activeRunRow(tx, runId, true);
+      if (params.length > 0) await this.insertParams(tx, runId, params);
+      for (const t of tags) await this.upsertTag(tx, runId, t);
+      if (metrics.length > 0) await this.insertMetrics(tx, runId, metrics, ignoreDuplicates);
+    };
+    const dialect = this.dialect;
+    const optimistic = dialect.isDuplicateKeyError !== undefined && metrics.length > 0;
+    try {
+      await this.backend.write(batch(!optimistic), { statementsAtomic: true });
+    } catch (err) {
+      // A metric this run already has (a client retrying a batch that was committed), or one
+      // repeated in the batch: MLflow stores it once. Roll back and redo with ON CONFLICT DO NOTHING.
+      if (!optimistic || !dialect.isDuplicateKeyError!(err, METRIC_IDENTITY_INDEX)) throw err;
+      await this.backend.write(batch(true), { statementsAtomic: true });
+    }
   }
 
   /**
@@ -456,7 +467,7 @@ export class SqlTrackingStore implements TrackingStore {
    * Both are bulk statements (SqlDialect.bulkInsert): on PostgreSQL a 1,000-metric batch is two
    * statements, one round trip each, instead of one per metric and one per key.
    */
-  private async insertMetrics(tx: SqlExecutor, runId: string, metrics: Metric[]): Promise<void> {
+  private async insertMetrics(tx: SqlExecutor, runId: string, metrics: Metric[], ignoreDuplicates: boolean): Promise<void> {
     const latest = new Map<string, Metric>();
     const history: unknown[][] = new Array(metrics.length);
     for (let i = 0; i < metrics.length; i++) {
@@ -465,7 +476,8 @@ export class SqlTrackingStore implements TrackingStore {
       const prev = latest.get(m.key);
       if (!prev || compareMetricOrder(m, prev) > 0) latest.set(m.key, m);
     }
-    for (const st of this.dialect.bulkInsert("metrics", METRIC_COLUMNS, history, "ON CONFLICT DO NOTHING")) await tx.run(st.sql, st.args);
+    const suffix = ignoreDuplicates ? "ON CONFLICT DO NOTHING" : "";
+    for (const st of this.dialect.bulkInsert("metrics", METRIC_COLUMNS, history, suffix)) await tx.run(st.sql, st.args);
     // `latest` holds one row per key, so no statement touches a row twice (PostgreSQL refuses that).
     // In key order, so concurrent batches for one run lock the rows in the same order (no deadlock).
     const rows = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((m) => metricRow(runId, m));
