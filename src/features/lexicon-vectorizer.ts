@@ -10,6 +10,7 @@ import {
   type TfidfVectorizerOptions,
   type VectorizerDocument,
   type VectorizerJson,
+  type VectorizerShellJson,
 } from "./vectorizer.js";
 
 /**
@@ -127,6 +128,10 @@ export class LexiconCountVectorizer extends CountVectorizer {
   override toJSON(): VectorizerJson {
     return { ...super.toJSON(), lexicon: this.block.kind };
   }
+
+  override toJSONShell(): VectorizerShellJson {
+    return { ...super.toJSONShell(), lexicon: this.block.kind };
+  }
 }
 
 /** TfidfVectorizer + the lexicon block (appended after TF-IDF weighting and the row norm). */
@@ -168,6 +173,10 @@ export class LexiconTfidfVectorizer extends TfidfVectorizer {
 
   override toJSON(): VectorizerJson {
     return { ...super.toJSON(), lexicon: this.block.kind };
+  }
+
+  override toJSONShell(): VectorizerShellJson {
+    return { ...super.toJSONShell(), lexicon: this.block.kind };
   }
 }
 

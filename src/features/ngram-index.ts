@@ -27,9 +27,15 @@ class PairTable {
   private mask: number;
   private count = 0;
 
-  constructor(capacity = 1024) {
-    this.slots = PairTable.emptySlots(capacity);
-    this.mask = capacity - 1;
+  constructor(capacity = 1024, slots?: Int32Array, count = 0) {
+    this.slots = slots ?? PairTable.emptySlots(capacity);
+    this.mask = (slots ? slots.length / 3 : capacity) - 1;
+    this.count = count;
+  }
+
+  /** The [prefix, token, id] triples as they are (a binary model file stores them: no rehash on load). */
+  get rawSlots(): Int32Array {
+    return this.slots;
   }
 
   private static emptySlots(capacity: number): Int32Array {
@@ -90,9 +96,28 @@ export interface NgramTables {
   atomLengths: Int32Array;
 }
 
+/**
+ * A fitted NgramIndex as flat typed arrays, including the n-gram hash table's slots, for the
+ * binary model file (src/models/binary-bundle.ts): loading it re-hashes no n-gram, and the
+ * arrays may be views of one (shared) buffer.
+ */
+export interface FrozenNgramTables {
+  size: number;
+  prefix: Int32Array;
+  last: Int32Array;
+  length: Uint8Array;
+  /** The atoms' UTF-16 code units concatenated in id order, and each atom's length in units. */
+  atomCodes: Uint16Array;
+  atomLengths: Int32Array;
+  /** The PairTable's [prefix, token, id] triples (id -1 = empty), capacity a power of two. */
+  pairSlots: Int32Array;
+}
+
 export class NgramIndex {
   private readonly atoms = new Map<string, number>();
-  private readonly chains: PairTable;
+  private chains: PairTable;
+  /** Set on an index adopted from frozen tables (views of a possibly shared buffer): it must never intern. */
+  private frozen = false;
   private atomStrings: string[] = [];
   private prefix: Int32Array = new Int32Array(1024);
   private last: Int32Array = new Int32Array(1024);
@@ -114,6 +139,7 @@ export class NgramIndex {
     let id = this.atoms.get(token);
     if (id === undefined) {
       if (!intern) return -1;
+      if (this.frozen) throw new DataError("this n-gram index was loaded from a model file and cannot learn new tokens");
       if (typeof token !== "string") throw new DataError(`tokens must be strings, got ${token === null ? "null" : typeof token}`);
       id = this.newGram(-1, -1, 1);
       this.atoms.set(token, id);
@@ -126,6 +152,7 @@ export class NgramIndex {
   chain(prefixId: number, atomId: number, intern: boolean): number {
     let id = this.chains.get(prefixId, atomId);
     if (id < 0 && intern) {
+      if (this.frozen) throw new DataError("this n-gram index was loaded from a model file and cannot learn new n-grams");
       id = this.newGram(prefixId, atomId, this.length[prefixId] + 1);
       this.chains.insert(prefixId, atomId, id);
     }
@@ -266,6 +293,83 @@ export class NgramIndex {
     return map;
   }
 
+  /** This index as flat typed arrays (copies), for a binary model file. */
+  exportFrozen(): FrozenNgramTables {
+    let units = 0;
+    for (const text of this.atoms.keys()) units += text.length;
+    const atomCodes = new Uint16Array(units);
+    const atomLengths = new Int32Array(this.atoms.size);
+    let a = 0;
+    let pos = 0;
+    // Map iteration is insertion order, which is id order.
+    for (const text of this.atoms.keys()) {
+      for (let i = 0; i < text.length; i++) atomCodes[pos++] = text.charCodeAt(i);
+      atomLengths[a++] = text.length;
+    }
+    return {
+      size: this.size,
+      prefix: this.prefix.slice(0, this.size),
+      last: this.last.slice(0, this.size),
+      length: this.length.slice(0, this.size),
+      atomCodes,
+      atomLengths,
+      pairSlots: this.chains.rawSlots.slice(),
+    };
+  }
+
+  /**
+   * Adopts frozen tables as they are (the arrays are used, not copied; the result never
+   * interns). Only the atom strings are rebuilt (one Map entry per distinct token); the n-gram
+   * table is probed in place. With `check`, every invariant transform relies on is verified
+   * first, so a corrupt or hostile file is a DataError, never a crash or an endless probe:
+   * grams refer only to earlier grams, lengths agree, atoms are distinct, every n-gram is in the
+   * table once and the table has an empty slot.
+   */
+  static fromFrozen(t: FrozenNgramTables, check = true): NgramIndex {
+    const where = "n-gram tables";
+    const n = t.size;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_GRAMS) throw new DataError(`${where}: size ${n} out of range`);
+    if (t.prefix.length !== n || t.last.length !== n || t.length.length !== n) throw new DataError(`${where}: prefix/last/length must have ${n} entries`);
+    const slots = t.pairSlots;
+    const capacity = slots.length / 3;
+    if (!Number.isInteger(capacity) || capacity < 1 || (capacity & (capacity - 1)) !== 0) throw new DataError(`${where}: the n-gram table's capacity must be a power of two`);
+    let nAtoms = 0;
+    for (let g = 0; g < n; g++) if (t.length[g] === 1) nAtoms++;
+    if (t.atomLengths.length !== nAtoms) throw new DataError(`${where}: ${t.atomLengths.length} atom lengths for ${nAtoms} atoms`);
+    if (check) {
+      checkGrams(t.prefix, t.last, t.length, n);
+      checkPairSlots(slots, t.length, n, capacity);
+    }
+    let units = 0;
+    for (let i = 0; i < nAtoms; i++) {
+      const l = t.atomLengths[i];
+      if (l < 0 || l > t.atomCodes.length) throw new DataError(`${where}: atom length ${l} out of range`);
+      units += l;
+    }
+    if (units !== t.atomCodes.length) throw new DataError(`${where}: atom lengths add up to ${units} code units, the text has ${t.atomCodes.length}`);
+    const index = new NgramIndex();
+    index.chains = new PairTable(0, slots, n - nAtoms);
+    index.prefix = t.prefix;
+    index.last = t.last;
+    index.length = t.length;
+    index.size = n;
+    const strings = new Array<string>(n);
+    let a = 0;
+    let pos = 0;
+    for (let g = 0; g < n; g++) {
+      if (t.length[g] !== 1) continue;
+      const len = t.atomLengths[a++];
+      const text = codesToString(t.atomCodes, pos, pos + len);
+      pos += len;
+      if (index.atoms.has(text)) throw new DataError(`${where}: duplicate token ${JSON.stringify(text)}`);
+      index.atoms.set(text, g);
+      strings[g] = text;
+    }
+    index.atomStrings = strings;
+    index.frozen = true;
+    return index;
+  }
+
   private newGram(prefixId: number, atomId: number, len: number): number {
     const id = this.size;
     if (id >= MAX_GRAMS) throw new DataError(`more than ${MAX_GRAMS} distinct n-grams; use a smaller ngramRange or prune the corpus`);
@@ -284,6 +388,53 @@ export class NgramIndex {
     this.size++;
     return id;
   }
+}
+
+// The checks are small functions of their own, each optimised as a whole (one long function
+// with several loops ran partly interpreted after a deopt: 0.7 s on a 2 M-gram table).
+
+/** Grams refer only to earlier grams (so term strings and sorting terminate), with lengths that agree. */
+function checkGrams(prefix: Int32Array, last: Int32Array, length: Uint8Array, n: number): void {
+  for (let g = 0; g < n; g++) {
+    const len = length[g];
+    const p = prefix[g];
+    const a = last[g];
+    if (len === 1) {
+      if (p !== -1 || a !== -1) throw new DataError(`n-gram tables: atom ${g} has a prefix`);
+    } else if (len === 0 || !(p >= 0 && p < g && a >= 0 && a < g) || length[a] !== 1 || length[p] + 1 !== len) {
+      throw new DataError(`n-gram tables: gram ${g} is inconsistent (prefix ${p}, last ${a}, length ${len})`);
+    }
+  }
+}
+
+/**
+ * Termination and bounds of the n-gram hash table: ids in range, every n-gram (and no atom)
+ * in it once, and an empty slot to end every probe. Whether each key sits where probing finds
+ * it is left to the file's checksums: a lookup that misses cannot crash, and checking it costs
+ * random reads of the whole table.
+ */
+function checkPairSlots(slots: Int32Array, length: Uint8Array, n: number, capacity: number): void {
+  let occupied = 0;
+  const seen = new Uint8Array(n);
+  for (let k = 0; k < slots.length; k += 3) {
+    const id = slots[k + 2];
+    if (id === -1) continue;
+    if (!(id >= 0 && id < n) || seen[id] === 1) throw new DataError(`n-gram tables: n-gram table slot ${k / 3} is corrupt`);
+    seen[id] = 1;
+    occupied++;
+  }
+  for (let g = 0; g < n; g++) {
+    if ((seen[g] === 1) !== length[g] > 1) throw new DataError(`n-gram tables: n-gram ${g} is ${seen[g] === 1 ? "an atom in the n-gram table" : "missing from the n-gram table"}`);
+  }
+  if (occupied >= capacity) throw new DataError(`n-gram tables: the n-gram table holds ${occupied} n-grams in ${capacity} slots: no empty slot`);
+}
+
+/** String of code units [start, end) of `codes`, exactly (lone surrogates kept, unlike a UTF-16 TextDecoder). */
+function codesToString(codes: Uint16Array, start: number, end: number): string {
+  if (end - start <= 8192) return String.fromCharCode.apply(null, codes.subarray(start, end) as unknown as number[]);
+  let s = "";
+  for (let i = start; i < end; i += 8192) s += String.fromCharCode.apply(null, codes.subarray(i, Math.min(end, i + 8192)) as unknown as number[]);
+  return s;
 }
 
 export function growInt32(a: Int32Array, capacity: number): Int32Array {

@@ -2,7 +2,7 @@ import { DataError, InvalidParameterError, PolarityError } from "../util/errors.
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
-import { NgramIndex, sortIds, sortRowPairs } from "./ngram-index.js";
+import { NgramIndex, sortIds, sortRowPairs, type FrozenNgramTables } from "./ngram-index.js";
 import {
   TFIDF_OPTION_KEYS,
   applyTfidfInPlace,
@@ -52,6 +52,17 @@ export interface CountVectorizerOptions {
   preprocess?: Partial<PreprocessConfig> | null;
   /** A fixed vocabulary: terms in column order, or term → column. min/max df and maxFeatures are then ignored. Default null. */
   vocabulary?: readonly string[] | Readonly<Record<string, number>> | null;
+}
+
+/**
+ * A fitted vectorizer's state as typed arrays (the binary model file's sections): the n-gram
+ * lookup, gram → column and column → gram, and idf (TF-IDF with useIdf only).
+ */
+export interface FittedVectorizerState {
+  index: FrozenNgramTables;
+  columnOfGram: Int32Array;
+  gramOfColumn: Int32Array;
+  idf: Float64Array | null;
 }
 
 export interface TfidfVectorizerOptions extends CountVectorizerOptions, TfidfTransformerOptions {}
@@ -462,7 +473,13 @@ export class CountVectorizer {
   }
 
   toJSON(): VectorizerJson {
-    return { format: "polarity.vectorizer", version: 1, kind: "count", options: { ...this.options }, vocabulary: this.termList().slice() };
+    return { ...this.toJSONShell(), vocabulary: this.termList().slice() };
+  }
+
+  /** toJSON without the fitted arrays (no term strings are built): the binary model file's header. */
+  toJSONShell(): VectorizerShellJson {
+    this.requireFitted();
+    return { format: "polarity.vectorizer", version: 1, kind: "count", options: { ...this.options } };
   }
 
   private termList(): string[] {
@@ -568,23 +585,90 @@ export class CountVectorizer {
     return this;
   }
 
-  /** Installs a vocabulary (terms in column order) and builds the lookup trie used by transform. */
+  /**
+   * Installs a vocabulary (terms in column order) and builds the lookup trie used by
+   * transform. A term given twice is a DataError (it would map one gram to two columns).
+   */
   protected setVocabulary(terms: readonly string[]): void {
     const lookup = new NgramIndex();
-    const columnOfGram: number[] = [];
+    let columnOfGram = new Int32Array(Math.max(16, terms.length * 2)).fill(-1);
+    const gramOfColumn = new Int32Array(terms.length);
     const split = this.options.ngramRange[1] > 1;
     for (let j = 0; j < terms.length; j++) {
-      const words = split ? terms[j].split(" ") : [terms[j]];
-      let g = lookup.atom(words[0], true);
-      for (let w = 1; w < words.length; w++) g = lookup.chain(g, lookup.atom(words[w], true), true);
-      while (columnOfGram.length < lookup.size) columnOfGram.push(-1);
+      const term = terms[j];
+      let g: number;
+      if (split) {
+        let start = 0;
+        let space = term.indexOf(" ");
+        g = lookup.atom(space < 0 ? term : term.slice(0, space), true);
+        while (space >= 0) {
+          start = space + 1;
+          space = term.indexOf(" ", start);
+          g = lookup.chain(g, lookup.atom(space < 0 ? term.slice(start) : term.slice(start, space), true), true);
+        }
+      } else {
+        g = lookup.atom(term, true);
+      }
+      if (lookup.size > columnOfGram.length) {
+        const grown = new Int32Array(Math.max(lookup.size, columnOfGram.length * 2)).fill(-1);
+        grown.set(columnOfGram);
+        columnOfGram = grown;
+      }
+      if (columnOfGram[g] >= 0) throw new DataError(`duplicate vocabulary term ${JSON.stringify(term)}`);
       columnOfGram[g] = j;
+      gramOfColumn[j] = g;
     }
     this.lookup = lookup;
-    this.columnOfGram = Int32Array.from(columnOfGram);
-    this.gramOfColumn = new Int32Array(0);
+    this.columnOfGram = columnOfGram.slice(0, lookup.size);
+    this.gramOfColumn = gramOfColumn;
     this.terms = terms.slice();
     this.nTerms = terms.length;
+  }
+
+  /** The fitted state as typed arrays (copies), for the binary model file. */
+  exportFitted(): FittedVectorizerState {
+    const lookup = this.requireFitted();
+    return { index: lookup.exportFrozen(), columnOfGram: this.columnOfGram.slice(), gramOfColumn: this.gramOfColumn.slice(), idf: null };
+  }
+
+  /**
+   * Adopts exported fitted state as it is (the arrays are used, not copied: they may be views
+   * of a shared buffer). With `check` (default), every invariant transform relies on is
+   * verified first, so a corrupt file is a DataError naming the problem.
+   */
+  restoreFitted(state: FittedVectorizerState, check = true): this {
+    const index = NgramIndex.fromFrozen(state.index, check);
+    const { columnOfGram, gramOfColumn } = state;
+    const nTerms = gramOfColumn.length;
+    if (nTerms < 1) throw new DataError("vectorizer state: the vocabulary is empty");
+    if (columnOfGram.length !== index.size) throw new DataError(`vectorizer state: columnOfGram has ${columnOfGram.length} entries for ${index.size} grams`);
+    const [minN, maxN] = this.options.ngramRange;
+    if (check) {
+      let mapped = 0;
+      for (let g = 0; g < columnOfGram.length; g++) {
+        const c = columnOfGram[g];
+        if (c === -1) continue;
+        if (!(c >= 0 && c < nTerms) || gramOfColumn[c] !== g) throw new DataError(`vectorizer state: gram ${g} maps to column ${c}, which does not map back to it`);
+        mapped++;
+      }
+      if (mapped !== nTerms) throw new DataError(`vectorizer state: ${mapped} grams map to the ${nTerms} columns`);
+      for (let j = 0; j < nTerms; j++) {
+        const len = index.gramLength(gramOfColumn[j]);
+        if (len < minN || len > maxN) throw new DataError(`vectorizer state: column ${j} is a ${len}-gram, outside ngramRange [${minN}, ${maxN}]`);
+      }
+    }
+    this.installFitted(index, columnOfGram, gramOfColumn, state.idf);
+    return this;
+  }
+
+  /** Sets the fitted state (TfidfVectorizer also takes idf). */
+  protected installFitted(index: NgramIndex, columnOfGram: Int32Array, gramOfColumn: Int32Array, idf: Float64Array | null): void {
+    if (idf !== null) throw new DataError("vectorizer state: a count vectorizer has no idf");
+    this.lookup = index;
+    this.columnOfGram = columnOfGram;
+    this.gramOfColumn = gramOfColumn;
+    this.terms = null;
+    this.nTerms = gramOfColumn.length;
   }
 
   protected requireFitted(): NgramIndex {
@@ -629,10 +713,30 @@ export class TfidfVectorizer extends CountVectorizer {
   }
 
   override toJSON(): VectorizerJson {
-    const base = super.toJSON();
-    const json: VectorizerJson = { ...base, kind: "tfidf", options: { ...this.options, ...this.tfidfOptions } };
+    const json = super.toJSON();
     if (this.idfValues !== null) json.idf = Array.from(this.idfValues);
     return json;
+  }
+
+  override toJSONShell(): VectorizerShellJson {
+    return { ...super.toJSONShell(), kind: "tfidf", options: { ...this.options, ...this.tfidfOptions } };
+  }
+
+  override exportFitted(): FittedVectorizerState {
+    return { ...super.exportFitted(), idf: this.idfValues === null ? null : this.idfValues.slice() };
+  }
+
+  protected override installFitted(index: NgramIndex, columnOfGram: Int32Array, gramOfColumn: Int32Array, idf: Float64Array | null): void {
+    if (this.tfidfOptions.useIdf) {
+      if (idf === null || idf.length !== gramOfColumn.length) throw new DataError(`vectorizer state: idf must have ${gramOfColumn.length} values when useIdf is true`);
+      for (let j = 0; j < idf.length; j++) {
+        if (!(idf[j] >= 1 && idf[j] < Infinity)) throw new DataError(`vectorizer state: idf[${j}] must be a finite number >= 1, got ${idf[j]}`);
+      }
+    } else if (idf !== null) {
+      throw new DataError("vectorizer state: idf given but useIdf is false");
+    }
+    super.installFitted(index, columnOfGram, gramOfColumn, null);
+    this.idfValues = idf;
   }
 
   /** Restores fitted state (used by vectorizerFromJSON). */
@@ -645,32 +749,47 @@ export class TfidfVectorizer extends CountVectorizer {
   }
 }
 
-/** Rebuilds a fitted vectorizer from toJSON() output, validating it; transform after restore equals transform before. */
-export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVectorizer {
-  const where = "vectorizer JSON";
+/** The vectorizer JSON without its fitted arrays: what the binary model file's header stores. */
+export type VectorizerShellJson = Omit<VectorizerJson, "vocabulary" | "idf">;
+
+/**
+ * An unfitted vectorizer of the kind, options and extension block (the lexicon) a vectorizer
+ * JSON names, validated; vectorizerFromJSON and the binary model file then install its state.
+ */
+export function vectorizerShellFromJSON(json: unknown, where = "vectorizer JSON"): CountVectorizer | TfidfVectorizer {
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new DataError(`${where}: expected an object`);
   const j = json as Record<string, unknown>;
   if (j.format !== "polarity.vectorizer") throw new DataError(`${where}: format must be "polarity.vectorizer", got ${JSON.stringify(j.format)}`);
   if (j.version !== 1) throw new DataError(`${where}: unsupported version ${JSON.stringify(j.version)} (this build reads version 1)`);
   if (j.kind !== "count" && j.kind !== "tfidf") throw new DataError(`${where}: kind must be "count" or "tfidf", got ${JSON.stringify(j.kind)}`);
   if (j.options === null || typeof j.options !== "object" || Array.isArray(j.options)) throw new DataError(`${where}: options must be an object`);
-  const vocab = j.vocabulary;
-  if (!Array.isArray(vocab) || vocab.length === 0) throw new DataError(`${where}: vocabulary must be a non-empty array of terms`);
-  const seen = new Set<string>();
-  for (const t of vocab) {
-    if (typeof t !== "string") throw new DataError(`${where}: vocabulary terms must be strings, got ${JSON.stringify(t)}`);
-    if (seen.has(t)) throw new DataError(`${where}: duplicate vocabulary term ${JSON.stringify(t)}`);
-    seen.add(t);
-  }
-  const terms = vocab as string[];
-  let v: CountVectorizer | TfidfVectorizer;
   try {
     const ext = [...EXTENSIONS].find(([key]) => j[key] !== undefined);
-    if (ext) v = ext[1](j.kind, j.options as CountVectorizerOptions, j[ext[0]]);
-    else v = j.kind === "count" ? new CountVectorizer(j.options as CountVectorizerOptions) : new TfidfVectorizer(j.options as TfidfVectorizerOptions);
+    if (ext) return ext[1](j.kind, j.options as CountVectorizerOptions, j[ext[0]]);
+    return j.kind === "count" ? new CountVectorizer(j.options as CountVectorizerOptions) : new TfidfVectorizer(j.options as TfidfVectorizerOptions);
   } catch (err) {
     throw new DataError(`${where}: bad options: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Rebuilds a fitted vectorizer from toJSON() output, validating it; transform after restore equals transform before. */
+export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVectorizer {
+  const where = "vectorizer JSON";
+  const v = vectorizerShellFromJSON(json, where);
+  const j = json as Record<string, unknown>;
+  const vocab = j.vocabulary;
+  if (!Array.isArray(vocab) || vocab.length === 0) throw new DataError(`${where}: vocabulary must be a non-empty array of terms`);
+  for (const t of vocab) if (typeof t !== "string") throw new DataError(`${where}: vocabulary terms must be strings, got ${JSON.stringify(t)}`);
+  // Duplicate terms are found by setVocabulary (two columns for one gram), without a Set of 10^6 strings.
+  const terms = vocab as string[];
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof DataError && !err.message.startsWith(where)) throw new DataError(`${where}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  };
   if (v instanceof TfidfVectorizer) {
     let idf: Float64Array | null = null;
     if (v.tfidfOptions.useIdf) {
@@ -689,10 +808,10 @@ export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVector
     } else if (j.idf !== undefined) {
       throw new DataError(`${where}: idf given but useIdf is false`);
     }
-    return v.restore(terms, idf);
+    return wrap(() => v.restore(terms, idf));
   }
   if (j.idf !== undefined) throw new DataError(`${where}: a count vectorizer has no idf`);
-  return v.restore(terms);
+  return wrap(() => v.restore(terms));
 }
 
 function checkCorpus(docs: readonly VectorizerDocument[], nonEmpty = true): void {

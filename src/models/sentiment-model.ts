@@ -1,13 +1,15 @@
 import type { CsrMatrix } from "../features/csr.js";
 import { createVectorizer, type AnyVectorizer, type FeatureOptions } from "../features/factory.js";
-import { vectorizerFromJSON, type VectorizerDocument, type VectorizerJson } from "../features/vectorizer.js";
+import { TfidfVectorizer, vectorizerFromJSON, vectorizerShellFromJSON, type VectorizerDocument, type VectorizerJson } from "../features/vectorizer.js";
+import { BinaryContainer, isBinaryModel, writeBinaryContainer, type SectionArray } from "./binary-bundle.js";
 import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import type { Label } from "./estimator.js";
 import type { ModelJson } from "./linear.js";
 import { LOGISTIC_REGRESSION_DEFAULTS } from "./logistic-regression.js";
-import { classifierFromJSON, createClassifier, type AnyClassifier, type ClassifierKind } from "./serialization.js";
+import { LinearClassifierBase } from "./linear.js";
+import { classifierFromJSON, classifierFromParts, createClassifier, type AnyClassifier, type ClassifierKind } from "./serialization.js";
 
 /**
  * The model bundle: preprocessing config + fitted vectorizer + fitted classifier, composed
@@ -162,6 +164,11 @@ export class SentimentModel {
     if (j.version !== 1) throw new DataError(`sentiment model: unsupported version ${JSON.stringify(j.version)} (this Polarity reads version 1)`);
     const vectorizer = vectorizerFromJSON(j.vectorizer);
     const classifier = classifierFromJSON(j.classifier);
+    return SentimentModel.compose(j, vectorizer, classifier);
+  }
+
+  /** The checks fromJSON and fromBinary share, then the model. */
+  private static compose(j: Partial<SentimentModelJSON>, vectorizer: AnyVectorizer, classifier: AnyClassifier): SentimentModel {
     if (vectorizer.nFeatures !== classifier.nFeatures) {
       throw new DataError(`sentiment model: the vectorizer has ${vectorizer.nFeatures} features but the classifier expects ${classifier.nFeatures}`);
     }
@@ -180,6 +187,119 @@ export class SentimentModel {
     const metadata = j.metadata ?? {};
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw new DataError("sentiment model: metadata must be an object");
     return new SentimentModel(vectorizer, classifier, metadata, parseClassNames(j.classNames, classifier.classes));
+  }
+
+  /** True when `bytes` are a binary model file (toBinary), not JSON. */
+  static isBinary(bytes: Uint8Array): boolean {
+    return isBinaryModel(bytes);
+  }
+
+  /**
+   * The model as a binary file (docs/features.md, "The binary model file"): the JSON bundle's
+   * small parts in a header, the fitted n-gram lookup (its hash table as it is), the column
+   * maps, idf and a linear model's coefficients as aligned typed-array sections. `shared`
+   * puts it in a SharedArrayBuffer, which worker threads adopt without a copy.
+   */
+  toBinary(options: { shared?: boolean } = {}): Uint8Array {
+    const vectorizerShell = this.vectorizer.toJSONShell();
+    const state = this.vectorizer.exportFitted();
+    const sections: Record<string, SectionArray> = {
+      "grams.prefix": state.index.prefix,
+      "grams.last": state.index.last,
+      "grams.length": state.index.length,
+      "grams.table": state.index.pairSlots,
+      "atoms.codes": state.index.atomCodes,
+      "atoms.lengths": state.index.atomLengths,
+      "columns.ofGram": state.columnOfGram,
+      "columns.gram": state.gramOfColumn,
+    };
+    if (state.idf !== null) sections.idf = state.idf;
+    let classifier: Record<string, unknown>;
+    if (this.classifier instanceof LinearClassifierBase) {
+      // toJSON without materialising millions of coefficients as a JS array: they go to a section.
+      const clf = this.classifier;
+      const { coef, intercept } = clf;
+      clf.coef = new Float64Array(0);
+      clf.intercept = new Float64Array(0);
+      try {
+        const { coef: _c, intercept: _b, ...rest } = clf.toJSON();
+        classifier = rest;
+      } finally {
+        clf.coef = coef;
+        clf.intercept = intercept;
+      }
+      sections.coef = coef;
+      sections.intercept = intercept;
+    } else {
+      classifier = this.classifier.toJSON() as unknown as Record<string, unknown>;
+    }
+    const { vectorizer: _vz, classifier: _cl, ...model } = this.toJSONHead();
+    const header = { model, vectorizer: vectorizerShell, grams: state.index.size, classifier, linear: this.classifier instanceof LinearClassifierBase };
+    return writeBinaryContainer(header, sections, options);
+  }
+
+  /**
+   * Rebuilds a model from toBinary's bytes, adopting its sections as views (no copy unless the
+   * bytes are misaligned). Everything is validated unless `trusted` (bytes another thread has
+   * already validated): a truncated, corrupt or hostile file is a DataError naming the problem.
+   */
+  static fromBinary(bytes: Uint8Array, options: { trusted?: boolean; where?: string } = {}): SentimentModel {
+    const where = options.where ?? "binary model";
+    const check = options.trusted !== true;
+    const c = BinaryContainer.read(bytes, where, { verify: check });
+    const h = c.header;
+    const model = h.model as Partial<SentimentModelJSON> | undefined;
+    if (model === null || typeof model !== "object" || Array.isArray(model)) throw new DataError(`${where}: the header has no model object`);
+    if (model.format !== "polarity.sentiment-model") throw new DataError(`${where}: format must be 'polarity.sentiment-model', got ${JSON.stringify(model.format)}`);
+    if (model.version !== 1) throw new DataError(`${where}: unsupported model version ${JSON.stringify(model.version)} (this Polarity reads version 1)`);
+    const n = h.grams;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new DataError(`${where}: grams must be a positive integer, got ${JSON.stringify(n)}`);
+    const fail = (err: unknown): never => {
+      if (err instanceof DataError) throw new DataError(`${where}: ${err.message}`, { cause: err });
+      throw err;
+    };
+    let vectorizer: AnyVectorizer;
+    let classifier: AnyClassifier;
+    try {
+      vectorizer = vectorizerShellFromJSON(h.vectorizer);
+      const gramOfColumn = c.section("columns.gram", "i32");
+      vectorizer.restoreFitted(
+        {
+          index: {
+            size: n,
+            prefix: c.section("grams.prefix", "i32", n),
+            last: c.section("grams.last", "i32", n),
+            length: c.section("grams.length", "u8", n),
+            pairSlots: c.section("grams.table", "i32"),
+            atomCodes: c.section("atoms.codes", "u16"),
+            atomLengths: c.section("atoms.lengths", "i32"),
+          },
+          columnOfGram: c.section("columns.ofGram", "i32", n),
+          gramOfColumn,
+          idf: c.has("idf") ? c.section("idf", "f64", gramOfColumn.length) : null,
+        },
+        check,
+      );
+      if (vectorizer instanceof TfidfVectorizer === false && c.has("idf")) throw new DataError("a count vectorizer has no idf");
+      if (h.linear === true) classifier = classifierFromParts(h.classifier, { coef: c.section("coef", "f64"), intercept: c.section("intercept", "f64") });
+      else if (h.linear === false) classifier = classifierFromParts(h.classifier, null);
+      else throw new DataError(`linear must be true or false, got ${JSON.stringify(h.linear)}`);
+      return SentimentModel.compose(model, vectorizer, classifier);
+    } catch (err) {
+      return fail(err);
+    }
+  }
+
+  /** The JSON bundle's fields other than the fitted arrays (toBinary's header). */
+  private toJSONHead(): Omit<SentimentModelJSON, "vectorizer" | "classifier"> & { vectorizer?: unknown; classifier?: unknown } {
+    return {
+      format: "polarity.sentiment-model",
+      version: 1,
+      preprocess: { ...this.preprocessConfig },
+      classes: [...this.classifier.classes],
+      classNames: [...this.classNames],
+      metadata: this.metadata,
+    };
   }
 
   toJSON(): SentimentModelJSON {

@@ -68,11 +68,24 @@ function parseFitReport(value: unknown): FitReport | undefined {
  * classifier it describes. Fails with a DataError naming the problem.
  */
 export function classifierFromJSON(json: unknown): AnyClassifier {
+  return classifierFromParts(json, null);
+}
+
+/**
+ * classifierFromJSON for a linear model whose coefficients come as typed arrays (the binary
+ * model file's sections, adopted as they are after a finiteness check) instead of the JSON's
+ * `coef`/`intercept` arrays. `arrays` null reads them from the JSON. Tree ensembles always
+ * come whole from the JSON.
+ */
+export function classifierFromParts(json: unknown, arrays: { coef: Float64Array; intercept: Float64Array } | null): AnyClassifier {
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new DataError("model JSON must be an object");
   const j = json as Partial<ModelJson> & Record<string, unknown>;
   if (j.format !== "polarity.model") throw new DataError(`model JSON: format must be "polarity.model", got ${JSON.stringify(j.format)}`);
   if (j.version !== 1) throw new DataError(`model JSON: unsupported version ${JSON.stringify(j.version)} (this build reads version 1)`);
-  if ((TREE_KINDS as readonly unknown[]).includes(j.kind)) return treeEnsembleFromJSON(json as TreeEnsembleJson);
+  if ((TREE_KINDS as readonly unknown[]).includes(j.kind)) {
+    if (arrays !== null) throw new DataError("model JSON: a tree ensemble has no coefficient sections");
+    return treeEnsembleFromJSON(json as TreeEnsembleJson);
+  }
   const kinds = { logreg: "logreg", multinomial_nb: "nb", linear_svc: "svm", nbsvm: "nbsvm" } as const;
   if (typeof j.kind !== "string" || !(j.kind in kinds)) throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: ${[...Object.keys(kinds), ...TREE_KINDS].join(", ")})`);
   if (typeof j.options !== "object" || j.options === null || Array.isArray(j.options)) throw new DataError("model JSON: options must be an object");
@@ -88,9 +101,22 @@ export function classifierFromJSON(json: unknown): AnyClassifier {
   }
   // Binary logreg / SVC store one row; NB and multi-class models one per class.
   const rows = j.kind === "multinomial_nb" || k > 2 ? k : 1;
-  const intercept = finiteArray(j.intercept, "intercept", rows);
-  const coef = finiteArray(j.coef, "coef", rows * d);
+  let intercept: Float64Array;
+  let coef: Float64Array;
+  if (arrays === null) {
+    intercept = finiteArray(j.intercept, "intercept", rows);
+    coef = finiteArray(j.coef, "coef", rows * d);
+  } else {
+    intercept = finiteTyped(arrays.intercept, "intercept", rows);
+    coef = finiteTyped(arrays.coef, "coef", rows * d);
+  }
   return (model as LinearClassifierBase).restoreState(classes, coef, intercept, d, parseFitReport(j.fitReport)) as AnyClassifier;
+}
+
+function finiteTyped(a: Float64Array, name: string, length: number): Float64Array {
+  if (a.length !== length) throw new DataError(`model JSON: ${name} has ${a.length} entries, expected ${length}`);
+  for (let i = 0; i < length; i++) if (!Number.isFinite(a[i])) throw new DataError(`model JSON: ${name}[${i}] is not a finite number`);
+  return a;
 }
 
 /**

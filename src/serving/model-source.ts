@@ -5,6 +5,7 @@ import { basename, extname, join } from "node:path";
 import { DataError, NotFoundError, errorMessage } from "../util/errors.js";
 import type { ServableModel } from "./model-types.js";
 import { checkModelSize } from "./validate.js";
+import { isBinaryModel } from "../models/binary-bundle.js";
 
 /**
  * Where the server's model comes from. `resolve()` is cheap and is called on every poll:
@@ -35,16 +36,42 @@ export type ModelParser = (json: unknown) => ServableModel;
 export interface ModelLoadGuard {
   /** Versions bigger than this are refused before they are read (default: no cap). */
   maxBytes?: number;
-  /** Checks the bytes before they are parsed on the event loop, e.g. in a worker thread. */
-  validate?(bytes: Buffer, where: string): Promise<void>;
+  /**
+   * Checks the bytes before the event loop touches them, e.g. in a worker thread. It may
+   * return the model's binary form (SentimentModel.toBinary), already validated: the load then
+   * adopts those typed arrays instead of parsing the file on the event loop.
+   */
+  validate?(bytes: Buffer, where: string): Promise<Uint8Array | void>;
 }
 
-/** Size cap, then validation (off the loop), then the parse that builds the served model. */
+/**
+ * Size cap, then validation (off the loop), then the parse that builds the served model. A
+ * binary model file (SentimentModel.toBinary, recognised by its magic bytes) is read by
+ * SentimentModel.fromBinary, whatever `parse` is: parsers take JSON documents.
+ */
 export async function loadModelBytes(bytes: Buffer, where: string, parse: ModelParser, guard: ModelLoadGuard, whileServing = false): Promise<ServableModel> {
   if (guard.maxBytes !== undefined) checkModelSize(bytes.length, guard.maxBytes, where);
   // At start-up nothing is being served yet: parsing once on the main thread is faster.
-  if (whileServing) await guard.validate?.(bytes, where);
+  if (whileServing && guard.validate) {
+    const binary = await guard.validate(bytes, where);
+    if (binary instanceof Uint8Array) {
+      const { SentimentModel } = await import("../models/sentiment-model.js");
+      return wrapModelError(where, () => SentimentModel.fromBinary(binary, { trusted: true, where: `model file ${where}` }));
+    }
+  }
+  if (isBinaryModel(bytes)) {
+    const { SentimentModel } = await import("../models/sentiment-model.js");
+    return wrapModelError(where, () => SentimentModel.fromBinary(bytes, { where: `model file ${where}` }));
+  }
   return parseModelBytes(bytes, where, parse);
+}
+
+function wrapModelError(where: string, build: () => ServableModel): ServableModel {
+  try {
+    return build();
+  } catch (err) {
+    throw new DataError(`model file ${where} is not a valid model: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 /** SHA-256 of a file read in chunks: hashing a 160 MB version does not block the loop in one go. */
@@ -58,12 +85,17 @@ async function hashFile(file: string): Promise<{ bytes: Buffer; sha256: string }
   return { bytes: Buffer.concat(chunks), sha256: hash.digest("hex") };
 }
 
-/** File names tried, in order, when a model path is a directory (an MLflow-style artifact folder). */
-export const MODEL_FILE_NAMES = ["model.json", "sentiment-model.json"];
+/**
+ * File names tried, in order, when a model path is a directory (an MLflow-style artifact
+ * folder): the binary form first (it loads without parsing or re-hashing; written next to
+ * model.json by whoever writes both), then the JSON bundle.
+ */
+export const MODEL_FILE_NAMES = ["model.bin", "model.json", "sentiment-model.json"];
 
 /**
  * Finds the model document under `path`: the path itself if it is a file, else one of
- * MODEL_FILE_NAMES inside it, else the only `*.json` file inside it.
+ * MODEL_FILE_NAMES inside it, else the only `*.json` file inside it. JSON or binary is told
+ * by the file's first bytes, not its name.
  */
 export async function findModelFile(path: string): Promise<string> {
   let info;

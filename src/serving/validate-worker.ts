@@ -1,8 +1,11 @@
 /**
  * Worker thread that checks a candidate model version before the server touches it on its
- * event loop: JSON.parse and SentimentModel.fromJSON of the bytes it is handed (transferred,
- * not copied). A corrupt or malformed 160 MB file is refused here while the main thread
- * keeps answering requests (issue 9 item 9).
+ * event loop, and hands back the model in its binary form so that the main thread only adopts
+ * ready typed arrays (issue 9 item 9, issue 12): a JSON file is parsed, rebuilt with
+ * SentimentModel.fromJSON and re-encoded with toBinary; a binary file is fully validated with
+ * fromBinary. The bytes come in transferred and the binary form goes back transferred (no
+ * copies). A corrupt or malformed 160 MB file is refused here while the main thread keeps
+ * answering requests; a good one costs the main thread one trusted fromBinary.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SentimentModel } from "../models/sentiment-model.js";
@@ -11,22 +14,30 @@ import { errorMessage } from "../util/errors.js";
 export interface ValidateWorkerData {
   bytes: Uint8Array;
 }
-export type ValidateReply = { ok: true } | { ok: false; stage: "json" | "model"; message: string };
+export type ValidateReply = { ok: true; binary: Uint8Array } | { ok: false; stage: "json" | "model"; message: string };
 
 const port = parentPort;
 if (port === null) throw new Error("validate-worker must run in a worker thread");
 const { bytes } = workerData as ValidateWorkerData;
 let reply: ValidateReply;
-let json: unknown;
-try {
-  json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+if (SentimentModel.isBinary(bytes)) {
   try {
-    SentimentModel.fromJSON(json);
-    reply = { ok: true };
+    SentimentModel.fromBinary(bytes);
+    reply = { ok: true, binary: bytes };
   } catch (err) {
     reply = { ok: false, stage: "model", message: errorMessage(err) };
   }
-} catch (err) {
-  reply = { ok: false, stage: "json", message: errorMessage(err) };
+} else {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+    try {
+      reply = { ok: true, binary: SentimentModel.fromJSON(json).toBinary() };
+    } catch (err) {
+      reply = { ok: false, stage: "model", message: errorMessage(err) };
+    }
+  } catch (err) {
+    reply = { ok: false, stage: "json", message: errorMessage(err) };
+  }
 }
-port.postMessage(reply);
+port.postMessage(reply, reply.ok ? [reply.binary.buffer as ArrayBuffer] : []);

@@ -18,8 +18,12 @@ export function checkModelSize(size: number, maxBytes: number, where: string): v
   }
 }
 
-/** Resolves when `bytes` parse into a valid model off the event loop; rejects with a DataError naming `where`. */
-export async function validateModelBytesOffThread(bytes: Buffer, where: string): Promise<void> {
+/**
+ * Resolves when `bytes` (a JSON or binary model file) make a valid model off the event loop,
+ * with the model's binary form (SentimentModel.toBinary) for the main thread to adopt with
+ * `fromBinary(…, {trusted: true})`; rejects with a DataError naming `where`.
+ */
+export async function validateModelBytesOffThread(bytes: Buffer, where: string): Promise<Uint8Array> {
   // A copy the worker owns (transferred): the caller keeps its buffer for the swap.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
@@ -34,4 +38,5 @@ export async function validateModelBytesOffThread(bytes: Buffer, where: string):
       reply.stage === "json" ? `model file ${where} is not valid JSON: ${reply.message}` : `model file ${where} is not a valid model: ${reply.message}`,
     );
   }
+  return reply.binary;
 }

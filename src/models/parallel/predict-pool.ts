@@ -71,8 +71,8 @@ function splitByLength(texts: readonly string[], parts: number): number[] {
 
 /**
  * Batch prediction over worker threads: `await pool.predictProba(texts)` equals
- * `model.predictProba(texts)` exactly (every worker runs the same code on a model rebuilt
- * from the same JSON) and keeps the input order. Texts are split by total length into one
+ * `model.predictProba(texts)` exactly (every worker runs the same code on the same model,
+ * adopted from its binary form) and keeps the input order. Texts are split by total length into one
  * contiguous chunk per worker (+ one for the calling thread, see useCallingThread); workers
  * write their rows directly into one shared output array. Batches below PARALLEL_MIN_TEXTS
  * run on the calling thread only.
@@ -85,12 +85,11 @@ export class PredictionPool {
   private closed = false;
   /** Why the pool can no longer be used (a worker died), or null. */
   private broken: Error | null = null;
-  private local: SentimentModel | null;
+  private local: SentimentModel;
 
   private constructor(
     private readonly workers: Worker[],
-    private readonly json: SentimentModelJSON,
-    local: SentimentModel | null,
+    local: SentimentModel,
     readonly classes: readonly SentimentModel["classes"][number][],
     private readonly useCallingThread: boolean,
   ) {
@@ -104,21 +103,24 @@ export class PredictionPool {
     }
   }
 
-  /** Starts the workers; each rebuilds the model from its JSON once. Resolves when all are ready. */
+  /**
+   * Starts the workers. They adopt the model's binary form (SentimentModel.toBinary) from one
+   * SharedArrayBuffer: no copy per worker and no rebuild of the n-gram lookup, so a pool of a
+   * 2 M-feature model is ready in well under a second. Resolves when all are ready.
+   */
   static async create(model: SentimentModel | SentimentModelJSON, options: PredictionPoolOptions = {}): Promise<PredictionPool> {
     rejectUnknownOptions("prediction pool options", options, ["workers", "useCallingThread"]);
     const n = requireInteger("workers", options.workers ?? 1, 1);
     const useCallingThread = options.useCallingThread ?? true;
     if (typeof useCallingThread !== "boolean") throw new InvalidParameterError(`useCallingThread must be a boolean, got ${String(useCallingThread)}`);
-    const local = model instanceof SentimentModel ? model : null;
-    const json: SentimentModelJSON = model instanceof SentimentModel ? model.toJSON() : model;
-    if (typeof json !== "object" || json === null || !Array.isArray(json.classes)) {
+    if (!(model instanceof SentimentModel) && (typeof model !== "object" || model === null || !Array.isArray(model.classes))) {
       throw new DataError("prediction pool: expected a SentimentModel or its JSON (format 'polarity.sentiment-model')");
     }
-    const workerData: PredictWorkerData = { model: json };
+    const local = model instanceof SentimentModel ? model : SentimentModel.fromJSON(model);
+    const workerData: PredictWorkerData = { binary: local.toBinary({ shared: true }) };
     const workers = Array.from({ length: n }, () => startWorker(workerData));
     // The pool's own listeners are attached before any worker can fail, so no error goes unhandled.
-    const pool = new PredictionPool(workers, json, local, [...json.classes], useCallingThread);
+    const pool = new PredictionPool(workers, local, [...local.classes], useCallingThread);
     try {
       await Promise.all(workers.map(workerReady));
     } catch (e) {
@@ -127,7 +129,6 @@ export class PredictionPool {
     }
     // unref() after the last listener is attached: adding a 'message' listener refs the worker again.
     for (const w of workers) w.unref();
-    if (useCallingThread) pool.localModel();
     return pool;
   }
 
@@ -181,7 +182,6 @@ export class PredictionPool {
   }
 
   private localModel(): SentimentModel {
-    this.local ??= SentimentModel.fromJSON(this.json);
     return this.local;
   }
 

@@ -1,14 +1,16 @@
 /**
- * The worker of PredictionPool: rebuilds the model once from the JSON in workerData, then
+ * The worker of PredictionPool: adopts the model once from its binary form in workerData
+ * (views of the pool's SharedArrayBuffer, already validated by the thread that wrote it), then
  * answers each request by running the same `SentimentModel.predictProba` as the main thread
  * on its chunk of texts and writing the rows straight into the shared output array.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { SentimentModel, type SentimentModelJSON } from "../sentiment-model.js";
+import { SentimentModel } from "../sentiment-model.js";
 import { PolarityError } from "../../util/errors.js";
 
 export interface PredictWorkerData {
-  model: SentimentModelJSON;
+  /** SentimentModel.toBinary({shared: true}) of the pool's model. */
+  binary: Uint8Array;
 }
 
 export interface PredictRequest {
@@ -37,7 +39,7 @@ const port = parentPort;
 if (port === null) throw new Error("predict-worker must run in a worker thread (started by PredictionPool)");
 let model: SentimentModel | null = null;
 try {
-  model = SentimentModel.fromJSON((workerData as PredictWorkerData).model);
+  model = SentimentModel.fromBinary((workerData as PredictWorkerData).binary, { trusted: true });
   port.postMessage({ type: "ready" } satisfies PredictReply);
 } catch (e) {
   port.postMessage({ type: "failed", id: null, error: failure(e) } satisfies PredictReply);
