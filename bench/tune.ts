@@ -1,6 +1,9 @@
 /**
  * `polarity tune`'s default grid (3 preprocessings × 2 feature kinds × 8 model settings = 48
- * configurations) × 5 folds on the built-in UCI sentences, next to scikit-learn's
+ * configurations) × 5 folds on the built-in UCI sentences — the command itself, end to end
+ * (the current src/ transpiled by esbuild, see lib/current-cli.ts; node start-up, data
+ * loading and worker start-up included; once with --no-track, once logging the parent and 48
+ * child runs to a fresh SQLite store) — next to scikit-learn's
  * GridSearchCV(n_jobs=2) over the same grid on the same folds (our tokens, joined by spaces,
  * fed to sklearn's vectorizers with a whitespace analyzer; NBSVM has no sklearn counterpart,
  * so its two slots are LinearSVC on binary counts). Without python3 + sklearn only our
@@ -18,11 +21,9 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadUciSentences } from "../src/data/builtin.js";
 import { createPreprocessor } from "../src/text/preprocess.js";
-import { FoldWorkerPool } from "../src/tuning/pool.js";
-import { runSearch } from "../src/tuning/search.js";
 import { DEFAULT_SEARCH_SPACE, expandSpace } from "../src/tuning/space.js";
-import { FoldScorer } from "../src/tuning/trials.js";
 import { stratifiedKFold } from "../src/util/stratified-split.js";
+import { currentCli } from "./lib/current-cli.js";
 
 const jobsFlag = process.argv.indexOf("--jobs");
 const jobs = jobsFlag >= 0 ? Number(process.argv[jobsFlag + 1]) : 2;
@@ -74,26 +75,45 @@ function ngramDocs(tokens: string[][]): string[] {
   });
 }
 
+interface CliRun {
+  seconds: number;
+  best: number;
+  trials: number;
+}
+
+/** `polarity tune` on the default grid, end to end (node start-up included), in an empty directory (no params.yaml: the default space). */
+function runCli(main: string, extra: string[]): CliRun {
+  const cwd = mkdtempSync(join(tmpdir(), "polarity-tune-cli-"));
+  try {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [main, "tune", "--dataset", "uci-sentences", "--folds", String(FOLDS), "--seed", String(SEED), "--jobs", String(jobs), "--json", ...extra], {
+      cwd,
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`polarity tune failed (${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    const out = JSON.parse(r.stdout) as { best: { mean: { accuracy: number } }; trials: unknown[] };
+    return { seconds, best: out.best.mean.accuracy, trials: out.trials.length };
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { texts, labels } = loadUciSentences();
   const configs = expandSpace(DEFAULT_SEARCH_SPACE);
+  const cli = await currentCli();
   console.log(
-    `# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s); load ${loadavg()
+    `# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s), ${cli.label}; load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")}`,
   );
-  const t0 = performance.now();
-  const pool = jobs > 0 ? new FoldWorkerPool(texts, labels, FOLDS, SEED, configs, jobs) : null;
-  const scorer = pool ? null : new FoldScorer(texts, labels, FOLDS, SEED);
-  const result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as FoldScorer).scoreFold(c, f), {
-    method: "grid",
-    folds: FOLDS,
-    // Two fold fits queued per worker, so a worker never idles between messages.
-    concurrency: Math.max(1, 2 * jobs),
-  });
-  await pool?.close();
-  const ours = (performance.now() - t0) / 1000;
-  console.log(`polarity tune: ${ours.toFixed(2)} s, best mean accuracy ${result.best?.mean.accuracy.toFixed(4)}`);
+  const untracked = runCli(cli.main, ["--no-track"]);
+  const ours = untracked.seconds;
+  console.log(`polarity tune --no-track: ${ours.toFixed(2)} s (${untracked.trials} trials), best mean accuracy ${untracked.best.toFixed(4)}`);
+  const tracked = runCli(cli.main, ["--tracking-uri", "sqlite:///mlruns.db"]);
+  console.log(`polarity tune (49 runs logged to SQLite): ${tracked.seconds.toFixed(2)} s, best mean accuracy ${tracked.best.toFixed(4)}`);
 
   if (!(sklearnMaxSeconds > 0)) return;
   // The same folds and tokens for scikit-learn.
@@ -120,8 +140,9 @@ async function main(): Promise<void> {
       `sklearn GridSearchCV(n_jobs=2): ${sk.seconds.toFixed(2)} s for ${sk.configs} of ${configs.length} configurations${sk.capped ? ` (stopped after --sklearn-max-seconds ${sklearnMaxSeconds})` : ""}, best mean accuracy ${sk.best.toFixed(4)}`,
     );
     const ratio = sk.seconds / sk.configs / (ours / configs.length);
+    const ratioTracked = sk.seconds / sk.configs / (tracked.seconds / configs.length);
     console.log(
-      `speed-up: ${ratio.toFixed(1)}x${sk.configs < configs.length ? " (per configuration)" : ""}; load ${loadavg()
+      `speed-up: ${ratio.toFixed(1)}x --no-track, ${ratioTracked.toFixed(1)}x tracked${sk.configs < configs.length ? " (per configuration)" : ""}; load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")}`,
     );

@@ -160,7 +160,9 @@ export function register(program: Command): void {
             {
               method: "grid",
               folds,
-              concurrency: Math.max(1, jobs),
+              // One fold fit in flight per worker, each fed from its own queue.
+              concurrency: 1,
+              lanes: pool?.lanes,
               onProgress: (done, planned) => reporter.progress("compare", done, planned),
               onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
             },

@@ -174,8 +174,9 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
       eta: search.eta,
       seed,
       maxTimeMs,
-      // Two fold fits queued per worker, so a worker never idles between messages.
-      concurrency: Math.max(1, 2 * jobs),
+      // Each worker fed from its own queue, two fold fits in flight, so it never idles between messages.
+      concurrency: 2,
+      lanes: pool?.lanes,
       onProgress: (done, planned) => reporter.progress("tune", done, planned),
       onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
     });

@@ -1,7 +1,8 @@
 /**
  * A worker of FoldWorkerPool: holds its own FoldScorer (its own token and fold-matrix caches)
- * and scores (configuration, fold) requests with it. The pool sends every fold to the same
- * worker (fold mod jobs), so each fold's vectorizers are fitted by one worker only.
+ * and scores (configuration, fold) requests with it. The pool sends every (preprocessing ×
+ * features group, fold) pair to the same worker, so each fold's vectorizers are fitted by one
+ * worker only.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Label } from "../models/estimator.js";
@@ -22,7 +23,8 @@ export type FoldReply = { id: number; metrics?: Record<string, number | null>; e
 const port = parentPort;
 if (port === null) throw new Error("fold-worker must run in a worker thread (started by FoldWorkerPool)");
 const data = workerData as FoldWorkerData;
-const scorer = new FoldScorer(data.texts, data.labels, data.folds, data.seed);
+// Each fit on this thread: the pool's workers already use every core.
+const scorer = new FoldScorer(data.texts, data.labels, data.folds, data.seed, 6, true, 1);
 port.on("message", (req: FoldRequest) => {
   let reply: FoldReply;
   try {

@@ -55,13 +55,23 @@ export class FoldWorkerPool {
     });
   }
 
+  /** The worker that scores (config, fold). */
+  private workerOf(c: number, fold: number): number {
+    return (this.group[c] * this.folds + fold) % this.workers.length;
+  }
+
+  /** runSearch's lanes: one per worker, so each worker is fed from its own queue. */
+  get lanes(): { count: number; of: (config: TrialConfig, fold: number) => number } {
+    return { count: this.workers.length, of: (config, fold) => this.workerOf(this.index.get(config) ?? 0, fold) };
+  }
+
   scoreFold(config: TrialConfig, fold: number): Promise<FoldMetrics> {
     const c = this.index.get(config);
     if (c === undefined) return Promise.reject(new Error("FoldWorkerPool: unknown configuration"));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[(this.group[c] * this.folds + fold) % this.workers.length].postMessage({ id, config: c, fold });
+      this.workers[this.workerOf(c, fold)].postMessage({ id, config: c, fold });
     });
   }
 

@@ -25,8 +25,15 @@ export interface SearchOptions {
   onProgress?: (done: number, planned: number) => void;
   /** When a trial is final (complete, pruned or partial). */
   onTrial?: (result: TrialResult) => void | Promise<void>;
-  /** Fold fits that may run at once (a pool of workers behind scoreFold). Default 1. */
+  /** Fold fits that may run at once (a pool of workers behind scoreFold), per lane. Default 1. */
   concurrency?: number;
+  /**
+   * Fold fits that must run in order on one worker (FoldWorkerPool.lanes): each lane is fed
+   * from its own queue, `concurrency` fits in flight per lane, so a worker never waits behind
+   * another worker's backlog (one shared queue stalls a worker whose next unit in line belongs
+   * to a busy one). Default: one lane.
+   */
+  lanes?: { count: number; of: (config: TrialConfig, fold: number) => number };
 }
 
 export interface SearchResult {
@@ -89,7 +96,6 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
   const scoreUpTo = async (ids: number[], to: number, planned: () => number, onComplete?: (id: number) => Promise<void>): Promise<void> => {
     const units: { id: number; fold: number }[] = [];
     for (const id of ids) for (let f = (foldMetrics.get(id) as FoldMetrics[]).length; f < to; f++) units.push({ id, fold: f });
-    let next = 0;
     const results = new Map<string, FoldMetrics>();
     const remaining = new Map<number, number>();
     for (const u of units) remaining.set(u.id, (remaining.get(u.id) ?? 0) + 1);
@@ -102,13 +108,19 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
         list.push(m);
       }
     };
-    const worker = async (): Promise<void> => {
-      while (next < units.length) {
+    // Per-lane queues (the units of each lane in trial-major order).
+    const laneCount = options.lanes ? Math.max(1, options.lanes.count) : 1;
+    const queues: { id: number; fold: number }[][] = Array.from({ length: laneCount }, () => []);
+    for (const u of units) queues[options.lanes ? options.lanes.of(configs[u.id], u.fold) % laneCount : 0].push(u);
+    const nextOf = new Array<number>(laneCount).fill(0);
+    const worker = async (lane: number): Promise<void> => {
+      const queue = queues[lane];
+      while (nextOf[lane] < queue.length) {
         if (performance.now() > deadline) {
           timedOut = true;
           return;
         }
-        const u = units[next++];
+        const u = queue[nextOf[lane]++];
         const s = performance.now();
         const m = await scoreFold(configs[u.id], u.fold);
         seconds.set(u.id, (seconds.get(u.id) as number) + (performance.now() - s) / 1000);
@@ -123,7 +135,9 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, units.length) }, worker));
+    const loops: Promise<void>[] = [];
+    for (let lane = 0; lane < laneCount; lane++) for (let c = 0; c < Math.min(concurrency, queues[lane].length); c++) loops.push(worker(lane));
+    await Promise.all(loops);
     for (const id of ids) collect(id);
   };
 

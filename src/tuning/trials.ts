@@ -22,6 +22,13 @@ function warmOption(kind: string, start: WarmStart): Record<string, unknown> {
   return kind === "nbsvm" ? { initialDual: start.alpha } : { initialAlpha: start.alpha };
 }
 
+/** The option keeping a fit on the calling thread (unless the configuration sets it). */
+function singleThread(kind: string, hyper: Record<string, unknown>): Record<string, unknown> {
+  if ((kind === "rf" || kind === "gbdt") && hyper.nJobs === undefined) return { nJobs: 1 };
+  if (kind === "logreg" && hyper.threads === undefined) return { threads: 1 };
+  return {};
+}
+
 /** One fold's matrices for one preprocessing × features configuration. */
 interface FoldMatrices {
   train: CsrMatrix;
@@ -57,6 +64,12 @@ export class FoldScorer {
     seed: number,
     private readonly maxKeptGroups = 6,
     private readonly warmStart = true,
+    /**
+     * 1 in a FoldWorkerPool worker: each fit on one thread (the pool already keeps every core
+     * busy; a forest's or a large logistic regression's own helper thread would oversubscribe
+     * them). 'auto': the estimators' defaults.
+     */
+    private readonly threadsPerFit: 1 | "auto" = "auto",
   ) {
     if (texts.length !== labels.length) throw new DataError(`tune: ${texts.length} texts but ${labels.length} labels`);
     this.splits = stratifiedKFold(labels, { k: folds, shuffle: true, seed });
@@ -111,7 +124,8 @@ export class FoldScorer {
       ? `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}|${fold}|${kind}|${JSON.stringify({ ...hyper, C: null })}`
       : "";
     const start = pathKind ? this.warm.get(warmKey) : undefined;
-    const classifier = createClassifier(kind, start === undefined ? hyper : { ...hyper, ...warmOption(kind, start) });
+    const threads = this.threadsPerFit === 1 ? singleThread(kind, hyper) : {};
+    const classifier = createClassifier(kind, start === undefined ? { ...hyper, ...threads } : { ...hyper, ...threads, ...warmOption(kind, start) });
     classifier.fit(
       m.train,
       Array.from(train, (i) => this.labels[i]),

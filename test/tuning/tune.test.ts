@@ -71,7 +71,7 @@ test("grid on worker threads gives the same results as in-process; halving prune
   const local = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "grid", folds: 3 });
   const pool = new FoldWorkerPool(sub.texts, sub.labels, 3, 1, configs, 2);
   try {
-    const pooled = await runSearch(configs, (c, f) => pool.scoreFold(c, f), { method: "grid", folds: 3, concurrency: 2 });
+    const pooled = await runSearch(configs, (c, f) => pool.scoreFold(c, f), { method: "grid", folds: 3, concurrency: 2, lanes: pool.lanes });
     assert.deepEqual(
       pooled.trials.map((t) => [t.id, t.mean.accuracy]),
       local.trials.map((t) => [t.id, t.mean.accuracy]),
@@ -88,6 +88,39 @@ test("grid on worker threads gives the same results as in-process; halving prune
   assert.equal(halving.best?.folds.length, 3);
   const random = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "random", nIter: 2, folds: 3, seed: 5 });
   assert.equal(random.trials.length, 2);
+});
+
+test("lanes: each lane runs its own units in trial order, and never waits behind another lane's backlog", async () => {
+  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow" }], model: [{ kind: "nb", alpha: [0.1, 1, 10, 100] }] });
+  const index = new Map(configs.map((c, i) => [c, i]));
+  // Lane 0 gets fold 0 of every trial, lane 1 folds 1 and 2. Lane 0's first fit hangs until released.
+  const lanes = { count: 2, of: (_c: unknown, fold: number) => (fold === 0 ? 0 : 1) };
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const order: string[] = [];
+  const search = runSearch(
+    configs,
+    async (c, fold) => {
+      const id = index.get(c) as number;
+      order.push(`${fold === 0 ? 0 : 1}:${id}:${fold}`);
+      if (id === 0 && fold === 0) await gate;
+      else await new Promise((r) => setImmediate(r));
+      return { accuracy: id / 10 + fold / 100 };
+    },
+    { method: "grid", folds: 3, concurrency: 1, lanes },
+  );
+  // Let lane 1 run: all 8 of its units finish while lane 0's first one is blocked.
+  for (let t = 0; t < 50 && order.filter((o) => o.startsWith("1:")).length < 8; t++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    order.filter((o) => o.startsWith("1:")),
+    ["1:0:1", "1:0:2", "1:1:1", "1:1:2", "1:2:1", "1:2:2", "1:3:1", "1:3:2"],
+  );
+  assert.deepEqual(order.filter((o) => o.startsWith("0:")), ["0:0:0"]);
+  release();
+  const result = await search;
+  assert.deepEqual(order.filter((o) => o.startsWith("0:")), ["0:0:0", "0:1:0", "0:2:0", "0:3:0"]);
+  assert.equal(result.trials.length, 4);
+  for (const t of result.trials) assert.deepEqual(t.folds.map((m) => m.accuracy), [0, 1, 2].map((f) => t.id / 10 + f / 100));
 });
 
 describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
