@@ -1,41 +1,45 @@
-import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { FastifyServerOptions } from "fastify";
-import { jsonNestingExceeds, DEFAULT_MAX_JSON_DEPTH } from "../http/limits.js";
 import { isAuthorized } from "./auth.js";
 import type { ServingContext } from "./context.js";
 import type { RequestSeries } from "./metrics.js";
 import type { Label, LoadedModel } from "./model-types.js";
-import type { PredictionView } from "./predictor.js";
+import { OFF_LOOP_MIN_CHARS, OFF_LOOP_MIN_TEXTS, type TypedScores } from "./predictor.js";
+import { scanPredictBody } from "./predict-body.js";
 
 /**
- * The hot route's own path (issue 12): `POST /predict {"text": "..."}` answered straight from
- * node:http, without fastify's routing, hooks, content-type parser, Ajv validation and
- * reply pipeline, which cost more per request than scoring one short text.
+ * The hot route's own path (issue 12): `POST /predict {"text": "..."}` and `{"texts": [...]}`
+ * answered straight from node:http, without fastify's routing, hooks, content-type parser,
+ * JSON.parse + Ajv walk, fast-json-stringify and reply pipeline, which cost more per request
+ * than scoring one short text, and several times the scoring of a 1,000-text batch's own
+ * overhead.
  *
  * It takes a request only when the headers already show the common case (exact URL, JSON
  * content type, a Content-Length within FAST_MAX_BODY_BYTES, credentials accepted, a model
  * loaded, not draining, no access log); everything else goes to fastify untouched. Once the
- * body is read it answers only a body that is exactly `{"text": <string>}` with a valid,
- * non-blank text within --max-text-length; any other body (a batch, explain, bad JSON, a
- * blank or too long text, an extra key) is handed to fastify with the bytes already read
- * (the route's preParsing hook replays them, see stashedBody), so every error and every other
- * shape keeps the one code path and its exact answers.
+ * body is read, predict-body.ts recognises exactly `{"text": <string>}` or
+ * `{"texts": [<string>, ...]}`; the texts must pass the route's checks (length, blank,
+ * batch size and characters) and be a batch the full path scores on the event loop (below
+ * OFF_LOOP_MIN_*: larger ones go to the prediction pool and its work budget there). Any other
+ * body (explain, bad JSON, invalid UTF-8, a blank or too long text, an extra key, a huge
+ * batch) is handed to fastify with the bytes already read (the route's preParsing hook replays
+ * them, see stashedBody), so every error and every other shape keeps the one code path and
+ * its exact answers.
  *
  * What the full path does per request is done here too: the same request id series and
- * headers (x-request-id, x-content-type-options), the same prediction (Predictor.predict:
- * metrics, monitoring ids), the same body bytes as fastify's serialiser from the response
- * schema (required `model` first, then the optional fields in schema order), and the request
- * counted in app_request_count_total / app_request_latency_seconds. test/serving/fast-path.test.ts
- * compares both paths byte for byte.
+ * headers (x-request-id, x-content-type-options), the same scoring, metrics and monitoring
+ * ids (Predictor.scoreTyped), the same body bytes as fastify's serialiser from the response
+ * schema (required `model` first, then the optional fields in schema order; batch items with
+ * `id` last), and the request counted in app_request_count_total / app_request_latency_seconds.
+ * test/serving/fast-path.test.ts compares both paths byte for byte.
  *
  * A hook added to the app later (app.addHook) does not run here: add its effect to this path
  * too, or make `take` refuse the requests it concerns.
  */
 
-/** Bodies above this go to fastify (a single text of --max-text-length UTF-16 units may be larger; it still works, on the full path). */
-export const FAST_MAX_BODY_BYTES = 64 * 1024;
+/** Bodies above this go to fastify (and so does any batch the full path would send to the prediction pool). */
+export const FAST_MAX_BODY_BYTES = 1024 * 1024;
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const NON_SPACE = /\S/;
@@ -60,10 +64,12 @@ export class FastPredictPath {
   private auth: { token?: string; basic?: string } | null = null;
   private maxBytes = 0;
   private maxTextLength = 0;
+  private maxBatchSize = 0;
+  private maxBatchChars = 0;
   private series: RequestSeries | null = null;
   /** Requests answered here, and requests read here but handed to fastify (tests, diagnostics). */
   readonly counts = { answered: 0, handedOver: 0 };
-  private readonly prefixes = new WeakMap<LoadedModel, { prefix: string; keys: string[]; quotedKeys: string[] }>();
+  private readonly fragments = new WeakMap<LoadedModel, Fragments>();
   /** fastify's request handler, for the requests this path gives back (set by fastPathServerFactory). */
   private fallback: Handler = (_req, res) => {
     res.writeHead(503).end();
@@ -83,6 +89,8 @@ export class FastPredictPath {
           };
     this.maxBytes = Math.min(FAST_MAX_BODY_BYTES, config.bodyLimitBytes);
     this.maxTextLength = config.maxTextLength;
+    this.maxBatchSize = config.maxBatchSize;
+    this.maxBatchChars = config.maxBatchChars;
     this.series = ctx.metrics.requestSeries("POST", "/predict");
     this.ctx = ctx;
     ctx.fastPath = this;
@@ -127,24 +135,28 @@ export class FastPredictPath {
 
   private answer(req: IncomingMessage, res: ServerResponse, body: Buffer, start: number): void {
     const ctx = this.ctx!;
-    const text = this.singleText(req, body);
+    const scanned = body.length === Number(req.headers["content-length"]) ? scanPredictBody(body, this.maxBatchSize) : null;
     const loaded = ctx.holder.current;
-    if (text === null || loaded === null || ctx.draining) return this.giveBack(req, res, body);
-    let view: PredictionView;
+    if (scanned === null || loaded === null || ctx.draining || !this.withinLimits(scanned.texts)) return this.giveBack(req, res, body);
+    let scores: TypedScores;
     try {
-      view = ctx.predictor.predict(loaded, [text])[0];
+      scores = ctx.predictor.scoreTyped(loaded, scanned.texts);
     } catch {
       // The full path runs it again and answers with its error mapping.
       return this.giveBack(req, res, body);
     }
-    const json = this.serialise(view, loaded);
-    res.writeHead(200, {
-      "x-request-id": this.requestId(req),
-      "x-content-type-options": "nosniff",
-      "content-type": "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(json),
-    });
-    res.end(json);
+    const out = Buffer.from(scanned.single ? this.serialiseOne(scores, loaded) : this.serialiseBatch(scores, loaded), "utf8");
+    res.writeHead(200, [
+      "x-request-id",
+      this.requestId(req),
+      "x-content-type-options",
+      "nosniff",
+      "content-type",
+      "application/json; charset=utf-8",
+      "content-length",
+      String(out.length),
+    ]);
+    res.end(out);
     this.counts.answered++;
     this.series!.observe((performance.now() - start) / 1000);
   }
@@ -155,51 +167,92 @@ export class FastPredictPath {
     this.fallback(req, res);
   }
 
-  /** The text of a body that is exactly `{"text": "<valid, non-blank, within the limit>"}`, else null. */
-  private singleText(req: IncomingMessage, body: Buffer): string | null {
-    if (body.length !== Number(req.headers["content-length"]) || !isUtf8(body) || jsonNestingExceeds(body, DEFAULT_MAX_JSON_DEPTH) >= 0) return null;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString("utf8"));
-    } catch {
-      return null;
+  /**
+   * The route's checks (work.ts checkTexts; the body schema's maxLength and maxItems) for the
+   * texts of a scanned body, and the batch size the full path would score on the event loop:
+   * anything they would refuse, and batches for the prediction pool, go to the full path.
+   */
+  private withinLimits(texts: readonly string[]): boolean {
+    if (texts.length >= OFF_LOOP_MIN_TEXTS) return false;
+    let chars = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[i];
+      if (t.length > this.maxTextLength || !NON_SPACE.test(t)) return false;
+      chars += t.length;
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
-    // Own keys only (JSON.parse makes "__proto__" an own key, which is refused here like any other).
-    for (const key in parsed) if (key !== "text") return null;
-    const text = (parsed as { text?: unknown }).text;
-    if (typeof text !== "string" || text.length > this.maxTextLength || !NON_SPACE.test(text)) return null;
-    return text;
+    return chars <= this.maxBatchChars && chars < OFF_LOOP_MIN_CHARS;
   }
 
-  /** fast-json-stringify's bytes for the route's response schema: `model` (required) first, then id, label, class_name, score, probabilities. */
-  private serialise(view: PredictionView, loaded: LoadedModel): string {
-    let cached = this.prefixes.get(loaded);
-    if (cached === undefined) {
-      const keys = loaded.model.classes.map(String);
-      cached = { prefix: `{"model":${JSON.stringify(this.ctx!.modelRef(loaded))}`, keys, quotedKeys: keys.map((k) => JSON.stringify(k)) };
-      this.prefixes.set(loaded, cached);
+  /** JSON fragments of one served model, built once: the response's model prefix and each class's fields. */
+  private fragmentsOf(loaded: LoadedModel): Fragments {
+    let f = this.fragments.get(loaded);
+    if (f === undefined) {
+      const { classes, classNames } = loaded.model;
+      const keys = classes.map(String);
+      // The order fast-json-stringify (and JSON.stringify) writes an object's keys in: integer-like
+      // keys ascending, then the others as inserted (predictions insert them in class order).
+      const probe: Record<string, number> = {};
+      keys.forEach((key, c) => (probe[key] = c));
+      const order = Object.keys(probe).map((key) => probe[key]);
+      const model = JSON.stringify(this.ctx!.modelRef(loaded));
+      f = {
+        single: `{"model":${model}`,
+        batch: `{"model":${model},"predictions":[`,
+        head: classes.map((label, c) => `"label":${labelJson(label)},"class_name":${quote(classNames?.[c] ?? keys[c])},"score":`),
+        order,
+        probKeys: order.map((c, j) => `${j === 0 ? "" : ","}${JSON.stringify(keys[c])}:`),
+      };
+      this.fragments.set(loaded, f);
     }
-    let s = cached.prefix;
-    if (view.id !== undefined) s += `,"id":${quote(view.id)}`;
-    s += `,"label":${label(view.label)},"class_name":${quote(view.class_name)},"score":${num(view.score)},"probabilities":{`;
-    const p = view.probabilities;
-    const { keys, quotedKeys } = cached;
-    let first = true;
-    for (const key in p) {
-      const i = keys.indexOf(key);
-      s += `${first ? "" : ","}${i >= 0 ? quotedKeys[i] : JSON.stringify(key)}:${num(p[key])}`;
-      first = false;
-    }
-    return `${s}}}`;
+    return f;
   }
+
+  /** fast-json-stringify's bytes for one prediction under the route's response schema: `model` (required) first, then id, label, class_name, score, probabilities. */
+  private serialiseOne(scores: TypedScores, loaded: LoadedModel): string {
+    const f = this.fragmentsOf(loaded);
+    const id = scores.ids?.[0];
+    return `${f.single}${id === undefined ? "" : `,"id":${quote(id)}`},${f.head[scores.best[0]]}${this.probabilities(scores, 0, f)}}`;
+  }
+
+  /** The same for a batch: `model`, then `predictions`, each with its required fields first and `id` last (PredictionOut). */
+  private serialiseBatch(scores: TypedScores, loaded: LoadedModel): string {
+    const f = this.fragmentsOf(loaded);
+    const { best, ids } = scores;
+    let s = f.batch;
+    for (let i = 0; i < best.length; i++) {
+      s += `${i === 0 ? "{" : ",{"}${f.head[best[i]]}${this.probabilities(scores, i, f)}`;
+      if (ids !== undefined) s += `,"id":${quote(ids[i])}`;
+      s += "}";
+    }
+    return `${s}]}`;
+  }
+
+  /** `<score>,"probabilities":{…}` of text i. */
+  private probabilities(scores: TypedScores, i: number, f: Fragments): string {
+    const { proba, k, best } = scores;
+    const o = i * k;
+    let s = `${num(proba[o + best[i]])},"probabilities":{`;
+    for (let j = 0; j < k; j++) s += f.probKeys[j] + num(proba[o + f.order[j]]);
+    return `${s}}`;
+  }
+}
+
+interface Fragments {
+  /** `{"model":{…}` and `{"model":{…},"predictions":[`. */
+  single: string;
+  batch: string;
+  /** Per class: `"label":…,"class_name":…,"score":`. */
+  head: string[];
+  /** Class indices in the order the probabilities object lists them, and each key's `"key":` (with its comma). */
+  order: number[];
+  probKeys: string[];
 }
 
 function quote(s: string): string {
   return PLAIN_TOKEN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
-function label(l: Label): string {
+function labelJson(l: Label): string {
   return typeof l === "string" ? quote(l) : num(l);
 }
 

@@ -1,6 +1,6 @@
 import cluster from "node:cluster";
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
-import type { LoadedModel, Prediction } from "./model-types.js";
+import type { Label, LoadedModel, Prediction } from "./model-types.js";
 
 /** Latency buckets (seconds): finer than prometheus_client's defaults because predictions take well under 1 ms. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -24,7 +24,7 @@ export class ServingMetrics {
   readonly registry = new Registry();
   private readonly requestCount: TypedLabelledCounter;
   private readonly requestLatency: TypedLabelledHistogram;
-  private readonly predictionCount: Counter<"prediction">;
+  private readonly predictionCount: TypedLabelledCounter;
   private readonly predictionProbability: TypedHistogram;
   private readonly inputLength: TypedHistogram;
   private readonly errorCount: Counter<"status_code">;
@@ -33,7 +33,7 @@ export class ServingMetrics {
   private readonly canaryRefusals: Counter;
   private readonly shed: Counter;
   private readonly requestChildren = new Map<string, RequestSeries>();
-  private readonly predictionChildren = new Map<string, { inc(n?: number): void }>();
+  private readonly predictionChildren = new Map<string, { value: number }>();
 
   constructor() {
     const registers = [this.registry];
@@ -44,12 +44,8 @@ export class ServingMetrics {
     this.requestLatency = new TypedLabelledHistogram("app_request_latency_seconds", "HTTP request latency in seconds, by route pattern.", LATENCY_BUCKETS);
     this.registry.registerMetric(this.requestCount as unknown as Metric);
     this.registry.registerMetric(this.requestLatency as unknown as Metric);
-    this.predictionCount = new Counter({
-      name: "model_prediction_count_total",
-      help: "Number of predictions, by predicted label.",
-      labelNames: ["prediction"],
-      registers,
-    });
+    this.predictionCount = new TypedLabelledCounter("model_prediction_count_total", "Number of predictions, by predicted label.");
+    this.registry.registerMetric(this.predictionCount as unknown as Metric);
     this.predictionProbability = new TypedHistogram("model_prediction_probability", "Probability of the predicted label.", PROBABILITY_BUCKETS);
     this.inputLength = new TypedHistogram("model_input_length_chars", "Length of each input text in UTF-16 code units.", INPUT_LENGTH_BUCKETS);
     this.registry.registerMetric(this.predictionProbability as unknown as Metric);
@@ -116,14 +112,29 @@ export class ServingMetrics {
         others.set(key, (others.get(key) ?? 0) + 1);
       }
     }
-    if (firstCount > 0) this.predictionChild(firstKey).inc(firstCount);
-    if (others) for (const [key, n] of others) this.predictionChild(key).inc(n);
+    if (firstCount > 0) this.predictionChild(firstKey).value += firstCount;
+    if (others) for (const [key, n] of others) this.predictionChild(key).value += n;
   }
 
-  private predictionChild(label: string): { inc(n?: number): void } {
+  /**
+   * observePredictions for typed scores (Predictor.scoreTyped): the same three metrics from
+   * `proba` (n × k) and the predicted class index of each text.
+   */
+  observeScores(proba: Float64Array, k: number, best: Uint32Array, classes: readonly Label[], texts: readonly string[]): void {
+    const perClass = new Float64Array(k);
+    for (let i = 0; i < best.length; i++) {
+      const b = best[i];
+      this.predictionProbability.observe(proba[i * k + b]);
+      this.inputLength.observe(texts[i].length);
+      perClass[b]++;
+    }
+    for (let c = 0; c < k; c++) if (perClass[c] > 0) this.predictionChild(String(classes[c])).value += perClass[c];
+  }
+
+  private predictionChild(label: string): { value: number } {
     let child = this.predictionChildren.get(label);
     if (!child) {
-      child = this.predictionCount.labels(label);
+      child = this.predictionCount.child({ prediction: label });
       this.predictionChildren.set(label, child);
     }
     return child;

@@ -15,6 +15,8 @@ export interface ServableModel {
   readonly classNames?: readonly string[];
   readonly metadata: Record<string, unknown>;
   predict(texts: string[]): Prediction[];
+  /** n × k probabilities, row-major, columns in `classes` order (what predict() is built from); optional, predict() is used without it. */
+  predictProba?(texts: readonly string[]): Float64Array;
   explain(text: string, topK?: number): Explanation;
 }
 

@@ -30,6 +30,19 @@ export interface ScoredBatch {
   ids: string[] | undefined;
 }
 
+/**
+ * A batch scored as typed arrays (the fast path's form, fast-path.ts): no object per text.
+ * `proba` is n × k row-major in `classes` order; `best[i]` the predicted class's index
+ * (the first of equal maxima, as predict() picks it).
+ */
+export interface TypedScores {
+  proba: Float64Array;
+  k: number;
+  best: Uint32Array;
+  /** Monitoring ids in order, undefined when monitoring is off. */
+  ids: string[] | undefined;
+}
+
 /** Scores batches off the event loop (src/models PredictionPool over worker threads). */
 export interface BatchScorer {
   predict(texts: string[]): Promise<Prediction[]>;
@@ -132,6 +145,27 @@ export class Predictor {
     return { predictions, ids: this.monitor?.record(loaded, predictions, texts) };
   }
 
+  /**
+   * One model call for all texts, as typed arrays (predictProba when the model has it), counted
+   * in the metrics and given monitoring ids exactly like predict(): the fast path's scoring.
+   */
+  scoreTyped(loaded: LoadedModel, texts: string[]): TypedScores {
+    const model = loaded.model;
+    const classes = model.classes;
+    const k = classes.length;
+    const n = texts.length;
+    const proba = model.predictProba ? model.predictProba(texts) : probaOf(model.predict(texts), classes);
+    const best = new Uint32Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += k) {
+      let b = 0;
+      for (let c = 1; c < k; c++) if (proba[o + c] > proba[o + b]) b = c;
+      best[i] = b;
+    }
+    this.metrics.observeScores(proba, k, best, classes, texts);
+    const ids = this.monitor ? this.monitor.record(loaded, predictionsOf(model, proba, best), texts) : undefined;
+    return { proba, k, best, ids };
+  }
+
   /** Batch path: one model call for all texts. */
   predict(loaded: LoadedModel, texts: string[]): PredictionView[] {
     const predictions = loaded.model.predict(texts);
@@ -161,6 +195,30 @@ export class Predictor {
     v.terms = terms;
     return v;
   }
+}
+
+/** Prediction objects for typed scores (what the monitor records), sharing one key list per call. */
+function predictionsOf(model: ServableModel, proba: Float64Array, best: Uint32Array): Prediction[] {
+  const classes = model.classes;
+  const k = classes.length;
+  const keys = classes.map(String);
+  const out = new Array<Prediction>(best.length);
+  for (let i = 0, o = 0; i < best.length; i++, o += k) {
+    const probabilities: Record<string, number> = {};
+    for (let c = 0; c < k; c++) probabilities[keys[c]] = proba[o + c];
+    const b = best[i];
+    out[i] = { label: classes[b], className: model.classNames?.[b] ?? keys[b], probabilities };
+  }
+  return out;
+}
+
+/** n × k probabilities from Prediction objects (a model without predictProba). */
+function probaOf(predictions: readonly Prediction[], classes: readonly Label[]): Float64Array {
+  const k = classes.length;
+  const keys = classes.map(String);
+  const proba = new Float64Array(predictions.length * k);
+  for (let i = 0; i < predictions.length; i++) for (let c = 0; c < k; c++) proba[i * k + c] = predictions[i].probabilities[keys[c]];
+  return proba;
 }
 
 function view(p: Prediction, id: string | undefined): PredictionView {

@@ -24,6 +24,11 @@ const VOLATILE = ["date", "x-request-id", "connection", "keep-alive", "transfer-
 function normalise(a: Answer): Answer {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(a.headers)) if (!VOLATILE.includes(k.toLowerCase())) headers[k.toLowerCase()] = v;
+  // Monitoring ids vary in length (a base-36 sequence): the length is checked against the body instead.
+  if (headers["content-length"] !== undefined) {
+    assert.equal(Number(headers["content-length"]), Buffer.byteLength(a.body), "content-length is the body's byte length");
+    headers["content-length"] = "<length>";
+  }
   // Monitoring ids are `<boot>-<sequence>-<class>`: the sequence differs between two calls.
   return { status: a.status, headers, body: a.body.replace(/"id":"[^"]*-[0-9a-z]+-(\d+)"/g, '"id":"<id>-$1"') };
 }
@@ -61,29 +66,63 @@ describe("POST /predict fast path (real server on 127.0.0.1, real trained model)
   before(async () => {
     const file = join(dir.path, "sentiment.json");
     writeJsonAtomic(file, trainModelJson());
-    server = await startLocal(file, { maxTextLength: 200 });
+    server = await startLocal(file, { maxTextLength: 200, maxBatchSize: 1500, maxBatchChars: 150_000 });
   });
   after(async () => {
     await server.close();
     dir.cleanup();
   });
 
+  const sentences = ["I love this phone, the screen is great.", "terrible, I hated it", "très bon 😀", "not bad at all"];
+  const batchOf = (n: number, len = 0) => JSON.stringify({ texts: Array.from({ length: n }, (_, i) => (len > 0 ? "x".repeat(len) : sentences[i % 4])) });
+  const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
   const cases: Array<{ name: string; body: string | Buffer; headers?: Record<string, string>; fast: boolean }> = [
     { name: "one text", body: '{"text":"I love this phone, the screen is great."}', fast: true },
     { name: "one text with spaces around the JSON", body: ' \n{ "text" : "terrible, I hated it" }\n', fast: true },
     { name: "escapes and non-ASCII", body: JSON.stringify({ text: 'très "bon" \\ produit \u00e9\u4e2d\n\ttab 😀' }), fast: true },
+    { name: "\\u escapes, a lone surrogate", body: '{"text":"\\u00e9t\\u00e9 \\ud800 good \\/ \\b"}', fast: true },
     { name: "charset=utf-8 content type", body: '{"text":"good value"}', headers: { "content-type": "application/json; charset=utf-8" }, fast: true },
-    { name: "a batch", body: '{"texts":["good","bad"]}', fast: false },
+    { name: "a batch", body: '{"texts":["good","bad"]}', fast: true },
+    { name: "a batch with whitespace, escapes and non-ASCII", body: '\t{ "texts" :\r\n[ "good" ,\n"b\\"a\\"d" , "très \\u00e9 😀"\t] } ', fast: true },
+    { name: "a batch of 1,000 texts", body: batchOf(1000), fast: true },
+    { name: "a batch of one", body: '{"texts":["good"]}', fast: true },
     { name: "explain", body: '{"text":"good","explain":true}', fast: false },
+    { name: "a batch with explain", body: '{"texts":["good"],"explain":true}', fast: false },
     { name: "an extra key", body: '{"text":"good","x":1}', fast: false },
+    { name: "both text and texts", body: '{"text":"good","texts":["bad"]}', fast: false },
+    { name: "a duplicate key (the last wins, as in JSON.parse)", body: '{"text":"good","text":"bad"}', fast: true },
+    { name: "an escaped key", body: '{"te\\u0078t":"good"}', fast: true },
     { name: "__proto__", body: '{"text":"good","__proto__":{"polluted":1}}', fast: false },
+    { name: "__proto__ after a batch", body: '{"texts":["good"],"__proto__":{"polluted":1}}', fast: false },
     { name: "invalid JSON", body: '{"text":', fast: false },
+    { name: "an unterminated string", body: '{"text":"good', fast: false },
+    { name: "a truncated batch", body: '{"texts":["good","bad"', fast: false },
+    { name: "a trailing comma in a batch", body: '{"texts":["good",]}', fast: false },
+    { name: "trailing bytes", body: '{"text":"good"} x', fast: false },
+    { name: "two JSON values", body: '{"text":"good"}{"text":"bad"}', fast: false },
+    { name: "a raw control character in a text", body: bytes('{"text":"go', [0x01], 'od"}'), fast: false },
+    { name: "a raw newline in a batch text", body: '{"texts":["go\nod"]}', fast: false },
+    { name: "a bad escape", body: '{"text":"\\x41"}', fast: false },
+    { name: "a truncated \\u escape", body: '{"text":"\\u12"}', fast: false },
+    { name: "a byte-order mark", body: bytes([0xef, 0xbb, 0xbf], '{"text":"good"}'), fast: false },
     { name: "not an object", body: '["good"]', fast: false },
+    { name: "texts not an array", body: '{"texts":"good"}', fast: false },
     { name: "text not a string", body: '{"text":42}', fast: false },
+    { name: "text null", body: '{"text":null}', fast: false },
+    { name: "a non-string in a batch", body: '{"texts":["good",1]}', fast: false },
+    { name: "a nested array in a batch", body: '{"texts":[["good"]]}', fast: false },
+    { name: "an empty batch", body: '{"texts":[]}', fast: false },
     { name: "blank text", body: '{"text":"   "}', fast: false },
+    { name: "a blank text in a batch", body: '{"texts":["good","  \\n "]}', fast: false },
     { name: "text over --max-text-length", body: JSON.stringify({ text: "a".repeat(201) }), fast: false },
+    { name: "a batch text over --max-text-length", body: JSON.stringify({ texts: ["good", "a".repeat(201)] }), fast: false },
+    { name: "a batch over --max-batch-size", body: batchOf(1501), fast: false },
+    { name: "a batch over --max-batch-chars", body: batchOf(1000, 151), fast: false },
     { name: "invalid UTF-8", body: Buffer.from([0x7b, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), fast: false },
+    { name: "invalid UTF-8 in a batch", body: bytes('{"texts":["good","', [0xc3, 0x28], '"]}'), fast: false },
+    { name: "an encoded surrogate (invalid UTF-8)", body: bytes('{"text":"', [0xed, 0xa0, 0x80], '"}'), fast: false },
     { name: "deep nesting", body: `{"text":${"[".repeat(100)}${"]".repeat(100)}}`, fast: false },
+    { name: "deep nesting in a batch", body: `{"texts":${"[".repeat(100)}${"]".repeat(100)}}`, fast: false },
     { name: "a form post", body: "text=good", headers: { "content-type": "application/x-www-form-urlencoded" }, fast: false },
     { name: "text/plain", body: '{"text":"good"}', headers: { "content-type": "text/plain" }, fast: false },
   ];
@@ -97,6 +136,7 @@ describe("POST /predict fast path (real server on 127.0.0.1, real trained model)
       assert.equal(after.answered - counts.answered, c.fast ? 1 : 0, "answered by the fast path");
       const full = await viaFastify(server, c.body, headers);
       assert.deepEqual(normalise(fast), normalise(full));
+      assert.ok(fast.status < 500, `a bad body is a client error, got ${fast.status}`);
       assert.match(fast.requestId, /^req-[0-9a-z]+$/);
     });
   }
