@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { minimizeLbfgs } from "../../src/models/optim/lbfgs.js";
+import { LbfgsMemory, minimizeLbfgs } from "../../src/models/optim/lbfgs.js";
 import { minimizeOwlqn } from "../../src/models/optim/owlqn.js";
 
 test("L-BFGS finds the Rosenbrock minimum (1, 1) with a strong-Wolfe line search", () => {
@@ -50,4 +50,34 @@ test("OWL-QN solves a separable lasso exactly: soft-thresholding", () => {
   for (let j = 0; j < 5; j++) assert.ok(Math.abs(res.x[j] - expected[j]) < 1e-9, `x = ${Array.from(res.x)}`);
   assert.equal(res.x[1], 0);
   assert.equal(res.x[2], 0);
+});
+
+test("LbfgsMemory: the WebAssembly SIMD two-loop gives the plain-JS direction (odd and even n, with and without a preconditioner, a full ring)", () => {
+  for (const n of [1, 2, 7, 1000, 1001]) {
+    for (const withM of [false, true]) {
+      const M = withM ? Float64Array.from({ length: n }, (_, i) => 0.5 + (i % 7) / 7) : null;
+      const simd = new LbfgsMemory(n, 4, M);
+      const plain = new LbfgsMemory(n, 4, M, false);
+      assert.ok(simd.simd, "WebAssembly SIMD is available on Node 20+");
+      assert.ok(!plain.simd);
+      let x = new Float64Array(n);
+      let g = new Float64Array(n);
+      for (let k = 0; k < 6; k++) {
+        // Pairs with positive curvature: y = D·s for a positive diagonal D, plus a little noise.
+        const x2 = x.map((v, i) => v + Math.sin(i * 0.37 + k));
+        const g2 = g.map((v, i) => v + Math.sin(i * 0.37 + k) * (1 + (i % 5)) + 0.01 * Math.cos(i + k));
+        assert.equal(simd.push(x2, x, g2, g), plain.push(x2, x, g2, g));
+        x = x2;
+        g = g2;
+        const q = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 1.3 + k));
+        const a = new Float64Array(n);
+        const b = new Float64Array(n);
+        simd.direction(q, a);
+        plain.direction(q, b);
+        let scale = 0;
+        for (const v of b) scale = Math.max(scale, Math.abs(v));
+        for (let i = 0; i < n; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-12 * Math.max(1, scale), `n ${n}, M ${withM}, pair ${k}, i ${i}: ${a[i]} vs ${b[i]}`);
+      }
+    }
+  }
 });

@@ -8,6 +8,8 @@
  * All buffers are allocated once per call; the iteration allocates nothing.
  */
 
+import { createLbfgsArena, type LbfgsArena } from "./lbfgs-simd.js";
+
 /** Writes the gradient at x into grad and returns the objective. */
 export type ObjectiveFn = (x: Float64Array, grad: Float64Array) => number;
 
@@ -79,6 +81,10 @@ export function dot(a: Float64Array, b: Float64Array): number {
  * vectors of 18.7 MB), so each pass over `out` does two things: the update of one step and the
  * dot product the next step needs, on the values just written. Every sum is still taken over
  * i ascending on the same values, so the result is bit-identical to the textbook two loops.
+ *
+ * Where WebAssembly SIMD is available (Node 20+) the history lives in a WebAssembly memory and
+ * those passes run as SIMD kernels (lbfgs-simd.ts): two lanes per instruction, so each sum is
+ * taken as two interleaved partial sums — the same direction up to rounding.
  */
 export class LbfgsMemory {
   private readonly s: Float32Array[];
@@ -89,14 +95,23 @@ export class LbfgsMemory {
   private readonly yMy: Float64Array;
   private count = 0;
   private head = 0;
+  private readonly arena: LbfgsArena | null;
+
+  /** Whether the SIMD kernels are in use. */
+  get simd(): boolean {
+    return this.arena !== null;
+  }
 
   constructor(
     readonly n: number,
     readonly m: number,
     private readonly precond: Float64Array | null = null,
+    /** Use the WebAssembly SIMD kernels when available (false: the plain-JS loops; for tests). */
+    simd = true,
   ) {
-    this.s = Array.from({ length: m }, () => new Float32Array(n));
-    this.y = Array.from({ length: m }, () => new Float32Array(n));
+    this.arena = simd ? createLbfgsArena(n, m, precond) : null;
+    this.s = this.arena?.s ?? Array.from({ length: m }, () => new Float32Array(n));
+    this.y = this.arena?.y ?? Array.from({ length: m }, () => new Float32Array(n));
     this.rho = new Float64Array(m);
     this.alpha = new Float64Array(m);
     this.yMy = new Float64Array(m);
@@ -148,6 +163,10 @@ export class LbfgsMemory {
       else for (let i = 0; i < n; i++) out[i] = -g[i];
       return;
     }
+    if (this.arena !== null) {
+      this.directionSimd(this.arena, g, out);
+      return;
+    }
     const m = this.m;
     const newest = (this.head - 1 + m) % m;
     // First loop, newest pair to oldest: α_j = ρ_j·s_jᵀq, q -= α_j·y_j.
@@ -173,6 +192,37 @@ export class LbfgsMemory {
       dotY = j + 1 < this.count ? axpyThenDot(coef, this.s[idx], out, this.y[next]) : axpyThenDot(coef, this.s[idx], out, null);
       idx = next;
     }
+  }
+
+  /** direction() with the arena's SIMD kernels: the same two loops, on the arena's copies of g and out. */
+  private directionSimd(A: LbfgsArena, g: Float64Array, out: Float64Array): void {
+    const n = this.n;
+    const m = this.m;
+    const K = A.kernels;
+    const o = A.out.byteOffset;
+    const off = (v: Float32Array | null): number => (v === null ? -1 : v.byteOffset);
+    A.g.set(g);
+    const newest = (this.head - 1 + m) % m;
+    let idx = newest;
+    let dotS = K.negateDot(A.g.byteOffset, o, off(this.s[idx]), n);
+    for (let j = 0; j < this.count; j++) {
+      const a = this.rho[idx] * dotS;
+      this.alpha[idx] = a;
+      const next = (idx - 1 + m) % m;
+      dotS = K.axpyDot(-a, off(this.y[idx]), o, j + 1 < this.count ? off(this.s[next]) : -1, n);
+      idx = next;
+    }
+    idx = (idx + 1) % m;
+    const gamma = 1 / (this.rho[newest] * this.yMy[newest]);
+    let dotY = K.scaleDot(gamma, A.M === null ? -1 : A.M.byteOffset, o, off(this.y[idx]), n);
+    for (let j = 0; j < this.count; j++) {
+      const b = this.rho[idx] * dotY;
+      const coef = this.alpha[idx] - b;
+      const next = (idx + 1) % m;
+      dotY = K.axpyDot(coef, off(this.s[idx]), o, j + 1 < this.count ? off(this.y[next]) : -1, n);
+      idx = next;
+    }
+    out.set(A.out);
   }
 }
 
