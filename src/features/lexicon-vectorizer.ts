@@ -95,6 +95,7 @@ export class LexiconCountVectorizer extends CountVectorizer {
   constructor(options: CountVectorizerOptions, lexicon: LexiconBlockKind) {
     super(options);
     this.block = new Block(lexicon, this.options.preprocess);
+    this.fusedScan = false; // the block reads each document's token strings in analyze
   }
 
   get lexicon(): LexiconBlockKind {
@@ -109,6 +110,11 @@ export class LexiconCountVectorizer extends CountVectorizer {
   override transform(docs: readonly VectorizerDocument[]): CsrMatrix {
     this.block.start(Array.isArray(docs) ? docs.length : 0);
     return this.block.append(super.transform(docs));
+  }
+
+  /** The block's columns are appended to a fresh matrix: a plain transform of the range. */
+  override transformRange(docs: readonly VectorizerDocument[], start: number, end: number): CsrMatrix {
+    return this.transform(docs.slice(start, end));
   }
 
   protected override analyze(doc: VectorizerDocument, d: number): readonly string[] {
@@ -141,6 +147,7 @@ export class LexiconTfidfVectorizer extends TfidfVectorizer {
   constructor(options: TfidfVectorizerOptions, lexicon: LexiconBlockKind) {
     super(options);
     this.block = new Block(lexicon, this.options.preprocess);
+    this.fusedScan = false; // the block reads each document's token strings in analyze
   }
 
   get lexicon(): LexiconBlockKind {
@@ -155,6 +162,11 @@ export class LexiconTfidfVectorizer extends TfidfVectorizer {
   override transform(docs: readonly VectorizerDocument[]): CsrMatrix {
     this.block.start(Array.isArray(docs) ? docs.length : 0);
     return this.block.append(super.transform(docs));
+  }
+
+  /** The block's columns are appended to a fresh matrix: a plain transform of the range. */
+  override transformRange(docs: readonly VectorizerDocument[], start: number, end: number): CsrMatrix {
+    return this.transform(docs.slice(start, end));
   }
 
   protected override analyze(doc: VectorizerDocument, d: number): readonly string[] {

@@ -1,6 +1,6 @@
 import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
-import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
+import { TokenIdScanner, preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
 import { NgramIndex, sortIds, sortRowPairs, type FrozenNgramTables } from "./ngram-index.js";
 import {
@@ -231,6 +231,17 @@ export class CsrBuilder {
     this.indices = newInt32(Math.max(16, capacity), this.shared);
     this.data = newFloat64(Math.max(16, capacity), this.shared);
   }
+  /** Empties the builder for reuse (its arrays are kept: a scratch matrix, see CountVectorizer.transformRange). */
+  reset(): void {
+    this.nnz = 0;
+    this.row = 0;
+  }
+
+  /** Rows the builder has room for. */
+  get capacityRows(): number {
+    return this.indptr.length - 1;
+  }
+
   /** Appends a row from ids[0..n) (unsorted, with repeats): sorted, repeats merged into counts. */
   pushRow(ids: Int32Array, n: number, binary: boolean): void {
     sortIds(ids, n);
@@ -406,6 +417,7 @@ export class CountVectorizer {
   }
 
   private finishFit(builder: CsrBuilder, index: NgramIndex): CsrMatrix {
+    this.scanner = null;
     const X = builder.build(index.size);
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
     const { gramOfColumn, columnOfGram, df } = this.selectTerms(X, index);
@@ -441,7 +453,7 @@ export class CountVectorizer {
     const builder = new CsrBuilder(docs.length, estimateNnz(docs, this.options.ngramRange[0], this.options.ngramRange[1]));
     const cols = this.columnOfGram;
     for (let d = 0; d < docs.length; d++) {
-      const n = this.collectGrams(this.analyze(docs[d], d), lookup, false);
+      const n = this.transformGrams(docs[d], d, lookup);
       // Map gram ids to columns in place, dropping prefixes that are not terms.
       let m = 0;
       for (let p = 0; p < n; p++) {
@@ -452,6 +464,38 @@ export class CountVectorizer {
     }
     return builder.build(this.nTerms);
   }
+
+  /**
+   * transform(docs.slice(start, end)) into scratch arrays this vectorizer reuses: the matrix
+   * is valid until the next call (no allocation per call once the scratch is big enough). For
+   * scoring in blocks (SentimentModel.predictProba); the values equal transform's exactly.
+   */
+  transformRange(docs: readonly VectorizerDocument[], start: number, end: number): CsrMatrix {
+    const lookup = this.requireFitted();
+    checkCorpus(docs, false);
+    const rows = end - start;
+    let b = this.scratchBuilder;
+    if (b === null || b.capacityRows < rows) b = this.scratchBuilder = new CsrBuilder(rows, rows * 16 * (this.options.ngramRange[1] - this.options.ngramRange[0] + 1));
+    b.reset();
+    const cols = this.columnOfGram;
+    for (let d = start; d < end; d++) {
+      const n = this.transformGrams(docs[d], d, lookup);
+      let m = 0;
+      for (let p = 0; p < n; p++) {
+        const c = cols[this.scratchIds[p]];
+        if (c >= 0) this.scratchIds[m++] = c;
+      }
+      b.pushRow(this.scratchIds, m, this.options.binary);
+    }
+    const X: CsrMatrix = { rows, cols: this.nTerms, indptr: b.indptr.subarray(0, rows + 1), indices: b.indices.subarray(0, b.nnz), data: b.data.subarray(0, b.nnz) };
+    this.weighInPlace(X);
+    return X;
+  }
+
+  private scratchBuilder: CsrBuilder | null = null;
+
+  /** What transform does to the counts (TfidfVectorizer: tf-idf weights and norms, in place). */
+  protected weighInPlace(_X: CsrMatrix): void {}
 
   /** Terms in column order (scikit-learn's get_feature_names_out). */
   getFeatureNames(): string[] {
@@ -511,20 +555,10 @@ export class CountVectorizer {
    * and are skipped (and so is every longer gram that would extend them).
    */
   private collectGrams(tokens: readonly string[], index: NgramIndex, intern: boolean): number {
-    const minN = this.options.ngramRange[0];
     const maxN = this.options.ngramRange[1];
     const len = tokens.length;
-    if (len > this.atomIds.length) {
-      const cap = Math.max(len, this.atomIds.length * 2);
-      this.atomIds = new Int32Array(cap);
-      this.levelA = new Int32Array(cap);
-      this.levelB = new Int32Array(cap);
-    }
-    const maxCount = countGrams(len, minN, maxN);
-    if (maxCount > this.scratchIds.length) this.scratchIds = new Int32Array(Math.max(maxCount, this.scratchIds.length * 2));
+    this.ensureLevels(len);
     const atomIds = this.atomIds;
-    const ids = this.scratchIds;
-    let n = 0;
     for (let j = 0; j < len; j++) {
       const t = tokens[j];
       let a = index.atom(t, false);
@@ -537,7 +571,33 @@ export class CountVectorizer {
         a = index.atom(t, true);
       }
       atomIds[j] = a;
-      if (minN === 1 && a >= 0) ids[n++] = a;
+    }
+    return this.gramsFromAtoms(atomIds, len, index, intern);
+  }
+
+  private ensureLevels(len: number): void {
+    if (len > this.atomIds.length) {
+      const cap = Math.max(len, this.atomIds.length * 2);
+      this.atomIds = new Int32Array(cap);
+      this.levelA = new Int32Array(cap);
+      this.levelB = new Int32Array(cap);
+    }
+  }
+
+  /** The gram ids of the n-grams over atomIds[0..len) (see collectGrams) into scratchIds; returns how many. */
+  private gramsFromAtoms(atomIds: Int32Array, len: number, index: NgramIndex, intern: boolean): number {
+    const minN = this.options.ngramRange[0];
+    const maxN = this.options.ngramRange[1];
+    this.ensureLevels(len);
+    const maxCount = countGrams(len, minN, maxN);
+    if (maxCount > this.scratchIds.length) this.scratchIds = new Int32Array(Math.max(maxCount, this.scratchIds.length * 2));
+    const ids = this.scratchIds;
+    let n = 0;
+    if (minN === 1) {
+      for (let j = 0; j < len; j++) {
+        const a = atomIds[j];
+        if (a >= 0) ids[n++] = a;
+      }
     }
     let prev = atomIds;
     let cur = this.levelA;
@@ -556,6 +616,26 @@ export class CountVectorizer {
     }
     return n;
   }
+
+  /**
+   * Gram ids of one document for transform: raw text with a preprocess config goes through
+   * the fused scanner (token ids straight from the characters, src/text/preprocess.ts
+   * TokenIdScanner) unless a subclass reads the token strings (the lexicon block); everything
+   * else through analyze + collectGrams. Both give the same ids.
+   */
+  private transformGrams(doc: VectorizerDocument, d: number, lookup: NgramIndex): number {
+    if (typeof doc === "string" && this.options.preprocess !== null && this.fusedScan) {
+      this.scanner ??= new TokenIdScanner(this.resolvedPreprocess(), lookup);
+      const len = this.scanner.scan(doc);
+      return this.gramsFromAtoms(this.scanner.ids, len, lookup, false);
+    }
+    return this.collectGrams(this.analyze(doc, d), lookup, false);
+  }
+
+  // The fused scanner of the current lookup (its word cache holds this lookup's ids).
+  private scanner: TokenIdScanner | null = null;
+  /** False in subclasses that read each document's token strings (the lexicon block's analyze). */
+  protected fusedScan = true;
 
   /**
    * Applies maxDf/minDf, then maxFeatures, in scikit-learn's order; returns the kept gram
@@ -618,6 +698,7 @@ export class CountVectorizer {
       columnOfGram[g] = j;
       gramOfColumn[j] = g;
     }
+    this.scanner = null;
     this.lookup = lookup;
     this.columnOfGram = columnOfGram.slice(0, lookup.size);
     this.gramOfColumn = gramOfColumn;
@@ -664,6 +745,7 @@ export class CountVectorizer {
   /** Sets the fitted state (TfidfVectorizer also takes idf). */
   protected installFitted(index: NgramIndex, columnOfGram: Int32Array, gramOfColumn: Int32Array, idf: Float64Array | null): void {
     if (idf !== null) throw new DataError("vectorizer state: a count vectorizer has no idf");
+    this.scanner = null;
     this.lookup = index;
     this.columnOfGram = columnOfGram;
     this.gramOfColumn = gramOfColumn;
@@ -704,6 +786,10 @@ export class TfidfVectorizer extends CountVectorizer {
     const X = this.countMatrix(docs);
     applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
     return X;
+  }
+
+  protected override weighInPlace(X: CsrMatrix): void {
+    applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
   }
 
   /** idf per column (a copy), or null when useIdf is false. */

@@ -95,6 +95,9 @@ export interface Explanation {
   terms: TermContribution[];
 }
 
+/** Rows scored per block: the scratch matrix stays small (cache-resident) and is reused. */
+const SCORING_BLOCK = 1024;
+
 const TRAIN_KEYS = ["preprocess", "features", "model", "onProgress", "onWarning", "classNames", "metadata"] as const;
 const FIT_KEYS = ["model", "onProgress", "onWarning", "classNames", "metadata"] as const;
 
@@ -335,7 +338,24 @@ export class SentimentModel {
 
   /** n × k row-major, columns in `classes` order. */
   predictProba(texts: readonly VectorizerDocument[]): Float64Array {
-    return this.classifier.predictProba(this.vectorize(texts));
+    if (!Array.isArray(texts)) throw new DataError("expected an array of texts");
+    const out = new Float64Array(texts.length * this.classes.length);
+    this.predictProbaInto(texts, 0, texts.length, out, 0);
+    return out;
+  }
+
+  /**
+   * predictProba of texts[start, end) written to out from row `outRow` on (n × k row-major):
+   * scored in blocks through the vectorizer's scratch matrix (transformRange), so a batch of
+   * any size allocates nothing per text; the values equal predictProba's of each text alone.
+   */
+  predictProbaInto(texts: readonly VectorizerDocument[], start: number, end: number, out: Float64Array, outRow: number): void {
+    if (!Array.isArray(texts)) throw new DataError("expected an array of texts");
+    const k = this.classes.length;
+    for (let b = start; b < end; b += SCORING_BLOCK) {
+      const stop = Math.min(end, b + SCORING_BLOCK);
+      out.set(this.classifier.predictProba(this.vectorizer.transformRange(texts, b, stop)), (outRow + b - start) * k);
+    }
   }
 
   predict(texts: readonly string[]): Prediction[] {

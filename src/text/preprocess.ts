@@ -332,6 +332,11 @@ export function createPreprocessor(config?: Partial<PreprocessConfig> | null): (
 }
 
 function preprocessResolved(text: string, cfg: Readonly<PreprocessConfig>): string[] {
+  return scan(normalizeForScan(text, cfg), cfg);
+}
+
+/** Steps 1–4 (native string methods), before the scan: the same for preprocess and TokenIdScanner. */
+function normalizeForScan(text: string, cfg: Readonly<PreprocessConfig>): string {
   let s = text;
   const ascii = isAscii(s);
   if (cfg.nfkc && !ascii) s = s.normalize("NFKC");
@@ -341,7 +346,7 @@ function preprocessResolved(text: string, cfg: Readonly<PreprocessConfig>): stri
     if (s.indexOf("&") >= 0) s = s.replace(ENTITY_RE, decodeEntity);
   }
   if (cfg.removeUrls && URL_HINT_RE.test(s)) s = s.replace(URL_RE, " ");
-  return scan(s, cfg);
+  return s;
 }
 
 function scan(s: string, cfg: Readonly<PreprocessConfig>): string[] {
@@ -471,4 +476,333 @@ function emitPlainWord(word: string, cfg: Readonly<PreprocessConfig>, tokens: st
   else if (cfg.wordForm === "lemma") form = lemmatize(lower);
   tokens.push(negating ? NOT_PREFIX + form : form);
   return negating;
+}
+
+// ---- token ids without token strings ---------------------------------------------------
+
+/** Token → id of a fitted vocabulary (NgramIndex.atom with intern false), -1 when unknown. */
+export interface TokenIdLookup {
+  atom(token: string, intern: false): number;
+}
+
+/** Whether a URL that removeUrls would cut starts around s[i] = c: "www." ends here or "http://", "https://" has its ':' here (any case). */
+function isUrlStart(s: string, i: number, c: number): boolean {
+  if (c === 46) return i >= 3 && (s.charCodeAt(i - 3) | 0x20) === 119 && (s.charCodeAt(i - 2) | 0x20) === 119 && (s.charCodeAt(i - 1) | 0x20) === 119;
+  if (c !== 58 || s.charCodeAt(i + 1) !== 47 || s.charCodeAt(i + 2) !== 47) return false;
+  let j = i - 1;
+  if ((s.charCodeAt(j) | 0x20) === 115) j--;
+  return j >= 3 && (s.charCodeAt(j - 3) | 0x20) === 104 && (s.charCodeAt(j - 2) | 0x20) === 116 && (s.charCodeAt(j - 1) | 0x20) === 116 && (s.charCodeAt(j) | 0x20) === 112;
+}
+
+/** Words remembered before the cache is cleared (a stream of unique garbage cannot grow memory without limit). */
+const WORD_CACHE_LIMIT = 1 << 18;
+const WORD_CACHE_CHARS_LIMIT = 1 << 23;
+
+/**
+ * preprocess() fused with the vocabulary lookup: writes the id of each token preprocess(text)
+ * would return (-1 for tokens the vocabulary lacks) into `ids`, without building token strings
+ * for words seen before. The scan is preprocess's scan, step for step; a word (a run of word
+ * characters) is looked up by its UTF-16 code units in a cache that remembers, for both
+ * negation states, exactly what emitWord pushed for it (0–2 tokens, as ids) and the state it
+ * left — the first sight of a word runs emitWord itself (stop words, negation expansion,
+ * stemming, the `not_` prefix), so the ids equal those of preprocess's tokens by construction
+ * (test/features/fused-transform.test.ts compares them on every option).
+ *
+ * Not thread-safe (scratch state); one per vectorizer and thread.
+ */
+export class TokenIdScanner {
+  /** The ids of the last scan()'s tokens, [0, returned count). */
+  ids = new Int32Array(256);
+  private n = 0;
+  // Open-addressing word cache: slot → entry + 1 (0 = empty).
+  private slots = new Int32Array(1 << 12);
+  private hashes = new Int32Array(1 << 11);
+  private starts = new Int32Array(1 << 11);
+  private lengths = new Int32Array(1 << 11);
+  private chars = new Uint16Array(1 << 14);
+  private charsUsed = 0;
+  private entries = 0;
+  // Per entry and negation state (0 = not negating, 1 = negating): token count, up to 2 ids, next state.
+  private counts = new Uint8Array(1 << 12);
+  private tokenIds = new Int32Array(1 << 13);
+  private nextState = new Uint8Array(1 << 12);
+  private readonly scratch: string[] = [];
+  private readonly cfg: Readonly<PreprocessConfig>;
+
+  /** `cacheLimit`: words remembered before the cache starts over (tests use a small one). */
+  constructor(
+    config: Readonly<PreprocessConfig>,
+    private readonly lookup: TokenIdLookup,
+    private readonly cacheLimit = WORD_CACHE_LIMIT,
+  ) {
+    this.cfg = resolvePreprocessConfig(config);
+  }
+
+  /** Scans one raw text; returns how many token ids were written to `ids`. */
+  scan(text: string): number {
+    if (typeof text !== "string") throw new DataError(`preprocess: document must be a string, got ${text === null ? "null" : typeof text}`);
+    const fast = this.scanAscii(text);
+    return fast >= 0 ? fast : this.scanNormalized(normalizeForScan(text, this.cfg));
+  }
+
+  /**
+   * The common case without steps 1–4's string copies: a pure-ASCII text with no `<` or `&`
+   * (when stripping HTML) and no URL (when removing URLs) is scanned as it is, lowercasing
+   * word characters on the fly (ASCII lowercasing is per character, so the cache keys and the
+   * tokens are those of the lowercased text). Returns -1, having written nothing that counts,
+   * as soon as the text needs steps 1–4; scanNormalized then does the whole text.
+   */
+  private scanAscii(s: string): number {
+    const cfg = this.cfg;
+    const n = s.length;
+    if (n + 2 > this.ids.length) this.ids = new Int32Array(Math.max(n + 2, this.ids.length * 2));
+    this.n = 0;
+    const fold = cfg.lowercase ? 0x20 : 0;
+    const html = cfg.stripHtml;
+    const urls = cfg.removeUrls;
+    const keepDigits = !cfg.removeDigits;
+    const keepPunct = !cfg.removePunctuation;
+    const scoping = cfg.negationScope;
+    let negating = false;
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c >= 128) return -1;
+      const k = BMP_CLASS[c];
+      if (k === C_LETTER || (k === C_DIGIT && keepDigits)) {
+        const start = i;
+        let h = Math.imul(0x811c9dc5 ^ (c | fold), 0x01000193);
+        i++;
+        while (i < n) {
+          const d = s.charCodeAt(i);
+          if (d >= 128) return -1;
+          const kd = BMP_CLASS[d];
+          if (kd === C_LETTER || (kd === C_DIGIT && keepDigits)) {
+            h = Math.imul(h ^ (d | fold), 0x01000193);
+            i++;
+          } else if (d === 39 && i + 1 < n && isWordCode(s.charCodeAt(i + 1), keepDigits)) {
+            h = Math.imul(h ^ d, 0x01000193);
+            i++;
+          } else {
+            break;
+          }
+        }
+        negating = this.word(s, start, i, h, negating, fold);
+        continue;
+      }
+      if (k === C_SPACE || k === C_DIGIT) {
+        i++;
+        continue;
+      }
+      if ((html && (c === 60 || c === 38)) || (urls && isUrlStart(s, i, c))) return -1;
+      if (cfg.emoticons && (c === 58 || c === 59 || c === 61 || c === 60)) {
+        const emoticon = matchEmoticon(s, i);
+        if (emoticon !== null) {
+          // The emoticon's own characters may not end the text's ASCII part: a later non-ASCII character still bails out.
+          this.ids[this.n++] = this.lookup.atom(emoticon, false);
+          negating = false;
+          i += emoticonLength;
+          continue;
+        }
+      }
+      if (scoping && CLAUSE_END[c] === 1) negating = false;
+      if (keepPunct) this.ids[this.n++] = this.lookup.atom(s[i], false);
+      i++;
+    }
+    return this.n;
+  }
+
+  private scanNormalized(s: string): number {
+    // A text of n code units yields at most n + 1 tokens (a word yields at most 2 and has 2+ units, or is "xnt" → 2).
+    if (s.length + 2 > this.ids.length) this.ids = new Int32Array(Math.max(s.length + 2, this.ids.length * 2));
+    this.n = 0;
+    const cfg = this.cfg;
+    const n = s.length;
+    const keepDigits = !cfg.removeDigits;
+    const keepPunct = !cfg.removePunctuation;
+    const scoping = cfg.negationScope;
+    let negating = false;
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      let k: number;
+      let width = 1;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+        const cp = s.codePointAt(i) as number;
+        width = cp > 0xffff ? 2 : 1;
+        k = width === 2 ? classifyCodePoint(cp) : C_OTHER;
+      } else {
+        k = c < 128 ? BMP_CLASS[c] : bmpClass(c);
+      }
+
+      if (k === C_LETTER || (k === C_DIGIT && keepDigits)) {
+        const start = i;
+        let h = Math.imul(0x811c9dc5 ^ c, 0x01000193);
+        if (width === 2) h = Math.imul(h ^ s.charCodeAt(i + 1), 0x01000193);
+        i += width;
+        while (i < n) {
+          const d = s.charCodeAt(i);
+          let kd: number;
+          let w = 1;
+          if (d >= 0xd800 && d <= 0xdbff && i + 1 < n) {
+            const dcp = s.codePointAt(i) as number;
+            w = dcp > 0xffff ? 2 : 1;
+            kd = w === 2 ? classifyCodePoint(dcp) : C_OTHER;
+          } else {
+            kd = d < 128 ? BMP_CLASS[d] : bmpClass(d);
+          }
+          if (kd === C_LETTER || (kd === C_DIGIT && keepDigits)) {
+            h = Math.imul(h ^ d, 0x01000193);
+            if (w === 2) h = Math.imul(h ^ s.charCodeAt(i + 1), 0x01000193);
+            i += w;
+          } else if ((d === 39 || d === 0x2019) && i + 1 < n && isWordCode(s.charCodeAt(i + 1), keepDigits)) {
+            h = Math.imul(h ^ d, 0x01000193);
+            i++;
+          } else {
+            break;
+          }
+        }
+        negating = this.word(s, start, i, h, negating);
+        continue;
+      }
+      if (k === C_SPACE || k === C_IGNORE || k === C_DIGIT) {
+        i += width;
+        continue;
+      }
+      if (k === C_EMOJI) {
+        if (cfg.emoji) this.ids[this.n++] = this.lookup.atom(width === 1 ? s[i] : s.slice(i, i + 2), false);
+        i += width;
+        continue;
+      }
+      if (cfg.emoticons && (c === 58 || c === 59 || c === 61 || c === 60)) {
+        const emoticon = matchEmoticon(s, i);
+        if (emoticon !== null) {
+          this.ids[this.n++] = this.lookup.atom(emoticon, false);
+          negating = false;
+          i += emoticonLength;
+          continue;
+        }
+      }
+      if (scoping && c < 128 && CLAUSE_END[c] === 1) negating = false;
+      if (keepPunct) this.ids[this.n++] = this.lookup.atom(width === 1 ? s[i] : s.slice(i, i + 2), false);
+      i += width;
+    }
+    return this.n;
+  }
+
+  /** Emits the ids of word s[start, end) (hash h of its code units) for the negation state; returns the next state. */
+  private word(s: string, start: number, end: number, h: number, negating: boolean, fold = 0): boolean {
+    const len = end - start;
+    let e = this.find(s, start, len, h, fold);
+    if (e < 0) e = this.learn(s, start, end, h, fold);
+    const state = negating ? 1 : 0;
+    const at = 2 * e + state;
+    const count = this.counts[at];
+    if (count > 0) {
+      this.ids[this.n++] = this.tokenIds[2 * at];
+      if (count > 1) this.ids[this.n++] = this.tokenIds[2 * at + 1];
+    }
+    return this.nextState[at] === 1;
+  }
+
+  /**
+   * The entry of the word s[start, start + len), or -1. `fold` is 0x20 only for the ASCII scan
+   * with lowercasing: a word there holds only letters, digits and `'`, and OR-ing 0x20 lowercases
+   * A–Z while leaving digits (0x30–0x39) and `'` (0x27) as they are.
+   */
+  private find(s: string, start: number, len: number, h: number, fold: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let p = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const v = slots[p];
+      if (v === 0) return -1;
+      const e = v - 1;
+      if (this.hashes[e] === h && this.lengths[e] === len) {
+        const base = this.starts[e];
+        let same = true;
+        for (let q = 0; q < len; q++) {
+          if (this.chars[base + q] !== (s.charCodeAt(start + q) | fold)) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return e;
+      }
+      p = (p + 1) & mask;
+    }
+  }
+
+  /** First sight of a word: runs preprocess's own per-word step in both negation states and remembers the ids. */
+  private learn(s: string, start: number, end: number, h: number, fold: number): number {
+    const len = end - start;
+    if (this.entries >= this.cacheLimit || this.charsUsed + len > WORD_CACHE_CHARS_LIMIT) this.clear();
+    if (2 * (this.entries + 1) > this.slots.length) this.growSlots();
+    const e = this.entries++;
+    if (e >= this.hashes.length) this.growEntries();
+    if (this.charsUsed + len > this.chars.length) {
+      const grown = new Uint16Array(Math.max(this.charsUsed + len, this.chars.length * 2));
+      grown.set(this.chars.subarray(0, this.charsUsed));
+      this.chars = grown;
+    }
+    for (let q = 0; q < len; q++) this.chars[this.charsUsed + q] = s.charCodeAt(start + q) | fold;
+    this.hashes[e] = h;
+    this.starts[e] = this.charsUsed;
+    this.lengths[e] = len;
+    this.charsUsed += len;
+    // With fold set the text is ASCII and lowercasing is wanted: lowercasing the word equals lowercasing the text.
+    const raw = fold !== 0 ? s.slice(start, end).toLowerCase() : s.slice(start, end);
+    const apostrophe = raw.indexOf("'") >= 0 || raw.indexOf("\u2019") >= 0;
+    for (let state = 0; state < 2; state++) {
+      const tokens = this.scratch;
+      tokens.length = 0;
+      const next = emitWord(raw, apostrophe, this.cfg, tokens, state === 1);
+      const at = 2 * e + state;
+      this.counts[at] = tokens.length;
+      for (let t = 0; t < tokens.length; t++) this.tokenIds[2 * at + t] = this.lookup.atom(tokens[t], false);
+      this.nextState[at] = next ? 1 : 0;
+    }
+    this.insertSlot(e);
+    return e;
+  }
+
+  private insertSlot(e: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const h = this.hashes[e];
+    let p = (h ^ (h >>> 15)) & mask;
+    while (slots[p] !== 0) p = (p + 1) & mask;
+    slots[p] = e + 1;
+  }
+
+  private growSlots(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    for (let e = 0; e < this.entries; e++) this.insertSlot(e);
+  }
+
+  private growEntries(): void {
+    const cap = this.hashes.length * 2;
+    const grow32 = (a: Int32Array, size: number): Int32Array => {
+      const b = new Int32Array(size);
+      b.set(a);
+      return b;
+    };
+    const grow8 = (a: Uint8Array, size: number): Uint8Array => {
+      const b = new Uint8Array(size);
+      b.set(a);
+      return b;
+    };
+    this.hashes = grow32(this.hashes, cap);
+    this.starts = grow32(this.starts, cap);
+    this.lengths = grow32(this.lengths, cap);
+    this.counts = grow8(this.counts, 2 * cap);
+    this.nextState = grow8(this.nextState, 2 * cap);
+    this.tokenIds = grow32(this.tokenIds, 4 * cap);
+  }
+
+  private clear(): void {
+    this.slots.fill(0);
+    this.entries = 0;
+    this.charsUsed = 0;
+  }
 }
