@@ -39,6 +39,8 @@ interface ModelState {
   loaded: MonitoredModel;
   classes: readonly Label[];
   keys: string[];
+  /** "-<class index>" per class: the end of a prediction id, made once per model. */
+  idSuffix: string[];
   profile: ReferenceProfile | null;
   profiler: TextProfiler | null;
   predictions: PredictionWindow;
@@ -54,6 +56,7 @@ interface ModelState {
  */
 export class ModelMonitor {
   private readonly boot = randomBytes(4).toString("hex");
+  private readonly idPrefix = `${this.boot}-`;
   private seq = 0;
   private state: ModelState | null = null;
   private readonly textRing: (string | undefined)[];
@@ -206,9 +209,37 @@ export class ModelMonitor {
       this.textRingNext = this.textRingNext + 1 === ring.length ? 0 : this.textRingNext + 1;
       if (this.textRingFilled < ring.length) this.textRingFilled++;
       const seq = this.seq++;
-      const id = `${this.boot}-${seq.toString(36)}-${cls}`;
+      const id = this.idPrefix + seq.toString(36) + (state.idSuffix[cls] ?? `-${cls}`);
       ids[i] = id;
       if (this.predictionLog && this.logStride > 0 && seq % this.logStride === 0) this.logPrediction(state, id, p.label, score, text);
+    }
+    return ids;
+  }
+
+  /**
+   * record() for typed scores (the serving fast path's form): `proba` is n × k row-major in
+   * the model's class order, `best[i]` the predicted class's index. The same windows, ring,
+   * log and ids as record() of the equivalent Prediction objects, without building them.
+   */
+  recordScores(loaded: MonitoredModel, proba: ArrayLike<number>, k: number, best: ArrayLike<number>, texts: readonly string[]): string[] {
+    const state = this.stateFor(loaded);
+    if (k !== state.classes.length) throw new DataError(`recordScores: ${k} score columns for a model with ${state.classes.length} classes`);
+    const n = best.length;
+    const ids = new Array<string>(n);
+    const ring = this.textRing;
+    for (let i = 0, o = 0; i < n; i++, o += k) {
+      const cls = best[i];
+      // As record(): the positive class's probability for a binary model, else the predicted class's.
+      const score = proba[k === 2 ? o + 1 : o + cls];
+      const text = texts[i];
+      state.predictions.push(score, text.length, cls);
+      ring[this.textRingNext] = text;
+      this.textRingNext = this.textRingNext + 1 === ring.length ? 0 : this.textRingNext + 1;
+      if (this.textRingFilled < ring.length) this.textRingFilled++;
+      const seq = this.seq++;
+      const id = this.idPrefix + seq.toString(36) + (state.idSuffix[cls] ?? `-${cls}`);
+      ids[i] = id;
+      if (this.predictionLog && this.logStride > 0 && seq % this.logStride === 0) this.logPrediction(state, id, state.classes[cls], score, text);
     }
     return ids;
   }
@@ -382,6 +413,7 @@ export class ModelMonitor {
       loaded,
       classes,
       keys: classes.map(String),
+      idSuffix: classes.map((_, c) => `-${c}`),
       profile,
       profiler,
       predictions: new PredictionWindow(this.config.windowSize),
