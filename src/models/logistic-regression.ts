@@ -6,8 +6,8 @@ import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, valid
 import { LinearClassifierBase, binaryProba, sigmoid, softmaxRows, type ModelJson } from "./linear.js";
 import { minimizeLbfgs, type ObjectiveFn, type OptimResult } from "./optim/lbfgs.js";
 import { minimizeOwlqn } from "./optim/owlqn.js";
-import { binaryLossGradientRows, type BinaryLogisticData, type CscMatrix32 } from "./parallel/binary-logistic-kernel.js";
-import { ColumnBinaryObjective, PARALLEL_MIN_NNZ, resolveThreads, toCsc32 } from "./parallel/split-objective.js";
+import { binaryLossGradientRows, createColumnArena, type BinaryLogisticData, type CscMatrix32 } from "./parallel/binary-logistic-kernel.js";
+import { ColumnBinaryObjective, PARALLEL_MIN_NNZ, resolveThreads } from "./parallel/split-objective.js";
 
 export interface LogisticRegressionOptions {
   /** 'l2' (L-BFGS), 'l1' (OWL-QN) or 'none'. Default 'l2'. */
@@ -78,8 +78,6 @@ interface Problem {
   scale: number;
   /** Inverse of the Hessian's diagonal at w = 0, the optimiser's preconditioner. */
   precond: Float64Array;
-  /** Allocator for the optimiser's iterates (shared memory when a worker reads them). */
-  allocate?: (length: number) => Float64Array;
 }
 
 /**
@@ -164,8 +162,7 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
     return loss * invS + 0.5 * l2 * reg;
   };
   const precond = columns !== null ? inverseHessianDiagonalColumns(columns.X, sw, S, 0.25, l2, fitIntercept) : inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
-  const allocate = columns !== null ? (length: number) => columns.objective.allocateVector(length) : undefined;
-  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond, allocate };
+  return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond };
 }
 
 /** X by columns and the objective that evaluates on it (its worker, if any, serves every binary problem of a fit). */
@@ -414,8 +411,8 @@ export class LogisticRegression extends LinearClassifierBase {
     const start = this.initialCoef ? this.startingPoint(targets.length, d, targets.length * (d + 1), oldOfNew, (row, j) => row * (d + 1) + j) : null;
     let columns: ColumnPath | null = null;
     if (useColumns(X.indptr[n], threads)) {
-      const csc = toCsc32(X, threads > 1);
-      columns = { X: csc, objective: new ColumnBinaryObjective(csc, threads) };
+      const arena = createColumnArena(X);
+      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads) };
     }
     try {
       targets.forEach((target, row) => {
@@ -437,7 +434,7 @@ export class LogisticRegression extends LinearClassifierBase {
   private solve(problem: Problem, start: Float64Array | null = null): OptimResult {
     const x0 = start ?? new Float64Array(problem.nParams);
     const onIteration = this.onProgress ? (it: number, f: number) => this.onProgress?.(it, f * problem.scale) : undefined;
-    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration, preconditioner: problem.precond, allocate: problem.allocate };
+    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, onIteration, preconditioner: problem.precond };
     return this.params.penalty === "l1"
       ? minimizeOwlqn(problem.fg, x0, problem.l1, problem.nPenalized, opts)
       : minimizeLbfgs(problem.fg, x0, opts);

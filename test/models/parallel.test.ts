@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
 import { binaryLossGradientRows } from "../../src/models/parallel/binary-logistic-kernel.js";
-import { ColumnBinaryObjective, toCsc32 } from "../../src/models/parallel/split-objective.js";
+import { ColumnBinaryObjective } from "../../src/models/parallel/split-objective.js";
+import { createColumnArena } from "../../src/models/parallel/binary-logistic-kernel.js";
 import type { CsrMatrix } from "../../src/features/csr.js";
 import { InvalidParameterError } from "../../src/util/errors.js";
 import { Random } from "../../src/util/random.js";
@@ -20,8 +21,8 @@ function roundedValues(X: CsrMatrix): CsrMatrix {
   return { ...X, data: Float64Array.from(X.data, Math.fround) };
 }
 
-for (const threads of [1, 2]) {
-  test(`the by-column loss and gradient (${threads} thread${threads > 1 ? "s" : ""}) equal the row-wise kernel's on X's float32 values to 1e-12`, () => {
+for (const [threads, wasm] of [[1, true], [2, true], [1, false], [2, false]] as const) {
+  test(`the by-column loss and gradient (${threads} thread${threads > 1 ? "s" : ""}, ${wasm ? "WebAssembly" : "plain-JS"} kernels) equal the row-wise kernel's on X's float32 values to 1e-12`, () => {
     const { X, y } = randomProblem(11, 400, 60, 6);
     const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
     const rng = new Random(5);
@@ -29,8 +30,9 @@ for (const threads of [1, 2]) {
     let S = 0;
     for (const s of sw) S += s;
     const data = { ...roundedValues(X), ySign, sw, invS: 1 / S };
-    const csc = toCsc32(X, threads > 1);
-    const objective = new ColumnBinaryObjective(csc, threads);
+    const arena = createColumnArena(X, wasm);
+    assert.equal(arena.module !== null, wasm, "WebAssembly is available on Node 20+");
+    const objective = new ColumnBinaryObjective(arena, threads);
     try {
       for (let trial = 0; trial < 3; trial++) {
         const x = Float64Array.from({ length: X.cols + 1 }, () => rng.nextGaussian());
@@ -54,9 +56,9 @@ for (const threads of [1, 2]) {
   });
 }
 
-test("toCsc32 holds X by columns: every entry once, rows ascending within a column, values rounded to float32", () => {
+test("createColumnArena holds X by columns: every entry once, rows ascending within a column, values rounded to float32", () => {
   const { X } = randomProblem(15, 200, 50, 7);
-  const csc = toCsc32(X, false);
+  const csc = createColumnArena(X).X;
   assert.equal(csc.colPtr[X.cols], X.indptr[X.rows]);
   const seen = new Map<string, number>();
   for (let j = 0; j < X.cols; j++) {
@@ -67,14 +69,14 @@ test("toCsc32 holds X by columns: every entry once, rows ascending within a colu
   }
   assert.equal(seen.size, X.indptr[X.rows]);
   for (let i = 0; i < X.rows; i++) for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) assert.equal(seen.get(`${i},${X.indices[p]}`), Math.fround(X.data[p]));
-  assert.ok(toCsc32(X, true).rowIdx.buffer instanceof SharedArrayBuffer);
+  assert.ok(csc.rowIdx.buffer instanceof SharedArrayBuffer);
 });
 
 test("a two-thread evaluation is deterministic: repeated calls give bit-identical results", () => {
   const { X, y } = randomProblem(12, 300, 40, 5);
   const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
   const sw = new Float64Array(X.rows).fill(1);
-  const objective = new ColumnBinaryObjective(toCsc32(X, true), 2);
+  const objective = new ColumnBinaryObjective(createColumnArena(X), 2);
   try {
     const x = Float64Array.from({ length: X.cols }, (_, j) => Math.sin(j));
     const g1 = new Float64Array(X.cols);

@@ -5,14 +5,13 @@
  * synchronous fit (a worker importing a .ts file through tsx's loader cannot: it waits for the
  * blocked main thread).
  *
- * The worker owns a fixed range of X's columns [c0, c1). Whenever the main thread bumps the
- * request counter it runs one phase over them: PHASE_SCORES adds its columns' part of the
- * scores into its own n-sized buffer, PHASE_GRADIENT writes its columns' gradient entries from
- * the residuals. Everything it touches lives in SharedArrayBuffers handed over once; the
- * handshake is Atomics only.
+ * The worker owns a fixed range of X's columns [c0, c1) of a ColumnArena (the same shared
+ * memory the main thread uses, and the same WebAssembly kernels when the arena has them).
+ * Whenever the main thread bumps the request counter it runs one phase over its columns:
+ * PHASE_SCORES adds their part of the scores (weights from the arena's x) into zWorker,
+ * PHASE_GRADIENT writes their gradient entries from the residuals r. The handshake is Atomics only.
  */
-import type { MessagePort } from "node:worker_threads";
-import { columnGradient, columnScores } from "./binary-logistic-kernel.js";
+import { columnGradient, columnScores, columnViews, type ColumnLayout } from "./binary-logistic-kernel.js";
 
 /** Slots of the control Int32Array. */
 export const CTRL_REQUEST = 0; // main: the number of the request it makes (STOP to quit)
@@ -26,22 +25,13 @@ export const PHASE_SCORES = 1;
 export const PHASE_GRADIENT = 2;
 
 export interface GradientWorkerData {
-  colPtr: Int32Array;
-  rowIdx: Int32Array;
-  vals: Float32Array;
-  /**
-   * Receives, in order, every shared weight vector the main thread will evaluate at (the
-   * optimiser's own iterate buffers, or a copy buffer); scalars[1] names the one to read.
-   */
-  port: MessagePort;
-  /** The worker's part of the scores (n). */
-  z: Float64Array;
-  /** The residuals (n), written by the main thread before PHASE_GRADIENT. */
-  r: Float64Array;
-  /** The gradient entries of the worker's columns: grad[j − c0]. */
-  grad: Float64Array;
+  buffer: SharedArrayBuffer;
+  layout: ColumnLayout;
+  /** The arena's shared WebAssembly.Memory and the kernels' module (null: plain-JS kernels). */
+  memory: object | null;
+  module: object | null;
   control: Int32Array;
-  /** [0] phase (in), [1] index of the weight vector (in). */
+  /** [0] phase (in). */
   scalars: Float64Array;
   c0: number;
   c1: number;
@@ -50,12 +40,27 @@ export interface GradientWorkerData {
 
 type Scores = typeof columnScores;
 type Gradient = typeof columnGradient;
-type Receive = (port: MessagePort) => { message: unknown } | undefined;
+type Views = typeof columnViews;
+interface Wasm {
+  scatter(colPtr: number, rowIdx: number, vals: number, x: number, z: number, c0: number, c1: number): void;
+  gather(colPtr: number, rowIdx: number, vals: number, r: number, g: number, c0: number, c1: number): void;
+}
 
-/** The worker's loop. Self-contained (it is serialised with toString): it may use only its arguments. */
-function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, receive: Receive): void {
-  const { control, scalars, grad, z, r, c0, c1, port, colPtr, rowIdx, vals, protocol: P } = w;
-  const vectors: Float64Array[] = [];
+/** The worker's loop. Self-contained (it is serialised with toString): it may use only its arguments and globals. */
+function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, views: Views): void {
+  const { control, scalars, c0, c1, layout: L, protocol: P } = w;
+  const V = views(w.buffer, L);
+  let wasm: Wasm | null = null;
+  try {
+    if (w.module !== null && w.memory !== null) {
+      const api = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: unknown } } }).WebAssembly;
+      wasm = new api.Instance(w.module, { env: { memory: w.memory } }).exports as Wasm;
+    }
+  } catch {
+    Atomics.store(control, P.state, P.failed);
+    Atomics.notify(control, P.state);
+    return;
+  }
   Atomics.store(control, P.state, P.ready);
   Atomics.notify(control, P.state);
   let seen = 0;
@@ -67,17 +72,11 @@ function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gra
     seen = request;
     try {
       if (scalars[0] === P.scores) {
-        const k = scalars[1];
-        while (vectors.length <= k) {
-          const m = receive(port);
-          if (m === undefined) throw new Error("weight vector not received");
-          vectors.push(m.message as Float64Array);
-        }
-        z.fill(0);
-        scores(colPtr, rowIdx, vals, vectors[k], z, c0, c1);
-      } else {
-        gradient(colPtr, rowIdx, vals, r, grad, c0, c1, c0);
-      }
+        V.zWorker.fill(0);
+        if (wasm) wasm.scatter(L.colPtr, L.rowIdx, L.vals, L.x, L.zWorker, c0, c1);
+        else scores(V.X.colPtr, V.X.rowIdx, V.X.vals, V.x, V.zWorker, c0, c1);
+      } else if (wasm) wasm.gather(L.colPtr, L.rowIdx, L.vals, L.r, L.g + c0 * 8, c0, c1);
+      else gradient(V.X.colPtr, V.X.rowIdx, V.X.vals, V.r, V.g, c0, c1);
     } catch {
       Atomics.store(control, P.state, P.failed);
     }
@@ -99,5 +98,5 @@ export const PROTOCOL: GradientWorkerData["protocol"] = {
 
 /** CommonJS source of the worker: the loop above applied to workerData and the shared kernels. */
 export function gradientWorkerSource(): string {
-  return `"use strict";\nconst { workerData, receiveMessageOnPort } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${columnScores.toString()}, ${columnGradient.toString()}, receiveMessageOnPort);\n`;
+  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${columnScores.toString()}, ${columnGradient.toString()}, ${columnViews.toString()});\n`;
 }
