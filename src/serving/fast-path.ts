@@ -43,7 +43,7 @@ export const FAST_MAX_BODY_BYTES = 1024 * 1024;
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const NON_SPACE = /\S/;
-const PLAIN_TOKEN = /^[\w.:-]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const STASHED = Symbol("polarity.fastPath.body");
 
 type StashedRequest = IncomingMessage & { [STASHED]?: Buffer };
@@ -70,6 +70,8 @@ export class FastPredictPath {
   /** Requests answered here, and requests read here but handed to fastify (tests, diagnostics). */
   readonly counts = { answered: 0, handedOver: 0 };
   private readonly fragments = new WeakMap<LoadedModel, Fragments>();
+  /** Whether every id the last serialise call wrote was a plain ASCII token. */
+  private plainIds = true;
   /** fastify's request handler, for the requests this path gives back (set by fastPathServerFactory). */
   private fallback: Handler = (_req, res) => {
     res.writeHead(503).end();
@@ -103,39 +105,45 @@ export class FastPredictPath {
 
   /** The server's request listener: the fast path when it applies, else fastify. */
   readonly listener: Handler = (req, res) => {
-    if (!this.take(req)) {
+    const declared = this.take(req);
+    if (declared === 0) {
       this.fallback(req, res);
       return;
     }
     const start = performance.now();
-    const chunks: Buffer[] = [];
+    let first: Buffer | null = null;
+    let chunks: Buffer[] | null = null;
     let length = 0;
     req.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
+      if (first === null) first = chunk;
+      else (chunks ??= [first]).push(chunk);
       length += chunk.length;
     });
-    req.once("end", () => this.answer(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length), start));
+    req.on("end", () => {
+      const body = chunks === null ? (first ?? Buffer.alloc(0)) : Buffer.concat(chunks, length);
+      this.answer(req, res, body, length === declared, start);
+    });
   };
 
-  /** Whether the headers show a request this path may answer (the body decides the rest). */
-  private take(req: IncomingMessage): boolean {
-    if (req.method !== "POST" || req.url !== "/predict") return false;
+  /** The declared body length when the headers show a request this path may answer (the body decides the rest), else 0. */
+  private take(req: IncomingMessage): number {
+    if (req.method !== "POST" || req.url !== "/predict") return 0;
     const h = req.headers;
     const type = h["content-type"];
-    if (type === undefined || (type !== "application/json" && !JSON_CONTENT_TYPE.test(type))) return false;
+    if (type === undefined || (type !== "application/json" && !JSON_CONTENT_TYPE.test(type))) return 0;
     const declared = h["content-length"];
-    if (declared === undefined || h["transfer-encoding"] !== undefined) return false;
+    if (declared === undefined || h["transfer-encoding"] !== undefined) return 0;
     const bytes = Number(declared);
-    if (!(bytes > 0 && bytes <= this.maxBytes)) return false;
+    if (!(bytes > 0 && bytes <= this.maxBytes)) return 0;
     const { ctx } = this;
-    if (ctx === null || ctx.draining || ctx.config.accessLog || ctx.holder.current === null) return false;
-    if (this.auth !== null && !isAuthorized(h.authorization, this.auth)) return false;
-    return true;
+    if (ctx === null || ctx.draining || ctx.config.accessLog || ctx.holder.current === null) return 0;
+    if (this.auth !== null && !isAuthorized(h.authorization, this.auth)) return 0;
+    return bytes;
   }
 
-  private answer(req: IncomingMessage, res: ServerResponse, body: Buffer, start: number): void {
+  private answer(req: IncomingMessage, res: ServerResponse, body: Buffer, complete: boolean, start: number): void {
     const ctx = this.ctx!;
-    const scanned = body.length === Number(req.headers["content-length"]) ? scanPredictBody(body, this.maxBatchSize) : null;
+    const scanned = complete ? scanPredictBody(body, this.maxBatchSize) : null;
     const loaded = ctx.holder.current;
     if (scanned === null || loaded === null || ctx.draining || !this.withinLimits(scanned.texts)) return this.giveBack(req, res, body);
     let scores: TypedScores;
@@ -145,7 +153,10 @@ export class FastPredictPath {
       // The full path runs it again and answers with its error mapping.
       return this.giveBack(req, res, body);
     }
-    const out = Buffer.from(scanned.single ? this.serialiseOne(scores, loaded) : this.serialiseBatch(scores, loaded), "utf8");
+    const f = this.fragmentsOf(loaded);
+    const json = scanned.single ? this.serialiseOne(scores, f) : this.serialiseBatch(scores, f);
+    // ASCII (the usual case: ASCII model fragments, numbers, plain ids): one byte per character.
+    const ascii = f.ascii && (scores.ids === undefined || this.plainIds);
     res.writeHead(200, [
       "x-request-id",
       this.requestId(req),
@@ -154,9 +165,9 @@ export class FastPredictPath {
       "content-type",
       "application/json; charset=utf-8",
       "content-length",
-      String(out.length),
+      String(ascii ? json.length : Buffer.byteLength(json)),
     ]);
-    res.end(out);
+    res.end(json, ascii ? "latin1" : "utf8");
     this.counts.answered++;
     this.series!.observe((performance.now() - start) / 1000);
   }
@@ -195,12 +206,15 @@ export class FastPredictPath {
       keys.forEach((key, c) => (probe[key] = c));
       const order = Object.keys(probe).map((key) => probe[key]);
       const model = JSON.stringify(this.ctx!.modelRef(loaded));
+      const head = classes.map((label, c) => `"label":${labelJson(label)},"class_name":${quote(classNames?.[c] ?? keys[c])},"score":`);
+      const probKeys = order.map((c, j) => `${j === 0 ? "" : ","}${JSON.stringify(keys[c])}:`);
       f = {
+        ascii: [model, ...head, ...probKeys].every((x) => NON_ASCII.test(x) === false),
         single: `{"model":${model}`,
         batch: `{"model":${model},"predictions":[`,
-        head: classes.map((label, c) => `"label":${labelJson(label)},"class_name":${quote(classNames?.[c] ?? keys[c])},"score":`),
+        head,
         order,
-        probKeys: order.map((c, j) => `${j === 0 ? "" : ","}${JSON.stringify(keys[c])}:`),
+        probKeys,
       };
       this.fragments.set(loaded, f);
     }
@@ -208,23 +222,30 @@ export class FastPredictPath {
   }
 
   /** fast-json-stringify's bytes for one prediction under the route's response schema: `model` (required) first, then id, label, class_name, score, probabilities. */
-  private serialiseOne(scores: TypedScores, loaded: LoadedModel): string {
-    const f = this.fragmentsOf(loaded);
+  private serialiseOne(scores: TypedScores, f: Fragments): string {
     const id = scores.ids?.[0];
-    return `${f.single}${id === undefined ? "" : `,"id":${quote(id)}`},${f.head[scores.best[0]]}${this.probabilities(scores, 0, f)}}`;
+    this.plainIds = true;
+    return `${f.single}${id === undefined ? "" : `,"id":${this.quoteId(id)}`},${f.head[scores.best[0]]}${this.probabilities(scores, 0, f)}}`;
   }
 
   /** The same for a batch: `model`, then `predictions`, each with its required fields first and `id` last (PredictionOut). */
-  private serialiseBatch(scores: TypedScores, loaded: LoadedModel): string {
-    const f = this.fragmentsOf(loaded);
+  private serialiseBatch(scores: TypedScores, f: Fragments): string {
     const { best, ids } = scores;
+    this.plainIds = true;
     let s = f.batch;
     for (let i = 0; i < best.length; i++) {
       s += `${i === 0 ? "{" : ",{"}${f.head[best[i]]}${this.probabilities(scores, i, f)}`;
-      if (ids !== undefined) s += `,"id":${quote(ids[i])}`;
+      if (ids !== undefined) s += `,"id":${this.quoteId(ids[i])}`;
       s += "}";
     }
     return `${s}]}`;
+  }
+
+  /** A monitoring id as JSON; clears plainIds when it is not a plain ASCII token. */
+  private quoteId(id: string): string {
+    if (isPlainToken(id)) return `"${id}"`;
+    this.plainIds = false;
+    return JSON.stringify(id);
   }
 
   /** `<score>,"probabilities":{…}` of text i. */
@@ -238,6 +259,8 @@ export class FastPredictPath {
 }
 
 interface Fragments {
+  /** True when every fragment is ASCII. */
+  ascii: boolean;
   /** `{"model":{…}` and `{"model":{…},"predictions":[`. */
   single: string;
   batch: string;
@@ -249,7 +272,17 @@ interface Fragments {
 }
 
 function quote(s: string): string {
-  return PLAIN_TOKEN.test(s) ? `"${s}"` : JSON.stringify(s);
+  return isPlainToken(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+/** `[A-Za-z0-9_.:-]*`: written between quotes as is, by fast-json-stringify as by JSON.stringify. */
+function isPlainToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // a-z, A-Z, 0-9 and - . : (0x2d..0x3a without /), _
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x2d && c <= 0x3a && c !== 0x2f) || c === 0x5f)) return false;
+  }
+  return true;
 }
 
 function labelJson(l: Label): string {

@@ -33,7 +33,7 @@ export class ServingMetrics {
   private readonly canaryRefusals: Counter;
   private readonly shed: Counter;
   private readonly requestChildren = new Map<string, RequestSeries>();
-  private readonly predictionChildren = new Map<string, { value: number }>();
+  private readonly predictionChildren = new Map<Label, { value: number }>();
 
   constructor() {
     const registers = [this.registry];
@@ -121,6 +121,13 @@ export class ServingMetrics {
    * `proba` (n × k) and the predicted class index of each text.
    */
   observeScores(proba: Float64Array, k: number, best: Uint32Array, classes: readonly Label[], texts: readonly string[]): void {
+    if (best.length === 1) {
+      const b = best[0];
+      this.predictionProbability.observe(proba[b]);
+      this.inputLength.observe(texts[0].length);
+      this.predictionChild(classes[b]).value++;
+      return;
+    }
     const perClass = new Float64Array(k);
     for (let i = 0; i < best.length; i++) {
       const b = best[i];
@@ -128,14 +135,17 @@ export class ServingMetrics {
       this.inputLength.observe(texts[i].length);
       perClass[b]++;
     }
-    for (let c = 0; c < k; c++) if (perClass[c] > 0) this.predictionChild(String(classes[c])).value += perClass[c];
+    for (let c = 0; c < k; c++) if (perClass[c] > 0) this.predictionChild(classes[c]).value += perClass[c];
   }
 
-  private predictionChild(label: string): { value: number } {
+  /** The count of one predicted label (by the label itself or its string form: 1 and "1" are one series, as in prom-client). */
+  private predictionChild(label: Label): { value: number } {
     let child = this.predictionChildren.get(label);
     if (!child) {
-      child = this.predictionCount.child({ prediction: label });
+      const key = String(label);
+      child = this.predictionChildren.get(key) ?? this.predictionCount.child({ prediction: key });
       this.predictionChildren.set(label, child);
+      this.predictionChildren.set(key, child);
     }
     return child;
   }

@@ -162,7 +162,12 @@ export class Predictor {
       best[i] = b;
     }
     this.metrics.observeScores(proba, k, best, classes, texts);
-    const ids = this.monitor ? this.monitor.record(loaded, predictionsOf(model, proba, best), texts) : undefined;
+    const monitor = this.monitor as (ModelMonitor & Partial<ScoresRecorder>) | null;
+    const ids = monitor
+      ? monitor.recordScores
+        ? monitor.recordScores(loaded, proba, k, best, texts)
+        : monitor.record(loaded, predictionsOf(model, proba, best), texts)
+      : undefined;
     return { proba, k, best, ids };
   }
 
@@ -195,6 +200,11 @@ export class Predictor {
     v.terms = terms;
     return v;
   }
+}
+
+/** The monitor's typed hook (ModelMonitor.recordScores), used when it has one: no Prediction object per text. */
+interface ScoresRecorder {
+  recordScores(loaded: LoadedModel, proba: ArrayLike<number>, k: number, best: ArrayLike<number>, texts: readonly string[]): string[];
 }
 
 /** Prediction objects for typed scores (what the monitor records), sharing one key list per call. */

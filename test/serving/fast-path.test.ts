@@ -2,9 +2,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
-import type { RunningServer } from "../../src/serving/server.js";
+import { startServing, type RunningServer } from "../../src/serving/server.js";
 import { FAST_MAX_BODY_BYTES } from "../../src/serving/fast-path.js";
-import { startLocal, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
+import { LocalFileModelSource } from "../../src/serving/model-source.js";
+import { loadUciSentences } from "../../src/data/builtin.js";
+import { SentimentModel } from "../../src/models/sentiment-model.js";
+import { parseModel, startLocal, tempDir, trainModelJson, writeJsonAtomic } from "./fixtures.js";
 
 /**
  * The hot route's own path (src/serving/fast-path.ts) against fastify's: every body is sent
@@ -206,4 +209,63 @@ describe("POST /predict fast path with --auth-token", { timeout: 60_000 }, () =>
     assert.equal(ok.status, 200);
     assert.equal(server.app.polarity.fastPath!.counts.answered, counts.answered + 1);
   });
+});
+
+describe("POST /predict fast path: other label kinds, non-ASCII class names, monitoring off", { timeout: 60_000 }, () => {
+  const dir = tempDir();
+  const servers: RunningServer[] = [];
+  const { texts, labels } = loadUciSentences();
+  const sample = texts.slice(0, 600);
+
+  before(async () => {
+    // Three numeric classes (-1 is not an array index: its key is listed after "0" and "1"), non-ASCII names.
+    const three = SentimentModel.train(
+      sample,
+      sample.map((_, i) => (i % 3 === 0 ? -1 : Number(labels[i]))),
+      {
+        features: { kind: "tfidf", ngramRange: [1, 2] },
+        model: { kind: "logreg", C: 1 },
+        classNames: { "-1": "très négatif", "0": "négatif", "1": "positif 😀" },
+      },
+    );
+    // String classes, one with a quote and a backslash in it.
+    const strings = SentimentModel.train(
+      sample,
+      sample.map((_, i) => (Number(labels[i]) === 1 ? 'go"od\\' : "bad")),
+      { features: { kind: "tfidf", ngramRange: [1, 1] }, model: { kind: "logreg", C: 1 } },
+    );
+    writeJsonAtomic(join(dir.path, "three.json"), three.toJSON());
+    writeJsonAtomic(join(dir.path, "strings.json"), strings.toJSON());
+    servers.push(
+      await startServing({
+        source: new LocalFileModelSource(join(dir.path, "three.json"), parseModel),
+        host: "127.0.0.1",
+        port: 0,
+        pollIntervalMs: 0,
+        logLevel: "silent",
+        handleSignals: false,
+        monitoring: { enabled: false },
+      }),
+    );
+    servers.push(await startLocal(join(dir.path, "strings.json")));
+  });
+  after(async () => {
+    for (const s of servers) await s.close();
+    dir.cleanup();
+  });
+
+  const bodies = ['{"text":"I love it, wonderful"}', '{"texts":["awful, I hated it","great value","meh"]}', JSON.stringify({ texts: sample.slice(0, 200) })];
+  for (const [i, name] of ["three numeric classes, non-ASCII names, no monitoring", "string classes with a quote and a backslash"].entries()) {
+    test(`${name}: answered by the fast path, bytes and content-length as fastify's`, async () => {
+      const server = servers[i];
+      for (const body of bodies) {
+        const counts = { ...server.app.polarity.fastPath!.counts };
+        const fast = await overHttp(server.url, body, JSON_TYPE);
+        assert.equal(server.app.polarity.fastPath!.counts.answered - counts.answered, 1);
+        const full = await viaFastify(server, body, JSON_TYPE);
+        assert.equal(fast.status, 200);
+        assert.deepEqual(normalise(fast), normalise(full));
+      }
+    });
+  }
 });
