@@ -53,7 +53,8 @@ export interface LbfgsArena {
   readonly kernels: Exports;
   readonly s: Float32Array[];
   readonly y: Float32Array[];
-  readonly g: Float64Array;
+  /** Two gradient buffers (an optimiser that keeps its gradients here spares direction() a copy; else g[0] receives the copy). */
+  readonly g: [Float64Array, Float64Array];
   readonly out: Float64Array;
   /** The preconditioner's copy (null without one). */
   readonly M: Float64Array | null;
@@ -66,7 +67,7 @@ export function createLbfgsArena(n: number, m: number, precond: Float64Array | n
   const align = (b: number): number => Math.ceil(b / 16) * 16;
   const f64 = align(n * 8);
   const f32 = align(n * 4);
-  const bytes = f64 * (precond ? 3 : 2) + f32 * 2 * m;
+  const bytes = f64 * (precond ? 4 : 3) + f32 * 2 * m;
   if (bytes > MAX_BYTES - PAGE) return null;
   let memory: { buffer: ArrayBuffer };
   let kernels: Exports;
@@ -78,8 +79,8 @@ export function createLbfgsArena(n: number, m: number, precond: Float64Array | n
   }
   const buf = memory.buffer;
   let at = 0;
-  const g = new Float64Array(buf, at, n);
-  at += f64;
+  const g: [Float64Array, Float64Array] = [new Float64Array(buf, at, n), new Float64Array(buf, at + f64, n)];
+  at += 2 * f64;
   const out = new Float64Array(buf, at, n);
   at += f64;
   let M: Float64Array | null = null;

@@ -201,10 +201,14 @@ export class LbfgsMemory {
     const K = A.kernels;
     const o = A.out.byteOffset;
     const off = (v: Float32Array | null): number => (v === null ? -1 : v.byteOffset);
-    A.g.set(g);
+    let gIn = g;
+    if (g !== A.g[0] && g !== A.g[1]) {
+      A.g[0].set(g);
+      gIn = A.g[0];
+    }
     const newest = (this.head - 1 + m) % m;
     let idx = newest;
-    let dotS = K.negateDot(A.g.byteOffset, o, off(this.s[idx]), n);
+    let dotS = K.negateDot(gIn.byteOffset, o, off(this.s[idx]), n);
     for (let j = 0; j < this.count; j++) {
       const a = this.rho[idx] * dotS;
       this.alpha[idx] = a;
@@ -222,7 +226,16 @@ export class LbfgsMemory {
       dotY = K.axpyDot(coef, off(this.s[idx]), o, j + 1 < this.count ? off(this.y[next]) : -1, n);
       idx = next;
     }
-    out.set(A.out);
+    if (out !== A.out) out.set(A.out);
+  }
+
+  /**
+   * Buffers for the optimiser's gradient, next gradient and direction: in the SIMD arena when
+   * there is one (direction() then reads and writes them in place), else new arrays.
+   */
+  workVectors(): { g: Float64Array; gNew: Float64Array; d: Float64Array } {
+    if (this.arena !== null) return { g: this.arena.g[0], gNew: this.arena.g[1], d: this.arena.out };
+    return { g: new Float64Array(this.n), gNew: new Float64Array(this.n), d: new Float64Array(this.n) };
   }
 }
 
@@ -295,11 +308,12 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   const allocate = options.allocate ?? ((length: number) => new Float64Array(length));
   let x = allocate(n);
   x.set(x0);
-  let g = new Float64Array(n);
   let xNew = allocate(n);
-  let gNew = new Float64Array(n);
-  const d = new Float64Array(n);
   const memory = new LbfgsMemory(n, m, options.preconditioner ?? null);
+  const work = memory.workVectors();
+  let g = work.g;
+  let gNew = work.gNew;
+  const d = work.d;
   let evaluations = 0;
 
   let f = fg(x, g);
