@@ -1,7 +1,8 @@
 /**
  * The random forest's helper thread, started from source text (`eval: true`, no execArgv) so
  * that it boots while the main thread is blocked in the synchronous fit and runs the same
- * under tsx and from dist/ (the pattern of src/models/parallel/gradient-worker.ts).
+ * under tsx and from dist/ (the pattern of src/models/parallel/gradient-worker.ts). One
+ * thread serves every fit of the process (one job message per fit), so it stays warm.
  *
  * Both threads claim tree numbers from one shared counter (Atomics.add) until all are taken;
  * tree t is grown from its own seed, so the forest does not depend on which thread grew
@@ -55,7 +56,11 @@ export function forestKernelSource(): string {
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 
-/** Worker source: the kernel plus the call of the loop. */
+/**
+ * Worker source: the kernel plus a message loop running one forest job per message. The worker
+ * is kept for later fits (forest.ts): a fresh thread runs its first trees several times slower
+ * than a warm one while V8 optimises the kernel, long enough to lose most of a 100-tree fit.
+ */
 export function forestWorkerSource(): string {
-  return `${forestKernelSource()}const { workerData } = require("node:worker_threads");\nforestWorkerMain(workerData);\n`;
+  return `${forestKernelSource()}const { parentPort } = require("node:worker_threads");\nparentPort.on("message", (job) => forestWorkerMain(job));\n`;
 }

@@ -92,6 +92,26 @@ function sharedRows(X: BinnedRows): BinnedRows {
   };
 }
 
+/** The forest's worker thread, started on the first parallel fit and reused (it stays warm); unref'd. */
+let forestWorker: Worker | null = null;
+
+function sharedForestWorker(): Worker | null {
+  if (forestWorker !== null) return forestWorker;
+  try {
+    const w = new Worker(forestWorkerSource(), { eval: true, execArgv: [] });
+    w.unref();
+    const drop = (): void => {
+      if (forestWorker === w) forestWorker = null;
+    };
+    w.on("error", drop);
+    w.on("exit", drop);
+    forestWorker = w;
+    return w;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Grows the trees numbered 0..seeds.length−1, on this thread and (jobs = 2) one worker
  * claiming tree numbers from a shared counter. Tree t depends only on seeds[t]: the result is
@@ -105,9 +125,9 @@ export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: b
   const channel = new MessageChannel();
   if (jobs > 1) {
     const data: ForestWorkerData = { X: sharedRows(X), y: sharedInt32(y), k, bootstrap, params, seeds: sharedInt32(seeds), control };
+    worker = sharedForestWorker();
     try {
-      worker = new Worker(forestWorkerSource(), { eval: true, workerData: { ...data, port: channel.port2 }, transferList: [channel.port2], execArgv: [] });
-      worker.unref();
+      worker?.postMessage({ ...data, port: channel.port2 }, [channel.port2]);
     } catch {
       worker = null;
     }
@@ -138,7 +158,6 @@ export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: b
       const { t, tree } = m.message as { t: number; tree: GrownTree };
       if (trees[t] === undefined) trees[t] = tree;
     }
-    void worker.terminate();
   }
   channel.port1.close();
   return trees;
