@@ -474,9 +474,7 @@ export class CountVectorizer {
     const lookup = this.requireFitted();
     checkCorpus(docs, false);
     const rows = end - start;
-    let b = this.scratchBuilder;
-    if (b === null || b.capacityRows < rows) b = this.scratchBuilder = new CsrBuilder(rows, rows * 16 * (this.options.ngramRange[1] - this.options.ngramRange[0] + 1));
-    b.reset();
+    const b = this.blockBuilder(rows);
     const cols = this.columnOfGram;
     for (let d = start; d < end; d++) {
       const n = this.transformGrams(docs[d], d, lookup);
@@ -487,6 +485,48 @@ export class CountVectorizer {
       }
       b.pushRow(this.scratchIds, m, this.options.binary);
     }
+    return this.finishBlock(b, rows);
+  }
+
+  /**
+   * transformRange over packed texts: text d is joined.slice(starts[d], starts[d + 1] - 1)
+   * (each text followed by one "\n"), scanned in place by the fused scanner. Only when
+   * `scansPacked` (raw-text vectorizers with a preprocess config and no lexicon block).
+   */
+  transformPacked(joined: string, starts: Int32Array, from: number, to: number): CsrMatrix {
+    const lookup = this.requireFitted();
+    if (!this.scansPacked) throw new PolarityError("BAD_REQUEST", `${this.constructor.name} cannot scan packed texts`);
+    const rows = to - from;
+    const b = this.blockBuilder(rows);
+    const cols = this.columnOfGram;
+    this.scanner ??= new TokenIdScanner(this.resolvedPreprocess(), lookup);
+    const scanner = this.scanner;
+    for (let d = from; d < to; d++) {
+      const len = scanner.scanRange(joined, starts[d], starts[d + 1] - 1);
+      const n = this.gramsFromAtoms(scanner.ids, len, lookup, false);
+      let m = 0;
+      for (let p = 0; p < n; p++) {
+        const c = cols[this.scratchIds[p]];
+        if (c >= 0) this.scratchIds[m++] = c;
+      }
+      b.pushRow(this.scratchIds, m, this.options.binary);
+    }
+    return this.finishBlock(b, rows);
+  }
+
+  /** Whether transformPacked applies (the fused scanner reads raw text for this vectorizer). */
+  get scansPacked(): boolean {
+    return this.options.preprocess !== null && this.fusedScan;
+  }
+
+  private blockBuilder(rows: number): CsrBuilder {
+    let b = this.scratchBuilder;
+    if (b === null || b.capacityRows < rows) b = this.scratchBuilder = new CsrBuilder(rows, rows * 16 * (this.options.ngramRange[1] - this.options.ngramRange[0] + 1));
+    b.reset();
+    return b;
+  }
+
+  private finishBlock(b: CsrBuilder, rows: number): CsrMatrix {
     const X: CsrMatrix = { rows, cols: this.nTerms, indptr: b.indptr.subarray(0, rows + 1), indices: b.indices.subarray(0, b.nnz), data: b.data.subarray(0, b.nnz) };
     this.weighInPlace(X);
     return X;

@@ -345,6 +345,40 @@ export class SentimentModel {
   }
 
   /**
+   * Texts packed for another thread: one string (each text followed by "\n") and each text's
+   * start (n + 1 entries, the last one past the end). A structured clone of it is one copy,
+   * not one string per text, and predictProbaPacked scans it in place.
+   */
+  static packTexts(texts: readonly string[], start = 0, end = texts.length): { joined: string; starts: Int32Array } {
+    const starts = new Int32Array(end - start + 1);
+    let pos = 0;
+    for (let i = start; i < end; i++) {
+      starts[i - start] = pos;
+      pos += texts[i].length + 1;
+    }
+    starts[end - start] = pos;
+    const joined = start === 0 && end === texts.length ? texts.join("\n") + "\n" : texts.slice(start, end).join("\n") + "\n";
+    return { joined, starts };
+  }
+
+  /** predictProbaInto for packTexts output: texts [0, starts.length - 1) scored in blocks, each read in place. */
+  predictProbaPacked(joined: string, starts: Int32Array, out: Float64Array, outRow: number): void {
+    const n = starts.length - 1;
+    if (!(n >= 0) || starts[n] !== joined.length) throw new DataError("packed texts: the starts do not match the joined string");
+    const k = this.classes.length;
+    const v = this.vectorizer;
+    if (!v.scansPacked) {
+      const texts = Array.from({ length: n }, (_, i) => joined.slice(starts[i], starts[i + 1] - 1));
+      this.predictProbaInto(texts, 0, n, out, outRow);
+      return;
+    }
+    for (let b = 0; b < n; b += SCORING_BLOCK) {
+      const stop = Math.min(n, b + SCORING_BLOCK);
+      out.set(this.classifier.predictProba(v.transformPacked(joined, starts, b, stop)), (outRow + b) * k);
+    }
+  }
+
+  /**
    * predictProba of texts[start, end) written to out from row `outRow` on (n × k row-major):
    * scored in blocks through the vectorizer's scratch matrix (transformRange), so a batch of
    * any size allocates nothing per text; the values equal predictProba's of each text alone.

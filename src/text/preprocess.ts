@@ -541,8 +541,18 @@ export class TokenIdScanner {
   /** Scans one raw text; returns how many token ids were written to `ids`. */
   scan(text: string): number {
     if (typeof text !== "string") throw new DataError(`preprocess: document must be a string, got ${text === null ? "null" : typeof text}`);
-    const fast = this.scanAscii(text);
+    const fast = this.scanAscii(text, 0, text.length);
     return fast >= 0 ? fast : this.scanNormalized(normalizeForScan(text, this.cfg));
+  }
+
+  /**
+   * scan(joined.slice(start, end)) without the slice when it can: `joined` holds many texts,
+   * each followed by "\n" (PredictionPool's packed batches). The scan's look-arounds (emoticons,
+   * URLs) stop at that separator exactly as they stop at a text's ends.
+   */
+  scanRange(joined: string, start: number, end: number): number {
+    const fast = this.scanAscii(joined, start, end);
+    return fast >= 0 ? fast : this.scanNormalized(normalizeForScan(joined.slice(start, end), this.cfg));
   }
 
   /**
@@ -552,10 +562,9 @@ export class TokenIdScanner {
    * tokens are those of the lowercased text). Returns -1, having written nothing that counts,
    * as soon as the text needs steps 1–4; scanNormalized then does the whole text.
    */
-  private scanAscii(s: string): number {
+  private scanAscii(s: string, start: number, n: number): number {
     const cfg = this.cfg;
-    const n = s.length;
-    if (n + 2 > this.ids.length) this.ids = new Int32Array(Math.max(n + 2, this.ids.length * 2));
+    if (n - start + 2 > this.ids.length) this.ids = new Int32Array(Math.max(n - start + 2, this.ids.length * 2));
     this.n = 0;
     const fold = cfg.lowercase ? 0x20 : 0;
     const html = cfg.stripHtml;
@@ -564,7 +573,7 @@ export class TokenIdScanner {
     const keepPunct = !cfg.removePunctuation;
     const scoping = cfg.negationScope;
     let negating = false;
-    let i = 0;
+    let i = start;
     while (i < n) {
       const c = s.charCodeAt(i);
       if (c >= 128) return -1;

@@ -175,6 +175,15 @@ describe("SentimentModel.predictProba (fused, in blocks) equals the classic path
       const fused = model.predictProba(probe);
       assert.equal(fused.length, classic.length);
       for (let i = 0; i < fused.length; i++) assert.ok(Object.is(fused[i], classic[i]), `entry ${i}: ${fused[i]} vs ${classic[i]}`);
+      // Packed for a worker (one string, texts read in place): the same, also where one text's
+      // end and the next one's start would make an emoticon, a URL or a word if they touched.
+      const edges = ["not :", ") good", "www", ".com great", "http:", "//x.y bad", "<", "3 love", "i don", "'t like", "HTTP", "S://a.b", "<b", ">x"];
+      const all = [...probe, ...edges, "line\nbreak", ""];
+      const packed = SentimentModel.packTexts(all);
+      const out = new Float64Array(all.length * model.classes.length);
+      model.predictProbaPacked(packed.joined, packed.starts, out, 0);
+      const one = all.map((t) => Array.from(model.predictProba([t])));
+      assert.deepEqual(Array.from(out), one.flat());
     });
   }
 });

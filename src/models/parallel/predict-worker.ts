@@ -15,7 +15,9 @@ export interface PredictWorkerData {
 
 export interface PredictRequest {
   id: number;
-  texts: string[];
+  /** The chunk's texts packed by SentimentModel.packTexts: one string and the texts' starts. */
+  joined: string;
+  starts: Int32Array;
   /** The whole n × k output (shared); this chunk's rows start at row `offset`. */
   out: Float64Array;
   offset: number;
@@ -48,8 +50,8 @@ try {
 port.on("message", (req: PredictRequest) => {
   try {
     if (model === null) throw new Error("the model could not be loaded");
-    const proba = model.predictProba(req.texts);
-    req.out.set(proba, req.offset * model.classes.length);
+    // Rows go straight into the shared output; texts are read in place from the packed string.
+    model.predictProbaPacked(req.joined, req.starts, req.out, req.offset);
     port.postMessage({ type: "done", id: req.id } satisfies PredictReply);
   } catch (e) {
     port.postMessage({ type: "failed", id: req.id, error: failure(e) } satisfies PredictReply);
