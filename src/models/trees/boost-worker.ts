@@ -1,6 +1,6 @@
 /**
- * Gradient boosting's helper thread: while growTree scans the first half of a node's present
- * features on the calling thread, this thread scans the second half with the same evalFeature
+ * Gradient boosting's helper thread (one per process, reused by every parallel fit): while
+ * growTree scans the first half of a node's present features on the calling thread, this thread scans the second half with the same evalFeature
  * on the shared histogram, and posts its best split back through shared memory. Started from
  * source text (`eval: true`) like the forest's worker, so it boots while the main thread is
  * blocked in the synchronous fit. The calling thread keeps the better of the two bests, ties
@@ -54,8 +54,42 @@ function boostWorkerMain(data: BoostWorkerData): void {
   }
 }
 
+/** One job per message: a fit's shared buffers; the loop returns when the fit closes it. */
 function workerSource(): string {
-  return `"use strict";\nvar __name = (f) => f;\n${evalFeature.toString()}\n${boostWorkerMain.toString()}\nconst { workerData } = require("node:worker_threads");\nboostWorkerMain(workerData);\n`;
+  return `"use strict";\nvar __name = (f) => f;\n${evalFeature.toString()}\n${boostWorkerMain.toString()}\nconst { parentPort } = require("node:worker_threads");\nparentPort.on("message", (data) => boostWorkerMain(data));\n`;
+}
+
+/**
+ * The helper thread, started on the first parallel fit and reused by later ones: a fresh
+ * thread runs evalFeature unoptimised for its first trees, and the calling thread waits for
+ * its half of every big node. `job` is the control block of the fit it serves (marked failed
+ * if the thread dies).
+ */
+let helperState: { worker: Worker; job: Int32Array | null } | null = null;
+
+function helperThread(): { worker: Worker; job: Int32Array | null } | null {
+  if (helperState !== null) return helperState;
+  let worker: Worker;
+  try {
+    worker = new Worker(workerSource(), { eval: true, execArgv: [] });
+  } catch {
+    return null;
+  }
+  worker.unref();
+  const entry = { worker, job: null as Int32Array | null };
+  // A worker that dies answers nothing: mark the current fit's helper failed so growTree scans both halves itself.
+  const die = (): void => {
+    if (helperState === entry) helperState = null;
+    const control = entry.job;
+    if (control === null) return;
+    Atomics.store(control, 2, 1);
+    Atomics.store(control, 1, Atomics.load(control, 0));
+    Atomics.notify(control, 1);
+  };
+  worker.on("error", die);
+  worker.on("exit", die);
+  helperState = entry;
+  return entry;
 }
 
 /** A running helper and its shared state; close() stops it. */
@@ -80,26 +114,22 @@ export function startBoostHelper(d: number, totalSlots: number, nBins: Int32Arra
     control: shared((b) => new Int32Array(b), 4 * 4),
     minFeatures,
   };
-  let worker: Worker;
+  const thread = helperThread();
+  if (thread === null) return null;
   try {
     const data: BoostWorkerData = { ...helper, nBins, zeroBin, binOffset };
-    worker = new Worker(workerSource(), { eval: true, workerData: data, execArgv: [] });
+    thread.worker.postMessage(data);
   } catch {
     return null;
   }
-  worker.unref();
-  // A worker that dies answers nothing: mark it failed so growTree scans both halves itself.
-  worker.on("error", () => {
-    Atomics.store(helper.control, 2, 1);
-    Atomics.store(helper.control, 1, Atomics.load(helper.control, 0));
-    Atomics.notify(helper.control, 1);
-  });
+  thread.job = helper.control;
   return {
     helper,
     close(): void {
+      // Ends this fit's loop; the thread waits for the next fit's message.
       Atomics.store(helper.control, 0, -1);
       Atomics.notify(helper.control, 0);
-      void worker.terminate();
+      if (thread.job === helper.control) thread.job = null;
     },
   };
 }
