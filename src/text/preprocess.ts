@@ -516,16 +516,16 @@ export class TokenIdScanner {
   private n = 0;
   // Open-addressing word cache: slot → entry + 1 (0 = empty).
   private slots = new Int32Array(1 << 12);
-  private hashes = new Int32Array(1 << 11);
-  private starts = new Int32Array(1 << 11);
-  private lengths = new Int32Array(1 << 11);
+  private hashes: Int32Array = new Int32Array(1 << 11);
+  private starts: Int32Array = new Int32Array(1 << 11);
+  private lengths: Int32Array = new Int32Array(1 << 11);
   private chars = new Uint16Array(1 << 14);
   private charsUsed = 0;
   private entries = 0;
   // Per entry and negation state (0 = not negating, 1 = negating): token count, up to 2 ids, next state.
-  private counts = new Uint8Array(1 << 12);
-  private tokenIds = new Int32Array(1 << 13);
-  private nextState = new Uint8Array(1 << 12);
+  private counts: Uint8Array = new Uint8Array(1 << 12);
+  private tokenIds: Int32Array = new Int32Array(1 << 13);
+  private nextState: Uint8Array = new Uint8Array(1 << 12);
   private readonly scratch: string[] = [];
   private readonly cfg: Readonly<PreprocessConfig>;
 
