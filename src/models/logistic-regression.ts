@@ -411,8 +411,8 @@ export class LogisticRegression extends LinearClassifierBase {
     const start = this.initialCoef ? this.startingPoint(targets.length, d, targets.length * (d + 1), oldOfNew, (row, j) => row * (d + 1) + j) : null;
     let columns: ColumnPath | null = null;
     if (useColumns(X.indptr[n], threads)) {
-      const arena = createColumnArena(X);
-      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads) };
+      const arena = createColumnArena(X, true, false);
+      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X) };
     }
     try {
       targets.forEach((target, row) => {

@@ -121,3 +121,38 @@ test("threads must be 1, 2 or 'auto'", () => {
   assert.throws(() => new LogisticRegression({ threads: 0 }), (e: unknown) => e instanceof InvalidParameterError);
   assert.doesNotThrow(() => new LogisticRegression({ threads: "auto" }));
 });
+
+test("two threads build X by columns (half the rows each, X in shared memory) exactly as one thread does", () => {
+  const { X, y } = randomProblem(16, 500, 70, 9);
+  const share = <T extends Int32Array | Float64Array>(a: T): T => {
+    const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+    out.set(a);
+    return out;
+  };
+  const Xs = { rows: X.rows, cols: X.cols, indptr: share(X.indptr), indices: share(X.indices), data: share(X.data) };
+  const serial = createColumnArena(X).X;
+  for (const wasm of [true, false]) {
+    const arena = createColumnArena(Xs, wasm, false);
+    const objective = new ColumnBinaryObjective(arena, 2, Xs);
+    try {
+      assert.ok(objective.parallel, "the worker took part");
+      assert.deepEqual(arena.X.colPtr, serial.colPtr);
+      assert.deepEqual(arena.X.rowIdx, serial.rowIdx);
+      assert.deepEqual(arena.X.vals, serial.vals);
+      // And it evaluates like the serially built arena.
+      const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
+      const sw = new Float64Array(X.rows).fill(1);
+      const x = Float64Array.from({ length: X.cols }, (_, j) => Math.cos(j));
+      const g1 = new Float64Array(X.cols);
+      const g2 = new Float64Array(X.cols);
+      const out = new Float64Array(1);
+      const one = new ColumnBinaryObjective(createColumnArena(X, wasm), 1);
+      const l1 = one.evaluate(x, 0.1, ySign, sw, 1 / X.rows, g1, out);
+      const l2 = objective.evaluate(x, 0.1, ySign, sw, 1 / X.rows, g2, out);
+      assert.ok(Math.abs(l1 - l2) <= 1e-12 * Math.abs(l1));
+      assert.ok(maxAbsDiff(g1, g2) <= 1e-12);
+    } finally {
+      objective.close();
+    }
+  }
+});

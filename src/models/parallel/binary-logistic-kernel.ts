@@ -222,12 +222,56 @@ export interface ColumnArena extends ColumnViews {
 
 const PAGE = 65536;
 
+/** The CSR fields read here (src/features/csr.ts's CsrMatrix). */
+export interface CsrLike {
+  readonly rows: number;
+  readonly cols: number;
+  readonly indptr: Int32Array;
+  readonly indices: Int32Array;
+  readonly data: Float64Array;
+}
+
+/** count[j] += the entries of column j in rows [r0, r1). */
+export function countColumns(indptr: Int32Array, indices: Int32Array, r0: number, r1: number, count: Int32Array): void {
+  for (let p = indptr[r0]; p < indptr[r1]; p++) count[indices[p]]++;
+}
+
 /**
- * X by columns with single-precision values, in a ColumnArena: O(nnz + d), two passes over X.
+ * colPtr from the per-column counts of the first rows (countA) and of the rest (countB, or
+ * null); turns countA into each column's first slot for the first rows and countB into the
+ * first slot for the rest (the first rows' entries come first, so rows stay ascending).
+ */
+export function startsFromCounts(colPtr: Int32Array, countA: Int32Array, countB: Int32Array | null): void {
+  const d = countA.length;
+  colPtr[0] = 0;
+  for (let j = 0; j < d; j++) {
+    const a = countA[j];
+    const b = countB === null ? 0 : countB[j];
+    const start = colPtr[j];
+    colPtr[j + 1] = start + a + b;
+    countA[j] = start;
+    if (countB !== null) countB[j] = start + a;
+  }
+}
+
+/** Writes rows [r0, r1)'s entries into their columns' next slots (next[j] is advanced); values rounded to float32. */
+export function fillColumns(indptr: Int32Array, indices: Int32Array, data: Float64Array, r0: number, r1: number, next: Int32Array, rowIdx: Int32Array, vals: Float32Array): void {
+  for (let i = r0; i < r1; i++) {
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+      const q = next[indices[p]]++;
+      rowIdx[q] = i;
+      vals[q] = data[p];
+    }
+  }
+}
+
+/**
+ * X by columns with single-precision values, in a ColumnArena: O(nnz + d), two passes over X
+ * (with fill = false the arena is left empty: ColumnBinaryObjective fills it on two threads).
  * float32 values carry X to 6e-8 relative, far below the solver's tolerance, and make the
  * copy 8 bytes per non-zero.
  */
-export function createColumnArena(X: { rows: number; cols: number; indptr: Int32Array; indices: Int32Array; data: Float64Array }, useWasm = true): ColumnArena {
+export function createColumnArena(X: CsrLike, useWasm = true, fill = true): ColumnArena {
   const { rows, cols, indptr, indices, data } = X;
   const nnz = indptr[rows];
   const layout = columnLayout(rows, cols, nnz);
@@ -248,16 +292,11 @@ export function createColumnArena(X: { rows: number; cols: number; indptr: Int32
   const buffer = memory?.buffer ?? new SharedArrayBuffer(layout.bytes);
   const views = columnViews(buffer, layout);
   const { colPtr, rowIdx, vals } = views.X;
-  for (let p = indptr[0]; p < nnz; p++) colPtr[indices[p] + 1]++;
-  for (let j = 0; j < cols; j++) colPtr[j + 1] += colPtr[j];
-  // next[j] = where column j's next entry goes.
-  const next = colPtr.slice(0, cols);
-  for (let i = 0; i < rows; i++) {
-    for (let p = indptr[i]; p < indptr[i + 1]; p++) {
-      const q = next[indices[p]]++;
-      rowIdx[q] = i;
-      vals[q] = data[p];
-    }
+  if (fill) {
+    const next = new Int32Array(cols);
+    countColumns(indptr, indices, 0, rows, next);
+    startsFromCounts(colPtr, next, null);
+    fillColumns(indptr, indices, data, 0, rows, next, rowIdx, vals);
   }
   const L = layout;
   const { x, r, g } = views;

@@ -11,7 +11,7 @@
  * PHASE_SCORES adds their part of the scores (weights from the arena's x) into zWorker,
  * PHASE_GRADIENT writes their gradient entries from the residuals r. The handshake is Atomics only.
  */
-import { columnGradient, columnScores, columnViews, type ColumnLayout } from "./binary-logistic-kernel.js";
+import { columnGradient, columnScores, columnViews, countColumns, fillColumns, type ColumnLayout } from "./binary-logistic-kernel.js";
 
 /** Slots of the control Int32Array. */
 export const CTRL_REQUEST = 0; // main: the number of the request it makes (STOP to quit)
@@ -23,6 +23,8 @@ export const STATE_FAILED = 2;
 export const STOP = -1;
 export const PHASE_SCORES = 1;
 export const PHASE_GRADIENT = 2;
+export const PHASE_COUNT = 3;
+export const PHASE_FILL = 4;
 
 export interface GradientWorkerData {
   buffer: SharedArrayBuffer;
@@ -31,24 +33,30 @@ export interface GradientWorkerData {
   memory: object | null;
   module: object | null;
   control: Int32Array;
-  /** [0] phase (in). */
+  /** [0] phase (in), [1] the first of the worker's columns (in; its range ends at the last column). */
   scalars: Float64Array;
-  c0: number;
-  c1: number;
-  protocol: { request: number; done: number; state: number; ready: number; failed: number; stop: number; scores: number; gradient: number };
+  /** X by rows in shared memory when the worker helps build the arena (PHASE_COUNT, PHASE_FILL over rows [rowSplit, n)), else null. */
+  csr: { indptr: Int32Array; indices: Int32Array; data: Float64Array } | null;
+  rowSplit: number;
+  /** Per-column counts of the worker's rows (PHASE_COUNT), then their next slots (PHASE_FILL). */
+  count: Int32Array | null;
+  protocol: { request: number; done: number; state: number; ready: number; failed: number; stop: number; scores: number; gradient: number; count: number; fill: number };
 }
 
 type Scores = typeof columnScores;
 type Gradient = typeof columnGradient;
 type Views = typeof columnViews;
+type Count = typeof countColumns;
+type Fill = typeof fillColumns;
 interface Wasm {
   scatter(colPtr: number, rowIdx: number, vals: number, x: number, z: number, c0: number, c1: number): void;
   gather(colPtr: number, rowIdx: number, vals: number, r: number, g: number, c0: number, c1: number): void;
 }
 
 /** The worker's loop. Self-contained (it is serialised with toString): it may use only its arguments and globals. */
-function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, views: Views): void {
-  const { control, scalars, c0, c1, layout: L, protocol: P } = w;
+function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, views: Views, countColumns: Count, fillColumns: Fill): void {
+  const { control, scalars, layout: L, protocol: P } = w;
+  const c1 = L.d;
   const V = views(w.buffer, L);
   let wasm: Wasm | null = null;
   try {
@@ -71,7 +79,14 @@ function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gra
     if (request === seen) continue;
     seen = request;
     try {
-      if (scalars[0] === P.scores) {
+      const c0 = scalars[1];
+      const phase = scalars[0];
+      if (phase === P.count || phase === P.fill) {
+        const X = w.csr;
+        if (X === null || w.count === null) throw new Error("no matrix to build from");
+        if (phase === P.count) countColumns(X.indptr, X.indices, w.rowSplit, L.n, w.count);
+        else fillColumns(X.indptr, X.indices, X.data, w.rowSplit, L.n, w.count, V.X.rowIdx, V.X.vals);
+      } else if (phase === P.scores) {
         V.zWorker.fill(0);
         if (wasm) wasm.scatter(L.colPtr, L.rowIdx, L.vals, L.x, L.zWorker, c0, c1);
         else scores(V.X.colPtr, V.X.rowIdx, V.X.vals, V.x, V.zWorker, c0, c1);
@@ -94,9 +109,11 @@ export const PROTOCOL: GradientWorkerData["protocol"] = {
   stop: STOP,
   scores: PHASE_SCORES,
   gradient: PHASE_GRADIENT,
+  count: PHASE_COUNT,
+  fill: PHASE_FILL,
 };
 
 /** CommonJS source of the worker: the loop above applied to workerData and the shared kernels. */
 export function gradientWorkerSource(): string {
-  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${columnScores.toString()}, ${columnGradient.toString()}, ${columnViews.toString()});\n`;
+  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${columnScores.toString()}, ${columnGradient.toString()}, ${columnViews.toString()}, ${countColumns.toString()}, ${fillColumns.toString()});\n`;
 }

@@ -1,10 +1,12 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { lossAndResiduals, type ColumnArena } from "./binary-logistic-kernel.js";
+import { countColumns, fillColumns, lossAndResiduals, startsFromCounts, type ColumnArena, type CsrLike } from "./binary-logistic-kernel.js";
 import {
   CTRL_DONE,
   CTRL_REQUEST,
   CTRL_STATE,
+  PHASE_COUNT,
+  PHASE_FILL,
   PHASE_GRADIENT,
   PHASE_SCORES,
   PROTOCOL,
@@ -79,20 +81,57 @@ export class ColumnBinaryObjective {
   private worker: Worker | null = null;
   private request = 0;
 
-  constructor(arena: ColumnArena, threads: number) {
+  /**
+   * `fillFrom`: X itself when the arena was created empty (createColumnArena(X, wasm, false));
+   * with a worker and X in shared memory (the vectorizer builds big matrices there) the two
+   * threads then count and fill half of X's rows each, else this thread fills it.
+   */
+  constructor(arena: ColumnArena, threads: number, fillFrom: CsrLike | null = null) {
     this.A = arena;
-    const { cols: d, colPtr } = arena.X;
-    const nnz = colPtr[d];
-    let mid = d;
-    if (threads > 1) {
-      // First column whose start reaches half the non-zeros: both threads get ~equal work.
-      mid = 0;
-      while (mid < d && colPtr[mid] < nnz / 2) mid++;
-    }
-    this.mid = mid;
+    const { rows: n, cols: d, colPtr } = arena.X;
     this.control = new Int32Array(new SharedArrayBuffer(16));
     this.scalars = new Float64Array(new SharedArrayBuffer(16));
-    if (mid === d) return;
+    this.mid = d;
+    const X = fillFrom;
+    const shared = X !== null && threads > 1 && [X.indptr, X.indices, X.data].every((a) => a.buffer instanceof SharedArrayBuffer);
+    // Rows [0, rowSplit) are filled here, the rest by the worker: half of the non-zeros each.
+    let rowSplit = n;
+    if (X !== null && shared) {
+      rowSplit = 0;
+      while (rowSplit < n && X.indptr[rowSplit] < X.indptr[n] / 2) rowSplit++;
+    }
+    const workerCount = shared ? new Int32Array(new SharedArrayBuffer(d * 4)) : null;
+    if (threads > 1) this.startWorker(X !== null && shared ? X : null, rowSplit, workerCount);
+    if (X !== null) {
+      const { indptr, indices, data } = X;
+      const { rowIdx, vals } = arena.X;
+      const count = new Int32Array(d);
+      const asked = workerCount !== null && this.ask(PHASE_COUNT);
+      countColumns(indptr, indices, 0, rowSplit, count);
+      if (workerCount !== null && !(asked && this.waitDone())) {
+        this.stopWorker();
+        countColumns(indptr, indices, rowSplit, n, workerCount);
+      }
+      startsFromCounts(colPtr, count, workerCount);
+      const asked2 = workerCount !== null && this.ask(PHASE_FILL);
+      fillColumns(indptr, indices, data, 0, rowSplit, count, rowIdx, vals);
+      if (workerCount !== null && !(asked2 && this.waitDone())) {
+        this.stopWorker();
+        fillColumns(indptr, indices, data, rowSplit, n, workerCount, rowIdx, vals);
+      }
+    }
+    if (this.worker !== null) {
+      // First column whose start reaches half the non-zeros: both threads get ~equal work.
+      const nnz = colPtr[d];
+      let mid = 0;
+      while (mid < d && colPtr[mid] < nnz / 2) mid++;
+      this.mid = mid;
+      this.scalars[1] = mid;
+    }
+  }
+
+  private startWorker(X: CsrLike | null, rowSplit: number, count: Int32Array | null): void {
+    const arena = this.A;
     const workerData: GradientWorkerData = {
       buffer: arena.buffer,
       layout: arena.layout,
@@ -100,8 +139,9 @@ export class ColumnBinaryObjective {
       module: arena.module,
       control: this.control,
       scalars: this.scalars,
-      c0: mid,
-      c1: d,
+      csr: X === null ? null : { indptr: X.indptr, indices: X.indices, data: X.data },
+      rowSplit,
+      count,
       protocol: PROTOCOL,
     };
     try {
