@@ -14,6 +14,7 @@
  *     seed's: TF-IDF 1–2-grams + liblinear LR on the same sentences, JSON in and out, the
  *     seed's three Prometheus metrics when prometheus_client is installed), with the same
  *     load, when Debian's gunicorn, python3-sklearn and python3-flask are installed.
+ *   - the monitoring overhead (issue 16): bench/monitoring.ts's A/B/A run, shorter.
  * The CLI is the current src/ transpiled by esbuild (bench/lib/current-cli.ts), never a stale
  * dist/ (POLARITY_BENCH_CLI=dist/cli/main.js times the built one). The load generator is
  * Debian's `wrk` when installed (a C client: it takes less CPU from the server on a 2-core
@@ -32,6 +33,7 @@ import { loadUciSentences } from "../src/data/builtin.js";
 import { SentimentModel, type SentimentModelJSON } from "../src/models/sentiment-model.js";
 import { freePort } from "../test/support/free-port.js";
 import { currentCli } from "./lib/current-cli.js";
+import { runMonitoringAB } from "./monitoring.js";
 
 interface Args {
   duration: number;
@@ -514,6 +516,11 @@ async function main(): Promise<void> {
           }
         }
       }
+    }
+    // Issue 16: monitoring on within 5 % of off (bench/monitoring.ts, a shorter run; npm run bench:monitoring for the full one).
+    if (!args.json && args.only !== "start") {
+      console.log("\n== monitoring overhead (issue 16)");
+      await runMonitoringAB({ cli: cli.main, rounds: 12, pacedRounds: 8, warmup: 2 });
     }
     if (args.json) console.log(JSON.stringify({ ...info, loadAverageAtEnd: load1(), start: startRows, results: rows }, null, 2));
     else console.log(`\n  load average at end: ${load1()}`);
