@@ -52,13 +52,13 @@ test("OWL-QN solves a separable lasso exactly: soft-thresholding", () => {
   assert.equal(res.x[2], 0);
 });
 
-test("LbfgsMemory: the WebAssembly SIMD two-loop gives the plain-JS direction (odd and even n, with and without a preconditioner, a full ring)", () => {
+test("LbfgsMemory: the WebAssembly SIMD push and two-loop give the plain-JS direction (odd and even n, with and without a preconditioner, a full ring)", () => {
   for (const n of [1, 2, 7, 1000, 1001]) {
     for (const withM of [false, true]) {
       const M = withM ? Float64Array.from({ length: n }, (_, i) => 0.5 + (i % 7) / 7) : null;
       const simd = new LbfgsMemory(n, 4, M);
       const plain = new LbfgsMemory(n, 4, M, false);
-      assert.ok(simd.simd, "WebAssembly SIMD is available on Node 20+");
+      assert.ok(simd.simd, `WebAssembly SIMD is available on Node 20+ (n ${n}, M ${withM})`);
       assert.ok(!plain.simd);
       let x = new Float64Array(n);
       let g = new Float64Array(n);
@@ -66,13 +66,20 @@ test("LbfgsMemory: the WebAssembly SIMD two-loop gives the plain-JS direction (o
         // Pairs with positive curvature: y = D·s for a positive diagonal D, plus a little noise.
         const x2 = x.map((v, i) => v + Math.sin(i * 0.37 + k));
         const g2 = g.map((v, i) => v + Math.sin(i * 0.37 + k) * (1 + (i % 5)) + 0.01 * Math.cos(i + k));
-        assert.equal(simd.push(x2, x, g2, g), plain.push(x2, x, g2, g));
+        // The SIMD memory gets its inputs in its own arena (so push runs in WebAssembly too).
+        const w = simd.workVectors();
+        w.xNew.set(x2);
+        w.x.set(x);
+        w.gNew.set(g2);
+        w.g.set(g);
+        assert.equal(simd.push(w.xNew, w.x, w.gNew, w.g), plain.push(x2, x, g2, g));
         x = x2;
         g = g2;
         const q = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 1.3 + k));
         const a = new Float64Array(n);
         const b = new Float64Array(n);
         simd.direction(q, a);
+        assert.ok(Math.abs(simd.dot(w.gNew, w.xNew) - plain.dot(g, x)) <= 1e-12 * Math.max(1, Math.abs(plain.dot(g, x))));
         plain.direction(q, b);
         let scale = 0;
         for (const v of b) scale = Math.max(scale, Math.abs(v));

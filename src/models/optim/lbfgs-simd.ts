@@ -9,7 +9,7 @@
  * history and the direction's working vectors (LbfgsArena); the kernels take byte offsets.
  */
 
-const WASM_BASE64 = "AGFzbQEAAAABEgJgBH9/f38BfGAFfH9/f38BfAIPAQNlbnYGbWVtb3J5AgABAwQDAAEBByIDCW5lZ2F0ZURvdAAAB2F4cHlEb3QAAQhzY2FsZURvdAACCugFA6sBBAF/AnsBfAF/IANBfnEhCAJAA0AgBCAITw0BIAAgBEEDdGr9AAQA/e0BIQYgASAEQQN0aiAG/QsEACAFIAYgAiAEQQJ0av1dAwD9X/3yAf3wASEFIARBAmohBAwACwsgBf0hACAF/SEBoCEHIAQgA0kEQCABIARBA3RqIAAgBEEDdGorAwCaOQMAIAcgASAEQQN0aisDACACIARBAnRqKgIAu6KgIQcLIAcLygIEAX8DewF8A38gBEF+cSEKIAD9FCEIIANBAEgEQAJAA0AgBSAKTw0BIAIgBUEDdGohCyALIAv9AAQAIAggASAFQQJ0av1dAwD9X/3yAf3wAf0LBAAgBUECaiEFDAALCyAFIARJBEAgAiAFQQN0aiELIAsgCysDACAAIAEgBUECdGoqAgC7oqA5AwALRAAAAAAAAAAADwsCQANAIAUgCk8NASACIAVBA3RqIQsgBUECdCEMIAv9AAQAIAggASAMav1dAwD9X/3yAf3wASEHIAsgB/0LBAAgBiAHIAMgDGr9XQMA/V/98gH98AEhBiAFQQJqIQUMAAsLIAb9IQAgBv0hAaAhCSAFIARJBEAgAiAFQQN0aiELIAsgCysDACAAIAEgBUECdGoqAgC7oqA5AwAgCSALKwMAIAMgBUECdGoqAgC7oqAhCQsgCQvsAQYBfwN7AXwCfwF7AXwgBEF+cSEKIAD9FCEIAkADQCAFIApPDQEgAiAFQQN0aiELIAFBAEgEQCAIIQwFIAggASAFQQN0av0ABAD98gEhDAsgC/0ABAAgDP3yASEHIAsgB/0LBAAgBiAHIAMgBUECdGr9XQMA/V/98gH98AEhBiAFQQJqIQUMAAsLIAb9IQAgBv0hAaAhCSAFIARJBEAgAiAFQQN0aiELIAFBAEgEQCAAIQ0FIAAgASAFQQN0aisDAKIhDQsgCyALKwMAIA2iOQMAIAkgCysDACADIAVBAnRqKgIAu6KgIQkLIAkL";
+const WASM_BASE64 = "AGFzbQEAAAABLQVgBH9/f38BfGAFfH9/f38BfGAJf39/f39/f39/AGADf39/AXxgBX9/fH9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAgMEBz4GCW5lZ2F0ZURvdAAAB2F4cHlEb3QAAQhzY2FsZURvdAACCHB1c2hQYWlyAAMDZG90AAQIYXhweUludG8ABQqRCwarAQQBfwJ7AXwBfyADQX5xIQgCQANAIAQgCE8NASAAIARBA3Rq/QAEAP3tASEGIAEgBEEDdGogBv0LBAAgBSAGIAIgBEECdGr9XQMA/V/98gH98AEhBSAEQQJqIQQMAAsLIAX9IQAgBf0hAaAhByAEIANJBEAgASAEQQN0aiAAIARBA3RqKwMAmjkDACAHIAEgBEEDdGorAwAgAiAEQQJ0aioCALuioCEHCyAHC8oCBAF/A3sBfAN/IARBfnEhCiAA/RQhCCADQQBIBEACQANAIAUgCk8NASACIAVBA3RqIQsgCyAL/QAEACAIIAEgBUECdGr9XQMA/V/98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAC0QAAAAAAAAAAA8LAkADQCAFIApPDQEgAiAFQQN0aiELIAVBAnQhDCAL/QAEACAIIAEgDGr9XQMA/V/98gH98AEhByALIAf9CwQAIAYgByADIAxq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAIAkgCysDACADIAVBAnRqKgIAu6KgIQkLIAkL7AEGAX8DewF8An8BewF8IARBfnEhCiAA/RQhCAJAA0AgBSAKTw0BIAIgBUEDdGohCyABQQBIBEAgCCEMBSAIIAEgBUEDdGr9AAQA/fIBIQwLIAv9AAQAIAz98gEhByALIAf9CwQAIAYgByADIAVBAnRq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyABQQBIBEAgACENBSAAIAEgBUEDdGorAwCiIQ0LIAsgCysDACANojkDACAJIAsrAwAgAyAFQQJ0aioCALuioCEJCyAJC6YDAwR/BnsFfCAHQX5xIQoCQANAIAkgCk8NASAJQQN0IQsgCUECdCEMIAAgC2r9AAQAIAEgC2r9AAQA/fEB/V4hDSACIAtq/QAEACADIAtq/QAEAP3xAf1eIQ4gBCAMaiAN/VsDAAAgBSAMaiAO/VsDAAAgDf1fIQ0gDv1fIQ4gECANIA798gH98AEhECARIA4gDv3yAf3wASERIAZBAEgEQCAOIQ8FIA4gBiALav0ABAD98gEhDwsgEiAOIA/98gH98AEhEiAJQQJqIQkMAAsLIBD9IQAgEP0hAaAhFSAR/SEAIBH9IQGgIRQgEv0hACAS/SEBoCEWIAkgB0kEQCAJQQN0IQsgCUECdCEMIAQgDGogACALaisDACABIAtqKwMAobY4AgAgBSAMaiACIAtqKwMAIAMgC2orAwChtjgCACAEIAxqKgIAuyETIAUgDGoqAgC7IRcgFSATIBeioCEVIBQgFyAXoqAhFCAGQQBIBEAgFiAXIBeioCEWBSAWIBcgFyAGIAtqKwMAoqKgIRYLCyAIIBU5AwAgCCAUOQMIIAggFjkDEAt+BAJ/AXsBfAF/IAJBfnEhBAJAA0AgAyAETw0BIANBA3QhByAFIAAgB2r9AAQAIAEgB2r9AAQA/fIB/fABIQUgA0ECaiEDDAALCyAF/SEAIAX9IQGgIQYgAyACSQRAIANBA3QhByAGIAAgB2orAwAgASAHaisDAKKgIQYLIAYLgAEDAn8BewF/IARBfnEhBiAC/RQhBwJAA0AgBSAGTw0BIAVBA3QhCCAAIAhqIAEgCGr9AAQAIAcgAyAIav0ABAD98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAVBA3QhCCAAIAhqIAEgCGorAwAgAiADIAhqKwMAoqA5AwALCw==";
 
 interface Exports {
   /** out = −g; returns Σ v·out. */
@@ -18,6 +18,12 @@ interface Exports {
   axpyDot(a: number, u: number, out: number, v: number, n: number): number;
   /** out *= γ·M (γ alone when m < 0); returns Σ v·out on the scaled values. */
   scaleDot(gamma: number, m: number, out: number, v: number, n: number): number;
+  /** s = f32(xNew − xOld), y = f32(gNew − gOld); Σ s·y, Σ y·y, Σ y·M·y (of the rounded values) as three f64 at `sums`. */
+  pushPair(xNew: number, xOld: number, gNew: number, gOld: number, s: number, y: number, m: number, n: number, sums: number): void;
+  /** Σ a·b. */
+  dot(a: number, b: number, n: number): number;
+  /** out = x + a·d. */
+  axpyInto(out: number, x: number, a: number, d: number, n: number): void;
 }
 
 /** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
@@ -51,6 +57,10 @@ const MAX_BYTES = 65536 * PAGE;
  */
 export interface LbfgsArena {
   readonly kernels: Exports;
+  /** Scratch for pushPair's three sums. */
+  readonly sums: Float64Array;
+  /** Two iterate buffers (an optimiser that keeps x here lets push() and the line search run in SIMD). */
+  readonly x: [Float64Array, Float64Array];
   readonly s: Float32Array[];
   readonly y: Float32Array[];
   /** Two gradient buffers (an optimiser that keeps its gradients here spares direction() a copy; else g[0] receives the copy). */
@@ -67,7 +77,7 @@ export function createLbfgsArena(n: number, m: number, precond: Float64Array | n
   const align = (b: number): number => Math.ceil(b / 16) * 16;
   const f64 = align(n * 8);
   const f32 = align(n * 4);
-  const bytes = f64 * (precond ? 4 : 3) + f32 * 2 * m;
+  const bytes = 32 + f64 * (precond ? 6 : 5) + f32 * 2 * m;
   if (bytes > MAX_BYTES - PAGE) return null;
   let memory: { buffer: ArrayBuffer };
   let kernels: Exports;
@@ -78,7 +88,10 @@ export function createLbfgsArena(n: number, m: number, precond: Float64Array | n
     return null;
   }
   const buf = memory.buffer;
-  let at = 0;
+  const sums = new Float64Array(buf, 0, 4);
+  let at = 32;
+  const x: [Float64Array, Float64Array] = [new Float64Array(buf, at, n), new Float64Array(buf, at + f64, n)];
+  at += 2 * f64;
   const g: [Float64Array, Float64Array] = [new Float64Array(buf, at, n), new Float64Array(buf, at + f64, n)];
   at += 2 * f64;
   const out = new Float64Array(buf, at, n);
@@ -97,5 +110,5 @@ export function createLbfgsArena(n: number, m: number, precond: Float64Array | n
     y.push(new Float32Array(buf, at, n));
     at += f32;
   }
-  return { kernels, s, y, g, out, M };
+  return { kernels, sums, x, s, y, g, out, M };
 }

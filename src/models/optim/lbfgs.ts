@@ -121,6 +121,11 @@ export class LbfgsMemory {
   push(xNew: Float64Array, xOld: Float64Array, gNew: Float64Array, gOld: Float64Array): boolean {
     const s = this.s[this.head];
     const y = this.y[this.head];
+    const A = this.arena;
+    if (A !== null && this.inArena(xNew) && this.inArena(xOld) && this.inArena(gNew) && this.inArena(gOld)) {
+      A.kernels.pushPair(xNew.byteOffset, xOld.byteOffset, gNew.byteOffset, gOld.byteOffset, s.byteOffset, y.byteOffset, A.M === null ? -1 : A.M.byteOffset, this.n, A.sums.byteOffset);
+      return this.accept(A.sums[0], A.sums[1], A.sums[2]);
+    }
     const M = this.precond;
     let sy = 0;
     let yy = 0;
@@ -146,6 +151,11 @@ export class LbfgsMemory {
       }
       yMy = yy;
     }
+    return this.accept(sy, yy, yMy);
+  }
+
+  /** Keeps the pair just written to the head slot when its curvature sᵀy is positive enough. */
+  private accept(sy: number, yy: number, yMy: number): boolean {
     if (!(sy > 1e-12 * yy) || yy === 0) return false;
     this.rho[this.head] = 1 / sy;
     this.yMy[this.head] = yMy;
@@ -233,9 +243,30 @@ export class LbfgsMemory {
    * Buffers for the optimiser's gradient, next gradient and direction: in the SIMD arena when
    * there is one (direction() then reads and writes them in place), else new arrays.
    */
-  workVectors(): { g: Float64Array; gNew: Float64Array; d: Float64Array } {
-    if (this.arena !== null) return { g: this.arena.g[0], gNew: this.arena.g[1], d: this.arena.out };
-    return { g: new Float64Array(this.n), gNew: new Float64Array(this.n), d: new Float64Array(this.n) };
+  workVectors(): { x: Float64Array; xNew: Float64Array; g: Float64Array; gNew: Float64Array; d: Float64Array } {
+    const A = this.arena;
+    if (A !== null) return { x: A.x[0], xNew: A.x[1], g: A.g[0], gNew: A.g[1], d: A.out };
+    const n = this.n;
+    return { x: new Float64Array(n), xNew: new Float64Array(n), g: new Float64Array(n), gNew: new Float64Array(n), d: new Float64Array(n) };
+  }
+
+  private inArena(v: Float64Array): boolean {
+    return this.arena !== null && v.buffer === this.arena.out.buffer;
+  }
+
+  /** aᵀb, in SIMD when both live in the arena. */
+  dot(a: Float64Array, b: Float64Array): number {
+    if (this.arena !== null && this.inArena(a) && this.inArena(b)) return this.arena.kernels.dot(a.byteOffset, b.byteOffset, a.length);
+    return dot(a, b);
+  }
+
+  /** out = x + α·d, in SIMD when all three live in the arena. */
+  axpyInto(out: Float64Array, x: Float64Array, alpha: number, d: Float64Array): void {
+    if (this.arena !== null && this.inArena(out) && this.inArena(x) && this.inArena(d)) {
+      this.arena.kernels.axpyInto(out.byteOffset, x.byteOffset, alpha, d.byteOffset, out.length);
+      return;
+    }
+    for (let i = 0; i < out.length; i++) out[i] = x[i] + alpha * d[i];
   }
 }
 
@@ -305,12 +336,12 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   const c1 = 1e-4;
   const c2 = 0.9;
 
-  const allocate = options.allocate ?? ((length: number) => new Float64Array(length));
-  let x = allocate(n);
-  x.set(x0);
-  let xNew = allocate(n);
   const memory = new LbfgsMemory(n, m, options.preconditioner ?? null);
   const work = memory.workVectors();
+  // The iterates in the caller's memory when it asks (e.g. shared with a worker), else in the arena.
+  let x = options.allocate ? options.allocate(n) : work.x;
+  x.set(x0);
+  let xNew = options.allocate ? options.allocate(n) : work.xNew;
   let g = work.g;
   let gNew = work.gNew;
   const d = work.d;
@@ -319,12 +350,12 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   let f = fg(x, g);
   evaluations++;
   let gmax = maxAbs(g);
-  if (gmax <= options.gtol) return { x, f, iterations: 0, evaluations, converged: true, reason: "gtol", gradMaxAbs: gmax };
+  if (gmax <= options.gtol) return { x: x.slice(), f, iterations: 0, evaluations, converged: true, reason: "gtol", gradMaxAbs: gmax };
 
   // φ(α) = f(x + α·d), evaluated into xNew/gNew.
   let lastAlpha = NaN;
   const phi = (alpha: number): number => {
-    for (let i = 0; i < n; i++) xNew[i] = x[i] + alpha * d[i];
+    memory.axpyInto(xNew, x, alpha, d);
     lastAlpha = alpha;
     evaluations++;
     return fg(xNew, gNew);
@@ -334,11 +365,11 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   let reason: StopReason = "maxIter";
   while (iterations < options.maxIter) {
     memory.direction(g, d);
-    let dg0 = dot(g, d);
+    let dg0 = memory.dot(g, d);
     if (!(dg0 < 0)) {
       // Not a descent direction (numerical trouble): restart from steepest descent.
       for (let i = 0; i < n; i++) d[i] = -g[i];
-      dg0 = dot(g, d);
+      dg0 = memory.dot(g, d);
     }
     // First step: scipy's 1/‖d‖ rule without a preconditioner; with one, the Newton-like step 1.
     const alpha0 = iterations === 0 && !options.preconditioner ? Math.min(1, 1 / Math.sqrt(dot(d, d))) : 1;
@@ -355,7 +386,7 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
     while (evals < maxLs) {
       const fa = phi(a);
       evals++;
-      const dga = dot(gNew, d);
+      const dga = memory.dot(gNew, d);
       if (!Number.isFinite(fa) || fa > f + c1 * a * dg0 || (evals > 1 && fa >= fPrev)) {
         lo = aPrev; fLo = fPrev; dgLo = dgPrev; hi = a; fHi = fa; dgHi = dga;
         break;
@@ -381,7 +412,7 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
         if (!(aj > left + 0.1 * width && aj < right - 0.1 * width)) aj = 0.5 * (lo + hi);
         const fj = phi(aj);
         evals++;
-        const dgj = dot(gNew, d);
+        const dgj = memory.dot(gNew, d);
         if (!Number.isFinite(fj) || fj > f + c1 * aj * dg0 || fj >= fLo) {
           hi = aj; fHi = fj; dgHi = dgj;
         } else {
@@ -425,5 +456,6 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
       break;
     }
   }
-  return { x, f, iterations, evaluations, converged: reason === "gtol" || reason === "ftol", reason, gradMaxAbs: gmax };
+  // A copy: x may be a view into the arena, which should not outlive the call.
+  return { x: x.slice(), f, iterations, evaluations, converged: reason === "gtol" || reason === "ftol", reason, gradMaxAbs: gmax };
 }
