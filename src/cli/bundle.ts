@@ -3,7 +3,11 @@
  * it needs src/ and the dev dependency esbuild, as the image's build stage has): replaces tsc's dist/cli/main.js (the package's bin) with an
  * esbuild bundle of the CLI, so a command loads a handful of files instead of resolving and
  * reading ~100 modules of ours one by one (whole-process start is a figure users see:
- * bench/pipeline.ts). Packages stay external (node_modules as installed).
+ * bench/cli.ts). Packages stay external (node_modules as installed), except the few pure-JS
+ * ones every command loads (BUNDLED_PACKAGES: commander): loading a CommonJS package from ESM
+ * costs a module-lexer pass and a resolution, read and wrapper per file (commander is 7 files),
+ * more than compiling its code inside a chunk. Their `require("node:…")` calls go through a
+ * createRequire banner (esbuild's ESM output has no `require`).
  *
  * Layout: dist/cli/main.js is the entry; each command module imported lazily by main.ts becomes
  * a chunk (`<name>-<hash>.js`, shared code in `chunk-<hash>.js`) beside it, so `status` still
@@ -41,6 +45,9 @@ try {
   process.stderr.write(`cannot bundle the CLI: esbuild is not installed (${(err as Error).message}); run 'npm run build' in a full install\n`);
   process.exit(1);
 }
+/** Packages compiled into the bundle instead of loaded from node_modules: pure JS, no native parts, no files read relative to themselves. */
+const BUNDLED_PACKAGES = new Set(["commander"]);
+
 const t0 = performance.now();
 const result = await esbuild.build({
   absWorkingDir: root,
@@ -51,7 +58,19 @@ const result = await esbuild.build({
   format: "esm",
   platform: "node",
   target: "node20",
-  packages: "external",
+  plugins: [
+    {
+      name: "external-packages",
+      setup(build) {
+        // Every bare specifier (a package or node:*) stays external unless listed in BUNDLED_PACKAGES.
+        build.onResolve({ filter: /^[^./]/ }, (a) => {
+          const name = a.path.startsWith("@") ? a.path.split("/").slice(0, 2).join("/") : a.path.split("/")[0];
+          return BUNDLED_PACKAGES.has(name) ? undefined : { path: a.path, external: true };
+        });
+      },
+    },
+  ],
+  banner: { js: 'import { createRequire as __polarityCreateRequire } from "node:module"; const require = __polarityCreateRequire(import.meta.url);' },
   logLevel: "warning",
   metafile: true,
 });

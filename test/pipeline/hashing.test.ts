@@ -63,4 +63,26 @@ describe("hashing", () => {
     assert.equal((await hasher.hashPath(file)).md5, createHash("md5").update("ORIGINAL").digest("hex"));
     state.close();
   });
+
+  it("a file rewritten with the same size within its timestamp tick is hashed again, not served from the state", async () => {
+    const dir = makeProject({ "f.txt": "original", "d/a.txt": "aaaa", "d/b.txt": "bbbb" });
+    const file = path.join(dir, "f.txt");
+    const state = new StateDb(path.join(dir, ".dvc/tmp/state.db"));
+    const hasher = new Hasher(state);
+    // The current second, in whole seconds: a timestamp as a coarse filesystem would keep it,
+    // within the racy window of now, and restorable exactly after the rewrite.
+    const t = Math.floor(Date.now() / 1000);
+    for (const f of [file, path.join(dir, "d/a.txt")]) fs.utimesSync(f, t, t);
+    assert.equal((await hasher.hashPath(file)).md5, createHash("md5").update("original").digest("hex"));
+    const dirBefore = await hasher.hashPath(path.join(dir, "d"));
+    // Rewritten in place: same inode, same size, and (as on a coarse clock) the same mtime.
+    fs.writeFileSync(file, "ORIGINAL");
+    fs.writeFileSync(path.join(dir, "d/a.txt"), "AAAA");
+    for (const f of [file, path.join(dir, "d/a.txt")]) fs.utimesSync(f, t, t);
+    assert.equal((await hasher.hashPath(file)).md5, createHash("md5").update("ORIGINAL").digest("hex"));
+    const dirAfter = await hasher.hashPath(path.join(dir, "d"));
+    assert.notEqual(dirAfter.md5, dirBefore.md5);
+    assert.equal(dirAfter.manifest?.find((e) => e.relpath === "a.txt")?.md5, createHash("md5").update("AAAA").digest("hex"));
+    state.close();
+  });
 });

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import type Database from "better-sqlite3";
 import { listFilesSync, mapPool } from "./fsutil.js";
 import { NotFoundError } from "../../util/errors.js";
 
@@ -73,8 +74,44 @@ export interface HashInfo {
 }
 
 /**
+ * A file modified less than this long before it is hashed is "racily clean" (git's term): it
+ * could be rewritten with the same size within the same timestamp tick (the kernel stamps
+ * mtimes from a coarse clock, ~4 ms; some filesystems keep whole seconds or two), and then
+ * inode + mtime + size would not show the change. Such hashes are not recorded: the file is
+ * hashed again next time, when its mtime is old enough to be trusted.
+ */
+export const RACY_WINDOW_NS = 2_000_000_000n;
+
+type SqliteConstructor = typeof Database;
+let sqlite: { Database: SqliteConstructor; options: Database.Options } | null = null;
+
+/**
+ * better-sqlite3, required on first use (CLI start: commands that never open the state do not
+ * load it), with its native addon's path given directly when it is where a normal install puts
+ * it: the `bindings` package otherwise finds it by walking a stack trace and probing a dozen
+ * paths, a measurable share of `polarity status`'s start.
+ */
+function loadSqlite(): { Database: SqliteConstructor; options: Database.Options } {
+  if (sqlite) return sqlite;
+  const require = createRequire(import.meta.url);
+  const Ctor = require("better-sqlite3") as SqliteConstructor;
+  let nativeBinding: string | undefined;
+  try {
+    // lib/index.js → ../build/Release/better_sqlite3.node (resolved already by the require above).
+    const addon = path.resolve(path.dirname(require.resolve("better-sqlite3")), "..", "build", "Release", "better_sqlite3.node");
+    if (fs.existsSync(addon)) nativeBinding = addon;
+  } catch {
+    // an unusual layout: let better-sqlite3 find its addon itself
+  }
+  sqlite = { Database: Ctor, options: nativeBinding ? { nativeBinding } : {} };
+  return sqlite;
+}
+
+/**
  * Remembers file hashes keyed by path + inode + mtime (ns) + size, so unchanged files are never
- * rehashed (DVC's state database). SQLite in WAL mode: several processes may share it.
+ * rehashed (DVC's state database). SQLite in WAL mode: several processes may share it, and each
+ * batch of entries is written in one transaction (all or nothing). Hashes of racily clean files
+ * (RACY_WINDOW_NS) are not recorded.
  */
 export class StateDb {
   private readonly db: Database.Database;
@@ -85,7 +122,8 @@ export class StateDb {
 
   constructor(file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
+    const { Database: Ctor, options } = loadSqlite();
+    this.db = new Ctor(file, options);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 10000");
     this.db.pragma("synchronous = NORMAL");
@@ -119,6 +157,8 @@ export class StateDb {
   }
 
   record(file: string, st: fs.BigIntStats, md5: string): void {
+    // Racily clean (or stamped in the future): not trusted, hashed again next time.
+    if (BigInt(Date.now()) * 1_000_000n - st.mtimeNs < RACY_WINDOW_NS) return;
     this.pending.push([file, st.ino.toString(), st.mtimeNs.toString(), Number(st.size), md5]);
     if (this.pending.length >= 2000) this.flush();
   }
