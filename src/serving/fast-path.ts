@@ -252,9 +252,17 @@ export class FastPredictPath {
   private probabilities(scores: TypedScores, i: number, f: Fragments): string {
     const { proba, k, best } = scores;
     const o = i * k;
-    let s = `${num(proba[o + best[i]])},"probabilities":{`;
-    for (let j = 0; j < k; j++) s += f.probKeys[j] + num(proba[o + f.order[j]]);
-    return `${s}}`;
+    const b = best[i];
+    // Each number is formatted once: the score is the predicted class's probability.
+    let score = "";
+    let s = "";
+    for (let j = 0; j < k; j++) {
+      const c = f.order[j];
+      const v = num(proba[o + c]);
+      if (c === b) score = v;
+      s += f.probKeys[j] + v;
+    }
+    return `${score},"probabilities":{${s}}`;
   }
 }
 
