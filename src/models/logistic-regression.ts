@@ -111,10 +111,18 @@ function inverseHessianDiagonalColumns(X: CscMatrix32, sw: Float64Array, S: numb
   const d = X.cols;
   const out = new Float64Array(d + (fitIntercept ? 1 : 0));
   const { colPtr, rowIdx, vals } = X;
+  // Equal sample weights (no class weights): a sequential pass over the values only.
+  let uniform = true;
+  for (let i = 1; i < sw.length && uniform; i++) uniform = sw[i] === sw[0];
   const f = curvature / S;
   for (let j = 0; j < d; j++) {
     let h = 0;
-    for (let q = colPtr[j]; q < colPtr[j + 1]; q++) h += sw[rowIdx[q]] * vals[q] * vals[q];
+    if (uniform) {
+      for (let q = colPtr[j]; q < colPtr[j + 1]; q++) h += vals[q] * vals[q];
+      h *= sw.length > 0 ? sw[0] : 0;
+    } else {
+      for (let q = colPtr[j]; q < colPtr[j + 1]; q++) h += sw[rowIdx[q]] * vals[q] * vals[q];
+    }
     const hj = h * f + l2;
     out[j] = hj > 0 ? 1 / hj : 1;
   }
