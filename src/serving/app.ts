@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { createRequire } from "node:module";
 import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
@@ -66,6 +67,13 @@ export interface BuildServerOptions {
   logger?: import("fastify").FastifyBaseLogger;
   /** Drift / feedback monitoring settings (src/monitoring/config.ts); unset fields come from the environment. */
   monitoring?: MonitoringInput;
+  /**
+   * Score large batches on a prediction pool thread (default: yes, except in a cluster worker).
+   * With `--workers N` the N processes already share the cores: a pool thread per worker would
+   * only add a copy of every batch and its results and a second model per process, so a
+   * cluster worker scores every batch itself (bounded by --max-batch-size / --max-batch-chars).
+   */
+  predictionPool?: boolean;
 }
 
 declare module "fastify" {
@@ -114,7 +122,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const metrics = new ServingMetrics();
   const monitoringConfig = resolveMonitoringConfig(options.monitoring);
   const monitor = monitoringConfig.enabled ? new ModelMonitor(monitoringConfig, metrics.registry, (err) => app.log.warn({ err }, "monitoring")) : null;
-  const predictor = new Predictor(metrics, monitor, { maxInflightChars: config.maxInflightChars, makeScorer: predictionPoolScorer });
+  const pool = options.predictionPool ?? !cluster.isWorker;
+  const predictor = new Predictor(metrics, monitor, { maxInflightChars: config.maxInflightChars, ...(pool ? { makeScorer: predictionPoolScorer } : {}) });
   const holder = new ModelHolder(options.source, app.log, {
     onSwap: (next, previous) => {
       metrics.modelSwapped(next, previous);

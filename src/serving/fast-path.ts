@@ -21,7 +21,8 @@ import { scanPredictBody } from "./predict-body.js";
  * body is read, predict-body.ts recognises exactly `{"text": <string>}` or
  * `{"texts": [<string>, ...]}`; the texts must pass the route's checks (length, blank,
  * batch size and characters) and be a batch the full path scores on the event loop (below
- * OFF_LOOP_MIN_*: larger ones go to the prediction pool and its work budget there). Any other
+ * OFF_LOOP_MIN_* when the server has a prediction pool: larger ones go to the pool and its work
+ * budget there; a cluster worker has no pool and answers every batch here). Any other
  * body (explain, bad JSON, invalid UTF-8, a blank or too long text, an extra key, a huge
  * batch) is handed to fastify with the bytes already read (the route's preParsing hook replays
  * them, see stashedBody), so every error and every other shape keeps the one code path and
@@ -184,14 +185,15 @@ export class FastPredictPath {
    * anything they would refuse, and batches for the prediction pool, go to the full path.
    */
   private withinLimits(texts: readonly string[]): boolean {
-    if (texts.length >= OFF_LOOP_MIN_TEXTS) return false;
+    const offLoop = this.ctx!.predictor.offLoop;
+    if (offLoop && texts.length >= OFF_LOOP_MIN_TEXTS) return false;
     let chars = 0;
     for (let i = 0; i < texts.length; i++) {
       const t = texts[i];
       if (t.length > this.maxTextLength || !NON_SPACE.test(t)) return false;
       chars += t.length;
     }
-    return chars <= this.maxBatchChars && chars < OFF_LOOP_MIN_CHARS;
+    return chars <= this.maxBatchChars && !(offLoop && chars >= OFF_LOOP_MIN_CHARS);
   }
 
   /** JSON fragments of one served model, built once: the response's model prefix and each class's fields. */

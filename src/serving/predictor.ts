@@ -125,6 +125,11 @@ export class Predictor {
     return this.score(loaded, texts, chars);
   }
 
+  /** True when large batches (OFF_LOOP_MIN_*) go to a prediction pool thread; false when every batch is scored on the event loop. */
+  get offLoop(): boolean {
+    return this.makeScorer !== undefined;
+  }
+
   /** True when predictions get monitoring ids (POST /feedback scores them). */
   get monitored(): boolean {
     return this.monitor !== null;

@@ -2,6 +2,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { buildServer } from "../../src/serving/app.js";
 import { startServing, type RunningServer } from "../../src/serving/server.js";
 import { FAST_MAX_BODY_BYTES } from "../../src/serving/fast-path.js";
 import { LocalFileModelSource } from "../../src/serving/model-source.js";
@@ -268,4 +270,48 @@ describe("POST /predict fast path: other label kinds, non-ASCII class names, mon
       }
     });
   }
+});
+
+describe("POST /predict fast path and the prediction pool", { timeout: 60_000 }, () => {
+  const dir = tempDir();
+  const { texts } = loadUciSentences();
+  const big = JSON.stringify({ texts: Array.from({ length: 2500 }, (_, i) => texts[i % texts.length]) });
+  const apps: FastifyInstance[] = [];
+
+  const serve = async (predictionPool?: boolean): Promise<{ app: FastifyInstance; url: string }> => {
+    const app = await buildServer({
+      source: new LocalFileModelSource(join(dir.path, "sentiment.json"), parseModel),
+      config: { logLevel: "silent", pollIntervalMs: 0 },
+      ...(predictionPool === undefined ? {} : { predictionPool }),
+    });
+    apps.push(app);
+    await app.polarity.holder.loadInitial();
+    return { app, url: await app.listen({ host: "127.0.0.1", port: 0 }) };
+  };
+
+  before(() => writeJsonAtomic(join(dir.path, "sentiment.json"), trainModelJson()));
+  after(async () => {
+    for (const app of apps) await app.close();
+    dir.cleanup();
+  });
+
+  test("with a pool (a single process), a batch of 2,500 texts goes to fastify's path and the pool", async () => {
+    const { app, url } = await serve();
+    assert.equal(app.polarity.predictor.offLoop, true);
+    const res = await overHttp(url, big, JSON_TYPE);
+    assert.equal(res.status, 200);
+    assert.deepEqual(app.polarity.fastPath!.counts, { answered: 0, handedOver: 1 });
+  });
+
+  test("without one (a cluster worker's setting), the fast path answers it itself, with fastify's bytes", async () => {
+    const { app, url } = await serve(false);
+    assert.equal(app.polarity.predictor.offLoop, false);
+    const fast = await overHttp(url, big, JSON_TYPE);
+    assert.deepEqual(app.polarity.fastPath!.counts, { answered: 1, handedOver: 0 });
+    const full = await app.inject({ method: "POST", url: "/predict", headers: JSON_TYPE, payload: big });
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(full.headers)) if (typeof v === "string" || typeof v === "number") h[k] = String(v);
+    assert.deepEqual(normalise(fast), normalise({ status: full.statusCode, headers: h, body: full.body }));
+    assert.equal((JSON.parse(fast.body) as { predictions: unknown[] }).predictions.length, 2500);
+  });
 });
