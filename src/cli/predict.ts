@@ -252,8 +252,17 @@ export async function loadSentimentModel(uri: string, trackingUri: string | unde
 async function writeChunk(out: Writable, text: string): Promise<void> {
   if (!out.write(text))
     await new Promise<void>((resolve, reject) => {
-      out.once("drain", resolve);
-      out.once("error", reject);
+      // Both listeners go when either fires: one pair per awaited drain, not one more per batch.
+      const onDrain = (): void => {
+        out.off("error", onError);
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        out.off("drain", onDrain);
+        reject(err);
+      };
+      out.once("drain", onDrain);
+      out.once("error", onError);
     });
 }
 
@@ -331,7 +340,7 @@ export function register(program: Command): void {
                 : null;
               if (outputFormat === "csv") {
                 chunk += `${row},${labelText[best]},${nameText[best]}`;
-                for (let c = 0; c < k; c++) chunk += `,${roundProb(P[i * k + c])}`;
+                for (let c = 0; c < k; c++) chunk += `,${formatProb(P[i * k + c])}`;
                 if (words) chunk += `,${csvField(words.join(" "))}`;
                 chunk += "\n";
               } else {
@@ -389,6 +398,23 @@ export function register(program: Command): void {
           );
       }),
     );
+}
+
+/**
+ * String(roundProb(p)) without the double-to-shortest-string conversion for the common case
+ * (it was the CSV output's main cost): for r = round(p·10^6) in 1..999999 the shortest decimal
+ * that reads back as r / 10^6 is "0." + r's six digits without trailing zeros (no other decimal
+ * of at most six places is that close). Anything else (0, 1, NaN) goes through String.
+ */
+export function formatProb(p: number): string {
+  const r = Math.round(p * 1e6);
+  if (r > 0 && r < 1e6) {
+    const digits = String(r + 1e6);
+    let end = 7;
+    while (digits.charCodeAt(end - 1) === 48) end--;
+    return "0." + digits.slice(1, end);
+  }
+  return String(r / 1e6);
 }
 
 /** Probabilities with 6 significant digits: enough for ranking, a third of the bytes of a full double. */

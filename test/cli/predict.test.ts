@@ -148,3 +148,12 @@ test("the delimited reader handles records split across chunks, doubled quotes a
     ["3", "last"],
   ]);
 });
+
+test("formatProb writes exactly what String(Math.round(p·1e6) / 1e6) writes", async () => {
+  const { formatProb } = await import("../../src/cli/predict.js");
+  const { Random } = await import("../../src/util/random.js");
+  const rng = new Random(17);
+  const values = [0, 1, 1e-7, 4.9e-7, 5e-7, 1e-6, 0.5, 0.1, 0.123456, 0.9999994, 0.9999995, 0.999999, 1e-300, Number.NaN];
+  for (let i = 0; i < 20000; i++) values.push(rng.nextFloat(), rng.nextFloat() * 1e-4, 1 - rng.nextFloat() * 1e-4);
+  for (const p of values) assert.equal(formatProb(p), String(Math.round(p * 1e6) / 1e6), `p = ${p}`);
+});
