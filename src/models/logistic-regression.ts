@@ -155,12 +155,13 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
   const fitIntercept = p.fitIntercept;
   const kernelData: BinaryLogisticData = { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
   const sumR = new Float64Array(1);
+  columns?.objective.setRows(ySign, sw);
   const fg: ObjectiveFn = (x, grad) => {
     const b = fitIntercept ? x[d] : 0;
     const gw = grad.length === d ? grad : grad.subarray(0, d);
     let loss: number;
     if (columns !== null) {
-      loss = columns.objective.evaluate(x, b, ySign, sw, invS, gw, sumR);
+      loss = columns.objective.evaluate(x, b, invS, gw, sumR);
     } else {
       gw.fill(0);
       loss = binaryLossGradientRows(kernelData, x, b, gw, 0, n, sumR);

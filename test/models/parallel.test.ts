@@ -43,7 +43,8 @@ for (const [threads, wasm] of [[1, true], [2, true], [1, false], [2, false]] as 
         const serialLoss = binaryLossGradientRows(data, x, b, serialGrad, 0, X.rows, serialOut);
         const grad = new Float64Array(X.cols).fill(123); // evaluate must overwrite it
         const out = new Float64Array(1);
-        const loss = objective.evaluate(x, b, ySign, sw, 1 / S, grad, out);
+        objective.setRows(ySign, sw);
+        const loss = objective.evaluate(x, b, 1 / S, grad, out);
         assert.equal(objective.parallel, threads > 1, "the worker thread started and answered");
         assert.ok(Math.abs(loss - serialLoss) <= 1e-12 * Math.abs(serialLoss), `loss ${loss} vs ${serialLoss}`);
         assert.ok(maxAbsDiff(grad, serialGrad) <= 1e-12, `gradient differs by ${maxAbsDiff(grad, serialGrad)}`);
@@ -82,8 +83,10 @@ test("a two-thread evaluation is deterministic: repeated calls give bit-identica
     const g1 = new Float64Array(X.cols);
     const g2 = new Float64Array(X.cols);
     const out = new Float64Array(1);
-    const l1 = objective.evaluate(x, 0.3, ySign, sw, 1 / X.rows, g1, out);
-    const l2 = objective.evaluate(x, 0.3, ySign, sw, 1 / X.rows, g2, out);
+    objective.setRows(ySign, sw);
+    const l1 = objective.evaluate(x, 0.3, 1 / X.rows, g1, out);
+    objective.setRows(ySign, sw);
+    const l2 = objective.evaluate(x, 0.3, 1 / X.rows, g2, out);
     assert.equal(l1, l2);
     assert.deepEqual(g1, g2);
   } finally {
@@ -147,8 +150,10 @@ test("two threads build X by columns (half the rows each, X in shared memory) ex
       const g2 = new Float64Array(X.cols);
       const out = new Float64Array(1);
       const one = new ColumnBinaryObjective(createColumnArena(X, wasm), 1);
-      const l1 = one.evaluate(x, 0.1, ySign, sw, 1 / X.rows, g1, out);
-      const l2 = objective.evaluate(x, 0.1, ySign, sw, 1 / X.rows, g2, out);
+      one.setRows(ySign, sw);
+      const l1 = one.evaluate(x, 0.1, 1 / X.rows, g1, out);
+      objective.setRows(ySign, sw);
+      const l2 = objective.evaluate(x, 0.1, 1 / X.rows, g2, out);
       assert.ok(Math.abs(l1 - l2) <= 1e-12 * Math.abs(l1));
       assert.ok(maxAbsDiff(g1, g2) <= 1e-12);
     } finally {

@@ -149,6 +149,8 @@ export interface ColumnLayout {
   z: number;
   zWorker: number;
   r: number;
+  ySign: number;
+  sw: number;
   g: number;
   bytes: number;
 }
@@ -167,8 +169,10 @@ function columnLayout(n: number, d: number, nnz: number): ColumnLayout {
   const z = take(n * 8);
   const zWorker = take(n * 8);
   const r = take(n * 8);
+  const ySign = take(n * 8);
+  const sw = take(n * 8);
   const g = take(d * 8);
-  return { n, d, nnz, colPtr, rowIdx, vals, x, z, zWorker, r, g, bytes: at };
+  return { n, d, nnz, colPtr, rowIdx, vals, x, z, zWorker, r, ySign, sw, g, bytes: at };
 }
 
 /** Typed-array views of an arena's buffer. */
@@ -181,6 +185,9 @@ export interface ColumnViews {
   zWorker: Float64Array;
   /** Residuals. */
   r: Float64Array;
+  /** The current problem's ±1 labels and sample weights. */
+  ySign: Float64Array;
+  sw: Float64Array;
   /** The data term's gradient. */
   g: Float64Array;
 }
@@ -198,6 +205,8 @@ export function columnViews(buffer: SharedArrayBuffer, L: ColumnLayout): ColumnV
     z: new Float64Array(buffer, L.z, L.n),
     zWorker: new Float64Array(buffer, L.zWorker, L.n),
     r: new Float64Array(buffer, L.r, L.n),
+    ySign: new Float64Array(buffer, L.ySign, L.n),
+    sw: new Float64Array(buffer, L.sw, L.n),
     g: new Float64Array(buffer, L.g, L.d),
   };
 }
@@ -310,8 +319,8 @@ export function createColumnArena(X: CsrLike, useWasm = true, fill = true): Colu
 }
 
 /**
- * From the scores b + z1[i] + z2[i]: returns Σ s_i·loss_i, writes each residual
- * r_i = -s_i·y_i·σ(-y_i·z_i)/S into r and Σ r_i into out[0] (the same arithmetic as
+ * For rows [i0, i1), from the scores b + z1[i] + z2[i]: returns Σ s_i·loss_i, writes each
+ * residual r_i = -s_i·y_i·σ(-y_i·z_i)/S into r and Σ r_i into out[0] (the same arithmetic as
  * binaryLossGradientRows). z2 may be null (one part).
  */
 export function lossAndResiduals(
@@ -323,11 +332,12 @@ export function lossAndResiduals(
   invS: number,
   r: Float64Array,
   out: Float64Array,
+  i0: number,
+  i1: number,
 ): number {
   let loss = 0;
   let sumR = 0;
-  const n = z1.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i1; i++) {
     const z = z2 === null ? b + z1[i] : b + z1[i] + z2[i];
     const yi = ySign[i];
     const m = yi * z;

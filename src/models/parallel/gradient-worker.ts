@@ -11,7 +11,7 @@
  * PHASE_SCORES adds their part of the scores (weights from the arena's x) into zWorker,
  * PHASE_GRADIENT writes their gradient entries from the residuals r. The handshake is Atomics only.
  */
-import { columnGradient, columnScores, columnViews, countColumns, fillColumns, type ColumnLayout } from "./binary-logistic-kernel.js";
+import { columnGradient, columnScores, columnViews, countColumns, fillColumns, lossAndResiduals, type ColumnLayout } from "./binary-logistic-kernel.js";
 
 /** Slots of the control Int32Array. */
 export const CTRL_REQUEST = 0; // main: the number of the request it makes (STOP to quit)
@@ -25,6 +25,7 @@ export const PHASE_SCORES = 1;
 export const PHASE_GRADIENT = 2;
 export const PHASE_COUNT = 3;
 export const PHASE_FILL = 4;
+export const PHASE_RESIDUALS = 5;
 
 export interface GradientWorkerData {
   buffer: SharedArrayBuffer;
@@ -33,14 +34,18 @@ export interface GradientWorkerData {
   memory: object | null;
   module: object | null;
   control: Int32Array;
-  /** [0] phase (in), [1] the first of the worker's columns (in; its range ends at the last column). */
+  /**
+   * [0] phase (in), [1] the first of the worker's columns (in; its range ends at the last
+   * column), [2] intercept b, [3] 1/S (in), [4] loss and [5] Σ residuals of the worker's rows
+   * (out), [6] the first of the worker's rows for PHASE_RESIDUALS (in; to the last row).
+   */
   scalars: Float64Array;
   /** X by rows in shared memory when the worker helps build the arena (PHASE_COUNT, PHASE_FILL over rows [rowSplit, n)), else null. */
   csr: { indptr: Int32Array; indices: Int32Array; data: Float64Array } | null;
   rowSplit: number;
   /** Per-column counts of the worker's rows (PHASE_COUNT), then their next slots (PHASE_FILL). */
   count: Int32Array | null;
-  protocol: { request: number; done: number; state: number; ready: number; failed: number; stop: number; scores: number; gradient: number; count: number; fill: number };
+  protocol: { request: number; done: number; state: number; ready: number; failed: number; stop: number; scores: number; gradient: number; count: number; fill: number; residuals: number };
 }
 
 type Scores = typeof columnScores;
@@ -48,13 +53,14 @@ type Gradient = typeof columnGradient;
 type Views = typeof columnViews;
 type Count = typeof countColumns;
 type Fill = typeof fillColumns;
+type Residuals = typeof lossAndResiduals;
 interface Wasm {
   scatter(colPtr: number, rowIdx: number, vals: number, x: number, z: number, c0: number, c1: number): void;
   gather(colPtr: number, rowIdx: number, vals: number, r: number, g: number, c0: number, c1: number): void;
 }
 
 /** The worker's loop. Self-contained (it is serialised with toString): it may use only its arguments and globals. */
-function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, views: Views, countColumns: Count, fillColumns: Fill): void {
+function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, views: Views, countColumns: Count, fillColumns: Fill, residuals: Residuals): void {
   const { control, scalars, layout: L, protocol: P } = w;
   const c1 = L.d;
   const V = views(w.buffer, L);
@@ -81,7 +87,11 @@ function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gra
     try {
       const c0 = scalars[1];
       const phase = scalars[0];
-      if (phase === P.count || phase === P.fill) {
+      if (phase === P.residuals) {
+        const out = new Float64Array(1);
+        scalars[4] = residuals(V.z, V.zWorker, scalars[2], V.ySign, V.sw, scalars[3], V.r, out, scalars[6], L.n);
+        scalars[5] = out[0];
+      } else if (phase === P.count || phase === P.fill) {
         const X = w.csr;
         if (X === null || w.count === null) throw new Error("no matrix to build from");
         if (phase === P.count) countColumns(X.indptr, X.indices, w.rowSplit, L.n, w.count);
@@ -111,9 +121,10 @@ export const PROTOCOL: GradientWorkerData["protocol"] = {
   gradient: PHASE_GRADIENT,
   count: PHASE_COUNT,
   fill: PHASE_FILL,
+  residuals: PHASE_RESIDUALS,
 };
 
 /** CommonJS source of the worker: the loop above applied to workerData and the shared kernels. */
 export function gradientWorkerSource(): string {
-  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${columnScores.toString()}, ${columnGradient.toString()}, ${columnViews.toString()}, ${countColumns.toString()}, ${fillColumns.toString()});\n`;
+  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n(${gradientWorkerMain.toString()})(workerData, ${columnScores.toString()}, ${columnGradient.toString()}, ${columnViews.toString()}, ${countColumns.toString()}, ${fillColumns.toString()}, ${lossAndResiduals.toString()});\n`;
 }

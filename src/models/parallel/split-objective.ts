@@ -8,6 +8,7 @@ import {
   PHASE_COUNT,
   PHASE_FILL,
   PHASE_GRADIENT,
+  PHASE_RESIDUALS,
   PHASE_SCORES,
   PROTOCOL,
   STATE_BOOTING,
@@ -80,6 +81,8 @@ export class ColumnBinaryObjective {
   private readonly scalars: Float64Array;
   private worker: Worker | null = null;
   private request = 0;
+  /** First of the rows whose loss and residuals the worker computes (rows when there is no worker). */
+  private rowMid: number;
 
   /**
    * `fillFrom`: X itself when the arena was created empty (createColumnArena(X, wasm, false));
@@ -90,8 +93,9 @@ export class ColumnBinaryObjective {
     this.A = arena;
     const { rows: n, cols: d, colPtr } = arena.X;
     this.control = new Int32Array(new SharedArrayBuffer(16));
-    this.scalars = new Float64Array(new SharedArrayBuffer(16));
+    this.scalars = new Float64Array(new SharedArrayBuffer(64));
     this.mid = d;
+    this.rowMid = n;
     const X = fillFrom;
     const shared = X !== null && threads > 1 && [X.indptr, X.indices, X.data].every((a) => a.buffer instanceof SharedArrayBuffer);
     // Rows [0, rowSplit) are filled here, the rest by the worker: half of the non-zeros each.
@@ -127,7 +131,15 @@ export class ColumnBinaryObjective {
       while (mid < d && colPtr[mid] < nnz / 2) mid++;
       this.mid = mid;
       this.scalars[1] = mid;
+      this.rowMid = n >> 1;
+      this.scalars[6] = this.rowMid;
     }
+  }
+
+  /** Sets the labels (±1) and sample weights of the problem evaluated next (copied into the arena). */
+  setRows(ySign: Float64Array, sw: Float64Array): void {
+    this.A.ySign.set(ySign);
+    this.A.sw.set(sw);
   }
 
   private startWorker(X: CsrLike | null, rowSplit: number, count: Int32Array | null): void {
@@ -163,10 +175,10 @@ export class ColumnBinaryObjective {
   /**
    * Loss Σ s_i·loss_i over all rows (returned), the gradient of the data term written into
    * `grad` (length cols), Σ residuals into out[0]. `x` holds the weights (its first cols
-   * entries are used), `b` is the intercept, ySign the ±1 labels, sw the sample weights and
-   * invS = 1 / Σ sw.
+   * entries are used), `b` is the intercept, invS = 1 / Σ sw; the labels and sample weights
+   * are the last setRows's.
    */
-  evaluate(x: Float64Array, b: number, ySign: Float64Array, sw: Float64Array, invS: number, grad: Float64Array, out: Float64Array): number {
+  evaluate(x: Float64Array, b: number, invS: number, grad: Float64Array, out: Float64Array): number {
     const A = this.A;
     const d = A.X.cols;
     const mid = this.mid;
@@ -181,7 +193,25 @@ export class ColumnBinaryObjective {
       A.zWorker.fill(0);
       A.scores(A.zWorker, mid, d);
     }
-    const loss = lossAndResiduals(A.z, split ? A.zWorker : null, b, ySign, sw, invS, A.r, out);
+    // Rows [rowMid, n) on the worker, in parallel with the first rows here; summed in a fixed order.
+    const n = A.X.rows;
+    const rowMid = this.rowMid;
+    this.scalars[2] = b;
+    this.scalars[3] = invS;
+    const asked3 = rowMid < n && this.ask(PHASE_RESIDUALS);
+    let loss = lossAndResiduals(A.z, split ? A.zWorker : null, b, A.ySign, A.sw, invS, A.r, out, 0, rowMid);
+    if (rowMid < n) {
+      let sumR = out[0];
+      if (asked3 && this.waitDone()) {
+        loss += this.scalars[4];
+        sumR += this.scalars[5];
+      } else {
+        this.stopWorker();
+        loss += lossAndResiduals(A.z, split ? A.zWorker : null, b, A.ySign, A.sw, invS, A.r, out, rowMid, n);
+        sumR += out[0];
+      }
+      out[0] = sumR;
+    }
     const asked2 = split && this.ask(PHASE_GRADIENT);
     A.gradient(0, mid);
     if (split && !(asked2 && this.waitDone())) {
