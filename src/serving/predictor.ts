@@ -167,12 +167,7 @@ export class Predictor {
       best[i] = b;
     }
     this.metrics.observeScores(proba, k, best, classes, texts);
-    const monitor = this.monitor as (ModelMonitor & Partial<ScoresRecorder>) | null;
-    const ids = monitor
-      ? monitor.recordScores
-        ? monitor.recordScores(loaded, proba, k, best, texts)
-        : monitor.record(loaded, predictionsOf(model, proba, best), texts)
-      : undefined;
+    const ids = this.monitor?.recordScores(loaded, proba, k, best, texts);
     return { proba, k, best, ids };
   }
 
@@ -205,26 +200,6 @@ export class Predictor {
     v.terms = terms;
     return v;
   }
-}
-
-/** The monitor's typed hook (ModelMonitor.recordScores), used when it has one: no Prediction object per text. */
-interface ScoresRecorder {
-  recordScores(loaded: LoadedModel, proba: ArrayLike<number>, k: number, best: ArrayLike<number>, texts: readonly string[]): string[];
-}
-
-/** Prediction objects for typed scores (what the monitor records), sharing one key list per call. */
-function predictionsOf(model: ServableModel, proba: Float64Array, best: Uint32Array): Prediction[] {
-  const classes = model.classes;
-  const k = classes.length;
-  const keys = classes.map(String);
-  const out = new Array<Prediction>(best.length);
-  for (let i = 0, o = 0; i < best.length; i++, o += k) {
-    const probabilities: Record<string, number> = {};
-    for (let c = 0; c < k; c++) probabilities[keys[c]] = proba[o + c];
-    const b = best[i];
-    out[i] = { label: classes[b], className: model.classNames?.[b] ?? keys[b], probabilities };
-  }
-  return out;
 }
 
 /** n × k probabilities from Prediction objects (a model without predictProba). */
