@@ -17,8 +17,9 @@
  * of each is compared. Not run by CI and never needed by the tests.
  *
  * Each measurement runs in its own child process, so every peak RSS is that step's alone.
- * LR fits use the default threads ('auto': a worker thread for the loss/gradient pass from
- * PARALLEL_MIN_NNZ non-zeros); the "1 thread" line refits the same matrix single-threaded.
+ * LR fits use the default threads ('auto': from PARALLEL_MIN_NNZ non-zeros the loss/gradient
+ * runs by columns on the main thread + a worker); the "1 thread" line refits the same matrix
+ * single-threaded (still by columns from that size).
  * The "batch prediction, …" lines score the same batch with PredictionPool: main thread +
  * 1 worker (its default), and 2 workers with the main thread idle; start-up (workers
  * rebuilding the model from JSON) is timed separately. Rates are wall-clock; the load average is printed because the machine
@@ -291,7 +292,7 @@ async function main(): Promise<void> {
       .join(" ")}`,
   );
   console.log(
-    `pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); LR's loss/gradient on 2 threads (main + 1 worker) from ${fmt(PARALLEL_MIN_NNZ)} non-zeros, everything else single-threaded\n`,
+    `pipeline: preprocess (defaults) → TF-IDF word 1–2-grams → L2 logistic regression (C=1, tol 1e-4); from ${fmt(PARALLEL_MIN_NNZ)} non-zeros LR's loss/gradient runs by columns (float32 CSC, WebAssembly kernels) on 2 threads (main + 1 worker); L-BFGS's vector work in WebAssembly SIMD; the from-file lines count n-grams on 2 threads\n`,
   );
   const haveLiblinear = liblinear && corpora.length > 0 && ensureLiblinear();
   for (const name of corpora) {
