@@ -86,11 +86,15 @@ function runCli(main: string, extra: string[]): CliRun {
   const cwd = mkdtempSync(join(tmpdir(), "polarity-tune-cli-"));
   try {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [main, "tune", "--dataset", "uci-sentences", "--folds", String(FOLDS), "--seed", String(SEED), "--jobs", String(jobs), "--json", ...extra], {
-      cwd,
-      encoding: "utf8",
-      maxBuffer: 64 << 20,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [main, "tune", "--dataset", "uci-sentences", "--folds", String(FOLDS), "--seed", String(SEED), "--jobs", String(jobs), "--json", ...extra],
+      {
+        cwd,
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      },
+    );
     const seconds = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`polarity tune failed (${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     const out = JSON.parse(r.stdout) as { best: { mean: { accuracy: number } }; trials: unknown[] };

@@ -332,7 +332,8 @@ export class NgramIndex {
     if (t.prefix.length !== n || t.last.length !== n || t.length.length !== n) throw new DataError(`${where}: prefix/last/length must have ${n} entries`);
     const slots = t.pairSlots;
     const capacity = slots.length / 3;
-    if (!Number.isInteger(capacity) || capacity < 1 || (capacity & (capacity - 1)) !== 0) throw new DataError(`${where}: the n-gram table's capacity must be a power of two`);
+    if (!Number.isInteger(capacity) || capacity < 1 || (capacity & (capacity - 1)) !== 0)
+      throw new DataError(`${where}: the n-gram table's capacity must be a power of two`);
     let nAtoms = 0;
     for (let g = 0; g < n; g++) if (t.length[g] === 1) nAtoms++;
     if (t.atomLengths.length !== nAtoms) throw new DataError(`${where}: ${t.atomLengths.length} atom lengths for ${nAtoms} atoms`);
@@ -424,7 +425,8 @@ function checkPairSlots(slots: Int32Array, length: Uint8Array, n: number, capaci
     occupied++;
   }
   for (let g = 0; g < n; g++) {
-    if ((seen[g] === 1) !== length[g] > 1) throw new DataError(`n-gram tables: n-gram ${g} is ${seen[g] === 1 ? "an atom in the n-gram table" : "missing from the n-gram table"}`);
+    if ((seen[g] === 1) !== length[g] > 1)
+      throw new DataError(`n-gram tables: n-gram ${g} is ${seen[g] === 1 ? "an atom in the n-gram table" : "missing from the n-gram table"}`);
   }
   if (occupied >= capacity) throw new DataError(`n-gram tables: the n-gram table holds ${occupied} n-grams in ${capacity} slots: no empty slot`);
 }

@@ -521,13 +521,20 @@ export class CountVectorizer {
 
   private blockBuilder(rows: number): CsrBuilder {
     let b = this.scratchBuilder;
-    if (b === null || b.capacityRows < rows) b = this.scratchBuilder = new CsrBuilder(rows, rows * 16 * (this.options.ngramRange[1] - this.options.ngramRange[0] + 1));
+    if (b === null || b.capacityRows < rows)
+      b = this.scratchBuilder = new CsrBuilder(rows, rows * 16 * (this.options.ngramRange[1] - this.options.ngramRange[0] + 1));
     b.reset();
     return b;
   }
 
   private finishBlock(b: CsrBuilder, rows: number): CsrMatrix {
-    const X: CsrMatrix = { rows, cols: this.nTerms, indptr: b.indptr.subarray(0, rows + 1), indices: b.indices.subarray(0, b.nnz), data: b.data.subarray(0, b.nnz) };
+    const X: CsrMatrix = {
+      rows,
+      cols: this.nTerms,
+      indptr: b.indptr.subarray(0, rows + 1),
+      indices: b.indices.subarray(0, b.nnz),
+      data: b.data.subarray(0, b.nnz),
+    };
     this.weighInPlace(X);
     return X;
   }
@@ -769,7 +776,8 @@ export class CountVectorizer {
       for (let g = 0; g < columnOfGram.length; g++) {
         const c = columnOfGram[g];
         if (c === -1) continue;
-        if (!(c >= 0 && c < nTerms) || gramOfColumn[c] !== g) throw new DataError(`vectorizer state: gram ${g} maps to column ${c}, which does not map back to it`);
+        if (!(c >= 0 && c < nTerms) || gramOfColumn[c] !== g)
+          throw new DataError(`vectorizer state: gram ${g} maps to column ${c}, which does not map back to it`);
         mapped++;
       }
       if (mapped !== nTerms) throw new DataError(`vectorizer state: ${mapped} grams map to the ${nTerms} columns`);
@@ -854,7 +862,8 @@ export class TfidfVectorizer extends CountVectorizer {
 
   protected override installFitted(index: NgramIndex, columnOfGram: Int32Array, gramOfColumn: Int32Array, idf: Float64Array | null): void {
     if (this.tfidfOptions.useIdf) {
-      if (idf === null || idf.length !== gramOfColumn.length) throw new DataError(`vectorizer state: idf must have ${gramOfColumn.length} values when useIdf is true`);
+      if (idf === null || idf.length !== gramOfColumn.length)
+        throw new DataError(`vectorizer state: idf must have ${gramOfColumn.length} values when useIdf is true`);
       for (let j = 0; j < idf.length; j++) {
         if (!(idf[j] >= 1 && idf[j] < Infinity)) throw new DataError(`vectorizer state: idf[${j}] must be a finite number >= 1, got ${idf[j]}`);
       }

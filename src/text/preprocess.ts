@@ -491,7 +491,13 @@ function isUrlStart(s: string, i: number, c: number): boolean {
   if (c !== 58 || s.charCodeAt(i + 1) !== 47 || s.charCodeAt(i + 2) !== 47) return false;
   let j = i - 1;
   if ((s.charCodeAt(j) | 0x20) === 115) j--;
-  return j >= 3 && (s.charCodeAt(j - 3) | 0x20) === 104 && (s.charCodeAt(j - 2) | 0x20) === 116 && (s.charCodeAt(j - 1) | 0x20) === 116 && (s.charCodeAt(j) | 0x20) === 112;
+  return (
+    j >= 3 &&
+    (s.charCodeAt(j - 3) | 0x20) === 104 &&
+    (s.charCodeAt(j - 2) | 0x20) === 116 &&
+    (s.charCodeAt(j - 1) | 0x20) === 116 &&
+    (s.charCodeAt(j) | 0x20) === 112
+  );
 }
 
 /** Words remembered before the cache is cleared (a stream of unique garbage cannot grow memory without limit). */

@@ -115,12 +115,22 @@ test("lanes: each lane runs its own units in trial order, and never waits behind
     order.filter((o) => o.startsWith("1:")),
     ["1:0:1", "1:0:2", "1:1:1", "1:1:2", "1:2:1", "1:2:2", "1:3:1", "1:3:2"],
   );
-  assert.deepEqual(order.filter((o) => o.startsWith("0:")), ["0:0:0"]);
+  assert.deepEqual(
+    order.filter((o) => o.startsWith("0:")),
+    ["0:0:0"],
+  );
   release();
   const result = await search;
-  assert.deepEqual(order.filter((o) => o.startsWith("0:")), ["0:0:0", "0:1:0", "0:2:0", "0:3:0"]);
+  assert.deepEqual(
+    order.filter((o) => o.startsWith("0:")),
+    ["0:0:0", "0:1:0", "0:2:0", "0:3:0"],
+  );
   assert.equal(result.trials.length, 4);
-  for (const t of result.trials) assert.deepEqual(t.folds.map((m) => m.accuracy), [0, 1, 2].map((f) => t.id / 10 + f / 100));
+  for (const t of result.trials)
+    assert.deepEqual(
+      t.folds.map((m) => m.accuracy),
+      [0, 1, 2].map((f) => t.id / 10 + f / 100),
+    );
 });
 
 describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
