@@ -24,7 +24,7 @@
  *   --big-features <n> (default 2000000; 0 skips the big model)  --only start|load  --no-seed  --json
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -393,11 +393,26 @@ async function main(): Promise<void> {
     // ---- start → ready ------------------------------------------------------------------
     const startRows: Array<{ model: string; workers: number; readyMs: number; allWorkersReadyMs: number }> = [];
     if (args.only !== "load") {
-      const models: Array<{ label: string; file: string }> = [{ label: `built-in (${model.nFeatures} features)`, file: modelFile }];
+      // Each model as the JSON bundle and as model.bin (the binary file the evaluate stage also
+      // logs, docs/features.md), which servers load without parsing or re-hashing.
+      const binaryOf = (from: SentimentModel, file: string) => {
+        const bytes = from.toBinary();
+        writeFileSync(file, bytes);
+        return bytes.byteLength;
+      };
+      const builtinBin = join(dir, "model.bin");
+      binaryOf(model, builtinBin);
+      const models: Array<{ label: string; file: string }> = [
+        { label: `built-in (${model.nFeatures} features), JSON`, file: modelFile },
+        { label: `built-in (${model.nFeatures} features), model.bin`, file: builtinBin },
+      ];
       if (args.bigFeatures > 0) {
         const bigFile = join(dir, "big-model.json");
         const bytes = await writeSyntheticModel(bigFile, args.bigFeatures, texts, labels);
         models.push({ label: `synthetic ${args.bigFeatures.toLocaleString("en")} features (${(bytes / 1e6).toFixed(0)} MB JSON)`, file: bigFile });
+        const bigBin = join(dir, "big-model.bin");
+        const binBytes = binaryOf(SentimentModel.fromJSON(JSON.parse(readFileSync(bigFile, "utf8")) as SentimentModelJSON), bigBin);
+        models.push({ label: `synthetic ${args.bigFeatures.toLocaleString("en")} features (${(binBytes / 1e6).toFixed(0)} MB model.bin)`, file: bigBin });
       }
       if (!args.json) console.log("\n== start → ready (spawn → first /readyz 200; → every worker answering)");
       for (const m of models) {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
@@ -123,6 +124,16 @@ export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
           "evaluation",
         );
         await run.logArtifact(modelPath, "model");
+        // The same bundle as model.bin (docs/features.md): servers that load the version from the
+        // registry read its typed-array sections as they are instead of parsing the JSON.
+        const binDir = await mkdtemp(join(tmpdir(), "polarity-bin-"));
+        try {
+          const binPath = join(binDir, "model.bin");
+          await writeFile(binPath, model.toBinary());
+          await run.logArtifact(binPath, "model");
+        } finally {
+          await rm(binDir, { recursive: true, force: true });
+        }
         for (const key of ["metrics", "validationReport"] as const) await run.logArtifact(projectPath(ctx.dir, key), "reports");
         await run.logArtifacts(join(ctx.dir, LAYOUT.plotsDir), "reports/plots");
         const rec: RunRecord = {

@@ -79,6 +79,8 @@ describe("npm start on a fresh copy of the repo (uci-sentences)", { timeout: 300
     assert.equal(gate?.value, 1, "gate results are logged to the run");
     const artifacts = (await client.listArtifacts(runRecord.run_id)).map((f) => f.path).sort();
     assert.deepEqual(artifacts, ["model", "promotion", "reports"]);
+    const modelFiles = (await client.listArtifacts(runRecord.run_id, "model")).map((f) => f.path).sort();
+    assert.deepEqual(modelFiles, ["model/model.bin", "model/model.json"], "the bundle is logged as JSON and as the binary file servers prefer");
   });
 
   test("a second run does nothing: no stage runs, no new version, production unchanged", async () => {
