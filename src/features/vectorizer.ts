@@ -477,15 +477,19 @@ export class CountVectorizer {
     const b = this.blockBuilder(rows);
     const cols = this.columnOfGram;
     for (let d = start; d < end; d++) {
-      const n = this.transformGrams(docs[d], d, lookup);
-      let m = 0;
-      for (let p = 0; p < n; p++) {
-        const c = cols[this.scratchIds[p]];
-        if (c >= 0) this.scratchIds[m++] = c;
-      }
-      b.pushRow(this.scratchIds, m, this.options.binary);
+      this.pushColumnsRow(b, cols, this.transformGrams(docs[d], d, lookup));
     }
     return this.finishBlock(b, rows);
+  }
+
+  /** One row from the first `n` gram ids in scratchIds: each mapped to its column, grams outside the vocabulary dropped. */
+  private pushColumnsRow(b: CsrBuilder, cols: Int32Array, n: number): void {
+    let m = 0;
+    for (let p = 0; p < n; p++) {
+      const c = cols[this.scratchIds[p]];
+      if (c >= 0) this.scratchIds[m++] = c;
+    }
+    b.pushRow(this.scratchIds, m, this.options.binary);
   }
 
   /**
@@ -503,13 +507,7 @@ export class CountVectorizer {
     const scanner = this.scanner;
     for (let d = from; d < to; d++) {
       const len = scanner.scanRange(joined, starts[d], starts[d + 1] - 1);
-      const n = this.gramsFromAtoms(scanner.ids, len, lookup, false);
-      let m = 0;
-      for (let p = 0; p < n; p++) {
-        const c = cols[this.scratchIds[p]];
-        if (c >= 0) this.scratchIds[m++] = c;
-      }
-      b.pushRow(this.scratchIds, m, this.options.binary);
+      this.pushColumnsRow(b, cols, this.gramsFromAtoms(scanner.ids, len, lookup, false));
     }
     return this.finishBlock(b, rows);
   }

@@ -197,21 +197,11 @@ export class ModelMonitor {
     const k = state.keys.length;
     const scoreKey = k === 2 ? state.keys[1] : null;
     const ids = new Array<string>(predictions.length);
-    const ring = this.textRing;
     for (let i = 0; i < predictions.length; i++) {
       const p = predictions[i];
       let cls = 0;
       while (cls < k && state.classes[cls] !== p.label) cls++;
-      const score = p.probabilities[scoreKey ?? state.keys[cls]];
-      const text = texts[i];
-      state.predictions.push(score, text.length, cls);
-      ring[this.textRingNext] = text;
-      this.textRingNext = this.textRingNext + 1 === ring.length ? 0 : this.textRingNext + 1;
-      if (this.textRingFilled < ring.length) this.textRingFilled++;
-      const seq = this.seq++;
-      const id = this.idPrefix + seq.toString(36) + (state.idSuffix[cls] ?? `-${cls}`);
-      ids[i] = id;
-      if (this.predictionLog && this.logStride > 0 && seq % this.logStride === 0) this.logPrediction(state, id, p.label, score, text);
+      ids[i] = this.recordOne(state, p.probabilities[scoreKey ?? state.keys[cls]], cls, p.label, texts[i]);
     }
     return ids;
   }
@@ -226,22 +216,25 @@ export class ModelMonitor {
     if (k !== state.classes.length) throw new DataError(`recordScores: ${k} score columns for a model with ${state.classes.length} classes`);
     const n = best.length;
     const ids = new Array<string>(n);
-    const ring = this.textRing;
     for (let i = 0, o = 0; i < n; i++, o += k) {
       const cls = best[i];
       // As record(): the positive class's probability for a binary model, else the predicted class's.
-      const score = proba[k === 2 ? o + 1 : o + cls];
-      const text = texts[i];
-      state.predictions.push(score, text.length, cls);
-      ring[this.textRingNext] = text;
-      this.textRingNext = this.textRingNext + 1 === ring.length ? 0 : this.textRingNext + 1;
-      if (this.textRingFilled < ring.length) this.textRingFilled++;
-      const seq = this.seq++;
-      const id = this.idPrefix + seq.toString(36) + (state.idSuffix[cls] ?? `-${cls}`);
-      ids[i] = id;
-      if (this.predictionLog && this.logStride > 0 && seq % this.logStride === 0) this.logPrediction(state, id, state.classes[cls], score, text);
+      ids[i] = this.recordOne(state, proba[k === 2 ? o + 1 : o + cls], cls, state.classes[cls], texts[i]);
     }
     return ids;
+  }
+
+  /** One prediction into the window, the text ring and (sampled) the log; returns its id. */
+  private recordOne(state: ModelState, score: number, cls: number, label: Label, text: string): string {
+    state.predictions.push(score, text.length, cls);
+    const ring = this.textRing;
+    ring[this.textRingNext] = text;
+    this.textRingNext = this.textRingNext + 1 === ring.length ? 0 : this.textRingNext + 1;
+    if (this.textRingFilled < ring.length) this.textRingFilled++;
+    const seq = this.seq++;
+    const id = this.idPrefix + seq.toString(36) + (state.idSuffix[cls] ?? `-${cls}`);
+    if (this.predictionLog && this.logStride > 0 && seq % this.logStride === 0) this.logPrediction(state, id, label, score, text);
+    return id;
   }
 
   private logPrediction(state: ModelState, id: string, label: Label, score: number, text: string): void {
