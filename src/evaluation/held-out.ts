@@ -31,7 +31,8 @@ export interface ModelEvaluation {
   proba: Float64Array;
 }
 
-const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+/** x rounded to 6 decimal places: what metrics, reports and scored files carry. */
+export const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 /** Scores a model bundle on raw texts: one predictProba pass, then sklearn-compatible metrics. */
 export function evaluateModelOn(model: SentimentModel, texts: readonly string[], labels: readonly Label[]): ModelEvaluation {

@@ -293,28 +293,12 @@ export class NgramIndex {
     return map;
   }
 
-  /** This index as flat typed arrays (copies), for a binary model file. */
+  /** This index as flat typed arrays (copies), for a binary model file: exportTables with the atoms as UTF-16 code units, plus the hash table. */
   exportFrozen(): FrozenNgramTables {
-    let units = 0;
-    for (const text of this.atoms.keys()) units += text.length;
-    const atomCodes = new Uint16Array(units);
-    const atomLengths = new Int32Array(this.atoms.size);
-    let a = 0;
-    let pos = 0;
-    // Map iteration is insertion order, which is id order.
-    for (const text of this.atoms.keys()) {
-      for (let i = 0; i < text.length; i++) atomCodes[pos++] = text.charCodeAt(i);
-      atomLengths[a++] = text.length;
-    }
-    return {
-      size: this.size,
-      prefix: this.prefix.slice(0, this.size),
-      last: this.last.slice(0, this.size),
-      length: this.length.slice(0, this.size),
-      atomCodes,
-      atomLengths,
-      pairSlots: this.chains.rawSlots.slice(),
-    };
+    const { atomText, ...tables } = this.exportTables();
+    const atomCodes = new Uint16Array(atomText.length);
+    for (let i = 0; i < atomText.length; i++) atomCodes[i] = atomText.charCodeAt(i);
+    return { ...tables, atomCodes, pairSlots: this.chains.rawSlots.slice() };
   }
 
   /**

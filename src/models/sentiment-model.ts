@@ -236,8 +236,7 @@ export class SentimentModel {
     } else {
       classifier = this.classifier.toJSON() as unknown as Record<string, unknown>;
     }
-    const { vectorizer: _vz, classifier: _cl, ...model } = this.toJSONHead();
-    const header = { model, vectorizer: vectorizerShell, grams: state.index.size, classifier, linear: this.classifier instanceof LinearClassifierBase };
+    const header = { model: this.toJSONHead(), vectorizer: vectorizerShell, grams: state.index.size, classifier, linear: this.classifier instanceof LinearClassifierBase };
     return writeBinaryContainer(header, sections, options);
   }
 
@@ -294,7 +293,7 @@ export class SentimentModel {
   }
 
   /** The JSON bundle's fields other than the fitted arrays (toBinary's header). */
-  private toJSONHead(): Omit<SentimentModelJSON, "vectorizer" | "classifier"> & { vectorizer?: unknown; classifier?: unknown } {
+  private toJSONHead(): Omit<SentimentModelJSON, "vectorizer" | "classifier"> {
     return {
       format: "polarity.sentiment-model",
       version: 1,

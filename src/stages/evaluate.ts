@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readDatasetCsv, readJsonFile } from "../data/files.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
 import type { ValidationReport } from "../data/report.js";
-import { evaluateModelOn, heldOutPlotData, type HeldOutMetrics } from "../evaluation/held-out.js";
+import { evaluateModelOn, heldOutPlotData, round6, type HeldOutMetrics } from "../evaluation/held-out.js";
 import { SentimentModel } from "../models/sentiment-model.js";
 import type { StageContext } from "./context.js";
 import { LAYOUT, projectPath } from "./layout.js";
@@ -30,7 +30,6 @@ export interface RunRecord {
   metrics: HeldOutMetrics;
 }
 
-const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 export async function runEvaluateStage(ctx: StageContext): Promise<RunRecord> {
