@@ -3,7 +3,7 @@ import type { FoldMetrics } from "../evaluation/cross-validate.js";
 import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
 import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
-import { featuresKey, preprocessKey, type TrialConfig } from "./space.js";
+import { preprocessKey, vocabularyKey, type TrialConfig } from "./space.js";
 import { startModuleWorker } from "../util/module-worker.js";
 
 /** fold-worker.js from dist/, or fold-worker.ts under tsx (src/util/module-worker.ts). */
@@ -13,7 +13,8 @@ function startWorker(workerData: FoldWorkerData): Worker {
 
 /**
  * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Each preprocessing ×
- * features group g and fold f goes to one worker, (g·folds + f) mod jobs, so each fold's
+ * vocabulary group g (features configs that differ only in their values, BoW vs TF-IDF, share
+ * one) and fold f goes to one worker, (g·folds + f) mod jobs, so each fold's
  * vectorizers are fitted once and the C-path warm start (FoldScorer) stays on one thread,
  * while the (group, fold) pairs — not just the folds (5 folds on 2 workers would be 3:2) —
  * are spread evenly. Tokenising is repeated per worker. A worker's error rejects that request
@@ -23,7 +24,11 @@ export class FoldWorkerPool {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, { resolve: (m: FoldMetrics) => void; reject: (e: Error) => void }>();
   private readonly index = new Map<TrialConfig, number>();
-  /** Group number (preprocessing × features, by first appearance) of each configuration. */
+  /**
+   * Group number (preprocessing × vocabulary, by first appearance) of each configuration: BoW
+   * and TF-IDF of the same n-grams share a group, so their folds go to the same worker, where
+   * NBSVM's fits (which see only the binarised matrix) are shared between them (FoldScorer).
+   */
   private readonly group: number[] = [];
   private readonly folds: number;
   private nextId = 0;
@@ -32,7 +37,7 @@ export class FoldWorkerPool {
     configs.forEach((c, i) => this.index.set(c, i));
     const groups = new Map<string, number>();
     for (const c of configs) {
-      const key = `${preprocessKey(c.preprocess)}|${featuresKey(c.features)}`;
+      const key = `${preprocessKey(c.preprocess)}|${vocabularyKey(c.features)}`;
       if (!groups.has(key)) groups.set(key, groups.size);
       this.group.push(groups.get(key) as number);
     }

@@ -124,6 +124,19 @@ export function featuresKey(f: FeatureOptions): string {
   );
 }
 
+/** Options that change a features config's values but not which n-grams it stores (BoW vs TF-IDF of the same vocabulary). */
+const VALUE_ONLY_FEATURE_KEYS: readonly string[] = ["kind", "sublinearTf", "norm", "useIdf", "smoothIdf", "binary"];
+
+/**
+ * featuresKey without the options that only change the stored values: configs with the same
+ * vocabulary key store the same entries (BoW and TF-IDF of the same n-grams), so they look the
+ * same to a model that binarises its input (NBSVM; see FoldScorer).
+ */
+export function vocabularyKey(f: FeatureOptions): string {
+  const rest = Object.fromEntries(Object.entries(f).filter(([k]) => !VALUE_ONLY_FEATURE_KEYS.includes(k)));
+  return featuresKey(rest as unknown as FeatureOptions);
+}
+
 export function preprocessKey(p: Readonly<PreprocessConfig>): string {
   return JSON.stringify(
     Object.keys(p)

@@ -35,6 +35,23 @@ interface FoldMatrices {
   test: CsrMatrix;
 }
 
+/** Same shape, same stored positions, and the same entries > 0: equal after binarize (NBSVM's x̂ = 1{x > 0}). */
+export function sameBinaryPattern(a: CsrMatrix, b: CsrMatrix): boolean {
+  if (a.rows !== b.rows || a.cols !== b.cols) return false;
+  const n = a.rows;
+  if (a.indptr[0] !== b.indptr[0]) return false;
+  for (let i = 1; i <= n; i++) if (a.indptr[i] !== b.indptr[i]) return false;
+  for (let p = a.indptr[0]; p < a.indptr[n]; p++) {
+    if (a.indices[p] !== b.indices[p] || a.data[p] > 0 !== b.data[p] > 0) return false;
+  }
+  return true;
+}
+
+/** Models that see only which entries of X are positive (they binarise it first): NBSVM. */
+function binarizing(kind: string): boolean {
+  return kind === "nbsvm";
+}
+
 /**
  * Scores configurations fold by fold, sharing work across trials: the texts are tokenised once
  * per preprocessing config, and each fold's vectorizer is fitted (on the fold's training rows
@@ -56,6 +73,18 @@ export class FoldScorer {
   /** Preprocessing × features groups whose matrices are kept (the most recent ones). */
   private readonly keptGroups: string[] = [];
   private readonly warm = new Map<string, WarmStart>();
+  /**
+   * Binarising models (NBSVM) see the same matrices for every features config with the same
+   * vocabulary (BoW and TF-IDF of the same n-grams): per fold, the first group with a given
+   * binary pattern (train and test) stands for the later ones, and a binarising fit's metrics
+   * are kept under that group, so the twin group's fit is not repeated. Its result is the one
+   * the fit would give (the same input, options and warm-start chain); fitSeconds is the
+   * original fit's.
+   */
+  private readonly binaryTwinOf = new Map<string, string>();
+  private readonly binaryResults = new Map<string, FoldMetrics>();
+  /** Binarising fits answered from a twin group's result (diagnostics, tests). */
+  sharedBinaryFits = 0;
 
   constructor(
     private readonly texts: readonly string[],
@@ -107,10 +136,36 @@ export class FoldScorer {
         const old = this.keptGroups.shift() as string;
         for (const k of [...this.matrices.keys()]) if (k.startsWith(`${old}|`)) this.matrices.delete(k);
         for (const k of [...this.warm.keys()]) if (k.startsWith(`${old}|`)) this.warm.delete(k);
+        for (const k of [...this.binaryResults.keys()]) if (k.startsWith(`${old}|`)) this.binaryResults.delete(k);
+        for (const [k, v] of [...this.binaryTwinOf]) if (k.startsWith(`${old}|`) || v === old) this.binaryTwinOf.delete(k);
       }
     }
     this.matrices.set(key, m);
     return m;
+  }
+
+  /**
+   * The group whose fold-`fold` matrices stand for `group`'s under binarisation: the first kept
+   * group with the same preprocessing whose train and test matrices have the same binary
+   * pattern (sameBinaryPattern), else `group` itself.
+   */
+  private binaryTwin(config: TrialConfig, group: string, fold: number, m: FoldMatrices): string {
+    const key = `${group}|${fold}`;
+    let twin = this.binaryTwinOf.get(key);
+    if (twin !== undefined) return twin;
+    twin = group;
+    const pre = `${preprocessKey(config.preprocess)}|`;
+    for (const other of this.keptGroups) {
+      if (other === group) break;
+      if (!other.startsWith(pre)) continue;
+      const o = this.matrices.get(`${other}|${fold}`);
+      if (o && sameBinaryPattern(o.train, m.train) && sameBinaryPattern(o.test, m.test)) {
+        twin = this.binaryTwinOf.get(`${other}|${fold}`) ?? other;
+        break;
+      }
+    }
+    this.binaryTwinOf.set(key, twin);
+    return twin;
   }
 
   /** Fits the configuration's classifier on fold `fold` and scores its test rows. */
@@ -118,11 +173,17 @@ export class FoldScorer {
     const { train, test } = this.splits[fold];
     const m = this.matricesFor(config, fold);
     const { kind, ...hyper } = config.model;
+    const ownGroup = `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}`;
+    const group = binarizing(kind) ? this.binaryTwin(config, ownGroup, fold, m) : ownGroup;
+    const resultKey = binarizing(kind) ? `${group}|${fold}|${kind}|${JSON.stringify(hyper)}` : "";
+    const known = binarizing(kind) ? this.binaryResults.get(resultKey) : undefined;
+    if (known) {
+      this.sharedBinaryFits++;
+      return { ...known };
+    }
     const t0 = performance.now();
     const pathKind = this.warmStart && (kind === "logreg" || kind === "svm" || (kind === "nbsvm" && (hyper.base ?? "svm") === "svm"));
-    const warmKey = pathKind
-      ? `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}|${fold}|${kind}|${JSON.stringify({ ...hyper, C: null })}`
-      : "";
+    const warmKey = pathKind ? `${group}|${fold}|${kind}|${JSON.stringify({ ...hyper, C: null })}` : "";
     const start = pathKind ? this.warm.get(warmKey) : undefined;
     const threads = this.threadsPerFit === 1 ? singleThread(kind, hyper) : {};
     const classifier = createClassifier(kind, start === undefined ? { ...hyper, ...threads } : { ...hyper, ...threads, ...warmOption(kind, start) });
@@ -140,7 +201,9 @@ export class FoldScorer {
     const proba = classifier.predictProba(m.test);
     const yPred = predictionsFromProba(proba, classifier.classes).map((p) => p.label);
     const summary = evaluateClassifier(yTrue, yPred, proba, classifier.classes, { probabilistic: classifier.probabilistic ?? true });
-    return { ...headlineMetrics(summary), fitSeconds };
+    const metrics = { ...headlineMetrics(summary), fitSeconds };
+    if (binarizing(kind)) this.binaryResults.set(resultKey, { ...metrics });
+    return metrics;
   }
 }
 
