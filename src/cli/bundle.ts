@@ -28,6 +28,7 @@ const out = join(root, "dist", "cli");
 /** Entries started by name next to the code that starts them: keep in step with startModuleWorker / cluster.setupPrimary callers. */
 const WORKER_ENTRIES: Record<string, string> = {
   "predict-worker": "src/models/parallel/predict-worker.ts",
+  "predict-file-worker": "src/cli/predict-file-worker.ts",
   "fold-worker": "src/tuning/fold-worker.ts",
   "count-worker": "src/features/count-worker.ts",
   "validate-worker": "src/serving/validate-worker.ts",

@@ -1,0 +1,259 @@
+/**
+ * A worker of `polarity predict` reading a file (predict-file.ts): adopts the model from its
+ * binary form, then for each chunk the main thread assigns (a byte range [start, limit) of the
+ * input) reads the bytes itself, decodes and parses them (parseCsvChunk / parseJsonlChunk, a
+ * record that runs past `limit` is read on to its end), reports the record count and the
+ * chunk's true end at once, scores the texts (SentimentModel.predictProbaPacked) and, when the
+ * main thread has sent the chunk's first row number, formats the rows into bytes that it
+ * transfers back. Work goes in this order of priority, one step per macrotask so the main
+ * thread's messages are read between steps: format a chunk whose row number is known, parse an
+ * assigned chunk, score a parsed one.
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { SentimentModel } from "../models/sentiment-model.js";
+import { PolarityError } from "../util/errors.js";
+import {
+  formatCsvRowsBytes,
+  formatRows,
+  parseCsvChunk,
+  parseJsonlChunk,
+  type ChunkProblem,
+  type InputFormat,
+  type RowFormat,
+} from "./predict-rows.js";
+
+export interface FileWorkerData {
+  /** SentimentModel.toBinary({shared: true}). */
+  binary: Uint8Array;
+  path: string;
+  fileSize: number;
+  format: InputFormat;
+  /** CSV/TSV: the text column's index in the header; JSONL: unused. */
+  column: number;
+  textColumn: string;
+  where: string;
+  rowFormat: RowFormat;
+  /** A chunk whose start is not yet known to be a record boundary gives up after reading this many bytes past its limit. */
+  speculativeOverrun: number;
+}
+
+/** main → worker */
+export type FileWorkerRequest =
+  | { type: "chunk"; job: number; start: number; limit: number; verified: boolean }
+  | { type: "offset"; job: number; firstRow: number }
+  | { type: "drop"; job: number };
+
+/** worker → main */
+export type FileWorkerReply =
+  | { type: "ready" }
+  | {
+      type: "parsed";
+      job: number;
+      /** Byte after the chunk's last record (≥ limit; the file's size at its end). */
+      end: number;
+      rows: number;
+      /** JSONL: lines in the chunk, blank ones included. */
+      lines: number;
+      problem: ChunkProblem | null;
+      /** Not verified and its last record ran more than speculativeOverrun bytes past the limit. */
+      gaveUp: boolean;
+    }
+  | { type: "output"; job: number; bytes: Uint8Array }
+  | { type: "failed"; job: number | null; error: { name: string; code: string | null; message: string } };
+
+interface Job {
+  job: number;
+  start: number;
+  limit: number;
+  verified: boolean;
+  texts: string[] | null;
+  P: Float64Array | null;
+  firstRow: number;
+}
+
+const port = parentPort;
+if (port === null) throw new Error("predict-file-worker must run in a worker thread (started by predict-file.ts)");
+const data = workerData as FileWorkerData;
+let model: SentimentModel | null = null;
+try {
+  model = SentimentModel.fromBinary(data.binary, { trusted: true });
+  port.postMessage({ type: "ready" } satisfies FileWorkerReply);
+} catch (e) {
+  port.postMessage({ type: "failed", job: null, error: failure(e) } satisfies FileWorkerReply);
+}
+
+function failure(e: unknown): { name: string; code: string | null; message: string } {
+  if (e instanceof PolarityError) return { name: e.name, code: e.code, message: e.message };
+  if (e instanceof Error) return { name: e.name, code: null, message: e.message };
+  return { name: "Error", code: null, message: String(e) };
+}
+
+const fd = openSync(data.path, "r");
+const delimiter = data.format === "tsv" ? "\t" : ",";
+const k = data.rowFormat.classes.length;
+const keepTexts = data.rowFormat.topWords > 0 || data.rowFormat.outputFormat !== "csv";
+let bytes = Buffer.allocUnsafe(1 << 20);
+
+/** bytes[0, n) ← the file's [position, position + n); fewer at its end. */
+function readAt(position: number, n: number): number {
+  if (bytes.length < n) bytes = Buffer.allocUnsafe(Math.max(n, bytes.length * 2));
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, bytes, got, n - got, position + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
+
+const toParse: Job[] = [];
+const toScore: Job[] = [];
+const waiting = new Map<number, Job>();
+const offsets = new Map<number, number>();
+const dropped = new Set<number>();
+let scheduled = false;
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(step);
+}
+
+function step(): void {
+  scheduled = false;
+  try {
+    // 1. Format a scored chunk whose first row number has come.
+    for (const [id, job] of waiting) {
+      const firstRow = offsets.get(id);
+      if (firstRow === undefined) continue;
+      waiting.delete(id);
+      offsets.delete(id);
+      emit(job, firstRow);
+      return schedule();
+    }
+    // 2. Parse an assigned chunk (its counts let the main thread number the rows of later chunks).
+    const next = toParse.shift();
+    if (next) {
+      if (!dropped.has(next.job)) parse(next);
+      return schedule();
+    }
+    // 3. Score a parsed chunk.
+    const job = toScore.shift();
+    if (job) {
+      if (!dropped.has(job.job)) {
+        score(job);
+        waiting.set(job.job, job);
+      }
+      return schedule();
+    }
+  } catch (e) {
+    port!.postMessage({ type: "failed", job: null, error: failure(e) } satisfies FileWorkerReply);
+  }
+}
+
+function parse(job: Job): void {
+  const texts: string[] = [];
+  const len = readAt(job.start, job.limit - job.start);
+  const final = job.start + len >= data.fileSize;
+  const text = bytes.toString("utf8", 0, len);
+  let end = job.start + len;
+  let lines = 0;
+  let problem: ChunkProblem | null = null;
+  let gaveUp = false;
+  if (data.format === "jsonl") {
+    const r = parseJsonlChunk(text, data.textColumn, data.where, final, texts);
+    lines = r.lines;
+    problem = r.problem;
+  } else {
+    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, final, texts);
+    problem = r.problem;
+    if (problem === null && r.needMore) {
+      // The last record runs on past the limit: read whole lines on until it ends.
+      let rec = text.slice(r.next);
+      let at = job.start + len;
+      let want = 1 << 16;
+      for (;;) {
+        if (!job.verified && at - job.limit > data.speculativeOverrun) {
+          gaveUp = true;
+          break;
+        }
+        const got = readAt(at, want);
+        const atEnd = at + got >= data.fileSize || got < want;
+        let cut = got;
+        if (!atEnd) {
+          cut = bytes.lastIndexOf(10, got - 1) + 1;
+          if (cut === 0) {
+            want *= 2; // no newline in this read: read more at once
+            continue;
+          }
+        }
+        const pieceStart = rec.length;
+        rec += bytes.toString("utf8", 0, cut);
+        const r2 = parseCsvChunk(rec, 0, 1, delimiter, data.column, data.textColumn, atEnd, texts);
+        if (r2.problem) {
+          problem = r2.problem;
+          break;
+        }
+        if (!r2.needMore) {
+          if (r2.next >= rec.length) end = at + cut;
+          else {
+            // The record ended at its m-th newline inside this piece: the m-th newline byte is the same place.
+            let m = 0;
+            for (let p = rec.indexOf("\n", pieceStart); p >= 0 && p < r2.next; p = rec.indexOf("\n", p + 1)) m++;
+            let b = -1;
+            for (let j = 0; j < m; j++) b = bytes.indexOf(10, b + 1);
+            end = at + b + 1;
+          }
+          break;
+        }
+        at += cut;
+      }
+    }
+  }
+  const reply: FileWorkerReply = { type: "parsed", job: job.job, end, rows: texts.length, lines, problem, gaveUp };
+  port!.postMessage(reply);
+  if (problem !== null || gaveUp) return;
+  job.texts = texts;
+  toScore.push(job);
+}
+
+function score(job: Job): void {
+  const texts = job.texts as string[];
+  const P = new Float64Array(texts.length * k);
+  if (texts.length > 0) {
+    const packed = SentimentModel.packTexts(texts);
+    (model as SentimentModel).predictProbaPacked(packed.joined, packed.starts, P, 0);
+  }
+  job.P = P;
+  job.texts = keepTexts ? texts : null;
+}
+
+const encoder = new TextEncoder();
+
+function emit(job: Job, firstRow: number): void {
+  const P = job.P as Float64Array;
+  const n = P.length / k;
+  const out = keepTexts
+    ? encoder.encode(formatRows(job.texts as string[], P, firstRow, data.rowFormat, (t, kk) => (model as SentimentModel).explain(t, kk).words))
+    : formatCsvRowsBytes(P, n, firstRow, data.rowFormat);
+  job.texts = null;
+  job.P = null;
+  port!.postMessage({ type: "output", job: job.job, bytes: out } satisfies FileWorkerReply, [out.buffer as ArrayBuffer]);
+}
+
+port.on("message", (m: FileWorkerRequest) => {
+  if (m.type === "chunk") {
+    if (model === null) return;
+    toParse.push({ job: m.job, start: m.start, limit: m.limit, verified: m.verified, texts: null, P: null, firstRow: -1 });
+  } else if (m.type === "offset") {
+    offsets.set(m.job, m.firstRow);
+  } else if (m.type === "drop") {
+    dropped.add(m.job);
+    waiting.delete(m.job);
+    offsets.delete(m.job);
+  }
+  schedule();
+});
+
+process.on("exit", () => closeSync(fd));

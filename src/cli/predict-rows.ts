@@ -1,0 +1,457 @@
+/**
+ * The pieces of `polarity predict` that both its paths share: parsing a chunk of input into the
+ * text column's values, and formatting scored rows. The streamed path (stdin) reads records with
+ * DelimitedRecordReader in predict.ts; the file path (predict-file.ts) has worker threads parse
+ * byte ranges of the file with parseCsvChunk / parseJsonlChunk below, which reproduce that
+ * reader's records exactly (same fast path for lines without a quote, same quoted-field rules,
+ * same skipped empty records) while building only the one column that is scored.
+ */
+import { round6 } from "../evaluation/held-out.js";
+import type { Label } from "../models/estimator.js";
+import { DataError } from "../util/errors.js";
+
+export type InputFormat = "csv" | "tsv" | "jsonl";
+export type OutputFormat = "csv" | "jsonl";
+
+export function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * String(round6(p)) (6 decimal places: enough for ranking, a third of the bytes of a full double) without the double-to-shortest-string conversion for the common case
+ * (it was the CSV output's main cost): for r = round(p·10^6) in 1..999999 the shortest decimal
+ * that reads back as r / 10^6 is "0." + r's six digits without trailing zeros (no other decimal
+ * of at most six places is that close). Anything else (0, 1, NaN) goes through String.
+ */
+export function formatProb(p: number): string {
+  const r = Math.round(p * 1e6);
+  if (r > 0 && r < 1e6) {
+    const digits = String(r + 1e6);
+    let end = 7;
+    while (digits.charCodeAt(end - 1) === 48) end--;
+    return "0." + digits.slice(1, end);
+  }
+  return String(r / 1e6);
+}
+
+/** What formatting a scored row needs besides its probabilities. */
+export interface RowFormat {
+  outputFormat: OutputFormat;
+  classes: readonly Label[];
+  names: readonly string[];
+  /** 0: no top_words column/field. */
+  topWords: number;
+}
+
+/** The output's first line (CSV only; JSONL has none). */
+export function outputHeader(f: RowFormat): string {
+  if (f.outputFormat !== "csv") return "";
+  return ["row", "label", "class_name", ...f.classes.map((c) => csvField(`p_${String(c)}`)), ...(f.topWords ? ["top_words"] : [])].join(",") + "\n";
+}
+
+/** Index of the largest probability of row i (the first on ties). */
+function bestClass(P: Float64Array, i: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (P[i * k + c] > P[i * k + best]) best = c;
+  return best;
+}
+
+/**
+ * Rows [0, texts.length) as output text, numbered from `firstRow`. `explain` gives a text's top
+ * words (SentimentModel.explain's words sorted by |weight|), needed only when f.topWords > 0.
+ */
+export function formatRows(
+  texts: readonly string[],
+  P: Float64Array,
+  firstRow: number,
+  f: RowFormat,
+  explain: ((text: string, k: number) => readonly { token: string; weight: number }[]) | null,
+): string {
+  const k = f.classes.length;
+  const labelText = f.classes.map((c) => csvField(String(c)));
+  const nameText = f.names.map(csvField);
+  const topWords = f.topWords;
+  let chunk = "";
+  for (let i = 0; i < texts.length; i++) {
+    const best = bestClass(P, i, k);
+    const row = firstRow + i;
+    const words =
+      topWords && explain
+        ? explain(texts[i], topWords)
+            .slice()
+            .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
+            .slice(0, topWords)
+            .map((w) => w.token)
+        : null;
+    if (f.outputFormat === "csv") {
+      chunk += `${row},${labelText[best]},${nameText[best]}`;
+      for (let c = 0; c < k; c++) chunk += `,${formatProb(P[i * k + c])}`;
+      if (words) chunk += `,${csvField(words.join(" "))}`;
+      chunk += "\n";
+    } else {
+      const rec: Record<string, unknown> = {
+        row,
+        label: f.classes[best],
+        class_name: f.names[best],
+        probabilities: Object.fromEntries(f.classes.map((c, j) => [String(c), round6(P[i * k + j])])),
+      };
+      if (words) rec.top_words = words;
+      chunk += JSON.stringify(rec) + "\n";
+    }
+  }
+  return chunk;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * formatRows for CSV output without top words, written straight into bytes (no string per
+ * row or per number): the same characters, which test/cli/predict-file.test.ts checks on
+ * seeded probabilities. Returns a view of a fresh ArrayBuffer (transferable).
+ */
+export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number, f: RowFormat): Uint8Array {
+  const k = f.classes.length;
+  const labels = f.classes.map((c) => encoder.encode(csvField(String(c))));
+  const names = f.names.map((s) => encoder.encode(csvField(s)));
+  let maxLabel = 0;
+  for (let c = 0; c < k; c++) maxLabel = Math.max(maxLabel, labels[c].length + names[c].length);
+  // Row number (≤ 16 digits), label + name, k probabilities (a fallback String() is ≤ 24 chars), separators.
+  const perRow = 16 + maxLabel + k * 25 + 4;
+  let buf = new Uint8Array(Math.max(64, n * Math.min(perRow, 24 + maxLabel + k * 9)));
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    if (pos + perRow > buf.length) {
+      const grown = new Uint8Array(Math.max(buf.length * 2, pos + perRow));
+      grown.set(buf.subarray(0, pos));
+      buf = grown;
+    }
+    const best = bestClass(P, i, k);
+    // Row number, digits written backwards into place.
+    let row = firstRow + i;
+    let digits = 1;
+    for (let t = row; t >= 10; t = Math.floor(t / 10)) digits++;
+    for (let d = pos + digits - 1; d >= pos; d--) {
+      buf[d] = 48 + (row % 10);
+      row = Math.floor(row / 10);
+    }
+    pos += digits;
+    buf[pos++] = 44;
+    const lb = labels[best];
+    for (let j = 0; j < lb.length; j++) buf[pos++] = lb[j];
+    buf[pos++] = 44;
+    const nb = names[best];
+    for (let j = 0; j < nb.length; j++) buf[pos++] = nb[j];
+    for (let c = 0; c < k; c++) {
+      buf[pos++] = 44;
+      const r = Math.round(P[i * k + c] * 1e6);
+      if (r > 0 && r < 1e6) {
+        // "0." + r's six digits without trailing zeros (formatProb).
+        buf[pos++] = 48;
+        buf[pos++] = 46;
+        let v = r;
+        let last = 6;
+        while (v % 10 === 0) {
+          v /= 10;
+          last--;
+        }
+        for (let d = pos + last - 1, w = v; d >= pos; d--) {
+          buf[d] = 48 + (w % 10);
+          w = Math.floor(w / 10);
+        }
+        pos += last;
+      } else {
+        const s = String(r / 1e6);
+        for (let j = 0; j < s.length; j++) buf[pos++] = s.charCodeAt(j);
+      }
+    }
+    buf[pos++] = 10;
+  }
+  return buf.subarray(0, pos);
+}
+
+/** A record's problem found while parsing a chunk; `at` is 1-based within the chunk (rows for CSV, lines for JSONL). */
+export interface ChunkProblem {
+  at: number;
+  /** The message with "\u0000" where the global row/line number goes. */
+  message: string;
+}
+
+export const NUMBER_SLOT = "\u0000";
+
+/** The problem's message with its global number (the rows/lines of the chunks before it + its own). */
+export function problemMessage(p: ChunkProblem, before: number): string {
+  return p.message.replace(NUMBER_SLOT, String(before + p.at));
+}
+
+export interface CsvChunkResult {
+  /** Where parsing stopped: after the last whole record (or at the problem's record). */
+  next: number;
+  /** A record that starts before `limit` runs past the text's end (and the text is not final). */
+  needMore: boolean;
+  /** The first record with fewer fields than the text column needs, or an unclosed quote. */
+  problem: ChunkProblem | null;
+}
+
+/**
+ * Records of delimited `text` from `pos` on, while they start before `limit`: the text column's
+ * value of each goes to `out` (records exactly as DelimitedRecordReader.push(text, final) splits
+ * them; empty records skipped). `final`: the text ends at the end of the input.
+ */
+export function parseCsvChunk(
+  text: string,
+  pos: number,
+  limit: number,
+  delimiter: string,
+  column: number,
+  textColumn: string,
+  final: boolean,
+  out: string[],
+): CsvChunkResult {
+  const n = text.length;
+  const d = delimiter.charCodeAt(0);
+  // Next quote / delimiter at or after pos (-1: none left): each indexOf scans new text only.
+  let quoteAt = text.indexOf('"', pos);
+  let delimAt = text.indexOf(delimiter, pos);
+  const tooFew = (fields: number): ChunkProblem => ({
+    at: out.length + 1,
+    message: `row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
+  });
+  while (pos < limit && pos < n) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) {
+      if (!final) return { next: pos, needMore: true, problem: null };
+      nl = n;
+    }
+    if (quoteAt >= 0 && quoteAt < pos) quoteAt = text.indexOf('"', pos);
+    if (quoteAt < 0 || quoteAt >= nl) {
+      // DelimitedRecordReader's fast path: line.split(delimiter) after one trailing \r is dropped.
+      let lineEnd = nl;
+      if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+      if (lineEnd > pos) {
+        let fieldStart = pos;
+        for (let f = 0; f < column; f++) {
+          if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
+          if (delimAt < 0 || delimAt >= lineEnd) return { next: pos, needMore: false, problem: tooFew(f + 1) };
+          fieldStart = delimAt + 1;
+        }
+        if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
+        out.push(text.slice(fieldStart, delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd));
+      }
+      pos = nl + 1;
+      continue;
+    }
+    // DelimitedRecordReader.parseQuoted, building only the text column's value.
+    let i = pos;
+    let field = 0;
+    let value = "";
+    let firstEmpty = true;
+    let next = -1;
+    for (;;) {
+      let acc = "";
+      let accLen = 0;
+      const want = field === column;
+      if (i < n && text.charCodeAt(i) === 34) {
+        i++;
+        for (;;) {
+          const q = text.indexOf('"', i);
+          if (q < 0) {
+            if (!final) return { next: pos, needMore: true, problem: null };
+            return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
+          }
+          if (want) acc += text.slice(i, q);
+          accLen += q - i;
+          if (text.charCodeAt(q + 1) === 34) {
+            if (want) acc += '"';
+            accLen++;
+            i = q + 2;
+          } else {
+            i = q + 1;
+            break;
+          }
+        }
+        if (i >= n && !final) return { next: pos, needMore: true, problem: null };
+      }
+      let j = i;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === d || c === 10) break;
+        j++;
+      }
+      if (j >= n && !final) return { next: pos, needMore: true, problem: null };
+      const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
+      if (want) value = end > i ? acc + text.slice(i, end) : acc;
+      if (field === 0) firstEmpty = accLen === 0 && end <= i;
+      if (j >= n) next = n;
+      else if (text.charCodeAt(j) === 10) next = j + 1;
+      if (next >= 0) break;
+      i = j + 1;
+      field++;
+    }
+    const fields = field + 1;
+    if (fields > 1 || !firstEmpty) {
+      if (fields <= column) return { next: pos, needMore: false, problem: tooFew(fields) };
+      out.push(value);
+    }
+    pos = next;
+    if (delimAt >= 0 && delimAt < pos) delimAt = text.indexOf(delimiter, pos);
+  }
+  return { next: pos, needMore: false, problem: null };
+}
+
+/**
+ * JSONL lines of `text` (whole lines: it ends with "\n" unless `final`): the field's value of
+ * each object goes to `out`; `lines` counts every line, blank ones included (error numbers).
+ */
+export function parseJsonlChunk(
+  text: string,
+  textColumn: string,
+  where: string,
+  final: boolean,
+  out: string[],
+): { lines: number; problem: ChunkProblem | null } {
+  let pos = 0;
+  let lineNo = 0;
+  for (;;) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) {
+      if (!final || pos >= text.length) break;
+      nl = text.length;
+    }
+    const line = text.slice(pos, nl).trim();
+    pos = nl + 1;
+    lineNo++;
+    if (line === "") continue;
+    const problem = (message: string): { lines: number; problem: ChunkProblem } => ({ lines: lineNo, problem: { at: lineNo, message } });
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      return problem(`${where}: line ${NUMBER_SLOT} is not valid JSON`);
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return problem(`${where}: line ${NUMBER_SLOT} is not a JSON object`);
+    const v = (obj as Record<string, unknown>)[textColumn];
+    if (typeof v !== "string") {
+      const keys = Object.keys(obj);
+      return problem(
+        v === undefined
+          ? `${where}: line ${NUMBER_SLOT} has no field '${textColumn}' (fields: ${keys.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`
+          : `${where}: line ${NUMBER_SLOT}: field '${textColumn}' is not a string`,
+      );
+    }
+    out.push(v);
+  }
+  return { lines: lineNo, problem: null };
+}
+
+/**
+ * End of the delimited record starting at byte `pos` of `buf[0, n)`: the index after its
+ * newline, `n` at the end of a final input, or -1 when the record runs past `n`. The same
+ * record boundaries as DelimitedRecordReader (a quote opens a quoted field only at a field's
+ * start; inside one, doubled quotes and newlines are data), computed on bytes: the delimiter,
+ * quote and newline are ASCII, which no UTF-8 multi-byte sequence contains.
+ */
+export function delimitedRecordEnd(buf: Uint8Array, pos: number, n: number, delimiter: number, final: boolean): number {
+  let i = pos;
+  for (;;) {
+    if (i < n && buf[i] === 34) {
+      i++;
+      for (;;) {
+        const q = buf.indexOf(34, i);
+        if (q < 0 || q >= n) return final ? n : -1;
+        if (q + 1 < n && buf[q + 1] === 34) {
+          i = q + 2;
+          continue;
+        }
+        if (q + 1 >= n && !final) return -1;
+        i = q + 1;
+        break;
+      }
+    }
+    while (i < n && buf[i] !== delimiter && buf[i] !== 10) i++;
+    if (i >= n) return final ? n : -1;
+    if (buf[i] === 10) return i + 1;
+    i++;
+  }
+}
+
+/**
+ * Splits delimited text into records incrementally (RFC 4180: quoted fields may hold the
+ * delimiter, doubled quotes and newlines). Lines without a quote take the fast path (split).
+ */
+export class DelimitedRecordReader {
+  private rest = "";
+  constructor(private readonly delimiter: string) {}
+
+  /** Complete records in `chunk` (plus what was left over); an incomplete tail waits for the next chunk. */
+  push(chunk: string, final = false): string[][] {
+    const text = this.rest + chunk;
+    const records: string[][] = [];
+    let pos = 0;
+    const n = text.length;
+    while (pos < n) {
+      let nl = text.indexOf("\n", pos);
+      if (nl < 0) {
+        if (!final) break;
+        nl = n;
+      }
+      let line = text.slice(pos, nl);
+      if (line.indexOf('"') < 0) {
+        if (line.endsWith("\r")) line = line.slice(0, -1);
+        if (line.length > 0) records.push(line.split(this.delimiter));
+        pos = nl + 1;
+        continue;
+      }
+      const parsed = this.parseQuoted(text, pos, final);
+      if (parsed === null) break; // the record continues in the next chunk
+      if (parsed.fields.length > 1 || parsed.fields[0] !== "") records.push(parsed.fields);
+      pos = parsed.next;
+    }
+    this.rest = pos < n ? text.slice(pos) : "";
+    return records;
+  }
+
+  // Char codes, not one-character strings, and no regex per field: this runs once per input row.
+  private parseQuoted(text: string, start: number, final: boolean): { fields: string[]; next: number } | null {
+    const fields: string[] = [];
+    let field = "";
+    let i = start;
+    const n = text.length;
+    const d = this.delimiter.charCodeAt(0);
+    for (;;) {
+      if (i < n && text.charCodeAt(i) === 34 /* " */) {
+        i++;
+        for (;;) {
+          const q = text.indexOf('"', i);
+          if (q < 0) {
+            if (!final) return null;
+            throw new DataError("input: a quoted field is not closed before the end of the file");
+          }
+          field += text.slice(i, q);
+          if (text.charCodeAt(q + 1) === 34) {
+            field += '"';
+            i = q + 2;
+          } else {
+            i = q + 1;
+            break;
+          }
+        }
+        if (i >= n && !final) return null;
+      }
+      // Up to the next delimiter or end of line.
+      let j = i;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === d || c === 10) break;
+        j++;
+      }
+      if (j >= n && !final) return null;
+      const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
+      fields.push(end > i ? field + text.slice(i, end) : field);
+      field = "";
+      if (j >= n) return { fields, next: n };
+      if (text.charCodeAt(j) === 10) return { fields, next: j + 1 };
+      i = j + 1;
+    }
+  }
+}
+
