@@ -751,6 +751,14 @@ export class CountVectorizer {
     this.nTerms = terms.length;
   }
 
+  /**
+   * The fitted lookup as it is (no copies; read-only by contract) for the fused scorer
+   * (src/features/scorer.ts): the n-gram index, gram → column, and idf (TF-IDF with useIdf).
+   */
+  scoringTables(): { index: NgramIndex; columnOfGram: Int32Array; idf: Float64Array | null } {
+    return { index: this.requireFitted(), columnOfGram: this.columnOfGram, idf: null };
+  }
+
   /** The fitted state as typed arrays (copies), for the binary model file. */
   exportFitted(): FittedVectorizerState {
     const lookup = this.requireFitted();
@@ -856,6 +864,10 @@ export class TfidfVectorizer extends CountVectorizer {
 
   override exportFitted(): FittedVectorizerState {
     return { ...super.exportFitted(), idf: this.idfValues === null ? null : this.idfValues.slice() };
+  }
+
+  override scoringTables(): { index: NgramIndex; columnOfGram: Int32Array; idf: Float64Array | null } {
+    return { ...super.scoringTables(), idf: this.idfValues };
   }
 
   protected override installFitted(index: NgramIndex, columnOfGram: Int32Array, gramOfColumn: Int32Array, idf: Float64Array | null): void {

@@ -10,6 +10,12 @@ import type { ModelJson } from "./linear.js";
 import { LOGISTIC_REGRESSION_DEFAULTS } from "./logistic-regression.js";
 import { LinearClassifierBase } from "./linear.js";
 import { classifierFromJSON, classifierFromParts, createClassifier, type AnyClassifier, type ClassifierKind } from "./serialization.js";
+import { FusedScorer } from "../features/scorer.js";
+import { LogisticRegression } from "./logistic-regression.js";
+import { MultinomialNB } from "./naive-bayes.js";
+import { LinearSVC } from "./linear-svc.js";
+import { NBSVM } from "./nbsvm.js";
+import { sigmoid } from "./linear.js";
 
 /**
  * The model bundle: preprocessing config + fitted vectorizer + fitted classifier, composed
@@ -104,6 +110,9 @@ const FIT_KEYS = ["model", "onProgress", "onWarning", "classNames", "metadata"] 
 export class SentimentModel {
   // Column → term, built on the first explain(): getFeatureNames() copies the vocabulary each call.
   private featureNames: string[] | null = null;
+  // The fused text → scores path (src/features/scorer.ts), built on first use; null when this
+  // model's parts are not ones it reproduces exactly (then scoring goes through CSR blocks).
+  private fused: FusedScoring | null | undefined = undefined;
 
   private constructor(
     readonly vectorizer: AnyVectorizer,
@@ -365,6 +374,17 @@ export class SentimentModel {
     const n = starts.length - 1;
     if (!(n >= 0) || starts[n] !== joined.length) throw new DataError("packed texts: the starts do not match the joined string");
     const k = this.classes.length;
+    const f = this.fusedScoring();
+    if (f !== null) {
+      const { scorer, link } = f;
+      const shift = link === LINK_SIGMOID ? 1 : 0;
+      for (let i = 0; i < n; i++) {
+        const o = (outRow + i) * k;
+        scorer.scoreRange(joined, starts[i], starts[i + 1] - 1, out, o + shift);
+        finishRow(out, o, k, link);
+      }
+      return;
+    }
     const v = this.vectorizer;
     if (!v.scansPacked) {
       const texts = Array.from({ length: n }, (_, i) => joined.slice(starts[i], starts[i + 1] - 1));
@@ -385,10 +405,41 @@ export class SentimentModel {
   predictProbaInto(texts: readonly VectorizerDocument[], start: number, end: number, out: Float64Array, outRow: number): void {
     if (!Array.isArray(texts)) throw new DataError("expected an array of texts");
     const k = this.classes.length;
+    const f = this.fusedScoring();
+    if (f !== null) {
+      const { scorer, link } = f;
+      const shift = link === LINK_SIGMOID ? 1 : 0;
+      for (let i = start; i < end; i++) {
+        const t = texts[i];
+        const o = (outRow + i - start) * k;
+        if (typeof t === "string") {
+          scorer.scoreText(t, out, o + shift);
+          finishRow(out, o, k, link);
+        } else {
+          // Token arrays (and bad documents, for the vectorizer's error) take the CSR path.
+          out.set(this.classifier.predictProba(this.vectorizer.transformRange(texts, i, i + 1)), o);
+        }
+      }
+      return;
+    }
     for (let b = start; b < end; b += SCORING_BLOCK) {
       const stop = Math.min(end, b + SCORING_BLOCK);
       out.set(this.classifier.predictProba(this.vectorizer.transformRange(texts, b, stop)), (outRow + b - start) * k);
     }
+  }
+
+  /**
+   * The fused scorer and the classifier's link for a linear classifier the scorer reproduces
+   * exactly: logistic regression, multinomial NB, linear SVM and NBSVM, over the plain
+   * CountVectorizer / TfidfVectorizer. Null for tree ensembles and the lexicon block (they
+   * score through CSR blocks). Rebuilt if the classifier's coefficient arrays were replaced.
+   */
+  private fusedScoring(): FusedScoring | null {
+    const f = this.fused;
+    const clf = this.classifier;
+    if (f !== undefined && (f === null || (f.coef === (clf as LinearClassifierBase).coef && f.intercept === (clf as LinearClassifierBase).intercept))) return f;
+    this.fused = fusedScoringOf(this.vectorizer, clf);
+    return this.fused;
   }
 
   predict(texts: readonly string[]): Prediction[] {
@@ -427,6 +478,71 @@ export class SentimentModel {
       words: wordContributions(text, tokenWeight, this.preprocessConfig),
       terms: terms.slice(0, topK),
     };
+  }
+}
+
+const LINK_SIGMOID = 0;
+const LINK_SOFTMAX = 1;
+const LINK_OVR = 2;
+
+interface FusedScoring {
+  scorer: FusedScorer;
+  /** How raw scores become probabilities: the classifier's own predictProba, row by row. */
+  link: typeof LINK_SIGMOID | typeof LINK_SOFTMAX | typeof LINK_OVR;
+  coef: Float64Array;
+  intercept: Float64Array;
+}
+
+/** The fused path for this vectorizer and classifier, or null (see SentimentModel.fusedScoring). */
+function fusedScoringOf(vectorizer: AnyVectorizer, clf: AnyClassifier): FusedScoring | null {
+  if (!(clf instanceof LinearClassifierBase)) return null;
+  const k = clf.classes.length;
+  const rows = clf.coefRows;
+  let link: FusedScoring["link"];
+  // Each classifier's predictProba: one row → [1 − σ, σ]; otherwise softmax or one-vs-rest sigmoids normalised.
+  if (rows === 1) {
+    if (k !== 2 || clf instanceof MultinomialNB) return null;
+    link = LINK_SIGMOID;
+  } else if (rows !== k) {
+    return null;
+  } else if (clf instanceof LogisticRegression) {
+    link = clf.params.multiClass === "ovr" && k !== 2 ? LINK_OVR : LINK_SOFTMAX;
+  } else if (clf instanceof NBSVM) {
+    link = LINK_OVR;
+  } else if (clf instanceof MultinomialNB || clf instanceof LinearSVC) {
+    link = LINK_SOFTMAX;
+  } else {
+    return null;
+  }
+  const scorer = FusedScorer.create(vectorizer, { coef: clf.coef, intercept: clf.intercept, rows, nFeatures: clf.nFeatures, binarize: clf instanceof NBSVM });
+  return scorer === null ? null : { scorer, link, coef: clf.coef, intercept: clf.intercept };
+}
+
+/** Raw scores in out[o, o + k) (sigmoid link: the one score in out[o + 1]) → probabilities, as the classifier's predictProba computes them. */
+function finishRow(out: Float64Array, o: number, k: number, link: FusedScoring["link"]): void {
+  if (link === LINK_SIGMOID) {
+    const p = sigmoid(out[o + 1]);
+    out[o] = 1 - p;
+    out[o + 1] = p;
+  } else if (link === LINK_OVR) {
+    let sum = 0;
+    for (let c = 0; c < k; c++) {
+      const p = sigmoid(out[o + c]);
+      out[o + c] = p;
+      sum += p;
+    }
+    for (let c = 0; c < k; c++) out[o + c] /= sum;
+  } else {
+    // softmaxRows for one row.
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) if (out[o + c] > max) max = out[o + c];
+    let sum = 0;
+    for (let c = 0; c < k; c++) {
+      const e = Math.exp(out[o + c] - max);
+      out[o + c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < k; c++) out[o + c] /= sum;
   }
 }
 

@@ -520,20 +520,20 @@ export class TokenIdScanner {
   /** The ids of the last scan()'s tokens, [0, returned count). */
   ids = new Int32Array(256);
   private n = 0;
-  // Open-addressing word cache: slot → entry + 1 (0 = empty).
-  private slots = new Int32Array(1 << 12);
-  private hashes: Int32Array = new Int32Array(1 << 11);
-  private starts: Int32Array = new Int32Array(1 << 11);
-  private lengths: Int32Array = new Int32Array(1 << 11);
+  // Open-addressing word cache: per slot [hash, entry + 1] (0 = empty), so a probe that misses
+  // reads no entry.
+  private slots = new Int32Array(2 << 12);
+  // Per entry ENTRY_STRIDE ints: [chars start, length, info, id0a, id0b, id1a, id1b, -]; info
+  // holds, per negation state s (0 = not negating, 1 = negating), the token count (2 bits) at
+  // bit 3s and the next state at bit 3s + 2; id{s}a, id{s}b are that state's 0–2 token ids.
+  private meta: Int32Array = new Int32Array(ENTRY_STRIDE << 11);
   private chars = new Uint16Array(1 << 14);
   private charsUsed = 0;
   private entries = 0;
-  // Per entry and negation state (0 = not negating, 1 = negating): token count, up to 2 ids, next state.
-  private counts: Uint8Array = new Uint8Array(1 << 12);
-  private tokenIds: Int32Array = new Int32Array(1 << 13);
-  private nextState: Uint8Array = new Uint8Array(1 << 12);
   private readonly scratch: string[] = [];
   private readonly cfg: Readonly<PreprocessConfig>;
+  // Per ASCII code under this config: ASCII_SKIP, ASCII_WORD or ASCII_OTHER (see scanAscii).
+  private readonly asciiKind = new Uint8Array(128);
 
   /** `cacheLimit`: words remembered before the cache starts over (tests use a small one). */
   constructor(
@@ -542,6 +542,10 @@ export class TokenIdScanner {
     private readonly cacheLimit = WORD_CACHE_LIMIT,
   ) {
     this.cfg = resolvePreprocessConfig(config);
+    for (let c = 0; c < 128; c++) {
+      const k = BMP_CLASS[c];
+      this.asciiKind[c] = k === C_LETTER || (k === C_DIGIT && !this.cfg.removeDigits) ? ASCII_WORD : k === C_SPACE || k === C_DIGIT ? ASCII_SKIP : ASCII_OTHER;
+    }
   }
 
   /** Scans one raw text; returns how many token ids were written to `ids`. */
@@ -567,64 +571,107 @@ export class TokenIdScanner {
    * word characters on the fly (ASCII lowercasing is per character, so the cache keys and the
    * tokens are those of the lowercased text). Returns -1, having written nothing that counts,
    * as soon as the text needs steps 1–4; scanNormalized then does the whole text.
+   *
+   * The word lookup is written out here rather than called (this loop is the scoring path's
+   * largest cost): hash while scanning, probe the slots, compare the code units of a hash match.
    */
   private scanAscii(s: string, start: number, n: number): number {
+    if (n - start + 4 > this.ids.length) this.ids = new Int32Array(Math.max(n - start + 4, this.ids.length * 2));
     const cfg = this.cfg;
-    if (n - start + 2 > this.ids.length) this.ids = new Int32Array(Math.max(n - start + 2, this.ids.length * 2));
-    this.n = 0;
+    const kind = this.asciiKind;
     const fold = cfg.lowercase ? 0x20 : 0;
-    const html = cfg.stripHtml;
-    const urls = cfg.removeUrls;
-    const keepDigits = !cfg.removeDigits;
-    const keepPunct = !cfg.removePunctuation;
-    const scoping = cfg.negationScope;
-    let negating = false;
+    let ids = this.ids;
+    let m = 0;
+    let negating = 0;
     let i = start;
     while (i < n) {
       const c = s.charCodeAt(i);
       if (c >= 128) return -1;
-      const k = BMP_CLASS[c];
-      if (k === C_LETTER || (k === C_DIGIT && keepDigits)) {
-        const start = i;
+      const k = kind[c];
+      if (k === ASCII_WORD) {
+        const from = i;
         let h = Math.imul(0x811c9dc5 ^ (c | fold), 0x01000193);
         i++;
         while (i < n) {
           const d = s.charCodeAt(i);
           if (d >= 128) return -1;
-          const kd = BMP_CLASS[d];
-          if (kd === C_LETTER || (kd === C_DIGIT && keepDigits)) {
+          if (kind[d] === ASCII_WORD) {
             h = Math.imul(h ^ (d | fold), 0x01000193);
             i++;
-          } else if (d === 39 && i + 1 < n && isWordCode(s.charCodeAt(i + 1), keepDigits)) {
-            h = Math.imul(h ^ d, 0x01000193);
+          } else if (d === 39 && i + 1 < n) {
+            const e = s.charCodeAt(i + 1);
+            if (e >= 128) return -1;
+            if (kind[e] !== ASCII_WORD) break;
+            h = Math.imul(h ^ 39, 0x01000193);
             i++;
           } else {
             break;
           }
         }
-        negating = this.word(s, start, i, h, negating, fold);
+        // The word s[from, i): its cache entry, learnt on first sight.
+        const len = i - from;
+        const slots = this.slots;
+        const mask = (slots.length >> 1) - 1;
+        let p = (h ^ (h >>> 15)) & mask;
+        let e = -1;
+        for (;;) {
+          const v = slots[2 * p + 1];
+          if (v === 0) break;
+          if (slots[2 * p] === h) {
+            const base = (v - 1) * ENTRY_STRIDE;
+            const meta = this.meta;
+            if (meta[base + 1] === len) {
+              const chars = this.chars;
+              let at = meta[base];
+              let q = from;
+              while (q < i && chars[at] === (s.charCodeAt(q) | fold)) {
+                q++;
+                at++;
+              }
+              if (q === i) {
+                e = v - 1;
+                break;
+              }
+            }
+          }
+          p = (p + 1) & mask;
+        }
+        if (e < 0) {
+          e = this.learn(s, from, i, h, fold);
+          ids = this.ids;
+        }
+        // Both id slots are written whatever the count (ids has room for 2 more): no branch on it.
+        const meta = this.meta;
+        const at = e * ENTRY_STRIDE + 2 * negating;
+        const info = meta[e * ENTRY_STRIDE + 2] >> (3 * negating);
+        ids[m] = meta[at + 3];
+        ids[m + 1] = meta[at + 4];
+        m += info & 3;
+        negating = (info >> 2) & 1;
         continue;
       }
-      if (k === C_SPACE || k === C_DIGIT) {
+      if (k === ASCII_SKIP) {
         i++;
         continue;
       }
-      if ((html && (c === 60 || c === 38)) || (urls && isUrlStart(s, i, c))) return -1;
+      if ((c === 60 || c === 38) && cfg.stripHtml) return -1;
+      if ((c === 46 || c === 58) && cfg.removeUrls && isUrlStart(s, i, c)) return -1;
       if (cfg.emoticons && (c === 58 || c === 59 || c === 61 || c === 60)) {
         const emoticon = matchEmoticon(s, i);
         if (emoticon !== null) {
           // The emoticon's own characters may not end the text's ASCII part: a later non-ASCII character still bails out.
-          this.ids[this.n++] = this.lookup.atom(emoticon, false);
-          negating = false;
+          ids[m++] = this.lookup.atom(emoticon, false);
+          negating = 0;
           i += emoticonLength;
           continue;
         }
       }
-      if (scoping && CLAUSE_END[c] === 1) negating = false;
-      if (keepPunct) this.ids[this.n++] = this.lookup.atom(s[i], false);
+      if (CLAUSE_END[c] === 1 && cfg.negationScope) negating = 0;
+      if (!cfg.removePunctuation) ids[m++] = this.lookup.atom(s[i], false);
       i++;
     }
-    return this.n;
+    this.n = m;
+    return m;
   }
 
   private scanNormalized(s: string): number {
@@ -706,113 +753,97 @@ export class TokenIdScanner {
   }
 
   /** Emits the ids of word s[start, end) (hash h of its code units) for the negation state; returns the next state. */
-  private word(s: string, start: number, end: number, h: number, negating: boolean, fold = 0): boolean {
-    const len = end - start;
-    let e = this.find(s, start, len, h, fold);
-    if (e < 0) e = this.learn(s, start, end, h, fold);
+  private word(s: string, start: number, end: number, h: number, negating: boolean): boolean {
+    let e = this.find(s, start, end - start, h);
+    if (e < 0) e = this.learn(s, start, end, h, 0);
     const state = negating ? 1 : 0;
-    const at = 2 * e + state;
-    const count = this.counts[at];
+    const base = e * ENTRY_STRIDE;
+    const info = this.meta[base + 2] >> (3 * state);
+    const count = info & 3;
     if (count > 0) {
-      this.ids[this.n++] = this.tokenIds[2 * at];
-      if (count > 1) this.ids[this.n++] = this.tokenIds[2 * at + 1];
+      this.ids[this.n++] = this.meta[base + 3 + 2 * state];
+      if (count > 1) this.ids[this.n++] = this.meta[base + 4 + 2 * state];
     }
-    return this.nextState[at] === 1;
+    return ((info >> 2) & 1) === 1;
   }
 
-  /**
-   * The entry of the word s[start, start + len), or -1. `fold` is 0x20 only for the ASCII scan
-   * with lowercasing: a word there holds only letters, digits and `'`, and OR-ing 0x20 lowercases
-   * A–Z while leaving digits (0x30–0x39) and `'` (0x27) as they are.
-   */
-  private find(s: string, start: number, len: number, h: number, fold: number): number {
+  /** The entry of the word s[start, start + len) (already case-folded: scanNormalized's text), or -1. */
+  private find(s: string, start: number, len: number, h: number): number {
     const slots = this.slots;
-    const mask = slots.length - 1;
+    const mask = (slots.length >> 1) - 1;
     let p = (h ^ (h >>> 15)) & mask;
     for (;;) {
-      const v = slots[p];
+      const v = slots[2 * p + 1];
       if (v === 0) return -1;
-      const e = v - 1;
-      if (this.hashes[e] === h && this.lengths[e] === len) {
-        const base = this.starts[e];
-        let same = true;
-        for (let q = 0; q < len; q++) {
-          if (this.chars[base + q] !== (s.charCodeAt(start + q) | fold)) {
-            same = false;
-            break;
-          }
+      if (slots[2 * p] === h) {
+        const base = (v - 1) * ENTRY_STRIDE;
+        if (this.meta[base + 1] === len) {
+          const at = this.meta[base];
+          let q = 0;
+          while (q < len && this.chars[at + q] === s.charCodeAt(start + q)) q++;
+          if (q === len) return v - 1;
         }
-        if (same) return e;
       }
       p = (p + 1) & mask;
     }
   }
 
-  /** First sight of a word: runs preprocess's own per-word step in both negation states and remembers the ids. */
+  /**
+   * First sight of a word: runs preprocess's own per-word step in both negation states and
+   * remembers the ids. `fold` is 0x20 only for the ASCII scan with lowercasing: a word there
+   * holds only letters, digits and `'`, and OR-ing 0x20 lowercases A–Z while leaving digits
+   * (0x30–0x39) and `'` (0x27) as they are.
+   */
   private learn(s: string, start: number, end: number, h: number, fold: number): number {
     const len = end - start;
     if (this.entries >= this.cacheLimit || this.charsUsed + len > WORD_CACHE_CHARS_LIMIT) this.clear();
-    if (2 * (this.entries + 1) > this.slots.length) this.growSlots();
+    if (4 * (this.entries + 1) > this.slots.length) this.growSlots();
     const e = this.entries++;
-    if (e >= this.hashes.length) this.growEntries();
+    if ((e + 1) * ENTRY_STRIDE > this.meta.length) {
+      const grown = new Int32Array(this.meta.length * 2);
+      grown.set(this.meta);
+      this.meta = grown;
+    }
     if (this.charsUsed + len > this.chars.length) {
       const grown = new Uint16Array(Math.max(this.charsUsed + len, this.chars.length * 2));
       grown.set(this.chars.subarray(0, this.charsUsed));
       this.chars = grown;
     }
     for (let q = 0; q < len; q++) this.chars[this.charsUsed + q] = s.charCodeAt(start + q) | fold;
-    this.hashes[e] = h;
-    this.starts[e] = this.charsUsed;
-    this.lengths[e] = len;
+    const base = e * ENTRY_STRIDE;
+    const meta = this.meta;
+    meta[base] = this.charsUsed;
+    meta[base + 1] = len;
     this.charsUsed += len;
     // With fold set the text is ASCII and lowercasing is wanted: lowercasing the word equals lowercasing the text.
     const raw = fold !== 0 ? s.slice(start, end).toLowerCase() : s.slice(start, end);
     const apostrophe = raw.indexOf("'") >= 0 || raw.indexOf("\u2019") >= 0;
+    let info = 0;
     for (let state = 0; state < 2; state++) {
       const tokens = this.scratch;
       tokens.length = 0;
       const next = emitWord(raw, apostrophe, this.cfg, tokens, state === 1);
-      const at = 2 * e + state;
-      this.counts[at] = tokens.length;
-      for (let t = 0; t < tokens.length; t++) this.tokenIds[2 * at + t] = this.lookup.atom(tokens[t], false);
-      this.nextState[at] = next ? 1 : 0;
+      info |= (tokens.length | (next ? 4 : 0)) << (3 * state);
+      for (let t = 0; t < tokens.length; t++) meta[base + 3 + 2 * state + t] = this.lookup.atom(tokens[t], false);
     }
-    this.insertSlot(e);
+    meta[base + 2] = info;
+    this.insertSlot(e, h);
     return e;
   }
 
-  private insertSlot(e: number): void {
+  private insertSlot(e: number, h: number): void {
     const slots = this.slots;
-    const mask = slots.length - 1;
-    const h = this.hashes[e];
+    const mask = (slots.length >> 1) - 1;
     let p = (h ^ (h >>> 15)) & mask;
-    while (slots[p] !== 0) p = (p + 1) & mask;
-    slots[p] = e + 1;
+    while (slots[2 * p + 1] !== 0) p = (p + 1) & mask;
+    slots[2 * p] = h;
+    slots[2 * p + 1] = e + 1;
   }
 
   private growSlots(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
-    for (let e = 0; e < this.entries; e++) this.insertSlot(e);
-  }
-
-  private growEntries(): void {
-    const cap = this.hashes.length * 2;
-    const grow32 = (a: Int32Array, size: number): Int32Array => {
-      const b = new Int32Array(size);
-      b.set(a);
-      return b;
-    };
-    const grow8 = (a: Uint8Array, size: number): Uint8Array => {
-      const b = new Uint8Array(size);
-      b.set(a);
-      return b;
-    };
-    this.hashes = grow32(this.hashes, cap);
-    this.starts = grow32(this.starts, cap);
-    this.lengths = grow32(this.lengths, cap);
-    this.counts = grow8(this.counts, 2 * cap);
-    this.nextState = grow8(this.nextState, 2 * cap);
-    this.tokenIds = grow32(this.tokenIds, 4 * cap);
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    for (let p = 0; p < old.length; p += 2) if (old[p + 1] !== 0) this.insertSlot(old[p + 1] - 1, old[p]);
   }
 
   private clear(): void {
@@ -821,3 +852,10 @@ export class TokenIdScanner {
     this.charsUsed = 0;
   }
 }
+
+/** Ints per word-cache entry (TokenIdScanner.meta). */
+const ENTRY_STRIDE = 8;
+/** TokenIdScanner.asciiKind: a separator (whitespace; a digit with removeDigits), a word character, anything else. */
+const ASCII_SKIP = 0;
+const ASCII_WORD = 1;
+const ASCII_OTHER = 2;
