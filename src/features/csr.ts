@@ -13,6 +13,36 @@ export interface CsrMatrix {
   readonly data: Float64Array;
 }
 
+/** Matrices whose arrays the next fit that copies them may release (handOverToFit). */
+const HANDED_OVER = new WeakSet<CsrMatrix>();
+
+/**
+ * Gives `X` away to the next estimator fit: a fit that makes its own copy of X (LogisticRegression
+ * by columns, from PARALLEL_MIN_NNZ non-zeros or with 2 threads) then empties X — indptr, indices
+ * and data become the arrays of a 0 × cols matrix — as soon as the copy exists, so X's memory can be
+ * freed during the fit instead of being held twice (bench/core.ts's from-file lines: ~270 MB at 10^6
+ * documents). Only for a caller that does not read X again; a fit that makes no copy leaves X as it
+ * is, and so does a failed fit that had not yet copied it. Returns X.
+ */
+export function handOverToFit<M extends CsrMatrix>(X: M): M {
+  HANDED_OVER.add(X);
+  return X;
+}
+
+/**
+ * Empties X if it was handed over (handOverToFit) and returns whether it did: for a fit that
+ * holds its own copy of X's contents.
+ */
+export function releaseHandedOver(X: CsrMatrix): boolean {
+  if (!HANDED_OVER.delete(X) || Object.isFrozen(X)) return false;
+  const m = X as { rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array };
+  m.rows = 0;
+  m.indptr = new Int32Array(1);
+  m.indices = new Int32Array(0);
+  m.data = new Float64Array(0);
+  return true;
+}
+
 export function csrNnz(X: CsrMatrix): number {
   return X.indptr[X.rows];
 }

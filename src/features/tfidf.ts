@@ -39,10 +39,15 @@ export function resolveTfidfOptions(options: TfidfTransformerOptions = {}, where
  * `df` (per column) may be passed when already known, saving a pass over X.
  */
 export function computeIdf(X: CsrMatrix, smoothIdf: boolean, df: Int32Array = documentFrequencies(X)): Float64Array {
+  return idfFromDocumentFrequencies(X.rows, df, smoothIdf);
+}
+
+/** computeIdf from the per-column document frequencies `df` of `rows` documents. */
+export function idfFromDocumentFrequencies(rows: number, df: Int32Array, smoothIdf: boolean): Float64Array {
   const s = smoothIdf ? 1 : 0;
-  const n = X.rows + s;
-  const idf = new Float64Array(X.cols);
-  for (let j = 0; j < X.cols; j++) {
+  const n = rows + s;
+  const idf = new Float64Array(df.length);
+  for (let j = 0; j < df.length; j++) {
     if (df[j] + s === 0) {
       throw new DataError(
         `column ${j} occurs in no document and smoothIdf is false, so its idf would be infinite; use smoothIdf or a vocabulary of terms that occur`,
@@ -77,28 +82,39 @@ export function applyTfidfInPlace(X: CsrMatrix, idf: Float64Array | null, opts: 
 
 /** tf → 1 + ln(tf) for the stored (non-zero) entries. */
 function sublinearTfInPlace(data: Float64Array, nnz: number): void {
-  for (let p = 0; p < nnz; p++) if (data[p] !== 0) data[p] = Math.log(data[p]) + 1;
+  sublinearTfRange(data, 0, nnz);
+}
+
+/** sublinear tf for entries [start, end) (the vectorizer's fit weights rows as it builds them). */
+export function sublinearTfRange(data: Float64Array, start: number, end: number): void {
+  for (let p = start; p < end; p++) if (data[p] !== 0) data[p] = Math.log(data[p]) + 1;
 }
 
 /** data[p] *= w[column of p]. */
 function scaleColumnsInPlace(indices: Int32Array, data: Float64Array, nnz: number, w: Float64Array): void {
-  for (let p = 0; p < nnz; p++) data[p] *= w[indices[p]];
+  scaleColumnsRange(indices, data, 0, nnz, w);
+}
+
+/** data[p] *= w[column of p] for entries [start, end). */
+export function scaleColumnsRange(indices: Int32Array, data: Float64Array, start: number, end: number, w: Float64Array): void {
+  for (let p = start; p < end; p++) data[p] *= w[indices[p]];
 }
 
 /** Divides each row by its l2 or l1 norm; zero rows stay zero (as scikit-learn's normalize). */
 export function normalizeRowsInPlace(X: CsrMatrix, norm: "l1" | "l2"): void {
   const { rows, indptr, data } = X;
   const l2 = norm === "l2";
-  for (let i = 0; i < rows; i++) {
-    const start = indptr[i];
-    const end = indptr[i + 1];
-    let s = 0;
-    if (l2) for (let p = start; p < end; p++) s += data[p] * data[p];
-    else for (let p = start; p < end; p++) s += Math.abs(data[p]);
-    if (s === 0) continue;
-    const scale = 1 / (l2 ? Math.sqrt(s) : s);
-    for (let p = start; p < end; p++) data[p] *= scale;
-  }
+  for (let i = 0; i < rows; i++) normalizeRange(data, indptr[i], indptr[i + 1], l2);
+}
+
+/** Divides entries [start, end) (one row) by their l2 (or l1) norm; a zero row stays zero. */
+export function normalizeRange(data: Float64Array, start: number, end: number, l2: boolean): void {
+  let s = 0;
+  if (l2) for (let p = start; p < end; p++) s += data[p] * data[p];
+  else for (let p = start; p < end; p++) s += Math.abs(data[p]);
+  if (s === 0) return;
+  const scale = 1 / (l2 ? Math.sqrt(s) : s);
+  for (let p = start; p < end; p++) data[p] *= scale;
 }
 
 /** scikit-learn's TfidfTransformer: fit learns idf from a count matrix; transform weights and normalises a copy. */

@@ -8,6 +8,10 @@ import {
   applyTfidfInPlace,
   computeIdf,
   documentFrequencies,
+  idfFromDocumentFrequencies,
+  normalizeRange,
+  scaleColumnsRange,
+  sublinearTfRange,
   resolveTfidfOptions,
   type TfidfNorm,
   type TfidfTransformerOptions,
@@ -383,6 +387,19 @@ export class CountVectorizer {
     return X;
   }
 
+  /**
+   * The weights the fit's column remap applies to each row as it sorts it (TfidfVectorizer:
+   * learns idf from the per-column document frequencies `df` of `rows` documents), so
+   * weighFitted need not pass over the matrix again; null: weighFitted does it. Only called
+   * when wantsFitDocumentFrequencies.
+   */
+  protected fitWeights(_rows: number, _df: Int32Array): FitRowWeights | null {
+    return null;
+  }
+
+  /** Set when the last finishFit already weighted the matrix (fitWeights); weighFitted then leaves it. */
+  protected weightedInFit = false;
+
   private fitCounts(docs: readonly VectorizerDocument[]): CsrMatrix {
     checkCorpus(docs);
     this.fitThreads = 1;
@@ -422,8 +439,14 @@ export class CountVectorizer {
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
     const { gramOfColumn, columnOfGram, df } = this.selectTerms(X, index);
     // Remapping keeps each row's distinct grams distinct, so a column's document frequency is its gram's.
-    if (this.wantsFitDocumentFrequencies) this.fitDocumentFrequencies = Int32Array.from(gramOfColumn, (g) => df[g]);
-    const out = remapColumns(X, columnOfGram, gramOfColumn.length);
+    let weights: FitRowWeights | null = null;
+    if (this.wantsFitDocumentFrequencies) {
+      const colDf = columnValues(df, gramOfColumn);
+      weights = this.fitWeights(X.rows, colDf);
+      if (weights === null) this.fitDocumentFrequencies = colDf;
+    }
+    const out = remapColumns(X, columnOfGram, gramOfColumn.length, weights);
+    this.weightedInFit = weights !== null;
     if (2 * gramOfColumn.length < index.size) {
       // Heavy pruning: a compact lookup of the kept terms only is smaller and faster to probe.
       const compact = index.compact(gramOfColumn);
@@ -828,7 +851,17 @@ export class TfidfVectorizer extends CountVectorizer {
     this.tfidfOptions = Object.freeze(resolveTfidfOptions({ norm, useIdf, smoothIdf, sublinearTf }, "TfidfVectorizer"));
   }
 
+  protected override fitWeights(rows: number, df: Int32Array): FitRowWeights {
+    this.idfValues = this.tfidfOptions.useIdf ? idfFromDocumentFrequencies(rows, df, this.tfidfOptions.smoothIdf) : null;
+    return { idf: this.idfValues, sublinearTf: this.tfidfOptions.sublinearTf, norm: this.tfidfOptions.norm };
+  }
+
   protected override weighFitted(X: CsrMatrix): CsrMatrix {
+    if (this.weightedInFit) {
+      // idf was learned and the rows weighted during the fit's column remap (fitWeights).
+      this.weightedInFit = false;
+      return X;
+    }
     const df = this.fitDocumentFrequencies ?? undefined;
     this.fitDocumentFrequencies = null;
     this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf, df) : null;
@@ -1032,16 +1065,46 @@ function topByCount(sorted: Int32Array, tf: Float64Array, limit: number): Int32A
   return keep;
 }
 
-/** Renumbers columns (gram id → final column, -1 = dropped), keeping each row sorted. */
-function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number): CsrMatrix {
+/**
+ * Row weighting applied during the fit's column remap, with applyTfidfInPlace's arithmetic in
+ * its order (per entry: sublinear tf, then idf; then the row norm over the sorted row), so the
+ * values are bit-identical to weighting afterwards.
+ */
+export interface FitRowWeights {
+  idf: Float64Array | null;
+  sublinearTf: boolean;
+  norm: TfidfNorm;
+}
+
+/** values[ids[k]] for every k (a column's value from its gram's). */
+function columnValues(values: Int32Array, ids: Int32Array): Int32Array {
+  const out = new Int32Array(ids.length);
+  for (let k = 0; k < ids.length; k++) out[k] = values[ids[k]];
+  return out;
+}
+
+/** Renumbers columns (gram id → final column, -1 = dropped), keeping each row sorted; with `weights`, weights each row too. */
+function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number, weights: FitRowWeights | null = null): CsrMatrix {
   const { rows, indptr, indices, data } = X;
   const outIndptr = newInt32(rows + 1, indices.buffer instanceof SharedArrayBuffer);
   let q = 0;
   // The per-row work is its own small function so it is optimised early as a whole; as one
   // long loop here it ran interpreted after a deopt, boxing every double (bench: 1e6 docs).
-  for (let i = 0; i < rows; i++) {
-    q = remapRow(indices, data, columnOfGram, indptr[i], indptr[i + 1], q);
-    outIndptr[i + 1] = q;
+  if (weights === null) {
+    for (let i = 0; i < rows; i++) {
+      q = remapRow(indices, data, columnOfGram, indptr[i], indptr[i + 1], q);
+      outIndptr[i + 1] = q;
+    }
+  } else {
+    const { idf, sublinearTf, norm } = weights;
+    for (let i = 0; i < rows; i++) {
+      const start = q;
+      q = remapRow(indices, data, columnOfGram, indptr[i], indptr[i + 1], q);
+      outIndptr[i + 1] = q;
+      if (sublinearTf) sublinearTfRange(data, start, q);
+      if (idf !== null) scaleColumnsRange(indices, data, start, q, idf);
+      if (norm !== null) normalizeRange(data, start, q, norm === "l2");
+    }
   }
   // Nothing pruned: keep the arrays rather than copying them.
   if (q === indices.length) return { rows, cols, indptr: outIndptr, indices, data };

@@ -1,4 +1,4 @@
-import type { CsrMatrix } from "../features/csr.js";
+import { releaseHandedOver, type CsrMatrix } from "../features/csr.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
@@ -149,11 +149,12 @@ function objectiveScaling(sw: Float64Array, p: LogisticRegressionParams): { S: n
  * fixed summation order, so deterministic); otherwise one fused row-wise pass over X.
  */
 function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64Array, sw: Float64Array, p: LogisticRegressionParams): Problem {
-  const n = X.rows;
-  const d = X.cols;
+  // On the column path X itself may have been released (handOverToFit): only its copy is read.
+  const n = columns !== null ? columns.X.rows : X.rows;
+  const d = columns !== null ? columns.X.cols : X.cols;
   const { S, invS, scale, l2, l1 } = objectiveScaling(sw, p);
   const fitIntercept = p.fitIntercept;
-  const kernelData: BinaryLogisticData = { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
+  const kernelData: BinaryLogisticData | null = columns !== null ? null : { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
   const sumR = new Float64Array(1);
   columns?.objective.setRows(ySign, sw);
   const fg: ObjectiveFn = (x, grad) => {
@@ -164,7 +165,7 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
       loss = columns.objective.evaluate(x, b, invS, gw, sumR);
     } else {
       gw.fill(0);
-      loss = binaryLossGradientRows(kernelData, x, b, gw, 0, n, sumR);
+      loss = binaryLossGradientRows(kernelData as BinaryLogisticData, x, b, gw, 0, n, sumR);
     }
     const reg = l2 !== 0 ? addL2Gradient(x, grad, d, l2) : 0;
     if (fitIntercept) grad[d] = sumR[0];
@@ -422,6 +423,8 @@ export class LogisticRegression extends LinearClassifierBase {
     if (useColumns(X.indptr[n], threads)) {
       const arena = createColumnArena(X, true, false);
       columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X) };
+      // The copy exists: a matrix the caller handed over is emptied now, so it can be freed during the fit.
+      releaseHandedOver(X);
     }
     try {
       targets.forEach((target, row) => {

@@ -95,7 +95,11 @@ function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gra
         const X = w.csr;
         if (X === null || w.count === null) throw new Error("no matrix to build from");
         if (phase === P.count) countColumns(X.indptr, X.indices, w.rowSplit, L.n, w.count);
-        else fillColumns(X.indptr, X.indices, X.data, w.rowSplit, L.n, w.count, V.X.rowIdx, V.X.vals);
+        else {
+          fillColumns(X.indptr, X.indices, X.data, w.rowSplit, L.n, w.count, V.X.rowIdx, V.X.vals);
+          // Built: X by rows is not read again here (so a matrix the caller handed over can be freed).
+          w.csr = null;
+        }
       } else if (phase === P.scores) {
         V.zWorker.fill(0);
         if (wasm) wasm.scatter(L.colPtr, L.rowIdx, L.vals, L.x, L.zWorker, c0, c1);
