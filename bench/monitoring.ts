@@ -25,17 +25,31 @@
  *          its previous answer (wrk's delay()), --rate requests/s offered to each server, well
  *          below saturation and near open loop while latency ≪ 10 ms: CPU per request and
  *          latency at an ordinary load;
+ *   - fresh server processes: the rounds are spread over --blocks trios (default 3) of newly
+ *     started servers, because two starts of the same server differ (JIT decisions, heap
+ *     sizing), and one lucky or unlucky process would otherwise decide the comparison;
+ *   - a fixed young generation: every server runs with --min/max-semi-space-size=16 (MB; --semi-space
+ *     0 leaves V8's own sizing). V8 grows the new space by its own heuristic, and a serving
+ *     process ends up with either ~1 MB or 16 MB semi-spaces depending on how its start-up
+ *     went: the small ones scavenge 5–6× as often (12–15 µs of GC per request instead of 6–8,
+ *     --trace-gc, 2026-12-01), a ±7 % coin flip per process that has nothing to do with
+ *     monitoring and was most of the "unexplained" gap of earlier runs. Each server's
+ *     scavenges per 1,000 requests, scavenge time per request and new-space size (from its own
+ *     /metrics, nodejs_gc_duration_seconds and nodejs_heap_space_size_total_bytes) are printed;
  *   - statistics: per round, the on/off ratio of throughput and of CPU per request (off/on, so
  *     < 1 means monitoring costs), and the same for off2/off (A/A). The estimate is the median
- *     of the per-round ratios with a 95 % bootstrap interval (seeded, reproducible); the A/A
- *     interval's half-width is the resolution the run reached. Verdict on (2)'s CPU ratio: met
+ *     of the per-round ratios with a 95 % two-stage bootstrap interval (trios, then rounds
+ *     within them; seeded, reproducible); the A/A interval's half-width is the resolution the
+ *     run reached, and the per-trio medians are printed. Verdict on (2)'s CPU ratio: met
  *     when the interval's lower bound is ≥ 0.95, missed when its upper bound is < 0.95, else
  *     inconclusive.
- * Before that, in process: the per-request hook (ModelMonitor.record) timed against
- * model.predict of the same single texts, and one timer tick.
- *   --duration <s> per round (default 1)  --rounds <n> (default 20)  --connections <n>
- *   (default 32)  --rate <req/s> paced rate per server (default 1000; 0 skips the paced rounds)
- *   --paced-rounds <n> (default = --rounds)  --warmup <s> (default 3)  --no-pin  --json
+ * Before that, in process: the fast path's hook (ModelMonitor.recordScores) timed against
+ * scoring the same single texts, and one timer tick.
+ *   --duration <s> per round (default 1)  --rounds <n> simultaneous closed-loop rounds (default
+ *   24)  --sequential-rounds <n> (default rounds/2)  --paced-rounds <n> (default rounds/2)
+ *   --blocks <n> server trios (default 3)  --semi-space <MB> (default 16; 0 = V8's sizing)
+ *   --connections <n> (default 32)  --rate <req/s> paced rate per server (default 1000; 0
+ *   skips the paced rounds)  --warmup <s> per trio (default 2)  --no-pin  --json
  * bench/serve.ts runs a shorter version of the same A/B at its end (runMonitoringAB).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -61,12 +75,19 @@ export interface MonitoringAbOptions {
   /** Path of the CLI's main.js (default: the current src/ transpiled, bench/lib/current-cli.ts). */
   cli?: string;
   duration?: number;
+  /** Closed-loop simultaneous rounds (the deciding kind; default 24). */
   rounds?: number;
+  /** Closed-loop rounds with one server at a time (default rounds / 2; 0 skips them). */
+  sequentialRounds?: number;
   connections?: number;
   /** Paced offered load in requests/s; 0 skips the paced rounds. */
   rate?: number;
   pacedRounds?: number;
   warmup?: number;
+  /** Fresh trios of server processes the rounds are spread over (default 3). */
+  blocks?: number;
+  /** Young generation of every server: semi-space size in MB, min = max (default 16); 0 leaves V8's own sizing. */
+  semiSpaceMb?: number;
   /** Pin the servers to cpu 1 and wrk to cpu 0 with taskset (when there are ≥ 2 cpus and taskset is installed). */
   pin?: boolean;
   /** Print per-round lines and the summary (default true). */
@@ -101,9 +122,9 @@ function hasTaskset(): boolean {
   return spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 }
 
-async function startServer(cli: string, model: string, monitoring: "on" | "off", pinCpu: number | null): Promise<Server> {
+async function startServer(cli: string, model: string, monitoring: "on" | "off", pinCpu: number | null, nodeFlags: readonly string[]): Promise<Server> {
   const port = await freePort();
-  const args = [cli, "serve", "--model", model, "--port", String(port), "--log-level", "warn", "--poll-interval", "0"];
+  const args = [...nodeFlags, cli, "serve", "--model", model, "--port", String(port), "--log-level", "warn", "--poll-interval", "0"];
   // taskset execs node, so the child's pid is the server's.
   const child =
     pinCpu === null
@@ -213,8 +234,14 @@ function quantile(a: readonly number[], q: number): number {
   return s[lo] + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)] ?? s[lo]) - s[lo]);
 }
 
-/** Median of `a` with a 95 % percentile-bootstrap interval (2,000 resamples, seeded: reproducible). */
-function medianCi(a: readonly number[]): { median: number; lo: number; hi: number } {
+/**
+ * Median of the per-round ratios with a 95 % percentile-bootstrap interval (2,000 resamples,
+ * seeded: reproducible). The rounds come in blocks, one per trio of server processes, so the
+ * bootstrap is two-stage: blocks are drawn with replacement, then rounds within each drawn
+ * block — the interval then includes the process-to-process spread (JIT and heap sizing
+ * differ between two starts of the same server), not only the round-to-round one.
+ */
+function medianCi(blocks: readonly (readonly number[])[]): { median: number; lo: number; hi: number } {
   let seed = 0x2545f491;
   const rand = () => {
     seed ^= seed << 13;
@@ -222,14 +249,20 @@ function medianCi(a: readonly number[]): { median: number; lo: number; hi: numbe
     seed ^= seed << 5;
     return (seed >>> 0) / 2 ** 32;
   };
+  const groups = blocks.filter((b) => b.length > 0);
+  const all = groups.flat();
   const medians = new Array<number>(2000);
-  const sample = new Array<number>(a.length);
+  const sample: number[] = [];
   for (let b = 0; b < medians.length; b++) {
-    for (let i = 0; i < a.length; i++) sample[i] = a[Math.floor(rand() * a.length)];
+    sample.length = 0;
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups.length === 1 ? groups[0] : groups[Math.floor(rand() * groups.length)];
+      for (let i = 0; i < group.length; i++) sample.push(group[Math.floor(rand() * group.length)]);
+    }
     medians[b] = quantile(sample, 0.5);
   }
   const r = (x: number) => +x.toFixed(3);
-  return { median: r(quantile(a, 0.5)), lo: r(quantile(medians, 0.025)), hi: r(quantile(medians, 0.975)) };
+  return { median: r(quantile(all, 0.5)), lo: r(quantile(medians, 0.025)), hi: r(quantile(medians, 0.975)) };
 }
 
 type Ci = ReturnType<typeof medianCi>;
@@ -238,11 +271,33 @@ function verdictOf(ci: Ci): string {
   return ci.lo >= TARGET ? "met" : ci.hi < TARGET ? "missed" : "inconclusive";
 }
 
+/** One round's figures for one server. */
+interface SideRound {
+  requests: number;
+  requestsPerSec: number;
+  /** CPU ns of all the server's threads during the round (schedstat). */
+  ns: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** The rounds of one kind run on one trio of servers (a block), and what /metrics and /proc said around them. */
+interface BlockRounds {
+  rounds: Record<Side, SideRound>[];
+  /** utime+stime seconds (/proc/<pid>/stat) over the block's rounds. */
+  stat: Record<Side, number>;
+  /** Minor (scavenge) and major GC seconds over the block's rounds, from the server's own nodejs_gc_duration_seconds. */
+  gc: Record<Side, { minor: number; major: number; minorCount: number }>;
+  /** V8's new space (both semi-spaces) at the end of the block, bytes. */
+  newSpaceBytes: Record<Side, number>;
+}
+
 interface ShapeResult {
   shape: "closed" | "paced";
   /** Servers loaded one after the other (each alone on its core) or all three at once (sharing it). */
   simultaneous: boolean;
   rounds: number;
+  blocks: number;
   durationSec: number;
   connections: number;
   offeredRatePerSec?: number;
@@ -250,40 +305,51 @@ interface ShapeResult {
   median: Record<Side, { requestsPerSec: number; cpuUsPerRequest: number; p50Ms: number; p99Ms: number }>;
   /** Pooled over every round: Σ CPU / Σ requests, from schedstat and from /proc/<pid>/stat utime+stime. */
   pooledCpuUsPerRequest: Record<Side, { schedstat: number; stat: number }>;
+  /** Scavenge time per request (µs), scavenges per 1,000 requests and the new space per block (MB), per side. */
+  gc: Record<Side, { minorUsPerRequest: number; minorPer1000Requests: number; majorUsPerRequest: number; newSpaceMb: number[] }>;
   /** on vs off, and off2 vs off (A/A), per round: median and 95 % bootstrap interval. */
   cpu: { onOverOff: Ci; aa: Ci };
   throughput?: { onOverOff: Ci; aa: Ci };
+  /** Per block (server trio): the median on/off CPU ratio, and A/A. */
+  perBlock: { onOverOff: number; aa: number }[];
   verdict: string;
 }
 
-async function runShape(
-  shape: "closed" | "paced",
+interface Scrape {
+  minor: number;
+  major: number;
+  minorCount: number;
+  newSpace: number;
+}
+
+/** GC totals and the new space's size from a server's /metrics (prom-client's default metrics). */
+async function scrape(server: Server): Promise<Scrape> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const value = (re: RegExp) => {
+    let sum = 0;
+    for (const m of text.matchAll(re)) sum += Number(m[1]);
+    return sum;
+  };
+  return {
+    minor: value(/^nodejs_gc_duration_seconds_sum\{[^}]*kind="minor"[^}]*\} (\S+)$/gm),
+    major: value(/^nodejs_gc_duration_seconds_sum\{[^}]*kind="(?:major|incremental)"[^}]*\} (\S+)$/gm),
+    minorCount: value(/^nodejs_gc_duration_seconds_count\{[^}]*kind="minor"[^}]*\} (\S+)$/gm),
+    newSpace: value(/^nodejs_heap_space_size_total_bytes\{[^}]*space="new"[^}]*\} (\S+)$/gm),
+  };
+}
+
+async function runRounds(
   servers: Record<Side, Server>,
   script: string,
-  o: { rounds: number; duration: number; connections: number; rate: number; wrkCpu: number | null; print: boolean; simultaneous: boolean },
-): Promise<ShapeResult> {
-  const per: Record<Side, { rps: number[]; cpu: number[]; p50: number[]; p99: number[]; requests: number; ns: number; stat: number }> = {
-    off: { rps: [], cpu: [], p50: [], p99: [], requests: 0, ns: 0, stat: 0 },
-    on: { rps: [], cpu: [], p50: [], p99: [], requests: 0, ns: 0, stat: 0 },
-    off2: { rps: [], cpu: [], p50: [], p99: [], requests: 0, ns: 0, stat: 0 },
-  };
+  o: { rounds: number; duration: number; connections: number; wrkCpu: number | null; print: boolean; simultaneous: boolean; label: string },
+): Promise<BlockRounds> {
   const statStart = Object.fromEntries(SIDES.map((s) => [s, statCpuSeconds(servers[s].pid)])) as Record<Side, number>;
-  const cpuRatio = { on: [] as number[], aa: [] as number[] };
-  const rpsRatio = { on: [] as number[], aa: [] as number[] };
+  const before = await Promise.all(SIDES.map((s) => scrape(servers[s])));
+  const rounds: Record<Side, SideRound>[] = [];
   for (let r = 0; r < o.rounds; r++) {
-    const cpu: Partial<Record<Side, number>> = {};
-    const rps: Partial<Record<Side, number>> = {};
-    const note = (side: Side, w: WrkResult, ns: number) => {
-      const p = per[side];
-      p.requests += w.requests;
-      p.ns += ns;
-      cpu[side] = ns / 1e3 / w.requests;
-      rps[side] = w.requestsPerSec;
-      p.rps.push(w.requestsPerSec);
-      p.cpu.push(cpu[side]);
-      p.p50.push(w.p50Ms);
-      p.p99.push(w.p99Ms);
-    };
+    const round: Partial<Record<Side, SideRound>> = {};
+    const note = (side: Side, w: WrkResult, ns: number) =>
+      (round[side] = { requests: w.requests, requestsPerSec: w.requestsPerSec, ns, p50Ms: w.p50Ms, p99Ms: w.p99Ms });
     if (o.simultaneous) {
       // All three loaded at once, sharing the one core: a disturbance hits every side in the same instant.
       const c0 = SIDES.map((side) => cpuNs(servers[side].pid));
@@ -297,46 +363,96 @@ async function runShape(
         note(side, w, cpuNs(pid) - c0);
       }
     }
-    cpuRatio.on.push(cpu.off! / cpu.on!);
-    cpuRatio.aa.push(cpu.off! / cpu.off2!);
-    rpsRatio.on.push(rps.on! / rps.off!);
-    rpsRatio.aa.push(rps.off2! / rps.off!);
-    if (o.print)
+    const done = round as Record<Side, SideRound>;
+    rounds.push(done);
+    if (o.print) {
+      const us = (s: Side) => (done[s].ns / 1e3 / done[s].requests).toFixed(1);
       process.stderr.write(
-        `  ${shape}${o.simultaneous ? " (simultaneous)" : ""} round ${r + 1}/${o.rounds}: req/s off ${Math.round(rps.off!)} on ${Math.round(rps.on!)} off2 ${Math.round(rps.off2!)}; ` +
-          `CPU µs/req off ${cpu.off!.toFixed(1)} on ${cpu.on!.toFixed(1)} off2 ${cpu.off2!.toFixed(1)}\n`,
+        `  ${o.label} round ${r + 1}/${o.rounds}: req/s off ${Math.round(done.off.requestsPerSec)} on ${Math.round(done.on.requestsPerSec)} off2 ${Math.round(done.off2.requestsPerSec)}; ` +
+          `CPU µs/req off ${us("off")} on ${us("on")} off2 ${us("off2")}\n`,
       );
+    }
   }
-  for (const s of SIDES) per[s].stat = statCpuSeconds(servers[s].pid) - statStart[s];
+  const after = await Promise.all(SIDES.map((s) => scrape(servers[s])));
+  const bySide = <T>(f: (s: Side, i: number) => T) => Object.fromEntries(SIDES.map((s, i) => [s, f(s, i)])) as Record<Side, T>;
+  return {
+    rounds,
+    stat: bySide((s) => statCpuSeconds(servers[s].pid) - statStart[s]),
+    gc: bySide((_, i) => ({
+      minor: after[i].minor - before[i].minor,
+      major: after[i].major - before[i].major,
+      minorCount: after[i].minorCount - before[i].minorCount,
+    })),
+    newSpaceBytes: bySide((_, i) => after[i].newSpace),
+  };
+}
+
+function summarise(
+  shape: "closed" | "paced",
+  blocks: readonly BlockRounds[],
+  o: { duration: number; connections: number; rate: number; simultaneous: boolean },
+): ShapeResult {
+  const rounds = blocks.flatMap((b) => b.rounds);
+  const cpuUs = (r: Record<Side, SideRound>, s: Side) => r[s].ns / 1e3 / r[s].requests;
+  const ratios = (f: (r: Record<Side, SideRound>) => number) => blocks.map((b) => b.rounds.map(f));
+  const cpuOn = ratios((r) => cpuUs(r, "off") / cpuUs(r, "on"));
+  const cpuAa = ratios((r) => cpuUs(r, "off") / cpuUs(r, "off2"));
+  const rpsOn = ratios((r) => r.on.requestsPerSec / r.off.requestsPerSec);
+  const rpsAa = ratios((r) => r.off2.requestsPerSec / r.off.requestsPerSec);
   const r1 = (x: number) => +x.toFixed(1);
-  const median = Object.fromEntries(
-    SIDES.map((s) => [
-      s,
-      {
-        requestsPerSec: Math.round(quantile(per[s].rps, 0.5)),
-        cpuUsPerRequest: r1(quantile(per[s].cpu, 0.5)),
-        p50Ms: +quantile(per[s].p50, 0.5).toFixed(3),
-        p99Ms: +quantile(per[s].p99, 0.5).toFixed(3),
-      },
-    ]),
-  ) as ShapeResult["median"];
-  const pooled = Object.fromEntries(
-    SIDES.map((s) => [s, { schedstat: r1(per[s].ns / 1e3 / per[s].requests), stat: r1((per[s].stat * 1e6) / per[s].requests) }]),
-  ) as ShapeResult["pooledCpuUsPerRequest"];
-  const cpuCi = { onOverOff: medianCi(cpuRatio.on), aa: medianCi(cpuRatio.aa) };
+  const r3 = (x: number) => +x.toFixed(3);
+  const bySide = <T>(f: (s: Side) => T) => Object.fromEntries(SIDES.map((s) => [s, f(s)])) as Record<Side, T>;
+  const requests = bySide((s) => rounds.reduce((a, r) => a + r[s].requests, 0));
+  const cpu = { onOverOff: medianCi(cpuOn), aa: medianCi(cpuAa) };
   return {
     shape,
     simultaneous: o.simultaneous,
-    rounds: o.rounds,
+    rounds: rounds.length,
+    blocks: blocks.length,
     durationSec: o.duration,
     connections: o.connections,
     ...(shape === "paced" ? { offeredRatePerSec: o.rate } : {}),
-    median,
-    pooledCpuUsPerRequest: pooled,
-    cpu: cpuCi,
+    median: bySide((s) => ({
+      requestsPerSec: Math.round(
+        quantile(
+          rounds.map((r) => r[s].requestsPerSec),
+          0.5,
+        ),
+      ),
+      cpuUsPerRequest: r1(
+        quantile(
+          rounds.map((r) => cpuUs(r, s)),
+          0.5,
+        ),
+      ),
+      p50Ms: r3(
+        quantile(
+          rounds.map((r) => r[s].p50Ms),
+          0.5,
+        ),
+      ),
+      p99Ms: r3(
+        quantile(
+          rounds.map((r) => r[s].p99Ms),
+          0.5,
+        ),
+      ),
+    })),
+    pooledCpuUsPerRequest: bySide((s) => ({
+      schedstat: r1(rounds.reduce((a, r) => a + r[s].ns, 0) / 1e3 / requests[s]),
+      stat: r1((blocks.reduce((a, b) => a + b.stat[s], 0) * 1e6) / requests[s]),
+    })),
+    gc: bySide((s) => ({
+      minorUsPerRequest: r3((blocks.reduce((a, b) => a + b.gc[s].minor, 0) * 1e6) / requests[s]),
+      minorPer1000Requests: r3((blocks.reduce((a, b) => a + b.gc[s].minorCount, 0) * 1000) / requests[s]),
+      majorUsPerRequest: r3((blocks.reduce((a, b) => a + b.gc[s].major, 0) * 1e6) / requests[s]),
+      newSpaceMb: blocks.map((b) => r1(b.newSpaceBytes[s] / 2 ** 20)),
+    })),
+    cpu,
     // Paced rounds offer the same rate to every server: their throughput ratio is 1 by design.
-    ...(shape === "closed" ? { throughput: { onOverOff: medianCi(rpsRatio.on), aa: medianCi(rpsRatio.aa) } } : {}),
-    verdict: verdictOf(cpuCi.onOverOff),
+    ...(shape === "closed" ? { throughput: { onOverOff: medianCi(rpsOn), aa: medianCi(rpsAa) } } : {}),
+    perBlock: blocks.map((_, i) => ({ onOverOff: r3(quantile(cpuOn[i], 0.5)), aa: r3(quantile(cpuAa[i], 0.5)) })),
+    verdict: verdictOf(cpu.onOverOff),
   };
 }
 
@@ -347,19 +463,22 @@ function printShape(r: ShapeResult): void {
       ? `closed loop (wrk -t1 -c${r.connections} per server, as fast as the server answers)`
       : `paced (${r.connections} connections × one request per ${PACE_MS} ms ≈ ${r.offeredRatePerSec} req/s offered to each server)`;
   const when = r.simultaneous ? "all three servers loaded AT ONCE, sharing the core" : "one server at a time, rotating order";
-  console.log(`  ${head}, ${when}; ${r.rounds} rounds × ${r.durationSec} s:`);
+  console.log(`  ${head}, ${when}; ${r.rounds} rounds × ${r.durationSec} s over ${r.blocks} server trio(s):`);
   for (const s of SIDES) {
     const m = r.median[s];
     const p = r.pooledCpuUsPerRequest[s];
+    const g = r.gc[s];
     console.log(
-      `    ${s.padEnd(4)}: ${m.requestsPerSec} req/s, CPU ${m.cpuUsPerRequest} µs/request (pooled: schedstat ${p.schedstat}, /proc stat ${p.stat}), p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms`,
+      `    ${s.padEnd(4)}: ${m.requestsPerSec} req/s, CPU ${m.cpuUsPerRequest} µs/request (pooled: schedstat ${p.schedstat}, /proc stat ${p.stat}), p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms; ` +
+        `scavenges ${g.minorPer1000Requests}/1000 req, ${g.minorUsPerRequest} µs/req, new space ${g.newSpaceMb.join("/")} MB`,
     );
   }
   if (r.throughput) console.log(`    throughput on/off ${ci(r.throughput.onOverOff)}   A/A off2/off ${ci(r.throughput.aa)}   (median [95 % interval])`);
   console.log(`    CPU per request as throughput, off/on ${ci(r.cpu.onOverOff)}   A/A off/off2 ${ci(r.cpu.aa)}   → ${r.verdict} (target ≥ ${TARGET})`);
+  if (r.blocks > 1) console.log(`    per server trio, median off/on (A/A): ${r.perBlock.map((b) => `${b.onOverOff} (${b.aa})`).join(", ")}`);
 }
 
-/** The in-process figures: hook cost per single text vs model.predict, and one drift tick. */
+/** The in-process figures: the fast path's hook (recordScores) per single text vs scoring it, and one drift tick. */
 async function inProcessFigures(
   model: SentimentModel,
   texts: string[],
@@ -367,18 +486,26 @@ async function inProcessFigures(
   const monitor = new ModelMonitor(resolveMonitoringConfig({ intervalMs: 0 }, {}), new Registry());
   const loaded = { model, name: "bench", version: "1" };
   const singles = texts.map((t) => [t]);
-  const predictions = singles.map((t) => model.predict(t));
+  const k = model.classes.length;
+  // What the serving fast path hands the monitor: typed probabilities and the best class per text.
+  const scored = singles.map((t) => {
+    const proba = model.predictProba(t);
+    let b = 0;
+    for (let c = 1; c < k; c++) if (proba[c] > proba[b]) b = c;
+    return { proba, best: Uint32Array.of(b) };
+  });
   const n = singles.length;
-  for (let i = 0; i < 2000; i++) monitor.record(loaded, predictions[i % n], singles[i % n]); // warm-up
+  const hook = (i: number) => monitor.recordScores(loaded, scored[i % n].proba, k, scored[i % n].best, singles[i % n]);
+  for (let i = 0; i < 2000; i++) hook(i); // warm-up
   let t0 = performance.now();
-  for (let i = 0; i < 20_000; i++) model.predict(singles[i % n]);
+  for (let i = 0; i < 20_000; i++) model.predictProba(singles[i % n]);
   const predictUs = ((performance.now() - t0) * 1000) / 20_000;
   t0 = performance.now();
-  for (let i = 0; i < 200_000; i++) monitor.record(loaded, predictions[i % n], singles[i % n]);
+  for (let i = 0; i < 200_000; i++) hook(i);
   const recordUs = ((performance.now() - t0) * 1000) / 200_000;
   t0 = performance.now();
   for (let i = 0; i < 20; i++) {
-    for (let j = 0; j < 256; j++) monitor.record(loaded, predictions[j % n], singles[j % n]);
+    for (let j = 0; j < 256; j++) hook(j);
     await monitor.tick();
   }
   const tickMs = (performance.now() - t0) / 20;
@@ -388,7 +515,9 @@ async function inProcessFigures(
 export interface MonitoringAbResult {
   loadAverage: { before: string; after: string };
   pinned: boolean;
-  sequential: ShapeResult;
+  /** The semi-space size every server ran with (MB), or null for V8's own sizing. */
+  semiSpaceMb: number | null;
+  sequential: ShapeResult | null;
   closed: ShapeResult;
   paced: ShapeResult | null;
   inProcess: { predictUsPerText: number; recordUsPerText: number; tickMsWith256Texts: number; hookShareOfRequestCpu: number } | null;
@@ -398,19 +527,23 @@ export interface MonitoringAbResult {
 /** The A/B/A run described at the top of this file; returns (and by default prints) its summary. */
 export async function runMonitoringAB(options: MonitoringAbOptions = {}): Promise<MonitoringAbResult> {
   const duration = options.duration ?? 1;
-  const rounds = options.rounds ?? 20;
+  const rounds = options.rounds ?? 24;
+  const sequentialRounds = options.sequentialRounds ?? Math.ceil(rounds / 2);
   const connections = options.connections ?? 32;
   const rate = options.rate ?? 1000;
-  const pacedRounds = options.pacedRounds ?? rounds;
-  const warmup = options.warmup ?? 3;
+  const pacedRounds = options.pacedRounds ?? Math.ceil(rounds / 2);
+  const warmup = options.warmup ?? 2;
+  const blocks = Math.max(1, Math.min(options.blocks ?? 3, rounds));
+  const semiSpaceMb = options.semiSpaceMb === undefined ? 16 : options.semiSpaceMb || null;
   const print = options.print ?? true;
   if (spawnSync("wrk", ["--version"]).error !== undefined) throw new Error("wrk is not installed (apt-get install -y wrk)");
   const pinned = (options.pin ?? true) && cpus().length >= 2 && hasTaskset();
   const serverCpu = pinned ? 1 : null;
   const wrkCpu = pinned ? 0 : null;
+  const nodeFlags = semiSpaceMb === null ? [] : [`--min-semi-space-size=${semiSpaceMb}`, `--max-semi-space-size=${semiSpaceMb}`];
   const cli = options.cli ?? (await currentCli()).main;
   const dir = mkdtempSync(join(tmpdir(), "polarity-bench-monitoring-"));
-  const servers: Partial<Record<Side, Server>> = {};
+  let servers: Partial<Record<Side, Server>> = {};
   try {
     const { texts, labels } = loadUciSentences();
     const model = SentimentModel.train(texts.slice(0, 2400), labels.slice(0, 2400), {
@@ -438,42 +571,62 @@ end
     const inProcess = options.inProcess === false ? null : await inProcessFigures(model, held);
     if (inProcess && print)
       console.log(
-        `In process: model.predict ${inProcess.predictUsPerText} µs/text, monitor.record ${inProcess.recordUsPerText} µs/text, one drift tick with 256 texts to tokenise ${inProcess.tickMsWith256Texts} ms (every 2 s, off the request path)`,
+        `In process: scoring ${inProcess.predictUsPerText} µs/text, the monitor's hook (recordScores) ${inProcess.recordUsPerText} µs/text, one drift tick with 256 texts to tokenise ${inProcess.tickMsWith256Texts} ms (every 2 s, off the request path)`,
       );
 
     const loadBefore = load1();
-    // Started one after the other (not at once: start-up would otherwise race on the one core).
-    for (const side of SIDES) servers[side] = await startServer(cli, modelFile, side === "on" ? "on" : "off", serverCpu);
-    const all = servers as Record<Side, Server>;
-    const probe = async (side: Side) =>
-      (await (await fetch(`${all[side].url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] })).json()) as {
-        id?: string;
-      };
-    if (!(await probe("on")).id) throw new Error("monitoring on but the prediction has no id");
-    if ((await probe("off")).id !== undefined || (await probe("off2")).id !== undefined) throw new Error("monitoring off but the prediction has an id");
-    for (const side of SIDES) wrk(all[side].url, closedScript, connections, warmup, wrkCpu); // JIT warm-up, discarded
     if (print)
       console.log(
-        `Monitoring overhead A/B/A: three single-process servers (off, on, off2 = A/A control)${pinned ? " pinned to cpu 1, wrk to cpu 0 (taskset)" : " (not pinned)"}; load average ${loadBefore}`,
+        `Monitoring overhead A/B/A: three single-process servers (off, on, off2 = A/A control)${pinned ? " pinned to cpu 1, wrk to cpu 0 (taskset)" : " (not pinned)"}, ` +
+          `${blocks} fresh trio(s) of server processes; ${semiSpaceMb === null ? "V8's own young-generation sizing" : `young generation fixed at ${semiSpaceMb} MB semi-spaces for all three (node ${nodeFlags.join(" ")})`}; load average ${loadBefore}`,
       );
-    const shape = { duration, connections, rate, wrkCpu, print };
-    // Each server alone on the core: the throughput a user would see, but successive rounds
-    // see different machine load (other jobs), which widens the ratios' spread.
-    const sequential = await runShape("closed", all, closedScript, { ...shape, rounds, simultaneous: false });
-    if (print) printShape(sequential);
-    // All three at once on the same core: whatever else runs on the machine hits the three in
-    // the same instants, so the per-round ratios of CPU per request are far tighter.
-    const closed = await runShape("closed", all, closedScript, { ...shape, rounds, simultaneous: true });
-    if (print) printShape(closed);
-    let paced: ShapeResult | null = null;
-    if (rate > 0 && pacedRounds > 0) {
-      const pacedConnections = Math.max(1, Math.round((rate * PACE_MS) / 1000));
-      paced = await runShape("paced", all, pacedScript, { ...shape, connections: pacedConnections, rounds: pacedRounds, simultaneous: true });
-      if (print) printShape(paced);
+    const parts = (total: number, b: number) => Math.floor(total / blocks) + (b < total % blocks ? 1 : 0);
+    const runs = { sequential: [] as BlockRounds[], closed: [] as BlockRounds[], paced: [] as BlockRounds[] };
+    const pacedConnections = Math.max(1, Math.round((rate * PACE_MS) / 1000));
+    const common = { duration, connections, wrkCpu, print };
+    for (let b = 0; b < blocks; b++) {
+      // A fresh trio per block: process-level luck (JIT decisions, heap sizing) is averaged over blocks.
+      // Started one after the other (not at once: start-up would otherwise race on the one core).
+      servers = {};
+      for (const side of SIDES) servers[side] = await startServer(cli, modelFile, side === "on" ? "on" : "off", serverCpu, nodeFlags);
+      const all = servers as Record<Side, Server>;
+      const probe = async (side: Side) =>
+        (await (await fetch(`${all[side].url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] })).json()) as {
+          id?: string;
+        };
+      if (!(await probe("on")).id) throw new Error("monitoring on but the prediction has no id");
+      if ((await probe("off")).id !== undefined || (await probe("off2")).id !== undefined) throw new Error("monitoring off but the prediction has an id");
+      for (const side of SIDES) wrk(all[side].url, closedScript, connections, warmup, wrkCpu); // JIT warm-up, discarded
+      const label = blocks > 1 ? ` [trio ${b + 1}/${blocks}]` : "";
+      // Each server alone on the core: the throughput a user would see, but successive rounds
+      // see different machine load (other jobs), which widens the ratios' spread.
+      const seq = parts(sequentialRounds, b);
+      if (seq > 0) runs.sequential.push(await runRounds(all, closedScript, { ...common, rounds: seq, simultaneous: false, label: `closed${label}` }));
+      // All three at once on the same core: whatever else runs on the machine hits the three in
+      // the same instants, so the per-round ratios of CPU per request are far tighter.
+      runs.closed.push(await runRounds(all, closedScript, { ...common, rounds: parts(rounds, b), simultaneous: true, label: `closed (simultaneous)${label}` }));
+      const paced = rate > 0 ? parts(pacedRounds, b) : 0;
+      if (paced > 0)
+        runs.paced.push(
+          await runRounds(all, pacedScript, {
+            ...common,
+            connections: pacedConnections,
+            rounds: paced,
+            simultaneous: true,
+            label: `paced (simultaneous)${label}`,
+          }),
+        );
+      await Promise.all(Object.values(servers).map((s) => stopServer(s.child)));
+      servers = {};
     }
+    const sequential = runs.sequential.length ? summarise("closed", runs.sequential, { duration, connections, rate, simultaneous: false }) : null;
+    const closed = summarise("closed", runs.closed, { duration, connections, rate, simultaneous: true });
+    const paced = runs.paced.length ? summarise("paced", runs.paced, { duration, connections: pacedConnections, rate, simultaneous: true }) : null;
+    if (print) for (const r of [sequential, closed, paced]) if (r) printShape(r);
     const result: MonitoringAbResult = {
       loadAverage: { before: loadBefore, after: load1() },
       pinned,
+      semiSpaceMb,
       sequential,
       closed,
       paced,
@@ -512,6 +665,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   runMonitoringAB({
     duration: arg("duration"),
     rounds: arg("rounds"),
+    sequentialRounds: arg("sequential-rounds"),
+    blocks: arg("blocks"),
+    semiSpaceMb: arg("semi-space"),
     connections: arg("connections"),
     rate: arg("rate"),
     pacedRounds: arg("paced-rounds"),
