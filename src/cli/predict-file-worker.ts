@@ -166,7 +166,7 @@ function parse(job: Job): void {
     lines = r.lines;
     problem = r.problem;
   } else {
-    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, final, texts);
+    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, data.where, final, texts);
     problem = r.problem;
     if (problem === null && r.needMore) {
       // The last record runs on past the limit: read whole lines on until it ends.
@@ -190,7 +190,7 @@ function parse(job: Job): void {
         }
         const pieceStart = rec.length;
         rec += bytes.toString("utf8", 0, cut);
-        const r2 = parseCsvChunk(rec, 0, 1, delimiter, data.column, data.textColumn, atEnd, texts);
+        const r2 = parseCsvChunk(rec, 0, 1, delimiter, data.column, data.textColumn, data.where, atEnd, texts);
         if (r2.problem) {
           problem = r2.problem;
           break;

@@ -204,6 +204,7 @@ export function parseCsvChunk(
   delimiter: string,
   column: number,
   textColumn: string,
+  where: string,
   final: boolean,
   out: string[],
 ): CsvChunkResult {
@@ -214,7 +215,7 @@ export function parseCsvChunk(
   let delimAt = text.indexOf(delimiter, pos);
   const tooFew = (fields: number): ChunkProblem => ({
     at: out.length + 1,
-    message: `row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
+    message: `${where}: row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
   });
   while (pos < limit && pos < n) {
     let nl = text.indexOf("\n", pos);

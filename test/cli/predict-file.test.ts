@@ -1,0 +1,303 @@
+/**
+ * `polarity predict` from a file (predict-file.ts: workers parse, score and format their own
+ * byte ranges) against the streamed path (predictStream: the calling thread reads records with
+ * DelimitedRecordReader, the reference), byte for byte on seeded files: quoted multi-line
+ * fields, CRLF, a BOM, blank lines, unicode and invalid UTF-8, cuts inside quoted fields (tiny
+ * ranges), TSV, JSONL, top words and JSONL output; the same errors for bad input; the chunk
+ * parser against DelimitedRecordReader on random text; the byte formatter against formatRows.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createReadStream, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { loadUciSentences } from "../../src/data/builtin.js";
+import { SentimentModel } from "../../src/models/sentiment-model.js";
+import { Random } from "../../src/util/random.js";
+import { predictStream } from "../../src/cli/predict.js";
+import { predictFile } from "../../src/cli/predict-file.js";
+import {
+  DelimitedRecordReader,
+  delimitedRecordEnd,
+  formatCsvRowsBytes,
+  formatRows,
+  parseCsvChunk,
+  problemMessage,
+  type InputFormat,
+  type RowFormat,
+} from "../../src/cli/predict-rows.js";
+
+class Sink extends Writable {
+  parts: Buffer[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.parts.push(Buffer.from(chunk));
+    cb();
+  }
+  get bytes(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+type Outcome = { ok: true; bytes: Buffer; rows: number } | { ok: false; message: string };
+
+const { texts: uci, labels } = loadUciSentences();
+
+/** Seeded odd texts: UCI sentences with quotes, delimiters, newlines (LF and CRLF), unicode, emoji. */
+function oddText(rng: Random): string {
+  const base = uci[rng.nextInt(uci.length)];
+  const extras = ['"', '""', ",", "\t", "\n", "\r\n", "é", "日本語", "😀👍🏽", "\u200d", "'", " ", "not good", ":)", "<b>", "&amp;", "http://x.io/a"];
+  let t = base;
+  const m = rng.nextInt(4);
+  for (let j = 0; j < m; j++) {
+    const at = rng.nextInt(t.length + 1);
+    t = t.slice(0, at) + extras[rng.nextInt(extras.length)] + t.slice(at);
+  }
+  return rng.nextFloat() < 0.03 ? "" : t;
+}
+
+function quote(t: string): string {
+  return `"${t.replace(/"/g, '""')}"`;
+}
+
+/** A seeded delimited file (as bytes): header with the text column among others, odd rows, blank lines, CRLF. */
+function delimitedFile(seed: number, rows: number, delimiter: string, opts: { bom?: boolean; crlf?: boolean } = {}): Buffer {
+  const rng = new Random(seed);
+  const eol = opts.crlf ? "\r\n" : "\n";
+  let s = (opts.bom ? "\uFEFF" : "") + ["id", "text", "extra"].join(delimiter) + eol;
+  for (let i = 0; i < rows; i++) {
+    const t = oddText(rng);
+    const needsQuote = t.includes('"') || t.includes(delimiter) || t.includes("\n") || t.includes("\r");
+    const field = needsQuote || rng.nextFloat() < 0.3 ? quote(t) : t;
+    const tail = rng.nextFloat() < 0.2 ? `${delimiter}${quote("x\ny")}` : rng.nextFloat() < 0.5 ? `${delimiter}z` : "";
+    s += `${i}${delimiter}${field}${tail}${rng.nextFloat() < 0.5 ? eol : "\n"}`;
+    if (rng.nextFloat() < 0.05) s += rng.nextFloat() < 0.5 ? "\n" : "\r\n";
+  }
+  return Buffer.from(s, "utf8");
+}
+
+describe("polarity predict from a file equals the streamed path", { timeout: 600_000 }, () => {
+  let dir = "";
+  let model: SentimentModel;
+  const fmt = (f: Partial<RowFormat> = {}): RowFormat => ({
+    outputFormat: "csv",
+    classes: model.classes,
+    names: ["negative", "positive"],
+    topWords: 0,
+    ...f,
+  });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "polarity-predict-file-"));
+    model = SentimentModel.train(uci, labels, { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg" } });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  let fileNo = 0;
+  function put(bytes: Buffer | string): string {
+    const path = join(dir, `in-${fileNo++}`);
+    writeFileSync(path, bytes);
+    return path;
+  }
+
+  async function viaFile(path: string, format: InputFormat, f: RowFormat, chunkBytes: number, workers = 2, textColumn = "text"): Promise<Outcome> {
+    const out = new Sink();
+    try {
+      const rows = await predictFile({ path, size: statSync(path).size, format, textColumn, where: "IN", model, rowFormat: f, workers, chunkBytes, out });
+      return { ok: true, bytes: out.bytes, rows };
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
+  }
+
+  async function viaStream(path: string, format: InputFormat, f: RowFormat, textColumn = "text"): Promise<Outcome> {
+    const out = new Sink();
+    try {
+      const rows = await predictStream(createReadStream(path, { highWaterMark: 4096 }), format, textColumn, 2500, "IN", model, f, 1, out, () => {});
+      return { ok: true, bytes: out.bytes, rows };
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
+  }
+
+  function same(a: Outcome, b: Outcome, what: string): void {
+    assert.equal(a.ok, b.ok, `${what}: ${a.ok ? "" : a.message} / ${b.ok ? "" : b.message}`);
+    if (a.ok && b.ok) {
+      assert.equal(a.rows, b.rows, what);
+      assert.ok(a.bytes.equals(b.bytes), `${what}: outputs differ`);
+    } else if (!a.ok && !b.ok) assert.equal(a.message, b.message, what);
+  }
+
+  test("CSV and TSV with quoted multi-line fields, CRLF, BOM, blank lines and unicode, cut every few bytes: byte-identical", async () => {
+    const cases: [Buffer, InputFormat][] = [
+      [delimitedFile(1, 1500, ",", { bom: true }), "csv"],
+      [delimitedFile(2, 1500, ",", { crlf: true }), "csv"],
+      [delimitedFile(3, 1500, "\t"), "tsv"],
+    ];
+    for (const [bytes, format] of cases) {
+      const path = put(bytes);
+      const ref = await viaStream(path, format, fmt());
+      assert.ok(ref.ok && ref.rows === 1500 - 0, "reference scored every row");
+      // Tiny ranges put most cuts inside quoted fields (the speculative parse is wrong and redone).
+      for (const chunkBytes of [61, 997, 20_000, 1 << 20]) same(await viaFile(path, format, fmt(), chunkBytes), ref, `${format} chunkBytes ${chunkBytes}`);
+    }
+  });
+
+  test("a cut inside a quoted field longer than the speculation bound (gives up, re-parsed from the true boundary)", async () => {
+    const rng = new Random(9);
+    const long = Array.from({ length: 30_000 }, () => uci[rng.nextInt(uci.length)].slice(0, 40)).join("\n"); // ~1.2 MB of lines in one field
+    const body = uci.slice(0, 200).map((t, i) => `${i},${quote(t)}`);
+    body.splice(100, 0, `100x,${quote(long)}`);
+    const path = put("id,text\n" + body.join("\n") + "\n");
+    const ref = await viaStream(path, "csv", fmt());
+    assert.ok(ref.ok);
+    same(await viaFile(path, "csv", fmt(), 50_000), ref, "long field");
+  });
+
+  test("invalid UTF-8 bytes and a last line without a newline", async () => {
+    const head = Buffer.from("text,n\n");
+    const rows: Buffer[] = [];
+    const rng = new Random(4);
+    for (let i = 0; i < 800; i++) {
+      const t = Buffer.from(oddText(rng).replace(/[",\r\n]/g, " "));
+      const bad = [Buffer.from([0xff]), Buffer.from([0xe2, 0x82]), Buffer.from([0xc3]), Buffer.from([0xed, 0xa0, 0x80])][i % 4];
+      rows.push(Buffer.concat([t, bad, Buffer.from(`,${i}`), Buffer.from(i === 799 ? "" : "\n")]));
+    }
+    const path = put(Buffer.concat([head, ...rows]));
+    const ref = await viaStream(path, "csv", fmt());
+    assert.ok(ref.ok);
+    for (const chunkBytes of [37, 4096]) same(await viaFile(path, "csv", fmt(), chunkBytes), ref, `invalid utf-8, ${chunkBytes}`);
+  });
+
+  test("JSONL in, JSONL out with top words, and CSV out with top words and renamed classes", async () => {
+    const rng = new Random(5);
+    let s = "";
+    for (let i = 0; i < 600; i++) {
+      s += JSON.stringify({ id: i, text: oddText(rng) }) + (i % 7 === 0 ? "\r\n" : "\n");
+      if (i % 50 === 0) s += "\n  \n";
+    }
+    const path = put(s);
+    for (const f of [fmt({ outputFormat: "jsonl", topWords: 3 }), fmt({ topWords: 2, names: ["bad, \"really\"", "good"] }), fmt()]) {
+      const ref = await viaStream(path, "jsonl", f);
+      assert.ok(ref.ok);
+      same(await viaFile(path, "jsonl", f, 333, 2), ref, `jsonl ${f.outputFormat} top ${f.topWords}`);
+    }
+  });
+
+  test("bad input gives the streamed path's error, the first in file order", async () => {
+    const rows = uci.slice(0, 3000).map((t, i) => `${i},${quote(t)}`);
+    const cases: { what: string; text: string; format: InputFormat; column?: string }[] = [
+      { what: "too few fields deep in the file", text: "id,text\n" + rows.map((r, i) => (i === 2500 ? "2500" : r)).join("\n") + "\n", format: "csv" },
+      {
+        what: "two bad rows: the first counts",
+        text: "id,text\n" + rows.map((r, i) => (i === 2900 || i === 1700 ? `${i}` : r)).join("\n") + "\n",
+        format: "csv",
+      },
+      { what: "unclosed quote at the end", text: "id,text\n" + rows.slice(0, 500).join("\n") + '\n9,"never closed\nmore\n', format: "csv" },
+      { what: "missing column", text: "id,body\n1,hello\n", format: "csv" },
+      { what: "only blank lines", text: "\n\r\n\n", format: "csv" },
+      { what: "header only", text: "\uFEFFtext\n\n", format: "csv" },
+      { what: "other column", text: "a,b\n1,2\n3,4\n", format: "csv", column: "b" },
+      { what: "JSONL bad line", text: rows.slice(0, 900).map((t) => JSON.stringify({ text: t })).join("\n") + "\n\n{oops\n", format: "jsonl" },
+      { what: "JSONL not an object", text: '{"text":"a"}\n[1]\n', format: "jsonl" },
+      { what: "JSONL missing field", text: '{"text":"a"}\n\n{"body":"x","n":1}\n', format: "jsonl" },
+      { what: "JSONL non-string field", text: '{"text":"a"}\n{"text":3}\n', format: "jsonl" },
+      { what: "JSONL blank", text: "\n \n", format: "jsonl" },
+    ];
+    for (const c of cases) {
+      const path = put(c.text);
+      const ref = await viaStream(path, c.format, fmt(), c.column);
+      same(await viaFile(path, c.format, fmt(), 500, 2, c.column), ref, c.what);
+      if (c.what.startsWith("too few")) assert.ok(!ref.ok && /row 2501 has 1 fields/.test(ref.message));
+    }
+  });
+
+  test("bounded large file: 60,000 rows at the default range size, equal to the streamed path", async () => {
+    const rng = new Random(11);
+    const lines = ["id,text"];
+    for (let i = 0; i < 60_000; i++) lines.push(`${i},${quote(uci[rng.nextInt(uci.length)])}`);
+    const path = put(lines.join("\n") + "\n");
+    const ref = await viaStream(path, "csv", fmt());
+    assert.ok(ref.ok);
+    same(await viaFile(path, "csv", fmt(), 1 << 20), ref, "60k rows");
+  });
+});
+
+test("parseCsvChunk and delimitedRecordEnd find DelimitedRecordReader's records on random text, from any record start", () => {
+  const rng = new Random(21);
+  const alphabet = ['"', '"', ",", "\n", "\r", "a", "b", " ", "é", "\t"];
+  for (let trial = 0; trial < 3000; trial++) {
+    const len = rng.nextInt(40);
+    let s = "";
+    for (let i = 0; i < len; i++) s += alphabet[rng.nextInt(alphabet.length)];
+    const delimiter = trial % 2 ? "," : "\t";
+    // As the streamed path reads: records complete before the end first, then the final push (which may throw).
+    const reader = new DelimitedRecordReader(delimiter);
+    const expected: string[][] = reader.push(s);
+    try {
+      expected.push(...reader.push("", true));
+    } catch (e) {
+      expected.push(["ERROR", (e as Error).message]);
+    }
+    for (const column of [0, 1]) {
+      const out: string[] = [];
+      const r = parseCsvChunk(s, 0, s.length, delimiter, column, "text", "IN", true, out);
+      const want: string[] = [];
+      let problem = "";
+      for (const rec of expected) {
+        if (rec[0] === "ERROR" && rec.length === 2 && rec[1].startsWith("input:")) {
+          problem = rec[1];
+          break;
+        }
+        if (rec.length <= column) {
+          problem = `IN: row ${want.length + 1} has ${rec.length} fields, fewer than the header's column 'text'`;
+          break;
+        }
+        want.push(rec[column]);
+      }
+      if (problem) {
+        assert.ok(r.problem, `${JSON.stringify(s)} col ${column}: expected ${problem}`);
+        assert.equal(problemMessage(r.problem, 0), problem, JSON.stringify(s));
+        assert.deepEqual(out, want);
+      } else {
+        assert.equal(r.problem, null, `${JSON.stringify(s)} col ${column}: ${r.problem?.message}`);
+        assert.deepEqual(out, want, `${JSON.stringify(s)} col ${column}`);
+      }
+    }
+    // Record ends on bytes: records split there, parsed one by one, give the reader's records.
+    const bytes = Buffer.from(s);
+    let pos = 0;
+    const pieces: string[][] = [];
+    let err = "";
+    try {
+      while (pos < bytes.length) {
+        const end = delimitedRecordEnd(bytes, pos, bytes.length, delimiter.charCodeAt(0), true);
+        assert.ok(end > pos);
+        // Every proper prefix that stops before the end says "needs more" (never a wrong boundary).
+        if (end < bytes.length) assert.equal(delimitedRecordEnd(bytes, pos, end - 1, delimiter.charCodeAt(0), false), -1);
+        pieces.push(...new DelimitedRecordReader(delimiter).push(bytes.toString("utf8", pos, end), true));
+        pos = end;
+      }
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    const last = expected[expected.length - 1];
+    if (last?.[0] === "ERROR" && last.length === 2 && last[1].startsWith("input:")) assert.equal(err, last[1]);
+    else assert.deepEqual(pieces, expected, JSON.stringify(s));
+  }
+});
+
+test("formatCsvRowsBytes writes what formatRows writes", () => {
+  const rng = new Random(3);
+  const n = 5000;
+  for (const k of [2, 3]) {
+    const P = new Float64Array(n * k);
+    const edge = [0, 1, 1e-7, 5e-7, 4.9e-7, 0.5, 0.9999995, 0.999999, 0.1, 0.123456, Number.NaN];
+    for (let i = 0; i < P.length; i++) P[i] = i < edge.length ? edge[i] : rng.nextFloat() < 0.1 ? rng.nextFloat() * 1e-5 : rng.nextFloat();
+    const classes = k === 2 ? [0, 1] : ["neg", "neu", 'p,"s"'];
+    const f: RowFormat = { outputFormat: "csv", classes, names: classes.map((c) => `n${String(c)}é`), topWords: 0 };
+    for (const first of [0, 7, 999_999_995, 2 ** 40]) {
+      const bytes = formatCsvRowsBytes(P, n, first, f);
+      assert.equal(Buffer.from(bytes).toString("utf8"), formatRows(Array.from({ length: n }, () => ""), P, first, f, null), `k ${k} first ${first}`);
+    }
+  }
+});
