@@ -29,6 +29,11 @@ export function handOverToFit<M extends CsrMatrix>(X: M): M {
   return X;
 }
 
+/** Whether X was handed over (handOverToFit) and not yet released. */
+export function isHandedOver(X: CsrMatrix): boolean {
+  return HANDED_OVER.has(X);
+}
+
 /**
  * Empties X if it was handed over (handOverToFit) and returns whether it did: for a fit that
  * holds its own copy of X's contents.

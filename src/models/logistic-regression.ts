@@ -1,4 +1,4 @@
-import { releaseHandedOver, type CsrMatrix } from "../features/csr.js";
+import { isHandedOver, releaseHandedOver, type CsrMatrix } from "../features/csr.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
@@ -422,7 +422,7 @@ export class LogisticRegression extends LinearClassifierBase {
     let columns: ColumnPath | null = null;
     if (useColumns(X.indptr[n], threads)) {
       const arena = createColumnArena(X, true, false);
-      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X) };
+      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X, isHandedOver(X)) };
       // The copy exists: a matrix the caller handed over is emptied now, so it can be freed during the fit.
       releaseHandedOver(X);
     }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { handOverToFit, releaseHandedOver, type CsrMatrix } from "../../src/features/csr.js";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
-import { sharedFloat64, sharedInt32 } from "../../src/models/parallel/split-objective.js";
+import { createColumnArena } from "../../src/models/parallel/binary-logistic-kernel.js";
+import { ColumnBinaryObjective, sharedFloat64, sharedInt32 } from "../../src/models/parallel/split-objective.js";
 import { DataError } from "../../src/util/errors.js";
 import { randomProblem } from "./helpers.js";
 
@@ -48,6 +49,29 @@ describe("handOverToFit", { timeout: 60_000 }, () => {
       assert.throws(() => new LogisticRegression({ threads }).fit(given, y), DataError);
     });
   }
+
+  it("the column objective built for a released X runs on a fresh worker, bit-identical to the worker that built it", () => {
+    const shared = copy(X, true);
+    const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
+    const sw = new Float64Array(X.rows).fill(1);
+    const objectives = [false, true].map((releaseX) => new ColumnBinaryObjective(createColumnArena(shared, true, false), 2, shared, releaseX));
+    try {
+      const grads = objectives.map(() => new Float64Array(X.cols));
+      const outs = objectives.map(() => new Float64Array(1));
+      const w = Float64Array.from({ length: X.cols }, (_, j) => Math.sin(j));
+      const losses = objectives.map((o, k) => {
+        assert.equal(o.parallel, true);
+        o.setRows(ySign, sw);
+        return o.evaluate(w, 0.25, 1 / X.rows, grads[k], outs[k]);
+      });
+      assert.equal(losses[1], losses[0]);
+      assert.deepEqual(Array.from(grads[1]), Array.from(grads[0]));
+      assert.equal(outs[1][0], outs[0][0]);
+      assert.equal(objectives[1].parallel, true, "the fresh worker answered");
+    } finally {
+      for (const o of objectives) o.close();
+    }
+  });
 
   it("one-vs-rest fits every class from the copy after X is released", () => {
     const multi = randomProblem(22, 500, 60, 6, ["a", "b", "c"]);

@@ -77,8 +77,8 @@ export class ColumnBinaryObjective {
   private readonly A: ColumnArena;
   /** First column of the worker's half (cols when there is no worker). */
   private readonly mid: number;
-  private readonly control: Int32Array;
-  private readonly scalars: Float64Array;
+  private control: Int32Array;
+  private scalars: Float64Array;
   private worker: Worker | null = null;
   private request = 0;
   /** First of the rows whose loss and residuals the worker computes (rows when there is no worker). */
@@ -88,8 +88,11 @@ export class ColumnBinaryObjective {
    * `fillFrom`: X itself when the arena was created empty (createColumnArena(X, wasm, false));
    * with a worker and X in shared memory (the vectorizer builds big matrices there) the two
    * threads then count and fill half of X's rows each, else this thread fills it.
+   * `releaseX`: the caller releases X once the arena is built (handOverToFit); the worker that
+   * helped fill it is then replaced by a fresh one that never saw X, so no thread keeps X alive
+   * (a worker's references last until its own garbage collection, which an idle worker never runs).
    */
-  constructor(arena: ColumnArena, threads: number, fillFrom: CsrLike | null = null) {
+  constructor(arena: ColumnArena, threads: number, fillFrom: CsrLike | null = null, releaseX = false) {
     this.A = arena;
     const { rows: n, cols: d, colPtr } = arena.X;
     this.control = new Int32Array(new SharedArrayBuffer(16));
@@ -122,6 +125,13 @@ export class ColumnBinaryObjective {
       if (workerCount !== null && !(asked2 && this.waitDone())) {
         this.stopWorker();
         fillColumns(indptr, indices, data, rowSplit, n, workerCount, rowIdx, vals);
+      }
+      if (releaseX && workerCount !== null && this.worker !== null) {
+        this.stopWorker();
+        this.control = new Int32Array(new SharedArrayBuffer(16));
+        this.scalars = new Float64Array(new SharedArrayBuffer(64));
+        this.request = 0;
+        this.startWorker(null, n, null);
       }
     }
     if (this.worker !== null) {
