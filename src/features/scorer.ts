@@ -3,6 +3,9 @@ import type { NgramIndex } from "./ngram-index.js";
 import { sortIds } from "./ngram-index.js";
 import { CountVectorizer, TfidfVectorizer } from "./vectorizer.js";
 
+/** Above this many features the interleaved [idf, coef] copy (16 bytes per feature) is not made. */
+const INTERLEAVE_MAX_FEATURES = 1 << 21;
+
 /**
  * The coefficients of a linear model over a vectorizer's columns: scores = x·coefᵀ + intercept
  * with `rows` rows of `nFeatures` weights (row-major). `binarize`: the model reads each present
@@ -51,6 +54,11 @@ export class FusedScorer {
   private readonly rows: number;
   private readonly nFeatures: number;
   private readonly binarize: boolean;
+  /**
+   * One-row models with idf: [idf_j, coef_j] per column j, so a column's two weights share a
+   * cache line (the scorer's random reads are what it waits on); null otherwise.
+   */
+  private readonly idfCoef: Float64Array | null;
   // Scratch: the text's columns (then its distinct columns), their values, n-gram levels.
   private cols = new Int32Array(256);
   private vals = new Float64Array(256);
@@ -73,6 +81,15 @@ export class FusedScorer {
     this.rows = head.rows;
     this.nFeatures = head.nFeatures;
     this.binarize = head.binarize;
+    let idfCoef: Float64Array | null = null;
+    if (this.idf !== null && this.rows === 1 && this.nFeatures <= INTERLEAVE_MAX_FEATURES) {
+      idfCoef = new Float64Array(2 * this.nFeatures);
+      for (let j = 0; j < this.nFeatures; j++) {
+        idfCoef[2 * j] = this.idf[j];
+        idfCoef[2 * j + 1] = this.coef[j];
+      }
+    }
+    this.idfCoef = idfCoef;
   }
 
   /**
@@ -111,8 +128,53 @@ export class FusedScorer {
   private scoreAtoms(atoms: Int32Array, len: number, out: Float64Array, o: number): void {
     const m = this.columns(atoms, len);
     this.sortColumns(m);
+    if (this.idfCoef !== null) {
+      out[o] = this.scoreInterleaved(m, this.idfCoef);
+      return;
+    }
     const u = this.weighDistinct(m);
     this.dot(u, out, o);
+  }
+
+  /**
+   * weighDistinct + dot for a one-row model with idf, reading idf and coef from the interleaved
+   * array: the same operations in the same order, so the same score bit for bit.
+   */
+  private scoreInterleaved(m: number, w: Float64Array): number {
+    const cols = this.cols;
+    const vals = this.vals;
+    const binary = this.binaryCounts;
+    const sublinear = this.sublinear;
+    let u = 0;
+    let p = 0;
+    while (p < m) {
+      const c = cols[p];
+      let count = 1;
+      p++;
+      while (p < m && cols[p] === c) {
+        if (!binary) count += 1;
+        p++;
+      }
+      cols[u] = c;
+      vals[u] = (sublinear ? Math.log(count) + 1 : count) * w[2 * c];
+      u++;
+    }
+    let scale = 1;
+    if (this.norm !== 0) {
+      let s = 0;
+      if (this.norm === 2) for (let q = 0; q < u; q++) s += vals[q] * vals[q];
+      else for (let q = 0; q < u; q++) s += Math.abs(vals[q]);
+      if (s !== 0) scale = 1 / (this.norm === 2 ? Math.sqrt(s) : s);
+    }
+    // x * 1 === x for every double, so an unnormalised row is unchanged by the scale.
+    const binarize = this.binarize;
+    let score = this.intercept[0];
+    for (let q = 0; q < u; q++) {
+      let x = vals[q] * scale;
+      if (binarize) x = x > 0 ? 1 : 0;
+      score += x * w[2 * cols[q] + 1];
+    }
+    return score;
   }
 
   /**

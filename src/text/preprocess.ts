@@ -527,6 +527,10 @@ export class TokenIdScanner {
   // holds, per negation state s (0 = not negating, 1 = negating), the token count (2 bits) at
   // bit 3s and the next state at bit 3s + 2; id{s}a, id{s}b are that state's 0–2 token ids.
   private meta: Int32Array = new Int32Array(ENTRY_STRIDE << 11);
+  // The short-word table (scanAscii): 8 ints per slot, [lo, hi, length | info << 8, id0a, id0b,
+  // id1a, id1b, -]; length 0 = empty. Load at most 1/2; at most SHORT_WORDS_LIMIT words (8 MB).
+  private short = new Int32Array(8 << 12);
+  private shortEntries = 0;
   private chars = new Uint16Array(1 << 14);
   private charsUsed = 0;
   private entries = 0;
@@ -572,15 +576,19 @@ export class TokenIdScanner {
    * tokens are those of the lowercased text). Returns -1, having written nothing that counts,
    * as soon as the text needs steps 1–4; scanNormalized then does the whole text.
    *
-   * The word lookup is written out here rather than called (this loop is the scoring path's
-   * largest cost): hash while scanning, probe the slots, compare the code units of a hash match.
+   * A word of at most 8 characters is its own exact key: its code units packed 8 bits each
+   * into two ints (`lo`, `hi`) plus its length, looked up in the short-word table, where one
+   * 32-byte slot holds the key and the ids (one cache line per word: the scan waits on memory
+   * more than on arithmetic). Longer words go through the general word cache (hash + code
+   * units). The lookup is written out here rather than called: this loop is the scoring path's
+   * largest cost.
    */
   private scanAscii(s: string, start: number, n: number): number {
     if (n - start + 4 > this.ids.length) this.ids = new Int32Array(Math.max(n - start + 4, this.ids.length * 2));
     const cfg = this.cfg;
     const kind = this.asciiKind;
     const fold = cfg.lowercase ? 0x20 : 0;
-    let ids = this.ids;
+    const ids = this.ids;
     let m = 0;
     let negating = 0;
     let i = start;
@@ -590,64 +598,63 @@ export class TokenIdScanner {
       const k = kind[c];
       if (k === ASCII_WORD) {
         const from = i;
-        let h = Math.imul(0x811c9dc5 ^ (c | fold), 0x01000193);
+        let lo = c | fold;
+        let hi = 0;
+        let len = 1;
         i++;
         while (i < n) {
           const d = s.charCodeAt(i);
           if (d >= 128) return -1;
-          if (kind[d] === ASCII_WORD) {
-            h = Math.imul(h ^ (d | fold), 0x01000193);
-            i++;
-          } else if (d === 39 && i + 1 < n) {
+          let ch = d | fold;
+          if (kind[d] !== ASCII_WORD) {
+            if (d !== 39 || i + 1 >= n) break;
             const e = s.charCodeAt(i + 1);
             if (e >= 128) return -1;
             if (kind[e] !== ASCII_WORD) break;
-            h = Math.imul(h ^ 39, 0x01000193);
-            i++;
-          } else {
-            break;
+            ch = 39;
           }
+          if (len < 4) lo |= ch << (len << 3);
+          else if (len < 8) hi |= ch << ((len - 4) << 3);
+          len++;
+          i++;
         }
-        // The word s[from, i): its cache entry, learnt on first sight.
-        const len = i - from;
-        const slots = this.slots;
-        const mask = (slots.length >> 1) - 1;
-        let p = (h ^ (h >>> 15)) & mask;
-        let e = -1;
-        for (;;) {
-          const v = slots[2 * p + 1];
-          if (v === 0) break;
-          if (slots[2 * p] === h) {
-            const base = (v - 1) * ENTRY_STRIDE;
-            const meta = this.meta;
-            if (meta[base + 1] === len) {
-              const chars = this.chars;
-              let at = meta[base];
-              let q = from;
-              while (q < i && chars[at] === (s.charCodeAt(q) | fold)) {
-                q++;
-                at++;
-              }
-              if (q === i) {
-                e = v - 1;
-                break;
-              }
+        let table: Int32Array;
+        let base: number;
+        if (len <= 8) {
+          table = this.short;
+          const mask = (table.length >> 3) - 1;
+          let h = Math.imul(lo ^ Math.imul(hi ^ len, 0x9e3779b1), 0x85ebca77);
+          let p = (h ^ (h >>> 15)) & mask;
+          for (;;) {
+            base = p << 3;
+            const key = table[base + 2] & 0xff;
+            if (key === len && table[base] === lo && table[base + 1] === hi) break;
+            if (key === 0) {
+              base = this.learnShort(s, from, i, lo, hi, len, fold);
+              table = this.short;
+              break;
             }
+            p = (p + 1) & mask;
           }
-          p = (p + 1) & mask;
+          h = table[base + 2] >> (8 + 3 * negating);
+          ids[m] = table[base + 3 + 2 * negating];
+          ids[m + 1] = table[base + 4 + 2 * negating];
+          // Both id slots are written whatever the count (ids has room for 2 more): no branch on it.
+          m += h & 3;
+          negating = (h >> 2) & 1;
+        } else {
+          let h = 0x811c9dc5;
+          for (let q = from; q < i; q++) h = Math.imul(h ^ (s.charCodeAt(q) | fold), 0x01000193);
+          let e = this.find(s, from, len, h, fold);
+          if (e < 0) e = this.learn(s, from, i, h, fold);
+          table = this.meta;
+          base = e * ENTRY_STRIDE;
+          const info = table[base + 2] >> (3 * negating);
+          ids[m] = table[base + 3 + 2 * negating];
+          ids[m + 1] = table[base + 4 + 2 * negating];
+          m += info & 3;
+          negating = (info >> 2) & 1;
         }
-        if (e < 0) {
-          e = this.learn(s, from, i, h, fold);
-          ids = this.ids;
-        }
-        // Both id slots are written whatever the count (ids has room for 2 more): no branch on it.
-        const meta = this.meta;
-        const at = e * ENTRY_STRIDE + 2 * negating;
-        const info = meta[e * ENTRY_STRIDE + 2] >> (3 * negating);
-        ids[m] = meta[at + 3];
-        ids[m + 1] = meta[at + 4];
-        m += info & 3;
-        negating = (info >> 2) & 1;
         continue;
       }
       if (k === ASCII_SKIP) {
@@ -672,6 +679,42 @@ export class TokenIdScanner {
     }
     this.n = m;
     return m;
+  }
+
+  /**
+   * First sight of a short ASCII word (key lo, hi, len: see scanAscii): its ids in both
+   * negation states into a free slot of the short-word table; returns the slot's offset.
+   */
+  private learnShort(s: string, start: number, end: number, lo: number, hi: number, len: number, fold: number): number {
+    if (this.shortEntries >= Math.min(this.cacheLimit, SHORT_WORDS_LIMIT)) this.clearShort();
+    if (2 * (this.shortEntries + 1) > this.short.length >> 3) {
+      // Keep the load at most 1/2 (a miss probes until an empty slot): grow and re-insert.
+      const old = this.short;
+      this.short = new Int32Array(old.length * 2);
+      for (let b = 0; b < old.length; b += 8) if ((old[b + 2] & 0xff) !== 0) this.short.set(old.subarray(b, b + 8), this.shortSlot(old[b], old[b + 1], old[b + 2] & 0xff));
+    }
+    const base = this.shortSlot(lo, hi, len);
+    const t = this.short;
+    t[base] = lo;
+    t[base + 1] = hi;
+    t[base + 2] = len | (this.wordIds(s, start, end, fold, t, base + 3) << 8);
+    this.shortEntries++;
+    return base;
+  }
+
+  /** The offset of the slot key (lo, hi, len) is in or would go to (the first empty one on its probe path). */
+  private shortSlot(lo: number, hi: number, len: number): number {
+    const t = this.short;
+    const mask = (t.length >> 3) - 1;
+    const h = Math.imul(lo ^ Math.imul(hi ^ len, 0x9e3779b1), 0x85ebca77);
+    let p = (h ^ (h >>> 15)) & mask;
+    while ((t[(p << 3) + 2] & 0xff) !== 0 && !(t[p << 3] === lo && t[(p << 3) + 1] === hi && (t[(p << 3) + 2] & 0xff) === len)) p = (p + 1) & mask;
+    return p << 3;
+  }
+
+  private clearShort(): void {
+    this.short.fill(0);
+    this.shortEntries = 0;
   }
 
   private scanNormalized(s: string): number {
@@ -754,7 +797,7 @@ export class TokenIdScanner {
 
   /** Emits the ids of word s[start, end) (hash h of its code units) for the negation state; returns the next state. */
   private word(s: string, start: number, end: number, h: number, negating: boolean): boolean {
-    let e = this.find(s, start, end - start, h);
+    let e = this.find(s, start, end - start, h, 0);
     if (e < 0) e = this.learn(s, start, end, h, 0);
     const state = negating ? 1 : 0;
     const base = e * ENTRY_STRIDE;
@@ -767,8 +810,8 @@ export class TokenIdScanner {
     return ((info >> 2) & 1) === 1;
   }
 
-  /** The entry of the word s[start, start + len) (already case-folded: scanNormalized's text), or -1. */
-  private find(s: string, start: number, len: number, h: number): number {
+  /** The entry of the word s[start, start + len) (its code units OR-ed with `fold`, see learn), or -1. */
+  private find(s: string, start: number, len: number, h: number, fold: number): number {
     const slots = this.slots;
     const mask = (slots.length >> 1) - 1;
     let p = (h ^ (h >>> 15)) & mask;
@@ -780,7 +823,7 @@ export class TokenIdScanner {
         if (this.meta[base + 1] === len) {
           const at = this.meta[base];
           let q = 0;
-          while (q < len && this.chars[at + q] === s.charCodeAt(start + q)) q++;
+          while (q < len && this.chars[at + q] === (s.charCodeAt(start + q) | fold)) q++;
           if (q === len) return v - 1;
         }
       }
@@ -815,6 +858,17 @@ export class TokenIdScanner {
     meta[base] = this.charsUsed;
     meta[base + 1] = len;
     this.charsUsed += len;
+    meta[base + 2] = this.wordIds(s, start, end, fold, meta, base + 3);
+    this.insertSlot(e, h);
+    return e;
+  }
+
+  /**
+   * What emitWord pushes for the word s[start, end) in each negation state, as ids: state 0's
+   * 0–2 ids at out[at], out[at + 1], state 1's at out[at + 2], out[at + 3]. Returns the info
+   * bits: per state s, the count at bit 3s and the next state at bit 3s + 2.
+   */
+  private wordIds(s: string, start: number, end: number, fold: number, out: Int32Array, at: number): number {
     // With fold set the text is ASCII and lowercasing is wanted: lowercasing the word equals lowercasing the text.
     const raw = fold !== 0 ? s.slice(start, end).toLowerCase() : s.slice(start, end);
     const apostrophe = raw.indexOf("'") >= 0 || raw.indexOf("\u2019") >= 0;
@@ -824,11 +878,9 @@ export class TokenIdScanner {
       tokens.length = 0;
       const next = emitWord(raw, apostrophe, this.cfg, tokens, state === 1);
       info |= (tokens.length | (next ? 4 : 0)) << (3 * state);
-      for (let t = 0; t < tokens.length; t++) meta[base + 3 + 2 * state + t] = this.lookup.atom(tokens[t], false);
+      for (let t = 0; t < 2; t++) out[at + 2 * state + t] = t < tokens.length ? this.lookup.atom(tokens[t], false) : -1;
     }
-    meta[base + 2] = info;
-    this.insertSlot(e, h);
-    return e;
+    return info;
   }
 
   private insertSlot(e: number, h: number): void {
@@ -853,6 +905,8 @@ export class TokenIdScanner {
   }
 }
 
+/** Short words remembered before the short-word table starts over (its slots then take 8 MB). */
+const SHORT_WORDS_LIMIT = 1 << 17;
 /** Ints per word-cache entry (TokenIdScanner.meta). */
 const ENTRY_STRIDE = 8;
 /** TokenIdScanner.asciiKind: a separator (whitespace; a digit with removeDigits), a word character, anything else. */
