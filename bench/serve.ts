@@ -105,7 +105,7 @@ async function startServer(
   cli: string,
   model: string,
   workers: number,
-): Promise<{ child: ChildProcess; url: string; readyMs: number; allWorkersReadyMs: number }> {
+): Promise<{ child: ChildProcess; url: string; readyMs: number; readyCpuMs: number | null; allWorkersReadyMs: number }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
@@ -118,12 +118,35 @@ async function startServer(
   child.on("exit", () => (exited = true));
   await waitReady(url, () => exited, "the server");
   const readyMs = performance.now() - t0;
+  const readyCpuMs = processTreeCpuMs(child.pid);
   // In cluster mode /readyz answers as soon as one worker is up; wait for all by pid.
   if (workers > 1) {
     const pids = new Set<number>();
     for (let i = 0; i < 200 && pids.size < workers; i++) pids.add(await healthzPid(`${url}/healthz`));
   }
-  return { child, url, readyMs, allWorkersReadyMs: performance.now() - t0 };
+  return { child, url, readyMs, readyCpuMs, allWorkersReadyMs: performance.now() - t0 };
+}
+
+/**
+ * CPU time (user + system, ms) used so far by `pid` and its child processes (cluster workers),
+ * from /proc: start-up work measured apart from waiting for a core on a loaded machine. Null
+ * where /proc is not there.
+ */
+function processTreeCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
+  const ticksPerSec = 100; // USER_HZ on Linux
+  const children = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean).map(Number) ?? [];
+  let ticks = 0;
+  for (const p of [pid, ...children]) {
+    try {
+      // Fields after the command name "(…)": utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return (ticks * 1000) / ticksPerSec;
 }
 
 /**
@@ -296,12 +319,14 @@ async function autocannonRun(url: string, bodies: string[], connections: number,
   return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
 }
 
+/** The median of xs. */
+function mid(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** Median of each field over rounds (requests/s, p50, p99); non-2xx summed. */
 function median(results: LoadResult[]): LoadResult {
-  const mid = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   return {
     requestsPerSec: mid(results.map((r) => r.requestsPerSec)),
     p50Ms: Math.round(mid(results.map((r) => r.p50Ms)) * 100) / 100,
@@ -391,7 +416,14 @@ async function main(): Promise<void> {
     }
 
     // ---- start → ready ------------------------------------------------------------------
-    const startRows: Array<{ model: string; workers: number; readyMs: number; allWorkersReadyMs: number }> = [];
+    const startRows: Array<{
+      model: string;
+      workers: number;
+      readyMs: number;
+      roundsReadyMs: number[];
+      readyCpuMs: number | null;
+      allWorkersReadyMs: number;
+    }> = [];
     if (args.only !== "load") {
       // Each model as the JSON bundle and as model.bin (the binary file the evaluate stage also
       // logs, docs/features.md), which servers load without parsing or re-hashing.
@@ -414,19 +446,38 @@ async function main(): Promise<void> {
         const binBytes = binaryOf(SentimentModel.fromJSON(JSON.parse(readFileSync(bigFile, "utf8")) as SentimentModelJSON), bigBin);
         models.push({ label: `synthetic ${args.bigFeatures.toLocaleString("en")} features (${(binBytes / 1e6).toFixed(0)} MB model.bin)`, file: bigBin });
       }
-      if (!args.json) console.log("\n== start → ready (spawn → first /readyz 200; → every worker answering)");
-      for (const m of models) {
+      if (!args.json)
+        console.log(
+          `\n== start → ready (spawn → first /readyz 200, the server's CPU by then; → every worker answering), median of ${args.rounds} alternated rounds`,
+        );
+      const samples = new Map<string, Array<{ readyMs: number; readyCpuMs: number | null; allWorkersReadyMs: number }>>();
+      // Rounds alternate over every model and process count, so each sees the same machine load.
+      for (let r = 0; r < args.rounds; r++)
+        for (const m of models)
+          for (const workers of args.workers) {
+            const s = track(await startServer(cli.main, m.file, workers));
+            await stopServer(s.child);
+            const key = `${m.label}\u0000${workers}`;
+            samples.set(key, [...(samples.get(key) ?? []), { readyMs: s.readyMs, readyCpuMs: s.readyCpuMs, allWorkersReadyMs: s.allWorkersReadyMs }]);
+          }
+      for (const m of models)
         for (const workers of args.workers) {
-          const s = track(await startServer(cli.main, m.file, workers));
-          await stopServer(s.child);
-          const row = { model: m.label, workers, readyMs: Math.round(s.readyMs), allWorkersReadyMs: Math.round(s.allWorkersReadyMs) };
+          const xs = samples.get(`${m.label}\u0000${workers}`) ?? [];
+          const cpu = xs.map((x) => x.readyCpuMs).filter((x): x is number => x !== null);
+          const row = {
+            model: m.label,
+            workers,
+            readyMs: Math.round(mid(xs.map((x) => x.readyMs))),
+            roundsReadyMs: xs.map((x) => Math.round(x.readyMs)),
+            readyCpuMs: cpu.length > 0 ? Math.round(mid(cpu)) : null,
+            allWorkersReadyMs: Math.round(mid(xs.map((x) => x.allWorkersReadyMs))),
+          };
           startRows.push(row);
           if (!args.json)
             console.log(
-              `  ${m.label}, ${workers} process${workers > 1 ? "es" : ""}: ${row.readyMs} ms${workers > 1 ? `; all ${workers} workers: ${row.allWorkersReadyMs} ms` : ""}`,
+              `  ${m.label}, ${workers} process${workers > 1 ? "es" : ""}: ${row.readyMs} ms (rounds ${row.roundsReadyMs.join(", ")} ms)${row.readyCpuMs === null ? "" : `, server CPU ${row.readyCpuMs} ms`}${workers > 1 ? `; all ${workers} workers: ${row.allWorkersReadyMs} ms` : ""}`,
             );
         }
-      }
     }
 
     // ---- load -----------------------------------------------------------------------------

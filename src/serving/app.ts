@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { createRequire } from "node:module";
 import swagger from "@fastify/swagger";
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
 import { ServingContext } from "./context.js";
 import { fastifyTimeoutOptions, installJsonParser } from "../http/limits.js";
@@ -20,6 +20,9 @@ import { resolveMonitoringConfig, type MonitoringInput } from "../monitoring/con
 import { ModelMonitor } from "../monitoring/monitor.js";
 import { ErrorBody } from "./schemas.js";
 import { FastPredictPath, fastPathServerFactory } from "./fast-path.js";
+import { LazySchemaCompilers } from "./lazy-schemas.js";
+
+type SchemaCompilersFactory = NonNullable<NonNullable<FastifyServerOptions["schemaController"]>["compilersFactory"]>;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 let nextRequestId = 0;
@@ -74,6 +77,11 @@ export interface BuildServerOptions {
    * cluster worker scores every batch itself (bounded by --max-batch-size / --max-batch-chars).
    */
   predictionPool?: boolean;
+  /**
+   * Compile each route's schemas at its first use (default) instead of during ready()
+   * (lazy-schemas.ts). false gives fastify's own eager compilers (tests compare the two).
+   */
+  lazySchemas?: boolean;
 }
 
 declare module "fastify" {
@@ -91,8 +99,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const config = resolveServeConfig(options.config ?? {});
   // POST /predict {"text"} is answered before fastify (fast-path.ts); the rest goes through it.
   const fastPath = new FastPredictPath(requestIdFrom);
+  // Route schemas are compiled at first use, not during ready() (lazy-schemas.ts).
+  const schemas = options.lazySchemas === false ? null : new LazySchemaCompilers();
   const app = Fastify({
     serverFactory: fastPathServerFactory(fastPath),
+    ...(schemas ? { schemaController: { compilersFactory: schemas.compilersFactory as SchemaCompilersFactory } } : {}),
     ...(options.logger
       ? { loggerInstance: options.logger }
       : { logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] } }),
@@ -136,6 +147,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     onCanaryRefused: () => metrics.canaryRefused(),
   });
   const ctx = new ServingContext(config, holder, metrics, predictor, SERVER_VERSION);
+  ctx.schemas = schemas;
   app.decorate("polarity", ctx);
   fastPath.attach(ctx);
 

@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
 import { serveClusterMetricsFromPrimary } from "./metrics.js";
-import { startServing } from "./server.js";
 
 /**
  * Cluster mode (`--workers N`, N > 1): the primary forks N worker processes that each load
@@ -56,6 +55,9 @@ export interface ClusterHandle {
 export async function serve(options: ServeConfigInput): Promise<{ url: string; workers: number }> {
   const config = resolveServeConfig(options);
   if (config.workers <= 1) {
+    // Loaded here, not at the top: a cluster primary serves no HTTP and need not load fastify,
+    // the routes and the ML core before forking its workers (start → ready, issue 12).
+    const { startServing } = await import("./server.js");
     const server = await startServing(config);
     return { url: server.url, workers: 1 };
   }

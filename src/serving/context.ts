@@ -17,6 +17,8 @@ export class ServingContext {
   draining = false;
   /** The hot route's path in front of fastify (fast-path.ts), once the server is built. */
   fastPath: import("./fast-path.js").FastPredictPath | null = null;
+  /** The route schemas' lazy compilers (lazy-schemas.ts), once the server is built. */
+  schemas: import("./lazy-schemas.js").LazySchemaCompilers | null = null;
   private readonly refs = new WeakMap<LoadedModel, ModelRefBody>();
 
   constructor(

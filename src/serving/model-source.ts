@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { DataError, NotFoundError, errorMessage } from "../util/errors.js";
 import type { ServableModel } from "./model-types.js";
 import { checkModelSize } from "./validate.js";
 import { isBinaryModel } from "../models/binary-bundle.js";
+import { readWholeFile, sha256HexAsync } from "./file-hash.js";
 
 /**
  * Where the server's model comes from. `resolve()` is cheap and is called on every poll:
@@ -72,17 +71,6 @@ function wrapModelError(where: string, build: () => ServableModel): ServableMode
   } catch (err) {
     throw new DataError(`model file ${where} is not a valid model: ${errorMessage(err)}`, { cause: err });
   }
-}
-
-/** SHA-256 of a file read in chunks: hashing a 160 MB version does not block the loop in one go. */
-async function hashFile(file: string): Promise<{ bytes: Buffer; sha256: string }> {
-  const hash = createHash("sha256");
-  const chunks: Buffer[] = [];
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    chunks.push(chunk as Buffer);
-  }
-  return { bytes: Buffer.concat(chunks), sha256: hash.digest("hex") };
 }
 
 /**
@@ -165,13 +153,27 @@ export class LocalFileModelSource implements ModelSource {
       this.lastStat = { key, resolved };
       return resolved;
     }
-    const { bytes, sha256 } = await hashFile(file);
-    const version = sha256.slice(0, 12);
+    // One read; a large file is hashed on a worker thread (file-hash.ts).
+    const bytes = await readWholeFile(file);
+    const hashing = sha256HexAsync(bytes);
+    // The first version of this source: nothing is served yet and it will be loaded, so it is
+    // built now, on this thread, while the hash is computed on another (start → ready, issue
+    // 12). Later versions are loaded only once their id shows they are new (ModelHolder).
+    let early: Promise<ServableModel> | undefined;
+    if (this.lastStat === null) {
+      early = loadModelBytes(bytes, file, this.parse, this.guard, false);
+      early.catch(() => undefined);
+    }
+    const version = (await hashing).slice(0, 12);
     const resolved: ResolvedModelFile = {
       name,
       version,
       // The bytes hashed are the bytes parsed: a file replaced between resolve and load cannot mix versions.
-      load: (options) => loadModelBytes(bytes, file, this.parse, this.guard, options?.whileServing),
+      load: (options) => {
+        const built = early;
+        early = undefined;
+        return built !== undefined && options?.whileServing !== true ? built : loadModelBytes(bytes, file, this.parse, this.guard, options?.whileServing);
+      },
     };
     this.lastStat = { key, resolved };
     return resolved;

@@ -4,19 +4,30 @@ import type { ServingContext } from "../context.js";
 import { contentSecurityPolicy } from "../page.js";
 import { HealthBody, ReadyBody } from "../schemas.js";
 
+/**
+ * The probes' answers are written by JSON.stringify, not by a fast-json-stringify serializer
+ * compiled from their response schemas: orchestrators (and bench:serve) poll /readyz from the
+ * first instant, and its first answer would otherwise load and run the serializer compiler
+ * (~80 ms of start → ready, lazy-schemas.ts). The handlers build exactly the schema's
+ * properties in the order fast-json-stringify writes them (required ones first, in schema
+ * order, then the optional ones), so the bytes are the same
+ * (test/serving/lazy-schemas.test.ts compares them with fast-json-stringify's).
+ */
+export const PROBE_SERIALIZER = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
+
 /** Kubernetes-style health, Prometheus metrics and the API docs. */
 export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
   const tags = ["operations"];
 
   // `pid` tells cluster workers apart (useful behind one port).
-  app.get("/healthz", { schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({
+  app.get("/healthz", { ...PROBE_SERIALIZER, schema: { summary: "Liveness: the process is up", tags, response: { 200: HealthBody } } }, async () => ({
     status: "ok",
     pid: process.pid,
   }));
 
   app.get(
     "/readyz",
-    { schema: { summary: "Readiness: a model is loaded and the server is not shutting down", tags, response: { 200: ReadyBody, 503: ReadyBody } } },
+    { ...PROBE_SERIALIZER, schema: { summary: "Readiness: a model is loaded and the server is not shutting down", tags, response: { 200: ReadyBody, 503: ReadyBody } } },
     async (_request, reply) => {
       const loaded = ctx.holder.current;
       if (ctx.draining) return reply.code(503).send({ status: "draining" });
@@ -26,9 +37,10 @@ export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Prom
         model: {
           name: loaded.name,
           version: loaded.version,
-          ...(loaded.alias !== undefined ? { alias: loaded.alias } : {}),
           // Not the source (a path or tracking URI): /readyz is unauthenticated.
           loaded_at: loaded.loadedAt.toISOString(),
+          // Last, as fast-json-stringify writes an optional property after the required ones.
+          ...(loaded.alias !== undefined ? { alias: loaded.alias } : {}),
         },
       };
     },
