@@ -232,9 +232,25 @@ export class FastPredictPath {
 
   /** The same for a batch: `model`, then `predictions`, each with its required fields first and `id` last (PredictionOut). */
   private serialiseBatch(scores: TypedScores, f: Fragments): string {
-    const { best, ids } = scores;
+    const { best, ids, k } = scores;
     this.plainIds = true;
     let s = f.batch;
+    if (k === 2) {
+      // Two classes (the usual case): one template per prediction, no intermediate strings.
+      const { proba } = scores;
+      const [k0, k1] = f.probKeys;
+      const firstIsZero = f.order[0] === 0;
+      for (let i = 0, o = 0; i < best.length; i++, o += 2) {
+        const b = best[i];
+        const p0 = num(proba[o]);
+        const p1 = num(proba[o + 1]);
+        s +=
+          ids === undefined
+            ? `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}}}`
+            : `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}},"id":${this.quoteId(ids[i])}}`;
+      }
+      return `${s}]}`;
+    }
     for (let i = 0; i < best.length; i++) {
       s += `${i === 0 ? "{" : ",{"}${f.head[best[i]]}${this.probabilities(scores, i, f)}`;
       if (ids !== undefined) s += `,"id":${this.quoteId(ids[i])}`;

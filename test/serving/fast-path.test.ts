@@ -236,8 +236,15 @@ describe("POST /predict fast path: other label kinds, non-ASCII class names, mon
       sample.map((_, i) => (Number(labels[i]) === 1 ? 'go"od\\' : "bad")),
       { features: { kind: "tfidf", ngramRange: [1, 1] }, model: { kind: "logreg", C: 1 } },
     );
+    // Two classes -1 and 1: the probabilities object lists "1" before "-1" (the two-class writer's other order), monitoring on.
+    const signs = SentimentModel.train(
+      sample,
+      sample.map((_, i) => (Number(labels[i]) === 1 ? 1 : -1)),
+      { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } },
+    );
     writeJsonAtomic(join(dir.path, "three.json"), three.toJSON());
     writeJsonAtomic(join(dir.path, "strings.json"), strings.toJSON());
+    writeJsonAtomic(join(dir.path, "signs.json"), signs.toJSON());
     servers.push(
       await startServing({
         source: new LocalFileModelSource(join(dir.path, "three.json"), parseModel),
@@ -250,6 +257,7 @@ describe("POST /predict fast path: other label kinds, non-ASCII class names, mon
       }),
     );
     servers.push(await startLocal(join(dir.path, "strings.json")));
+    servers.push(await startLocal(join(dir.path, "signs.json")));
   });
   after(async () => {
     for (const s of servers) await s.close();
@@ -257,7 +265,11 @@ describe("POST /predict fast path: other label kinds, non-ASCII class names, mon
   });
 
   const bodies = ['{"text":"I love it, wonderful"}', '{"texts":["awful, I hated it","great value","meh"]}', JSON.stringify({ texts: sample.slice(0, 200) })];
-  for (const [i, name] of ["three numeric classes, non-ASCII names, no monitoring", "string classes with a quote and a backslash"].entries()) {
+  for (const [i, name] of [
+    "three numeric classes, non-ASCII names, no monitoring",
+    "string classes with a quote and a backslash",
+    "two classes -1 and 1 (probabilities listed 1 first), monitoring ids",
+  ].entries()) {
     test(`${name}: answered by the fast path, bytes and content-length as fastify's`, async () => {
       const server = servers[i];
       for (const body of bodies) {
