@@ -36,6 +36,7 @@ import { loadUciSentences } from "../src/data/builtin.js";
 import { generateSyntheticCorpus } from "../src/data/synthetic.js";
 import { handOverToFit } from "../src/features/csr.js";
 import { createVectorizer } from "../src/features/factory.js";
+import { prestartCountWorker } from "../src/features/parallel-count.js";
 import { TfidfVectorizer } from "../src/features/vectorizer.js";
 import type { Label } from "../src/models/estimator.js";
 import { LogisticRegression } from "../src/models/logistic-regression.js";
@@ -74,6 +75,8 @@ async function child(mode: Mode, name: string): Promise<Record<string, number | 
     // The texts (and the file's string) are dropped once vectorised: only the matrix and the
     // labels stay for the fit.
     const t0 = performance.now();
+    // The counting worker loads while the file is read.
+    prestartCountWorker();
     const { X, labels, vectorizer, n, readS, vectorizeS, threads } = await (async () => {
       const data = await readDatasetCsv(name);
       const readS = seconds(t0);

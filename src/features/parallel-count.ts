@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { Worker } from "node:worker_threads";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { startModuleWorker } from "../util/module-worker.js";
 import type { CountWorkerReply, CountWorkerRequest } from "./count-worker.js";
@@ -30,28 +31,15 @@ export function resolveCountThreads(requested: number | "auto", docs: readonly u
 
 type CountPart = (docs: readonly string[], offset: number, capacityRows: number) => { index: NgramIndex; builder: CsrBuilder };
 
-/**
- * Counts `docs` on this thread and one worker; null when that does not apply (fewer than two
- * documents, a non-string document, or the worker did not start), so the caller counts serially.
- */
-export async function countInParallel(
-  options: Readonly<ResolvedCountOptions>,
-  docs: readonly string[],
-  countPart: CountPart,
-): Promise<{ index: NgramIndex; builder: CsrBuilder } | null> {
-  if (!Array.isArray(docs) || docs.length < 2) return null;
-  let total = 0;
-  for (let d = 0; d < docs.length; d++) {
-    const t = docs[d];
-    if (typeof t !== "string") return null;
-    total += t.length;
-  }
-  // Split at half the characters: the work is per character (preprocessing) and per token.
-  let mid = 0;
-  for (let acc = 0; mid < docs.length - 1 && acc < total / 2; mid++) acc += docs[mid].length;
-  if (mid === 0) mid = 1;
+/** A counting worker and its replies so far (queued from the moment it starts). */
+interface Channel {
+  worker: Worker;
+  /** The next reply, or null if the worker failed or `timeoutMs` passed first. */
+  next(timeoutMs: number): Promise<CountWorkerReply | null>;
+}
 
-  let worker;
+function openChannel(): Channel | null {
+  let worker: Worker;
   try {
     worker = startModuleWorker(import.meta.url, "count-worker");
   } catch {
@@ -93,6 +81,60 @@ export async function countInParallel(
         }
       };
     });
+  return { worker, next };
+}
+
+let prestarted: Channel | null = null;
+
+/**
+ * Starts the counting worker now, so it loads while the caller does something else (reads the
+ * training file) and the next fitTransformAsync that counts on 2 threads takes it instead of
+ * starting one: the worker's start-up (~0.1–0.3 s: a thread, a V8 isolate, the module) then
+ * no longer delays the count. The worker is unref'd until it is used, so an unused one never
+ * keeps the process alive; only one is kept. Safe to call when threads will not be used.
+ */
+export function prestartCountWorker(): void {
+  if (prestarted !== null || availableParallelism() < 2) return;
+  prestarted = openChannel();
+  prestarted?.worker.unref();
+}
+
+/** Whether a prestarted counting worker is waiting to be used. */
+export function countWorkerPrestarted(): boolean {
+  return prestarted !== null;
+}
+
+function takePrestarted(): Channel | null {
+  const c = prestarted;
+  prestarted = null;
+  c?.worker.ref();
+  return c;
+}
+
+/**
+ * Counts `docs` on this thread and one worker; null when that does not apply (fewer than two
+ * documents, a non-string document, or the worker did not start), so the caller counts serially.
+ */
+export async function countInParallel(
+  options: Readonly<ResolvedCountOptions>,
+  docs: readonly string[],
+  countPart: CountPart,
+): Promise<{ index: NgramIndex; builder: CsrBuilder } | null> {
+  if (!Array.isArray(docs) || docs.length < 2) return null;
+  let total = 0;
+  for (let d = 0; d < docs.length; d++) {
+    const t = docs[d];
+    if (typeof t !== "string") return null;
+    total += t.length;
+  }
+  // Split at half the characters: the work is per character (preprocessing) and per token.
+  let mid = 0;
+  for (let acc = 0; mid < docs.length - 1 && acc < total / 2; mid++) acc += docs[mid].length;
+  if (mid === 0) mid = 1;
+
+  const channel = takePrestarted() ?? openChannel();
+  if (channel === null) return null;
+  const { worker, next } = channel;
   try {
     // Under tsx (tests, benches from source) the worker's module loader needs this thread's
     // event loop, which the synchronous counting below blocks: wait until it has loaded. From

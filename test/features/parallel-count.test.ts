@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { CsrMatrix } from "../../src/features/csr.js";
-import { PARALLEL_MIN_DOCS, resolveCountThreads } from "../../src/features/parallel-count.js";
+import { PARALLEL_MIN_DOCS, countWorkerPrestarted, prestartCountWorker, resolveCountThreads } from "../../src/features/parallel-count.js";
 import { CountVectorizer, TfidfVectorizer, type CountVectorizerOptions, type TfidfVectorizerOptions } from "../../src/features/vectorizer.js";
 import { generateSyntheticCorpus } from "../../src/data/synthetic.js";
 import { LIGHT_PREPROCESS_CONFIG } from "../../src/text/preprocess.js";
@@ -89,6 +89,25 @@ describe("CountVectorizer.fitTransformAsync (counting on two threads)", { timeou
       new CountVectorizer(o).fitTransformAsync(spaced, { threads: 2 }),
       (err: unknown) => err instanceof DataError && /contains a space/.test(err.message),
     );
+  });
+
+  it("a prestarted worker is taken by the next two-thread count, with the same result; one left unused does not keep the process alive", async () => {
+    prestartCountWorker();
+    assert.equal(countWorkerPrestarted(), true);
+    prestartCountWorker(); // only one is kept
+    await assertEqualFits(() => new TfidfVectorizer({ ngramRange: [1, 2], preprocess: LIGHT_PREPROCESS_CONFIG }), docs, unseen);
+    assert.equal(countWorkerPrestarted(), false, "the count took the prestarted worker");
+    // A DataError from the prestarted worker's part is the same as from a fresh one.
+    prestartCountWorker();
+    const spaced = docs.slice(0, 1000);
+    spaced[990] = "alpha beta";
+    await assert.rejects(
+      new CountVectorizer({ ngramRange: [1, 2], tokenPattern: "(alpha beta)" }).fitTransformAsync(spaced, { threads: 2 }),
+      (err: unknown) => err instanceof DataError && /contains a space/.test(err.message),
+    );
+    // Left waiting (unref'd): the test file must still end.
+    prestartCountWorker();
+    assert.equal(countWorkerPrestarted(), true);
   });
 
   it("a fixed vocabulary counts on one thread with the same result", async () => {
