@@ -577,11 +577,11 @@ export class TokenIdScanner {
    * as soon as the text needs steps 1–4; scanNormalized then does the whole text.
    *
    * A word of at most 8 characters is its own exact key: its code units packed 8 bits each
-   * into two ints (`lo`, `hi`) plus its length, looked up in the short-word table, where one
-   * 32-byte slot holds the key and the ids (one cache line per word: the scan waits on memory
-   * more than on arithmetic). Longer words go through the general word cache (hash + code
-   * units). The lookup is written out here rather than called: this loop is the scoring path's
-   * largest cost.
+   * into two ints (`hi`:`lo`, the last unit lowest) plus its length, looked up in the
+   * short-word table, where one 32-byte slot holds the key and the ids (one cache line per
+   * word: the scan waits on memory more than on arithmetic). Longer words go through the
+   * general word cache (hash + code units). The lookup is written out here rather than called:
+   * this loop is the scoring path's largest cost.
    */
   private scanAscii(s: string, start: number, n: number): number {
     if (n - start + 4 > this.ids.length) this.ids = new Int32Array(Math.max(n - start + 4, this.ids.length * 2));
@@ -613,8 +613,9 @@ export class TokenIdScanner {
             if (kind[e] !== ASCII_WORD) break;
             ch = 39;
           }
-          if (len < 4) lo |= ch << (len << 3);
-          else if (len < 8) hi |= ch << ((len - 4) << 3);
+          // The last 8 code units, 8 bits each, shifted through hi:lo without a branch.
+          hi = (hi << 8) | (lo >>> 24);
+          lo = (lo << 8) | ch;
           len++;
           i++;
         }
