@@ -179,6 +179,15 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
 interface ColumnPath {
   X: CscMatrix32;
   objective: ColumnBinaryObjective;
+  /** The objective's own label and weight vectors (setRows with these copies nothing). */
+  ySign: Float64Array;
+  sw: Float64Array;
+}
+
+/** out[i] = the class weight of sample i; returns out. */
+function sampleWeights(codes: ArrayLike<number>, cw: ArrayLike<number>, out: Float64Array): Float64Array {
+  for (let i = 0; i < out.length; i++) out[i] = cw[codes[i]];
+  return out;
 }
 
 /**
@@ -387,14 +396,14 @@ export class LogisticRegression extends LinearClassifierBase {
     const n = X.rows;
     const d = X.cols;
     const threads = resolveThreads(this.threads, X.indptr[n]);
-    const sw = new Float64Array(n);
     let totalWeight = 0;
-    for (let i = 0; i < n; i++) totalWeight += sw[i] = cw[codes[i]];
+    for (let i = 0; i < n; i++) totalWeight += cw[codes[i]];
     if (!(totalWeight > 0)) throw new DataError("LogisticRegression.fit: every sample has weight 0 (check classWeight)");
     const mode = this.mode(k);
     this.warnings = [];
 
     if (mode === "multinomial") {
+      const sw = sampleWeights(codes, cw, new Float64Array(n));
       const problem = multinomialProblem(X, codes, k, sw, this.params);
       const x0 = k > 2 ? this.startingPoint(k, d, problem.nParams, oldOfNew, (c, j) => (j === d ? d * k + c : j * k + c)) : null;
       const res = this.solve(problem, x0);
@@ -413,25 +422,29 @@ export class LogisticRegression extends LinearClassifierBase {
     }
 
     const targets = mode === "binary" ? [1] : classes.map((_, c) => c);
-    const coef = new Float64Array(targets.length * d);
+    // One problem: the coefficients are the solution's first d entries (a view, no second d-sized array).
+    let coef = targets.length === 1 ? null : new Float64Array(targets.length * d);
     const intercept = new Float64Array(targets.length);
     const results: OptimResult[] = [];
     const problems: Problem[] = [];
-    const ySign = new Float64Array(n);
     const start = this.initialCoef ? this.startingPoint(targets.length, d, targets.length * (d + 1), oldOfNew, (row, j) => row * (d + 1) + j) : null;
     let columns: ColumnPath | null = null;
     if (useColumns(X.indptr[n], threads)) {
       const arena = createColumnArena(X, true, false);
-      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X, isHandedOver(X)) };
+      columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X, isHandedOver(X)), ySign: arena.ySign, sw: arena.sw };
       // The copy exists: a matrix the caller handed over is emptied now, so it can be freed during the fit.
       releaseHandedOver(X);
     }
+    // On the column path the labels and weights are written where the objective reads them.
+    const sw = sampleWeights(codes, cw, columns?.sw ?? new Float64Array(n));
+    const ySign = columns?.ySign ?? new Float64Array(n);
     try {
       targets.forEach((target, row) => {
         for (let i = 0; i < n; i++) ySign[i] = codes[i] === target ? 1 : -1;
         const problem = binaryProblem(X, columns, ySign, sw, this.params);
         const res = this.solve(problem, start === null ? null : start.slice(row * (d + 1), row * (d + 1) + problem.nParams));
-        coef.set(res.x.subarray(0, d), row * d);
+        if (coef === null) coef = res.x.subarray(0, d);
+        else coef.set(res.x.subarray(0, d), row * d);
         if (this.params.fitIntercept) intercept[row] = res.x[d];
         results.push(res);
         problems.push(problem);
@@ -439,7 +452,7 @@ export class LogisticRegression extends LinearClassifierBase {
     } finally {
       columns?.objective.close();
     }
-    this.setState(classes, coef, intercept, d, results, problems, oldOfNew);
+    this.setState(classes, coef ?? new Float64Array(0), intercept, d, results, problems, oldOfNew);
     return this;
   }
 

@@ -40,6 +40,7 @@ describe("handOverToFit", { timeout: 60_000 }, () => {
       const a = new LogisticRegression({ threads }).fit(kept, y);
       const b = new LogisticRegression({ threads }).fit(given, y);
       assert.deepEqual(Array.from(b.coef), Array.from(a.coef));
+      assert.equal(b.coef.length, X.cols, "one binary problem: d coefficients (a view of the solution)");
       assert.deepEqual(Array.from(b.intercept), Array.from(a.intercept));
       assert.deepEqual(b.fitReport, a.fitReport);
       assertEmptied(given, X.cols);

@@ -148,8 +148,9 @@ export class ColumnBinaryObjective {
 
   /** Sets the labels (±1) and sample weights of the problem evaluated next (copied into the arena). */
   setRows(ySign: Float64Array, sw: Float64Array): void {
-    this.A.ySign.set(ySign);
-    this.A.sw.set(sw);
+    // The arena's own vectors (the caller wrote them in place) need no copy.
+    if (ySign !== this.A.ySign) this.A.ySign.set(ySign);
+    if (sw !== this.A.sw) this.A.sw.set(sw);
   }
 
   private startWorker(X: CsrLike | null, rowSplit: number, count: Int32Array | null): void {
