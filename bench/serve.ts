@@ -3,13 +3,15 @@
  *
  * Trains the default model (TF-IDF 1–2-grams + logistic regression on the 3,000 built-in UCI
  * sentences) and writes it to a temp file, with a synthetic 2M-feature model beside it, then:
- *   - start-up: spawns `polarity serve` (1 process and --workers 2) on each model and times
- *     spawn → first /readyz 200, and → every worker answering;
+ *   - start-up: spawns `polarity serve` (1 process and --workers 2) on each model (JSON and
+ *     model.bin) and times spawn → first /readyz 200 (with the server's CPU time by then, from
+ *     /proc), and → every worker answering; --rounds alternated rounds, medians;
  *   - for 1 process and for `--workers 2`, rounds alternated with the bare node:http ceiling
  *     (same process count, parses the same JSON, fixed answer): single texts, POST /predict
  *     {"text"} at 32 connections → requests/s, p50, p99 and Polarity's share of the ceiling;
  *     batches of 1,000 texts → texts/s, beside what scoring the same texts in process costs
- *     (predictProba, texts per CPU-second: the bound HTTP cannot exceed);
+ *     (predictProba, texts per CPU-second: the bound HTTP cannot exceed), the server's CPU per
+ *     1,000-text request and the HTTP side's share of it (that CPU less scoring's);
  *   - the seed's stack (gunicorn, 2 sync workers, a Flask + scikit-learn app equivalent to the
  *     seed's: TF-IDF 1–2-grams + liblinear LR on the same sentences, JSON in and out, the
  *     seed's three Prometheus metrics when prometheus_client is installed), with the same
@@ -519,8 +521,14 @@ async function main(): Promise<void> {
           const single = median(ours);
           const ceiling = median(ceilings);
           await stopServer(bare.child);
+          const cpuBefore = processTreeCpuMs(polarity.child.pid);
           const batch = await loadRun(polarity.url, batchBodies, args.batchConnections);
+          const cpuAfter = processTreeCpuMs(polarity.child.pid);
           const scoring = scoringTextsPerSec();
+          // The server's CPU per 1,000-text request, less what scoring them costs: the HTTP side's share
+          // (reading, parsing and checking the body, ids, metrics, the answer, node:http).
+          const batchCpuMs = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / (batch.requestsPerSec * args.duration);
+          const httpOverheadMs = batchCpuMs === null ? null : batchCpuMs - 1e6 / scoring;
           const row = {
             workers,
             singleReqPerSec: Math.round(single.requestsPerSec),
@@ -533,6 +541,9 @@ async function main(): Promise<void> {
             batchTextsPerSec: Math.round(batch.requestsPerSec * 1000),
             scoringTextsPerCpuSec: scoring,
             batchP50Ms: batch.p50Ms,
+            batchServerCpuMsPer1000: batchCpuMs === null ? null : Number(batchCpuMs.toFixed(2)),
+            httpOverheadMsPer1000: httpOverheadMs === null ? null : Number(httpOverheadMs.toFixed(2)),
+            shareOfScoringBound: Number((batch.requestsPerSec * 1000 / (scoring * workers)).toFixed(3)),
             non2xx: single.non2xx + batch.non2xx,
           };
           rows.push(row);
@@ -552,6 +563,10 @@ async function main(): Promise<void> {
             console.log(
               `  scoring alone, in process (predictProba on the same batches): ${row.scoringTextsPerCpuSec} texts per CPU-second → at most ${(row.scoringTextsPerCpuSec * workers).toLocaleString("en")} texts/s on ${workers} core${workers > 1 ? "s" : ""} before any HTTP`,
             );
+            if (row.batchServerCpuMsPer1000 !== null)
+              console.log(
+                `  server CPU per 1,000-text request: ${row.batchServerCpuMsPer1000} ms, of which HTTP (all but scoring) ≈ ${row.httpOverheadMsPer1000} ms; batches reach ${(row.shareOfScoringBound * 100).toFixed(1)} % of the scoring bound`,
+              );
             console.log(`  non-2xx responses: ${row.non2xx}`);
           }
         } finally {
