@@ -17,6 +17,13 @@ import { InvalidParameterError } from "../../src/util/errors.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/** A model config's hyperparameters as strings, sorted (what a child run's model.* params hold). */
+function trialModel(m: Record<string, unknown>): [string, string][] {
+  return Object.entries(m)
+    .map(([k, v]): [string, string] => [k, String(v)])
+    .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
 test("the space expands list-valued options into their cartesian product (n-gram ranges as pairs)", () => {
   assert.equal(expandSpace(DEFAULT_SEARCH_SPACE).length, 48);
   const configs = expandSpace({
@@ -177,7 +184,17 @@ describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
       const children = runs.filter((run) => run.data.tags?.some((t) => t.key === "mlflow.parentRunId" && t.value === out.parentRunId));
       assert.equal(children.length, 3);
       assert.equal(runs.length, 4);
-      for (const c of children) assert.ok(c.data.metrics?.some((m) => m.key === "mean_accuracy"));
+      for (const c of children) {
+        assert.ok(c.data.metrics?.some((m) => m.key === "mean_accuracy"));
+        // Params and metrics go in one batch: both land, with the trial's values.
+        const params = new Map((c.data.params ?? []).map((p) => [p.key, p.value]));
+        assert.equal(params.get("preprocess"), "light");
+        assert.ok(params.get("model.kind") === "logreg" || params.get("model.kind") === "nb", JSON.stringify([...params]));
+        const trial = out.trials.find((t: { config: { model: Record<string, unknown> } }) => JSON.stringify(trialModel(t.config.model)) === JSON.stringify(trialModel(Object.fromEntries([...params].filter(([k]) => k.startsWith("model.")).map(([k, v]) => [k.slice(6), v])))));
+        assert.ok(trial, `a trial for ${JSON.stringify([...params])}`);
+        assert.equal(c.data.metrics?.find((m) => m.key === "mean_accuracy")?.value, trial.mean.accuracy);
+        assert.equal(c.data.metrics?.find((m) => m.key === "folds_scored")?.value, 3);
+      }
     } finally {
       await client.close();
     }
