@@ -6,7 +6,9 @@
  * transpiled by esbuild (bench/lib/current-cli.ts), run by plain node: tsx's start-up
  * transpiling (seconds, in the main thread and in each worker) is not part of the command.
  *
- *   npm run bench:predict [-- --rows 1000000]        (10^7 rows: the flat-memory check)
+ * Rounds alternate (pool reference, then the CLI) and the medians and spreads are printed.
+ *
+ *   npm run bench:predict [-- --rows 1000000] [--rounds 3]   (10^7 rows: the flat-memory check)
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -21,6 +23,17 @@ import { SentimentModel } from "../src/models/sentiment-model.js";
 
 const rowsFlag = process.argv.indexOf("--rows");
 const ROWS = rowsFlag >= 0 ? Number(process.argv[rowsFlag + 1]) : 1_000_000;
+const roundsFlag = process.argv.indexOf("--rounds");
+const ROUNDS = roundsFlag >= 0 ? Number(process.argv[roundsFlag + 1]) : 3;
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs: number[]): string => `[${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 async function main(): Promise<void> {
@@ -41,44 +54,48 @@ async function main(): Promise<void> {
       if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
     }
     await new Promise<void>((r) => out.end(r));
-    console.log(
-      `# predict bench: ${ROWS} rows (${(statSync(input).size / 1e6).toFixed(1)} MB CSV); load ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(" ")}`,
-    );
+    console.log(`# predict bench: ${ROWS} rows (${(statSync(input).size / 1e6).toFixed(1)} MB CSV), ${ROUNDS} alternated rounds; load ${load()}`);
 
     // Reference: scoring only, texts already in memory: the CLI's pool shape (2 workers, the
-    // calling thread free for I/O) and the default one (calling thread + 1 worker); the better is the ceiling.
+    // calling thread free for I/O) and the default one (calling thread + 1 worker); the better
+    // of the two in each round is that round's ceiling. Then the CLI, file → file.
     const batch = sample.slice(0, 100_000);
-    let refRate = 0;
-    for (const shape of [{ workers: 2, useCallingThread: false }, { workers: 1 }]) {
-      const pool = await PredictionPool.create(model, shape);
-      await pool.predictProba(batch);
-      const t0 = performance.now();
-      for (let r = 0; r < 2; r++) await pool.predictProba(batch);
-      const rate = (2 * batch.length) / ((performance.now() - t0) / 1000);
-      await pool.close();
-      refRate = Math.max(refRate, rate);
-      console.log(`PredictionPool.predictProba ${JSON.stringify(shape)} (in memory, 100k texts × 2): ${Math.round(rate)} texts/s`);
-    }
     const cli = await currentCli(root);
-
-    const t1 = performance.now();
-    const r = spawnSync(
-      "/usr/bin/time",
-      ["-f", "%M", process.execPath, cli.main, "predict", input, "--model", modelPath, "-o", join(dir, "out.csv"), "--quiet"],
-      { cwd: root, encoding: "utf8" },
-    );
-    const seconds = (performance.now() - t1) / 1000;
-    if (r.status !== 0) throw new Error(`predict failed: ${r.stderr}`);
-    const rssKb = Number(r.stderr.trim().split("\n").pop());
+    const refRates: number[] = [];
+    const cliRates: number[] = [];
+    const rss: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      let refRate = 0;
+      const shapes: string[] = [];
+      for (const shape of [{ workers: 2, useCallingThread: false }, { workers: 1 }]) {
+        const pool = await PredictionPool.create(model, shape);
+        await pool.predictProba(batch);
+        const t0 = performance.now();
+        for (let r = 0; r < 2; r++) await pool.predictProba(batch);
+        const rate = (2 * batch.length) / ((performance.now() - t0) / 1000);
+        await pool.close();
+        refRate = Math.max(refRate, rate);
+        shapes.push(`${JSON.stringify(shape)} ${Math.round(rate)}`);
+      }
+      refRates.push(refRate);
+      const t1 = performance.now();
+      const r = spawnSync(
+        "/usr/bin/time",
+        ["-f", "%M", process.execPath, cli.main, "predict", input, "--model", modelPath, "-o", join(dir, "out.csv"), "--quiet"],
+        { cwd: root, encoding: "utf8" },
+      );
+      const seconds = (performance.now() - t1) / 1000;
+      if (r.status !== 0) throw new Error(`predict failed: ${r.stderr}`);
+      const rssKb = Number(r.stderr.trim().split("\n").pop());
+      cliRates.push(ROWS / seconds);
+      rss.push(rssKb / 1024);
+      console.log(
+        `round ${round}: PredictionPool.predictProba in memory (100k texts × 2) ${shapes.join(", ")} texts/s | polarity predict file → file ${Math.round(ROWS / seconds)} rows/s over ${seconds.toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB | ratio ${(ROWS / seconds / refRate).toFixed(2)} | load ${load()}`,
+      );
+    }
+    console.log(`CLI: ${cli.label}; start-up and model load included`);
     console.log(
-      `polarity predict (${cli.label}; file → file, incl. start-up and model load): ${Math.round(ROWS / seconds)} rows/s over ${seconds.toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`,
-    );
-    console.log(
-      `ratio to in-memory scoring: ${(ROWS / seconds / refRate).toFixed(2)}; load ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(" ")}`,
+      `median of ${ROUNDS}: polarity predict ${Math.round(median(cliRates))} rows/s ${spread(cliRates)}, in-memory pool ${Math.round(median(refRates))} texts/s ${spread(refRates)}, ratio ${(median(cliRates) / median(refRates)).toFixed(2)}; peak RSS max ${Math.round(Math.max(...rss))} MB; load ${load()}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -156,58 +156,40 @@ function parse(job: Job): void {
   const texts: string[] = [];
   const len = readAt(job.start, job.limit - job.start);
   const final = job.start + len >= data.fileSize;
-  const text = bytes.toString("utf8", 0, len);
+  // latin1: one char per byte, so positions are byte positions; values with bytes ≥ 0x80 are decoded as UTF-8 from `bytes` (parseCsvChunk).
+  const text = bytes.toString("latin1", 0, len);
   let end = job.start + len;
   let lines = 0;
   let problem: ChunkProblem | null = null;
   let gaveUp = false;
   if (data.format === "jsonl") {
-    const r = parseJsonlChunk(text, data.textColumn, data.where, final, texts);
+    const r = parseJsonlChunk(text, data.textColumn, data.where, final, texts, bytes);
     lines = r.lines;
     problem = r.problem;
   } else {
-    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, data.where, final, texts);
+    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, data.where, final, texts, bytes);
     problem = r.problem;
     if (problem === null && r.needMore) {
-      // The last record runs on past the limit: read whole lines on until it ends.
-      let rec = text.slice(r.next);
-      let at = job.start + len;
-      let want = 1 << 16;
+      // The last record runs on past the limit: read from its start, more each time, until it ends.
+      const from = job.start + r.next;
+      let want = Math.max(2 * (len - r.next), 1 << 16);
       for (;;) {
-        if (!job.verified && at - job.limit > data.speculativeOverrun) {
+        if (!job.verified && from + want - job.limit > data.speculativeOverrun + (1 << 16)) {
           gaveUp = true;
           break;
         }
-        const got = readAt(at, want);
-        const atEnd = at + got >= data.fileSize || got < want;
-        let cut = got;
-        if (!atEnd) {
-          cut = bytes.lastIndexOf(10, got - 1) + 1;
-          if (cut === 0) {
-            want *= 2; // no newline in this read: read more at once
-            continue;
-          }
-        }
-        const pieceStart = rec.length;
-        rec += bytes.toString("utf8", 0, cut);
-        const r2 = parseCsvChunk(rec, 0, 1, delimiter, data.column, data.textColumn, data.where, atEnd, texts);
+        const got = readAt(from, want);
+        const atEnd = from + got >= data.fileSize || got < want;
+        const r2 = parseCsvChunk(bytes.toString("latin1", 0, got), 0, 1, delimiter, data.column, data.textColumn, data.where, atEnd, texts, bytes);
         if (r2.problem) {
           problem = r2.problem;
           break;
         }
         if (!r2.needMore) {
-          if (r2.next >= rec.length) end = at + cut;
-          else {
-            // The record ended at its m-th newline inside this piece: the m-th newline byte is the same place.
-            let m = 0;
-            for (let p = rec.indexOf("\n", pieceStart); p >= 0 && p < r2.next; p = rec.indexOf("\n", p + 1)) m++;
-            let b = -1;
-            for (let j = 0; j < m; j++) b = bytes.indexOf(10, b + 1);
-            end = at + b + 1;
-          }
+          end = from + r2.next;
           break;
         }
-        at += cut;
+        want *= 2;
       }
     }
   }

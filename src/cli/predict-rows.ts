@@ -104,6 +104,13 @@ export function formatRows(
 
 const encoder = new TextEncoder();
 
+/** "00", "01", … "99" as ASCII bytes. */
+const PAIRS = new Uint8Array(200);
+for (let v = 0; v < 100; v++) {
+  PAIRS[2 * v] = 48 + ((v / 10) | 0);
+  PAIRS[2 * v + 1] = 48 + (v % 10);
+}
+
 /**
  * formatRows for CSV output without top words, written straight into bytes (no string per
  * row or per number): the same characters, which test/cli/predict-file.test.ts checks on
@@ -111,13 +118,13 @@ const encoder = new TextEncoder();
  */
 export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number, f: RowFormat): Uint8Array {
   const k = f.classes.length;
-  const labels = f.classes.map((c) => encoder.encode(csvField(String(c))));
-  const names = f.names.map((s) => encoder.encode(csvField(s)));
-  let maxLabel = 0;
-  for (let c = 0; c < k; c++) maxLabel = Math.max(maxLabel, labels[c].length + names[c].length);
-  // Row number (≤ 16 digits), label + name, k probabilities (a fallback String() is ≤ 24 chars), separators.
-  const perRow = 16 + maxLabel + k * 25 + 4;
-  let buf = new Uint8Array(Math.max(64, n * Math.min(perRow, 24 + maxLabel + k * 9)));
+  // ",label,name" of each class, one byte string.
+  const middles = f.classes.map((c, j) => encoder.encode(`,${csvField(String(c))},${csvField(f.names[j])}`));
+  let maxMiddle = 0;
+  for (let c = 0; c < k; c++) maxMiddle = Math.max(maxMiddle, middles[c].length);
+  // Row number (≤ 16 digits), ",label,name", k probabilities (a fallback String() is ≤ 24 chars), separators.
+  const perRow = 16 + maxMiddle + k * 25 + 2;
+  let buf = new Uint8Array(Math.max(64, n * Math.min(perRow, 20 + maxMiddle + k * 9)));
   let pos = 0;
   for (let i = 0; i < n; i++) {
     if (pos + perRow > buf.length) {
@@ -125,40 +132,44 @@ export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number,
       grown.set(buf.subarray(0, pos));
       buf = grown;
     }
-    const best = bestClass(P, i, k);
+    let best = 0;
+    for (let c = 1; c < k; c++) if (P[i * k + c] > P[i * k + best]) best = c;
     // Row number, digits written backwards into place.
-    let row = firstRow + i;
-    let digits = 1;
-    for (let t = row; t >= 10; t = Math.floor(t / 10)) digits++;
-    for (let d = pos + digits - 1; d >= pos; d--) {
-      buf[d] = 48 + (row % 10);
-      row = Math.floor(row / 10);
+    const row = firstRow + i;
+    if (row < 0x7fffffff) {
+      let digits = 1;
+      for (let t = row; t >= 10; t = (t / 10) | 0) digits++;
+      for (let d = pos + digits - 1, t = row; d >= pos; d--) {
+        const q = (t / 10) | 0;
+        buf[d] = 48 + t - q * 10;
+        t = q;
+      }
+      pos += digits;
+    } else {
+      const s = String(row);
+      for (let j = 0; j < s.length; j++) buf[pos++] = s.charCodeAt(j);
     }
-    pos += digits;
-    buf[pos++] = 44;
-    const lb = labels[best];
-    for (let j = 0; j < lb.length; j++) buf[pos++] = lb[j];
-    buf[pos++] = 44;
-    const nb = names[best];
-    for (let j = 0; j < nb.length; j++) buf[pos++] = nb[j];
+    const mid = middles[best];
+    for (let j = 0; j < mid.length; j++) buf[pos++] = mid[j];
     for (let c = 0; c < k; c++) {
       buf[pos++] = 44;
       const r = Math.round(P[i * k + c] * 1e6);
       if (r > 0 && r < 1e6) {
-        // "0." + r's six digits without trailing zeros (formatProb).
-        buf[pos++] = 48;
-        buf[pos++] = 46;
-        let v = r;
-        let last = 6;
-        while (v % 10 === 0) {
-          v /= 10;
-          last--;
-        }
-        for (let d = pos + last - 1, w = v; d >= pos; d--) {
-          buf[d] = 48 + (w % 10);
-          w = Math.floor(w / 10);
-        }
-        pos += last;
+        // "0." + r's six digits without trailing zeros (formatProb), two digits per division.
+        const hi = (r / 10000) | 0;
+        const rest = r - hi * 10000;
+        const mid = (rest / 100) | 0;
+        const lo = rest - mid * 100;
+        buf[pos] = 48;
+        buf[pos + 1] = 46;
+        buf[pos + 2] = PAIRS[2 * hi];
+        buf[pos + 3] = PAIRS[2 * hi + 1];
+        buf[pos + 4] = PAIRS[2 * mid];
+        buf[pos + 5] = PAIRS[2 * mid + 1];
+        buf[pos + 6] = PAIRS[2 * lo];
+        buf[pos + 7] = PAIRS[2 * lo + 1];
+        pos += 8;
+        while (buf[pos - 1] === 48) pos--;
       } else {
         const s = String(r / 1e6);
         for (let j = 0; j < s.length; j++) buf[pos++] = s.charCodeAt(j);
@@ -196,6 +207,13 @@ export interface CsvChunkResult {
  * Records of delimited `text` from `pos` on, while they start before `limit`: the text column's
  * value of each goes to `out` (records exactly as DelimitedRecordReader.push(text, final) splits
  * them; empty records skipped). `final`: the text ends at the end of the input.
+ *
+ * With `utf8`, `text` is utf8.toString("latin1") of those bytes (one char per byte: decoding is a
+ * copy, and string positions are byte positions); a value with bytes ≥ 0x80 is decoded from
+ * `utf8` piece by piece (a quoted part, the rest of the field). Each piece lies between ASCII
+ * bytes (quote, delimiter, CR, LF) or the input's ends, which no UTF-8 sequence spans and
+ * which end any broken one, so its decoding equals that stretch of the whole text's decoding,
+ * replacement characters included.
  */
 export function parseCsvChunk(
   text: string,
@@ -207,9 +225,11 @@ export function parseCsvChunk(
   where: string,
   final: boolean,
   out: string[],
+  utf8: Buffer | null = null,
 ): CsvChunkResult {
   const n = text.length;
   const d = delimiter.charCodeAt(0);
+  const piece = utf8 === null ? (a: number, b: number): string => text.slice(a, b) : latin1Pieces(text, utf8);
   // Next quote / delimiter at or after pos (-1: none left): each indexOf scans new text only.
   let quoteAt = text.indexOf('"', pos);
   let delimAt = text.indexOf(delimiter, pos);
@@ -236,7 +256,7 @@ export function parseCsvChunk(
           fieldStart = delimAt + 1;
         }
         if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
-        out.push(text.slice(fieldStart, delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd));
+        out.push(piece(fieldStart, delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd));
       }
       pos = nl + 1;
       continue;
@@ -259,7 +279,7 @@ export function parseCsvChunk(
             if (!final) return { next: pos, needMore: true, problem: null };
             return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
           }
-          if (want) acc += text.slice(i, q);
+          if (want) acc += piece(i, q);
           accLen += q - i;
           if (text.charCodeAt(q + 1) === 34) {
             if (want) acc += '"';
@@ -280,7 +300,7 @@ export function parseCsvChunk(
       }
       if (j >= n && !final) return { next: pos, needMore: true, problem: null };
       const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
-      if (want) value = end > i ? acc + text.slice(i, end) : acc;
+      if (want) value = end > i ? acc + piece(i, end) : acc;
       if (field === 0) firstEmpty = accLen === 0 && end <= i;
       if (j >= n) next = n;
       else if (text.charCodeAt(j) === 10) next = j + 1;
@@ -299,9 +319,24 @@ export function parseCsvChunk(
   return { next: pos, needMore: false, problem: null };
 }
 
+/** piece(a, b): text[a, b) decoded as UTF-8 from `utf8` when it holds a byte ≥ 0x80, else the latin1 slice itself. */
+function latin1Pieces(text: string, utf8: Buffer): (a: number, b: number) => string {
+  const high = /[\x80-\xff]/g;
+  let highAt = -1; // next position ≥ the last query's start holding a byte ≥ 0x80 (n: none)
+  return (a, b) => {
+    if (highAt < a) {
+      high.lastIndex = a;
+      const m = high.exec(text);
+      highAt = m === null ? text.length : m.index;
+    }
+    return highAt < b ? utf8.toString("utf8", a, b) : text.slice(a, b);
+  };
+}
+
 /**
  * JSONL lines of `text` (whole lines: it ends with "\n" unless `final`): the field's value of
  * each object goes to `out`; `lines` counts every line, blank ones included (error numbers).
+ * `utf8`: as parseCsvChunk's (a line with a byte ≥ 0x80 is decoded from it).
  */
 export function parseJsonlChunk(
   text: string,
@@ -309,7 +344,9 @@ export function parseJsonlChunk(
   where: string,
   final: boolean,
   out: string[],
+  utf8: Buffer | null = null,
 ): { lines: number; problem: ChunkProblem | null } {
+  const piece = utf8 === null ? (a: number, b: number): string => text.slice(a, b) : latin1Pieces(text, utf8);
   let pos = 0;
   let lineNo = 0;
   for (;;) {
@@ -318,7 +355,7 @@ export function parseJsonlChunk(
       if (!final || pos >= text.length) break;
       nl = text.length;
     }
-    const line = text.slice(pos, nl).trim();
+    const line = piece(pos, nl).trim();
     pos = nl + 1;
     lineNo++;
     if (line === "") continue;

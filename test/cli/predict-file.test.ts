@@ -23,6 +23,7 @@ import {
   formatCsvRowsBytes,
   formatRows,
   parseCsvChunk,
+  parseJsonlChunk,
   problemMessage,
   type InputFormat,
   type RowFormat,
@@ -299,5 +300,32 @@ test("formatCsvRowsBytes writes what formatRows writes", () => {
       const bytes = formatCsvRowsBytes(P, n, first, f);
       assert.equal(Buffer.from(bytes).toString("utf8"), formatRows(Array.from({ length: n }, () => ""), P, first, f, null), `k ${k} first ${first}`);
     }
+  }
+});
+
+test("parseCsvChunk and parseJsonlChunk on latin1 text with UTF-8 pieces equal the UTF-8 text's, invalid bytes included", () => {
+  const rng = new Random(23);
+  const alphabet = [0x22, 0x22, 0x2c, 0x0a, 0x0d, 0x61, 0x20, 0xc3, 0xa9, 0xff, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0x09];
+  for (let trial = 0; trial < 3000; trial++) {
+    const bytes = Buffer.from(Array.from({ length: rng.nextInt(40) }, () => alphabet[rng.nextInt(alphabet.length)]));
+    const s = bytes.toString("utf8");
+    const latin1 = bytes.toString("latin1");
+    const delimiter = trial % 2 ? "," : "\t";
+    for (const column of [0, 1]) {
+      const a: string[] = [];
+      const b: string[] = [];
+      const ra = parseCsvChunk(s, 0, s.length, delimiter, column, "text", "IN", true, a);
+      const rb = parseCsvChunk(latin1, 0, latin1.length, delimiter, column, "text", "IN", true, b, bytes);
+      assert.deepEqual(b, a, JSON.stringify([...bytes]));
+      assert.deepEqual(rb.problem, ra.problem);
+    }
+    // JSONL: lines whose strings hold the same bytes.
+    const jsonBytes = Buffer.concat([Buffer.from('{"text":"'), bytes.filter((x) => x !== 0x22 && x !== 0x0a && x !== 0x0d && x !== 0x09 && x !== 0x5c), Buffer.from('"}\n')]);
+    const ja: string[] = [];
+    const jb: string[] = [];
+    const pa = parseJsonlChunk(jsonBytes.toString("utf8"), "text", "IN", true, ja);
+    const pb = parseJsonlChunk(jsonBytes.toString("latin1"), "text", "IN", true, jb, jsonBytes);
+    assert.deepEqual(jb, ja);
+    assert.deepEqual(pb, pa);
   }
 });
