@@ -57,6 +57,16 @@ export function sharedFloat64(a: Float64Array): Float64Array {
 }
 
 /**
+ * Two zeroed Int32 arrays of d entries over the arena's gradient slot (d float64s), for the
+ * column counts while the arena is built; every evaluation writes the whole gradient afterwards.
+ */
+export function countsInGradientSlot(arena: ColumnArena): Int32Array {
+  const counts = new Int32Array(arena.buffer, arena.layout.g, 2 * arena.X.cols);
+  counts.fill(0);
+  return counts;
+}
+
+/**
  * The binary logistic loss and gradient computed by columns (X in a ColumnArena):
  *   1. scores z = X·w: each column's weight scattered into the n-sized z;
  *   2. the loss and residuals r_i row by row;
@@ -107,12 +117,15 @@ export class ColumnBinaryObjective {
       rowSplit = 0;
       while (rowSplit < n && X.indptr[rowSplit] < X.indptr[n] / 2) rowSplit++;
     }
-    const workerCount = shared ? new Int32Array(new SharedArrayBuffer(d * 4)) : null;
+    // The per-column counts (this thread's and the worker's) live in the gradient's slot, which
+    // is free until the first evaluation: no d-sized arrays outside the arena while it is built.
+    const counts = countsInGradientSlot(arena);
+    const workerCount = shared ? counts.subarray(d, 2 * d) : null;
     if (threads > 1) this.startWorker(X !== null && shared ? X : null, rowSplit, workerCount);
     if (X !== null) {
       const { indptr, indices, data } = X;
       const { rowIdx, vals } = arena.X;
-      const count = new Int32Array(d);
+      const count = counts.subarray(0, d);
       const asked = workerCount !== null && this.ask(PHASE_COUNT);
       countColumns(indptr, indices, 0, rowSplit, count);
       if (workerCount !== null && !(asked && this.waitDone())) {
