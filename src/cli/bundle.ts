@@ -17,13 +17,14 @@
  * `new URL("./predict-worker.js", import.meta.url)` resolves from any chunk. A dist/cli/main.js
  * rebuilt by tsc alone (unbundled) works as well: both layouts find their workers.
  */
-import { readdirSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The package root: this file is src/cli/bundle.ts or dist/cli/bundle.js. */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const out = join(root, "dist", "cli");
+/** Where the bundle goes: dist/cli, or the folder given as the first argument (tests). */
+const out = process.argv[2] ? resolve(process.argv[2]) : join(root, "dist", "cli");
 
 /** Entries started by name next to the code that starts them: keep in step with startModuleWorker / cluster.setupPrimary callers. */
 const WORKER_ENTRIES: Record<string, string> = {
@@ -38,6 +39,8 @@ const WORKER_ENTRIES: Record<string, string> = {
 // Chunks of a previous bundle (hashed names) would pile up; tsc's own outputs have no hash.
 // tsc's source map of main.js would describe the file this replaces.
 for (const f of readdirSync(out)) if (/-[A-Z0-9]{8}\.js$/.test(f) || f === "main.js.map") rmSync(join(out, f));
+// Code caches of a previous bundle (their headers would no longer match it anyway).
+rmSync(join(out, ".v8-cache"), { recursive: true, force: true });
 
 let esbuild: typeof import("esbuild");
 try {
@@ -49,31 +52,90 @@ try {
 /** Packages compiled into the bundle instead of loaded from node_modules: pure JS, no native parts, no files read relative to themselves. */
 const BUNDLED_PACKAGES = new Set(["commander"]);
 
+/** Also compiled into the CommonJS bundle: ESM-only packages (require() cannot load them on Node 20). */
+const BUNDLED_IN_CJS = new Set([...BUNDLED_PACKAGES, "stemmer"]);
+
+function externalPackages(bundled: ReadonlySet<string>): import("esbuild").Plugin {
+  return {
+    name: "external-packages",
+    setup(build) {
+      // Every bare specifier (a package or node:*) stays external unless listed in `bundled`.
+      build.onResolve({ filter: /^[^./]/ }, (a) => {
+        const name = a.path.startsWith("@") ? a.path.split("/").slice(0, 2).join("/") : a.path.split("/")[0];
+        return bundled.has(name) ? undefined : { path: a.path, external: true };
+      });
+    },
+  };
+}
+
 const t0 = performance.now();
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { main: "src/cli/main.ts", ...WORKER_ENTRIES },
+  entryPoints: { "main-esm": "src/cli/main.ts", ...WORKER_ENTRIES },
   outdir: out,
   bundle: true,
   splitting: true,
   format: "esm",
   platform: "node",
   target: "node20",
-  plugins: [
-    {
-      name: "external-packages",
-      setup(build) {
-        // Every bare specifier (a package or node:*) stays external unless listed in BUNDLED_PACKAGES.
-        build.onResolve({ filter: /^[^./]/ }, (a) => {
-          const name = a.path.startsWith("@") ? a.path.split("/").slice(0, 2).join("/") : a.path.split("/")[0];
-          return BUNDLED_PACKAGES.has(name) ? undefined : { path: a.path, external: true };
-        });
-      },
-    },
-  ],
+  plugins: [externalPackages(BUNDLED_PACKAGES)],
   banner: { js: 'import { createRequire as __polarityCreateRequire } from "node:module"; const require = __polarityCreateRequire(import.meta.url);' },
   logLevel: "warning",
   metafile: true,
 });
+// The same CLI as one CommonJS file, for the code-cached commands (src/cli/code-cache.ts): lazy
+// imports become lazily run module bodies inside it; import.meta.url is this file's URL, so
+// worker entries and package lookups resolve from the same folder as the ESM chunks'. Only the
+// command modules the launcher sends here are kept (main.ts's table is filtered as it is read):
+// a smaller file to read and a smaller cache to load on every start.
+const { CACHED_COMMANDS } = (await import(pathToFileURL(join(root, "src", "cli", "cached-commands.ts")).href).catch(
+  () => import(pathToFileURL(join(root, "dist", "cli", "cached-commands.js")).href),
+)) as typeof import("./cached-commands.js");
+const onlyCachedCommands: import("esbuild").Plugin = {
+  name: "only-cached-commands",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]cli[\\/]main\.ts$/ }, (a) => {
+      const lines = readFileSync(a.path, "utf8").split("\n");
+      const kept = lines.filter((line) => {
+        const m = /^\s*\[\[([^\]]*)\], \(\) => import\("\.\/[\w-]+\.js"\)\],\s*$/.exec(line);
+        return m === null || [...m[1].matchAll(/"([\w-]+)"/g)].some((n) => CACHED_COMMANDS.has(n[1]));
+      });
+      if (lines.length - kept.length < 5) throw new Error("src/cli/bundle.ts: main.ts's command table no longer has the expected shape");
+      return { contents: kept.join("\n"), loader: "ts" };
+    });
+  },
+};
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ["src/cli/main.ts"],
+  outfile: join(out, "polarity.cjs"),
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  plugins: [onlyCachedCommands, externalPackages(BUNDLED_IN_CJS)],
+  define: { "import.meta.url": "__polarityImportMetaUrl" },
+  banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // import.meta.resolve / dirname appear only on paths taken under tsx (.ts files), never in a bundle.
+  logOverride: { "empty-import-meta": "silent" },
+  logLevel: "warning",
+});
+// The bin: a launcher that picks one of the two (src/cli/launch.ts).
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ["src/cli/launch.ts"],
+  outfile: join(out, "main.js"),
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["./main-esm.js"],
+  plugins: [externalPackages(new Set())],
+  logLevel: "warning",
+});
+// The bin is run directly (npm's link, the image's /usr/local/bin/polarity): keep it executable.
+chmodSync(join(out, "main.js"), 0o755);
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).length;
-console.log(`bundled the CLI into dist/cli/main.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`);
+console.log(
+  `bundled the CLI into ${out}: main.js (the launcher), polarity.cjs (code-cached commands), main-esm.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`,
+);

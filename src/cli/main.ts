@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import module from "node:module";
 import type { Command } from "commander";
+import { VERSION } from "./version.js";
 
 // Node >= 22.1 keeps compiled code on disk between runs (a large share of CLI start-up);
 // enabled before anything else loads, hence no other static imports here.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-
-const VERSION = "0.1.0";
 
 type CommandModule = { register(program: Command): void };
 
@@ -72,4 +71,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Not a top-level await: this file is also the entry of the CommonJS bundle (src/cli/bundle.ts).
+main().catch(async (err: unknown) => {
+  const { reportAndExit } = await import("./run-command.js");
+  reportAndExit(err);
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * The package's bin as built (`npm run build` bundles this file into dist/cli/main.js, see
+ * src/cli/bundle.ts): answers `--version` itself; runs the pipeline commands a user types
+ * most (CACHED_COMMANDS) from the CommonJS bundle polarity.cjs with a V8 code cache
+ * (src/cli/code-cache.ts), so they skip compiling the CLI's code and Node's ESM loader; every
+ * other command (servers, training, workers) goes to the ESM bundle main-esm.js, as before.
+ * Either way the same code runs: both bundles are built from src/cli/main.ts.
+ */
+import module from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { CACHED_COMMANDS } from "./cached-commands.js";
+import { cacheFileFor, runCached } from "./code-cache.js";
+import { VERSION } from "./version.js";
+
+// Node >= 22.1 keeps compiled ESM on disk between runs (the main-esm.js path).
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+
+const first = process.argv[2];
+const bundle = fileURLToPath(new URL("./polarity.cjs", import.meta.url));
+if (process.argv.length === 3 && (first === "--version" || first === "-V")) process.stdout.write(`${VERSION}\n`);
+else if (first !== undefined && CACHED_COMMANDS.has(first) && existsSync(bundle)) {
+  const run = runCached(bundle, cacheFileFor(bundle, first));
+  if (process.env.POLARITY_DEBUG_CODE_CACHE === "1") process.stderr.write(`polarity: code cache ${run.outcome}\n`);
+  process.once("exit", () => run.save());
+} else {
+  // Beside this file once bundled (not a source module: hence a specifier the type checker does not resolve).
+  const esm: string = "./main-esm.js";
+  await import(esm);
+}
