@@ -165,20 +165,23 @@ function columnLayout(n: number, d: number, nnz: number): ColumnLayout {
   const colPtr = take((d + 1) * 4);
   const rowIdx = take(nnz * 4);
   const vals = take(nnz * 4);
+  // x and g share one slot: an evaluation reads x only while scattering the scores, and both
+  // threads have finished that before either gathers the gradient into it (d·8 bytes saved:
+  // 20 MB at 10^6 documents). The next evaluation copies x in again.
   const x = take(d * 8);
+  const g = x;
   const z = take(n * 8);
   const zWorker = take(n * 8);
   const r = take(n * 8);
   const ySign = take(n * 8);
   const sw = take(n * 8);
-  const g = take(d * 8);
   return { n, d, nnz, colPtr, rowIdx, vals, x, z, zWorker, r, ySign, sw, g, bytes: at };
 }
 
 /** Typed-array views of an arena's buffer. */
 export interface ColumnViews {
   X: CscMatrix32;
-  /** The weights being evaluated (a copy). */
+  /** The weights being evaluated (a copy; the same memory as g: overwritten by the gradient pass). */
   x: Float64Array;
   /** The main thread's and the worker's parts of the scores. */
   z: Float64Array;
@@ -188,7 +191,7 @@ export interface ColumnViews {
   /** The current problem's ±1 labels and sample weights. */
   ySign: Float64Array;
   sw: Float64Array;
-  /** The data term's gradient. */
+  /** The data term's gradient (in x's memory, see columnLayout). */
   g: Float64Array;
 }
 
