@@ -3,7 +3,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
-import { serveClusterMetricsFromPrimary } from "./metrics.js";
+import { serveClusterMetricsFromPrimary } from "./cluster-metrics.js";
 
 /**
  * Cluster mode (`--workers N`, N > 1): the primary forks N worker processes that each load

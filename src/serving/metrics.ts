@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { Label, LoadedModel, Prediction } from "./model-types.js";
+import { METRICS_REQ, METRICS_RES } from "./cluster-metrics.js";
 
 /** Latency buckets (seconds): finer than prometheus_client's defaults because predictions take well under 1 ms. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -349,8 +350,6 @@ export class TypedLabelledHistogram {
 // /metrics forwards the request to the primary and serves the aggregated text, so any
 // worker reports the cluster-wide sums (counters and histograms summed, model_info max).
 
-const METRICS_REQ = "polarity:cluster-metrics-req";
-const METRICS_RES = "polarity:cluster-metrics-res";
 let nextRequestId = 0;
 const pending = new Map<number, { resolve(text: string): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
 let workerListenerInstalled = false;
@@ -383,18 +382,5 @@ function requestClusterMetrics(): Promise<string> {
     }, 5000);
     pending.set(id, { resolve, reject, timer });
     process.send!({ type: METRICS_REQ, id });
-  });
-}
-
-/** Call once in the primary: answers workers' /metrics requests with the aggregated text. */
-export function serveClusterMetricsFromPrimary(): void {
-  const aggregator = new AggregatorRegistry();
-  cluster.on("message", (worker, message: unknown) => {
-    const m = message as { type?: string; id?: number };
-    if (m?.type !== METRICS_REQ || typeof m.id !== "number") return;
-    aggregator.clusterMetrics().then(
-      (text) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, text }),
-      (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, error: err.message }),
-    );
   });
 }

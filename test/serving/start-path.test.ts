@@ -1,9 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "../../src/serving/app.js";
 import { OFF_THREAD_HASH_MIN_BYTES, readWholeFile, sha256Hex, sha256HexAsync } from "../../src/serving/file-hash.js";
@@ -211,5 +212,23 @@ describe("model files: one read, SHA-256 off the main thread, first version buil
     writeFileSync(badBin, bytes);
     const r3 = await new LocalFileModelSource(badBin, parseModel).resolve();
     await assert.rejects(r3.load(), (err: unknown) => err instanceof DataError && /is not a valid model/.test(err.message));
+  });
+});
+
+describe("the cluster primary's modules", { timeout: 60_000 }, () => {
+  test("importing the cluster entry (what `polarity serve --workers N` runs in the primary) loads neither fastify, Ajv nor prom-client", () => {
+    const entry = resolve("src/serving/cluster.ts");
+    const code = `
+      import { createRequire } from "node:module";
+      const require = createRequire(import.meta.url);
+      await import(${JSON.stringify(entry)});
+      const names = Object.keys(require.cache).map((k) => k.replace(/.*node_modules[\\/]/, "").split(/[\\/]/)[0]);
+      process.stdout.write(JSON.stringify([...new Set(names)]));
+    `;
+    const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8" });
+    assert.equal(out.status, 0, out.stderr);
+    const packages = JSON.parse(out.stdout) as string[];
+    assert.ok(packages.includes("pino"), `the primary's logger is loaded (sanity): ${packages.join(", ")}`);
+    for (const heavy of ["fastify", "ajv", "prom-client", "@fastify", "@opentelemetry"]) assert.ok(!packages.includes(heavy), `${heavy} loaded by the primary`);
   });
 });
