@@ -3,6 +3,7 @@ import type { FoldMetrics } from "../evaluation/cross-validate.js";
 import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
 import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
+import { createPreprocessor } from "../text/preprocess.js";
 import { preprocessKey, vocabularyKey, type TrialConfig } from "./space.js";
 import { startModuleWorker } from "../util/module-worker.js";
 
@@ -14,7 +15,7 @@ function startWorker(workerData: FoldWorkerData): Worker {
 /**
  * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Each preprocessing ×
  * vocabulary group g (features configs that differ only in their values, BoW vs TF-IDF, share
- * one) and fold f goes to one worker, (g·folds + f) mod jobs, so each fold's
+ * one) and fold f goes to one worker (balancedLanes: even estimated work), so each fold's
  * vectorizers are fitted once and the C-path warm start (FoldScorer) stays on one thread,
  * while the (group, fold) pairs — not just the folds (5 folds on 2 workers would be 3:2) —
  * are spread evenly. Tokenising is repeated per worker. A worker's error rejects that request
@@ -31,6 +32,8 @@ export class FoldWorkerPool {
    */
   private readonly group: number[] = [];
   private readonly folds: number;
+  /** Worker of each (group, fold) pair, at group·folds + fold (balancedLanes). */
+  private readonly laneOf: Int32Array;
   private nextId = 0;
 
   constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number) {
@@ -42,6 +45,7 @@ export class FoldWorkerPool {
       this.group.push(groups.get(key) as number);
     }
     this.folds = folds;
+    this.laneOf = balancedLanes(texts, configs, this.group, folds, jobs);
     const data: FoldWorkerData = { texts: [...texts], labels: [...labels], folds, seed, configs };
     this.workers = Array.from({ length: jobs }, () => {
       const w = startWorker(data);
@@ -62,7 +66,7 @@ export class FoldWorkerPool {
 
   /** The worker that scores (config, fold). */
   private workerOf(c: number, fold: number): number {
-    return (this.group[c] * this.folds + fold) % this.workers.length;
+    return this.laneOf[this.group[c] * this.folds + fold];
   }
 
   /** runSearch's lanes: one per worker, so each worker is fed from its own queue. */
@@ -83,4 +87,44 @@ export class FoldWorkerPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * Spreads the (group, fold) pairs over `jobs` workers so that their estimated work is even:
+ * a pair's cost is estimated as the tokens of a sample of the texts under the group's
+ * preprocessing (its matrices' size: fits cost about that per pass) times the group's number of
+ * configurations; pairs are then placed largest first on the least loaded worker (ties: the
+ * earlier group, fold and worker), which is deterministic. Round robin over the pairs would
+ * leave the odd pairs of each group (5 folds on 2 workers: 3 : 2) on one worker, e.g. the two
+ * heavy preprocessings' extra folds on the same one. The lanes only decide where a pair runs:
+ * results do not depend on them.
+ */
+export function balancedLanes(texts: readonly string[], configs: readonly TrialConfig[], groupOf: readonly number[], folds: number, jobs: number): Int32Array {
+  const groups = groupOf.reduce((m, g) => Math.max(m, g + 1), 0);
+  const lanes = new Int32Array(groups * folds);
+  if (jobs <= 1 || groups === 0) return lanes;
+  const size = new Float64Array(groups);
+  const sampleTokens = new Map<string, number>();
+  const step = Math.max(1, Math.ceil(texts.length / 256));
+  configs.forEach((c, i) => {
+    const key = preprocessKey(c.preprocess);
+    let tokens = sampleTokens.get(key);
+    if (tokens === undefined) {
+      const tokenize = createPreprocessor(c.preprocess);
+      tokens = 0;
+      for (let t = 0; t < texts.length; t += step) tokens += tokenize(texts[t]).length + 1;
+      sampleTokens.set(key, tokens);
+    }
+    size[groupOf[i]] += tokens;
+  });
+  const units = Array.from({ length: groups * folds }, (_, u) => u);
+  units.sort((a, b) => size[Math.floor(b / folds)] - size[Math.floor(a / folds)] || a - b);
+  const load = new Float64Array(jobs);
+  for (const u of units) {
+    let lane = 0;
+    for (let w = 1; w < jobs; w++) if (load[w] < load[lane]) lane = w;
+    lanes[u] = lane;
+    load[lane] += size[Math.floor(u / folds)];
+  }
+  return lanes;
 }

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { loadUciSentences } from "../../src/data/builtin.js";
 import { createVectorizer } from "../../src/features/factory.js";
 import { createPreprocessor, LIGHT_PREPROCESS_CONFIG } from "../../src/text/preprocess.js";
-import { FoldWorkerPool } from "../../src/tuning/pool.js";
+import { balancedLanes, FoldWorkerPool } from "../../src/tuning/pool.js";
 import { expandSpace, vocabularyKey } from "../../src/tuning/space.js";
 import { FoldScorer, sameBinaryPattern } from "../../src/tuning/trials.js";
 
@@ -85,5 +85,35 @@ describe("NBSVM fits shared between BoW and TF-IDF of the same n-grams", { timeo
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe("balancedLanes", () => {
+  it("spreads (group, fold) pairs by estimated work: heavy groups' odd folds do not pile up on one worker", () => {
+    const configs = expandSpace({
+      preprocess: ["light", "default", { base: "light", negation_scope: true }],
+      features: [{ kind: "bow", ngram_range: [1, 2] }],
+      model: [{ kind: "nb", alpha: [0.5, 1] }],
+    });
+    const groupOf = configs.map((c) => ["light", "default"].indexOf(c.preprocessName) === -1 ? 2 : ["light", "default"].indexOf(c.preprocessName));
+    const tokens = (name: string): number => {
+      const c = configs.find((x) => x.preprocessName === name);
+      assert.ok(c);
+      const tokenize = createPreprocessor(c.preprocess);
+      return sub.texts.reduce((s, t, i) => (i % Math.ceil(sub.texts.length / 256) === 0 ? s + tokenize(t).length + 1 : s), 0);
+    };
+    // Stop-word removal makes "default" the light group: the heavy ones' extra folds must not share a worker.
+    const cost = [tokens("light"), tokens("default"), tokens(configs[configs.length - 1].preprocessName)].map((t) => 2 * t);
+    assert.ok(cost[1] < 0.8 * Math.min(cost[0], cost[2]), `costs ${cost}`);
+    const lanes = balancedLanes(sub.texts, configs, groupOf, 5, 2);
+    assert.deepEqual(balancedLanes(sub.texts, configs, groupOf, 5, 2), lanes, "deterministic");
+    const load = [0, 0];
+    lanes.forEach((lane, u) => (load[lane] += cost[Math.floor(u / 5)]));
+    assert.ok(Math.abs(load[0] - load[1]) <= Math.max(...cost), `loads ${load}`);
+    // Round robin, (g·5 + f) mod 2, puts 3 folds of both heavy groups on worker 0.
+    const rr = [0, 0];
+    for (let u = 0; u < 15; u++) rr[u % 2] += cost[Math.floor(u / 5)];
+    assert.ok(Math.abs(load[0] - load[1]) < Math.abs(rr[0] - rr[1]), `balanced ${load} vs round robin ${rr}`);
+    assert.deepEqual([...balancedLanes(sub.texts, configs, groupOf, 5, 1)], new Array(15).fill(0));
   });
 });
