@@ -156,7 +156,7 @@ export class FusedScorer {
         p++;
       }
       cols[u] = c;
-      vals[u] = (sublinear ? Math.log(count) + 1 : count) * w[2 * c];
+      vals[u] = (sublinear && count !== 1 ? Math.log(count) + 1 : count) * w[2 * c];
       u++;
     }
     let scale = 1;
@@ -270,7 +270,8 @@ export class FusedScorer {
         if (!binary) count += 1;
         p++;
       }
-      let v = sublinear ? Math.log(count) + 1 : count;
+      // ln(1) + 1 is exactly 1: most counts are 1, and the log is the costliest step here.
+      let v = sublinear && count !== 1 ? Math.log(count) + 1 : count;
       if (idf !== null) v *= idf[c];
       cols[u] = c;
       vals[u] = v;
