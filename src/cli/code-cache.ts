@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import vm from "node:vm";
 
 const MAGIC = 0x43564c50; // "PLVC", little-endian
-const FORMAT = 1;
+const FORMAT = 2;
 /** Header: magic, format, key length, payload length, payload checksum (u32 each), then the key (UTF-8), then the payload. */
 const HEAD = 20;
 
@@ -37,15 +37,14 @@ export interface CachedRun {
   save(): void;
 }
 
-/** 32-bit FNV-1a over little-endian 32-bit words (the tail bytes one by one): cheap, and any flipped byte changes it. */
-export function checksum(input: Uint8Array): number {
-  // Whole words need an aligned view: an unaligned input is copied first (same result either way).
-  const bytes = input.byteOffset % 4 === 0 ? input : Uint8Array.from(input);
-  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
-  let h = 0x811c9dc5;
-  for (let w = 0; w < words.length; w++) h = Math.imul(h ^ words[w], 0x01000193);
-  for (let i = words.length * 4; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
+/**
+ * The first 32 bits of the payload's MD5 (native code; node:crypto is loaded on first use, not
+ * on every start): a flipped byte anywhere changes it. Integrity only — trust comes from the
+ * file's owner and mode.
+ */
+export function checksum(bytes: Uint8Array): number {
+  const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  return createHash("md5").update(bytes).digest().readUInt32LE(0);
 }
 
 /** Owned by this user (or root) and not writable by group or others. */
