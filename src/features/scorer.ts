@@ -179,8 +179,8 @@ export class FusedScorer {
 
   /**
    * The columns of the text's n-grams with n in ngramRange into cols[0, m) (unsorted, with
-   * repeats), in the vectorizer's order: its atoms, then level k = 2.. (each k-gram extends a
-   * (k-1)-gram by the next atom; an unknown gram ends that chain).
+   * repeats): its atoms, then level k = 2.. (each k-gram extends a (k-1)-gram by the next atom;
+   * an unknown gram ends that chain), as the vectorizer builds them.
    */
   private columns(atoms: Int32Array, len: number): number {
     const minN = this.minN;
@@ -195,6 +195,29 @@ export class FusedScorer {
     }
     const cols = this.cols;
     let m = 0;
+    if (minN === 1 && maxN === 2) {
+      // The common range in one pass: each atom's column, then the bigram it ends. The order
+      // differs from the levels below (all atoms, then all bigrams) but not the multiset, and
+      // the columns are sorted next.
+      const index = this.index;
+      let p = -1;
+      for (let j = 0; j < len; j++) {
+        const a = atoms[j];
+        if (a >= 0) {
+          const c = colOf[a];
+          if (c >= 0) cols[m++] = c;
+          if (p >= 0) {
+            const g = index.chain(p, a, false);
+            if (g >= 0) {
+              const cg = colOf[g];
+              if (cg >= 0) cols[m++] = cg;
+            }
+          }
+        }
+        p = a;
+      }
+      return m;
+    }
     if (minN === 1) {
       for (let j = 0; j < len; j++) {
         const a = atoms[j];
