@@ -17,7 +17,7 @@
  * `new URL("./predict-worker.js", import.meta.url)` resolves from any chunk. A dist/cli/main.js
  * rebuilt by tsc alone (unbundled) works as well: both layouts find their workers.
  */
-import { chmodSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -120,6 +120,23 @@ await esbuild.build({
   logOverride: { "empty-import-meta": "silent" },
   logLevel: "warning",
 });
+// esbuild's __toESM copies every property of a CommonJS module into a fresh namespace object at
+// each module that imports it (16 modules import node:fs, 16 node:path): one copy per module
+// object is enough, namespace objects being read-only views of it.
+const cjsFile = join(out, "polarity.cjs");
+const TO_ESM = "var __toESM = (mod, isNodeMode, target) => (";
+const cjsText = readFileSync(cjsFile, "utf8");
+if (cjsText.split(TO_ESM).length !== 2) throw new Error("src/cli/bundle.ts: esbuild's __toESM helper no longer has the expected shape");
+writeFileSync(
+  cjsFile,
+  cjsText.replace(
+    TO_ESM,
+    "var __toESMCache = new WeakMap(), __toESM = (mod, isNodeMode, target) => { " +
+      'if (!isNodeMode || mod == null || typeof mod !== "object") return __toESMMake(mod, isNodeMode, target); ' +
+      "let ns = __toESMCache.get(mod); if (ns === undefined) __toESMCache.set(mod, (ns = __toESMMake(mod, isNodeMode, target))); return ns; }, " +
+      "__toESMMake = (mod, isNodeMode, target) => (",
+  ),
+);
 // The bin: a launcher that picks one of the two (src/cli/launch.ts).
 await esbuild.build({
   absWorkingDir: root,
