@@ -4,8 +4,11 @@
  * start, the floor) and, when `dvc` is on PATH, DVC's `--version`, `status` and no-op `repro` of
  * the same project (one line says it is skipped otherwise).
  *
- * The CLI is the built bin, dist/cli/main.js (`npm run build` makes it an esbuild bundle,
- * src/cli/bundle.ts); POLARITY_BENCH_CLI=<main.js> times another build. The project is a temp
+ * The CLI is the built bin, dist/cli/main.js (`npm run build` makes it the launcher of
+ * src/cli/launch.ts: `--version` answered by itself, status/repro run from the code-cached
+ * CommonJS bundle, src/cli/bundle.ts and src/cli/code-cache.ts); POLARITY_BENCH_CLI=<main.js>
+ * times another build. The setup's repro and status runs write each command's code cache, so
+ * the timed runs are the steady state a user sees from the second run of a command on. The project is a temp
  * folder with a two-stage pipeline (a 5 MB data file and a directory of --files small files as
  * deps, a param, two outs), reproduced once before timing, so `status` and `repro` find
  * everything up to date, and the state cache (.dvc/tmp) is warm as it is on a user's machine.
