@@ -190,7 +190,10 @@ export class FastPredictPath {
     let chars = 0;
     for (let i = 0; i < texts.length; i++) {
       const t = texts[i];
-      if (t.length > this.maxTextLength || !NON_SPACE.test(t)) return false;
+      if (t.length > this.maxTextLength) return false;
+      // Not blank: a printable ASCII first character settles it without the regex.
+      const c = t.charCodeAt(0);
+      if (!(c > 0x20 && c < 0x7f) && !NON_SPACE.test(t)) return false;
       chars += t.length;
     }
     return chars <= this.maxBatchChars && !(offLoop && chars >= OFF_LOOP_MIN_CHARS);

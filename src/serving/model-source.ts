@@ -14,6 +14,11 @@ import { readWholeFile, sha256HexAsync } from "./file-hash.js";
 export interface ModelSource {
   describe(): string;
   resolve(): Promise<ResolvedModelFile>;
+  /**
+   * Starts the first resolve() early (at start-up, while the server is being built); the next
+   * resolve() call returns it. Optional: sources without it resolve when asked.
+   */
+  prefetch?(): void;
   /** Releases connections (registry clients); called when the server closes. */
   close?(): Promise<void>;
 }
@@ -125,6 +130,7 @@ export function parseModelBytes(bytes: Buffer, where: string, parse: ModelParser
  */
 export class LocalFileModelSource implements ModelSource {
   private lastStat: { key: string; resolved: ResolvedModelFile } | null = null;
+  private prefetched: Promise<ResolvedModelFile> | null = null;
 
   constructor(
     private readonly path: string,
@@ -136,7 +142,21 @@ export class LocalFileModelSource implements ModelSource {
     return `file ${this.path}`;
   }
 
-  async resolve(): Promise<ResolvedModelFile> {
+  prefetch(): void {
+    if (this.prefetched !== null || this.lastStat !== null) return;
+    const early = this.resolveNow();
+    // Its outcome (and any error) is reported by the resolve() that takes it.
+    early.catch(() => undefined);
+    this.prefetched = early;
+  }
+
+  resolve(): Promise<ResolvedModelFile> {
+    const early = this.prefetched;
+    this.prefetched = null;
+    return early ?? this.resolveNow();
+  }
+
+  private async resolveNow(): Promise<ResolvedModelFile> {
     const file = await findModelFile(this.path);
     const info = await stat(file);
     const key = `${file}:${info.ino}:${info.size}:${info.mtimeMs}`;

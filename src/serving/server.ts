@@ -34,6 +34,8 @@ export async function startServing(options: StartServingOptions = {}): Promise<R
   const { source: givenSource, handleSignals = true, logger, monitoring, ...configInput } = options;
   const config = resolveServeConfig(configInput);
   const source = givenSource ?? (await createModelSource(config));
+  // The model file is read (and a large one hashed off the main thread) while the server is built.
+  source.prefetch?.();
   const app = await buildServer({ source, config, ...(logger ? { logger } : {}), ...(monitoring ? { monitoring } : {}) });
   const ctx = app.polarity;
   try {

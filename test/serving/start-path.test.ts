@@ -197,6 +197,23 @@ describe("model files: one read, SHA-256 off the main thread, first version buil
     assert.deepEqual(whileServing.predict(["good"]), first.predict(["good"]));
   });
 
+  test("prefetch: the next resolve() takes the early one (same version, built once); a missing file still fails with its message", async () => {
+    const file = join(dir.path, "prefetch.json");
+    writeJsonAtomic(file, trainModelJson());
+    const source = new LocalFileModelSource(file, parseModel);
+    source.prefetch();
+    source.prefetch(); // a second call does not start another
+    const a = await source.resolve();
+    const b = await source.resolve();
+    assert.equal(a, b, "the unchanged file is not read again");
+    assert.equal(a.version, createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12));
+    assert.deepEqual((await a.load()).predict(["good"]), parseModel(trainModelJson()).predict(["good"]));
+    const missing = new LocalFileModelSource(join(dir.path, "nope.json"), parseModel);
+    missing.prefetch();
+    await assert.rejects(missing.resolve(), /does not exist/);
+    await assert.rejects(missing.resolve(), /does not exist/);
+  });
+
   test("a corrupt first version is refused with the same error as before (not valid JSON / not a valid model)", async () => {
     const bad = join(dir.path, "bad.json");
     writeFileSync(bad, "{not json");
