@@ -13,7 +13,10 @@
  * 9 calls) and stops starting new ones after --sklearn-max-seconds (default 240; 0 = skip it),
  * printing how many configurations it reached; the speed-up is then a per-configuration rate.
  *
- *   npm run bench:tune [-- --jobs 2] [--sklearn-max-seconds 240]
+ * --rounds R (default 3) alternates the three runs R times (ours untracked, ours tracked,
+ * scikit-learn) and prints each round's speed-up, then the medians with their range.
+ *
+ *   npm run bench:tune [-- --jobs 2] [--rounds 3] [--sklearn-max-seconds 240]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +32,8 @@ const jobsFlag = process.argv.indexOf("--jobs");
 const jobs = jobsFlag >= 0 ? Number(process.argv[jobsFlag + 1]) : 2;
 const capFlag = process.argv.indexOf("--sklearn-max-seconds");
 const sklearnMaxSeconds = capFlag >= 0 ? Number(process.argv[capFlag + 1]) : 240;
+const roundsFlag = process.argv.indexOf("--rounds");
+const rounds = roundsFlag >= 0 ? Math.max(1, Number(process.argv[roundsFlag + 1])) : 3;
 const FOLDS = 5;
 const SEED = 42;
 
@@ -104,24 +109,45 @@ function runCli(main: string, extra: string[]): CliRun {
   }
 }
 
+interface SklearnRun {
+  seconds: number;
+  best: number;
+  configs: number;
+  capped: boolean;
+}
+
+/** scikit-learn's GridSearchCV over the same grid, folds and tokens (files written by main); null when python3 + sklearn are missing. */
+function runSklearn(dir: string): SklearnRun | null {
+  const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const py = spawnSync(python, ["-c", PY, dir, String(sklearnMaxSeconds)], { encoding: "utf8" });
+  if (py.status !== 0) {
+    console.log(`# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`);
+    return null;
+  }
+  return JSON.parse(py.stdout.trim().split("\n").pop() as string) as SklearnRun;
+}
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
+function median(a: number[]): number {
+  const b = [...a].sort((x, y) => x - y);
+  return b.length % 2 ? b[b.length >> 1] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2;
+}
+
 async function main(): Promise<void> {
   const { texts, labels } = loadUciSentences();
   const configs = expandSpace(DEFAULT_SEARCH_SPACE);
   const cli = await currentCli();
   console.log(
-    `# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s), ${cli.label}; load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}`,
+    `# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s), ${rounds} round(s), ${cli.label}; load ${load()}`,
   );
-  const untracked = runCli(cli.main, ["--no-track"]);
-  const ours = untracked.seconds;
-  console.log(`polarity tune --no-track: ${ours.toFixed(2)} s (${untracked.trials} trials), best mean accuracy ${untracked.best.toFixed(4)}`);
-  const tracked = runCli(cli.main, ["--tracking-uri", "sqlite:///mlruns.db"]);
-  console.log(`polarity tune (49 runs logged to SQLite): ${tracked.seconds.toFixed(2)} s, best mean accuracy ${tracked.best.toFixed(4)}`);
-
-  if (!(sklearnMaxSeconds > 0)) return;
   // The same folds and tokens for scikit-learn.
   const dir = mkdtempSync(join(tmpdir(), "polarity-tune-bench-"));
+  const ratios: { untracked: number; tracked: number }[] = [];
+  const times: { untracked: number[]; tracked: number[]; sklearn: number[] } = { untracked: [], tracked: [], sklearn: [] };
   try {
     const fold = new Array<number>(texts.length).fill(-1);
     stratifiedKFold(labels, { k: FOLDS, shuffle: true, seed: SEED }).forEach((s, f) => s.test.forEach((i) => (fold[i] = f)));
@@ -131,27 +157,37 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, `docs${i}.json`), JSON.stringify(ngramDocs(texts.map((t) => tokenize(t)))));
     });
     writeFileSync(join(dir, "meta.json"), JSON.stringify({ labels, fold, preprocessings: preprocessings.length }));
-    const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const py = spawnSync(python, ["-c", PY, dir, String(sklearnMaxSeconds)], { encoding: "utf8" });
-    if (py.status !== 0) {
+    // Alternated rounds: ours untracked, ours tracked, then scikit-learn, so load drifts hit all three.
+    for (let round = 1; round <= rounds; round++) {
+      const untracked = runCli(cli.main, ["--no-track"]);
+      times.untracked.push(untracked.seconds);
+      console.log(`round ${round}: polarity tune --no-track: ${untracked.seconds.toFixed(2)} s (${untracked.trials} trials), best mean accuracy ${untracked.best.toFixed(4)}; load ${load()}`);
+      const tracked = runCli(cli.main, ["--tracking-uri", "sqlite:///mlruns.db"]);
+      times.tracked.push(tracked.seconds);
+      console.log(`round ${round}: polarity tune (49 runs logged to SQLite): ${tracked.seconds.toFixed(2)} s, best mean accuracy ${tracked.best.toFixed(4)}; load ${load()}`);
+      if (!(sklearnMaxSeconds > 0)) continue;
+      const sk = runSklearn(dir);
+      if (sk === null) continue;
+      times.sklearn.push(sk.seconds);
       console.log(
-        `# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`,
+        `round ${round}: sklearn GridSearchCV(n_jobs=2): ${sk.seconds.toFixed(2)} s for ${sk.configs} of ${configs.length} configurations${sk.capped ? ` (stopped after --sklearn-max-seconds ${sklearnMaxSeconds})` : ""}, best mean accuracy ${sk.best.toFixed(4)}; load ${load()}`,
       );
-      return;
+      // Per configuration, in case scikit-learn was capped.
+      const perConfig = sk.seconds / sk.configs;
+      const r = { untracked: perConfig / (untracked.seconds / configs.length), tracked: perConfig / (tracked.seconds / configs.length) };
+      ratios.push(r);
+      console.log(`round ${round}: speed-up ${r.untracked.toFixed(2)}x --no-track, ${r.tracked.toFixed(2)}x tracked${sk.configs < configs.length ? " (per configuration)" : ""}`);
     }
-    const sk = JSON.parse(py.stdout.trim().split("\n").pop() as string) as { seconds: number; best: number; configs: number; capped: boolean };
-    console.log(
-      `sklearn GridSearchCV(n_jobs=2): ${sk.seconds.toFixed(2)} s for ${sk.configs} of ${configs.length} configurations${sk.capped ? ` (stopped after --sklearn-max-seconds ${sklearnMaxSeconds})` : ""}, best mean accuracy ${sk.best.toFixed(4)}`,
-    );
-    const ratio = sk.seconds / sk.configs / (ours / configs.length);
-    const ratioTracked = sk.seconds / sk.configs / (tracked.seconds / configs.length);
-    console.log(
-      `speed-up: ${ratio.toFixed(1)}x --no-track, ${ratioTracked.toFixed(1)}x tracked${sk.configs < configs.length ? " (per configuration)" : ""}; load ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(" ")}`,
-    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  const spread = (a: number[], d = 2): string => `median ${median(a).toFixed(d)} [${Math.min(...a).toFixed(d)} … ${Math.max(...a).toFixed(d)}]`;
+  console.log(`# ours --no-track: ${spread(times.untracked)} s; tracked: ${spread(times.tracked)} s`);
+  if (ratios.length > 0) {
+    console.log(`# sklearn: ${spread(times.sklearn)} s`);
+    console.log(
+      `speed-up over ${ratios.length} round(s): --no-track ${spread(ratios.map((r) => r.untracked))}x, tracked ${spread(ratios.map((r) => r.tracked))}x; load ${load()}`,
+    );
   }
 }
 
