@@ -6,6 +6,7 @@
  * reader's records exactly (same fast path for lines without a quote, same quoted-field rules,
  * same skipped empty records) while building only the one column that is scored.
  */
+import { isAscii } from "node:buffer";
 import { round6 } from "../evaluation/held-out.js";
 import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
@@ -321,6 +322,7 @@ export function parseCsvChunk(
 
 /** piece(a, b): text[a, b) decoded as UTF-8 from `utf8` when it holds a byte ≥ 0x80, else the latin1 slice itself. */
 function latin1Pieces(text: string, utf8: Buffer): (a: number, b: number) => string {
+  if (isAscii(utf8.subarray(0, text.length))) return (a, b) => text.slice(a, b);
   const high = /[\x80-\xff]/g;
   let highAt = -1; // next position ≥ the last query's start holding a byte ≥ 0x80 (n: none)
   return (a, b) => {
@@ -492,4 +494,3 @@ export class DelimitedRecordReader {
     }
   }
 }
-
