@@ -35,15 +35,22 @@ describe("slow clients cannot hold sockets: request and idle timeouts", { timeou
     const started = Date.now();
     socket.write("POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{");
     const timer = trickleMs === null ? null : setInterval(() => socket.write(" "), trickleMs);
-    // Bounded: a server that never closes fails the test after 15 s instead of hanging.
-    // On "close" only: once(socket, "close") would reject on the ECONNRESET a trickled write can
-    // meet once the server has answered 408 and closed (a race that shows on a loaded machine).
-    const closed = await Promise.race([
-      new Promise<boolean>((r) => socket.once("close", () => r(true))),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
-    ]);
-    if (timer) clearInterval(timer);
-    socket.destroy();
+    let closed: boolean;
+    try {
+      // Bounded: a server that never closes fails the test after 15 s instead of hanging.
+      // On "close" only: once(socket, "close") would reject on the ECONNRESET a trickled write can
+      // meet once the server has answered 408 and closed (a race that shows on a loaded machine).
+      let bound: NodeJS.Timeout | undefined;
+      closed = await Promise.race([
+        new Promise<boolean>((r) => socket.once("close", () => r(true))),
+        new Promise<boolean>((r) => (bound = setTimeout(() => r(false), 15_000))),
+      ]);
+      clearTimeout(bound);
+    } finally {
+      // Whatever happens, nothing of this client may keep the test process alive.
+      if (timer) clearInterval(timer);
+      socket.destroy();
+    }
     assert.ok(closed, "the server closed the slow client's connection");
     return { closedAfterMs: Date.now() - started, received };
   }
