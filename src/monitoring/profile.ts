@@ -1,5 +1,5 @@
 import type { Label } from "../models/estimator.js";
-import { preprocess, type PreprocessConfig } from "../text/preprocess.js";
+import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import { DataError } from "../util/errors.js";
 import { accuracyAndF1, binCounts, quantileEdges, toProportions } from "./stats.js";
 
@@ -77,7 +77,9 @@ export class TextProfiler {
     this.unigrams = new Set(model.vectorizer.getFeatureNames().filter((t) => !t.includes(" ")));
     topTerms.forEach((t, j) => this.topIndex.set(t, j));
     this.seen = new Int32Array(topTerms.length);
-    this.config = model.preprocessConfig;
+    // Resolved once: preprocess() re-validates a config object it has not resolved itself
+    // (a bundle loaded from JSON) on every call, which the drift tick would pay per text.
+    this.config = resolvePreprocessConfig(model.preprocessConfig);
   }
 
   private readonly config: Readonly<PreprocessConfig>;

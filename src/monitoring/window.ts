@@ -43,6 +43,13 @@ export class TextWindow {
   readonly oov: Float64Array;
   /** capacity × terms presence flags, row-major. */
   readonly termPresence: Uint8Array;
+  /**
+   * Running sums over the rows held (updated by push, O(terms) each), so totals() does not
+   * rescan capacity × terms flags on every drift tick. All are integer counts: exact.
+   */
+  private readonly termSums: Float64Array;
+  private tokenSum = 0;
+  private oovSum = 0;
   private next = 0;
   size = 0;
   total = 0;
@@ -54,15 +61,30 @@ export class TextWindow {
     this.tokens = new Float64Array(capacity);
     this.oov = new Float64Array(capacity);
     this.termPresence = new Uint8Array(capacity * terms);
+    this.termSums = new Float64Array(terms);
   }
 
   /** `termDocCounts` holds 0/1 per top term for this one document. */
   push(tokens: number, oov: number, termDocCounts: Float64Array): void {
     const i = this.next;
+    const row = i * this.terms;
+    const presence = this.termPresence;
+    const sums = this.termSums;
+    if (this.size === this.capacity) {
+      // The oldest row leaves the window.
+      this.tokenSum -= this.tokens[i];
+      this.oovSum -= this.oov[i];
+      for (let j = 0; j < this.terms; j++) sums[j] -= presence[row + j];
+    }
     this.tokens[i] = tokens;
     this.oov[i] = oov;
-    const row = i * this.terms;
-    for (let j = 0; j < this.terms; j++) this.termPresence[row + j] = termDocCounts[j] > 0 ? 1 : 0;
+    this.tokenSum += tokens;
+    this.oovSum += oov;
+    for (let j = 0; j < this.terms; j++) {
+      const present = termDocCounts[j] > 0 ? 1 : 0;
+      presence[row + j] = present;
+      sums[j] += present;
+    }
     this.next = i + 1 === this.capacity ? 0 : i + 1;
     if (this.size < this.capacity) this.size++;
     this.total++;
@@ -70,21 +92,16 @@ export class TextWindow {
 
   /** Σ tokens, Σ OOV tokens and per-term document counts over the window. */
   totals(termDocCounts: Float64Array): { tokens: number; oov: number; docs: number } {
-    termDocCounts.fill(0);
-    let tokens = 0;
-    let oov = 0;
-    for (let i = 0; i < this.size; i++) {
-      tokens += this.tokens[i];
-      oov += this.oov[i];
-      const row = i * this.terms;
-      for (let j = 0; j < this.terms; j++) termDocCounts[j] += this.termPresence[row + j];
-    }
-    return { tokens, oov, docs: this.size };
+    termDocCounts.set(this.termSums);
+    return { tokens: this.tokenSum, oov: this.oovSum, docs: this.size };
   }
 
   clear(): void {
     this.next = 0;
     this.size = 0;
+    this.tokenSum = 0;
+    this.oovSum = 0;
+    this.termSums.fill(0);
   }
 }
 
