@@ -78,6 +78,18 @@ describe("polarity predict", { timeout: 300_000 }, () => {
     assert.ok(!existsSync(badOut));
   });
 
+  test("a file read in 50-byte ranges by the workers prints what stdin's streamed path prints", () => {
+    const texts = ['It said "broken"\non arrival', "I love this phone, really", "Terrible battery.", "great\r\nfine", "日本語 😀"];
+    const csv = "\uFEFFid,text\r\n" + Array.from({ length: 60 }, (_, i) => `${i},"${texts[i % texts.length].replace(/"/g, '""')}"`).join("\r\n") + "\n\n";
+    writeFileSync(join(dir, "cuts.csv"), csv);
+    const a = polarity(["predict", join(dir, "cuts.csv"), "--model", modelPath, "--chunk-bytes", "50", "--quiet"]);
+    const b = polarity(["predict", "-", "--format", "csv", "--model", modelPath, "--quiet"], csv);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    assert.equal(a.stdout.split("\n").length, 62);
+    assert.equal(a.stdout, b.stdout);
+  });
+
   test("reads JSONL from stdin and writes JSONL with top words", () => {
     const r = polarity(
       ["predict", "-", "--model", modelPath, "--output-format", "jsonl", "--top-words", "2", "--quiet"],
