@@ -13,15 +13,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { SentimentModel } from "../models/sentiment-model.js";
 import { PolarityError } from "../util/errors.js";
-import {
-  formatCsvRowsBytes,
-  formatRows,
-  parseCsvChunk,
-  parseJsonlChunk,
-  type ChunkProblem,
-  type InputFormat,
-  type RowFormat,
-} from "./predict-rows.js";
+import { formatCsvRowsBytes, formatRows, parseCsvChunk, parseJsonlChunk, type ChunkProblem, type InputFormat, type RowFormat } from "./predict-rows.js";
 
 export interface FileWorkerData {
   /** SentimentModel.toBinary({shared: true}). */

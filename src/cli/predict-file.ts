@@ -108,8 +108,7 @@ function readHeader(fd: number, size: number, format: InputFormat, textColumn: s
     const rec = records[0];
     if (rec.length > 0) rec[0] = rec[0].replace(/^\uFEFF/, "");
     const column = rec.indexOf(textColumn);
-    if (column < 0)
-      throw new DataError(`${where}: no column '${textColumn}' (columns: ${rec.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`);
+    if (column < 0) throw new DataError(`${where}: no column '${textColumn}' (columns: ${rec.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`);
     return { column, dataStart: pos };
   }
   throw new DataError(`${where} is empty: expected a header line with a '${textColumn}' column`);
@@ -253,7 +252,7 @@ class Coordinator {
       const prev = this.bounds[this.bounds.length - 1];
       const nominal = Math.max(prev, this.dataStart + this.bounds.length * this.chunkBytes - 1);
       let b = this.o.size;
-      for (let at = nominal; at < this.o.size; ) {
+      for (let at = nominal; at < this.o.size;) {
         const buf = readBytes(this.fd, at, 1 << 16);
         if (buf.length === 0) break;
         const nl = buf.indexOf(10);

@@ -21,7 +21,6 @@ export { DelimitedRecordReader, formatProb } from "./predict-rows.js";
  * awaited), so memory stays flat whatever the input size and neither side waits for the other.
  */
 
-
 interface PredictFlags {
   model: string;
   trackingUri?: string;
@@ -197,7 +196,11 @@ export function register(program: Command): void {
     .option("--top-words <k>", "add the k words that pushed each decision most (slower)")
     .option("--class-names <spec>", "display names, e.g. 0=negative,1=positive (default for 0/1 labels)")
     .option("--batch-size <n>", "texts per batch when reading stdin (a file is read in byte ranges by the workers)", "20000")
-    .option("--workers <n>", "worker threads (a file: each reads, scores and formats its own ranges; stdin: they score, the calling thread reads and writes)", "2");
+    .option(
+      "--workers <n>",
+      "worker threads (a file: each reads, scores and formats its own ranges; stdin: they score, the calling thread reads and writes)",
+      "2",
+    );
   // Bytes per range of a file (tests use tiny ranges to put cuts inside quoted fields).
   cmd.addOption(cmd.createOption("--chunk-bytes <n>", "bytes per range of an input file").hideHelp());
   cmd.option("--quiet", "no progress on stderr").action(
