@@ -423,7 +423,7 @@ export class LogisticRegression extends LinearClassifierBase {
 
     const targets = mode === "binary" ? [1] : classes.map((_, c) => c);
     // One problem: the coefficients are the solution's first d entries (a view, no second d-sized array).
-    let coef = targets.length === 1 ? null : new Float64Array(targets.length * d);
+    let coef: Float64Array | null = targets.length === 1 ? null : new Float64Array(targets.length * d);
     const intercept = new Float64Array(targets.length);
     const results: OptimResult[] = [];
     const problems: Problem[] = [];
