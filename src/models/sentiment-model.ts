@@ -1,4 +1,4 @@
-import type { CsrMatrix } from "../features/csr.js";
+import { handOverToFit, type CsrMatrix } from "../features/csr.js";
 import { createVectorizer, type AnyVectorizer, type FeatureOptions } from "../features/factory.js";
 import { TfidfVectorizer, vectorizerFromJSON, vectorizerShellFromJSON, type VectorizerDocument, type VectorizerJson } from "../features/vectorizer.js";
 import { BinaryContainer, isBinaryModel, writeBinaryContainer, type SectionArray } from "./binary-bundle.js";
@@ -138,7 +138,8 @@ export class SentimentModel {
     const X = vectorizer.fitTransform(docs);
     options.onProgress?.({ phase: "vectorize", done: docs.length, total: docs.length });
     const { preprocess: _p, features: _f, ...fit } = options;
-    return SentimentModel.fit(vectorizer, X, labels, fit);
+    // X is ours alone: the fit may release it once it holds its own copy (peak memory).
+    return SentimentModel.fit(vectorizer, handOverToFit(X), labels, fit);
   }
 
   /**

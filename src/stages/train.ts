@@ -4,6 +4,7 @@ import { writeFileAtomic } from "../util/atomic-write.js";
 import type { CrossValidationResult } from "../evaluation/cross-validate.js";
 import { crossValidateTexts } from "../evaluation/cross-validate-text.js";
 import { featureOptionsOf } from "../features/factory.js";
+import { handOverToFit } from "../features/csr.js";
 import { decodeCsrNpz } from "../features/npz.js";
 import { vectorizerFromJSON } from "../features/vectorizer.js";
 import { SentimentModel, type ClassifierOptions } from "../models/sentiment-model.js";
@@ -74,7 +75,9 @@ export async function runTrainStage(
   const warnings: string[] = [];
   log(`fitting ${p.model} (${JSON.stringify(p.blocks[p.model])}) on ${X.rows} × ${X.cols} features, classes ${JSON.stringify(labels.classes)}`);
   const t0 = performance.now();
-  const model = SentimentModel.fit(vectorizer, X, labels.train, {
+  const { rows: trainingRows, cols: features } = X;
+  // X is not read again: the fit may release it once it holds its own copy (peak memory).
+  const model = SentimentModel.fit(vectorizer, handOverToFit(X), labels.train, {
     model: modelOptions,
     onProgress: (e) => {
       if (e.phase === "fit" && p.model === "logreg") ctx.reporter.progress("fitting logistic regression (iterations)", e.done, e.total);
@@ -83,8 +86,8 @@ export async function runTrainStage(
     classNames: labels.classNames ?? null,
     metadata: {
       params: modelParamsSnapshot(ctx.params, featurizer.preprocess),
-      trainingRows: X.rows,
-      features: X.cols,
+      trainingRows,
+      features,
     },
   });
   const report = model.classifier.fitReport ?? null;
@@ -109,8 +112,8 @@ export async function runTrainStage(
     );
   } else log(`warning: ${LAYOUT.rawTest} is empty, so the bundle has no reference profile and the server exports no drift gauges`);
   await writeFileAtomic(projectPath(ctx.dir, "model"), JSON.stringify(model.toJSON()) + "\n");
-  log(`wrote ${LAYOUT.model} (${model.classes.length} classes, ${X.cols} features)`);
-  return { classes: [...model.classes], features: X.cols, iterations: report?.iterations ?? null, converged: report?.converged ?? null };
+  log(`wrote ${LAYOUT.model} (${model.classes.length} classes, ${features} features)`);
+  return { classes: [...model.classes], features, iterations: report?.iterations ?? null, converged: report?.converged ?? null };
 }
 
 async function readNpz(path: string): Promise<Buffer> {
