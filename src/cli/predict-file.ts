@@ -25,7 +25,7 @@ import type { SentimentModel } from "../models/sentiment-model.js";
 import { DataError, InvalidParameterError, PolarityError, type ErrorCode } from "../util/errors.js";
 import { startModuleWorker } from "../util/module-worker.js";
 import type { FileWorkerData, FileWorkerReply, FileWorkerRequest } from "./predict-file-worker.js";
-import { DelimitedRecordReader, delimitedRecordEnd, outputHeader, problemMessage, type InputFormat, type RowFormat } from "./predict-rows.js";
+import { DelimitedRecordReader, delimitedRecordEnd, outputHeader, problemMessage, writeChunk, type InputFormat, type RowFormat } from "./predict-rows.js";
 
 export interface PredictFileOptions {
   path: string;
@@ -135,28 +135,12 @@ export async function predictFile(o: PredictFileOptions): Promise<number> {
     };
     workers = Array.from({ length: o.workers }, () => startModuleWorker(import.meta.url, "predict-file-worker", { workerData }));
     const header = outputHeader(o.rowFormat);
-    if (header) await write(o.out, Buffer.from(header));
+    if (header) await writeChunk(o.out, header);
     return await new Coordinator(fd, o, workers, dataStart, chunkBytes).run();
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
     closeSync(fd);
   }
-}
-
-function write(out: Writable, bytes: Uint8Array): Promise<void> {
-  if (out.write(bytes)) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const onDrain = (): void => {
-      out.off("error", onError);
-      resolve();
-    };
-    const onError = (err: Error): void => {
-      out.off("drain", onDrain);
-      reject(err);
-    };
-    out.once("drain", onDrain);
-    out.once("error", onError);
-  });
 }
 
 class Coordinator {
@@ -347,7 +331,7 @@ class Coordinator {
         const ch = this.chunks[this.written];
         const bytes = ch.output as Uint8Array;
         ch.output = new Uint8Array(0);
-        if (bytes.length > 0) await write(this.o.out, bytes);
+        if (bytes.length > 0) await writeChunk(this.o.out, bytes);
         this.written++;
         this.o.onProgress?.(ch.end, this.o.size);
         this.schedule();

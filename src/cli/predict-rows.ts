@@ -7,6 +7,7 @@
  * same skipped empty records) while building only the one column that is scored.
  */
 import { isAscii } from "node:buffer";
+import type { Writable } from "node:stream";
 import { round6 } from "../evaluation/held-out.js";
 import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
@@ -493,4 +494,25 @@ export class DelimitedRecordReader {
       i = j + 1;
     }
   }
+}
+
+/**
+ * Writes one chunk of output and waits for "drain" when the stream's buffer is full, so
+ * memory stays flat however fast rows are produced. Both listeners go when either fires: one
+ * pair per awaited drain, not one more per chunk.
+ */
+export function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
+  if (out.write(chunk)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => {
+      out.off("error", onError);
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      out.off("drain", onDrain);
+      reject(err);
+    };
+    out.once("drain", onDrain);
+    out.once("error", onError);
+  });
 }

@@ -8,7 +8,7 @@ import { DataError, InvalidParameterError } from "../util/errors.js";
 import { createReporter } from "../util/progress.js";
 import { requireInteger, requireOneOf } from "../util/validate.js";
 import { action } from "./run-command.js";
-import { DelimitedRecordReader, formatRows, outputHeader, type InputFormat, type OutputFormat, type RowFormat } from "./predict-rows.js";
+import { DelimitedRecordReader, formatRows, outputHeader, writeChunk, type InputFormat, type OutputFormat, type RowFormat } from "./predict-rows.js";
 
 export { DelimitedRecordReader, formatProb } from "./predict-rows.js";
 
@@ -163,23 +163,6 @@ export async function loadSentimentModel(uri: string, trackingUri: string | unde
   } finally {
     await source.close?.();
   }
-}
-
-async function writeChunk(out: Writable, text: string): Promise<void> {
-  if (!out.write(text))
-    await new Promise<void>((resolve, reject) => {
-      // Both listeners go when either fires: one pair per awaited drain, not one more per batch.
-      const onDrain = (): void => {
-        out.off("error", onError);
-        resolve();
-      };
-      const onError = (err: Error): void => {
-        out.off("drain", onDrain);
-        reject(err);
-      };
-      out.once("drain", onDrain);
-      out.once("error", onError);
-    });
 }
 
 export function register(program: Command): void {
