@@ -6,6 +6,7 @@ import { DataError } from "../util/errors.js";
 import type { MonitoringConfig } from "./config.js";
 import { computeDrift, DRIFT_STATISTICS, type DriftResult } from "./drift.js";
 import { JsonlLog } from "./jsonl-log.js";
+import { idTails, PredictionIds } from "./prediction-ids.js";
 import { isProfiledModel, referenceProfileOf, TextProfiler, type ReferenceProfile } from "./profile.js";
 import { accuracyAndF1 } from "./stats.js";
 import { LabelledWindow, PredictionWindow, TextWindow } from "./window.js";
@@ -39,8 +40,8 @@ interface ModelState {
   loaded: MonitoredModel;
   classes: readonly Label[];
   keys: string[];
-  /** "-<class index>" per class: the end of a prediction id, made once per model. */
-  idSuffix: string[];
+  /** idTails(class) per class: the end of a prediction id, made once per model. */
+  idTails: string[][];
   profile: ReferenceProfile | null;
   profiler: TextProfiler | null;
   predictions: PredictionWindow;
@@ -57,7 +58,7 @@ interface ModelState {
 export class ModelMonitor {
   private readonly boot = randomBytes(4).toString("hex");
   private readonly idPrefix = `${this.boot}-`;
-  private seq = 0;
+  private readonly ids = new PredictionIds(this.idPrefix);
   private state: ModelState | null = null;
   private readonly textRing: (string | undefined)[];
   private textRingNext = 0;
@@ -231,8 +232,8 @@ export class ModelMonitor {
     ring[this.textRingNext] = text;
     this.textRingNext = this.textRingNext + 1 === ring.length ? 0 : this.textRingNext + 1;
     if (this.textRingFilled < ring.length) this.textRingFilled++;
-    const seq = this.seq++;
-    const id = this.idPrefix + seq.toString(36) + (state.idSuffix[cls] ?? `-${cls}`);
+    const seq = this.ids.next;
+    const id = this.ids.take(cls, state.idTails[cls]);
     if (this.predictionLog && this.logStride > 0 && seq % this.logStride === 0) this.logPrediction(state, id, label, score, text);
     return id;
   }
@@ -406,7 +407,7 @@ export class ModelMonitor {
       loaded,
       classes,
       keys: classes.map(String),
-      idSuffix: classes.map((_, c) => `-${c}`),
+      idTails: classes.map((_, c) => idTails(c)),
       profile,
       profiler,
       predictions: new PredictionWindow(this.config.windowSize),
