@@ -21,18 +21,17 @@ import { createRequire } from "node:module";
  */
 
 type Validate = ((data: unknown) => unknown) & { errors?: unknown };
-type ValidatorBuilder = (externalSchemas: unknown, options: unknown) => (routeSchema: unknown) => Validate;
 type Serialize = (data: unknown) => string;
-type SerializerBuilder = (externalSchemas: unknown, options: unknown) => (routeSchema: unknown) => Serialize;
+/** fastify's compiler builder shape: (external schemas, options) → (route schema) → compiled function. */
+type Builder<F> = (externalSchemas: unknown, options: unknown) => (routeSchema: unknown) => F;
 
 const fastifyRequire = createRequire(createRequire(import.meta.url).resolve("fastify"));
-let validatorSelector: ValidatorBuilder | undefined;
-let serializerSelector: SerializerBuilder | undefined;
+let validatorSelector: Builder<Validate> | undefined;
+let serializerSelector: Builder<Serialize> | undefined;
 /** One selector each per process, as fastify keeps one per root instance (they pool compilers by schemas + options). */
-const validators = (): ValidatorBuilder =>
-  (validatorSelector ??= (fastifyRequire("@fastify/ajv-compiler") as () => ValidatorBuilder)());
-const serializers = (): SerializerBuilder =>
-  (serializerSelector ??= (fastifyRequire("@fastify/fast-json-stringify-compiler") as { SerializerSelector: () => SerializerBuilder }).SerializerSelector());
+const validators = (): Builder<Validate> => (validatorSelector ??= (fastifyRequire("@fastify/ajv-compiler") as () => Builder<Validate>)());
+const serializers = (): Builder<Serialize> =>
+  (serializerSelector ??= (fastifyRequire("@fastify/fast-json-stringify-compiler") as { SerializerSelector: () => Builder<Serialize> }).SerializerSelector());
 
 export class LazySchemaCompilers {
   /** Compiles still pending (a function that compiles one and drops it from the set). */
@@ -42,46 +41,46 @@ export class LazySchemaCompilers {
 
   /** fastify's `schemaController.compilersFactory`. */
   readonly compilersFactory = {
-    buildValidator: (externalSchemas: unknown, options: unknown) => {
-      let compiler: ((routeSchema: unknown) => Validate) | undefined;
-      return (routeSchema: unknown): Validate => {
-        let fn: Validate | undefined;
-        const compile = (): Validate => {
-          if (fn === undefined) {
-            fn = (compiler ??= validators()(externalSchemas, options))(routeSchema);
-            this.compiled++;
-            this.pending.delete(compile);
-          }
-          return fn;
-        };
-        this.pending.add(compile);
-        const lazy: Validate = (data) => {
-          const f = compile();
-          const ok = f(data);
-          // fastify reads the failing validator's `errors` after a false result.
-          lazy.errors = f.errors;
-          return ok;
-        };
-        return lazy;
+    buildValidator: this.lazyBuilder(validators, (compile) => {
+      const lazy: Validate = (data) => {
+        const f = compile();
+        const ok = f(data);
+        // fastify reads the failing validator's `errors` after a false result.
+        lazy.errors = f.errors;
+        return ok;
       };
-    },
-    buildSerializer: (externalSchemas: unknown, options: unknown) => {
-      let compiler: ((routeSchema: unknown) => Serialize) | undefined;
-      return (routeSchema: unknown): Serialize => {
-        let fn: Serialize | undefined;
-        const compile = (): Serialize => {
-          if (fn === undefined) {
-            fn = (compiler ??= serializers()(externalSchemas, options))(routeSchema);
-            this.compiled++;
-            this.pending.delete(compile);
-          }
-          return fn;
-        };
-        this.pending.add(compile);
-        return (data) => compile()(data);
-      };
-    },
+      return lazy;
+    }),
+    buildSerializer: this.lazyBuilder(
+      serializers,
+      (compile): Serialize =>
+        (data) =>
+          compile()(data),
+    ),
   };
+
+  /**
+   * A builder of fastify's shape whose route functions are `wrap(compile)`: `compile()` compiles
+   * the route schema with `selector`'s compiler at its first call (and drops it from `pending`).
+   */
+  private lazyBuilder<F>(selector: () => Builder<F>, wrap: (compile: () => F) => F): Builder<F> {
+    return (externalSchemas, options) => {
+      let compiler: ((routeSchema: unknown) => F) | undefined;
+      return (routeSchema) => {
+        let fn: F | undefined;
+        const compile = (): F => {
+          if (fn === undefined) {
+            fn = (compiler ??= selector()(externalSchemas, options))(routeSchema);
+            this.compiled++;
+            this.pending.delete(compile);
+          }
+          return fn;
+        };
+        this.pending.add(compile);
+        return wrap(compile);
+      };
+    };
+  }
 
   /** Schemas registered but not compiled yet. */
   get pendingCount(): number {
