@@ -127,7 +127,7 @@ export class FusedScorer {
   /** Scores from the text's atom ids (-1 = not in the vocabulary). */
   private scoreAtoms(atoms: Int32Array, len: number, out: Float64Array, o: number): void {
     const m = this.columns(atoms, len);
-    this.sortColumns(m);
+    sortIds(this.cols, m);
     if (this.idfCoef !== null) {
       out[o] = this.scoreInterleaved(m, this.idfCoef);
       return;
@@ -252,24 +252,6 @@ export class FusedScorer {
       cur = cur === this.levelA ? this.levelB : this.levelA;
     }
     return m;
-  }
-
-  /** Sorts cols[0, m) ascending (insertion sort: a text has few columns; the typed-array sort for long texts). */
-  private sortColumns(m: number): void {
-    const cols = this.cols;
-    if (m > 48) {
-      sortIds(cols, m);
-      return;
-    }
-    for (let p = 1; p < m; p++) {
-      const c = cols[p];
-      let q = p - 1;
-      while (q >= 0 && cols[q] > c) {
-        cols[q + 1] = cols[q];
-        q--;
-      }
-      cols[q + 1] = c;
-    }
   }
 
   /**
