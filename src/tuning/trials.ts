@@ -39,8 +39,7 @@ interface FoldMatrices {
 export function sameBinaryPattern(a: CsrMatrix, b: CsrMatrix): boolean {
   if (a.rows !== b.rows || a.cols !== b.cols) return false;
   const n = a.rows;
-  if (a.indptr[0] !== b.indptr[0]) return false;
-  for (let i = 1; i <= n; i++) if (a.indptr[i] !== b.indptr[i]) return false;
+  for (let i = 0; i <= n; i++) if (a.indptr[i] !== b.indptr[i]) return false;
   for (let p = a.indptr[0]; p < a.indptr[n]; p++) {
     if (a.indices[p] !== b.indices[p] || a.data[p] > 0 !== b.data[p] > 0) return false;
   }
@@ -119,8 +118,7 @@ export class FoldScorer {
     return t;
   }
 
-  private matricesFor(config: TrialConfig, fold: number): FoldMatrices {
-    const group = `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}`;
+  private matricesFor(config: TrialConfig, group: string, fold: number): FoldMatrices {
     const key = `${group}|${fold}`;
     let m = this.matrices.get(key);
     if (m) return m;
@@ -171,12 +169,13 @@ export class FoldScorer {
   /** Fits the configuration's classifier on fold `fold` and scores its test rows. */
   scoreFold(config: TrialConfig, fold: number): FoldMetrics {
     const { train, test } = this.splits[fold];
-    const m = this.matricesFor(config, fold);
-    const { kind, ...hyper } = config.model;
     const ownGroup = `${preprocessKey(config.preprocess)}|${featuresKey(config.features)}`;
-    const group = binarizing(kind) ? this.binaryTwin(config, ownGroup, fold, m) : ownGroup;
-    const resultKey = binarizing(kind) ? `${group}|${fold}|${kind}|${JSON.stringify(hyper)}` : "";
-    const known = binarizing(kind) ? this.binaryResults.get(resultKey) : undefined;
+    const m = this.matricesFor(config, ownGroup, fold);
+    const { kind, ...hyper } = config.model;
+    const binary = binarizing(kind);
+    const group = binary ? this.binaryTwin(config, ownGroup, fold, m) : ownGroup;
+    const resultKey = binary ? `${group}|${fold}|${kind}|${JSON.stringify(hyper)}` : "";
+    const known = binary ? this.binaryResults.get(resultKey) : undefined;
     if (known) {
       this.sharedBinaryFits++;
       return { ...known };
@@ -202,7 +201,7 @@ export class FoldScorer {
     const yPred = predictionsFromProba(proba, classifier.classes).map((p) => p.label);
     const summary = evaluateClassifier(yTrue, yPred, proba, classifier.classes, { probabilistic: classifier.probabilistic ?? true });
     const metrics = { ...headlineMetrics(summary), fitSeconds };
-    if (binarizing(kind)) this.binaryResults.set(resultKey, { ...metrics });
+    if (binary) this.binaryResults.set(resultKey, { ...metrics });
     return metrics;
   }
 }
