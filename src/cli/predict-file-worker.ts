@@ -12,7 +12,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { SentimentModel } from "../models/sentiment-model.js";
-import { PolarityError } from "../util/errors.js";
+import { workerFailure, type WorkerFailure } from "../models/parallel/predict-pool.js";
 import { formatCsvRowsBytes, formatRows, parseCsvChunk, parseJsonlChunk, type ChunkProblem, type InputFormat, type RowFormat } from "./predict-rows.js";
 
 export interface FileWorkerData {
@@ -52,7 +52,7 @@ export type FileWorkerReply =
       gaveUp: boolean;
     }
   | { type: "output"; job: number; bytes: Uint8Array }
-  | { type: "failed"; job: number | null; error: { name: string; code: string | null; message: string } };
+  | { type: "failed"; job: number | null; error: WorkerFailure };
 
 interface Job {
   job: number;
@@ -72,13 +72,7 @@ try {
   model = SentimentModel.fromBinary(data.binary, { trusted: true });
   port.postMessage({ type: "ready" } satisfies FileWorkerReply);
 } catch (e) {
-  port.postMessage({ type: "failed", job: null, error: failure(e) } satisfies FileWorkerReply);
-}
-
-function failure(e: unknown): { name: string; code: string | null; message: string } {
-  if (e instanceof PolarityError) return { name: e.name, code: e.code, message: e.message };
-  if (e instanceof Error) return { name: e.name, code: null, message: e.message };
-  return { name: "Error", code: null, message: String(e) };
+  port.postMessage({ type: "failed", job: null, error: workerFailure(e) } satisfies FileWorkerReply);
 }
 
 const fd = openSync(data.path, "r");
@@ -140,7 +134,7 @@ function step(): void {
       return schedule();
     }
   } catch (e) {
-    port!.postMessage({ type: "failed", job: null, error: failure(e) } satisfies FileWorkerReply);
+    port!.postMessage({ type: "failed", job: null, error: workerFailure(e) } satisfies FileWorkerReply);
   }
 }
 

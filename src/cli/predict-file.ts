@@ -22,7 +22,8 @@ import { closeSync, openSync, readSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { Worker } from "node:worker_threads";
 import type { SentimentModel } from "../models/sentiment-model.js";
-import { DataError, InvalidParameterError, PolarityError, type ErrorCode } from "../util/errors.js";
+import { rebuildError } from "../models/parallel/predict-pool.js";
+import { DataError, PolarityError } from "../util/errors.js";
 import { startModuleWorker } from "../util/module-worker.js";
 import type { FileWorkerData, FileWorkerReply, FileWorkerRequest } from "./predict-file-worker.js";
 import { DelimitedRecordReader, delimitedRecordEnd, outputHeader, problemMessage, writeChunk, type InputFormat, type RowFormat } from "./predict-rows.js";
@@ -58,20 +59,6 @@ interface Chunk {
   parsed: Extract<FileWorkerReply, { type: "parsed" }> | null;
   end: number;
   output: Uint8Array | null;
-}
-
-const ERROR_CLASSES: Partial<Record<ErrorCode, new (message: string) => PolarityError>> = {
-  DATA_ERROR: DataError,
-  INVALID_PARAMETER_VALUE: InvalidParameterError,
-};
-
-function rebuildError(f: { name: string; code: string | null; message: string }): Error {
-  const code = f.code as ErrorCode | null;
-  if (code !== null) {
-    const Cls = ERROR_CLASSES[code];
-    return Cls ? new Cls(f.message) : new PolarityError(code, f.message);
-  }
-  return new PolarityError("INTERNAL_ERROR", `prediction worker failed: ${f.name}: ${f.message}`);
 }
 
 /** Reads the file's [position, position + n) into a fresh buffer (fewer bytes at its end). */

@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import { SentimentModel, type SentimentModelJSON } from "../sentiment-model.js";
 import { DataError, InvalidParameterError, PolarityError, type ErrorCode } from "../../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../../util/validate.js";
-import type { PredictReply, PredictRequest, PredictWorkerData, WorkerFailure } from "./predict-worker.js";
+import type { PredictReply, PredictRequest, PredictWorkerData } from "./predict-worker.js";
 import { startModuleWorker } from "../../util/module-worker.js";
 
 /**
@@ -40,8 +40,22 @@ const ERROR_CLASSES: Partial<Record<ErrorCode, new (message: string) => Polarity
   INVALID_PARAMETER_VALUE: InvalidParameterError,
 };
 
+/** An error as a worker posts it (structured clone keeps neither the class nor the code of an Error). */
+export interface WorkerFailure {
+  name: string;
+  code: string | null;
+  message: string;
+}
+
+/** A worker's error for postMessage; rebuildError turns it back into an error on the other side. */
+export function workerFailure(e: unknown): WorkerFailure {
+  if (e instanceof PolarityError) return { name: e.name, code: e.code, message: e.message };
+  if (e instanceof Error) return { name: e.name, code: null, message: e.message };
+  return { name: "Error", code: null, message: String(e) };
+}
+
 /** A worker's error as the same Polarity error class (a DataError stays a DataError). */
-function rebuildError(f: WorkerFailure): Error {
+export function rebuildError(f: WorkerFailure): Error {
   const code = f.code as ErrorCode | null;
   if (code !== null) {
     const Cls = ERROR_CLASSES[code];

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SentimentModel } from "../sentiment-model.js";
-import { PolarityError } from "../../util/errors.js";
+import { workerFailure, type WorkerFailure } from "./predict-pool.js";
 
 export interface PredictWorkerData {
   /** SentimentModel.toBinary({shared: true}) of the pool's model. */
@@ -23,19 +23,7 @@ export interface PredictRequest {
   offset: number;
 }
 
-export interface WorkerFailure {
-  name: string;
-  code: string | null;
-  message: string;
-}
-
 export type PredictReply = { type: "ready" } | { type: "done"; id: number } | { type: "failed"; id: number | null; error: WorkerFailure };
-
-function failure(e: unknown): WorkerFailure {
-  if (e instanceof PolarityError) return { name: e.name, code: e.code, message: e.message };
-  if (e instanceof Error) return { name: e.name, code: null, message: e.message };
-  return { name: "Error", code: null, message: String(e) };
-}
 
 const port = parentPort;
 if (port === null) throw new Error("predict-worker must run in a worker thread (started by PredictionPool)");
@@ -44,7 +32,7 @@ try {
   model = SentimentModel.fromBinary((workerData as PredictWorkerData).binary, { trusted: true });
   port.postMessage({ type: "ready" } satisfies PredictReply);
 } catch (e) {
-  port.postMessage({ type: "failed", id: null, error: failure(e) } satisfies PredictReply);
+  port.postMessage({ type: "failed", id: null, error: workerFailure(e) } satisfies PredictReply);
 }
 
 port.on("message", (req: PredictRequest) => {
@@ -54,6 +42,6 @@ port.on("message", (req: PredictRequest) => {
     model.predictProbaPacked(req.joined, req.starts, req.out, req.offset);
     port.postMessage({ type: "done", id: req.id } satisfies PredictReply);
   } catch (e) {
-    port.postMessage({ type: "failed", id: req.id, error: failure(e) } satisfies PredictReply);
+    port.postMessage({ type: "failed", id: req.id, error: workerFailure(e) } satisfies PredictReply);
   }
 });
