@@ -194,19 +194,32 @@ export abstract class LinearClassifierBase implements Classifier<ModelJson> {
 /** Row-wise softmax in place over n × k. */
 export function softmaxRows(scores: Float64Array, k: number): Float64Array {
   const n = scores.length / k;
-  for (let i = 0; i < n; i++) {
-    const o = i * k;
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) if (scores[o + c] > max) max = scores[o + c];
-    let sum = 0;
-    for (let c = 0; c < k; c++) {
-      const e = Math.exp(scores[o + c] - max);
-      scores[o + c] = e;
-      sum += e;
-    }
-    for (let c = 0; c < k; c++) scores[o + c] /= sum;
-  }
+  for (let i = 0; i < n; i++) softmaxRow(scores, i * k, k);
   return scores;
+}
+
+/** Softmax in place over scores[o, o + k). */
+export function softmaxRow(scores: Float64Array, o: number, k: number): void {
+  let max = -Infinity;
+  for (let c = 0; c < k; c++) if (scores[o + c] > max) max = scores[o + c];
+  let sum = 0;
+  for (let c = 0; c < k; c++) {
+    const e = Math.exp(scores[o + c] - max);
+    scores[o + c] = e;
+    sum += e;
+  }
+  for (let c = 0; c < k; c++) scores[o + c] /= sum;
+}
+
+/** sklearn's one-vs-rest probabilities in place over scores[o, o + k): each class's sigmoid, normalised to sum to 1. */
+export function ovrProbaRow(scores: Float64Array, o: number, k: number): void {
+  let sum = 0;
+  for (let c = 0; c < k; c++) {
+    const p = sigmoid(scores[o + c]);
+    scores[o + c] = p;
+    sum += p;
+  }
+  for (let c = 0; c < k; c++) scores[o + c] /= sum;
 }
 
 export function sigmoid(z: number): number {

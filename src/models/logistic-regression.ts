@@ -3,7 +3,7 @@ import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
-import { LinearClassifierBase, binaryProba, sigmoid, softmaxRows, type ModelJson } from "./linear.js";
+import { LinearClassifierBase, binaryProba, ovrProbaRow, softmaxRows, type ModelJson } from "./linear.js";
 import { minimizeLbfgs, type ObjectiveFn, type OptimResult } from "./optim/lbfgs.js";
 import { minimizeOwlqn } from "./optim/owlqn.js";
 import { binaryLossGradientRows, createColumnArena, type BinaryLogisticData, type CscMatrix32 } from "./parallel/binary-logistic-kernel.js";
@@ -499,16 +499,7 @@ export class LogisticRegression extends LinearClassifierBase {
     const raw = this.rawScores(X, "predictProba");
     if (this.coefRows === 1) return binaryProba(raw);
     if (this.mode(k) === "ovr") {
-      // sklearn's OvR probabilities: each class's sigmoid, normalised to sum to 1.
-      for (let i = 0; i < X.rows; i++) {
-        let sum = 0;
-        for (let c = 0; c < k; c++) {
-          const p = sigmoid(raw[i * k + c]);
-          raw[i * k + c] = p;
-          sum += p;
-        }
-        for (let c = 0; c < k; c++) raw[i * k + c] /= sum;
-      }
+      for (let i = 0; i < X.rows; i++) ovrProbaRow(raw, i * k, k);
       return raw;
     }
     return softmaxRows(raw, k);

@@ -15,7 +15,7 @@ import { LogisticRegression } from "./logistic-regression.js";
 import { MultinomialNB } from "./naive-bayes.js";
 import { LinearSVC } from "./linear-svc.js";
 import { NBSVM } from "./nbsvm.js";
-import { sigmoid } from "./linear.js";
+import { ovrProbaRow, sigmoid, softmaxRow } from "./linear.js";
 
 /**
  * The model bundle: preprocessing config + fitted vectorizer + fitted classifier, composed
@@ -526,24 +526,9 @@ function finishRow(out: Float64Array, o: number, k: number, link: FusedScoring["
     out[o] = 1 - p;
     out[o + 1] = p;
   } else if (link === LINK_OVR) {
-    let sum = 0;
-    for (let c = 0; c < k; c++) {
-      const p = sigmoid(out[o + c]);
-      out[o + c] = p;
-      sum += p;
-    }
-    for (let c = 0; c < k; c++) out[o + c] /= sum;
+    ovrProbaRow(out, o, k);
   } else {
-    // softmaxRows for one row.
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) if (out[o + c] > max) max = out[o + c];
-    let sum = 0;
-    for (let c = 0; c < k; c++) {
-      const e = Math.exp(out[o + c] - max);
-      out[o + c] = e;
-      sum += e;
-    }
-    for (let c = 0; c < k; c++) out[o + c] /= sum;
+    softmaxRow(out, o, k);
   }
 }
 
