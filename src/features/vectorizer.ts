@@ -331,10 +331,6 @@ export class CountVectorizer {
   private terms: string[] | null = null;
   // Scratch buffers reused across documents (no allocation per document).
   private scratchIds = new Int32Array(256);
-  /** Per-column document frequencies of the matrix the last fitTransform returned (null with a fixed vocabulary). */
-  protected fitDocumentFrequencies: Int32Array | null = null;
-  /** Set by subclasses that read fitDocumentFrequencies (tf-idf's idf), so plain counting keeps no such array. */
-  protected wantsFitDocumentFrequencies = false;
   private levelA = new Int32Array(64);
   private levelB = new Int32Array(64);
   private atomIds = new Int32Array(64);
@@ -373,7 +369,6 @@ export class CountVectorizer {
     if (threads < 2 || !plain || this.fixedVocabulary !== null) return this.fitTransform(docs);
     const counted = await countInParallel(this.options, docs as readonly string[], (part, offset, capacityRows) => this.countPart(part, offset, capacityRows));
     if (counted === null) return this.fitTransform(docs);
-    this.fitDocumentFrequencies = null;
     const X = this.weighFitted(this.finishFit(counted.builder, counted.index));
     this.fitThreads = 2;
     return X;
@@ -389,11 +384,10 @@ export class CountVectorizer {
 
   /**
    * The weights the fit's column remap applies to each row as it sorts it (TfidfVectorizer:
-   * learns idf from the per-column document frequencies `df` of `rows` documents), so
-   * weighFitted need not pass over the matrix again; null: weighFitted does it. Only called
-   * when wantsFitDocumentFrequencies.
+   * learns idf from the per-column document frequencies `df()` of `rows` documents, built only
+   * when asked for), so weighFitted need not pass over the matrix again; null: no weighting.
    */
-  protected fitWeights(_rows: number, _df: Int32Array): FitRowWeights | null {
+  protected fitWeights(_rows: number, _df: () => Int32Array): FitRowWeights | null {
     return null;
   }
 
@@ -403,7 +397,6 @@ export class CountVectorizer {
   private fitCounts(docs: readonly VectorizerDocument[]): CsrMatrix {
     checkCorpus(docs);
     this.fitThreads = 1;
-    this.fitDocumentFrequencies = null;
     if (this.fixedVocabulary !== null) {
       this.setVocabulary(this.fixedVocabulary);
       // The raw counts: not this.transform, which a subclass (tf-idf) overrides.
@@ -439,12 +432,7 @@ export class CountVectorizer {
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
     const { gramOfColumn, columnOfGram, df } = this.selectTerms(X, index);
     // Remapping keeps each row's distinct grams distinct, so a column's document frequency is its gram's.
-    let weights: FitRowWeights | null = null;
-    if (this.wantsFitDocumentFrequencies) {
-      const colDf = columnValues(df, gramOfColumn);
-      weights = this.fitWeights(X.rows, colDf);
-      if (weights === null) this.fitDocumentFrequencies = colDf;
-    }
+    const weights = this.fitWeights(X.rows, () => columnValues(df, gramOfColumn));
     const out = remapColumns(X, columnOfGram, gramOfColumn.length, weights);
     this.weightedInFit = weights !== null;
     if (2 * gramOfColumn.length < index.size) {
@@ -846,13 +834,12 @@ export class TfidfVectorizer extends CountVectorizer {
 
   constructor(options: TfidfVectorizerOptions = {}) {
     super(options, "TfidfVectorizer", TFIDF_OPTION_KEYS);
-    this.wantsFitDocumentFrequencies = true;
     const { norm, useIdf, smoothIdf, sublinearTf } = options;
     this.tfidfOptions = Object.freeze(resolveTfidfOptions({ norm, useIdf, smoothIdf, sublinearTf }, "TfidfVectorizer"));
   }
 
-  protected override fitWeights(rows: number, df: Int32Array): FitRowWeights {
-    this.idfValues = this.tfidfOptions.useIdf ? idfFromDocumentFrequencies(rows, df, this.tfidfOptions.smoothIdf) : null;
+  protected override fitWeights(rows: number, df: () => Int32Array): FitRowWeights {
+    this.idfValues = this.tfidfOptions.useIdf ? idfFromDocumentFrequencies(rows, df(), this.tfidfOptions.smoothIdf) : null;
     return { idf: this.idfValues, sublinearTf: this.tfidfOptions.sublinearTf, norm: this.tfidfOptions.norm };
   }
 
@@ -862,9 +849,8 @@ export class TfidfVectorizer extends CountVectorizer {
       this.weightedInFit = false;
       return X;
     }
-    const df = this.fitDocumentFrequencies ?? undefined;
-    this.fitDocumentFrequencies = null;
-    this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf, df) : null;
+    // A fixed vocabulary: the raw counts, weighted here.
+    this.idfValues = this.tfidfOptions.useIdf ? computeIdf(X, this.tfidfOptions.smoothIdf) : null;
     applyTfidfInPlace(X, this.idfValues, this.tfidfOptions);
     return X;
   }
