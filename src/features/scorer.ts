@@ -105,8 +105,8 @@ export class FusedScorer {
   }
 
   /** Whether this scorer was built for these coefficient arrays (a refit or reload replaces them). */
-  usesHead(head: LinearHead): boolean {
-    return head.coef === this.coef && head.intercept === this.intercept && head.rows === this.rows && head.binarize === this.binarize;
+  readsCoefficients(coef: Float64Array, intercept: Float64Array): boolean {
+    return coef === this.coef && intercept === this.intercept;
   }
 
   /** The raw scores of one text (a string) into out[o, o + rows). */

@@ -437,9 +437,9 @@ export class SentimentModel {
    */
   private fusedScoring(): FusedScoring | null {
     const f = this.fused;
-    const clf = this.classifier;
-    if (f !== undefined && (f === null || (f.coef === (clf as LinearClassifierBase).coef && f.intercept === (clf as LinearClassifierBase).intercept))) return f;
-    this.fused = fusedScoringOf(this.vectorizer, clf);
+    const clf = this.classifier as LinearClassifierBase;
+    if (f !== undefined && (f === null || f.scorer.readsCoefficients(clf.coef, clf.intercept))) return f;
+    this.fused = fusedScoringOf(this.vectorizer, this.classifier);
     return this.fused;
   }
 
@@ -490,8 +490,6 @@ interface FusedScoring {
   scorer: FusedScorer;
   /** How raw scores become probabilities: the classifier's own predictProba, row by row. */
   link: typeof LINK_SIGMOID | typeof LINK_SOFTMAX | typeof LINK_OVR;
-  coef: Float64Array;
-  intercept: Float64Array;
 }
 
 /** The fused path for this vectorizer and classifier, or null (see SentimentModel.fusedScoring). */
@@ -516,7 +514,7 @@ function fusedScoringOf(vectorizer: AnyVectorizer, clf: AnyClassifier): FusedSco
     return null;
   }
   const scorer = FusedScorer.create(vectorizer, { coef: clf.coef, intercept: clf.intercept, rows, nFeatures: clf.nFeatures, binarize: clf instanceof NBSVM });
-  return scorer === null ? null : { scorer, link, coef: clf.coef, intercept: clf.intercept };
+  return scorer === null ? null : { scorer, link };
 }
 
 /** Raw scores in out[o, o + k) (sigmoid link: the one score in out[o + 1]) → probabilities, as the classifier's predictProba computes them. */
