@@ -60,7 +60,7 @@ export function sharedFloat64(a: Float64Array): Float64Array {
  * Two zeroed Int32 arrays of d entries over the arena's gradient slot (d float64s), for the
  * column counts while the arena is built; every evaluation writes the whole gradient afterwards.
  */
-export function countsInGradientSlot(arena: ColumnArena): Int32Array {
+function countsInGradientSlot(arena: ColumnArena): Int32Array {
   const counts = new Int32Array(arena.buffer, arena.layout.g, 2 * arena.X.cols);
   counts.fill(0);
   return counts;
