@@ -57,8 +57,7 @@ interface ModelState {
  */
 export class ModelMonitor {
   private readonly boot = randomBytes(4).toString("hex");
-  private readonly idPrefix = `${this.boot}-`;
-  private readonly ids = new PredictionIds(this.idPrefix);
+  private readonly ids = new PredictionIds(`${this.boot}-`);
   private state: ModelState | null = null;
   private readonly textRing: (string | undefined)[];
   private textRingNext = 0;
