@@ -167,7 +167,8 @@ export function cacheFileFor(bundle: string, command: string, env: NodeJS.Proces
   const name = `${/^[a-z][a-z0-9-]{0,31}$/.test(command) ? command : "other"}.v8cache`;
   const beside = dirname(bundle);
   try {
-    if (trusted(statSync(beside)) && statSync(beside).uid === (process.getuid?.() ?? 0)) return join(beside, ".v8-cache", name);
+    const st = statSync(beside);
+    if (trusted(st) && st.uid === (process.getuid?.() ?? 0)) return join(beside, ".v8-cache", name);
   } catch {
     // fall through to the user's cache folder
   }
