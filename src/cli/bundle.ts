@@ -1,7 +1,7 @@
 /**
  * The last step of `npm run build` (`node dist/cli/bundle.js`, after tsc, like dist/ui/build.js;
- * it needs src/ and the dev dependency esbuild, as the image's build stage has): replaces tsc's dist/cli/main.js (the package's bin) with an
- * esbuild bundle of the CLI, so a command loads a handful of files instead of resolving and
+ * it needs src/ and the dev dependency esbuild, as the image's build stage has): replaces tsc's dist/cli/main.js (the package's bin) with the
+ * launcher (src/cli/launch.ts) in front of two esbuild bundles of the CLI, so a command loads a handful of files instead of resolving and
  * reading ~100 modules of ours one by one (whole-process start is a figure users see:
  * bench/cli.ts). Packages stay external (node_modules as installed), except the few pure-JS
  * ones every command loads (BUNDLED_PACKAGES: commander): loading a CommonJS package from ESM
@@ -9,7 +9,7 @@
  * more than compiling its code inside a chunk. Their `require("node:…")` calls go through a
  * createRequire banner (esbuild's ESM output has no `require`).
  *
- * Layout: dist/cli/main.js is the entry; each command module imported lazily by main.ts becomes
+ * Layout: dist/cli/main-esm.js is the ESM entry; each command module imported lazily by main.ts becomes
  * a chunk (`<name>-<hash>.js`, shared code in `chunk-<hash>.js`) beside it, so `status` still
  * loads only what status needs. The worker-thread and cluster entries that the code starts by
  * name next to itself (src/util/module-worker.ts, src/serving/cluster.ts) are bundled as entries
@@ -19,7 +19,8 @@
  */
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { CACHED_COMMANDS } from "./cached-commands.js";
 
 /** The package root: this file is src/cli/bundle.ts or dist/cli/bundle.js. */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -88,9 +89,6 @@ const result = await esbuild.build({
 // worker entries and package lookups resolve from the same folder as the ESM chunks'. Only the
 // command modules the launcher sends here are kept (main.ts's table is filtered as it is read):
 // a smaller file to read and a smaller cache to load on every start.
-const { CACHED_COMMANDS } = (await import(pathToFileURL(join(root, "src", "cli", "cached-commands.ts")).href).catch(
-  () => import(pathToFileURL(join(root, "dist", "cli", "cached-commands.js")).href),
-)) as typeof import("./cached-commands.js");
 const onlyCachedCommands: import("esbuild").Plugin = {
   name: "only-cached-commands",
   setup(build) {
