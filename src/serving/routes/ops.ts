@@ -13,7 +13,7 @@ import { HealthBody, ReadyBody } from "../schemas.js";
  * order, then the optional ones), so the bytes are the same
  * (test/serving/lazy-schemas.test.ts compares them with fast-json-stringify's).
  */
-export const PROBE_SERIALIZER = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
+const PROBE_SERIALIZER = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
 
 /** Kubernetes-style health, Prometheus metrics and the API docs. */
 export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Promise<void> {
@@ -27,7 +27,10 @@ export async function opsRoutes(app: FastifyInstance, ctx: ServingContext): Prom
 
   app.get(
     "/readyz",
-    { ...PROBE_SERIALIZER, schema: { summary: "Readiness: a model is loaded and the server is not shutting down", tags, response: { 200: ReadyBody, 503: ReadyBody } } },
+    {
+      ...PROBE_SERIALIZER,
+      schema: { summary: "Readiness: a model is loaded and the server is not shutting down", tags, response: { 200: ReadyBody, 503: ReadyBody } },
+    },
     async (_request, reply) => {
       const loaded = ctx.holder.current;
       if (ctx.draining) return reply.code(503).send({ status: "draining" });
