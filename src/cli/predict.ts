@@ -8,7 +8,17 @@ import { DataError, InvalidParameterError } from "../util/errors.js";
 import { createReporter } from "../util/progress.js";
 import { requireInteger, requireOneOf } from "../util/validate.js";
 import { action } from "./run-command.js";
-import { DelimitedRecordReader, formatRows, outputHeader, writeChunk, type InputFormat, type OutputFormat, type RowFormat } from "./predict-rows.js";
+import {
+  DelimitedRecordReader,
+  formatRows,
+  outputHeader,
+  parseJsonlChunk,
+  problemMessage,
+  writeChunk,
+  type InputFormat,
+  type OutputFormat,
+  type RowFormat,
+} from "./predict-rows.js";
 
 export { DelimitedRecordReader, formatProb } from "./predict-rows.js";
 
@@ -76,39 +86,16 @@ export async function* readTextBatches(
       batch.push(v);
     }
   };
+  // Whole lines go to parseJsonlChunk (the file path's parser); a partial last line waits for the next chunk.
   const takeJsonLines = (chunk: string, final: boolean): void => {
     const text = jsonRest + chunk;
-    let pos = 0;
-    for (;;) {
-      let nl = text.indexOf("\n", pos);
-      if (nl < 0) {
-        if (!final || pos >= text.length) break;
-        nl = text.length;
-      }
-      const line = text.slice(pos, nl).trim();
-      pos = nl + 1;
-      lineNo++;
-      if (line === "") continue;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch {
-        throw new DataError(`${where}: line ${lineNo} is not valid JSON`);
-      }
-      if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new DataError(`${where}: line ${lineNo} is not a JSON object`);
-      const v = (obj as Record<string, unknown>)[textColumn];
-      if (typeof v !== "string") {
-        const keys = Object.keys(obj);
-        throw new DataError(
-          v === undefined
-            ? `${where}: line ${lineNo} has no field '${textColumn}' (fields: ${keys.map((c) => `'${c}'`).join(", ")}); pick one with --text-column`
-            : `${where}: line ${lineNo}: field '${textColumn}' is not a string`,
-        );
-      }
-      rows++;
-      batch.push(v);
-    }
-    jsonRest = pos < text.length ? text.slice(pos) : "";
+    const cut = final ? text.length : text.lastIndexOf("\n") + 1;
+    const before = batch.length;
+    const r = parseJsonlChunk(cut === text.length ? text : text.slice(0, cut), textColumn, where, final, batch);
+    if (r.problem !== null) throw new DataError(problemMessage(r.problem, lineNo));
+    lineNo += r.lines;
+    rows += batch.length - before;
+    jsonRest = text.slice(cut);
   };
   for await (const chunk of input as AsyncIterable<string>) {
     bytes += Buffer.byteLength(chunk);
