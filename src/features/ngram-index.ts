@@ -477,6 +477,50 @@ function sortLongRowPairs(cols: Int32Array, vals: Float64Array, start: number, e
   }
 }
 
+/**
+ * Writes the gram ids of every n-gram of atoms[0, len) with n in [minN, maxN] into out and
+ * returns how many: the atoms (n = 1), then level k = 2.. holding the ids of the k-grams
+ * starting at each position, each extending a (k-1)-gram by the next atom. With `intern`
+ * false, unknown grams are -1 and are skipped (and so is every longer gram that would extend
+ * them). levelA and levelB: scratch of at least len entries; out: room for every n-gram.
+ * The vectorizer's counting and transform and the fused scorer all chain n-grams here.
+ */
+export function ngramIds(
+  index: NgramIndex,
+  atoms: Int32Array,
+  len: number,
+  minN: number,
+  maxN: number,
+  intern: boolean,
+  levelA: Int32Array,
+  levelB: Int32Array,
+  out: Int32Array,
+): number {
+  let n = 0;
+  if (minN === 1) {
+    for (let j = 0; j < len; j++) {
+      const a = atoms[j];
+      if (a >= 0) out[n++] = a;
+    }
+  }
+  let prev = atoms;
+  let cur = levelA;
+  for (let k = 2; k <= maxN; k++) {
+    const count = len - k + 1;
+    if (count <= 0) break;
+    for (let j = 0; j < count; j++) {
+      const p = prev[j];
+      const a = atoms[j + k - 1];
+      const g = p < 0 || a < 0 ? -1 : index.chain(p, a, intern);
+      cur[j] = g;
+      if (k >= minN && g >= 0) out[n++] = g;
+    }
+    prev = cur;
+    cur = cur === levelA ? levelB : levelA;
+  }
+  return n;
+}
+
 /** Sorts ids[0..n) ascending: insertion sort for short rows, the typed-array sort otherwise. */
 export function sortIds(ids: Int32Array, n: number): void {
   if (n > 48) {

@@ -1,6 +1,6 @@
 import { TokenIdScanner, resolvePreprocessConfig } from "../text/preprocess.js";
 import type { NgramIndex } from "./ngram-index.js";
-import { sortIds } from "./ngram-index.js";
+import { ngramIds, sortIds } from "./ngram-index.js";
 import { CountVectorizer, TfidfVectorizer } from "./vectorizer.js";
 
 /** Above this many features the interleaved [idf, coef] copy (16 bytes per feature) is not made. */
@@ -180,7 +180,7 @@ export class FusedScorer {
   /**
    * The columns of the text's n-grams with n in ngramRange into cols[0, m) (unsorted, with
    * repeats): its atoms, then level k = 2.. (each k-gram extends a (k-1)-gram by the next atom;
-   * an unknown gram ends that chain), as the vectorizer builds them.
+   * an unknown gram ends that chain), as the vectorizer builds them (ngramIds).
    */
   private columns(atoms: Int32Array, len: number): number {
     const minN = this.minN;
@@ -197,7 +197,7 @@ export class FusedScorer {
     let m = 0;
     if (minN === 1 && maxN === 2) {
       // The common range in one pass: each atom's column, then the bigram it ends. The order
-      // differs from the levels below (all atoms, then all bigrams) but not the multiset, and
+      // differs from ngramIds's levels (all atoms, then all bigrams) but not the multiset, and
       // the columns are sorted next.
       const index = this.index;
       let p = -1;
@@ -218,38 +218,15 @@ export class FusedScorer {
       }
       return m;
     }
-    if (minN === 1) {
-      for (let j = 0; j < len; j++) {
-        const a = atoms[j];
-        if (a >= 0) {
-          const c = colOf[a];
-          if (c >= 0) cols[m++] = c;
-        }
-      }
-    }
-    if (maxN < 2 || len < 2) return m;
     if (len > this.levelA.length) {
       this.levelA = new Int32Array(Math.max(len, this.levelA.length * 2));
       this.levelB = new Int32Array(this.levelA.length);
     }
-    const index = this.index;
-    let prev = atoms;
-    let cur = this.levelA;
-    for (let k = 2; k <= maxN; k++) {
-      const count = len - k + 1;
-      if (count <= 0) break;
-      for (let j = 0; j < count; j++) {
-        const p = prev[j];
-        const a = atoms[j + k - 1];
-        const g = p < 0 || a < 0 ? -1 : index.chain(p, a, false);
-        cur[j] = g;
-        if (k >= minN && g >= 0) {
-          const c = colOf[g];
-          if (c >= 0) cols[m++] = c;
-        }
-      }
-      prev = cur;
-      cur = cur === this.levelA ? this.levelB : this.levelA;
+    // Other ranges: the vectorizer's own chaining into gram ids, then each gram's column in place.
+    const n = ngramIds(this.index, atoms, len, minN, maxN, false, this.levelA, this.levelB, cols);
+    for (let q = 0; q < n; q++) {
+      const c = colOf[cols[q]];
+      if (c >= 0) cols[m++] = c;
     }
     return m;
   }

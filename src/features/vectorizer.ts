@@ -2,7 +2,7 @@ import { DataError, InvalidParameterError, PolarityError } from "../util/errors.
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import { TokenIdScanner, preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
-import { NgramIndex, sortIds, sortRowPairs, type FrozenNgramTables } from "./ngram-index.js";
+import { NgramIndex, ngramIds, sortIds, sortRowPairs, type FrozenNgramTables } from "./ngram-index.js";
 import {
   TFIDF_OPTION_KEYS,
   applyTfidfInPlace,
@@ -647,30 +647,7 @@ export class CountVectorizer {
     this.ensureLevels(len);
     const maxCount = countGrams(len, minN, maxN);
     if (maxCount > this.scratchIds.length) this.scratchIds = new Int32Array(Math.max(maxCount, this.scratchIds.length * 2));
-    const ids = this.scratchIds;
-    let n = 0;
-    if (minN === 1) {
-      for (let j = 0; j < len; j++) {
-        const a = atomIds[j];
-        if (a >= 0) ids[n++] = a;
-      }
-    }
-    let prev = atomIds;
-    let cur = this.levelA;
-    for (let k = 2; k <= maxN; k++) {
-      const count = len - k + 1;
-      if (count <= 0) break;
-      for (let j = 0; j < count; j++) {
-        const p = prev[j];
-        const a = atomIds[j + k - 1];
-        const g = p < 0 || a < 0 ? -1 : index.chain(p, a, intern);
-        cur[j] = g;
-        if (k >= minN && g >= 0) ids[n++] = g;
-      }
-      prev = cur;
-      cur = cur === this.levelA ? this.levelB : this.levelA;
-    }
-    return n;
+    return ngramIds(index, atomIds, len, minN, maxN, intern, this.levelA, this.levelB, this.scratchIds);
   }
 
   /**
