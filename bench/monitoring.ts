@@ -220,7 +220,7 @@ function cpuNs(pid: number): number {
 }
 
 /** utime + stime of /proc/<pid>/stat in seconds (clock ticks, 10 ms): process.cpuUsage's figure. */
-function statCpuSeconds(pid: number): number {
+export function statCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;

@@ -35,7 +35,7 @@ import { loadUciSentences } from "../src/data/builtin.js";
 import { SentimentModel, type SentimentModelJSON } from "../src/models/sentiment-model.js";
 import { freePort } from "../test/support/free-port.js";
 import { currentCli } from "./lib/current-cli.js";
-import { runMonitoringAB } from "./monitoring.js";
+import { runMonitoringAB, statCpuSeconds } from "./monitoring.js";
 
 interface Args {
   duration: number;
@@ -136,19 +136,20 @@ async function startServer(
  */
 function processTreeCpuMs(pid: number | undefined): number | null {
   if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
-  const ticksPerSec = 100; // USER_HZ on Linux
-  const children = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean).map(Number) ?? [];
-  let ticks = 0;
+  const children =
+    spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+      .stdout?.split("\n")
+      .filter(Boolean)
+      .map(Number) ?? [];
+  let seconds = 0;
   for (const p of [pid, ...children]) {
     try {
-      // Fields after the command name "(…)": utime and stime are the 12th and 13th.
-      const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      seconds += statCpuSeconds(p);
     } catch {
       // exited meanwhile
     }
   }
-  return (ticks * 1000) / ticksPerSec;
+  return seconds * 1000;
 }
 
 /**
@@ -543,7 +544,7 @@ async function main(): Promise<void> {
             batchP50Ms: batch.p50Ms,
             batchServerCpuMsPer1000: batchCpuMs === null ? null : Number(batchCpuMs.toFixed(2)),
             httpOverheadMsPer1000: httpOverheadMs === null ? null : Number(httpOverheadMs.toFixed(2)),
-            shareOfScoringBound: Number((batch.requestsPerSec * 1000 / (scoring * workers)).toFixed(3)),
+            shareOfScoringBound: Number(((batch.requestsPerSec * 1000) / (scoring * workers)).toFixed(3)),
             non2xx: single.non2xx + batch.non2xx,
           };
           rows.push(row);
