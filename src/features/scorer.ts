@@ -138,7 +138,9 @@ export class FusedScorer {
 
   /**
    * weighDistinct + dot for a one-row model with idf, reading idf and coef from the interleaved
-   * array: the same operations in the same order, so the same score bit for bit.
+   * array: the same operations in the same order, so the same score bit for bit. Kept apart
+   * from weighDistinct on purpose: it is the binary TF-IDF model's whole scoring loop, and
+   * reading both weights from one cache line is its speed-up (see idfCoef).
    */
   private scoreInterleaved(m: number, w: Float64Array): number {
     const cols = this.cols;
