@@ -6,16 +6,13 @@ import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../t
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
 import type { Label } from "./estimator.js";
-import type { ModelJson } from "./linear.js";
-import { LOGISTIC_REGRESSION_DEFAULTS } from "./logistic-regression.js";
-import { LinearClassifierBase } from "./linear.js";
+import { LinearClassifierBase, ovrProbaRow, sigmoid, softmaxRow, type ModelJson } from "./linear.js";
+import { LOGISTIC_REGRESSION_DEFAULTS, LogisticRegression } from "./logistic-regression.js";
 import { classifierFromJSON, classifierFromParts, createClassifier, type AnyClassifier, type ClassifierKind } from "./serialization.js";
 import { FusedScorer } from "../features/scorer.js";
-import { LogisticRegression } from "./logistic-regression.js";
 import { MultinomialNB } from "./naive-bayes.js";
 import { LinearSVC } from "./linear-svc.js";
 import { NBSVM } from "./nbsvm.js";
-import { ovrProbaRow, sigmoid, softmaxRow } from "./linear.js";
 
 /**
  * The model bundle: preprocessing config + fitted vectorizer + fitted classifier, composed
