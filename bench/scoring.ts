@@ -1,6 +1,6 @@
 /**
  * Scoring alone, one thread: text → class probabilities with a fitted SentimentModel, in texts
- * per CPU-second (process.cpuUsage), two paths side by side on the same texts in alternated rounds:
+ * per CPU-second (process.cpuUsage), three paths side by side on the same texts in alternated rounds:
  *
  *   - "CSR blocks": vectorizer.transformRange (the fused scanner into a scratch CSR matrix,
  *     1,024 rows at a time) then classifier.predictProba — the scoring path before the fused scorer;
@@ -11,7 +11,7 @@
  *
  * Two workloads: the serving bench's (the built-in model, TF-IDF 1–2-grams + LR C = 1, on
  * batches of the UCI sentences) and the predict bench's (TF-IDF 1–2-grams sublinear + LR
- * C = 10, on 100,000 synthetic short texts). Both paths' probabilities are checked equal bit for
+ * C = 10, on 100,000 synthetic short texts). The CSR and fused probabilities are checked equal bit for
  * bit first. Prints each round, then the median and range of each path and of the ratio.
  *
  *   npm run bench:scoring [-- --rounds 5 --seconds 1]
@@ -100,7 +100,10 @@ function main(): void {
   console.log(`# scoring bench: ${ROUNDS} alternated rounds of ${SECONDS} s per path, one thread, CPU time; load ${load()}`);
   const serveModel = SentimentModel.train(texts, labels, { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } });
   workload("serving's workload (built-in model, UCI sentences in batches of 2,000)", serveModel, texts.slice(0, 2000));
-  const predictModel = SentimentModel.train(texts, labels, { features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 } });
+  const predictModel = SentimentModel.train(texts, labels, {
+    features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true },
+    model: { kind: "logreg", C: 10 },
+  });
   workload("predict's workload (sublinear TF-IDF + LR C = 10, synthetic short texts)", predictModel, generateSyntheticCorpus({ n: 100_000, seed: 1 }).texts);
 }
 
