@@ -52,7 +52,7 @@ export type FileWorkerReply =
       gaveUp: boolean;
     }
   | { type: "output"; job: number; bytes: Uint8Array }
-  | { type: "failed"; job: number | null; error: WorkerFailure };
+  | { type: "failed"; error: WorkerFailure };
 
 interface Job {
   job: number;
@@ -61,7 +61,6 @@ interface Job {
   verified: boolean;
   texts: string[] | null;
   P: Float64Array | null;
-  firstRow: number;
 }
 
 const port = parentPort;
@@ -72,7 +71,7 @@ try {
   model = SentimentModel.fromBinary(data.binary, { trusted: true });
   port.postMessage({ type: "ready" } satisfies FileWorkerReply);
 } catch (e) {
-  port.postMessage({ type: "failed", job: null, error: workerFailure(e) } satisfies FileWorkerReply);
+  port.postMessage({ type: "failed", error: workerFailure(e) } satisfies FileWorkerReply);
 }
 
 const fd = openSync(data.path, "r");
@@ -134,7 +133,7 @@ function step(): void {
       return schedule();
     }
   } catch (e) {
-    port!.postMessage({ type: "failed", job: null, error: workerFailure(e) } satisfies FileWorkerReply);
+    port!.postMessage({ type: "failed", error: workerFailure(e) } satisfies FileWorkerReply);
   }
 }
 
@@ -213,7 +212,7 @@ function emit(job: Job, firstRow: number): void {
 port.on("message", (m: FileWorkerRequest) => {
   if (m.type === "chunk") {
     if (model === null) return;
-    toParse.push({ job: m.job, start: m.start, limit: m.limit, verified: m.verified, texts: null, P: null, firstRow: -1 });
+    toParse.push({ job: m.job, start: m.start, limit: m.limit, verified: m.verified, texts: null, P: null });
   } else if (m.type === "offset") {
     offsets.set(m.job, m.firstRow);
   } else if (m.type === "drop") {

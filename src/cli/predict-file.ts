@@ -117,7 +117,7 @@ export async function predictFile(o: PredictFileOptions): Promise<number> {
       column,
       textColumn: o.textColumn,
       where: o.where,
-      rowFormat: { outputFormat: o.rowFormat.outputFormat, classes: [...o.rowFormat.classes], names: [...o.rowFormat.names], topWords: o.rowFormat.topWords },
+      rowFormat: o.rowFormat,
       speculativeOverrun: Math.max(4 * chunkBytes, 1 << 20),
     };
     workers = Array.from({ length: o.workers }, () => startModuleWorker(import.meta.url, "predict-file-worker", { workerData }));
@@ -247,14 +247,20 @@ class Coordinator {
         this.total = c;
         break;
       }
-      let w = 0;
-      for (let i = 1; i < this.workers.length; i++) if (this.outstanding[i] < this.outstanding[w]) w = i;
+      const w = this.leastBusyWorker();
       if (this.outstanding[w] >= this.perWorker) break;
       const ch: Chunk = { job: 0, start, limit: this.bound(c + 1), worker: w, verified: c === 0, parsed: null, end: -1, output: null };
       this.chunks.push(ch);
       this.assign(ch, w);
     }
     this.check();
+  }
+
+  /** The worker with the fewest ranges in flight (the first on ties). */
+  private leastBusyWorker(): number {
+    let w = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.outstanding[i] < this.outstanding[w]) w = i;
+    return w;
   }
 
   private assign(ch: Chunk, w: number): void {
@@ -289,9 +295,7 @@ class Coordinator {
         }
         ch.start = trueStart;
         ch.verified = true;
-        let w = 0;
-        for (let i = 1; i < this.workers.length; i++) if (this.outstanding[i] < this.outstanding[w]) w = i;
-        this.assign(ch, w);
+        this.assign(ch, this.leastBusyWorker());
         if (ch.parsed === null) return;
         continue;
       }
