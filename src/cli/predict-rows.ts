@@ -1,7 +1,7 @@
 /**
  * The pieces of `polarity predict` that both its paths share: parsing a chunk of input into the
  * text column's values, and formatting scored rows. The streamed path (stdin) reads records with
- * DelimitedRecordReader in predict.ts; the file path (predict-file.ts) has worker threads parse
+ * DelimitedRecordReader below; the file path (predict-file.ts) has worker threads parse
  * byte ranges of the file with parseCsvChunk / parseJsonlChunk below, which reproduce that
  * reader's records exactly (same fast path for lines without a quote, same quoted-field rules,
  * same skipped empty records) while building only the one column that is scored.
@@ -134,8 +134,7 @@ export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number,
       grown.set(buf.subarray(0, pos));
       buf = grown;
     }
-    let best = 0;
-    for (let c = 1; c < k; c++) if (P[i * k + c] > P[i * k + best]) best = c;
+    const best = bestClass(P, i, k);
     // Row number, digits written backwards into place.
     const row = firstRow + i;
     if (row < 0x7fffffff) {
