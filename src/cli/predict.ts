@@ -20,15 +20,10 @@ import {
   type RowFormat,
 } from "./predict-rows.js";
 
-export { DelimitedRecordReader, formatProb } from "./predict-rows.js";
-
 /**
  * `polarity predict`: batch scoring of a CSV/TSV/JSONL file (or stdin) with a model file or a
- * registry model. The input is read as a stream and scored in batches of `--batch-size` texts
- * by `--workers` worker threads (PredictionPool without the calling thread's share), pipelined:
- * while the workers score batch b, the calling thread parses batch b + 1 and formats and
- * writes batch b − 1 (at most two batches in flight, and the writer's backpressure is
- * awaited), so memory stays flat whatever the input size and neither side waits for the other.
+ * registry model. A regular file goes to predict-file.ts, whose `--workers` threads read, parse,
+ * score and format byte ranges of it; stdin (or any other stream) takes predictStream below.
  */
 
 interface PredictFlags {

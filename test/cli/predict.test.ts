@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DelimitedRecordReader } from "../../src/cli/predict.js";
+import { DelimitedRecordReader } from "../../src/cli/predict-rows.js";
 import { loadUciSentences } from "../../src/data/builtin.js";
 import { LogisticRegression } from "../../src/models/logistic-regression.js";
 import { SentimentModel } from "../../src/models/sentiment-model.js";
@@ -162,7 +162,7 @@ test("the delimited reader handles records split across chunks, doubled quotes a
 });
 
 test("formatProb writes exactly what String(Math.round(p·1e6) / 1e6) writes", async () => {
-  const { formatProb } = await import("../../src/cli/predict.js");
+  const { formatProb } = await import("../../src/cli/predict-rows.js");
   const { Random } = await import("../../src/util/random.js");
   const rng = new Random(17);
   const values = [0, 1, 1e-7, 4.9e-7, 5e-7, 1e-6, 0.5, 0.1, 0.123456, 0.9999994, 0.9999995, 0.999999, 1e-300, Number.NaN];
