@@ -1,5 +1,5 @@
 import type { Label } from "../models/estimator.js";
-import { preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
+import { createPreprocessor, preprocess, type PreprocessConfig } from "../text/preprocess.js";
 import { DataError } from "../util/errors.js";
 import { accuracyAndF1, binCounts, quantileEdges, toProportions } from "./stats.js";
 
@@ -77,16 +77,16 @@ export class TextProfiler {
     this.unigrams = new Set(model.vectorizer.getFeatureNames().filter((t) => !t.includes(" ")));
     topTerms.forEach((t, j) => this.topIndex.set(t, j));
     this.seen = new Int32Array(topTerms.length);
-    // Resolved once: preprocess() re-validates a config object it has not resolved itself
-    // (a bundle loaded from JSON) on every call, which the drift tick would pay per text.
-    this.config = resolvePreprocessConfig(model.preprocessConfig);
+    // The config resolved once: preprocess() re-validates a config object it has not resolved
+    // itself (a bundle loaded from JSON) on every call, which the drift tick would pay per text.
+    this.tokenize = createPreprocessor(model.preprocessConfig);
   }
 
-  private readonly config: Readonly<PreprocessConfig>;
+  private readonly tokenize: (text: string) => string[];
 
   /** Tokenises `text`; adds 1 to `termDocCounts[j]` for each top term it contains; returns token and OOV counts. */
   observe(text: string, termDocCounts: Float64Array): { tokens: number; oov: number } {
-    const tokens = preprocess(text, this.config);
+    const tokens = this.tokenize(text);
     const stamp = ++this.stamp;
     let oov = 0;
     for (const t of tokens) {
