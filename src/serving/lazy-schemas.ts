@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
  * fastify depends on), called with the same external schemas and options fastify passes. Each
  * compiled function is the same as fastify's eager one; only the moment differs. A compile
  * error (a bad schema) would surface at the route's first use instead of at start-up, so
- * compileAll() compiles every pending schema (test/serving/lazy-schemas.test.ts runs it on the
+ * compileAll() compiles every pending schema (test/serving/start-path.test.ts runs it on the
  * whole server).
  */
 

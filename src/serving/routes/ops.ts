@@ -11,7 +11,7 @@ import { HealthBody, ReadyBody } from "../schemas.js";
  * (~80 ms of start → ready, lazy-schemas.ts). The handlers build exactly the schema's
  * properties in the order fast-json-stringify writes them (required ones first, in schema
  * order, then the optional ones), so the bytes are the same
- * (test/serving/lazy-schemas.test.ts compares them with fast-json-stringify's).
+ * (test/serving/start-path.test.ts compares them with fast-json-stringify's).
  */
 const PROBE_SERIALIZER = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
 
