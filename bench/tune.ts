@@ -121,7 +121,9 @@ function runSklearn(dir: string): SklearnRun | null {
   const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   const py = spawnSync(python, ["-c", PY, dir, String(sklearnMaxSeconds)], { encoding: "utf8" });
   if (py.status !== 0) {
-    console.log(`# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`);
+    console.log(
+      `# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "")} (apt-get install -y python3-sklearn)`,
+    );
     return null;
   }
   return JSON.parse(py.stdout.trim().split("\n").pop() as string) as SklearnRun;
@@ -161,10 +163,14 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const untracked = runCli(cli.main, ["--no-track"]);
       times.untracked.push(untracked.seconds);
-      console.log(`round ${round}: polarity tune --no-track: ${untracked.seconds.toFixed(2)} s (${untracked.trials} trials), best mean accuracy ${untracked.best.toFixed(4)}; load ${load()}`);
+      console.log(
+        `round ${round}: polarity tune --no-track: ${untracked.seconds.toFixed(2)} s (${untracked.trials} trials), best mean accuracy ${untracked.best.toFixed(4)}; load ${load()}`,
+      );
       const tracked = runCli(cli.main, ["--tracking-uri", "sqlite:///mlruns.db"]);
       times.tracked.push(tracked.seconds);
-      console.log(`round ${round}: polarity tune (49 runs logged to SQLite): ${tracked.seconds.toFixed(2)} s, best mean accuracy ${tracked.best.toFixed(4)}; load ${load()}`);
+      console.log(
+        `round ${round}: polarity tune (49 runs logged to SQLite): ${tracked.seconds.toFixed(2)} s, best mean accuracy ${tracked.best.toFixed(4)}; load ${load()}`,
+      );
       if (!(sklearnMaxSeconds > 0)) continue;
       const sk = runSklearn(dir);
       if (sk === null) continue;
@@ -176,7 +182,9 @@ async function main(): Promise<void> {
       const perConfig = sk.seconds / sk.configs;
       const r = { untracked: perConfig / (untracked.seconds / configs.length), tracked: perConfig / (tracked.seconds / configs.length) };
       ratios.push(r);
-      console.log(`round ${round}: speed-up ${r.untracked.toFixed(2)}x --no-track, ${r.tracked.toFixed(2)}x tracked${sk.configs < configs.length ? " (per configuration)" : ""}`);
+      console.log(
+        `round ${round}: speed-up ${r.untracked.toFixed(2)}x --no-track, ${r.tracked.toFixed(2)}x tracked${sk.configs < configs.length ? " (per configuration)" : ""}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

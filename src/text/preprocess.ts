@@ -692,7 +692,8 @@ export class TokenIdScanner {
       // Keep the load at most 1/2 (a miss probes until an empty slot): grow and re-insert.
       const old = this.short;
       this.short = new Int32Array(old.length * 2);
-      for (let b = 0; b < old.length; b += 8) if ((old[b + 2] & 0xff) !== 0) this.short.set(old.subarray(b, b + 8), this.shortSlot(old[b], old[b + 1], old[b + 2] & 0xff));
+      for (let b = 0; b < old.length; b += 8)
+        if ((old[b + 2] & 0xff) !== 0) this.short.set(old.subarray(b, b + 8), this.shortSlot(old[b], old[b + 1], old[b + 2] & 0xff));
     }
     const base = this.shortSlot(lo, hi, len);
     const t = this.short;

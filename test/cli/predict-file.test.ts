@@ -177,7 +177,7 @@ describe("polarity predict from a file equals the streamed path", { timeout: 600
       if (i % 50 === 0) s += "\n  \n";
     }
     const path = put(s);
-    for (const f of [fmt({ outputFormat: "jsonl", topWords: 3 }), fmt({ topWords: 2, names: ["bad, \"really\"", "good"] }), fmt()]) {
+    for (const f of [fmt({ outputFormat: "jsonl", topWords: 3 }), fmt({ topWords: 2, names: ['bad, "really"', "good"] }), fmt()]) {
       const ref = await viaStream(path, "jsonl", f);
       assert.ok(ref.ok);
       same(await viaFile(path, "jsonl", f, 333, 2), ref, `jsonl ${f.outputFormat} top ${f.topWords}`);
@@ -198,7 +198,15 @@ describe("polarity predict from a file equals the streamed path", { timeout: 600
       { what: "only blank lines", text: "\n\r\n\n", format: "csv" },
       { what: "header only", text: "\uFEFFtext\n\n", format: "csv" },
       { what: "other column", text: "a,b\n1,2\n3,4\n", format: "csv", column: "b" },
-      { what: "JSONL bad line", text: rows.slice(0, 900).map((t) => JSON.stringify({ text: t })).join("\n") + "\n\n{oops\n", format: "jsonl" },
+      {
+        what: "JSONL bad line",
+        text:
+          rows
+            .slice(0, 900)
+            .map((t) => JSON.stringify({ text: t }))
+            .join("\n") + "\n\n{oops\n",
+        format: "jsonl",
+      },
       { what: "JSONL not an object", text: '{"text":"a"}\n[1]\n', format: "jsonl" },
       { what: "JSONL missing field", text: '{"text":"a"}\n\n{"body":"x","n":1}\n', format: "jsonl" },
       { what: "JSONL non-string field", text: '{"text":"a"}\n{"text":3}\n', format: "jsonl" },
@@ -298,7 +306,17 @@ test("formatCsvRowsBytes writes what formatRows writes", () => {
     const f: RowFormat = { outputFormat: "csv", classes, names: classes.map((c) => `n${String(c)}é`), topWords: 0 };
     for (const first of [0, 7, 999_999_995, 2 ** 40]) {
       const bytes = formatCsvRowsBytes(P, n, first, f);
-      assert.equal(Buffer.from(bytes).toString("utf8"), formatRows(Array.from({ length: n }, () => ""), P, first, f, null), `k ${k} first ${first}`);
+      assert.equal(
+        Buffer.from(bytes).toString("utf8"),
+        formatRows(
+          Array.from({ length: n }, () => ""),
+          P,
+          first,
+          f,
+          null,
+        ),
+        `k ${k} first ${first}`,
+      );
     }
   }
 });
@@ -320,7 +338,11 @@ test("parseCsvChunk and parseJsonlChunk on latin1 text with UTF-8 pieces equal t
       assert.deepEqual(rb.problem, ra.problem);
     }
     // JSONL: lines whose strings hold the same bytes.
-    const jsonBytes = Buffer.concat([Buffer.from('{"text":"'), bytes.filter((x) => x !== 0x22 && x !== 0x0a && x !== 0x0d && x !== 0x09 && x !== 0x5c), Buffer.from('"}\n')]);
+    const jsonBytes = Buffer.concat([
+      Buffer.from('{"text":"'),
+      bytes.filter((x) => x !== 0x22 && x !== 0x0a && x !== 0x0d && x !== 0x09 && x !== 0x5c),
+      Buffer.from('"}\n'),
+    ]);
     const ja: string[] = [];
     const jb: string[] = [];
     const pa = parseJsonlChunk(jsonBytes.toString("utf8"), "text", "IN", true, ja);

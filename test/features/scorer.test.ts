@@ -88,13 +88,38 @@ interface Case {
 
 /** Every feature option value at least once, over every linear classifier and link. */
 const CASES: Case[] = [
-  { name: "tfidf 1-2 sublinear + logreg (sigmoid)", features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 }, classes: 2 },
+  {
+    name: "tfidf 1-2 sublinear + logreg (sigmoid)",
+    features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true },
+    model: { kind: "logreg", C: 10 },
+    classes: 2,
+  },
   { name: "tfidf 1-1 l1 + logreg ovr (3 classes)", features: { kind: "tfidf", norm: "l1" }, model: { kind: "logreg", multiClass: "ovr" }, classes: 3 },
-  { name: "tfidf 1-2 + logreg multinomial (3 classes)", features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", multiClass: "multinomial" }, classes: 3 },
+  {
+    name: "tfidf 1-2 + logreg multinomial (3 classes)",
+    features: { kind: "tfidf", ngramRange: [1, 2] },
+    model: { kind: "logreg", multiClass: "multinomial" },
+    classes: 3,
+  },
   { name: "tfidf + logreg multinomial (2 classes)", features: { kind: "tfidf" }, model: { kind: "logreg", multiClass: "multinomial" }, classes: 2 },
-  { name: "tfidf 1-3 norm none, no idf + logreg", features: { kind: "tfidf", ngramRange: [1, 3], norm: null, useIdf: false }, model: { kind: "logreg" }, classes: 2 },
-  { name: "tfidf 2-3 smoothIdf false, minDf 2 + logreg", features: { kind: "tfidf", ngramRange: [2, 3], smoothIdf: false, minDf: 2 }, model: { kind: "logreg" }, classes: 2 },
-  { name: "tfidf binary sublinear l1 + svm (sigmoid)", features: { kind: "tfidf", binary: true, sublinearTf: true, norm: "l1" }, model: { kind: "svm" }, classes: 2 },
+  {
+    name: "tfidf 1-3 norm none, no idf + logreg",
+    features: { kind: "tfidf", ngramRange: [1, 3], norm: null, useIdf: false },
+    model: { kind: "logreg" },
+    classes: 2,
+  },
+  {
+    name: "tfidf 2-3 smoothIdf false, minDf 2 + logreg",
+    features: { kind: "tfidf", ngramRange: [2, 3], smoothIdf: false, minDf: 2 },
+    model: { kind: "logreg" },
+    classes: 2,
+  },
+  {
+    name: "tfidf binary sublinear l1 + svm (sigmoid)",
+    features: { kind: "tfidf", binary: true, sublinearTf: true, norm: "l1" },
+    model: { kind: "svm" },
+    classes: 2,
+  },
   { name: "tfidf 1-2 + svm (3 classes, softmax)", features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "svm" }, classes: 3 },
   { name: "bow 1-2 + nb", features: { kind: "bow", ngramRange: [1, 2] }, model: { kind: "nb" }, classes: 2 },
   { name: "bow binary 1-3 + nb (3 classes)", features: { kind: "bow", ngramRange: [1, 3], binary: true }, model: { kind: "nb" }, classes: 3 },
@@ -108,7 +133,13 @@ const CASES: Case[] = [
     model: { kind: "logreg" },
     classes: 2,
   },
-  { name: "lemma, minTokenLength 3, digits removed + bow", preprocess: { wordForm: "lemma", minTokenLength: 3, removeDigits: true }, features: { kind: "bow" }, model: { kind: "nb" }, classes: 2 },
+  {
+    name: "lemma, minTokenLength 3, digits removed + bow",
+    preprocess: { wordForm: "lemma", minTokenLength: 3, removeDigits: true },
+    features: { kind: "bow" },
+    model: { kind: "nb" },
+    classes: 2,
+  },
   {
     name: "no html/url/nfkc steps, no emoji/emoticons + tfidf",
     preprocess: { stripHtml: false, removeUrls: false, nfkc: false, emoji: false, emoticons: false, expandNegations: false },
@@ -159,7 +190,13 @@ describe("the fused scorer equals the classic path bit for bit", { timeout: 240_
           smoothIdf: rng.nextInt(2) === 0,
         },
       ]);
-      const model: ClassifierOptions = pick<ClassifierOptions>([{ kind: "logreg", C: 3 }, { kind: "nb" }, { kind: "svm" }, { kind: "nbsvm" }, { kind: "logreg", multiClass: "ovr" }]);
+      const model: ClassifierOptions = pick<ClassifierOptions>([
+        { kind: "logreg", C: 3 },
+        { kind: "nb" },
+        { kind: "svm" },
+        { kind: "nbsvm" },
+        { kind: "logreg", multiClass: "ovr" },
+      ]);
       const classes = rng.nextInt(2) === 0 ? 2 : 3;
       const preprocess: Partial<PreprocessConfig> = rng.nextInt(2) === 0 ? {} : { ...LIGHT_PREPROCESS_CONFIG, negationScope: rng.nextInt(2) === 0 };
       const what = JSON.stringify({ features, model, classes, preprocess });
@@ -171,7 +208,10 @@ describe("the fused scorer equals the classic path bit for bit", { timeout: 240_
   });
 
   test("token arrays and strings mixed in one call: token arrays take the CSR path, rows stay in place", () => {
-    const model = SentimentModel.train(uci.slice(0, 1500), uciLabels.slice(0, 1500), { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg" } });
+    const model = SentimentModel.train(uci.slice(0, 1500), uciLabels.slice(0, 1500), {
+      features: { kind: "tfidf", ngramRange: [1, 2] },
+      model: { kind: "logreg" },
+    });
     const texts = uci.slice(2000, 2100);
     const tokens = preprocessMany(texts, model.preprocessConfig);
     const mixed = texts.map((t, i) => (i % 2 === 0 ? t : tokens[i]));
@@ -191,10 +231,16 @@ describe("the fused scorer equals the classic path bit for bit", { timeout: 240_
   });
 
   test("models the scorer does not reproduce score through the CSR path, unchanged", () => {
-    const lexicon = SentimentModel.train(uci.slice(0, 1000), uciLabels.slice(0, 1000), { features: { kind: "tfidf", ngramRange: [1, 2], lexicon: "afinn" }, model: { kind: "logreg" } });
+    const lexicon = SentimentModel.train(uci.slice(0, 1000), uciLabels.slice(0, 1000), {
+      features: { kind: "tfidf", ngramRange: [1, 2], lexicon: "afinn" },
+      model: { kind: "logreg" },
+    });
     assert.equal(usesFused(lexicon), false, "the lexicon block reads token strings");
     assertSameBits(lexicon.predictProba(PROBE), classic(lexicon, PROBE), "lexicon");
-    const forest = SentimentModel.train(uci.slice(0, 600), uciLabels.slice(0, 600), { features: { kind: "tfidf" }, model: { kind: "rf", nEstimators: 5, seed: 1 } });
+    const forest = SentimentModel.train(uci.slice(0, 600), uciLabels.slice(0, 600), {
+      features: { kind: "tfidf" },
+      model: { kind: "rf", nEstimators: 5, seed: 1 },
+    });
     assert.equal(usesFused(forest), false, "tree ensembles are not linear");
     assertSameBits(forest.predictProba(PROBE), classic(forest, PROBE), "random forest");
   });

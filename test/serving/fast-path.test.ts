@@ -121,7 +121,11 @@ describe("POST /predict fast path (real server on 127.0.0.1, real trained model)
     { name: "a blank text in a batch", body: '{"texts":["good","  \\n "]}', fast: false },
     { name: "an empty text", body: '{"text":""}', fast: false },
     { name: "a text of non-ASCII spaces only", body: JSON.stringify({ texts: ["good", "\u3000\u00a0\u2028"] }), fast: false },
-    { name: "texts starting with a space, a tab, a no-break space or a control character", body: JSON.stringify({ texts: [" good", "\tfine", "\u00a0great", "\u0001ok", "\u3000bad"] }), fast: true },
+    {
+      name: "texts starting with a space, a tab, a no-break space or a control character",
+      body: JSON.stringify({ texts: [" good", "\tfine", "\u00a0great", "\u0001ok", "\u3000bad"] }),
+      fast: true,
+    },
     { name: "text over --max-text-length", body: JSON.stringify({ text: "a".repeat(201) }), fast: false },
     { name: "a batch text over --max-text-length", body: JSON.stringify({ texts: ["good", "a".repeat(201)] }), fast: false },
     { name: "a batch over --max-batch-size", body: batchOf(1501), fast: false },

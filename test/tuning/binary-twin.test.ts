@@ -43,7 +43,11 @@ describe("NBSVM fits shared between BoW and TF-IDF of the same n-grams", { timeo
         { kind: "bow", ngram_range: [1, 2] },
         { kind: "bow", ngram_range: [1, 1] },
       ],
-      model: [{ kind: "nbsvm", C: [0.1, 1] }, { kind: "nbsvm", base: "logreg", C: 1 }, { kind: "svm", C: 1 }],
+      model: [
+        { kind: "nbsvm", C: [0.1, 1] },
+        { kind: "nbsvm", base: "logreg", C: 1 },
+        { kind: "svm", C: 1 },
+      ],
     });
     const shared = new FoldScorer(sub.texts, sub.labels, 3, 5);
     const results = configs.map((c) => [0, 1, 2].map((f) => shared.scoreFold(c, f)));
@@ -95,7 +99,7 @@ describe("balancedLanes", () => {
       features: [{ kind: "bow", ngram_range: [1, 2] }],
       model: [{ kind: "nb", alpha: [0.5, 1] }],
     });
-    const groupOf = configs.map((c) => ["light", "default"].indexOf(c.preprocessName) === -1 ? 2 : ["light", "default"].indexOf(c.preprocessName));
+    const groupOf = configs.map((c) => (["light", "default"].indexOf(c.preprocessName) === -1 ? 2 : ["light", "default"].indexOf(c.preprocessName)));
     const tokens = (name: string): number => {
       const c = configs.find((x) => x.preprocessName === name);
       assert.ok(c);

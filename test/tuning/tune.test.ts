@@ -190,7 +190,11 @@ describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
         const params = new Map((c.data.params ?? []).map((p) => [p.key, p.value]));
         assert.equal(params.get("preprocess"), "light");
         assert.ok(params.get("model.kind") === "logreg" || params.get("model.kind") === "nb", JSON.stringify([...params]));
-        const trial = out.trials.find((t: { config: { model: Record<string, unknown> } }) => JSON.stringify(trialModel(t.config.model)) === JSON.stringify(trialModel(Object.fromEntries([...params].filter(([k]) => k.startsWith("model.")).map(([k, v]) => [k.slice(6), v])))));
+        const trial = out.trials.find(
+          (t: { config: { model: Record<string, unknown> } }) =>
+            JSON.stringify(trialModel(t.config.model)) ===
+            JSON.stringify(trialModel(Object.fromEntries([...params].filter(([k]) => k.startsWith("model.")).map(([k, v]) => [k.slice(6), v])))),
+        );
         assert.ok(trial, `a trial for ${JSON.stringify([...params])}`);
         assert.equal(c.data.metrics?.find((m) => m.key === "mean_accuracy")?.value, trial.mean.accuracy);
         assert.equal(c.data.metrics?.find((m) => m.key === "folds_scored")?.value, 3);
