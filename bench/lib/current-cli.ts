@@ -2,7 +2,7 @@
  * The CLI compiled from the current source tree, for benchmarks that run `polarity` as a
  * subprocess: a stale dist/ would time yesterday's code, and tsx would add its transpiling to
  * every start-up. esbuild transpiles src/**\/*.ts file by file (no bundling, no type check:
- * ~1 s) into .bench/cli-build/dist/, next to a copy of package.json, so the layout is dist/'s
+ * ~1 s) into .bench/cli-build-<pid>/dist/ (one per benchmark process), next to a copy of package.json, so the layout is dist/'s
  * (import.meta.url-relative lookups such as ../../package.json and the worker entry files
  * resolve the same) and node_modules is found by walking up to the repository's.
  * `POLARITY_BENCH_CLI=<path to main.js>` uses another build instead (e.g. dist/cli/main.js).
@@ -31,9 +31,12 @@ export interface CurrentCli {
 export async function currentCli(root = process.cwd()): Promise<CurrentCli> {
   const given = process.env.POLARITY_BENCH_CLI;
   if (given) return { main: resolve(given), label: `node ${given} (POLARITY_BENCH_CLI)` };
-  const out = join(root, ".bench", "cli-build");
+  // One build directory per benchmark process, removed when it exits: two benchmarks started
+  // together would otherwise delete and rewrite each other's build mid-run.
+  const out = join(root, ".bench", `cli-build-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  process.once("exit", () => rmSync(out, { recursive: true, force: true }));
   copyFileSync(join(root, "package.json"), join(out, "package.json"));
   const t0 = performance.now();
   await build({
@@ -48,6 +51,6 @@ export async function currentCli(root = process.cwd()): Promise<CurrentCli> {
   });
   return {
     main: join(out, "dist", "cli", "main.js"),
-    label: `node .bench/cli-build/dist/cli/main.js (the current src/, transpiled by esbuild in ${Math.round(performance.now() - t0)} ms)`,
+    label: `node ${relative(root, join(out, "dist", "cli", "main.js"))} (the current src/, transpiled by esbuild in ${Math.round(performance.now() - t0)} ms)`,
   };
 }

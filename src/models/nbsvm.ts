@@ -3,7 +3,7 @@ import { InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireFinite, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels } from "./labels.js";
-import { LinearClassifierBase, binaryProba, sigmoid, type Contributions, type ModelJson } from "./linear.js";
+import { LinearClassifierBase, binaryProba, ovrProbaRow, type Contributions, type ModelJson } from "./linear.js";
 import { LinearSVC } from "./linear-svc.js";
 import { LogisticRegression } from "./logistic-regression.js";
 
@@ -165,12 +165,7 @@ export class NBSVM extends LinearClassifierBase {
     const raw = this.rawScores(X, "predictProba");
     const k = this.classes.length;
     if (this.coefRows === 1) return binaryProba(raw);
-    // One-vs-rest: each class's sigmoid, normalised to sum to 1 (as sklearn's OvR).
-    for (let i = 0; i < X.rows; i++) {
-      let sum = 0;
-      for (let c = 0; c < k; c++) sum += raw[i * k + c] = sigmoid(raw[i * k + c]);
-      for (let c = 0; c < k; c++) raw[i * k + c] /= sum;
-    }
+    for (let i = 0; i < X.rows; i++) ovrProbaRow(raw, i * k, k);
     return raw;
   }
 
