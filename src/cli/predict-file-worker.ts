@@ -13,7 +13,16 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { SentimentModel } from "../models/sentiment-model.js";
 import { workerFailure, type WorkerFailure } from "../models/parallel/predict-pool.js";
-import { formatCsvRowsBytes, formatRows, parseCsvChunk, parseJsonlChunk, type ChunkProblem, type InputFormat, type RowFormat } from "./predict-rows.js";
+import {
+  PackedTexts,
+  formatCsvRowsBytes,
+  formatRows,
+  parseCsvChunk,
+  parseJsonlChunk,
+  type ChunkProblem,
+  type InputFormat,
+  type RowFormat,
+} from "./predict-rows.js";
 
 export interface FileWorkerData {
   /** SentimentModel.toBinary({shared: true}). */
@@ -60,6 +69,8 @@ interface Job {
   limit: number;
   verified: boolean;
   texts: string[] | null;
+  /** CSV/TSV whose texts are only scored: the texts packed (PackedTexts.finish, its side texts apart), instead of `texts`. */
+  packed: { joined: string; starts: Int32Array; sideRows: number[]; sideTexts: string[] } | null;
   P: Float64Array | null;
 }
 
@@ -79,6 +90,7 @@ const delimiter = data.format === "tsv" ? "\t" : ",";
 const k = data.rowFormat.classes.length;
 const keepTexts = data.rowFormat.topWords > 0 || data.rowFormat.outputFormat !== "csv";
 let bytes = Buffer.allocUnsafe(1 << 20);
+const packer = new PackedTexts();
 
 /** bytes[0, n) ← the file's [position, position + n); fewer at its end. */
 function readAt(position: number, n: number): number {
@@ -140,6 +152,10 @@ function step(): void {
 function parse(job: Job): void {
   const texts: string[] = [];
   const len = readAt(job.start, job.limit - job.start);
+  // Texts that are only scored go straight into one packed string (SentimentModel.packTexts's
+  // layout) with no string per row.
+  let packed: PackedTexts | null = !keepTexts && data.format !== "jsonl" ? packer : null;
+  packed?.reset();
   const final = job.start + len >= data.fileSize;
   // latin1: one char per byte, so positions are byte positions; values with bytes ≥ 0x80 are decoded as UTF-8 from `bytes` (parseCsvChunk).
   const text = bytes.toString("latin1", 0, len);
@@ -152,9 +168,14 @@ function parse(job: Job): void {
     lines = r.lines;
     problem = r.problem;
   } else {
-    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, data.where, final, texts, bytes);
+    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, data.where, final, packed ?? texts, bytes);
     problem = r.problem;
     if (problem === null && r.needMore) {
+      // Rare (a quoted newline across the limit): the records so far become strings, the rest is read as usual.
+      if (packed !== null) {
+        packed.toStrings(texts);
+        packed = null;
+      }
       // The last record runs on past the limit: read from its start, more each time, until it ends.
       const from = job.start + r.next;
       let want = Math.max(2 * (len - r.next), 1 << 16);
@@ -178,21 +199,26 @@ function parse(job: Job): void {
       }
     }
   }
-  const reply: FileWorkerReply = { type: "parsed", job: job.job, end, rows: texts.length, lines, problem, gaveUp };
+  const rows = packed !== null ? packed.length : texts.length;
+  const reply: FileWorkerReply = { type: "parsed", job: job.job, end, rows, lines, problem, gaveUp };
   port!.postMessage(reply);
   if (problem !== null || gaveUp) return;
-  job.texts = texts;
+  if (packed !== null) job.packed = { ...packed.finish(), sideRows: packed.side.rows.slice(), sideTexts: packed.side.texts.slice() };
+  else job.texts = texts;
   toScore.push(job);
 }
 
 function score(job: Job): void {
-  const texts = job.texts as string[];
-  const P = new Float64Array(texts.length * k);
-  if (texts.length > 0) {
-    const packed = SentimentModel.packTexts(texts);
-    (model as SentimentModel).predictProbaPacked(packed.joined, packed.starts, P, 0);
-  }
+  const texts = job.texts;
+  const m = model as SentimentModel;
+  const packed = job.packed ?? (texts !== null && texts.length > 0 ? SentimentModel.packTexts(texts) : null);
+  const n = packed !== null ? packed.starts.length - 1 : 0;
+  const P = new Float64Array(n * k);
+  if (packed !== null && n > 0) m.predictProbaPacked(packed.joined, packed.starts, P, 0);
+  // Texts with non-ASCII bytes were packed empty: their own rows replace those scores.
+  if (job.packed !== null) for (let j = 0; j < job.packed.sideRows.length; j++) m.predictProbaInto(job.packed.sideTexts, j, j + 1, P, job.packed.sideRows[j]);
   job.P = P;
+  job.packed = null;
   job.texts = keepTexts ? texts : null;
 }
 
@@ -212,7 +238,7 @@ function emit(job: Job, firstRow: number): void {
 port.on("message", (m: FileWorkerRequest) => {
   if (m.type === "chunk") {
     if (model === null) return;
-    toParse.push({ job: m.job, start: m.start, limit: m.limit, verified: m.verified, texts: null, P: null });
+    toParse.push({ job: m.job, start: m.start, limit: m.limit, verified: m.verified, texts: null, packed: null, P: null });
   } else if (m.type === "offset") {
     offsets.set(m.job, m.firstRow);
   } else if (m.type === "drop") {

@@ -225,8 +225,148 @@ export function parseCsvChunk(
   textColumn: string,
   where: string,
   final: boolean,
-  out: string[],
+  out: string[] | PackedTexts,
   utf8: Buffer | null = null,
+): CsvChunkResult {
+  if (Array.isArray(out)) return parseCsvRecords(text, pos, limit, delimiter, column, textColumn, where, final, out, null, utf8);
+  const r = parseCsvRecords(text, pos, limit, delimiter, column, textColumn, where, final, null, out, null);
+  out.rollback(); // a record left unfinished (needs more, or a problem) adds nothing
+  return r;
+}
+
+/**
+ * SentimentModel.packTexts's layout (each text followed by "\n", and each text's start) built
+ * straight from a chunk's latin1 characters (one per byte: parseCsvChunk's `text` with `utf8`),
+ * without a string per text: parseCsvChunk's records go into one byte buffer, decoded once
+ * (`finish`). A text is appended piece by piece, then committed (or rolled back). A text with
+ * a byte ≥ 0x80 is UTF-8, not latin1: it is decoded on its own, piece by piece as
+ * parseCsvChunk's string path decodes it (so invalid bytes give the same replacement
+ * characters), kept aside (`side`), and packed as an empty text, for the caller to score apart.
+ */
+export class PackedTexts {
+  private bytes: Buffer = Buffer.allocUnsafe(1 << 16);
+  private pos = 0;
+  private committed = 0;
+  private starts = new Int32Array(1024);
+  // Where each piece of the current text starts in `bytes`, and whether one has a byte ≥ 0x80.
+  private cuts = new Int32Array(16);
+  private nCuts = 0;
+  private high = 0;
+  /** Committed texts. */
+  length = 0;
+  /** The texts with a byte ≥ 0x80: their indexes and their decoded strings. */
+  readonly side: { rows: number[]; texts: string[] } = { rows: [], texts: [] };
+
+  /** Empties it for the next chunk (the buffers are kept). */
+  reset(): void {
+    this.pos = 0;
+    this.committed = 0;
+    this.length = 0;
+    this.nCuts = 0;
+    this.high = 0;
+    this.side.rows.length = 0;
+    this.side.texts.length = 0;
+  }
+
+  private room(extra: number): void {
+    if (this.pos + extra <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.pos + extra, this.bytes.length * 2));
+    this.bytes.copy(grown, 0, 0, this.pos);
+    this.bytes = grown;
+  }
+
+  private cut(): void {
+    if (this.nCuts === this.cuts.length) {
+      const grown = new Int32Array(this.cuts.length * 2);
+      grown.set(this.cuts);
+      this.cuts = grown;
+    }
+    this.cuts[this.nCuts++] = this.pos;
+  }
+
+  /** Appends text[a, b) (latin1: char codes < 256) to the current text as a piece of its own. */
+  append(text: string, a: number, b: number): void {
+    this.room(b - a + 1);
+    this.cut();
+    const bytes = this.bytes;
+    let p = this.pos;
+    let or = 0;
+    for (let q = a; q < b; q++) {
+      const c = text.charCodeAt(q);
+      bytes[p++] = c;
+      or |= c;
+    }
+    this.pos = p;
+    this.high |= or & 0x80;
+  }
+
+  /** Appends one ASCII character code to the current text. */
+  appendCode(code: number): void {
+    this.room(2);
+    this.cut();
+    this.bytes[this.pos++] = code;
+  }
+
+  /** Ends the current text. */
+  commit(): void {
+    if (this.high !== 0) {
+      let t = "";
+      for (let c = 0; c < this.nCuts; c++) t += this.bytes.toString("utf8", this.cuts[c], c + 1 < this.nCuts ? this.cuts[c + 1] : this.pos);
+      this.side.rows.push(this.length);
+      this.side.texts.push(t);
+      this.pos = this.committed;
+    }
+    this.nCuts = 0;
+    this.high = 0;
+    this.room(1);
+    this.bytes[this.pos++] = 10;
+    if (this.length + 2 > this.starts.length) {
+      const grown = new Int32Array(this.starts.length * 2);
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    this.starts[++this.length] = this.pos;
+    this.committed = this.pos;
+  }
+
+  /** Drops the current text's uncommitted pieces. */
+  rollback(): void {
+    this.pos = this.committed;
+    this.nCuts = 0;
+    this.high = 0;
+  }
+
+  /**
+   * The committed texts as SentimentModel.packTexts gives them (the joined string and the
+   * starts, length + 1 entries), with each text of `side` packed as an empty text.
+   */
+  finish(): { joined: string; starts: Int32Array } {
+    this.starts[0] = 0;
+    return { joined: this.bytes.toString("latin1", 0, this.committed), starts: this.starts.slice(0, this.length + 1) };
+  }
+
+  /** The committed texts as strings (the side texts in their places), appended to `out`. */
+  toStrings(out: string[]): void {
+    const { joined, starts } = this.finish();
+    const from = out.length;
+    for (let i = 0; i < this.length; i++) out.push(joined.slice(starts[i], starts[i + 1] - 1));
+    for (let j = 0; j < this.side.rows.length; j++) out[from + this.side.rows[j]] = this.side.texts[j];
+  }
+}
+
+/** parseCsvChunk's records into `out` (strings) or `packed` (exactly one of them is set). */
+function parseCsvRecords(
+  text: string,
+  pos: number,
+  limit: number,
+  delimiter: string,
+  column: number,
+  textColumn: string,
+  where: string,
+  final: boolean,
+  out: string[] | null,
+  packed: PackedTexts | null,
+  utf8: Buffer | null,
 ): CsvChunkResult {
   const n = text.length;
   const d = delimiter.charCodeAt(0);
@@ -235,7 +375,7 @@ export function parseCsvChunk(
   let quoteAt = text.indexOf('"', pos);
   let delimAt = text.indexOf(delimiter, pos);
   const tooFew = (fields: number): ChunkProblem => ({
-    at: out.length + 1,
+    at: (out !== null ? out.length : (packed as PackedTexts).length) + 1,
     message: `${where}: row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
   });
   while (pos < limit && pos < n) {
@@ -257,7 +397,12 @@ export function parseCsvChunk(
           fieldStart = delimAt + 1;
         }
         if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
-        out.push(piece(fieldStart, delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd));
+        const fieldEnd = delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd;
+        if (out !== null) out.push(piece(fieldStart, fieldEnd));
+        else {
+          (packed as PackedTexts).append(text, fieldStart, fieldEnd);
+          (packed as PackedTexts).commit();
+        }
       }
       pos = nl + 1;
       continue;
@@ -268,6 +413,7 @@ export function parseCsvChunk(
     let value = "";
     let firstEmpty = true;
     let next = -1;
+    packed?.rollback();
     for (;;) {
       let acc = "";
       let accLen = 0;
@@ -280,10 +426,16 @@ export function parseCsvChunk(
             if (!final) return { next: pos, needMore: true, problem: null };
             return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
           }
-          if (want) acc += piece(i, q);
+          if (want) {
+            if (packed !== null) packed.append(text, i, q);
+            else acc += piece(i, q);
+          }
           accLen += q - i;
           if (text.charCodeAt(q + 1) === 34) {
-            if (want) acc += '"';
+            if (want) {
+              if (packed !== null) packed.appendCode(34);
+              else acc += '"';
+            }
             accLen++;
             i = q + 2;
           } else {
@@ -301,7 +453,11 @@ export function parseCsvChunk(
       }
       if (j >= n && !final) return { next: pos, needMore: true, problem: null };
       const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
-      if (want) value = end > i ? acc + piece(i, end) : acc;
+      if (want) {
+        if (packed !== null) {
+          if (end > i) packed.append(text, i, end);
+        } else value = end > i ? acc + piece(i, end) : acc;
+      }
       if (field === 0) firstEmpty = accLen === 0 && end <= i;
       if (j >= n) next = n;
       else if (text.charCodeAt(j) === 10) next = j + 1;
@@ -312,8 +468,9 @@ export function parseCsvChunk(
     const fields = field + 1;
     if (fields > 1 || !firstEmpty) {
       if (fields <= column) return { next: pos, needMore: false, problem: tooFew(fields) };
-      out.push(value);
-    }
+      if (out !== null) out.push(value);
+      else (packed as PackedTexts).commit();
+    } else packed?.rollback();
     pos = next;
     if (delimAt >= 0 && delimAt < pos) delimAt = text.indexOf(delimiter, pos);
   }

@@ -4,7 +4,8 @@
  * DelimitedRecordReader, the reference), byte for byte on seeded files: quoted multi-line
  * fields, CRLF, a BOM, blank lines, unicode and invalid UTF-8, cuts inside quoted fields (tiny
  * ranges), TSV, JSONL, top words and JSONL output; the same errors for bad input; the chunk
- * parser against DelimitedRecordReader on random text; the byte formatter against formatRows.
+ * parser against DelimitedRecordReader on random text, its packed output against packTexts of
+ * its strings; the byte formatter against formatRows.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +20,7 @@ import { predictStream } from "../../src/cli/predict.js";
 import { predictFile } from "../../src/cli/predict-file.js";
 import {
   DelimitedRecordReader,
+  PackedTexts,
   delimitedRecordEnd,
   formatCsvRowsBytes,
   formatRows,
@@ -349,5 +351,46 @@ test("parseCsvChunk and parseJsonlChunk on latin1 text with UTF-8 pieces equal t
     const pb = parseJsonlChunk(jsonBytes.toString("latin1"), "text", "IN", true, jb, jsonBytes);
     assert.deepEqual(jb, ja);
     assert.deepEqual(pb, pa);
+  }
+});
+
+test("parseCsvChunk into PackedTexts gives packTexts of the strings it gives (non-ASCII ones aside), and the same stop, need for more and problem", () => {
+  const rng = new Random(29);
+  // Bytes: ASCII, UTF-8 sequences, broken ones; parsed as the worker parses (latin1 text plus the bytes).
+  const alphabet = [0x22, 0x22, 0x2c, 0x0a, 0x0d, 0x61, 0x62, 0x20, 0x3a, 0x29, 0x09, 0x78, 0xc3, 0xa9, 0xff, 0xe2, 0x82, 0xac];
+  const packed = new PackedTexts(); // one builder for every trial, as the worker reuses it
+  for (let trial = 0; trial < 4000; trial++) {
+    // Now and then a long text, past the builder's first buffer and starts.
+    const len = trial % 500 === 7 ? 70_000 : rng.nextInt(40);
+    const bytes = Buffer.from(Array.from({ length: len }, () => alphabet[rng.nextInt(trial % 3 === 0 ? 12 : alphabet.length)]));
+    const s = bytes.toString("latin1");
+    const delimiter = trial % 2 ? "," : "\t";
+    for (const column of [0, 1]) {
+      for (const final of [true, false]) {
+        const limit = rng.nextInt(s.length + 1);
+        const out: string[] = [];
+        const r = parseCsvChunk(s, 0, limit, delimiter, column, "text", "IN", final, out, bytes);
+        packed.reset();
+        const p = parseCsvChunk(s, 0, limit, delimiter, column, "text", "IN", final, packed);
+        const what = `${JSON.stringify(s.slice(0, 200))} col ${column} final ${final} limit ${limit}`;
+        assert.deepEqual(p, r, what);
+        assert.equal(packed.length, out.length, what);
+        // Texts with a byte ≥ 0x80 are packed empty and kept aside, decoded as the string path decodes them.
+        const high = out.flatMap((t, i) => ([...t].some((ch) => ch.charCodeAt(0) > 0x7f) ? [i] : []));
+        assert.deepEqual(packed.side.rows, high, what);
+        assert.deepEqual(
+          packed.side.texts,
+          high.map((i) => out[i]),
+          what,
+        );
+        const got = packed.finish();
+        const ascii = out.map((t, i) => (high.includes(i) ? "" : t));
+        if (out.length === 0) assert.deepEqual(got, { joined: "", starts: Int32Array.of(0) }, what);
+        else assert.deepEqual(got, SentimentModel.packTexts(ascii), what);
+        const strings: string[] = [];
+        packed.toStrings(strings);
+        assert.deepEqual(strings, out, what);
+      }
+    }
   }
 });
