@@ -1,6 +1,5 @@
 import cluster from "node:cluster";
 import { createRequire } from "node:module";
-import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { resolveServeConfig, type ServeConfig, type ServeConfigInput } from "./config.js";
 import { ServingContext } from "./context.js";
@@ -20,7 +19,7 @@ import { resolveMonitoringConfig, type MonitoringInput } from "../monitoring/con
 import { ModelMonitor } from "../monitoring/monitor.js";
 import { ErrorBody } from "./schemas.js";
 import { FastPredictPath, fastPathServerFactory } from "./fast-path.js";
-import { LazySchemaCompilers } from "./lazy-schemas.js";
+import { LazySchemaCompilers, registerLazySwagger } from "./lazy-schemas.js";
 
 type SchemaCompilersFactory = NonNullable<NonNullable<FastifyServerOptions["schemaController"]>["compilersFactory"]>;
 
@@ -78,8 +77,9 @@ export interface BuildServerOptions {
    */
   predictionPool?: boolean;
   /**
-   * Compile each route's schemas at its first use (default) instead of during ready()
-   * (lazy-schemas.ts). false gives fastify's own eager compilers (tests compare the two).
+   * Compile each route's schemas, and set up the OpenAPI document's generator, at first use
+   * (default) instead of during start-up (lazy-schemas.ts). false gives fastify's own eager
+   * compilers and @fastify/swagger registered as usual (tests compare the two).
    */
   lazySchemas?: boolean;
 }
@@ -178,7 +178,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     await options.source.close?.();
   });
 
-  await app.register(swagger, {
+  const openapi = {
     openapi: {
       openapi: "3.0.3",
       info: {
@@ -195,7 +195,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
         { name: "page", description: "The web page" },
       ],
     },
-  });
+  };
+  // The OpenAPI document's generator is set up at its first use, like the route schemas (lazy-schemas.ts).
+  if (schemas) registerLazySwagger(app, openapi);
+  else await app.register((await import("@fastify/swagger")).default, openapi);
 
   // Each protocol is an encapsulated plugin so its extra body parsers (form, CSV) stay on its routes.
   await app.register(async (scope) => predictRoutes(scope, ctx));

@@ -1,4 +1,6 @@
 import { createRequire } from "node:module";
+import type { FastifyInstance } from "fastify";
+import type {} from "@fastify/swagger";
 
 /**
  * fastify's own schema compilers (Ajv for request validation, fast-json-stringify for
@@ -91,4 +93,62 @@ export class LazySchemaCompilers {
   compileAll(): void {
     for (const compile of [...this.pending]) compile();
   }
+}
+
+type Hook = (arg: unknown) => unknown;
+/** The part of a fastify instance @fastify/swagger's dynamic mode touches (lib/mode/dynamic.js, lib/util/add-hook.js). */
+interface SwaggerHost {
+  addHook(name: string, hook: Hook): void;
+  decorate(name: string, value: unknown): void;
+  getSchemas(): Record<string, unknown>;
+}
+type SwaggerSetup = (host: SwaggerHost, options: Record<string, unknown>, done: (err?: Error) => void) => void;
+
+/**
+ * @fastify/swagger (dynamic mode), set up at the first `app.swagger()` call — GET /docs/json —
+ * instead of at start-up: registering it loads its OpenAPI generator with `yaml` and
+ * `json-schema-resolver` (~90 files, ~0.1 s of CPU: measured with --cpu-prof), for a document
+ * that most servers never serve (issue 12, start → ready).
+ *
+ * The plugin itself collects what its document needs through three root hooks (its
+ * lib/util/add-hook.js): every route (onRoute), every encapsulated instance (onRegister) and,
+ * at onReady, the shared schemas of those instances. This records the same events, in the same
+ * order, from the same point of registration; the first call runs the plugin's own setup on a
+ * stand-in host and replays them to it, so the document is built by the same code from the
+ * same route objects and schemas. test/serving/start-path.test.ts compares GET /docs/json
+ * byte for byte against the plugin registered as usual (buildServer({ lazySchemas: false })).
+ */
+export function registerLazySwagger(app: FastifyInstance, options: Record<string, unknown>): void {
+  const events: Array<[name: "onRoute" | "onRegister", arg: unknown]> = [];
+  app.addHook("onRoute", (route) => void events.push(["onRoute", route]));
+  app.addHook("onRegister", (instance) => void events.push(["onRegister", instance]));
+  let ready = false;
+  app.addHook("onReady", (done) => {
+    ready = true;
+    done();
+  });
+  let swagger: ((opts?: unknown) => unknown) | undefined;
+  const build = (): ((opts?: unknown) => unknown) => {
+    const setup = createRequire(createRequire(import.meta.url).resolve("@fastify/swagger"))("./lib/mode/dynamic.js") as SwaggerSetup;
+    const hooks = new Map<string, Hook>();
+    let decorated: ((opts?: unknown) => unknown) | undefined;
+    const host: SwaggerHost = {
+      addHook: (name, hook) => void hooks.set(name, hook),
+      decorate: (_name, value) => void (decorated = value as (opts?: unknown) => unknown),
+      getSchemas: () => app.getSchemas(),
+    };
+    // The plugin's index.js sets the mode before handing over to lib/mode/dynamic.js.
+    setup(host, { ...options, mode: "dynamic" }, (err) => {
+      if (err) throw err;
+    });
+    for (const [name, arg] of events) hooks.get(name)!(arg);
+    hooks.get("onReady")!(() => undefined);
+    return decorated!;
+  };
+  app.decorate("swagger", ((opts?: unknown) => {
+    // The plugin's own message for a call before ready().
+    if (!ready) throw new Error(".swagger() must be called after .ready()");
+    swagger ??= build();
+    return swagger(opts);
+  }) as FastifyInstance["swagger"]);
 }
