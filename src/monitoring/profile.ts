@@ -1,5 +1,5 @@
 import type { Label } from "../models/estimator.js";
-import { createPreprocessor, preprocess, type PreprocessConfig } from "../text/preprocess.js";
+import { preprocess, resolvePreprocessConfig, TokenIdScanner, type PreprocessConfig } from "../text/preprocess.js";
 import { DataError } from "../util/errors.js";
 import { accuracyAndF1, binCounts, quantileEdges, toProportions } from "./stats.js";
 
@@ -66,40 +66,52 @@ export function scoreOfRow(proba: ArrayLike<number>, offset: number, k: number, 
 /**
  * Text statistics against a model's vocabulary: tokenises exactly as the model does and
  * counts out-of-vocabulary tokens and which of the profile's top terms a document contains.
+ *
+ * It scans with TokenIdScanner, the serving scorer's own fused tokeniser (preprocess's scan
+ * with a word cache, src/text/preprocess.ts), with a lookup that gives each token a code
+ * instead of a vocabulary id: `2 * (top-term index + 1) + (1 if a vocabulary unigram)`, 0 or
+ * 1 for a token that is no top term. A word seen before costs no token string, no Set or Map
+ * lookup, and runs the same code the request path keeps hot (the drift tick tokenises a few
+ * hundred sampled texts every 2 s: through preprocess() and a Set, that cold code was the
+ * largest part of monitoring's cost per request in a server's CPU profile, 2026-12-01). The
+ * counts equal those of preprocess() + the vocabulary Set (test/monitoring/text-profiler.test.ts).
  */
 export class TextProfiler {
-  private readonly unigrams: Set<string>;
-  private readonly topIndex = new Map<string, number>();
+  private readonly scanner: TokenIdScanner;
   private readonly seen: Int32Array;
   private stamp = 0;
 
   constructor(model: ProfiledModel, topTerms: readonly string[]) {
-    this.unigrams = new Set(model.vectorizer.getFeatureNames().filter((t) => !t.includes(" ")));
-    topTerms.forEach((t, j) => this.topIndex.set(t, j));
+    const unigrams = new Set(model.vectorizer.getFeatureNames().filter((t) => !t.includes(" ")));
+    const topIndex = new Map<string, number>();
+    topTerms.forEach((t, j) => topIndex.set(t, j));
     this.seen = new Int32Array(topTerms.length);
-    // The config resolved once: preprocess() re-validates a config object it has not resolved
-    // itself (a bundle loaded from JSON) on every call, which the drift tick would pay per text.
-    this.tokenize = createPreprocessor(model.preprocessConfig);
+    // Called once per distinct word (then cached by the scanner), with the token preprocess() would emit.
+    const lookup = { atom: (token: string): number => 2 * ((topIndex.get(token) ?? -1) + 1) + (unigrams.has(token) ? 1 : 0) };
+    this.scanner = new TokenIdScanner(resolvePreprocessConfig(model.preprocessConfig), lookup, PROFILER_WORD_CACHE);
   }
-
-  private readonly tokenize: (text: string) => string[];
 
   /** Tokenises `text`; adds 1 to `termDocCounts[j]` for each top term it contains; returns token and OOV counts. */
   observe(text: string, termDocCounts: Float64Array): { tokens: number; oov: number } {
-    const tokens = this.tokenize(text);
+    const n = this.scanner.scan(text);
+    const codes = this.scanner.ids;
     const stamp = ++this.stamp;
     let oov = 0;
-    for (const t of tokens) {
-      if (!this.unigrams.has(t)) oov++;
-      const j = this.topIndex.get(t);
-      if (j !== undefined && this.seen[j] !== stamp) {
+    for (let m = 0; m < n; m++) {
+      const code = codes[m];
+      if ((code & 1) === 0) oov++;
+      const j = (code >> 1) - 1;
+      if (j >= 0 && this.seen[j] !== stamp) {
         this.seen[j] = stamp;
         termDocCounts[j]++;
       }
     }
-    return { tokens: tokens.length, oov };
+    return { tokens: n, oov };
   }
 }
+
+/** Distinct words the profiler's scanner remembers before its cache starts over (it sees only sampled texts). */
+const PROFILER_WORD_CACHE = 1 << 15;
 
 /**
  * Builds the reference profile of `model` on `texts` (and `labels`, when given). Use data

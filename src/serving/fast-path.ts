@@ -71,8 +71,6 @@ export class FastPredictPath {
   /** Requests answered here, and requests read here but handed to fastify (tests, diagnostics). */
   readonly counts = { answered: 0, handedOver: 0 };
   private readonly fragments = new WeakMap<LoadedModel, Fragments>();
-  /** Whether every id the last serialise call wrote was a plain ASCII token. */
-  private plainIds = true;
   /** fastify's request handler, for the requests this path gives back (set by fastPathServerFactory). */
   private fallback: Handler = (_req, res) => {
     res.writeHead(503).end();
@@ -156,8 +154,8 @@ export class FastPredictPath {
     }
     const f = this.fragmentsOf(loaded);
     const json = scanned.single ? this.serialiseOne(scores, f) : this.serialiseBatch(scores, f);
-    // ASCII (the usual case: ASCII model fragments, numbers, plain ids): one byte per character.
-    const ascii = f.ascii && (scores.ids === undefined || this.plainIds);
+    // ASCII (the usual case: ASCII model fragments, numbers; monitoring ids always are): one byte per character.
+    const ascii = f.ascii;
     res.writeHead(200, [
       "x-request-id",
       this.requestId(req),
@@ -229,14 +227,12 @@ export class FastPredictPath {
   /** fast-json-stringify's bytes for one prediction under the route's response schema: `model` (required) first, then id, label, class_name, score, probabilities. */
   private serialiseOne(scores: TypedScores, f: Fragments): string {
     const id = scores.ids?.[0];
-    this.plainIds = true;
-    return `${f.single}${id === undefined ? "" : `,"id":${this.quoteId(id)}`},${f.head[scores.best[0]]}${this.probabilities(scores, 0, f)}}`;
+    return `${f.single}${id === undefined ? "" : `,"id":"${id}"`},${f.head[scores.best[0]]}${this.probabilities(scores, 0, f)}}`;
   }
 
   /** The same for a batch: `model`, then `predictions`, each with its required fields first and `id` last (PredictionOut). */
   private serialiseBatch(scores: TypedScores, f: Fragments): string {
     const { best, ids, k } = scores;
-    this.plainIds = true;
     let s = f.batch;
     if (k === 2) {
       // Two classes (the usual case): one template per prediction, no intermediate strings.
@@ -250,23 +246,16 @@ export class FastPredictPath {
         s +=
           ids === undefined
             ? `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}}}`
-            : `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}},"id":${this.quoteId(ids[i])}}`;
+            : `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}},"id":"${ids[i]}"}`;
       }
       return `${s}]}`;
     }
     for (let i = 0; i < best.length; i++) {
       s += `${i === 0 ? "{" : ",{"}${f.head[best[i]]}${this.probabilities(scores, i, f)}`;
-      if (ids !== undefined) s += `,"id":${this.quoteId(ids[i])}`;
+      if (ids !== undefined) s += `,"id":"${ids[i]}"`;
       s += "}";
     }
     return `${s}]}`;
-  }
-
-  /** A monitoring id as JSON; clears plainIds when it is not a plain ASCII token. */
-  private quoteId(id: string): string {
-    if (isPlainToken(id)) return `"${id}"`;
-    this.plainIds = false;
-    return JSON.stringify(id);
   }
 
   /** `<score>,"probabilities":{…}` of text i. */

@@ -39,7 +39,10 @@ export interface TypedScores {
   proba: Float64Array;
   k: number;
   best: Uint32Array;
-  /** Monitoring ids in order, undefined when monitoring is off. */
+  /**
+   * Monitoring ids in order, undefined when monitoring is off. Always plain ASCII tokens
+   * (`<8 hex>-<base 36>-<class>`, prediction-ids.ts): the fast path writes them between quotes as they are.
+   */
   ids: string[] | undefined;
 }
 
