@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { csrFromDense, type CsrMatrix } from "../../src/features/csr.js";
 import { binMatrix } from "../../src/models/trees/binning.js";
-import { growTree, type GrownTree } from "../../src/models/trees/grow.js";
+import { growTree, newGrowBuffers, type GrownTree } from "../../src/models/trees/grow.js";
 import { Random } from "../../src/util/random.js";
 
 function textLike(seed: number, n: number, rare: number, common: number): { X: CsrMatrix; label: Int32Array } {
@@ -126,5 +126,71 @@ test("the column-wise root histogram grows the tree the row-wise one grows", () 
     const params = { maxDepth: 4, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
     // Scores are sums in another order (the features listed in column order): equal up to rounding.
     assertSameTree(growTree(B, target, rows, params), growTree(B, target, rows, { ...params, reference: true }), false, `seed ${seed}`);
+  }
+});
+
+test("the MSE split scan finds the brute-force best split (multi-bin features, zero bin in the middle)", () => {
+  // Values from a small set (negative ones too), so every distinct value is a bin and the zero
+  // bin sits between others; the best friedman_mse split is found by enumerating thresholds.
+  const levels = [-2, -0.5, 0.3, 1, 1.7, 4];
+  for (const seed of [5, 6, 7, 8]) {
+    const rng = new Random(seed);
+    const n = 60;
+    const d = 5;
+    const dense = Array.from({ length: n }, () => Array.from({ length: d }, () => (rng.nextFloat() < 0.45 ? levels[rng.nextInt(levels.length)] : 0)));
+    const X = csrFromDense(dense);
+    const B = binMatrix(X, 32);
+    const r = Float64Array.from({ length: n }, () => rng.nextGaussian());
+    const h = new Float64Array(n).fill(0.25);
+    const w = new Float64Array(n).fill(1);
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const R = r.reduce((a, b) => a + b, 0);
+    let best = -Infinity;
+    let bestFeature = -1;
+    let bestThreshold = NaN;
+    for (let j = 0; j < d; j++) {
+      const values = [...new Set(dense.map((row) => row[j]))].sort((a, b) => a - b);
+      for (let v = 0; v + 1 < values.length; v++) {
+        let rL = 0;
+        let nL = 0;
+        for (let i = 0; i < n; i++) {
+          if (dense[i][j] <= values[v]) {
+            rL += r[i];
+            nL++;
+          }
+        }
+        const diff = rL * (n - nL) - (R - rL) * nL;
+        const score = (diff * diff) / (nL * (n - nL));
+        if (score > best * (1 + 1e-12)) {
+          best = score;
+          bestFeature = j;
+          bestThreshold = (values[v] + values[v + 1]) / 2;
+        }
+      }
+    }
+    for (const reference of [false, true]) {
+      const tree = growTree(B.rows, { criterion: 1, k: 1, y: new Int32Array(n), w, r, h }, all, { maxDepth: 1, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0, reference });
+      assert.equal(tree.feature[0], bestFeature, `seed ${seed}: feature`);
+      assert.ok(Math.abs(B.thresholds[B.rows.binOffset[bestFeature] + tree.bin[0]] - bestThreshold) < 1e-12, `seed ${seed}: threshold`);
+      // improvement = score / (weight · root weight) = score / n².
+      assert.ok(Math.abs(tree.improvement[0] - best / (n * n)) <= 1e-12 * (best / (n * n)), `seed ${seed}: improvement`);
+    }
+  }
+});
+
+test("growTree with reused buffers grows the trees it grows with fresh ones, and leaves the buffers zero", () => {
+  const { X, label } = textLike(4, 300, 800, 10);
+  const B = binMatrix(X, 32).rows;
+  const rng = new Random(44);
+  const buffers = newGrowBuffers(B, 3);
+  for (const late of [false, true, false]) {
+    const { r, h } = residuals(rng, label, late);
+    const w = new Float64Array(X.rows).fill(1);
+    for (const rows of [Int32Array.from({ length: X.rows }, (_, i) => i), Int32Array.from({ length: X.rows }, (_, i) => i).filter((i) => i % 5 !== 1)]) {
+      const target = { criterion: 1, k: 1, y: label, w, r, h };
+      const params = { maxDepth: 4, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
+      assertSameTree(growTree(B, target, rows, params, undefined, buffers), growTree(B, target, rows, params), true, `late ${late}, ${rows.length} rows`);
+      assert.ok(buffers.hist.every((v) => v === 0) && buffers.featCount.every((v) => v === 0) && buffers.present.every((v) => v === 0), "buffers zero after the tree");
+    }
   }
 });

@@ -41,10 +41,12 @@ function boostWorkerMain(data: BoostWorkerData): void {
       best[1] = -1;
       best[2] = -1;
       const pruneCount = params[72];
+      const upTo = params[73];
       for (let t = params[6]; t < params[7]; t++) {
         const j = touched[t];
         // Features growTree's bound rules out (see pruneBelow in grow.ts) are skipped.
-        if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, params[1], params[2] === 1, tot, params[3], params[4], params[5], zeroStats, leftStats, best);
+        const fc = featCount[j];
+        if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, params[1], params[2] === 1, tot, params[3], params[4], params[5], zeroStats, leftStats, best);
       }
     } catch {
       Atomics.store(control, 2, 1);

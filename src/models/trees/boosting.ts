@@ -11,7 +11,7 @@ import { binMatrix } from "./binning.js";
 import { startBoostHelper } from "./boost-worker.js";
 import { TreeEnsemble, addTreeImportances, finishTree, normalize } from "./ensemble.js";
 import { resolveMaxFeatures, validateTreeShape, type TreeShapeOptions, type TreeShapeParams } from "./forest.js";
-import { growTree, rowBin, type BinnedRows, type GrownTree } from "./grow.js";
+import { growTree, newGrowBuffers, rowBin, type BinnedRows, type GrownTree } from "./grow.js";
 
 export interface GradientBoostingOptions extends TreeShapeOptions {
   nEstimators?: number;
@@ -150,6 +150,8 @@ export class GradientBoostingClassifier extends TreeEnsemble {
     const jobs = this.nJobs === "auto" ? (work >= PARALLEL_MIN_WORK && availableParallelism() >= 2 ? 2 : 1) : this.nJobs;
     // Every feature is scanned per node only without max_features sampling: the helper's case.
     const helper = jobs > 1 && maxFeatures === 0 ? startBoostHelper(X.cols, B.binOffset[X.cols] * 3, sharedInt32(B.nBins), sharedInt32(B.zeroBin), sharedInt32(B.binOffset), PARALLEL_MIN_FEATURES) : null;
+    // One histogram and feature lists for every tree of the fit (the helper's are shared memory).
+    const buffers = helper === null ? newGrowBuffers(B, 3) : { hist: new Float64Array(0), present: new Uint8Array(X.cols), featCount: new Int32Array(0), touched: new Int32Array(0) };
     try {
     for (let m = 0; m < p.nEstimators; m++) {
       computeProbabilities(F, prob, n, K);
@@ -178,7 +180,7 @@ export class GradientBoostingClassifier extends TreeEnsemble {
           minSamplesLeaf: p.minSamplesLeaf,
           maxFeatures,
           seed: rng.nextUint32() | 0,
-        }, helper?.helper);
+        }, helper?.helper, buffers);
         const scale = p.learningRate * (K === 1 ? 1 : (K - 1) / K);
         for (let t = 0; t < tree.value.length; t++) tree.value[t] *= scale;
         for (let i = 0; i < n; i++) F[i * K + c] += tree.value[leafOfBinned(tree, B, i)];

@@ -72,9 +72,26 @@ export interface SplitHelper {
   params: Float64Array;
   best: Float64Array;
   control: Int32Array;
-  /** Layout of params: [S, k, gini, weight, count, minSamplesLeaf, from, to, tot × S …, [72] prune count]. */
+  /** Layout of params: [S, k, gini, weight, count, minSamplesLeaf, from, to, tot × S …, [72] prune count, [73] probed-from count]. */
   /** Nodes with fewer present features are scanned on the calling thread alone. */
   minFeatures: number;
+}
+
+/**
+ * Buffers growTree reuses from tree to tree (gradient boosting) instead of allocating them:
+ * hist ≥ (Σ nBins) × slot stride doubles, the others d entries. All zero between trees
+ * (growTree leaves them so).
+ */
+export interface GrowBuffers {
+  hist: Float64Array;
+  present: Uint8Array;
+  featCount: Int32Array;
+  touched: Int32Array;
+}
+
+/** Zeroed buffers for growTree over X with slot stride S (MSE: 3; Gini: k + 1). */
+export function newGrowBuffers(X: BinnedRows, S: number): GrowBuffers {
+  return { hist: new Float64Array(X.binOffset[X.d] * S), present: new Uint8Array(X.d), featCount: new Int32Array(X.d), touched: new Int32Array(X.d) };
 }
 
 /**
@@ -231,6 +248,56 @@ export function evalFeature(
     }
     return 1;
   }
+  if (!gini) {
+    // MSE, the slots [Σw·r, Σw, rows] in locals: the same sums in the same order as the
+    // general loop below (so the same scores to the last bit), without its inner loops.
+    let zR = tot[0];
+    let zW = tot[1];
+    let zC = tot[2];
+    let filled = 0;
+    for (let b = 0; b < nb; b++) {
+      const o = base + b * 3;
+      const c = hist[o + 2];
+      if (b === zb || c === 0) continue;
+      filled++;
+      zR -= hist[o];
+      zW -= hist[o + 1];
+      zC -= c;
+    }
+    if (zC > 0) filled++;
+    if (filled < 2) return 0; // constant in this node
+    const totR = tot[0];
+    let lR = 0;
+    let lW = 0;
+    let lC = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      if (b === zb) {
+        if (zC === 0) continue;
+        lR += zR;
+        lW += zW;
+        lC += zC;
+      } else {
+        const o = base + b * 3;
+        const c = hist[o + 2];
+        if (c === 0) continue;
+        lR += hist[o];
+        lW += hist[o + 1];
+        lC += c;
+      }
+      if (lC < minSamplesLeaf) continue;
+      if (count - lC < minSamplesLeaf) break;
+      const wR = weight - lW;
+      if (lW <= 0 || wR <= 0) continue;
+      const diff = lR * wR - (totR - lR) * lW;
+      const score = (diff * diff) / (lW * wR);
+      if (score > best[0]) {
+        best[0] = score;
+        best[1] = j;
+        best[2] = b;
+      }
+    }
+    return 1;
+  }
   // Per-bin statistics read in place; the zero bin's are the node totals minus every other
   // bin (so the rows without a stored value too), into zeroStats.
   let nonEmpty = 0;
@@ -299,17 +366,21 @@ export function evalFeature(
  * keeps features that left with the other child (they then look constant and are skipped);
  * it is compacted when it grows past twice the node's stored values.
  */
-export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams, helper?: SplitHelper): GrownTree {
+export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams, helper?: SplitHelper, buffers?: GrowBuffers): GrownTree {
   const gini = target.criterion === 0;
   const k = target.k;
   // Histogram slot stride: Gini: k class weights + row count; MSE: Σw·r, Σw, row count.
   const S = gini ? k + 1 : 3;
   const totalBins = X.binOffset[X.d];
-  // With a helper thread these live in shared memory (all zero between trees).
-  const hist = helper ? helper.hist : new Float64Array(totalBins * S);
-  const present = new Uint8Array(X.d);
-  const featCount = helper ? helper.featCount : new Int32Array(X.d);
-  const touched = helper ? helper.touched : new Int32Array(X.d);
+  // With a helper thread these live in shared memory, else in the caller's reused buffers
+  // (both all zero between trees): a fresh histogram per tree costs its allocation and a page
+  // fault per 4 KiB on first touch, more than the root's accumulation itself.
+  const reuse = helper ?? buffers;
+  if (reuse !== undefined && (reuse.hist.length < totalBins * S || reuse.featCount.length < X.d || reuse.touched.length < X.d)) throw new RangeError("growTree: buffers too small");
+  const hist = reuse ? reuse.hist : new Float64Array(totalBins * S);
+  const present = buffers && buffers.present.length >= X.d ? buffers.present : new Uint8Array(X.d);
+  const featCount = reuse ? reuse.featCount : new Int32Array(X.d);
+  const touched = reuse ? reuse.touched : new Int32Array(X.d);
   const best = new Float64Array(3);
   let nTouched = 0;
   const zeroStats = new Float64Array(S);
@@ -374,11 +445,18 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
     }
   };
   const clearHistogram = (): void => {
-    for (let t = 0; t < nTouched; t++) {
-      const j = touched[t];
-      present[j] = 0;
-      featCount[j] = 0;
-      for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
+    if (nTouched > X.d >> 2) {
+      // Most features touched (after a root): whole-array fills (memset) beat per-feature loops.
+      hist.fill(0, 0, totalBins * S);
+      present.fill(0, 0, X.d);
+      featCount.fill(0, 0, X.d);
+    } else {
+      for (let t = 0; t < nTouched; t++) {
+        const j = touched[t];
+        present[j] = 0;
+        featCount[j] = 0;
+        for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
+      }
     }
     nTouched = 0;
   };
@@ -433,21 +511,14 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
   // T(s) the sum of the s largest |d| (over-estimated here from 64 buckets of |d|). A probe
   // over the node's common features (stored in ≥ 1/16 of its rows) finds a score τ that the
   // scan will reach; every feature stored in at most m rows with max_{s ≤ m} B(s) < τ then
-  // cannot score τ, let alone win or tie: it is skipped. Returns that m (0 = no pruning). The
-  // tree is the one the full scan grows (tested); only the skipped work differs.
-  const pruneBelow = (start: number, end: number, count: number, weight: number): number => {
-    if (count < 4) return 0;
-    probe[0] = -Infinity;
-    probe[1] = -1;
-    probe[2] = -1;
-    const common = Math.max(2, count >> 4);
-    for (let t = 0; t < nTouched; t++) {
-      const j = touched[t];
-      if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, probe);
-    }
+  // cannot score τ, let alone win or tie: it is skipped. Returns that m (0 = no pruning) for
+  // the probe's best score `top`. The tree is the one the full scan grows (tested); only the
+  // skipped work differs. The probe itself runs in the main loop below: as one closure with
+  // this bound, V8 deoptimised it at the read of the probe's score at nearly every tree.
+  const pruneBelow = (top: number, start: number, end: number, count: number, weight: number): number => {
+    if (!(top > 0)) return 0;
     // A margin far above the rounding of the scores' sums.
-    const tau = probe[0] * (1 - 1e-6);
-    if (!(tau > 0)) return 0;
+    const tau = top * (1 - 1e-6);
     const mean = tot[0] / weight;
     let dMax = 0;
     for (let q = start; q < end; q++) {
@@ -472,6 +543,19 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       if ((W * W * T * T) / (s * (W - s)) >= tau) return s - 1;
     }
     return W - 1;
+  };
+  // best = the better of best (the scan over the unprobed features) and probe; on an exact tie
+  // the feature earlier in touched wins, as in one scan over all features in list order.
+  const mergeProbe = (probedFrom: number): void => {
+    if (probedFrom === Infinity || probe[1] < 0 || probe[0] < best[0]) return;
+    if (probe[0] === best[0]) {
+      for (let t = 0; t < nTouched; t++) {
+        const j = touched[t];
+        if (j === best[1]) return;
+        if (j === probe[1]) break;
+      }
+    }
+    best.set(probe);
   };
 
   while (stack.length > 0) {
@@ -516,7 +600,22 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       best[1] = -1;
       best[2] = -1;
       const sampling = params.maxFeatures > 0 && params.maxFeatures < X.d;
-      const pruneCount = unitWeights && !sampling ? pruneBelow(start, end, count, weight) : 0;
+      // Features the scan evaluates: stored in (pruneCount, upTo) rows of the node. The probe's
+      // features (stored in ≥ upTo rows) are not evaluated twice: mergeProbe takes the better.
+      let pruneCount = 0;
+      let upTo = Infinity;
+      if (unitWeights && !sampling && count >= 4) {
+        probe[0] = -Infinity;
+        probe[1] = -1;
+        probe[2] = -1;
+        const common = Math.max(2, count >> 4);
+        for (let t = 0; t < nTouched; t++) {
+          const j = touched[t];
+          if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, probe);
+        }
+        upTo = common;
+        pruneCount = pruneBelow(probe[0], start, end, count, weight);
+      }
       // scikit-learn's feature draw (BestSplitter.node_split): features are drawn without
       // replacement from ALL d features, and every draw counts towards max_features, a feature
       // constant in the node (here: absent from it) included; past max_features the draw goes
@@ -536,13 +635,15 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
         hp[6] = half;
         hp[7] = nTouched;
         hp[72] = pruneCount;
+        hp[73] = upTo;
         for (let s = 0; s < S; s++) hp[8 + s] = tot[s];
         const seq = helper.control[0] + 1;
         Atomics.store(helper.control, 0, seq);
         Atomics.notify(helper.control, 0);
         for (let t = 0; t < half; t++) {
           const j = touched[t];
-          if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          const fc = featCount[j];
+          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
         }
         // A helper that never answers (it failed to boot) is given up after 30 s: same tree, one thread.
         const deadline = performance.now() + 30_000;
@@ -558,13 +659,15 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
         } else {
           for (let t = half; t < nTouched; t++) {
             const j = touched[t];
-            if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+            const fc = featCount[j];
+          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
           }
         }
       } else if (!sampling) {
         for (let t = 0; t < nTouched; t++) {
           const j = touched[t];
-          if (featCount[j] > pruneCount) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          const fc = featCount[j];
+          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
         }
       } else {
         const limit = params.maxFeatures;
@@ -590,6 +693,7 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
           found += evalFeature(touched[t++], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
         }
       }
+      mergeProbe(upTo);
       const bestScore = best[0];
       const bestFeature = best[1];
       const bestBin = best[2];
@@ -637,7 +741,7 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       }
     }
   }
-  if (helper) clearHistogram(); // the shared buffers go back all zero for the next tree
+  if (reuse) clearHistogram(); // the reused buffers go back all zero for the next tree
   return nodes.finish();
 }
 
