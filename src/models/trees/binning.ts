@@ -28,65 +28,77 @@ export function binMatrix(X: CsrMatrix, maxBins: number): Binning {
   const nBins = new Int32Array(d);
   const zeroBin = new Int32Array(d);
   const binOffset = new Int32Array(d + 1);
-  const thresholdList: number[] = [];
-  const distinct: number[] = [];
-  const counts: number[] = [];
+  // Every feature has at most (stored values + 1) bins: one buffer for all thresholds, and
+  // per-feature scratch (distinct values, their counts, bin bounds) reused: no per-feature allocation.
+  const thresholdBuf = new Float64Array(nnz + d);
+  let nThresholds = 0;
+  let maxCol = 0;
+  for (let j = 0; j < d; j++) maxCol = Math.max(maxCol, colStart[j + 1] - colStart[j]);
+  const distinct = new Float64Array(maxCol + 1);
+  const counts = new Float64Array(maxCol + 1);
+  const lows = new Float64Array(maxCol + 1);
+  const highs = new Float64Array(maxCol + 1);
   for (let j = 0; j < d; j++) {
-    const vals = colValues.subarray(colStart[j], colStart[j + 1]).sort();
-    const implicitZeros = n - vals.length;
-    distinct.length = 0;
-    counts.length = 0;
+    const c0 = colStart[j];
+    const c1 = colStart[j + 1];
+    if (c1 - c0 > 1) colValues.subarray(c0, c1).sort();
+    const implicitZeros = n - (c1 - c0);
+    // Distinct values in increasing order with their row counts, the implicit zeros included.
+    let m = 0;
     let zeroAdded = implicitZeros === 0;
-    const push = (v: number, c: number): void => {
-      const last = distinct.length - 1;
-      if (last >= 0 && distinct[last] === v) counts[last] += c;
-      else {
-        distinct.push(v);
-        counts.push(c);
-      }
-    };
-    for (let q = 0; q < vals.length; q++) {
-      if (!zeroAdded && vals[q] > 0) {
-        push(0, implicitZeros);
+    for (let q = c0; q <= c1; q++) {
+      let v: number;
+      let c: number;
+      if (!zeroAdded && (q === c1 || colValues[q] > 0)) {
+        v = 0;
+        c = implicitZeros;
         zeroAdded = true;
+        q--; // this stored value (if any) comes next
+      } else if (q === c1) break;
+      else {
+        v = colValues[q];
+        c = 1;
       }
-      push(vals[q], 1);
+      if (m > 0 && distinct[m - 1] === v) counts[m - 1] += c;
+      else {
+        distinct[m] = v;
+        counts[m++] = c;
+      }
     }
-    if (!zeroAdded) push(0, implicitZeros);
-    // Bin upper/lower values: one per distinct value, or merged into ~equal-count bins.
-    const lows: number[] = [];
-    const highs: number[] = [];
-    if (distinct.length <= maxBins) {
-      for (const v of distinct) {
-        lows.push(v);
-        highs.push(v);
+    // Bin lower/upper values: one per distinct value, or merged into ~equal-count bins.
+    let nb = 0;
+    if (m <= maxBins) {
+      for (let q = 0; q < m; q++) {
+        lows[q] = distinct[q];
+        highs[q] = distinct[q];
       }
+      nb = m;
     } else {
       const target = n / maxBins;
       let acc = 0;
       let low = distinct[0];
-      for (let q = 0; q < distinct.length; q++) {
+      for (let q = 0; q < m; q++) {
         acc += counts[q];
-        const remainingValues = distinct.length - q - 1;
-        const remainingBins = maxBins - lows.length - 1;
-        if (q === distinct.length - 1 || (acc >= target && remainingBins > 0) || remainingValues === remainingBins) {
-          lows.push(low);
-          highs.push(distinct[q]);
+        const remainingValues = m - q - 1;
+        const remainingBins = maxBins - nb - 1;
+        if (q === m - 1 || (acc >= target && remainingBins > 0) || remainingValues === remainingBins) {
+          lows[nb] = low;
+          highs[nb++] = distinct[q];
           acc = 0;
-          if (q + 1 < distinct.length) low = distinct[q + 1];
+          if (q + 1 < m) low = distinct[q + 1];
         }
       }
     }
-    nBins[j] = lows.length;
-    binOffset[j + 1] = binOffset[j] + lows.length;
-    let zb = lows.length - 1;
-    for (let b = 0; b < lows.length; b++) {
-      thresholdList.push(b + 1 < lows.length ? highs[b] / 2 + lows[b + 1] / 2 : Infinity);
-      if (zb === lows.length - 1 && 0 <= highs[b]) zb = b;
+    nBins[j] = nb;
+    binOffset[j + 1] = binOffset[j] + nb;
+    let zb = nb - 1;
+    for (let b = 0; b < nb; b++) {
+      thresholdBuf[nThresholds++] = b + 1 < nb ? highs[b] / 2 + lows[b + 1] / 2 : Infinity;
+      if (zb === nb - 1 && 0 <= highs[b]) zb = b;
     }
     zeroBin[j] = zb;
   }
-  const thresholds = Float64Array.from(thresholdList);
+  const thresholds = thresholdBuf.slice(0, nThresholds);
   const codes = new Uint8Array(nnz);
   for (let p = 0; p < nnz; p++) {
     const j = indices[p];
