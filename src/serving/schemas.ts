@@ -1,4 +1,5 @@
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Type } from "./json-schema.js";
 
 /**
  * Route schemas, one declaration each for validation, OpenAPI (/docs) and response

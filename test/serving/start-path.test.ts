@@ -249,3 +249,55 @@ describe("the cluster primary's modules", { timeout: 60_000 }, () => {
     for (const heavy of ["fastify", "ajv", "prom-client", "@fastify", "@opentelemetry"]) assert.ok(!packages.includes(heavy), `${heavy} loaded by the primary`);
   });
 });
+
+describe("the server's start-up modules", { timeout: 60_000 }, () => {
+  test("building a server and loading its model loads neither TypeBox nor the OpenAPI generator (yaml); GET /docs/json then does", () => {
+    const dir = tempDir();
+    try {
+      const model = join(dir.path, "model.json");
+      writeJsonAtomic(model, trainModelJson());
+      // ESM packages show only to a loader hook (TypeBox's build is ESM); CommonJS ones in require.cache.
+      const hooks = `import { writeSync } from "node:fs";
+        export async function resolve(specifier, context, next) { const r = await next(specifier, context); if (r.url.includes("/node_modules/")) writeSync(2, "LOADED " + r.url + "\\n"); return r; }`;
+      const code = `
+        import { register, createRequire } from "node:module";
+        register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hooks)}));
+        const require = createRequire(import.meta.url);
+        const { buildServer } = await import(${JSON.stringify(resolve("src/serving/app.ts"))});
+        const { LocalFileModelSource } = await import(${JSON.stringify(resolve("src/serving/model-source.ts"))});
+        const { parseModel } = await import(${JSON.stringify(resolve("test/serving/fixtures.ts"))});
+        const packages = () => [...new Set(Object.keys(require.cache).map((k) => k.replace(/.*node_modules[\\\\/]/, "").split(/[\\\\/]/).slice(0, 2).join("/")))];
+        const app = await buildServer({ source: new LocalFileModelSource(${JSON.stringify(model)}, parseModel), config: { logLevel: "silent" }, monitoring: { enabled: false } });
+        await app.polarity.holder.loadInitial();
+        await app.ready();
+        (await import("node:fs")).writeSync(2, "READY " + JSON.stringify(packages()) + "\\n");
+        const docs = await app.inject({ method: "GET", url: "/docs/json" });
+        process.stdout.write(JSON.stringify({ status: docs.statusCode, after: packages() }));
+        await app.close();
+      `;
+      const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8" });
+      assert.equal(out.status, 0, out.stderr);
+      const esm = out.stderr.split("\n").filter((l) => l.startsWith("LOADED ") || l.startsWith("READY "));
+      const readyAt = esm.findIndex((l) => l.startsWith("READY "));
+      assert.ok(readyAt >= 0, out.stderr);
+      const atReady = JSON.parse(esm[readyAt].slice("READY ".length)) as string[];
+      const esmBeforeReady = esm.slice(0, readyAt).join("\n");
+      assert.ok(
+        atReady.some((p) => p.startsWith("fastify/")),
+        `fastify is in require.cache (sanity): ${atReady.join(", ")}`,
+      );
+      assert.ok(esmBeforeReady.includes("/node_modules/fastify/"), "the hook sees fastify's import (sanity)");
+      assert.ok(!esmBeforeReady.includes("/node_modules/@sinclair/typebox/"), "TypeBox loaded at start-up");
+      for (const lazy of ["yaml/", "json-schema-resolver/", "@fastify/swagger"])
+        assert.ok(!atReady.some((p) => p.startsWith(lazy)), `${lazy} loaded at start-up`);
+      const after = JSON.parse(out.stdout) as { status: number; after: string[] };
+      assert.equal(after.status, 200);
+      assert.ok(
+        after.after.some((p) => p.startsWith("yaml/")),
+        "GET /docs/json loads the OpenAPI generator (sanity: the check above can fail)",
+      );
+    } finally {
+      dir.cleanup();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "../json-schema.js";
 import type { FastifyInstance } from "fastify";
 import type { ModelMonitor } from "../../monitoring/monitor.js";
 import { DataError } from "../../util/errors.js";

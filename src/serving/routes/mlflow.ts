@@ -1,4 +1,5 @@
-import { Type, type Static } from "@sinclair/typebox";
+import type { Static } from "@sinclair/typebox";
+import { Type } from "../json-schema.js";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
 import { quoteClientString } from "../../http/errors.js";

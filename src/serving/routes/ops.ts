@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "../json-schema.js";
 import type { FastifyInstance } from "fastify";
 import type { ServingContext } from "../context.js";
 import { contentSecurityPolicy } from "../page.js";
