@@ -17,6 +17,7 @@ import {
   PackedTexts,
   formatCsvRowsBytes,
   formatRows,
+  parseCsvBytes,
   parseCsvChunk,
   parseJsonlChunk,
   type ChunkProblem,
@@ -87,6 +88,7 @@ try {
 
 const fd = openSync(data.path, "r");
 const delimiter = data.format === "tsv" ? "\t" : ",";
+const delimiterCode = delimiter.charCodeAt(0);
 const k = data.rowFormat.classes.length;
 const keepTexts = data.rowFormat.topWords > 0 || data.rowFormat.outputFormat !== "csv";
 let bytes = Buffer.allocUnsafe(1 << 20);
@@ -158,17 +160,21 @@ function parse(job: Job): void {
   packed?.reset();
   const final = job.start + len >= data.fileSize;
   // latin1: one char per byte, so positions are byte positions; values with bytes ≥ 0x80 are decoded as UTF-8 from `bytes` (parseCsvChunk).
-  const text = bytes.toString("latin1", 0, len);
+  const latin1 = (): string => bytes.toString("latin1", 0, len);
   let end = job.start + len;
   let lines = 0;
   let problem: ChunkProblem | null = null;
   let gaveUp = false;
   if (data.format === "jsonl") {
-    const r = parseJsonlChunk(text, data.textColumn, data.where, final, texts, bytes);
+    const r = parseJsonlChunk(latin1(), data.textColumn, data.where, final, texts, bytes);
     lines = r.lines;
     problem = r.problem;
   } else {
-    const r = parseCsvChunk(text, 0, text.length, delimiter, data.column, data.textColumn, data.where, final, packed ?? texts, bytes);
+    // Packed: parsed from the bytes, with no string of the whole chunk either.
+    const r =
+      packed !== null
+        ? parseCsvBytes(bytes, 0, len, len, delimiterCode, data.column, data.textColumn, data.where, final, packed)
+        : parseCsvChunk(latin1(), 0, len, delimiter, data.column, data.textColumn, data.where, final, texts, bytes);
     problem = r.problem;
     if (problem === null && r.needMore) {
       // Rare (a quoted newline across the limit): the records so far become strings, the rest is read as usual.

@@ -225,23 +225,109 @@ export function parseCsvChunk(
   textColumn: string,
   where: string,
   final: boolean,
-  out: string[] | PackedTexts,
+  out: string[],
   utf8: Buffer | null = null,
 ): CsvChunkResult {
-  if (Array.isArray(out)) return parseCsvRecords(text, pos, limit, delimiter, column, textColumn, where, final, out, null, utf8);
-  const r = parseCsvRecords(text, pos, limit, delimiter, column, textColumn, where, final, null, out, null);
-  out.rollback(); // a record left unfinished (needs more, or a problem) adds nothing
-  return r;
+  const n = text.length;
+  const d = delimiter.charCodeAt(0);
+  const piece = utf8 === null ? (a: number, b: number): string => text.slice(a, b) : latin1Pieces(text, utf8);
+  // Next quote / delimiter at or after pos (-1: none left): each indexOf scans new text only.
+  let quoteAt = text.indexOf('"', pos);
+  let delimAt = text.indexOf(delimiter, pos);
+  const tooFew = (fields: number): ChunkProblem => ({
+    at: out.length + 1,
+    message: `${where}: row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
+  });
+  while (pos < limit && pos < n) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) {
+      if (!final) return { next: pos, needMore: true, problem: null };
+      nl = n;
+    }
+    if (quoteAt >= 0 && quoteAt < pos) quoteAt = text.indexOf('"', pos);
+    if (quoteAt < 0 || quoteAt >= nl) {
+      // DelimitedRecordReader's fast path: line.split(delimiter) after one trailing \r is dropped.
+      let lineEnd = nl;
+      if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+      if (lineEnd > pos) {
+        let fieldStart = pos;
+        for (let f = 0; f < column; f++) {
+          if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
+          if (delimAt < 0 || delimAt >= lineEnd) return { next: pos, needMore: false, problem: tooFew(f + 1) };
+          fieldStart = delimAt + 1;
+        }
+        if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
+        out.push(piece(fieldStart, delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd));
+      }
+      pos = nl + 1;
+      continue;
+    }
+    // DelimitedRecordReader.parseQuoted, building only the text column's value.
+    let i = pos;
+    let field = 0;
+    let value = "";
+    let firstEmpty = true;
+    let next = -1;
+    for (;;) {
+      let acc = "";
+      let accLen = 0;
+      const want = field === column;
+      if (i < n && text.charCodeAt(i) === 34) {
+        i++;
+        for (;;) {
+          const q = text.indexOf('"', i);
+          if (q < 0) {
+            if (!final) return { next: pos, needMore: true, problem: null };
+            return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
+          }
+          if (want) acc += piece(i, q);
+          accLen += q - i;
+          if (text.charCodeAt(q + 1) === 34) {
+            if (want) acc += '"';
+            accLen++;
+            i = q + 2;
+          } else {
+            i = q + 1;
+            break;
+          }
+        }
+        if (i >= n && !final) return { next: pos, needMore: true, problem: null };
+      }
+      let j = i;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === d || c === 10) break;
+        j++;
+      }
+      if (j >= n && !final) return { next: pos, needMore: true, problem: null };
+      const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
+      if (want) value = end > i ? acc + piece(i, end) : acc;
+      if (field === 0) firstEmpty = accLen === 0 && end <= i;
+      if (j >= n) next = n;
+      else if (text.charCodeAt(j) === 10) next = j + 1;
+      if (next >= 0) break;
+      i = j + 1;
+      field++;
+    }
+    const fields = field + 1;
+    if (fields > 1 || !firstEmpty) {
+      if (fields <= column) return { next: pos, needMore: false, problem: tooFew(fields) };
+      out.push(value);
+    }
+    pos = next;
+    if (delimAt >= 0 && delimAt < pos) delimAt = text.indexOf(delimiter, pos);
+  }
+  return { next: pos, needMore: false, problem: null };
 }
 
 /**
  * SentimentModel.packTexts's layout (each text followed by "\n", and each text's start) built
- * straight from a chunk's latin1 characters (one per byte: parseCsvChunk's `text` with `utf8`),
- * without a string per text: parseCsvChunk's records go into one byte buffer, decoded once
- * (`finish`). A text is appended piece by piece, then committed (or rolled back). A text with
- * a byte ≥ 0x80 is UTF-8, not latin1: it is decoded on its own, piece by piece as
- * parseCsvChunk's string path decodes it (so invalid bytes give the same replacement
- * characters), kept aside (`side`), and packed as an empty text, for the caller to score apart.
+ * straight from a chunk's bytes (parseCsvBytes), without a string per text: the texts go into
+ * one byte buffer, decoded once as latin1 (`finish`). A text is appended piece by piece, then
+ * committed (or rolled back). A text with a byte ≥ 0x80 is UTF-8, not latin1: it is decoded on
+ * its own, piece by piece as parseCsvChunk decodes its pieces (so invalid bytes give the same
+ * replacement characters), kept aside (`side`), and packed as an empty text, for the caller to
+ * score apart.
  */
 export class PackedTexts {
   private bytes: Buffer = Buffer.allocUnsafe(1 << 16);
@@ -284,15 +370,15 @@ export class PackedTexts {
     this.cuts[this.nCuts++] = this.pos;
   }
 
-  /** Appends text[a, b) (latin1: char codes < 256) to the current text as a piece of its own. */
-  append(text: string, a: number, b: number): void {
+  /** Appends src[a, b) (bytes) to the current text as a piece of its own. */
+  appendBytes(src: Uint8Array, a: number, b: number): void {
     this.room(b - a + 1);
     this.cut();
     const bytes = this.bytes;
     let p = this.pos;
     let or = 0;
     for (let q = a; q < b; q++) {
-      const c = text.charCodeAt(q);
+      const c = src[q];
       bytes[p++] = c;
       or |= c;
     }
@@ -354,55 +440,77 @@ export class PackedTexts {
   }
 }
 
-/** parseCsvChunk's records into `out` (strings) or `packed` (exactly one of them is set). */
-function parseCsvRecords(
-  text: string,
+/**
+ * parseCsvChunk(src.toString("latin1", 0, n), pos, limit, …, final, out, src) read from the
+ * bytes themselves, the text column's values going into `packed` instead of `out`: the same
+ * texts, stop, need for more and problem (test/cli/predict-file.test.ts checks it against
+ * parseCsvChunk on random bytes), with no string of the chunk nor of each text. Loops over
+ * bytes stand in for parseCsvChunk's indexOf calls; `src` may hold anything past `n`.
+ * `delimiter` is a char code.
+ */
+export function parseCsvBytes(
+  src: Uint8Array,
   pos: number,
   limit: number,
-  delimiter: string,
+  n: number,
+  delimiter: number,
   column: number,
   textColumn: string,
   where: string,
   final: boolean,
-  out: string[] | null,
-  packed: PackedTexts | null,
-  utf8: Buffer | null,
+  packed: PackedTexts,
 ): CsvChunkResult {
-  const n = text.length;
-  const d = delimiter.charCodeAt(0);
-  const piece = utf8 === null ? (a: number, b: number): string => text.slice(a, b) : latin1Pieces(text, utf8);
-  // Next quote / delimiter at or after pos (-1: none left): each indexOf scans new text only.
-  let quoteAt = text.indexOf('"', pos);
-  let delimAt = text.indexOf(delimiter, pos);
+  const r = parseCsvBytesRecords(src, pos, limit, n, delimiter, column, textColumn, where, final, packed);
+  packed.rollback(); // a record left unfinished (needs more, or a problem) adds nothing
+  return r;
+}
+
+function parseCsvBytesRecords(
+  src: Uint8Array,
+  pos: number,
+  limit: number,
+  n: number,
+  d: number,
+  column: number,
+  textColumn: string,
+  where: string,
+  final: boolean,
+  packed: PackedTexts,
+): CsvChunkResult {
   const tooFew = (fields: number): ChunkProblem => ({
-    at: (out !== null ? out.length : (packed as PackedTexts).length) + 1,
+    at: packed.length + 1,
     message: `${where}: row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
   });
   while (pos < limit && pos < n) {
-    let nl = text.indexOf("\n", pos);
-    if (nl < 0) {
-      if (!final) return { next: pos, needMore: true, problem: null };
-      nl = n;
+    // The line's end, unless a quote comes first (then the record is parsed as quoted).
+    let nl = pos;
+    let quote = false;
+    while (nl < n) {
+      const c = src[nl];
+      if (c === 10) break;
+      if (c === 34) {
+        quote = true;
+        break;
+      }
+      nl++;
     }
-    if (quoteAt >= 0 && quoteAt < pos) quoteAt = text.indexOf('"', pos);
-    if (quoteAt < 0 || quoteAt >= nl) {
+    if (!quote) {
+      if (nl >= n && !final) return { next: pos, needMore: true, problem: null };
       // DelimitedRecordReader's fast path: line.split(delimiter) after one trailing \r is dropped.
       let lineEnd = nl;
-      if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+      if (lineEnd > pos && src[lineEnd - 1] === 13) lineEnd--;
       if (lineEnd > pos) {
         let fieldStart = pos;
         for (let f = 0; f < column; f++) {
-          if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
-          if (delimAt < 0 || delimAt >= lineEnd) return { next: pos, needMore: false, problem: tooFew(f + 1) };
-          fieldStart = delimAt + 1;
+          let q = fieldStart;
+          while (q < lineEnd && src[q] !== d) q++;
+          if (q >= lineEnd) return { next: pos, needMore: false, problem: tooFew(f + 1) };
+          fieldStart = q + 1;
         }
-        if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
-        const fieldEnd = delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd;
-        if (out !== null) out.push(piece(fieldStart, fieldEnd));
-        else {
-          (packed as PackedTexts).append(text, fieldStart, fieldEnd);
-          (packed as PackedTexts).commit();
-        }
+        let fieldEnd = fieldStart;
+        while (fieldEnd < lineEnd && src[fieldEnd] !== d) fieldEnd++;
+        packed.appendBytes(src, fieldStart, fieldEnd);
+        packed.commit();
       }
       pos = nl + 1;
       continue;
@@ -410,32 +518,25 @@ function parseCsvRecords(
     // DelimitedRecordReader.parseQuoted, building only the text column's value.
     let i = pos;
     let field = 0;
-    let value = "";
     let firstEmpty = true;
     let next = -1;
-    packed?.rollback();
+    packed.rollback();
     for (;;) {
-      let acc = "";
       let accLen = 0;
       const want = field === column;
-      if (i < n && text.charCodeAt(i) === 34) {
+      if (i < n && src[i] === 34) {
         i++;
         for (;;) {
-          const q = text.indexOf('"', i);
-          if (q < 0) {
+          let q = i;
+          while (q < n && src[q] !== 34) q++;
+          if (q >= n) {
             if (!final) return { next: pos, needMore: true, problem: null };
             return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
           }
-          if (want) {
-            if (packed !== null) packed.append(text, i, q);
-            else acc += piece(i, q);
-          }
+          if (want) packed.appendBytes(src, i, q);
           accLen += q - i;
-          if (text.charCodeAt(q + 1) === 34) {
-            if (want) {
-              if (packed !== null) packed.appendCode(34);
-              else acc += '"';
-            }
+          if (q + 1 < n && src[q + 1] === 34) {
+            if (want) packed.appendCode(34);
             accLen++;
             i = q + 2;
           } else {
@@ -447,20 +548,16 @@ function parseCsvRecords(
       }
       let j = i;
       while (j < n) {
-        const c = text.charCodeAt(j);
+        const c = src[j];
         if (c === d || c === 10) break;
         j++;
       }
       if (j >= n && !final) return { next: pos, needMore: true, problem: null };
-      const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
-      if (want) {
-        if (packed !== null) {
-          if (end > i) packed.append(text, i, end);
-        } else value = end > i ? acc + piece(i, end) : acc;
-      }
+      const end = j > i && src[j - 1] === 13 ? j - 1 : j;
+      if (want && end > i) packed.appendBytes(src, i, end);
       if (field === 0) firstEmpty = accLen === 0 && end <= i;
       if (j >= n) next = n;
-      else if (text.charCodeAt(j) === 10) next = j + 1;
+      else if (src[j] === 10) next = j + 1;
       if (next >= 0) break;
       i = j + 1;
       field++;
@@ -468,11 +565,9 @@ function parseCsvRecords(
     const fields = field + 1;
     if (fields > 1 || !firstEmpty) {
       if (fields <= column) return { next: pos, needMore: false, problem: tooFew(fields) };
-      if (out !== null) out.push(value);
-      else (packed as PackedTexts).commit();
-    } else packed?.rollback();
+      packed.commit();
+    } else packed.rollback();
     pos = next;
-    if (delimAt >= 0 && delimAt < pos) delimAt = text.indexOf(delimiter, pos);
   }
   return { next: pos, needMore: false, problem: null };
 }
