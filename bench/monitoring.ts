@@ -25,7 +25,7 @@
  *          its previous answer (wrk's delay()), --rate requests/s offered to each server, well
  *          below saturation and near open loop while latency ≪ 10 ms: CPU per request and
  *          latency at an ordinary load;
- *   - fresh server processes: the rounds are spread over --blocks trios (default 3) of newly
+ *   - fresh server processes: the rounds are spread over --blocks trios (default 4) of newly
  *     started servers, because two starts of the same server differ (JIT decisions, heap
  *     sizing), and one lucky or unlucky process would otherwise decide the comparison;
  *   - a fixed young generation: every server runs with --min/max-semi-space-size=16 (MB; --semi-space
@@ -46,10 +46,10 @@
  * Before that, in process: the fast path's hook (ModelMonitor.recordScores) timed against
  * scoring the same single texts, and one timer tick.
  *   --duration <s> per round (default 1)  --rounds <n> simultaneous closed-loop rounds (default
- *   24)  --sequential-rounds <n> (default rounds/2)  --paced-rounds <n> (default rounds/2)
- *   --blocks <n> server trios (default 3)  --semi-space <MB> (default 16; 0 = V8's sizing)
+ *   48)  --sequential-rounds <n> (default min(12, rounds/2))  --paced-rounds <n> (default
+ *   rounds/3)  --blocks <n> server trios (default 4)  --semi-space <MB> (default 16; 0 = V8's sizing)
  *   --connections <n> (default 32)  --rate <req/s> paced rate per server (default 1000; 0
- *   skips the paced rounds)  --warmup <s> per trio (default 2)  --no-pin  --json
+ *   skips the paced rounds)  --warmup <s> per trio, all three loaded at once (default 8)  --no-pin  --json
  * bench/serve.ts runs a shorter version of the same A/B at its end (runMonitoringAB).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -75,16 +75,17 @@ export interface MonitoringAbOptions {
   /** Path of the CLI's main.js (default: the current src/ transpiled, bench/lib/current-cli.ts). */
   cli?: string;
   duration?: number;
-  /** Closed-loop simultaneous rounds (the deciding kind; default 24). */
+  /** Closed-loop simultaneous rounds (the deciding kind; default 48). */
   rounds?: number;
-  /** Closed-loop rounds with one server at a time (default rounds / 2; 0 skips them). */
+  /** Closed-loop rounds with one server at a time (default min(12, rounds / 2); 0 skips them). */
   sequentialRounds?: number;
   connections?: number;
   /** Paced offered load in requests/s; 0 skips the paced rounds. */
   rate?: number;
   pacedRounds?: number;
+  /** Seconds of load on all three servers at once before a trio's rounds, discarded (default 8: JIT, and the monitor's first drift ticks). */
   warmup?: number;
-  /** Fresh trios of server processes the rounds are spread over (default 3). */
+  /** Fresh trios of server processes the rounds are spread over (default 4). */
   blocks?: number;
   /** Young generation of every server: semi-space size in MB, min = max (default 16); 0 leaves V8's own sizing. */
   semiSpaceMb?: number;
@@ -527,13 +528,13 @@ export interface MonitoringAbResult {
 /** The A/B/A run described at the top of this file; returns (and by default prints) its summary. */
 export async function runMonitoringAB(options: MonitoringAbOptions = {}): Promise<MonitoringAbResult> {
   const duration = options.duration ?? 1;
-  const rounds = options.rounds ?? 24;
-  const sequentialRounds = options.sequentialRounds ?? Math.ceil(rounds / 2);
+  const rounds = options.rounds ?? 48;
+  const sequentialRounds = options.sequentialRounds ?? Math.min(12, Math.ceil(rounds / 2));
   const connections = options.connections ?? 32;
   const rate = options.rate ?? 1000;
-  const pacedRounds = options.pacedRounds ?? Math.ceil(rounds / 2);
-  const warmup = options.warmup ?? 2;
-  const blocks = Math.max(1, Math.min(options.blocks ?? 3, rounds));
+  const pacedRounds = options.pacedRounds ?? Math.ceil(rounds / 3);
+  const warmup = options.warmup ?? 8;
+  const blocks = Math.max(1, Math.min(options.blocks ?? 4, rounds));
   const semiSpaceMb = options.semiSpaceMb === undefined ? 16 : options.semiSpaceMb || null;
   const print = options.print ?? true;
   if (spawnSync("wrk", ["--version"]).error !== undefined) throw new Error("wrk is not installed (apt-get install -y wrk)");
@@ -596,7 +597,11 @@ end
         };
       if (!(await probe("on")).id) throw new Error("monitoring on but the prediction has no id");
       if ((await probe("off")).id !== undefined || (await probe("off2")).id !== undefined) throw new Error("monitoring off but the prediction has an id");
-      for (const side of SIDES) wrk(all[side].url, closedScript, connections, warmup, wrkCpu); // JIT warm-up, discarded
+      // Warm-up, discarded: the JIT, and the monitor's first drift ticks (every 2 s), which cost
+      // 5–20 ms of CPU each while the tick's code is compiled and its tokeniser meets each word
+      // for the first time, then about 1 ms (2026-12-01, per-tick CPU of servers under this load).
+      // All three at once, as the deciding rounds run, so the three reach the same steady state.
+      await Promise.all(SIDES.map((side) => wrkAsync(all[side].url, closedScript, connections, warmup, wrkCpu)));
       const label = blocks > 1 ? ` [trio ${b + 1}/${blocks}]` : "";
       // Each server alone on the core: the throughput a user would see, but successive rounds
       // see different machine load (other jobs), which widens the ratios' spread.
@@ -640,6 +645,13 @@ end
         console.log(
           `  the hook's in-process cost over a request's CPU (monitoring off, closed loop): ${inProcess!.recordUsPerText} / ${closed.median.off.cpuUsPerRequest} µs = ${(100 * result.inProcess.hookShareOfRequestCpu).toFixed(2)} %`,
         );
+      // The issue's own words, from the deciding rounds (closed loop, all three at once).
+      const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+      const tp = closed.throughput!;
+      console.log(
+        `  single-text throughput with monitoring on vs off (issue 16, target within 5 %): ${pct(tp.onOverOff.median)} of off [95 % interval ${pct(tp.onOverOff.lo)}–${pct(tp.onOverOff.hi)}], ` +
+          `A/A ${pct(tp.aa.median)} [${pct(tp.aa.lo)}–${pct(tp.aa.hi)}]; CPU per request off/on ${closed.cpu.onOverOff.median} [${closed.cpu.onOverOff.lo}–${closed.cpu.onOverOff.hi}] → ${result.verdict}`,
+      );
       const aaHalf = (closed.cpu.aa.hi - closed.cpu.aa.lo) / 2;
       console.log(
         `  resolution reached (half-width of the A/A interval, closed loop, simultaneous): ±${(100 * aaHalf).toFixed(1)} %; verdict: ${result.verdict}; load average after ${result.loadAverage.after}`,

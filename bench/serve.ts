@@ -602,7 +602,7 @@ async function main(): Promise<void> {
     // Issue 16: monitoring on within 5 % of off (bench/monitoring.ts, a shorter run; npm run bench:monitoring for the full one).
     if (!args.json && args.only !== "start") {
       console.log("\n== monitoring overhead (issue 16)");
-      await runMonitoringAB({ cli: cli.main, rounds: 12, pacedRounds: 8, warmup: 2 });
+      await runMonitoringAB({ cli: cli.main, rounds: 12, pacedRounds: 8 });
     }
     if (args.json) console.log(JSON.stringify({ ...info, loadAverageAtEnd: load1(), start: startRows, results: rows }, null, 2));
     else console.log(`\n  load average at end: ${load1()}`);
