@@ -580,12 +580,17 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       if (nodePure || leafShaped(count, depth)) break;
 
       if (nTouched > 2 * nodeNnz + 64) {
-        // Compact: drop features no row of this node has (their slots are already zero).
+        // Compact: drop features no row of this node has. Their row counts are zero, but a
+        // weighted sum can keep a rounding residue of the rows added and subtracted: zeroed, so
+        // that every feature off the list has all-zero slots (a later build starts from zero).
         let m = 0;
         for (let t = 0; t < nTouched; t++) {
           const j = touched[t];
           if (featCount[j] > 0) touched[m++] = j;
-          else present[j] = 0;
+          else {
+            present[j] = 0;
+            for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
+          }
         }
         nTouched = m;
       }
@@ -986,6 +991,11 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
         feats[pick] = feats[t];
         feats[t] = j;
         drawn[j] = nodeStamp;
+        // Most draws are features stored in one or two rows: absent from the node (constant,
+        // nothing to evaluate) unless one of those rows is in it, checked here without the call.
+        const c0 = colptr[j];
+        const len = colptr[j + 1] - c0;
+        if (len <= 2 && (len === 0 || ((pos[colRows[c0]] - start) >>> 0 >= count && (len === 1 || (pos[colRows[c0 + 1]] - start) >>> 0 >= count)))) continue;
         found += evaluate(j);
       }
       if (found === 0) {
