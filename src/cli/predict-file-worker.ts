@@ -22,6 +22,7 @@ import {
   parseJsonlChunk,
   type ChunkProblem,
   type InputFormat,
+  type PackedSegment,
   type RowFormat,
 } from "./predict-rows.js";
 
@@ -71,7 +72,7 @@ interface Job {
   verified: boolean;
   texts: string[] | null;
   /** CSV/TSV whose texts are only scored: the texts packed (PackedTexts.finish, its side texts apart), instead of `texts`. */
-  packed: { joined: string; starts: Int32Array; sideRows: number[]; sideTexts: string[] } | null;
+  packed: { segments: PackedSegment[]; rows: number; sideRows: number[]; sideTexts: string[] } | null;
   P: Float64Array | null;
 }
 
@@ -93,6 +94,8 @@ const k = data.rowFormat.classes.length;
 const keepTexts = data.rowFormat.topWords > 0 || data.rowFormat.outputFormat !== "csv";
 let bytes = Buffer.allocUnsafe(1 << 20);
 const packer = new PackedTexts();
+/** Texts per packed block on the string path. */
+const TEXT_BLOCK = 256;
 
 /** bytes[0, n) ← the file's [position, position + n); fewer at its end. */
 function readAt(position: number, n: number): number {
@@ -209,20 +212,33 @@ function parse(job: Job): void {
   const reply: FileWorkerReply = { type: "parsed", job: job.job, end, rows, lines, problem, gaveUp };
   port!.postMessage(reply);
   if (problem !== null || gaveUp) return;
-  if (packed !== null) job.packed = { ...packed.finish(), sideRows: packed.side.rows.slice(), sideTexts: packed.side.texts.slice() };
+  if (packed !== null) job.packed = { segments: packed.finish(), rows, sideRows: packed.side.rows.slice(), sideTexts: packed.side.texts.slice() };
   else job.texts = texts;
   toScore.push(job);
 }
 
 function score(job: Job): void {
-  const texts = job.texts;
   const m = model as SentimentModel;
-  const packed = job.packed ?? (texts !== null && texts.length > 0 ? SentimentModel.packTexts(texts) : null);
-  const n = packed !== null ? packed.starts.length - 1 : 0;
+  const texts = job.texts;
+  const packed = job.packed;
+  const n = packed !== null ? packed.rows : texts !== null ? texts.length : 0;
   const P = new Float64Array(n * k);
-  if (packed !== null && n > 0) m.predictProbaPacked(packed.joined, packed.starts, P, 0);
-  // Texts with non-ASCII bytes were packed empty: their own rows replace those scores.
-  if (job.packed !== null) for (let j = 0; j < job.packed.sideRows.length; j++) m.predictProbaInto(job.packed.sideTexts, j, j + 1, P, job.packed.sideRows[j]);
+  if (packed !== null) {
+    let row = 0;
+    for (const { joined, starts } of packed.segments) {
+      m.predictProbaPacked(joined, starts, P, row);
+      row += starts.length - 1;
+    }
+    // Texts with non-ASCII bytes were packed empty: their own rows replace those scores.
+    for (let j = 0; j < packed.sideRows.length; j++) m.predictProbaInto(packed.sideTexts, j, j + 1, P, packed.sideRows[j]);
+  } else if (texts !== null) {
+    // Packed a block at a time: each joined string stays small (see PackedTexts.finish).
+    for (let b = 0; b < n; b += TEXT_BLOCK) {
+      const e = Math.min(n, b + TEXT_BLOCK);
+      const block = SentimentModel.packTexts(texts, b, e);
+      m.predictProbaPacked(block.joined, block.starts, P, b);
+    }
+  }
   job.P = P;
   job.packed = null;
   job.texts = keepTexts ? texts : null;
