@@ -783,7 +783,17 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
   const candidates = new Int32Array(d);
   // pos[i]: row i's place in idx (−1 when not sampled); a node's rows are idx[start..end), so
   // row i is in the node iff (pos[i] − start) >>> 0 < count — no per-node marking.
-  const pos = new Int32Array(X.n).fill(-1);
+  // (pos[X.n] = −1 too: the sentinel row of `rare`.)
+  const pos = new Int32Array(X.n + 1).fill(-1);
+  // Features stored in ≤ 2 rows (most draws on text): their rows (X.n = none) at rare[2j],
+  // rare[2j + 1], so that a draw tells one absent from the node with one read; −1: more rows.
+  const rare = new Int32Array(2 * d);
+  for (let j = 0; j < d; j++) {
+    const c0 = colptr[j];
+    const len = colptr[j + 1] - c0;
+    rare[2 * j] = len > 2 ? -1 : len > 0 ? colRows[c0] : X.n;
+    rare[2 * j + 1] = len > 1 ? colRows[c0 + 1] : X.n;
+  }
   const binStats = new Float64Array(256 * S);
   const tot = new Float64Array(S);
   const leftStats = new Float64Array(S);
@@ -993,9 +1003,8 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
         drawn[j] = nodeStamp;
         // Most draws are features stored in one or two rows: absent from the node (constant,
         // nothing to evaluate) unless one of those rows is in it, checked here without the call.
-        const c0 = colptr[j];
-        const len = colptr[j + 1] - c0;
-        if (len <= 2 && (len === 0 || ((pos[colRows[c0]] - start) >>> 0 >= count && (len === 1 || (pos[colRows[c0 + 1]] - start) >>> 0 >= count)))) continue;
+        const r0 = rare[2 * j];
+        if (r0 >= 0 && (pos[r0] - start) >>> 0 >= count && (pos[rare[2 * j + 1]] - start) >>> 0 >= count) continue;
         found += evaluate(j);
       }
       if (found === 0) {
