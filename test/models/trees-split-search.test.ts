@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { csrFromDense, type CsrMatrix } from "../../src/features/csr.js";
 import { binMatrix } from "../../src/models/trees/binning.js";
-import { growTree, newGrowBuffers, type GrownTree } from "../../src/models/trees/grow.js";
+import { growTree, newGrowBuffers, rowBin, type GrownTree } from "../../src/models/trees/grow.js";
 import { Random } from "../../src/util/random.js";
 
 function textLike(seed: number, n: number, rare: number, common: number): { X: CsrMatrix; label: Int32Array } {
@@ -191,6 +191,29 @@ test("growTree with reused buffers grows the trees it grows with fresh ones, and
       const params = { maxDepth: 4, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
       assertSameTree(growTree(B, target, rows, params, undefined, buffers), growTree(B, target, rows, params), true, `late ${late}, ${rows.length} rows`);
       assert.ok(buffers.hist.every((v) => v === 0) && buffers.featCount.every((v) => v === 0) && buffers.present.every((v) => v === 0), "buffers zero after the tree");
+    }
+  }
+});
+
+test("growTree's leafOut gives each grown row the leaf its bins lead to, and leaves other rows untouched", () => {
+  const { X, label } = textLike(9, 300, 600, 12);
+  const B = binMatrix(X, 32).rows;
+  const { r, h } = residuals(new Random(9), label, true);
+  const w = new Float64Array(X.rows).fill(1);
+  const rows = Int32Array.from({ length: X.rows }, (_, i) => i).filter((i) => i % 4 !== 2);
+  for (const maxDepth of [1, 3, 6]) {
+    const leafOut = new Int32Array(X.rows).fill(-7);
+    const tree = growTree(B, { criterion: 1, k: 1, y: label, w, r, h }, rows, { maxDepth, minSamplesSplit: 2, minSamplesLeaf: 3, maxFeatures: 0, seed: 0 }, undefined, undefined, leafOut);
+    assert.ok(tree.feature[0] >= 0, "the tree splits");
+    const inRows = new Set(rows);
+    for (let i = 0; i < X.rows; i++) {
+      if (!inRows.has(i)) {
+        assert.equal(leafOut[i], -7, `row ${i} not grown on: untouched`);
+        continue;
+      }
+      let node = 0;
+      while (tree.feature[node] >= 0) node = rowBin(B, i, tree.feature[node]) <= tree.bin[node] ? tree.left[node] : tree.right[node];
+      assert.equal(leafOut[i], node, `depth ${maxDepth}: row ${i}`);
     }
   }
 });

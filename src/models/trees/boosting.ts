@@ -151,6 +151,7 @@ export class GradientBoostingClassifier extends TreeEnsemble {
     // Every feature is scanned per node only without max_features sampling: the helper's case.
     const helper = jobs > 1 && maxFeatures === 0 ? startBoostHelper(X.cols, B.binOffset[X.cols] * 3, sharedInt32(B.nBins), sharedInt32(B.zeroBin), sharedInt32(B.binOffset), PARALLEL_MIN_FEATURES) : null;
     // One histogram and feature lists for every tree of the fit (the helper's are shared memory).
+    const leafOf = new Int32Array(n);
     const buffers = helper === null ? newGrowBuffers(B, 3) : { hist: new Float64Array(0), present: new Uint8Array(X.cols), featCount: new Int32Array(0), touched: new Int32Array(0) };
     try {
     for (let m = 0; m < p.nEstimators; m++) {
@@ -167,6 +168,7 @@ export class GradientBoostingClassifier extends TreeEnsemble {
         rows = rows.slice(0, sampleSize).sort();
       }
       for (let c = 0; c < K; c++) {
+        leafOf.fill(-1);
         const target = K === 1 ? 1 : c;
         for (const i of rows) {
           const pi = prob[i * K + c];
@@ -180,10 +182,12 @@ export class GradientBoostingClassifier extends TreeEnsemble {
           minSamplesLeaf: p.minSamplesLeaf,
           maxFeatures,
           seed: rng.nextUint32() | 0,
-        }, helper?.helper, buffers);
+        }, helper?.helper, buffers, leafOf);
         const scale = p.learningRate * (K === 1 ? 1 : (K - 1) / K);
         for (let t = 0; t < tree.value.length; t++) tree.value[t] *= scale;
-        for (let i = 0; i < n; i++) F[i * K + c] += tree.value[leafOfBinned(tree, B, i)];
+        // Rows the tree was grown on: their leaf from its partition; the others (hold-out, not
+        // subsampled): walked down the tree.
+        for (let i = 0; i < n; i++) F[i * K + c] += tree.value[leafOf[i] >= 0 ? leafOf[i] : leafOfBinned(tree, B, i)];
         addTreeImportances(tree, importances, 1);
         trees.push(tree);
       }

@@ -355,7 +355,8 @@ export function evalFeature(
 
 /**
  * Grows one tree depth-first on the rows `rows` (sample ids; with Gini only those of weight
- * > 0). Deterministic for a given seed.
+ * > 0). Deterministic for a given seed. With `leafOut`, leafOut[i] is set to the leaf each row
+ * of `rows` ends in (other entries untouched): boosting's score update without walking the tree.
  *
  * Histogram subtraction (LightGBM's trick, kept sparse): after a split, only the child with
  * fewer stored values is scanned; the other child's histogram is the parent's minus it,
@@ -366,7 +367,15 @@ export function evalFeature(
  * keeps features that left with the other child (they then look constant and are skipped);
  * it is compacted when it grows past twice the node's stored values.
  */
-export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, params: GrowParams, helper?: SplitHelper, buffers?: GrowBuffers): GrownTree {
+export function growTree(
+  X: BinnedRows,
+  target: GrowTarget,
+  rows: Int32Array,
+  params: GrowParams,
+  helper?: SplitHelper,
+  buffers?: GrowBuffers,
+  leafOut?: Int32Array,
+): GrownTree {
   const gini = target.criterion === 0;
   const k = target.k;
   // Histogram slot stride: Gini: k class weights + row count; MSE: Σw·r, Σw, row count.
@@ -566,6 +575,7 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
     if (leafShaped(end - start, depth)) {
       nodeTotals(node, start, end);
       if (node === 0) rootWeight = nodeWeight;
+      if (leafOut !== undefined) for (let q = start; q < end; q++) leafOut[idx[q]] = node;
       continue;
     }
     clearHistogram();
@@ -577,7 +587,10 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       const count = end - start;
       const weight = nodeWeight;
       if (node === 0) rootWeight = weight;
-      if (nodePure || leafShaped(count, depth)) break;
+      if (nodePure || leafShaped(count, depth)) {
+        if (leafOut !== undefined) for (let q = start; q < end; q++) leafOut[idx[q]] = node;
+        break;
+      }
 
       if (nTouched > 2 * nodeNnz + 64) {
         // Compact: drop features no row of this node has. Their row counts are zero, but a
@@ -702,7 +715,10 @@ export function growTree(X: BinnedRows, target: GrowTarget, rows: Int32Array, pa
       const bestScore = best[0];
       const bestFeature = best[1];
       const bestBin = best[2];
-      if (bestFeature < 0) break;
+      if (bestFeature < 0) {
+        if (leafOut !== undefined) for (let q = start; q < end; q++) leafOut[idx[q]] = node;
+        break;
+      }
 
       // Partition the node's rows: bin ≤ bestBin to the left, order kept within each side.
       let nl = 0;
