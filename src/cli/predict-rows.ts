@@ -128,6 +128,11 @@ export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number,
   const perRow = 16 + maxMiddle + k * 25 + 2;
   let buf = new Uint8Array(Math.max(64, n * Math.min(perRow, 20 + maxMiddle + k * 9)));
   let pos = 0;
+  // Row numbers: a decimal counter (no division per digit), for the integers String writes in plain digits.
+  const counting = Number.isSafeInteger(firstRow) && firstRow >= 0 && firstRow + n <= Number.MAX_SAFE_INTEGER;
+  const rowDigits = new Uint8Array(24);
+  let rowLen = 0;
+  if (counting) for (const ch of String(firstRow)) rowDigits[rowLen++] = ch.charCodeAt(0);
   for (let i = 0; i < n; i++) {
     if (pos + perRow > buf.length) {
       const grown = new Uint8Array(Math.max(buf.length * 2, pos + perRow));
@@ -135,19 +140,19 @@ export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number,
       buf = grown;
     }
     const best = bestClass(P, i, k);
-    // Row number, digits written backwards into place.
-    const row = firstRow + i;
-    if (row < 0x7fffffff) {
-      let digits = 1;
-      for (let t = row; t >= 10; t = (t / 10) | 0) digits++;
-      for (let d = pos + digits - 1, t = row; d >= pos; d--) {
-        const q = (t / 10) | 0;
-        buf[d] = 48 + t - q * 10;
-        t = q;
+    if (counting) {
+      // The row number's digits, then the number + 1 in place (a carry past the first digit adds one).
+      for (let j = 0; j < rowLen; j++) buf[pos++] = rowDigits[j];
+      let j = rowLen - 1;
+      while (j >= 0 && rowDigits[j] === 57) rowDigits[j--] = 48;
+      if (j >= 0) rowDigits[j]++;
+      else {
+        rowDigits.copyWithin(1, 0, rowLen);
+        rowDigits[0] = 49;
+        rowLen++;
       }
-      pos += digits;
     } else {
-      const s = String(row);
+      const s = String(firstRow + i);
       for (let j = 0; j < s.length; j++) buf[pos++] = s.charCodeAt(j);
     }
     const mid = middles[best];
@@ -394,6 +399,29 @@ export class PackedTexts {
     this.high |= or & 0x80;
   }
 
+  /**
+   * Appends src[from, q) to the current text as a piece of its own, where q is the first
+   * index ≥ from holding a quote (34), or n; returns q. One pass for the search and the copy.
+   */
+  appendUntilQuote(src: Uint8Array, from: number, n: number): number {
+    this.room(n - from + 1);
+    this.cut();
+    const bytes = this.bytes;
+    let p = this.pos;
+    let or = 0;
+    let q = from;
+    while (q < n) {
+      const c = src[q];
+      if (c === 34) break;
+      bytes[p++] = c;
+      or |= c;
+      q++;
+    }
+    this.pos = p;
+    this.high |= or & 0x80;
+    return q;
+  }
+
   /** Appends one ASCII character code to the current text. */
   appendCode(code: number): void {
     this.room(2);
@@ -550,12 +578,12 @@ function parseCsvBytesRecords(
         i++;
         for (;;) {
           let q = i;
-          while (q < n && src[q] !== 34) q++;
+          if (want) q = packed.appendUntilQuote(src, i, n);
+          else while (q < n && src[q] !== 34) q++;
           if (q >= n) {
             if (!final) return { next: pos, needMore: true, problem: null };
             return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
           }
-          if (want) packed.appendBytes(src, i, q);
           accLen += q - i;
           if (q + 1 < n && src[q + 1] === 34) {
             if (want) packed.appendCode(34);

@@ -307,7 +307,7 @@ test("formatCsvRowsBytes writes what formatRows writes", () => {
     for (let i = 0; i < P.length; i++) P[i] = i < edge.length ? edge[i] : rng.nextFloat() < 0.1 ? rng.nextFloat() * 1e-5 : rng.nextFloat();
     const classes = k === 2 ? [0, 1] : ["neg", "neu", 'p,"s"'];
     const f: RowFormat = { outputFormat: "csv", classes, names: classes.map((c) => `n${String(c)}é`), topWords: 0 };
-    for (const first of [0, 7, 999_999_995, 2 ** 40]) {
+    for (const first of [0, 7, 999_999_995, 2 ** 40, Number.MAX_SAFE_INTEGER - 2]) {
       const bytes = formatCsvRowsBytes(P, n, first, f);
       assert.equal(
         Buffer.from(bytes).toString("utf8"),
