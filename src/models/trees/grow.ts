@@ -376,6 +376,13 @@ export function growTree(
   buffers?: GrowBuffers,
   leafOut?: Int32Array,
 ): GrownTree {
+  // The shape parameters as locals: params objects come in several shapes (spread copies, a
+  // seed or maxDepth outside the small-integer range), and reading them in the hot loops
+  // deoptimised the kernel on "wrong map" again and again.
+  const maxDepth = +params.maxDepth;
+  const minSamplesSplit = +params.minSamplesSplit;
+  const minSamplesLeaf = +params.minSamplesLeaf;
+  const maxFeatures = +params.maxFeatures;
   const gini = target.criterion === 0;
   const k = target.k;
   // Histogram slot stride: Gini: k class weights + row count; MSE: Σw·r, Σw, row count.
@@ -508,7 +515,7 @@ export function growTree(
     }
   };
   // A node this small or deep is a leaf whatever its rows: it needs no histogram.
-  const leafShaped = (count: number, depth: number): boolean => count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth;
+  const leafShaped = (count: number, depth: number): boolean => count < minSamplesSplit || count < 2 * minSamplesLeaf || depth >= maxDepth;
   // Exact pruning of the split scan (MSE with unit weights: gradient boosting): see pruneBelow.
   let unitWeights = !gini && params.reference !== true;
   for (let q = 0; q < rows.length && unitWeights; q++) if (w[rows[q]] !== 1) unitWeights = false;
@@ -617,7 +624,7 @@ export function growTree(
       best[0] = -Infinity;
       best[1] = -1;
       best[2] = -1;
-      const sampling = params.maxFeatures > 0 && params.maxFeatures < X.d;
+      const sampling = maxFeatures > 0 && maxFeatures < X.d;
       // Features the scan evaluates: stored in (pruneCount, upTo) rows of the node. The probe's
       // features (stored in ≥ upTo rows) are not evaluated twice: mergeProbe takes the better.
       let pruneCount = 0;
@@ -629,7 +636,7 @@ export function growTree(
         const common = Math.max(2, count >> 4);
         for (let t = 0; t < nTouched; t++) {
           const j = touched[t];
-          if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, probe);
+          if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, probe);
         }
         upTo = common;
         pruneCount = pruneBelow(probe[0], start, end, count, weight);
@@ -649,7 +656,7 @@ export function growTree(
         hp[2] = gini ? 1 : 0;
         hp[3] = weight;
         hp[4] = count;
-        hp[5] = params.minSamplesLeaf;
+        hp[5] = minSamplesLeaf;
         hp[6] = half;
         hp[7] = nTouched;
         hp[72] = pruneCount;
@@ -661,7 +668,7 @@ export function growTree(
         for (let t = 0; t < half; t++) {
           const j = touched[t];
           const fc = featCount[j];
-          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
         }
         // A helper that never answers (it failed to boot) is given up after 30 s: same tree, one thread.
         const deadline = performance.now() + 30_000;
@@ -678,17 +685,17 @@ export function growTree(
           for (let t = half; t < nTouched; t++) {
             const j = touched[t];
             const fc = featCount[j];
-          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
           }
         }
       } else if (!sampling) {
         for (let t = 0; t < nTouched; t++) {
           const j = touched[t];
           const fc = featCount[j];
-          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
         }
       } else {
-        const limit = params.maxFeatures;
+        const limit = maxFeatures;
         let remainingAll = X.d;
         let remainingPresent = nTouched;
         let visited = 0;
@@ -708,7 +715,7 @@ export function growTree(
             touched[pick] = tmp;
           }
           remainingPresent--;
-          found += evalFeature(touched[t++], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, params.minSamplesLeaf, zeroStats, leftStats, best);
+          found += evalFeature(touched[t++], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
         }
       }
       mergeProbe(upTo);
@@ -789,10 +796,17 @@ export function sumTo(a: Float64Array, k: number): number {
  * Same tree shape rules and node values as growTree. Self-contained (runs in the forest worker).
  */
 export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k: number, rows: Int32Array, params: GrowParams): GrownTree {
+  // The shape parameters as locals: params objects come in several shapes (spread copies, a
+  // seed or maxDepth outside the small-integer range), and reading them in the hot loops
+  // deoptimised the kernel on "wrong map" again and again.
+  const maxDepth = +params.maxDepth;
+  const minSamplesSplit = +params.minSamplesSplit;
+  const minSamplesLeaf = +params.minSamplesLeaf;
+  const maxFeatures = +params.maxFeatures;
   const S = k + 1;
   const d = X.d;
   const { indptr, indices, codes, colptr, colRows, colCodes, nBins, zeroBin } = X;
-  const limit = Math.min(params.maxFeatures, d);
+  const limit = Math.min(maxFeatures, d);
   const feats = new Int32Array(d);
   for (let j = 0; j < d; j++) feats[j] = j;
   const drawn = new Int32Array(d); // node stamp of the node that drew feature j
@@ -907,8 +921,8 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
       if (binStats[b * S + k] === 0) continue; // an empty zero bin: same partition as the previous bin
       for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
       const nL = leftStats[k];
-      if (nL < params.minSamplesLeaf) continue;
-      if (count - nL < params.minSamplesLeaf) break;
+      if (nL < minSamplesLeaf) continue;
+      if (count - nL < minSamplesLeaf) break;
       let wL = 0;
       let sL = 0;
       let sR = 0;
@@ -979,7 +993,7 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
       if (tot[c] === weight) pure = true;
       s2 += tot[c] * tot[c];
     }
-    if (pure || count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth) continue;
+    if (pure || count < minSamplesSplit || count < 2 * minSamplesLeaf || depth >= maxDepth) continue;
     const parentScore = s2 / weight;
     bestScore = -Infinity;
     bestFeature = -1;
