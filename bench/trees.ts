@@ -4,7 +4,9 @@
  * by side. Our matrices are written as .npz (scipy's layout) and read by a small Python
  * script; without python3 + sklearn only our figures are printed. Each side fits every model
  * with --seeds seeds (0, 1, …): accuracy is the mean over seeds (one forest's accuracy moves by
- * ±1 point with its seed, so one seed cannot tell a 1-point gap), fit time the median.
+ * ±1 point with its seed, so one seed cannot tell a 1-point gap), fit time the median. The two
+ * sides alternate seed by seed (ours for seed s, then scikit-learn's for seed s, in one Python
+ * process per seed), so that a change of machine load falls on both sides alike.
  *
  *   npm run bench:trees [-- --trees 100] [--rounds 100] [--seeds 3]
  */
@@ -32,11 +34,11 @@ const nSeeds = flag("--seeds", 3);
 const PY = String.raw`
 import sys, time, json, numpy as np, scipy.sparse as sp
 from sklearn.ensemble import RandomForestClassifier, GradientBoostingClassifier
-d = sys.argv[1]; trees = int(sys.argv[2]); rounds = int(sys.argv[3]); seeds = int(sys.argv[4])
+d = sys.argv[1]; trees = int(sys.argv[2]); rounds = int(sys.argv[3]); seed_list = [int(s) for s in sys.argv[4].split(",")]
 Xtr = sp.load_npz(d + "/train.npz").tocsr(); Xte = sp.load_npz(d + "/test.npz").tocsr()
 ytr = np.load(d + "/ytrain.npy"); yte = np.load(d + "/ytest.npy")
 out = {"rf": {"fit": [], "acc": []}, "gbdt": {"fit": [], "acc": []}}
-for seed in range(seeds):
+for seed in seed_list:
     for name, m in [("rf", RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=seed)), ("gbdt", GradientBoostingClassifier(n_estimators=rounds, random_state=seed))]:
         t = time.perf_counter(); m.fit(Xtr, ytr); fit = time.perf_counter() - t
         out[name]["fit"].append(fit); out[name]["acc"].append(float((m.predict(Xte) == yte).mean()))
@@ -71,21 +73,8 @@ function main(): void {
   );
 
   const ours: Record<string, { fit: number[]; acc: number[] }> = { rf: { fit: [], acc: [] }, gbdt: { fit: [], acc: [] } };
-  for (let seed = 0; seed < nSeeds; seed++) {
-    for (const [name, make] of [
-      ["rf", () => new RandomForestClassifier({ nEstimators: nTrees, seed })],
-      ["gbdt", () => new GradientBoostingClassifier({ nEstimators: nRounds, seed })],
-    ] as const) {
-      const m = make();
-      const t0 = performance.now();
-      m.fit(Xtr, ytr);
-      ours[name].fit.push((performance.now() - t0) / 1000);
-      ours[name].acc.push(accuracy(m.predict(Xte)));
-    }
-  }
-
   const dir = mkdtempSync(join(tmpdir(), "polarity-trees-"));
-  let theirs: Record<string, { fit: number[]; acc: number[] }> | null = null;
+  let theirs: Record<string, { fit: number[]; acc: number[] }> | null = { rf: { fit: [], acc: [] }, gbdt: { fit: [], acc: [] } };
   try {
     writeFileSync(
       join(dir, "train.npz"),
@@ -99,14 +88,34 @@ function main(): void {
     writeFileSync(join(dir, "test.npz"), encodeCsrNpz(Xte));
     writeFileSync(join(dir, "ytrain.npy"), npy(ytr));
     writeFileSync(join(dir, "ytest.npy"), npy(yte));
-    const py = spawnSync(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-c", PY, dir, String(nTrees), String(nRounds), String(nSeeds)], {
-      encoding: "utf8",
-    });
-    if (py.status === 0) theirs = JSON.parse(py.stdout.trim().split("\n").pop() as string);
-    else
-      console.log(
-        `# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "python failed")} (apt-get install -y python3-sklearn)`,
-      );
+    for (let seed = 0; seed < nSeeds; seed++) {
+      for (const [name, make] of [
+        ["rf", () => new RandomForestClassifier({ nEstimators: nTrees, seed })],
+        ["gbdt", () => new GradientBoostingClassifier({ nEstimators: nRounds, seed })],
+      ] as const) {
+        const m = make();
+        const t0 = performance.now();
+        m.fit(Xtr, ytr);
+        ours[name].fit.push((performance.now() - t0) / 1000);
+        ours[name].acc.push(accuracy(m.predict(Xte)));
+      }
+      if (theirs === null) continue;
+      const py = spawnSync(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-c", PY, dir, String(nTrees), String(nRounds), String(seed)], {
+        encoding: "utf8",
+      });
+      if (py.status === 0) {
+        const one = JSON.parse(py.stdout.trim().split("\n").pop() as string) as Record<string, { fit: number[]; acc: number[] }>;
+        for (const name of ["rf", "gbdt"]) {
+          theirs[name].fit.push(...one[name].fit);
+          theirs[name].acc.push(...one[name].acc);
+        }
+      } else {
+        console.log(
+          `# scikit-learn comparison skipped: ${py.error ? "python3 not found" : (py.stderr.trim().split("\n").pop() ?? "python failed")} (apt-get install -y python3-sklearn)`,
+        );
+        theirs = null;
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
