@@ -41,6 +41,11 @@ export interface PredictFileOptions {
   workers: number;
   /** Target bytes per range (default 1 MiB). */
   chunkBytes?: number;
+  /**
+   * Where the output goes. A chunk's buffer is handed back to its worker and written over once
+   * the write's callback has run, so `out` must be done with a chunk by then (file, pipe and
+   * socket streams are; one that keeps chunks, such as a PassThrough, must copy them).
+   */
   out: Writable;
   /** After each range is written: the bytes of the input done so far. */
   onProgress?: (bytes: number, total: number) => void;
@@ -189,8 +194,8 @@ class Coordinator {
     this.reject(e);
   }
 
-  private send(w: number, m: FileWorkerRequest): void {
-    this.workers[w].postMessage(m);
+  private send(w: number, m: FileWorkerRequest, transfer?: ArrayBuffer[]): void {
+    this.workers[w].postMessage(m, transfer);
   }
 
   private onMessage(w: number, m: FileWorkerReply): void {
@@ -314,6 +319,15 @@ class Coordinator {
     void this.flush();
   }
 
+  private recycle(w: number, bytes: Uint8Array): void {
+    if (this.failed || !(bytes.buffer instanceof ArrayBuffer)) return;
+    try {
+      this.send(w, { type: "recycle", buffer: bytes.buffer }, [bytes.buffer]);
+    } catch {
+      // the worker is gone (the run ended): nothing to give back
+    }
+  }
+
   private async flush(): Promise<void> {
     if (this.writing || this.failed) return;
     this.writing = true;
@@ -322,7 +336,9 @@ class Coordinator {
         const ch = this.chunks[this.written];
         const bytes = ch.output as Uint8Array;
         ch.output = new Uint8Array(0);
-        if (bytes.length > 0) await writeChunk(this.o.out, bytes);
+        const w = ch.worker;
+        // Once written, the buffer goes back to the worker that formatted it (it formats into it again).
+        if (bytes.length > 0) await writeChunk(this.o.out, bytes, w >= 0 ? () => this.recycle(w, bytes) : undefined);
         this.written++;
         this.o.onProgress?.(ch.end, this.o.size);
         this.schedule();

@@ -116,9 +116,10 @@ for (let v = 0; v < 100; v++) {
 /**
  * formatRows for CSV output without top words, written straight into bytes (no string per
  * row or per number): the same characters, which test/cli/predict-file.test.ts checks on
- * seeded probabilities. Returns a view of a fresh ArrayBuffer (transferable).
+ * seeded probabilities. Returns a view of a fresh ArrayBuffer (transferable), or of `scratch`
+ * (whatever it holds) when that is big enough to start with.
  */
-export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number, f: RowFormat): Uint8Array {
+export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number, f: RowFormat, scratch?: ArrayBuffer): Uint8Array {
   const k = f.classes.length;
   // ",label,name" of each class, one byte string.
   const middles = f.classes.map((c, j) => encoder.encode(`,${csvField(String(c))},${csvField(f.names[j])}`));
@@ -126,7 +127,8 @@ export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number,
   for (let c = 0; c < k; c++) maxMiddle = Math.max(maxMiddle, middles[c].length);
   // Row number (≤ 16 digits), ",label,name", k probabilities (a fallback String() is ≤ 24 chars), separators.
   const perRow = 16 + maxMiddle + k * 25 + 2;
-  let buf = new Uint8Array(Math.max(64, n * Math.min(perRow, 20 + maxMiddle + k * 9)));
+  const initial = Math.max(64, n * Math.min(perRow, 20 + maxMiddle + k * 9));
+  let buf = scratch !== undefined && scratch.byteLength >= initial ? new Uint8Array(scratch) : new Uint8Array(initial);
   let pos = 0;
   // Row numbers: a decimal counter (no division per digit), for the integers String writes in plain digits.
   const counting = Number.isSafeInteger(firstRow) && firstRow >= 0 && firstRow + n <= Number.MAX_SAFE_INTEGER;
@@ -802,8 +804,9 @@ export class DelimitedRecordReader {
  * memory stays flat however fast rows are produced. Both listeners go when either fires: one
  * pair per awaited drain, not one more per chunk.
  */
-export function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
-  if (out.write(chunk)) return Promise.resolve();
+export function writeChunk(out: Writable, chunk: string | Uint8Array, onWritten?: () => void): Promise<void> {
+  const written = onWritten === undefined ? undefined : (err?: Error | null): void => (err ? undefined : onWritten());
+  if (out.write(chunk, written)) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const onDrain = (): void => {
       out.off("error", onError);
