@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createReadStream, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -220,6 +220,31 @@ describe("polarity predict from a file equals the streamed path", { timeout: 600
       const ref = await viaStream(path, c.format, fmt(), c.column);
       same(await viaFile(path, c.format, fmt(), 500, 2, c.column), ref, c.what);
       if (c.what.startsWith("too few")) assert.ok(!ref.ok && /row 2501 has 1 fields/.test(ref.message));
+    }
+  });
+
+  test("into a file stream, whose written chunks' buffers go back to the workers to format into again: equal to the streamed path", async () => {
+    const path = put(delimitedFile(7, 20_000, ","));
+    const ref = await viaStream(path, "csv", fmt());
+    assert.ok(ref.ok);
+    for (const chunkBytes of [4096, 65_536]) {
+      const outPath = join(dir, `out-${chunkBytes}.csv`);
+      const out = createWriteStream(outPath);
+      const rows = await predictFile({
+        path,
+        size: statSync(path).size,
+        format: "csv",
+        textColumn: "text",
+        where: "IN",
+        model,
+        rowFormat: fmt(),
+        workers: 2,
+        chunkBytes,
+        out,
+      });
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      assert.equal(rows, ref.rows);
+      assert.ok(readFileSync(outPath).equals(ref.bytes), `range size ${chunkBytes}: outputs differ`);
     }
   });
 
