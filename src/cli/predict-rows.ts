@@ -117,7 +117,7 @@ for (let v = 0; v < 100; v++) {
  * formatRows for CSV output without top words, written straight into bytes (no string per
  * row or per number): the same characters, which test/cli/predict-file.test.ts checks on
  * seeded probabilities. Returns a view of a fresh ArrayBuffer (transferable), or of `scratch`
- * (whatever it holds) when that is big enough to start with.
+ * (whatever it holds) when that is big enough to start with (it grows into a fresh one if not).
  */
 export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number, f: RowFormat, scratch?: ArrayBuffer): Uint8Array {
   const k = f.classes.length;
@@ -128,7 +128,8 @@ export function formatCsvRowsBytes(P: Float64Array, n: number, firstRow: number,
   // Row number (≤ 16 digits), ",label,name", k probabilities (a fallback String() is ≤ 24 chars), separators.
   const perRow = 16 + maxMiddle + k * 25 + 2;
   const initial = Math.max(64, n * Math.min(perRow, 20 + maxMiddle + k * 9));
-  let buf = scratch !== undefined && scratch.byteLength >= initial ? new Uint8Array(scratch) : new Uint8Array(initial);
+  // `initial` is ~1.5 times a typical row's bytes: a scratch from a chunk with somewhat fewer rows still fits.
+  let buf = scratch !== undefined && 4 * scratch.byteLength >= 3 * initial ? new Uint8Array(scratch) : new Uint8Array(initial);
   let pos = 0;
   // Row numbers: a decimal counter (no division per digit), for the integers String writes in plain digits.
   const counting = Number.isSafeInteger(firstRow) && firstRow >= 0 && firstRow + n <= Number.MAX_SAFE_INTEGER;

@@ -333,7 +333,10 @@ test("formatCsvRowsBytes writes what formatRows writes", () => {
     const classes = k === 2 ? [0, 1] : ["neg", "neu", 'p,"s"'];
     const f: RowFormat = { outputFormat: "csv", classes, names: classes.map((c) => `n${String(c)}é`), topWords: 0 };
     for (const first of [0, 7, 999_999_995, 2 ** 40, Number.MAX_SAFE_INTEGER - 2]) {
-      const bytes = formatCsvRowsBytes(P, n, first, f);
+      // Into a fresh buffer, or into a used one (holding stale bytes) that is big enough or has to grow.
+      // (k = 2: a buffer of 34 bytes a row is taken, 3/4 of the first guess, and 13-digit row numbers outgrow it.)
+      const scratch = first === 7 ? new Uint8Array(n * 100).fill(57).buffer : first === 2 ** 40 ? new Uint8Array(n * 34).fill(57).buffer : undefined;
+      const bytes = formatCsvRowsBytes(P, n, first, f, scratch);
       assert.equal(
         Buffer.from(bytes).toString("utf8"),
         formatRows(
