@@ -405,6 +405,10 @@ export function growTree(
   const rng = Int32Array.of(params.seed | 0);
   const idx = Int32Array.from(rows);
   const scratch = new Int32Array(idx.length);
+  // Row marks of the partition's column pass (markStamp[i] = stamp: row i stores the feature, bin markCode[i]).
+  const markStamp = new Int32Array(X.n);
+  const markCode = new Uint8Array(X.n);
+  let stamp = 0;
   const vdim = gini ? k : 1;
   const { indptr, indices, codes, nBins, zeroBin, binOffset } = X;
   const { y, w, r, h } = target;
@@ -728,15 +732,37 @@ export function growTree(
       }
 
       // Partition the node's rows: bin ≤ bestBin to the left, order kept within each side.
+      // A row's bin comes from the feature's column (marked first) when the column is short
+      // next to the node, else from a binary search in the row.
       let nl = 0;
       let nr = 0;
       let nnzLeft = 0;
-      for (let q = start; q < end; q++) {
-        const i = idx[q];
-        if (rowBin(X, i, bestFeature) <= bestBin) {
-          idx[start + nl++] = i;
-          nnzLeft += indptr[i + 1] - indptr[i];
-        } else scratch[nr++] = i;
+      const c0 = X.colptr[bestFeature];
+      const c1 = X.colptr[bestFeature + 1];
+      if (c1 - c0 <= 2 * count) {
+        const { colRows, colCodes } = X;
+        stamp++;
+        for (let p = c0; p < c1; p++) {
+          const i = colRows[p];
+          markStamp[i] = stamp;
+          markCode[i] = colCodes[p];
+        }
+        const zb = zeroBin[bestFeature];
+        for (let q = start; q < end; q++) {
+          const i = idx[q];
+          if ((markStamp[i] === stamp ? markCode[i] : zb) <= bestBin) {
+            idx[start + nl++] = i;
+            nnzLeft += indptr[i + 1] - indptr[i];
+          } else scratch[nr++] = i;
+        }
+      } else {
+        for (let q = start; q < end; q++) {
+          const i = idx[q];
+          if (rowBin(X, i, bestFeature) <= bestBin) {
+            idx[start + nl++] = i;
+            nnzLeft += indptr[i + 1] - indptr[i];
+          } else scratch[nr++] = i;
+        }
       }
       for (let q = 0; q < nr; q++) idx[start + nl + q] = scratch[q];
       feature[node] = bestFeature;
