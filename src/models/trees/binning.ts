@@ -125,5 +125,16 @@ export function binMatrix(X: CsrMatrix, maxBins: number): Binning {
       colCodes[q] = codes[p];
     }
   }
-  return { rows: { n, d, indptr, indices, codes, nBins, zeroBin, binOffset, colptr, colRows, colCodes }, thresholds };
+  return binned({ n, d, indptr, indices, codes, nBins, zeroBin, binOffset, colptr, colRows, colCodes }, thresholds);
+}
+
+/**
+ * The result object, built outside binMatrix's body: binMatrix gets optimised (on-stack) only
+ * in a process's second fit, and when its optimised code built these objects, V8 discarded the
+ * tree kernels' optimised code at the start of that fit (traced with --trace-deopt: growTree
+ * twice, rowBin, the root build; built here: growTree once). The first trees of the second fit
+ * run several times slower than later ones while the kernels are recompiled.
+ */
+function binned(rows: BinnedRows, thresholds: Float64Array): Binning {
+  return { rows: { ...rows }, thresholds };
 }
