@@ -136,5 +136,6 @@ export function binMatrix(X: CsrMatrix, maxBins: number): Binning {
  * run several times slower than later ones while the kernels are recompiled.
  */
 function binned(rows: BinnedRows, thresholds: Float64Array): Binning {
-  return { rows: { ...rows }, thresholds };
+  const { n, d, indptr, indices, codes, nBins, zeroBin, binOffset, colptr, colRows, colCodes } = rows;
+  return { rows: { n, d, indptr, indices, codes, nBins, zeroBin, binOffset, colptr, colRows, colCodes }, thresholds };
 }
