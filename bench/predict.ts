@@ -6,7 +6,8 @@
  * transpiled by esbuild (bench/lib/current-cli.ts), run by plain node: tsx's start-up
  * transpiling (seconds, in the main thread and in each worker) is not part of the command.
  *
- * Rounds alternate (pool reference, then the CLI) and the medians and spreads are printed.
+ * Rounds alternate (pool reference, then the CLI) and the medians and spreads are printed, with
+ * the CLI process's CPU time (user + sys) per 10^6 rows, which other load disturbs less than wall time.
  *
  *   npm run bench:predict [-- --rows 1000000] [--rounds 3]   (10^7 rows: the flat-memory check)
  */
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     const refRates: number[] = [];
     const cliRates: number[] = [];
     const rss: number[] = [];
+    /** The CLI process's CPU seconds (user + sys, all threads) per 10^6 rows: less sensitive to other load than wall time. */
+    const cpu: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       let refRate = 0;
       const shapes: string[] = [];
@@ -81,21 +84,23 @@ async function main(): Promise<void> {
       const t1 = performance.now();
       const r = spawnSync(
         "/usr/bin/time",
-        ["-f", "%M", process.execPath, cli.main, "predict", input, "--model", modelPath, "-o", join(dir, "out.csv"), "--quiet"],
+        ["-f", "%M %U %S", process.execPath, cli.main, "predict", input, "--model", modelPath, "-o", join(dir, "out.csv"), "--quiet"],
         { cwd: root, encoding: "utf8" },
       );
       const seconds = (performance.now() - t1) / 1000;
       if (r.status !== 0) throw new Error(`predict failed: ${r.stderr}`);
-      const rssKb = Number(r.stderr.trim().split("\n").pop());
+      const [rssKb, user, sys] = (r.stderr.trim().split("\n").pop() as string).split(" ").map(Number);
+      const cpuPerMillion = ((user + sys) * 1e6) / ROWS;
       cliRates.push(ROWS / seconds);
       rss.push(rssKb / 1024);
+      cpu.push(cpuPerMillion);
       console.log(
-        `round ${round}: PredictionPool.predictProba in memory (100k texts × 2) ${shapes.join(", ")} texts/s | polarity predict file → file ${Math.round(ROWS / seconds)} rows/s over ${seconds.toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB | ratio ${(ROWS / seconds / refRate).toFixed(2)} | load ${load()}`,
+        `round ${round}: PredictionPool.predictProba in memory (100k texts × 2) ${shapes.join(", ")} texts/s | polarity predict file → file ${Math.round(ROWS / seconds)} rows/s over ${seconds.toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB, CPU ${cpuPerMillion.toFixed(2)} s per 10^6 rows | ratio ${(ROWS / seconds / refRate).toFixed(2)} | load ${load()}`,
       );
     }
     console.log(`CLI: ${cli.label}; start-up and model load included`);
     console.log(
-      `median of ${ROUNDS}: polarity predict ${Math.round(median(cliRates))} rows/s ${spread(cliRates)}, in-memory pool ${Math.round(median(refRates))} texts/s ${spread(refRates)}, ratio ${(median(cliRates) / median(refRates)).toFixed(2)}; peak RSS max ${Math.round(Math.max(...rss))} MB; load ${load()}`,
+      `median of ${ROUNDS}: polarity predict ${Math.round(median(cliRates))} rows/s ${spread(cliRates)}, in-memory pool ${Math.round(median(refRates))} texts/s ${spread(refRates)}, ratio ${(median(cliRates) / median(refRates)).toFixed(2)}; CLI CPU ${median(cpu).toFixed(2)} s per 10^6 rows [${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)}]; peak RSS max ${Math.round(Math.max(...rss))} MB; load ${load()}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
