@@ -10,7 +10,7 @@ import { DEFAULT_THRESHOLDS, DRIFT_STATISTICS, type DriftValues } from "./drift.
  * | enabled          | POLARITY_MONITORING (on/off)  | on                                        |
  * | windowSize       | POLARITY_MONITOR_WINDOW       | 1000 predictions (score/length/class mix) |
  * | textWindowSize   | POLARITY_MONITOR_TEXT_WINDOW  | 500 profiled texts (OOV, top terms)       |
- * | textsPerTick     | POLARITY_MONITOR_TEXTS_PER_TICK | 256 texts tokenised per tick at most    |
+ * | textsPerTick     | POLARITY_MONITOR_TEXTS_PER_TICK | 256 texts tokenised per tick at most, sampled evenly over the interval (monitor.ts textStride) |
  * | intervalMs       | POLARITY_MONITOR_INTERVAL_MS  | 2000 (drift computed, logs flushed)       |
  * | feedbackWindow   | POLARITY_MONITOR_FEEDBACK_WINDOW | 500 labelled predictions               |
  * | logDir           | POLARITY_MONITOR_LOG_DIR      | none (no prediction / feedback log)       |
