@@ -85,4 +85,59 @@ describe("hashing", () => {
     assert.equal(dirAfter.manifest?.find((e) => e.relpath === "a.txt")?.md5, createHash("md5").update("AAAA").digest("hex"));
     state.close();
   });
+  it("a run whose files all match the hot set does not open SQLite; a changed file goes to SQLite and is hashed anew", async () => {
+    const dir = makeProject({ "f.txt": "one", "d/a.txt": "aaaa", "d/b.txt": "bbbb" });
+    const t = 1_700_000_000; // old enough to be trusted, restorable exactly
+    for (const f of ["f.txt", "d/a.txt", "d/b.txt"]) fs.utimesSync(path.join(dir, f), t, t);
+    const db = path.join(dir, ".dvc/tmp/state.db");
+    const md5 = (s: string): string => createHash("md5").update(s).digest("hex");
+    const first = new StateDb(db);
+    const h1 = new Hasher(first);
+    const dirHash = (await h1.hashPath(path.join(dir, "d"))).md5;
+    assert.equal((await h1.hashPath(path.join(dir, "f.txt"))).md5, md5("one"));
+    assert.equal(first.opened, true, "the first run records into SQLite");
+    first.close();
+    assert.ok(fs.existsSync(`${db}.hot.json`), "closing a run that opened SQLite writes the hot set");
+
+    // Same bytes and stats: served by the hot set, SQLite untouched.
+    const second = new StateDb(db);
+    const h2 = new Hasher(second);
+    assert.equal((await h2.hashPath(path.join(dir, "d"))).md5, dirHash);
+    assert.equal((await h2.hashPath(path.join(dir, "f.txt"))).md5, md5("one"));
+    assert.equal(second.opened, false, "an up-to-date run never opens SQLite");
+    second.close();
+
+    // Same size, inode and mtime but other bytes: only a state entry could return the old hash,
+    // so this shows the hot set is what answers (as SQLite would, DVC's semantics).
+    fs.writeFileSync(path.join(dir, "f.txt"), "ONE");
+    fs.utimesSync(path.join(dir, "f.txt"), t, t);
+    const third = new StateDb(db);
+    assert.equal((await new Hasher(third).hashPath(path.join(dir, "f.txt"))).md5, md5("one"));
+    assert.equal(third.opened, false);
+    third.close();
+
+    // A new mtime: no hot entry matches, the file is hashed again (and SQLite opened to record it).
+    fs.utimesSync(path.join(dir, "f.txt"), t, t + 5);
+    fs.writeFileSync(path.join(dir, "d/b.txt"), "BBBBB");
+    fs.utimesSync(path.join(dir, "d/b.txt"), t, t + 5);
+    const fourth = new StateDb(db);
+    const h4 = new Hasher(fourth);
+    assert.equal((await h4.hashPath(path.join(dir, "f.txt"))).md5, md5("ONE"));
+    const d4 = await h4.hashPath(path.join(dir, "d"));
+    assert.equal(d4.manifest?.find((e) => e.relpath === "b.txt")?.md5, md5("BBBBB"));
+    assert.equal(d4.manifest?.find((e) => e.relpath === "a.txt")?.md5, md5("aaaa"));
+    assert.equal(fourth.opened, true);
+    fourth.close();
+
+    // A corrupt hot set is ignored: everything comes from SQLite, still right.
+    fs.writeFileSync(`${db}.hot.json`, "{not json");
+    const fifth = new StateDb(db);
+    assert.equal((await new Hasher(fifth).hashPath(path.join(dir, "d"))).md5, d4.md5);
+    assert.equal(fifth.opened, true);
+    fifth.close();
+    const sixth = new StateDb(db);
+    assert.equal((await new Hasher(sixth).hashPath(path.join(dir, "d"))).md5, d4.md5);
+    assert.equal(sixth.opened, false, "the corrupt hot set was replaced");
+    sixth.close();
+  });
 });

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import type Database from "better-sqlite3";
 import { listFilesSync, mapPool } from "./fsutil.js";
 import { NotFoundError } from "../../util/errors.js";
+import { writeFileAtomicSync } from "../../util/atomic-write.js";
 
 /**
  * 4 MiB reads: large enough that the per-read overhead of the async fs API is negligible
@@ -107,75 +108,167 @@ function loadSqlite(): { Database: SqliteConstructor; options: Database.Options 
   return sqlite;
 }
 
+type StateRow = { inode: string; mtime: string; size: number; md5: string };
+
+/** Format tag of the hot-set file (StateDb): a file of another format is ignored. */
+const HOT_FORMAT = "polarity-state-hot-1";
+/** The hot set is rewritten with this run's entries alone when merging would make it larger. */
+const HOT_MAX_ROWS = 50_000;
+
 /**
  * Remembers file hashes keyed by path + inode + mtime (ns) + size, so unchanged files are never
  * rehashed (DVC's state database). SQLite in WAL mode: several processes may share it, and each
  * batch of entries is written in one transaction (all or nothing). Hashes of racily clean files
  * (RACY_WINDOW_NS) are not recorded.
+ *
+ * SQLite is opened on first need only. Beside it, `<file>.hot.json` (the hot set) holds the
+ * entries the last runs that opened SQLite looked up or recorded; lookups try it first, so a
+ * no-op `status`/`repro` whose files all match it never loads better-sqlite3 (loading its addon
+ * and opening the database were the largest part of `polarity status`'s start; issue 12). An
+ * entry is valid for exactly the path + inode + mtime + size it names, wherever it is read from,
+ * so a stale hot set only means more misses; a miss goes to SQLite. The hot set is rewritten
+ * (atomically) at close() only by a run that opened SQLite: this run's entries merged with the
+ * previous ones (this run's win), or this run's alone when the merge would exceed HOT_MAX_ROWS.
  */
 export class StateDb {
-  private readonly db: Database.Database;
-  private readonly getStmt: Database.Statement<[string], { inode: string; mtime: string; size: number; md5: string }>;
-  private readonly putStmt: Database.Statement<[string, string, string, number, string]>;
-  private readonly rangeStmt: Database.Statement<[string, string], [string, string, string, number, string]>;
+  private db: Database.Database | null = null;
+  private getStmt: Database.Statement<[string], StateRow> | null = null;
+  private putStmt: Database.Statement<[string, string, string, number, string]> | null = null;
+  private rangeStmt: Database.Statement<[string, string], [string, string, string, number, string]> | null = null;
   private pending: Array<[string, string, string, number, string]> = [];
+  private hot: Map<string, StateRow> | null = null;
+  /** Entries this run looked up (matching) or recorded: the next hot set. */
+  private readonly used = new Map<string, StateRow>();
+  private readonly hotFile: string;
 
-  constructor(file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const { Database: Ctor, options } = loadSqlite();
-    this.db = new Ctor(file, options);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 10000");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.exec(
-      "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode TEXT NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, md5 TEXT NOT NULL)",
-    );
-    this.getStmt = this.db.prepare("SELECT inode, mtime, size, md5 FROM state WHERE path = ?");
-    this.putStmt = this.db.prepare("INSERT OR REPLACE INTO state (path, inode, mtime, size, md5) VALUES (?, ?, ?, ?, ?)");
-    this.rangeStmt = this.db
-      .prepare<[string, string], [string, string, string, number, string]>("SELECT path, inode, mtime, size, md5 FROM state WHERE path >= ? AND path < ?")
-      .raw(true);
+  constructor(private readonly file: string) {
+    this.hotFile = `${file}.hot.json`;
   }
 
-  /**
-   * Every entry under directory `dir`, in one query: one range scan over the primary key instead of
-   * one query per file (the per-file lookups were most of a warm no-op repro in bench/pipeline.ts).
-   */
-  entriesUnder(dir: string): Map<string, { inode: string; mtime: string; size: number; md5: string }> {
+  /** Whether SQLite was opened (tests: a lookup served by the hot set does not open it). */
+  get opened(): boolean {
+    return this.db !== null;
+  }
+
+  private open(): Database.Database {
+    if (this.db) return this.db;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const { Database: Ctor, options } = loadSqlite();
+    const db = new Ctor(this.file, options);
+    db.pragma("journal_mode = WAL");
+    db.pragma("busy_timeout = 10000");
+    db.pragma("synchronous = NORMAL");
+    db.exec("CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode TEXT NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, md5 TEXT NOT NULL)");
+    this.db = db;
+    return db;
+  }
+
+  private hotSet(): Map<string, StateRow> {
+    if (this.hot) return this.hot;
+    const hot = new Map<string, StateRow>();
+    try {
+      const data = JSON.parse(fs.readFileSync(this.hotFile, "utf8")) as { format?: unknown; rows?: unknown };
+      if (data.format === HOT_FORMAT && Array.isArray(data.rows))
+        for (const r of data.rows as unknown[]) {
+          if (!Array.isArray(r) || r.length !== 5) continue;
+          const [p, inode, mtime, size, md5] = r as unknown[];
+          if (typeof p === "string" && typeof inode === "string" && typeof mtime === "string" && typeof size === "number" && typeof md5 === "string")
+            hot.set(p, { inode, mtime, size, md5 });
+        }
+    } catch {
+      // none yet, unreadable or corrupt: every lookup goes to SQLite, and close() writes a new one
+    }
+    this.hot = hot;
+    return hot;
+  }
+
+  private sqliteEntriesUnder(dir: string): Map<string, StateRow> {
+    const db = this.open();
+    this.rangeStmt ??= db
+      .prepare<[string, string], [string, string, string, number, string]>("SELECT path, inode, mtime, size, md5 FROM state WHERE path >= ? AND path < ?")
+      .raw(true);
     // Paths under `dir` sort between "dir/" and "dir0" ('0' is the character after '/').
     const rows = this.rangeStmt.all(dir + path.sep, dir + String.fromCharCode(path.sep.charCodeAt(0) + 1));
-    const out = new Map<string, { inode: string; mtime: string; size: number; md5: string }>();
+    const out = new Map<string, StateRow>();
     for (const [p, inode, mtime, size, md5] of rows) out.set(p, { inode, mtime, size, md5 });
     return out;
   }
 
+  /**
+   * The entries for the files `files` (absolute paths) of directory `dir`: from the hot set when it
+   * has a matching entry for every one of them (`stats`, parallel to `files`), else every entry
+   * under `dir` from SQLite, in one query (one range scan over the primary key instead of one query
+   * per file: the per-file lookups were most of a warm no-op repro in bench/pipeline.ts).
+   */
+  entriesFor(dir: string, files: readonly string[], stats: readonly fs.BigIntStats[]): Map<string, StateRow> {
+    const hot = this.hotSet();
+    let all = true;
+    for (let i = 0; i < files.length && all; i++) all = matches(hot.get(files[i]), stats[i]);
+    const source = all ? hot : this.sqliteEntriesUnder(dir);
+    for (let i = 0; i < files.length; i++) {
+      const e = source.get(files[i]);
+      if (e && matches(e, stats[i])) this.used.set(files[i], e);
+    }
+    return source;
+  }
+
+  /** Every entry under directory `dir` in SQLite. */
+  entriesUnder(dir: string): Map<string, StateRow> {
+    return this.sqliteEntriesUnder(dir);
+  }
+
   lookup(file: string, st: fs.BigIntStats): string | undefined {
-    const row = this.getStmt.get(file);
-    if (!row) return undefined;
-    if (row.inode !== st.ino.toString() || row.mtime !== st.mtimeNs.toString() || BigInt(row.size) !== st.size) return undefined;
-    return row.md5;
+    let row: StateRow | undefined = this.hotSet().get(file);
+    if (!matches(row, st)) {
+      const db = this.open();
+      this.getStmt ??= db.prepare("SELECT inode, mtime, size, md5 FROM state WHERE path = ?");
+      row = this.getStmt.get(file);
+      if (!row || !matches(row, st)) return undefined;
+    }
+    this.used.set(file, row!);
+    return row!.md5;
   }
 
   record(file: string, st: fs.BigIntStats, md5: string): void {
     // Racily clean (or stamped in the future): not trusted, hashed again next time.
     if (BigInt(Date.now()) * 1_000_000n - st.mtimeNs < RACY_WINDOW_NS) return;
-    this.pending.push([file, st.ino.toString(), st.mtimeNs.toString(), Number(st.size), md5]);
+    const row: [string, string, string, number, string] = [file, st.ino.toString(), st.mtimeNs.toString(), Number(st.size), md5];
+    this.pending.push(row);
+    this.used.set(file, { inode: row[1], mtime: row[2], size: row[3], md5 });
     if (this.pending.length >= 2000) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
+    const db = this.open();
     const rows = this.pending;
     this.pending = [];
-    this.db.transaction(() => {
-      for (const r of rows) this.putStmt.run(...r);
+    this.putStmt ??= db.prepare("INSERT OR REPLACE INTO state (path, inode, mtime, size, md5) VALUES (?, ?, ?, ?, ?)");
+    const put = this.putStmt;
+    db.transaction(() => {
+      for (const r of rows) put.run(...r);
     })();
   }
 
   close(): void {
     this.flush();
+    if (!this.db) return;
     this.db.close();
+    this.db = null;
+    // This run needed SQLite: the next one should not, for the same files.
+    const merged = new Map(this.hotSet());
+    for (const [p, r] of this.used) merged.set(p, r);
+    const rows = merged.size <= HOT_MAX_ROWS ? merged : this.used;
+    try {
+      writeFileAtomicSync(this.hotFile, JSON.stringify({ format: HOT_FORMAT, rows: [...rows].map(([p, r]) => [p, r.inode, r.mtime, r.size, r.md5]) }));
+    } catch {
+      // a read-only .dvc/tmp: lookups keep going to SQLite
+    }
   }
+}
+
+function matches(row: StateRow | undefined, st: fs.BigIntStats): boolean {
+  return row !== undefined && row.inode === st.ino.toString() && row.mtime === st.mtimeNs.toString() && BigInt(row.size) === st.size;
 }
 
 /** Hashes files and directories through the state database. */
@@ -217,13 +310,12 @@ export class Hasher {
     const misses: number[] = [];
     // Fast path, measured by bench/pipeline.ts: synchronous stat (no thread-pool round trip) checked
     // against the state entries of the whole directory, loaded at once; only unknown files are read.
-    const known = this.state?.entriesUnder(dir) ?? new Map();
+    const files = relpaths.map((r) => path.join(dir, r));
+    const stats = files.map((f) => fs.statSync(f, { bigint: true }));
+    const known = this.state?.entriesFor(dir, files, stats) ?? new Map<string, StateRow>();
     for (let i = 0; i < relpaths.length; i++) {
-      const file = path.join(dir, relpaths[i]);
-      const st = fs.statSync(file, { bigint: true });
-      const e = known.get(file);
-      if (e && e.inode === st.ino.toString() && e.mtime === st.mtimeNs.toString() && BigInt(e.size) === st.size)
-        hashes[i] = { md5: e.md5, size: Number(st.size) };
+      const e = known.get(files[i]);
+      if (matches(e, stats[i])) hashes[i] = { md5: e!.md5, size: Number(stats[i].size) };
       else misses.push(i);
     }
     // Small files are read synchronously (one read; the thread-pool round trip costs more than the
