@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
@@ -33,11 +33,22 @@ export async function resolve(specifier, context, next) {
 }
 `,
   );
+  // CommonJS requires of packages (createRequire: better-sqlite3, yaml), which the resolve hook does not see.
+  const requireHook = join(tmp.dir, "require-hook.cjs");
+  writeFileSync(
+    requireHook,
+    `const fs = require("node:fs"), Module = require("node:module"), load = Module._load;
+Module._load = function (request, ...rest) {
+  if (!request.startsWith("node:") && !request.startsWith(".") && !request.startsWith("/")) fs.writeSync(2, "REQUIRED " + request + "\\n");
+  return load.call(this, request, ...rest);
+};
+`,
+  );
   const registerHooks = join(tmp.dir, "register.mjs");
   writeFileSync(registerHooks, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
 
-  function run(args: string[], cwd: string): { stdout: string; packages: Set<string>; ours: Set<string> } {
-    const r = spawnSync(process.execPath, ["--import", TSX, "--import", pathToFileURL(registerHooks).href, MAIN, ...args], {
+  function run(args: string[], cwd: string): { stdout: string; packages: Set<string>; ours: Set<string>; required: Set<string> } {
+    const r = spawnSync(process.execPath, ["--require", requireHook, "--import", TSX, "--import", pathToFileURL(registerHooks).href, MAIN, ...args], {
       cwd,
       encoding: "utf8",
       timeout: 60_000,
@@ -50,7 +61,13 @@ export async function resolve(specifier, context, next) {
     const packages = new Set(urls.filter((u) => u.includes("/node_modules/")).map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)![1]));
     const src = pathToFileURL(join(ROOT, "src")).href + "/";
     const ours = new Set(urls.filter((u) => u.startsWith(src)).map((u) => u.slice(src.length)));
-    return { stdout: r.stdout, packages, ours };
+    const required = new Set(
+      r.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("REQUIRED "))
+        .map((l) => l.slice("REQUIRED ".length)),
+    );
+    return { stdout: r.stdout, packages, ours, required };
   }
 
   test("--version loads no package and only main.ts and version.ts of ours", () => {
@@ -80,5 +97,20 @@ export async function resolve(specifier, context, next) {
         [],
         `status loaded ${area}`,
       );
+  });
+  test("status on an up-to-date project does not load better-sqlite3 (the state's hot set answers)", () => {
+    const project = join(tmp.dir, "uptodate");
+    mkdirSync(join(project, "data"), { recursive: true });
+    writeFileSync(join(project, "data", "in.txt"), "input\n");
+    writeFileSync(join(project, "dvc.yaml"), "stages:\n  one:\n    cmd: cp data/in.txt out.txt\n    deps:\n      - data\n    outs:\n      - out.txt\n");
+    run(["repro"], project);
+    // Hashes of files younger than the racy window are not recorded: age them, as time would.
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ["data/in.txt", "out.txt"]) utimesSync(join(project, f), old, old);
+    const first = run(["status"], project);
+    assert.ok(first.required.has("better-sqlite3"), `the hook sees better-sqlite3 when the state must be read from SQLite: ${[...first.required].join(", ")}`);
+    const second = run(["status"], project);
+    assert.match(second.stdout, /up to date/);
+    assert.ok(!second.required.has("better-sqlite3"), "status on an up-to-date project loaded better-sqlite3");
   });
 });
