@@ -71,6 +71,7 @@ export class FastPredictPath {
   /** Requests answered here, and requests read here but handed to fastify (tests, diagnostics). */
   readonly counts = { answered: 0, handedOver: 0 };
   private readonly fragments = new WeakMap<LoadedModel, Fragments>();
+  private readonly buffers = new ResponseBuffers();
   /** fastify's request handler, for the requests this path gives back (set by fastPathServerFactory). */
   private fallback: Handler = (_req, res) => {
     res.writeHead(503).end();
@@ -153,9 +154,27 @@ export class FastPredictPath {
       return this.giveBack(req, res, body);
     }
     const f = this.fragmentsOf(loaded);
-    const json = scanned.single ? this.serialiseOne(scores, f) : this.serialiseBatch(scores, f);
     // ASCII (the usual case: ASCII model fragments, numbers; monitoring ids always are): one byte per character.
     const ascii = f.ascii;
+    if (!scanned.single && ascii) {
+      // A batch answer (~145 bytes per prediction) is written into a reused buffer, chunk by chunk.
+      const out = this.buffers.take();
+      this.serialiseBatch(scores, f, out.sink);
+      this.writeHeadOk(req, res, out.length);
+      res.end(out.bytes());
+      res.once("finish", () => this.buffers.give(out));
+    } else {
+      let json = "";
+      if (scanned.single) json = this.serialiseOne(scores, f);
+      else this.serialiseBatch(scores, f, (chunk) => (json += chunk));
+      this.writeHeadOk(req, res, ascii ? json.length : Buffer.byteLength(json));
+      res.end(json, ascii ? "latin1" : "utf8");
+    }
+    this.counts.answered++;
+    this.series!.observe((performance.now() - start) / 1000);
+  }
+
+  private writeHeadOk(req: IncomingMessage, res: ServerResponse, length: number): void {
     res.writeHead(200, [
       "x-request-id",
       this.requestId(req),
@@ -164,11 +183,8 @@ export class FastPredictPath {
       "content-type",
       "application/json; charset=utf-8",
       "content-length",
-      String(ascii ? json.length : Buffer.byteLength(json)),
+      String(length),
     ]);
-    res.end(json, ascii ? "latin1" : "utf8");
-    this.counts.answered++;
-    this.series!.observe((performance.now() - start) / 1000);
   }
 
   private giveBack(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
@@ -230,8 +246,13 @@ export class FastPredictPath {
     return `${f.single}${id === undefined ? "" : `,"id":"${id}"`},${f.head[scores.best[0]]}${this.probabilities(scores, 0, f)}}`;
   }
 
-  /** The same for a batch: `model`, then `predictions`, each with its required fields first and `id` last (PredictionOut). */
-  private serialiseBatch(scores: TypedScores, f: Fragments): string {
+  /**
+   * The same for a batch: `model`, then `predictions`, each with its required fields first and
+   * `id` last (PredictionOut), handed to `emit` in chunks of BATCH_CHUNK predictions (~9 KB):
+   * one string for the whole answer (~145 KB for 1,000) would be flattened into V8's large-object
+   * space on every request, and that allocation (fresh pages) cost more than writing the answer.
+   */
+  private serialiseBatch(scores: TypedScores, f: Fragments, emit: (chunk: string) => void): void {
     const { best, ids, k } = scores;
     let s = f.batch;
     if (k === 2) {
@@ -247,15 +268,24 @@ export class FastPredictPath {
           ids === undefined
             ? `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}}}`
             : `${i === 0 ? "{" : ",{"}${f.head[b]}${b === 0 ? p0 : p1},"probabilities":{${k0}${firstIsZero ? p0 : p1}${k1}${firstIsZero ? p1 : p0}},"id":"${ids[i]}"}`;
+        if (i % BATCH_CHUNK === BATCH_CHUNK - 1) {
+          emit(s);
+          s = "";
+        }
       }
-      return `${s}]}`;
+      emit(`${s}]}`);
+      return;
     }
     for (let i = 0; i < best.length; i++) {
       s += `${i === 0 ? "{" : ",{"}${f.head[best[i]]}${this.probabilities(scores, i, f)}`;
       if (ids !== undefined) s += `,"id":"${ids[i]}"`;
       s += "}";
+      if (i % BATCH_CHUNK === BATCH_CHUNK - 1) {
+        emit(s);
+        s = "";
+      }
     }
-    return `${s}]}`;
+    emit(`${s}]}`);
   }
 
   /** `<score>,"probabilities":{…}` of text i. */
@@ -273,6 +303,59 @@ export class FastPredictPath {
       s += f.probKeys[j] + v;
     }
     return `${score},"probabilities":{${s}}`;
+  }
+}
+
+/** Predictions per chunk of a batch answer (~145 bytes each: chunks stay far below V8's 128 KB large-object threshold). */
+const BATCH_CHUNK = 64;
+/** A response buffer's first size, and the largest one kept for reuse. */
+const RESPONSE_BUFFER_BYTES = 256 * 1024;
+const RESPONSE_BUFFER_MAX_KEPT_BYTES = 2 * 1024 * 1024;
+const RESPONSE_BUFFERS_KEPT = 8;
+
+/**
+ * Buffers for ASCII batch answers, reused: a fresh 145 KB buffer (or string) per answer is
+ * fresh memory from the system each time. A buffer comes back only once its response has
+ * finished (the socket took every byte); one whose response did not finish (a closed
+ * connection) is left to the garbage collector, so a buffer is never rewritten while a write
+ * may still read it.
+ */
+class ResponseBuffers {
+  private readonly free: ResponseBuffer[] = [];
+
+  take(): ResponseBuffer {
+    const b = this.free.pop() ?? new ResponseBuffer();
+    b.length = 0;
+    return b;
+  }
+
+  give(b: ResponseBuffer): void {
+    if (this.free.length < RESPONSE_BUFFERS_KEPT && b.capacity <= RESPONSE_BUFFER_MAX_KEPT_BYTES) this.free.push(b);
+  }
+}
+
+class ResponseBuffer {
+  private buf: Buffer = Buffer.allocUnsafeSlow(RESPONSE_BUFFER_BYTES);
+  length = 0;
+
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Appends an ASCII chunk (one byte per character), growing the buffer when it must. */
+  readonly sink = (chunk: string): void => {
+    const end = this.length + chunk.length;
+    if (end > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(end, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(chunk, this.length, "latin1");
+  };
+
+  /** The bytes written so far (a view, valid until the buffer is taken again). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
   }
 }
 

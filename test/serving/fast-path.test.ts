@@ -153,6 +153,23 @@ describe("POST /predict fast path (real server on 127.0.0.1, real trained model)
     });
   }
 
+  test("concurrent and successive batches (reused response buffers) each get their own answer, as fastify's", async () => {
+    // Distinct batches of sizes on both sides of a chunk (64 predictions); the 2,500-text test below grows a buffer.
+    const texts = loadUciSentences().texts.filter((t) => t.length <= 200 && t.trim() !== "");
+    const sizes = [1, 63, 64, 65, 1000, 1400, 7, 500, 1200, 129, 999, 2];
+    const bodies = sizes.map((n, b) => JSON.stringify({ texts: Array.from({ length: n }, (_, i) => texts[(b * 211 + i * 7) % texts.length]) }));
+    const counts = { ...server.app.polarity.fastPath!.counts };
+    for (let round = 0; round < 2; round++) {
+      const fast = await Promise.all(bodies.map((body) => overHttp(server.url, body, JSON_TYPE)));
+      for (let b = 0; b < bodies.length; b++) {
+        const full = await viaFastify(server, bodies[b], JSON_TYPE);
+        assert.equal(fast[b].status, 200);
+        assert.deepEqual(normalise(fast[b]), normalise(full), `batch ${b} (${sizes[b]} texts), round ${round}`);
+      }
+    }
+    assert.equal(server.app.polarity.fastPath!.counts.answered - counts.answered, 2 * bodies.length);
+  });
+
   test("a client's x-request-id is echoed by the fast path as by fastify", async () => {
     const res = await overHttp(server.url, '{"text":"good"}', { ...JSON_TYPE, "x-request-id": "abc-123" });
     assert.equal(res.requestId, "abc-123");
