@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Hasher, StateDb, hashFileMd5, manifestHash, serializeManifest } from "../../src/pipeline/objects/hashing.js";
+import { comparePython } from "../../src/pipeline/objects/fsutil.js";
 import { makeProject } from "./helpers.js";
 
 describe("hashing", () => {
@@ -139,5 +140,25 @@ describe("hashing", () => {
     assert.equal((await new Hasher(sixth).hashPath(path.join(dir, "d"))).md5, d4.md5);
     assert.equal(sixth.opened, false, "the corrupt hot set was replaced");
     sixth.close();
+  });
+  it("comparePython orders strings by code point, as Python's sorted() does", () => {
+    const byCodePoint = (a: string, b: string): number => {
+      const x = [...a].map((c) => c.codePointAt(0)!);
+      const y = [...b].map((c) => c.codePointAt(0)!);
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+      return x.length - y.length;
+    };
+    // Seeded strings over ASCII, BMP above the surrogates, astral pairs and lone surrogates.
+    const alphabet = ["a", "b", "/", "-", "\u00e9", "\uff5e", "\ufffd", "\u{1f600}", "\u{10000}", "\ud800", "\udfff"];
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const strings = Array.from({ length: 400 }, () =>
+      Array.from({ length: Math.floor(next() * 5) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(""),
+    );
+    for (let i = 0; i + 1 < strings.length; i += 2) {
+      const [a, b] = [strings[i], strings[i + 1]];
+      assert.equal(Math.sign(comparePython(a, b)), Math.sign(byCodePoint(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    }
+    assert.ok(comparePython("\uff5e", "\u{1f600}") < 0, "U+FF5E sorts before U+1F600 (UTF-16 order would put it after)");
   });
 });

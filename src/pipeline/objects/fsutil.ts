@@ -9,11 +9,11 @@ export function listFilesSync(dir: string): string[] {
   const out: string[] = [];
   const walk = (abs: string, rel: string): void => {
     for (const e of fs.readdirSync(abs, { withFileTypes: true })) {
-      const childAbs = path.join(abs, e.name);
       const childRel = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(childAbs, childRel);
-      else if (e.isFile()) out.push(childRel);
+      if (e.isFile()) out.push(childRel);
+      else if (e.isDirectory()) walk(path.join(abs, e.name), childRel);
       else if (e.isSymbolicLink()) {
+        const childAbs = path.join(abs, e.name);
         let st: fs.Stats | null = null;
         try {
           st = fs.statSync(childAbs);
@@ -35,6 +35,15 @@ export function listFilesSync(dir: string): string[] {
  */
 export function comparePython(a: string, b: string): number {
   if (a === b) return 0;
+  // Fast path (every sort of a directory listing runs it): at the first differing UTF-16 unit,
+  // two non-surrogate units order as their code points do; preceding units are equal.
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  const ua = a.charCodeAt(i);
+  const ub = b.charCodeAt(i);
+  if ((ua < 0xd800 || ua > 0xdfff) && (ub < 0xd800 || ub > 0xdfff)) return ua - ub;
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {

@@ -310,7 +310,9 @@ export class Hasher {
     const misses: number[] = [];
     // Fast path, measured by bench/pipeline.ts: synchronous stat (no thread-pool round trip) checked
     // against the state entries of the whole directory, loaded at once; only unknown files are read.
-    const files = relpaths.map((r) => path.join(dir, r));
+    // path.join(dir, r) for listFilesSync's relpaths (plain names joined by "/"), without normalising each.
+    const prefix = path.join(dir, path.sep);
+    const files = path.sep === "/" ? relpaths.map((r) => prefix + r) : relpaths.map((r) => path.join(dir, r));
     const stats = files.map((f) => fs.statSync(f, { bigint: true }));
     const known = this.state?.entriesFor(dir, files, stats) ?? new Map<string, StateRow>();
     for (let i = 0; i < relpaths.length; i++) {
