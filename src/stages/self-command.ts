@@ -1,4 +1,5 @@
-import { mkdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readFile } from "node:fs/promises";
 import { delimiter, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
@@ -27,7 +28,14 @@ export async function ensurePolarityOnPath(projectDir: string): Promise<string> 
   }
   const script = `#!/bin/sh\n# Written by 'polarity start' / 'polarity repro': runs the same polarity CLI as the parent process.\nexec ${[process.execPath, ...flags, resolve(entry)].map(quote).join(" ")} "$@"\n`;
   const shim = join(binDir, "polarity");
-  await writeFileAtomic(shim, script, 0o755);
+  // Rewritten only when it differs (a no-op repro's start: issue 12).
+  const same =
+    (await readFile(shim, "utf8").catch(() => null)) === script &&
+    (await access(shim, constants.X_OK).then(
+      () => true,
+      () => false,
+    ));
+  if (!same) await writeFileAtomic(shim, script, 0o755);
   const path = [binDir, ...(process.env.PATH ?? "").split(delimiter).filter((p) => p && p !== binDir)].join(delimiter);
   process.env.PATH = path;
   return path;
