@@ -10,6 +10,7 @@ import { isAscii } from "node:buffer";
 import type { Writable } from "node:stream";
 import { round6 } from "../evaluation/held-out.js";
 import type { Label } from "../models/estimator.js";
+import { growInt32 } from "../features/ngram-index.js";
 import { DataError } from "../util/errors.js";
 
 export type InputFormat = "csv" | "tsv" | "jsonl";
@@ -328,6 +329,14 @@ export function parseCsvChunk(
   return { next: pos, needMore: false, problem: null };
 }
 
+/** Texts in SentimentModel.packTexts's layout: each followed by "\n" in `joined`, and their starts (one more entry, joined.length). */
+export interface PackedSegment {
+  joined: string;
+  starts: Int32Array;
+}
+
+const PACKED_SEGMENT_BYTES = 1 << 15;
+
 /**
  * SentimentModel.packTexts's layout (each text followed by "\n", and each text's start) built
  * straight from a chunk's bytes (parseCsvBytes), without a string per text: the texts go into
@@ -337,21 +346,13 @@ export function parseCsvChunk(
  * replacement characters), kept aside (`side`), and packed as an empty text, for the caller to
  * score apart.
  */
-/** Texts in SentimentModel.packTexts's layout: each followed by "\n" in `joined`, and their starts (one more entry, joined.length). */
-export interface PackedSegment {
-  joined: string;
-  starts: Int32Array;
-}
-
-const PACKED_SEGMENT_BYTES = 1 << 15;
-
 export class PackedTexts {
   private bytes: Buffer = Buffer.allocUnsafe(1 << 16);
   private pos = 0;
   private committed = 0;
-  private starts = new Int32Array(1024);
+  private starts: Int32Array = new Int32Array(1024);
   // Where each piece of the current text starts in `bytes`, and whether one has a byte ≥ 0x80.
-  private cuts = new Int32Array(16);
+  private cuts: Int32Array = new Int32Array(16);
   private nCuts = 0;
   private high = 0;
   /** Committed texts. */
@@ -378,11 +379,7 @@ export class PackedTexts {
   }
 
   private cut(): void {
-    if (this.nCuts === this.cuts.length) {
-      const grown = new Int32Array(this.cuts.length * 2);
-      grown.set(this.cuts);
-      this.cuts = grown;
-    }
+    if (this.nCuts === this.cuts.length) this.cuts = growInt32(this.cuts, this.cuts.length * 2);
     this.cuts[this.nCuts++] = this.pos;
   }
 
@@ -445,11 +442,7 @@ export class PackedTexts {
     this.high = 0;
     this.room(1);
     this.bytes[this.pos++] = 10;
-    if (this.length + 2 > this.starts.length) {
-      const grown = new Int32Array(this.starts.length * 2);
-      grown.set(this.starts);
-      this.starts = grown;
-    }
+    if (this.length + 2 > this.starts.length) this.starts = growInt32(this.starts, this.starts.length * 2);
     this.starts[++this.length] = this.pos;
     this.committed = this.pos;
   }

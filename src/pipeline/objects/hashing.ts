@@ -212,11 +212,6 @@ export class StateDb {
     return source;
   }
 
-  /** Every entry under directory `dir` in SQLite. */
-  entriesUnder(dir: string): Map<string, StateRow> {
-    return this.sqliteEntriesUnder(dir);
-  }
-
   lookup(file: string, st: fs.BigIntStats): string | undefined {
     let row: StateRow | undefined = this.hotSet().get(file);
     if (!matches(row, st)) {
