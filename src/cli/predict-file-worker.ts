@@ -1,7 +1,7 @@
 /**
  * A worker of `polarity predict` reading a file (predict-file.ts): adopts the model from its
  * binary form, then for each chunk the main thread assigns (a byte range [start, limit) of the
- * input) reads the bytes itself, decodes and parses them (parseCsvChunk / parseJsonlChunk, a
+ * input) reads the bytes itself, decodes and parses them (parseCsvBytes / parseJsonlChunk, a
  * record that runs past `limit` is read on to its end), reports the record count and the
  * chunk's true end at once, scores the texts (SentimentModel.predictProbaPacked) and, when the
  * main thread has sent the chunk's first row number, formats the rows into bytes that it
@@ -18,7 +18,6 @@ import {
   formatCsvRowsBytes,
   formatRows,
   parseCsvBytes,
-  parseCsvChunk,
   parseJsonlChunk,
   type ChunkProblem,
   type InputFormat,
@@ -90,8 +89,7 @@ try {
 }
 
 const fd = openSync(data.path, "r");
-const delimiter = data.format === "tsv" ? "\t" : ",";
-const delimiterCode = delimiter.charCodeAt(0);
+const delimiterCode = data.format === "tsv" ? 9 : 44; // tab or comma
 const k = data.rowFormat.classes.length;
 const keepTexts = data.rowFormat.topWords > 0 || data.rowFormat.outputFormat !== "csv";
 let bytes = Buffer.allocUnsafe(1 << 20);
@@ -167,35 +165,26 @@ function step(): void {
 function parse(job: Job): void {
   const texts: string[] = [];
   const len = readAt(job.start, job.limit - job.start);
-  // Texts that are only scored go straight into one packed string (SentimentModel.packTexts's
-  // layout) with no string per row.
-  let packed: PackedTexts | null = !keepTexts && data.format !== "jsonl" ? packer : null;
-  packed?.reset();
   const final = job.start + len >= data.fileSize;
-  // latin1: one char per byte, so positions are byte positions; values with bytes ≥ 0x80 are decoded as UTF-8 from `bytes` (parseCsvChunk).
-  const latin1 = (): string => bytes.toString("latin1", 0, len);
   let end = job.start + len;
   let lines = 0;
   let problem: ChunkProblem | null = null;
   let gaveUp = false;
   if (data.format === "jsonl") {
-    const r = parseJsonlChunk(latin1(), data.textColumn, data.where, final, texts, bytes);
+    // latin1: one char per byte, so positions are byte positions; values with bytes ≥ 0x80 are decoded as UTF-8 from `bytes`.
+    const r = parseJsonlChunk(bytes.toString("latin1", 0, len), data.textColumn, data.where, final, texts, bytes);
     lines = r.lines;
     problem = r.problem;
   } else {
-    // Packed: parsed from the bytes, with no string of the whole chunk either.
-    const r =
-      packed !== null
-        ? parseCsvBytes(bytes, 0, len, len, delimiterCode, data.column, data.textColumn, data.where, final, packed)
-        : parseCsvChunk(latin1(), 0, len, delimiter, data.column, data.textColumn, data.where, final, texts, bytes);
+    // Parsed from the bytes into one packed string (SentimentModel.packTexts's layout), with no
+    // string of the chunk nor of each text; texts that are kept become strings at the end.
+    packer.reset();
+    const r = parseCsvBytes(bytes, 0, len, len, delimiterCode, data.column, data.textColumn, data.where, final, packer);
     problem = r.problem;
     if (problem === null && r.needMore) {
-      // Rare (a quoted newline across the limit): the records so far become strings, the rest is read as usual.
-      if (packed !== null) {
-        packed.toStrings(texts);
-        packed = null;
-      }
-      // The last record runs on past the limit: read from its start, more each time, until it ends.
+      // Rare (a quoted newline across the limit): the last record runs on past the limit; it is
+      // read from its start, more each time, until it ends (into the same packer, which holds
+      // copies of the texts so far, so the read buffer may be reused).
       const from = job.start + r.next;
       let want = Math.max(2 * (len - r.next), 1 << 16);
       for (;;) {
@@ -205,7 +194,7 @@ function parse(job: Job): void {
         }
         const got = readAt(from, want);
         const atEnd = from + got >= data.fileSize || got < want;
-        const r2 = parseCsvChunk(bytes.toString("latin1", 0, got), 0, 1, delimiter, data.column, data.textColumn, data.where, atEnd, texts, bytes);
+        const r2 = parseCsvBytes(bytes, 0, 1, got, delimiterCode, data.column, data.textColumn, data.where, atEnd, packer);
         if (r2.problem) {
           problem = r2.problem;
           break;
@@ -217,12 +206,14 @@ function parse(job: Job): void {
         want *= 2;
       }
     }
+    if (keepTexts) packer.toStrings(texts);
   }
-  const rows = packed !== null ? packed.length : texts.length;
+  const packed = data.format !== "jsonl" && !keepTexts;
+  const rows = packed ? packer.length : texts.length;
   const reply: FileWorkerReply = { type: "parsed", job: job.job, end, rows, lines, problem, gaveUp };
   port!.postMessage(reply);
   if (problem !== null || gaveUp) return;
-  if (packed !== null) job.packed = { segments: packed.finish(), rows, sideRows: packed.side.rows.slice(), sideTexts: packed.side.texts.slice() };
+  if (packed) job.packed = { segments: packer.finish(), rows, sideRows: packer.side.rows.slice(), sideTexts: packer.side.texts.slice() };
   else job.texts = texts;
   toScore.push(job);
 }

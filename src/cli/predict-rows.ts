@@ -2,7 +2,7 @@
  * The pieces of `polarity predict` that both its paths share: parsing a chunk of input into the
  * text column's values, and formatting scored rows. The streamed path (stdin) reads records with
  * DelimitedRecordReader below; the file path (predict-file.ts) has worker threads parse
- * byte ranges of the file with parseCsvChunk / parseJsonlChunk below, which reproduce that
+ * byte ranges of the file with parseCsvBytes / parseJsonlChunk below, which reproduce that
  * reader's records exactly (same fast path for lines without a quote, same quoted-field rules,
  * same skipped empty records) while building only the one column that is scored.
  */
@@ -213,122 +213,6 @@ export interface CsvChunkResult {
   problem: ChunkProblem | null;
 }
 
-/**
- * Records of delimited `text` from `pos` on, while they start before `limit`: the text column's
- * value of each goes to `out` (records exactly as DelimitedRecordReader.push(text, final) splits
- * them; empty records skipped). `final`: the text ends at the end of the input.
- *
- * With `utf8`, `text` is utf8.toString("latin1") of those bytes (one char per byte: decoding is a
- * copy, and string positions are byte positions); a value with bytes ≥ 0x80 is decoded from
- * `utf8` piece by piece (a quoted part, the rest of the field). Each piece lies between ASCII
- * bytes (quote, delimiter, CR, LF) or the input's ends, which no UTF-8 sequence spans and
- * which end any broken one, so its decoding equals that stretch of the whole text's decoding,
- * replacement characters included.
- */
-export function parseCsvChunk(
-  text: string,
-  pos: number,
-  limit: number,
-  delimiter: string,
-  column: number,
-  textColumn: string,
-  where: string,
-  final: boolean,
-  out: string[],
-  utf8: Buffer | null = null,
-): CsvChunkResult {
-  const n = text.length;
-  const d = delimiter.charCodeAt(0);
-  const piece = utf8 === null ? (a: number, b: number): string => text.slice(a, b) : latin1Pieces(text, utf8);
-  // Next quote / delimiter at or after pos (-1: none left): each indexOf scans new text only.
-  let quoteAt = text.indexOf('"', pos);
-  let delimAt = text.indexOf(delimiter, pos);
-  const tooFew = (fields: number): ChunkProblem => ({
-    at: out.length + 1,
-    message: `${where}: row ${NUMBER_SLOT} has ${fields} fields, fewer than the header's column '${textColumn}'`,
-  });
-  while (pos < limit && pos < n) {
-    let nl = text.indexOf("\n", pos);
-    if (nl < 0) {
-      if (!final) return { next: pos, needMore: true, problem: null };
-      nl = n;
-    }
-    if (quoteAt >= 0 && quoteAt < pos) quoteAt = text.indexOf('"', pos);
-    if (quoteAt < 0 || quoteAt >= nl) {
-      // DelimitedRecordReader's fast path: line.split(delimiter) after one trailing \r is dropped.
-      let lineEnd = nl;
-      if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-      if (lineEnd > pos) {
-        let fieldStart = pos;
-        for (let f = 0; f < column; f++) {
-          if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
-          if (delimAt < 0 || delimAt >= lineEnd) return { next: pos, needMore: false, problem: tooFew(f + 1) };
-          fieldStart = delimAt + 1;
-        }
-        if (delimAt >= 0 && delimAt < fieldStart) delimAt = text.indexOf(delimiter, fieldStart);
-        out.push(piece(fieldStart, delimAt >= 0 && delimAt < lineEnd ? delimAt : lineEnd));
-      }
-      pos = nl + 1;
-      continue;
-    }
-    // DelimitedRecordReader.parseQuoted, building only the text column's value.
-    let i = pos;
-    let field = 0;
-    let value = "";
-    let firstEmpty = true;
-    let next = -1;
-    for (;;) {
-      let acc = "";
-      let accLen = 0;
-      const want = field === column;
-      if (i < n && text.charCodeAt(i) === 34) {
-        i++;
-        for (;;) {
-          const q = text.indexOf('"', i);
-          if (q < 0) {
-            if (!final) return { next: pos, needMore: true, problem: null };
-            return { next: pos, needMore: false, problem: { at: 0, message: "input: a quoted field is not closed before the end of the file" } };
-          }
-          if (want) acc += piece(i, q);
-          accLen += q - i;
-          if (text.charCodeAt(q + 1) === 34) {
-            if (want) acc += '"';
-            accLen++;
-            i = q + 2;
-          } else {
-            i = q + 1;
-            break;
-          }
-        }
-        if (i >= n && !final) return { next: pos, needMore: true, problem: null };
-      }
-      let j = i;
-      while (j < n) {
-        const c = text.charCodeAt(j);
-        if (c === d || c === 10) break;
-        j++;
-      }
-      if (j >= n && !final) return { next: pos, needMore: true, problem: null };
-      const end = j > i && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
-      if (want) value = end > i ? acc + piece(i, end) : acc;
-      if (field === 0) firstEmpty = accLen === 0 && end <= i;
-      if (j >= n) next = n;
-      else if (text.charCodeAt(j) === 10) next = j + 1;
-      if (next >= 0) break;
-      i = j + 1;
-      field++;
-    }
-    const fields = field + 1;
-    if (fields > 1 || !firstEmpty) {
-      if (fields <= column) return { next: pos, needMore: false, problem: tooFew(fields) };
-      out.push(value);
-    }
-    pos = next;
-    if (delimAt >= 0 && delimAt < pos) delimAt = text.indexOf(delimiter, pos);
-  }
-  return { next: pos, needMore: false, problem: null };
-}
-
 /** Texts in SentimentModel.packTexts's layout: each followed by "\n" in `joined`, and their starts (one more entry, joined.length). */
 export interface PackedSegment {
   joined: string;
@@ -342,9 +226,11 @@ const PACKED_SEGMENT_BYTES = 1 << 15;
  * straight from a chunk's bytes (parseCsvBytes), without a string per text: the texts go into
  * one byte buffer, decoded once as latin1 (`finish`). A text is appended piece by piece, then
  * committed (or rolled back). A text with a byte ≥ 0x80 is UTF-8, not latin1: it is decoded on
- * its own, piece by piece as parseCsvChunk decodes its pieces (so invalid bytes give the same
- * replacement characters), kept aside (`side`), and packed as an empty text, for the caller to
- * score apart.
+ * its own, piece by piece (a quoted part, the rest of the field), kept aside (`side`), and
+ * packed as an empty text, for the caller to score apart. Each piece lies between ASCII bytes
+ * (quote, delimiter, CR, LF) or the input's ends, which no UTF-8 sequence spans and which end
+ * any broken one, so its decoding equals that stretch of the whole input's decoding,
+ * replacement characters included.
  */
 export class PackedTexts {
   private bytes: Buffer = Buffer.allocUnsafe(1 << 16);
@@ -487,12 +373,14 @@ export class PackedTexts {
 }
 
 /**
- * parseCsvChunk(src.toString("latin1", 0, n), pos, limit, …, final, out, src) read from the
- * bytes themselves, the text column's values going into `packed` instead of `out`: the same
- * texts, stop, need for more and problem (test/cli/predict-file.test.ts checks it against
- * parseCsvChunk on random bytes), with no string of the chunk nor of each text. Loops over
- * bytes stand in for parseCsvChunk's indexOf calls; `src` may hold anything past `n`.
- * `delimiter` is a char code.
+ * Records of delimited bytes src[pos, n) from `pos` on, while they start before `limit`: the
+ * text column's value of each goes to `packed` (records exactly as DelimitedRecordReader.push
+ * of the decoded text, final) splits them: the same fast path for lines without a quote, the
+ * same quoted-field rules, empty records skipped; test/cli/predict-file.test.ts checks it
+ * against the reader on random bytes). `final`: src[n] is the input's end; otherwise a record
+ * that runs to `n` is not parsed (`needMore`). `next` (≤ n): where parsing stopped, after the
+ * last whole record or at the problem's. `src` may hold anything past `n`. `delimiter` is a
+ * char code.
  */
 export function parseCsvBytes(
   src: Uint8Array,
@@ -558,7 +446,7 @@ function parseCsvBytesRecords(
         packed.appendBytes(src, fieldStart, fieldEnd);
         packed.commit();
       }
-      pos = nl + 1;
+      pos = nl < n ? nl + 1 : n;
       continue;
     }
     // DelimitedRecordReader.parseQuoted, building only the text column's value.
@@ -636,7 +524,10 @@ function latin1Pieces(text: string, utf8: Buffer): (a: number, b: number) => str
 /**
  * JSONL lines of `text` (whole lines: it ends with "\n" unless `final`): the field's value of
  * each object goes to `out`; `lines` counts every line, blank ones included (error numbers).
- * `utf8`: as parseCsvChunk's (a line with a byte ≥ 0x80 is decoded from it).
+ * With `utf8`, `text` is utf8.toString("latin1") of those bytes (one char per byte: decoding is a
+ * copy, and string positions are byte positions); a line's string with a byte ≥ 0x80 is decoded
+ * from `utf8` (a line ends at LF, which no UTF-8 sequence spans, so its decoding equals that
+ * stretch of the whole text's).
  */
 export function parseJsonlChunk(
   text: string,

@@ -4,7 +4,7 @@
  * DelimitedRecordReader, the reference), byte for byte on seeded files: quoted multi-line
  * fields, CRLF, a BOM, blank lines, unicode and invalid UTF-8, cuts inside quoted fields (tiny
  * ranges), TSV, JSONL, top words and JSONL output; the same errors for bad input; the chunk
- * parser against DelimitedRecordReader on random text, its packed output against packTexts of
+ * parser against DelimitedRecordReader on random bytes, its packed output against packTexts of
  * its strings; the byte formatter against formatRows.
  */
 import { after, before, describe, test } from "node:test";
@@ -25,7 +25,6 @@ import {
   formatCsvRowsBytes,
   formatRows,
   parseCsvBytes,
-  parseCsvChunk,
   parseJsonlChunk,
   problemMessage,
   type InputFormat,
@@ -259,9 +258,88 @@ describe("polarity predict from a file equals the streamed path", { timeout: 600
   });
 });
 
-test("parseCsvChunk and delimitedRecordEnd find DelimitedRecordReader's records on random text, from any record start", () => {
+/**
+ * The text column's values of DelimitedRecordReader's records of `text` (final), up to the
+ * first problem: a record with too few fields, or the reader's error (a quoted field left open).
+ */
+function readerColumn(text: string, delimiter: string, column: number): { texts: string[]; problem: string | null } {
+  const reader = new DelimitedRecordReader(delimiter);
+  // As the streamed path reads: records complete before the end first, then the final push (which may throw).
+  const records: string[][] = reader.push(text);
+  let error: string | null = null;
+  try {
+    records.push(...reader.push("", true));
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const texts: string[] = [];
+  for (const rec of records) {
+    if (rec.length <= column) return { texts, problem: `IN: row ${texts.length + 1} has ${rec.length} fields, fewer than the header's column 'text'` };
+    texts.push(rec[column]);
+  }
+  return { texts, problem: error };
+}
+
+/**
+ * What parseCsvBytes(bytes, pos, limit, n, …, final) must give, from DelimitedRecordReader (the
+ * streamed path's reader) and delimitedRecordEnd: the records that start before `limit` and end
+ * by `n`, one by one, each decoded as UTF-8 on its own; the text column's values, then where it
+ * stopped, whether the last record needs more input, and the first problem (too few fields, or
+ * a quoted field left open at the end). The reader throws on the latter.
+ */
+function expectedCsv(
+  bytes: Uint8Array,
+  pos: number,
+  limit: number,
+  n: number,
+  delimiter: string,
+  column: number,
+  final: boolean,
+): { texts: string[]; next: number; needMore: boolean; problem: string | null } {
+  const texts: string[] = [];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  while (pos < limit && pos < n) {
+    const end = delimitedRecordEnd(buf, pos, n, delimiter.charCodeAt(0), final);
+    if (end < 0) return { texts, next: pos, needMore: true, problem: null };
+    let records: string[][];
+    try {
+      records = new DelimitedRecordReader(delimiter).push(buf.toString("utf8", pos, end), true);
+    } catch (e) {
+      return { texts, next: pos, needMore: false, problem: (e as Error).message };
+    }
+    assert.ok(records.length <= 1);
+    for (const rec of records) {
+      if (rec.length <= column)
+        return { texts, next: pos, needMore: false, problem: `IN: row ${texts.length + 1} has ${rec.length} fields, fewer than the header's column 'text'` };
+      texts.push(rec[column]);
+    }
+    pos = end;
+  }
+  return { texts, next: pos, needMore: false, problem: null };
+}
+
+/** parseCsvBytes into `packed` (reset first), its texts as strings. */
+function parsedCsv(
+  src: Uint8Array,
+  pos: number,
+  limit: number,
+  n: number,
+  delimiter: string,
+  column: number,
+  final: boolean,
+  packed: PackedTexts,
+): { texts: string[]; next: number; needMore: boolean; problem: string | null } {
+  packed.reset();
+  const r = parseCsvBytes(src, pos, limit, n, delimiter.charCodeAt(0), column, "text", "IN", final, packed);
+  const texts: string[] = [];
+  packed.toStrings(texts);
+  return { texts, next: r.next, needMore: r.needMore, problem: r.problem === null ? null : problemMessage(r.problem, 0) };
+}
+
+test("parseCsvBytes and delimitedRecordEnd find DelimitedRecordReader's records on random text, from any record start", () => {
   const rng = new Random(21);
   const alphabet = ['"', '"', ",", "\n", "\r", "a", "b", " ", "é", "\t"];
+  const packed = new PackedTexts();
   for (let trial = 0; trial < 3000; trial++) {
     const len = rng.nextInt(40);
     let s = "";
@@ -275,33 +353,17 @@ test("parseCsvChunk and delimitedRecordEnd find DelimitedRecordReader's records 
     } catch (e) {
       expected.push(["ERROR", (e as Error).message]);
     }
+    const bytes = Buffer.from(s);
     for (const column of [0, 1]) {
-      const out: string[] = [];
-      const r = parseCsvChunk(s, 0, s.length, delimiter, column, "text", "IN", true, out);
-      const want: string[] = [];
-      let problem = "";
-      for (const rec of expected) {
-        if (rec[0] === "ERROR" && rec.length === 2 && rec[1].startsWith("input:")) {
-          problem = rec[1];
-          break;
-        }
-        if (rec.length <= column) {
-          problem = `IN: row ${want.length + 1} has ${rec.length} fields, fewer than the header's column 'text'`;
-          break;
-        }
-        want.push(rec[column]);
-      }
-      if (problem) {
-        assert.ok(r.problem, `${JSON.stringify(s)} col ${column}: expected ${problem}`);
-        assert.equal(problemMessage(r.problem, 0), problem, JSON.stringify(s));
-        assert.deepEqual(out, want);
-      } else {
-        assert.equal(r.problem, null, `${JSON.stringify(s)} col ${column}: ${r.problem?.message}`);
-        assert.deepEqual(out, want, `${JSON.stringify(s)} col ${column}`);
-      }
+      const got = parsedCsv(bytes, 0, bytes.length, bytes.length, delimiter, column, true, packed);
+      const want = readerColumn(s, delimiter, column);
+      const what = `${JSON.stringify(s)} col ${column}`;
+      assert.equal(got.problem, want.problem, what);
+      assert.deepEqual(got.texts, want.texts, what);
+      assert.equal(got.needMore, false, what);
+      if (want.problem === null) assert.equal(got.next, bytes.length, what);
     }
     // Record ends on bytes: records split there, parsed one by one, give the reader's records.
-    const bytes = Buffer.from(s);
     let pos = 0;
     const pieces: string[][] = [];
     let err = "";
@@ -352,21 +414,19 @@ test("formatCsvRowsBytes writes what formatRows writes", () => {
   }
 });
 
-test("parseCsvChunk and parseJsonlChunk on latin1 text with UTF-8 pieces equal the UTF-8 text's, invalid bytes included", () => {
+test("parseCsvBytes and parseJsonlChunk on bytes with UTF-8 in them give the UTF-8 text's records, invalid bytes included", () => {
   const rng = new Random(23);
   const alphabet = [0x22, 0x22, 0x2c, 0x0a, 0x0d, 0x61, 0x20, 0xc3, 0xa9, 0xff, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0x09];
+  const packed = new PackedTexts();
   for (let trial = 0; trial < 3000; trial++) {
     const bytes = Buffer.from(Array.from({ length: rng.nextInt(40) }, () => alphabet[rng.nextInt(alphabet.length)]));
-    const s = bytes.toString("utf8");
-    const latin1 = bytes.toString("latin1");
     const delimiter = trial % 2 ? "," : "\t";
     for (const column of [0, 1]) {
-      const a: string[] = [];
-      const b: string[] = [];
-      const ra = parseCsvChunk(s, 0, s.length, delimiter, column, "text", "IN", true, a);
-      const rb = parseCsvChunk(latin1, 0, latin1.length, delimiter, column, "text", "IN", true, b, bytes);
-      assert.deepEqual(b, a, JSON.stringify([...bytes]));
-      assert.deepEqual(rb.problem, ra.problem);
+      // The whole text's records, decoded at once, are the reader's on the UTF-8 string.
+      const got = parsedCsv(bytes, 0, bytes.length, bytes.length, delimiter, column, true, packed);
+      const want = readerColumn(bytes.toString("utf8"), delimiter, column);
+      const what = JSON.stringify([...bytes]);
+      assert.deepEqual({ texts: got.texts, problem: got.problem }, want, what);
     }
     // JSONL: lines whose strings hold the same bytes.
     const jsonBytes = Buffer.concat([
@@ -383,39 +443,38 @@ test("parseCsvChunk and parseJsonlChunk on latin1 text with UTF-8 pieces equal t
   }
 });
 
-test("parseCsvBytes into PackedTexts gives packTexts of the strings parseCsvChunk gives (non-ASCII ones aside), and the same stop, need for more and problem", () => {
+test("parseCsvBytes stops, needs more and fails where the reader's records say, from any start and limit, and packs them in packTexts's layout (non-ASCII ones aside)", () => {
   const rng = new Random(29);
-  // Bytes: ASCII, UTF-8 sequences, broken ones; parseCsvChunk reads them as the worker did (latin1 text plus the bytes).
+  // Bytes: ASCII, UTF-8 sequences, broken ones.
   const alphabet = [0x22, 0x22, 0x2c, 0x0a, 0x0d, 0x61, 0x62, 0x20, 0x3a, 0x29, 0x09, 0x78, 0xc3, 0xa9, 0xff, 0xe2, 0x82, 0xac];
   const packed = new PackedTexts(); // one builder for every trial, as the worker reuses it
   for (let trial = 0; trial < 4000; trial++) {
     // Now and then a long text, past the builder's first buffer and starts.
     const len = trial % 500 === 7 ? 70_000 : rng.nextInt(40);
     const bytes = Buffer.from(Array.from({ length: len }, () => alphabet[rng.nextInt(trial % 3 === 0 ? 12 : alphabet.length)]));
-    const s = bytes.toString("latin1");
-    // Stray quotes and newlines past the chunk's end, which the byte parser must not read.
+    // Stray quotes and newlines past the chunk's end, which the parser must not read.
     const src = Buffer.concat([bytes, Buffer.from('""\n\r"\n')]);
     const delimiter = trial % 2 ? "," : "\t";
     for (const column of [0, 1]) {
       for (const final of [true, false]) {
-        const limit = rng.nextInt(s.length + 1);
-        const out: string[] = [];
-        const r = parseCsvChunk(s, 0, limit, delimiter, column, "text", "IN", final, out, bytes);
-        packed.reset();
-        const p = parseCsvBytes(src, 0, limit, bytes.length, delimiter.charCodeAt(0), column, "text", "IN", final, packed);
-        const what = `${JSON.stringify(s.slice(0, 200))} col ${column} final ${final} limit ${limit}`;
-        assert.deepEqual(p, r, what);
-        assert.equal(packed.length, out.length, what);
-        // Texts with a byte ≥ 0x80 are packed empty and kept aside, decoded as parseCsvChunk decodes them.
-        const high = out.flatMap((t, i) => ([...t].some((ch) => ch.charCodeAt(0) > 0x7f) ? [i] : []));
+        const limit = rng.nextInt(len + 1);
+        // From a record's start: the first one, or the one after the first record end.
+        const first = delimitedRecordEnd(bytes, 0, len, delimiter.charCodeAt(0), final);
+        const pos = trial % 4 === 1 && first > 0 && first <= limit ? first : 0;
+        const want = expectedCsv(bytes, pos, limit, len, delimiter, column, final);
+        const got = parsedCsv(src, pos, limit, len, delimiter, column, final, packed);
+        const what = `${JSON.stringify(bytes.toString("latin1").slice(0, 200))} col ${column} final ${final} from ${pos} limit ${limit}`;
+        assert.deepEqual(got, want, what);
+        // Texts with a byte ≥ 0x80 are packed empty and kept aside, decoded.
+        const high = want.texts.flatMap((t, i) => ([...t].some((ch) => ch.charCodeAt(0) > 0x7f) ? [i] : []));
         assert.deepEqual(packed.side.rows, high, what);
         assert.deepEqual(
           packed.side.texts,
-          high.map((i) => out[i]),
+          high.map((i) => want.texts[i]),
           what,
         );
         // Segments of at most 16 bytes (or one longer text), each in packTexts's layout, in order.
-        const ascii = out.map((t, i) => (high.includes(i) ? "" : t));
+        const ascii = want.texts.map((t, i) => (high.includes(i) ? "" : t));
         let row = 0;
         for (const segment of packed.finish(16)) {
           const rows = segment.starts.length - 1;
@@ -423,10 +482,7 @@ test("parseCsvBytes into PackedTexts gives packTexts of the strings parseCsvChun
           assert.deepEqual(segment, SentimentModel.packTexts(ascii, row, row + rows), what);
           row += rows;
         }
-        assert.equal(row, out.length, what);
-        const strings: string[] = [];
-        packed.toStrings(strings);
-        assert.deepEqual(strings, out, what);
+        assert.equal(row, want.texts.length, what);
       }
     }
   }
