@@ -10,7 +10,23 @@
  * receiveMessageOnPort once the shared "finished" counter says all trees are done.
  */
 import type { MessagePort } from "node:worker_threads";
-import { evalFeature, growForestTree, growTree, growTreeSampled, isIdentity, newNodeStore, rowBin, sumTo, treeRandom, type BinnedRows, type GrowParams } from "./grow.js";
+import {
+  drawFrom,
+  evalFeature,
+  evalSampledFeature,
+  finishNodes,
+  growBootstrapTree,
+  growForestTree,
+  growTree,
+  growTreeSampled,
+  isIdentity,
+  newNodeStore,
+  rowBin,
+  sumTo,
+  treeRandom,
+  type BinnedRows,
+  type GrowParams,
+} from "./grow.js";
 
 /** Slots of the control Int32Array. */
 export const CTRL_NEXT = 0; // next tree number to claim
@@ -31,13 +47,14 @@ export interface ForestWorkerData {
 /** The worker's loop. Self-contained (serialised with toString): uses only its arguments and the grow functions. */
 function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void {
   const { X, y, k, bootstrap, params, seeds, control, port } = data;
+  const { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures } = params;
   let current = -1;
   try {
     for (;;) {
       const t = Atomics.add(control, 0, 1);
       if (t >= seeds.length) break;
       current = t;
-      const tree = growForestTree(X, y, k, bootstrap, { ...params, seed: seeds[t] });
+      const tree = growBootstrapTree(X, y, k, bootstrap, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seeds[t]);
       port.postMessage({ t, tree }, [tree.feature.buffer, tree.bin.buffer, tree.left.buffer, tree.right.buffer, tree.value.buffer, tree.improvement.buffer] as ArrayBuffer[]);
       current = -1;
       Atomics.add(control, 1, 1);
@@ -52,7 +69,7 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
 
 /** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
 export function forestKernelSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, evalFeature, growTree, growTreeSampled, growForestTree, forestWorkerMain].map((f) => f.toString());
+  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, growTree, drawFrom, evalSampledFeature, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 

@@ -10,7 +10,7 @@ import { sharedInt32 } from "../parallel/split-objective.js";
 import { binMatrix } from "./binning.js";
 import { TreeEnsemble, addTreeImportances, finishTree, normalize } from "./ensemble.js";
 import { CTRL_FAILED, CTRL_FAILED_TREE, CTRL_FINISHED, CTRL_NEXT, forestWorkerSource, type ForestWorkerData } from "./forest-worker.js";
-import { growForestTree, type BinnedRows, type GrownTree } from "./grow.js";
+import { growBootstrapTree, type BinnedRows, type GrownTree } from "./grow.js";
 
 export type MaxFeatures = "sqrt" | "log2" | number | null;
 
@@ -120,6 +120,8 @@ function sharedForestWorker(): Worker | null {
 export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: boolean, params: ForestWorkerData["params"], seeds: Int32Array, jobs: number): GrownTree[] {
   const T = seeds.length;
   const trees: GrownTree[] = new Array(T);
+  // Plain numbers into the kernel (see growTreeSampled), not a params copy per tree.
+  const { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures } = params;
   const control = new Int32Array(new SharedArrayBuffer(16));
   let worker: Worker | null = null;
   const channel = new MessageChannel();
@@ -135,7 +137,7 @@ export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: b
   for (;;) {
     const t = Atomics.add(control, CTRL_NEXT, 1);
     if (t >= T) break;
-    trees[t] = growForestTree(X, y, k, bootstrap, { ...params, seed: seeds[t] });
+    trees[t] = growBootstrapTree(X, y, k, bootstrap, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seeds[t]);
     Atomics.add(control, CTRL_FINISHED, 1);
   }
   if (worker !== null) {
@@ -147,7 +149,7 @@ export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: b
         const t = Atomics.exchange(control, CTRL_FAILED_TREE, -1);
         Atomics.store(control, CTRL_FAILED, 0);
         if (t >= 0) {
-          trees[t] = growForestTree(X, y, k, bootstrap, { ...params, seed: seeds[t] });
+          trees[t] = growBootstrapTree(X, y, k, bootstrap, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seeds[t]);
           Atomics.add(control, CTRL_FINISHED, 1);
         }
         continue;

@@ -118,50 +118,37 @@ export function treeRandom(state: Int32Array): number {
 }
 
 /**
- * A growing tree's node arrays (appended to by `add`, which makes a leaf) and their flat
- * typed-array form. Self-contained (the workers get its source).
+ * A growing tree's node arrays, allocated once at their final capacity (a binary tree over
+ * `rows` rows whose leaves hold ≥ 1 row has < 2·rows nodes; depth ≤ maxDepth bounds it too):
+ * a node is added by taking the next id, and a fresh node is a leaf (feature, left, right −1;
+ * bin, improvement, value 0). Plain typed arrays, no closures: a closure made per tree is a new
+ * call target for the optimised kernel each time ("wrong call target" deopts, traced).
+ * Self-contained (the workers get its source).
  */
-export function newNodeStore(vdim: number): {
-  feature: number[];
-  bin: number[];
-  left: number[];
-  right: number[];
-  value: number[];
-  improvement: number[];
-  add: () => number;
-  finish: () => GrownTree;
-} {
-  const feature: number[] = [];
-  const bin: number[] = [];
-  const left: number[] = [];
-  const right: number[] = [];
-  const value: number[] = [];
-  const improvement: number[] = [];
+export function newNodeStore(vdim: number, rows: number, maxDepth: number): GrownTree {
+  const byDepth = maxDepth < 30 ? 2 ** (maxDepth + 1) - 1 : Infinity;
+  const capacity = Math.max(1, Math.min(2 * rows - 1, byDepth));
   return {
-    feature,
-    bin,
-    left,
-    right,
-    value,
-    improvement,
-    add: (): number => {
-      feature.push(-1);
-      bin.push(0);
-      left.push(-1);
-      right.push(-1);
-      improvement.push(0);
-      for (let c = 0; c < vdim; c++) value.push(0);
-      return feature.length - 1;
-    },
-    finish: (): GrownTree => ({
-      feature: Int32Array.from(feature),
-      bin: Int32Array.from(bin),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      value: Float64Array.from(value),
-      improvement: Float64Array.from(improvement),
-      vdim,
-    }),
+    feature: new Int32Array(capacity).fill(-1),
+    bin: new Int32Array(capacity),
+    left: new Int32Array(capacity).fill(-1),
+    right: new Int32Array(capacity).fill(-1),
+    value: new Float64Array(capacity * vdim),
+    improvement: new Float64Array(capacity),
+    vdim,
+  };
+}
+
+/** The first `size` nodes of a store, as a tree of exactly that many nodes. */
+export function finishNodes(store: GrownTree, size: number): GrownTree {
+  return {
+    feature: store.feature.slice(0, size),
+    bin: store.bin.slice(0, size),
+    left: store.left.slice(0, size),
+    right: store.right.slice(0, size),
+    value: store.value.slice(0, size * store.vdim),
+    improvement: store.improvement.slice(0, size),
+    vdim: store.vdim,
   };
 }
 
@@ -413,8 +400,9 @@ export function growTree(
   const { indptr, indices, codes, nBins, zeroBin, binOffset } = X;
   const { y, w, r, h } = target;
 
-  const nodes = newNodeStore(vdim);
-  const { feature, bin, left, right, value, improvement, add: newNode } = nodes;
+  const nodes = newNodeStore(vdim, idx.length, maxDepth);
+  const { feature, bin, left, right, value, improvement } = nodes;
+  let nNodes = 0;
   // Adds (sign = 1) or removes (sign = −1) rows idx[from..to) to the histogram.
   const accumulate = (from: number, to: number, sign: number): void => {
     for (let q = from; q < to; q++) {
@@ -482,7 +470,7 @@ export function growTree(
   };
 
   // Explicit stack of [node id, start, end, depth] of nodes whose histogram must be rebuilt.
-  const stack: number[] = [newNode(), 0, idx.length, 0];
+  const stack: number[] = [nNodes++, 0, idx.length, 0];
   let rootWeight = 0;
 
   // Sets tot, the node's value, nodeWeight, nodeNnz and nodePure from the rows idx[start..end).
@@ -769,8 +757,8 @@ export function growTree(
       bin[node] = bestBin;
       // Weighted impurity decrease, normalised by the root weight as sklearn's importances.
       improvement[node] = gini ? (bestScore - parentScore) / rootWeight : bestScore / (weight * rootWeight);
-      const l = newNode();
-      const rr = newNode();
+      const l = nNodes++;
+      const rr = nNodes++;
       left[node] = l;
       right[node] = rr;
       const mid = start + nl;
@@ -796,7 +784,7 @@ export function growTree(
     }
   }
   if (reuse) clearHistogram(); // the reused buffers go back all zero for the next tree
-  return nodes.finish();
+  return finishNodes(nodes, nNodes);
 }
 
 /** Whether rows is 0, 1, …, n − 1. */
@@ -812,6 +800,143 @@ export function sumTo(a: Float64Array, k: number): number {
 }
 
 /**
+ * Gathers feature j's statistics on the sampled tree's current node (its rows idx[start..start
+ * + count), row i in it iff (pos[i] − start) >>> 0 < count) into binStats, scans its splits
+ * (best = [score, feature, bin] updated when strictly higher, the winner's left statistics into
+ * bestLeft) and clears binStats again. Returns 0 when j is constant in the node, else 1.
+ * A top-level function taking only typed arrays and numbers (growTreeSampled's closures over
+ * its mutable locals were recompiled at every tree), self-contained like growTree.
+ */
+export function evalSampledFeature(
+  j: number,
+  X: BinnedRows,
+  pos: Int32Array,
+  idx: Int32Array,
+  start: number,
+  count: number,
+  y: Int32Array,
+  w: Float64Array,
+  k: number,
+  binStats: Float64Array,
+  binList: Int32Array,
+  tot: Float64Array,
+  weight: number,
+  minSamplesLeaf: number,
+  leftStats: Float64Array,
+  best: Float64Array,
+  bestLeft: Float64Array,
+): number {
+  // binStats is all zero between calls: absent features write and clear nothing.
+  const S = k + 1;
+  const colptr = X.colptr;
+  let inNode = 0;
+  let nList = 0;
+  const c0 = colptr[j];
+  const c1 = colptr[j + 1];
+  if (c1 - c0 <= 8 * count) {
+    // Scan the column, skipping rows of other nodes.
+    const colRows = X.colRows;
+    const colCodes = X.colCodes;
+    for (let p = c0; p < c1; p++) {
+      const i = colRows[p];
+      if ((pos[i] - start) >>> 0 >= count) continue;
+      const slot = colCodes[p] * S;
+      if (binStats[slot + k] === 0) binList[nList++] = colCodes[p];
+      binStats[slot + y[i]] += w[i];
+      binStats[slot + k] += 1;
+      inNode++;
+    }
+  } else {
+    // A common feature in a small node: look it up in each of the node's rows instead.
+    const indptr = X.indptr;
+    const indices = X.indices;
+    const codes = X.codes;
+    for (let q = start, qe = start + count; q < qe; q++) {
+      const i = idx[q];
+      let lo = indptr[i];
+      let hi = indptr[i + 1] - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = indices[mid];
+        if (c === j) {
+          const slot = codes[mid] * S;
+          if (binStats[slot + k] === 0) binList[nList++] = codes[mid];
+          binStats[slot + y[i]] += w[i];
+          binStats[slot + k] += 1;
+          inNode++;
+          break;
+        }
+        if (c < j) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+  }
+  if (inNode === 0) return 0; // absent from the node: constant
+  const nb = X.nBins[j];
+  const zb = X.zeroBin[j];
+  const zs = zb * S;
+  // Only the bins some row of the node falls in (binList, in first-seen order) are visited:
+  // the zero bin is the node totals minus them; then the list is sorted (usually a few bins).
+  let m = 0;
+  for (let t = 0; t < nList; t++) if (binList[t] !== zb) binList[m++] = binList[t];
+  for (let s = 0; s < S; s++) binStats[zs + s] = tot[s];
+  for (let t = 0; t < m; t++) for (let s = 0, o = binList[t] * S; s < S; s++) binStats[zs + s] -= binStats[o + s];
+  let found = 0;
+  if (m + (binStats[zs + k] > 0 ? 1 : 0) >= 2) {
+    found = 1;
+    binList[m++] = zb;
+    for (let t = 1; t < m; t++) {
+      const v = binList[t];
+      let u = t - 1;
+      for (; u >= 0 && binList[u] > v; u--) binList[u + 1] = binList[u];
+      binList[u + 1] = v;
+    }
+    for (let s = 0; s < S; s++) leftStats[s] = 0;
+    for (let t = 0; t < m; t++) {
+      const o = binList[t] * S;
+      if (binList[t] === nb - 1) break; // no split after the last bin
+      if (binStats[o + k] === 0) continue; // an empty zero bin: same partition as the previous bin
+      for (let s = 0; s < S; s++) leftStats[s] += binStats[o + s];
+      const nL = leftStats[k];
+      if (nL < minSamplesLeaf) continue;
+      if (count - nL < minSamplesLeaf) break;
+      let wL = 0;
+      let sL = 0;
+      let sR = 0;
+      for (let c = 0; c < k; c++) {
+        const lc = leftStats[c];
+        const rc = tot[c] - lc;
+        wL += lc;
+        sL += lc * lc;
+        sR += rc * rc;
+      }
+      const wR = weight - wL;
+      if (wL <= 0 || wR <= 0) continue;
+      // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
+      const score = sL / wL + sR / wR;
+      if (score > best[0]) {
+        best[0] = score;
+        best[1] = j;
+        best[2] = binList[t];
+        for (let s = 0; s < S; s++) bestLeft[s] = leftStats[s];
+      }
+    }
+  }
+  for (let t = 0; t < m; t++) for (let q = binList[t] * S, e = q + S; q < e; q++) binStats[q] = 0;
+  for (let q = zs, e = q + S; q < e; q++) binStats[q] = 0;
+  return found;
+}
+
+/** Partial Fisher–Yates step t over list[0..m): a uniform pick among list[t..m), swapped to t. */
+export function drawFrom(list: Int32Array, t: number, m: number, rng: Int32Array): number {
+  const pick = t + Math.floor(treeRandom(rng) * (m - t));
+  const j = list[pick];
+  list[pick] = list[t];
+  list[t] = j;
+  return j;
+}
+
+/**
  * Grows one Gini tree the way scikit-learn's BestSplitter draws features, column-wise: per
  * node up to `maxFeatures` features are drawn from all d (without replacement), and each drawn
  * feature's statistics are gathered from its column (rows of other nodes skipped by a stamp),
@@ -820,18 +945,27 @@ export function sumTo(a: Float64Array, k: number): number {
  * If none of the drawn features splits the node, the draw continues (as scikit-learn's) over
  * the node's present features not drawn yet, in random order, until one is not constant.
  * Same tree shape rules and node values as growTree. Self-contained (runs in the forest worker).
+ *
+ * The shape parameters come as plain numbers and the kernel has no closures: params objects
+ * of several shapes (spread copies, a seed outside the small-integer range) and per-tree
+ * closures deoptimised it again and again in a process's first fits (traced with --trace-deopt),
+ * and each re-optimisation of this function costs V8 0.2–0.5 s of compile time.
  */
-export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k: number, rows: Int32Array, params: GrowParams): GrownTree {
-  // The shape parameters as locals: params objects come in several shapes (spread copies, a
-  // seed or maxDepth outside the small-integer range), and reading them in the hot loops
-  // deoptimised the kernel on "wrong map" again and again.
-  const maxDepth = +params.maxDepth;
-  const minSamplesSplit = +params.minSamplesSplit;
-  const minSamplesLeaf = +params.minSamplesLeaf;
-  const maxFeatures = +params.maxFeatures;
+export function growTreeSampled(
+  X: BinnedRows,
+  y: Int32Array,
+  w: Float64Array,
+  k: number,
+  rows: Int32Array,
+  maxDepth: number,
+  minSamplesSplit: number,
+  minSamplesLeaf: number,
+  maxFeatures: number,
+  seed: number,
+): GrownTree {
   const S = k + 1;
   const d = X.d;
-  const { indptr, indices, codes, colptr, colRows, colCodes, nBins, zeroBin } = X;
+  const { indptr, indices, colptr, colRows, colCodes, zeroBin } = X;
   const limit = Math.min(maxFeatures, d);
   const feats = new Int32Array(d);
   for (let j = 0; j < d; j++) feats[j] = j;
@@ -851,165 +985,48 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
     rare[2 * j + 1] = len > 1 ? colRows[c0 + 1] : X.n;
   }
   const binStats = new Float64Array(256 * S);
+  const binList = new Int32Array(257);
   const tot = new Float64Array(S);
   const leftStats = new Float64Array(S);
   const bestLeft = new Float64Array(S);
-  const rng = Int32Array.of(params.seed | 0);
+  const best = new Float64Array(3);
+  const rng = Int32Array.of(seed | 0);
   const idx = Int32Array.from(rows);
   for (let q = 0; q < idx.length; q++) pos[idx[q]] = q;
 
-  const nodes = newNodeStore(k);
-  const { feature, bin, left, right, value, improvement, add: newNode } = nodes;
-
-  let bestScore = -Infinity;
-  let bestFeature = -1;
-  let bestBin = -1;
-  let count = 0;
-  let nodeStart = 0;
-  let weight = 0;
-  let nodeStamp = 0;
-  const binList = new Int32Array(257);
-  let nList = 0;
-  // Evaluates feature j on the current node: 0 if constant there, 1 otherwise (best split updated).
-  const evaluate = (j: number): number => {
-    // binStats is all zero between calls: absent features (most draws) write and clear nothing.
-    let inNode = 0;
-    nList = 0;
-    const c0 = colptr[j];
-    const c1 = colptr[j + 1];
-    if (c1 - c0 <= 8 * count) {
-      // Scan the column, skipping rows of other nodes.
-      for (let p = c0; p < c1; p++) {
-        const i = colRows[p];
-        if ((pos[i] - nodeStart) >>> 0 >= count) continue;
-        const code = colCodes[p];
-        const slot = code * S;
-        if (binStats[slot + k] === 0) binList[nList++] = code;
-        binStats[slot + y[i]] += w[i];
-        binStats[slot + k] += 1;
-        inNode++;
-      }
-    } else {
-      // A common feature in a small node: look it up in each of the node's rows instead.
-      for (let q = nodeStart, qe = nodeStart + count; q < qe; q++) {
-        const i = idx[q];
-        let lo = indptr[i];
-        let hi = indptr[i + 1] - 1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >>> 1;
-          const c = indices[mid];
-          if (c === j) {
-            const code = codes[mid];
-            const slot = code * S;
-            if (binStats[slot + k] === 0) binList[nList++] = code;
-            binStats[slot + y[i]] += w[i];
-            binStats[slot + k] += 1;
-            inNode++;
-            break;
-          }
-          if (c < j) lo = mid + 1;
-          else hi = mid - 1;
-        }
-      }
-    }
-    if (inNode === 0) return 0; // absent from the node: constant
-    const nb = nBins[j];
-    const zb = zeroBin[j];
-    const found = splitBins(j, nb, zb);
-    for (let t = 0; t < nList; t++) for (let q = binList[t] * S, e = q + S; q < e; q++) binStats[q] = 0;
-    for (let q = zb * S, e = q + S; q < e; q++) binStats[q] = 0;
-    return found;
-  };
-  const splitBins = (j: number, nb: number, zb: number): number => {
-    // Only the bins some row of the node falls in (binList, in first-seen order) are visited:
-    // the zero bin is the node totals minus them; then the list is sorted (usually a few bins).
-    let m = 0;
-    for (let t = 0; t < nList; t++) if (binList[t] !== zb) binList[m++] = binList[t];
-    for (let s = 0; s < S; s++) binStats[zb * S + s] = tot[s];
-    for (let t = 0; t < m; t++) for (let s = 0; s < S; s++) binStats[zb * S + s] -= binStats[binList[t] * S + s];
-    const nonEmpty = m + (binStats[zb * S + k] > 0 ? 1 : 0);
-    if (nonEmpty < 2) {
-      nList = m;
-      return 0;
-    }
-    binList[m++] = zb;
-    for (let t = 1; t < m; t++) {
-      const v = binList[t];
-      let u = t - 1;
-      for (; u >= 0 && binList[u] > v; u--) binList[u + 1] = binList[u];
-      binList[u + 1] = v;
-    }
-    nList = m;
-    for (let s = 0; s < S; s++) leftStats[s] = 0;
-    for (let t = 0; t < m; t++) {
-      const b = binList[t];
-      if (b === nb - 1) break; // no split after the last bin
-      if (binStats[b * S + k] === 0) continue; // an empty zero bin: same partition as the previous bin
-      for (let s = 0; s < S; s++) leftStats[s] += binStats[b * S + s];
-      const nL = leftStats[k];
-      if (nL < minSamplesLeaf) continue;
-      if (count - nL < minSamplesLeaf) break;
-      let wL = 0;
-      let sL = 0;
-      let sR = 0;
-      for (let c = 0; c < k; c++) {
-        const lc = leftStats[c];
-        const rc = tot[c] - lc;
-        wL += lc;
-        sL += lc * lc;
-        sR += rc * rc;
-      }
-      const wR = weight - wL;
-      if (wL <= 0 || wR <= 0) continue;
-      // −(wL·giniL + wR·giniR) up to a constant: Σ L_c²/wL + Σ R_c²/wR.
-      const score = sL / wL + sR / wR;
-      if (score > bestScore) {
-        bestScore = score;
-        bestFeature = j;
-        bestBin = b;
-        bestLeft.set(leftStats);
-      }
-    }
-    return 1;
-  };
-
-  // Partial Fisher–Yates step t over candidates[0..m): a uniform pick among those not drawn yet.
-  const drawCandidate = (t: number, m: number): number => {
-    const pick = t + Math.floor(treeRandom(rng) * (m - t));
-    const j = candidates[pick];
-    candidates[pick] = candidates[t];
-    candidates[t] = j;
-    return j;
-  };
+  const nodes = newNodeStore(k, idx.length, maxDepth);
+  const { feature, bin, left, right, value, improvement } = nodes;
+  let nNodes = 1;
 
   // Explicit stack of node records [node id, start, end, depth, stored values, class weights × k]:
   // a child's totals come from its parent's best split, so a node costs no pass over its rows
-  // (fully grown text trees peel a few rows per split and are hundreds of levels deep).
+  // (fully grown text trees peel a few rows per split and are hundreds of levels deep). Depth
+  // first, so at most depth + 2 < rows + 2 records wait at once.
   const R = 5 + k;
-  const stack: number[] = [newNode(), 0, idx.length, 0, 0];
+  const stack = new Float64Array((idx.length + 2) * R);
+  let sp = 0;
   let rootNnz = 0;
-  for (let c = 0; c < k; c++) stack.push(0);
   for (let q = 0; q < idx.length; q++) {
     const i = idx[q];
     stack[5 + y[i]] += w[i];
     rootNnz += indptr[i + 1] - indptr[i];
   }
+  stack[2] = idx.length;
   stack[4] = rootNnz;
+  sp = R;
   let rootWeight = 0;
-  while (stack.length > 0) {
-    const top = stack.length - R;
-    const node = stack[top];
-    const start = stack[top + 1];
-    const end = stack[top + 2];
-    const depth = stack[top + 3];
-    const nodeNnz = stack[top + 4];
-    for (let c = 0; c < k; c++) tot[c] = stack[top + 5 + c];
-    stack.length = top;
-    nodeStamp = node + 1;
-    nodeStart = start;
-    count = end - start;
+  while (sp > 0) {
+    sp -= R;
+    const node = stack[sp] | 0;
+    const start = stack[sp + 1] | 0;
+    const end = stack[sp + 2] | 0;
+    const depth = stack[sp + 3] | 0;
+    const nodeNnz = stack[sp + 4] | 0;
+    for (let c = 0; c < k; c++) tot[c] = stack[sp + 5 + c];
+    const nodeStamp = node + 1;
+    const count = end - start;
     tot[k] = count;
-    weight = 0;
+    let weight = 0;
     for (let c = 0; c < k; c++) weight += tot[c];
     if (node === 0) rootWeight = weight;
     let pure = false;
@@ -1021,9 +1038,9 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
     }
     if (pure || count < minSamplesSplit || count < 2 * minSamplesLeaf || depth >= maxDepth) continue;
     const parentScore = s2 / weight;
-    bestScore = -Infinity;
-    bestFeature = -1;
-    bestBin = -1;
+    best[0] = -Infinity;
+    best[1] = -1;
+    best[2] = -1;
     let found = 0;
     if (nodeNnz < 4 * limit) {
       // Small node: list its present features first (O(node non-zeros)), then play the draws
@@ -1043,25 +1060,22 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
       let t = 0;
       for (let v = 0; v < limit && t < m; v++) {
         if (treeRandom(rng) * (d - v) >= m - t) continue;
-        found += evaluate(drawCandidate(t, m));
+        found += evalSampledFeature(drawFrom(candidates, t, m, rng), X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
         t++;
       }
       // Past max_features: on until one non-constant feature is found (scikit-learn's rule).
-      for (; t < m && found === 0; t++) found += evaluate(drawCandidate(t, m));
+      for (; t < m && found === 0; t++) found += evalSampledFeature(drawFrom(candidates, t, m, rng), X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
     } else {
       // Big node: draw from all d features, each drawn feature's column scanned (absent ones
       // cost their column's length only).
       for (let t = 0; t < limit; t++) {
-        const pick = t + Math.floor(treeRandom(rng) * (d - t));
-        const j = feats[pick];
-        feats[pick] = feats[t];
-        feats[t] = j;
+        const j = drawFrom(feats, t, d, rng);
         drawn[j] = nodeStamp;
         // Most draws are features stored in one or two rows: absent from the node (constant,
         // nothing to evaluate) unless one of those rows is in it, checked here without the call.
         const r0 = rare[2 * j];
         if (r0 >= 0 && (pos[r0] - start) >>> 0 >= count && (pos[rare[2 * j + 1]] - start) >>> 0 >= count) continue;
-        found += evaluate(j);
+        found += evalSampledFeature(j, X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
       }
       if (found === 0) {
         // Keep drawing: only the node's present features not drawn yet can be non-constant.
@@ -1076,10 +1090,12 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
             }
           }
         }
-        for (let t = 0; t < m && found === 0; t++) found += evaluate(drawCandidate(t, m));
+        for (let t = 0; t < m && found === 0; t++) found += evalSampledFeature(drawFrom(candidates, t, m, rng), X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
       }
     }
+    const bestFeature = best[1];
     if (bestFeature < 0) continue;
+    const bestBin = best[2];
 
     // Partition by moving only the rows that leave the zero bin's side (all of them store the
     // feature, so the column lists them): to the end when the zero side is left, else to the front.
@@ -1104,29 +1120,51 @@ export function growTreeSampled(X: BinnedRows, y: Int32Array, w: Float64Array, k
     const nnzLeft = zeroLeft ? nodeNnz - moverNnz : moverNnz;
     feature[node] = bestFeature;
     bin[node] = bestBin;
-    improvement[node] = (bestScore - parentScore) / rootWeight;
-    const l = newNode();
-    const rr = newNode();
+    improvement[node] = (best[0] - parentScore) / rootWeight;
+    const l = nNodes++;
+    const rr = nNodes++;
     left[node] = l;
     right[node] = rr;
-    stack.push(rr, mid, end, depth + 1, nodeNnz - nnzLeft);
-    for (let c = 0; c < k; c++) stack.push(tot[c] - bestLeft[c]);
-    stack.push(l, start, mid, depth + 1, nnzLeft);
-    for (let c = 0; c < k; c++) stack.push(bestLeft[c]);
+    // Right child below, left on top (popped first).
+    stack[sp] = rr;
+    stack[sp + 1] = mid;
+    stack[sp + 2] = end;
+    stack[sp + 3] = depth + 1;
+    stack[sp + 4] = nodeNnz - nnzLeft;
+    for (let c = 0; c < k; c++) stack[sp + 5 + c] = tot[c] - bestLeft[c];
+    sp += R;
+    stack[sp] = l;
+    stack[sp + 1] = start;
+    stack[sp + 2] = mid;
+    stack[sp + 3] = depth + 1;
+    stack[sp + 4] = nnzLeft;
+    for (let c = 0; c < k; c++) stack[sp + 5 + c] = bestLeft[c];
+    sp += R;
   }
-  return nodes.finish();
+  return finishNodes(nodes, nNodes);
 }
 
 /**
  * One random-forest tree: a bootstrap sample of n rows drawn with replacement (weights =
  * draw counts) from the tree's own seed, then the tree on the rows drawn at least once:
  * growTreeSampled when max_features subsamples (the column-wise draw), growTree otherwise.
- * Self-contained like growTree (runs in the forest worker).
+ * Shape parameters as plain numbers (see growTreeSampled). Self-contained like growTree (runs
+ * in the forest worker).
  */
-export function growForestTree(X: BinnedRows, y: Int32Array, k: number, bootstrap: boolean, params: GrowParams): GrownTree {
+export function growBootstrapTree(
+  X: BinnedRows,
+  y: Int32Array,
+  k: number,
+  bootstrap: boolean,
+  maxDepth: number,
+  minSamplesSplit: number,
+  minSamplesLeaf: number,
+  maxFeatures: number,
+  seed: number,
+): GrownTree {
   const n = X.n;
   const w = new Float64Array(n);
-  const state = Int32Array.of((params.seed ^ 0x5bd1e995) | 0);
+  const state = Int32Array.of((seed ^ 0x5bd1e995) | 0);
   if (bootstrap) for (let t = 0; t < n; t++) w[Math.floor(treeRandom(state) * n)] += 1;
   else w.fill(1);
   let m = 0;
@@ -1134,7 +1172,12 @@ export function growForestTree(X: BinnedRows, y: Int32Array, k: number, bootstra
   const rows = new Int32Array(m);
   m = 0;
   for (let i = 0; i < n; i++) if (w[i] > 0) rows[m++] = i;
-  if (params.maxFeatures > 0 && params.maxFeatures < X.d) return growTreeSampled(X, y, w, k, rows, params);
+  if (maxFeatures > 0 && maxFeatures < X.d) return growTreeSampled(X, y, w, k, rows, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed);
   const empty = new Float64Array(0);
-  return growTree(X, { criterion: 0, k, y, w, r: empty, h: empty }, rows, params);
+  return growTree(X, { criterion: 0, k, y, w, r: empty, h: empty }, rows, { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed });
+}
+
+/** growBootstrapTree with the shape parameters in one object. */
+export function growForestTree(X: BinnedRows, y: Int32Array, k: number, bootstrap: boolean, params: GrowParams): GrownTree {
+  return growBootstrapTree(X, y, k, bootstrap, params.maxDepth, params.minSamplesSplit, params.minSamplesLeaf, params.maxFeatures, params.seed);
 }
