@@ -11,6 +11,9 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import {
+  accumulateColumns,
+  accumulateRows,
+  clearHistogram,
   drawFrom,
   evalFeature,
   evalSampledFeature,
@@ -20,6 +23,10 @@ import {
   growTree,
   growTreeSampled,
   isIdentity,
+  isLeafShaped,
+  mergeProbe,
+  nodeTotals,
+  pruneBelow,
   newNodeStore,
   rowBin,
   sumTo,
@@ -69,7 +76,7 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
 
 /** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
 export function forestKernelSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, growTree, drawFrom, evalSampledFeature, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
+  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, isLeafShaped, accumulateRows, accumulateColumns, clearHistogram, nodeTotals, pruneBelow, mergeProbe, growTree, drawFrom, evalSampledFeature, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 

@@ -340,6 +340,214 @@ export function evalFeature(
   return 1;
 }
 
+/** Whether a node of `count` rows at `depth` is a leaf whatever its rows (it needs no histogram). */
+export function isLeafShaped(minSamplesSplit: number, minSamplesLeaf: number, maxDepth: number, count: number, depth: number): boolean {
+  return count < minSamplesSplit || count < 2 * minSamplesLeaf || depth >= maxDepth;
+}
+
+/**
+ * Adds (sign = 1) or removes (sign = −1) rows idx[from..to) to growTree's histogram (slot
+ * stride S; Gini: class weights, MSE: Σw·r, Σw; then the row count), listing newly present
+ * features in touched. Returns the new length of touched. growTree's helpers are top-level
+ * functions of typed arrays and numbers, not closures: closures made per tree were new call
+ * targets to the optimised kernel at every tree ("wrong call target" deopts, traced), and the
+ * variables they shared lived in a heap context instead of registers.
+ */
+export function accumulateRows(
+  X: BinnedRows,
+  idx: Int32Array,
+  from: number,
+  to: number,
+  sign: number,
+  gini: boolean,
+  y: Int32Array,
+  w: Float64Array,
+  r: Float64Array,
+  hist: Float64Array,
+  present: Uint8Array,
+  featCount: Int32Array,
+  touched: Int32Array,
+  nTouched: number,
+  S: number,
+): number {
+  const { indptr, indices, codes, binOffset } = X;
+  for (let q = from; q < to; q++) {
+    const i = idx[q];
+    const wi = sign * w[i];
+    const a = gini ? y[i] : 0;
+    const ra = gini ? 0 : wi * r[i];
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+      const j = indices[p];
+      if (present[j] === 0) {
+        present[j] = 1;
+        touched[nTouched++] = j;
+      }
+      featCount[j] += sign;
+      const slot = (binOffset[j] + codes[p]) * S;
+      if (gini) hist[slot + a] += wi;
+      else {
+        hist[slot] += ra;
+        hist[slot + 1] += wi;
+      }
+      hist[slot + S - 1] += sign;
+    }
+  }
+  return nTouched;
+}
+
+/**
+ * An MSE root over every row, built column by column (see growTree's columnRoot): every
+ * stored feature listed in column order. Returns the new length of touched.
+ */
+export function accumulateColumns(X: BinnedRows, w: Float64Array, r: Float64Array, hist: Float64Array, present: Uint8Array, featCount: Int32Array, touched: Int32Array, nTouched: number): number {
+  const { colptr, colRows, colCodes, binOffset } = X;
+  for (let j = 0; j < X.d; j++) {
+    const c0 = colptr[j];
+    const c1 = colptr[j + 1];
+    if (c0 === c1) continue;
+    present[j] = 1;
+    touched[nTouched++] = j;
+    featCount[j] = c1 - c0;
+    const base = binOffset[j];
+    for (let p = c0; p < c1; p++) {
+      const i = colRows[p];
+      const wi = w[i];
+      const slot = (base + colCodes[p]) * 3;
+      hist[slot] += wi * r[i];
+      hist[slot + 1] += wi;
+      hist[slot + 2] += 1;
+    }
+  }
+  return nTouched;
+}
+
+/** Zeroes the histogram slots, presence marks and counts of the touched features; returns 0 (the new list length). */
+export function clearHistogram(X: BinnedRows, hist: Float64Array, present: Uint8Array, featCount: Int32Array, touched: Int32Array, nTouched: number, S: number): number {
+  const { binOffset, nBins } = X;
+  if (nTouched > X.d >> 2) {
+    // Most features touched (after a root): whole-array fills (memset) beat per-feature loops.
+    hist.fill(0, 0, binOffset[X.d] * S);
+    present.fill(0, 0, X.d);
+    featCount.fill(0, 0, X.d);
+  } else {
+    for (let t = 0; t < nTouched; t++) {
+      const j = touched[t];
+      present[j] = 0;
+      featCount[j] = 0;
+      for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Sets tot (slot stride: k + 1 for Gini, 3 for MSE) and the node's value from the rows
+ * idx[start..end), and out = [weight, stored values, pure (1/0)].
+ */
+export function nodeTotals(
+  node: number,
+  start: number,
+  end: number,
+  idx: Int32Array,
+  gini: boolean,
+  k: number,
+  y: Int32Array,
+  w: Float64Array,
+  r: Float64Array,
+  h: Float64Array,
+  indptr: Int32Array,
+  tot: Float64Array,
+  value: Float64Array,
+  out: Float64Array,
+): void {
+  const S = gini ? k + 1 : 3;
+  tot.fill(0);
+  let hSum = 0;
+  let nnz = 0;
+  for (let q = start; q < end; q++) {
+    const i = idx[q];
+    const wi = w[i];
+    if (gini) tot[y[i]] += wi;
+    else {
+      tot[0] += wi * r[i];
+      tot[1] += wi;
+      hSum += wi * h[i];
+    }
+    nnz += indptr[i + 1] - indptr[i];
+  }
+  tot[S - 1] = end - start;
+  const weight = gini ? sumTo(tot, k) : tot[1];
+  let pure = 0;
+  if (gini) {
+    for (let c = 0; c < k; c++) {
+      value[node * k + c] = weight > 0 ? tot[c] / weight : 0;
+      if (tot[c] === weight) pure = 1;
+    }
+  } else {
+    value[node] = hSum > 0 ? tot[0] / hSum : 0;
+  }
+  out[0] = weight;
+  out[1] = nnz;
+  out[2] = pure;
+}
+
+/**
+ * Exact pruning (unit-weight MSE). A split's side without the zero bin is a subset of the s
+ * rows that store the feature, and its proxy score (Σ_side r·W − R·s)² / (s(W − s)) equals
+ * W²(Σ_side d)² / (s(W − s)) with d = r − R/W, so it is at most B(s) = W²·T(s)² / (s(W − s)),
+ * T(s) the sum of the s largest |d| (over-estimated here from 64 buckets of |d|). A probe
+ * over the node's common features (stored in ≥ 1/16 of its rows) finds a score τ that the
+ * scan will reach; every feature stored in at most m rows with max_{s ≤ m} B(s) < τ then
+ * cannot score τ, let alone win or tie: it is skipped. Returns that m (0 = no pruning) for
+ * the probe's best score `top`. The tree is the one the full scan grows (tested); only the
+ * skipped work differs. (totR: the node's Σw·r; `top` comes from growTree's probe loop.)
+ */
+export function pruneBelow(top: number, start: number, end: number, count: number, weight: number, totR: number, r: Float64Array, idx: Int32Array, devBuckets: Int32Array): number {
+  if (!(top > 0)) return 0;
+  // A margin far above the rounding of the scores' sums.
+  const tau = top * (1 - 1e-6);
+  const mean = totR / weight;
+  let dMax = 0;
+  for (let q = start; q < end; q++) {
+    const dv = Math.abs(r[idx[q]] - mean);
+    if (dv > dMax) dMax = dv;
+  }
+  if (!(dMax > 0)) return 0;
+  const NB = devBuckets.length;
+  devBuckets.fill(0);
+  const scale = NB / dMax;
+  for (let q = start; q < end; q++) devBuckets[Math.min(NB - 1, Math.floor(Math.abs(r[idx[q]] - mean) * scale))]++;
+  // Bucket b holds |d| < (b + 1)·dMax/NB (up to rounding: the edge is widened).
+  const edge = (dMax / NB) * (1 + 1e-9);
+  const W = count;
+  let T = 0;
+  let b = NB - 1;
+  let inBucket = devBuckets[b];
+  for (let s = 1; s < W; s++) {
+    while (inBucket === 0) inBucket = devBuckets[--b];
+    inBucket--;
+    T += (b + 1) * edge;
+    if ((W * W * T * T) / (s * (W - s)) >= tau) return s - 1;
+  }
+  return W - 1;
+}
+
+/**
+ * best = the better of best (the scan over the unprobed features) and probe; on an exact tie
+ * the feature earlier in touched wins, as in one scan over all features in list order.
+ */
+export function mergeProbe(probedFrom: number, probe: Float64Array, best: Float64Array, touched: Int32Array, nTouched: number): void {
+  if (probedFrom === Infinity || probe[1] < 0 || probe[0] < best[0]) return;
+  if (probe[0] === best[0]) {
+    for (let t = 0; t < nTouched; t++) {
+      const j = touched[t];
+      if (j === best[1]) return;
+      if (j === probe[1]) break;
+    }
+  }
+  best.set(probe);
+}
+
 /**
  * Grows one tree depth-first on the rows `rows` (sample ids; with Gini only those of weight
  * > 0). Deterministic for a given seed. With `leafOut`, leafOut[i] is set to the leaf each row
@@ -397,196 +605,56 @@ export function growTree(
   const markCode = new Uint8Array(X.n);
   let stamp = 0;
   const vdim = gini ? k : 1;
-  const { indptr, indices, codes, nBins, zeroBin, binOffset } = X;
+  const { indptr, nBins, zeroBin, binOffset } = X;
   const { y, w, r, h } = target;
 
   const nodes = newNodeStore(vdim, idx.length, maxDepth);
   const { feature, bin, left, right, value, improvement } = nodes;
   let nNodes = 0;
-  // Adds (sign = 1) or removes (sign = −1) rows idx[from..to) to the histogram.
-  const accumulate = (from: number, to: number, sign: number): void => {
-    for (let q = from; q < to; q++) {
-      const i = idx[q];
-      const wi = sign * w[i];
-      const a = gini ? y[i] : 0;
-      const ra = gini ? 0 : wi * r[i];
-      for (let p = indptr[i]; p < indptr[i + 1]; p++) {
-        const j = indices[p];
-        if (present[j] === 0) {
-          present[j] = 1;
-          touched[nTouched++] = j;
-        }
-        featCount[j] += sign;
-        const slot = (binOffset[j] + codes[p]) * S;
-        if (gini) hist[slot + a] += wi;
-        else {
-          hist[slot] += ra;
-          hist[slot + 1] += wi;
-        }
-        hist[slot + S - 1] += sign;
-      }
-    }
-  };
   // The root of an MSE tree on every row (boosting without subsampling or hold-out) is built
   // column by column instead: the histogram is then written in order (its row-wise build
   // scatters over the whole histogram, one cache miss per stored value) and the residuals
   // read at random stay in cache. The features are then listed in column order.
   const columnRoot = !gini && params.reference !== true && rows.length === X.n && isIdentity(rows);
-  const accumulateColumns = (): void => {
-    const { colptr, colRows, colCodes } = X;
-    for (let j = 0; j < X.d; j++) {
-      const c0 = colptr[j];
-      const c1 = colptr[j + 1];
-      if (c0 === c1) continue;
-      present[j] = 1;
-      touched[nTouched++] = j;
-      featCount[j] = c1 - c0;
-      const base = binOffset[j];
-      for (let p = c0; p < c1; p++) {
-        const i = colRows[p];
-        const wi = w[i];
-        const slot = (base + colCodes[p]) * 3;
-        hist[slot] += wi * r[i];
-        hist[slot + 1] += wi;
-        hist[slot + 2] += 1;
-      }
-    }
-  };
-  const clearHistogram = (): void => {
-    if (nTouched > X.d >> 2) {
-      // Most features touched (after a root): whole-array fills (memset) beat per-feature loops.
-      hist.fill(0, 0, totalBins * S);
-      present.fill(0, 0, X.d);
-      featCount.fill(0, 0, X.d);
-    } else {
-      for (let t = 0; t < nTouched; t++) {
-        const j = touched[t];
-        present[j] = 0;
-        featCount[j] = 0;
-        for (let q = binOffset[j] * S, e = (binOffset[j] + nBins[j]) * S; q < e; q++) hist[q] = 0;
-      }
-    }
-    nTouched = 0;
-  };
-
   // Explicit stack of [node id, start, end, depth] of nodes whose histogram must be rebuilt.
   const stack: number[] = [nNodes++, 0, idx.length, 0];
   let rootWeight = 0;
-
-  // Sets tot, the node's value, nodeWeight, nodeNnz and nodePure from the rows idx[start..end).
+  // nodeTotals' results: [weight, stored values, pure (1/0)].
+  const nodeStats = new Float64Array(3);
   let nodeWeight = 0;
   let nodeNnz = 0;
   let nodePure = false;
-  const nodeTotals = (node: number, start: number, end: number): void => {
-    tot.fill(0);
-    let hSum = 0;
-    let nnz = 0;
-    for (let q = start; q < end; q++) {
-      const i = idx[q];
-      const wi = w[i];
-      if (gini) tot[y[i]] += wi;
-      else {
-        tot[0] += wi * r[i];
-        tot[1] += wi;
-        hSum += wi * h[i];
-      }
-      nnz += indptr[i + 1] - indptr[i];
-    }
-    nodeNnz = nnz;
-    tot[S - 1] = end - start;
-    const weight = gini ? sumTo(tot, k) : tot[1];
-    nodeWeight = weight;
-    nodePure = false;
-    if (gini) {
-      for (let c = 0; c < k; c++) {
-        value[node * vdim + c] = weight > 0 ? tot[c] / weight : 0;
-        if (tot[c] === weight) nodePure = true;
-      }
-    } else {
-      value[node] = hSum > 0 ? tot[0] / hSum : 0;
-    }
-  };
-  // A node this small or deep is a leaf whatever its rows: it needs no histogram.
-  const leafShaped = (count: number, depth: number): boolean => count < minSamplesSplit || count < 2 * minSamplesLeaf || depth >= maxDepth;
+
   // Exact pruning of the split scan (MSE with unit weights: gradient boosting): see pruneBelow.
   let unitWeights = !gini && params.reference !== true;
   for (let q = 0; q < rows.length && unitWeights; q++) if (w[rows[q]] !== 1) unitWeights = false;
   const probe = new Float64Array(3);
   const devBuckets = new Int32Array(64);
-  // Exact pruning (unit-weight MSE). A split's side without the zero bin is a subset of the s
-  // rows that store the feature, and its proxy score (Σ_side r·W − R·s)² / (s(W − s)) equals
-  // W²(Σ_side d)² / (s(W − s)) with d = r − R/W, so it is at most B(s) = W²·T(s)² / (s(W − s)),
-  // T(s) the sum of the s largest |d| (over-estimated here from 64 buckets of |d|). A probe
-  // over the node's common features (stored in ≥ 1/16 of its rows) finds a score τ that the
-  // scan will reach; every feature stored in at most m rows with max_{s ≤ m} B(s) < τ then
-  // cannot score τ, let alone win or tie: it is skipped. Returns that m (0 = no pruning) for
-  // the probe's best score `top`. The tree is the one the full scan grows (tested); only the
-  // skipped work differs. The probe itself runs in the main loop below: as one closure with
-  // this bound, V8 deoptimised it at the read of the probe's score at nearly every tree.
-  const pruneBelow = (top: number, start: number, end: number, count: number, weight: number): number => {
-    if (!(top > 0)) return 0;
-    // A margin far above the rounding of the scores' sums.
-    const tau = top * (1 - 1e-6);
-    const mean = tot[0] / weight;
-    let dMax = 0;
-    for (let q = start; q < end; q++) {
-      const dv = Math.abs(r[idx[q]] - mean);
-      if (dv > dMax) dMax = dv;
-    }
-    if (!(dMax > 0)) return 0;
-    const NB = devBuckets.length;
-    devBuckets.fill(0);
-    const scale = NB / dMax;
-    for (let q = start; q < end; q++) devBuckets[Math.min(NB - 1, Math.floor(Math.abs(r[idx[q]] - mean) * scale))]++;
-    // Bucket b holds |d| < (b + 1)·dMax/NB (up to rounding: the edge is widened).
-    const edge = (dMax / NB) * (1 + 1e-9);
-    const W = count;
-    let T = 0;
-    let b = NB - 1;
-    let inBucket = devBuckets[b];
-    for (let s = 1; s < W; s++) {
-      while (inBucket === 0) inBucket = devBuckets[--b];
-      inBucket--;
-      T += (b + 1) * edge;
-      if ((W * W * T * T) / (s * (W - s)) >= tau) return s - 1;
-    }
-    return W - 1;
-  };
-  // best = the better of best (the scan over the unprobed features) and probe; on an exact tie
-  // the feature earlier in touched wins, as in one scan over all features in list order.
-  const mergeProbe = (probedFrom: number): void => {
-    if (probedFrom === Infinity || probe[1] < 0 || probe[0] < best[0]) return;
-    if (probe[0] === best[0]) {
-      for (let t = 0; t < nTouched; t++) {
-        const j = touched[t];
-        if (j === best[1]) return;
-        if (j === probe[1]) break;
-      }
-    }
-    best.set(probe);
-  };
 
   while (stack.length > 0) {
     let depth = stack.pop() as number;
     let end = stack.pop() as number;
     let start = stack.pop() as number;
     let node = stack.pop() as number;
-    if (leafShaped(end - start, depth)) {
-      nodeTotals(node, start, end);
-      if (node === 0) rootWeight = nodeWeight;
+    if (isLeafShaped(minSamplesSplit, minSamplesLeaf, maxDepth, end - start, depth)) {
+      nodeTotals(node, start, end, idx, gini, k, y, w, r, h, indptr, tot, value, nodeStats);
+      if (node === 0) rootWeight = nodeStats[0];
       if (leafOut !== undefined) for (let q = start; q < end; q++) leafOut[idx[q]] = node;
       continue;
     }
-    clearHistogram();
-    if (columnRoot && node === 0) accumulateColumns();
-    else accumulate(start, end, 1);
+    nTouched = clearHistogram(X, hist, present, featCount, touched, nTouched, S);
+    if (columnRoot && node === 0) nTouched = accumulateColumns(X, w, r, hist, present, featCount, touched, nTouched);
+    else nTouched = accumulateRows(X, idx, start, end, 1, gini, y, w, r, hist, present, featCount, touched, nTouched, S);
     // The chain: this node, then always its larger child, reusing the histogram.
     for (;;) {
-      nodeTotals(node, start, end);
+      nodeTotals(node, start, end, idx, gini, k, y, w, r, h, indptr, tot, value, nodeStats);
+      nodeWeight = nodeStats[0];
+      nodeNnz = nodeStats[1];
+      nodePure = nodeStats[2] === 1;
       const count = end - start;
       const weight = nodeWeight;
       if (node === 0) rootWeight = weight;
-      if (nodePure || leafShaped(count, depth)) {
+      if (nodePure || isLeafShaped(minSamplesSplit, minSamplesLeaf, maxDepth, count, depth)) {
         if (leafOut !== undefined) for (let q = start; q < end; q++) leafOut[idx[q]] = node;
         break;
       }
@@ -631,7 +699,7 @@ export function growTree(
           if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, probe);
         }
         upTo = common;
-        pruneCount = pruneBelow(probe[0], start, end, count, weight);
+        pruneCount = pruneBelow(probe[0], start, end, count, weight, tot[0], r, idx, devBuckets);
       }
       // scikit-learn's feature draw (BestSplitter.node_split): features are drawn without
       // replacement from ALL d features, and every draw counts towards max_features, a feature
@@ -710,7 +778,7 @@ export function growTree(
           found += evalFeature(touched[t++], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
         }
       }
-      mergeProbe(upTo);
+      mergeProbe(upTo, probe, best, touched, nTouched);
       const bestScore = best[0];
       const bestFeature = best[1];
       const bestBin = best[2];
@@ -764,7 +832,7 @@ export function growTree(
       const mid = start + nl;
       depth++;
       const leftSmaller = nnzLeft <= nodeNnz - nnzLeft;
-      if (leafShaped(leftSmaller ? end - mid : mid - start, depth)) {
+      if (isLeafShaped(minSamplesSplit, minSamplesLeaf, maxDepth, leftSmaller ? end - mid : mid - start, depth)) {
         // The larger child is a leaf: no histogram for it; both children wait (leaves cost one pass over their rows).
         stack.push(rr, mid, end, depth, l, start, mid, depth);
         break;
@@ -772,18 +840,18 @@ export function growTree(
       if (leftSmaller) {
         // Left is smaller: it waits; continue with the right child (histogram minus the left rows).
         stack.push(l, start, mid, depth);
-        accumulate(start, mid, -1);
+        nTouched = accumulateRows(X, idx, start, mid, -1, gini, y, w, r, hist, present, featCount, touched, nTouched, S);
         node = rr;
         start = mid;
       } else {
         stack.push(rr, mid, end, depth);
-        accumulate(mid, end, -1);
+        nTouched = accumulateRows(X, idx, mid, end, -1, gini, y, w, r, hist, present, featCount, touched, nTouched, S);
         node = l;
         end = mid;
       }
     }
   }
-  if (reuse) clearHistogram(); // the reused buffers go back all zero for the next tree
+  if (reuse) clearHistogram(X, hist, present, featCount, touched, nTouched, S); // the reused buffers go back all zero for the next tree
   return finishNodes(nodes, nNodes);
 }
 
