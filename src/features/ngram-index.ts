@@ -113,6 +113,17 @@ export interface FrozenNgramTables {
   pairSlots: Int32Array;
 }
 
+/**
+ * `s` as a string of its own. V8 makes a substring of 13+ characters a view of its parent
+ * ("sliced string") that keeps the whole parent alive: a token cut from a document read out of
+ * a CSV file would keep the entire file's string (66 MB at 10^6 documents) alive for as long
+ * as the fitted vocabulary lives (a heap snapshot after bench/core.ts's from-file fit showed
+ * exactly that). A JSON round trip copies the characters (lone surrogates included).
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
 export class NgramIndex {
   private readonly atoms = new Map<string, number>();
   private chains: PairTable;
@@ -142,8 +153,9 @@ export class NgramIndex {
       if (this.frozen) throw new DataError("this n-gram index was loaded from a model file and cannot learn new tokens");
       if (typeof token !== "string") throw new DataError(`tokens must be strings, got ${token === null ? "null" : typeof token}`);
       id = this.newGram(-1, -1, 1);
-      this.atoms.set(token, id);
-      this.atomStrings[id] = token;
+      const own = ownString(token);
+      this.atoms.set(own, id);
+      this.atomStrings[id] = own;
     }
     return id;
   }

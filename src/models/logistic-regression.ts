@@ -1,10 +1,10 @@
-import { isHandedOver, releaseHandedOver, type CsrMatrix } from "../features/csr.js";
+import { collectBeforeCopy, isHandedOver, releaseHandedOver, type CsrMatrix } from "../features/csr.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } from "../util/validate.js";
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
 import { LinearClassifierBase, binaryProba, ovrProbaRow, softmaxRows, type ModelJson } from "./linear.js";
-import { minimizeLbfgs, type ObjectiveFn, type OptimResult } from "./optim/lbfgs.js";
+import { minimizeLbfgs, type ObjectiveFn, type OptimResult, type Preconditioner } from "./optim/lbfgs.js";
 import { minimizeOwlqn } from "./optim/owlqn.js";
 import { binaryLossGradientRows, createColumnArena, type BinaryLogisticData, type CscMatrix32 } from "./parallel/binary-logistic-kernel.js";
 import { ColumnBinaryObjective, PARALLEL_MIN_NNZ, resolveThreads } from "./parallel/split-objective.js";
@@ -76,8 +76,11 @@ interface Problem {
   /** The L1 weight in the scaled objective (0 for L2 / none). */
   l1: number;
   scale: number;
-  /** Inverse of the Hessian's diagonal at w = 0, the optimiser's preconditioner. */
-  precond: Float64Array;
+  /**
+   * Writes the inverse of the Hessian's diagonal at w = 0, the optimiser's preconditioner, into
+   * its argument (nParams zeros): computed where the optimiser keeps it, never held twice.
+   */
+  precond: Preconditioner;
 }
 
 /**
@@ -86,10 +89,10 @@ interface Problem {
  * (k−1)/k² per class for softmax). Text features' frequencies differ by orders of
  * magnitude, so this diagonal scaling is what makes L-BFGS competitive with liblinear's
  * Newton method (measured in bench/models.ts). `reps` copies each value (one per class).
+ * Written into `out` (d·reps (+ reps) zeros).
  */
-function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curvature: number, l2: number, reps: number, fitIntercept: boolean): Float64Array {
+function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curvature: number, l2: number, reps: number, fitIntercept: boolean, out: Float64Array): void {
   const d = X.cols;
-  const out = new Float64Array(d * reps + (fitIntercept ? reps : 0));
   // The diagonal is accumulated in out[0..d) and expanded in place (from the end, so no value
   // is overwritten before it is read): no second d-sized array (d = 2.3 M at 10^6 documents).
   const { indptr, indices, data } = X;
@@ -103,13 +106,11 @@ function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curva
     for (let c = reps - 1; c >= 0; c--) out[j * reps + c] = inv;
   }
   if (fitIntercept) for (let c = 0; c < reps; c++) out[d * reps + c] = 1 / curvature;
-  return out;
 }
 
 /** inverseHessianDiagonal's binary case (one class) from X by columns: a sequential pass per column. */
-function inverseHessianDiagonalColumns(X: CscMatrix32, sw: Float64Array, S: number, curvature: number, l2: number, fitIntercept: boolean): Float64Array {
+function inverseHessianDiagonalColumns(X: CscMatrix32, sw: Float64Array, S: number, curvature: number, l2: number, fitIntercept: boolean, out: Float64Array): void {
   const d = X.cols;
-  const out = new Float64Array(d + (fitIntercept ? 1 : 0));
   const { colPtr, rowIdx, vals } = X;
   // Equal sample weights (no class weights): a sequential pass over the values only.
   let uniform = true;
@@ -127,7 +128,6 @@ function inverseHessianDiagonalColumns(X: CscMatrix32, sw: Float64Array, S: numb
     out[j] = hj > 0 ? 1 / hj : 1;
   }
   if (fitIntercept) out[d] = 1 / curvature;
-  return out;
 }
 
 /**
@@ -171,7 +171,8 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
     if (fitIntercept) grad[d] = sumR[0];
     return loss * invS + 0.5 * l2 * reg;
   };
-  const precond = columns !== null ? inverseHessianDiagonalColumns(columns.X, sw, S, 0.25, l2, fitIntercept) : inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept);
+  const precond = (out: Float64Array): void =>
+    columns !== null ? inverseHessianDiagonalColumns(columns.X, sw, S, 0.25, l2, fitIntercept, out) : inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept, out);
   return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond };
 }
 
@@ -267,7 +268,7 @@ function multinomialProblem(X: CsrMatrix, codes: Int32Array, k: number, sw: Floa
     }
     return loss * invS + 0.5 * l2 * reg;
   };
-  const precond = inverseHessianDiagonal(X, sw, S, (k - 1) / (k * k), l2, k, fitIntercept);
+  const precond = (out: Float64Array): void => inverseHessianDiagonal(X, sw, S, (k - 1) / (k * k), l2, k, fitIntercept, out);
   return { fg, nParams: dk + (fitIntercept ? k : 0), nPenalized: dk, l1, scale, precond };
 }
 
@@ -430,6 +431,7 @@ export class LogisticRegression extends LinearClassifierBase {
     const start = this.initialCoef ? this.startingPoint(targets.length, d, targets.length * (d + 1), oldOfNew, (row, j) => row * (d + 1) + j) : null;
     let columns: ColumnPath | null = null;
     if (useColumns(X.indptr[n], threads)) {
+      collectBeforeCopy(X);
       const arena = createColumnArena(X, true, false);
       columns = { X: arena.X, objective: new ColumnBinaryObjective(arena, threads, X, isHandedOver(X)), ySign: arena.ySign, sw: arena.sw };
       // The copy exists: a matrix the caller handed over is emptied now, so it can be freed during the fit.

@@ -1,5 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { csrFromDense, csrToDense, type CsrMatrix } from "../../src/features/csr.js";
 import { CountVectorizer, TfidfVectorizer, vectorizerFromJSON } from "../../src/features/vectorizer.js";
 import { TfidfTransformer } from "../../src/features/tfidf.js";
@@ -329,5 +331,27 @@ describe("vectorizer JSON", () => {
     assert.throws(bad({ options: { ...good.options, bogus: 1 } }), /bad options: .*'bogus'/);
     assert.throws(() => vectorizerFromJSON({ ...new CountVectorizer().fit(DOCS).toJSON(), idf: [1] }), /count vectorizer has no idf/);
     assert.throws(() => vectorizerFromJSON("nope"), /expected an object/);
+  });
+});
+
+describe("CountVectorizer and the documents' memory", () => {
+  it("a fitted vocabulary does not keep the text its documents were cut from alive (long tokens are copied out of it)", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    setFlagsFromString("--no-expose-gc");
+    gc();
+    const baseline = process.memoryUsage().heapUsed;
+    // One ~20 MB string, the documents cut out of it as a CSV reader does (V8 makes substrings
+    // of 13+ characters views of their parent), with a thousand distinct long tokens in all.
+    let file: string | null = Array.from({ length: 300_000 }, (_, i) => `${i % 1000}extraordinarily wonderful moviegoing experience`).join("\n");
+    const docs = file.split("\n");
+    file = null;
+    const vectorizer = new CountVectorizer({ lowercase: false }).fit(docs);
+    docs.length = 0;
+    gc();
+    const grown = process.memoryUsage().heapUsed - baseline;
+    assert.equal(vectorizer.nFeatures, 1000 + 3);
+    assert.ok(vectorizer.vocabulary.has("7extraordinarily"));
+    assert.ok(grown < 8 * 2 ** 20, `the heap grew by ${(grown / 2 ** 20).toFixed(1)} MB`);
   });
 });

@@ -112,3 +112,15 @@ describe("handOverToFit", { timeout: 60_000 }, () => {
     assert.equal(releaseHandedOver(given), false);
   });
 });
+
+describe("releaseHandedOver of a large matrix", () => {
+  it("returns the matrix's memory at once (a garbage collection), not whenever V8 next collects", () => {
+    const nnz = 6_000_000; // 72 MB of indices and values: above the collection threshold
+    const big: CsrMatrix = { rows: 1, cols: nnz, indptr: sharedInt32(Int32Array.of(0, nnz)), indices: sharedInt32(new Int32Array(nnz)), data: sharedFloat64(new Float64Array(nnz)) };
+    const before = process.memoryUsage().arrayBuffers;
+    assert.equal(releaseHandedOver(handOverToFit(big)), true);
+    const after = process.memoryUsage().arrayBuffers;
+    assert.ok(before - after >= 60 * 2 ** 20, `array buffers ${(before / 2 ** 20).toFixed(0)} MB before the release, ${(after / 2 ** 20).toFixed(0)} MB after`);
+  });
+});
+

@@ -88,3 +88,38 @@ test("LbfgsMemory: the WebAssembly SIMD push and two-loop give the plain-JS dire
     }
   }
 });
+
+test("LbfgsMemory: a preconditioner given as a function that writes it gives the direction of the same values given as an array (SIMD and plain JS)", () => {
+  const n = 1001;
+  const values = Float64Array.from({ length: n }, (_, i) => 0.5 + (i % 7) / 7);
+  for (const simd of [true, false]) {
+    let calls = 0;
+    const asArray = new LbfgsMemory(n, 3, values, simd);
+    const asFunction = new LbfgsMemory(
+      n,
+      3,
+      (out) => {
+        calls++;
+        assert.equal(out.length, n);
+        assert.ok(out.every((v) => v === 0));
+        out.set(values);
+      },
+      simd,
+    );
+    assert.equal(calls, 1);
+    const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
+    const g = Float64Array.from({ length: n }, (_, i) => Math.sin(i) * (1 + (i % 5)));
+    const zeros = new Float64Array(n);
+    assert.equal(asArray.push(x, zeros, g, zeros), asFunction.push(x, zeros, g, zeros));
+    for (const pushed of [false, true]) {
+      const memoryA = pushed ? asArray : new LbfgsMemory(n, 3, values, simd);
+      const memoryB = pushed ? asFunction : new LbfgsMemory(n, 3, (out) => out.set(values), simd);
+      const q = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 1.3));
+      const a = new Float64Array(n);
+      const b = new Float64Array(n);
+      memoryA.direction(q, a);
+      memoryB.direction(q, b);
+      assert.deepEqual(b, a);
+    }
+  }
+});

@@ -66,18 +66,22 @@ export interface LbfgsArena {
   /** Two gradient buffers (an optimiser that keeps its gradients here spares direction() a copy; else g[0] receives the copy). */
   readonly g: [Float64Array, Float64Array];
   readonly out: Float64Array;
-  /** The preconditioner's copy (null without one). */
+  /** The preconditioner (null without one). */
   readonly M: Float64Array | null;
 }
 
-/** An arena for n parameters and m pairs, or null when WebAssembly SIMD is unavailable or the arena would not fit in 4 GiB. */
-export function createLbfgsArena(n: number, m: number, precond: Float64Array | null): LbfgsArena | null {
+/**
+ * An arena for n parameters and m pairs (with a zeroed slot for the preconditioner M when
+ * `withPrecond`: the caller writes it), or null when WebAssembly SIMD is unavailable or the
+ * arena would not fit in 4 GiB.
+ */
+export function createLbfgsArena(n: number, m: number, withPrecond: boolean): LbfgsArena | null {
   const mod = module();
   if (mod === null || wasmApi === undefined) return null;
   const align = (b: number): number => Math.ceil(b / 16) * 16;
   const f64 = align(n * 8);
   const f32 = align(n * 4);
-  const bytes = 32 + f64 * (precond ? 6 : 5) + f32 * 2 * m;
+  const bytes = 32 + f64 * (withPrecond ? 6 : 5) + f32 * 2 * m;
   if (bytes > MAX_BYTES - PAGE) return null;
   let memory: { buffer: ArrayBuffer };
   let kernels: Exports;
@@ -97,9 +101,8 @@ export function createLbfgsArena(n: number, m: number, precond: Float64Array | n
   const out = new Float64Array(buf, at, n);
   at += f64;
   let M: Float64Array | null = null;
-  if (precond) {
+  if (withPrecond) {
     M = new Float64Array(buf, at, n);
-    M.set(precond);
     at += f64;
   }
   const s: Float32Array[] = [];
