@@ -1035,22 +1035,24 @@ export function growTreeSampled(
   const d = X.d;
   const { indptr, indices, colptr, colRows, colCodes, zeroBin } = X;
   const limit = Math.min(maxFeatures, d);
-  const feats = new Int32Array(d);
-  for (let j = 0; j < d; j++) feats[j] = j;
   const drawn = new Int32Array(d); // node stamp of the node that drew feature j
   const candidates = new Int32Array(d);
   // pos[i]: row i's place in idx (−1 when not sampled); a node's rows are idx[start..end), so
   // row i is in the node iff (pos[i] − start) >>> 0 < count — no per-node marking.
-  // (pos[X.n] = −1 too: the sentinel row of `rare`.)
+  // (pos[X.n] = −1 too: the sentinel row of `draws`.)
   const pos = new Int32Array(X.n + 1).fill(-1);
-  // Features stored in ≤ 2 rows (most draws on text): their rows (X.n = none) at rare[2j],
-  // rare[2j + 1], so that a draw tells one absent from the node with one read; −1: more rows.
-  const rare = new Int32Array(2 * d);
+  // The big nodes' draw permutes triples [feature j, r0, r1] in place (a partial Fisher–Yates
+  // over all d features): for a feature stored in ≤ 2 rows (most draws on text) r0, r1 are
+  // those rows (X.n = none), so that a draw tells one absent from the node without touching
+  // anything else; r0 = −1: more rows. One random read per draw (the permutation, the rows and
+  // a separate "drawn" mark were three: cache misses over d-sized arrays dominated the draw).
+  const draws = new Int32Array(3 * d);
   for (let j = 0; j < d; j++) {
     const c0 = colptr[j];
     const len = colptr[j + 1] - c0;
-    rare[2 * j] = len > 2 ? -1 : len > 0 ? colRows[c0] : X.n;
-    rare[2 * j + 1] = len > 1 ? colRows[c0 + 1] : X.n;
+    draws[3 * j] = j;
+    draws[3 * j + 1] = len > 2 ? -1 : len > 0 ? colRows[c0] : X.n;
+    draws[3 * j + 2] = len > 1 ? colRows[c0 + 1] : X.n;
   }
   const binStats = new Float64Array(256 * S);
   const binList = new Int32Array(257);
@@ -1137,15 +1139,25 @@ export function growTreeSampled(
       // Big node: draw from all d features, each drawn feature's column scanned (absent ones
       // cost their column's length only).
       for (let t = 0; t < limit; t++) {
-        const j = drawFrom(feats, t, d, rng);
-        drawn[j] = nodeStamp;
+        const a = 3 * (t + Math.floor(treeRandom(rng) * (d - t)));
+        const b = 3 * t;
+        const j = draws[a];
+        const r0 = draws[a + 1];
+        const r1 = draws[a + 2];
+        draws[a] = draws[b];
+        draws[a + 1] = draws[b + 1];
+        draws[a + 2] = draws[b + 2];
+        draws[b] = j;
+        draws[b + 1] = r0;
+        draws[b + 2] = r1;
         // Most draws are features stored in one or two rows: absent from the node (constant,
         // nothing to evaluate) unless one of those rows is in it, checked here without the call.
-        const r0 = rare[2 * j];
-        if (r0 >= 0 && (pos[r0] - start) >>> 0 >= count && (pos[rare[2 * j + 1]] - start) >>> 0 >= count) continue;
+        if (r0 >= 0 && (pos[r0] - start) >>> 0 >= count && (pos[r1] - start) >>> 0 >= count) continue;
         found += evalSampledFeature(j, X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
       }
       if (found === 0) {
+        // This node's draws are draws[0..3·limit), every third entry.
+        for (let t = 0; t < limit; t++) drawn[draws[3 * t]] = nodeStamp;
         // Keep drawing: only the node's present features not drawn yet can be non-constant.
         let m = 0;
         for (let q = start; q < end; q++) {
