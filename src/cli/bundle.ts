@@ -18,6 +18,7 @@
  * rebuilt by tsc alone (unbundled) works as well: both layouts find their workers.
  */
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CACHED_COMMANDS } from "./cached-commands.js";
@@ -69,6 +70,73 @@ function externalPackages(bundled: ReadonlySet<string>): import("esbuild").Plugi
   };
 }
 
+/**
+ * Built-ins the code-cached commands import but seldom call (crypto for hashing a changed file,
+ * child_process for commander's external subcommands and for running stages, os, the stream and
+ * promise APIs for copies): in polarity.cjs each becomes a module of getters that requires the
+ * real one on first use. A no-op `status` then loads none of them — ~50 of Node's internal
+ * modules fewer (crypto alone is 16), several ms of a start (bench/cli.ts, issue 12).
+ */
+const LAZY_BUILTINS = new Set(["crypto", "child_process", "os", "fs/promises", "stream", "stream/promises", "readline"]);
+
+function lazyBuiltins(): import("esbuild").Plugin {
+  const namespace = "lazy-builtin";
+  return {
+    name: namespace,
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (a) => {
+        const name = a.path.replace(/^node:/, "");
+        if (!LAZY_BUILTINS.has(name)) return undefined;
+        // The shim's own require of the real module stays a plain require.
+        return a.namespace === namespace ? { path: `node:${name}`, external: true } : { path: `node:${name}`, namespace };
+      });
+      build.onLoad({ filter: /.*/, namespace }, (a) => {
+        // The export names as this Node has them (the build runs on the Node the bundle is for: the image's, or the user's).
+        const names = Object.keys(createRequire(import.meta.url)(a.path) as object);
+        return {
+          contents:
+            `let real;\nconst load = () => (real ??= require(${JSON.stringify(a.path)}));\n` +
+            `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });\n`,
+          loader: "js",
+        };
+      });
+    },
+  };
+}
+
+/**
+ * The launcher's node: imports as require() calls: Node builds an ESM import's facade by reading
+ * every export, and node:fs's getters (ReadStream, promises, …) then load ~20 stream modules.
+ * Each becomes a small ES module re-exporting the built-in's plain data properties (a
+ * CommonJS shim would cost esbuild's __toESM, a getter per property, at every import).
+ */
+const builtinsViaRequire: import("esbuild").Plugin = {
+  name: "builtins-via-require",
+  setup(build) {
+    const namespace = "builtin-require";
+    build.onResolve({ filter: /^node:/ }, (a) => (a.namespace === namespace ? { path: a.path, external: true } : { path: a.path, namespace }));
+    build.onLoad({ filter: /.*/, namespace }, (a) => {
+      const real = createRequire(import.meta.url)(a.path) as object;
+      const names = Object.keys(real).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && "value" in Object.getOwnPropertyDescriptor(real, n)!);
+      return {
+        contents: `const m = require(${JSON.stringify(a.path)});\nexport default m;\nexport const { ${names.join(", ")} } = m;\n`,
+        loader: "js",
+      };
+    });
+  },
+};
+
+/**
+ * `text` with every non-ASCII character as a \uXXXX escape. esbuild escapes them in strings,
+ * regexes and identifiers but keeps the comments it preserves (class members' doc comments) as
+ * written, and one "→" there makes V8 hold the whole file as a two-byte string: twice the
+ * memory and a UTF-8 decoding pass on every start. An escape means the same in every place
+ * JavaScript allows one, and in a comment it is just text.
+ */
+function asciiOnly(text: string): string {
+  return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 const t0 = performance.now();
 const result = await esbuild.build({
   absWorkingDir: root,
@@ -111,7 +179,7 @@ await esbuild.build({
   format: "cjs",
   platform: "node",
   target: "node20",
-  plugins: [onlyCachedCommands, externalPackages(BUNDLED_IN_CJS)],
+  plugins: [onlyCachedCommands, lazyBuiltins(), externalPackages(BUNDLED_IN_CJS)],
   define: { "import.meta.url": "__polarityImportMetaUrl" },
   banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   // import.meta.resolve / dirname appear only on paths taken under tsx (.ts files), never in a bundle.
@@ -127,12 +195,14 @@ const cjsText = readFileSync(cjsFile, "utf8");
 if (cjsText.split(TO_ESM).length !== 2) throw new Error("src/cli/bundle.ts: esbuild's __toESM helper no longer has the expected shape");
 writeFileSync(
   cjsFile,
-  cjsText.replace(
-    TO_ESM,
-    "var __toESMCache = new WeakMap(), __toESM = (mod, isNodeMode, target) => { " +
-      'if (!isNodeMode || mod == null || typeof mod !== "object") return __toESMMake(mod, isNodeMode, target); ' +
-      "let ns = __toESMCache.get(mod); if (ns === undefined) __toESMCache.set(mod, (ns = __toESMMake(mod, isNodeMode, target))); return ns; }, " +
-      "__toESMMake = (mod, isNodeMode, target) => (",
+  asciiOnly(
+    cjsText.replace(
+      TO_ESM,
+      "var __toESMCache = new WeakMap(), __toESM = (mod, isNodeMode, target) => { " +
+        'if (!isNodeMode || mod == null || typeof mod !== "object") return __toESMMake(mod, isNodeMode, target); ' +
+        "let ns = __toESMCache.get(mod); if (ns === undefined) __toESMCache.set(mod, (ns = __toESMMake(mod, isNodeMode, target))); return ns; }, " +
+        "__toESMMake = (mod, isNodeMode, target) => (",
+    ),
   ),
 );
 // The bin: a launcher that picks one of the two (src/cli/launch.ts).
@@ -145,7 +215,8 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["./main-esm.js"],
-  plugins: [externalPackages(new Set())],
+  plugins: [builtinsViaRequire, externalPackages(new Set())],
+  banner: { js: 'import { createRequire as __polarityCreateRequire } from "node:module"; const require = __polarityCreateRequire(import.meta.url);' },
   logLevel: "warning",
 });
 // The bin is run directly (npm's link, the image's /usr/local/bin/polarity): keep it executable.

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
+import { writeStdout } from "./stdout.js";
 import { pipelineStatus } from "../pipeline/status.js";
 import type { DvcStageStatus } from "../pipeline/stage-state.js";
 
@@ -42,16 +43,16 @@ export function register(program: Command): void {
           return;
         }
         if (o.json) {
-          process.stdout.write(JSON.stringify(st, null, 2) + "\n");
+          writeStdout(JSON.stringify(st, null, 2) + "\n");
           return;
         }
         if (changed.length === 0) {
-          process.stdout.write("Data and pipelines are up to date.\n");
+          writeStdout("Data and pipelines are up to date.\n");
           return;
         }
         const lines: string[] = [];
         showDvcStatus(st, 0, lines);
-        process.stdout.write(lines.join("\n") + "\n");
+        writeStdout(lines.join("\n") + "\n");
       }),
     );
 }

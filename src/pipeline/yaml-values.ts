@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -116,33 +115,50 @@ export function parseYamlPlain(text: string): unknown {
   return parseYamlCached(text, false);
 }
 
-const CACHE_FORMAT = "polarity-yaml-cache-1";
+const CACHE_FORMAT = "polarity-yaml-cache-2";
 const FLOAT_KEY = "\u0000float";
 const NUMBER_KEY = "\u0000number";
 const MAX_CACHED_TEXT = 1 << 20;
 
 /**
- * A per-user cache of parse results keyed by the SHA-256 of the text (so never stale): JSON
- * with floats tagged, in `$XDG_CACHE_HOME/polarity/yaml` (mode 0700). Any cache problem just
- * means parsing again. POLARITY_YAML_CACHE=0 turns it off.
+ * A per-user cache of parse results: JSON holding the text and its value with floats tagged,
+ * in `$XDG_CACHE_HOME/polarity/yaml` (mode 0700), named by a 32-bit hash of the text. An entry
+ * is used only when its text equals the text being parsed, so it is never stale, and the name
+ * needs no cryptographic hash (loading node:crypto for SHA-256 was ~10 ms of a no-op `status`:
+ * bench/cli.ts, issue 12); a collision only means parsing again. Any cache problem just means
+ * parsing again. POLARITY_YAML_CACHE=0 turns it off.
  */
 function cacheDir(): string | null {
   if (process.env.POLARITY_YAML_CACHE === "0") return null;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  // $HOME is what os.homedir() answers when set, without loading node:os.
+  const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || os.homedir(), ".cache");
   return path.join(base, "polarity", "yaml");
+}
+
+/** FNV-1a over UTF-16 code units: spreads texts over file names, nothing more. */
+function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+interface CacheEntry {
+  text: string;
+  value: unknown;
 }
 
 function parseYamlCached(text: string, keepFloats: boolean): unknown {
   const dir = text.length <= MAX_CACHED_TEXT ? cacheDir() : null;
-  const file = dir ? path.join(dir, `${createHash("sha256").update(`${CACHE_FORMAT}\0${keepFloats}\0`).update(text).digest("hex")}.json`) : null;
+  const file = dir ? path.join(dir, `${CACHE_FORMAT}-${keepFloats ? "f" : "p"}-${fnv1a32(text).toString(16).padStart(8, "0")}-${text.length}.json`) : null;
   if (file) {
     try {
-      return JSON.parse(fs.readFileSync(file, "utf8"), (_k, v: unknown) => {
+      const entry = JSON.parse(fs.readFileSync(file, "utf8"), (_k, v: unknown) => {
         if (v === null || typeof v !== "object") return v;
         if (FLOAT_KEY in v) return new YamlFloat(Number((v as Record<string, unknown>)[FLOAT_KEY]));
         if (NUMBER_KEY in v) return Number((v as Record<string, unknown>)[NUMBER_KEY]);
         return v;
-      });
+      }) as CacheEntry;
+      if (entry.text === text) return entry.value;
     } catch {
       // not cached yet (or unreadable): parse
     }
@@ -151,9 +167,10 @@ function parseYamlCached(text: string, keepFloats: boolean): unknown {
   if (file && dir) {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const entry: CacheEntry = { text, value };
       writeFileAtomicSync(
         file,
-        JSON.stringify(value, function (this: unknown, k: string, v: unknown) {
+        JSON.stringify(entry, function (this: unknown, k: string, v: unknown) {
           const raw = (this as Record<string, unknown>)[k];
           if (raw instanceof YamlFloat) return { [FLOAT_KEY]: String(raw.value) };
           return typeof raw === "number" && !Number.isFinite(raw) ? { [NUMBER_KEY]: String(raw) } : v;

@@ -130,6 +130,43 @@ describe("code cache (src/cli/code-cache.ts)", { timeout: 180_000 }, () => {
     assert.equal(runInChild(bundle, cache).outcome, "hit");
   });
 
+  test("a verified cache is stamped; rewritten in place with its old size and mtime, it is checked again (the ctime moved)", () => {
+    const t = 1_700_000_000; // whole seconds: restorable exactly
+    utimesSync(cache, t, t);
+    assert.equal(runInChild(bundle, cache).outcome, "hit");
+    assert.ok(existsSync(`${cache}.ok`), "the run that verified the checksum stamped the file");
+    const before = statSync(cache, { bigint: true });
+    const bytes = readFileSync(cache);
+    bytes[bytes.length - 100] ^= 0x5a;
+    writeFileSync(cache, bytes);
+    utimesSync(cache, t, t);
+    const after = statSync(cache, { bigint: true });
+    assert.deepEqual([after.ino, after.size, after.mtimeNs], [before.ino, before.size, before.mtimeNs]);
+    const r = runInChild(bundle, cache);
+    assert.equal(r.outcome, "corrupt");
+    assert.deepEqual(r.exports, expected(8));
+    assert.equal(runInChild(bundle, cache).outcome, "hit");
+  });
+
+  test("a stamp naming the file as it is skips the checksum (V8's own header check remains); one others can write is ignored", () => {
+    const bytes = readFileSync(cache);
+    bytes[bytes.length - bytes.readUInt32LE(12)] ^= 0xff; // the first byte of V8's magic number
+    writeFileSync(cache, bytes);
+    const st = statSync(cache, { bigint: true });
+    const stamp = `3 ${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
+    writeFileSync(`${cache}.ok`, stamp, { mode: 0o600 });
+    chmodSync(`${cache}.ok`, 0o666);
+    assert.equal(runInChild(bundle, cache).outcome, "corrupt", "a stamp others could have written is not believed");
+    writeFileSync(cache, bytes);
+    const again = statSync(cache, { bigint: true });
+    writeFileSync(`${cache}.ok`, `3 ${again.ino} ${again.size} ${again.mtimeNs} ${again.ctimeNs}`);
+    chmodSync(`${cache}.ok`, 0o600);
+    const r = runInChild(bundle, cache);
+    assert.equal(r.outcome, "rejected", "our own stamp is believed: the checksum is skipped and V8 refuses the bytes itself");
+    assert.deepEqual(r.exports, expected(8));
+    assert.equal(runInChild(bundle, cache).outcome, "hit");
+  });
+
   test("a cache file others can write is never used nor overwritten", () => {
     chmodSync(cache, 0o666);
     const planted = readFileSync(cache);

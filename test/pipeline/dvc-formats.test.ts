@@ -6,6 +6,7 @@ import path from "node:path";
 import { cli, git, makeProject, read, writeFiles } from "./helpers.js";
 import { dumpYaml, parseYamlKeepingFloats, parseYamlPlain, pyFloatRepr, pyJsonDumps, YamlFloat } from "../../src/pipeline/yaml-values.js";
 import { runCacheKey, runCacheValueName } from "../../src/pipeline/run-cache.js";
+import { makeTempDir } from "../support/temp-dir.js";
 
 // Issue 11, "DVC formats": what DVC 3 and Polarity must agree on, byte for byte.
 
@@ -112,6 +113,31 @@ describe("dvc.lock keeps params as DVC writes them", () => {
     const plain = `n: .nan\ni: .inf\n# ${process.pid}-${Date.now()}\n`;
     parseYamlPlain(plain);
     assert.deepEqual(parseYamlPlain(plain), { n: NaN, i: Infinity });
+  });
+
+  it("a cached parse is used only for the very text it came from (the file name is a 32-bit hash, a collision only misses)", () => {
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = makeTempDir("polarity-yaml-cache-").dir;
+    try {
+      const text = "a: 1.5\nb: x\n";
+      assert.deepEqual(parseYamlPlain(text), { a: 1.5, b: "x" });
+      const folder = path.join(process.env.XDG_CACHE_HOME, "polarity", "yaml");
+      const [name, ...others] = fs.readdirSync(folder);
+      assert.equal(others.length, 0);
+      const file = path.join(folder, name);
+      const entry = JSON.parse(fs.readFileSync(file, "utf8")) as { text: string; value: unknown };
+      assert.equal(entry.text, text);
+      // Same text, another value: the cache answers (so it is what a second parse reads) ...
+      fs.writeFileSync(file, JSON.stringify({ text, value: { a: 2, b: "cached" } }));
+      assert.deepEqual(parseYamlPlain(text), { a: 2, b: "cached" });
+      // ... but under another text (as a colliding hash would leave it) it is ignored and replaced.
+      fs.writeFileSync(file, JSON.stringify({ text: "a: 2\nb: cached\n", value: { a: 2, b: "cached" } }));
+      assert.deepEqual(parseYamlPlain(text), { a: 1.5, b: "x" });
+      assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as { text: string }).text, text);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
   });
 
   it("dumpYaml writes None as an empty value, also in lists", () => {

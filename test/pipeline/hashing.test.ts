@@ -141,6 +141,42 @@ describe("hashing", () => {
     assert.equal(sixth.opened, false, "the corrupt hot set was replaced");
     sixth.close();
   });
+  it("a directory's .dir hash comes from the hot set only for the exact same manifest; a new manifest is hashed and kept without SQLite", async () => {
+    const dir = makeProject({ "d/a.txt": "aaaa", "d/b.txt": "bbbb", "d/c.txt": "cccc" });
+    const t = 1_700_000_000;
+    for (const f of ["d/a.txt", "d/b.txt", "d/c.txt"]) fs.utimesSync(path.join(dir, f), t, t);
+    const db = path.join(dir, ".dvc/tmp/state.db");
+    const hot = `${db}.hot.json`;
+    const md5 = (s: string): string => createHash("md5").update(s).digest("hex");
+    const entries = (names: string[]) => names.map((n) => ({ relpath: `${n}.txt`, md5: md5(n.repeat(4)) }));
+    const first = new StateDb(db);
+    const full = await new Hasher(first).hashPath(path.join(dir, "d"));
+    first.close();
+    assert.equal(full.md5, manifestHash(entries(["a", "b", "c"])));
+    const saved = JSON.parse(fs.readFileSync(hot, "utf8")) as { manifests: [string, string][] };
+    assert.deepEqual(saved.manifests, [[full.md5, serializeManifest(entries(["a", "b", "c"]))]]);
+
+    // A stand-in hash under the same manifest is what a run returns: the hot set answered.
+    fs.writeFileSync(hot, JSON.stringify({ ...saved, manifests: [["f".repeat(32) + ".dir", saved.manifests[0][1]]] }));
+    const second = new StateDb(db);
+    assert.equal((await new Hasher(second).hashPath(path.join(dir, "d"))).md5, "f".repeat(32) + ".dir");
+    second.close();
+
+    // One file fewer: every remaining file matches the hot set, but the manifest is another one.
+    fs.rmSync(path.join(dir, "d/c.txt"));
+    const third = new StateDb(db);
+    assert.equal((await new Hasher(third).hashPath(path.join(dir, "d"))).md5, manifestHash(entries(["a", "b"])));
+    assert.equal(third.opened, false, "no file needed hashing");
+    third.close();
+    const fourth = new StateDb(db);
+    assert.equal((await new Hasher(fourth).hashPath(path.join(dir, "d"))).md5, manifestHash(entries(["a", "b"])));
+    fourth.close();
+    const kept = (JSON.parse(fs.readFileSync(hot, "utf8")) as { manifests: [string, string][] }).manifests;
+    assert.ok(
+      kept.some(([h, m]) => h === manifestHash(entries(["a", "b"])) && m === serializeManifest(entries(["a", "b"]))),
+      "the run that hashed the new manifest wrote it to the hot set",
+    );
+  });
   it("comparePython orders strings by code point, as Python's sorted() does", () => {
     const byCodePoint = (a: string, b: string): number => {
       const x = [...a].map((c) => c.codePointAt(0)!);

@@ -61,7 +61,11 @@ function pythonJsonString(s: string): string {
 
 /** The `.dir` hash of a manifest: md5 of its serialisation, suffixed `.dir`. */
 export function manifestHash(entries: readonly ManifestEntry[]): string {
-  return createHash("md5").update(serializeManifest(entries), "utf8").digest("hex") + ".dir";
+  return serializedManifestHash(serializeManifest(entries));
+}
+
+function serializedManifestHash(serialized: string): string {
+  return createHash("md5").update(serialized, "utf8").digest("hex") + ".dir";
 }
 
 /** What a path hashes to: a file (`md5`, `size`) or a directory (`<md5>.dir`, total `size`, `nfiles`, and its manifest). */
@@ -114,6 +118,8 @@ type StateRow = { inode: string; mtime: string; size: number; md5: string };
 const HOT_FORMAT = "polarity-state-hot-1";
 /** The hot set is rewritten with this run's entries alone when merging would make it larger. */
 const HOT_MAX_ROWS = 50_000;
+/** The same for its directory hashes, in characters of serialised manifests. */
+const HOT_MAX_MANIFEST_CHARS = 16 << 20;
 
 /**
  * Remembers file hashes keyed by path + inode + mtime (ns) + size, so unchanged files are never
@@ -129,6 +135,12 @@ const HOT_MAX_ROWS = 50_000;
  * so a stale hot set only means more misses; a miss goes to SQLite. The hot set is rewritten
  * (atomically) at close() only by a run that opened SQLite: this run's entries merged with the
  * previous ones (this run's win), or this run's alone when the merge would exceed HOT_MAX_ROWS.
+ *
+ * The hot set also keeps directory hashes: the `.dir` md5 of each serialised manifest a run
+ * computed, keyed by the whole serialisation (so an entry cannot be stale: the md5 is a function
+ * of exactly that text). A no-op `status` then hashes nothing and never loads node:crypto (its
+ * ~35 internal modules were ~10 ms of a start: bench/cli.ts, issue 12). A run that computed a
+ * directory hash the hot set lacked rewrites the hot set too.
  */
 export class StateDb {
   private db: Database.Database | null = null;
@@ -139,6 +151,11 @@ export class StateDb {
   private hot: Map<string, StateRow> | null = null;
   /** Entries this run looked up (matching) or recorded: the next hot set. */
   private readonly used = new Map<string, StateRow>();
+  /** Directory hashes of the hot set: serialised manifest → `<md5>.dir`. */
+  private hotManifests = new Map<string, string>();
+  /** Directory hashes this run looked up or computed, and whether any was new to the hot set. */
+  private readonly usedManifests = new Map<string, string>();
+  private newManifests = false;
   private readonly hotFile: string;
 
   constructor(private readonly file: string) {
@@ -167,13 +184,17 @@ export class StateDb {
     if (this.hot) return this.hot;
     const hot = new Map<string, StateRow>();
     try {
-      const data = JSON.parse(fs.readFileSync(this.hotFile, "utf8")) as { format?: unknown; rows?: unknown };
+      const data = JSON.parse(fs.readFileSync(this.hotFile, "utf8")) as { format?: unknown; rows?: unknown; manifests?: unknown };
       if (data.format === HOT_FORMAT && Array.isArray(data.rows))
         for (const r of data.rows as unknown[]) {
           if (!Array.isArray(r) || r.length !== 5) continue;
           const [p, inode, mtime, size, md5] = r as unknown[];
           if (typeof p === "string" && typeof inode === "string" && typeof mtime === "string" && typeof size === "number" && typeof md5 === "string")
             hot.set(p, { inode, mtime, size, md5 });
+        }
+      if (data.format === HOT_FORMAT && Array.isArray(data.manifests))
+        for (const m of data.manifests as unknown[]) {
+          if (Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string") this.hotManifests.set(m[1], m[0]);
         }
     } catch {
       // none yet, unreadable or corrupt: every lookup goes to SQLite, and close() writes a new one
@@ -224,6 +245,18 @@ export class StateDb {
     return row!.md5;
   }
 
+  /** The `.dir` hash of a serialised manifest, from the hot set or computed now. */
+  manifestHash(serialized: string): string {
+    this.hotSet();
+    let md5 = this.hotManifests.get(serialized);
+    if (md5 === undefined) {
+      md5 = serializedManifestHash(serialized);
+      this.newManifests = true;
+    }
+    this.usedManifests.set(serialized, md5);
+    return md5;
+  }
+
   record(file: string, st: fs.BigIntStats, md5: string): void {
     // Racily clean (or stamped in the future): not trusted, hashed again next time.
     if (BigInt(Date.now()) * 1_000_000n - st.mtimeNs < RACY_WINDOW_NS) return;
@@ -247,15 +280,27 @@ export class StateDb {
 
   close(): void {
     this.flush();
-    if (!this.db) return;
-    this.db.close();
+    if (!this.db && !this.newManifests) return;
+    this.db?.close();
     this.db = null;
-    // This run needed SQLite: the next one should not, for the same files.
+    this.newManifests = false;
+    // This run needed SQLite or hashed a manifest: the next one should not, for the same files.
     const merged = new Map(this.hotSet());
     for (const [p, r] of this.used) merged.set(p, r);
     const rows = merged.size <= HOT_MAX_ROWS ? merged : this.used;
+    const mergedManifests = new Map([...this.hotManifests, ...this.usedManifests]);
+    let chars = 0;
+    for (const m of mergedManifests.keys()) chars += m.length;
+    const manifests = chars <= HOT_MAX_MANIFEST_CHARS ? mergedManifests : this.usedManifests;
     try {
-      writeFileAtomicSync(this.hotFile, JSON.stringify({ format: HOT_FORMAT, rows: [...rows].map(([p, r]) => [p, r.inode, r.mtime, r.size, r.md5]) }));
+      writeFileAtomicSync(
+        this.hotFile,
+        JSON.stringify({
+          format: HOT_FORMAT,
+          rows: [...rows].map(([p, r]) => [p, r.inode, r.mtime, r.size, r.md5]),
+          manifests: [...manifests].map(([serialized, md5]) => [md5, serialized]),
+        }),
+      );
     } catch {
       // a read-only .dvc/tmp: lookups keep going to SQLite
     }
@@ -338,19 +383,27 @@ export class Hasher {
     const manifest: ManifestEntry[] = relpaths.map((relpath, i) => ({ relpath, md5: hashes[i].md5 }));
     const sizes = hashes.map((h) => h.size);
     this.state?.flush();
-    return { md5: manifestHash(manifest), size: sizes.reduce((a, b) => a + b, 0), nfiles: manifest.length, manifest, sizes };
+    const serialized = serializeManifest(manifest);
+    const md5 = this.state ? this.state.manifestHash(serialized) : serializedManifestHash(serialized);
+    return { md5, size: sizes.reduce((a, b) => a + b, 0), nfiles: manifest.length, manifest, sizes };
   }
 
   /** Hashes a file or directory; throws NotFoundError when it does not exist. */
   async hashPath(p: string, label = p): Promise<HashInfo> {
     const memoised = this.memo?.get(p);
     if (memoised) return memoised;
-    const st = await fsp.stat(p).catch(() => null);
+    // A synchronous stat: an asynchronous one is a thread-pool round trip, for one syscall.
+    let st: fs.BigIntStats | undefined;
+    try {
+      st = fs.statSync(p, { bigint: true });
+    } catch {
+      // unreadable counts as missing, as before
+    }
     if (!st) throw new NotFoundError(`'${label}' does not exist`);
     let h: HashInfo;
     if (st.isDirectory()) h = await this.hashDir(p);
     else {
-      h = await this.hashFile(p);
+      h = await this.hashStatted(p, st);
       this.state?.flush();
     }
     this.memo?.set(p, h);
