@@ -24,18 +24,28 @@ import { serveClusterMetricsFromPrimary } from "./cluster-metrics.js";
 const CONFIG_ENV = "POLARITY_SERVE_CONFIG";
 
 /**
- * Workers run with a larger young generation (V8's semi-space, 16 MB by default on 64-bit):
- * each request leaves a few kilobytes of short-lived garbage, and fewer scavenges (which also
- * wake V8's helper threads) cost less CPU per request. Measured with `wrk -t2 -c32` on single
- * texts, alternated in one run at load ~7: 95–102 µs of server CPU per request against
- * 98–123 µs without it (+4 to +27 % req/s). A value given in execArgv or NODE_OPTIONS wins.
+ * Workers run with a fixed 32 MB young generation (V8's semi-space; both its minimum and its
+ * maximum). Each request leaves a few kilobytes of short-lived garbage, and fewer scavenges
+ * (which also wake V8's helper threads) cost less CPU per request. A maximum alone is not
+ * enough: V8 starts the semi-space at 1 MB and grows it by a heuristic, so a worker ended up
+ * with a young generation anywhere from a few MB to the maximum depending on its start-up
+ * (docs/monitoring.md saw the same coin flip in single processes), and `--workers 2` rounds
+ * swung by ±10 points. Measured with `wrk -t2 -c32` on single texts against the same tree with
+ * the maximum alone, alternated in one run (load 8–11, 2026-12-02): 52.7 µs of server CPU per
+ * request against 66.3 µs (bench notes in docs/serving.md). The cost is memory: up to
+ * 3 × 32 MB of young generation per worker once touched. A semi-space size given in execArgv,
+ * or a maximum in NODE_OPTIONS (which V8 accepts there, unlike the minimum), wins.
  */
-const SEMI_SPACE_FLAG = "--max-semi-space-size";
+const MIN_SEMI_SPACE_FLAG = "--min-semi-space-size";
+const MAX_SEMI_SPACE_FLAG = "--max-semi-space-size";
 const WORKER_SEMI_SPACE_MB = 32;
 
-function workerExecArgv(): string[] {
-  const given = process.execArgv.some((a) => a.startsWith(SEMI_SPACE_FLAG)) || (process.env.NODE_OPTIONS ?? "").includes(SEMI_SPACE_FLAG);
-  return given ? process.execArgv : [...process.execArgv, `${SEMI_SPACE_FLAG}=${WORKER_SEMI_SPACE_MB}`];
+/** The node flags a cluster worker starts with: the primary's, plus the young generation's size unless one is given. */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): string[] {
+  // V8 reads `_` and `-` in flag names alike.
+  const names = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.replaceAll("_", "-"));
+  const given = names.some((a) => a.startsWith(MIN_SEMI_SPACE_FLAG) || a.startsWith(MAX_SEMI_SPACE_FLAG));
+  return given ? [...execArgv] : [...execArgv, `${MIN_SEMI_SPACE_FLAG}=${WORKER_SEMI_SPACE_MB}`, `${MAX_SEMI_SPACE_FLAG}=${WORKER_SEMI_SPACE_MB}`];
 }
 export const WORKER_READY = "polarity:worker-ready";
 export const WORKER_FAILED = "polarity:worker-failed";
