@@ -6,7 +6,8 @@
  * with --seeds seeds (0, 1, …): accuracy is the mean over seeds (one forest's accuracy moves by
  * ±1 point with its seed, so one seed cannot tell a 1-point gap), fit time the median. The two
  * sides alternate seed by seed (ours for seed s, then scikit-learn's for seed s, in one Python
- * process per seed), so that a change of machine load falls on both sides alike.
+ * process per seed), so that a change of machine load falls on both sides alike. The first
+ * fit of the process (seed 0, V8 still compiling the kernels) is also printed on its own.
  *
  *   npm run bench:trees [-- --trees 100] [--rounds 100] [--seeds 3]
  */
@@ -132,6 +133,15 @@ function main(): void {
     const cells = [name.padEnd(5), median(o.fit).toFixed(3).padStart(10), mean(o.acc).toFixed(4).padStart(9)];
     if (t) cells.push(median(t.fit).toFixed(3).padStart(13), mean(t.acc).toFixed(4).padStart(12), `${(median(t.fit) / median(o.fit)).toFixed(1)}x`.padStart(8));
     console.log(cells.join("  "));
+  }
+  if (theirs) {
+    // Seed 0 is the process's first fit of each model (V8 compiles the kernels while it runs);
+    // scikit-learn's seed 0 runs in a fresh Python process too. What one `polarity train` sees.
+    const cold = ["rf", "gbdt"].map(
+      (name) =>
+        `${name} ${ours[name].fit[0].toFixed(2)} vs ${theirs?.[name].fit[0].toFixed(2)} s = ${((theirs?.[name].fit[0] ?? 0) / ours[name].fit[0]).toFixed(1)}x`,
+    );
+    console.log(`# first fit of the process (seed 0), ours vs sklearn: ${cold.join("; ")}`);
   }
   for (const name of ["rf", "gbdt"]) {
     const f = (a: number[], d: number): string => `[${a.map((v) => v.toFixed(d)).join(" ")}]`;
