@@ -136,7 +136,7 @@ test("two threads build X by columns (half the rows each, X in shared memory) ex
   const serial = createColumnArena(X).X;
   for (const wasm of [true, false]) {
     const arena = createColumnArena(Xs, wasm, false);
-    const objective = new ColumnBinaryObjective(arena, 2, Xs);
+    const objective = new ColumnBinaryObjective(arena, 2, Xs, false, 0);
     try {
       assert.ok(objective.parallel, "the worker took part");
       assert.deepEqual(arena.X.colPtr, serial.colPtr);

@@ -29,6 +29,14 @@ import {
  */
 export const PARALLEL_MIN_NNZ = 1_000_000;
 
+/**
+ * From this many non-zeros the worker helps build the column copy (each thread counts and fills
+ * half of X's rows). Below, this thread builds it alone while the worker starts: a worker that
+ * saw X must be replaced by a fresh one when X is released (handOverToFit), and at 10^5
+ * documents (2.2 M non-zeros) the second start cost more than the half fill saves.
+ */
+export const TWO_THREAD_FILL_MIN_NNZ = 8_000_000;
+
 /** How long to wait for a worker to start before computing its rows on the main thread instead. */
 const WORKER_START_TIMEOUT_MS = 30_000;
 
@@ -101,8 +109,9 @@ export class ColumnBinaryObjective {
    * `releaseX`: the caller releases X once the arena is built (handOverToFit); the worker that
    * helped fill it is then replaced by a fresh one that never saw X, so no thread keeps X alive
    * (a worker's references last until its own garbage collection, which an idle worker never runs).
+   * `twoThreadFillMinNnz`: the worker helps build the copy only from this many non-zeros.
    */
-  constructor(arena: ColumnArena, threads: number, fillFrom: CsrLike | null = null, releaseX = false) {
+  constructor(arena: ColumnArena, threads: number, fillFrom: CsrLike | null = null, releaseX = false, twoThreadFillMinNnz = TWO_THREAD_FILL_MIN_NNZ) {
     this.A = arena;
     const { rows: n, cols: d, colPtr } = arena.X;
     this.control = new Int32Array(new SharedArrayBuffer(16));
@@ -110,7 +119,8 @@ export class ColumnBinaryObjective {
     this.mid = d;
     this.rowMid = n;
     const X = fillFrom;
-    const shared = X !== null && threads > 1 && [X.indptr, X.indices, X.data].every((a) => a.buffer instanceof SharedArrayBuffer);
+    const shared =
+      X !== null && threads > 1 && X.indptr[n] >= twoThreadFillMinNnz && [X.indptr, X.indices, X.data].every((a) => a.buffer instanceof SharedArrayBuffer);
     // Rows [0, rowSplit) are filled here, the rest by the worker: half of the non-zeros each.
     let rowSplit = n;
     if (X !== null && shared) {
