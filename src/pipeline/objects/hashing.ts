@@ -217,29 +217,30 @@ export class StateDb {
 
   /**
    * The entries for the files `files` (absolute paths) of directory `dir`: from the hot set when it
-   * has a matching entry for every one of them (`stats`, parallel to `files`), else every entry
+   * has a matching entry for every one of them (`ids`, parallel to `files`), else every entry
    * under `dir` from SQLite, in one query (one range scan over the primary key instead of one query
    * per file: the per-file lookups were most of a warm no-op repro in bench/pipeline.ts).
    */
-  entriesFor(dir: string, files: readonly string[], stats: readonly fs.BigIntStats[]): Map<string, StateRow> {
+  entriesFor(dir: string, files: readonly string[], ids: readonly FileIdentity[]): Map<string, StateRow> {
     const hot = this.hotSet();
     let all = true;
-    for (let i = 0; i < files.length && all; i++) all = matches(hot.get(files[i]), stats[i]);
+    for (let i = 0; i < files.length && all; i++) all = matches(hot.get(files[i]), ids[i]);
     const source = all ? hot : this.sqliteEntriesUnder(dir);
     for (let i = 0; i < files.length; i++) {
       const e = source.get(files[i]);
-      if (e && matches(e, stats[i])) this.used.set(files[i], e);
+      if (e && matches(e, ids[i])) this.used.set(files[i], e);
     }
     return source;
   }
 
   lookup(file: string, st: fs.BigIntStats): string | undefined {
+    const id = fileIdentity(st);
     let row: StateRow | undefined = this.hotSet().get(file);
-    if (!matches(row, st)) {
+    if (!matches(row, id)) {
       const db = this.open();
       this.getStmt ??= db.prepare("SELECT inode, mtime, size, md5 FROM state WHERE path = ?");
       row = this.getStmt.get(file);
-      if (!row || !matches(row, st)) return undefined;
+      if (!row || !matches(row, id)) return undefined;
     }
     this.used.set(file, row!);
     return row!.md5;
@@ -307,8 +308,23 @@ export class StateDb {
   }
 }
 
-function matches(row: StateRow | undefined, st: fs.BigIntStats): boolean {
-  return row !== undefined && row.inode === st.ino.toString() && row.mtime === st.mtimeNs.toString() && BigInt(row.size) === st.size;
+/** A file version as the state keys it: inode and mtime (ns) as decimal strings, size. */
+interface FileIdentity {
+  inode: string;
+  mtime: string;
+  size: number;
+}
+
+/**
+ * Taken from a stat at once, so that a directory's 200 BigIntStats (each ~20 BigInts and 4 Dates)
+ * die young instead of being copied by the scavenges a no-op status runs into (issue 12).
+ */
+function fileIdentity(st: fs.BigIntStats): FileIdentity {
+  return { inode: st.ino.toString(), mtime: st.mtimeNs.toString(), size: Number(st.size) };
+}
+
+function matches(row: StateRow | undefined, id: FileIdentity): boolean {
+  return row !== undefined && row.inode === id.inode && row.mtime === id.mtime && row.size === id.size;
 }
 
 /** Hashes files and directories through the state database. */
@@ -353,11 +369,11 @@ export class Hasher {
     // path.join(dir, r) for listFilesSync's relpaths (plain names joined by "/"), without normalising each.
     const prefix = path.join(dir, path.sep);
     const files = path.sep === "/" ? relpaths.map((r) => prefix + r) : relpaths.map((r) => path.join(dir, r));
-    const stats = files.map((f) => fs.statSync(f, { bigint: true }));
-    const known = this.state?.entriesFor(dir, files, stats) ?? new Map<string, StateRow>();
+    const ids = files.map((f) => fileIdentity(fs.statSync(f, { bigint: true })));
+    const known = this.state?.entriesFor(dir, files, ids) ?? new Map<string, StateRow>();
     for (let i = 0; i < relpaths.length; i++) {
       const e = known.get(files[i]);
-      if (matches(e, stats[i])) hashes[i] = { md5: e!.md5, size: Number(stats[i].size) };
+      if (matches(e, ids[i])) hashes[i] = { md5: e!.md5, size: ids[i].size };
       else misses.push(i);
     }
     // Small files are read synchronously (one read; the thread-pool round trip costs more than the
