@@ -23,6 +23,7 @@ import {
   growTree,
   growTreeSampled,
   isIdentity,
+  newSampledScratch,
   isLeafShaped,
   mergeProbe,
   nodeTotals,
@@ -55,13 +56,14 @@ export interface ForestWorkerData {
 function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void {
   const { X, y, k, bootstrap, params, seeds, control, port } = data;
   const { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures } = params;
+  const scratch = maxFeatures > 0 && maxFeatures < X.d ? newSampledScratch(X) : undefined;
   let current = -1;
   try {
     for (;;) {
       const t = Atomics.add(control, 0, 1);
       if (t >= seeds.length) break;
       current = t;
-      const tree = growBootstrapTree(X, y, k, bootstrap, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seeds[t]);
+      const tree = growBootstrapTree(X, y, k, bootstrap, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seeds[t], scratch);
       port.postMessage({ t, tree }, [tree.feature.buffer, tree.bin.buffer, tree.left.buffer, tree.right.buffer, tree.value.buffer, tree.improvement.buffer] as ArrayBuffer[]);
       current = -1;
       Atomics.add(control, 1, 1);
@@ -76,7 +78,7 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
 
 /** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
 export function forestKernelSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, isLeafShaped, accumulateRows, accumulateColumns, clearHistogram, nodeTotals, pruneBelow, mergeProbe, growTree, drawFrom, evalSampledFeature, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
+  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, isLeafShaped, accumulateRows, accumulateColumns, clearHistogram, nodeTotals, pruneBelow, mergeProbe, growTree, drawFrom, evalSampledFeature, newSampledScratch, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 

@@ -1005,6 +1005,38 @@ export function drawFrom(list: Int32Array, t: number, m: number, rng: Int32Array
 }
 
 /**
+ * growTreeSampled's per-thread buffers, reused from tree to tree (allocating and filling them
+ * per tree cost ~15 % of a warm tree). The big nodes' draw permutes triples [feature j, r0, r1]
+ * of `draws` in place (a partial Fisher–Yates over all d features), starting each tree from
+ * `initial`: for a feature stored in ≤ 2 rows (most draws on text) r0, r1 are those rows (X.n
+ * = none), so that a draw tells one absent from the node without touching anything else;
+ * r0 = −1: more rows. One random read per draw (the permutation, the rows and a separate
+ * "drawn" mark were three: cache misses over d-sized arrays dominated the draw). drawn[j]: the
+ * stamp of the node that drew feature j; candidates: a node's present features.
+ */
+export interface SampledScratch {
+  initial: Int32Array;
+  draws: Int32Array;
+  drawn: Int32Array;
+  candidates: Int32Array;
+}
+
+/** growTreeSampled's buffers for X (one per thread and fit). Self-contained. */
+export function newSampledScratch(X: BinnedRows): SampledScratch {
+  const d = X.d;
+  const { colptr, colRows } = X;
+  const initial = new Int32Array(3 * d);
+  for (let j = 0; j < d; j++) {
+    const c0 = colptr[j];
+    const len = colptr[j + 1] - c0;
+    initial[3 * j] = j;
+    initial[3 * j + 1] = len > 2 ? -1 : len > 0 ? colRows[c0] : X.n;
+    initial[3 * j + 2] = len > 1 ? colRows[c0 + 1] : X.n;
+  }
+  return { initial, draws: new Int32Array(3 * d), drawn: new Int32Array(d), candidates: new Int32Array(d) };
+}
+
+/**
  * Grows one Gini tree the way scikit-learn's BestSplitter draws features, column-wise: per
  * node up to `maxFeatures` features are drawn from all d (without replacement), and each drawn
  * feature's statistics are gathered from its column (rows of other nodes skipped by a stamp),
@@ -1030,30 +1062,20 @@ export function growTreeSampled(
   minSamplesLeaf: number,
   maxFeatures: number,
   seed: number,
+  scratch: SampledScratch,
 ): GrownTree {
   const S = k + 1;
   const d = X.d;
   const { indptr, indices, colptr, colRows, colCodes, zeroBin } = X;
   const limit = Math.min(maxFeatures, d);
-  const drawn = new Int32Array(d); // node stamp of the node that drew feature j
-  const candidates = new Int32Array(d);
+  // The draw starts from the same permutation at every tree (a tree depends on its seed only).
+  const { draws, drawn, candidates } = scratch;
+  draws.set(scratch.initial);
+  drawn.fill(0);
   // pos[i]: row i's place in idx (−1 when not sampled); a node's rows are idx[start..end), so
   // row i is in the node iff (pos[i] − start) >>> 0 < count — no per-node marking.
   // (pos[X.n] = −1 too: the sentinel row of `draws`.)
   const pos = new Int32Array(X.n + 1).fill(-1);
-  // The big nodes' draw permutes triples [feature j, r0, r1] in place (a partial Fisher–Yates
-  // over all d features): for a feature stored in ≤ 2 rows (most draws on text) r0, r1 are
-  // those rows (X.n = none), so that a draw tells one absent from the node without touching
-  // anything else; r0 = −1: more rows. One random read per draw (the permutation, the rows and
-  // a separate "drawn" mark were three: cache misses over d-sized arrays dominated the draw).
-  const draws = new Int32Array(3 * d);
-  for (let j = 0; j < d; j++) {
-    const c0 = colptr[j];
-    const len = colptr[j + 1] - c0;
-    draws[3 * j] = j;
-    draws[3 * j + 1] = len > 2 ? -1 : len > 0 ? colRows[c0] : X.n;
-    draws[3 * j + 2] = len > 1 ? colRows[c0 + 1] : X.n;
-  }
   const binStats = new Float64Array(256 * S);
   const binList = new Int32Array(257);
   const tot = new Float64Array(S);
@@ -1241,6 +1263,7 @@ export function growBootstrapTree(
   minSamplesLeaf: number,
   maxFeatures: number,
   seed: number,
+  scratch?: SampledScratch,
 ): GrownTree {
   const n = X.n;
   const w = new Float64Array(n);
@@ -1252,7 +1275,7 @@ export function growBootstrapTree(
   const rows = new Int32Array(m);
   m = 0;
   for (let i = 0; i < n; i++) if (w[i] > 0) rows[m++] = i;
-  if (maxFeatures > 0 && maxFeatures < X.d) return growTreeSampled(X, y, w, k, rows, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed);
+  if (maxFeatures > 0 && maxFeatures < X.d) return growTreeSampled(X, y, w, k, rows, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed, scratch ?? newSampledScratch(X));
   const empty = new Float64Array(0);
   return growTree(X, { criterion: 0, k, y, w, r: empty, h: empty }, rows, { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed });
 }
