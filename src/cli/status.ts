@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
-import { writeStdout } from "./stdout.js";
+import { exitWhenWritten } from "./stdout.js";
 import { pipelineStatus } from "../pipeline/status.js";
 import type { DvcStageStatus } from "../pipeline/stage-state.js";
 
@@ -40,19 +40,20 @@ export function register(program: Command): void {
         for (const s of changed) st[s.name] = s.dvc;
         if (o.quiet) {
           if (changed.length) process.exitCode = 1;
+          exitWhenWritten("");
           return;
         }
         if (o.json) {
-          writeStdout(JSON.stringify(st, null, 2) + "\n");
+          exitWhenWritten(JSON.stringify(st, null, 2) + "\n");
           return;
         }
         if (changed.length === 0) {
-          writeStdout("Data and pipelines are up to date.\n");
+          exitWhenWritten("Data and pipelines are up to date.\n");
           return;
         }
         const lines: string[] = [];
         showDvcStatus(st, 0, lines);
-        writeStdout(lines.join("\n") + "\n");
+        exitWhenWritten(lines.join("\n") + "\n");
       }),
     );
 }
