@@ -17,6 +17,11 @@
  *     seed's three Prometheus metrics when prometheus_client is installed), with the same
  *     load, when Debian's gunicorn, python3-sklearn and python3-flask are installed.
  *   - the monitoring overhead (issue 16): bench/monitoring.ts's A/B/A run, shorter.
+ * Each single-text round also reads every server's CPU time from /proc (primary and workers),
+ * so the figures include server CPU per request: on a shared machine the steadier measure,
+ * where req/s moves with whatever else runs. `--baseline <tree or main.js>` adds a second
+ * `polarity serve` to the same alternated rounds (a source tree such as a `git worktree` of an
+ * older commit, transpiled like the current one, or a built main.js): an A/B in one run.
  * The CLI is the current src/ transpiled by esbuild (bench/lib/current-cli.ts), never a stale
  * dist/ (POLARITY_BENCH_CLI=dist/cli/main.js times the built one). The load generator is
  * Debian's `wrk` when installed (a C client: it takes less CPU from the server on a 2-core
@@ -24,12 +29,13 @@
  *   --duration <s> (default 5)  --rounds <n> (default 2)  --connections <n> (default 32)
  *   --batch-connections <n> (default 4)  --tool wrk|autocannon  --workers 1,2
  *   --big-features <n> (default 2000000; 0 skips the big model)  --only start|load  --no-seed  --json
+ *   --baseline <dir|main.js>
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { loadUciSentences } from "../src/data/builtin.js";
 import { SentimentModel, type SentimentModelJSON } from "../src/models/sentiment-model.js";
@@ -48,6 +54,7 @@ interface Args {
   only: "start" | "load" | null;
   seed: boolean;
   json: boolean;
+  baseline: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -72,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     only,
     seed: !argv.includes("--no-seed"),
     json: argv.includes("--json"),
+    baseline: get("baseline") ?? null,
   };
 }
 
@@ -395,6 +403,12 @@ async function main(): Promise<void> {
   const track = <T extends { child: ChildProcess }>(x: T): T => (children.add(x.child), x);
   try {
     const cli = await currentCli();
+    const baselineCli =
+      args.baseline === null
+        ? null
+        : args.baseline.endsWith(".js")
+          ? { main: resolve(args.baseline), label: args.baseline }
+          : { main: (await currentCli(resolve(args.baseline))).main, label: `${args.baseline}'s src/, transpiled by esbuild` };
     const { texts, labels } = loadUciSentences();
     const t0 = performance.now();
     const model = SentimentModel.train(texts, labels, { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } });
@@ -408,6 +422,7 @@ async function main(): Promise<void> {
       loadAverageAtStart: load1(),
       tool: args.tool,
       cli: cli.label,
+      ...(baselineCli ? { baseline: baselineCli.label } : {}),
       model: `TF-IDF 1-2-grams + logistic regression, ${model.nFeatures} features, ${(json.length / 1e6).toFixed(2)} MB JSON, trained on ${texts.length} sentences in ${trainMs.toFixed(0)} ms`,
       durationSec: args.duration,
       rounds: args.rounds,
@@ -509,19 +524,50 @@ async function main(): Promise<void> {
       for (const workers of args.workers) {
         const polarity = track(await startServer(cli.main, modelFile, workers));
         const bare = track(await startBareServer(workers));
+        const baseline = baselineCli ? track(await startServer(baselineCli.main, modelFile, workers)) : null;
         try {
           await warm(polarity.url, singleBodies, args.connections);
           await warm(bare.url, singleBodies, args.connections);
-          // Alternated rounds: both see the same machine load.
+          if (baseline) await warm(baseline.url, singleBodies, args.connections);
+          // Alternated rounds: all see the same machine load. Each round also takes the server's
+          // CPU time (primary and workers, from /proc) per request answered.
+          const measured = async (server: { url: string; child: ChildProcess }, into: LoadResult[], cpu: number[]) => {
+            const before = processTreeCpuMs(server.child.pid);
+            const result = await loadRun(server.url, singleBodies, args.connections);
+            const after = processTreeCpuMs(server.child.pid);
+            into.push(result);
+            if (before !== null && after !== null) cpu.push(((after - before) * 1000) / (result.requestsPerSec * args.duration));
+          };
           const ours: LoadResult[] = [];
           const ceilings: LoadResult[] = [];
+          const baselines: LoadResult[] = [];
+          const oursCpu: number[] = [];
+          const ceilingsCpu: number[] = [];
+          const baselinesCpu: number[] = [];
           for (let r = 0; r < args.rounds; r++) {
-            ours.push(await loadRun(polarity.url, singleBodies, args.connections));
-            ceilings.push(await loadRun(bare.url, singleBodies, args.connections));
+            await measured(polarity, ours, oursCpu);
+            if (baseline) await measured(baseline, baselines, baselinesCpu);
+            await measured(bare, ceilings, ceilingsCpu);
           }
           const single = median(ours);
           const ceiling = median(ceilings);
           await stopServer(bare.child);
+          if (baseline) await stopServer(baseline.child);
+          const cpuUs = (xs: number[]) => (xs.length > 0 ? Number(mid(xs).toFixed(1)) : null);
+          const baselineRow =
+            baseline === null
+              ? null
+              : {
+                  reqPerSec: Math.round(median(baselines).requestsPerSec),
+                  p99Ms: median(baselines).p99Ms,
+                  shareOfBareNode: Number((median(baselines).requestsPerSec / ceiling.requestsPerSec).toFixed(3)),
+                  roundShares: baselines.map((o, i) => Number((o.requestsPerSec / ceilings[i].requestsPerSec).toFixed(3))),
+                  cpuUsPerReq: cpuUs(baselinesCpu),
+                  // This tree against the baseline, round by round (req/s; CPU per request as baseline / this tree: > 1 means this tree uses less).
+                  roundRatios: ours.map((o, i) => Number((o.requestsPerSec / baselines[i].requestsPerSec).toFixed(3))),
+                  roundCpuRatios: oursCpu.map((c, i) => Number((baselinesCpu[i] / c).toFixed(3))),
+                  non2xx: baselines.reduce((a, r) => a + r.non2xx, 0),
+                };
           const cpuBefore = processTreeCpuMs(polarity.child.pid);
           const batch = await loadRun(polarity.url, batchBodies, args.batchConnections);
           const cpuAfter = processTreeCpuMs(polarity.child.pid);
@@ -535,8 +581,10 @@ async function main(): Promise<void> {
             singleReqPerSec: Math.round(single.requestsPerSec),
             singleP50Ms: single.p50Ms,
             singleP99Ms: single.p99Ms,
+            singleCpuUsPerReq: cpuUs(oursCpu),
             bareNodeReqPerSec: Math.round(ceiling.requestsPerSec),
             bareNodeP99Ms: ceiling.p99Ms,
+            bareNodeCpuUsPerReq: cpuUs(ceilingsCpu),
             shareOfBareNode: Number((single.requestsPerSec / ceiling.requestsPerSec).toFixed(3)),
             roundShares: ours.map((o, i) => Number((o.requestsPerSec / ceilings[i].requestsPerSec).toFixed(3))),
             batchTextsPerSec: Math.round(batch.requestsPerSec * 1000),
@@ -546,6 +594,7 @@ async function main(): Promise<void> {
             httpOverheadMsPer1000: httpOverheadMs === null ? null : Number(httpOverheadMs.toFixed(2)),
             shareOfScoringBound: Number(((batch.requestsPerSec * 1000) / (scoring * workers)).toFixed(3)),
             non2xx: single.non2xx + batch.non2xx,
+            baseline: baselineRow,
           };
           rows.push(row);
           if (!args.json) {
@@ -558,6 +607,19 @@ async function main(): Promise<void> {
             console.log(
               `  → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of the ceiling (rounds: ${row.roundShares.map((x) => `${(x * 100).toFixed(1)} %`).join(", ")}; target ≥ ${target} %)`,
             );
+            if (row.singleCpuUsPerReq !== null)
+              console.log(
+                `  server CPU per request (primary and workers, median of rounds): Polarity ${row.singleCpuUsPerReq} µs, bare ${row.bareNodeCpuUsPerReq} µs`,
+              );
+            if (baselineRow) {
+              const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+              console.log(
+                `  baseline (${baselineCli!.label}): ${baselineRow.reqPerSec} req/s, p99 ${baselineRow.p99Ms} ms, ${pct(baselineRow.shareOfBareNode)} of the ceiling (rounds: ${baselineRow.roundShares.map(pct).join(", ")}), CPU ${baselineRow.cpuUsPerReq} µs per request`,
+              );
+              console.log(
+                `  → this tree / baseline, round by round: req/s ${baselineRow.roundRatios.join(", ")}; CPU per request (baseline / this tree) ${baselineRow.roundCpuRatios.join(", ")}; non-2xx ${baselineRow.non2xx}`,
+              );
+            }
             console.log(
               `  batches of 1,000, ${args.batchConnections} connections: ${row.batchTextsPerSec} texts/s (p50 ${row.batchP50Ms} ms per batch; target ≥ 500,000 with --workers 2)`,
             );
@@ -573,6 +635,7 @@ async function main(): Promise<void> {
         } finally {
           await stopServer(polarity.child);
           await stopServer(bare.child);
+          if (baseline) await stopServer(baseline.child);
         }
       }
 
