@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./run-command.js";
+import { exitWhenWritten } from "./stdout.js";
 import { buildDag, renderDot, renderMermaid, renderText, selectStages } from "../pipeline/dag.js";
 import { loadPipeline } from "../pipeline/dvcyaml.js";
 import { findRoot } from "../pipeline/repo.js";
@@ -23,10 +24,10 @@ export function register(program: Command): void {
         };
         if (o.json) {
           const edges = dag.stages.flatMap((s) => [...dag.downstream.get(s.name)!].map((d) => ({ from: s.name, to: d })));
-          process.stdout.write(JSON.stringify({ stages: dag.stages.map((s) => s.name), edges }, null, 2) + "\n");
-        } else if (o.mermaid) process.stdout.write(renderMermaid(dag));
-        else if (o.dot) process.stdout.write(renderDot(dag));
-        else process.stdout.write(renderText(dag));
+          exitWhenWritten(JSON.stringify({ stages: dag.stages.map((s) => s.name), edges }, null, 2) + "\n");
+        } else if (o.mermaid) exitWhenWritten(renderMermaid(dag));
+        else if (o.dot) exitWhenWritten(renderDot(dag));
+        else exitWhenWritten(renderText(dag));
       }),
     );
 }

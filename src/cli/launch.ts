@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CACHED_COMMANDS } from "./cached-commands.js";
 import { cacheFileFor, runCached } from "./code-cache.js";
-import { writeStdout } from "./stdout.js";
+import { exitWhenWritten } from "./stdout.js";
 import { VERSION } from "./version.js";
 
 // Node >= 22.1 keeps compiled ESM on disk between runs (the main-esm.js path).
@@ -20,7 +20,7 @@ import { VERSION } from "./version.js";
 
 const first = process.argv[2];
 const bundle = fileURLToPath(new URL("./polarity.cjs", import.meta.url));
-if (process.argv.length === 3 && (first === "--version" || first === "-V")) writeStdout(`${VERSION}\n`);
+if (process.argv.length === 3 && (first === "--version" || first === "-V")) exitWhenWritten(`${VERSION}\n`);
 else if (first !== undefined && CACHED_COMMANDS.has(first) && existsSync(bundle)) {
   const run = runCached(bundle, cacheFileFor(bundle, first));
   if (process.env.POLARITY_DEBUG_CODE_CACHE === "1") process.stderr.write(`polarity: code cache ${run.outcome}\n`);
