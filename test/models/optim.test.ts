@@ -19,6 +19,37 @@ test("L-BFGS finds the Rosenbrock minimum (1, 1) with a strong-Wolfe line search
   assert.ok(Math.abs(res.x[0] - 1) < 1e-8 && Math.abs(res.x[1] - 1) < 1e-8, `x = ${Array.from(res.x)}`);
 });
 
+test("L-BFGS with the iterates in the caller's memory (allocate) returns one of them, uncopied, at the solution it finds in its arena (to rounding: the arena sums in SIMD lanes)", () => {
+  // A preconditioned, ill-conditioned quadratic: f(x) = ½Σ c_j (x_j − a_j)².
+  const n = 101;
+  const c = Float64Array.from({ length: n }, (_, j) => 1 + (j % 10) ** 3);
+  const a = Float64Array.from({ length: n }, (_, j) => Math.sin(j));
+  const fg = (x: Float64Array, g: Float64Array): number => {
+    let f = 0;
+    for (let j = 0; j < n; j++) {
+      g[j] = c[j] * (x[j] - a[j]);
+      f += 0.5 * c[j] * (x[j] - a[j]) ** 2;
+    }
+    return f;
+  };
+  const options = { maxIter: 200, gtol: 1e-6, preconditioner: (out: Float64Array) => out.fill(0.5) };
+  const inArena = minimizeLbfgs(fg, new Float64Array(n), options);
+  const allocated: Float64Array[] = [];
+  const outside = minimizeLbfgs(fg, new Float64Array(n), {
+    ...options,
+    allocate: (length) => {
+      const v = new Float64Array(length);
+      allocated.push(v);
+      return v;
+    },
+  });
+  assert.equal(allocated.length, 2);
+  assert.ok(allocated.includes(outside.x), "the solution is one of the caller's buffers");
+  assert.equal(inArena.reason, "gtol");
+  assert.equal(outside.reason, "gtol");
+  for (let j = 0; j < n; j++) assert.ok(Math.abs(outside.x[j] - a[j]) < 1e-6 && Math.abs(outside.x[j] - inArena.x[j]) < 1e-6, `j ${j}: ${outside.x[j]} ${inArena.x[j]} ${a[j]}`);
+});
+
 test("L-BFGS stops at maxIter and reports it as not converged", () => {
   const res = minimizeLbfgs((x, g) => {
     g[0] = 4 * x[0] ** 3;

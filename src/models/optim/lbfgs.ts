@@ -34,8 +34,9 @@ export interface LbfgsOptions {
   preconditioner?: Preconditioner;
   onIteration?: (iteration: number, f: number) => void;
   /**
-   * Allocates the two iterate buffers (x and the trial point), e.g. in shared memory so a
-   * worker thread evaluating the objective reads them without a copy. Default: Float64Array.
+   * Allocates the two iterate buffers (x and the trial point) in the caller's memory; the
+   * solution is then one of them, returned without a copy. Default: both live in the SIMD
+   * arena (push and the line search's steps run there) and the solution is copied out of it.
    */
   allocate?: (length: number) => Float64Array;
 }
@@ -366,7 +367,9 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   let f = fg(x, g);
   evaluations++;
   let gmax = maxAbs(g);
-  if (gmax <= options.gtol) return { x: x.slice(), f, iterations: 0, evaluations, converged: true, reason: "gtol", gradMaxAbs: gmax };
+  // The arena should not outlive the call: a solution there is copied out; one in the caller's memory is not.
+  const result = (v: Float64Array): Float64Array => (options.allocate ? v : v.slice());
+  if (gmax <= options.gtol) return { x: result(x), f, iterations: 0, evaluations, converged: true, reason: "gtol", gradMaxAbs: gmax };
 
   // φ(α) = f(x + α·d), evaluated into xNew/gNew.
   let lastAlpha = NaN;
@@ -472,6 +475,5 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
       break;
     }
   }
-  // A copy: x may be a view into the arena, which should not outlive the call.
-  return { x: x.slice(), f, iterations, evaluations, converged: reason === "gtol" || reason === "ftol", reason, gradMaxAbs: gmax };
+  return { x: result(x), f, iterations, evaluations, converged: reason === "gtol" || reason === "ftol", reason, gradMaxAbs: gmax };
 }
