@@ -23,9 +23,9 @@ export function writeStdout(text: string): boolean {
 /**
  * For a one-shot command that has nothing left to do: writes its answer and ends the process
  * at once (process.exitCode stands; 'exit' listeners run). Node's own exit, after an emptied
- * event loop, also tears down the environment and the V8 heap, which a bench:cli A/B put at
- * ~8 ms of `polarity status` (issue 12). When part of the text had to go through
- * process.stdout, the process ends normally instead, so that nothing queued is lost.
+ * event loop, also tears down the environment and the V8 heap: ~1–2 ms of `polarity status`
+ * in quiet bench:cli runs, more on a loaded machine (issue 12). When part of the text had to
+ * go through process.stdout, the process ends normally instead, so that nothing queued is lost.
  */
 export function exitWhenWritten(text: string): void {
   if (writeStdout(text)) process.exit();
