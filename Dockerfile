@@ -33,7 +33,7 @@ RUN --mount=type=secret,id=ca_bundle,required=false \
     npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && chmod 755 dist/cli/main.js
+RUN npm run build && chmod 755 dist/cli/main.cjs
 
 # The model: `train` runs the pipeline on the built-in data (offline, ~5 s), `registry`
 # downloads BAKE_MODEL_URI from BAKE_TRACKING_URI, `none` bakes nothing.
@@ -63,11 +63,11 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/project ./project
 COPY --from=build /model ./model
-RUN ln -sf /app/dist/cli/main.js /usr/local/bin/polarity
+RUN ln -sf /app/dist/cli/main.cjs /usr/local/bin/polarity
 # A numeric user, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/cli/main.cjs"]
 CMD ["serve"]

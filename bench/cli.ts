@@ -4,7 +4,7 @@
  * start, the floor) and, when `dvc` is on PATH, DVC's `--version`, `status` and no-op `repro` of
  * the same project (one line says it is skipped otherwise).
  *
- * The CLI is the built bin, dist/cli/main.js (`npm run build` makes it the launcher of
+ * The CLI is the built bin, dist/cli/main.cjs (`npm run build` makes it the launcher of
  * src/cli/launch.ts: `--version` answered by itself, status/repro run from the code-cached
  * CommonJS bundle, src/cli/bundle.ts and src/cli/code-cache.ts); POLARITY_BENCH_CLI=<main.js>
  * times another build. The setup's repro and status runs write each command's code cache, so
@@ -140,7 +140,7 @@ function main(): void {
   const passes = arg("passes", 3);
   const files = arg("files", 200);
   const json = process.argv.includes("--json");
-  const cli = process.env.POLARITY_BENCH_CLI ? resolve(process.env.POLARITY_BENCH_CLI) : join(ROOT, "dist", "cli", "main.js");
+  const cli = process.env.POLARITY_BENCH_CLI ? resolve(process.env.POLARITY_BENCH_CLI) : join(ROOT, "dist", "cli", "main.cjs");
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: run 'npm run build' first (or set POLARITY_BENCH_CLI)`);
   if (!process.env.POLARITY_BENCH_CLI && statSync(cli).mtimeMs < statSync(join(ROOT, "src", "cli", "main.ts")).mtimeMs)
     process.stderr.write(`warning: ${cli} is older than src/cli/main.ts: run 'npm run build' for the current tree's figures\n`);

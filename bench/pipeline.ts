@@ -3,7 +3,7 @@
  *  1. MD5 throughput of hashFileMd5 against `md5sum` on a 1 GB file (created in the temp dir, deleted after).
  *  2. `repro` of a 5-stage pipeline whose stages each depend on a 10,000-file directory:
  *     first run, no-op with a cold state database (every file rehashed), no-op with warm state.
- *  3. Whole-process figures a user sees, on the built CLI (dist/cli/main.js, the esbuild bundle
+ *  3. Whole-process figures a user sees, on the built CLI (dist/cli/main.cjs, the esbuild bundle
  *     that `npm run build` makes (src/cli/bundle.ts); build first; the src via tsx otherwise, which is slower): `--version`, `status` and a no-op `repro` of that pipeline, each the median of
  *     interleaved runs beside `node -e 0` (the floor: Node's own start) in the same loop
  *     (POLARITY_BENCH_CLI=<main.js> measures another build). `--repro-only` skips (1),
@@ -110,7 +110,7 @@ async function benchRepro(): Promise<void> {
 
 /** Median wall time of whole `node …` processes, interleaved so all see the same machine load. */
 function benchCliStart(project: string): void {
-  const dist = process.env.POLARITY_BENCH_CLI ?? path.resolve(import.meta.dirname, "../dist/cli/main.js");
+  const dist = process.env.POLARITY_BENCH_CLI ?? path.resolve(import.meta.dirname, "../dist/cli/main.cjs");
   const src = path.resolve(import.meta.dirname, "../src/cli/main.ts");
   const built = fs.existsSync(dist) && (process.env.POLARITY_BENCH_CLI !== undefined || fs.statSync(dist).mtimeMs >= fs.statSync(src).mtimeMs);
   const cli = built ? [dist] : ["--import", import.meta.resolve("tsx"), src];
@@ -133,7 +133,7 @@ function benchCliStart(project: string): void {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const floor = median(times[0]);
   console.log(
-    `\nwhole-process CLI figures (${built ? "dist/cli/main.js" : "src via tsx: run 'npm run build' for the installed CLI's figures"}; median of ${runs}, interleaved):`,
+    `\nwhole-process CLI figures (${built ? "dist/cli/main.cjs" : "src via tsx: run 'npm run build' for the installed CLI's figures"}; median of ${runs}, interleaved):`,
   );
   cases.forEach(([name], c) => {
     const m = median(times[c]);

@@ -3,7 +3,7 @@
  *  1. the .npz sparse-matrix format: encode/decode throughput and size on a TF-IDF-like
  *     matrix (10^5 rows, 10^5 columns, 23 non-zeros per row), against the seed's dense CSV;
  *  2. ingestion: parse + clean + validate + stratified split of a 10^5-row CSV;
- *  3. the main job on uci-sentences through the built CLI (`node dist/cli/main.js start
+ *  3. the main job on uci-sentences through the built CLI (`node dist/cli/main.cjs start
  *     --no-serve`): a fresh project (all six stages + promotion) and a no-op rerun.
  * Prints figures; asserts nothing. Needs `npm run build` for part 3.
  */
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   }
 
   // 3. the main job through the built CLI
-  const cli = join(REPO, "dist", "cli", "main.js");
+  const cli = join(REPO, "dist", "cli", "main.cjs");
   if (!existsSync(cli)) {
     console.log("main job: skipped (run `npm run build` first)");
     return;
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     const cold = run();
     const warm = run();
     console.log(
-      `main job on uci-sentences (node dist/cli/main.js start --no-serve): fresh project ${cold.toFixed(2)} s (6 stages, 7 processes, promotion), no-op rerun ${warm.toFixed(2)} s`,
+      `main job on uci-sentences (node dist/cli/main.cjs start --no-serve): fresh project ${cold.toFixed(2)} s (6 stages, 7 processes, promotion), no-op rerun ${warm.toFixed(2)} s`,
     );
   } finally {
     await rm(proj, { recursive: true, force: true });

@@ -23,7 +23,7 @@
  * `polarity serve` to the same alternated rounds (a source tree such as a `git worktree` of an
  * older commit, transpiled like the current one, or a built main.js): an A/B in one run.
  * The CLI is the current src/ transpiled by esbuild (bench/lib/current-cli.ts), never a stale
- * dist/ (POLARITY_BENCH_CLI=dist/cli/main.js times the built one). The load generator is
+ * dist/ (POLARITY_BENCH_CLI=dist/cli/main.cjs times the built one). The load generator is
  * Debian's `wrk` when installed (a C client: it takes less CPU from the server on a 2-core
  * machine), else autocannon in-process. Options:
  *   --duration <s> (default 5)  --rounds <n> (default 2)  --connections <n> (default 32)

@@ -4,7 +4,7 @@
  * The root re-exports what a user composes a sentiment workflow from; each concern also has
  * its own entry (`polarity/models`, `polarity/features`, `polarity/text`, `polarity/evaluation`,
  * `polarity/tracking`, `polarity/serving`, `polarity/pipeline`) with everything that folder
- * makes public. Nothing here runs on import: the CLI lives in `dist/cli/main.js`.
+ * makes public. Nothing here runs on import: the CLI lives in `dist/cli/main.cjs`.
  */
 export { SentimentModel, type SentimentModelJSON, type TrainOptions, type Prediction, type Explanation } from "./models/sentiment-model.js";
 export { LogisticRegression, MultinomialNB, LinearSVC, classifierFromJSON, createClassifier, type Classifier, type ClassifierKind } from "./models/index.js";

@@ -5,7 +5,7 @@
  * ~1 s) into .bench/cli-build-<pid>/dist/ (one per benchmark process), next to a copy of package.json, so the layout is dist/'s
  * (import.meta.url-relative lookups such as ../../package.json and the worker entry files
  * resolve the same) and node_modules is found by walking up to the repository's.
- * `POLARITY_BENCH_CLI=<path to main.js>` uses another build instead (e.g. dist/cli/main.js).
+ * `POLARITY_BENCH_CLI=<path to main.js>` uses another build instead (e.g. dist/cli/main.cjs).
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, relative, resolve } from "node:path";

@@ -7,7 +7,7 @@
 set -eu
 out="${1:?usage: bake-model.sh <output dir>}"
 here="$(cd "$(dirname "$0")" && pwd)"
-cli="$here/../../dist/cli/main.js"
+cli="$here/../../dist/cli/main.cjs"
 mkdir -p "$out"
 case "${MODEL_SOURCE:-train}" in
   train)

@@ -1,7 +1,7 @@
 /**
  * The last step of `npm run build` (`node dist/cli/bundle.js`, after tsc, like dist/ui/build.js;
- * it needs src/ and the dev dependency esbuild, as the image's build stage has): replaces tsc's dist/cli/main.js (the package's bin) with the
- * launcher (src/cli/launch.ts) in front of two esbuild bundles of the CLI, so a command loads a handful of files instead of resolving and
+ * it needs src/ and the dev dependency esbuild, as the image's build stage has): writes the package's bin, dist/cli/main.cjs, the
+ * launcher (src/cli/launch.ts, CommonJS), in front of two esbuild bundles of the CLI, so a command loads a handful of files instead of resolving and
  * reading ~100 modules of ours one by one (whole-process start is a figure users see:
  * bench/cli.ts). Packages stay external (node_modules as installed), except the few pure-JS
  * ones every command loads (BUNDLED_PACKAGES: commander): loading a CommonJS package from ESM
@@ -14,8 +14,8 @@
  * loads only what status needs. The worker-thread and cluster entries that the code starts by
  * name next to itself (src/util/module-worker.ts, src/serving/cluster.ts) are bundled as entries
  * of the same folder under the names it asks for; the chunks live in that folder too, so
- * `new URL("./predict-worker.js", import.meta.url)` resolves from any chunk. A dist/cli/main.js
- * rebuilt by tsc alone (unbundled) works as well: both layouts find their workers.
+ * `new URL("./predict-worker.js", import.meta.url)` resolves from any chunk. tsc's own
+ * dist/cli/main.js (unbundled, slower to start) works as well: both layouts find their workers.
  */
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -39,8 +39,7 @@ const WORKER_ENTRIES: Record<string, string> = {
 };
 
 // Chunks of a previous bundle (hashed names) would pile up; tsc's own outputs have no hash.
-// tsc's source map of main.js would describe the file this replaces.
-for (const f of readdirSync(out)) if (/-[A-Z0-9]{8}\.js$/.test(f) || f === "main.js.map") rmSync(join(out, f));
+for (const f of readdirSync(out)) if (/-[A-Z0-9]{8}\.js$/.test(f)) rmSync(join(out, f));
 // Code caches of a previous bundle (their headers would no longer match it anyway).
 rmSync(join(out, ".v8-cache"), { recursive: true, force: true });
 
@@ -103,28 +102,6 @@ function lazyBuiltins(): import("esbuild").Plugin {
     },
   };
 }
-
-/**
- * The launcher's node: imports as require() calls: Node builds an ESM import's facade by reading
- * every export, and node:fs's getters (ReadStream, promises, …) then load ~20 stream modules.
- * Each becomes a small ES module re-exporting the built-in's plain data properties (a
- * CommonJS shim would cost esbuild's __toESM, a getter per property, at every import).
- */
-const builtinsViaRequire: import("esbuild").Plugin = {
-  name: "builtins-via-require",
-  setup(build) {
-    const namespace = "builtin-require";
-    build.onResolve({ filter: /^node:/ }, (a) => (a.namespace === namespace ? { path: a.path, external: true } : { path: a.path, namespace }));
-    build.onLoad({ filter: /.*/, namespace }, (a) => {
-      const real = createRequire(import.meta.url)(a.path) as object;
-      const names = Object.keys(real).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && "value" in Object.getOwnPropertyDescriptor(real, n)!);
-      return {
-        contents: `const m = require(${JSON.stringify(a.path)});\nexport default m;\nexport const { ${names.join(", ")} } = m;\n`,
-        loader: "js",
-      };
-    });
-  },
-};
 
 /**
  * `text` with every non-ASCII character as a \uXXXX escape. esbuild escapes them in strings,
@@ -205,23 +182,25 @@ writeFileSync(
     ),
   ),
 );
-// The bin: a launcher that picks one of the two (src/cli/launch.ts).
+// The bin: a launcher that picks one of the two (src/cli/launch.ts), as CommonJS: an ES module
+// entry costs Node's ESM loader (~10 ms) on every start, even for `--version`.
 await esbuild.build({
   absWorkingDir: root,
   entryPoints: ["src/cli/launch.ts"],
-  outfile: join(out, "main.js"),
+  outfile: join(out, "main.cjs"),
   bundle: true,
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
   external: ["./main-esm.js"],
-  plugins: [builtinsViaRequire, externalPackages(new Set())],
-  banner: { js: 'import { createRequire as __polarityCreateRequire } from "node:module"; const require = __polarityCreateRequire(import.meta.url);' },
+  plugins: [externalPackages(new Set())],
+  define: { "import.meta.url": "__polarityImportMetaUrl" },
+  banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
 });
 // The bin is run directly (npm's link, the image's /usr/local/bin/polarity): keep it executable.
-chmodSync(join(out, "main.js"), 0o755);
+chmodSync(join(out, "main.cjs"), 0o755);
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).length;
 console.log(
-  `bundled the CLI into ${out}: main.js (the launcher), polarity.cjs (code-cached commands), main-esm.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`,
+  `bundled the CLI into ${out}: main.cjs (the launcher, the bin), polarity.cjs (code-cached commands), main-esm.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`,
 );

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * The package's bin as built (`npm run build` bundles this file into dist/cli/main.js, see
+ * The package's bin as built (`npm run build` bundles this file into dist/cli/main.cjs, see
  * src/cli/bundle.ts): answers `--version` itself; runs the pipeline commands a user types
  * most (CACHED_COMMANDS) from the CommonJS bundle polarity.cjs with a V8 code cache
  * (src/cli/code-cache.ts), so they skip compiling the CLI's code and Node's ESM loader; every
  * other command (servers, training, workers) goes to the ESM bundle main-esm.js, as before.
- * Either way the same code runs: both bundles are built from src/cli/main.ts.
+ * Either way the same code runs: both bundles are built from src/cli/main.ts. The launcher
+ * itself is CommonJS (hence no top-level await): an ES module as the entry costs Node's ESM
+ * loader on every start, ~10 ms of `polarity status` here (bench/cli.ts, issue 12).
  */
 import module from "node:module";
 import { existsSync } from "node:fs";
@@ -28,5 +30,9 @@ else if (first !== undefined && CACHED_COMMANDS.has(first) && existsSync(bundle)
 } else {
   // Beside this file once bundled (not a source module: hence a specifier the type checker does not resolve).
   const esm: string = "./main-esm.js";
-  await import(esm);
+  // main-esm.js reports its own errors; only a bundle that cannot be loaded ends up here.
+  import(esm).catch((err: unknown) => {
+    process.stderr.write(`polarity: cannot load ${esm} beside the launcher (run 'npm run build'): ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
 }

@@ -219,7 +219,7 @@ describe("the built launcher (src/cli/bundle.ts into a temp folder)", { timeout:
   let project = "";
   const env = { ...process.env, NODE_NO_WARNINGS: "1", POLARITY_DEBUG_CODE_CACHE: "1" };
   const polarity = (args: string[], extra: NodeJS.ProcessEnv = {}) => {
-    const r = spawnSync(process.execPath, [join(out, "main.js"), ...args], { cwd: project, encoding: "utf8", env: { ...env, ...extra }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(out, "main.cjs"), ...args], { cwd: project, encoding: "utf8", env: { ...env, ...extra }, timeout: 60_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 

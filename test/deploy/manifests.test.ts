@@ -95,7 +95,7 @@ function resolvePort(container: any, port: number | string): number {
   return named.containerPort;
 }
 
-/** `polarity <argv>` from a container: ENTRYPOINT node /app/dist/cli/main.js + args, or `sh -c "… polarity x …"`. */
+/** `polarity <argv>` from a container: ENTRYPOINT node /app/dist/cli/main.cjs + args, or `sh -c "… polarity x …"`. */
 function polarityInvocations(container: any): string[][] {
   if (!container.command) return [container.args ?? ["serve"]];
   const script = [...container.command, ...(container.args ?? [])].join(" ");
