@@ -287,15 +287,19 @@ function readerColumn(text: string, delimiter: string, column: number): { texts:
  * stopped, whether the last record needs more input, and the first problem (too few fields, or
  * a quoted field left open at the end). The reader throws on the latter.
  */
-function expectedCsv(
-  bytes: Uint8Array,
-  pos: number,
-  limit: number,
-  n: number,
-  delimiter: string,
-  column: number,
-  final: boolean,
-): { texts: string[]; next: number; needMore: boolean; problem: string | null } {
+/** Where a chunk parse starts and stops, on what: parseCsvBytes's arguments but the bytes and builder. */
+interface CsvCase {
+  pos: number;
+  limit: number;
+  n: number;
+  delimiter: string;
+  column: number;
+  final: boolean;
+}
+
+type CsvOutcome = { texts: string[]; next: number; needMore: boolean; problem: string | null };
+
+function expectedCsv(bytes: Uint8Array, { pos, limit, n, delimiter, column, final }: CsvCase): CsvOutcome {
   const texts: string[] = [];
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   while (pos < limit && pos < n) {
@@ -319,16 +323,7 @@ function expectedCsv(
 }
 
 /** parseCsvBytes into `packed` (reset first), its texts as strings. */
-function parsedCsv(
-  src: Uint8Array,
-  pos: number,
-  limit: number,
-  n: number,
-  delimiter: string,
-  column: number,
-  final: boolean,
-  packed: PackedTexts,
-): { texts: string[]; next: number; needMore: boolean; problem: string | null } {
+function parsedCsv(src: Uint8Array, { pos, limit, n, delimiter, column, final }: CsvCase, packed: PackedTexts): CsvOutcome {
   packed.reset();
   const r = parseCsvBytes(src, pos, limit, n, delimiter.charCodeAt(0), column, "text", "IN", final, packed);
   const texts: string[] = [];
@@ -355,7 +350,7 @@ test("parseCsvBytes and delimitedRecordEnd find DelimitedRecordReader's records 
     }
     const bytes = Buffer.from(s);
     for (const column of [0, 1]) {
-      const got = parsedCsv(bytes, 0, bytes.length, bytes.length, delimiter, column, true, packed);
+      const got = parsedCsv(bytes, { pos: 0, limit: bytes.length, n: bytes.length, delimiter, column, final: true }, packed);
       const want = readerColumn(s, delimiter, column);
       const what = `${JSON.stringify(s)} col ${column}`;
       assert.equal(got.problem, want.problem, what);
@@ -423,7 +418,7 @@ test("parseCsvBytes and parseJsonlChunk on bytes with UTF-8 in them give the UTF
     const delimiter = trial % 2 ? "," : "\t";
     for (const column of [0, 1]) {
       // The whole text's records, decoded at once, are the reader's on the UTF-8 string.
-      const got = parsedCsv(bytes, 0, bytes.length, bytes.length, delimiter, column, true, packed);
+      const got = parsedCsv(bytes, { pos: 0, limit: bytes.length, n: bytes.length, delimiter, column, final: true }, packed);
       const want = readerColumn(bytes.toString("utf8"), delimiter, column);
       const what = JSON.stringify([...bytes]);
       assert.deepEqual({ texts: got.texts, problem: got.problem }, want, what);
@@ -461,8 +456,9 @@ test("parseCsvBytes stops, needs more and fails where the reader's records say, 
         // From a record's start: the first one, or the one after the first record end.
         const first = delimitedRecordEnd(bytes, 0, len, delimiter.charCodeAt(0), final);
         const pos = trial % 4 === 1 && first > 0 && first <= limit ? first : 0;
-        const want = expectedCsv(bytes, pos, limit, len, delimiter, column, final);
-        const got = parsedCsv(src, pos, limit, len, delimiter, column, final, packed);
+        const at: CsvCase = { pos, limit, n: len, delimiter, column, final };
+        const want = expectedCsv(bytes, at);
+        const got = parsedCsv(src, at, packed);
         const what = `${JSON.stringify(bytes.toString("latin1").slice(0, 200))} col ${column} final ${final} from ${pos} limit ${limit}`;
         assert.deepEqual(got, want, what);
         // Texts with a byte ≥ 0x80 are packed empty and kept aside, decoded.
