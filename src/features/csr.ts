@@ -1,5 +1,4 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { DataError } from "../util/errors.js";
 
 /**
@@ -73,33 +72,6 @@ function bufferBytes(X: Pick<CsrMatrix, "indptr" | "indices" | "data">): number 
 
 /** From this many bytes of arrays released, releaseHandedOver collects garbage at once. */
 const COLLECT_AFTER_RELEASE_BYTES = 64 << 20;
-
-let gc: (() => void) | null | undefined;
-
-/**
- * A full garbage collection now. Node exposes V8's gc() only behind --expose-gc; the flag can
- * be set at run time, and it then applies to contexts created afterwards (a throwaway vm
- * context here), so the function is taken from one and the flag is cleared again. Nothing
- * happens where that is not possible.
- */
-function collectGarbage(): void {
-  if (gc === undefined) {
-    const exposed = (globalThis as { gc?: unknown }).gc;
-    gc = typeof exposed === "function" ? (exposed as () => void) : null;
-    if (gc === null) {
-      try {
-        setFlagsFromString("--expose-gc");
-        const fn: unknown = runInNewContext("gc");
-        gc = typeof fn === "function" ? (fn as () => void) : null;
-      } catch {
-        gc = null;
-      } finally {
-        setFlagsFromString("--no-expose-gc");
-      }
-    }
-  }
-  gc?.();
-}
 
 export function csrNnz(X: CsrMatrix): number {
   return X.indptr[X.rows];

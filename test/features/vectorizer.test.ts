@@ -1,10 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { csrFromDense, csrToDense, type CsrMatrix } from "../../src/features/csr.js";
 import { CountVectorizer, TfidfVectorizer, vectorizerFromJSON } from "../../src/features/vectorizer.js";
 import { TfidfTransformer } from "../../src/features/tfidf.js";
+import { collectGarbage } from "../../src/util/collect-garbage.js";
 import { DataError, InvalidParameterError, PolarityError } from "../../src/util/errors.js";
 
 // Default token pattern drops one-letter words ("a"). Sorted vocabulary: cat dog ran sat the.
@@ -336,10 +335,7 @@ describe("vectorizer JSON", () => {
 
 describe("CountVectorizer and the documents' memory", () => {
   it("a fitted vocabulary does not keep the text its documents were cut from alive (long tokens are copied out of it)", () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    setFlagsFromString("--no-expose-gc");
-    gc();
+    collectGarbage();
     const baseline = process.memoryUsage().heapUsed;
     // One ~20 MB string, the documents cut out of it as a CSV reader does (V8 makes substrings
     // of 13+ characters views of their parent), with a thousand distinct long tokens in all.
@@ -348,7 +344,7 @@ describe("CountVectorizer and the documents' memory", () => {
     file = null;
     const vectorizer = new CountVectorizer({ lowercase: false }).fit(docs);
     docs.length = 0;
-    gc();
+    collectGarbage();
     const grown = process.memoryUsage().heapUsed - baseline;
     assert.equal(vectorizer.nFeatures, 1000 + 3);
     assert.ok(vectorizer.vocabulary.has("7extraordinarily"));
