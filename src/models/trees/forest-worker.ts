@@ -18,6 +18,7 @@ import {
   evalFeature,
   evalSampledFeature,
   finishNodes,
+  forestScratch,
   growBootstrapTree,
   growForestTree,
   growTree,
@@ -56,7 +57,7 @@ export interface ForestWorkerData {
 function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void {
   const { X, y, k, bootstrap, params, seeds, control, port } = data;
   const { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures } = params;
-  const scratch = maxFeatures > 0 && maxFeatures < X.d ? newSampledScratch(X) : undefined;
+  const scratch = forestScratch(X, maxFeatures);
   let current = -1;
   try {
     for (;;) {
@@ -78,7 +79,7 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
 
 /** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
 export function forestKernelSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, isLeafShaped, accumulateRows, accumulateColumns, clearHistogram, nodeTotals, pruneBelow, mergeProbe, growTree, drawFrom, evalSampledFeature, newSampledScratch, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
+  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, isLeafShaped, accumulateRows, accumulateColumns, clearHistogram, nodeTotals, pruneBelow, mergeProbe, growTree, drawFrom, evalSampledFeature, newSampledScratch, forestScratch, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 

@@ -10,7 +10,7 @@ import { sharedInt32 } from "../parallel/split-objective.js";
 import { binMatrix } from "./binning.js";
 import { TreeEnsemble, addTreeImportances, finishTree, normalize } from "./ensemble.js";
 import { CTRL_FAILED, CTRL_FAILED_TREE, CTRL_FINISHED, CTRL_NEXT, forestWorkerSource, type ForestWorkerData } from "./forest-worker.js";
-import { growBootstrapTree, newSampledScratch, type BinnedRows, type GrownTree } from "./grow.js";
+import { forestScratch, growBootstrapTree, type BinnedRows, type GrownTree } from "./grow.js";
 
 export type MaxFeatures = "sqrt" | "log2" | number | null;
 
@@ -122,7 +122,7 @@ export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: b
   const trees: GrownTree[] = new Array(T);
   // Plain numbers into the kernel (see growTreeSampled), not a params copy per tree.
   const { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures } = params;
-  const scratch = maxFeatures > 0 && maxFeatures < X.d ? newSampledScratch(X) : undefined;
+  const scratch = forestScratch(X, maxFeatures);
   const control = new Int32Array(new SharedArrayBuffer(16));
   let worker: Worker | null = null;
   const channel = new MessageChannel();

@@ -1021,6 +1021,11 @@ export interface SampledScratch {
   candidates: Int32Array;
 }
 
+/** growTreeSampled's buffers for a forest's trees on X, made once per thread and fit; none when max_features does not subsample. Self-contained. */
+export function forestScratch(X: BinnedRows, maxFeatures: number): SampledScratch | undefined {
+  return maxFeatures > 0 && maxFeatures < X.d ? newSampledScratch(X) : undefined;
+}
+
 /** growTreeSampled's buffers for X (one per thread and fit). Self-contained. */
 export function newSampledScratch(X: BinnedRows): SampledScratch {
   const d = X.d;
