@@ -29,7 +29,7 @@
  *   --duration <s> (default 5)  --rounds <n> (default 2)  --connections <n> (default 32)
  *   --batch-connections <n> (default 4)  --tool wrk|autocannon  --workers 1,2
  *   --big-features <n> (default 2000000; 0 skips the big model)  --only start|load  --no-seed  --json
- *   --baseline <dir|main.js>
+ *   --baseline <dir|main.js|main.cjs>
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -406,7 +406,7 @@ async function main(): Promise<void> {
     const baselineCli =
       args.baseline === null
         ? null
-        : args.baseline.endsWith(".js")
+        : /\.c?js$/.test(args.baseline)
           ? { main: resolve(args.baseline), label: args.baseline }
           : { main: (await currentCli(resolve(args.baseline))).main, label: `${args.baseline}'s src/, transpiled by esbuild` };
     const { texts, labels } = loadUciSentences();
