@@ -4,6 +4,7 @@ import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
 import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
 import { createPreprocessor } from "../text/preprocess.js";
+import type { ClaimedLanes } from "./search.js";
 import { preprocessKey, vocabularyKey, type TrialConfig } from "./space.js";
 import { startModuleWorker } from "../util/module-worker.js";
 
@@ -15,11 +16,14 @@ function startWorker(workerData: FoldWorkerData): Worker {
 /**
  * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Each preprocessing ×
  * vocabulary group g (features configs that differ only in their values, BoW vs TF-IDF, share
- * one) and fold f goes to one worker (balancedLanes: even estimated work), so each fold's
- * vectorizers are fitted once and the C-path warm start (FoldScorer) stays on one thread,
- * while the (group, fold) pairs — not just the folds (5 folds on 2 workers would be 3:2) —
- * are spread evenly. Tokenising is repeated per worker. A worker's error rejects that request
- * with the worker's message.
+ * one) and fold f — a unit — goes to one worker, so each fold's vectorizers are fitted once and
+ * the C-path warm start (FoldScorer) stays on one thread. runSearch hands the units out through
+ * `lanes` (ClaimedLanes): a worker that runs dry claims the costliest unit left, so the workers
+ * finish together whatever the cost estimate's error or the machine's other load (a fixed
+ * split by estimated cost, balancedLanes, left one worker idle for ~10 % of the default grid's
+ * run: negation scope costs more than its token count says). A unit nobody claimed (scoreFold
+ * called directly) goes to its balancedLanes worker. Tokenising is repeated per worker. A
+ * worker's error rejects that request with the worker's message.
  */
 export class FoldWorkerPool {
   private readonly workers: Worker[];
@@ -32,8 +36,10 @@ export class FoldWorkerPool {
    */
   private readonly group: number[] = [];
   private readonly folds: number;
-  /** Worker of each (group, fold) pair, at group·folds + fold (balancedLanes). */
+  /** Worker of each (group, fold) unit, at group·folds + fold: balancedLanes', until runSearch claims the unit. */
   private readonly laneOf: Int32Array;
+  /** Estimated cost of each group's units (groupCosts). */
+  private readonly groupCost: Float64Array;
   private nextId = 0;
 
   constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number) {
@@ -45,7 +51,6 @@ export class FoldWorkerPool {
       this.group.push(groups.get(key) as number);
     }
     this.folds = folds;
-    this.laneOf = balancedLanes(texts, configs, this.group, folds, jobs);
     const data: FoldWorkerData = { texts: [...texts], labels: [...labels], folds, seed, configs };
     this.workers = Array.from({ length: jobs }, () => {
       const w = startWorker(data);
@@ -62,6 +67,9 @@ export class FoldWorkerPool {
       });
       return w;
     });
+    // Estimated while the workers start.
+    this.groupCost = groupCosts(texts, configs, this.group);
+    this.laneOf = lanesByCost(this.groupCost, folds, jobs);
   }
 
   /** The worker that scores (config, fold). */
@@ -69,9 +77,16 @@ export class FoldWorkerPool {
     return this.laneOf[this.group[c] * this.folds + fold];
   }
 
-  /** runSearch's lanes: one per worker, so each worker is fed from its own queue. */
-  get lanes(): { count: number; of: (config: TrialConfig, fold: number) => number } {
-    return { count: this.workers.length, of: (config, fold) => this.workerOf(this.index.get(config) ?? 0, fold) };
+  /** runSearch's lanes: one per worker, claiming (group, fold) units as they run dry. */
+  get lanes(): ClaimedLanes {
+    return {
+      count: this.workers.length,
+      unitOf: (config, fold) => this.group[this.index.get(config) ?? 0] * this.folds + fold,
+      cost: (unit) => this.groupCost[Math.floor(unit / this.folds)],
+      claim: (unit, lane) => {
+        this.laneOf[unit] = lane;
+      },
+    };
   }
 
   scoreFold(config: TrialConfig, fold: number): Promise<FoldMetrics> {
@@ -90,19 +105,12 @@ export class FoldWorkerPool {
 }
 
 /**
- * Spreads the (group, fold) pairs over `jobs` workers so that their estimated work is even:
- * a pair's cost is estimated as the tokens of a sample of the texts under the group's
- * preprocessing (its matrices' size: fits cost about that per pass) times the group's number of
- * configurations; pairs are then placed largest first on the least loaded worker (ties: the
- * earlier group, fold and worker), which is deterministic. Round robin over the pairs would
- * leave the odd pairs of each group (5 folds on 2 workers: 3 : 2) on one worker, e.g. the two
- * heavy preprocessings' extra folds on the same one. The lanes only decide where a pair runs:
- * results do not depend on them.
+ * Estimated cost of each group's (group, fold) units: the tokens of a sample of the texts under
+ * the group's preprocessing (its matrices' size: fits cost about that per pass) times the
+ * group's number of configurations.
  */
-export function balancedLanes(texts: readonly string[], configs: readonly TrialConfig[], groupOf: readonly number[], folds: number, jobs: number): Int32Array {
+export function groupCosts(texts: readonly string[], configs: readonly TrialConfig[], groupOf: readonly number[]): Float64Array {
   const groups = groupOf.reduce((m, g) => Math.max(m, g + 1), 0);
-  const lanes = new Int32Array(groups * folds);
-  if (jobs <= 1 || groups === 0) return lanes;
   const size = new Float64Array(groups);
   const sampleTokens = new Map<string, number>();
   const step = Math.max(1, Math.ceil(texts.length / 256));
@@ -117,6 +125,25 @@ export function balancedLanes(texts: readonly string[], configs: readonly TrialC
     }
     size[groupOf[i]] += tokens;
   });
+  return size;
+}
+
+/**
+ * Spreads the (group, fold) pairs over `jobs` workers so that their estimated work (groupCosts)
+ * is even: pairs are placed largest first on the least loaded worker (ties: the earlier group,
+ * fold and worker), which is deterministic. Round robin over the pairs would leave the odd pairs
+ * of each group (5 folds on 2 workers: 3 : 2) on one worker, e.g. the two heavy preprocessings'
+ * extra folds on the same one. The lanes only decide where a pair runs: results do not depend
+ * on them.
+ */
+export function balancedLanes(texts: readonly string[], configs: readonly TrialConfig[], groupOf: readonly number[], folds: number, jobs: number): Int32Array {
+  return lanesByCost(groupCosts(texts, configs, groupOf), folds, jobs);
+}
+
+function lanesByCost(size: Float64Array, folds: number, jobs: number): Int32Array {
+  const groups = size.length;
+  const lanes = new Int32Array(groups * folds);
+  if (jobs <= 1 || groups === 0) return lanes;
   const units = Array.from({ length: groups * folds }, (_, u) => u);
   units.sort((a, b) => size[Math.floor(b / folds)] - size[Math.floor(a / folds)] || a - b);
   const load = new Float64Array(jobs);

@@ -28,12 +28,33 @@ export interface SearchOptions {
   /** Fold fits that may run at once (a pool of workers behind scoreFold), per lane. Default 1. */
   concurrency?: number;
   /**
-   * Fold fits that must run in order on one worker (FoldWorkerPool.lanes): each lane is fed
-   * from its own queue, `concurrency` fits in flight per lane, so a worker never waits behind
-   * another worker's backlog (one shared queue stalls a worker whose next unit in line belongs
-   * to a busy one). Default: one lane.
+   * Fold fits that must run in order on one worker (FoldWorkerPool.lanes), `concurrency` fits
+   * in flight per lane: fixed lanes (each fed from its own queue, so a worker never waits
+   * behind another worker's backlog: one shared queue stalls a worker whose next unit in line
+   * belongs to a busy one) or claimed units (ClaimedLanes). Default: one lane.
    */
-  lanes?: { count: number; of: (config: TrialConfig, fold: number) => number };
+  lanes?: FixedLanes | ClaimedLanes;
+}
+
+/** Each (configuration, fold) runs on lane `of(config, fold)`. */
+export interface FixedLanes {
+  count: number;
+  of: (config: TrialConfig, fold: number) => number;
+}
+
+/**
+ * Units of (configuration, fold) pairs that must run on one lane (a worker's cached fold
+ * matrices and warm starts), handed out as the lanes run dry: a lane with nothing in flight and
+ * nothing left of its units claims the next unclaimed unit, largest `cost` first (ties: first
+ * needed first), and `claim(unit, lane)` tells the pool where the unit's fits now go. A unit
+ * keeps its lane for the whole search (successive halving's later rungs too). Unlike fixed
+ * lanes, a wrong cost estimate or a slower worker costs at most the last unit's length.
+ */
+export interface ClaimedLanes {
+  count: number;
+  unitOf: (config: TrialConfig, fold: number) => number;
+  cost: (unit: number) => number;
+  claim: (unit: number, lane: number) => void;
 }
 
 export interface SearchResult {
@@ -44,6 +65,67 @@ export interface SearchResult {
   best: TrialResult | null;
   seconds: number;
   timedOut: boolean;
+}
+
+type Unit = { id: number; fold: number };
+/** take's answer when the lane must wait for its fits in flight before claiming its next unit. */
+const WAIT = { id: -1, fold: -1 };
+/** The next (trial, fold) of a lane (`inFlight`: its fits not yet returned), WAIT, or null when the lane has no more work. */
+type Take = (lane: number, inFlight: number) => Unit | typeof WAIT | null;
+
+/** FixedLanes: each lane's queue holds its units in trial-major order. */
+function fixedQueues(configs: TrialConfig[], lanes: FixedLanes | undefined, units: Unit[], laneCount: number): Take {
+  const queues: Unit[][] = Array.from({ length: laneCount }, () => []);
+  for (const u of units) queues[lanes ? lanes.of(configs[u.id], u.fold) % laneCount : 0].push(u);
+  const next = new Int32Array(laneCount);
+  return (lane) => (next[lane] < queues[lane].length ? queues[lane][next[lane]++] : null);
+}
+
+/**
+ * ClaimedLanes: each unit's (trial, fold) pairs in trial-major order (the order a warm-start
+ * path needs); a lane drains the units it holds (`laneOfUnit`, kept across calls), then, once
+ * its fits in flight are back, claims the costliest unclaimed unit.
+ */
+function claimedQueues(configs: TrialConfig[], lanes: ClaimedLanes, units: Unit[], laneCount: number, laneOfUnit: Map<number, number>): Take {
+  const queues = new Map<number, Unit[]>();
+  for (const u of units) {
+    const k = lanes.unitOf(configs[u.id], u.fold);
+    const q = queues.get(k);
+    if (q) q.push(u);
+    else queues.set(k, [u]);
+  }
+  const held: number[][] = Array.from({ length: laneCount }, () => []);
+  const unclaimed: number[] = [];
+  for (const k of queues.keys()) {
+    const lane = laneOfUnit.get(k);
+    if (lane === undefined) unclaimed.push(k);
+    else held[lane % laneCount].push(k);
+  }
+  const firstNeeded = new Map(unclaimed.map((k, i) => [k, i]));
+  unclaimed.sort((a, b) => lanes.cost(b) - lanes.cost(a) || (firstNeeded.get(a) as number) - (firstNeeded.get(b) as number));
+  let claimed = 0;
+  const next = new Map<number, number>();
+  return (lane, inFlight) => {
+    const own = held[lane];
+    for (;;) {
+      while (own.length > 0) {
+        const q = queues.get(own[0]) as Unit[];
+        const p = next.get(own[0]) ?? 0;
+        if (p < q.length) {
+          next.set(own[0], p + 1);
+          return q[p];
+        }
+        own.shift();
+      }
+      if (claimed >= unclaimed.length) return null;
+      // Claimed by a lane that is idle, so the last units go to whichever worker is free first.
+      if (inFlight > 0) return WAIT;
+      const k = unclaimed[claimed++];
+      laneOfUnit.set(k, lane);
+      lanes.claim(k, lane);
+      own.push(k);
+    }
+  };
 }
 
 export function higherIsBetter(metric: string): boolean {
@@ -89,6 +171,8 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
   let timedOut = false;
   let done = 0;
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  // ClaimedLanes: the lane each unit was claimed by (kept across halving's rungs).
+  const laneOfUnit = new Map<number, number>();
 
   // Scores folds [from, to) of each trial in `ids`, `concurrency` fold fits at a time, in
   // trial-major order; `onComplete(id)` runs as soon as trial id has all `to` folds (so trials
@@ -108,22 +192,30 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
         list.push(m);
       }
     };
-    // Per-lane queues (the units of each lane in trial-major order).
     const laneCount = options.lanes ? Math.max(1, options.lanes.count) : 1;
-    const queues: { id: number; fold: number }[][] = Array.from({ length: laneCount }, () => []);
-    for (const u of units) queues[options.lanes ? options.lanes.of(configs[u.id], u.fold) % laneCount : 0].push(u);
-    const nextOf = new Array<number>(laneCount).fill(0);
+    const lanes = options.lanes;
+    const take = lanes && "unitOf" in lanes ? claimedQueues(configs, lanes, units, laneCount, laneOfUnit) : fixedQueues(configs, lanes, units, laneCount);
+    const inFlight = new Int32Array(laneCount);
+    const waiting: (() => void)[][] = Array.from({ length: laneCount }, () => []);
     const worker = async (lane: number): Promise<void> => {
-      const queue = queues[lane];
-      while (nextOf[lane] < queue.length) {
+      for (;;) {
         if (performance.now() > deadline) {
           timedOut = true;
           return;
         }
-        const u = queue[nextOf[lane]++];
+        const u = take(lane, inFlight[lane]);
+        if (u === null) return;
+        if (u === WAIT) {
+          // The lane's next unit is claimed once its fits in flight are done.
+          await new Promise<void>((resolve) => waiting[lane].push(resolve));
+          continue;
+        }
+        inFlight[lane]++;
         const s = performance.now();
         const m = await scoreFold(configs[u.id], u.fold);
         seconds.set(u.id, (seconds.get(u.id) as number) + (performance.now() - s) / 1000);
+        inFlight[lane]--;
+        for (const wake of waiting[lane].splice(0)) wake();
         results.set(`${u.id}:${u.fold}`, m);
         done++;
         options.onProgress?.(done, planned());
@@ -136,7 +228,7 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
       }
     };
     const loops: Promise<void>[] = [];
-    for (let lane = 0; lane < laneCount; lane++) for (let c = 0; c < Math.min(concurrency, queues[lane].length); c++) loops.push(worker(lane));
+    for (let lane = 0; lane < laneCount; lane++) for (let c = 0; c < concurrency; c++) loops.push(worker(lane));
     await Promise.all(loops);
     for (const id of ids) collect(id);
   };

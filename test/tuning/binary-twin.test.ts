@@ -80,7 +80,7 @@ describe("NBSVM fits shared between BoW and TF-IDF of the same n-grams", { timeo
       for (const c of configs) {
         const twin = configs.find((o) => o.preprocess === c.preprocess && o.model === c.model && o.features.kind !== c.features.kind);
         assert.ok(twin);
-        for (let f = 0; f < 3; f++) assert.equal(lanes.of(c, f), lanes.of(twin, f));
+        for (let f = 0; f < 3; f++) assert.equal(lanes.unitOf(c, f), lanes.unitOf(twin, f));
       }
       const local = new FoldScorer(sub.texts, sub.labels, 3, 5);
       for (const c of configs) {

@@ -86,6 +86,25 @@ test("grid on worker threads gives the same results as in-process; halving prune
   } finally {
     await pool.close();
   }
+  // Halving's later rungs go back to the workers holding the units (their fold matrices and warm starts).
+  const fresh = new FoldScorer(sub.texts, sub.labels, 3, 1);
+  const halvingLocal = await runSearch(configs, (c, f) => fresh.scoreFold(c, f), { method: "halving", folds: 3, eta: 2 });
+  const halvingPool = new FoldWorkerPool(sub.texts, sub.labels, 3, 1, configs, 2);
+  try {
+    const halvingPooled = await runSearch(configs, (c, f) => halvingPool.scoreFold(c, f), {
+      method: "halving",
+      folds: 3,
+      eta: 2,
+      concurrency: 2,
+      lanes: halvingPool.lanes,
+    });
+    assert.deepEqual(
+      halvingPooled.trials.map((t) => [t.id, t.status, t.mean.accuracy]),
+      halvingLocal.trials.map((t) => [t.id, t.status, t.mean.accuracy]),
+    );
+  } finally {
+    await halvingPool.close();
+  }
   // Sorted by mean accuracy, best first.
   for (let i = 1; i < local.trials.length; i++) assert.ok(local.trials[i - 1].mean.accuracy >= local.trials[i].mean.accuracy);
   const halving = await runSearch(configs, (c, f) => scorer.scoreFold(c, f), { method: "halving", folds: 3, eta: 2 });
@@ -132,6 +151,60 @@ test("lanes: each lane runs its own units in trial order, and never waits behind
     order.filter((o) => o.startsWith("0:")),
     ["0:0:0", "0:1:0", "0:2:0", "0:3:0"],
   );
+  assert.equal(result.trials.length, 4);
+  for (const t of result.trials)
+    assert.deepEqual(
+      t.folds.map((m) => m.accuracy),
+      [0, 1, 2].map((f) => t.id / 10 + f / 100),
+    );
+});
+
+test("claimed lanes: an idle lane claims the costliest unit left, keeps its units' fits in trial order, and a slow lane does not hold the others up", async () => {
+  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow" }], model: [{ kind: "nb", alpha: [0.1, 1, 10, 100] }] });
+  const index = new Map(configs.map((c, i) => [c, i]));
+  // One unit per fold, fold 2 the costliest; lane 0's first fit (trial 0 of unit 2) hangs until released.
+  const laneOf = new Map<number, number>();
+  const claims: string[] = [];
+  const lanes = {
+    count: 2,
+    unitOf: (_c: unknown, fold: number) => fold,
+    cost: (unit: number) => unit,
+    claim: (unit: number, lane: number) => {
+      assert.equal(laneOf.has(unit), false, `unit ${unit} claimed twice`);
+      laneOf.set(unit, lane);
+      claims.push(`${lane}:${unit}`);
+    },
+  };
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const order: string[] = [];
+  const search = runSearch(
+    configs,
+    async (c, fold) => {
+      const id = index.get(c) as number;
+      order.push(`${laneOf.get(fold)}:${id}:${fold}`);
+      if (id === 0 && fold === 2) await gate;
+      else await new Promise((r) => setImmediate(r));
+      return { accuracy: id / 10 + fold / 100 };
+    },
+    { method: "grid", folds: 3, concurrency: 2, lanes },
+  );
+  // Lane 1 runs unit 1, then, idle, claims unit 0 while lane 0 is still blocked in unit 2.
+  for (let t = 0; t < 100 && order.filter((o) => o.startsWith("1:")).length < 8; t++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(claims, ["0:2", "1:1", "1:0"]);
+  assert.deepEqual(
+    order.filter((o) => o.startsWith("1:")),
+    ["1:0:1", "1:1:1", "1:2:1", "1:3:1", "1:0:0", "1:1:0", "1:2:0", "1:3:0"],
+  );
+  // Lane 0's second fit in flight ran the rest of unit 2; with the blocked fit still out, lane 0 claims nothing.
+  assert.deepEqual(
+    order.filter((o) => o.startsWith("0:")),
+    ["0:0:2", "0:1:2", "0:2:2", "0:3:2"],
+  );
+  release();
+  const result = await search;
+  assert.equal(order.length, 12);
+  assert.deepEqual(claims, ["0:2", "1:1", "1:0"]);
   assert.equal(result.trials.length, 4);
   for (const t of result.trials)
     assert.deepEqual(
