@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LbfgsMemory, minimizeLbfgs } from "../../src/models/optim/lbfgs.js";
+import { createLbfgsArena } from "../../src/models/optim/lbfgs-simd.js";
 import { minimizeOwlqn } from "../../src/models/optim/owlqn.js";
 
 test("L-BFGS finds the Rosenbrock minimum (1, 1) with a strong-Wolfe line search", () => {
@@ -48,6 +49,33 @@ test("L-BFGS with the iterates in the caller's memory (allocate) returns one of 
   assert.equal(inArena.reason, "gtol");
   assert.equal(outside.reason, "gtol");
   for (let j = 0; j < n; j++) assert.ok(Math.abs(outside.x[j] - a[j]) < 1e-6 && Math.abs(outside.x[j] - inArena.x[j]) < 1e-6, `j ${j}: ${outside.x[j]} ${inArena.x[j]} ${a[j]}`);
+});
+
+test("L-BFGS in an arena the caller made beforehand (shared memory) gives exactly the result of its own arena; an arena made for another problem is refused", () => {
+  const n = 77;
+  const c = Float64Array.from({ length: n }, (_, j) => 1 + (j % 7) ** 3);
+  const a = Float64Array.from({ length: n }, (_, j) => Math.cos(j));
+  const fg = (x: Float64Array, g: Float64Array): number => {
+    let f = 0;
+    for (let j = 0; j < n; j++) {
+      g[j] = c[j] * (x[j] - a[j]) + 0.1 * Math.sin(x[j]);
+      f += 0.5 * c[j] * (x[j] - a[j]) ** 2 - 0.1 * Math.cos(x[j]);
+    }
+    return f;
+  };
+  const options = { maxIter: 200, gtol: 1e-8, m: 4, preconditioner: (out: Float64Array) => out.fill(0.25) };
+  const own = minimizeLbfgs(fg, new Float64Array(n), options);
+  const arena = createLbfgsArena(n, 4, true);
+  assert.ok(arena !== null, "WebAssembly SIMD is available on Node 20+");
+  assert.ok(arena.buffer instanceof SharedArrayBuffer, "the arena's memory is shared (another thread may fault it in)");
+  const given = minimizeLbfgs(fg, new Float64Array(n), { ...options, arena });
+  assert.equal(given.iterations, own.iterations);
+  assert.equal(given.f, own.f);
+  assert.deepEqual(Array.from(given.x), Array.from(own.x));
+  assert.ok(own.iterations > 4, "the history ring wrapped");
+  assert.throws(() => minimizeLbfgs(fg, new Float64Array(n), { ...options, m: 5, arena }), /arena was made for n = 77, m = 4/);
+  assert.throws(() => minimizeLbfgs(fg, new Float64Array(n + 1), { ...options, arena }), /arena was made for/);
+  assert.throws(() => minimizeLbfgs(fg, new Float64Array(n), { maxIter: 10, gtol: 1e-8, m: 4, arena }), /with a preconditioner/);
 });
 
 test("L-BFGS stops at maxIter and reports it as not converged", () => {

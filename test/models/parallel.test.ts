@@ -161,3 +161,47 @@ test("two threads build X by columns (half the rows each, X in shared memory) ex
     }
   }
 });
+
+test("the worker faults in the caller's prefault regions once openPrefault is called, without changing their contents, and the evaluations are those of an objective without them", async () => {
+  const { X, y } = randomProblem(17, 300, 50, 7);
+  const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
+  const sw = new Float64Array(X.rows).fill(1);
+  const x = Float64Array.from({ length: X.cols }, (_, j) => Math.sin(j));
+  // A region holding values the main thread wrote, then a fresh one that nothing has written
+  // (not resident until faulted in: the process's RSS grows by its size when the worker touches it).
+  const written = new Float64Array(new SharedArrayBuffer(1 << 20));
+  for (let i = 0; i < written.length; i++) written[i] = i * 0.5 - 7;
+  const freshBytes = 96 << 20;
+  const fresh = new SharedArrayBuffer(freshBytes);
+  const rssBefore = process.memoryUsage().rss;
+  const arena = createColumnArena(X, true, false);
+  const objective = new ColumnBinaryObjective(arena, 2, X, false, undefined, [
+    { buffer: written.buffer as SharedArrayBuffer, start: 8, end: written.byteLength },
+    { buffer: fresh, start: 0, end: freshBytes },
+  ]);
+  // Two threads as well: the same split, so the same sums in the same order.
+  const plain = new ColumnBinaryObjective(createColumnArena(X), 2);
+  try {
+    objective.setRows(ySign, sw);
+    plain.setRows(ySign, sw);
+    const g1 = new Float64Array(X.cols);
+    const g2 = new Float64Array(X.cols);
+    const out = new Float64Array(1);
+    const before = objective.evaluate(x, 0.2, 1 / X.rows, g1, out);
+    assert.equal(before, plain.evaluate(x, 0.2, 1 / X.rows, g2, out));
+    assert.deepEqual(g1, g2);
+    objective.openPrefault();
+    // Wait (up to a generous deadline) until most of the fresh region is resident.
+    const deadline = Date.now() + 60_000;
+    while (process.memoryUsage().rss - rssBefore < freshBytes * 0.75 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(process.memoryUsage().rss - rssBefore >= freshBytes * 0.75, `RSS grew by ${(process.memoryUsage().rss - rssBefore) >> 20} MB, expected ~${freshBytes >> 20} MB`);
+    for (let i = 0; i < written.length; i++) assert.equal(written[i], i * 0.5 - 7);
+    assert.equal(new Int32Array(fresh).some((v) => v !== 0), false);
+    assert.ok(objective.parallel);
+    assert.equal(objective.evaluate(x, 0.2, 1 / X.rows, g1, out), before);
+    assert.deepEqual(g1, g2);
+  } finally {
+    objective.close();
+    plain.close();
+  }
+});

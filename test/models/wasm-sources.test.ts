@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import initWabt from "wabt";
 
 const KERNELS = [
-  { ts: "src/models/optim/lbfgs-simd.ts", wat: "src/models/optim/lbfgs-simd.wat", constant: "WASM_BASE64", features: { simd: true } },
+  { ts: "src/models/optim/lbfgs-simd.ts", wat: "src/models/optim/lbfgs-simd.wat", constant: "WASM_BASE64", features: { simd: true, threads: true } },
   { ts: "src/models/parallel/binary-logistic-kernel.ts", wat: "src/models/parallel/binary-logistic-kernel.wat", constant: "COLUMN_WASM_BASE64", features: { threads: true } },
 ];
 

@@ -5,11 +5,13 @@
  * history vectors) these loops were about half of the fit's main-thread time.
  *
  * The module is compiled from lbfgs-simd.wat beside this file (regenerate the bytes with
- * wabt's wat2wasm --enable-simd, base64). It works on one WebAssembly.Memory that holds the
- * history and the direction's working vectors (LbfgsArena); the kernels take byte offsets.
+ * wabt's wat2wasm --enable-simd --enable-threads, base64). It works on one WebAssembly.Memory
+ * that holds the history and the direction's working vectors (LbfgsArena); the kernels take
+ * byte offsets. The memory is shared (a SharedArrayBuffer), so another thread can fault its
+ * pages in ahead of use (LogisticRegression's gradient worker, split-objective.ts).
  */
 
-const WASM_BASE64 = "AGFzbQEAAAABLQVgBH9/f38BfGAFfH9/f38BfGAJf39/f39/f39/AGADf39/AXxgBX9/fH9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAgMEBz4GCW5lZ2F0ZURvdAAAB2F4cHlEb3QAAQhzY2FsZURvdAACCHB1c2hQYWlyAAMDZG90AAQIYXhweUludG8ABQqRCwarAQQBfwJ7AXwBfyADQX5xIQgCQANAIAQgCE8NASAAIARBA3Rq/QAEAP3tASEGIAEgBEEDdGogBv0LBAAgBSAGIAIgBEECdGr9XQMA/V/98gH98AEhBSAEQQJqIQQMAAsLIAX9IQAgBf0hAaAhByAEIANJBEAgASAEQQN0aiAAIARBA3RqKwMAmjkDACAHIAEgBEEDdGorAwAgAiAEQQJ0aioCALuioCEHCyAHC8oCBAF/A3sBfAN/IARBfnEhCiAA/RQhCCADQQBIBEACQANAIAUgCk8NASACIAVBA3RqIQsgCyAL/QAEACAIIAEgBUECdGr9XQMA/V/98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAC0QAAAAAAAAAAA8LAkADQCAFIApPDQEgAiAFQQN0aiELIAVBAnQhDCAL/QAEACAIIAEgDGr9XQMA/V/98gH98AEhByALIAf9CwQAIAYgByADIAxq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAIAkgCysDACADIAVBAnRqKgIAu6KgIQkLIAkL7AEGAX8DewF8An8BewF8IARBfnEhCiAA/RQhCAJAA0AgBSAKTw0BIAIgBUEDdGohCyABQQBIBEAgCCEMBSAIIAEgBUEDdGr9AAQA/fIBIQwLIAv9AAQAIAz98gEhByALIAf9CwQAIAYgByADIAVBAnRq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyABQQBIBEAgACENBSAAIAEgBUEDdGorAwCiIQ0LIAsgCysDACANojkDACAJIAsrAwAgAyAFQQJ0aioCALuioCEJCyAJC6YDAwR/BnsFfCAHQX5xIQoCQANAIAkgCk8NASAJQQN0IQsgCUECdCEMIAAgC2r9AAQAIAEgC2r9AAQA/fEB/V4hDSACIAtq/QAEACADIAtq/QAEAP3xAf1eIQ4gBCAMaiAN/VsDAAAgBSAMaiAO/VsDAAAgDf1fIQ0gDv1fIQ4gECANIA798gH98AEhECARIA4gDv3yAf3wASERIAZBAEgEQCAOIQ8FIA4gBiALav0ABAD98gEhDwsgEiAOIA/98gH98AEhEiAJQQJqIQkMAAsLIBD9IQAgEP0hAaAhFSAR/SEAIBH9IQGgIRQgEv0hACAS/SEBoCEWIAkgB0kEQCAJQQN0IQsgCUECdCEMIAQgDGogACALaisDACABIAtqKwMAobY4AgAgBSAMaiACIAtqKwMAIAMgC2orAwChtjgCACAEIAxqKgIAuyETIAUgDGoqAgC7IRcgFSATIBeioCEVIBQgFyAXoqAhFCAGQQBIBEAgFiAXIBeioCEWBSAWIBcgFyAGIAtqKwMAoqKgIRYLCyAIIBU5AwAgCCAUOQMIIAggFjkDEAt+BAJ/AXsBfAF/IAJBfnEhBAJAA0AgAyAETw0BIANBA3QhByAFIAAgB2r9AAQAIAEgB2r9AAQA/fIB/fABIQUgA0ECaiEDDAALCyAF/SEAIAX9IQGgIQYgAyACSQRAIANBA3QhByAGIAAgB2orAwAgASAHaisDAKKgIQYLIAYLgAEDAn8BewF/IARBfnEhBiAC/RQhBwJAA0AgBSAGTw0BIAVBA3QhCCAAIAhqIAEgCGr9AAQAIAcgAyAIav0ABAD98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAVBA3QhCCAAIAhqIAEgCGorAwAgAiADIAhqKwMAoqA5AwALCw==";
+const WASM_BASE64 = "AGFzbQEAAAABLQVgBH9/f38BfGAFfH9/f38BfGAJf39/f39/f39/AGADf39/AXxgBX9/fH9/AAISAQNlbnYGbWVtb3J5AgMBgIAEAwcGAAEBAgMEBz4GCW5lZ2F0ZURvdAAAB2F4cHlEb3QAAQhzY2FsZURvdAACCHB1c2hQYWlyAAMDZG90AAQIYXhweUludG8ABQqRCwarAQQBfwJ7AXwBfyADQX5xIQgCQANAIAQgCE8NASAAIARBA3Rq/QAEAP3tASEGIAEgBEEDdGogBv0LBAAgBSAGIAIgBEECdGr9XQMA/V/98gH98AEhBSAEQQJqIQQMAAsLIAX9IQAgBf0hAaAhByAEIANJBEAgASAEQQN0aiAAIARBA3RqKwMAmjkDACAHIAEgBEEDdGorAwAgAiAEQQJ0aioCALuioCEHCyAHC8oCBAF/A3sBfAN/IARBfnEhCiAA/RQhCCADQQBIBEACQANAIAUgCk8NASACIAVBA3RqIQsgCyAL/QAEACAIIAEgBUECdGr9XQMA/V/98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAC0QAAAAAAAAAAA8LAkADQCAFIApPDQEgAiAFQQN0aiELIAVBAnQhDCAL/QAEACAIIAEgDGr9XQMA/V/98gH98AEhByALIAf9CwQAIAYgByADIAxq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAIAkgCysDACADIAVBAnRqKgIAu6KgIQkLIAkL7AEGAX8DewF8An8BewF8IARBfnEhCiAA/RQhCAJAA0AgBSAKTw0BIAIgBUEDdGohCyABQQBIBEAgCCEMBSAIIAEgBUEDdGr9AAQA/fIBIQwLIAv9AAQAIAz98gEhByALIAf9CwQAIAYgByADIAVBAnRq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyABQQBIBEAgACENBSAAIAEgBUEDdGorAwCiIQ0LIAsgCysDACANojkDACAJIAsrAwAgAyAFQQJ0aioCALuioCEJCyAJC6YDAwR/BnsFfCAHQX5xIQoCQANAIAkgCk8NASAJQQN0IQsgCUECdCEMIAAgC2r9AAQAIAEgC2r9AAQA/fEB/V4hDSACIAtq/QAEACADIAtq/QAEAP3xAf1eIQ4gBCAMaiAN/VsDAAAgBSAMaiAO/VsDAAAgDf1fIQ0gDv1fIQ4gECANIA798gH98AEhECARIA4gDv3yAf3wASERIAZBAEgEQCAOIQ8FIA4gBiALav0ABAD98gEhDwsgEiAOIA/98gH98AEhEiAJQQJqIQkMAAsLIBD9IQAgEP0hAaAhFSAR/SEAIBH9IQGgIRQgEv0hACAS/SEBoCEWIAkgB0kEQCAJQQN0IQsgCUECdCEMIAQgDGogACALaisDACABIAtqKwMAobY4AgAgBSAMaiACIAtqKwMAIAMgC2orAwChtjgCACAEIAxqKgIAuyETIAUgDGoqAgC7IRcgFSATIBeioCEVIBQgFyAXoqAhFCAGQQBIBEAgFiAXIBeioCEWBSAWIBcgFyAGIAtqKwMAoqKgIRYLCyAIIBU5AwAgCCAUOQMIIAggFjkDEAt+BAJ/AXsBfAF/IAJBfnEhBAJAA0AgAyAETw0BIANBA3QhByAFIAAgB2r9AAQAIAEgB2r9AAQA/fIB/fABIQUgA0ECaiEDDAALCyAF/SEAIAX9IQGgIQYgAyACSQRAIANBA3QhByAGIAAgB2orAwAgASAHaisDAKKgIQYLIAYLgAEDAn8BewF/IARBfnEhBiAC/RQhBwJAA0AgBSAGTw0BIAVBA3QhCCAAIAhqIAEgCGr9AAQAIAcgAyAIav0ABAD98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAVBA3QhCCAAIAhqIAEgCGorAwAgAiADIAhqKwMAoqA5AwALCw==";
 
 interface Exports {
   /** out = −g; returns Σ v·out. */
@@ -30,7 +32,7 @@ interface Exports {
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
 }
 
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -56,6 +58,12 @@ const MAX_BYTES = 65536 * PAGE;
  * (float64) in one WebAssembly memory, with the kernels bound to it.
  */
 export interface LbfgsArena {
+  /** The history and working vectors; the arena's bytes are [0, bytes). */
+  readonly buffer: SharedArrayBuffer;
+  readonly bytes: number;
+  /** The n and m it was made for. */
+  readonly n: number;
+  readonly m: number;
   readonly kernels: Exports;
   /** Scratch for pushPair's three sums. */
   readonly sums: Float64Array;
@@ -83,10 +91,11 @@ export function createLbfgsArena(n: number, m: number, withPrecond: boolean): Lb
   const f32 = align(n * 4);
   const bytes = 32 + f64 * (withPrecond ? 6 : 5) + f32 * 2 * m;
   if (bytes > MAX_BYTES - PAGE) return null;
-  let memory: { buffer: ArrayBuffer };
+  let memory: { buffer: SharedArrayBuffer };
   let kernels: Exports;
   try {
-    memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
+    const pages = Math.max(1, Math.ceil(bytes / PAGE));
+    memory = new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
     kernels = new wasmApi.Instance(mod, { env: { memory } }).exports as Exports;
   } catch {
     return null;
@@ -113,5 +122,5 @@ export function createLbfgsArena(n: number, m: number, withPrecond: boolean): Lb
     y.push(new Float32Array(buf, at, n));
     at += f32;
   }
-  return { kernels, sums, x, s, y, g, out, M };
+  return { buffer: buf, bytes, n, m, kernels, sums, x, s, y, g, out, M };
 }

@@ -1,5 +1,5 @@
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 65536 shared))
   ;; out = -g (f64); returns Σ v·out with v f32. Offsets in bytes; n elements.
   (func (export "negateDot") (param $g i32) (param $out i32) (param $v i32) (param $n i32) (result f64)
     (local $i i32) (local $acc v128) (local $o v128) (local $s f64) (local $n2 i32)

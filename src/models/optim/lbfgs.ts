@@ -39,6 +39,12 @@ export interface LbfgsOptions {
    * arena (push and the line search's steps run there) and the solution is copied out of it.
    */
   allocate?: (length: number) => Float64Array;
+  /**
+   * The SIMD arena to work in (createLbfgsArena(n, m, with a preconditioner or not)), made by
+   * the caller beforehand — e.g. so another thread can fault its pages in before the
+   * iterations reach them (LogisticRegression). Default: a new one.
+   */
+  arena?: LbfgsArena;
 }
 
 /** A diagonal preconditioner: its values, or a function that writes them into `out`. */
@@ -116,10 +122,16 @@ export class LbfgsMemory {
     readonly n: number,
     readonly m: number,
     precond: Preconditioner | null = null,
-    /** Use the WebAssembly SIMD kernels when available (false: the plain-JS loops; for tests). */
-    simd = true,
+    /**
+     * Use the WebAssembly SIMD kernels when available (false: the plain-JS loops; for tests), or
+     * this arena (made by createLbfgsArena for the same n, m and preconditioner or not).
+     */
+    simd: boolean | LbfgsArena = true,
   ) {
-    this.arena = simd ? createLbfgsArena(n, m, precond !== null) : null;
+    if (typeof simd === "object" && (simd.n !== n || simd.m !== m || (simd.M !== null) !== (precond !== null))) {
+      throw new Error(`LbfgsMemory: the arena was made for n = ${simd.n}, m = ${simd.m}${simd.M === null ? "" : " with a preconditioner"}, not n = ${n}, m = ${m}`);
+    }
+    this.arena = typeof simd === "object" ? simd : simd ? createLbfgsArena(n, m, precond !== null) : null;
     let M = this.arena?.M ?? null;
     if (precond !== null) {
       M ??= typeof precond === "function" ? new Float64Array(n) : precond;
@@ -353,7 +365,7 @@ export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsO
   const c1 = 1e-4;
   const c2 = 0.9;
 
-  const memory = new LbfgsMemory(n, m, options.preconditioner ?? null);
+  const memory = new LbfgsMemory(n, m, options.preconditioner ?? null, options.arena ?? true);
   const work = memory.workVectors();
   // The iterates in the caller's memory when it asks (e.g. shared with a worker), else in the arena.
   let x = options.allocate ? options.allocate(n) : work.x;

@@ -10,6 +10,14 @@
  * Whenever the main thread bumps the request counter it runs one phase over its columns:
  * PHASE_SCORES adds their part of the scores (weights from the arena's x) into zWorker,
  * PHASE_GRADIENT writes their gradient entries from the residuals r. The handshake is Atomics only.
+ *
+ * While no request is pending, the worker first faults in the pages of the `prefault` regions
+ * (memory the main thread will write soon: the arena's matrix while the main thread fills it,
+ * the optimiser's history), a few pages at a time, checking for a request between them; only
+ * the first control[CTRL_PREFAULT] regions (the main thread raises it and wakes the worker). A page
+ * first written costs ~15 µs on the bench machine (~4 ms per MB, bench/core.ts's notes): on
+ * this otherwise idle thread that cost leaves the main thread's path. Each page is touched with
+ * an atomic add of 0, which never changes a value, so the main thread may be using the memory.
  */
 import { columnGradient, columnScores, columnViews, countColumns, fillColumns, lossAndResiduals, type ColumnLayout } from "./binary-logistic-kernel.js";
 
@@ -17,6 +25,7 @@ import { columnGradient, columnScores, columnViews, countColumns, fillColumns, l
 export const CTRL_REQUEST = 0; // main: the number of the request it makes (STOP to quit)
 export const CTRL_DONE = 1; // worker: the number of the last request it finished
 export const CTRL_STATE = 2; // worker: STATE_*
+export const CTRL_PREFAULT = 3; // main: how many of the prefault regions the worker may touch (it raises it)
 export const STATE_BOOTING = 0;
 export const STATE_READY = 1;
 export const STATE_FAILED = 2;
@@ -45,7 +54,16 @@ export interface GradientWorkerData {
   rowSplit: number;
   /** Per-column counts of the worker's rows (PHASE_COUNT), then their next slots (PHASE_FILL). */
   count: Int32Array | null;
-  protocol: { request: number; done: number; state: number; ready: number; failed: number; stop: number; scores: number; gradient: number; count: number; fill: number; residuals: number };
+  /** Byte ranges of shared memory to fault in while idle, in this order, as far as control[CTRL_PREFAULT] allows (see above). */
+  prefault: PrefaultRegion[];
+  protocol: { request: number; done: number; state: number; prefault: number; ready: number; failed: number; stop: number; scores: number; gradient: number; count: number; fill: number; residuals: number };
+}
+
+/** A byte range [start, end) of a SharedArrayBuffer. */
+export interface PrefaultRegion {
+  buffer: SharedArrayBuffer;
+  start: number;
+  end: number;
 }
 
 type Scores = typeof columnScores;
@@ -78,7 +96,30 @@ function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gra
   Atomics.store(control, P.state, P.ready);
   Atomics.notify(control, P.state);
   let seen = 0;
+  // Prefaulting: region `region`, next byte `at`; 16 pages (64 KB) between two checks for a request.
+  const PAGE = 4096;
+  const STRIDE = 16 * PAGE;
+  let region = 0;
+  let at = w.prefault.length > 0 ? w.prefault[0].start : 0;
+  let words: Int32Array | null = null;
   for (;;) {
+    if (region < Math.min(w.prefault.length, Atomics.load(control, P.prefault)) && Atomics.load(control, P.request) === seen) {
+      const R = w.prefault[region];
+      try {
+        words ??= new Int32Array(R.buffer, 0, R.buffer.byteLength >> 2);
+        const stop = Math.min(R.end, at + STRIDE, words.length * 4);
+        for (let b = at - (at % PAGE); b < stop; b += PAGE) Atomics.add(words, b >> 2, 0);
+        at = stop;
+      } catch {
+        at = R.end; // not worth failing for: the main thread faults these pages itself
+      }
+      if (at >= R.end || words === null || at >= words.length * 4) {
+        region++;
+        words = null;
+        if (region < w.prefault.length) at = w.prefault[region].start;
+      }
+      continue;
+    }
     Atomics.wait(control, P.request, seen);
     const request = Atomics.load(control, P.request);
     if (request === P.stop) break;
@@ -118,6 +159,7 @@ export const PROTOCOL: GradientWorkerData["protocol"] = {
   request: CTRL_REQUEST,
   done: CTRL_DONE,
   state: CTRL_STATE,
+  prefault: CTRL_PREFAULT,
   ready: STATE_READY,
   failed: STATE_FAILED,
   stop: STOP,

@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import { countColumns, fillColumns, lossAndResiduals, startsFromCounts, type ColumnArena, type CsrLike } from "./binary-logistic-kernel.js";
 import {
   CTRL_DONE,
+  CTRL_PREFAULT,
   CTRL_REQUEST,
   CTRL_STATE,
   PHASE_COUNT,
@@ -17,6 +18,7 @@ import {
   STOP,
   gradientWorkerSource,
   type GradientWorkerData,
+  type PrefaultRegion,
 } from "./gradient-worker.js";
 
 /**
@@ -110,8 +112,19 @@ export class ColumnBinaryObjective {
    * helped fill it is then replaced by a fresh one that never saw X, so no thread keeps X alive
    * (a worker's references last until its own garbage collection, which an idle worker never runs).
    * `twoThreadFillMinNnz`: the worker helps build the copy only from this many non-zeros.
+   * `prefault`: more shared memory the fit will write soon (the optimiser's arena), which the
+   * worker faults in while it has nothing else to do, after the arena's own matrix and vectors
+   * (gradient-worker.ts), once openPrefault() is called: a caller that releases X calls it after
+   * that, as pages faulted while X is still held would add to the fit's peak memory.
    */
-  constructor(arena: ColumnArena, threads: number, fillFrom: CsrLike | null = null, releaseX = false, twoThreadFillMinNnz = TWO_THREAD_FILL_MIN_NNZ) {
+  constructor(
+    arena: ColumnArena,
+    threads: number,
+    fillFrom: CsrLike | null = null,
+    releaseX = false,
+    twoThreadFillMinNnz = TWO_THREAD_FILL_MIN_NNZ,
+    prefault: readonly PrefaultRegion[] = [],
+  ) {
     this.A = arena;
     const { rows: n, cols: d, colPtr } = arena.X;
     this.control = new Int32Array(new SharedArrayBuffer(16));
@@ -131,6 +144,15 @@ export class ColumnBinaryObjective {
     // is free until the first evaluation: no d-sized arrays outside the arena while it is built.
     const counts = countsInGradientSlot(arena);
     const workerCount = shared ? counts.subarray(d, 2 * d) : null;
+    // The arena's parts the main thread does not write first: the matrix (when it is filled
+    // now) and the n-sized vectors; then the caller's regions.
+    const L = arena.layout;
+    const own: PrefaultRegion[] = [
+      ...(X !== null ? [{ buffer: arena.buffer, start: L.rowIdx, end: L.x }] : []),
+      { buffer: arena.buffer, start: L.z, end: L.bytes },
+    ];
+    this.prefault = [...own, ...prefault];
+    this.prefaultAllowed = own.length;
     if (threads > 1) this.startWorker(X !== null && shared ? X : null, rowSplit, workerCount);
     if (X !== null) {
       const { indptr, indices, data } = X;
@@ -176,8 +198,20 @@ export class ColumnBinaryObjective {
     if (sw !== this.A.sw) this.A.sw.set(sw);
   }
 
+  /** Lets the worker fault in the caller's prefault regions too (see the constructor). */
+  openPrefault(): void {
+    this.prefaultAllowed = this.prefault.length;
+    Atomics.store(this.control, CTRL_PREFAULT, this.prefaultAllowed);
+    // Wakes a worker waiting for a request; it finds none and prefaults.
+    Atomics.notify(this.control, CTRL_REQUEST);
+  }
+
+  private readonly prefault: PrefaultRegion[];
+  private prefaultAllowed: number;
+
   private startWorker(X: CsrLike | null, rowSplit: number, count: Int32Array | null): void {
     const arena = this.A;
+    Atomics.store(this.control, CTRL_PREFAULT, this.prefaultAllowed);
     const workerData: GradientWorkerData = {
       buffer: arena.buffer,
       layout: arena.layout,
@@ -188,6 +222,7 @@ export class ColumnBinaryObjective {
       csr: X === null ? null : { indptr: X.indptr, indices: X.indices, data: X.data },
       rowSplit,
       count,
+      prefault: this.prefault,
       protocol: PROTOCOL,
     };
     try {
