@@ -4,6 +4,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type Database from "better-sqlite3";
+import { type FileIdentity, identityOfStats, statIdentities } from "./file-identity.js";
 import { listFilesSync, mapPool } from "./fsutil.js";
 import { NotFoundError } from "../../util/errors.js";
 import { writeFileAtomicSync } from "../../util/atomic-write.js";
@@ -234,7 +235,7 @@ export class StateDb {
   }
 
   lookup(file: string, st: fs.BigIntStats): string | undefined {
-    const id = fileIdentity(st);
+    const id = identityOfStats(st);
     let row: StateRow | undefined = this.hotSet().get(file);
     if (!matches(row, id)) {
       const db = this.open();
@@ -308,21 +309,6 @@ export class StateDb {
   }
 }
 
-/** A file version as the state keys it: inode and mtime (ns) as decimal strings, size. */
-interface FileIdentity {
-  inode: string;
-  mtime: string;
-  size: number;
-}
-
-/**
- * Taken from a stat at once, so that a directory's 200 BigIntStats (each ~20 BigInts and 4 Dates)
- * die young instead of being copied by the scavenges a no-op status runs into (issue 12).
- */
-function fileIdentity(st: fs.BigIntStats): FileIdentity {
-  return { inode: st.ino.toString(), mtime: st.mtimeNs.toString(), size: Number(st.size) };
-}
-
 function matches(row: StateRow | undefined, id: FileIdentity): boolean {
   return row !== undefined && row.inode === id.inode && row.mtime === id.mtime && row.size === id.size;
 }
@@ -369,7 +355,7 @@ export class Hasher {
     // path.join(dir, r) for listFilesSync's relpaths (plain names joined by "/"), without normalising each.
     const prefix = path.join(dir, path.sep);
     const files = path.sep === "/" ? relpaths.map((r) => prefix + r) : relpaths.map((r) => path.join(dir, r));
-    const ids = files.map((f) => fileIdentity(fs.statSync(f, { bigint: true })));
+    const ids = statIdentities(files);
     const known = this.state?.entriesFor(dir, files, ids) ?? new Map<string, StateRow>();
     for (let i = 0; i < relpaths.length; i++) {
       const e = known.get(files[i]);
