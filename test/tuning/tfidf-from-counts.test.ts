@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loadUciSentences } from "../../src/data/builtin.js";
+import type { CsrMatrix } from "../../src/features/csr.js";
+import { createVectorizer } from "../../src/features/factory.js";
+import { createPreprocessor } from "../../src/text/preprocess.js";
+import { expandSpace } from "../../src/tuning/space.js";
+import { countsFeaturesOf, FoldScorer } from "../../src/tuning/trials.js";
+
+const { texts, labels } = loadUciSentences();
+const sub = { texts: texts.slice(0, 900), labels: labels.slice(0, 900) };
+
+function assertSameMatrix(actual: CsrMatrix, expected: CsrMatrix, what: string): void {
+  assert.equal(actual.rows, expected.rows, `${what}: rows`);
+  assert.equal(actual.cols, expected.cols, `${what}: cols`);
+  const nnz = expected.indptr[expected.rows];
+  assert.deepEqual(actual.indptr, expected.indptr, `${what}: indptr`);
+  assert.deepEqual(actual.indices.subarray(0, nnz), expected.indices.subarray(0, nnz), `${what}: indices`);
+  // Bit-identical values, not just close ones: a trial must score what `polarity cv` scores.
+  assert.deepEqual(actual.data.subarray(0, nnz), expected.data.subarray(0, nnz), `${what}: data`);
+}
+
+test("FoldScorer's TF-IDF matrices, weighted from the BoW counts, are bit-identical to TfidfVectorizer's fit and transform", () => {
+  const configs = expandSpace({
+    preprocess: ["light", "default", { base: "light", negation_scope: true }],
+    features: [
+      { kind: "tfidf", ngram_range: [1, 2], sublinear_tf: true },
+      { kind: "tfidf", ngram_range: [1, 1], norm: "l1", smooth_idf: false },
+      { kind: "tfidf", ngram_range: [1, 2], use_idf: false, binary: true },
+      { kind: "tfidf", ngram_range: [1, 3], min_df: 2, max_features: 500 },
+      { kind: "bow", ngram_range: [1, 2] },
+    ],
+    model: [{ kind: "nb" }],
+  });
+  const folds = 3;
+  const scorer = new FoldScorer(sub.texts, sub.labels, folds, 11, 32);
+  for (const c of configs) {
+    const tokenize = createPreprocessor(c.preprocess);
+    const tokens = sub.texts.map((t) => tokenize(t));
+    for (let f = 0; f < folds; f++) {
+      const { train, test } = scorer.splits[f];
+      const v = createVectorizer(c.features, c.preprocess);
+      const expected = { train: v.fitTransform(Array.from(train, (i) => tokens[i])), test: v.transform(Array.from(test, (i) => tokens[i])) };
+      const got = scorer.foldMatrices(c, f);
+      const what = `${c.preprocessName} ${JSON.stringify(c.features)} fold ${f}`;
+      assertSameMatrix(got.train, expected.train, `${what} train`);
+      assertSameMatrix(got.test, expected.test, `${what} test`);
+    }
+  }
+});
+
+test("countsFeaturesOf: the BoW twin of a TF-IDF config keeps its count options; BoW and lexicon configs have none", () => {
+  assert.deepEqual(
+    countsFeaturesOf({ kind: "tfidf", ngramRange: [1, 2], sublinearTf: true, norm: "l1", useIdf: true, smoothIdf: false, binary: true, minDf: 2 }),
+    {
+      kind: "bow",
+      ngramRange: [1, 2],
+      binary: true,
+      minDf: 2,
+    },
+  );
+  assert.equal(countsFeaturesOf({ kind: "bow", ngramRange: [1, 2] }), null);
+  assert.equal(countsFeaturesOf({ kind: "tfidf", lexicon: "vader" }), null);
+});
