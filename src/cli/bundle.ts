@@ -72,11 +72,13 @@ function externalPackages(bundled: ReadonlySet<string>): import("esbuild").Plugi
 /**
  * Built-ins the code-cached commands import but seldom call (crypto for hashing a changed file,
  * child_process for commander's external subcommands and for running stages, os, the stream and
- * promise APIs for copies): in polarity.cjs each becomes a module of getters that requires the
- * real one on first use. A no-op `status` then loads none of them — ~50 of Node's internal
- * modules fewer (crypto alone is 16), several ms of a start (bench/cli.ts, issue 12).
+ * promise APIs for copies, module for createRequire of yaml and better-sqlite3): in polarity.cjs
+ * (and module in the launcher) each becomes a module of getters that requires the real one on
+ * first use. A no-op `status` then loads none of them — ~50 of Node's internal modules fewer
+ * (crypto alone is 16; node:module brings the ESM loader's and the source maps'), several ms
+ * of a start (bench/cli.ts, issue 12).
  */
-const LAZY_BUILTINS = new Set(["crypto", "child_process", "os", "fs/promises", "stream", "stream/promises", "readline"]);
+const LAZY_BUILTINS = new Set(["crypto", "child_process", "os", "fs/promises", "stream", "stream/promises", "readline", "module"]);
 
 function lazyBuiltins(): import("esbuild").Plugin {
   const namespace = "lazy-builtin";
@@ -159,29 +161,33 @@ await esbuild.build({
   plugins: [onlyCachedCommands, lazyBuiltins(), externalPackages(BUNDLED_IN_CJS)],
   define: { "import.meta.url": "__polarityImportMetaUrl" },
   banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // Statements labelled ESM_ENTRY (main.ts's enableCompileCache) concern Node's own compile cache, not this bundle's.
+  dropLabels: ["ESM_ENTRY"],
   // import.meta.resolve / dirname appear only on paths taken under tsx (.ts files), never in a bundle.
   logOverride: { "empty-import-meta": "silent" },
   logLevel: "warning",
 });
-// esbuild's __toESM copies every property of a CommonJS module into a fresh namespace object at
-// each module that imports it (16 modules import node:fs, 16 node:path): one copy per module
-// object is enough, namespace objects being read-only views of it.
+// esbuild's __toESM copies every property of a CommonJS module into a fresh namespace object, as
+// a getter, at each module that imports it (16 modules import node:fs, 16 node:path, and each lazy
+// built-in above has its getters copied again). Every import here is in node mode (`__toESM(x, 1)`:
+// `default` is module.exports) and only ever reads members of the namespace, so a namespace whose
+// prototype is the module reads the same values, live, without a copy: one object per import.
 const cjsFile = join(out, "polarity.cjs");
 const TO_ESM = "var __toESM = (mod, isNodeMode, target) => (";
 const cjsText = readFileSync(cjsFile, "utf8");
 if (cjsText.split(TO_ESM).length !== 2) throw new Error("src/cli/bundle.ts: esbuild's __toESM helper no longer has the expected shape");
-writeFileSync(
-  cjsFile,
-  asciiOnly(
-    cjsText.replace(
-      TO_ESM,
-      "var __toESMCache = new WeakMap(), __toESM = (mod, isNodeMode, target) => { " +
-        'if (!isNodeMode || mod == null || typeof mod !== "object") return __toESMMake(mod, isNodeMode, target); ' +
-        "let ns = __toESMCache.get(mod); if (ns === undefined) __toESMCache.set(mod, (ns = __toESMMake(mod, isNodeMode, target))); return ns; }, " +
-        "__toESMMake = (mod, isNodeMode, target) => (",
-    ),
-  ),
+if (/__toESM\([^()]*(\([^()]*\))?\)/.test(cjsText))
+  throw new Error("src/cli/bundle.ts: an import not in node mode (__toESM without its second argument) needs esbuild's own copy");
+const patched = cjsText.replace(
+  TO_ESM,
+  'var __toESM = (mod, isNodeMode, target) => isNodeMode && mod != null && (typeof mod === "object" || typeof mod === "function") ' +
+    "? __create(mod, { default: { value: mod, enumerable: true } }) : __toESMCopy(mod, isNodeMode, target), __toESMCopy = (mod, isNodeMode, target) => (",
 );
+// Minified (whitespace and syntax, names kept): a third less to read and hold in memory on every start.
+const minified = (
+  await esbuild.transform(patched, { minifyWhitespace: true, minifySyntax: true, platform: "node", target: "node20", sourcefile: "polarity.cjs" })
+).code;
+writeFileSync(cjsFile, asciiOnly(minified));
 // The bin: a launcher that picks one of the two (src/cli/launch.ts), as CommonJS: an ES module
 // entry costs Node's ESM loader (~10 ms) on every start, even for `--version`.
 await esbuild.build({
@@ -193,7 +199,7 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["./main-esm.js"],
-  plugins: [externalPackages(new Set())],
+  plugins: [lazyBuiltins(), externalPackages(new Set())],
   define: { "import.meta.url": "__polarityImportMetaUrl" },
   banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",

@@ -171,8 +171,10 @@ export function writeCache(file: string, key: string, payload: Uint8Array): void
 /**
  * Runs `bundle` (a CommonJS file) as `require` would, with its code cache in `cacheFile` (null:
  * no cache). Errors of the cache itself are swallowed; errors of the bundle's code propagate.
+ * `bundleRequire` is the bundle's `require`: by default createRequire(bundle); a caller in the
+ * bundle's own folder may pass its own, which resolves the same way.
  */
-export function runCached(bundle: string, cacheFile: string | null): CachedRun {
+export function runCached(bundle: string, cacheFile: string | null, bundleRequire?: NodeJS.Require): CachedRun {
   let source = readFileSync(bundle, "utf8");
   // A hashbang line is not valid inside the function wrapper: blank it (same length, same lines).
   if (source.startsWith("#!")) source = "//" + source.slice(2);
@@ -213,7 +215,7 @@ export function runCached(bundle: string, cacheFile: string | null): CachedRun {
   };
   const module = { exports: {} as unknown, filename: bundle, id: bundle, loaded: false };
   const fn = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: typeof module, f: string, d: string) => void;
-  fn.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  fn.call(module.exports, module.exports, bundleRequire ?? createRequire(bundle), module, bundle, dirname(bundle));
   module.loaded = true;
   run.exports = module.exports;
   return run;

@@ -17,17 +17,18 @@ import { cacheFileFor, runCached } from "./code-cache.js";
 import { exitWhenWritten } from "./stdout.js";
 import { VERSION } from "./version.js";
 
-// Node >= 22.1 keeps compiled ESM on disk between runs (the main-esm.js path).
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-
 const first = process.argv[2];
 const bundle = fileURLToPath(new URL("./polarity.cjs", import.meta.url));
 if (process.argv.length === 3 && (first === "--version" || first === "-V")) exitWhenWritten(`${VERSION}\n`);
 else if (first !== undefined && CACHED_COMMANDS.has(first) && existsSync(bundle)) {
-  const run = runCached(bundle, cacheFileFor(bundle, first));
+  // The bundle lives beside this file, so this file's own require resolves as the bundle's would
+  // (createRequire would load node:module, and with it Node's ESM loader: bundle.ts makes it lazy).
+  const run = runCached(bundle, cacheFileFor(bundle, first), typeof require === "function" ? require : undefined);
   if (process.env.POLARITY_DEBUG_CODE_CACHE === "1") process.stderr.write(`polarity: code cache ${run.outcome}\n`);
   process.once("exit", () => run.save());
 } else {
+  // Node >= 22.1 keeps compiled ESM on disk between runs (the main-esm.js path only).
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   // Beside this file once bundled (not a source module: hence a specifier the type checker does not resolve).
   const esm: string = "./main-esm.js";
   // main-esm.js reports its own errors; only a bundle that cannot be loaded ends up here.

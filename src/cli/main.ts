@@ -5,7 +5,10 @@ import { VERSION } from "./version.js";
 
 // Node >= 22.1 keeps compiled code on disk between runs (a large share of CLI start-up);
 // enabled before anything else loads, hence no other static imports here but version.js (one constant).
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+// Not in the code-cached CommonJS bundle (bundle.ts drops the label): the launcher compiles that
+// from its own cache, and touching node:module would load it and Node's ESM loader for nothing.
+// eslint-disable-next-line no-unused-labels
+ESM_ENTRY: (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 type CommandModule = { register(program: Command): void };
 
