@@ -1,7 +1,7 @@
 import type { CsrMatrix } from "../features/csr.js";
 import { createVectorizer, type FeatureOptions } from "../features/factory.js";
 import { applyTfidfInPlace, computeIdf, TFIDF_OPTION_KEYS } from "../features/tfidf.js";
-import { TfidfVectorizer } from "../features/vectorizer.js";
+import { CountVectorizer, TfidfVectorizer } from "../features/vectorizer.js";
 import { headlineMetrics, summarizeFolds, type FoldMetrics } from "../evaluation/cross-validate.js";
 import { evaluateClassifier } from "../evaluation/classification-metrics.js";
 import type { Label } from "../models/estimator.js";
@@ -55,6 +55,53 @@ function weighCounts(X: CsrMatrix, idf: Float64Array | null, vectorizer: TfidfVe
   return out;
 }
 
+/**
+ * A fold's count matrices cut from the whole corpus's (`X`, one row per text, columns in the
+ * vectorizer's term order): the training rows over the terms they contain, renumbered in the
+ * same order, and the test rows over those terms only — what a CountVectorizer without
+ * document-frequency pruning fitted on the training rows gives (its columns are its terms in
+ * sorted order, a subset of the corpus's keeps their order), bit for bit (tested).
+ */
+export function cutFoldCounts(X: CsrMatrix, train: ArrayLike<number>, test: ArrayLike<number>): FoldMatrices {
+  const { indptr, indices, data } = X;
+  const column = new Int32Array(X.cols).fill(-1);
+  for (let r = 0; r < train.length; r++) {
+    const i = train[r];
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) column[indices[p]] = 0;
+  }
+  let cols = 0;
+  for (let j = 0; j < X.cols; j++) if (column[j] === 0) column[j] = cols++;
+  if (cols === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
+  const rowsOf = (rows: ArrayLike<number>): CsrMatrix => {
+    let nnz = 0;
+    for (let r = 0; r < rows.length; r++) for (let p = indptr[rows[r]]; p < indptr[rows[r] + 1]; p++) if (column[indices[p]] >= 0) nnz++;
+    const outIndptr = new Int32Array(rows.length + 1);
+    const outIndices = new Int32Array(nnz);
+    const outData = new Float64Array(nnz);
+    let q = 0;
+    for (let r = 0; r < rows.length; r++) {
+      const i = rows[r];
+      for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+        const c = column[indices[p]];
+        if (c < 0) continue;
+        outIndices[q] = c;
+        outData[q] = data[p];
+        q++;
+      }
+      outIndptr[r + 1] = q;
+    }
+    return { rows: rows.length, cols, indptr: outIndptr, indices: outIndices, data: outData };
+  };
+  return { train: rowsOf(train), test: rowsOf(test) };
+}
+
+/** A BoW vectorizer whose fold matrices cutFoldCounts can give: no lexicon block, no document-frequency pruning. */
+function cuttable(v: CountVectorizer, features: FeatureOptions): boolean {
+  if (v instanceof TfidfVectorizer || (features.lexicon !== undefined && features.lexicon !== "none")) return false;
+  const { minDf, maxDf, maxFeatures } = v.options;
+  return "count" in minDf && minDf.count <= 1 && "proportion" in maxDf && maxDf.proportion >= 1 && maxFeatures === null;
+}
+
 /** Same shape, same stored positions, and the same entries > 0: equal after binarize (NBSVM's x̂ = 1{x > 0}). */
 export function sameBinaryPattern(a: CsrMatrix, b: CsrMatrix): boolean {
   if (a.rows !== b.rows || a.cols !== b.cols) return false;
@@ -89,6 +136,8 @@ export class FoldScorer {
   readonly splits: Split[];
   private readonly tokens = new Map<string, string[][]>();
   private readonly matrices = new Map<string, FoldMatrices>();
+  /** The whole corpus's count matrix per preprocessing × BoW features group (cutFoldCounts). */
+  private readonly corpusCounts = new Map<string, CsrMatrix>();
   /** Preprocessing × features groups whose matrices are kept (the most recent ones). */
   private readonly keptGroups: string[] = [];
   private readonly warm = new Map<string, WarmStart>();
@@ -157,6 +206,14 @@ export class FoldScorer {
       const { useIdf, smoothIdf } = vectorizer.tfidfOptions;
       const idf = useIdf ? computeIdf(counts.train, smoothIdf) : null;
       m = { train: weighCounts(counts.train, idf, vectorizer), test: weighCounts(counts.test, idf, vectorizer) };
+    } else if (vectorizer instanceof CountVectorizer && cuttable(vectorizer, config.features)) {
+      // Each text is analysed once per preprocessing instead of once per fold (5 times for 5 folds).
+      let corpus = this.corpusCounts.get(group);
+      if (!corpus) {
+        corpus = vectorizer.fitTransform(this.tokensFor(config));
+        this.corpusCounts.set(group, corpus);
+      }
+      m = cutFoldCounts(corpus, this.splits[fold].train, this.splits[fold].test);
     } else {
       const tokens = this.tokensFor(config);
       const { train, test } = this.splits[fold];
@@ -169,6 +226,7 @@ export class FoldScorer {
       if (this.keptGroups.length > this.maxKeptGroups) {
         const old = this.keptGroups.shift() as string;
         for (const k of [...this.matrices.keys()]) if (k.startsWith(`${old}|`)) this.matrices.delete(k);
+        this.corpusCounts.delete(old);
         for (const k of [...this.warm.keys()]) if (k.startsWith(`${old}|`)) this.warm.delete(k);
         for (const k of [...this.binaryResults.keys()]) if (k.startsWith(`${old}|`)) this.binaryResults.delete(k);
         for (const [k, v] of [...this.binaryTwinOf]) if (k.startsWith(`${old}|`) || v === old) this.binaryTwinOf.delete(k);

@@ -20,7 +20,7 @@ function assertSameMatrix(actual: CsrMatrix, expected: CsrMatrix, what: string):
   assert.deepEqual(actual.data.subarray(0, nnz), expected.data.subarray(0, nnz), `${what}: data`);
 }
 
-test("FoldScorer's TF-IDF matrices, weighted from the BoW counts, are bit-identical to TfidfVectorizer's fit and transform", () => {
+test("FoldScorer's fold matrices (BoW cut from the corpus's counts, TF-IDF weighted from them) are bit-identical to the vectorizers' fit and transform on the fold", () => {
   const configs = expandSpace({
     preprocess: ["light", "default", { base: "light", negation_scope: true }],
     features: [
@@ -29,6 +29,8 @@ test("FoldScorer's TF-IDF matrices, weighted from the BoW counts, are bit-identi
       { kind: "tfidf", ngram_range: [1, 2], use_idf: false, binary: true },
       { kind: "tfidf", ngram_range: [1, 3], min_df: 2, max_features: 500 },
       { kind: "bow", ngram_range: [1, 2] },
+      { kind: "bow", ngram_range: [1, 3], binary: true },
+      { kind: "bow", ngram_range: [1, 1], min_df: 2 },
     ],
     model: [{ kind: "nb" }],
   });
