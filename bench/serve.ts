@@ -29,7 +29,11 @@
  *   --duration <s> (default 5)  --rounds <n> (default 2)  --connections <n> (default 32)
  *   --batch-connections <n> (default 4)  --tool wrk|autocannon  --workers 1,2
  *   --big-features <n> (default 2000000; 0 skips the big model)  --only start|load  --no-seed  --json
- *   --baseline <dir|main.js|main.cjs>
+ *   --no-monitoring (skips the monitoring A/B/A section)  --baseline <dir|main.js|main.cjs>  --gc (servers run with --trace-gc: collections per 10^4 requests
+ *   and their pauses, per server, in the single-text rounds)
+ * Every single-text round also reports its p99 beside the ceiling's p99 in the same round, and the
+ * CPU that processes outside the benchmark (not the servers, wrk or this process) took from the
+ * machine during it (/proc/stat): a round where others ran is visible as such, not averaged in.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -55,6 +59,8 @@ interface Args {
   seed: boolean;
   json: boolean;
   baseline: string | null;
+  gc: boolean;
+  monitoring: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -80,6 +86,8 @@ function parseArgs(argv: string[]): Args {
     seed: !argv.includes("--no-seed"),
     json: argv.includes("--json"),
     baseline: get("baseline") ?? null,
+    gc: argv.includes("--gc"),
+    monitoring: !argv.includes("--no-monitoring"),
   };
 }
 
@@ -115,15 +123,16 @@ async function startServer(
   cli: string,
   model: string,
   workers: number,
-): Promise<{ child: ChildProcess; url: string; readyMs: number; readyCpuMs: number | null; allWorkersReadyMs: number }> {
+  gc: GcTrace | null = null,
+): Promise<{ child: ChildProcess; url: string; readyMs: number; readyCpuMs: number | null; allWorkersReadyMs: number; gc: GcTrace | null }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
   const child = spawn(
-    process.execPath,
-    [cli, "serve", "--model", model, "--port", String(port), "--workers", String(workers), "--log-level", "warn", "--poll-interval", "0"],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    ...withGcTrace(gc, [cli, "serve", "--model", model, "--port", String(port), "--workers", String(workers), "--log-level", "warn", "--poll-interval", "0"]),
+    { stdio: ["ignore", gc ? "pipe" : "ignore", "inherit"] },
   );
+  gc?.follow(child);
   let exited = false;
   child.on("exit", () => (exited = true));
   await waitReady(url, () => exited, "the server");
@@ -134,7 +143,80 @@ async function startServer(
     const pids = new Set<number>();
     for (let i = 0; i < 200 && pids.size < workers; i++) pids.add(await healthzPid(`${url}/healthz`));
   }
-  return { child, url, readyMs, readyCpuMs, allWorkersReadyMs: performance.now() - t0 };
+  return { child, url, readyMs, readyCpuMs, allWorkersReadyMs: performance.now() - t0, gc };
+}
+
+/**
+ * Collections of a server and its workers as `--trace-gc` prints them (one line per collection:
+ * `[pid:isolate]  8286 ms: Scavenge 38.6 (79.8) -> 13.0 (79.8) MB, 2.15 / 0.00 ms …`): how many
+ * young-generation scavenges and full mark-compacts, and their pauses, so a round's count per
+ * request shows whether collections can make its tail.
+ */
+class GcTrace {
+  scavenges = 0;
+  scavengeMs = 0;
+  maxScavengeMs = 0;
+  markCompacts = 0;
+  markCompactMs = 0;
+  private rest = "";
+
+  follow(child: ChildProcess): void {
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      const lines = (this.rest + chunk).split("\n");
+      this.rest = lines.pop() ?? "";
+      for (const line of lines) this.count(line);
+    });
+  }
+
+  private count(line: string): void {
+    const m = /: (Scavenge|Mark-Compact)\b.*? MB, ([\d.]+) \/ [\d.]+ ms/.exec(line);
+    if (m === null) return;
+    const ms = Number(m[2]);
+    if (m[1] === "Scavenge") {
+      this.scavenges++;
+      this.scavengeMs += ms;
+      this.maxScavengeMs = Math.max(this.maxScavengeMs, ms);
+    } else {
+      this.markCompacts++;
+      this.markCompactMs += ms;
+    }
+  }
+
+  snapshot(): GcCounts {
+    return { scavenges: this.scavenges, scavengeMs: this.scavengeMs, markCompacts: this.markCompacts, markCompactMs: this.markCompactMs };
+  }
+}
+
+/**
+ * The command for `node <args>`, with `--trace-gc` when collections are counted. V8 prints those
+ * lines through C stdio, which a pipe makes block-buffered (a line would reach us up to ~27
+ * collections late): `stdbuf -oL` (coreutils) makes the server and its workers flush each line.
+ */
+function withGcTrace(gc: GcTrace | null, args: string[]): [string, string[]] {
+  return gc === null ? [process.execPath, args] : ["stdbuf", ["-oL", process.execPath, "--trace-gc", ...args]];
+}
+
+interface GcCounts {
+  scavenges: number;
+  scavengeMs: number;
+  markCompacts: number;
+  markCompactMs: number;
+}
+
+/** Busy CPU time of the whole machine so far (all cores, seconds): /proc/stat's user, nice, system, irq, softirq and steal. */
+function machineBusySeconds(): number | null {
+  if (!existsSync("/proc/stat")) return null;
+  const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / 100;
+}
+
+/** CPU time of this process and of its waited-for children (wrk, pgrep), seconds, from /proc/self/stat. */
+function selfAndChildrenSeconds(): number | null {
+  if (!existsSync("/proc/self/stat")) return null;
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
 }
 
 /**
@@ -182,14 +264,17 @@ else http.createServer((req, res) => {
 }).listen(port, "127.0.0.1");
 `;
 
-async function startBareServer(workers: number): Promise<{ child: ChildProcess; url: string }> {
+async function startBareServer(workers: number, gc: GcTrace | null = null): Promise<{ child: ChildProcess; url: string; gc: GcTrace | null }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["-e", BARE_SERVER, String(workers), String(port)], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(...withGcTrace(gc, ["-e", BARE_SERVER, String(workers), String(port)]), {
+    stdio: ["ignore", gc ? "pipe" : "ignore", "inherit"],
+  });
+  gc?.follow(child);
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
   child.on("exit", () => (exited = true));
   await waitReady(url, () => exited, "the bare node:http ceiling server");
-  return { child, url };
+  return { child, url, gc };
 }
 
 /**
@@ -283,6 +368,16 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await done;
 }
 
+/** One server's single-text rounds: wrk's figures, server CPU per request (µs), the rest of the machine's CPU share, collections. */
+interface SideRounds {
+  results: LoadResult[];
+  cpu: number[];
+  otherCpuShare: number[];
+  gc: Array<{ scavengesPer10k: number; meanScavengeMs: number; markCompacts: number }>;
+}
+
+const newSide = (): SideRounds => ({ results: [], cpu: [], otherCpuShare: [], gc: [] });
+
 interface LoadResult {
   requestsPerSec: number;
   p50Ms: number;
@@ -290,7 +385,8 @@ interface LoadResult {
   non2xx: number;
 }
 
-function wrkRun(url: string, bodies: string[], connections: number, duration: number, dir: string): LoadResult {
+/** wrk, run asynchronously: the event loop keeps reading the servers' --trace-gc pipes meanwhile (a full pipe would stall a server). */
+async function wrkRun(url: string, bodies: string[], connections: number, duration: number, dir: string): Promise<LoadResult> {
   const script = join(dir, `bodies-${bodies.length}-${bodies[0].length}.lua`);
   writeFileSync(
     script,
@@ -303,9 +399,15 @@ end
 `,
   );
   const threads = Math.min(2, connections);
-  const out = spawnSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${duration}s`, "--latency", "-s", script, `${url}/predict`], { encoding: "utf8" });
-  if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
-  const text = out.stdout;
+  const text = await new Promise<string>((resolve, reject) => {
+    const child = spawn("wrk", [`-t${threads}`, `-c${connections}`, `-d${duration}s`, "--latency", "-s", script, `${url}/predict`]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`wrk failed: ${stderr}`))));
+  });
   const unit = (v: string, u: string) => Number(v) * (u === "us" ? 0.001 : u === "s" ? 1000 : 1);
   const pct = (p: string) => {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(text);
@@ -328,6 +430,15 @@ async function autocannonRun(url: string, bodies: string[], connections: number,
     requests: bodies.map((body) => ({ method: "POST" as const, headers: { "content-type": "application/json" }, body })),
   });
   return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
+}
+
+/** A server's collections over its rounds: medians of the per-round rates and pauses, mark-compacts summed. */
+function gcSummary(side: SideRounds): { scavengesPer10k: number; meanScavengeMs: number; markCompacts: number } {
+  return {
+    scavengesPer10k: Number(mid(side.gc.map((g) => g.scavengesPer10k)).toFixed(2)),
+    meanScavengeMs: Number(mid(side.gc.map((g) => g.meanScavengeMs)).toFixed(2)),
+    markCompacts: side.gc.reduce((a, g) => a + g.markCompacts, 0),
+  };
 }
 
 /** The median of xs. */
@@ -512,9 +623,9 @@ async function main(): Promise<void> {
       return Math.round(n / ((cpu.user + cpu.system) / 1e6));
     };
     const loadRun = (url: string, bodies: string[], c: number) =>
-      args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, args.duration, dir)) : autocannonRun(url, bodies, c, args.duration);
+      args.tool === "wrk" ? wrkRun(url, bodies, c, args.duration, dir) : autocannonRun(url, bodies, c, args.duration);
     const warm = (url: string, bodies: string[], c: number) =>
-      (args.tool === "wrk" ? Promise.resolve(wrkRun(url, bodies, c, 2, dir)) : autocannonRun(url, bodies, c, 2)).then(
+      (args.tool === "wrk" ? wrkRun(url, bodies, c, 2, dir) : autocannonRun(url, bodies, c, 2)).then(
         () => undefined,
         () => undefined,
       );
@@ -522,33 +633,56 @@ async function main(): Promise<void> {
     const rows = [];
     if (args.only !== "start") {
       for (const workers of args.workers) {
-        const polarity = track(await startServer(cli.main, modelFile, workers));
-        const bare = track(await startBareServer(workers));
-        const baseline = baselineCli ? track(await startServer(baselineCli.main, modelFile, workers)) : null;
+        const polarity = track(await startServer(cli.main, modelFile, workers, args.gc ? new GcTrace() : null));
+        const bare = track(await startBareServer(workers, args.gc ? new GcTrace() : null));
+        const baseline = baselineCli ? track(await startServer(baselineCli.main, modelFile, workers, args.gc ? new GcTrace() : null)) : null;
         try {
           await warm(polarity.url, singleBodies, args.connections);
           await warm(bare.url, singleBodies, args.connections);
           if (baseline) await warm(baseline.url, singleBodies, args.connections);
           // Alternated rounds: all see the same machine load. Each round also takes the server's
-          // CPU time (primary and workers, from /proc) per request answered.
-          const measured = async (server: { url: string; child: ChildProcess }, into: LoadResult[], cpu: number[]) => {
+          // CPU time (primary and workers, from /proc) per request answered, the CPU the rest of
+          // the machine used meanwhile (busy time less the server's, wrk's and this process's,
+          // as a share of every core), and with --gc the collections of the server's processes.
+          const measured = async (server: { url: string; child: ChildProcess; gc: GcTrace | null }, side: SideRounds) => {
+            const busy0 = machineBusySeconds();
+            const self0 = selfAndChildrenSeconds();
+            const gc0 = server.gc?.snapshot();
             const before = processTreeCpuMs(server.child.pid);
+            const t0 = performance.now();
             const result = await loadRun(server.url, singleBodies, args.connections);
+            const wallSeconds = (performance.now() - t0) / 1000;
             const after = processTreeCpuMs(server.child.pid);
-            into.push(result);
-            if (before !== null && after !== null) cpu.push(((after - before) * 1000) / (result.requestsPerSec * args.duration));
+            const self1 = selfAndChildrenSeconds();
+            const busy1 = machineBusySeconds();
+            // The last lines of --trace-gc are a pipe read away.
+            if (server.gc) await new Promise((r) => setTimeout(r, 100));
+            const gc1 = server.gc?.snapshot();
+            side.results.push(result);
+            const requests = result.requestsPerSec * args.duration;
+            if (before !== null && after !== null) {
+              side.cpu.push(((after - before) * 1000) / requests);
+              if (busy0 !== null && busy1 !== null && self0 !== null && self1 !== null) {
+                const others = busy1 - busy0 - (after - before) / 1000 - (self1 - self0);
+                side.otherCpuShare.push(Math.max(0, others) / (cpus().length * wallSeconds));
+              }
+            }
+            if (gc0 && gc1)
+              side.gc.push({
+                scavengesPer10k: ((gc1.scavenges - gc0.scavenges) * 1e4) / requests,
+                meanScavengeMs: gc1.scavenges > gc0.scavenges ? (gc1.scavengeMs - gc0.scavengeMs) / (gc1.scavenges - gc0.scavenges) : 0,
+                markCompacts: gc1.markCompacts - gc0.markCompacts,
+              });
           };
-          const ours: LoadResult[] = [];
-          const ceilings: LoadResult[] = [];
-          const baselines: LoadResult[] = [];
-          const oursCpu: number[] = [];
-          const ceilingsCpu: number[] = [];
-          const baselinesCpu: number[] = [];
+          const sides = { ours: newSide(), ceilings: newSide(), baselines: newSide() };
           for (let r = 0; r < args.rounds; r++) {
-            await measured(polarity, ours, oursCpu);
-            if (baseline) await measured(baseline, baselines, baselinesCpu);
-            await measured(bare, ceilings, ceilingsCpu);
+            await measured(polarity, sides.ours);
+            if (baseline) await measured(baseline, sides.baselines);
+            await measured(bare, sides.ceilings);
           }
+          const { results: ours, cpu: oursCpu } = sides.ours;
+          const { results: ceilings, cpu: ceilingsCpu } = sides.ceilings;
+          const { results: baselines, cpu: baselinesCpu } = sides.baselines;
           const single = median(ours);
           const ceiling = median(ceilings);
           await stopServer(bare.child);
@@ -584,6 +718,13 @@ async function main(): Promise<void> {
             singleCpuUsPerReq: cpuUs(oursCpu),
             bareNodeReqPerSec: Math.round(ceiling.requestsPerSec),
             bareNodeP99Ms: ceiling.p99Ms,
+            // p99 round by round beside the ceiling's in the same round, and their ratio (> 1: Polarity's tail is longer).
+            roundP99Ms: ours.map((o) => o.p99Ms),
+            roundBareP99Ms: ceilings.map((c) => c.p99Ms),
+            p99RatioToBare: Number(mid(ours.map((o, i) => o.p99Ms / ceilings[i].p99Ms)).toFixed(2)),
+            // The CPU other processes took from the machine during each round (share of all cores): rounds where others ran.
+            roundOtherCpuShare: [sides.ours, sides.ceilings].map((side) => side.otherCpuShare.map((x) => Number(x.toFixed(3)))),
+            gc: args.gc ? { polarity: gcSummary(sides.ours), bare: gcSummary(sides.ceilings) } : null,
             bareNodeCpuUsPerReq: cpuUs(ceilingsCpu),
             shareOfBareNode: Number((single.requestsPerSec / ceiling.requestsPerSec).toFixed(3)),
             roundShares: ours.map((o, i) => Number((o.requestsPerSec / ceilings[i].requestsPerSec).toFixed(3))),
@@ -607,6 +748,21 @@ async function main(): Promise<void> {
             console.log(
               `  → Polarity at ${(row.shareOfBareNode * 100).toFixed(1)} % of the ceiling (rounds: ${row.roundShares.map((x) => `${(x * 100).toFixed(1)} %`).join(", ")}; target ≥ ${target} %)`,
             );
+            const ms = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(" / ");
+            const overFive = row.roundBareP99Ms.filter((x) => x > 5).length;
+            console.log(
+              `  p99 round by round: Polarity ${ms(row.roundP99Ms)} ms, bare ${ms(row.roundBareP99Ms)} ms; Polarity / bare ${row.p99RatioToBare} (median of rounds; target p99 ≤ 5 ms, which the bare server itself missed in ${overFive} of ${args.rounds} rounds)`,
+            );
+            if (row.roundOtherCpuShare[0].length > 0) {
+              const pcts = (xs: number[]) => xs.map((x) => `${(x * 100).toFixed(0)} %`).join(" / ");
+              console.log(
+                `  CPU taken by other processes during the rounds (share of all cores): Polarity's rounds ${pcts(row.roundOtherCpuShare[0])}, bare's ${pcts(row.roundOtherCpuShare[1])}`,
+              );
+            }
+            if (row.gc)
+              console.log(
+                `  collections (--trace-gc): Polarity ${row.gc.polarity.scavengesPer10k} scavenges per 10^4 requests, mean pause ${row.gc.polarity.meanScavengeMs} ms, ${row.gc.polarity.markCompacts} mark-compacts; bare ${row.gc.bare.scavengesPer10k}, ${row.gc.bare.meanScavengeMs} ms, ${row.gc.bare.markCompacts} (medians of rounds; mark-compacts summed)`,
+              );
             if (row.singleCpuUsPerReq !== null)
               console.log(
                 `  server CPU per request (primary and workers, median of rounds): Polarity ${row.singleCpuUsPerReq} µs, bare ${row.bareNodeCpuUsPerReq} µs`,
@@ -663,7 +819,7 @@ async function main(): Promise<void> {
       }
     }
     // Issue 16: monitoring on within 5 % of off (bench/monitoring.ts, a shorter run; npm run bench:monitoring for the full one).
-    if (!args.json && args.only !== "start") {
+    if (!args.json && args.only !== "start" && args.monitoring) {
       console.log("\n== monitoring overhead (issue 16)");
       await runMonitoringAB({ cli: cli.main, rounds: 12, pacedRounds: 8 });
     }
