@@ -7,7 +7,24 @@
 import { parentPort } from "node:worker_threads";
 import { DataError } from "../util/errors.js";
 import type { NgramTables } from "./ngram-index.js";
-import { CountVectorizer, type ResolvedCountOptions } from "./vectorizer.js";
+import { CountVectorizer, remapRowsInto, type FitRowWeights, type ResolvedCountOptions } from "./vectorizer.js";
+
+/**
+ * After "counts", when the caller finishes the fit split (parallel-count.ts's SplitCounts):
+ * remap this worker's rows — gram ids → columns through `columnOfGram` (indexed by this
+ * worker's gram ids), each row sorted and weighted — into the caller's shared arrays from
+ * entry `at` and row `rowAt` (remapRowsInto). Answered by "remapped".
+ */
+export interface RemapRequest {
+  type: "remap";
+  columnOfGram: Int32Array;
+  weights: FitRowWeights | null;
+  indices: Int32Array;
+  data: Float64Array;
+  indptr: Int32Array;
+  at: number;
+  rowAt: number;
+}
 
 export type CountWorkerRequest = {
   options: ResolvedCountOptions;
@@ -24,8 +41,12 @@ export type CountWorkerRequest = {
 
 export type CountWorkerReply =
   | { type: "ready" }
-  | { type: "counts"; tables: NgramTables; rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array }
+  | { type: "counts"; tables: NgramTables; rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array; df: Int32Array }
+  | { type: "remapped"; end: number }
   | { type: "error"; message: string; dataError: boolean };
+
+/** The last counts' rows (CSR of this worker's gram ids), kept for a RemapRequest. */
+let counted: { rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array } | null = null;
 
 function count(req: CountWorkerRequest): { reply: CountWorkerReply; transfer: ArrayBuffer[] } {
   let docs: string[];
@@ -38,20 +59,39 @@ function count(req: CountWorkerRequest): { reply: CountWorkerReply; transfer: Ar
       pos += req.lengths[d];
     }
   }
-  const { index, builder } = new CountVectorizer(req.options).countPart(docs, req.offset, docs.length);
+  const { index, builder } = new CountVectorizer(req.options).countPart(docs, req.offset, docs.length, true);
   const X = builder.build(index.size);
   const tables = index.exportTables();
+  const nnz = X.indptr[X.rows];
+  const df = new Int32Array(index.size);
+  for (let p = 0; p < nnz; p++) if (X.data[p] !== 0) df[X.indices[p]]++;
+  // Shared arrays (big parts) stay readable here for a RemapRequest; others are handed over.
+  counted = X.indices.buffer instanceof SharedArrayBuffer ? X : null;
   const transfer: ArrayBuffer[] = [];
-  for (const a of [X.indptr, X.indices, X.data, tables.prefix, tables.last, tables.length, tables.atomLengths]) {
+  for (const a of [X.indptr, X.indices, X.data, tables.prefix, tables.last, tables.length, tables.atomLengths, df]) {
     if (a.buffer instanceof ArrayBuffer && !transfer.includes(a.buffer)) transfer.push(a.buffer);
   }
-  return { reply: { type: "counts", tables, rows: X.rows, indptr: X.indptr, indices: X.indices, data: X.data }, transfer };
+  return { reply: { type: "counts", tables, rows: X.rows, indptr: X.indptr, indices: X.indices, data: X.data, df }, transfer };
 }
+
+function remap(req: RemapRequest): CountWorkerReply {
+  const X = counted;
+  if (X === null) throw new Error("no counts to remap");
+  counted = null;
+  const end = remapRowsInto(X.indptr, X.indices, X.data, 0, X.rows, req.columnOfGram, req.weights, req.indices, req.data, req.indptr, req.at, req.rowAt);
+  return { type: "remapped", end };
+}
+
+const isRemap = (req: CountWorkerRequest | RemapRequest): req is RemapRequest => (req as RemapRequest).type === "remap";
 
 const port = parentPort;
 if (port !== null) {
-  port.on("message", (req: CountWorkerRequest) => {
+  port.on("message", (req: CountWorkerRequest | RemapRequest) => {
     try {
+      if (isRemap(req)) {
+        port.postMessage(remap(req));
+        return;
+      }
       const { reply, transfer } = count(req);
       port.postMessage(reply, transfer);
     } catch (err) {

@@ -2,9 +2,9 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { startModuleWorker } from "../util/module-worker.js";
-import type { CountWorkerReply, CountWorkerRequest } from "./count-worker.js";
+import type { CountWorkerReply, CountWorkerRequest, RemapRequest } from "./count-worker.js";
 import type { NgramIndex } from "./ngram-index.js";
-import type { CsrBuilder, ResolvedCountOptions } from "./vectorizer.js";
+import type { CsrBuilder, FitRowWeights, ResolvedCountOptions } from "./vectorizer.js";
 
 /**
  * The two-thread counting pass of CountVectorizer.fitTransformAsync (issue 12): this thread
@@ -13,7 +13,31 @@ import type { CsrBuilder, ResolvedCountOptions } from "./vectorizer.js";
  * arrays (NgramIndex.exportTables) and its rows as CSR of its own gram ids, and they are
  * merged into this thread's index and builder. Columns are assigned later by sorting the
  * terms, so the merged result does not depend on which thread met a term first.
+ *
+ * With a `split` finisher (and both threads' rows in shared memory) the worker's rows are not
+ * merged here: the finisher gets this thread's rows, the worker's n-grams mapped into this
+ * thread's index and their document frequencies, and asks the worker to remap its own rows
+ * (SplitCounts.remap) while this thread remaps its own: the column remap then runs on both
+ * threads, and the worker's rows are written once, into their final place, by the worker.
  */
+
+/** This thread's counts and the worker's, not merged (see above). */
+export interface SplitCounts {
+  /** This thread's index, with the worker's n-grams absorbed. */
+  index: NgramIndex;
+  /** This thread's rows (the first ones), in shared memory. */
+  builder: CsrBuilder;
+  /** The worker's gram ids → ids in `index`. */
+  map: Int32Array;
+  /** Per worker gram id: in how many of the worker's rows it is non-zero. */
+  workerDf: Int32Array;
+  workerRows: number;
+  workerNnz: number;
+  /** Asks the worker to remap its rows (see RemapRequest); resolves to the end of what it wrote. */
+  remap(request: Omit<RemapRequest, "type">): Promise<number>;
+}
+
+export type { FitRowWeights };
 
 /** From this many string documents "auto" uses the worker (below, start-up and copying cost more than it saves). */
 export const PARALLEL_MIN_DOCS = 20_000;
@@ -115,11 +139,12 @@ function takePrestarted(): Channel | null {
  * Counts `docs` on this thread and one worker; null when that does not apply (fewer than two
  * documents, a non-string document, or the worker did not start), so the caller counts serially.
  */
-export async function countInParallel(
+export async function countInParallel<T>(
   options: Readonly<ResolvedCountOptions>,
   docs: readonly string[],
   countPart: CountPart,
-): Promise<{ index: NgramIndex; builder: CsrBuilder } | null> {
+  split: ((counts: SplitCounts) => Promise<T>) | null = null,
+): Promise<{ index: NgramIndex; builder: CsrBuilder } | { finished: T } | null> {
   if (!Array.isArray(docs) || docs.length < 2) return null;
   let total = 0;
   for (let d = 0; d < docs.length; d++) {
@@ -161,6 +186,20 @@ export async function countInParallel(
     if (reply.type === "error") throw reply.dataError ? new DataError(reply.message) : new Error(`counting worker: ${reply.message}`);
     if (reply.type !== "counts") return null;
     const map = mine.index.absorb(reply.tables);
+    const shared = [reply.indptr, reply.indices, reply.data, mine.builder.indices, mine.builder.data].every((a) => a.buffer instanceof SharedArrayBuffer);
+    if (split !== null && shared) {
+      const workerRows = reply.rows;
+      const workerNnz = reply.indptr[workerRows];
+      const remap = async (request: Omit<RemapRequest, "type">): Promise<number> => {
+        worker.postMessage({ type: "remap", ...request } satisfies RemapRequest);
+        const done = await next(2 ** 31 - 1);
+        if (done === null) throw new Error("counting worker: stopped before remapping its rows");
+        if (done.type === "error") throw new Error(`counting worker: ${done.message}`);
+        if (done.type !== "remapped") throw new Error(`counting worker: unexpected reply ${done.type}`);
+        return done.end;
+      };
+      return { finished: await split({ index: mine.index, builder: mine.builder, map, workerDf: reply.df, workerRows, workerNnz, remap }) };
+    }
     mine.builder.appendMapped(reply.indptr, reply.indices, reply.data, reply.rows, map);
     return mine;
   } finally {

@@ -17,7 +17,7 @@ import {
   type TfidfTransformerOptions,
 } from "./tfidf.js";
 import { DEFAULT_TOKEN_PATTERN, compileTokenPattern, type Tokenizer } from "./token-pattern.js";
-import { countInParallel, resolveCountThreads } from "./parallel-count.js";
+import { countInParallel, resolveCountThreads, type SplitCounts } from "./parallel-count.js";
 
 /**
  * A document: raw text, or tokens already produced by `preprocess` (string[]), which are
@@ -229,8 +229,9 @@ export class CsrBuilder {
   nnz = 0;
   row = 0;
   private readonly shared: boolean;
-  constructor(rows: number, capacity: number) {
-    this.shared = capacity >= SHARED_MIN_NNZ;
+  /** `shared`: SharedArrayBuffer memory whatever the size (default: from SHARED_MIN_NNZ). */
+  constructor(rows: number, capacity: number, shared = false) {
+    this.shared = shared || capacity >= SHARED_MIN_NNZ;
     this.indptr = newInt32(rows + 1, this.shared);
     this.indices = newInt32(Math.max(16, capacity), this.shared);
     this.data = newFloat64(Math.max(16, capacity), this.shared);
@@ -282,6 +283,10 @@ export class CsrBuilder {
     for (let r = 1; r <= rows; r++) this.indptr[this.row + r] = base + indptr[r];
     this.row += rows;
     this.nnz = base + n;
+  }
+  /** Makes room for `nnz` entries in all (the arrays may be replaced). */
+  reserve(nnz: number): void {
+    if (nnz > this.indices.length) this.grow(nnz);
   }
   private grow(atLeast: number): void {
     const cap = Math.max(atLeast, this.indices.length * 2);
@@ -367,9 +372,16 @@ export class CountVectorizer {
     const threads = resolveCountThreads(options.threads ?? "auto", docs);
     const plain = this.constructor === CountVectorizer || this.constructor === TfidfVectorizer;
     if (threads < 2 || !plain || this.fixedVocabulary !== null) return this.fitTransform(docs);
-    const counted = await countInParallel(this.options, docs as readonly string[], (part, offset, capacityRows) => this.countPart(part, offset, capacityRows));
+    // Without maxFeatures (which ranks terms by their total count over the whole matrix) the
+    // worker also remaps its own rows (finishSplitFit): the column remap runs on both threads.
+    const counted = await countInParallel(
+      this.options,
+      docs as readonly string[],
+      (part, offset, capacityRows) => this.countPart(part, offset, capacityRows, true),
+      this.options.maxFeatures === null ? (split) => this.finishSplitFit(split) : null,
+    );
     if (counted === null) return this.fitTransform(docs);
-    const X = this.weighFitted(this.finishFit(counted.builder, counted.index));
+    const X = this.weighFitted("finished" in counted ? counted.finished : this.finishFit(counted.builder, counted.index));
     this.fitThreads = 2;
     return X;
   }
@@ -409,16 +421,17 @@ export class CountVectorizer {
   /**
    * Counts `docs` (numbered from `offset` in error messages) into a new n-gram index and a
    * CSR builder with room for `capacityRows` rows (more than docs.length when another
-   * part's rows will be appended). Used by fitTransform and by the counting worker.
+   * part's rows will be appended), in shared memory with `shared` (a two-thread count: each
+   * thread then writes into the other's rows). Used by fitTransform and by the counting worker.
    * @internal
    */
-  countPart(docs: readonly VectorizerDocument[], offset: number, capacityRows: number): { index: NgramIndex; builder: CsrBuilder } {
+  countPart(docs: readonly VectorizerDocument[], offset: number, capacityRows: number, shared = false): { index: NgramIndex; builder: CsrBuilder } {
     const minN = this.options.ngramRange[0];
     const maxN = this.options.ngramRange[1];
     const nnzBound = Math.round((estimateNnz(docs, minN, maxN) * capacityRows) / Math.max(1, docs.length));
     // Distinct n-grams are typically ~1/8 of all n-gram occurrences (1e6 synthetic docs: 2.5 M of 22 M).
     const index = new NgramIndex(maxN > 1 ? nnzBound >> 3 : 0);
-    const builder = new CsrBuilder(capacityRows, nnzBound);
+    const builder = new CsrBuilder(capacityRows, nnzBound, shared);
     for (let d = 0; d < docs.length; d++) {
       const n = this.collectGrams(this.analyze(docs[d], offset + d), index, true);
       builder.pushRow(this.scratchIds, n, this.options.binary);
@@ -430,11 +443,82 @@ export class CountVectorizer {
     this.scanner = null;
     const X = builder.build(index.size);
     if (X.indptr[X.rows] === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
-    const { gramOfColumn, columnOfGram, df } = this.selectTerms(X, index);
+    const df = documentFrequencies(X);
+    const { gramOfColumn, columnOfGram } = this.selectTerms(X.rows, df, index, () => columnSums(X));
     // Remapping keeps each row's distinct grams distinct, so a column's document frequency is its gram's.
     const weights = this.fitWeights(X.rows, () => columnValues(df, gramOfColumn));
     const out = remapColumns(X, columnOfGram, gramOfColumn.length, weights);
     this.weightedInFit = weights !== null;
+    this.installFit(index, gramOfColumn, columnOfGram);
+    return out;
+  }
+
+  /**
+   * finishFit for counts split between this thread and the counting worker (parallel-count.ts):
+   * this thread's rows are in `s.builder`, the worker's stay in the worker. Document frequencies
+   * are this thread's plus the worker's (its grams mapped here); then both threads remap and
+   * weigh their own rows at once, the worker writing its rows right after this thread's into
+   * the same (shared) arrays. The result equals finishFit's on the merged counts exactly: each
+   * row holds the same entries, sorted by column, weighted in the same order.
+   */
+  private async finishSplitFit(s: SplitCounts): Promise<CsrMatrix> {
+    this.scanner = null;
+    const { index, builder, map } = s;
+    const mainRows = builder.row;
+    const mainNnz = builder.nnz;
+    const rows = mainRows + s.workerRows;
+    const total = mainNnz + s.workerNnz;
+    if (total === 0) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
+    const df = new Int32Array(index.size);
+    const { indices, data } = builder;
+    for (let p = 0; p < mainNnz; p++) if (data[p] !== 0) df[indices[p]]++;
+    for (let g = 0; g < map.length; g++) df[map[g]] += s.workerDf[g];
+    const { gramOfColumn, columnOfGram } = this.selectTerms(rows, df, index, null);
+    const weights = this.fitWeights(rows, () => columnValues(df, gramOfColumn));
+    builder.reserve(total);
+    const outIndptr = newInt32(rows + 1, true);
+    const columnOfWorkerGram = new Int32Array(map.length);
+    for (let g = 0; g < map.length; g++) columnOfWorkerGram[g] = columnOfGram[map[g]];
+    // The worker writes its rows from entry mainNnz on (where they would be merged) while this thread remaps its own in place.
+    const theirs = s.remap({
+      columnOfGram: columnOfWorkerGram,
+      weights,
+      indices: builder.indices,
+      data: builder.data,
+      indptr: outIndptr,
+      at: mainNnz,
+      rowAt: mainRows,
+    });
+    const mine = remapRowsInto(
+      builder.indptr,
+      builder.indices,
+      builder.data,
+      0,
+      mainRows,
+      columnOfGram,
+      weights,
+      builder.indices,
+      builder.data,
+      outIndptr,
+      0,
+      0,
+    );
+    let end = await theirs;
+    if (mine < mainNnz) {
+      // Pruned entries left a gap before the worker's rows: close it.
+      const gap = mainNnz - mine;
+      builder.indices.copyWithin(mine, mainNnz, end);
+      builder.data.copyWithin(mine, mainNnz, end);
+      for (let i = mainRows + 1; i <= rows; i++) outIndptr[i] -= gap;
+      end -= gap;
+    }
+    this.weightedInFit = weights !== null;
+    this.installFit(index, gramOfColumn, columnOfGram);
+    return { rows, cols: gramOfColumn.length, indptr: outIndptr, indices: builder.indices.subarray(0, end), data: builder.data.subarray(0, end) };
+  }
+
+  /** The fitted lookup after a fit's column selection. */
+  private installFit(index: NgramIndex, gramOfColumn: Int32Array, columnOfGram: Int32Array): void {
     if (2 * gramOfColumn.length < index.size) {
       // Heavy pruning: a compact lookup of the kept terms only is smaller and faster to probe.
       const compact = index.compact(gramOfColumn);
@@ -449,7 +533,6 @@ export class CountVectorizer {
     }
     this.terms = null;
     this.nTerms = gramOfColumn.length;
-    return out;
   }
 
   /** The count matrix of `docs` over the fitted vocabulary; unseen terms are ignored. */
@@ -674,11 +757,15 @@ export class CountVectorizer {
    * Applies maxDf/minDf, then maxFeatures, in scikit-learn's order; returns the kept gram
    * ids in term order (= column order) and the gram → column map.
    */
-  private selectTerms(X: CsrMatrix, index: NgramIndex): { gramOfColumn: Int32Array; columnOfGram: Int32Array; df: Int32Array } {
+  private selectTerms(
+    rows: number,
+    df: Int32Array,
+    index: NgramIndex,
+    tf: (() => Float64Array) | null,
+  ): { gramOfColumn: Int32Array; columnOfGram: Int32Array } {
     const nGrams = index.size;
-    const df = documentFrequencies(X);
-    const high = boundToCount(this.options.maxDf, X.rows);
-    const low = boundToCount(this.options.minDf, X.rows);
+    const high = boundToCount(this.options.maxDf, rows);
+    const low = boundToCount(this.options.minDf, rows);
     if (high < low) throw new InvalidParameterError("maxDf corresponds to fewer documents than minDf");
     const candidates = filterByDocumentFrequency(df, index, this.options.ngramRange[0], low, high);
     if (candidates === null) throw new DataError("empty vocabulary; perhaps the documents only contain stop words");
@@ -686,10 +773,13 @@ export class CountVectorizer {
     const sorted = index.sortByTerm(candidates);
     let keep = sorted;
     const limit = this.options.maxFeatures;
-    if (limit !== null && sorted.length > limit) keep = topByCount(sorted, columnSums(X), limit);
+    if (limit !== null && sorted.length > limit) {
+      if (tf === null) throw new Error("selectTerms: maxFeatures needs the terms' total counts");
+      keep = topByCount(sorted, tf(), limit);
+    }
     const columnOfGram = new Int32Array(nGrams).fill(-1);
     for (let j = 0; j < keep.length; j++) columnOfGram[keep[j]] = j;
-    return { gramOfColumn: keep, columnOfGram, df };
+    return { gramOfColumn: keep, columnOfGram };
   }
 
   /** Restores fitted state: the vocabulary, terms in column order (used by vectorizerFromJSON). */
@@ -1072,6 +1162,64 @@ function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number, weig
   // Nothing pruned: keep the arrays rather than copying them.
   if (q === indices.length) return { rows, cols, indptr: outIndptr, indices, data };
   return { rows, cols, indptr: outIndptr, indices: indices.slice(0, q), data: data.slice(0, q) };
+}
+
+/**
+ * Rows [r0, r1) of a CSR of gram ids (srcIndptr, srcIndices, srcData) with their columns
+ * renumbered (gram → column, -1 = dropped), each row sorted and, with `weights`, weighted,
+ * written to dst from entry `at` and row `rowAt` (dstIndptr[rowAt + 1 + i] = the end of row
+ * r0 + i); returns the end. The arrays may be the same ones when `at` <= srcIndptr[r0] (in
+ * place, as remapColumns). The arithmetic is remapColumns's, entry for entry.
+ */
+export function remapRowsInto(
+  srcIndptr: Int32Array,
+  srcIndices: Int32Array,
+  srcData: Float64Array,
+  r0: number,
+  r1: number,
+  columnOfGram: Int32Array,
+  weights: FitRowWeights | null,
+  dstIndices: Int32Array,
+  dstData: Float64Array,
+  dstIndptr: Int32Array,
+  at: number,
+  rowAt: number,
+): number {
+  let q = at;
+  for (let i = r0; i < r1; i++) {
+    const start = q;
+    q = remapRowInto(srcIndices, srcData, columnOfGram, srcIndptr[i], srcIndptr[i + 1], dstIndices, dstData, q);
+    dstIndptr[rowAt + 1 + i - r0] = q;
+    if (weights !== null) {
+      if (weights.sublinearTf) sublinearTfRange(dstData, start, q);
+      if (weights.idf !== null) scaleColumnsRange(dstIndices, dstData, start, q, weights.idf);
+      if (weights.norm !== null) normalizeRange(dstData, start, q, weights.norm === "l2");
+    }
+  }
+  return q;
+}
+
+/** remapRow from one pair of arrays into another (or the same, q <= start). */
+function remapRowInto(
+  indices: Int32Array,
+  data: Float64Array,
+  columnOfGram: Int32Array,
+  start: number,
+  end: number,
+  outIndices: Int32Array,
+  outData: Float64Array,
+  q: number,
+): number {
+  const rowStart = q;
+  for (let p = start; p < end; p++) {
+    const c = columnOfGram[indices[p]];
+    if (c < 0) continue;
+    outIndices[q] = c;
+    outData[q] = data[p];
+    q++;
+  }
+  sortRowPairs(outIndices, outData, rowStart, q);
+  return q;
 }
 
 /** Moves row entries [start, end) to [q, ...) with new column ids, drops -1s, sorts; returns the new end. */
