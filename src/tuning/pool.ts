@@ -18,12 +18,13 @@ function startWorker(workerData: FoldWorkerData): Worker {
  * vocabulary group g (features configs that differ only in their values, BoW vs TF-IDF, share
  * one) and fold f — a unit — goes to one worker, so each fold's vectorizers are fitted once and
  * the C-path warm start (FoldScorer) stays on one thread. runSearch hands the units out through
- * `lanes` (ClaimedLanes): a worker that runs dry claims the costliest unit left, so the workers
- * finish together whatever the cost estimate's error or the machine's other load (a fixed
- * split by estimated cost, balancedLanes, left one worker idle for ~10 % of the default grid's
- * run: negation scope costs more than its token count says). A unit nobody claimed (scoreFold
- * called directly) goes to its balancedLanes worker. Tokenising is repeated per worker. A
- * worker's error rejects that request with the worker's message.
+ * `lanes` (ClaimedLanes): a worker that runs dry claims the costliest unit left, preferring the
+ * preprocessings it already holds (tokens and corpus counts are built once per worker and
+ * preprocessing), so the workers finish together whatever the cost estimate's error or the
+ * machine's other load (a fixed split by estimated cost, balancedLanes, left one worker idle at
+ * the end: negation scope costs more than its token count says). A unit nobody claimed
+ * (scoreFold called directly) goes to its balancedLanes worker. A worker's error rejects that
+ * request with the worker's message.
  */
 export class FoldWorkerPool {
   private readonly workers: Worker[];
@@ -38,6 +39,8 @@ export class FoldWorkerPool {
   private readonly folds: number;
   /** Worker of each (group, fold) unit, at group·folds + fold: balancedLanes', until runSearch claims the unit. */
   private readonly laneOf: Int32Array;
+  /** Preprocessing number of each group: a worker tokenises the texts (and counts n-grams over them) once per preprocessing it meets. */
+  private readonly preprocessingOf: number[] = [];
   /** Estimated cost of each group's units (groupCosts). */
   private readonly groupCost: Float64Array;
   private nextId = 0;
@@ -45,9 +48,15 @@ export class FoldWorkerPool {
   constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number) {
     configs.forEach((c, i) => this.index.set(c, i));
     const groups = new Map<string, number>();
+    const preprocessings = new Map<string, number>();
     for (const c of configs) {
-      const key = `${preprocessKey(c.preprocess)}|${vocabularyKey(c.features)}`;
-      if (!groups.has(key)) groups.set(key, groups.size);
+      const pre = preprocessKey(c.preprocess);
+      if (!preprocessings.has(pre)) preprocessings.set(pre, preprocessings.size);
+      const key = `${pre}|${vocabularyKey(c.features)}`;
+      if (!groups.has(key)) {
+        groups.set(key, groups.size);
+        this.preprocessingOf.push(preprocessings.get(pre) as number);
+      }
       this.group.push(groups.get(key) as number);
     }
     this.folds = folds;
@@ -83,6 +92,7 @@ export class FoldWorkerPool {
       count: this.workers.length,
       unitOf: (config, fold) => this.group[this.index.get(config) ?? 0] * this.folds + fold,
       cost: (unit) => this.groupCost[Math.floor(unit / this.folds)],
+      family: (unit) => this.preprocessingOf[Math.floor(unit / this.folds)],
       claim: (unit, lane) => {
         this.laneOf[unit] = lane;
       },

@@ -45,15 +45,19 @@ export interface FixedLanes {
 /**
  * Units of (configuration, fold) pairs that must run on one lane (a worker's cached fold
  * matrices and warm starts), handed out as the lanes run dry: a lane with nothing in flight and
- * nothing left of its units claims the next unclaimed unit, largest `cost` first (ties: first
- * needed first), and `claim(unit, lane)` tells the pool where the unit's fits now go. A unit
- * keeps its lane for the whole search (successive halving's later rungs too). Unlike fixed
- * lanes, a wrong cost estimate or a slower worker costs at most the last unit's length.
+ * nothing left of its units claims an unclaimed unit, and `claim(unit, lane)` tells the pool
+ * where the unit's fits now go. Which unit: the costliest (`cost`; ties: first needed first)
+ * of a `family` the lane already holds, else of a family no lane holds, else any — units of
+ * one family share setup work on a worker (the pool: a preprocessing's tokens and corpus
+ * counts), so the workers split the families before they share them. A unit keeps its lane
+ * for the whole search (successive halving's later rungs too). Unlike fixed lanes, a wrong
+ * cost estimate or a slower worker costs at most about the last unit's length.
  */
 export interface ClaimedLanes {
   count: number;
   unitOf: (config: TrialConfig, fold: number) => number;
   cost: (unit: number) => number;
+  family: (unit: number) => number;
   claim: (unit: number, lane: number) => void;
 }
 
@@ -84,7 +88,7 @@ function fixedQueues(configs: TrialConfig[], lanes: FixedLanes | undefined, unit
 /**
  * ClaimedLanes: each unit's (trial, fold) pairs in trial-major order (the order a warm-start
  * path needs); a lane drains the units it holds (`laneOfUnit`, kept across calls), then, once
- * its fits in flight are back, claims the costliest unclaimed unit.
+ * its fits in flight are back, claims its next unit (see ClaimedLanes).
  */
 function claimedQueues(configs: TrialConfig[], lanes: ClaimedLanes, units: Unit[], laneCount: number, laneOfUnit: Map<number, number>): Take {
   const queues = new Map<number, Unit[]>();
@@ -103,7 +107,18 @@ function claimedQueues(configs: TrialConfig[], lanes: ClaimedLanes, units: Unit[
   }
   const firstNeeded = new Map(unclaimed.map((k, i) => [k, i]));
   unclaimed.sort((a, b) => lanes.cost(b) - lanes.cost(a) || (firstNeeded.get(a) as number) - (firstNeeded.get(b) as number));
-  let claimed = 0;
+  // Families each lane holds (units claimed in earlier calls too).
+  const families: Set<number>[] = Array.from({ length: laneCount }, () => new Set());
+  for (const [k, lane] of laneOfUnit) families[lane % laneCount].add(lanes.family(k));
+  const choose = (lane: number): number => {
+    let unheld = -1;
+    for (let c = 0; c < unclaimed.length; c++) {
+      const f = lanes.family(unclaimed[c]);
+      if (families[lane].has(f)) return c;
+      if (unheld < 0 && !families.some((held) => held.has(f))) unheld = c;
+    }
+    return unheld >= 0 ? unheld : 0;
+  };
   const next = new Map<number, number>();
   return (lane, inFlight) => {
     const own = held[lane];
@@ -117,11 +132,12 @@ function claimedQueues(configs: TrialConfig[], lanes: ClaimedLanes, units: Unit[
         }
         own.shift();
       }
-      if (claimed >= unclaimed.length) return null;
+      if (unclaimed.length === 0) return null;
       // Claimed by a lane that is idle, so the last units go to whichever worker is free first.
       if (inFlight > 0) return WAIT;
-      const k = unclaimed[claimed++];
+      const k = unclaimed.splice(choose(lane), 1)[0];
       laneOfUnit.set(k, lane);
+      families[lane].add(lanes.family(k));
       lanes.claim(k, lane);
       own.push(k);
     }

@@ -169,6 +169,7 @@ test("claimed lanes: an idle lane claims the costliest unit left, keeps its unit
     count: 2,
     unitOf: (_c: unknown, fold: number) => fold,
     cost: (unit: number) => unit,
+    family: (unit: number) => unit,
     claim: (unit: number, lane: number) => {
       assert.equal(laneOf.has(unit), false, `unit ${unit} claimed twice`);
       laneOf.set(unit, lane);
@@ -211,6 +212,38 @@ test("claimed lanes: an idle lane claims the costliest unit left, keeps its unit
       t.folds.map((m) => m.accuracy),
       [0, 1, 2].map((f) => t.id / 10 + f / 100),
     );
+});
+
+test("claimed lanes: a lane claims units of the families it holds, and the lanes split the families before sharing them", async () => {
+  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow" }], model: [{ kind: "nb", alpha: [0.1, 1, 10] }] });
+  // Units = folds; family 0: units 0 and 1, family 1: units 2 and 3; unit 3 the costliest.
+  const laneOf = new Map<number, number>();
+  const lanes = {
+    count: 2,
+    unitOf: (_c: unknown, fold: number) => fold,
+    cost: (unit: number) => unit,
+    family: (unit: number) => (unit < 2 ? 0 : 1),
+    claim: (unit: number, lane: number) => void laneOf.set(unit, lane),
+  };
+  const result = await runSearch(
+    configs,
+    async (_c, fold) => {
+      await new Promise((r) => setImmediate(r));
+      return { accuracy: fold };
+    },
+    { method: "grid", folds: 4, concurrency: 2, lanes },
+  );
+  assert.equal(result.trials.length, 3);
+  // Lane 1 starts on family 0 (unit 1) rather than on the costlier unit 2 of lane 0's family.
+  assert.deepEqual(
+    [...laneOf].sort((a, b) => a[0] - b[0]),
+    [
+      [0, 1],
+      [1, 1],
+      [2, 0],
+      [3, 0],
+    ],
+  );
 });
 
 describe("polarity tune (CLI)", { timeout: 300_000 }, () => {
