@@ -200,6 +200,9 @@ await esbuild.build({
   target: "node20",
   external: ["./main-esm.js"],
   plugins: [lazyBuiltins(), externalPackages(new Set())],
+  // Compiled from source on every start (it is what reads the code cache): the less text, the less to parse.
+  minifyWhitespace: true,
+  minifySyntax: true,
   define: { "import.meta.url": "__polarityImportMetaUrl" },
   banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",

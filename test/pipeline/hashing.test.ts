@@ -38,6 +38,16 @@ describe("hashing", () => {
     assert.equal(manifestHash(entries), createHash("md5").update(serializeManifest(entries)).digest("hex") + ".dir");
   });
 
+  it("escapes in a manifest exactly the characters Python's json.dumps(ensure_ascii=True) escapes, whatever the mix", () => {
+    // Python's escaping: JSON's (quote, backslash, controls) plus DEL and every non-ASCII unit as \uXXXX.
+    const python = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const names = ["plain.txt", 'a"b', "back\\slash", "tab\there", "del\u007f", "~tilde ok", "caf\u00e9", "\ud83d\ude00.txt", "lone\ud800", "nl\n", ""];
+    const entries = names.map((relpath, i) => ({ relpath, md5: i % 2 ? "0cc175b9c0f1b6a831c399e269772661" : 'odd"md5' }));
+    const expected = `[${entries.map((e) => `{"md5": ${python(e.md5)}, "relpath": ${python(e.relpath)}}`).join(", ")}]`;
+    assert.equal(serializeManifest(entries), expected);
+    assert.equal(serializeManifest([]), "[]");
+  });
+
   it("hashes a directory to DVC's .dir hash (value cross-checked with Python)", async () => {
     const dir = makeProject({ "data/a.txt": "1 2 3\n", "data/b.txt": "4 5\n" });
     const h = await new Hasher(null).hashPath(path.join(dir, "data"));

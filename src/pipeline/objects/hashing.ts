@@ -52,8 +52,34 @@ export interface ManifestEntry {
  * `", "` and `": "`, and `ensure_ascii=True` (non-ASCII escaped as lowercase `\uXXXX`).
  */
 export function serializeManifest(entries: readonly ManifestEntry[]): string {
-  const parts = entries.map((e) => `{"md5": ${pythonJsonString(e.md5)}, "relpath": ${pythonJsonString(e.relpath)}}`);
-  return `[${parts.join(", ")}]`;
+  // One join over the pieces (strings that need no escaping go in as they are): a no-op status
+  // serialises each directory dep's manifest to look its hash up, and building every entry as
+  // its own string was ~140 KB of young heap for 200 files (issue 12).
+  const pieces: string[] = ["["];
+  for (let i = 0; i < entries.length; i++) {
+    const { md5, relpath } = entries[i];
+    pieces.push(i === 0 ? '{"md5": ' : ', {"md5": ');
+    pushJsonString(pieces, md5);
+    pieces.push(', "relpath": ');
+    pushJsonString(pieces, relpath);
+    pieces.push("}");
+  }
+  pieces.push("]");
+  return pieces.join("");
+}
+
+/** Whether Python's json.dumps(ensure_ascii=True) writes `s` as is between quotes: printable ASCII, no quote or backslash. */
+function plainJsonString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+function pushJsonString(pieces: string[], s: string): void {
+  if (plainJsonString(s)) pieces.push('"', s, '"');
+  else pieces.push(pythonJsonString(s));
 }
 
 function pythonJsonString(s: string): string {
