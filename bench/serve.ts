@@ -29,7 +29,7 @@
  *   --duration <s> (default 5)  --rounds <n> (default 2)  --connections <n> (default 32)
  *   --batch-connections <n> (default 4)  --tool wrk|autocannon  --workers 1,2
  *   --big-features <n> (default 2000000; 0 skips the big model)  --only start|load  --no-seed  --json
- *   --no-monitoring (skips the monitoring A/B/A section)  --baseline <dir|main.js|main.cjs>  --gc (servers run with --trace-gc: collections per 10^4 requests
+ *   --no-monitoring (skips the monitoring A/B/A section)  --baseline <dir|main.js|main.cjs|main.mjs>  --gc (servers run with --trace-gc: collections per 10^4 requests
  *   and their pauses, per server, in the single-text rounds)
  * Every single-text round also reports its p99 beside the ceiling's p99 in the same round, and the
  * CPU that processes outside the benchmark (not the servers, wrk or this process) took from the
@@ -517,7 +517,7 @@ async function main(): Promise<void> {
     const baselineCli =
       args.baseline === null
         ? null
-        : /\.c?js$/.test(args.baseline)
+        : /\.[cm]?js$/.test(args.baseline)
           ? { main: resolve(args.baseline), label: args.baseline }
           : { main: (await currentCli(resolve(args.baseline))).main, label: `${args.baseline}'s src/, transpiled by esbuild` };
     const { texts, labels } = loadUciSentences();
@@ -701,6 +701,8 @@ async function main(): Promise<void> {
                   roundRatios: ours.map((o, i) => Number((o.requestsPerSec / baselines[i].requestsPerSec).toFixed(3))),
                   roundCpuRatios: oursCpu.map((c, i) => Number((baselinesCpu[i] / c).toFixed(3))),
                   non2xx: baselines.reduce((a, r) => a + r.non2xx, 0),
+                  roundP99Ms: baselines.map((b) => b.p99Ms),
+                  gc: args.gc ? gcSummary(sides.baselines) : null,
                 };
           const cpuBefore = processTreeCpuMs(polarity.child.pid);
           const batch = await loadRun(polarity.url, batchBodies, args.batchConnections);
@@ -774,6 +776,9 @@ async function main(): Promise<void> {
               );
               console.log(
                 `  → this tree / baseline, round by round: req/s ${baselineRow.roundRatios.join(", ")}; CPU per request (baseline / this tree) ${baselineRow.roundCpuRatios.join(", ")}; non-2xx ${baselineRow.non2xx}`,
+              );
+              console.log(
+                `  baseline p99 round by round: ${ms(baselineRow.roundP99Ms)} ms${baselineRow.gc ? `; collections: ${baselineRow.gc.scavengesPer10k} scavenges per 10^4 requests, mean pause ${baselineRow.gc.meanScavengeMs} ms, ${baselineRow.gc.markCompacts} mark-compacts` : ""}`,
               );
             }
             console.log(
