@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { startModuleWorker } from "../util/module-worker.js";
-import type { CountWorkerReply, CountWorkerRequest, RemapRequest } from "./count-worker.js";
+import type { CountWorkerReply, CountWorkerRequest, PrefaultRequest, RemapRequest } from "./count-worker.js";
 import type { NgramIndex } from "./ngram-index.js";
 import type { CsrBuilder, FitRowWeights, ResolvedCountOptions } from "./vectorizer.js";
 
@@ -185,11 +185,22 @@ export async function countInParallel<T>(
     if (reply === null) return null;
     if (reply.type === "error") throw reply.dataError ? new DataError(reply.message) : new Error(`counting worker: ${reply.message}`);
     if (reply.type !== "counts") return null;
-    const map = mine.index.absorb(reply.tables);
     const shared = [reply.indptr, reply.indices, reply.data, mine.builder.indices, mine.builder.data].every((a) => a.buffer instanceof SharedArrayBuffer);
     if (split !== null && shared) {
       const workerRows = reply.rows;
       const workerNnz = reply.indptr[workerRows];
+      // The worker will write its rows after this thread's: room for them now, and the worker
+      // faults those pages in (it is idle until then) while this thread merges the n-grams.
+      const builder = mine.builder;
+      builder.reserve(builder.nnz + workerNnz);
+      worker.postMessage({
+        type: "prefault",
+        indices: builder.indices,
+        data: builder.data,
+        from: builder.nnz,
+        to: builder.nnz + workerNnz,
+      } satisfies PrefaultRequest);
+      const map = mine.index.absorb(reply.tables);
       const remap = async (request: Omit<RemapRequest, "type">): Promise<number> => {
         worker.postMessage({ type: "remap", ...request } satisfies RemapRequest);
         const done = await next(2 ** 31 - 1);
@@ -200,6 +211,7 @@ export async function countInParallel<T>(
       };
       return { finished: await split({ index: mine.index, builder: mine.builder, map, workerDf: reply.df, workerRows, workerNnz, remap }) };
     }
+    const map = mine.index.absorb(reply.tables);
     mine.builder.appendMapped(reply.indptr, reply.indices, reply.data, reply.rows, map);
     return mine;
   } finally {
