@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Hasher, StateDb, hashFileMd5, manifestHash, serializeManifest } from "../../src/pipeline/objects/hashing.js";
-import { comparePython } from "../../src/pipeline/objects/fsutil.js";
+import { comparePython, sortPython } from "../../src/pipeline/objects/fsutil.js";
 import { makeProject } from "./helpers.js";
 
 describe("hashing", () => {
@@ -206,5 +206,14 @@ describe("hashing", () => {
       assert.equal(Math.sign(comparePython(a, b)), Math.sign(byCodePoint(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
     }
     assert.ok(comparePython("\uff5e", "\u{1f600}") < 0, "U+FF5E sorts before U+1F600 (UTF-16 order would put it after)");
+  });
+
+  it("sortPython sorts as comparePython does, with and without surrogates among the names", () => {
+    const plain = ["doc-10.txt", "doc-2.txt", "B.txt", "a/b.txt", "a-b.txt", "\u00e9t\u00e9", "\uff5e", "~", ""];
+    assert.deepEqual(sortPython([...plain]), [...plain].sort(comparePython));
+    const astral = [...plain, "\u{1f600}", "\ud800lone"];
+    const sorted = sortPython([...astral]);
+    assert.deepEqual(sorted, [...astral].sort(comparePython));
+    assert.ok(sorted.indexOf("\uff5e") < sorted.indexOf("\u{1f600}"), "code point order, not UTF-16 order");
   });
 });

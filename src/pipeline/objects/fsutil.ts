@@ -26,7 +26,19 @@ export function listFilesSync(dir: string): string[] {
     }
   };
   walk(dir, "");
-  return out.sort(comparePython);
+  return sortPython(out);
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Sorts `names` in place in Python's order for str (by code point, comparePython). JavaScript's
+ * default sort compares UTF-16 units, the same order unless a surrogate is involved: one regex over
+ * the joined names picks it, instead of a call of comparePython per comparison (~1,600 calls for
+ * a directory of 200 files, all interpreted at a CLI's start: issue 12).
+ */
+export function sortPython(names: string[]): string[] {
+  return SURROGATE.test(names.join("")) ? names.sort(comparePython) : names.sort();
 }
 
 /**

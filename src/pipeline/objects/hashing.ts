@@ -68,17 +68,11 @@ export function serializeManifest(entries: readonly ManifestEntry[]): string {
   return pieces.join("");
 }
 
-/** Whether Python's json.dumps(ensure_ascii=True) writes `s` as is between quotes: printable ASCII, no quote or backslash. */
-function plainJsonString(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
-  }
-  return true;
-}
+/** What Python's json.dumps(ensure_ascii=True) escapes (its ESCAPE_ASCII): a quote, a backslash, anything but printable ASCII. */
+const JSON_ESCAPED = /["\\]|[^ -~]/;
 
 function pushJsonString(pieces: string[], s: string): void {
-  if (plainJsonString(s)) pieces.push('"', s, '"');
+  if (!JSON_ESCAPED.test(s)) pieces.push('"', s, '"');
   else pieces.push(pythonJsonString(s));
 }
 
@@ -212,13 +206,20 @@ export class StateDb {
     const hot = new Map<string, StateRow>();
     try {
       const data = JSON.parse(fs.readFileSync(this.hotFile, "utf8")) as { format?: unknown; rows?: unknown; manifests?: unknown };
-      if (data.format === HOT_FORMAT && Array.isArray(data.rows))
-        for (const r of data.rows as unknown[]) {
-          if (!Array.isArray(r) || r.length !== 5) continue;
-          const [p, inode, mtime, size, md5] = r as unknown[];
-          if (typeof p === "string" && typeof inode === "string" && typeof mtime === "string" && typeof size === "number" && typeof md5 === "string")
-            hot.set(p, { inode, mtime, size, md5 });
-        }
+      // Indexed loops, no destructuring: every row passes through here on every start, in V8's
+      // interpreter (array destructuring runs the iterator protocol per row).
+      const rows = data.format === HOT_FORMAT && Array.isArray(data.rows) ? (data.rows as unknown[]) : [];
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        if (!Array.isArray(r) || r.length !== 5) continue;
+        const p: unknown = r[0];
+        const inode: unknown = r[1];
+        const mtime: unknown = r[2];
+        const size: unknown = r[3];
+        const md5: unknown = r[4];
+        if (typeof p === "string" && typeof inode === "string" && typeof mtime === "string" && typeof size === "number" && typeof md5 === "string")
+          hot.set(p, { inode, mtime, size, md5 });
+      }
       if (data.format === HOT_FORMAT && Array.isArray(data.manifests))
         for (const m of data.manifests as unknown[]) {
           if (Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string") this.hotManifests.set(m[1], m[0]);
