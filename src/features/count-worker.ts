@@ -5,6 +5,7 @@
  * n-gram index as typed arrays and the rows as CSR of its gram ids.
  */
 import { parentPort } from "node:worker_threads";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { DataError } from "../util/errors.js";
 import type { NgramTables } from "./ngram-index.js";
 import { CountVectorizer, remapRowsInto, type FitRowWeights, type ResolvedCountOptions } from "./vectorizer.js";
@@ -57,6 +58,9 @@ export type CountWorkerReply =
   | { type: "counts"; tables: NgramTables; rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array; df: Int32Array }
   | { type: "remapped"; end: number }
   | { type: "error"; message: string; dataError: boolean };
+
+/** From this many non-zeros counted, the worker collects garbage once it has sent its counts. */
+const COLLECT_MIN_NNZ = 1 << 20;
 
 /** The last counts' rows (CSR of this worker's gram ids), kept for a RemapRequest. */
 let counted: { rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array } | null = null;
@@ -114,6 +118,10 @@ if (port !== null) {
       }
       const { reply, transfer } = count(req as CountWorkerRequest);
       port.postMessage(reply, transfer);
+      // This worker now waits for a RemapRequest, keeping only its rows: its n-gram index (the
+      // hash table alone ~50 MB at 10^6 documents) is garbage, but an idle isolate would not
+      // collect it, and it would stay resident through the caller's merge (peak RSS).
+      if (reply.type === "counts" && reply.indptr[reply.rows] >= COLLECT_MIN_NNZ) collectGarbage();
     } catch (err) {
       const reply: CountWorkerReply = { type: "error", message: err instanceof Error ? err.message : String(err), dataError: err instanceof DataError };
       port.postMessage(reply);
