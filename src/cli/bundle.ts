@@ -116,6 +116,16 @@ function asciiOnly(text: string): string {
   return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/**
+ * import.meta.url in the CommonJS files: this file's URL, computed when first read (the worker
+ * entries and createRequire calls that read it are off the everyday paths); pathToFileURL on every
+ * start was ~0.3 ms of `polarity status` (bench/cli.ts, issue 12).
+ */
+const LAZY_IMPORT_META_URL = {
+  banner: 'var __polarityMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
+  define: "__polarityMeta.url",
+};
+
 const t0 = performance.now();
 const result = await esbuild.build({
   absWorkingDir: root,
@@ -159,8 +169,8 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   plugins: [onlyCachedCommands, lazyBuiltins(), externalPackages(BUNDLED_IN_CJS)],
-  define: { "import.meta.url": "__polarityImportMetaUrl" },
-  banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { "import.meta.url": LAZY_IMPORT_META_URL.define },
+  banner: { js: LAZY_IMPORT_META_URL.banner },
   // Statements labelled ESM_ENTRY (main.ts's enableCompileCache) concern Node's own compile cache, not this bundle's.
   dropLabels: ["ESM_ENTRY"],
   // import.meta.resolve / dirname appear only on paths taken under tsx (.ts files), never in a bundle.
@@ -203,8 +213,9 @@ await esbuild.build({
   // Compiled from source on every start (it is what reads the code cache): the less text, the less to parse.
   minifyWhitespace: true,
   minifySyntax: true,
-  define: { "import.meta.url": "__polarityImportMetaUrl" },
-  banner: { js: 'const __polarityImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // The launcher finds polarity.cjs from its own folder (__dirname), without building a URL.
+  define: { "import.meta.url": LAZY_IMPORT_META_URL.define, "import.meta.dirname": "__dirname" },
+  banner: { js: LAZY_IMPORT_META_URL.banner },
   logLevel: "warning",
 });
 // The bin is run directly (npm's link, the image's /usr/local/bin/polarity): keep it executable.

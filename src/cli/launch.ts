@@ -11,6 +11,7 @@
  */
 import module from "node:module";
 import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CACHED_COMMANDS } from "./cached-commands.js";
 import { cacheFileFor, runCached } from "./code-cache.js";
@@ -18,7 +19,8 @@ import { exitWhenWritten } from "./stdout.js";
 import { VERSION } from "./version.js";
 
 const first = process.argv[2];
-const bundle = fileURLToPath(new URL("./polarity.cjs", import.meta.url));
+// import.meta.dirname is __dirname once bundled (bundle.ts); tsc's unbundled ESM copy computes it.
+const bundle = join(import.meta.dirname ?? dirname(fileURLToPath(import.meta.url)), "polarity.cjs");
 if (process.argv.length === 3 && (first === "--version" || first === "-V")) exitWhenWritten(`${VERSION}\n`);
 else if (first !== undefined && CACHED_COMMANDS.has(first) && existsSync(bundle)) {
   // The bundle lives beside this file, so this file's own require resolves as the bundle's would
