@@ -115,7 +115,7 @@ function claimedQueues(configs: TrialConfig[], lanes: ClaimedLanes, units: Unit[
     for (let c = 0; c < unclaimed.length; c++) {
       const f = lanes.family(unclaimed[c]);
       if (families[lane].has(f)) return c;
-      if (unheld < 0 && !families.some((held) => held.has(f))) unheld = c;
+      if (unheld < 0 && !families.some((other) => other.has(f))) unheld = c;
     }
     return unheld >= 0 ? unheld : 0;
   };
