@@ -675,11 +675,19 @@ async function main(): Promise<void> {
               });
           };
           const sides = { ours: newSide(), ceilings: newSide(), baselines: newSide() };
-          for (let r = 0; r < args.rounds; r++) {
-            await measured(polarity, sides.ours);
-            if (baseline) await measured(baseline, sides.baselines);
-            await measured(bare, sides.ceilings);
-          }
+          // The order within a round rotates (each server opens a round in turn):
+          // a server always measured first would always take the first seconds after the warm-up,
+          // or after the other servers' runs.
+          const order: Array<[{ url: string; child: ChildProcess; gc: GcTrace | null }, SideRounds]> = [
+            [polarity, sides.ours],
+            ...(baseline ? [[baseline, sides.baselines] as [typeof baseline, SideRounds]] : []),
+            [bare, sides.ceilings],
+          ];
+          for (let r = 0; r < args.rounds; r++)
+            for (let i = 0; i < order.length; i++) {
+              const [server, side] = order[(i + r) % order.length];
+              await measured(server, side);
+            }
           const { results: ours, cpu: oursCpu } = sides.ours;
           const { results: ceilings, cpu: ceilingsCpu } = sides.ceilings;
           const { results: baselines, cpu: baselinesCpu } = sides.baselines;
