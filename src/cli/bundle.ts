@@ -182,22 +182,22 @@ await esbuild.build({
 // built-in above has its getters copied again). Every import here is in node mode (`__toESM(x, 1)`:
 // `default` is module.exports) and only ever reads members of the namespace, so a namespace whose
 // prototype is the module reads the same values, live, without a copy: one object per import.
-const cjsFile = join(out, "polarity.cjs");
+// Then minified (whitespace and syntax, names kept): a third less to read and parse on every start.
 const TO_ESM = "var __toESM = (mod, isNodeMode, target) => (";
-const cjsText = readFileSync(cjsFile, "utf8");
-if (cjsText.split(TO_ESM).length !== 2) throw new Error("src/cli/bundle.ts: esbuild's __toESM helper no longer has the expected shape");
-if (/__toESM\([^()]*(\([^()]*\))?\)/.test(cjsText))
-  throw new Error("src/cli/bundle.ts: an import not in node mode (__toESM without its second argument) needs esbuild's own copy");
-const patched = cjsText.replace(
-  TO_ESM,
-  'var __toESM = (mod, isNodeMode, target) => isNodeMode && mod != null && (typeof mod === "object" || typeof mod === "function") ' +
-    "? __create(mod, { default: { value: mod, enumerable: true } }) : __toESMCopy(mod, isNodeMode, target), __toESMCopy = (mod, isNodeMode, target) => (",
-);
-// Minified (whitespace and syntax, names kept): a third less to read and hold in memory on every start.
-const minified = (
-  await esbuild.transform(patched, { minifyWhitespace: true, minifySyntax: true, platform: "node", target: "node20", sourcefile: "polarity.cjs" })
-).code;
-writeFileSync(cjsFile, asciiOnly(minified));
+async function finishCommonJs(file: string): Promise<void> {
+  const text = readFileSync(file, "utf8");
+  if (text.split(TO_ESM).length !== 2) throw new Error(`src/cli/bundle.ts: esbuild's __toESM helper in ${file} no longer has the expected shape`);
+  if (/__toESM\([^()]*(\([^()]*\))?\)/.test(text))
+    throw new Error(`src/cli/bundle.ts: an import in ${file} not in node mode (__toESM without its second argument) needs esbuild's own copy`);
+  const patched = text.replace(
+    TO_ESM,
+    'var __toESM = (mod, isNodeMode, target) => isNodeMode && mod != null && (typeof mod === "object" || typeof mod === "function") ' +
+      "? __create(mod, { default: { value: mod, enumerable: true } }) : __toESMCopy(mod, isNodeMode, target), __toESMCopy = (mod, isNodeMode, target) => (",
+  );
+  const minified = await esbuild.transform(patched, { minifyWhitespace: true, minifySyntax: true, platform: "node", target: "node20", sourcefile: file });
+  writeFileSync(file, asciiOnly(minified.code));
+}
+await finishCommonJs(join(out, "polarity.cjs"));
 // The bin: a launcher that picks one of the two (src/cli/launch.ts), as CommonJS: an ES module
 // entry costs Node's ESM loader (~10 ms) on every start, even for `--version`.
 await esbuild.build({
@@ -210,14 +210,13 @@ await esbuild.build({
   target: "node20",
   external: ["./main-esm.js"],
   plugins: [lazyBuiltins(), externalPackages(new Set())],
-  // Compiled from source on every start (it is what reads the code cache): the less text, the less to parse.
-  minifyWhitespace: true,
-  minifySyntax: true,
   // The launcher finds polarity.cjs from its own folder (__dirname), without building a URL.
   define: { "import.meta.url": LAZY_IMPORT_META_URL.define, "import.meta.dirname": "__dirname" },
   banner: { js: LAZY_IMPORT_META_URL.banner },
   logLevel: "warning",
 });
+// Compiled from source on every start (it is what reads the code cache): the less text, the less to parse.
+await finishCommonJs(join(out, "main.cjs"));
 // The bin is run directly (npm's link, the image's /usr/local/bin/polarity): keep it executable.
 chmodSync(join(out, "main.cjs"), 0o755);
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).length;
