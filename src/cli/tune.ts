@@ -121,6 +121,9 @@ export function register(program: Command): void {
 }
 
 async function runTuneCommand(o: TuneFlags): Promise<void> {
+  // The fold workers start (thread, bootstrap, modules) while this thread reads the settings and the data.
+  const early = Number(o.jobs);
+  const prestarted = Number.isInteger(early) && early >= 1 && early <= 8 ? (await import("../tuning/pool.js")).prestartFoldWorkers(early) : undefined;
   const search = await readSearchSettings(o.params);
   const method = requireOneOf("--method", o.method ?? search.method, ["grid", "random", "halving"] as const);
   const folds = requireInteger("--folds", Number(o.folds ?? search.folds), 2, 100);
@@ -157,7 +160,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     import("../tuning/trials.js"),
     import("../tuning/pool.js"),
   ]);
-  const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs) : null;
+  const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs, prestarted) : null;
   const scorer = pool ? null : new FoldScorer(data.texts, data.labels, folds, seed);
 
   const tracking =

@@ -9,9 +9,28 @@ import { preprocessKey, vocabularyKey, type TrialConfig } from "./space.js";
 import { startModuleWorker } from "../util/module-worker.js";
 
 /** fold-worker.js from dist/, or fold-worker.ts under tsx (src/util/module-worker.ts). */
-function startWorker(workerData: FoldWorkerData): Worker {
-  return startModuleWorker(import.meta.url, "fold-worker", { workerData });
+function startWorker(workerData?: FoldWorkerData): Worker {
+  return startModuleWorker(import.meta.url, "fold-worker", workerData === undefined ? {} : { workerData });
 }
+
+/**
+ * `jobs` fold workers started before their data is known, for a FoldWorkerPool to take over:
+ * their start-up (a thread, Node's bootstrap, the models' modules) overlaps the caller's own
+ * (`polarity tune` reads its settings and the dataset meanwhile). Unreferenced until taken
+ * over, so a caller that fails first still exits.
+ */
+export function prestartFoldWorkers(jobs: number): Worker[] {
+  return Array.from({ length: jobs }, () => {
+    const w = startWorker();
+    w.unref();
+    // Until a pool listens: an 'error' event without a listener would throw here.
+    w.once("error", (err) => earlyErrors.set(w, err));
+    return w;
+  });
+}
+
+/** Errors of prestarted workers before a pool took them over. */
+const earlyErrors = new WeakMap<Worker, Error>();
 
 /**
  * `jobs` worker threads scoring (configuration, fold) pairs for runSearch. Each preprocessing ×
@@ -45,7 +64,9 @@ export class FoldWorkerPool {
   private readonly groupCost: Float64Array;
   private nextId = 0;
 
-  constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number) {
+  /** `started`: workers from prestartFoldWorkers (`jobs` of them), taken over instead of starting new ones. */
+  constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number, started?: Worker[]) {
+    if (started !== undefined && started.length !== jobs) throw new Error(`FoldWorkerPool: ${started.length} prestarted workers for ${jobs} jobs`);
     configs.forEach((c, i) => this.index.set(c, i));
     const groups = new Map<string, number>();
     const preprocessings = new Map<string, number>();
@@ -61,8 +82,15 @@ export class FoldWorkerPool {
     }
     this.folds = folds;
     const data: FoldWorkerData = { texts: [...texts], labels: [...labels], folds, seed, configs };
-    this.workers = Array.from({ length: jobs }, () => {
-      const w = startWorker(data);
+    this.workers = Array.from({ length: jobs }, (_, j) => {
+      let w: Worker;
+      if (started) {
+        w = started[j];
+        const early = earlyErrors.get(w);
+        if (early) throw early;
+        w.ref();
+        w.postMessage(data);
+      } else w = startWorker(data);
       w.on("message", (reply: FoldReply) => {
         const p = this.pending.get(reply.id);
         if (!p) return;

@@ -12,7 +12,7 @@ import { TrackingClient } from "../../src/tracking/client.js";
 import { DEFAULT_SEARCH_SPACE, expandSpace } from "../../src/tuning/space.js";
 import { runSearch } from "../../src/tuning/search.js";
 import { FoldScorer } from "../../src/tuning/trials.js";
-import { FoldWorkerPool } from "../../src/tuning/pool.js";
+import { FoldWorkerPool, prestartFoldWorkers } from "../../src/tuning/pool.js";
 import { InvalidParameterError } from "../../src/util/errors.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -89,7 +89,8 @@ test("grid on worker threads gives the same results as in-process; halving prune
   // Halving's later rungs go back to the workers holding the units (their fold matrices and warm starts).
   const fresh = new FoldScorer(sub.texts, sub.labels, 3, 1);
   const halvingLocal = await runSearch(configs, (c, f) => fresh.scoreFold(c, f), { method: "halving", folds: 3, eta: 2 });
-  const halvingPool = new FoldWorkerPool(sub.texts, sub.labels, 3, 1, configs, 2);
+  // Workers started before their data (what `polarity tune` does) serve the same results.
+  const halvingPool = new FoldWorkerPool(sub.texts, sub.labels, 3, 1, configs, 2, prestartFoldWorkers(2));
   try {
     const halvingPooled = await runSearch(configs, (c, f) => halvingPool.scoreFold(c, f), {
       method: "halving",
