@@ -49,7 +49,7 @@ export async function scoreOnTestSet(
     import("../evaluation/held-out.js"),
     import("../util/errors.js"),
   ]);
-  const final = SentimentModel.train(data.texts, data.labels, train);
+  const final = await SentimentModel.trainAsync(data.texts, data.labels, train);
   const known = new Set(final.classes.map(String));
   const unseen = [...new Set(test.labels.map(String))].filter((l) => !known.has(l));
   if (unseen.length > 0)

@@ -155,3 +155,21 @@ test("class names travel in the bundle and in every prediction, next to the nume
   assert.throws(() => SentimentModel.train(texts, y, { ...opts, classNames: { 2: "neutral" } }), /names class "2", which is not among the classes \[0,1\]/);
   assert.throws(() => SentimentModel.train(texts, y, { ...opts, classNames: { 0: "same", 1: "same" } }), /different name/);
 });
+
+test("trainAsync counts on two threads from 20,000 texts and gives train()'s model exactly", async () => {
+  const { generateSyntheticCorpus } = await import("../../src/data/synthetic.js");
+  const corpus = generateSyntheticCorpus({ n: 24_000, seed: 7 });
+  const options = { preprocess: { removeStopwords: false, wordForm: "none", negationScope: false }, features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } } as const;
+  const phases: string[] = [];
+  const parallel = await SentimentModel.trainAsync(corpus.texts, corpus.labels, { ...options, onProgress: (e) => phases.push(`${e.phase}:${e.done}`) });
+  const serial = SentimentModel.train(corpus.texts, corpus.labels, options);
+  assert.equal((parallel.vectorizer as { fitThreads: number }).fitThreads, 2);
+  assert.equal((serial.vectorizer as { fitThreads: number }).fitThreads, 1);
+  assert.deepEqual(parallel.toJSON(), serial.toJSON());
+  assert.deepEqual(phases.slice(0, 2), ["vectorize:0", "vectorize:24000"]);
+});
+
+test("trainAsync rejects what train() rejects, before any vectorising", async () => {
+  await assert.rejects(() => SentimentModel.trainAsync(texts, labels.slice(1), { features: { kind: "tfidf" }, model: { kind: "logreg" } }), DataError);
+  await assert.rejects(() => SentimentModel.trainAsync(texts, labels, { features: { kind: "tfidf" }, model: { kind: "logreg" }, bogus: 1 } as never), InvalidParameterError);
+});
