@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type * as Pg from "pg";
 import { PolarityError } from "../../../util/errors.js";
 import { redactUri } from "../../uri.js";
 import { standardInsertIgnore, standardUpsert, type BulkColumn, type BulkStatement, type SqlDialect } from "./dialect.js";
@@ -123,8 +124,17 @@ export interface PostgresDriverOptions {
 const INT8_OID = 20;
 const typeParsers = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    oid === INT8_OID ? (v: string) => Number(v) : loadPg().types.getTypeParser(oid, format as "text")) as typeof Pg.types.getTypeParser,
 };
+
+let pgModule: typeof Pg | null = null;
+/**
+ * pg, loaded when the first PostgreSQL store opens: every SQLite use of the tracking store
+ * (tune, compare, the server, the pipeline) imports this module, and loading pg took 60-80 ms.
+ */
+function loadPg(): typeof Pg {
+  return (pgModule ??= createRequire(import.meta.url)("pg") as typeof Pg);
+}
 
 function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code;
@@ -162,7 +172,7 @@ function sleep(ms: number): Promise<void> {
 
 export class PostgresDriver implements SqlDriver {
   readonly dialect = postgresDialect;
-  readonly pool: pg.Pool;
+  readonly pool: Pg.Pool;
   private readonly maxAttempts: number;
   private readonly sqlCache = new Map<string, string>();
 
@@ -171,7 +181,7 @@ export class PostgresDriver implements SqlDriver {
     options: PostgresDriverOptions = {},
   ) {
     this.maxAttempts = options.maxAttempts ?? 10;
-    this.pool = new pg.Pool({
+    this.pool = new (loadPg().Pool)({
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
@@ -193,7 +203,7 @@ export class PostgresDriver implements SqlDriver {
     return out;
   }
 
-  private executor(q: pg.Pool | pg.PoolClient): SqlExecutor {
+  private executor(q: Pg.Pool | Pg.PoolClient): SqlExecutor {
     return {
       all: async <T>(text: string, args: readonly unknown[] = []) => (await q.query(this.sql(text), args as unknown[])).rows as T[],
       get: async <T>(text: string, args: readonly unknown[] = []) => (await q.query(this.sql(text), args as unknown[])).rows[0] as T | undefined,
