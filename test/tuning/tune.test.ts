@@ -10,7 +10,7 @@ import { loadUciSentences } from "../../src/data/builtin.js";
 import { crossValidateTexts } from "../../src/evaluation/cross-validate-text.js";
 import { TrackingClient } from "../../src/tracking/client.js";
 import { DEFAULT_SEARCH_SPACE, expandSpace } from "../../src/tuning/space.js";
-import { runSearch } from "../../src/tuning/search.js";
+import { runSearch, type SearchResult } from "../../src/tuning/search.js";
 import { FoldScorer } from "../../src/tuning/trials.js";
 import { FoldWorkerPool, prestartFoldWorkers } from "../../src/tuning/pool.js";
 import { InvalidParameterError } from "../../src/util/errors.js";
@@ -22,6 +22,16 @@ function trialModel(m: Record<string, unknown>): [string, string][] {
   return Object.entries(m)
     .map(([k, v]): [string, string] => [k, String(v)])
     .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+/** The fake scorers below answer trial id / 10 + fold / 100: every one of 4 trials got its own 3 folds' scores back. */
+function assertEachTrialScoredItsOwnFolds(result: SearchResult): void {
+  assert.equal(result.trials.length, 4);
+  for (const t of result.trials)
+    assert.deepEqual(
+      t.folds.map((m) => m.accuracy),
+      [0, 1, 2].map((f) => t.id / 10 + f / 100),
+    );
 }
 
 test("the space expands list-valued options into their cartesian product (n-gram ranges as pairs)", () => {
@@ -152,12 +162,7 @@ test("lanes: each lane runs its own units in trial order, and never waits behind
     order.filter((o) => o.startsWith("0:")),
     ["0:0:0", "0:1:0", "0:2:0", "0:3:0"],
   );
-  assert.equal(result.trials.length, 4);
-  for (const t of result.trials)
-    assert.deepEqual(
-      t.folds.map((m) => m.accuracy),
-      [0, 1, 2].map((f) => t.id / 10 + f / 100),
-    );
+  assertEachTrialScoredItsOwnFolds(result);
 });
 
 test("claimed lanes: an idle lane claims the costliest unit left, keeps its units' fits in trial order, and a slow lane does not hold the others up", async () => {
@@ -207,12 +212,7 @@ test("claimed lanes: an idle lane claims the costliest unit left, keeps its unit
   const result = await search;
   assert.equal(order.length, 12);
   assert.deepEqual(claims, ["0:2", "1:1", "1:0"]);
-  assert.equal(result.trials.length, 4);
-  for (const t of result.trials)
-    assert.deepEqual(
-      t.folds.map((m) => m.accuracy),
-      [0, 1, 2].map((f) => t.id / 10 + f / 100),
-    );
+  assertEachTrialScoredItsOwnFolds(result);
 });
 
 test("claimed lanes: a lane claims units of the families it holds, and the lanes split the families before sharing them", async () => {
