@@ -8,7 +8,7 @@ import { parentPort } from "node:worker_threads";
 import { collectGarbage } from "../util/collect-garbage.js";
 import { DataError } from "../util/errors.js";
 import type { NgramTables } from "./ngram-index.js";
-import { CountVectorizer, remapRowsInto, type FitRowWeights, type ResolvedCountOptions, type VectorizerDocument } from "./vectorizer.js";
+import { CountVectorizer, remapRowsInto, type FitRowWeights, type ResolvedCountOptions } from "./vectorizer.js";
 
 /**
  * After "counts", when the caller finishes the fit split (parallel-count.ts's SplitCounts):
@@ -50,14 +50,7 @@ export type CountWorkerRequest = {
       text: string;
       lengths: Int32Array;
     }
-  | {
-      /** Token-array documents: their tokens concatenated, each token's length, each document's token count. */
-      text: string;
-      lengths: Int32Array;
-      docTokens: Int32Array;
-    }
   | { docs: string[] }
-  | { tokenDocs: string[][] }
 );
 
 export type CountWorkerReply =
@@ -73,22 +66,9 @@ const COLLECT_MIN_NNZ = 1 << 20;
 let counted: { rows: number; indptr: Int32Array; indices: Int32Array; data: Float64Array } | null = null;
 
 function count(req: CountWorkerRequest): { reply: CountWorkerReply; transfer: ArrayBuffer[] } {
-  let docs: VectorizerDocument[];
+  let docs: string[];
   if ("docs" in req) docs = req.docs;
-  else if ("tokenDocs" in req) docs = req.tokenDocs;
-  else if ("docTokens" in req) {
-    docs = new Array<string[]>(req.docTokens.length);
-    let pos = 0;
-    let k = 0;
-    for (let d = 0; d < docs.length; d++) {
-      const doc = new Array<string>(req.docTokens[d]);
-      for (let j = 0; j < doc.length; j++, k++) {
-        doc[j] = req.text.slice(pos, pos + req.lengths[k]);
-        pos += req.lengths[k];
-      }
-      docs[d] = doc;
-    }
-  } else {
+  else {
     docs = new Array<string>(req.lengths.length);
     let pos = 0;
     for (let d = 0; d < docs.length; d++) {

@@ -4,7 +4,7 @@ import { DataError, InvalidParameterError } from "../util/errors.js";
 import { startModuleWorker } from "../util/module-worker.js";
 import type { CountWorkerReply, CountWorkerRequest, PrefaultRequest, RemapRequest } from "./count-worker.js";
 import type { NgramIndex } from "./ngram-index.js";
-import type { CsrBuilder, FitRowWeights, ResolvedCountOptions, VectorizerDocument } from "./vectorizer.js";
+import type { CsrBuilder, FitRowWeights, ResolvedCountOptions } from "./vectorizer.js";
 
 /**
  * The two-thread counting pass of CountVectorizer.fitTransformAsync (issue 12): this thread
@@ -39,7 +39,7 @@ export interface SplitCounts {
 
 export type { FitRowWeights };
 
-/** From this many documents "auto" uses the worker (below, start-up and copying cost more than it saves). */
+/** From this many string documents "auto" uses the worker (below, start-up and copying cost more than it saves). */
 export const PARALLEL_MIN_DOCS = 20_000;
 
 const MAX_JOINED_CHARS = 2 ** 28;
@@ -53,7 +53,7 @@ export function resolveCountThreads(requested: number | "auto", docs: readonly u
   return requested;
 }
 
-type CountPart = (docs: readonly VectorizerDocument[], offset: number, capacityRows: number) => { index: NgramIndex; builder: CsrBuilder };
+type CountPart = (docs: readonly string[], offset: number, capacityRows: number) => { index: NgramIndex; builder: CsrBuilder };
 
 /** A counting worker and its replies so far (queued from the moment it starts). */
 interface Channel {
@@ -137,40 +137,24 @@ function takePrestarted(): Channel | null {
 
 /**
  * Counts `docs` on this thread and one worker; null when that does not apply (fewer than two
- * documents, documents neither all strings nor all token arrays, or the worker did not start),
- * so the caller counts serially. Token arrays (what the pipeline's preprocess stage wrote) are
- * counted as they are, as fitTransform counts them.
+ * documents, a non-string document, or the worker did not start), so the caller counts serially.
  */
 export async function countInParallel<T>(
   options: Readonly<ResolvedCountOptions>,
-  docs: readonly VectorizerDocument[],
+  docs: readonly string[],
   countPart: CountPart,
   split: ((counts: SplitCounts) => Promise<T>) | null = null,
 ): Promise<{ index: NgramIndex; builder: CsrBuilder } | { finished: T } | null> {
   if (!Array.isArray(docs) || docs.length < 2) return null;
-  const tokens = typeof docs[0] !== "string";
-  // Each document's work: its characters (preprocessing), plus its tokens when already split.
-  const work = new Float64Array(docs.length);
   let total = 0;
   for (let d = 0; d < docs.length; d++) {
     const t = docs[d];
-    if (typeof t === "string") {
-      if (tokens) return null;
-      work[d] = t.length;
-    } else {
-      if (!tokens || !Array.isArray(t)) return null;
-      let chars = t.length;
-      for (let k = 0; k < t.length; k++) {
-        if (typeof t[k] !== "string") return null;
-        chars += t[k].length;
-      }
-      work[d] = chars;
-    }
-    total += work[d];
+    if (typeof t !== "string") return null;
+    total += t.length;
   }
-  // Split at half the work.
+  // Split at half the characters: the work is per character (preprocessing) and per token.
   let mid = 0;
-  for (let acc = 0; mid < docs.length - 1 && acc < total / 2; mid++) acc += work[mid];
+  for (let acc = 0; mid < docs.length - 1 && acc < total / 2; mid++) acc += docs[mid].length;
   if (mid === 0) mid = 1;
 
   const channel = takePrestarted() ?? openChannel();
@@ -184,7 +168,14 @@ export async function countInParallel<T>(
       const ready = await next(WORKER_READY_TIMEOUT_MS);
       if (ready === null || ready.type !== "ready") return null;
     }
-    const request = workerRequest(options, docs, mid, tokens, work);
+    const part = docs.slice(mid);
+    // One string instead of many: structured clone copies it in one piece. Past V8's string
+    // length limit (2^29 - 24 code units) the documents go as an array.
+    const partChars = total - docs.slice(0, mid).reduce((a, t) => a + t.length, 0);
+    const request: CountWorkerRequest =
+      partChars < MAX_JOINED_CHARS
+        ? { options: { ...options }, text: part.join(""), lengths: Int32Array.from(part, (t) => t.length), offset: mid }
+        : { options: { ...options }, docs: part, offset: mid };
     worker.postMessage(request);
     const mine = countPart(docs.slice(0, mid), 0, docs.length);
     let reply = await next(2 ** 31 - 1);
@@ -226,40 +217,4 @@ export async function countInParallel<T>(
   } finally {
     void worker.terminate();
   }
-}
-
-/**
- * The worker's part, docs[mid..]: one string instead of many (structured clone copies it in one
- * piece) with each document's length, or for token arrays each token's length and each
- * document's token count. Past V8's string length limit (2^29 - 24 code units) the documents go
- * as an array.
- */
-function workerRequest(
-  options: Readonly<ResolvedCountOptions>,
-  docs: readonly VectorizerDocument[],
-  mid: number,
-  tokens: boolean,
-  work: Float64Array,
-): CountWorkerRequest {
-  const part = docs.slice(mid);
-  let chars = 0;
-  for (let d = mid; d < docs.length; d++) chars += work[d];
-  const base = { options: { ...options }, offset: mid };
-  if (chars >= MAX_JOINED_CHARS) return tokens ? { ...base, tokenDocs: part as string[][] } : { ...base, docs: part as string[] };
-  if (!tokens) return { ...base, text: part.join(""), lengths: Int32Array.from(part as string[], (t) => t.length) };
-  let n = 0;
-  for (const t of part) n += t.length;
-  const lengths = new Int32Array(n);
-  const docTokens = new Int32Array(part.length);
-  const pieces: string[] = [];
-  let k = 0;
-  for (let d = 0; d < part.length; d++) {
-    const t = part[d] as readonly string[];
-    docTokens[d] = t.length;
-    for (const token of t) {
-      lengths[k++] = token.length;
-      pieces.push(token);
-    }
-  }
-  return { ...base, text: pieces.join(""), lengths, docTokens };
 }

@@ -364,10 +364,9 @@ export class CountVectorizer {
    * first, and the worker's n-grams and rows are merged in. The result equals
    * fitTransform's exactly (same vocabulary, same values, same fitted state): columns are the
    * sorted terms, whichever thread met a term first. `threads`: 1, 2 or "auto" (2 from
-   * PARALLEL_MIN_DOCS documents on a machine with 2+ cores). Documents are all raw strings or
-   * all token arrays (used as they are, as fitTransform uses them). A fixed vocabulary, mixed
-   * input and subclasses that change the analysis (the lexicon block) count on this thread; so
-   * does everything if the worker cannot start.
+   * PARALLEL_MIN_DOCS string documents on a machine with 2+ cores). Token-array input, a
+   * fixed vocabulary and subclasses that change the analysis (the lexicon block) count on
+   * this thread; so does everything if the worker cannot start.
    */
   async fitTransformAsync(docs: readonly VectorizerDocument[], options: { threads?: number | "auto" } = {}): Promise<CsrMatrix> {
     const threads = resolveCountThreads(options.threads ?? "auto", docs);
@@ -377,7 +376,7 @@ export class CountVectorizer {
     // worker also remaps its own rows (finishSplitFit): the column remap runs on both threads.
     const counted = await countInParallel(
       this.options,
-      docs,
+      docs as readonly string[],
       (part, offset, capacityRows) => this.countPart(part, offset, capacityRows, true),
       this.options.maxFeatures === null ? (split) => this.finishSplitFit(split) : null,
     );

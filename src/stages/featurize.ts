@@ -79,8 +79,7 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
   log(`fitting ${p.kind === "tfidf" ? "TF-IDF" : "bag-of-words"} ${p.ngramRange[0]}–${p.ngramRange[1]}-grams on ${trainDocs.length} documents`);
   let Xtrain: CsrMatrix;
   try {
-    // From 20,000 documents the counting runs on two threads (the same matrix as fitTransform).
-    Xtrain = await vectorizer.fitTransformAsync(trainDocs);
+    Xtrain = vectorizer.fitTransform(trainDocs);
   } catch (err) {
     if (err instanceof DataError) throw new DataError(`featurize: ${err.message} (check featurize.min_df / max_df / max_features and the preprocess settings)`);
     throw err;
@@ -91,7 +90,7 @@ export async function runFeaturizeStage(ctx: StageContext): Promise<{ features: 
   );
   const features = vectorizer.nFeatures;
   log(
-    `vocabulary ${features} terms; train ${Xtrain.rows}×${Xtrain.cols} (${Xtrain.indptr[Xtrain.rows]} non-zeros), test ${Xtest.rows}×${Xtest.cols} (${Xtest.indptr[Xtest.rows]} non-zeros) in ${formatDuration(performance.now() - t0)}${vectorizer.fitThreads === 2 ? " (counted on 2 threads)" : ""}`,
+    `vocabulary ${features} terms; train ${Xtrain.rows}×${Xtrain.cols} (${Xtrain.indptr[Xtrain.rows]} non-zeros), test ${Xtest.rows}×${Xtest.cols} (${Xtest.indptr[Xtest.rows]} non-zeros) in ${formatDuration(performance.now() - t0)}`,
   );
 
   const labels: ProcessedLabels = {

@@ -6,15 +6,12 @@ import { after, before, describe, test } from "node:test";
 import { readDatasetCsv } from "../../src/data/files.js";
 import { generateSyntheticCorpus } from "../../src/data/synthetic.js";
 import { crossValidateTexts } from "../../src/evaluation/cross-validate-text.js";
-import { createVectorizer } from "../../src/features/factory.js";
-import { PARALLEL_MIN_DOCS } from "../../src/features/parallel-count.js";
 import { SentimentModel, type SentimentModelJSON } from "../../src/models/sentiment-model.js";
 import { loadStageContext, type StageContext } from "../../src/stages/context.js";
 import { featureOptionsFromParams, runFeaturizeStage } from "../../src/stages/featurize.js";
 import { runIngestStage } from "../../src/stages/ingest.js";
 import { runPreprocessStage } from "../../src/stages/preprocess.js";
 import { runTrainStage } from "../../src/stages/train.js";
-import type { PreprocessConfig } from "../../src/text/preprocess.js";
 import { createReporter } from "../../src/util/progress.js";
 
 /**
@@ -87,38 +84,6 @@ describe("stages ingest → train (one training path)", { timeout: 120_000 }, ()
     const before = await readFile(join(dir, "models", "model.json"));
     await runTrainStage(ctx);
     assert.ok(before.equals(await readFile(join(dir, "models", "model.json"))));
-  });
-});
-
-describe("featurize on 20,000+ training documents", { timeout: 120_000 }, () => {
-  test("counts on two threads and writes the vectorizer a one-thread fit of data/interim gives", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "polarity-stages-parallel-"));
-    try {
-      const corpus = generateSyntheticCorpus({ n: 26_000, seed: 13 });
-      await writeFile(join(dir, "reviews.csv"), "text,label\n" + corpus.texts.map((t, i) => `${t},${corpus.labels[i]}`).join("\n") + "\n");
-      await writeFile(
-        join(dir, "params.yaml"),
-        "ingest: {source: reviews.csv, test_size: 0.2, seed: 3}\nfeaturize: {kind: tfidf, ngram_range: [1, 2], min_df: 2}\n",
-      );
-      const lines: string[] = [];
-      const ctx = await loadStageContext(dir, { reporter: { log: (l: string) => lines.push(l), progress: () => {}, close: () => {} } });
-      await runIngestStage(ctx);
-      await runPreprocessStage(ctx);
-      await runFeaturizeStage(ctx);
-      assert.ok(
-        lines.some((l) => l.includes("(counted on 2 threads)")),
-        lines.join("\n"),
-      );
-      const interim = await readDatasetCsv(join(dir, "data", "interim", "train.csv"));
-      assert.ok(interim.texts.length >= PARALLEL_MIN_DOCS);
-      const featurizer = JSON.parse(await readFile(join(dir, "models", "featurizer.json"), "utf8")) as { preprocess: PreprocessConfig; vectorizer: unknown };
-      const serial = createVectorizer(featureOptionsFromParams(ctx.params.featurize), featurizer.preprocess);
-      serial.fitTransform(interim.texts.map((t) => (t.length === 0 ? [] : t.split(" "))));
-      assert.equal(serial.fitThreads, 1);
-      assert.deepEqual(featurizer.vectorizer, JSON.parse(JSON.stringify(serial.toJSON())));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });
 
