@@ -1140,25 +1140,8 @@ function columnValues(values: Int32Array, ids: Int32Array): Int32Array {
 function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number, weights: FitRowWeights | null = null): CsrMatrix {
   const { rows, indptr, indices, data } = X;
   const outIndptr = newInt32(rows + 1, indices.buffer instanceof SharedArrayBuffer);
-  let q = 0;
-  // The per-row work is its own small function so it is optimised early as a whole; as one
-  // long loop here it ran interpreted after a deopt, boxing every double (bench: 1e6 docs).
-  if (weights === null) {
-    for (let i = 0; i < rows; i++) {
-      q = remapRow(indices, data, columnOfGram, indptr[i], indptr[i + 1], q);
-      outIndptr[i + 1] = q;
-    }
-  } else {
-    const { idf, sublinearTf, norm } = weights;
-    for (let i = 0; i < rows; i++) {
-      const start = q;
-      q = remapRow(indices, data, columnOfGram, indptr[i], indptr[i + 1], q);
-      outIndptr[i + 1] = q;
-      if (sublinearTf) sublinearTfRange(data, start, q);
-      if (idf !== null) scaleColumnsRange(indices, data, start, q, idf);
-      if (norm !== null) normalizeRange(data, start, q, norm === "l2");
-    }
-  }
+  // In place: each row's entries move to at most where they were.
+  const q = remapRowsInto(indptr, indices, data, 0, rows, columnOfGram, weights, indices, data, outIndptr, 0, 0);
   // Nothing pruned: keep the arrays rather than copying them.
   if (q === indices.length) return { rows, cols, indptr: outIndptr, indices, data };
   return { rows, cols, indptr: outIndptr, indices: indices.slice(0, q), data: data.slice(0, q) };
@@ -1169,7 +1152,9 @@ function remapColumns(X: CsrMatrix, columnOfGram: Int32Array, cols: number, weig
  * renumbered (gram → column, -1 = dropped), each row sorted and, with `weights`, weighted,
  * written to dst from entry `at` and row `rowAt` (dstIndptr[rowAt + 1 + i] = the end of row
  * r0 + i); returns the end. The arrays may be the same ones when `at` <= srcIndptr[r0] (in
- * place, as remapColumns). The arithmetic is remapColumns's, entry for entry.
+ * place, as remapColumns does). The per-row work is its own small function so it is optimised
+ * early as a whole; as one long loop it ran interpreted after a deopt, boxing every double
+ * (bench: 1e6 docs).
  */
 export function remapRowsInto(
   srcIndptr: Int32Array,
@@ -1199,7 +1184,7 @@ export function remapRowsInto(
   return q;
 }
 
-/** remapRow from one pair of arrays into another (or the same, q <= start). */
+/** Moves row entries [start, end) to [q, ...) of the out arrays (or the same ones, q <= start) with new column ids, drops -1s, sorts; returns the new end. */
 function remapRowInto(
   indices: Int32Array,
   data: Float64Array,
@@ -1222,16 +1207,3 @@ function remapRowInto(
   return q;
 }
 
-/** Moves row entries [start, end) to [q, ...) with new column ids, drops -1s, sorts; returns the new end. */
-function remapRow(indices: Int32Array, data: Float64Array, columnOfGram: Int32Array, start: number, end: number, q: number): number {
-  const rowStart = q;
-  for (let p = start; p < end; p++) {
-    const c = columnOfGram[indices[p]];
-    if (c < 0) continue;
-    indices[q] = c; // in place: q <= p always
-    data[q] = data[p];
-    q++;
-  }
-  sortRowPairs(indices, data, rowStart, q);
-  return q;
-}
