@@ -1206,4 +1206,3 @@ function remapRowInto(
   sortRowPairs(outIndices, outData, rowStart, q);
   return q;
 }
-
