@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LbfgsMemory, minimizeLbfgs } from "../../src/models/optim/lbfgs.js";
-import { createLbfgsArena } from "../../src/models/optim/lbfgs-simd.js";
+import { borrowLbfgsArena, createLbfgsArena, returnLbfgsArena } from "../../src/models/optim/lbfgs-simd.js";
 import { minimizeOwlqn } from "../../src/models/optim/owlqn.js";
 
 test("L-BFGS finds the Rosenbrock minimum (1, 1) with a strong-Wolfe line search", () => {
@@ -76,6 +76,53 @@ test("L-BFGS in an arena the caller made beforehand (shared memory) gives exactl
   assert.throws(() => minimizeLbfgs(fg, new Float64Array(n), { ...options, m: 5, arena }), /arena was made for n = 77, m = 4/);
   assert.throws(() => minimizeLbfgs(fg, new Float64Array(n + 1), { ...options, arena }), /arena was made for/);
   assert.throws(() => minimizeLbfgs(fg, new Float64Array(n), { maxIter: 10, gtol: 1e-8, m: 4, arena }), /with a preconditioner/);
+});
+
+test("a borrowed L-BFGS arena reuses the memory given back before it (M zeroed, views for the new n): fits in a row give exactly the results of fresh arenas", () => {
+  const problem = (n: number, shift: number) => {
+    const c = Float64Array.from({ length: n }, (_, j) => 1 + ((j + shift) % 5) ** 3);
+    const a = Float64Array.from({ length: n }, (_, j) => Math.sin(j + shift));
+    return (x: Float64Array, g: Float64Array): number => {
+      let f = 0;
+      for (let j = 0; j < n; j++) {
+        g[j] = c[j] * (x[j] - a[j]) + 0.1 * Math.sin(x[j]);
+        f += 0.5 * c[j] * (x[j] - a[j]) ** 2 - 0.1 * Math.cos(x[j]);
+      }
+      return f;
+    };
+  };
+  // The preconditioner accumulates into the slot it is given, as LogisticRegression's does: a stale M would change the result.
+  const options = { maxIter: 200, gtol: 1e-9, m: 3, preconditioner: (out: Float64Array) => out.forEach((_, j) => (out[j] += 0.2 + (j % 3) * 0.05)) };
+  const sizes = [301, 64, 301, 1000, 7];
+  const fresh = sizes.map((n, k) => {
+    const arena = createLbfgsArena(n, 3, true);
+    assert.ok(arena !== null);
+    return minimizeLbfgs(problem(n, k), new Float64Array(n), { ...options, arena });
+  });
+  const inRow = sizes.map((n, k) => minimizeLbfgs(problem(n, k), new Float64Array(n), options));
+  inRow.forEach((r, k) => {
+    assert.equal(r.iterations, fresh[k].iterations, `fit ${k}`);
+    assert.equal(r.f, fresh[k].f, `fit ${k}`);
+    assert.deepEqual(Array.from(r.x), Array.from(fresh[k].x), `fit ${k}`);
+    assert.ok(r.iterations > 3, "the history ring wrapped");
+  });
+  const owlqn = sizes.map((n, k) => minimizeOwlqn(problem(n, k), new Float64Array(n), 0.05, n, options));
+  const owlqnFresh = sizes.map((n, k) => minimizeOwlqn(problem(n, k), new Float64Array(n), 0.05, n, options));
+  owlqn.forEach((r, k) => assert.deepEqual(Array.from(r.x), Array.from(owlqnFresh[k].x), `OWL-QN fit ${k}`));
+
+  const big = borrowLbfgsArena(500, 3, true);
+  assert.ok(big !== null);
+  big.M?.fill(7);
+  returnLbfgsArena(big);
+  const small = borrowLbfgsArena(100, 3, true);
+  assert.ok(small !== null);
+  assert.equal(small.buffer, big.buffer, "the memory given back serves a smaller problem");
+  assert.equal(small.n, 100);
+  assert.deepEqual(Array.from(small.M ?? []), new Array(100).fill(0));
+  const other = borrowLbfgsArena(100, 3, true);
+  assert.notEqual(other?.buffer, small.buffer, "a memory is lent to one borrower at a time");
+  returnLbfgsArena(small);
+  if (other) returnLbfgsArena(other);
 });
 
 test("L-BFGS stops at maxIter and reports it as not converged", () => {

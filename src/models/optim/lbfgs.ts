@@ -5,10 +5,11 @@
  * max |g_i| <= gtol ("pgtol"), or relative objective decrease
  * (f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol.
  *
- * All buffers are allocated once per call; the iteration allocates nothing.
+ * All buffers are allocated (or, the SIMD arena, borrowed from the thread's last one) once per
+ * call; the iteration allocates nothing.
  */
 
-import { createLbfgsArena, type LbfgsArena } from "./lbfgs-simd.js";
+import { borrowLbfgsArena, returnLbfgsArena, type LbfgsArena } from "./lbfgs-simd.js";
 
 /** Writes the gradient at x into grad and returns the objective. */
 export type ObjectiveFn = (x: Float64Array, grad: Float64Array) => number;
@@ -42,7 +43,8 @@ export interface LbfgsOptions {
   /**
    * The SIMD arena to work in (createLbfgsArena(n, m, with a preconditioner or not)), made by
    * the caller beforehand — e.g. so another thread can fault its pages in before the
-   * iterations reach them (LogisticRegression). Default: a new one.
+   * iterations reach them (LogisticRegression). Default: one borrowed from the thread's last
+   * (borrowLbfgsArena), given back when the call returns.
    */
   arena?: LbfgsArena;
 }
@@ -109,6 +111,8 @@ export class LbfgsMemory {
   private count = 0;
   private head = 0;
   private readonly arena: LbfgsArena | null;
+  /** Whether the arena was borrowed here (borrowLbfgsArena), to be given back by release(). */
+  private readonly borrowed: boolean;
 
   /** Whether the SIMD kernels are in use. */
   get simd(): boolean {
@@ -123,15 +127,18 @@ export class LbfgsMemory {
     readonly m: number,
     precond: Preconditioner | null = null,
     /**
-     * Use the WebAssembly SIMD kernels when available (false: the plain-JS loops; for tests), or
-     * this arena (made by createLbfgsArena for the same n, m and preconditioner or not).
+     * Use the WebAssembly SIMD kernels when available, in an arena borrowed from the thread's
+     * last one (borrowLbfgsArena; release() gives it back), or in this arena (made by
+     * createLbfgsArena for the same n, m and preconditioner or not), or not (false: the
+     * plain-JS loops; for tests).
      */
     simd: boolean | LbfgsArena = true,
   ) {
     if (typeof simd === "object" && (simd.n !== n || simd.m !== m || (simd.M !== null) !== (precond !== null))) {
       throw new Error(`LbfgsMemory: the arena was made for n = ${simd.n}, m = ${simd.m}${simd.M === null ? "" : " with a preconditioner"}, not n = ${n}, m = ${m}`);
     }
-    this.arena = typeof simd === "object" ? simd : simd ? createLbfgsArena(n, m, precond !== null) : null;
+    this.borrowed = simd === true;
+    this.arena = typeof simd === "object" ? simd : simd ? borrowLbfgsArena(n, m, precond !== null) : null;
     let M = this.arena?.M ?? null;
     if (precond !== null) {
       M ??= typeof precond === "function" ? new Float64Array(n) : precond;
@@ -144,6 +151,11 @@ export class LbfgsMemory {
     this.rho = new Float64Array(m);
     this.alpha = new Float64Array(m);
     this.yMy = new Float64Array(m);
+  }
+
+  /** Gives a borrowed arena back for the next optimisation on this thread: nothing may read this memory's vectors afterwards. */
+  release(): void {
+    if (this.borrowed && this.arena !== null) returnLbfgsArena(this.arena);
   }
 
   /** Stores s = xNew - xOld, y = gNew - gOld; skips the pair when the curvature sᵀy is not positive enough. */
@@ -358,14 +370,22 @@ function cubicMinimizer(a: number, fa: number, ga: number, b: number, fb: number
  * Minimises f from x0 (which is not modified). Returns the solution in a new array.
  */
 export function minimizeLbfgs(fg: ObjectiveFn, x0: Float64Array, options: LbfgsOptions): OptimResult {
+  const memory = new LbfgsMemory(x0.length, options.m ?? 10, options.preconditioner ?? null, options.arena ?? true);
+  try {
+    return lbfgsIterations(fg, x0, options, memory);
+  } finally {
+    // The result no longer refers to the arena (copied out, or in the caller's memory).
+    memory.release();
+  }
+}
+
+function lbfgsIterations(fg: ObjectiveFn, x0: Float64Array, options: LbfgsOptions, memory: LbfgsMemory): OptimResult {
   const n = x0.length;
-  const m = options.m ?? 10;
   const ftol = options.ftol ?? FTOL_SKLEARN;
   const maxLs = options.maxLineSearch ?? 50;
   const c1 = 1e-4;
   const c2 = 0.9;
 
-  const memory = new LbfgsMemory(n, m, options.preconditioner ?? null, options.arena ?? true);
   const work = memory.workVectors();
   // The iterates in the caller's memory when it asks (e.g. shared with a worker), else in the arena.
   let x = options.allocate ? options.allocate(n) : work.x;

@@ -30,8 +30,17 @@ export function pseudoGradient(x: Float64Array, g: Float64Array, lambda: number,
 }
 
 export function minimizeOwlqn(fg: ObjectiveFn, x0: Float64Array, lambda: number, nPenalized: number, options: OwlqnOptions): OptimResult {
+  const memory = new LbfgsMemory(x0.length, options.m ?? 10, options.preconditioner ?? null);
+  try {
+    return owlqnIterations(fg, x0, lambda, nPenalized, options, memory);
+  } finally {
+    // Its arena (borrowed from the thread's last one) goes back: x, g and the result live outside it.
+    memory.release();
+  }
+}
+
+function owlqnIterations(fg: ObjectiveFn, x0: Float64Array, lambda: number, nPenalized: number, options: OwlqnOptions, memory: LbfgsMemory): OptimResult {
   const n = x0.length;
-  const m = options.m ?? 10;
   const ftol = options.ftol ?? FTOL_SKLEARN;
   const maxLs = options.maxLineSearch ?? 50;
   const c1 = 1e-4;
@@ -42,7 +51,6 @@ export function minimizeOwlqn(fg: ObjectiveFn, x0: Float64Array, lambda: number,
   let gNew = new Float64Array(n);
   const pg = new Float64Array(n);
   const d = new Float64Array(n);
-  const memory = new LbfgsMemory(n, m, options.preconditioner ?? null);
   let evaluations = 1;
 
   let F = fg(x, g) + lambda * l1Norm(x, nPenalized);
