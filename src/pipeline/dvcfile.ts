@@ -31,7 +31,7 @@ export function writePointer(file: string, relPath: string, h: HashInfo): void {
 export function readPointer(file: string, label: string): PointerOut[] {
   let raw: unknown;
   try {
-    raw = parseYamlPlain(fs.readFileSync(file, "utf8"));
+    raw = parseYamlPlain(fs.readFileSync(file, "utf8"), file);
   } catch (err) {
     throw new DataError(`${label}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }

@@ -111,7 +111,7 @@ export function loadPipeline(root: string, file = PIPELINE_FILE): Pipeline {
   if (!fs.existsSync(abs)) throw new NotFoundError(`${file} not found in ${root}`);
   let raw: unknown;
   try {
-    raw = parseYamlPlain(fs.readFileSync(abs, "utf8"));
+    raw = parseYamlPlain(fs.readFileSync(abs, "utf8"), abs);
   } catch (err) {
     throw new DataError(`${file}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }

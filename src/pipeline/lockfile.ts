@@ -48,10 +48,11 @@ function validateEntry(e: unknown, where: string): LockEntry {
   return out;
 }
 
-export function parseLock(text: string, label = LOCK_FILE): LockFile {
+/** Parses dvc.lock's text; `source` is the file it was read from, if any (see parseYamlKeepingFloats). */
+export function parseLock(text: string, label = LOCK_FILE, source?: string): LockFile {
   let raw: unknown;
   try {
-    raw = parseYamlKeepingFloats(text);
+    raw = parseYamlKeepingFloats(text, source);
   } catch (err) {
     throw new DataError(`${label}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
@@ -76,7 +77,7 @@ export function parseLock(text: string, label = LOCK_FILE): LockFile {
 export function readLock(root: string): LockFile {
   const file = path.join(root, LOCK_FILE);
   if (!fs.existsSync(file)) return { schema: "2.0", stages: {} };
-  return parseLock(fs.readFileSync(file, "utf8"));
+  return parseLock(fs.readFileSync(file, "utf8"), LOCK_FILE, file);
 }
 
 /** Key order and sorting as DVC's `to_single_stage_lockfile`: cmd, deps, params, outs; deps/outs by path. */

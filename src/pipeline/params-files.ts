@@ -8,13 +8,16 @@ export const DEFAULT_PARAMS_FILE = "params.yaml";
 export type ParamValue = unknown;
 export type ParamsTree = Record<string, unknown>;
 
-/** Parses a params file's text (YAML or JSON by extension), YAML floats kept as YamlFloat. `label` names it in errors. */
-export function parseParamsText(text: string, label: string): ParamsTree {
+/**
+ * Parses a params file's text (YAML or JSON by extension), YAML floats kept as YamlFloat. `label`
+ * names it in errors; `source` is the file it was read from, if any (see parseYamlKeepingFloats).
+ */
+export function parseParamsText(text: string, label: string, source?: string): ParamsTree {
   const ext = path.extname(label).toLowerCase();
   let data: unknown;
   try {
     if (ext === ".json") data = JSON.parse(text);
-    else if (ext === ".yaml" || ext === ".yml") data = parseYamlKeepingFloats(text);
+    else if (ext === ".yaml" || ext === ".yml") data = parseYamlKeepingFloats(text, source);
     else throw new DataError(`${label}: unsupported params file type '${ext || "(none)"}' (use .yaml, .yml or .json)`);
   } catch (err) {
     if (err instanceof DataError) throw err;
@@ -27,7 +30,7 @@ export function parseParamsText(text: string, label: string): ParamsTree {
 
 export function loadParamsFile(file: string, label = file): ParamsTree {
   if (!fs.existsSync(file)) throw new NotFoundError(`params file '${label}' does not exist`);
-  return parseParamsText(fs.readFileSync(file, "utf8"), label);
+  return parseParamsText(fs.readFileSync(file, "utf8"), label, file);
 }
 
 /** Looks up `a.b.c` (and `list.0`) in a params tree; `undefined` when absent. */

@@ -105,14 +105,17 @@ function floatTags(tags: Tags): Tags {
   return out;
 }
 
-/** Parses YAML text keeping floats as YamlFloat. Throws the yaml library's errors. */
-export function parseYamlKeepingFloats(text: string): unknown {
-  return parseYamlCached(text, true);
+/**
+ * Parses YAML text keeping floats as YamlFloat. Throws the yaml library's errors. `source`: the
+ * file the text was read from, when there is one (names its cache entry: see parseYamlCached).
+ */
+export function parseYamlKeepingFloats(text: string, source?: string): unknown {
+  return parseYamlCached(text, true, source);
 }
 
-/** Parses YAML text as the yaml library does (floats as plain numbers). */
-export function parseYamlPlain(text: string): unknown {
-  return parseYamlCached(text, false);
+/** Parses YAML text as the yaml library does (floats as plain numbers); `source` as for parseYamlKeepingFloats. */
+export function parseYamlPlain(text: string, source?: string): unknown {
+  return parseYamlCached(text, false, source);
 }
 
 const CACHE_FORMAT = "polarity-yaml-cache-2";
@@ -122,11 +125,11 @@ const MAX_CACHED_TEXT = 1 << 20;
 
 /**
  * A per-user cache of parse results: JSON holding the text and its value with floats tagged,
- * in `$XDG_CACHE_HOME/polarity/yaml` (mode 0700), named by a 32-bit hash of the text. An entry
- * is used only when its text equals the text being parsed, so it is never stale, and the name
- * needs no cryptographic hash (loading node:crypto for SHA-256 was ~10 ms of a no-op `status`:
- * bench/cli.ts, issue 12); a collision only means parsing again. Any cache problem just means
- * parsing again. POLARITY_YAML_CACHE=0 turns it off.
+ * in `$XDG_CACHE_HOME/polarity/yaml` (mode 0700). An entry is used only when its text equals
+ * the text being parsed, so it is never stale, and its name needs no cryptographic hash
+ * (loading node:crypto for SHA-256 was ~10 ms of a no-op `status`: bench/cli.ts, issue 12): a
+ * collision only means parsing again. Any cache problem just means parsing again.
+ * POLARITY_YAML_CACHE=0 turns it off.
  */
 function cacheDir(): string | null {
   if (process.env.POLARITY_YAML_CACHE === "0") return null;
@@ -147,9 +150,27 @@ interface CacheEntry {
   value: unknown;
 }
 
-function parseYamlCached(text: string, keepFloats: boolean): unknown {
+/**
+ * The cache file for `text`: named by a 32-bit hash of its source file's absolute path when it
+ * came from one (one entry per file, replaced when the file changes), else of the text itself.
+ * Hashing every character of dvc.yaml, params.yaml (twice) and dvc.lock in one no-op `status`
+ * was enough interpreted looping for V8 to start its optimising compiler for fnv1a32 (a
+ * "small function"), and the first such job of a process cost ~2-4 ms and ~110 page faults
+ * there, more than all the parsing it was for (bench/cli.ts, issue 12); paths are short.
+ */
+function cacheFile(dir: string, text: string, keepFloats: boolean, source: string | undefined): string {
+  const kind = keepFloats ? "f" : "p";
+  const name = source === undefined ? `${kind}-${hex32(fnv1a32(text))}` : `${kind}-path-${hex32(fnv1a32(path.resolve(source)))}`;
+  return path.join(dir, `${CACHE_FORMAT}-${name}-${text.length}.json`);
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+function parseYamlCached(text: string, keepFloats: boolean, source: string | undefined): unknown {
   const dir = text.length <= MAX_CACHED_TEXT ? cacheDir() : null;
-  const file = dir ? path.join(dir, `${CACHE_FORMAT}-${keepFloats ? "f" : "p"}-${fnv1a32(text).toString(16).padStart(8, "0")}-${text.length}.json`) : null;
+  const file = dir ? cacheFile(dir, text, keepFloats, source) : null;
   if (file) {
     try {
       const entry = JSON.parse(fs.readFileSync(file, "utf8"), (_k, v: unknown) => {

@@ -140,6 +140,32 @@ describe("dvc.lock keeps params as DVC writes them", () => {
     }
   });
 
+  it("parses of one file share one cache entry named by its path: a changed file replaces it, the same text without a path has its own", () => {
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = makeTempDir("polarity-yaml-cache-").dir;
+    try {
+      const folder = path.join(process.env.XDG_CACHE_HOME, "polarity", "yaml");
+      const source = path.join(process.env.XDG_CACHE_HOME, "project", "params.yaml");
+      assert.deepEqual(parseYamlKeepingFloats("C: 1.0\n", source), { C: new YamlFloat(1) });
+      const [name, ...others] = fs.readdirSync(folder);
+      assert.equal(others.length, 0);
+      // An edit of the same length (as a changed md5 in dvc.lock): the entry is replaced, not added to.
+      assert.deepEqual(parseYamlKeepingFloats("C: 2.0\n", source), { C: new YamlFloat(2) });
+      assert.deepEqual(fs.readdirSync(folder), [name]);
+      assert.equal((JSON.parse(fs.readFileSync(path.join(folder, name), "utf8")) as { text: string }).text, "C: 2.0\n");
+      // Served from the entry (a second parse of the same file reads it) ...
+      fs.writeFileSync(path.join(folder, name), JSON.stringify({ text: "C: 2.0\n", value: { C: { "\u0000float": "3" } } }));
+      assert.deepEqual(parseYamlKeepingFloats("C: 2.0\n", source), { C: new YamlFloat(3) });
+      // ... while the same text from another file, or from no file, is parsed on its own.
+      assert.deepEqual(parseYamlKeepingFloats("C: 2.0\n", `${source}.other`), { C: new YamlFloat(2) });
+      assert.deepEqual(parseYamlKeepingFloats("C: 2.0\n"), { C: new YamlFloat(2) });
+      assert.equal(fs.readdirSync(folder).length, 3);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
+  });
+
   it("dumpYaml writes None as an empty value, also in lists", () => {
     assert.equal(dumpYaml({ a: null, l: [null, 1], f: parseYamlKeepingFloats("x: 2.50") }), "a:\nl:\n-\n- 1\nf:\n  x: 2.5\n");
   });
