@@ -1,6 +1,6 @@
 import { DataError, InvalidParameterError, PolarityError } from "../util/errors.js";
 import { rejectUnknownOptions, requireInteger } from "../util/validate.js";
-import { TokenIdScanner, preprocess, resolvePreprocessConfig, type PreprocessConfig } from "../text/preprocess.js";
+import { TokenIdScanner, preprocess, resolvePreprocessConfig, type PreprocessConfig, type TokenIdLookup } from "../text/preprocess.js";
 import type { CsrMatrix } from "./csr.js";
 import { NgramIndex, ngramIds, sortIds, sortRowPairs, type FrozenNgramTables } from "./ngram-index.js";
 import {
@@ -432,8 +432,17 @@ export class CountVectorizer {
     // Distinct n-grams are typically ~1/8 of all n-gram occurrences (1e6 synthetic docs: 2.5 M of 22 M).
     const index = new NgramIndex(maxN > 1 ? nnzBound >> 3 : 0);
     const builder = new CsrBuilder(capacityRows, nnzBound, shared);
+    // Raw texts go through the fused scanner (as transform does) with a lookup that interns: no
+    // token strings per document, only the first sight of each word runs preprocess's word step.
+    const scanner = this.options.preprocess !== null && this.fusedScan ? new TokenIdScanner(this.resolvedPreprocess(), internIn(index)) : null;
     for (let d = 0; d < docs.length; d++) {
-      const n = this.collectGrams(this.analyze(docs[d], offset + d), index, true);
+      const doc = docs[d];
+      let n: number;
+      if (scanner !== null && typeof doc === "string") {
+        // scan() may replace scanner.ids (a longer text): read it after.
+        const len = scanner.scan(doc);
+        n = this.gramsFromAtoms(scanner.ids, len, index, true);
+      } else n = this.collectGrams(this.analyze(doc, offset + d), index, true);
       builder.pushRow(this.scratchIds, n, this.options.binary);
     }
     return { index, builder };
@@ -1043,6 +1052,14 @@ export function vectorizerFromJSON(json: unknown): CountVectorizer | TfidfVector
   }
   if (j.idf !== undefined) throw new DataError(`${where}: a count vectorizer has no idf`);
   return wrap(() => v.restore(terms));
+}
+
+/**
+ * A TokenIdScanner lookup that interns every token it is asked for in `index` (the scanner asks
+ * once per distinct word and emoticon, then remembers the ids), for counting during a fit.
+ */
+function internIn(index: NgramIndex): TokenIdLookup {
+  return { atom: (token: string) => index.atom(token, true) };
 }
 
 function checkCorpus(docs: readonly VectorizerDocument[], nonEmpty = true): void {
