@@ -5,8 +5,8 @@
  * the same project (one line says it is skipped otherwise).
  *
  * The CLI is the built bin, dist/cli/main.cjs (`npm run build` makes it the launcher of
- * src/cli/launch.ts: `--version` answered by itself, status/repro run from the code-cached
- * CommonJS bundle, src/cli/bundle.ts and src/cli/code-cache.ts); POLARITY_BENCH_CLI=<main.js>
+ * src/cli/launch.ts: `--version` answered by itself, status and repro run from code-cached
+ * CommonJS bundles, src/cli/bundle.ts and src/cli/code-cache.ts); POLARITY_BENCH_CLI=<main.js>
  * times another build. The setup's repro and status runs write each command's code cache, so
  * the timed runs are the steady state a user sees from the second run of a command on. The project is a temp
  * folder with a two-stage pipeline (a 5 MB data file and a directory of --files small files as

@@ -1,7 +1,8 @@
 /**
  * The last step of `npm run build` (`node dist/cli/bundle.js`, after tsc, like dist/ui/build.js;
  * it needs src/ and the dev dependency esbuild, as the image's build stage has): writes the package's bin, dist/cli/main.cjs, the
- * launcher (src/cli/launch.ts, CommonJS), in front of two esbuild bundles of the CLI, so a command loads a handful of files instead of resolving and
+ * launcher (src/cli/launch.ts, CommonJS), in front of esbuild bundles of the CLI (ESM, and the code-cached CommonJS ones of
+ * the pipeline's everyday commands: polarity.cjs, and polarity-status.cjs for `status`), so a command loads a handful of files instead of resolving and
  * reading ~100 modules of ours one by one (whole-process start is a figure users see:
  * bench/cli.ts). Packages stay external (node_modules as installed), except the few pure-JS
  * ones every command loads (BUNDLED_PACKAGES: commander): loading a CommonJS package from ESM
@@ -160,23 +161,33 @@ const onlyCachedCommands: import("esbuild").Plugin = {
     });
   },
 };
-await esbuild.build({
+/** What the code-cached CommonJS bundles share (polarity.cjs, polarity-status.cjs). */
+const CACHED_BUNDLE_OPTIONS = {
   absWorkingDir: root,
-  entryPoints: ["src/cli/main.ts"],
-  outfile: join(out, "polarity.cjs"),
   bundle: true,
   format: "cjs",
   platform: "node",
   target: "node20",
-  plugins: [onlyCachedCommands, lazyBuiltins(), externalPackages(BUNDLED_IN_CJS)],
+  plugins: [lazyBuiltins(), externalPackages(BUNDLED_IN_CJS)],
   define: { "import.meta.url": LAZY_IMPORT_META_URL.define },
   banner: { js: LAZY_IMPORT_META_URL.banner },
-  // Statements labelled ESM_ENTRY (main.ts's enableCompileCache) concern Node's own compile cache, not this bundle's.
-  dropLabels: ["ESM_ENTRY"],
   // import.meta.resolve / dirname appear only on paths taken under tsx (.ts files), never in a bundle.
   logOverride: { "empty-import-meta": "silent" },
   logLevel: "warning",
+} satisfies import("esbuild").BuildOptions;
+await esbuild.build({
+  ...CACHED_BUNDLE_OPTIONS,
+  entryPoints: ["src/cli/main.ts"],
+  outfile: join(out, "polarity.cjs"),
+  plugins: [onlyCachedCommands, ...CACHED_BUNDLE_OPTIONS.plugins],
+  // Statements labelled ESM_ENTRY (main.ts's enableCompileCache) concern Node's own compile cache, not this bundle's.
+  dropLabels: ["ESM_ENTRY"],
 });
+// `status` alone, without commander (the launcher parses its everyday command lines itself:
+// src/cli/status-args.ts) and without main.ts's command table: a third of polarity.cjs's code,
+// so less to read, deserialise from the code cache and run on every start (bench/cli.ts, issue 12).
+// Its module.exports is src/cli/status.ts's, whose statusAction the launcher calls.
+await esbuild.build({ ...CACHED_BUNDLE_OPTIONS, entryPoints: ["src/cli/status.ts"], outfile: join(out, "polarity-status.cjs") });
 // esbuild's __toESM copies every property of a CommonJS module into a fresh namespace object, as
 // a getter, at each module that imports it (16 modules import node:fs, 16 node:path, and each lazy
 // built-in above has its getters copied again). Every import here is in node mode (`__toESM(x, 1)`:
@@ -198,6 +209,7 @@ async function finishCommonJs(file: string): Promise<void> {
   writeFileSync(file, asciiOnly(minified.code));
 }
 await finishCommonJs(join(out, "polarity.cjs"));
+await finishCommonJs(join(out, "polarity-status.cjs"));
 // The bin: a launcher that picks one of the two (src/cli/launch.ts), as CommonJS: an ES module
 // entry costs Node's ESM loader (~10 ms) on every start, even for `--version`.
 await esbuild.build({
@@ -221,5 +233,5 @@ await finishCommonJs(join(out, "main.cjs"));
 chmodSync(join(out, "main.cjs"), 0o755);
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).length;
 console.log(
-  `bundled the CLI into ${out}: main.cjs (the launcher, the bin), polarity.cjs (code-cached commands), main-esm.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`,
+  `bundled the CLI into ${out}: main.cjs (the launcher, the bin), polarity.cjs and polarity-status.cjs (code-cached commands), main-esm.js (+${files - 1} chunks and worker entries) in ${Math.round(performance.now() - t0)} ms`,
 );

@@ -270,6 +270,32 @@ describe("the built launcher (src/cli/bundle.ts into a temp folder)", { timeout:
     assert.match(polarity(["status"]).stderr, /code cache hit/);
   });
 
+  test("status: --json and -q from the status bundle as the source CLI prints them; --help is commander's", () => {
+    const source = (args: string[]) =>
+      spawnSync(process.execPath, ["--import", TSX, join(ROOT, "src/cli/main.ts"), ...args], { cwd: project, encoding: "utf8", env, timeout: 60_000 });
+    writeFileSync(join(project, "params.yaml"), "n: 4\n");
+    try {
+      for (const args of [
+        ["status", "--json"],
+        ["status", "copy", "-q"],
+        ["status", "-s", "copy"],
+      ]) {
+        const r = polarity(args);
+        const want = source(args);
+        assert.match(r.stderr, /code cache (hit|miss)/, `${args.join(" ")} runs from a code-cached bundle`);
+        assert.equal(r.stdout, want.stdout, args.join(" "));
+        assert.equal(r.code, want.status, args.join(" "));
+      }
+      assert.equal(polarity(["status", "copy", "-q"]).code, 1, "-q: exit 1 when something changed");
+    } finally {
+      writeFileSync(join(project, "params.yaml"), "n: 3\n");
+    }
+    const help = polarity(["status", "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: polarity status \[options\] \[targets\.\.\.\]/);
+    assert.match(help.stdout, /-s, --single-item/);
+  });
+
   test("errors and other commands: exit codes as before; POLARITY_CODE_CACHE=off runs without a cache", () => {
     const unknown = polarity(["status", "--no-such-flag"]);
     assert.equal(unknown.code, 2);
