@@ -1,9 +1,8 @@
 /**
  * `polarity tune`'s default grid (3 preprocessings × 2 feature kinds × 8 model settings = 48
  * configurations) × 5 folds on the built-in UCI sentences — the command itself, end to end
- * (the current src/ transpiled by esbuild, see lib/current-cli.ts; node start-up, data
- * loading and worker start-up included; once with --no-track, once logging the parent and 48
- * child runs to a fresh SQLite store) — next to scikit-learn's
+ * (node start-up, data loading and worker start-up included; once with --no-track, once
+ * logging the parent and 48 child runs to a fresh SQLite store) — next to scikit-learn's
  * GridSearchCV(n_jobs=2) over the same grid on the same folds (our tokens, joined by spaces,
  * fed to sklearn's vectorizers with a whitespace analyzer; NBSVM has no sklearn counterpart,
  * so its two slots are LinearSVC on binary counts). Without python3 + sklearn only our
@@ -16,17 +15,24 @@
  * --rounds R (default 3) alternates the three runs R times (ours untracked, ours tracked,
  * scikit-learn) and prints each round's speed-up, then the medians with their range.
  *
- *   npm run bench:tune [-- --jobs 2] [--rounds 3] [--sklearn-max-seconds 240]
+ * The CLI is the current src/ built as `npm run build` builds the bin users run (dist/cli/main.cjs:
+ * src/cli/bundle.ts's launcher and esbuild bundles), into a temporary folder (a stale dist/ would
+ * time yesterday's code). Until 2026-12-02 this bench ran a file-by-file esbuild transpile
+ * (lib/current-cli.ts), whose ~100 separately resolved and read modules of ours cost the main
+ * thread and each fold worker start-up time no user sees; `--unbundled` still times that build,
+ * and POLARITY_BENCH_CLI=<main.js or main.cjs> another one.
+ *
+ *   npm run bench:tune [-- --jobs 2] [--rounds 3] [--sklearn-max-seconds 240] [--unbundled]
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { loadUciSentences } from "../src/data/builtin.js";
 import { createPreprocessor } from "../src/text/preprocess.js";
 import { DEFAULT_SEARCH_SPACE, expandSpace } from "../src/tuning/space.js";
 import { stratifiedKFold } from "../src/util/stratified-split.js";
-import { currentCli } from "./lib/current-cli.js";
+import { currentCli, type CurrentCli } from "./lib/current-cli.js";
 
 const jobsFlag = process.argv.indexOf("--jobs");
 const jobs = jobsFlag >= 0 ? Number(process.argv[jobsFlag + 1]) : 2;
@@ -34,6 +40,7 @@ const capFlag = process.argv.indexOf("--sklearn-max-seconds");
 const sklearnMaxSeconds = capFlag >= 0 ? Number(process.argv[capFlag + 1]) : 240;
 const roundsFlag = process.argv.indexOf("--rounds");
 const rounds = roundsFlag >= 0 ? Math.max(1, Number(process.argv[roundsFlag + 1])) : 3;
+const unbundled = process.argv.includes("--unbundled");
 const FOLDS = 5;
 const SEED = 42;
 
@@ -78,6 +85,30 @@ function ngramDocs(tokens: string[][]): string[] {
     for (let i = 0; i + 1 < t.length; i++) out.push(`${t[i]} ${t[i + 1]}`);
     return out.join("\u0001");
   });
+}
+
+/**
+ * The current src/ as the package's bin (`npm run build`'s last step, src/cli/bundle.ts) in
+ * .bench/tune-cli-<pid>/dist/cli beside a copy of package.json, so the layout is dist/'s and
+ * node_modules is found by walking up to the repository's; removed when this process exits.
+ */
+function bundledCli(root = process.cwd()): CurrentCli {
+  const given = process.env.POLARITY_BENCH_CLI;
+  if (given) return { main: resolve(given), label: `node ${given} (POLARITY_BENCH_CLI)` };
+  const dir = join(root, ".bench", `tune-cli-${process.pid}`);
+  const out = join(dir, "dist", "cli");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  copyFileSync(join(root, "package.json"), join(dir, "package.json"));
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src", "cli", "bundle.ts"), out], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`bundling the CLI failed (${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  const main = join(out, "main.cjs");
+  return {
+    main,
+    label: `node ${relative(root, main)} (the current src/ bundled by src/cli/bundle.ts in ${Math.round(performance.now() - t0)} ms, as npm run build makes the bin)`,
+  };
 }
 
 interface CliRun {
@@ -142,7 +173,7 @@ function median(a: number[]): number {
 async function main(): Promise<void> {
   const { texts, labels } = loadUciSentences();
   const configs = expandSpace(DEFAULT_SEARCH_SPACE);
-  const cli = await currentCli();
+  const cli = unbundled ? await currentCli() : bundledCli();
   console.log(
     `# tune bench: ${configs.length} configurations × ${FOLDS} folds on ${texts.length} UCI sentences, ${jobs} worker(s), ${rounds} round(s), ${cli.label}; load ${load()}`,
   );
