@@ -19,7 +19,6 @@
  * dist/cli/main.js (unbundled, slower to start) works as well: both layouts find their workers.
  */
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CACHED_COMMANDS } from "./cached-commands.js";
@@ -73,11 +72,13 @@ function externalPackages(bundled: ReadonlySet<string>): import("esbuild").Plugi
 /**
  * Built-ins the code-cached commands import but seldom call (crypto for hashing a changed file,
  * child_process for commander's external subcommands and for running stages, os, the stream and
- * promise APIs for copies, module for createRequire of yaml and better-sqlite3): in polarity.cjs
- * (and module in the launcher) each becomes a module of getters that requires the real one on
- * first use. A no-op `status` then loads none of them — ~50 of Node's internal modules fewer
+ * promise APIs for copies, module for createRequire of yaml and better-sqlite3): in the
+ * CommonJS bundles (and module in the launcher) each becomes a Proxy that requires the real one
+ * on first use. A no-op `status` then loads none of them — ~50 of Node's internal modules fewer
  * (crypto alone is 16; node:module brings the ESM loader's and the source maps'), several ms
- * of a start (bench/cli.ts, issue 12).
+ * of a start (bench/cli.ts, issue 12). A Proxy rather than a getter per export: defining
+ * those (144 in the status bundle, crypto alone 67) was a closure and a property each on
+ * every start, and the export names no longer depend on the Node that built the bundle.
  */
 const LAZY_BUILTINS = new Set(["crypto", "child_process", "os", "fs/promises", "stream", "stream/promises", "readline", "module"]);
 
@@ -92,16 +93,22 @@ function lazyBuiltins(): import("esbuild").Plugin {
         // The shim's own require of the real module stays a plain require.
         return a.namespace === namespace ? { path: `node:${name}`, external: true } : { path: `node:${name}`, namespace };
       });
-      build.onLoad({ filter: /.*/, namespace }, (a) => {
-        // The export names as this Node has them (the build runs on the Node the bundle is for: the image's, or the user's).
-        const names = Object.keys(createRequire(import.meta.url)(a.path) as object);
-        return {
-          contents:
-            `let real;\nconst load = () => (real ??= require(${JSON.stringify(a.path)}));\n` +
-            `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });\n`,
-          loader: "js",
-        };
-      });
+      // Reads, `in`, and listing or describing the exports all go to the real module (a
+      // namespace made by __toESM below has the Proxy as its prototype, so its reads do too).
+      build.onLoad({ filter: /.*/, namespace }, (a) => ({
+        contents:
+          `let real;\nconst load = () => (real ??= require(${JSON.stringify(a.path)}));\n` +
+          "module.exports = new Proxy({}, {\n" +
+          "  get: (_, name) => load()[name],\n" +
+          "  has: (_, name) => name in load(),\n" +
+          "  ownKeys: () => Reflect.ownKeys(load()),\n" +
+          "  getOwnPropertyDescriptor: (_, name) => {\n" +
+          "    const d = Object.getOwnPropertyDescriptor(load(), name);\n" +
+          "    return d && { ...d, configurable: true };\n" +
+          "  },\n" +
+          "});\n",
+        loader: "js",
+      }));
     },
   };
 }
