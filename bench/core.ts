@@ -40,7 +40,7 @@ import type { Label } from "../src/models/estimator.js";
 import { LogisticRegression } from "../src/models/logistic-regression.js";
 import { PredictionPool } from "../src/models/parallel/predict-pool.js";
 import { PARALLEL_MIN_NNZ, resolveThreads } from "../src/models/parallel/split-objective.js";
-import { SentimentModel } from "../src/models/sentiment-model.js";
+import { SentimentModel, handOverTexts } from "../src/models/sentiment-model.js";
 import { DEFAULT_PREPROCESS_CONFIG, LIGHT_PREPROCESS_CONFIG, preprocessMany } from "../src/text/preprocess.js";
 import { compareWithLiblinear, describeComparison, ensureLiblinear, seconds } from "./lib/liblinear.js";
 
@@ -70,8 +70,8 @@ const cpuSeconds = (): number => {
 async function child(mode: Mode, name: string): Promise<Record<string, number | string>> {
   if (mode === "file") {
     // \`name\` is the CSV path here. Words as written: no stopwords, stems or negation scope.
-    // The texts (and the file's string) are dropped once vectorised: only the matrix and the
-    // labels stay for the fit.
+    // The texts (and the file's string) are handed over, so trainAsync drops them once
+    // vectorised: only the matrix and the labels stay for the fit.
     const t0 = performance.now();
     // The counting worker loads while the file is read.
     prestartCountWorker();
@@ -83,7 +83,7 @@ async function child(mode: Mode, name: string): Promise<Record<string, number | 
     let t = performance.now();
     let vectorizeS = 0;
     let rssVectorizeMb = 0;
-    const model = await SentimentModel.trainAsync(data.texts, data.labels, {
+    const model = await SentimentModel.trainAsync(handOverTexts(data.texts), data.labels, {
       preprocess: LIGHT_PREPROCESS_CONFIG,
       features: { kind: "tfidf", ngramRange: NGRAMS },
       model: { kind: "logreg", C: 1 },

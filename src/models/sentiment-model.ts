@@ -101,6 +101,28 @@ export interface Explanation {
 /** Rows scored per block: the scratch matrix stays small (cache-resident) and is reused. */
 const SCORING_BLOCK = 1024;
 
+/** Document arrays the next train() or trainAsync() may empty once vectorised (handOverTexts). */
+const HANDED_OVER_TEXTS = new WeakSet<readonly VectorizerDocument[]>();
+
+/**
+ * Gives `docs` away to the next SentimentModel.train or trainAsync: once the documents are
+ * vectorised, before the classifier's fit (the longer part, and the one that needs the most
+ * memory), the array is emptied (length 0), so the texts — and the file's string that texts read
+ * from a CSV file are slices of — can be collected during the fit instead of staying until train
+ * returns (bench/core.ts's from-file lines). Only for a caller that does not read `docs` again;
+ * a frozen array, and an array whose training fails before it is vectorised, are left as they are.
+ * Returns docs.
+ */
+export function handOverTexts<T extends VectorizerDocument[]>(docs: T): T {
+  HANDED_OVER_TEXTS.add(docs);
+  return docs;
+}
+
+/** Empties `docs` if it was handed over (handOverTexts). */
+function dropHandedOverTexts(docs: readonly VectorizerDocument[]): void {
+  if (HANDED_OVER_TEXTS.delete(docs) && !Object.isFrozen(docs)) (docs as VectorizerDocument[]).length = 0;
+}
+
 const TRAIN_KEYS = ["preprocess", "features", "model", "onProgress", "onWarning", "classNames", "metadata"] as const;
 const FIT_KEYS = ["model", "onProgress", "onWarning", "classNames", "metadata"] as const;
 
@@ -122,11 +144,14 @@ export class SentimentModel {
   /**
    * Fits vectorizer and classifier. Documents are raw texts (preprocessed with
    * `options.preprocess`) or token arrays that preprocessing already produced with that
-   * config (used as they are, so a corpus is never tokenised twice).
+   * config (used as they are, so a corpus is never tokenised twice). An array given with
+   * handOverTexts is emptied once vectorised.
    */
   static train(docs: readonly VectorizerDocument[], labels: readonly Label[], options: TrainOptions): SentimentModel {
     const vectorizer = SentimentModel.startTraining(docs, labels, options);
-    return SentimentModel.finishTraining(vectorizer, vectorizer.fitTransform(docs), labels, options);
+    const X = vectorizer.fitTransform(docs);
+    dropHandedOverTexts(docs);
+    return SentimentModel.finishTraining(vectorizer, X, labels, options);
   }
 
   /**
@@ -136,7 +161,9 @@ export class SentimentModel {
    */
   static async trainAsync(docs: readonly VectorizerDocument[], labels: readonly Label[], options: TrainOptions): Promise<SentimentModel> {
     const vectorizer = SentimentModel.startTraining(docs, labels, options);
-    return SentimentModel.finishTraining(vectorizer, await vectorizer.fitTransformAsync(docs), labels, options);
+    const X = await vectorizer.fitTransformAsync(docs);
+    dropHandedOverTexts(docs);
+    return SentimentModel.finishTraining(vectorizer, X, labels, options);
   }
 
   /** train()'s checks and its vectorizer, before the (long) vectorising pass. */

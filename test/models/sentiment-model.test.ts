@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SentimentModel } from "../../src/models/sentiment-model.js";
+import { SentimentModel, handOverTexts } from "../../src/models/sentiment-model.js";
 import { DataError, InvalidParameterError } from "../../src/util/errors.js";
 
 const texts = [
@@ -172,4 +172,29 @@ test("trainAsync counts on two threads from 20,000 texts and gives train()'s mod
 test("trainAsync rejects what train() rejects, before any vectorising", async () => {
   await assert.rejects(() => SentimentModel.trainAsync(texts, labels.slice(1), { features: { kind: "tfidf" }, model: { kind: "logreg" } }), DataError);
   await assert.rejects(() => SentimentModel.trainAsync(texts, labels, { features: { kind: "tfidf" }, model: { kind: "logreg" }, bogus: 1 } as never), InvalidParameterError);
+});
+
+test("handOverTexts: train and trainAsync empty a handed-over array once vectorised, with the same model; other arrays stay", async () => {
+  const options = { features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 10 } } as const;
+  const expected = SentimentModel.train(texts, labels, options).toJSON();
+  let seenLength = -1;
+  const given = handOverTexts(texts.slice());
+  // The documents are still there while vectorising, and gone when the fit starts.
+  const model = SentimentModel.train(given, labels, { ...options, onProgress: (e) => e.phase === "fit" && seenLength < 0 && (seenLength = given.length) });
+  assert.equal(seenLength, 0);
+  assert.equal(given.length, 0);
+  assert.deepEqual(model.toJSON(), expected);
+  const givenAsync = handOverTexts(texts.slice());
+  assert.deepEqual((await SentimentModel.trainAsync(givenAsync, labels, options)).toJSON(), expected);
+  assert.equal(givenAsync.length, 0);
+  // Not handed over, frozen, or a training that fails before vectorising: left as they are.
+  const kept = texts.slice();
+  SentimentModel.train(kept, labels, options);
+  assert.deepEqual(kept, texts);
+  const frozen = handOverTexts(Object.freeze(texts.slice()) as string[]);
+  SentimentModel.train(frozen, labels, options);
+  assert.equal(frozen.length, texts.length);
+  const failed = handOverTexts(texts.slice());
+  assert.throws(() => SentimentModel.train(failed, labels.slice(1), options), DataError);
+  assert.deepEqual(failed, texts);
 });
