@@ -163,11 +163,11 @@ describe("hashing", () => {
     const full = await new Hasher(first).hashPath(path.join(dir, "d"));
     first.close();
     assert.equal(full.md5, manifestHash(entries(["a", "b", "c"])));
-    const saved = JSON.parse(fs.readFileSync(hot, "utf8")) as { manifests: [string, string][] };
-    assert.deepEqual(saved.manifests, [[full.md5, serializeManifest(entries(["a", "b", "c"]))]]);
+    const saved = JSON.parse(fs.readFileSync(hot, "utf8")) as { manifests: [string, string, string][] };
+    assert.deepEqual(saved.manifests, [[path.join(dir, "d"), full.md5, serializeManifest(entries(["a", "b", "c"]))]]);
 
     // A stand-in hash under the same manifest is what a run returns: the hot set answered.
-    fs.writeFileSync(hot, JSON.stringify({ ...saved, manifests: [["f".repeat(32) + ".dir", saved.manifests[0][1]]] }));
+    fs.writeFileSync(hot, JSON.stringify({ ...saved, manifests: [[path.join(dir, "d"), "f".repeat(32) + ".dir", saved.manifests[0][2]]] }));
     const second = new StateDb(db);
     assert.equal((await new Hasher(second).hashPath(path.join(dir, "d"))).md5, "f".repeat(32) + ".dir");
     second.close();
@@ -181,11 +181,34 @@ describe("hashing", () => {
     const fourth = new StateDb(db);
     assert.equal((await new Hasher(fourth).hashPath(path.join(dir, "d"))).md5, manifestHash(entries(["a", "b"])));
     fourth.close();
-    const kept = (JSON.parse(fs.readFileSync(hot, "utf8")) as { manifests: [string, string][] }).manifests;
-    assert.ok(
-      kept.some(([h, m]) => h === manifestHash(entries(["a", "b"])) && m === serializeManifest(entries(["a", "b"]))),
-      "the run that hashed the new manifest wrote it to the hot set",
+    const kept = (JSON.parse(fs.readFileSync(hot, "utf8")) as { manifests: [string, string, string][] }).manifests;
+    assert.deepEqual(
+      kept,
+      [[path.join(dir, "d"), manifestHash(entries(["a", "b"])), serializeManifest(entries(["a", "b"]))]],
+      "the run that hashed the new manifest wrote it to the hot set, in place of the directory's previous one",
     );
+  });
+  it("the hot set keeps one manifest per directory, whatever the number of edits; each directory its own", async () => {
+    const dir = makeProject({ "d/a.txt": "a", "e/a.txt": "a" });
+    const t = 1_700_000_000;
+    const db = path.join(dir, ".dvc/tmp/state.db");
+    const md5OfFile = (f: string): string => createHash("md5").update(fs.readFileSync(f)).digest("hex");
+    const hashBoth = async (i: number): Promise<void> => {
+      // Old enough to be recorded (not racily clean), and a new mtime for each version.
+      for (const f of ["d/a.txt", "e/a.txt"]) fs.utimesSync(path.join(dir, f), t + i, t + i);
+      const state = new StateDb(db);
+      const hasher = new Hasher(state);
+      for (const d of ["d", "e"])
+        assert.equal((await hasher.hashPath(path.join(dir, d))).md5, manifestHash([{ relpath: "a.txt", md5: md5OfFile(path.join(dir, d, "a.txt")) }]));
+      state.close();
+    };
+    for (let i = 0; i < 5; i++) {
+      fs.writeFileSync(path.join(dir, "d/a.txt"), `version ${i}`);
+      await hashBoth(i);
+    }
+    const kept = (JSON.parse(fs.readFileSync(`${db}.hot.json`, "utf8")) as { manifests: [string, string, string][] }).manifests;
+    assert.deepEqual(kept.map(([d]) => d).sort(), [path.join(dir, "d"), path.join(dir, "e")]);
+    assert.match(kept.find(([d]) => d === path.join(dir, "d"))![2], new RegExp(createHash("md5").update("version 4").digest("hex")));
   });
   it("comparePython orders strings by code point, as Python's sorted() does", () => {
     const byCodePoint = (a: string, b: string): number => {

@@ -136,7 +136,7 @@ function loadSqlite(): { Database: SqliteConstructor; options: Database.Options 
 type StateRow = { inode: string; mtime: string; size: number; md5: string };
 
 /** Format tag of the hot-set file (StateDb): a file of another format is ignored. */
-const HOT_FORMAT = "polarity-state-hot-1";
+const HOT_FORMAT = "polarity-state-hot-2";
 /** The hot set is rewritten with this run's entries alone when merging would make it larger. */
 const HOT_MAX_ROWS = 50_000;
 /** The same for its directory hashes, in characters of serialised manifests. */
@@ -157,11 +157,13 @@ const HOT_MAX_MANIFEST_CHARS = 16 << 20;
  * (atomically) at close() only by a run that opened SQLite: this run's entries merged with the
  * previous ones (this run's win), or this run's alone when the merge would exceed HOT_MAX_ROWS.
  *
- * The hot set also keeps directory hashes: the `.dir` md5 of each serialised manifest a run
- * computed, keyed by the whole serialisation (so an entry cannot be stale: the md5 is a function
- * of exactly that text). A no-op `status` then hashes nothing and never loads node:crypto (its
- * ~35 internal modules were ~10 ms of a start: bench/cli.ts, issue 12). A run that computed a
- * directory hash the hot set lacked rewrites the hot set too.
+ * The hot set also keeps directory hashes: per directory, the `.dir` md5 of the serialised
+ * manifest a run last used or computed, with that whole serialisation (used only for exactly
+ * that text, so an entry cannot be stale: the md5 is a function of it). A no-op `status` then
+ * hashes nothing and never loads node:crypto (its ~35 internal modules were ~10 ms of a start:
+ * bench/cli.ts, issue 12). A run that computed a directory hash the hot set lacked rewrites the
+ * hot set too. One manifest per directory: keyed by manifest alone, every edit of a directory
+ * dep added one (up to 16 MB) that every later start read and parsed again.
  */
 export class StateDb {
   private db: Database.Database | null = null;
@@ -172,10 +174,10 @@ export class StateDb {
   private hot: Map<string, StateRow> | null = null;
   /** Entries this run looked up (matching) or recorded: the next hot set. */
   private readonly used = new Map<string, StateRow>();
-  /** Directory hashes of the hot set: serialised manifest → `<md5>.dir`. */
-  private hotManifests = new Map<string, string>();
-  /** Directory hashes this run looked up or computed, and whether any was new to the hot set. */
-  private readonly usedManifests = new Map<string, string>();
+  /** Directory hashes of the hot set: directory → [`<md5>.dir`, serialised manifest]. */
+  private hotManifests = new Map<string, [string, string]>();
+  /** Directory hashes this run looked up or computed (the last per directory), and whether any was new to the hot set. */
+  private readonly usedManifests = new Map<string, [string, string]>();
   private newManifests = false;
   private readonly hotFile: string;
 
@@ -222,7 +224,8 @@ export class StateDb {
       }
       if (data.format === HOT_FORMAT && Array.isArray(data.manifests))
         for (const m of data.manifests as unknown[]) {
-          if (Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string") this.hotManifests.set(m[1], m[0]);
+          if (Array.isArray(m) && m.length === 3 && typeof m[0] === "string" && typeof m[1] === "string" && typeof m[2] === "string")
+            this.hotManifests.set(m[0], [m[1], m[2]]);
         }
     } catch {
       // none yet, unreadable or corrupt: every lookup goes to SQLite, and close() writes a new one
@@ -274,15 +277,17 @@ export class StateDb {
     return row!.md5;
   }
 
-  /** The `.dir` hash of a serialised manifest, from the hot set or computed now. */
-  manifestHash(serialized: string): string {
+  /** The `.dir` hash of directory `dir`'s serialised manifest, from the hot set when it holds that very manifest, else computed now. */
+  manifestHash(dir: string, serialized: string): string {
     this.hotSet();
-    let md5 = this.hotManifests.get(serialized);
-    if (md5 === undefined) {
+    const hot = this.hotManifests.get(dir);
+    let md5: string;
+    if (hot !== undefined && hot[1] === serialized) md5 = hot[0];
+    else {
       md5 = serializedManifestHash(serialized);
       this.newManifests = true;
     }
-    this.usedManifests.set(serialized, md5);
+    this.usedManifests.set(dir, [md5, serialized]);
     return md5;
   }
 
@@ -319,7 +324,7 @@ export class StateDb {
     const rows = merged.size <= HOT_MAX_ROWS ? merged : this.used;
     const mergedManifests = new Map([...this.hotManifests, ...this.usedManifests]);
     let chars = 0;
-    for (const m of mergedManifests.keys()) chars += m.length;
+    for (const m of mergedManifests.values()) chars += m[1].length;
     const manifests = chars <= HOT_MAX_MANIFEST_CHARS ? mergedManifests : this.usedManifests;
     try {
       writeFileAtomicSync(
@@ -327,7 +332,7 @@ export class StateDb {
         JSON.stringify({
           format: HOT_FORMAT,
           rows: [...rows].map(([p, r]) => [p, r.inode, r.mtime, r.size, r.md5]),
-          manifests: [...manifests].map(([serialized, md5]) => [md5, serialized]),
+          manifests: [...manifests].map(([dir, [md5, serialized]]) => [dir, md5, serialized]),
         }),
       );
     } catch {
@@ -413,7 +418,7 @@ export class Hasher {
     const sizes = hashes.map((h) => h.size);
     this.state?.flush();
     const serialized = serializeManifest(manifest);
-    const md5 = this.state ? this.state.manifestHash(serialized) : serializedManifestHash(serialized);
+    const md5 = this.state ? this.state.manifestHash(dir, serialized) : serializedManifestHash(serialized);
     return { md5, size: sizes.reduce((a, b) => a + b, 0), nfiles: manifest.length, manifest, sizes };
   }
 
