@@ -108,7 +108,7 @@ describe("hashing", () => {
     assert.equal((await h1.hashPath(path.join(dir, "f.txt"))).md5, md5("one"));
     assert.equal(first.opened, true, "the first run records into SQLite");
     first.close();
-    assert.ok(fs.existsSync(`${db}.hot.json`), "closing a run that opened SQLite writes the hot set");
+    assert.ok(fs.existsSync(`${db}.hot2.json`), "closing a run that opened SQLite writes the hot set");
 
     // Same bytes and stats: served by the hot set, SQLite untouched.
     const second = new StateDb(db);
@@ -141,7 +141,7 @@ describe("hashing", () => {
     fourth.close();
 
     // A corrupt hot set is ignored: everything comes from SQLite, still right.
-    fs.writeFileSync(`${db}.hot.json`, "{not json");
+    fs.writeFileSync(`${db}.hot2.json`, "{not json");
     const fifth = new StateDb(db);
     assert.equal((await new Hasher(fifth).hashPath(path.join(dir, "d"))).md5, d4.md5);
     assert.equal(fifth.opened, true);
@@ -156,7 +156,7 @@ describe("hashing", () => {
     const t = 1_700_000_000;
     for (const f of ["d/a.txt", "d/b.txt", "d/c.txt"]) fs.utimesSync(path.join(dir, f), t, t);
     const db = path.join(dir, ".dvc/tmp/state.db");
-    const hot = `${db}.hot.json`;
+    const hot = `${db}.hot2.json`;
     const md5 = (s: string): string => createHash("md5").update(s).digest("hex");
     const entries = (names: string[]) => names.map((n) => ({ relpath: `${n}.txt`, md5: md5(n.repeat(4)) }));
     const first = new StateDb(db);
@@ -206,7 +206,7 @@ describe("hashing", () => {
       fs.writeFileSync(path.join(dir, "d/a.txt"), `version ${i}`);
       await hashBoth(i);
     }
-    const kept = (JSON.parse(fs.readFileSync(`${db}.hot.json`, "utf8")) as { manifests: [string, string, string][] }).manifests;
+    const kept = (JSON.parse(fs.readFileSync(`${db}.hot2.json`, "utf8")) as { manifests: [string, string, string][] }).manifests;
     assert.deepEqual(kept.map(([d]) => d).sort(), [path.join(dir, "d"), path.join(dir, "e")]);
     assert.match(kept.find(([d]) => d === path.join(dir, "d"))![2], new RegExp(createHash("md5").update("version 4").digest("hex")));
   });

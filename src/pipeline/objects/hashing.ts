@@ -148,7 +148,7 @@ const HOT_MAX_MANIFEST_CHARS = 16 << 20;
  * batch of entries is written in one transaction (all or nothing). Hashes of racily clean files
  * (RACY_WINDOW_NS) are not recorded.
  *
- * SQLite is opened on first need only. Beside it, `<file>.hot.json` (the hot set) holds the
+ * SQLite is opened on first need only. Beside it, `<file>.hot2.json` (the hot set) holds the
  * entries the last runs that opened SQLite looked up or recorded; lookups try it first, so a
  * no-op `status`/`repro` whose files all match it never loads better-sqlite3 (loading its addon
  * and opening the database were the largest part of `polarity status`'s start; issue 12). An
@@ -182,7 +182,9 @@ export class StateDb {
   private readonly hotFile: string;
 
   constructor(private readonly file: string) {
-    this.hotFile = `${file}.hot.json`;
+    // Named by its format: an install still writing format 1 (`.hot.json`) beside this one
+    // would otherwise replace this one's hot set on every run, and each would read SQLite.
+    this.hotFile = `${file}.hot2.json`;
   }
 
   /** Whether SQLite was opened (tests: a lookup served by the hot set does not open it). */
