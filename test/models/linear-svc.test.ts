@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { csrFromDense } from "../../src/features/csr.js";
-import { LinearSVC } from "../../src/models/linear-svc.js";
+import { LinearSVC, solveSvcDual } from "../../src/models/linear-svc.js";
 import { InvalidParameterError } from "../../src/util/errors.js";
+import { Random } from "../../src/util/random.js";
 import { FIXED_X, FIXED_Y_BINARY, FIXED_Y_MULTI, maxAbsDiff, randomProblem } from "./helpers.js";
 
 function margins(dense: number[][], y: (string | number)[], positive: string | number, w: ArrayLike<number>, b: number): number[] {
@@ -93,4 +94,36 @@ test("class weights scale C per sample; bad options are rejected; non-convergenc
   const m = new LinearSVC({ maxIter: 1, tol: 1e-12, onWarning: (w) => warnings.push(w) }).fit(X, y);
   assert.equal(m.fitReport?.converged, false);
   assert.match(warnings[0], /did not converge within maxIter=1/);
+});
+
+test("the WebAssembly passes give the JavaScript passes' solution bit for bit (both losses, warm starts, rows starting at an offset, a smaller problem after a bigger one)", () => {
+  const cases = [
+    { seed: 21, n: 300, d: 40, nnz: 6, loss: "squared_hinge" as const, C: 1 },
+    { seed: 22, n: 120, d: 15, nnz: 4, loss: "hinge" as const, C: 0.3 },
+    { seed: 23, n: 500, d: 80, nnz: 9, loss: "squared_hinge" as const, C: 2 },
+    { seed: 24, n: 60, d: 7, nnz: 3, loss: "hinge" as const, C: 5 },
+  ];
+  for (const c of cases) {
+    const { X: full, y } = randomProblem(c.seed, c.n + 1, c.d, c.nnz);
+    // Drop the first row by moving indptr: the stored values then start at an offset.
+    const X = { rows: c.n, cols: c.d, indptr: full.indptr.subarray(1), indices: full.indices, data: full.data };
+    const ySign = Float64Array.from(y.slice(1), (v) => (v === 1 ? 1 : -1));
+    const Ci = new Float64Array(c.n).fill(c.C);
+    const params = { C: c.C, loss: c.loss, tol: 1e-6, maxIter: 2000, fitIntercept: true, classWeight: null, seed: 0 };
+    let startWasm: Float64Array | undefined;
+    let startJs: Float64Array | undefined;
+    for (const scale of [0.1, 1]) {
+      const Cs = Ci.map((v) => v * scale);
+      const wasm = solveSvcDual(X, ySign, Cs, params, new Random(3), startWasm, true);
+      const js = solveSvcDual(X, ySign, Cs, params, new Random(3), startJs, false);
+      assert.equal(wasm.iterations, js.iterations, `case ${c.seed}`);
+      assert.ok(wasm.iterations > 2 && wasm.converged, `case ${c.seed}: ${wasm.iterations} passes`);
+      assert.deepEqual(Array.from(wasm.w), Array.from(js.w), `case ${c.seed}: w`);
+      assert.deepEqual(Array.from(wasm.alpha), Array.from(js.alpha), `case ${c.seed}: alpha`);
+      assert.equal(wasm.bias, js.bias);
+      assert.equal(wasm.primal, js.primal);
+      startWasm = wasm.alpha;
+      startJs = js.alpha;
+    }
+  }
 });
