@@ -110,8 +110,36 @@ export function cleanLabelledData(table: Table, opts: CleanOptions): CleanData {
 /** Unmapped labels read from text files are strings; when every one is an integer literal ("0", "1", "-1") they become numbers. */
 export function numericIfAll(labels: Label[]): Label[] {
   if (labels.length === 0) return labels;
-  for (const l of labels) if (typeof l !== "number" && !/^-?\d+$/.test(l)) return labels;
-  return labels.map((l) => (typeof l === "number" ? l : Number.parseInt(l, 10)));
+  // One pass, char codes instead of a regular expression per label (10^5 labels from a CSV
+  // file: ~30 ms less of a training run's start, bench/core.ts).
+  const out = new Array<Label>(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (typeof l === "number") out[i] = l;
+    else {
+      const v = integerLiteral(l);
+      if (v === null) return labels;
+      out[i] = v;
+    }
+  }
+  return out;
+}
+
+/** The value of s if it matches /^-?\d+$/ (Number.parseInt's, -0 for "-0"), else null. */
+function integerLiteral(s: string): number | null {
+  const n = s.length;
+  const neg = n > 0 && s.charCodeAt(0) === 45;
+  const from = neg ? 1 : 0;
+  if (n === from) return null;
+  let v = 0;
+  for (let i = from; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  // Past 15 digits the sum may round differently from parseInt's conversion: use it there.
+  if (n - from > 15) return Number.parseInt(s, 10);
+  return neg ? -v : v;
 }
 
 function cellText(v: unknown): string | null {
