@@ -9,6 +9,7 @@ import { createLbfgsArena, type LbfgsArena } from "./optim/lbfgs-simd.js";
 import { minimizeOwlqn } from "./optim/owlqn.js";
 import { binaryLossGradientRows, createColumnArena, type BinaryLogisticData, type CscMatrix32 } from "./parallel/binary-logistic-kernel.js";
 import { ColumnBinaryObjective, PARALLEL_MIN_NNZ, resolveThreads } from "./parallel/split-objective.js";
+import { logisticRows } from "./logistic-rows.js";
 
 export interface LogisticRegressionOptions {
   /** 'l2' (L-BFGS), 'l1' (OWL-QN) or 'none'. Default 'l2'. */
@@ -147,7 +148,7 @@ function objectiveScaling(sw: Float64Array, p: LogisticRegressionParams): { S: n
  * Binary logistic loss with labels ±1. Parameters: w (d) then b (if fitIntercept).
  * With `columns` (big problems, or 2 threads) the loss/gradient pass runs by columns on
  * X's float32 CSC copy (ColumnBinaryObjective: on the main thread and possibly one worker,
- * fixed summation order, so deterministic); otherwise one fused row-wise pass over X.
+ * fixed summation order, so deterministic); otherwise one fused row-wise pass over X (in WebAssembly on a copy of the rows when it fits: logistic-rows.ts).
  */
 function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64Array, sw: Float64Array, p: LogisticRegressionParams): Problem {
   // On the column path X itself may have been released (handOverToFit): only its copy is read.
@@ -155,7 +156,9 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
   const d = columns !== null ? columns.X.cols : X.cols;
   const { S, invS, scale, l2, l1 } = objectiveScaling(sw, p);
   const fitIntercept = p.fitIntercept;
-  const kernelData: BinaryLogisticData | null = columns !== null ? null : { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
+  // Row-wise: in WebAssembly on a copy of the rows (logistic-rows.ts) up to its size limit, else in JavaScript on X.
+  const rows = columns !== null ? null : logisticRows(X, ySign, sw, invS);
+  const kernelData: BinaryLogisticData | null = columns !== null || rows !== null ? null : { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
   const sumR = new Float64Array(1);
   columns?.objective.setRows(ySign, sw);
   const fg: ObjectiveFn = (x, grad) => {
@@ -164,6 +167,8 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
     let loss: number;
     if (columns !== null) {
       loss = columns.objective.evaluate(x, b, invS, gw, sumR);
+    } else if (rows !== null) {
+      loss = rows.evaluate(x, b, gw, sumR);
     } else {
       gw.fill(0);
       loss = binaryLossGradientRows(kernelData as BinaryLogisticData, x, b, gw, 0, n, sumR);
