@@ -5,9 +5,8 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { TrainParams } from "../stages/params.js";
-import type { SearchResult } from "../tuning/search.js";
+import type { SearchResult, TrialResult } from "../tuning/search.js";
 import type { SearchSpace, TrialConfig } from "../tuning/space.js";
-import type { TrialResult } from "../tuning/trials.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
 import { createReporter } from "../util/progress.js";
 import { requireInteger, requireOneOf } from "../util/validate.js";
@@ -155,13 +154,10 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     `tune: ${method} search over ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts (${jobs} worker${jobs === 1 ? "" : "s"})`,
   );
 
-  const [{ runSearch }, { FoldScorer }, { FoldWorkerPool }] = await Promise.all([
-    import("../tuning/search.js"),
-    import("../tuning/trials.js"),
-    import("../tuning/pool.js"),
-  ]);
+  // With workers, this thread never fits: FoldScorer (the vectorizers and every model) is only loaded for --jobs 0.
+  const [{ runSearch }, { FoldWorkerPool }] = await Promise.all([import("../tuning/search.js"), import("../tuning/pool.js")]);
   const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs, prestarted) : null;
-  const scorer = pool ? null : new FoldScorer(data.texts, data.labels, folds, seed);
+  const scorer = pool ? null : new (await import("../tuning/trials.js")).FoldScorer(data.texts, data.labels, folds, seed);
 
   const tracking =
     o.track === false
@@ -169,7 +165,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
       : await openTuneTracking(o.trackingUri, o.experiment, "tune", { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
   let result: SearchResult;
   try {
-    result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as InstanceType<typeof FoldScorer>).scoreFold(c, f), {
+    result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as NonNullable<typeof scorer>).scoreFold(c, f), {
       method,
       folds,
       metric,

@@ -1,10 +1,27 @@
-import type { FoldMetrics } from "../evaluation/cross-validate.js";
+import { summarizeFolds, type FoldMetrics } from "../evaluation/cross-validate.js";
 import { InvalidParameterError } from "../util/errors.js";
 import { Random } from "../util/random.js";
 import type { TrialConfig } from "./space.js";
-import { summarizeTrial, type TrialResult } from "./trials.js";
 
 export type SearchMethod = "grid" | "random" | "halving";
+
+/** The outcome of one configuration. */
+export interface TrialResult {
+  id: number;
+  config: TrialConfig;
+  /** Metrics of the folds scored so far (successive halving stops weak trials early). */
+  folds: FoldMetrics[];
+  mean: Record<string, number>;
+  sd: Record<string, number>;
+  seconds: number;
+  /** complete: every fold; pruned: dropped by successive halving; partial: cut by the time budget. */
+  status: "complete" | "pruned" | "partial";
+}
+
+export function summarizeTrial(id: number, config: TrialConfig, folds: FoldMetrics[], seconds: number, status: TrialResult["status"]): TrialResult {
+  const { mean, sd } = summarizeFolds(folds);
+  return { id, config, folds, mean, sd, seconds, status };
+}
 
 /** Scores one configuration on one fold (FoldScorer.scoreFold, or a worker doing it). */
 export type ScoreFold = (config: TrialConfig, fold: number) => FoldMetrics | Promise<FoldMetrics>;

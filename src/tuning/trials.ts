@@ -2,7 +2,7 @@ import type { CsrMatrix } from "../features/csr.js";
 import { createVectorizer, type FeatureOptions } from "../features/factory.js";
 import { applyTfidfInPlace, computeIdf, TFIDF_OPTION_KEYS } from "../features/tfidf.js";
 import { CountVectorizer, TfidfVectorizer } from "../features/vectorizer.js";
-import { headlineMetrics, summarizeFolds, type FoldMetrics } from "../evaluation/cross-validate.js";
+import { headlineMetrics, type FoldMetrics } from "../evaluation/cross-validate.js";
 import { evaluateClassifier } from "../evaluation/classification-metrics.js";
 import type { Label } from "../models/estimator.js";
 import { predictionsFromProba } from "../models/sentiment-model.js";
@@ -14,6 +14,9 @@ import { createPreprocessor } from "../text/preprocess.js";
 import { DataError } from "../util/errors.js";
 import { stratifiedKFold, type Split } from "../util/stratified-split.js";
 import { featuresKey, preprocessKey, type TrialConfig } from "./space.js";
+
+/** A trial's outcome is the search's type (search.ts), which the main thread loads without the models. */
+export type { TrialResult } from "./search.js";
 
 /** A previous fit's solution on the same fold matrices, the warm start of the next C. */
 type WarmStart = { coef: Float64Array; intercept: Float64Array } | { alpha: Float64Array[] };
@@ -298,22 +301,4 @@ export class FoldScorer {
     if (binary) this.binaryResults.set(resultKey, { ...metrics });
     return metrics;
   }
-}
-
-/** The outcome of one configuration. */
-export interface TrialResult {
-  id: number;
-  config: TrialConfig;
-  /** Metrics of the folds scored so far (successive halving stops weak trials early). */
-  folds: FoldMetrics[];
-  mean: Record<string, number>;
-  sd: Record<string, number>;
-  seconds: number;
-  /** complete: every fold; pruned: dropped by successive halving; partial: cut by the time budget. */
-  status: "complete" | "pruned" | "partial";
-}
-
-export function summarizeTrial(id: number, config: TrialConfig, folds: FoldMetrics[], seconds: number, status: TrialResult["status"]): TrialResult {
-  const { mean, sd } = summarizeFolds(folds);
-  return { id, config, folds, mean, sd, seconds, status };
 }
