@@ -65,7 +65,16 @@ export function cleanLabelledData(table: Table, opts: CleanOptions): CleanData {
     const param = missing.map((c) => (c === opts.textColumn ? `ingest.text_column (${JSON.stringify(c)})` : `ingest.label_column (${JSON.stringify(c)})`));
     throw new DataError(`${what} — set ${param.join(" and ")} in params.yaml`);
   }
-  const stats: CleanStats = { rowsRead: table.rows.length, rowsKept: 0, emptyText: 0, missingLabel: 0, otherLabels: {}, otherLabelRows: 0, duplicates: 0, conflictingDuplicates: 0 };
+  const stats: CleanStats = {
+    rowsRead: table.rows.length,
+    rowsKept: 0,
+    emptyText: 0,
+    missingLabel: 0,
+    otherLabels: {},
+    otherLabelRows: 0,
+    duplicates: 0,
+    conflictingDuplicates: 0,
+  };
   const texts: string[] = [];
   const labels: Label[] = [];
   const seen = new Map<string, Label>();

@@ -84,7 +84,8 @@ export function parseCsvColumns(text: string, wanted: readonly string[], opts: {
   const slot = new Int32Array(header.length).fill(-1);
   wanted.forEach((name, w) => {
     const c = header.indexOf(name);
-    if (c < 0) throw new DataError(`${opts.where}: column ${JSON.stringify(name)} not found; columns found: ${header.map((h) => JSON.stringify(h)).join(", ")}`);
+    if (c < 0)
+      throw new DataError(`${opts.where}: column ${JSON.stringify(name)} not found; columns found: ${header.map((h) => JSON.stringify(h)).join(", ")}`);
     slot[c] = w;
   });
   const values: string[][] = wanted.map(() => []);

@@ -39,7 +39,11 @@ export async function fetchDataFile(url: string, opts: FetchOptions): Promise<Fe
   try {
     let res: Response;
     try {
-      res = await fetch(parsed, { signal: controller.signal, redirect: "follow", headers: { accept: "text/csv, text/tab-separated-values, application/json, application/x-ndjson, text/plain;q=0.5, */*;q=0.1" } });
+      res = await fetch(parsed, {
+        signal: controller.signal,
+        redirect: "follow",
+        headers: { accept: "text/csv, text/tab-separated-values, application/json, application/x-ndjson, text/plain;q=0.5, */*;q=0.1" },
+      });
     } catch (err) {
       throw networkError(err, shown, opts.timeoutMs, controller.signal.aborted);
     }
@@ -78,7 +82,9 @@ export async function fetchDataFile(url: string, opts: FetchOptions): Promise<Fe
     }
     const sha256 = hash.digest("hex");
     if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
-      throw new DataError(`checksum mismatch for ${shown}: expected sha256 ${opts.sha256.toLowerCase()}, got ${sha256} (the file changed upstream, or ingest.http.sha256 is wrong)`);
+      throw new DataError(
+        `checksum mismatch for ${shown}: expected sha256 ${opts.sha256.toLowerCase()}, got ${sha256} (the file changed upstream, or ingest.http.sha256 is wrong)`,
+      );
     }
     return { bytes: Buffer.concat(chunks, total), contentType: res.headers.get("content-type"), url: res.url || parsed.href, sha256 };
   } finally {

@@ -47,7 +47,11 @@ export async function ingestDataset(opts: IngestOptions, log: (line: string) => 
   const s = clean.stats;
   log(
     `kept ${s.rowsKept} rows; dropped ${s.emptyText} empty text, ${s.missingLabel} missing label, ${s.otherLabelRows} other label` +
-      (s.otherLabelRows ? ` (${Object.entries(s.otherLabels).map(([l, n]) => `${l}: ${n}`).join(", ")})` : "") +
+      (s.otherLabelRows
+        ? ` (${Object.entries(s.otherLabels)
+            .map(([l, n]) => `${l}: ${n}`)
+            .join(", ")})`
+        : "") +
       `, ${s.duplicates} duplicate`,
   );
   if (opts.testSource !== undefined && opts.testSource !== null) {
@@ -60,7 +64,9 @@ export async function ingestDataset(opts: IngestOptions, log: (line: string) => 
   const train = pick(split.train);
   const test = pick(split.test);
   const report = buildValidationReport({ source: { ...info }, stats: s, train, test, split: { testSize: opts.testSize, seed: opts.seed } });
-  log(`split ${train.texts.length} train / ${test.texts.length} test (test_size ${opts.testSize}, seed ${opts.seed}); classes ${JSON.stringify(report.classCounts)}`);
+  log(
+    `split ${train.texts.length} train / ${test.texts.length} test (test_size ${opts.testSize}, seed ${opts.seed}); classes ${JSON.stringify(report.classCounts)}`,
+  );
   for (const w of report.warnings) log(`warning: ${w}`);
   return { train, test, report, source: info, classNames: classNamesOf(opts.labelMap, info.type === "builtin" ? UCI_CLASS_NAMES : null, clean.labels) };
 }
@@ -101,9 +107,17 @@ async function withTestSource(
     test,
     split: { testSize: test.texts.length, seed: opts.seed },
   });
-  log(`train ${train.texts.length} rows from ${opts.source} / test ${test.texts.length} rows from ${testSource} (ingest.test_source; test_size not used); classes ${JSON.stringify(report.classCounts)}`);
+  log(
+    `train ${train.texts.length} rows from ${opts.source} / test ${test.texts.length} rows from ${testSource} (ingest.test_source; test_size not used); classes ${JSON.stringify(report.classCounts)}`,
+  );
   for (const w of report.warnings) log(`warning: ${w}`);
-  return { train, test, report, source: info, classNames: classNamesOf(opts.labelMap, info.type === "builtin" ? UCI_CLASS_NAMES : null, [...train.labels, ...test.labels]) };
+  return {
+    train,
+    test,
+    report,
+    source: info,
+    classNames: classNamesOf(opts.labelMap, info.type === "builtin" ? UCI_CLASS_NAMES : null, [...train.labels, ...test.labels]),
+  };
 }
 
 /**
@@ -111,7 +125,11 @@ async function withTestSource(
  * class 1 "positive"; the first raw label mapped to an id names it), else the built-in data's
  * own names. String labels are their own names (null).
  */
-export function classNamesOf(labelMap: Record<string, Label> | null, sourceNames: Readonly<Record<string, string>> | null, labels: readonly Label[]): Record<string, string> | null {
+export function classNamesOf(
+  labelMap: Record<string, Label> | null,
+  sourceNames: Readonly<Record<string, string>> | null,
+  labels: readonly Label[],
+): Record<string, string> | null {
   const present = new Set(labels.map(String));
   const names: Record<string, string> = {};
   if (labelMap) {

@@ -68,7 +68,9 @@ export function assertUsable(texts: readonly string[], labels: readonly Label[],
   const dropped = describeDropped(stats);
   if (texts.length === 0) throw new DataError(`${where}: no usable rows out of ${stats.rowsRead} read${dropped}`);
   if (classes.length < 2) {
-    throw new DataError(`${where}: only one class (${JSON.stringify(classes[0])}, ${texts.length} rows) after cleaning; a classifier needs at least two${dropped}`);
+    throw new DataError(
+      `${where}: only one class (${JSON.stringify(classes[0])}, ${texts.length} rows) after cleaning; a classifier needs at least two${dropped}`,
+    );
   }
   if (texts.length < rules.minRows) {
     throw new DataError(`${where}: too few rows: ${texts.length} usable (need at least ${rules.minRows}, ingest.min_rows)${dropped}`);
@@ -153,7 +155,10 @@ export function buildValidationReport(args: {
   const ratio = Math.max(...countsArr) / Math.min(...countsArr);
   if (ratio > 10) warnings.push(`classes are imbalanced ${ratio.toFixed(1)}:1 (${JSON.stringify(classCounts)}); consider class weights or resampling`);
   if (normalized > 0) warnings.push(`${normalized} test text${normalized === 1 ? "" : "s"} also occur in train; held-out metrics may be optimistic`);
-  if (stats.conflictingDuplicates > 0) warnings.push(`${stats.conflictingDuplicates} duplicate text${stats.conflictingDuplicates === 1 ? " had" : "s had"} a different label than the first occurrence (kept the first)`);
+  if (stats.conflictingDuplicates > 0)
+    warnings.push(
+      `${stats.conflictingDuplicates} duplicate text${stats.conflictingDuplicates === 1 ? " had" : "s had"} a different label than the first occurrence (kept the first)`,
+    );
   if (stats.rowsRead > 0 && stats.rowsKept / stats.rowsRead < 0.5) warnings.push(`only ${stats.rowsKept} of ${stats.rowsRead} rows were usable`);
   return {
     format: "polarity.data-validation",

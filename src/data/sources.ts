@@ -44,7 +44,10 @@ export function sourceKind(source: string): "builtin" | "http" | "local" {
   if ((BUILTIN_SOURCES as readonly string[]).includes(source) || source.startsWith("builtin:")) return "builtin";
   if (/^https?:\/\//i.test(source)) return "http";
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source);
-  if (scheme) throw new InvalidParameterError(`ingest.source: ${scheme[1]}:// sources are not supported (use http(s)://, a local path, or ${BUILTIN_SOURCES.join(", ")})`);
+  if (scheme)
+    throw new InvalidParameterError(
+      `ingest.source: ${scheme[1]}:// sources are not supported (use http(s)://, a local path, or ${BUILTIN_SOURCES.join(", ")})`,
+    );
   return "local";
 }
 
@@ -55,7 +58,8 @@ export async function loadSource(opts: SourceOptions): Promise<LoadedSource> {
     const fetched = await fetchDataFile(opts.source, opts.http);
     const where = opts.source;
     const text = decodeText(fetched.bytes, opts.encoding, where);
-    const format = opts.format !== "auto" ? opts.format : (formatFromName(new URL(fetched.url).pathname) ?? formatFromContentType(fetched.contentType) ?? sniffFormat(text));
+    const format =
+      opts.format !== "auto" ? opts.format : (formatFromName(new URL(fetched.url).pathname) ?? formatFromContentType(fetched.contentType) ?? sniffFormat(text));
     const table = parseTable(text, { format, header: opts.header, where });
     const name = basename(new URL(fetched.url).pathname) || new URL(fetched.url).host;
     return { table, info: { type: "http", name, uri: opts.source, format, bytes: fetched.bytes.length, sha256: fetched.sha256 } };
@@ -78,7 +82,9 @@ export async function loadSource(opts: SourceOptions): Promise<LoadedSource> {
   const bytes = await readFile(path);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   if (opts.http.sha256 && opts.http.sha256.toLowerCase() !== sha256) {
-    throw new DataError(`checksum mismatch for ${opts.source}: expected sha256 ${opts.http.sha256.toLowerCase()}, got ${sha256} (the file changed, or ingest.http.sha256 is wrong)`);
+    throw new DataError(
+      `checksum mismatch for ${opts.source}: expected sha256 ${opts.http.sha256.toLowerCase()}, got ${sha256} (the file changed, or ingest.http.sha256 is wrong)`,
+    );
   }
   const text = decodeText(bytes, opts.encoding, opts.source);
   const format = opts.format !== "auto" ? opts.format : (formatFromName(path) ?? sniffFormat(text));

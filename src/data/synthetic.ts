@@ -136,7 +136,8 @@ export function generateSyntheticCorpus(options: SyntheticCorpusOptions): Labell
   rejectUnknownOptions("generateSyntheticCorpus", options, OPTION_KEYS);
   const n = requireInteger("generateSyntheticCorpus: n", options.n, 1, MAX_DOCS);
   const seed = options.seed ?? 0;
-  if (typeof seed !== "number" || !Number.isFinite(seed)) throw new InvalidParameterError(`generateSyntheticCorpus: seed must be a finite number, got ${String(seed)}`);
+  if (typeof seed !== "number" || !Number.isFinite(seed))
+    throw new InvalidParameterError(`generateSyntheticCorpus: seed must be a finite number, got ${String(seed)}`);
   const mixing = requireProbability("mixing", options.mixing, 0.3);
   const labelNoise = requireProbability("labelNoise", options.labelNoise, 0.05);
   const positiveRate = requireProbability("positiveRate", options.positiveRate, 0.5);

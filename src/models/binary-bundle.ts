@@ -148,10 +148,12 @@ export class BinaryContainer {
     const bytes = input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const version = view.getUint32(8, true);
-    if (version !== BINARY_CONTAINER_VERSION) throw new DataError(`${where}: unsupported binary model version ${version} (this build reads version ${BINARY_CONTAINER_VERSION})`);
+    if (version !== BINARY_CONTAINER_VERSION)
+      throw new DataError(`${where}: unsupported binary model version ${version} (this build reads version ${BINARY_CONTAINER_VERSION})`);
     const headerLength = view.getUint32(12, true);
     if (headerLength > MAX_HEADER_BYTES) throw new DataError(`${where}: header length ${headerLength} is over the limit of ${MAX_HEADER_BYTES} bytes`);
-    if (PREFIX_BYTES + headerLength > bytes.length) throw new DataError(`${where}: truncated (the header needs ${headerLength} bytes, the file has ${bytes.length - PREFIX_BYTES} after the prefix)`);
+    if (PREFIX_BYTES + headerLength > bytes.length)
+      throw new DataError(`${where}: truncated (the header needs ${headerLength} bytes, the file has ${bytes.length - PREFIX_BYTES} after the prefix)`);
     let header: unknown;
     try {
       header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + PREFIX_BYTES, headerLength).toString("utf8"));
@@ -171,7 +173,13 @@ export class BinaryContainer {
       }
       const size = ELEMENT_BYTES[e.type as SectionType];
       const { offset, length, crc32 } = e;
-      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || (offset as number) < dataStart || (length as number) < 0 || (offset as number) % 8 !== 0) {
+      if (
+        !Number.isSafeInteger(offset) ||
+        !Number.isSafeInteger(length) ||
+        (offset as number) < dataStart ||
+        (length as number) < 0 ||
+        (offset as number) % 8 !== 0
+      ) {
         throw new DataError(`${where}: section ${JSON.stringify(e.name)} has a bad offset or length`);
       }
       const end = (offset as number) + (length as number) * size;
@@ -206,7 +214,8 @@ export class BinaryContainer {
     const e = this.entries.get(name);
     if (e === undefined) throw new DataError(`${this.where}: section ${JSON.stringify(name)} is missing`);
     if (e.type !== type) throw new DataError(`${this.where}: section ${JSON.stringify(name)} has type ${e.type}, expected ${type}`);
-    if (length !== undefined && e.length !== length) throw new DataError(`${this.where}: section ${JSON.stringify(name)} has ${e.length} entries, expected ${length}`);
+    if (length !== undefined && e.length !== length)
+      throw new DataError(`${this.where}: section ${JSON.stringify(name)} has ${e.length} entries, expected ${length}`);
     const { buffer, byteOffset } = this.bytes;
     const at = byteOffset + e.offset;
     switch (type) {

@@ -92,11 +92,17 @@ export function resolveClassWeights(cw: ClassWeight, classes: readonly Label[], 
   const byKey = new Map<string, number>();
   classes.forEach((c, i) => {
     const key = String(c);
-    if (byKey.has(key)) throw new DataError(`classWeight is ambiguous: classes ${describeLabel(classes[byKey.get(key) as number])} and ${describeLabel(c)} have the same key '${key}'`);
+    if (byKey.has(key))
+      throw new DataError(
+        `classWeight is ambiguous: classes ${describeLabel(classes[byKey.get(key) as number])} and ${describeLabel(c)} have the same key '${key}'`,
+      );
     byKey.set(key, i);
   });
   const unknown = Object.keys(cw).filter((key) => !byKey.has(key));
-  if (unknown.length > 0) throw new DataError(`classWeight names labels not in the data: ${unknown.map((u) => `'${u}'`).join(", ")} (classes: ${classes.map(describeLabel).join(", ")})`);
+  if (unknown.length > 0)
+    throw new DataError(
+      `classWeight names labels not in the data: ${unknown.map((u) => `'${u}'`).join(", ")} (classes: ${classes.map(describeLabel).join(", ")})`,
+    );
   for (const [key, w] of Object.entries(cw)) out[byKey.get(key) as number] = w;
   return out;
 }

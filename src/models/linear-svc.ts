@@ -76,7 +76,8 @@ interface SvcDualWorkspace {
 }
 
 /** svc-dual.wat beside this file, assembled by wabt's wat2wasm (base64; test/models/wasm-sources.test.ts checks it). */
-const SVC_DUAL_WASM_BASE64 = "AGFzbQEAAAABFQFgEH98fHx8f39/f39/f39/f38BfwIPAQNlbnYGbWVtb3J5AgABAwIBAAcIAQRwYXNzAAAK5gQB4wQCBn8KfEQAAAAAAADw/yEeRAAAAAAAAPB/IR8CQANAIBAgAE4NASAFIBBBAnRqKAIAIREgDiARQQN0aisDACEWIAYgEUECdGooAgAhFCAGIBFBAnRqKAIEIRMgAyAEoiEXIBQhEgJAA0AgEiATTg0BIBcgCSAHIBJBAnRqKAIAQQN0aisDACAIIBJBA3RqKwMAoqAhFyASQQFqIRIMAAsLIAogEUEDdGorAwAhGyAWIBeiRAAAAAAAAPA/oSAbIAwgEUEDdGorAwCioCEYIA0gEUEDdGorAwAhGUQAAAAAAAAAACEaAkAgG0QAAAAAAAAAAGEEQCAYIAFkBEAgAEEBayEAIAUgAEECdGohFSAFIBBBAnRqIBUoAgA2AgAgFSARNgIADAMLIBhEAAAAAAAAAABjBEAgGCEaCwwBCyAbIBlhBEAgGCACYwRAIABBAWshACAFIABBAnRqIRUgBSAQQQJ0aiAVKAIANgIAIBUgETYCAAwDCyAYRAAAAAAAAAAAZARAIBghGgsMAQsgGCEaCyAaIB5kBEAgGiEeCyAaIB9jBEAgGiEfCyAamUQR6i2BmZdxPWQEQCAbIBggCyARQQN0aisDAKOhRAAAAAAAAAAApSAZpCEcIAogEUEDdGogHDkDACAcIBuhIBaiIR0gFCESAkADQCASIBNODQEgCSAHIBJBAnRqKAIAQQN0aiEVIBUgFSsDACAdIAggEkEDdGorAwCioDkDACASQQFqIRIMAAsLIAMgHSAEoqAhAwsgEEEBaiEQDAALCyAPIB45AwAgDyAfOQMIIA8gAzkDECAACw==";
+const SVC_DUAL_WASM_BASE64 =
+  "AGFzbQEAAAABFQFgEH98fHx8f39/f39/f39/f38BfwIPAQNlbnYGbWVtb3J5AgABAwIBAAcIAQRwYXNzAAAK5gQB4wQCBn8KfEQAAAAAAADw/yEeRAAAAAAAAPB/IR8CQANAIBAgAE4NASAFIBBBAnRqKAIAIREgDiARQQN0aisDACEWIAYgEUECdGooAgAhFCAGIBFBAnRqKAIEIRMgAyAEoiEXIBQhEgJAA0AgEiATTg0BIBcgCSAHIBJBAnRqKAIAQQN0aisDACAIIBJBA3RqKwMAoqAhFyASQQFqIRIMAAsLIAogEUEDdGorAwAhGyAWIBeiRAAAAAAAAPA/oSAbIAwgEUEDdGorAwCioCEYIA0gEUEDdGorAwAhGUQAAAAAAAAAACEaAkAgG0QAAAAAAAAAAGEEQCAYIAFkBEAgAEEBayEAIAUgAEECdGohFSAFIBBBAnRqIBUoAgA2AgAgFSARNgIADAMLIBhEAAAAAAAAAABjBEAgGCEaCwwBCyAbIBlhBEAgGCACYwRAIABBAWshACAFIABBAnRqIRUgBSAQQQJ0aiAVKAIANgIAIBUgETYCAAwDCyAYRAAAAAAAAAAAZARAIBghGgsMAQsgGCEaCyAaIB5kBEAgGiEeCyAaIB9jBEAgGiEfCyAamUQR6i2BmZdxPWQEQCAbIBggCyARQQN0aisDAKOhRAAAAAAAAAAApSAZpCEcIAogEUEDdGogHDkDACAcIBuhIBaiIR0gFCESAkADQCASIBNODQEgCSAHIBJBAnRqKAIAQQN0aiEVIBUgFSsDACAdIAggEkEDdGorAwCioDkDACASQQFqIRIMAAsLIAMgHSAEoqAhAwsgEEEBaiEQDAALCyAPIB45AwAgDyAfOQMIIA8gAzkDECAACw==";
 
 interface SvcDualKernel {
   pass(
@@ -178,7 +179,20 @@ function svcDualWorkspace(X: CsrMatrix, useKernel: boolean): SvcDualWorkspace {
     at += 4 * len;
     return v;
   };
-  const ws = { data: f(nnz), w: f(d), alpha: f(n), qd: f(n), diag: f(n), upper: f(n), y: f(n), out: f(3), index: i(n), indptr: i(n + 1), indices: i(nnz), kernel: k.kernel };
+  const ws = {
+    data: f(nnz),
+    w: f(d),
+    alpha: f(n),
+    qd: f(n),
+    diag: f(n),
+    upper: f(n),
+    y: f(n),
+    out: f(3),
+    index: i(n),
+    indptr: i(n + 1),
+    indices: i(nnz),
+    kernel: k.kernel,
+  };
   ws.w.fill(0);
   ws.alpha.fill(0);
   for (let r = 0; r <= n; r++) ws.indptr[r] = X.indptr[r] - base;
@@ -248,7 +262,15 @@ function svcDualPassJs(ws: SvcDualWorkspace, active: number, pgMaxOld: number, p
  * KERNEL_MAX_BYTES; bigger problems, and `useKernel` false, run the same passes in JavaScript on
  * X itself (tests: both give the same solution bit for bit).
  */
-export function solveSvcDual(X: CsrMatrix, ySign: Float64Array, Ci: Float64Array, params: LinearSVCParams, rng: Random, alpha0?: Float64Array, useKernel = true): SvcDualSolution {
+export function solveSvcDual(
+  X: CsrMatrix,
+  ySign: Float64Array,
+  Ci: Float64Array,
+  params: LinearSVCParams,
+  rng: Random,
+  alpha0?: Float64Array,
+  useKernel = true,
+): SvcDualSolution {
   const n = X.rows;
   const d = X.cols;
   const ws = svcDualWorkspace(X, useKernel);
@@ -293,7 +315,24 @@ export function solveSvcDual(X: CsrMatrix, ySign: Float64Array, Ci: Float64Array
     activeSize =
       kernel === null
         ? svcDualPassJs(ws, activeSize, pgMaxOld, pgMinOld, b, biasTerm)
-        : kernel.pass(activeSize, pgMaxOld, pgMinOld, b, biasTerm, off(index), off(indptr), off(indices), off(data), off(w), off(alpha), off(QD), off(diag), off(upper), off(ws.y), off(ws.out));
+        : kernel.pass(
+            activeSize,
+            pgMaxOld,
+            pgMinOld,
+            b,
+            biasTerm,
+            off(index),
+            off(indptr),
+            off(indices),
+            off(data),
+            off(w),
+            off(alpha),
+            off(QD),
+            off(diag),
+            off(upper),
+            off(ws.y),
+            off(ws.out),
+          );
     const pgMaxNew = ws.out[0];
     const pgMinNew = ws.out[1];
     b = ws.out[2];

@@ -134,11 +134,13 @@ export abstract class LinearClassifierBase implements Classifier<ModelJson> {
     const contributions = new Float64Array(rowIndices.length);
     for (let p = 0; p < rowIndices.length; p++) {
       const j = rowIndices[p];
-      if (!Number.isInteger(j) || j < 0 || j >= this.nFeatures) throw new DataError(`linearContributions: feature index ${j} out of range [0, ${this.nFeatures})`);
+      if (!Number.isInteger(j) || j < 0 || j >= this.nFeatures)
+        throw new DataError(`linearContributions: feature index ${j} out of range [0, ${this.nFeatures})`);
     }
     let c: number;
     if (classIndex !== undefined) {
-      if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= k) throw new DataError(`linearContributions: classIndex ${classIndex} out of range [0, ${k})`);
+      if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= k)
+        throw new DataError(`linearContributions: classIndex ${classIndex} out of range [0, ${k})`);
       c = classIndex;
     } else if (k === 2) {
       c = 1;

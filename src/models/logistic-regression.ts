@@ -93,7 +93,16 @@ interface Problem {
  * Newton method (measured in bench/models.ts). `reps` copies each value (one per class).
  * Written into `out` (d·reps (+ reps) zeros).
  */
-function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curvature: number, l2: number, reps: number, fitIntercept: boolean, out: Float64Array): void {
+function inverseHessianDiagonal(
+  X: CsrMatrix,
+  sw: Float64Array,
+  S: number,
+  curvature: number,
+  l2: number,
+  reps: number,
+  fitIntercept: boolean,
+  out: Float64Array,
+): void {
   const d = X.cols;
   // The diagonal is accumulated in out[0..d) and expanded in place (from the end, so no value
   // is overwritten before it is read): no second d-sized array (d = 2.3 M at 10^6 documents).
@@ -111,7 +120,15 @@ function inverseHessianDiagonal(X: CsrMatrix, sw: Float64Array, S: number, curva
 }
 
 /** inverseHessianDiagonal's binary case (one class) from X by columns: a sequential pass per column. */
-function inverseHessianDiagonalColumns(X: CscMatrix32, sw: Float64Array, S: number, curvature: number, l2: number, fitIntercept: boolean, out: Float64Array): void {
+function inverseHessianDiagonalColumns(
+  X: CscMatrix32,
+  sw: Float64Array,
+  S: number,
+  curvature: number,
+  l2: number,
+  fitIntercept: boolean,
+  out: Float64Array,
+): void {
   const d = X.cols;
   const { colPtr, rowIdx, vals } = X;
   // Equal sample weights (no class weights): a sequential pass over the values only.
@@ -158,7 +175,8 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
   const fitIntercept = p.fitIntercept;
   // Row-wise: in WebAssembly on a copy of the rows (logistic-rows.ts) up to its size limit, else in JavaScript on X.
   const rows = columns !== null ? null : logisticRows(X, ySign, sw, invS);
-  const kernelData: BinaryLogisticData | null = columns !== null || rows !== null ? null : { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
+  const kernelData: BinaryLogisticData | null =
+    columns !== null || rows !== null ? null : { indptr: X.indptr, indices: X.indices, data: X.data, ySign, sw, invS };
   const sumR = new Float64Array(1);
   columns?.objective.setRows(ySign, sw);
   const fg: ObjectiveFn = (x, grad) => {
@@ -178,7 +196,9 @@ function binaryProblem(X: CsrMatrix, columns: ColumnPath | null, ySign: Float64A
     return loss * invS + 0.5 * l2 * reg;
   };
   const precond = (out: Float64Array): void =>
-    columns !== null ? inverseHessianDiagonalColumns(columns.X, sw, S, 0.25, l2, fitIntercept, out) : inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept, out);
+    columns !== null
+      ? inverseHessianDiagonalColumns(columns.X, sw, S, 0.25, l2, fitIntercept, out)
+      : inverseHessianDiagonal(X, sw, S, 0.25, l2, 1, fitIntercept, out);
   return { fg, nParams: d + (fitIntercept ? 1 : 0), nPenalized: d, l1, scale, precond };
 }
 
@@ -357,11 +377,19 @@ export class LogisticRegression extends LinearClassifierBase {
   }
 
   /** The warm-start vector for coefficient rows × d (null: cold start); `oldOfNew` as in fitColumns. */
-  private startingPoint(rows: number, d: number, nParams: number, oldOfNew: Int32Array | null, layout: (row: number, col: number) => number): Float64Array | null {
+  private startingPoint(
+    rows: number,
+    d: number,
+    nParams: number,
+    oldOfNew: Int32Array | null,
+    layout: (row: number, col: number) => number,
+  ): Float64Array | null {
     const init = this.initialCoef;
     if (!init) return null;
     if (init.coef.length !== rows * d || init.intercept.length !== rows) {
-      throw new InvalidParameterError(`LogisticRegression: initialCoef has ${init.coef.length} coefficients and ${init.intercept.length} intercepts, expected ${rows * d} and ${rows}`);
+      throw new InvalidParameterError(
+        `LogisticRegression: initialCoef has ${init.coef.length} coefficients and ${init.intercept.length} intercepts, expected ${rows * d} and ${rows}`,
+      );
     }
     const x0 = new Float64Array(nParams);
     for (let row = 0; row < rows; row++) {
@@ -452,7 +480,10 @@ export class LogisticRegression extends LinearClassifierBase {
       const nParams = d + (this.params.fitIntercept ? 1 : 0);
       if (targets.length === 1 && this.params.penalty !== "l1" && threads > 1) lbfgsArena = createLbfgsArena(nParams, LBFGS_HISTORY, true);
       // The iterates of a big problem live outside the arena (solve's allocate): their slots stay untouched.
-      const prefault = lbfgsArena === null ? [] : [{ buffer: lbfgsArena.buffer, start: nParams >= ITERATES_OUTSIDE_ARENA_MIN ? lbfgsArena.g[0].byteOffset : 0, end: lbfgsArena.bytes }];
+      const prefault =
+        lbfgsArena === null
+          ? []
+          : [{ buffer: lbfgsArena.buffer, start: nParams >= ITERATES_OUTSIDE_ARENA_MIN ? lbfgsArena.g[0].byteOffset : 0, end: lbfgsArena.bytes }];
       columns = {
         X: arena.X,
         objective: new ColumnBinaryObjective(arena, threads, X, isHandedOver(X), undefined, prefault),
@@ -492,10 +523,16 @@ export class LogisticRegression extends LinearClassifierBase {
     // optimiser's arena at the end, when that copy would add to the fit's peak memory (10^6
     // documents: 20 MB on ~1 GB); the optimiser's push and step then run in plain JS (~2 % of the fit).
     const allocate = problem.nParams >= ITERATES_OUTSIDE_ARENA_MIN ? (length: number) => new Float64Array(length) : undefined;
-    const opts = { maxIter: this.params.maxIter, gtol: this.params.tol, m: LBFGS_HISTORY, onIteration, preconditioner: problem.precond, allocate, arena: arena ?? undefined };
-    return this.params.penalty === "l1"
-      ? minimizeOwlqn(problem.fg, x0, problem.l1, problem.nPenalized, opts)
-      : minimizeLbfgs(problem.fg, x0, opts);
+    const opts = {
+      maxIter: this.params.maxIter,
+      gtol: this.params.tol,
+      m: LBFGS_HISTORY,
+      onIteration,
+      preconditioner: problem.precond,
+      allocate,
+      arena: arena ?? undefined,
+    };
+    return this.params.penalty === "l1" ? minimizeOwlqn(problem.fg, x0, problem.l1, problem.nPenalized, opts) : minimizeLbfgs(problem.fg, x0, opts);
   }
 
   private setState(
@@ -521,8 +558,12 @@ export class LogisticRegression extends LinearClassifierBase {
     this.restoreState(classes, coef, intercept, d, report);
     for (const r of results) {
       if (!r.converged) {
-        const why = r.reason === "maxIter" ? `did not converge within maxIter=${this.params.maxIter} iterations` : "stopped: the line search found no further decrease";
-        this.warn(`LogisticRegression ${why} (max |gradient| ${r.gradMaxAbs.toExponential(2)} > tol ${this.params.tol}); increase maxIter or scale the features`, this.onWarning);
+        const why =
+          r.reason === "maxIter" ? `did not converge within maxIter=${this.params.maxIter} iterations` : "stopped: the line search found no further decrease";
+        this.warn(
+          `LogisticRegression ${why} (max |gradient| ${r.gradMaxAbs.toExponential(2)} > tol ${this.params.tol}); increase maxIter or scale the features`,
+          this.onWarning,
+        );
       }
     }
   }

@@ -9,7 +9,8 @@ import type { CsrMatrix } from "../features/csr.js";
  */
 
 /** logistic-rows.wat beside this file, assembled by wabt's wat2wasm (base64; test/models/wasm-sources.test.ts checks it). */
-const LOGISTIC_ROWS_WASM_BASE64 = "AGFzbQEAAAABFQJgAXwBfGALf3x8f39/f39/f38BfAIlAwNlbnYGbWVtb3J5AgABA2VudgNleHAAAANlbnYFbG9nMXAAAAMCAQEHCAEEcm93cwACCuECAd4CAgV/CnwCQANAIAsgAE4NASADIAtBAnRqKAIAIQ0gAyALQQJ0aigCBCEOIAEhECANIQwCQANAIAwgDk4NASAQIAUgDEEDdGorAwAgCCAEIAxBAnRqKAIAQQN0aisDAKKgIRAgDEEBaiEMDAALCyAGIAtBA3RqKwMAIREgESAQoiESIBJEAAAAAAAAAABkBEAgEpoQACETIBMQASEUIBNEAAAAAAAA8D8gE6CjIRUFIBIQACETIBKaIBMQAaAhFEQAAAAAAADwP0QAAAAAAADwPyAToKMhFQsgByALQQN0aisDACEWIBggFiAUoqAhGCAWmiARoiAVoiACoiEXIBkgF6AhGSANIQwCQANAIAwgDk4NASAJIAQgDEECdGooAgBBA3RqIQ8gDyAPKwMAIBcgBSAMQQN0aisDAKKgOQMAIAxBAWohDAwACwsgC0EBaiELDAALCyAKIBk5AwAgGAs=";
+const LOGISTIC_ROWS_WASM_BASE64 =
+  "AGFzbQEAAAABFQJgAXwBfGALf3x8f39/f39/f38BfAIlAwNlbnYGbWVtb3J5AgABA2VudgNleHAAAANlbnYFbG9nMXAAAAMCAQEHCAEEcm93cwACCuECAd4CAgV/CnwCQANAIAsgAE4NASADIAtBAnRqKAIAIQ0gAyALQQJ0aigCBCEOIAEhECANIQwCQANAIAwgDk4NASAQIAUgDEEDdGorAwAgCCAEIAxBAnRqKAIAQQN0aisDAKKgIRAgDEEBaiEMDAALCyAGIAtBA3RqKwMAIREgESAQoiESIBJEAAAAAAAAAABkBEAgEpoQACETIBMQASEUIBNEAAAAAAAA8D8gE6CjIRUFIBIQACETIBKaIBMQAaAhFEQAAAAAAADwP0QAAAAAAADwPyAToKMhFQsgByALQQN0aisDACEWIBggFiAUoqAhGCAWmiARoiAVoiACoiEXIBkgF6AhGSANIQwCQANAIAwgDk4NASAJIAQgDEECdGooAgBBA3RqIQ8gDyAPKwMAIBcgBSAMQQN0aisDAKKgOQMAIAxBAWohDAwACwsgC0EBaiELDAALCyAKIBk5AwAgGAs=";
 
 interface Kernel {
   rows(n: number, b: number, invS: number, indptr: number, indices: number, data: number, y: number, sw: number, x: number, grad: number, out: number): number;
@@ -100,7 +101,19 @@ export function logisticRows(X: CsrMatrix, ySign: Float64Array, sw: Float64Array
     evaluate(xIn, b, gradOut, sumR) {
       x.set(xIn.length === d ? xIn : xIn.subarray(0, d));
       grad.fill(0);
-      const loss = kernel.rows(n, b, invS, indptr.byteOffset, indices.byteOffset, data.byteOffset, y.byteOffset, w.byteOffset, x.byteOffset, grad.byteOffset, out.byteOffset);
+      const loss = kernel.rows(
+        n,
+        b,
+        invS,
+        indptr.byteOffset,
+        indices.byteOffset,
+        data.byteOffset,
+        y.byteOffset,
+        w.byteOffset,
+        x.byteOffset,
+        grad.byteOffset,
+        out.byteOffset,
+      );
       gradOut.set(grad);
       sumR[0] = out[0];
       return loss;

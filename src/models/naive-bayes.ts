@@ -66,7 +66,8 @@ export class MultinomialNB extends LinearClassifierBase {
       const base = codes[i] * d;
       for (let p = indptr[i]; p < indptr[i + 1]; p++) {
         const v = data[p];
-        if (!(v >= 0) || !Number.isFinite(v)) throw new DataError(`MultinomialNB needs non-negative finite feature values (counts or TF-IDF); row ${i}, feature ${indices[p]} is ${v}`);
+        if (!(v >= 0) || !Number.isFinite(v))
+          throw new DataError(`MultinomialNB needs non-negative finite feature values (counts or TF-IDF); row ${i}, feature ${indices[p]} is ${v}`);
         fc[base + indices[p]] += v;
       }
     }

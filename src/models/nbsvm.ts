@@ -171,7 +171,11 @@ export class NBSVM extends LinearClassifierBase {
 
   /** Contributions of the binarised features (each present term counts once, as in scoring). */
   override linearContributions(rowIndices: ArrayLike<number>, rowValues: ArrayLike<number>, classIndex?: number): Contributions {
-    return super.linearContributions(rowIndices, Array.from(rowValues, (v) => (v > 0 ? 1 : 0)), classIndex);
+    return super.linearContributions(
+      rowIndices,
+      Array.from(rowValues, (v) => (v > 0 ? 1 : 0)),
+      classIndex,
+    );
   }
 
   toJSON(): ModelJson {

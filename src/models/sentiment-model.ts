@@ -192,7 +192,8 @@ export class SentimentModel {
    */
   static fit(vectorizer: AnyVectorizer, X: CsrMatrix, labels: readonly Label[], options: FitOptions): SentimentModel {
     rejectUnknownOptions("fit options", options, FIT_KEYS);
-    if (vectorizer.options.preprocess === null) throw new InvalidParameterError("SentimentModel.fit: the vectorizer has no preprocess config (build it with createVectorizer)");
+    if (vectorizer.options.preprocess === null)
+      throw new InvalidParameterError("SentimentModel.fit: the vectorizer has no preprocess config (build it with createVectorizer)");
     if (X.rows !== labels.length) throw new DataError(`train: ${X.rows} documents but ${labels.length} labels`);
     if (X.cols !== vectorizer.nFeatures) throw new DataError(`train: the matrix has ${X.cols} columns but the vectorizer has ${vectorizer.nFeatures} features`);
     const { kind } = options.model ?? ({} as ClassifierOptions);
@@ -216,7 +217,8 @@ export class SentimentModel {
   static fromJSON(json: unknown): SentimentModel {
     if (typeof json !== "object" || json === null || Array.isArray(json)) throw new DataError("sentiment model: expected a JSON object");
     const j = json as Partial<SentimentModelJSON>;
-    if (j.format !== "polarity.sentiment-model") throw new DataError(`sentiment model: format must be 'polarity.sentiment-model', got ${JSON.stringify(j.format)}`);
+    if (j.format !== "polarity.sentiment-model")
+      throw new DataError(`sentiment model: format must be 'polarity.sentiment-model', got ${JSON.stringify(j.format)}`);
     if (j.version !== 1) throw new DataError(`sentiment model: unsupported version ${JSON.stringify(j.version)} (this Polarity reads version 1)`);
     const vectorizer = vectorizerFromJSON(j.vectorizer);
     const classifier = classifierFromJSON(j.classifier);
@@ -238,7 +240,9 @@ export class SentimentModel {
       );
     }
     if (!sameJson(j.classes, classifier.classes)) {
-      throw new DataError(`sentiment model: the top-level classes ${JSON.stringify(j.classes)} differ from the classifier's ${JSON.stringify(classifier.classes)}`);
+      throw new DataError(
+        `sentiment model: the top-level classes ${JSON.stringify(j.classes)} differ from the classifier's ${JSON.stringify(classifier.classes)}`,
+      );
     }
     const metadata = j.metadata ?? {};
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw new DataError("sentiment model: metadata must be an object");
@@ -289,7 +293,13 @@ export class SentimentModel {
     } else {
       classifier = this.classifier.toJSON() as unknown as Record<string, unknown>;
     }
-    const header = { model: this.toJSONHead(), vectorizer: vectorizerShell, grams: state.index.size, classifier, linear: this.classifier instanceof LinearClassifierBase };
+    const header = {
+      model: this.toJSONHead(),
+      vectorizer: vectorizerShell,
+      grams: state.index.size,
+      classifier,
+      linear: this.classifier instanceof LinearClassifierBase,
+    };
     return writeBinaryContainer(header, sections, options);
   }
 
@@ -305,7 +315,8 @@ export class SentimentModel {
     const h = c.header;
     const model = h.model as Partial<SentimentModelJSON> | undefined;
     if (model === null || typeof model !== "object" || Array.isArray(model)) throw new DataError(`${where}: the header has no model object`);
-    if (model.format !== "polarity.sentiment-model") throw new DataError(`${where}: format must be 'polarity.sentiment-model', got ${JSON.stringify(model.format)}`);
+    if (model.format !== "polarity.sentiment-model")
+      throw new DataError(`${where}: format must be 'polarity.sentiment-model', got ${JSON.stringify(model.format)}`);
     if (model.version !== 1) throw new DataError(`${where}: unsupported model version ${JSON.stringify(model.version)} (this Polarity reads version 1)`);
     const n = h.grams;
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new DataError(`${where}: grams must be a positive integer, got ${JSON.stringify(n)}`);
@@ -579,8 +590,10 @@ function resolveClassNames(map: Readonly<Record<string, string>> | null | undefi
   if (typeof map !== "object" || Array.isArray(map)) throw new InvalidParameterError(`classNames must be an object {class: name}, got ${JSON.stringify(map)}`);
   const known = new Set(classes.map(String));
   for (const [k, v] of Object.entries(map)) {
-    if (!known.has(k)) throw new InvalidParameterError(`classNames names class ${JSON.stringify(k)}, which is not among the classes ${JSON.stringify(classes)}`);
-    if (typeof v !== "string" || v.trim().length === 0) throw new InvalidParameterError(`classNames[${JSON.stringify(k)}] must be a non-empty string, got ${JSON.stringify(v)}`);
+    if (!known.has(k))
+      throw new InvalidParameterError(`classNames names class ${JSON.stringify(k)}, which is not among the classes ${JSON.stringify(classes)}`);
+    if (typeof v !== "string" || v.trim().length === 0)
+      throw new InvalidParameterError(`classNames[${JSON.stringify(k)}] must be a non-empty string, got ${JSON.stringify(v)}`);
   }
   const names = classes.map((c) => map[String(c)] ?? String(c));
   if (new Set(names).size !== names.length) throw new InvalidParameterError(`classNames must give each class a different name, got ${JSON.stringify(names)}`);
@@ -590,7 +603,9 @@ function resolveClassNames(map: Readonly<Record<string, string>> | null | undefi
 function parseClassNames(value: unknown, classes: readonly Label[]): string[] {
   if (value === undefined) return classes.map(String);
   if (!Array.isArray(value) || value.length !== classes.length || !value.every((n) => typeof n === "string" && n.length > 0)) {
-    throw new DataError(`sentiment model: classNames must be ${classes.length} non-empty strings (one per class, in classes order), got ${JSON.stringify(value)}`);
+    throw new DataError(
+      `sentiment model: classNames must be ${classes.length} non-empty strings (one per class, in classes order), got ${JSON.stringify(value)}`,
+    );
   }
   if (new Set(value).size !== value.length) throw new DataError(`sentiment model: classNames must be distinct, got ${JSON.stringify(value)}`);
   return value as string[];

@@ -6,7 +6,15 @@ import { LinearSVC, type LinearSVCOptions } from "./linear-svc.js";
 import { LogisticRegression, type LogisticRegressionOptions } from "./logistic-regression.js";
 import { MultinomialNB, type MultinomialNBOptions } from "./naive-bayes.js";
 import { NBSVM, type NBSVMOptions } from "./nbsvm.js";
-import { GradientBoostingClassifier, RandomForestClassifier, TREE_KINDS, treeEnsembleFromJSON, type GradientBoostingOptions, type RandomForestOptions, type TreeEnsembleJson } from "./trees/index.js";
+import {
+  GradientBoostingClassifier,
+  RandomForestClassifier,
+  TREE_KINDS,
+  treeEnsembleFromJSON,
+  type GradientBoostingOptions,
+  type RandomForestOptions,
+  type TreeEnsembleJson,
+} from "./trees/index.js";
 
 export type AnyClassifier = LogisticRegression | MultinomialNB | LinearSVC | NBSVM | RandomForestClassifier | GradientBoostingClassifier;
 export type ClassifierKind = "logreg" | "nb" | "svm" | "nbsvm" | "rf" | "gbdt";
@@ -87,7 +95,8 @@ export function classifierFromParts(json: unknown, arrays: { coef: Float64Array;
     return treeEnsembleFromJSON(json as TreeEnsembleJson);
   }
   const kinds = { logreg: "logreg", multinomial_nb: "nb", linear_svc: "svm", nbsvm: "nbsvm" } as const;
-  if (typeof j.kind !== "string" || !(j.kind in kinds)) throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: ${[...Object.keys(kinds), ...TREE_KINDS].join(", ")})`);
+  if (typeof j.kind !== "string" || !(j.kind in kinds))
+    throw new DataError(`model JSON: unknown kind ${JSON.stringify(j.kind)} (known: ${[...Object.keys(kinds), ...TREE_KINDS].join(", ")})`);
   if (typeof j.options !== "object" || j.options === null || Array.isArray(j.options)) throw new DataError("model JSON: options must be an object");
   const classes = parseClasses(j.classes, "model JSON");
   const d = j.nFeatures;

@@ -34,11 +34,19 @@ describe("built-in UCI sentences", () => {
 
 describe("parseUciFixture", () => {
   it("drops entries with a null class or empty text", () => {
-    const json = JSON.stringify([{ text: "good", class: 1 }, { text: "", class: null }, { text: "  ", class: 0 }, { text: "bad", class: 0 }]);
+    const json = JSON.stringify([
+      { text: "good", class: 1 },
+      { text: "", class: null },
+      { text: "  ", class: 0 },
+      { text: "bad", class: 0 },
+    ]);
     assert.deepEqual(parseUciFixture("x.json", json), { texts: ["good", "bad"], labels: [1, 0] });
   });
   it("names the file in errors about malformed content", () => {
-    assert.throws(() => parseUciFixture("amazon.json", "{oops"), (e: unknown) => e instanceof DataError && /^amazon\.json: not valid JSON/.test(e.message));
+    assert.throws(
+      () => parseUciFixture("amazon.json", "{oops"),
+      (e: unknown) => e instanceof DataError && /^amazon\.json: not valid JSON/.test(e.message),
+    );
     assert.throws(() => parseUciFixture("imdb.json", "{}"), /imdb\.json: expected a JSON array/);
     assert.throws(() => parseUciFixture("yelp.json", JSON.stringify([{ text: "x", class: 2 }])), /yelp\.json: entry 0 has class 2/);
     assert.throws(() => parseUciFixture("yelp.json", JSON.stringify([{ text: 5, class: 1 }])), /yelp\.json: entry 0 has a non-string text/);

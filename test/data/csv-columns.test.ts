@@ -17,18 +17,27 @@ test("parseCsvColumns reads what formatDatasetCsv (papaparse) writes, for texts 
   assert.deepEqual(values[0], labels);
   // The same rows papaparse reads.
   const papa = Papa.parse<string[]>(csv, { header: false, skipEmptyLines: "greedy" }).data.slice(1);
-  assert.deepEqual(values[1], papa.map((r) => r[0]));
+  assert.deepEqual(
+    values[1],
+    papa.map((r) => r[0]),
+  );
 });
 
 test("parseCsvColumns: mixed line ends, blank lines, a BOM, and only the wanted columns", () => {
-  const { header, values } = parseCsvColumns("\uFEFFid,text,label\r\n1,hi there,1\n\n2,\"a, b\",0\r3,x,1\n", ["text", "label"], { where: "m.csv" });
+  const { header, values } = parseCsvColumns('\uFEFFid,text,label\r\n1,hi there,1\n\n2,"a, b",0\r3,x,1\n', ["text", "label"], { where: "m.csv" });
   assert.deepEqual(header, ["id", "text", "label"]);
-  assert.deepEqual(values, [["hi there", "a, b", "x"], ["1", "0", "1"]]);
+  assert.deepEqual(values, [
+    ["hi there", "a, b", "x"],
+    ["1", "0", "1"],
+  ]);
 });
 
 test("parseCsvColumns names the line of a malformed row and the columns found", () => {
   assert.throws(() => parseCsvColumns("text,label\na,1\nb\n", ["text"], { where: "f.csv" }), /f\.csv: line 3 has 1 fields, the header 2/);
   assert.throws(() => parseCsvColumns('text,label\n"open,1\n', ["text"], { where: "f.csv" }), /quoted field opened on line 2 is never closed/);
-  assert.throws(() => parseCsvColumns("review,sentiment\na,1\n", ["text"], { where: "f.csv" }), /column "text" not found; columns found: "review", "sentiment"/);
+  assert.throws(
+    () => parseCsvColumns("review,sentiment\na,1\n", ["text"], { where: "f.csv" }),
+    /column "text" not found; columns found: "review", "sentiment"/,
+  );
   assert.throws(() => parseCsvColumns("\n\n", ["text"], { where: "f.csv" }), /the file is empty/);
 });

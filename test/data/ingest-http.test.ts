@@ -82,11 +82,17 @@ describe("ingest from http(s) URLs", () => {
     const good = createHash("sha256").update(csv).digest("hex");
     await ingestDataset(opts(`${base}/reviews.csv`, { sha256: good }));
     const wrong = "0".repeat(64);
-    await assert.rejects(ingestDataset(opts(`${base}/reviews.csv`, { sha256: wrong })), (err: unknown) => err instanceof DataError && err.message.includes(`expected sha256 ${wrong}, got ${good}`));
+    await assert.rejects(
+      ingestDataset(opts(`${base}/reviews.csv`, { sha256: wrong })),
+      (err: unknown) => err instanceof DataError && err.message.includes(`expected sha256 ${wrong}, got ${good}`),
+    );
   });
 
   test("404 is a NotFoundError naming the URL and status", async () => {
-    await assert.rejects(fetchDataFile(`${base}/missing.csv`, { timeoutMs: 5000, maxBytes: 1000 }), (err: unknown) => err instanceof NotFoundError && err.message.includes(`${base}/missing.csv returned HTTP 404 Not Found`));
+    await assert.rejects(
+      fetchDataFile(`${base}/missing.csv`, { timeoutMs: 5000, maxBytes: 1000 }),
+      (err: unknown) => err instanceof NotFoundError && err.message.includes(`${base}/missing.csv returned HTTP 404 Not Found`),
+    );
   });
 
   test("other HTTP errors name the status", async () => {
@@ -102,7 +108,10 @@ describe("ingest from http(s) URLs", () => {
   });
 
   test("a server that stops sending times out with a clear message", async () => {
-    await assert.rejects(fetchDataFile(`${base}/slow.csv`, { timeoutMs: 300, maxBytes: 1024 }), /download timed out: no complete response from .*slow\.csv within 300 ms/);
+    await assert.rejects(
+      fetchDataFile(`${base}/slow.csv`, { timeoutMs: 300, maxBytes: 1024 }),
+      /download timed out: no complete response from .*slow\.csv within 300 ms/,
+    );
   });
 
   test("a refused connection names the address", async () => {
@@ -110,7 +119,10 @@ describe("ingest from http(s) URLs", () => {
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    await assert.rejects(fetchDataFile(`http://127.0.0.1:${port}/x.csv`, { timeoutMs: 5000, maxBytes: 1024 }), /cannot reach http:\/\/127\.0\.0\.1:\d+\/x\.csv \(ECONNREFUSED\)/);
+    await assert.rejects(
+      fetchDataFile(`http://127.0.0.1:${port}/x.csv`, { timeoutMs: 5000, maxBytes: 1024 }),
+      /cannot reach http:\/\/127\.0\.0\.1:\d+\/x\.csv \(ECONNREFUSED\)/,
+    );
   });
 
   test("non-http schemes are rejected before any request", async () => {

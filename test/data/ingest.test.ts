@@ -67,7 +67,10 @@ describe("table parsing", () => {
   });
 
   test("an HTML page is refused instead of being parsed as one odd column", () => {
-    assert.throws(() => parseTable("<!DOCTYPE html><html><head><title>Sign in</title></head></html>", { format: "csv", where: "page" }), /got an HTML page, not CSV data/);
+    assert.throws(
+      () => parseTable("<!DOCTYPE html><html><head><title>Sign in</title></head></html>", { format: "csv", where: "page" }),
+      /got an HTML page, not CSV data/,
+    );
   });
 
   test("format sniffing: '[' is JSON, '{' lines are JSONL, tab-only header is TSV, else CSV", () => {
@@ -94,7 +97,12 @@ describe("cleaning and label mapping", () => {
   };
 
   test("mapping happiness → positive and sadness → negative drops and counts every other label, empties and duplicates", () => {
-    const out = cleanLabelledData(table, { textColumn: "review", labelColumn: "sentiment", labelMap: { happiness: "positive", sadness: "negative" }, where: "f.csv" });
+    const out = cleanLabelledData(table, {
+      textColumn: "review",
+      labelColumn: "sentiment",
+      labelMap: { happiness: "positive", sadness: "negative" },
+      where: "f.csv",
+    });
     assert.deepEqual(out.texts, ["Loved it", "Hated it"]);
     assert.deepEqual(out.labels, ["positive", "negative"]);
     assert.deepEqual(out.stats, {
@@ -110,16 +118,37 @@ describe("cleaning and label mapping", () => {
   });
 
   test("unmapped integer-literal labels become numbers; other labels stay strings", () => {
-    const nums = cleanLabelledData({ columns: ["text", "label"], rows: [{ text: "a", label: "1" }, { text: "b", label: "0" }] }, { textColumn: "text", labelColumn: "label", labelMap: null, where: "x" });
+    const nums = cleanLabelledData(
+      {
+        columns: ["text", "label"],
+        rows: [
+          { text: "a", label: "1" },
+          { text: "b", label: "0" },
+        ],
+      },
+      { textColumn: "text", labelColumn: "label", labelMap: null, where: "x" },
+    );
     assert.deepEqual(nums.labels, [1, 0]);
-    const strs = cleanLabelledData({ columns: ["text", "label"], rows: [{ text: "a", label: "1" }, { text: "b", label: "pos" }] }, { textColumn: "text", labelColumn: "label", labelMap: null, where: "x" });
+    const strs = cleanLabelledData(
+      {
+        columns: ["text", "label"],
+        rows: [
+          { text: "a", label: "1" },
+          { text: "b", label: "pos" },
+        ],
+      },
+      { textColumn: "text", labelColumn: "label", labelMap: null, where: "x" },
+    );
     assert.deepEqual(strs.labels, ["1", "pos"]);
   });
 
   test("a missing column fails naming it, the param to set and the columns found", () => {
     assert.throws(
       () => cleanLabelledData(table, { textColumn: "text", labelColumn: "sentiment", labelMap: null, where: "f.csv" }),
-      (err: unknown) => err instanceof DataError && err.message.includes('column "text" not found; columns found: "review", "sentiment"') && err.message.includes("ingest.text_column"),
+      (err: unknown) =>
+        err instanceof DataError &&
+        err.message.includes('column "text" not found; columns found: "review", "sentiment"') &&
+        err.message.includes("ingest.text_column"),
     );
   });
 });
@@ -134,7 +163,9 @@ describe("ingestDataset (local files)", () => {
   });
 
   test("the seed's data shape (review,sentiment with positive/negative) ingests with a label map", async () => {
-    const r = await ingestDataset(options({ source: "seed-reviews.csv", textColumn: "review", labelColumn: "sentiment", labelMap: { positive: 1, negative: 0 } }));
+    const r = await ingestDataset(
+      options({ source: "seed-reviews.csv", textColumn: "review", labelColumn: "sentiment", labelMap: { positive: 1, negative: 0 } }),
+    );
     assert.equal(r.report.rowsRead, 44);
     assert.equal(r.report.rowsKept, 40);
     assert.deepEqual(r.report.dropped, { emptyText: 1, missingLabel: 0, otherLabel: 2, otherLabels: { neutral: 2 }, duplicate: 1, conflictingDuplicate: 0 });
@@ -181,7 +212,10 @@ describe("ingestDataset (local files)", () => {
   });
 
   test("a missing file is NotFound and lists the built-in sources", async () => {
-    await assert.rejects(ingestDataset(options({ source: "nope.csv" })), (err: unknown) => err instanceof NotFoundError && /nope\.csv not found.*uci-sentences/.test(err.message));
+    await assert.rejects(
+      ingestDataset(options({ source: "nope.csv" })),
+      (err: unknown) => err instanceof NotFoundError && /nope\.csv not found.*uci-sentences/.test(err.message),
+    );
   });
 
   test("a Latin-1 file is refused as UTF-8 with a hint, and reads with encoding latin1", async () => {
@@ -214,7 +248,9 @@ describe("dataset files and statistics", () => {
 
 describe("pinning a local file", () => {
   test("an expected sha256 that matches passes; a stale one fails naming both digests", async () => {
-    const good = createHash("sha256").update(await readFile(join(FIXTURES, "emotions.jsonl"))).digest("hex");
+    const good = createHash("sha256")
+      .update(await readFile(join(FIXTURES, "emotions.jsonl")))
+      .digest("hex");
     const base = options({ source: "emotions.jsonl", labelColumn: "emotion" });
     await ingestDataset({ ...base, http: { ...base.http, sha256: good } });
     await assert.rejects(ingestDataset({ ...base, http: { ...base.http, sha256: "f".repeat(64) } }), new RegExp(`expected sha256 f{64}, got ${good}`));
@@ -232,7 +268,15 @@ test("class names come from the label map (numeric ids named by their raw label)
 });
 
 test("a CSV with mixed CRLF and LF line ends (and a lone CR) parses row by row", () => {
-  const t = parseTable("text,label\r\ngood one,1\nbad one,0\r\n\"quoted, with comma\",1\rlast,0\n", { format: "csv", where: "mixed.csv" });
+  const t = parseTable('text,label\r\ngood one,1\nbad one,0\r\n"quoted, with comma",1\rlast,0\n', { format: "csv", where: "mixed.csv" });
   assert.deepEqual(t.columns, ["text", "label"]);
-  assert.deepEqual(t.rows.map((r) => [r.text, r.label]), [["good one", "1"], ["bad one", "0"], ["quoted, with comma", "1"], ["last", "0"]]);
+  assert.deepEqual(
+    t.rows.map((r) => [r.text, r.label]),
+    [
+      ["good one", "1"],
+      ["bad one", "0"],
+      ["quoted, with comma", "1"],
+      ["last", "0"],
+    ],
+  );
 });

@@ -51,7 +51,8 @@ describe("generateSyntheticCorpus", () => {
     let correct = 0;
     for (let i = half; i < texts.length; i++) {
       let score = 0;
-      for (const t of words(texts[i])) score += Math.log(((counts[1].get(t) ?? 0) + 1) / (totals[1] + 1)) - Math.log(((counts[0].get(t) ?? 0) + 1) / (totals[0] + 1));
+      for (const t of words(texts[i]))
+        score += Math.log(((counts[1].get(t) ?? 0) + 1) / (totals[1] + 1)) - Math.log(((counts[0].get(t) ?? 0) + 1) / (totals[0] + 1));
       if ((score > 0 ? 1 : 0) === labels[i]) correct++;
     }
     const accuracy = correct / half;

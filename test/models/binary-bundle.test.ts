@@ -23,7 +23,14 @@ function train(options: Omit<TrainOptions, "onProgress" | "onWarning">): Sentime
 const CONFIGS: Array<[string, Omit<TrainOptions, "onProgress" | "onWarning">]> = [
   ["tfidf 1-2 + logreg", { features: { kind: "tfidf", ngramRange: [1, 2], sublinearTf: true }, model: { kind: "logreg", C: 10 } }],
   ["bow 1-3 + afinn + nb", { features: { kind: "bow", ngramRange: [1, 3], lexicon: "afinn" }, model: { kind: "nb" } }],
-  ["tfidf 2-2, no idf + svm, light", { preprocess: { removeStopwords: false, wordForm: "none", negationScope: false }, features: { kind: "tfidf", ngramRange: [2, 2], useIdf: false }, model: { kind: "svm" } }],
+  [
+    "tfidf 2-2, no idf + svm, light",
+    {
+      preprocess: { removeStopwords: false, wordForm: "none", negationScope: false },
+      features: { kind: "tfidf", ngramRange: [2, 2], useIdf: false },
+      model: { kind: "svm" },
+    },
+  ],
   ["bow binary + nbsvm", { features: { kind: "bow", binary: true, minDf: 2 }, model: { kind: "nbsvm" } }],
   ["tfidf + random forest", { features: { kind: "tfidf", maxFeatures: 300 }, model: { kind: "rf", nEstimators: 5, seed: 1 } }],
 ];
@@ -148,7 +155,12 @@ describe("corrupt, truncated and hostile binary model files are clear DataErrors
     const patch = (name: string, type: "i32" | "f64" | "u8", index: number, value: number): Uint8Array => {
       const out = good.slice();
       const s = sectionOf(name);
-      const view = type === "i32" ? new Int32Array(out.buffer, s.offset, s.length) : type === "f64" ? new Float64Array(out.buffer, s.offset, s.length) : new Uint8Array(out.buffer, s.offset, s.length);
+      const view =
+        type === "i32"
+          ? new Int32Array(out.buffer, s.offset, s.length)
+          : type === "f64"
+            ? new Float64Array(out.buffer, s.offset, s.length)
+            : new Uint8Array(out.buffer, s.offset, s.length);
       view[index] = value;
       return resealed(out);
     };
@@ -199,10 +211,22 @@ describe("corrupt, truncated and hostile binary model files are clear DataErrors
   });
 
   test("the header's model parts are validated as in JSON (classes, preprocess, kinds)", () => {
-    rejects(withHeader((h) => ((h.model as Record<string, unknown>).classes = [0, 2])), /top-level classes/);
-    rejects(withHeader((h) => ((h.model as Record<string, unknown>).format = "x")), /format must be/);
-    rejects(withHeader((h) => ((h.vectorizer as Record<string, unknown>).kind = "x")), /kind must be "count" or "tfidf"/);
-    rejects(withHeader((h) => (h.linear = "yes")), /linear must be true or false/);
+    rejects(
+      withHeader((h) => ((h.model as Record<string, unknown>).classes = [0, 2])),
+      /top-level classes/,
+    );
+    rejects(
+      withHeader((h) => ((h.model as Record<string, unknown>).format = "x")),
+      /format must be/,
+    );
+    rejects(
+      withHeader((h) => ((h.vectorizer as Record<string, unknown>).kind = "x")),
+      /kind must be "count" or "tfidf"/,
+    );
+    rejects(
+      withHeader((h) => (h.linear = "yes")),
+      /linear must be true or false/,
+    );
   });
 });
 
@@ -233,7 +257,13 @@ describe("serving loads binary model files, and a reload hands the main thread r
     const corrupt = Buffer.from(model.toBinary());
     corrupt.write("PLRTYBIN", 0, "latin1");
     new DataView(corrupt.buffer, corrupt.byteOffset).setUint32(12, corrupt.length, true);
-    await assert.rejects(loadModelBytes(corrupt, "m", parse, guard, true), (err: unknown) => err instanceof DataError && /model file m is not a valid model: .*truncated/.test(err.message));
-    await assert.rejects(loadModelBytes(Buffer.from(BINARY_MAGIC), "m", parse, {}, false), (err: unknown) => err instanceof DataError && /truncated/.test(err.message));
+    await assert.rejects(
+      loadModelBytes(corrupt, "m", parse, guard, true),
+      (err: unknown) => err instanceof DataError && /model file m is not a valid model: .*truncated/.test(err.message),
+    );
+    await assert.rejects(
+      loadModelBytes(Buffer.from(BINARY_MAGIC), "m", parse, {}, false),
+      (err: unknown) => err instanceof DataError && /truncated/.test(err.message),
+    );
   });
 });

@@ -116,7 +116,13 @@ describe("handOverToFit", { timeout: 60_000 }, () => {
 describe("releaseHandedOver of a large matrix", () => {
   it("runs a garbage collection at once, so the matrix's buffers (outside V8's heap) are returned before the fit allocates more", () => {
     const nnz = 6_000_000; // 72 MB of indices and values: above the collection threshold
-    const big: CsrMatrix = { rows: 1, cols: nnz, indptr: sharedInt32(Int32Array.of(0, nnz)), indices: sharedInt32(new Int32Array(nnz)), data: sharedFloat64(new Float64Array(nnz)) };
+    const big: CsrMatrix = {
+      rows: 1,
+      cols: nnz,
+      indptr: sharedInt32(Int32Array.of(0, nnz)),
+      indices: sharedInt32(new Int32Array(nnz)),
+      data: sharedFloat64(new Float64Array(nnz)),
+    };
     // The buffers themselves are freed by V8's background sweeper a little later; what the
     // release must do synchronously is the collection, seen here on ~48 MB of JS-heap garbage.
     let garbage: number[] | null = new Array<number>(6_000_000).fill(0.5);
@@ -128,4 +134,3 @@ describe("releaseHandedOver of a large matrix", () => {
     assert.ok(before - after >= 40 * 2 ** 20, `heap ${(before / 2 ** 20).toFixed(0)} MB before the release, ${(after / 2 ** 20).toFixed(0)} MB after`);
   });
 });
-

@@ -49,7 +49,10 @@ test("matches scikit-learn's LinearSVC (liblinear) on the fixed problem, binary 
   assert.ok(maxAbsDiff(hinge.coef, [0.15789473684234157, -0.9999999999979862, 0.47368421052627624]) < 1e-7);
   assert.ok(Math.abs(hinge.intercept[0] - 0.5263157894737237) < 1e-7);
   const multi = new LinearSVC({ tol: 1e-10, maxIter: 1000000 }).fit(X, FIXED_Y_MULTI);
-  const skCoef = [-0.7949599083485646, 0.8751431844141783, -0.7949599083664716, -0.13971589804093926, -0.2875267561788805, 0.5124732438183421, 0.4215349370049091, -0.5158163714937847, -0.20812406379421178];
+  const skCoef = [
+    -0.7949599083485646, 0.8751431844141783, -0.7949599083664716, -0.13971589804093926, -0.2875267561788805, 0.5124732438183421, 0.4215349370049091,
+    -0.5158163714937847, -0.20812406379421178,
+  ];
   assert.ok(maxAbsDiff(multi.coef, skCoef) < 1e-7);
   assert.ok(maxAbsDiff(multi.intercept, [-0.12371134021434518, -0.28371278458538957, -0.20618556700041313]) < 1e-7);
 });
@@ -86,7 +89,10 @@ test("class weights scale C per sample; bad options are rejected; non-convergenc
   // Hinge box: 0 ≤ α_i ≤ C·weight(y_i); class 1's upper bound is 3.
   const alpha = weighted.solutions[0].alpha;
   assert.ok(alpha.every((a, i) => a >= 0 && a <= (y[i] === 1 ? 3 : 1)));
-  assert.ok(alpha.some((a, i) => y[i] === 1 && a > 1), "some class-1 multiplier uses the larger bound");
+  assert.ok(
+    alpha.some((a, i) => y[i] === 1 && a > 1),
+    "some class-1 multiplier uses the larger bound",
+  );
   assert.throws(() => new LinearSVC({ C: -1 }), InvalidParameterError);
   assert.throws(() => new LinearSVC({ loss: "log" } as never), InvalidParameterError);
   assert.throws(() => new LinearSVC({ penalty: "l1" } as never), /unknown option 'penalty'/);

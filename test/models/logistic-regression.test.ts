@@ -53,10 +53,16 @@ test("multinomial: gradient ~0 and scikit-learn's coefficients on the fixed prob
   const X = csrFromDense(FIXED_X);
   const m = new LogisticRegression({ tol: 1e-12, maxIter: 1000 }).fit(X, FIXED_Y_MULTI);
   assert.deepEqual(m.classes, ["neg", "neu", "pos"]);
-  const skCoef = [-0.6124794010530621, 0.9571220327800654, -0.5453503543014593, -0.04093547727476014, -0.35015444326457373, 0.6316722249573298, 0.6534148783278212, -0.6069675895154927, -0.08632187065587026];
+  const skCoef = [
+    -0.6124794010530621, 0.9571220327800654, -0.5453503543014593, -0.04093547727476014, -0.35015444326457373, 0.6316722249573298, 0.6534148783278212,
+    -0.6069675895154927, -0.08632187065587026,
+  ];
   assert.ok(maxAbsDiff(m.coef, skCoef) < 1e-4, `coef ${Array.from(m.coef)}`);
   assert.ok(maxAbsDiff(m.intercept, [-0.1436587492240025, 0.11725488313856915, 0.026403866085432305]) < 1e-4);
-  const bfgsCoef = [-0.6124834646274733, 0.9571343069752483, -0.545376132915924, -0.040938881036721886, -0.35016139598883106, 0.6316998802088718, 0.6534223456641952, -0.6069729109864166, -0.08632374729294806];
+  const bfgsCoef = [
+    -0.6124834646274733, 0.9571343069752483, -0.545376132915924, -0.040938881036721886, -0.35016139598883106, 0.6316998802088718, 0.6534223456641952,
+    -0.6069729109864166, -0.08632374729294806,
+  ];
   assert.ok(maxAbsDiff(m.coef, bfgsCoef) < 1e-6);
   assert.ok(maxAbsDiff(m.intercept, [-0.1436741864914223, 0.11727368629144505, 0.026400500199974024]) < 1e-6);
   const g = denseMultinomialGradient(FIXED_X, FIXED_Y_MULTI, m.classes, m.coef, m.intercept, 1, ones(12));
@@ -191,7 +197,14 @@ test("reports fit progress, objective and non-convergence as a warning (not cons
 });
 
 test("labels: numbers sort before strings, predictions use the original labels", () => {
-  const X = csrFromDense([[1, 0], [0, 1], [1, 0.1], [0.1, 1], [2, 0], [0, 2]]);
+  const X = csrFromDense([
+    [1, 0],
+    [0, 1],
+    [1, 0.1],
+    [0.1, 1],
+    [2, 0],
+    [0, 2],
+  ]);
   const m = new LogisticRegression().fit(X, ["b", 10, "b", 10, "a", "a"]);
   assert.deepEqual(m.classes, [10, "a", "b"]);
   assert.equal(m.predict(X).length, 6);
@@ -199,17 +212,43 @@ test("labels: numbers sort before strings, predictions use the original labels",
 });
 
 test("bad input is rejected with specific errors", () => {
-  const X = csrFromDense([[1, 0], [0, 1], [1, 1]]);
-  assert.throws(() => new LogisticRegression().fit(X, ["pos", "pos", "pos"]), (e: unknown) => e instanceof DataError && /needs at least 2 classes, got only 'pos'/.test(e.message));
-  assert.throws(() => new LogisticRegression().fit(X, ["a", "b"]), (e: unknown) => e instanceof DataError && /3 rows but y has 2 labels/.test(e.message));
+  const X = csrFromDense([
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ]);
+  assert.throws(
+    () => new LogisticRegression().fit(X, ["pos", "pos", "pos"]),
+    (e: unknown) => e instanceof DataError && /needs at least 2 classes, got only 'pos'/.test(e.message),
+  );
+  assert.throws(
+    () => new LogisticRegression().fit(X, ["a", "b"]),
+    (e: unknown) => e instanceof DataError && /3 rows but y has 2 labels/.test(e.message),
+  );
   assert.throws(() => new LogisticRegression({ C: NaN }), InvalidParameterError);
   assert.throws(() => new LogisticRegression({ tol: Infinity }), InvalidParameterError);
-  assert.throws(() => new LogisticRegression({ maxIters: 5 } as never), (e: unknown) => e instanceof InvalidParameterError && /unknown option 'maxIters'/.test(e.message));
+  assert.throws(
+    () => new LogisticRegression({ maxIters: 5 } as never),
+    (e: unknown) => e instanceof InvalidParameterError && /unknown option 'maxIters'/.test(e.message),
+  );
   assert.throws(() => new LogisticRegression({ penalty: "elasticnet" } as never), InvalidParameterError);
   const m = new LogisticRegression().fit(X, ["a", "b", "a"]);
-  assert.throws(() => m.predict(csrFromDense([[1, 0, 0]])), (e: unknown) => e instanceof DataError && /3 features but the model was fitted with 2/.test(e.message));
+  assert.throws(
+    () => m.predict(csrFromDense([[1, 0, 0]])),
+    (e: unknown) => e instanceof DataError && /3 features but the model was fitted with 2/.test(e.message),
+  );
   assert.throws(() => new LogisticRegression().predict(X), DataError);
   assert.throws(() => new LogisticRegression({ classWeight: { c: 1 } }).fit(X, ["a", "b", "a"]), /classWeight names labels not in the data: 'c'/);
   assert.throws(() => new LogisticRegression({ classWeight: { a: 0, b: 0 } }).fit(X, ["a", "b", "a"]), /every sample has weight 0/);
-  assert.throws(() => new LogisticRegression().fit(csrFromDense([[1, NaN], [0, 1]]), ["a", "b"]), (e: unknown) => e instanceof DataError && /non-finite value \(NaN\)/.test(e.message));
+  assert.throws(
+    () =>
+      new LogisticRegression().fit(
+        csrFromDense([
+          [1, NaN],
+          [0, 1],
+        ]),
+        ["a", "b"],
+      ),
+    (e: unknown) => e instanceof DataError && /non-finite value \(NaN\)/.test(e.message),
+  );
 });

@@ -8,7 +8,7 @@ import { maxAbsDiff } from "./helpers.js";
 // over the whole index range (as sorted-term columns are), labels from a hidden weight vector.
 function wideProblem(seed: number, n: number, d: number, classes: number): { X: CsrMatrix; y: number[] } {
   let s = seed >>> 0;
-  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const scatter = (r: number): number => Math.imul(r, 2654435761) >>> 0;
   const hidden = Array.from({ length: classes }, () => Float64Array.from({ length: d }, () => rand() - 0.5));
   const indptr = new Int32Array(n + 1);

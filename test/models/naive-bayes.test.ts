@@ -30,7 +30,15 @@ test("predictProba is the normalised joint likelihood (log-sum-exp), by hand", (
   const P = m.predictProba(csrFromDense([[1, 0, 1]]));
   assert.ok(Math.abs(P[1] - pos / (neg + pos)) < 1e-15);
   assert.ok(Math.abs(P[0] + P[1] - 1) < 1e-15);
-  assert.deepEqual(m.predict(csrFromDense([[1, 0, 1], [0, 2, 0]])), ["pos", "neg"]);
+  assert.deepEqual(
+    m.predict(
+      csrFromDense([
+        [1, 0, 1],
+        [0, 2, 0],
+      ]),
+    ),
+    ["pos", "neg"],
+  );
   // Binary decisionFunction: log-odds of classes[1].
   assert.ok(Math.abs(m.decisionFunction(csrFromDense([[1, 0, 1]]))[0] - Math.log(pos / neg)) < 1e-12);
   // Very long documents must not underflow to NaN.
@@ -49,7 +57,17 @@ test("alpha, fitPrior=false and classPrior change exactly what sklearn's formula
 });
 
 test("negative feature values and bad options are rejected", () => {
-  assert.throws(() => new MultinomialNB().fit(csrFromDense([[1, -1], [0, 1]]), ["a", "b"]), (e: unknown) => e instanceof DataError && /non-negative/.test(e.message));
+  assert.throws(
+    () =>
+      new MultinomialNB().fit(
+        csrFromDense([
+          [1, -1],
+          [0, 1],
+        ]),
+        ["a", "b"],
+      ),
+    (e: unknown) => e instanceof DataError && /non-negative/.test(e.message),
+  );
   assert.throws(() => new MultinomialNB({ alpha: -1 }), InvalidParameterError);
   assert.throws(() => new MultinomialNB({ alpha: NaN }), InvalidParameterError);
   assert.throws(() => new MultinomialNB({ smoothing: 1 } as never), /unknown option 'smoothing'/);
@@ -57,7 +75,14 @@ test("negative feature values and bad options are rejected", () => {
 });
 
 test("multi-class: probabilities sum to 1 and the argmax is predicted", () => {
-  const Xm = csrFromDense([[3, 0, 0], [0, 3, 0], [0, 0, 3], [2, 1, 0], [0, 2, 1], [1, 0, 2]]);
+  const Xm = csrFromDense([
+    [3, 0, 0],
+    [0, 3, 0],
+    [0, 0, 3],
+    [2, 1, 0],
+    [0, 2, 1],
+    [1, 0, 2],
+  ]);
   const m = new MultinomialNB().fit(Xm, [0, 1, 2, 0, 1, 2]);
   const P = m.predictProba(Xm);
   for (let i = 0; i < 6; i++) assert.ok(Math.abs(P[3 * i] + P[3 * i + 1] + P[3 * i + 2] - 1) < 1e-12);

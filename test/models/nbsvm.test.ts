@@ -30,7 +30,12 @@ test("the log-count ratio r matches a hand computation (α = 1)", () => {
   const r2 = logCountRatio(binarize(X), Int32Array.from([1, 1, 0, 0, 1]), 1, 0.5);
   const p2 = [3.5, 0.5, 2.5, 2.5];
   const q2 = [0.5, 2.5, 2.5, 1.5];
-  assert.ok(maxAbsDiff(r2, p2.map((pj, j) => Math.log(pj / 9 / (q2[j] / 7)))) < 1e-14);
+  assert.ok(
+    maxAbsDiff(
+      r2,
+      p2.map((pj, j) => Math.log(pj / 9 / (q2[j] / 7))),
+    ) < 1e-14,
+  );
 });
 
 test("with β = 1 the model is the base model fitted on r ∘ x̂ (coef = w ∘ r), and binarises its input", () => {
@@ -45,7 +50,13 @@ test("with β = 1 the model is the base model fitted on r ∘ x̂ (coef = w ∘ 
       [r[0], 0, r[2], r[3]],
     ]);
     const ref = base === "svm" ? new LinearSVC({ C: 2 }).fit(scaled, y) : new LogisticRegression({ C: 2 }).fit(scaled, y);
-    assert.ok(maxAbsDiff(m.coef, Array.from(ref.coef, (w, j) => w * r[j])) < 1e-12, base);
+    assert.ok(
+      maxAbsDiff(
+        m.coef,
+        Array.from(ref.coef, (w, j) => w * r[j]),
+      ) < 1e-12,
+      base,
+    );
     assert.ok(Math.abs(m.intercept[0] - ref.intercept[0]) < 1e-12);
     // Counts 5 and 1 score the same once binarised.
     const a = m.decisionFunction(csrFromDense([[5, 0, 1, 0]]));
@@ -61,7 +72,12 @@ test("interpolation: w' = (1 − β)·mean|w| + β·w, scaled by r", () => {
   const r = full.ratios[0];
   const w = Array.from(full.coef, (c, j) => c / r[j]);
   const mean = w.reduce((s, v) => s + Math.abs(v), 0) / w.length;
-  assert.ok(maxAbsDiff(half.coef, w.map((wj, j) => (0.5 * mean + 0.5 * wj) * r[j])) < 1e-12);
+  assert.ok(
+    maxAbsDiff(
+      half.coef,
+      w.map((wj, j) => (0.5 * mean + 0.5 * wj) * r[j]),
+    ) < 1e-12,
+  );
 });
 
 test("one-vs-rest for three classes: probabilities sum to 1 and the training data is separated", () => {
@@ -77,7 +93,10 @@ test("one-vs-rest for three classes: probabilities sum to 1 and the training dat
 
 test("serialisation round trip gives identical predictions; the factory knows 'nbsvm'", () => {
   const { X: Xr, y: yr } = randomProblem(3, 80, 25, 5);
-  for (const m of [createClassifier("nbsvm", { C: 0.5 }).fit(Xr, yr), new NBSVM({ base: "logreg" }).fit(randomProblem(4, 90, 20, 5, ["x", "y", "z"]).X, randomProblem(4, 90, 20, 5, ["x", "y", "z"]).y)]) {
+  for (const m of [
+    createClassifier("nbsvm", { C: 0.5 }).fit(Xr, yr),
+    new NBSVM({ base: "logreg" }).fit(randomProblem(4, 90, 20, 5, ["x", "y", "z"]).X, randomProblem(4, 90, 20, 5, ["x", "y", "z"]).y),
+  ]) {
     const json = JSON.parse(JSON.stringify(m.toJSON()));
     assert.equal(json.kind, "nbsvm");
     const back = classifierFromJSON(json);

@@ -48,7 +48,8 @@ test("L-BFGS with the iterates in the caller's memory (allocate) returns one of 
   assert.ok(allocated.includes(outside.x), "the solution is one of the caller's buffers");
   assert.equal(inArena.reason, "gtol");
   assert.equal(outside.reason, "gtol");
-  for (let j = 0; j < n; j++) assert.ok(Math.abs(outside.x[j] - a[j]) < 1e-6 && Math.abs(outside.x[j] - inArena.x[j]) < 1e-6, `j ${j}: ${outside.x[j]} ${inArena.x[j]} ${a[j]}`);
+  for (let j = 0; j < n; j++)
+    assert.ok(Math.abs(outside.x[j] - a[j]) < 1e-6 && Math.abs(outside.x[j] - inArena.x[j]) < 1e-6, `j ${j}: ${outside.x[j]} ${inArena.x[j]} ${a[j]}`);
 });
 
 test("L-BFGS in an arena the caller made beforehand (shared memory) gives exactly the result of its own arena; an arena made for another problem is refused", () => {
@@ -126,10 +127,14 @@ test("a borrowed L-BFGS arena reuses the memory given back before it (M zeroed, 
 });
 
 test("L-BFGS stops at maxIter and reports it as not converged", () => {
-  const res = minimizeLbfgs((x, g) => {
-    g[0] = 4 * x[0] ** 3;
-    return x[0] ** 4;
-  }, Float64Array.of(3), { maxIter: 3, gtol: 1e-30, ftol: 0 });
+  const res = minimizeLbfgs(
+    (x, g) => {
+      g[0] = 4 * x[0] ** 3;
+      return x[0] ** 4;
+    },
+    Float64Array.of(3),
+    { maxIter: 3, gtol: 1e-30, ftol: 0 },
+  );
   assert.equal(res.iterations, 3);
   assert.equal(res.converged, false);
   assert.equal(res.reason, "maxIter");

@@ -21,7 +21,12 @@ function roundedValues(X: CsrMatrix): CsrMatrix {
   return { ...X, data: Float64Array.from(X.data, Math.fround) };
 }
 
-for (const [threads, wasm] of [[1, true], [2, true], [1, false], [2, false]] as const) {
+for (const [threads, wasm] of [
+  [1, true],
+  [2, true],
+  [1, false],
+  [2, false],
+] as const) {
   test(`the by-column loss and gradient (${threads} thread${threads > 1 ? "s" : ""}, ${wasm ? "WebAssembly" : "plain-JS"} kernels) equal the row-wise kernel's on X's float32 values to 1e-12`, () => {
     const { X, y } = randomProblem(11, 400, 60, 6);
     const ySign = Float64Array.from(y, (v) => (v === 1 ? 1 : -1));
@@ -120,8 +125,14 @@ test("OvR fits (one binary problem per class) run on two threads too", () => {
 });
 
 test("threads must be 1, 2 or 'auto'", () => {
-  assert.throws(() => new LogisticRegression({ threads: 3 }), (e: unknown) => e instanceof InvalidParameterError && /threads/.test(e.message));
-  assert.throws(() => new LogisticRegression({ threads: 0 }), (e: unknown) => e instanceof InvalidParameterError);
+  assert.throws(
+    () => new LogisticRegression({ threads: 3 }),
+    (e: unknown) => e instanceof InvalidParameterError && /threads/.test(e.message),
+  );
+  assert.throws(
+    () => new LogisticRegression({ threads: 0 }),
+    (e: unknown) => e instanceof InvalidParameterError,
+  );
   assert.doesNotThrow(() => new LogisticRegression({ threads: "auto" }));
 });
 
@@ -194,9 +205,15 @@ test("the worker faults in the caller's prefault regions once openPrefault is ca
     // Wait (up to a generous deadline) until most of the fresh region is resident.
     const deadline = Date.now() + 60_000;
     while (process.memoryUsage().rss - rssBefore < freshBytes * 0.75 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(process.memoryUsage().rss - rssBefore >= freshBytes * 0.75, `RSS grew by ${(process.memoryUsage().rss - rssBefore) >> 20} MB, expected ~${freshBytes >> 20} MB`);
+    assert.ok(
+      process.memoryUsage().rss - rssBefore >= freshBytes * 0.75,
+      `RSS grew by ${(process.memoryUsage().rss - rssBefore) >> 20} MB, expected ~${freshBytes >> 20} MB`,
+    );
     for (let i = 0; i < written.length; i++) assert.equal(written[i], i * 0.5 - 7);
-    assert.equal(new Int32Array(fresh).some((v) => v !== 0), false);
+    assert.equal(
+      new Int32Array(fresh).some((v) => v !== 0),
+      false,
+    );
     assert.ok(objective.parallel);
     assert.equal(objective.evaluate(x, 0.2, 1 / X.rows, g1, out), before);
     assert.deepEqual(g1, g2);

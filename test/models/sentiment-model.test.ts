@@ -68,7 +68,10 @@ test("explain: term weights plus intercept equal the decision score, and word of
 
 test("fromJSON rejects other formats, versions and mismatched parts with specific messages", () => {
   const json = trainSmall().toJSON();
-  assert.throws(() => SentimentModel.fromJSON({ ...json, format: "other" }), (e: unknown) => e instanceof DataError && /format must be 'polarity.sentiment-model'/.test(e.message));
+  assert.throws(
+    () => SentimentModel.fromJSON({ ...json, format: "other" }),
+    (e: unknown) => e instanceof DataError && /format must be 'polarity.sentiment-model'/.test(e.message),
+  );
   assert.throws(() => SentimentModel.fromJSON({ ...json, version: 2 }), /unsupported version 2/);
   const other = SentimentModel.train(["a b c d", "e f g h"], [0, 1], { features: { kind: "bow" }, model: { kind: "nb" } }).toJSON();
   assert.throws(() => SentimentModel.fromJSON({ ...json, vectorizer: other.vectorizer }), /features but the classifier expects/);
@@ -81,10 +84,19 @@ test("train rejects bad options and data with clear errors", () => {
     () => SentimentModel.train(texts, labels, { features: { kind: "bow", sublinearTf: true }, model: { kind: "nb" } }),
     (e: unknown) => e instanceof InvalidParameterError && /sublinearTf applies to kind 'tfidf' only/.test(e.message),
   );
-  assert.throws(() => SentimentModel.train(texts, labels, { features: { kind: "word2vec" as never }, model: { kind: "nb" } }), /features.kind must be 'bow' or 'tfidf'/);
-  assert.throws(() => SentimentModel.train(texts, labels, { features: { kind: "bow", maxFeature: 3 } as never, model: { kind: "nb" } }), /unknown option 'maxFeature'/);
+  assert.throws(
+    () => SentimentModel.train(texts, labels, { features: { kind: "word2vec" as never }, model: { kind: "nb" } }),
+    /features.kind must be 'bow' or 'tfidf'/,
+  );
+  assert.throws(
+    () => SentimentModel.train(texts, labels, { features: { kind: "bow", maxFeature: 3 } as never, model: { kind: "nb" } }),
+    /unknown option 'maxFeature'/,
+  );
   assert.throws(() => SentimentModel.train(texts, labels, { features: { kind: "bow" }, model: { kind: "forest" as never } }), /unknown classifier kind/);
-  assert.throws(() => SentimentModel.train(texts, ["x", "x", "x", "x", "x", "x", "x", "x"], { features: { kind: "bow" }, model: { kind: "logreg" } }), /at least 2 classes/);
+  assert.throws(
+    () => SentimentModel.train(texts, ["x", "x", "x", "x", "x", "x", "x", "x"], { features: { kind: "bow" }, model: { kind: "logreg" } }),
+    /at least 2 classes/,
+  );
 });
 
 test("multi-class: three labels train, predict and explain towards the predicted class", () => {
@@ -92,7 +104,10 @@ test("multi-class: three labels train, predict and explain towards the predicted
   const y = ["joy", "joy", "sadness", "sadness", "anger", "anger"];
   const model = SentimentModel.train(t, y, { features: { kind: "tfidf" }, model: { kind: "logreg", C: 10 } });
   assert.deepEqual(model.classes, ["anger", "joy", "sadness"]);
-  assert.deepEqual(model.predict(["tears and gloom", "rage"]).map((p) => p.label), ["sadness", "anger"]);
+  assert.deepEqual(
+    model.predict(["tears and gloom", "rage"]).map((p) => p.label),
+    ["sadness", "anger"],
+  );
   assert.equal(model.explain("tears and gloom").towards, "sadness");
 });
 
@@ -100,10 +115,16 @@ test("an edited top-level preprocess or classes in the bundle is refused on load
   const json = trainSmall().toJSON();
   const edited = JSON.parse(JSON.stringify(json)) as { preprocess: Record<string, unknown>; classes: unknown[] };
   edited.preprocess.removeStopwords = !edited.preprocess.removeStopwords;
-  assert.throws(() => SentimentModel.fromJSON(edited), (e: unknown) => e instanceof DataError && /top-level preprocess .* differs from the config the vectorizer was fitted with/.test(e.message));
+  assert.throws(
+    () => SentimentModel.fromJSON(edited),
+    (e: unknown) => e instanceof DataError && /top-level preprocess .* differs from the config the vectorizer was fitted with/.test(e.message),
+  );
   const relabelled = JSON.parse(JSON.stringify(json)) as { classes: unknown[] };
   relabelled.classes = ["pos", "neg"];
-  assert.throws(() => SentimentModel.fromJSON(relabelled), (e: unknown) => e instanceof DataError && /top-level classes \["pos","neg"\] differ from the classifier's \["neg","pos"\]/.test(e.message));
+  assert.throws(
+    () => SentimentModel.fromJSON(relabelled),
+    (e: unknown) => e instanceof DataError && /top-level classes \["pos","neg"\] differ from the classifier's \["neg","pos"\]/.test(e.message),
+  );
   const missing = JSON.parse(JSON.stringify(json)) as Record<string, unknown>;
   delete missing.preprocess;
   assert.throws(() => SentimentModel.fromJSON(missing), DataError);
@@ -115,9 +136,17 @@ test("an edited top-level preprocess or classes in the bundle is refused on load
 
 test("train on pre-tokenised documents builds the same bundle as train on the raw texts", async () => {
   const { preprocess } = await import("../../src/text/preprocess.js");
-  const options = { preprocess: { wordForm: "porter" as const }, features: { kind: "tfidf" as const, ngramRange: [1, 2] as const }, model: { kind: "logreg" as const, C: 10 } };
+  const options = {
+    preprocess: { wordForm: "porter" as const },
+    features: { kind: "tfidf" as const, ngramRange: [1, 2] as const },
+    model: { kind: "logreg" as const, C: 10 },
+  };
   const fromText = SentimentModel.train(texts, labels, options);
-  const fromTokens = SentimentModel.train(texts.map((t) => preprocess(t, options.preprocess)), labels, options);
+  const fromTokens = SentimentModel.train(
+    texts.map((t) => preprocess(t, options.preprocess)),
+    labels,
+    options,
+  );
   assert.deepEqual(fromTokens.toJSON(), fromText.toJSON());
 });
 
@@ -159,7 +188,11 @@ test("class names travel in the bundle and in every prediction, next to the nume
 test("trainAsync counts on two threads from 20,000 texts and gives train()'s model exactly", async () => {
   const { generateSyntheticCorpus } = await import("../../src/data/synthetic.js");
   const corpus = generateSyntheticCorpus({ n: 24_000, seed: 7 });
-  const options = { preprocess: { removeStopwords: false, wordForm: "none", negationScope: false }, features: { kind: "tfidf", ngramRange: [1, 2] }, model: { kind: "logreg", C: 1 } } as const;
+  const options = {
+    preprocess: { removeStopwords: false, wordForm: "none", negationScope: false },
+    features: { kind: "tfidf", ngramRange: [1, 2] },
+    model: { kind: "logreg", C: 1 },
+  } as const;
   const phases: string[] = [];
   const parallel = await SentimentModel.trainAsync(corpus.texts, corpus.labels, { ...options, onProgress: (e) => phases.push(`${e.phase}:${e.done}`) });
   const serial = SentimentModel.train(corpus.texts, corpus.labels, options);
@@ -171,7 +204,10 @@ test("trainAsync counts on two threads from 20,000 texts and gives train()'s mod
 
 test("trainAsync rejects what train() rejects, before any vectorising", async () => {
   await assert.rejects(() => SentimentModel.trainAsync(texts, labels.slice(1), { features: { kind: "tfidf" }, model: { kind: "logreg" } }), DataError);
-  await assert.rejects(() => SentimentModel.trainAsync(texts, labels, { features: { kind: "tfidf" }, model: { kind: "logreg" }, bogus: 1 } as never), InvalidParameterError);
+  await assert.rejects(
+    () => SentimentModel.trainAsync(texts, labels, { features: { kind: "tfidf" }, model: { kind: "logreg" }, bogus: 1 } as never),
+    InvalidParameterError,
+  );
 });
 
 test("handOverTexts: train and trainAsync empty a handed-over array once vectorised, with the same model; other arrays stay", async () => {

@@ -52,7 +52,10 @@ test("the JSON layout: kind, options without callbacks, row-major coef", () => {
 
 test("classifierFromJSON rejects unknown kinds, versions and wrong lengths with clear errors", () => {
   const good = new LogisticRegression().fit(binary.X, binary.y).toJSON();
-  assert.throws(() => classifierFromJSON({ ...good, kind: "forest" }), (e: unknown) => e instanceof DataError && /unknown kind "forest"/.test(e.message));
+  assert.throws(
+    () => classifierFromJSON({ ...good, kind: "forest" }),
+    (e: unknown) => e instanceof DataError && /unknown kind "forest"/.test(e.message),
+  );
   assert.throws(() => classifierFromJSON({ ...good, version: 2 }), /unsupported version 2/);
   assert.throws(() => classifierFromJSON({ ...good, format: "other" }), /format must be "polarity.model"/);
   assert.throws(() => classifierFromJSON({ ...good, coef: good.coef.slice(1) }), /coef has 7 entries, expected 8/);
@@ -67,13 +70,20 @@ test("createClassifier builds each kind and names the known ones on a typo", () 
   assert.ok(createClassifier("logreg", { C: 2 }) instanceof LogisticRegression);
   assert.ok(createClassifier("nb") instanceof MultinomialNB);
   assert.ok(createClassifier("svm", { loss: "hinge" }) instanceof LinearSVC);
-  assert.throws(() => createClassifier("tree" as never), (e: unknown) => e instanceof InvalidParameterError && /'logreg', 'nb', 'svm'/.test(e.message));
+  assert.throws(
+    () => createClassifier("tree" as never),
+    (e: unknown) => e instanceof InvalidParameterError && /'logreg', 'nb', 'svm'/.test(e.message),
+  );
 });
 
 test("linear contributions add up to the decision score (binary: towards classes[1])", () => {
   const X = csrFromDense([[0.5, 0, 2, 0, 0, 0, 0, 1]]);
   const row = { indices: X.indices, values: X.data };
-  for (const model of [new LogisticRegression().fit(binary.X, binary.y), new MultinomialNB().fit(binary.X, binary.y), new LinearSVC().fit(binary.X, binary.y)]) {
+  for (const model of [
+    new LogisticRegression().fit(binary.X, binary.y),
+    new MultinomialNB().fit(binary.X, binary.y),
+    new LinearSVC().fit(binary.X, binary.y),
+  ]) {
     const c = linearContributions(model, row.indices, row.values);
     assert.equal(c.label, "pos");
     const total = c.contributions.reduce((a, b) => a + b, 0) + c.intercept;

@@ -61,7 +61,8 @@ function assertSameTree(a: GrownTree, b: GrownTree, exactValues: boolean, what: 
     assert.deepEqual(Array.from(a.improvement), Array.from(b.improvement), `${what}: improvements`);
   } else {
     for (let t = 0; t < a.value.length; t++) assert.ok(Math.abs(a.value[t] - b.value[t]) <= 1e-9 * (1 + Math.abs(b.value[t])), `${what}: value ${t}`);
-    for (let t = 0; t < a.improvement.length; t++) assert.ok(Math.abs(a.improvement[t] - b.improvement[t]) <= 1e-9 * (1 + Math.abs(b.improvement[t])), `${what}: improvement ${t}`);
+    for (let t = 0; t < a.improvement.length; t++)
+      assert.ok(Math.abs(a.improvement[t] - b.improvement[t]) <= 1e-9 * (1 + Math.abs(b.improvement[t])), `${what}: improvement ${t}`);
   }
 }
 
@@ -169,7 +170,14 @@ test("the MSE split scan finds the brute-force best split (multi-bin features, z
       }
     }
     for (const reference of [false, true]) {
-      const tree = growTree(B.rows, { criterion: 1, k: 1, y: new Int32Array(n), w, r, h }, all, { maxDepth: 1, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0, reference });
+      const tree = growTree(B.rows, { criterion: 1, k: 1, y: new Int32Array(n), w, r, h }, all, {
+        maxDepth: 1,
+        minSamplesSplit: 2,
+        minSamplesLeaf: 1,
+        maxFeatures: 0,
+        seed: 0,
+        reference,
+      });
       assert.equal(tree.feature[0], bestFeature, `seed ${seed}: feature`);
       assert.ok(Math.abs(B.thresholds[B.rows.binOffset[bestFeature] + tree.bin[0]] - bestThreshold) < 1e-12, `seed ${seed}: threshold`);
       // improvement = score / (weight · root weight) = score / n².
@@ -190,7 +198,10 @@ test("growTree with reused buffers grows the trees it grows with fresh ones, and
       const target = { criterion: 1, k: 1, y: label, w, r, h };
       const params = { maxDepth: 4, minSamplesSplit: 2, minSamplesLeaf: 1, maxFeatures: 0, seed: 0 };
       assertSameTree(growTree(B, target, rows, params, undefined, buffers), growTree(B, target, rows, params), true, `late ${late}, ${rows.length} rows`);
-      assert.ok(buffers.hist.every((v) => v === 0) && buffers.featCount.every((v) => v === 0) && buffers.present.every((v) => v === 0), "buffers zero after the tree");
+      assert.ok(
+        buffers.hist.every((v) => v === 0) && buffers.featCount.every((v) => v === 0) && buffers.present.every((v) => v === 0),
+        "buffers zero after the tree",
+      );
     }
   }
 });
@@ -203,7 +214,15 @@ test("growTree's leafOut gives each grown row the leaf its bins lead to, and lea
   const rows = Int32Array.from({ length: X.rows }, (_, i) => i).filter((i) => i % 4 !== 2);
   for (const maxDepth of [1, 3, 6]) {
     const leafOut = new Int32Array(X.rows).fill(-7);
-    const tree = growTree(B, { criterion: 1, k: 1, y: label, w, r, h }, rows, { maxDepth, minSamplesSplit: 2, minSamplesLeaf: 3, maxFeatures: 0, seed: 0 }, undefined, undefined, leafOut);
+    const tree = growTree(
+      B,
+      { criterion: 1, k: 1, y: label, w, r, h },
+      rows,
+      { maxDepth, minSamplesSplit: 2, minSamplesLeaf: 3, maxFeatures: 0, seed: 0 },
+      undefined,
+      undefined,
+      leafOut,
+    );
     assert.ok(tree.feature[0] >= 0, "the tree splits");
     const inRows = new Set(rows);
     for (let i = 0; i < X.rows; i++) {

@@ -9,7 +9,12 @@ import { InvalidParameterError, DataError } from "../../src/util/errors.js";
 import { randomProblem } from "./helpers.js";
 
 test("binning: one bin per distinct value (zero included) and midpoint thresholds", () => {
-  const X = csrFromDense([[0, 1], [2, 1], [4, 3], [2, 0]]);
+  const X = csrFromDense([
+    [0, 1],
+    [2, 1],
+    [4, 3],
+    [2, 0],
+  ]);
   const { rows, thresholds } = binMatrix(X, 32);
   // Feature 0: values 0, 2, 4 → thresholds 1, 3; feature 1: 0, 1, 3 → 0.5, 2.
   assert.deepEqual(Array.from(rows.nBins), [3, 3]);
@@ -27,7 +32,14 @@ test("binning: one bin per distinct value (zero included) and midpoint threshold
 
 test("a depth-1 tree finds the exact best split on tiny data (threshold = midpoint, as sklearn)", () => {
   // Only feature 1 separates the classes: x1 ≤ 2.5 → 'neg', else 'pos'. Feature 0 is noise.
-  const X = csrFromDense([[1, 1], [0, 2], [1, 2], [0, 3], [1, 4], [0, 5]]);
+  const X = csrFromDense([
+    [1, 1],
+    [0, 2],
+    [1, 2],
+    [0, 3],
+    [1, 4],
+    [0, 5],
+  ]);
   const y = ["neg", "neg", "neg", "pos", "pos", "pos"];
   const rf = new RandomForestClassifier({ nEstimators: 1, bootstrap: false, maxFeatures: null, maxDepth: 1, nJobs: 1 }).fit(X, y);
   const tree = rf.trees[0];

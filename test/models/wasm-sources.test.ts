@@ -11,7 +11,12 @@ import initWabt from "wabt";
 
 const KERNELS = [
   { ts: "src/models/optim/lbfgs-simd.ts", wat: "src/models/optim/lbfgs-simd.wat", constant: "WASM_BASE64", features: { simd: true, threads: true } },
-  { ts: "src/models/parallel/binary-logistic-kernel.ts", wat: "src/models/parallel/binary-logistic-kernel.wat", constant: "COLUMN_WASM_BASE64", features: { threads: true } },
+  {
+    ts: "src/models/parallel/binary-logistic-kernel.ts",
+    wat: "src/models/parallel/binary-logistic-kernel.wat",
+    constant: "COLUMN_WASM_BASE64",
+    features: { threads: true },
+  },
   { ts: "src/models/linear-svc.ts", wat: "src/models/svc-dual.wat", constant: "SVC_DUAL_WASM_BASE64", features: {} },
   { ts: "src/models/logistic-rows.ts", wat: "src/models/logistic-rows.wat", constant: "LOGISTIC_ROWS_WASM_BASE64", features: {} },
 ];

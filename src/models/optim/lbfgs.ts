@@ -135,7 +135,9 @@ export class LbfgsMemory {
     simd: boolean | LbfgsArena = true,
   ) {
     if (typeof simd === "object" && (simd.n !== n || simd.m !== m || (simd.M !== null) !== (precond !== null))) {
-      throw new Error(`LbfgsMemory: the arena was made for n = ${simd.n}, m = ${simd.m}${simd.M === null ? "" : " with a preconditioner"}, not n = ${n}, m = ${m}`);
+      throw new Error(
+        `LbfgsMemory: the arena was made for n = ${simd.n}, m = ${simd.m}${simd.M === null ? "" : " with a preconditioner"}, not n = ${n}, m = ${m}`,
+      );
     }
     this.borrowed = simd === true;
     this.arena = typeof simd === "object" ? simd : simd ? borrowLbfgsArena(n, m, precond !== null) : null;
@@ -164,7 +166,17 @@ export class LbfgsMemory {
     const y = this.y[this.head];
     const A = this.arena;
     if (A !== null && this.inArena(xNew) && this.inArena(xOld) && this.inArena(gNew) && this.inArena(gOld)) {
-      A.kernels.pushPair(xNew.byteOffset, xOld.byteOffset, gNew.byteOffset, gOld.byteOffset, s.byteOffset, y.byteOffset, A.M === null ? -1 : A.M.byteOffset, this.n, A.sums.byteOffset);
+      A.kernels.pushPair(
+        xNew.byteOffset,
+        xOld.byteOffset,
+        gNew.byteOffset,
+        gOld.byteOffset,
+        s.byteOffset,
+        y.byteOffset,
+        A.M === null ? -1 : A.M.byteOffset,
+        this.n,
+        A.sums.byteOffset,
+      );
       return this.accept(A.sums[0], A.sums[1], A.sums[2]);
     }
     const M = this.precond;
@@ -432,25 +444,43 @@ function lbfgsIterations(fg: ObjectiveFn, x0: Float64Array, options: LbfgsOption
     let fPrev = f;
     let dgPrev = dg0;
     let a = alpha0;
-    let lo = NaN, fLo = NaN, dgLo = NaN, hi = NaN, fHi = NaN, dgHi = NaN;
+    let lo = NaN,
+      fLo = NaN,
+      dgLo = NaN,
+      hi = NaN,
+      fHi = NaN,
+      dgHi = NaN;
     let evals = 0;
     while (evals < maxLs) {
       const fa = phi(a);
       evals++;
       const dga = memory.dot(gNew, d);
       if (!Number.isFinite(fa) || fa > f + c1 * a * dg0 || (evals > 1 && fa >= fPrev)) {
-        lo = aPrev; fLo = fPrev; dgLo = dgPrev; hi = a; fHi = fa; dgHi = dga;
+        lo = aPrev;
+        fLo = fPrev;
+        dgLo = dgPrev;
+        hi = a;
+        fHi = fa;
+        dgHi = dga;
         break;
       }
       if (Math.abs(dga) <= -c2 * dg0) {
-        accepted = a; fAcc = fa;
+        accepted = a;
+        fAcc = fa;
         break;
       }
       if (dga >= 0) {
-        lo = a; fLo = fa; dgLo = dga; hi = aPrev; fHi = fPrev; dgHi = dgPrev;
+        lo = a;
+        fLo = fa;
+        dgLo = dga;
+        hi = aPrev;
+        fHi = fPrev;
+        dgHi = dgPrev;
         break;
       }
-      aPrev = a; fPrev = fa; dgPrev = dga;
+      aPrev = a;
+      fPrev = fa;
+      dgPrev = dga;
       a *= 4;
     }
     if (Number.isNaN(accepted) && !Number.isNaN(lo)) {
@@ -465,16 +495,23 @@ function lbfgsIterations(fg: ObjectiveFn, x0: Float64Array, options: LbfgsOption
         evals++;
         const dgj = memory.dot(gNew, d);
         if (!Number.isFinite(fj) || fj > f + c1 * aj * dg0 || fj >= fLo) {
-          hi = aj; fHi = fj; dgHi = dgj;
+          hi = aj;
+          fHi = fj;
+          dgHi = dgj;
         } else {
           if (Math.abs(dgj) <= -c2 * dg0) {
-            accepted = aj; fAcc = fj;
+            accepted = aj;
+            fAcc = fj;
             break;
           }
           if (dgj * (hi - lo) >= 0) {
-            hi = lo; fHi = fLo; dgHi = dgLo;
+            hi = lo;
+            fHi = fLo;
+            dgHi = dgLo;
           }
-          lo = aj; fLo = fj; dgLo = dgj;
+          lo = aj;
+          fLo = fj;
+          dgLo = dgj;
         }
       }
       // Wolfe not reached within the budget: take the best sufficient-decrease point found, if any.
@@ -493,8 +530,12 @@ function lbfgsIterations(fg: ObjectiveFn, x0: Float64Array, options: LbfgsOption
     memory.push(xNew, x, gNew, g);
     const fOld = f;
     // Swap current and new buffers instead of copying.
-    const tmpX = x; x = xNew; xNew = tmpX;
-    const tmpG = g; g = gNew; gNew = tmpG;
+    const tmpX = x;
+    x = xNew;
+    xNew = tmpX;
+    const tmpG = g;
+    g = gNew;
+    gNew = tmpG;
     f = fAcc;
     gmax = maxAbs(g);
     options.onIteration?.(iterations, f);

@@ -97,8 +97,12 @@ function owlqnIterations(fg: ObjectiveFn, x0: Float64Array, lambda: number, nPen
     iterations++;
     memory.push(xNew, x, gNew, g);
     const FOld = F;
-    let tmp = x; x = xNew; xNew = tmp;
-    tmp = g; g = gNew; gNew = tmp;
+    let tmp = x;
+    x = xNew;
+    xNew = tmp;
+    tmp = g;
+    g = gNew;
+    gNew = tmp;
     F = FNew;
     pseudoGradient(x, g, lambda, nPenalized, pg);
     pgmax = maxAbs(pg);

@@ -109,7 +109,8 @@ export function columnGradient(colPtr: Int32Array, rowIdx: Int32Array, vals: Flo
  * loops ~3× faster than V8's code for the plain-JS ones (no bounds checks; 10^5 documents,
  * 2.2 M non-zeros: ~11 ms against ~32 ms of CPU per pass).
  */
-const COLUMN_WASM_BASE64 = "AGFzbQEAAAABCwFgB39/f39/f38AAhIBA2VudgZtZW1vcnkCAwGAgAQDAwIAAAcUAgZnYXRoZXIAAAdzY2F0dGVyAAEKtwIClAECA38BfCAFIQcgACAHQQJ0aigCACEIAkADQCAHIAZPDQEgACAHQQFqQQJ0aigCACEJRAAAAAAAAAAAIQoCQANAIAggCU8NASAKIAIgCEECdGoqAgC7IAMgASAIQQJ0aigCAEEDdGorAwCioCEKIAhBAWohCAwACwsgBCAHIAVrQQN0aiAKOQMAIAdBAWohBwwACwsLngEDA38BfAF/IAUhBwJAA0AgByAGTw0BIAMgB0EDdGorAwAhCiAKRAAAAAAAAAAAYgRAIAAgB0ECdGooAgAhCCAAIAdBAWpBAnRqKAIAIQkCQANAIAggCU8NASAEIAEgCEECdGooAgBBA3RqIQsgCyALKwMAIAogAiAIQQJ0aioCALuioDkDACAIQQFqIQgMAAsLCyAHQQFqIQcMAAsLCw==";
+const COLUMN_WASM_BASE64 =
+  "AGFzbQEAAAABCwFgB39/f39/f38AAhIBA2VudgZtZW1vcnkCAwGAgAQDAwIAAAcUAgZnYXRoZXIAAAdzY2F0dGVyAAEKtwIClAECA38BfCAFIQcgACAHQQJ0aigCACEIAkADQCAHIAZPDQEgACAHQQFqQQJ0aigCACEJRAAAAAAAAAAAIQoCQANAIAggCU8NASAKIAIgCEECdGoqAgC7IAMgASAIQQJ0aigCAEEDdGorAwCioCEKIAhBAWohCAwACwsgBCAHIAVrQQN0aiAKOQMAIAdBAWohBwwACwsLngEDA38BfAF/IAUhBwJAA0AgByAGTw0BIAMgB0EDdGorAwAhCiAKRAAAAAAAAAAAYgRAIAAgB0ECdGooAgAhCCAAIAdBAWpBAnRqKAIAIQkCQANAIAggCU8NASAEIAEgCEECdGooAgBBA3RqIQsgCyALKwMAIAogAiAIQQJ0aioCALuioDkDACAIQQFqIQgMAAsLCyAHQQFqIQcMAAsLCw==";
 
 /** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
 interface WasmApi {
@@ -267,7 +268,16 @@ export function startsFromCounts(colPtr: Int32Array, countA: Int32Array, countB:
 }
 
 /** Writes rows [r0, r1)'s entries into their columns' next slots (next[j] is advanced); values rounded to float32. */
-export function fillColumns(indptr: Int32Array, indices: Int32Array, data: Float64Array, r0: number, r1: number, next: Int32Array, rowIdx: Int32Array, vals: Float32Array): void {
+export function fillColumns(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  r0: number,
+  r1: number,
+  next: Int32Array,
+  rowIdx: Int32Array,
+  vals: Float32Array,
+): void {
   for (let i = r0; i < r1; i++) {
     for (let p = indptr[i]; p < indptr[i + 1]; p++) {
       const q = next[indices[p]]++;

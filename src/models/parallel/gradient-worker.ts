@@ -56,7 +56,20 @@ export interface GradientWorkerData {
   count: Int32Array | null;
   /** Byte ranges of shared memory to fault in while idle, in this order, as far as control[CTRL_PREFAULT] allows (see above). */
   prefault: PrefaultRegion[];
-  protocol: { request: number; done: number; state: number; prefault: number; ready: number; failed: number; stop: number; scores: number; gradient: number; count: number; fill: number; residuals: number };
+  protocol: {
+    request: number;
+    done: number;
+    state: number;
+    prefault: number;
+    ready: number;
+    failed: number;
+    stop: number;
+    scores: number;
+    gradient: number;
+    count: number;
+    fill: number;
+    residuals: number;
+  };
 }
 
 /** A byte range [start, end) of a SharedArrayBuffer. */
@@ -78,7 +91,15 @@ interface Wasm {
 }
 
 /** The worker's loop. Self-contained (it is serialised with toString): it may use only its arguments and globals. */
-function gradientWorkerMain(w: GradientWorkerData, scores: Scores, gradient: Gradient, views: Views, countColumns: Count, fillColumns: Fill, residuals: Residuals): void {
+function gradientWorkerMain(
+  w: GradientWorkerData,
+  scores: Scores,
+  gradient: Gradient,
+  views: Views,
+  countColumns: Count,
+  fillColumns: Fill,
+  residuals: Residuals,
+): void {
   const { control, scalars, layout: L, protocol: P } = w;
   const c1 = L.d;
   const V = views(w.buffer, L);

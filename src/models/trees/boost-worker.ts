@@ -46,7 +46,25 @@ function boostWorkerMain(data: BoostWorkerData): void {
         const j = touched[t];
         // Features growTree's bound rules out (see pruneBelow in grow.ts) are skipped.
         const fc = featCount[j];
-        if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, params[1], params[2] === 1, tot, params[3], params[4], params[5], zeroStats, leftStats, best);
+        if (fc > pruneCount && fc < upTo)
+          evalFeature(
+            j,
+            hist,
+            featCount,
+            nBins,
+            zeroBin,
+            binOffset,
+            S,
+            params[1],
+            params[2] === 1,
+            tot,
+            params[3],
+            params[4],
+            params[5],
+            zeroStats,
+            leftStats,
+            best,
+          );
       }
     } catch {
       Atomics.store(control, 2, 1);
@@ -105,7 +123,14 @@ export interface BoostHelper {
  * binOffset must be in shared memory). Returns null when a worker cannot be started (the fit
  * then runs on one thread).
  */
-export function startBoostHelper(d: number, totalSlots: number, nBins: Int32Array, zeroBin: Int32Array, binOffset: Int32Array, minFeatures: number): BoostHelper | null {
+export function startBoostHelper(
+  d: number,
+  totalSlots: number,
+  nBins: Int32Array,
+  zeroBin: Int32Array,
+  binOffset: Int32Array,
+  minFeatures: number,
+): BoostHelper | null {
   const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(bytes));
   const helper: SplitHelper = {
     hist: shared((b) => new Float64Array(b), totalSlots * 8),

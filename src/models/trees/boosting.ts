@@ -42,7 +42,21 @@ export interface GradientBoostingParams extends TreeShapeParams {
   tol: number;
 }
 
-const KNOWN = ["nEstimators", "learningRate", "subsample", "nIterNoChange", "validationFraction", "tol", "maxDepth", "minSamplesSplit", "minSamplesLeaf", "maxFeatures", "maxBins", "seed", "nJobs"] as const;
+const KNOWN = [
+  "nEstimators",
+  "learningRate",
+  "subsample",
+  "nIterNoChange",
+  "validationFraction",
+  "tol",
+  "maxDepth",
+  "minSamplesSplit",
+  "minSamplesLeaf",
+  "maxFeatures",
+  "maxBins",
+  "seed",
+  "nJobs",
+] as const;
 
 /**
  * Below this many (non-zeros × rounds × classes) 'auto' boosting stays on one thread; nodes
@@ -63,7 +77,8 @@ function leafOfBinned(tree: GrownTree, X: BinnedRows, i: number): number {
 }
 
 function fraction(name: string, v: number, lo: number, hiInclusive: boolean): number {
-  if (typeof v !== "number" || !(v > lo) || !(hiInclusive ? v <= 1 : v < 1)) throw new InvalidParameterError(`${name} must be in (${lo}, 1${hiInclusive ? "]" : ")"}, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !(v > lo) || !(hiInclusive ? v <= 1 : v < 1))
+    throw new InvalidParameterError(`${name} must be in (${lo}, 1${hiInclusive ? "]" : ")"}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -156,63 +171,77 @@ export class GradientBoostingClassifier extends TreeEnsemble {
     const work = X.indptr[n] * p.nEstimators * K;
     const jobs = this.nJobs === "auto" ? (work >= PARALLEL_MIN_WORK && availableParallelism() >= 2 ? 2 : 1) : this.nJobs;
     // Every feature is scanned per node only without max_features sampling: the helper's case.
-    const helper = jobs > 1 && maxFeatures === 0 ? startBoostHelper(X.cols, B.binOffset[X.cols] * 3, sharedInt32(B.nBins), sharedInt32(B.zeroBin), sharedInt32(B.binOffset), PARALLEL_MIN_FEATURES) : null;
+    const helper =
+      jobs > 1 && maxFeatures === 0
+        ? startBoostHelper(X.cols, B.binOffset[X.cols] * 3, sharedInt32(B.nBins), sharedInt32(B.zeroBin), sharedInt32(B.binOffset), PARALLEL_MIN_FEATURES)
+        : null;
     // One histogram and feature lists for every tree of the fit (the helper's are shared memory).
     const leafOf = new Int32Array(n);
-    const buffers = helper === null ? newGrowBuffers(B, 3) : { hist: new Float64Array(0), present: new Uint8Array(X.cols), featCount: new Int32Array(0), touched: new Int32Array(0) };
+    const buffers =
+      helper === null
+        ? newGrowBuffers(B, 3)
+        : { hist: new Float64Array(0), present: new Uint8Array(X.cols), featCount: new Int32Array(0), touched: new Int32Array(0) };
     try {
-    for (let m = 0; m < p.nEstimators; m++) {
-      computeProbabilities(F, prob, n, K);
-      let rows = trainIdx;
-      if (sampleSize < trainIdx.length) {
-        rows = Int32Array.from(trainIdx);
-        for (let q = 0; q < sampleSize; q++) {
-          const pick = q + rng.nextInt(rows.length - q);
-          const tmp = rows[q];
-          rows[q] = rows[pick];
-          rows[pick] = tmp;
-        }
-        rows = rows.slice(0, sampleSize).sort();
-      }
-      for (let c = 0; c < K; c++) {
-        leafOf.fill(-1);
-        const target = K === 1 ? 1 : c;
-        for (const i of rows) {
-          const pi = prob[i * K + c];
-          const ri = (codes[i] === target ? 1 : 0) - pi;
-          r[i] = ri;
-          h[i] = K === 1 ? pi * (1 - pi) : Math.abs(ri) * (1 - Math.abs(ri));
-        }
-        const tree = growTree(B, { criterion: 1, k: 1, y: codes, w, r, h }, rows, {
-          maxDepth: p.maxDepth ?? 1 << 30,
-          minSamplesSplit: p.minSamplesSplit,
-          minSamplesLeaf: p.minSamplesLeaf,
-          maxFeatures,
-          seed: rng.nextUint32() | 0,
-        }, helper?.helper, buffers, leafOf);
-        const scale = p.learningRate * (K === 1 ? 1 : (K - 1) / K);
-        for (let t = 0; t < tree.value.length; t++) tree.value[t] *= scale;
-        // Rows the tree was grown on: their leaf from its partition; the others (hold-out, not
-        // subsampled): walked down the tree.
-        for (let i = 0; i < n; i++) F[i * K + c] += tree.value[leafOf[i] >= 0 ? leafOf[i] : leafOfBinned(tree, B, i)];
-        addTreeImportances(tree, importances, 1);
-        trees.push(tree);
-      }
-      rounds++;
-      if (p.nIterNoChange !== null) {
+      for (let m = 0; m < p.nEstimators; m++) {
         computeProbabilities(F, prob, n, K);
-        let loss = 0;
-        for (const i of validRows) {
-          const pc = K === 1 ? (codes[i] === 1 ? prob[i] : 1 - prob[i]) : prob[i * K + codes[i]];
-          loss -= Math.log(Math.max(pc, 1e-300));
+        let rows = trainIdx;
+        if (sampleSize < trainIdx.length) {
+          rows = Int32Array.from(trainIdx);
+          for (let q = 0; q < sampleSize; q++) {
+            const pick = q + rng.nextInt(rows.length - q);
+            const tmp = rows[q];
+            rows[q] = rows[pick];
+            rows[pick] = tmp;
+          }
+          rows = rows.slice(0, sampleSize).sort();
         }
-        loss /= Math.max(1, validRows.length);
-        if (loss + p.tol < best) {
-          best = loss;
-          sinceBest = 0;
-        } else if (++sinceBest >= p.nIterNoChange) break;
+        for (let c = 0; c < K; c++) {
+          leafOf.fill(-1);
+          const target = K === 1 ? 1 : c;
+          for (const i of rows) {
+            const pi = prob[i * K + c];
+            const ri = (codes[i] === target ? 1 : 0) - pi;
+            r[i] = ri;
+            h[i] = K === 1 ? pi * (1 - pi) : Math.abs(ri) * (1 - Math.abs(ri));
+          }
+          const tree = growTree(
+            B,
+            { criterion: 1, k: 1, y: codes, w, r, h },
+            rows,
+            {
+              maxDepth: p.maxDepth ?? 1 << 30,
+              minSamplesSplit: p.minSamplesSplit,
+              minSamplesLeaf: p.minSamplesLeaf,
+              maxFeatures,
+              seed: rng.nextUint32() | 0,
+            },
+            helper?.helper,
+            buffers,
+            leafOf,
+          );
+          const scale = p.learningRate * (K === 1 ? 1 : (K - 1) / K);
+          for (let t = 0; t < tree.value.length; t++) tree.value[t] *= scale;
+          // Rows the tree was grown on: their leaf from its partition; the others (hold-out, not
+          // subsampled): walked down the tree.
+          for (let i = 0; i < n; i++) F[i * K + c] += tree.value[leafOf[i] >= 0 ? leafOf[i] : leafOfBinned(tree, B, i)];
+          addTreeImportances(tree, importances, 1);
+          trees.push(tree);
+        }
+        rounds++;
+        if (p.nIterNoChange !== null) {
+          computeProbabilities(F, prob, n, K);
+          let loss = 0;
+          for (const i of validRows) {
+            const pc = K === 1 ? (codes[i] === 1 ? prob[i] : 1 - prob[i]) : prob[i * K + codes[i]];
+            loss -= Math.log(Math.max(pc, 1e-300));
+          }
+          loss /= Math.max(1, validRows.length);
+          if (loss + p.tol < best) {
+            best = loss;
+            sinceBest = 0;
+          } else if (++sinceBest >= p.nIterNoChange) break;
+        }
       }
-    }
     } finally {
       helper?.close();
     }

@@ -152,14 +152,21 @@ export abstract class TreeEnsemble implements Classifier<TreeEnsembleJson> {
     const position = new Map<number, number>();
     for (let p = 0; p < rowIndices.length; p++) {
       const j = rowIndices[p];
-      if (!Number.isInteger(j) || j < 0 || j >= this.nFeatures) throw new DataError(`linearContributions: feature index ${j} out of range [0, ${this.nFeatures})`);
+      if (!Number.isInteger(j) || j < 0 || j >= this.nFeatures)
+        throw new DataError(`linearContributions: feature index ${j} out of range [0, ${this.nFeatures})`);
       x[j] = rowValues[p];
       position.set(j, p);
     }
     const k = this.classes.length;
     let c = classIndex ?? (k === 2 ? 1 : -1);
     if (c < 0) {
-      const P = this.predictProba({ rows: 1, cols: this.nFeatures, indptr: Int32Array.of(0, rowIndices.length), indices: Int32Array.from(rowIndices), data: Float64Array.from(rowValues) });
+      const P = this.predictProba({
+        rows: 1,
+        cols: this.nFeatures,
+        indptr: Int32Array.of(0, rowIndices.length),
+        indices: Int32Array.from(rowIndices),
+        data: Float64Array.from(rowValues),
+      });
       c = 0;
       for (let cc = 1; cc < k; cc++) if (P[cc] > P[c]) c = cc;
     }
@@ -221,7 +228,8 @@ export abstract class TreeEnsemble implements Classifier<TreeEnsembleJson> {
   restoreTrees(json: TreeEnsembleJson): this {
     const classes = parseClasses(json.classes, "model JSON");
     const d = json.nFeatures;
-    if (typeof d !== "number" || !Number.isInteger(d) || d < 1) throw new DataError(`model JSON: nFeatures must be a positive integer, got ${JSON.stringify(d)}`);
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 1)
+      throw new DataError(`model JSON: nFeatures must be a positive integer, got ${JSON.stringify(d)}`);
     const vdim = json.valueDim;
     if (vdim !== 1 && vdim !== classes.length) throw new DataError(`model JSON: valueDim must be 1 or the class count, got ${JSON.stringify(vdim)}`);
     if (!Array.isArray(json.trees) || json.trees.length === 0) throw new DataError("model JSON: trees must be a non-empty array");
@@ -230,7 +238,8 @@ export abstract class TreeEnsemble implements Classifier<TreeEnsembleJson> {
     this.nFeatures = d;
     this.valueDim = vdim;
     this.init = numbers(json.intercept ?? [], "model JSON: intercept");
-    if (this.init.length !== 0 && this.init.length !== this.scoreColumns) throw new DataError(`model JSON: intercept has ${this.init.length} entries, expected ${this.scoreColumns}`);
+    if (this.init.length !== 0 && this.init.length !== this.scoreColumns)
+      throw new DataError(`model JSON: intercept has ${this.init.length} entries, expected ${this.scoreColumns}`);
     this.featureImportances = numbers(json.featureImportances ?? [], "model JSON: featureImportances");
     this.fitReport = json.fitReport;
     return this;
@@ -257,12 +266,14 @@ function parseTree(t: TreeJson, d: number, vdim: number, where: string): Tree {
   const right = Int32Array.from(numbers(t.right, `${where}.right`));
   const threshold = numbers(Array.isArray(t.threshold) ? t.threshold.map((v) => v ?? 0) : t.threshold, `${where}.threshold`);
   const value = numbers(t.value, `${where}.value`);
-  if (m === 0 || left.length !== m || right.length !== m || threshold.length !== m || value.length !== m * vdim) throw new DataError(`${where}: arrays of inconsistent lengths`);
+  if (m === 0 || left.length !== m || right.length !== m || threshold.length !== m || value.length !== m * vdim)
+    throw new DataError(`${where}: arrays of inconsistent lengths`);
   for (let q = 0; q < m; q++) {
     const j = feature[q];
     if (j === -1) continue;
     // Children after their parent: no cycles, every walk ends at a leaf.
-    if (j < 0 || j >= d || left[q] <= q || right[q] <= q || left[q] >= m || right[q] >= m) throw new DataError(`${where}: node ${q} has an invalid feature or child`);
+    if (j < 0 || j >= d || left[q] <= q || right[q] <= q || left[q] >= m || right[q] >= m)
+      throw new DataError(`${where}: node ${q} has an invalid feature or child`);
   }
   return { feature, threshold, left, right, value };
 }

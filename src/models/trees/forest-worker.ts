@@ -65,7 +65,14 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
       if (t >= seeds.length) break;
       current = t;
       const tree = growBootstrapTree(X, y, k, bootstrap, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seeds[t], scratch);
-      port.postMessage({ t, tree }, [tree.feature.buffer, tree.bin.buffer, tree.left.buffer, tree.right.buffer, tree.value.buffer, tree.improvement.buffer] as ArrayBuffer[]);
+      port.postMessage({ t, tree }, [
+        tree.feature.buffer,
+        tree.bin.buffer,
+        tree.left.buffer,
+        tree.right.buffer,
+        tree.value.buffer,
+        tree.improvement.buffer,
+      ] as ArrayBuffer[]);
       current = -1;
       Atomics.add(control, 1, 1);
       Atomics.notify(control, 1);
@@ -79,7 +86,31 @@ function forestWorkerMain(data: ForestWorkerData & { port: MessagePort }): void 
 
 /** The grow functions and the worker loop as source, with esbuild's __name helper stubbed (tsx keeps names). */
 export function forestKernelSource(): string {
-  const parts = [treeRandom, rowBin, sumTo, isIdentity, newNodeStore, finishNodes, evalFeature, isLeafShaped, accumulateRows, accumulateColumns, clearHistogram, nodeTotals, pruneBelow, mergeProbe, growTree, drawFrom, evalSampledFeature, newSampledScratch, forestScratch, growTreeSampled, growBootstrapTree, growForestTree, forestWorkerMain].map((f) => f.toString());
+  const parts = [
+    treeRandom,
+    rowBin,
+    sumTo,
+    isIdentity,
+    newNodeStore,
+    finishNodes,
+    evalFeature,
+    isLeafShaped,
+    accumulateRows,
+    accumulateColumns,
+    clearHistogram,
+    nodeTotals,
+    pruneBelow,
+    mergeProbe,
+    growTree,
+    drawFrom,
+    evalSampledFeature,
+    newSampledScratch,
+    forestScratch,
+    growTreeSampled,
+    growBootstrapTree,
+    growForestTree,
+    forestWorkerMain,
+  ].map((f) => f.toString());
   return `"use strict";\nvar __name = (f) => f;\n${parts.join("\n")}\n`;
 }
 

@@ -48,8 +48,15 @@ const PARALLEL_MIN_WORK = 2_000_000;
 export function validateTreeShape(where: string, o: TreeShapeOptions, defaults: { maxDepth: number | null; maxFeatures: MaxFeatures }): TreeShapeParams {
   const maxDepth = o.maxDepth === undefined ? defaults.maxDepth : o.maxDepth === null ? null : requireInteger("maxDepth", o.maxDepth, 1);
   const maxFeatures = o.maxFeatures === undefined ? defaults.maxFeatures : o.maxFeatures;
-  if (!(maxFeatures === null || maxFeatures === "sqrt" || maxFeatures === "log2" || (typeof maxFeatures === "number" && maxFeatures > 0 && (maxFeatures <= 1 || Number.isInteger(maxFeatures))))) {
-    throw new InvalidParameterError(`${where}: maxFeatures must be 'sqrt', 'log2', a fraction in (0, 1], an integer >= 1 or null, got ${JSON.stringify(maxFeatures)}`);
+  if (!(
+    maxFeatures === null ||
+    maxFeatures === "sqrt" ||
+    maxFeatures === "log2" ||
+    (typeof maxFeatures === "number" && maxFeatures > 0 && (maxFeatures <= 1 || Number.isInteger(maxFeatures)))
+  )) {
+    throw new InvalidParameterError(
+      `${where}: maxFeatures must be 'sqrt', 'log2', a fraction in (0, 1], an integer >= 1 or null, got ${JSON.stringify(maxFeatures)}`,
+    );
   }
   return {
     maxDepth,
@@ -117,7 +124,15 @@ function sharedForestWorker(): Worker | null {
  * claiming tree numbers from a shared counter. Tree t depends only on seeds[t]: the result is
  * the same for any thread count. A failed or missing worker leaves its trees to this thread.
  */
-export function growForest(X: BinnedRows, y: Int32Array, k: number, bootstrap: boolean, params: ForestWorkerData["params"], seeds: Int32Array, jobs: number): GrownTree[] {
+export function growForest(
+  X: BinnedRows,
+  y: Int32Array,
+  k: number,
+  bootstrap: boolean,
+  params: ForestWorkerData["params"],
+  seeds: Int32Array,
+  jobs: number,
+): GrownTree[] {
   const T = seeds.length;
   const trees: GrownTree[] = new Array(T);
   // Plain numbers into the kernel (see growTreeSampled), not a params copy per tree.
@@ -180,7 +195,17 @@ export class RandomForestClassifier extends TreeEnsemble {
 
   constructor(options: RandomForestOptions = {}) {
     super();
-    rejectUnknownOptions("RandomForestClassifier", options, ["nEstimators", "bootstrap", "nJobs", "maxDepth", "minSamplesSplit", "minSamplesLeaf", "maxFeatures", "maxBins", "seed"]);
+    rejectUnknownOptions("RandomForestClassifier", options, [
+      "nEstimators",
+      "bootstrap",
+      "nJobs",
+      "maxDepth",
+      "minSamplesSplit",
+      "minSamplesLeaf",
+      "maxFeatures",
+      "maxBins",
+      "seed",
+    ]);
     this.params = {
       nEstimators: requireInteger("nEstimators", options.nEstimators ?? 100, 1),
       bootstrap: requireBoolean("bootstrap", options.bootstrap ?? true),
@@ -201,7 +226,12 @@ export class RandomForestClassifier extends TreeEnsemble {
     for (let t = 0; t < seeds.length; t++) seeds[t] = rng.nextUint32() | 0;
     const work = X.indptr[X.rows] * p.nEstimators;
     const jobs = this.nJobs === "auto" ? (work >= PARALLEL_MIN_WORK && p.nEstimators > 1 && availableParallelism() >= 2 ? 2 : 1) : this.nJobs;
-    const growParams = { maxDepth: p.maxDepth ?? 1 << 30, minSamplesSplit: p.minSamplesSplit, minSamplesLeaf: p.minSamplesLeaf, maxFeatures: resolveMaxFeatures(p.maxFeatures, X.cols) };
+    const growParams = {
+      maxDepth: p.maxDepth ?? 1 << 30,
+      minSamplesSplit: p.minSamplesSplit,
+      minSamplesLeaf: p.minSamplesLeaf,
+      maxFeatures: resolveMaxFeatures(p.maxFeatures, X.cols),
+    };
     const grown = growForest(rows, codes, k, p.bootstrap, growParams, seeds, jobs);
     const importances = new Float64Array(X.cols);
     this.trees = grown.map((g) => {
@@ -245,4 +275,3 @@ export class RandomForestClassifier extends TreeEnsemble {
     return { ...this.params };
   }
 }
-

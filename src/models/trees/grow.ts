@@ -399,7 +399,16 @@ export function accumulateRows(
  * An MSE root over every row, built column by column (see growTree's columnRoot): every
  * stored feature listed in column order. Returns the new length of touched.
  */
-export function accumulateColumns(X: BinnedRows, w: Float64Array, r: Float64Array, hist: Float64Array, present: Uint8Array, featCount: Int32Array, touched: Int32Array, nTouched: number): number {
+export function accumulateColumns(
+  X: BinnedRows,
+  w: Float64Array,
+  r: Float64Array,
+  hist: Float64Array,
+  present: Uint8Array,
+  featCount: Int32Array,
+  touched: Int32Array,
+  nTouched: number,
+): number {
   const { colptr, colRows, colCodes, binOffset } = X;
   for (let j = 0; j < X.d; j++) {
     const c0 = colptr[j];
@@ -422,7 +431,15 @@ export function accumulateColumns(X: BinnedRows, w: Float64Array, r: Float64Arra
 }
 
 /** Zeroes the histogram slots, presence marks and counts of the touched features; returns 0 (the new list length). */
-export function clearHistogram(X: BinnedRows, hist: Float64Array, present: Uint8Array, featCount: Int32Array, touched: Int32Array, nTouched: number, S: number): number {
+export function clearHistogram(
+  X: BinnedRows,
+  hist: Float64Array,
+  present: Uint8Array,
+  featCount: Int32Array,
+  touched: Int32Array,
+  nTouched: number,
+  S: number,
+): number {
   const { binOffset, nBins } = X;
   if (nTouched > X.d >> 2) {
     // Most features touched (after a root): whole-array fills (memset) beat per-feature loops.
@@ -502,7 +519,17 @@ export function nodeTotals(
  * the probe's best score `top`. The tree is the one the full scan grows (tested); only the
  * skipped work differs. (totR: the node's Σw·r; `top` comes from growTree's probe loop.)
  */
-export function pruneBelow(top: number, start: number, end: number, count: number, weight: number, totR: number, r: Float64Array, idx: Int32Array, devBuckets: Int32Array): number {
+export function pruneBelow(
+  top: number,
+  start: number,
+  end: number,
+  count: number,
+  weight: number,
+  totR: number,
+  r: Float64Array,
+  idx: Int32Array,
+  devBuckets: Int32Array,
+): number {
   if (!(top > 0)) return 0;
   // A margin far above the rounding of the scores' sums.
   const tau = top * (1 - 1e-6);
@@ -587,7 +614,8 @@ export function growTree(
   // (both all zero between trees): a fresh histogram per tree costs its allocation and a page
   // fault per 4 KiB on first touch, more than the root's accumulation itself.
   const reuse = helper ?? buffers;
-  if (reuse !== undefined && (reuse.hist.length < totalBins * S || reuse.featCount.length < X.d || reuse.touched.length < X.d)) throw new RangeError("growTree: buffers too small");
+  if (reuse !== undefined && (reuse.hist.length < totalBins * S || reuse.featCount.length < X.d || reuse.touched.length < X.d))
+    throw new RangeError("growTree: buffers too small");
   const hist = reuse ? reuse.hist : new Float64Array(totalBins * S);
   const present = buffers && buffers.present.length >= X.d ? buffers.present : new Uint8Array(X.d);
   const featCount = reuse ? reuse.featCount : new Int32Array(X.d);
@@ -696,7 +724,8 @@ export function growTree(
         const common = Math.max(2, count >> 4);
         for (let t = 0; t < nTouched; t++) {
           const j = touched[t];
-          if (featCount[j] >= common) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, probe);
+          if (featCount[j] >= common)
+            evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, probe);
         }
         upTo = common;
         pruneCount = pruneBelow(probe[0], start, end, count, weight, tot[0], r, idx, devBuckets);
@@ -728,7 +757,8 @@ export function growTree(
         for (let t = 0; t < half; t++) {
           const j = touched[t];
           const fc = featCount[j];
-          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
+          if (fc > pruneCount && fc < upTo)
+            evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
         }
         // A helper that never answers (it failed to boot) is given up after 30 s: same tree, one thread.
         const deadline = performance.now() + 30_000;
@@ -745,14 +775,16 @@ export function growTree(
           for (let t = half; t < nTouched; t++) {
             const j = touched[t];
             const fc = featCount[j];
-          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
+            if (fc > pruneCount && fc < upTo)
+              evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
           }
         }
       } else if (!sampling) {
         for (let t = 0; t < nTouched; t++) {
           const j = touched[t];
           const fc = featCount[j];
-          if (fc > pruneCount && fc < upTo) evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
+          if (fc > pruneCount && fc < upTo)
+            evalFeature(j, hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
         }
       } else {
         const limit = maxFeatures;
@@ -760,7 +792,7 @@ export function growTree(
         let remainingPresent = nTouched;
         let visited = 0;
         let found = 0;
-        for (let t = 0; remainingPresent > 0 && (visited < limit || found === 0); ) {
+        for (let t = 0; remainingPresent > 0 && (visited < limit || found === 0);) {
           visited++;
           if (sampling) {
             if (visited <= limit) {
@@ -775,7 +807,24 @@ export function growTree(
             touched[pick] = tmp;
           }
           remainingPresent--;
-          found += evalFeature(touched[t++], hist, featCount, nBins, zeroBin, binOffset, S, k, gini, tot, weight, count, minSamplesLeaf, zeroStats, leftStats, best);
+          found += evalFeature(
+            touched[t++],
+            hist,
+            featCount,
+            nBins,
+            zeroBin,
+            binOffset,
+            S,
+            k,
+            gini,
+            tot,
+            weight,
+            count,
+            minSamplesLeaf,
+            zeroStats,
+            leftStats,
+            best,
+          );
         }
       }
       mergeProbe(upTo, probe, best, touched, nTouched);
@@ -1157,11 +1206,48 @@ export function growTreeSampled(
       let t = 0;
       for (let v = 0; v < limit && t < m; v++) {
         if (treeRandom(rng) * (d - v) >= m - t) continue;
-        found += evalSampledFeature(drawFrom(candidates, t, m, rng), X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
+        found += evalSampledFeature(
+          drawFrom(candidates, t, m, rng),
+          X,
+          pos,
+          idx,
+          start,
+          count,
+          y,
+          w,
+          k,
+          binStats,
+          binList,
+          tot,
+          weight,
+          minSamplesLeaf,
+          leftStats,
+          best,
+          bestLeft,
+        );
         t++;
       }
       // Past max_features: on until one non-constant feature is found (scikit-learn's rule).
-      for (; t < m && found === 0; t++) found += evalSampledFeature(drawFrom(candidates, t, m, rng), X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
+      for (; t < m && found === 0; t++)
+        found += evalSampledFeature(
+          drawFrom(candidates, t, m, rng),
+          X,
+          pos,
+          idx,
+          start,
+          count,
+          y,
+          w,
+          k,
+          binStats,
+          binList,
+          tot,
+          weight,
+          minSamplesLeaf,
+          leftStats,
+          best,
+          bestLeft,
+        );
     } else {
       // Big node: draw from all d features, each drawn feature's column scanned (absent ones
       // cost their column's length only).
@@ -1197,7 +1283,26 @@ export function growTreeSampled(
             }
           }
         }
-        for (let t = 0; t < m && found === 0; t++) found += evalSampledFeature(drawFrom(candidates, t, m, rng), X, pos, idx, start, count, y, w, k, binStats, binList, tot, weight, minSamplesLeaf, leftStats, best, bestLeft);
+        for (let t = 0; t < m && found === 0; t++)
+          found += evalSampledFeature(
+            drawFrom(candidates, t, m, rng),
+            X,
+            pos,
+            idx,
+            start,
+            count,
+            y,
+            w,
+            k,
+            binStats,
+            binList,
+            tot,
+            weight,
+            minSamplesLeaf,
+            leftStats,
+            best,
+            bestLeft,
+          );
       }
     }
     const bestFeature = best[1];
@@ -1280,7 +1385,8 @@ export function growBootstrapTree(
   const rows = new Int32Array(m);
   m = 0;
   for (let i = 0; i < n; i++) if (w[i] > 0) rows[m++] = i;
-  if (maxFeatures > 0 && maxFeatures < X.d) return growTreeSampled(X, y, w, k, rows, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed, scratch ?? newSampledScratch(X));
+  if (maxFeatures > 0 && maxFeatures < X.d)
+    return growTreeSampled(X, y, w, k, rows, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed, scratch ?? newSampledScratch(X));
   const empty = new Float64Array(0);
   return growTree(X, { criterion: 0, k, y, w, r: empty, h: empty }, rows, { maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed });
 }
