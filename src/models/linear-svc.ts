@@ -5,6 +5,7 @@ import { rejectUnknownOptions, requireInteger, requireOneOf, requirePositive } f
 import type { FitReport, Label } from "./estimator.js";
 import { checkFitInput, encodeLabels, requireBoolean, resolveClassWeights, validateClassWeight, type ClassWeight } from "./labels.js";
 import { LinearClassifierBase, binaryProba, softmaxRows, type ModelJson } from "./linear.js";
+import { KERNEL_MAX_BYTES, threadKernel } from "./wasm-kernel.js";
 
 export interface LinearSVCOptions {
   C?: number;
@@ -100,41 +101,8 @@ interface SvcDualKernel {
   ): number;
 }
 
-/** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-}
-
-/**
- * The thread's kernel and its memory, grown to the largest problem so far and reused by every
- * fit after it: a fit's vectors are written before they are read, and pages faulted in once
- * (first writes to fresh memory cost ~4 ms per MB here; tune fits 60 SVMs per fold worker).
- */
-let svcDual: { kernel: SvcDualKernel; memory: { buffer: ArrayBuffer; grow(pages: number): number } } | null | undefined;
-
-function svcDualKernel(): typeof svcDual {
-  if (svcDual === undefined) {
-    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      if (api === undefined) throw new Error("no WebAssembly");
-      const memory = new api.Memory({ initial: 1 });
-      const instance = new api.Instance(new api.Module(Buffer.from(SVC_DUAL_WASM_BASE64, "base64")), { env: { memory } });
-      svcDual = { kernel: instance.exports as SvcDualKernel, memory };
-    } catch {
-      svcDual = null;
-    }
-  }
-  return svcDual;
-}
-
-/**
- * Up to this size a problem's workspace lives in the kernel's memory (which keeps the largest
- * size it had: WebAssembly memories do not shrink); a bigger problem (10^5+ documents) runs the
- * JavaScript passes on X itself, so its fit holds no second copy of X.
- */
-const KERNEL_MAX_BYTES = 32 << 20;
+/** The thread's dual-pass kernel (src/models/wasm-kernel.ts: one memory per thread, reused by every fit after the first; tune fits 60 SVMs per fold worker). */
+const svcDualKernel = threadKernel<SvcDualKernel>(SVC_DUAL_WASM_BASE64);
 
 /**
  * A workspace for X: its rows copied into the kernel's memory (renumbered from 0), or, when
@@ -165,20 +133,7 @@ function svcDualWorkspace(X: CsrMatrix, useKernel: boolean): SvcDualWorkspace {
       kernel: null,
     };
   }
-  const have = k.memory.buffer.byteLength;
-  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  const buf = k.memory.buffer;
-  let at = 0;
-  const f = (len: number): Float64Array => {
-    const v = new Float64Array(buf, at, len);
-    at += 8 * len;
-    return v;
-  };
-  const i = (len: number): Int32Array => {
-    const v = new Int32Array(buf, at, len);
-    at += 4 * len;
-    return v;
-  };
+  const { f64: f, i32: i } = k.layout(bytes);
   const ws = {
     data: f(nnz),
     w: f(d),

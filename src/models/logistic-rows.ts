@@ -1,4 +1,5 @@
 import type { CsrMatrix } from "../features/csr.js";
+import { KERNEL_MAX_BYTES, threadKernel } from "./wasm-kernel.js";
 
 /**
  * The row-wise binary logistic loss and gradient (binaryLossGradientRows, the objective of
@@ -16,37 +17,8 @@ interface Kernel {
   rows(n: number, b: number, invS: number, indptr: number, indices: number, data: number, y: number, sw: number, x: number, grad: number, out: number): number;
 }
 
-/** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-}
-
-/**
- * The thread's kernel and its memory, grown to the largest problem so far (WebAssembly memories
- * do not shrink) and reused by every problem after it: first writes to fresh memory cost ~4 ms
- * per MB here, and tune fits 90 logistic regressions per run.
- */
-let instance: { kernel: Kernel; memory: { buffer: ArrayBuffer; grow(pages: number): number } } | null | undefined;
-
-function kernelInstance(): typeof instance {
-  if (instance === undefined) {
-    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      if (api === undefined) throw new Error("no WebAssembly");
-      const memory = new api.Memory({ initial: 1 });
-      const made = new api.Instance(new api.Module(Buffer.from(LOGISTIC_ROWS_WASM_BASE64, "base64")), { env: { memory, exp: Math.exp, log1p: Math.log1p } });
-      instance = { kernel: made.exports as Kernel, memory };
-    } catch {
-      instance = null;
-    }
-  }
-  return instance;
-}
-
-/** Up to this size a problem's copy lives in the kernel's memory; a bigger one is left to the JavaScript pass (no second copy of X). */
-const KERNEL_MAX_BYTES = 32 << 20;
+/** The thread's kernel (src/models/wasm-kernel.ts: one memory per thread, reused by every problem after the first; tune fits 90 logistic regressions per run). */
+const kernelInstance = threadKernel<Kernel>(LOGISTIC_ROWS_WASM_BASE64, { exp: Math.exp, log1p: Math.log1p });
 
 /** One binary problem's rows in the kernel's memory: evaluate() is binaryLossGradientRows over all rows. */
 export interface LogisticRows {
@@ -69,20 +41,7 @@ export function logisticRows(X: CsrMatrix, ySign: Float64Array, sw: Float64Array
   if (bytes > KERNEL_MAX_BYTES) return null;
   const k = kernelInstance();
   if (k == null) return null;
-  const have = k.memory.buffer.byteLength;
-  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  const buf = k.memory.buffer;
-  let at = 0;
-  const f = (len: number): Float64Array => {
-    const v = new Float64Array(buf, at, len);
-    at += 8 * len;
-    return v;
-  };
-  const i32 = (len: number): Int32Array => {
-    const v = new Int32Array(buf, at, len);
-    at += 4 * len;
-    return v;
-  };
+  const { f64: f, i32 } = k.layout(bytes);
   const data = f(nnz);
   const y = f(n);
   const w = f(n);
