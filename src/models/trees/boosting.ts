@@ -10,7 +10,7 @@ import { sharedInt32 } from "../parallel/split-objective.js";
 import { binMatrix } from "./binning.js";
 import { startBoostHelper } from "./boost-worker.js";
 import { TreeEnsemble, addTreeImportances, finishTree, normalize } from "./ensemble.js";
-import { resolveMaxFeatures, validateTreeShape, type TreeShapeOptions, type TreeShapeParams } from "./forest.js";
+import { TREE_SHAPE_KEYS, resolveMaxFeatures, validateTreeShape, type TreeShapeOptions, type TreeShapeParams } from "./forest.js";
 import { growTree, newGrowBuffers, rowBin, type BinnedRows, type GrownTree } from "./grow.js";
 
 export interface GradientBoostingOptions extends TreeShapeOptions {
@@ -42,21 +42,7 @@ export interface GradientBoostingParams extends TreeShapeParams {
   tol: number;
 }
 
-const KNOWN = [
-  "nEstimators",
-  "learningRate",
-  "subsample",
-  "nIterNoChange",
-  "validationFraction",
-  "tol",
-  "maxDepth",
-  "minSamplesSplit",
-  "minSamplesLeaf",
-  "maxFeatures",
-  "maxBins",
-  "seed",
-  "nJobs",
-] as const;
+const KNOWN = ["nEstimators", "learningRate", "subsample", "nIterNoChange", "validationFraction", "tol", ...TREE_SHAPE_KEYS, "nJobs"] as const;
 
 /**
  * Below this many (non-zeros × rounds × classes) 'auto' boosting stays on one thread; nodes

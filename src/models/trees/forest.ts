@@ -45,6 +45,9 @@ export interface TreeShapeParams {
 /** Below this many (non-zeros × trees) the forest stays on one thread (a worker costs ~30 ms to start). */
 const PARALLEL_MIN_WORK = 2_000_000;
 
+/** The option names of TreeShapeOptions, which both ensembles accept (validateTreeShape reads them). */
+export const TREE_SHAPE_KEYS = ["maxDepth", "minSamplesSplit", "minSamplesLeaf", "maxFeatures", "maxBins", "seed"] as const;
+
 export function validateTreeShape(where: string, o: TreeShapeOptions, defaults: { maxDepth: number | null; maxFeatures: MaxFeatures }): TreeShapeParams {
   const maxDepth = o.maxDepth === undefined ? defaults.maxDepth : o.maxDepth === null ? null : requireInteger("maxDepth", o.maxDepth, 1);
   const maxFeatures = o.maxFeatures === undefined ? defaults.maxFeatures : o.maxFeatures;
@@ -195,17 +198,7 @@ export class RandomForestClassifier extends TreeEnsemble {
 
   constructor(options: RandomForestOptions = {}) {
     super();
-    rejectUnknownOptions("RandomForestClassifier", options, [
-      "nEstimators",
-      "bootstrap",
-      "nJobs",
-      "maxDepth",
-      "minSamplesSplit",
-      "minSamplesLeaf",
-      "maxFeatures",
-      "maxBins",
-      "seed",
-    ]);
+    rejectUnknownOptions("RandomForestClassifier", options, ["nEstimators", "bootstrap", "nJobs", ...TREE_SHAPE_KEYS]);
     this.params = {
       nEstimators: requireInteger("nEstimators", options.nEstimators ?? 100, 1),
       bootstrap: requireBoolean("bootstrap", options.bootstrap ?? true),
