@@ -6,7 +6,7 @@
  * `polarity/tracking`, `polarity/serving`, `polarity/pipeline`) with everything that folder
  * makes public. Nothing here runs on import: the CLI lives in `dist/cli/main.cjs`.
  */
-export { SentimentModel, type SentimentModelJSON, type TrainOptions, type Prediction, type Explanation } from "./models/sentiment-model.js";
+export { SentimentModel, handOverTexts, type SentimentModelJSON, type TrainOptions, type Prediction, type Explanation } from "./models/sentiment-model.js";
 export { LogisticRegression, MultinomialNB, LinearSVC, classifierFromJSON, createClassifier, type Classifier, type ClassifierKind } from "./models/index.js";
 export { CsrMatrix, CountVectorizer, TfidfVectorizer, TfidfTransformer, vectorizerFromJSON } from "./features/index.js";
 export { preprocess, DEFAULT_PREPROCESS_CONFIG, LIGHT_PREPROCESS_CONFIG, type PreprocessConfig } from "./text/index.js";
