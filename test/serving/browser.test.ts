@@ -78,8 +78,9 @@ describe("the web page in Chromium", { timeout: 120_000, skip: skipUnless("chrom
 
     await page.fill("#text", "Terrible service, the food was cold and I hated every minute.");
     await page.click("#predict");
-    // A string is evaluated in the page (this project's TS config has no DOM types).
-    await page.waitForFunction('document.querySelector("#label")?.textContent === "Negative Sentiment"');
+    // A selector, not a page function: the page's CSP forbids eval, which a string
+    // predicate for waitForFunction needs; selector engines run in Playwright's own world.
+    await page.waitForSelector('#label:text-is("Negative Sentiment")');
     assert.ok((await page.$$("#highlight mark.down")).length > 0);
     await page.screenshot({ path: join(SCREENSHOTS, "serving-page-negative.png"), fullPage: true });
     await page.close();
