@@ -14,12 +14,9 @@ export async function loadLabelledTexts(
   labelColumn: string,
   flag = "--dataset",
 ): Promise<{ texts: string[]; labels: Label[] }> {
-  const [{ loadUciSentences }, { loadSource }, { cleanLabelledData }] = await Promise.all([
-    import("../data/builtin.js"),
-    import("../data/sources.js"),
-    import("../data/clean.js"),
-  ]);
-  if (dataset === "uci-sentences") return loadUciSentences();
+  // The built-in set without the file readers' modules (`tune` hands the texts to its workers as soon as it has them).
+  if (dataset === "uci-sentences") return (await import("../data/builtin.js")).loadUciSentences();
+  const [{ loadSource }, { cleanLabelledData }] = await Promise.all([import("../data/sources.js"), import("../data/clean.js")]);
   // The same source defaults (format sniffing, size cap, timeout) as the pipeline's ingest stage.
   const { parseParams } = await import("../stages/params.js");
   const loaded = await loadSource({ ...parseParams({}).ingest, source: dataset, baseDir: process.cwd() });

@@ -4,7 +4,7 @@ import { loadLabelledTexts, scoreOnTestSet } from "./datasets.js";
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import type { TrainParams } from "../stages/params.js";
+import { SEARCH_DEFAULTS, SEARCH_METHODS, SEARCH_METRICS } from "../stages/search-defaults.js";
 import type { SearchResult, TrialResult } from "../tuning/search.js";
 import type { SearchSpace, TrialConfig } from "../tuning/space.js";
 import { DataError, InvalidParameterError } from "../util/errors.js";
@@ -34,11 +34,14 @@ interface TuneFlags {
   json?: boolean;
 }
 
-/** `train.search` of params.yaml through the one params schema (defaults when the file does not exist). */
-async function readSearchSettings(path: string): Promise<TrainParams["search"]> {
-  const { loadParams, parseParams } = await import("../stages/params.js");
-  if (!existsSync(path)) return parseParams({}).train.search;
-  return (await loadParams(path)).train.search;
+/**
+ * `train.search` of params.yaml through the one params schema; without the file, its defaults
+ * as they are: the schema (TypeBox and the YAML parser, ~0.25 s) is then not loaded on this
+ * thread, which the fold workers wait on for their data.
+ */
+async function readSearchSettings(path: string): Promise<typeof SEARCH_DEFAULTS & { space?: unknown }> {
+  if (!existsSync(path)) return SEARCH_DEFAULTS;
+  return (await (await import("../stages/params.js")).loadParams(path)).train.search;
 }
 
 export function trialParams(c: TrialConfig): Record<string, string> {
@@ -124,11 +127,11 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
   const early = Number(o.jobs);
   const prestarted = Number.isInteger(early) && early >= 1 && early <= 8 ? (await import("../tuning/pool.js")).prestartFoldWorkers(early) : undefined;
   const search = await readSearchSettings(o.params);
-  const method = requireOneOf("--method", o.method ?? search.method, ["grid", "random", "halving"] as const);
+  const method = requireOneOf("--method", o.method ?? search.method, SEARCH_METHODS);
   const folds = requireInteger("--folds", Number(o.folds ?? search.folds), 2, 100);
   const seed = requireInteger("--seed", Number(o.seed ?? search.seed), 0);
   const nIter = requireInteger("--n-iter", Number(o.nIter ?? search.nIter), 1);
-  const metric = requireOneOf("--metric", o.metric ?? search.metric, ["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const);
+  const metric = requireOneOf("--metric", o.metric ?? search.metric, SEARCH_METRICS);
   const maxTimeMs = Number(o.maxTime ?? search.maxTime) * 1000;
   if (!(maxTimeMs >= 0)) throw new InvalidParameterError(`--max-time must be a number of seconds >= 0, got ${String(o.maxTime)}`);
   const jobs = requireInteger("--jobs", Number(o.jobs), 0, 8);
@@ -154,18 +157,22 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     `tune: ${method} search over ${configs.length} configurations × ${folds} folds on ${data.texts.length} texts (${jobs} worker${jobs === 1 ? "" : "s"})`,
   );
 
-  // With workers, this thread never fits: FoldScorer (the vectorizers and every model) is only loaded for --jobs 0.
-  const [{ runSearch }, { FoldWorkerPool }] = await Promise.all([import("../tuning/search.js"), import("../tuning/pool.js")]);
-  const pool = jobs > 0 ? new FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs, prestarted) : null;
+  // The workers get their data first. With workers, this thread never fits: FoldScorer (the
+  // vectorizers and every model) is only loaded for --jobs 0.
+  const pool = jobs > 0 ? new (await import("../tuning/pool.js")).FoldWorkerPool(data.texts, data.labels, folds, seed, configs, jobs, prestarted) : null;
   const scorer = pool ? null : new (await import("../tuning/trials.js")).FoldScorer(data.texts, data.labels, folds, seed);
+  const { runSearch } = await import("../tuning/search.js");
 
-  const tracking =
-    o.track === false
-      ? null
-      : await openTuneTracking(o.trackingUri, o.experiment, "tune", { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
   let result: SearchResult;
+  let tracking: TuneTracking | null = null;
+  // The parent run is opened once the first fold fits are posted: the tracking client's modules
+  // and the store's schema (0.2-0.3 s of this thread's CPU) would otherwise keep the workers waiting for
+  // their first requests. A trial that finishes before it is open waits for it; a store that
+  // cannot be opened ends the search.
+  let opening: Promise<TuneTracking> | null = null;
+  let searching: Promise<SearchResult> | null = null;
   try {
-    result = await runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as NonNullable<typeof scorer>).scoreFold(c, f), {
+    searching = runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as NonNullable<typeof scorer>).scoreFold(c, f), {
       method,
       folds,
       metric,
@@ -177,10 +184,20 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
       concurrency: 2,
       lanes: pool?.lanes,
       onProgress: (done, planned) => reporter.progress("tune", done, planned),
-      onTrial: tracking ? (t) => tracking.logTrial(t) : undefined,
+      onTrial: o.track === false ? undefined : async (t) => (await (opening as Promise<TuneTracking>)).logTrial(t),
     });
+    opening =
+      o.track === false
+        ? null
+        : openTuneTracking(o.trackingUri, o.experiment, "tune", { method, folds, seed, metric, configs: configs.length, dataset: o.dataset });
+    [result, tracking] = await Promise.all([searching, opening]);
   } catch (err) {
-    await tracking?.end("FAILED");
+    // The search is abandoned when the store could not be opened (the workers are stopped below).
+    searching?.catch(() => undefined);
+    await opening?.then(
+      (t) => t.end("FAILED"),
+      () => undefined,
+    );
     throw err;
   } finally {
     reporter.close();

@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { LOGISTIC_REGRESSION_DEFAULTS } from "../models/logistic-regression.js";
 import { DEFAULT_PREPROCESS_CONFIG, type PreprocessConfig } from "../text/preprocess.js";
 import { InvalidParameterError, NotFoundError } from "../util/errors.js";
+import { SEARCH_DEFAULTS, SEARCH_METHODS, SEARCH_METRICS } from "./search-defaults.js";
 
 /**
  * params.yaml for the sentiment pipeline: ONE declarative TypeBox schema (PARAMS_SCHEMA)
@@ -288,19 +289,20 @@ export const MODEL_KINDS = Object.keys(MODEL_BLOCKS) as ModelKind[];
 
 /** `polarity tune`'s settings (src/tuning): the space is read by src/tuning/space.ts. */
 const SpaceEntry = () => Type.Record(Type.String(), Type.Unknown());
+const S = SEARCH_DEFAULTS;
 const SearchSchema = Section(
   {
-    method: OneOf(["grid", "random", "halving"] as const, "grid", { description: "search method" }),
-    folds: Int(5, 2, { description: "stratified CV folds per configuration" }),
-    seed: Int(42, 0, { description: "seed of the folds and of random search" }),
-    n_iter: Int(10, 1, { description: "random search: configurations drawn" }),
-    eta: Int(3, 2, { description: "successive halving: keep the best 1/eta at each rung" }),
-    metric: OneOf(["accuracy", "f1", "f1Macro", "rocAuc", "logLoss", "precision", "recall"] as const, "accuracy", {
+    method: OneOf(SEARCH_METHODS, S.method, { description: "search method" }),
+    folds: Int(S.folds, 2, { description: "stratified CV folds per configuration" }),
+    seed: Int(S.seed, 0, { description: "seed of the folds and of random search" }),
+    n_iter: Int(S.nIter, 1, { description: "random search: configurations drawn" }),
+    eta: Int(S.eta, 2, { description: "successive halving: keep the best 1/eta at each rung" }),
+    metric: OneOf(SEARCH_METRICS, S.metric, {
       description: "metric to maximise (logLoss is minimised)",
     }),
     max_time: Type.Number({
       minimum: 0,
-      default: 0,
+      default: S.maxTime,
       description: "stop starting new fits after this many seconds (0 = no limit)",
       expect: "a number of seconds >= 0",
     }),
