@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import type { FoldMetrics } from "../evaluation/cross-validate.js";
 import type { Label } from "../models/estimator.js";
 import { DataError } from "../util/errors.js";
-import type { FoldReply, FoldWorkerData } from "./fold-worker.js";
+import type { CorpusCounts, FoldReply, FoldWorkerData } from "./fold-worker.js";
 import { createPreprocessor } from "../text/preprocess.js";
 import type { ClaimedLanes } from "./search.js";
 import { preprocessKey, vocabularyKey, type TrialConfig } from "./space.js";
@@ -38,12 +38,12 @@ const earlyErrors = new WeakMap<Worker, Error>();
  * one) and fold f — a unit — goes to one worker, so each fold's vectorizers are fitted once and
  * the C-path warm start (FoldScorer) stays on one thread. runSearch hands the units out through
  * `lanes` (ClaimedLanes): a worker that runs dry claims the costliest unit left, preferring the
- * preprocessings it already holds (tokens and corpus counts are built once per worker and
- * preprocessing), so the workers finish together whatever the cost estimate's error or the
- * machine's other load (a fixed split by estimated cost, balancedLanes, left one worker idle at
- * the end: negation scope costs more than its token count says). A unit nobody claimed
- * (scoreFold called directly) goes to its balancedLanes worker. A worker's error rejects that
- * request with the worker's message.
+ * preprocessings it already holds (a worker tokenises the texts once per preprocessing it meets;
+ * the whole-corpus n-gram counts are passed on by the worker that counted them), so the workers
+ * finish together whatever the cost estimate's error or the machine's other load (a fixed split
+ * by estimated cost, balancedLanes, left one worker idle at the end: negation scope costs more
+ * than its token count says). A unit nobody claimed (scoreFold called directly) goes to its
+ * balancedLanes worker. A worker's error rejects that request with the worker's message.
  */
 export class FoldWorkerPool {
   private readonly workers: Worker[];
@@ -91,7 +91,12 @@ export class FoldWorkerPool {
         w.ref();
         w.postMessage(data);
       } else w = startWorker(data);
-      w.on("message", (reply: FoldReply) => {
+      w.on("message", (reply: FoldReply | CorpusCounts) => {
+        if ("corpus" in reply) {
+          // To the other workers at once: one that later claims a unit of this preprocessing finds the counts there.
+          for (const other of this.workers) if (other !== w) other.postMessage(reply);
+          return;
+        }
         const p = this.pending.get(reply.id);
         if (!p) return;
         this.pending.delete(reply.id);

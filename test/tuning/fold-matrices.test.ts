@@ -64,3 +64,38 @@ test("countsFeaturesOf: the BoW twin of a TF-IDF config keeps its count options;
   assert.equal(countsFeaturesOf({ kind: "bow", ngramRange: [1, 2] }), null);
   assert.equal(countsFeaturesOf({ kind: "tfidf", lexicon: "vader" }), null);
 });
+
+test("a FoldScorer that adopts another's whole-corpus counts counts nothing itself and gives the same fold matrices and scores", () => {
+  const configs = expandSpace({
+    preprocess: ["light", "default"],
+    features: [
+      { kind: "tfidf", ngram_range: [1, 2], sublinear_tf: true },
+      { kind: "bow", ngram_range: [1, 2] },
+    ],
+    model: [
+      { kind: "logreg", C: [1, 10] },
+      { kind: "nbsvm", C: 1 },
+    ],
+  });
+  const counter = new FoldScorer(sub.texts, sub.labels, 3, 5);
+  const shared: [string, CsrMatrix][] = [];
+  counter.onCorpusCounts = (group, counts) => shared.push([group, counts]);
+  for (const c of configs) counter.foldMatrices(c, 0);
+  assert.equal(shared.length, 2, "one corpus per preprocessing (TF-IDF weighs the BoW counts)");
+  const adopter = new FoldScorer(sub.texts, sub.labels, 3, 5);
+  for (const [group, counts] of shared) adopter.adoptCorpusCounts(group, counts);
+  // Scored in the same order as the adopter, so the warm-start chains are the same.
+  const reference = new FoldScorer(sub.texts, sub.labels, 3, 5);
+  for (const c of configs)
+    for (let f = 0; f < 3; f++) {
+      const ours = adopter.foldMatrices(c, f);
+      const theirs = reference.foldMatrices(c, f);
+      assertSameMatrix(ours.train, theirs.train, `train fold ${f}`);
+      assertSameMatrix(ours.test, theirs.test, `test fold ${f}`);
+      const { fitSeconds: _a, ...mine } = adopter.scoreFold(c, f);
+      const { fitSeconds: _b, ...expected } = reference.scoreFold(c, f);
+      assert.deepEqual(mine, expected);
+    }
+  assert.equal(adopter.corporaCounted, 0);
+  assert.equal(reference.corporaCounted, 2);
+});
