@@ -171,6 +171,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
   // cannot be opened ends the search.
   let opening: Promise<TuneTracking> | null = null;
   let searching: Promise<SearchResult> | null = null;
+  let closing: Promise<void> | undefined;
   try {
     searching = runSearch(configs, pool ? (c, f) => pool.scoreFold(c, f) : (c, f) => (scorer as NonNullable<typeof scorer>).scoreFold(c, f), {
       method,
@@ -201,7 +202,8 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     throw err;
   } finally {
     reporter.close();
-    await pool?.close();
+    // The workers' teardown (~50 ms) overlaps the tracking's last calls and the output.
+    closing = pool?.close();
   }
   await tracking?.logBest(result);
   let test: HeldOutMetrics | null = null;
@@ -246,6 +248,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
         2,
       ),
     );
+    await closing;
     return;
   }
   console.log(await formatTrials(result.trials, metric, top));
@@ -258,6 +261,7 @@ async function runTuneCommand(o: TuneFlags): Promise<void> {
     console.log(
       `test: the best configuration fitted on all ${data.texts.length} texts scores ${formatTestMetrics(test)} on ${test.n_test} texts from ${o.test}`,
     );
+  await closing;
 }
 
 /** A test set's scores as parent-run metrics (`test_accuracy`, …; missing ones left out). */

@@ -63,6 +63,8 @@ export class FoldWorkerPool {
   /** Estimated cost of each group's units (groupCosts). */
   private readonly groupCost: Float64Array;
   private nextId = 0;
+  /** Workers being stopped: by close(), or as soon as the search releases them (ClaimedLanes.release). */
+  private readonly stopping: (Promise<number> | undefined)[] = [];
 
   /** `started`: workers from prestartFoldWorkers (`jobs` of them), taken over instead of starting new ones. */
   constructor(texts: readonly string[], labels: readonly Label[], folds: number, seed: number, configs: TrialConfig[], jobs: number, started?: Worker[]) {
@@ -129,21 +131,26 @@ export class FoldWorkerPool {
       claim: (unit, lane) => {
         this.laneOf[unit] = lane;
       },
+      release: (lane) => {
+        this.stopping[lane] ??= this.workers[lane].terminate();
+      },
     };
   }
 
   scoreFold(config: TrialConfig, fold: number): Promise<FoldMetrics> {
     const c = this.index.get(config);
     if (c === undefined) return Promise.reject(new Error("FoldWorkerPool: unknown configuration"));
+    const w = this.workerOf(c, fold);
+    if (this.stopping[w] !== undefined) return Promise.reject(new Error("FoldWorkerPool: its worker was stopped (a pool serves one search)"));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[this.workerOf(c, fold)].postMessage({ id, config: c, fold });
+      this.workers[w].postMessage({ id, config: c, fold });
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w, j) => (this.stopping[j] ??= w.terminate())));
   }
 }
 

@@ -76,6 +76,12 @@ export interface ClaimedLanes {
   cost: (unit: number) => number;
   family: (unit: number) => number;
   claim: (unit: number, lane: number) => void;
+  /**
+   * Called once per lane when the search will send it no more fits (its last fit is back):
+   * FoldWorkerPool stops that worker then, while the others finish their last units, instead
+   * of after the search (a worker's teardown is ~50 ms).
+   */
+  release?: (lane: number) => void;
 }
 
 export interface SearchResult {
@@ -210,7 +216,8 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
   // Scores folds [from, to) of each trial in `ids`, `concurrency` fold fits at a time, in
   // trial-major order; `onComplete(id)` runs as soon as trial id has all `to` folds (so trials
   // are logged as they finish while later trials' folds are already being fitted).
-  const scoreUpTo = async (ids: number[], to: number, planned: () => number, onComplete?: (id: number) => Promise<void>): Promise<void> => {
+  // `last`: the search's last call (ClaimedLanes.release is called as each lane runs out of work).
+  const scoreUpTo = async (ids: number[], to: number, planned: () => number, last: boolean, onComplete?: (id: number) => Promise<void>): Promise<void> => {
     const units: { id: number; fold: number }[] = [];
     for (const id of ids) for (let f = (foldMetrics.get(id) as FoldMetrics[]).length; f < to; f++) units.push({ id, fold: f });
     const results = new Map<string, FoldMetrics>();
@@ -230,7 +237,14 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
     const take = lanes && "unitOf" in lanes ? claimedQueues(configs, lanes, units, laneCount, laneOfUnit) : fixedQueues(configs, lanes, units, laneCount);
     const inFlight = new Int32Array(laneCount);
     const waiting: (() => void)[][] = Array.from({ length: laneCount }, () => []);
+    // A lane's loops end once nothing is left for it (or the time is up), each with its fit back.
+    const loopsLeft = new Int32Array(laneCount).fill(concurrency);
+    const release = last && lanes && "release" in lanes ? lanes.release : undefined;
     const worker = async (lane: number): Promise<void> => {
+      await scoreLane(lane);
+      if (--loopsLeft[lane] === 0) release?.(lane);
+    };
+    const scoreLane = async (lane: number): Promise<void> => {
       for (;;) {
         if (performance.now() > deadline) {
           timedOut = true;
@@ -283,6 +297,7 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
       ids,
       k,
       () => ids.length * k,
+      true,
       (id) => finish(id, "partial"),
     );
     for (const id of ids) if (!finished.some((r) => r.id === id)) await finish(id, "partial");
@@ -302,7 +317,7 @@ export async function runSearch(configs: TrialConfig[], scoreFold: ScoreFold, op
     }
     for (let r = 0; r <= rungs && !timedOut; r++) {
       const foldsNow = r === rungs ? k : Math.min(k, Math.max(1, Math.ceil(k / eta ** (rungs - r))));
-      await scoreUpTo(survivors, foldsNow, () => plannedTotal);
+      await scoreUpTo(survivors, foldsNow, () => plannedTotal, r === rungs);
       if (r === rungs || timedOut) break;
       const keep = Math.max(1, Math.ceil(survivors.length / eta));
       const scored = survivors.map((id) => {

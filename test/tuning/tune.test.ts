@@ -215,6 +215,54 @@ test("claimed lanes: an idle lane claims the costliest unit left, keeps its unit
   assertEachTrialScoredItsOwnFolds(result);
 });
 
+test("claimed lanes: a lane is released once its last fit is back, while another still works, and never gets a fit after that (halving: only after its last rung)", async () => {
+  const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow" }], model: [{ kind: "nb", alpha: [0.1, 1, 10, 100] }] });
+  const index = new Map(configs.map((c, i) => [c, i]));
+  const run = async (method: "grid" | "halving", hold: boolean) => {
+    const laneOf = new Map<number, number>();
+    const events: string[] = [];
+    const lanes = {
+      count: 2,
+      unitOf: (_c: unknown, fold: number) => fold,
+      cost: (unit: number) => unit,
+      family: (unit: number) => unit,
+      claim: (unit: number, lane: number) => void laneOf.set(unit, lane),
+      release: (lane: number) => void events.push(`released ${lane}`),
+    };
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const search = runSearch(
+      configs,
+      async (c, fold) => {
+        const id = index.get(c) as number;
+        const lane = laneOf.get(fold) as number;
+        assert.ok(!events.includes(`released ${lane}`), `a fit on lane ${lane} after its release`);
+        events.push(`fit ${lane}`);
+        // Lane 0's first fit (trial 0 of unit 2, the costliest) hangs until the gate opens.
+        if (hold && id === 0 && fold === 2) await gate;
+        else await new Promise((r) => setImmediate(r));
+        return { accuracy: id / 10 + fold / 100 };
+      },
+      { method, folds: 3, eta: 2, concurrency: 2, lanes },
+    );
+    if (hold) {
+      for (let t = 0; t < 200 && !events.includes("released 1"); t++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        events.filter((e) => e.startsWith("released")),
+        ["released 1"],
+        "lane 1 ran out of units while lane 0 is still busy",
+      );
+      open();
+    }
+    await search;
+    assert.deepEqual(events.filter((e) => e.startsWith("released")).sort(), ["released 0", "released 1"]);
+    return events;
+  };
+  await run("grid", true);
+  // Rung 0 scores fold 0 only: lane 1 has nothing to do there, yet fits in the later rungs.
+  await run("halving", false);
+});
+
 test("claimed lanes: a lane claims units of the families it holds, and the lanes split the families before sharing them", async () => {
   const configs = expandSpace({ preprocess: ["light"], features: [{ kind: "bow" }], model: [{ kind: "nb", alpha: [0.1, 1, 10] }] });
   // Units = folds; family 0: units 0 and 1, family 1: units 2 and 3; unit 3 the costliest.
