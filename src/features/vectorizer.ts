@@ -1073,7 +1073,6 @@ function countGrams(len: number, minN: number, maxN: number): number {
   return c;
 }
 
-/** Upper bound on non-zeros when every document is a token array (exact before merging repeats); a guess otherwise. */
 /**
  * A guess at the distinct grams among `occurrences` n-gram occurrences, for pre-sizing the
  * n-gram index. Distinct terms grow sublinearly with the text (Heaps' law): 14 · occurrences^0.7
@@ -1087,6 +1086,7 @@ function expectedDistinctGrams(occurrences: number): number {
   return Math.round(14 * occurrences ** 0.7);
 }
 
+/** Upper bound on non-zeros when every document is a token array (exact before merging repeats); a guess otherwise. */
 function estimateNnz(docs: readonly VectorizerDocument[], minN: number, maxN: number): number {
   let total = 0;
   for (let d = 0; d < docs.length; d++) {
