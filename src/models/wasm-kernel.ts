@@ -7,11 +7,34 @@
  * (WebAssembly memories do not shrink) and overwritten by each problem after it.
  */
 
-/** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
+/** The part of the WebAssembly global the models use (the project's TypeScript lib has no WebAssembly types). */
+export interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
+  Memory: {
+    /** A fixed-size shared memory (threads' arenas: lbfgs-simd.ts, binary-logistic-kernel.ts). */
+    new (descriptor: { initial: number; maximum: number; shared: true }): { buffer: SharedArrayBuffer };
+    /** A growable memory of one thread (threadKernel). */
+    new (descriptor: { initial: number }): { buffer: ArrayBuffer; grow(pages: number): number };
+  };
+}
+
+/** The WebAssembly global, or undefined where there is none (the callers then run their JavaScript passes). */
+export const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The module in `base64` (wat2wasm's output), compiled on the returned function's first call; null without WebAssembly or when it does not compile. */
+export function lazyWasmModule(base64: string): () => object | null {
+  let compiled: object | null | undefined;
+  return () => {
+    if (compiled === undefined) {
+      try {
+        compiled = wasmApi ? new wasmApi.Module(Buffer.from(base64, "base64")) : null;
+      } catch {
+        compiled = null;
+      }
+    }
+    return compiled;
+  };
 }
 
 /** Up to this size a problem's copy lives in a kernel's memory; a bigger one is left to the JavaScript passes (no second copy of X). */
@@ -36,14 +59,15 @@ export interface ThreadKernel<K> {
  * when the module does not instantiate (the callers then run their JavaScript passes).
  */
 export function threadKernel<K>(base64: string, envFunctions: Record<string, (x: number) => number> = {}): () => ThreadKernel<K> | null {
+  const module = lazyWasmModule(base64);
   let made: ThreadKernel<K> | null | undefined;
   return () => {
     if (made !== undefined) return made;
-    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
     try {
-      if (api === undefined) throw new Error("no WebAssembly");
-      const memory = new api.Memory({ initial: 1 });
-      const instance = new api.Instance(new api.Module(Buffer.from(base64, "base64")), { env: { memory, ...envFunctions } });
+      const mod = module();
+      if (wasmApi === undefined || mod === null) throw new Error("no WebAssembly");
+      const memory = new wasmApi.Memory({ initial: 1 });
+      const instance = new wasmApi.Instance(mod, { env: { memory, ...envFunctions } });
       made = {
         kernel: instance.exports as K,
         layout(bytes: number): KernelLayout {

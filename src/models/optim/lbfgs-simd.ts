@@ -11,6 +11,8 @@
  * pages in ahead of use (LogisticRegression's gradient worker, split-objective.ts).
  */
 
+import { lazyWasmModule, wasmApi } from "../wasm-kernel.js";
+
 const WASM_BASE64 =
   "AGFzbQEAAAABLQVgBH9/f38BfGAFfH9/f38BfGAJf39/f39/f39/AGADf39/AXxgBX9/fH9/AAISAQNlbnYGbWVtb3J5AgMBgIAEAwcGAAEBAgMEBz4GCW5lZ2F0ZURvdAAAB2F4cHlEb3QAAQhzY2FsZURvdAACCHB1c2hQYWlyAAMDZG90AAQIYXhweUludG8ABQqRCwarAQQBfwJ7AXwBfyADQX5xIQgCQANAIAQgCE8NASAAIARBA3Rq/QAEAP3tASEGIAEgBEEDdGogBv0LBAAgBSAGIAIgBEECdGr9XQMA/V/98gH98AEhBSAEQQJqIQQMAAsLIAX9IQAgBf0hAaAhByAEIANJBEAgASAEQQN0aiAAIARBA3RqKwMAmjkDACAHIAEgBEEDdGorAwAgAiAEQQJ0aioCALuioCEHCyAHC8oCBAF/A3sBfAN/IARBfnEhCiAA/RQhCCADQQBIBEACQANAIAUgCk8NASACIAVBA3RqIQsgCyAL/QAEACAIIAEgBUECdGr9XQMA/V/98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAC0QAAAAAAAAAAA8LAkADQCAFIApPDQEgAiAFQQN0aiELIAVBAnQhDCAL/QAEACAIIAEgDGr9XQMA/V/98gH98AEhByALIAf9CwQAIAYgByADIAxq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyALIAsrAwAgACABIAVBAnRqKgIAu6KgOQMAIAkgCysDACADIAVBAnRqKgIAu6KgIQkLIAkL7AEGAX8DewF8An8BewF8IARBfnEhCiAA/RQhCAJAA0AgBSAKTw0BIAIgBUEDdGohCyABQQBIBEAgCCEMBSAIIAEgBUEDdGr9AAQA/fIBIQwLIAv9AAQAIAz98gEhByALIAf9CwQAIAYgByADIAVBAnRq/V0DAP1f/fIB/fABIQYgBUECaiEFDAALCyAG/SEAIAb9IQGgIQkgBSAESQRAIAIgBUEDdGohCyABQQBIBEAgACENBSAAIAEgBUEDdGorAwCiIQ0LIAsgCysDACANojkDACAJIAsrAwAgAyAFQQJ0aioCALuioCEJCyAJC6YDAwR/BnsFfCAHQX5xIQoCQANAIAkgCk8NASAJQQN0IQsgCUECdCEMIAAgC2r9AAQAIAEgC2r9AAQA/fEB/V4hDSACIAtq/QAEACADIAtq/QAEAP3xAf1eIQ4gBCAMaiAN/VsDAAAgBSAMaiAO/VsDAAAgDf1fIQ0gDv1fIQ4gECANIA798gH98AEhECARIA4gDv3yAf3wASERIAZBAEgEQCAOIQ8FIA4gBiALav0ABAD98gEhDwsgEiAOIA/98gH98AEhEiAJQQJqIQkMAAsLIBD9IQAgEP0hAaAhFSAR/SEAIBH9IQGgIRQgEv0hACAS/SEBoCEWIAkgB0kEQCAJQQN0IQsgCUECdCEMIAQgDGogACALaisDACABIAtqKwMAobY4AgAgBSAMaiACIAtqKwMAIAMgC2orAwChtjgCACAEIAxqKgIAuyETIAUgDGoqAgC7IRcgFSATIBeioCEVIBQgFyAXoqAhFCAGQQBIBEAgFiAXIBeioCEWBSAWIBcgFyAGIAtqKwMAoqKgIRYLCyAIIBU5AwAgCCAUOQMIIAggFjkDEAt+BAJ/AXsBfAF/IAJBfnEhBAJAA0AgAyAETw0BIANBA3QhByAFIAAgB2r9AAQAIAEgB2r9AAQA/fIB/fABIQUgA0ECaiEDDAALCyAF/SEAIAX9IQGgIQYgAyACSQRAIANBA3QhByAGIAAgB2orAwAgASAHaisDAKKgIQYLIAYLgAEDAn8BewF/IARBfnEhBiAC/RQhBwJAA0AgBSAGTw0BIAVBA3QhCCAAIAhqIAEgCGr9AAQAIAcgAyAIav0ABAD98gH98AH9CwQAIAVBAmohBQwACwsgBSAESQRAIAVBA3QhCCAAIAhqIAEgCGorAwAgAiADIAhqKwMAoqA5AwALCw==";
 
@@ -29,26 +31,8 @@ interface Exports {
   axpyInto(out: number, x: number, a: number, d: number, n: number): void;
 }
 
-/** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
-}
-
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-let compiled: object | null | undefined;
-
-function module(): object | null {
-  if (compiled === undefined) {
-    try {
-      compiled = wasmApi ? new wasmApi.Module(Buffer.from(WASM_BASE64, "base64")) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+/** The kernels' module, compiled on first use (null without WebAssembly SIMD). */
+const module = lazyWasmModule(WASM_BASE64);
 
 const PAGE = 65536;
 /** memory32's limit. */

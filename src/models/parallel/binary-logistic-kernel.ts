@@ -3,6 +3,7 @@
  * serial objective and the gradient worker run, so a split evaluation does exactly the
  * serial arithmetic on each half.
  */
+import { lazyWasmModule, wasmApi } from "../wasm-kernel.js";
 
 /** Inputs of the binary logistic objective that do not change during a fit. */
 export interface BinaryLogisticData {
@@ -112,31 +113,13 @@ export function columnGradient(colPtr: Int32Array, rowIdx: Int32Array, vals: Flo
 const COLUMN_WASM_BASE64 =
   "AGFzbQEAAAABCwFgB39/f39/f38AAhIBA2VudgZtZW1vcnkCAwGAgAQDAwIAAAcUAgZnYXRoZXIAAAdzY2F0dGVyAAEKtwIClAECA38BfCAFIQcgACAHQQJ0aigCACEIAkADQCAHIAZPDQEgACAHQQFqQQJ0aigCACEJRAAAAAAAAAAAIQoCQANAIAggCU8NASAKIAIgCEECdGoqAgC7IAMgASAIQQJ0aigCAEEDdGorAwCioCEKIAhBAWohCAwACwsgBCAHIAVrQQN0aiAKOQMAIAdBAWohBwwACwsLngEDA38BfAF/IAUhBwJAA0AgByAGTw0BIAMgB0EDdGorAwAhCiAKRAAAAAAAAAAAYgRAIAAgB0ECdGooAgAhCCAAIAdBAWpBAnRqKAIAIQkCQANAIAggCU8NASAEIAEgCEECdGooAgBBA3RqIQsgCyALKwMAIAogAiAIQQJ0aioCALuioDkDACAIQQFqIQgMAAsLCyAHQQFqIQcMAAsLCw==";
 
-/** The part of the WebAssembly global used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
-}
-
 export interface ColumnWasmExports {
   scatter(colPtr: number, rowIdx: number, vals: number, x: number, z: number, c0: number, c1: number): void;
   gather(colPtr: number, rowIdx: number, vals: number, r: number, g: number, c0: number, c1: number): void;
 }
 
-let columnModule: object | null | undefined;
-
-function compiledColumnModule(): object | null {
-  if (columnModule === undefined) {
-    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      columnModule = api ? new api.Module(Buffer.from(COLUMN_WASM_BASE64, "base64")) : null;
-    } catch {
-      columnModule = null;
-    }
-  }
-  return columnModule;
-}
+/** The gather/scatter module, compiled on first use (null without WebAssembly). */
+const compiledColumnModule = lazyWasmModule(COLUMN_WASM_BASE64);
 
 /** Byte offsets of the arena's arrays in its buffer. */
 export interface ColumnLayout {
@@ -297,15 +280,14 @@ export function createColumnArena(X: CsrLike, useWasm = true, fill = true): Colu
   const { rows, cols, indptr, indices, data } = X;
   const nnz = indptr[rows];
   const layout = columnLayout(rows, cols, nnz);
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   const mod = useWasm ? compiledColumnModule() : null;
   let memory: { buffer: SharedArrayBuffer } | null = null;
   let kernels: ColumnWasmExports | null = null;
-  if (mod !== null && api !== undefined && layout.bytes <= (65536 - 1) * PAGE) {
+  if (mod !== null && wasmApi !== undefined && layout.bytes <= (65536 - 1) * PAGE) {
     try {
       const pages = Math.max(1, Math.ceil(layout.bytes / PAGE));
-      memory = new api.Memory({ initial: pages, maximum: pages, shared: true });
-      kernels = new api.Instance(mod, { env: { memory } }).exports as ColumnWasmExports;
+      memory = new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
+      kernels = new wasmApi.Instance(mod, { env: { memory } }).exports as ColumnWasmExports;
     } catch {
       memory = null;
       kernels = null;
