@@ -131,9 +131,7 @@ export class FoldWorkerPool {
       claim: (unit, lane) => {
         this.laneOf[unit] = lane;
       },
-      release: (lane) => {
-        this.stopping[lane] ??= this.workers[lane].terminate();
-      },
+      release: (lane) => void this.stop(lane),
     };
   }
 
@@ -150,7 +148,12 @@ export class FoldWorkerPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w, j) => (this.stopping[j] ??= w.terminate())));
+    await Promise.all(this.workers.map((_, j) => this.stop(j)));
+  }
+
+  /** Stops worker j once (its request queue is then closed: scoreFold refuses its units). */
+  private stop(j: number): Promise<number> {
+    return (this.stopping[j] ??= this.workers[j].terminate());
   }
 }
 
